@@ -1,0 +1,84 @@
+// Loads a hand-written ASL file, substitutes ${Placeholder} values and validates the result.
+// Shared by the stacks (values are Terraform references) and the local runtime (values are local ARNs),
+// so it must not import cdktf.
+import { readFileSync } from "node:fs";
+import { relative } from "node:path";
+import aslValidator from "asl-validator";
+
+export class AslError extends Error {
+  override name = "AslError";
+}
+
+export interface LoadedStateMachine {
+  /** The file as given, for messages. */
+  file: string;
+  /** The definition after substitution, as a JSON string ready for Step Functions. */
+  json: string;
+  definition: Record<string, unknown>;
+}
+
+const PLACEHOLDER = /\$\{([A-Za-z][A-Za-z0-9_.:-]*)\}/g;
+
+function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split("\n");
+  return `line ${before.length}, column ${before[before.length - 1].length + 1}`;
+}
+
+function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const message = (e as Error).message;
+    // Node reports "... at position N" (sometimes with line/column already); give both forms.
+    const position = /position (\d+)/.exec(message);
+    const where = position ? ` at ${lineAndColumn(text, Number(position[1]))}` : "";
+    throw new AslError(`${file}: invalid JSON${where}: ${message}`);
+  }
+}
+
+/**
+ * Reads `path`, replaces every `${Name}` with `values[Name]` (JSON-escaped), and validates the ASL.
+ * Throws AslError naming the file for invalid JSON (with line and column), unknown placeholders
+ * (with the known ones) and invalid ASL (with the validator's messages).
+ */
+export function loadStateMachine(path: string, values: Readonly<Record<string, string>>): LoadedStateMachine {
+  const file = relative(process.cwd(), path) || path;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new AslError(`${file}: cannot read the state machine definition (${(e as Error).message})`);
+  }
+  parseJson(text, file);
+
+  const unknown = [...text.matchAll(PLACEHOLDER)]
+    .filter((m) => !Object.hasOwn(values, m[1]))
+    .map((m) => `\${${m[1]}} at ${lineAndColumn(text, m.index)}`);
+  if (unknown.length) {
+    const known = Object.keys(values).sort().map((k) => `\${${k}}`).join(", ");
+    throw new AslError(`${file}: unknown placeholder${unknown.length > 1 ? "s" : ""} ${unknown.join("; ")}. Known placeholders: ${known}`);
+  }
+
+  const substituted = text.replace(PLACEHOLDER, (_, name: string) => JSON.stringify(values[name]).slice(1, -1));
+  const definition = parseJson(substituted, file) as Record<string, unknown>;
+  const { isValid, errors } = aslValidator(definition);
+  if (!isValid) {
+    const messages = errors.map((e) => `  - ${e["Error code"]}: ${e.Message}`);
+    throw new AslError(`${file}: invalid Amazon States Language\n${messages.join("\n")}`);
+  }
+  return { file, json: JSON.stringify(definition), definition };
+}
+
+/** Every state of a definition, including those inside Parallel branches and Map iterators. */
+export function allStates(definition: Record<string, unknown>): Array<[string, Record<string, any>]> {
+  const out: Array<[string, Record<string, any>]> = [];
+  const visit = (machine: any) => {
+    for (const [name, state] of Object.entries<any>(machine?.States ?? {})) {
+      out.push([name, state]);
+      for (const branch of state.Branches ?? []) visit(branch);
+      visit(state.ItemProcessor ?? state.Iterator);
+    }
+  };
+  visit(definition);
+  return out;
+}

@@ -1,0 +1,266 @@
+// The project's one typed configuration: etl.config.json, validated with zod.
+// Shared by the stacks and the local runtime, so it must not import cdktf.
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { z } from "zod";
+
+export const PROJECT_ROOT = resolve(__dirname, "..");
+export const DEFAULT_CONFIG_FILE = join(PROJECT_ROOT, "etl.config.json");
+export const GLUE_SCRIPTS_DIR = join(PROJECT_ROOT, "glue-scripts");
+
+const name = z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, "lower-case letters, digits and '-', starting with a letter, at most 20 characters");
+const s3Prefix = z.string().regex(/^([A-Za-z0-9_.=-]+\/)+$/, "an S3 key prefix such as 'raw/sales/' (no leading '/', ends with '/')");
+const bucketPrefix = z.string().regex(/^[a-z0-9][a-z0-9-]{0,19}$/, "lower-case letters, digits and '-', at most 20 characters");
+const fileName = z.string().regex(/^[A-Za-z0-9_.-]+$/, "a file name without folders");
+const jobId = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,39}$/, "letters, digits and '_', starting with a letter");
+const datasetId = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, "lower-case letters, digits and '_', starting with a letter");
+// EventBridge accepts cron(6 fields) or rate(N unit).
+const scheduleExpression = z
+  .string()
+  .regex(/^(cron\((\S+ ){5}\S+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/, "an EventBridge expression such as 'cron(0 3 ? * MON *)' or 'rate(5 minutes)'");
+const retentionDays = z.union(
+  [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653].map((d) => z.literal(d)) as unknown as [z.ZodLiteral<number>, z.ZodLiteral<number>],
+  { error: "a CloudWatch Logs retention: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653" },
+);
+const workerType = z.enum(["G.025X", "G.1X", "G.2X", "G.4X", "G.8X", "Z.2X"]);
+
+const jobInput = z
+  .object({
+    /** View name the job's SQL reads the input as. */
+    name: datasetId,
+    /** A raw dataset (CSV, parsed with its schema) ... */
+    dataset: datasetId.optional(),
+    /** ... or the Parquet output of another job. */
+    job: jobId.optional(),
+  })
+  .strict()
+  .refine((i) => (i.dataset === undefined) !== (i.job === undefined), { message: "set exactly one of 'dataset' or 'job'" });
+
+const job = z
+  .object({
+    description: z.string().max(2048).default(""),
+    /** PySpark script in glue-scripts/; its SQL is the file of the same base name with .sql. */
+    script: fileName.regex(/\.py$/, "a .py file"),
+    inputs: z.array(jobInput).min(1),
+    output: s3Prefix,
+    /** Schema file in glue-scripts/schemas/ that makes the output an Athena table. */
+    catalogSchema: fileName.optional(),
+    workerType: workerType.optional(),
+    numberOfWorkers: z.number().int().min(2).max(299).optional(),
+    timeoutMinutes: z.number().int().min(1).max(2880).optional(),
+  })
+  .strict();
+
+const backend = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("local"), path: z.string().optional() }).strict(),
+  z
+    .object({
+      type: z.literal("s3"),
+      bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name"),
+      /** Key prefix; each stack's state is stored at <keyPrefix><stack id>.tfstate. */
+      keyPrefix: z.string().default("etl-orchestrator/"),
+      region: z.string().optional(),
+      /** S3 native locking (use_lockfile); DynamoDB locking is deprecated. */
+      useLockfile: z.boolean().default(true),
+    })
+    .strict(),
+]);
+
+export const configSchema = z
+  .object({
+    project: name,
+    environment: name,
+    region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "an AWS region such as 'us-east-1'"),
+    tags: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
+    backend: backend.default({ type: "local" }),
+    dataLake: z
+      .object({ bucketPrefix, rawPrefix: s3Prefix, processedPrefix: s3Prefix, curatedPrefix: s3Prefix })
+      .strict(),
+    artifacts: z.object({ bucketPrefix, scriptsPrefix: s3Prefix }).strict(),
+    glue: z
+      .object({
+        version: z.string().regex(/^5\.\d+$/, "a Glue 5.x version such as '5.0'"),
+        workerType,
+        numberOfWorkers: z.number().int().min(2).max(299),
+        timeoutMinutes: z.number().int().min(1).max(2880),
+        maxConcurrentRuns: z.number().int().min(1).max(1000),
+        databaseName: z.string().regex(/^[a-z][a-z0-9_]{0,254}$/, "lower-case letters, digits and '_'"),
+      })
+      .strict(),
+    datasets: z
+      .record(datasetId, z.object({ prefix: s3Prefix, schema: fileName }).strict())
+      .refine((d) => Object.keys(d).length > 0, { message: "at least one dataset" }),
+    jobs: z.record(jobId, job).refine((j) => Object.keys(j).length > 0, { message: "at least one job" }),
+    stateMachine: z
+      .object({
+        name,
+        definition: z.string().regex(/^asl\/[A-Za-z0-9_.-]+\.asl\.json$/, "a file asl/<name>.asl.json"),
+        logLevel: z.enum(["ALL", "ERROR", "FATAL", "OFF"]),
+        tracing: z.boolean(),
+      })
+      .strict(),
+    activities: z.object({ runner: name, waitPrefix: z.string().regex(/^[a-z0-9-]{1,20}$/, "lower-case letters, digits and '-'") }).strict(),
+    runner: z
+      .object({
+        tableName: name,
+        runTtlDays: z.number().int().min(1).max(365),
+        memoryMb: z.number().int().min(128).max(10240),
+        // The activity long-poll lasts up to 60 s; the function must outlive it.
+        timeoutSeconds: z.number().int().min(90, "at least 90 s, to outlive the 60 s activity long-poll").max(900),
+        maxTasksPerInvocation: z.number().int().min(1).max(100),
+        glueConcurrency: z.number().int().min(1).max(50),
+      })
+      .strict(),
+    dataArrival: z
+      .object({
+        tableName: name,
+        arrivalTtlDays: z.number().int().min(1).max(365),
+        memoryMb: z.number().int().min(128).max(10240),
+        timeoutSeconds: z.number().int().min(90, "at least 90 s, to outlive the 60 s activity long-poll").max(900),
+      })
+      .strict(),
+    schedules: z
+      .object({
+        workflow: scheduleExpression,
+        workflowEnabled: z.boolean(),
+        /** Fallback wake-up of the runner and the data-arrival poller; events do the work normally. */
+        fallback: scheduleExpression,
+      })
+      .strict(),
+    notifications: z.object({ email: z.email().nullable() }).strict(),
+    logRetentionDays: retentionDays,
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    for (const [id, j] of Object.entries(c.jobs)) {
+      j.inputs.forEach((input, i) => {
+        if (input.dataset !== undefined && !(input.dataset in c.datasets))
+          ctx.addIssue({ code: "custom", path: ["jobs", id, "inputs", i, "dataset"], message: `unknown dataset; known: ${Object.keys(c.datasets).join(", ")}` });
+        if (input.job !== undefined && !(input.job in c.jobs))
+          ctx.addIssue({ code: "custom", path: ["jobs", id, "inputs", i, "job"], message: `unknown job; known: ${Object.keys(c.jobs).join(", ")}` });
+        if (input.job === id) ctx.addIssue({ code: "custom", path: ["jobs", id, "inputs", i, "job"], message: "a job cannot read its own output" });
+      });
+    }
+    for (const [id, d] of Object.entries(c.datasets)) {
+      if (!d.prefix.startsWith(c.dataLake.rawPrefix))
+        ctx.addIssue({ code: "custom", path: ["datasets", id, "prefix"], message: `must lie under dataLake.rawPrefix '${c.dataLake.rawPrefix}'` });
+    }
+    const prefixes = Object.entries(c.datasets).map(([id, d]) => [id, d.prefix] as const);
+    for (const [a, pa] of prefixes)
+      for (const [b, pb] of prefixes)
+        if (a < b && (pa.startsWith(pb) || pb.startsWith(pa)))
+          ctx.addIssue({ code: "custom", path: ["datasets", b, "prefix"], message: `overlaps the prefix of dataset '${a}' ('${pa}'): an upload must map to one dataset` });
+  });
+
+export type EtlConfig = z.infer<typeof configSchema>;
+export type JobConfig = EtlConfig["jobs"][string];
+export type DatasetConfig = EtlConfig["datasets"][string];
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Picks the value at a zod issue path, for error messages that show what was given. */
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  return path.reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined), input);
+}
+
+function mergeDeep(base: unknown, override: unknown): unknown {
+  if (override === undefined) return base;
+  if (!isPlainObject(base) || !isPlainObject(override)) return override;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(override)) out[k] = mergeDeep(base[k], v);
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/**
+ * Validates a raw configuration object (as read from JSON) for one environment.
+ * `environments.<name>` overrides are merged over the base; the result's `environment` is that name.
+ * Errors name the source, every failing field and the value given.
+ */
+export function parseConfig(raw: unknown, options: { source?: string; environment?: string } = {}): EtlConfig {
+  const source = options.source ?? "configuration";
+  if (!isPlainObject(raw)) throw new ConfigError(`${source}: expected a JSON object`);
+  const { environments = {}, ...base } = raw as Record<string, unknown>;
+  let effective: unknown = base;
+  const env = options.environment;
+  if (env !== undefined && env !== base.environment) {
+    if (!isPlainObject(environments) || !isPlainObject(environments[env]))
+      throw new ConfigError(`${source}: unknown environment '${env}'; known: ${[base.environment, ...Object.keys(isPlainObject(environments) ? environments : {})].join(", ")}`);
+    effective = { ...(mergeDeep(base, environments[env]) as object), environment: env };
+  }
+  const result = configSchema.safeParse(effective);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const field = issue.path.join(".") || "(root)";
+      const value = valueAt(effective, issue.path);
+      return `  - ${field}: ${issue.message} (got ${value === undefined ? "nothing" : JSON.stringify(value)})`;
+    });
+    throw new ConfigError(`${source}${env ? ` [environment ${env}]` : ""}: invalid configuration\n${lines.join("\n")}`);
+  }
+  checkFiles(result.data, source);
+  return result.data;
+}
+
+/** Every file the configuration names must exist, so a typo fails the synth, not the first run. */
+function checkFiles(c: EtlConfig, source: string): void {
+  const missing: string[] = [];
+  const need = (field: string, path: string) => {
+    if (!existsSync(path)) missing.push(`  - ${field}: file not found: ${path}`);
+  };
+  need("stateMachine.definition", join(PROJECT_ROOT, c.stateMachine.definition));
+  for (const [id, d] of Object.entries(c.datasets)) need(`datasets.${id}.schema`, schemaPath(d.schema));
+  for (const [id, j] of Object.entries(c.jobs)) {
+    need(`jobs.${id}.script`, join(GLUE_SCRIPTS_DIR, j.script));
+    need(`jobs.${id}.script (its SQL)`, sqlPath(j));
+    if (j.catalogSchema) need(`jobs.${id}.catalogSchema`, schemaPath(j.catalogSchema));
+  }
+  if (missing.length) throw new ConfigError(`${source}: invalid configuration\n${missing.join("\n")}`);
+}
+
+export const schemaPath = (file: string) => join(GLUE_SCRIPTS_DIR, "schemas", file);
+export const sqlPath = (job: JobConfig) => join(GLUE_SCRIPTS_DIR, job.script.replace(/\.py$/, ".sql"));
+
+/** Reads and validates etl.config.json (or `file`) for the environment in ETL_ENV, if set. */
+export function loadConfig(file = process.env.ETL_CONFIG ?? DEFAULT_CONFIG_FILE, environment = process.env.ETL_ENV || undefined): EtlConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigError(`${file}: cannot read the configuration (${(e as Error).message})`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${file}: invalid JSON: ${(e as Error).message}`);
+  }
+  return parseConfig(raw, { source: file, environment });
+}
+
+/** Prefix of every resource name: "<project>-<environment>". */
+export const namePrefix = (c: EtlConfig) => `${c.project}-${c.environment}`;
+
+/** Names the stacks and the local runtime agree on. */
+export function resourceNames(c: EtlConfig) {
+  const p = namePrefix(c);
+  return {
+    prefix: p,
+    runnerActivity: `${p}-${c.activities.runner}`,
+    waitActivity: (dataset: string) => `${p}-${c.activities.waitPrefix}${dataset}`,
+    glueJob: (job: string) => `${p}-${job}`,
+    stateMachine: `${p}-${c.stateMachine.name}`,
+    runnerTable: `${p}-${c.runner.tableName}`,
+    arrivalTable: `${p}-${c.dataArrival.tableName}`,
+    runnerFunction: `${p}-glue-runner`,
+    dataArrivalFunction: `${p}-data-arrival`,
+    failureTopic: `${p}-failures`,
+    /** Source of the workflow's own EventBridge events (the "kicks"). */
+    eventSource: `${c.project}.${c.environment}.workflow`,
+  };
+}
+
