@@ -1,12 +1,11 @@
 // The project's one typed configuration: etl.config.json, validated with zod.
 // Shared by the stacks and the local runtime, so it must not import cdktf.
 import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
 
 export const PROJECT_ROOT = resolve(__dirname, "..");
 export const DEFAULT_CONFIG_FILE = join(PROJECT_ROOT, "etl.config.json");
-export const GLUE_SCRIPTS_DIR = join(PROJECT_ROOT, "glue-scripts");
 
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, "lower-case letters, digits and '-', starting with a letter, at most 20 characters");
 const s3Prefix = z.string().regex(/^([A-Za-z0-9_.=-]+\/)+$/, "an S3 key prefix such as 'raw/sales/' (no leading '/', ends with '/')");
@@ -129,6 +128,8 @@ export const configSchema = z
       .strict(),
     notifications: z.object({ email: z.email().nullable() }).strict(),
     logRetentionDays: retentionDays,
+    /** Folder of the Glue scripts, SQL and schemas, relative to the configuration file. */
+    scriptsDir: z.string().default("glue-scripts"),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -152,7 +153,8 @@ export const configSchema = z
           ctx.addIssue({ code: "custom", path: ["datasets", b, "prefix"], message: `overlaps the prefix of dataset '${a}' ('${pa}'): an upload must map to one dataset` });
   });
 
-export type EtlConfig = z.infer<typeof configSchema>;
+/** A validated configuration; `rootDir` is the folder relative paths in it resolve against. */
+export type EtlConfig = z.infer<typeof configSchema> & { rootDir: string };
 export type JobConfig = EtlConfig["jobs"][string];
 export type DatasetConfig = EtlConfig["datasets"][string];
 
@@ -182,7 +184,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * `environments.<name>` overrides are merged over the base; the result's `environment` is that name.
  * Errors name the source, every failing field and the value given.
  */
-export function parseConfig(raw: unknown, options: { source?: string; environment?: string } = {}): EtlConfig {
+export function parseConfig(raw: unknown, options: { source?: string; environment?: string; rootDir?: string } = {}): EtlConfig {
   const source = options.source ?? "configuration";
   if (!isPlainObject(raw)) throw new ConfigError(`${source}: expected a JSON object`);
   const { environments = {}, ...base } = raw as Record<string, unknown>;
@@ -202,8 +204,9 @@ export function parseConfig(raw: unknown, options: { source?: string; environmen
     });
     throw new ConfigError(`${source}${env ? ` [environment ${env}]` : ""}: invalid configuration\n${lines.join("\n")}`);
   }
-  checkFiles(result.data, source);
-  return result.data;
+  const config = { ...result.data, rootDir: options.rootDir ?? PROJECT_ROOT };
+  checkFiles(config, source);
+  return config;
 }
 
 /** Every file the configuration names must exist, so a typo fails the synth, not the first run. */
@@ -212,18 +215,21 @@ function checkFiles(c: EtlConfig, source: string): void {
   const need = (field: string, path: string) => {
     if (!existsSync(path)) missing.push(`  - ${field}: file not found: ${path}`);
   };
-  need("stateMachine.definition", join(PROJECT_ROOT, c.stateMachine.definition));
-  for (const [id, d] of Object.entries(c.datasets)) need(`datasets.${id}.schema`, schemaPath(d.schema));
+  need("stateMachine.definition", definitionPath(c));
+  for (const [id, d] of Object.entries(c.datasets)) need(`datasets.${id}.schema`, schemaPath(c, d.schema));
   for (const [id, j] of Object.entries(c.jobs)) {
-    need(`jobs.${id}.script`, join(GLUE_SCRIPTS_DIR, j.script));
-    need(`jobs.${id}.script (its SQL)`, sqlPath(j));
-    if (j.catalogSchema) need(`jobs.${id}.catalogSchema`, schemaPath(j.catalogSchema));
+    need(`jobs.${id}.script`, scriptPath(c, j));
+    need(`jobs.${id}.script (its SQL)`, sqlPath(c, j));
+    if (j.catalogSchema) need(`jobs.${id}.catalogSchema`, schemaPath(c, j.catalogSchema));
   }
   if (missing.length) throw new ConfigError(`${source}: invalid configuration\n${missing.join("\n")}`);
 }
 
-export const schemaPath = (file: string) => join(GLUE_SCRIPTS_DIR, "schemas", file);
-export const sqlPath = (job: JobConfig) => join(GLUE_SCRIPTS_DIR, job.script.replace(/\.py$/, ".sql"));
+export const scriptsDir = (c: EtlConfig) => resolve(c.rootDir, c.scriptsDir);
+export const definitionPath = (c: EtlConfig) => resolve(c.rootDir, c.stateMachine.definition);
+export const scriptPath = (c: EtlConfig, job: JobConfig) => join(scriptsDir(c), job.script);
+export const sqlPath = (c: EtlConfig, job: JobConfig) => join(scriptsDir(c), job.script.replace(/\.py$/, ".sql"));
+export const schemaPath = (c: EtlConfig, file: string) => join(scriptsDir(c), "schemas", file);
 
 /** Reads and validates etl.config.json (or `file`) for the environment in ETL_ENV, if set. */
 export function loadConfig(file = process.env.ETL_CONFIG ?? DEFAULT_CONFIG_FILE, environment = process.env.ETL_ENV || undefined): EtlConfig {
@@ -239,7 +245,7 @@ export function loadConfig(file = process.env.ETL_CONFIG ?? DEFAULT_CONFIG_FILE,
   } catch (e) {
     throw new ConfigError(`${file}: invalid JSON: ${(e as Error).message}`);
   }
-  return parseConfig(raw, { source: file, environment });
+  return parseConfig(raw, { source: file, environment, rootDir: dirname(resolve(file)) });
 }
 
 /** Prefix of every resource name: "<project>-<environment>". */

@@ -30,5 +30,5 @@ export function jobArguments(config: EtlConfig, jobId: string, dataBucket: strin
       ? { name: input.name, path: uri(config.datasets[input.dataset].prefix), format: "csv", schema: config.datasets[input.dataset].schema }
       : { name: input.name, path: uri(config.jobs[input.job!].output), format: "parquet" },
   );
-  return { "--etl_inputs": JSON.stringify(inputs), "--etl_output": uri(job.output), "--etl_sql": basename(sqlPath(job)) };
+  return { "--etl_inputs": JSON.stringify(inputs), "--etl_output": uri(job.output), "--etl_sql": basename(sqlPath(config, job)) };
 }
