@@ -1,0 +1,30 @@
+// The runner's environment (docs/architecture.md, "Function environment").
+import { parseEnv, positiveIntVar, stringVar } from "../shared/env";
+import * as z from "../shared/zod";
+
+const runnerEnv = z.object({
+  ACTIVITY_ARN: stringVar.check(z.regex(/^arn:[^:]+:states:[^:]*:[^:]*:activity:.+$/, "an activity ARN")),
+  TABLE_NAME: stringVar,
+  RUN_TTL_DAYS: positiveIntVar,
+  MAX_TASKS_PER_INVOCATION: positiveIntVar,
+  GLUE_CONCURRENCY: positiveIntVar,
+});
+
+export interface RunnerConfig {
+  activityArn: string;
+  tableName: string;
+  runTtlDays: number;
+  maxTasksPerInvocation: number;
+  glueConcurrency: number;
+}
+
+export function runnerConfigFromEnv(env: Record<string, string | undefined> = process.env): RunnerConfig {
+  const vars = parseEnv(runnerEnv, env);
+  return {
+    activityArn: vars.ACTIVITY_ARN,
+    tableName: vars.TABLE_NAME,
+    runTtlDays: vars.RUN_TTL_DAYS,
+    maxTasksPerInvocation: vars.MAX_TASKS_PER_INVOCATION,
+    glueConcurrency: vars.GLUE_CONCURRENCY,
+  };
+}

@@ -1,0 +1,38 @@
+// What the runner's logic modules share: clients and configuration are created once by the handler.
+import type { GlueClient } from "@aws-sdk/client-glue";
+import type { SFNClient } from "@aws-sdk/client-sfn";
+import type { Logger } from "../shared/logger";
+import type { RunnerConfig } from "./config";
+import type { RunsTable } from "./runs-table";
+
+export interface RunnerDeps {
+  sfn: SFNClient;
+  glue: GlueClient;
+  table: RunsTable;
+  config: RunnerConfig;
+  logger: Logger;
+  now: () => Date;
+}
+
+/** What one invocation did; returned by the handler (the local runtime and benchmarks read it). */
+export interface RunnerSummary {
+  tasksReceived: number;
+  tasksStarted: number;
+  tasksRejected: number;
+  runsChecked: number;
+  closed: number;
+  heartbeats: number;
+  errors: number;
+}
+
+export function emptySummary(): RunnerSummary {
+  return { tasksReceived: 0, tasksStarted: 0, tasksRejected: 0, runsChecked: 0, closed: 0, heartbeats: 0, errors: 0 };
+}
+
+/** Error names the runner reports with SendTaskFailure; the ASL's Retry and Catch match them. */
+export const RUNNER_ERRORS = {
+  invalidInput: "InvalidTaskInput",
+  retryable: "GlueRetryableError",
+  start: "GlueStartError",
+  jobFailed: "GlueJobFailedError",
+} as const;

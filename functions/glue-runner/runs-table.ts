@@ -1,0 +1,186 @@
+// The active-job-runs table: one item per runner task, keyed jobName + taskId (see docs/architecture.md).
+import {
+  DeleteItemCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+} from "@aws-sdk/client-dynamodb";
+import { RUNNER_TABLE } from "../../stacks/table-keys";
+import { isConditionalCheckFailed } from "../shared/aws-errors";
+
+const { partitionKey: PK, sortKey: SK, ttlAttribute: TTL } = RUNNER_TABLE;
+
+export type RunStatus = "STARTING" | "RUNNING";
+
+export interface RunItem {
+  jobName: string;
+  taskId: string;
+  taskToken: string;
+  status: RunStatus;
+  /** The task input as received, so a start can be retried by another invocation. */
+  taskInput: string;
+  claimedAt: string;
+  jobRunId?: string;
+  executionArn?: string;
+  startedAt?: string;
+}
+
+type Attributes = Record<string, AttributeValue>;
+
+function toAttributes(item: RunItem, expiresAt: number): Attributes {
+  const attributes: Attributes = {
+    [PK]: { S: item.jobName },
+    [SK]: { S: item.taskId },
+    taskToken: { S: item.taskToken },
+    status: { S: item.status },
+    taskInput: { S: item.taskInput },
+    claimedAt: { S: item.claimedAt },
+    [TTL]: { N: String(expiresAt) },
+  };
+  if (item.jobRunId) attributes.jobRunId = { S: item.jobRunId };
+  if (item.executionArn) attributes.executionArn = { S: item.executionArn };
+  if (item.startedAt) attributes.startedAt = { S: item.startedAt };
+  return attributes;
+}
+
+/** Undefined for an item that is not a run item (it is logged and left alone by the caller). */
+export function fromAttributes(attributes: Attributes): RunItem | undefined {
+  const text = (name: string) => attributes[name]?.S;
+  const [jobName, taskId, taskToken, status, claimedAt] = [text(PK), text(SK), text("taskToken"), text("status"), text("claimedAt")];
+  if (!jobName || !taskId || !taskToken || !claimedAt || (status !== "STARTING" && status !== "RUNNING")) return undefined;
+  return {
+    jobName,
+    taskId,
+    taskToken,
+    status,
+    claimedAt,
+    taskInput: text("taskInput") ?? "{}",
+    jobRunId: text("jobRunId"),
+    executionArn: text("executionArn"),
+    startedAt: text("startedAt"),
+  };
+}
+
+// DynamoDB rejects attribute names that an expression does not use.
+function usedNames(expression: string, names: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(names).filter(([placeholder]) => expression.includes(placeholder)));
+}
+
+export class RunsTable {
+  constructor(
+    private readonly ddb: DynamoDBClient,
+    readonly tableName: string,
+    private readonly ttlDays: number,
+  ) {}
+
+  private key(jobName: string, taskId: string): Attributes {
+    return { [PK]: { S: jobName }, [SK]: { S: taskId } };
+  }
+
+  expiresAt(now: Date): number {
+    return Math.floor(now.getTime() / 1000) + this.ttlDays * 86_400;
+  }
+
+  /** Records a new STARTING claim; false when the task was already claimed. */
+  async claim(item: RunItem, now: Date): Promise<boolean> {
+    try {
+      await this.ddb.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: toAttributes(item, this.expiresAt(now)),
+          ConditionExpression: "attribute_not_exists(#sk)",
+          ExpressionAttributeNames: { "#sk": SK },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Takes over a STARTING claim whose holder stalled; false when someone else changed it first. */
+  async reclaim(item: RunItem, claimedAt: string): Promise<boolean> {
+    return this.update(item, "SET claimedAt = :new", "#status = :starting AND claimedAt = :old", {
+      ":new": { S: claimedAt },
+      ":old": { S: item.claimedAt },
+      ":starting": { S: "STARTING" },
+    });
+  }
+
+  /** Records the Glue run of a claimed task; false when the item is gone. */
+  async markRunning(item: RunItem, jobRunId: string, startedAt: string): Promise<boolean> {
+    return this.update(item, "SET #status = :running, jobRunId = :run, startedAt = :at", "attribute_exists(#sk)", {
+      ":running": { S: "RUNNING" },
+      ":run": { S: jobRunId },
+      ":at": { S: startedAt },
+    });
+  }
+
+  private async update(item: RunItem, update: string, condition: string, values: Attributes): Promise<boolean> {
+    try {
+      await this.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(item.jobName, item.taskId),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: usedNames(`${update} ${condition}`, { "#sk": SK, "#status": "status" }),
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async remove(item: RunItem): Promise<void> {
+    await this.ddb.send(new DeleteItemCommand({ TableName: this.tableName, Key: this.key(item.jobName, item.taskId) }));
+  }
+
+  /** Every item, all pages. Items that are not run items are returned in `unreadable`. */
+  async scanAll(): Promise<{ items: RunItem[]; unreadable: number }> {
+    const items: RunItem[] = [];
+    let unreadable = 0;
+    let startKey: Attributes | undefined;
+    do {
+      const page = await this.ddb.send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey, ConsistentRead: true }));
+      for (const attributes of page.Items ?? []) {
+        const item = fromAttributes(attributes);
+        if (item) items.push(item);
+        else unreadable++;
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return { items, unreadable };
+  }
+
+  /** The items of one job's partition, all pages. */
+  async queryJob(jobName: string): Promise<RunItem[]> {
+    const items: RunItem[] = [];
+    let startKey: Attributes | undefined;
+    do {
+      const page = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "#pk = :job",
+          ExpressionAttributeNames: { "#pk": PK },
+          ExpressionAttributeValues: { ":job": { S: jobName } },
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+      for (const attributes of page.Items ?? []) {
+        const item = fromAttributes(attributes);
+        if (item) items.push(item);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+}

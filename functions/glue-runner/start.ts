@@ -1,0 +1,138 @@
+// Accepting a runner task: validate, claim the item, start the Glue run, record the run.
+import { createHash } from "node:crypto";
+import { BatchStopJobRunCommand, StartJobRunCommand, type WorkerType } from "@aws-sdk/client-glue";
+import { describeError, isServiceError } from "../shared/aws-errors";
+import { sendTaskFailure, type ActivityTask } from "../shared/sfn";
+import { RUNNER_ERRORS, type RunnerDeps, type RunnerSummary } from "./deps";
+import type { RunItem } from "./runs-table";
+import { parseTaskInput, runnerTaskInput, type RunnerTaskInput } from "./task-input";
+
+/** StartJobRun errors worth a retry by the ASL; 5xx answers count too. */
+const RETRYABLE_START_ERRORS = new Set([
+  "ConcurrentRunsExceededException",
+  "ThrottlingException",
+  "InternalServiceException",
+  "OperationTimeoutException",
+]);
+
+/** The Glue argument that ties a run to its task, so an unrecorded start can be found again. */
+export const TASK_ID_ARGUMENT = "--etl_task_id";
+
+export function taskIdOf(taskToken: string): string {
+  return createHash("sha256").update(taskToken).digest("hex");
+}
+
+export function startErrorName(error: Error & { $fault?: string }): string {
+  return RETRYABLE_START_ERRORS.has(error.name) || error.$fault === "server" ? RUNNER_ERRORS.retryable : RUNNER_ERRORS.start;
+}
+
+/** Handles one task from GetActivityTask; every token ends answered or recorded. */
+export async function acceptTask(deps: RunnerDeps, task: ActivityTask, summary: RunnerSummary): Promise<void> {
+  const { sfn, table, logger } = deps;
+  const taskId = taskIdOf(task.taskToken);
+  summary.tasksReceived++;
+  const parsed = parseTaskInput(runnerTaskInput, task.input);
+  if (!parsed.ok) {
+    summary.tasksRejected++;
+    logger.warn("rejecting runner task", { taskId, problem: parsed.problem });
+    const outcome = await sendTaskFailure(sfn, task.taskToken, RUNNER_ERRORS.invalidInput, parsed.problem);
+    if (outcome === "gone") logger.warn("rejected task was already closed", { taskId });
+    return;
+  }
+  const input = parsed.value;
+  const now = deps.now();
+  const item: RunItem = {
+    jobName: input.JobName,
+    taskId,
+    taskToken: task.taskToken,
+    status: "STARTING",
+    taskInput: task.input,
+    claimedAt: now.toISOString(),
+    executionArn: input.executionArn ?? input.Arguments?.["--etl_execution"],
+  };
+  const context = { taskId, jobName: item.jobName, executionArn: item.executionArn };
+  let claimed: boolean;
+  try {
+    claimed = await table.claim(item, now);
+  } catch (error) {
+    // Without the item nobody could track the run: fail the task (the ASL retries) instead of dropping it.
+    summary.errors++;
+    logger.error("cannot record the task; failing it", { ...context, error: describeError(error) });
+    await sendTaskFailure(sfn, task.taskToken, RUNNER_ERRORS.retryable, `could not record the task in DynamoDB table ${table.tableName}: ${describeError(error)}`);
+    return;
+  }
+  if (!claimed) {
+    logger.warn("task already claimed", context);
+    return;
+  }
+  await startRun(deps, item, input, summary);
+}
+
+/** StartJobRun for a claimed item, then records the run id. */
+export async function startRun(deps: RunnerDeps, item: RunItem, input: RunnerTaskInput, summary: RunnerSummary): Promise<void> {
+  const { sfn, glue, table, logger } = deps;
+  const context = { taskId: item.taskId, jobName: item.jobName, executionArn: item.executionArn };
+  let jobRunId: string | undefined;
+  try {
+    const answer = await glue.send(
+      new StartJobRunCommand({
+        JobName: input.JobName,
+        Arguments: { ...input.Arguments, [TASK_ID_ARGUMENT]: item.taskId },
+        WorkerType: input.WorkerType as WorkerType | undefined,
+        NumberOfWorkers: input.NumberOfWorkers,
+      }),
+    );
+    jobRunId = answer.JobRunId;
+  } catch (error) {
+    if (!isServiceError(error)) {
+      // No answer (network, timeout): the run may exist. The item stays STARTING; the check cycle
+      // adopts the run by its --etl_task_id or starts it again.
+      summary.errors++;
+      logger.warn("StartJobRun unanswered; the check cycle will adopt or restart the run", { ...context, error: describeError(error) });
+      return;
+    }
+    const errorName = startErrorName(error);
+    logger.warn("StartJobRun failed", { ...context, errorName, error: describeError(error) });
+    const outcome = await sendTaskFailure(sfn, item.taskToken, errorName, `StartJobRun for Glue job ${input.JobName} failed: ${describeError(error)}`);
+    if (outcome === "gone") logger.warn("task was already closed", context);
+    await removeItem(deps, item);
+    return;
+  }
+  if (!jobRunId) {
+    summary.errors++;
+    logger.error("StartJobRun answered without a run id; the check cycle will adopt or restart the run", context);
+    return;
+  }
+  summary.tasksStarted++;
+  logger.info("Glue run started", { ...context, jobRunId });
+  try {
+    if (!(await table.markRunning(item, jobRunId, deps.now().toISOString()))) {
+      // The item was removed meanwhile (task closed): nothing will track this run, so stop it.
+      logger.warn("task item vanished after the start; stopping the run", { ...context, jobRunId });
+      await stopRun(deps, item.jobName, jobRunId);
+    }
+  } catch (error) {
+    summary.errors++;
+    logger.error("run started but not recorded; the check cycle will adopt it by --etl_task_id", { ...context, jobRunId, error: describeError(error) });
+  }
+}
+
+/** Deletes an item; a failure is logged (a leftover item is cleaned up by the check cycle). */
+export async function removeItem(deps: RunnerDeps, item: RunItem): Promise<void> {
+  try {
+    await deps.table.remove(item);
+  } catch (error) {
+    deps.logger.error("could not delete the task item", { taskId: item.taskId, jobName: item.jobName, error: describeError(error) });
+  }
+}
+
+/** Stops a run nobody waits for any more, so it stops costing money. */
+export async function stopRun(deps: RunnerDeps, jobName: string, jobRunId: string): Promise<void> {
+  try {
+    const answer = await deps.glue.send(new BatchStopJobRunCommand({ JobName: jobName, JobRunIds: [jobRunId] }));
+    for (const e of answer.Errors ?? []) deps.logger.warn("BatchStopJobRun refused", { jobName, jobRunId, error: e.ErrorDetail?.ErrorMessage });
+    if (!answer.Errors?.length) deps.logger.info("stopped orphan Glue run", { jobName, jobRunId });
+  } catch (error) {
+    deps.logger.error("could not stop orphan Glue run", { jobName, jobRunId, error: describeError(error) });
+  }
+}

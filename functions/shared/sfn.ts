@@ -1,0 +1,102 @@
+// Step Functions activity helpers shared by both workers: long-poll client, sends that tell
+// "the task is gone" apart from real errors, and the service's size limits.
+import {
+  GetActivityTaskCommand,
+  SendTaskFailureCommand,
+  SendTaskHeartbeatCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+} from "@aws-sdk/client-sfn";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+
+/** GetActivityTask holds the request up to 60 s; the socket must outlive it. */
+export const LONG_POLL_SOCKET_TIMEOUT_MS = 65_000;
+/** Time an invocation must still have before it starts another long-poll. */
+export const LONG_POLL_MARGIN_MS = 70_000;
+
+export const LIMITS = { error: 256, cause: 32_768, output: 262_144 } as const;
+
+/** SFN answers these when the task was closed, timed out or its execution stopped. */
+const TASK_GONE_ERRORS = new Set(["TaskTimedOut", "TaskDoesNotExist", "InvalidToken"]);
+
+export type SendOutcome = "sent" | "gone";
+
+export interface ActivityTask {
+  taskToken: string;
+  input: string;
+}
+
+export function createSfnClient(): SFNClient {
+  return new SFNClient({
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: 5_000,
+      requestTimeout: LONG_POLL_SOCKET_TIMEOUT_MS,
+      socketTimeout: LONG_POLL_SOCKET_TIMEOUT_MS,
+    }),
+  });
+}
+
+export function isTaskGone(error: unknown): boolean {
+  return error instanceof Error && TASK_GONE_ERRORS.has(error.name);
+}
+
+export function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
+}
+
+async function send(call: () => Promise<unknown>): Promise<SendOutcome> {
+  try {
+    await call();
+    return "sent";
+  } catch (error) {
+    if (isTaskGone(error)) return "gone";
+    throw error;
+  }
+}
+
+export function sendTaskFailure(sfn: SFNClient, taskToken: string, error: string, cause: string): Promise<SendOutcome> {
+  const command = new SendTaskFailureCommand({ taskToken, error: truncate(error, LIMITS.error), cause: truncate(cause, LIMITS.cause) });
+  return send(() => sfn.send(command));
+}
+
+/** Sends `output` as JSON; an output over the SFN limit fails the task instead of being lost. */
+export function sendTaskSuccess(sfn: SFNClient, taskToken: string, output: unknown): Promise<SendOutcome> {
+  const json = JSON.stringify(output);
+  if (json.length > LIMITS.output)
+    return sendTaskFailure(sfn, taskToken, "OutputTooLarge", `task output has ${json.length} characters; Step Functions accepts ${LIMITS.output}`);
+  return send(() => sfn.send(new SendTaskSuccessCommand({ taskToken, output: json })));
+}
+
+export function sendTaskHeartbeat(sfn: SFNClient, taskToken: string): Promise<SendOutcome> {
+  return send(() => sfn.send(new SendTaskHeartbeatCommand({ taskToken })));
+}
+
+/** One long-poll; undefined when no task was scheduled within 60 s. */
+export async function getActivityTask(sfn: SFNClient, activityArn: string, workerName: string): Promise<ActivityTask | undefined> {
+  const answer = await sfn.send(new GetActivityTaskCommand({ activityArn, workerName: truncate(workerName, 80) }));
+  return answer.taskToken ? { taskToken: answer.taskToken, input: answer.input ?? "" } : undefined;
+}
+
+/**
+ * Long-polls until an empty poll, `maxTasks` tasks, or too little time is left for another
+ * 60 s poll. `onTask` must answer or record every task it receives.
+ */
+export async function pollActivity(
+  sfn: SFNClient,
+  options: { activityArn: string; workerName: string; maxTasks: number; remainingMs: () => number },
+  onTask: (task: ActivityTask) => Promise<void>,
+): Promise<number> {
+  let received = 0;
+  while (received < options.maxTasks && options.remainingMs() > LONG_POLL_MARGIN_MS) {
+    const task = await getActivityTask(sfn, options.activityArn, options.workerName);
+    if (!task) break;
+    received++;
+    await onTask(task);
+  }
+  return received;
+}
+
+/** Name of this worker for GetActivityTask (visible in the SFN console). */
+export function workerName(context?: { functionName?: string; awsRequestId?: string }): string {
+  return `${context?.functionName ?? "etl-worker"}/${context?.awsRequestId ?? process.pid}`;
+}
