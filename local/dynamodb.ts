@@ -1,0 +1,58 @@
+// Local DynamoDB: in-memory dynalite on 127.0.0.1 with the project's tables (key design: stacks/table-keys.ts).
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import dynalite from "dynalite";
+import type { TableKeys } from "../stacks/table-keys";
+
+export interface LocalDynamoDB {
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+/** Starts dynalite and creates each table (on-demand, string partition and sort keys). */
+export async function startLocalDynamoDB(tables: Record<string, TableKeys>, region = "us-east-1"): Promise<LocalDynamoDB> {
+  const server: Server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const close = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  const client = new DynamoDBClient({ endpoint, region, credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  try {
+    for (const [TableName, keys] of Object.entries(tables)) {
+      await client.send(
+        new CreateTableCommand({
+          TableName,
+          BillingMode: "PAY_PER_REQUEST",
+          AttributeDefinitions: [
+            { AttributeName: keys.partitionKey, AttributeType: "S" },
+            { AttributeName: keys.sortKey, AttributeType: "S" },
+          ],
+          KeySchema: [
+            { AttributeName: keys.partitionKey, KeyType: "HASH" },
+            { AttributeName: keys.sortKey, KeyType: "RANGE" },
+          ],
+        }),
+      );
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  } finally {
+    client.destroy();
+  }
+  let closed = false;
+  return {
+    endpoint,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await close();
+    },
+  };
+}

@@ -1,0 +1,478 @@
+// Local Glue: the job-run API subset the runner uses (StartJobRun, GetJobRun, GetJobRuns, BatchStopJobRun, GetJob)
+// with Glue's state sequence, MaxConcurrentRuns, timeouts and failure injection. A run really moves data:
+// its inputs are downloaded from the local S3, transformed, and its output uploaded (overwriting the prefix).
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { EtlConfig } from "../stacks/config";
+import { resourceNames, scriptPath, scriptsDir } from "../stacks/config";
+import { jobArguments, type EtlInput } from "../stacks/job-arguments";
+import { AwsJsonError, startAwsJsonServer, type AwsJsonHandler } from "./aws-json-server";
+
+export type JobRunState = "STARTING" | "RUNNING" | "STOPPING" | "STOPPED" | "SUCCEEDED" | "FAILED" | "TIMEOUT";
+const FINAL_STATES: ReadonlySet<JobRunState> = new Set(["STOPPED", "SUCCEEDED", "FAILED", "TIMEOUT"]);
+const ACTIVE_STATES: ReadonlySet<JobRunState> = new Set(["STARTING", "RUNNING", "STOPPING"]);
+
+/** A transformation input on local disk (a folder of CSV or Parquet files). */
+export interface LocalInput extends Omit<EtlInput, "path"> {
+  path: string;
+}
+
+/** The engine contract (local/etl-engine.ts). */
+export type Transformation = (request: { inputs: LocalInput[]; sqlFile: string; outputDir: string; scriptsDir: string }) => Promise<{
+  rowsWritten: number;
+  droppedRows: number;
+  files: string[];
+}>;
+
+/** An EventBridge event as Glue emits it on a run's final state. */
+export interface GlueJobStateChangeEvent {
+  version: "0";
+  id: string;
+  "detail-type": "Glue Job State Change";
+  source: "aws.glue";
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: { jobName: string; severity: "INFO" | "ERROR"; state: JobRunState; jobRunId: string; message: string };
+}
+
+export interface JobRun {
+  Id: string;
+  Attempt: number;
+  JobName: string;
+  JobRunState: JobRunState;
+  Arguments: Record<string, string>;
+  StartedOn: Date;
+  LastModifiedOn: Date;
+  CompletedOn?: Date;
+  ExecutionTime: number;
+  /** Minutes. */
+  Timeout: number;
+  ErrorMessage?: string;
+  WorkerType?: string;
+  NumberOfWorkers?: number;
+  GlueVersion: string;
+  /** Rows the transformation wrote (local extra, not a Glue field). */
+  rowsWritten?: number;
+}
+
+export interface LocalGlueOptions {
+  config: EtlConfig;
+  /** The data-lake bucket the job arguments point at. */
+  bucket: string;
+  s3: S3Client;
+  /** Default: local/etl-engine.ts runTransformation. */
+  transformation?: Transformation;
+  /** Job ids or job names whose runs end FAILED. Default: none. */
+  failJobs?: readonly string[];
+  /** Called on every final state, like Glue's EventBridge events. */
+  onJobStateChange?: (event: GlueJobStateChangeEvent) => void;
+  /** Called on every state change (progress and reports). */
+  onRunChange?: (run: Readonly<JobRun>) => void;
+  /** Time spent in STARTING (and in STOPPING). Default: 100 ms. */
+  transitionMs?: number;
+  /** Real length of one minute of a job timeout, so tests can time out quickly. Default: 60,000 ms. */
+  msPerTimeoutMinute?: number;
+  region?: string;
+  account?: string;
+}
+
+
+interface JobDefinition {
+  id: string;
+  name: string;
+  defaultArguments: Record<string, string>;
+  timeoutMinutes: number;
+  maxConcurrentRuns: number;
+  workerType: string;
+  numberOfWorkers: number;
+  scriptLocation: string;
+}
+
+const s3Uri = /^s3:\/\/([^/]+)\/(.*)$/;
+
+function parseS3Uri(uri: string, field: string): { bucket: string; prefix: string } {
+  const match = s3Uri.exec(uri);
+  if (!match) throw new Error(`${field}: not an S3 URI: ${JSON.stringify(uri)}`);
+  return { bucket: match[1], prefix: match[2] };
+}
+
+function isStringMap(value: unknown): value is Record<string, string> {
+  return value !== null && typeof value === "object" && !Array.isArray(value) && Object.values(value).every((v) => typeof v === "string");
+}
+
+export class LocalGlue {
+  private readonly jobs = new Map<string, JobDefinition>();
+  /** Runs per job name, newest first. */
+  private readonly runs = new Map<string, JobRun[]>();
+  private readonly pending = new Set<Promise<void>>();
+  private readonly stopRequested = new Set<string>();
+  /** Interrupts a running run's wait for its transformation. */
+  private readonly stopListeners = new Map<string, () => void>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly transitionMs: number;
+  private readonly msPerTimeoutMinute: number;
+  private readonly failJobs: Set<string>;
+  private closed = false;
+
+  constructor(private readonly options: LocalGlueOptions) {
+    const { config, bucket } = options;
+    const names = resourceNames(config);
+    for (const [id, job] of Object.entries(config.jobs)) {
+      const name = names.glueJob(id);
+      this.jobs.set(name, {
+        id,
+        name,
+        defaultArguments: { ...jobArguments(config, id, bucket) },
+        timeoutMinutes: job.timeoutMinutes ?? config.glue.timeoutMinutes,
+        maxConcurrentRuns: config.glue.maxConcurrentRuns,
+        workerType: job.workerType ?? config.glue.workerType,
+        numberOfWorkers: job.numberOfWorkers ?? config.glue.numberOfWorkers,
+        scriptLocation: scriptPath(config, job),
+      });
+      this.runs.set(name, []);
+    }
+    const known = new Set([...this.jobs.values()].flatMap((j) => [j.id, j.name]));
+    const unknown = (options.failJobs ?? []).filter((j) => !known.has(j));
+    if (unknown.length) throw new Error(`failJobs: unknown job ${unknown.join(", ")}; known: ${[...this.jobs.values()].map((j) => `${j.id} (${j.name})`).join(", ")}`);
+    this.failJobs = new Set(options.failJobs ?? []);
+    this.transitionMs = options.transitionMs ?? 100;
+    this.msPerTimeoutMinute = options.msPerTimeoutMinute ?? 60_000;
+  }
+
+  /** Glue job names, in configuration order. */
+  get jobNames(): string[] {
+    return [...this.jobs.keys()];
+  }
+
+  /** Every run of every job, oldest first (for reports). */
+  allRuns(): JobRun[] {
+    return [...this.runs.values()].flat().sort((a, b) => a.StartedOn.getTime() - b.StartedOn.getTime());
+  }
+
+  /** The AWSGlue.<operation> handlers, for the AWS JSON server. */
+  handlers(): Record<string, AwsJsonHandler> {
+    return {
+      StartJobRun: (body) => this.startJobRun(body),
+      GetJobRun: (body) => ({ JobRun: this.view(this.findRun(body.JobName, body.RunId)) }),
+      GetJobRuns: (body) => this.getJobRuns(body),
+      BatchStopJobRun: (body) => this.batchStopJobRun(body),
+      GetJob: (body) => ({ Job: this.describeJob(this.findJob(body.JobName)) }),
+    };
+  }
+
+  /** Waits for every run to reach a final state's side effects (uploads, events) and cancels timers. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const run of this.allRuns()) if (ACTIVE_STATES.has(run.JobRunState)) this.requestStop(run);
+    await Promise.allSettled([...this.pending]);
+    for (const timer of this.timers) clearTimeout(timer);
+  }
+
+  private findJob(jobName: unknown): JobDefinition {
+    if (typeof jobName !== "string" || !jobName) throw new AwsJsonError("InvalidInputException", "JobName is required");
+    const job = this.jobs.get(jobName);
+    if (!job) throw new AwsJsonError("EntityNotFoundException", `Job ${jobName} not found (known: ${this.jobNames.join(", ")})`);
+    return job;
+  }
+
+  private findRun(jobName: unknown, runId: unknown): JobRun {
+    const job = this.findJob(jobName);
+    if (typeof runId !== "string" || !runId) throw new AwsJsonError("InvalidInputException", "RunId is required");
+    const run = this.runs.get(job.name)!.find((r) => r.Id === runId);
+    if (!run) throw new AwsJsonError("EntityNotFoundException", `Job run ${runId} of job ${job.name} not found`);
+    return run;
+  }
+
+  private startJobRun(body: Record<string, unknown>): { JobRunId: string } {
+    if (this.closed) throw new AwsJsonError("InvalidInputException", "the local Glue service is shutting down");
+    const job = this.findJob(body.JobName);
+    if (body.Arguments !== undefined && !isStringMap(body.Arguments))
+      throw new AwsJsonError("InvalidInputException", "Arguments must map strings to strings");
+    const runs = this.runs.get(job.name)!;
+    const active = runs.filter((r) => ACTIVE_STATES.has(r.JobRunState)).length;
+    if (active >= job.maxConcurrentRuns)
+      throw new AwsJsonError("ConcurrentRunsExceededException", `Concurrent runs exceeded for ${job.name}: ${active} of MaxConcurrentRuns ${job.maxConcurrentRuns}`);
+    const now = new Date();
+    const timeout = typeof body.Timeout === "number" ? body.Timeout : job.timeoutMinutes;
+    const run: JobRun = {
+      Id: `jr_${randomBytes(32).toString("hex")}`,
+      Attempt: 0,
+      JobName: job.name,
+      JobRunState: "STARTING",
+      // Run arguments override the job's DefaultArguments key by key, as in Glue.
+      Arguments: { ...job.defaultArguments, ...((body.Arguments as Record<string, string> | undefined) ?? {}) },
+      StartedOn: now,
+      LastModifiedOn: now,
+      ExecutionTime: 0,
+      Timeout: timeout,
+      WorkerType: typeof body.WorkerType === "string" ? body.WorkerType : job.workerType,
+      NumberOfWorkers: typeof body.NumberOfWorkers === "number" ? body.NumberOfWorkers : job.numberOfWorkers,
+      GlueVersion: this.options.config.glue.version,
+    };
+    runs.unshift(run);
+    this.options.onRunChange?.(run);
+    const execution = this.execute(job, run).finally(() => this.pending.delete(execution));
+    this.pending.add(execution);
+    return { JobRunId: run.Id };
+  }
+
+  private getJobRuns(body: Record<string, unknown>) {
+    const job = this.findJob(body.JobName);
+    const runs = this.runs.get(job.name)!;
+    const maxResults = body.MaxResults ?? 100;
+    if (typeof maxResults !== "number" || !Number.isInteger(maxResults) || maxResults < 1 || maxResults > 200)
+      throw new AwsJsonError("InvalidInputException", `MaxResults must be an integer from 1 to 200 (got ${JSON.stringify(maxResults)})`);
+    let start = 0;
+    if (body.NextToken !== undefined) {
+      // The token is the id of the next run to return, so runs started meanwhile do not shift pages.
+      start = typeof body.NextToken === "string" ? runs.findIndex((r) => r.Id === body.NextToken) : -1;
+      if (start < 0) throw new AwsJsonError("InvalidInputException", `invalid NextToken ${JSON.stringify(body.NextToken)}`);
+    }
+    const page = runs.slice(start, start + maxResults);
+    const next = runs[start + maxResults];
+    return { JobRuns: page.map((r) => this.view(r)), ...(next ? { NextToken: next.Id } : {}) };
+  }
+
+  private batchStopJobRun(body: Record<string, unknown>) {
+    const job = this.findJob(body.JobName);
+    if (!Array.isArray(body.JobRunIds) || body.JobRunIds.length === 0) throw new AwsJsonError("InvalidInputException", "JobRunIds must be a non-empty list");
+    const SuccessfulSubmissions: Array<{ JobName: string; JobRunId: string }> = [];
+    const Errors: Array<{ JobName: string; JobRunId: string; ErrorDetail: { ErrorCode: string; ErrorMessage: string } }> = [];
+    for (const id of body.JobRunIds) {
+      const run = this.runs.get(job.name)!.find((r) => r.Id === id);
+      if (!run) Errors.push({ JobName: job.name, JobRunId: String(id), ErrorDetail: { ErrorCode: "EntityNotFoundException", ErrorMessage: `Job run ${id} not found` } });
+      else if (!ACTIVE_STATES.has(run.JobRunState) || run.JobRunState === "STOPPING")
+        Errors.push({ JobName: job.name, JobRunId: run.Id, ErrorDetail: { ErrorCode: "InvalidInputException", ErrorMessage: `Job run ${run.Id} is ${run.JobRunState}, not running` } });
+      else {
+        this.requestStop(run);
+        this.transition(run, "STOPPING");
+        SuccessfulSubmissions.push({ JobName: job.name, JobRunId: run.Id });
+      }
+    }
+    return { SuccessfulSubmissions, Errors };
+  }
+
+  private describeJob(job: JobDefinition) {
+    return {
+      Name: job.name,
+      Role: "arn:aws:iam::000000000000:role/local-glue",
+      Command: { Name: "glueetl", ScriptLocation: job.scriptLocation, PythonVersion: "3" },
+      DefaultArguments: job.defaultArguments,
+      ExecutionProperty: { MaxConcurrentRuns: job.maxConcurrentRuns },
+      MaxRetries: 0,
+      Timeout: job.timeoutMinutes,
+      GlueVersion: this.options.config.glue.version,
+      WorkerType: job.workerType,
+      NumberOfWorkers: job.numberOfWorkers,
+    };
+  }
+
+  /** A copy for responses: the SDK wants epoch seconds for timestamps (JSON 1.1). */
+  private view(run: JobRun) {
+    const { rowsWritten: _rows, ...fields } = run;
+    const seconds = (d?: Date) => (d ? d.getTime() / 1000 : undefined);
+    return { ...fields, StartedOn: seconds(run.StartedOn), LastModifiedOn: seconds(run.LastModifiedOn), CompletedOn: seconds(run.CompletedOn) };
+  }
+
+  private requestStop(run: JobRun): void {
+    this.stopRequested.add(run.Id);
+    this.stopListeners.get(run.Id)?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        resolve();
+      }, ms);
+      this.timers.add(timer);
+    });
+  }
+
+  private transition(run: JobRun, state: JobRunState, errorMessage?: string): void {
+    if (FINAL_STATES.has(run.JobRunState)) return;
+    const now = new Date();
+    run.JobRunState = state;
+    run.LastModifiedOn = now;
+    if (errorMessage !== undefined) run.ErrorMessage = errorMessage;
+    if (FINAL_STATES.has(state)) {
+      run.CompletedOn = now;
+      run.ExecutionTime = Math.round((now.getTime() - run.StartedOn.getTime()) / 1000);
+    }
+    this.options.onRunChange?.(run);
+    if (FINAL_STATES.has(state)) this.emitStateChange(run);
+  }
+
+  private emitStateChange(run: JobRun): void {
+    const succeeded = run.JobRunState === "SUCCEEDED";
+    const event: GlueJobStateChangeEvent = {
+      version: "0",
+      id: randomUUID(),
+      "detail-type": "Glue Job State Change",
+      source: "aws.glue",
+      account: this.options.account ?? "000000000000",
+      time: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+      region: this.options.region ?? this.options.config.region,
+      resources: [],
+      detail: {
+        jobName: run.JobName,
+        severity: succeeded ? "INFO" : "ERROR",
+        state: run.JobRunState,
+        jobRunId: run.Id,
+        message: succeeded ? "Job run succeeded" : (run.ErrorMessage ?? `Job run ${run.JobRunState.toLowerCase()}`),
+      },
+    };
+    try {
+      this.options.onJobStateChange?.(event);
+    } catch {
+      // A listener's failure must not change the run; EventBridge delivery is fire-and-forget too.
+    }
+  }
+
+  /** STARTING -> RUNNING -> a final state; a stop request or the timeout ends it early. */
+  private async execute(job: JobDefinition, run: JobRun): Promise<void> {
+    await this.sleep(this.transitionMs);
+    if (this.stopRequested.has(run.Id)) return this.finishStop(run);
+    this.transition(run, "RUNNING");
+
+    let timedOut = false;
+    const timeout = new Promise<"timeout">((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        timedOut = true;
+        resolve("timeout");
+      }, run.Timeout * this.msPerTimeoutMinute);
+      this.timers.add(timer);
+    });
+    const stopped = new Promise<"stopped">((resolve) => {
+      if (this.stopRequested.has(run.Id)) resolve("stopped");
+      else this.stopListeners.set(run.Id, () => resolve("stopped"));
+    });
+    // The transformation writes its output only if the run is still RUNNING when it finishes.
+    const work = this.runTransformation(job, run, () => run.JobRunState === "RUNNING" && !timedOut && !this.stopRequested.has(run.Id)).then(
+      (rows) => ({ ok: true as const, rows }),
+      (error: unknown) => ({ ok: false as const, message: error instanceof Error ? error.message : String(error) }),
+    );
+    const outcome = await Promise.race([work, timeout, stopped]);
+    if (outcome === "timeout") this.transition(run, "TIMEOUT", `Job run timed out after ${run.Timeout} minutes`);
+    else if (outcome === "stopped") await this.finishStop(run);
+    else if (outcome.ok) {
+      run.rowsWritten = outcome.rows;
+      this.transition(run, "SUCCEEDED");
+    } else this.transition(run, "FAILED", outcome.message);
+    this.stopListeners.delete(run.Id);
+    // Let the abandoned work settle (its output is discarded) before the run counts as done.
+    await work;
+  }
+
+  private async finishStop(run: JobRun): Promise<void> {
+    if (run.JobRunState !== "STOPPING") this.transition(run, "STOPPING");
+    await this.sleep(this.transitionMs);
+    this.transition(run, "STOPPED", "Job run stopped by request");
+  }
+
+  /** Downloads the inputs, runs the SQL, and overwrites the output prefix; returns the rows written. */
+  private async runTransformation(job: JobDefinition, run: JobRun, stillRunning: () => boolean): Promise<number> {
+    if (this.failJobs.has(job.id) || this.failJobs.has(job.name)) {
+      await this.sleep(this.transitionMs);
+      throw new Error(`Injected failure: job ${job.name} is in failJobs`);
+    }
+    const args = run.Arguments;
+    let inputs: EtlInput[];
+    try {
+      inputs = JSON.parse(args["--etl_inputs"] ?? "") as EtlInput[];
+      if (!Array.isArray(inputs)) throw new Error("not a list");
+    } catch (e) {
+      throw new Error(`argument --etl_inputs: invalid JSON list of inputs (${(e as Error).message})`);
+    }
+    const output = parseS3Uri(args["--etl_output"] ?? "", "argument --etl_output");
+    const sqlName = args["--etl_sql"];
+    if (!sqlName) throw new Error("argument --etl_sql is missing");
+
+    const transformation = this.options.transformation ?? (await import("./etl-engine")).runTransformation;
+    const workDir = await mkdtemp(join(tmpdir(), `etl-glue-${job.id}-`));
+    try {
+      const localInputs: LocalInput[] = [];
+      for (const input of inputs) {
+        const source = parseS3Uri(input.path, `argument --etl_inputs, input '${input.name}'`);
+        const dir = join(workDir, "inputs", input.name);
+        const count = await this.download(source.bucket, source.prefix, dir);
+        if (count === 0) throw new Error(`input '${input.name}': no objects at ${input.path}`);
+        localInputs.push({ ...input, path: dir });
+      }
+      const outputDir = join(workDir, "output");
+      await mkdir(outputDir, { recursive: true });
+      const result = await transformation({ inputs: localInputs, sqlFile: join(scriptsDir(this.options.config), sqlName), outputDir, scriptsDir: scriptsDir(this.options.config) });
+      if (!stillRunning()) return result.rowsWritten;
+      await this.replacePrefix(output.bucket, output.prefix, outputDir);
+      return result.rowsWritten;
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+
+  private async listKeys(bucket: string, prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.options.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const object of page.Contents ?? []) if (object.Key && !object.Key.endsWith("/")) keys.push(object.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
+  }
+
+  private async download(bucket: string, prefix: string, dir: string): Promise<number> {
+    const keys = await this.listKeys(bucket, prefix);
+    for (const key of keys) {
+      const target = join(dir, key.slice(prefix.length));
+      await mkdir(dirname(target), { recursive: true });
+      const object = await this.options.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      await writeFile(target, await object.Body!.transformToByteArray());
+    }
+    return keys.length;
+  }
+
+  /** Overwrite, as Spark's mode("overwrite"): delete what is under the prefix, then upload the new files. */
+  private async replacePrefix(bucket: string, prefix: string, dir: string): Promise<void> {
+    const old = await this.listKeys(bucket, prefix);
+    for (let i = 0; i < old.length; i += 1000)
+      await this.options.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: old.slice(i, i + 1000).map((Key) => ({ Key })) } }));
+    for (const file of await listFiles(dir)) {
+      const key = prefix + relative(dir, file).split("\\").join("/");
+      await this.options.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(file) }));
+    }
+  }
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort();
+}
+
+export interface LocalGlueServer {
+  glue: LocalGlue;
+  /** For AWS_ENDPOINT_URL_GLUE. */
+  endpoint: string;
+  /** Stops the server, then lets running runs finish their side effects. */
+  close(): Promise<void>;
+}
+
+/** Starts the local Glue service on 127.0.0.1 (AWS JSON 1.1, `X-Amz-Target: AWSGlue.<Operation>`). */
+export async function startLocalGlue(options: LocalGlueOptions & { onInternalError?: (operation: string, error: unknown) => void }): Promise<LocalGlueServer> {
+  const glue = new LocalGlue(options);
+  const server = await startAwsJsonServer({ service: "AWSGlue", handlers: glue.handlers(), onInternalError: options.onInternalError });
+  return {
+    glue,
+    endpoint: server.endpoint,
+    async close() {
+      await server.close();
+      await glue.close();
+    },
+  };
+}

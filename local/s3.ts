@@ -1,0 +1,82 @@
+// Local S3: s3rver on 127.0.0.1 with one bucket, and its object-created events forwarded in the shape
+// of an S3 bucket notification, so the data-arrival handler sees what it would see on AWS.
+import { mkdtemp, rm } from "node:fs/promises";
+import type { Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { S3Client } from "@aws-sdk/client-s3";
+import type { S3Event, S3EventRecord } from "aws-lambda";
+import S3rver from "s3rver";
+
+export interface LocalS3Options {
+  /** Bucket created at start. */
+  bucket: string;
+  /** Region written into event records. Default: us-east-1. */
+  region?: string;
+  /** Called with each object-created notification, like the bucket notification target. Default: none. */
+  onObjectCreated?: (event: S3Event) => void;
+}
+
+export interface LocalS3 {
+  endpoint: string;
+  bucket: string;
+  /** A client configured for s3rver (see s3ClientConfig). */
+  client: S3Client;
+  close(): Promise<void>;
+}
+
+/**
+ * Client settings s3rver needs: path-style URLs, and no flexible checksums
+ * (with them, streamed uploads are stored with the checksum trailer in the body).
+ */
+export function s3ClientConfig(endpoint: string, region = "us-east-1") {
+  return {
+    endpoint,
+    region,
+    forcePathStyle: true,
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  } as const;
+}
+
+/** S3 writes object keys URL-encoded into events, with '+' for a space; s3rver writes them raw. */
+export function encodeEventKey(key: string): string {
+  return encodeURIComponent(key).replace(/%2F/g, "/").replace(/%20/g, "+");
+}
+
+export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
+  const directory = await mkdtemp(join(tmpdir(), "etl-s3-"));
+  const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory, configureBuckets: [{ name: options.bucket }] });
+  server.on("event", (event: S3Event) => {
+    const records: S3EventRecord[] = event.Records.filter((r) => r.eventName.startsWith("ObjectCreated:")).map((r) => ({
+      ...r,
+      awsRegion: options.region ?? "us-east-1",
+      s3: { ...r.s3, object: { ...r.s3.object, key: encodeEventKey(r.s3.object.key) } },
+    }));
+    if (records.length && options.onObjectCreated) options.onObjectCreated({ Records: records });
+  });
+  let address;
+  try {
+    address = await server.run();
+  } catch (e) {
+    await rm(directory, { recursive: true, force: true });
+    throw e;
+  }
+  const endpoint = `http://127.0.0.1:${address.port}`;
+  const client = new S3Client({ ...s3ClientConfig(endpoint, options.region), credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+  let closed = false;
+  return {
+    endpoint,
+    bucket: options.bucket,
+    client,
+    async close() {
+      if (closed) return;
+      closed = true;
+      client.destroy();
+      const http = server.httpServer as Server;
+      http.closeAllConnections();
+      await server.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}

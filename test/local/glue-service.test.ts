@@ -1,0 +1,259 @@
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  BatchStopJobRunCommand,
+  GetJobCommand,
+  GetJobRunCommand,
+  GetJobRunsCommand,
+  GlueClient,
+  StartJobRunCommand,
+  type JobRun as SdkJobRun,
+} from "@aws-sdk/client-glue";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { expect } from "chai";
+import { loadConfig, type EtlConfig } from "../../stacks/config";
+import { startLocalGlue, type GlueJobStateChangeEvent, type LocalGlueOptions, type LocalGlueServer, type Transformation } from "../../local/glue-service";
+import { startLocalS3, type LocalS3 } from "../../local/s3";
+
+const BUCKET = "data-lake-test";
+const baseConfig = loadConfig();
+
+/** Concatenates every input file into one output file, and records what it was asked. */
+function recordingTransformation(calls: Array<Parameters<Transformation>[0]>, delayMs = 0): Transformation {
+  return async (request) => {
+    calls.push(request);
+    await new Promise((r) => setTimeout(r, delayMs));
+    const parts: string[] = [];
+    for (const input of request.inputs) for (const file of (await readdir(input.path)).sort()) parts.push(await readFile(join(input.path, file), "utf8"));
+    const file = join(request.outputDir, "part-0.parquet");
+    await writeFile(file, parts.join("|"));
+    return { rowsWritten: parts.length, droppedRows: 0, files: [file] };
+  };
+}
+
+describe("local/glue-service", () => {
+  let s3: LocalS3;
+  let server: LocalGlueServer | undefined;
+  let glue: GlueClient;
+  let events: GlueJobStateChangeEvent[];
+  let states: string[];
+  let calls: Array<Parameters<Transformation>[0]>;
+
+  // A fresh bucket per test, so no test sees another's objects.
+  beforeEach(async () => {
+    s3 = await startLocalS3({ bucket: BUCKET });
+  });
+
+  async function start(options: Partial<LocalGlueOptions> = {}, config: EtlConfig = baseConfig) {
+    events = [];
+    states = [];
+    calls = [];
+    server = await startLocalGlue({
+      config,
+      bucket: BUCKET,
+      s3: s3.client,
+      transformation: recordingTransformation(calls),
+      transitionMs: 20,
+      onJobStateChange: (e) => events.push(e),
+      onRunChange: (run) => states.push(`${run.JobName}:${run.JobRunState}`),
+      ...options,
+    });
+    glue = new GlueClient({ endpoint: server.endpoint, region: "us-east-1", maxAttempts: 1 });
+  }
+
+  afterEach(async () => {
+    glue?.destroy();
+    await server?.close();
+    server = undefined;
+    await s3.close();
+  });
+
+  const put = (Key: string, Body: string) => s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body }));
+  const keysUnder = async (Prefix: string) => ((await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix }))).Contents ?? []).map((o) => o.Key).sort();
+
+  async function waitForFinal(JobName: string, RunId: string): Promise<SdkJobRun> {
+    for (let i = 0; i < 200; i++) {
+      const { JobRun } = await glue.send(new GetJobRunCommand({ JobName, RunId }));
+      if (!["STARTING", "RUNNING", "STOPPING"].includes(JobRun!.JobRunState!)) return JobRun!;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`run ${RunId} did not finish`);
+  }
+
+  it("runs STARTING -> RUNNING -> SUCCEEDED, moves data through S3, overwrites the output and emits a state-change event", async () => {
+    await start();
+    await put("raw/sales/a.csv", "A");
+    await put("raw/sales/b.csv", "B");
+    await put("processed/sales/stale.parquet", "old");
+    const before = Date.now();
+    const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName: "etl-dev-PSD", Arguments: { "--etl_execution": "exec-1" } }));
+    expect(JobRunId).to.match(/^jr_[0-9a-f]{64}$/);
+    const first = await glue.send(new GetJobRunCommand({ JobName: "etl-dev-PSD", RunId: JobRunId }));
+    expect(first.JobRun!.JobRunState).to.equal("STARTING");
+
+    const run = await waitForFinal("etl-dev-PSD", JobRunId!);
+    expect(run.JobRunState).to.equal("SUCCEEDED");
+    expect(run.StartedOn!.getTime()).to.be.within(before - 1000, Date.now());
+    expect(run.CompletedOn!.getTime()).to.be.at.least(run.StartedOn!.getTime());
+    expect(run.LastModifiedOn!.getTime()).to.equal(run.CompletedOn!.getTime());
+    expect(run.ExecutionTime).to.be.a("number");
+    expect(run.ErrorMessage).to.equal(undefined);
+    expect(states).to.deep.equal(["etl-dev-PSD:STARTING", "etl-dev-PSD:RUNNING", "etl-dev-PSD:SUCCEEDED"]);
+
+    // DefaultArguments from stacks/job-arguments.ts, merged with the run's own.
+    expect(run.Arguments).to.include({ "--etl_execution": "exec-1", "--etl_output": `s3://${BUCKET}/processed/sales/`, "--etl_sql": "process_sales_data.sql" });
+    expect(calls).to.have.length(1);
+    expect(calls[0].inputs.map((i) => [i.name, i.format, i.schema])).to.deep.equal([["sales", "csv", "sales.json"]]);
+    expect(calls[0].sqlFile).to.match(/glue-scripts[\\/]process_sales_data\.sql$/);
+
+    expect(await keysUnder("processed/sales/")).to.deep.equal(["processed/sales/part-0.parquet"]);
+    const body = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "processed/sales/part-0.parquet" }));
+    expect(await body.Body!.transformToString()).to.equal("A|B");
+
+    expect(events).to.have.length(1);
+    expect(events[0]).to.deep.include({ source: "aws.glue", "detail-type": "Glue Job State Change", region: "us-east-1" });
+    expect(events[0].detail).to.deep.equal({ jobName: "etl-dev-PSD", severity: "INFO", state: "SUCCEEDED", jobRunId: JobRunId, message: "Job run succeeded" });
+  });
+
+  it("lets a run's Arguments override the job's DefaultArguments", async () => {
+    await start();
+    await put("elsewhere/x.csv", "X");
+    const { JobRunId } = await glue.send(
+      new StartJobRunCommand({ JobName: "etl-dev-PSD", Arguments: { "--etl_inputs": JSON.stringify([{ name: "sales", path: `s3://${BUCKET}/elsewhere/`, format: "csv" }]) } }),
+    );
+    expect((await waitForFinal("etl-dev-PSD", JobRunId!)).JobRunState).to.equal("SUCCEEDED");
+    expect(calls[0].inputs[0].schema).to.equal(undefined);
+  });
+
+  it("describes a job with its DefaultArguments and MaxConcurrentRuns", async () => {
+    await start();
+    const { Job } = await glue.send(new GetJobCommand({ JobName: "etl-dev-JMSD" }));
+    expect(Job!.ExecutionProperty!.MaxConcurrentRuns).to.equal(baseConfig.glue.maxConcurrentRuns);
+    expect(JSON.parse(Job!.DefaultArguments!["--etl_inputs"]).map((i: { path: string }) => i.path)).to.deep.equal([
+      `s3://${BUCKET}/processed/sales/`,
+      `s3://${BUCKET}/processed/marketing/`,
+    ]);
+  });
+
+  it("rejects a start beyond MaxConcurrentRuns with ConcurrentRunsExceededException", async () => {
+    await start({ transformation: recordingTransformation([], 300) });
+    await put("raw/marketing/m.csv", "M");
+    const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName: "etl-dev-PMD" }));
+    const error = await glue.send(new StartJobRunCommand({ JobName: "etl-dev-PMD" })).catch((e: Error) => e);
+    expect(error).to.be.instanceOf(Error);
+    expect((error as Error).name).to.equal("ConcurrentRunsExceededException");
+    expect((error as Error).message).to.contain("etl-dev-PMD");
+    // Another job is not limited by it, and once the run ends a new one may start.
+    await waitForFinal("etl-dev-PMD", JobRunId!);
+    const second = await glue.send(new StartJobRunCommand({ JobName: "etl-dev-PMD" }));
+    expect(second.JobRunId).to.not.equal(JobRunId);
+  });
+
+  it("answers EntityNotFoundException for an unknown job or run", async () => {
+    await start();
+    const unknownJob = await glue.send(new StartJobRunCommand({ JobName: "etl-dev-NOPE" })).catch((e: Error) => e);
+    expect((unknownJob as Error).name).to.equal("EntityNotFoundException");
+    expect((unknownJob as Error).message).to.contain("etl-dev-NOPE");
+    const unknownRun = await glue.send(new GetJobRunCommand({ JobName: "etl-dev-PSD", RunId: "jr_missing" })).catch((e: Error) => e);
+    expect((unknownRun as Error).name).to.equal("EntityNotFoundException");
+  });
+
+  it("ends a run of an injected failure FAILED with an ErrorMessage, writes nothing, and emits an ERROR event", async () => {
+    await start({ failJobs: ["PMD"] });
+    await put("raw/marketing/m.csv", "M");
+    const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName: "etl-dev-PMD" }));
+    const run = await waitForFinal("etl-dev-PMD", JobRunId!);
+    expect(run.JobRunState).to.equal("FAILED");
+    expect(run.ErrorMessage).to.contain("etl-dev-PMD");
+    expect(calls).to.have.length(0);
+    expect(await keysUnder("processed/marketing/")).to.deep.equal([]);
+    expect(events.map((e) => [e.detail.state, e.detail.severity, e.detail.message])).to.deep.equal([["FAILED", "ERROR", run.ErrorMessage]]);
+  });
+
+  it("accepts failJobs by Glue job name and rejects an unknown one", async () => {
+    await start({ failJobs: ["etl-dev-PSD"] });
+    await put("raw/sales/a.csv", "A");
+    const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName: "etl-dev-PSD" }));
+    expect((await waitForFinal("etl-dev-PSD", JobRunId!)).JobRunState).to.equal("FAILED");
+    await server!.close();
+    server = undefined;
+    let error: unknown;
+    try {
+      await start({ failJobs: ["XYZ"] });
+    } catch (e) {
+      error = e;
+    }
+    expect(String(error)).to.contain("unknown job XYZ");
+  });
+
+  it("fails a run whose input prefix is empty, naming the input", async () => {
+    await start();
+    const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName: "etl-dev-JMSD", Arguments: { "--etl_output": `s3://${BUCKET}/curated/x/` } }));
+    const run = await waitForFinal("etl-dev-JMSD", JobRunId!);
+    expect(run.JobRunState).to.equal("FAILED");
+    expect(run.ErrorMessage).to.match(/input 'sales': no objects at s3:\/\/data-lake-test\/processed\/sales\//);
+  });
+
+  it("fails a run whose transformation throws, with its message", async () => {
+    await start({
+      transformation: async () => {
+        throw new Error("sales.csv: missing columns Date");
+      },
+    });
+    await put("raw/sales/a.csv", "A");
+    const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName: "etl-dev-PSD" }));
+    const run = await waitForFinal("etl-dev-PSD", JobRunId!);
+    expect([run.JobRunState, run.ErrorMessage]).to.deep.equal(["FAILED", "sales.csv: missing columns Date"]);
+  });
+
+  it("pages GetJobRuns newest first with NextToken, and rejects a bad token", async () => {
+    const config = { ...baseConfig, glue: { ...baseConfig.glue, maxConcurrentRuns: 10 } };
+    await start({ transformation: recordingTransformation([], 200) }, config);
+    await put("raw/sales/a.csv", "A");
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await glue.send(new StartJobRunCommand({ JobName: "etl-dev-PSD" }))).JobRunId!);
+    const seen: string[] = [];
+    let NextToken: string | undefined;
+    let pages = 0;
+    do {
+      const page = await glue.send(new GetJobRunsCommand({ JobName: "etl-dev-PSD", MaxResults: 2, NextToken }));
+      seen.push(...page.JobRuns!.map((r) => r.Id!));
+      NextToken = page.NextToken;
+      pages++;
+    } while (NextToken);
+    expect(pages).to.equal(3);
+    expect(seen).to.deep.equal([...ids].reverse());
+    const bad = await glue.send(new GetJobRunsCommand({ JobName: "etl-dev-PSD", NextToken: "nope" })).catch((e: Error) => e);
+    expect((bad as Error).name).to.equal("InvalidInputException");
+    for (const id of ids) await waitForFinal("etl-dev-PSD", id);
+  });
+
+  it("stops a running run through STOPPING to STOPPED without writing its output", async () => {
+    await start({ transformation: recordingTransformation([], 400) });
+    await put("raw/sales/a.csv", "A");
+    await put("processed/sales/keep.parquet", "previous");
+    const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName: "etl-dev-PSD" }));
+    await new Promise((r) => setTimeout(r, 60));
+    const stop = await glue.send(new BatchStopJobRunCommand({ JobName: "etl-dev-PSD", JobRunIds: [JobRunId!, "jr_missing"] }));
+    expect(stop.SuccessfulSubmissions).to.deep.equal([{ JobName: "etl-dev-PSD", JobRunId }]);
+    expect(stop.Errors!.map((e) => [e.JobRunId, e.ErrorDetail!.ErrorCode])).to.deep.equal([["jr_missing", "EntityNotFoundException"]]);
+    const run = await waitForFinal("etl-dev-PSD", JobRunId!);
+    expect(run.JobRunState).to.equal("STOPPED");
+    expect(states).to.deep.equal(["etl-dev-PSD:STARTING", "etl-dev-PSD:RUNNING", "etl-dev-PSD:STOPPING", "etl-dev-PSD:STOPPED"]);
+    expect(events.map((e) => e.detail.state)).to.deep.equal(["STOPPED"]);
+    await new Promise((r) => setTimeout(r, 450));
+    expect(await keysUnder("processed/sales/")).to.deep.equal(["processed/sales/keep.parquet"]);
+    const again = await glue.send(new BatchStopJobRunCommand({ JobName: "etl-dev-PSD", JobRunIds: [JobRunId!] }));
+    expect(again.Errors![0].ErrorDetail!.ErrorCode).to.equal("InvalidInputException");
+  });
+
+  it("ends a run that outlives its timeout TIMEOUT", async () => {
+    await start({ transformation: recordingTransformation([], 400), msPerTimeoutMinute: 50 });
+    await put("raw/sales/a.csv", "A");
+    const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName: "etl-dev-PSD", Timeout: 1 }));
+    const run = await waitForFinal("etl-dev-PSD", JobRunId!);
+    expect(run.JobRunState).to.equal("TIMEOUT");
+    expect(run.ErrorMessage).to.contain("timed out");
+    expect(events.map((e) => e.detail.state)).to.deep.equal(["TIMEOUT"]);
+  });
+});
