@@ -1,4 +1,39 @@
-// Placeholder so the stacks can bundle this entry point; the real handler replaces it.
-export async function handler(_event: unknown): Promise<{ ok: true }> {
-  return { ok: true };
+// Data-arrival Lambda: records uploads from S3 events and releases the "wait for data" activity tasks.
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { Context } from "aws-lambda";
+import { createLogger } from "../shared/logger";
+import { createSfnClient, workerName } from "../shared/sfn";
+import { ArrivalsTable } from "./arrivals-table";
+import { arrivalConfigFromEnv } from "./config";
+import type { ArrivalDeps, ArrivalSummary } from "./deps";
+import { parseArrivalEvent } from "./events";
+import { runDataArrival } from "./worker";
+
+let deps: ArrivalDeps | undefined;
+
+/** Created on first use (once per container), so importing the module has no side effects. */
+function arrivalDeps(): ArrivalDeps {
+  if (!deps) {
+    const config = arrivalConfigFromEnv();
+    deps = {
+      config,
+      sfn: createSfnClient(),
+      table: new ArrivalsTable(new DynamoDBClient({}), config.tableName, config.arrivalTtlDays),
+      logger: createLogger({ dataBucket: config.dataBucket }),
+      now: () => new Date(),
+    };
+  }
+  return deps;
+}
+
+export async function handler(event: unknown, context?: Partial<Context>): Promise<ArrivalSummary> {
+  const d = arrivalDeps();
+  const request = parseArrivalEvent(event);
+  d.logger.info("data-arrival invoked", { kind: request.kind });
+  const summary = await runDataArrival(d, request, {
+    workerName: workerName(context),
+    remainingMs: () => context?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY,
+  });
+  d.logger.info("data-arrival done", { summary });
+  return summary;
 }

@@ -6,7 +6,8 @@ import { LIMITS, sendTaskFailure, sendTaskHeartbeat, sendTaskSuccess, type SendO
 import { RUNNER_ERRORS, type RunnerDeps, type RunnerSummary } from "./deps";
 import type { RunItem } from "./runs-table";
 import { removeItem, startRun, stopRun, TASK_ID_ARGUMENT } from "./start";
-import { parseTaskInput, runnerTaskInput } from "./task-input";
+import { parseTaskInput } from "../shared/task-input";
+import { runnerTaskInput } from "./task-input";
 
 const SUCCEEDED = "SUCCEEDED";
 const FAILED_STATES = new Set(["FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"]);

@@ -5,7 +5,8 @@ import { describeError, isServiceError } from "../shared/aws-errors";
 import { sendTaskFailure, type ActivityTask } from "../shared/sfn";
 import { RUNNER_ERRORS, type RunnerDeps, type RunnerSummary } from "./deps";
 import type { RunItem } from "./runs-table";
-import { parseTaskInput, runnerTaskInput, type RunnerTaskInput } from "./task-input";
+import { parseTaskInput } from "../shared/task-input";
+import { runnerTaskInput, type RunnerTaskInput } from "./task-input";
 
 /** StartJobRun errors worth a retry by the ASL; 5xx answers count too. */
 const RETRYABLE_START_ERRORS = new Set([

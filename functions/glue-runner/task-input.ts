@@ -11,19 +11,3 @@ export const runnerTaskInput = z.strictObject({
 });
 
 export type RunnerTaskInput = z.infer<typeof runnerTaskInput>;
-
-export type ParsedInput<T> = { ok: true; value: T } | { ok: false; problem: string };
-
-/** Parses a task's JSON input; the problem names the offending field. */
-export function parseTaskInput<S extends z.ZodMiniType>(schema: S, text: string): ParsedInput<z.infer<S>> {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    return { ok: false, problem: `task input is not JSON (${(error as Error).message})` };
-  }
-  const result = schema.safeParse(json);
-  if (result.success) return { ok: true, value: result.data };
-  const problems = result.error.issues.map((issue) => `${issue.path.join(".") || "(input)"}: ${issue.message}`);
-  return { ok: false, problem: `invalid task input: ${problems.join("; ")}` };
-}

@@ -1,0 +1,55 @@
+// What one data-arrival invocation does for each kind of event.
+import { describeError } from "../shared/aws-errors";
+import { pollActivity } from "../shared/sfn";
+import { emptySummary, type ArrivalDeps, type ArrivalSummary } from "./deps";
+import type { ArrivalRequest } from "./events";
+import { releaseWaits } from "./release";
+import { handleS3Records } from "./uploads";
+import { acceptWaitTask } from "./wait-task";
+
+export interface Invocation {
+  workerName: string;
+  remainingMs: () => number;
+}
+
+export async function runDataArrival(deps: ArrivalDeps, request: ArrivalRequest, invocation: Invocation): Promise<ArrivalSummary> {
+  const summary = emptySummary();
+  switch (request.kind) {
+    case "s3":
+      await handleS3Records(deps, request.records, summary);
+      break;
+    case "s3Test":
+      deps.logger.info("ignoring S3 test event");
+      break;
+    case "kick":
+      if (!(request.dataset in deps.config.datasets))
+        throw new Error(`WaitTaskScheduled names unknown dataset '${request.dataset}'; known: ${Object.keys(deps.config.datasets).join(", ")}`);
+      await pollDataset(deps, request.dataset, invocation, summary);
+      break;
+    case "scheduled":
+      // Every dataset at once; each also re-matches what earlier invocations left parked.
+      await Promise.all(
+        Object.keys(deps.config.datasets).map(async (dataset) => {
+          try {
+            await pollDataset(deps, dataset, invocation, summary);
+            await releaseWaits(deps, dataset, summary);
+          } catch (error) {
+            summary.errors++;
+            deps.logger.error("dataset poll failed", { dataset, error: describeError(error) });
+          }
+        }),
+      );
+      break;
+  }
+  return summary;
+}
+
+/** Long-polls a dataset's wait activity until an empty poll or too little time is left. */
+async function pollDataset(deps: ArrivalDeps, dataset: string, invocation: Invocation, summary: ArrivalSummary): Promise<void> {
+  const { activityArn } = deps.config.datasets[dataset];
+  await pollActivity(
+    deps.sfn,
+    { activityArn, workerName: invocation.workerName, maxTasks: Number.POSITIVE_INFINITY, remainingMs: invocation.remainingMs },
+    (task) => acceptWaitTask(deps, dataset, task, summary),
+  );
+}
