@@ -1,0 +1,161 @@
+// The local ETL engine: the Glue reader semantics of glue-scripts/etl_common.py, in DuckDB.
+// Each input becomes a view named by the job's inputs[].name; the job's SQL file runs on them once,
+// and its result is written as Parquet (Snappy). DuckDB does all the row work: no per-row JavaScript.
+import { mkdir, readFile, readdir, rm, stat } from "node:fs/promises";
+import { extname, isAbsolute, join } from "node:path";
+import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import type { EtlInput } from "../stacks/job-arguments";
+import { readSchemaFile, type SchemaFile } from "../stacks/schema-file";
+import { readCsvHeader, snakeCase } from "./csv";
+
+export interface TransformationRequest {
+  /** As in `--etl_inputs`, with `path` a local file or folder (every *.csv or *.parquet in it, recursively). */
+  inputs: EtlInput[];
+  /** The job's SQL file: absolute, or relative to scriptsDir. */
+  sqlFile: string;
+  /** Receives the Parquet files; whatever was there is removed first. */
+  outputDir: string;
+  /** glue-scripts/: holds schemas/<schema>. */
+  scriptsDir: string;
+}
+
+export interface TransformationResult {
+  rowsWritten: number;
+  /** Per CSV input: rows dropped because a typed value did not parse or the line was malformed. */
+  droppedRows: Record<string, number>;
+  /** The Parquet files written, absolute paths. */
+  files: string[];
+}
+
+const VIEW_NAME = /^[a-z_][a-z0-9_]*$/;
+const OUTPUT_FILE = "part-00000.snappy.parquet";
+// Strict forms, identical to etl_common.py, so both engines accept and drop the same values.
+const DATE_PATTERN = "(0?[1-9]|1[0-2])/(0?[1-9]|[12][0-9]|3[01])/[0-9]{4}";
+const BIGINT_PATTERN = "-?[0-9]+";
+const DOUBLE_PATTERN = "-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?";
+
+/** Runs one job's transformation on local files. Errors name the input, file, column or SQL file at fault. */
+export async function runTransformation(request: TransformationRequest): Promise<TransformationResult> {
+  const sqlPath = isAbsolute(request.sqlFile) ? request.sqlFile : join(request.scriptsDir, request.sqlFile);
+  const sql = await readFile(sqlPath, "utf8").catch((e: Error) => {
+    throw new Error(`${sqlPath}: cannot read the job's SQL (${e.message})`);
+  });
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  try {
+    const droppedRows: Record<string, number> = {};
+    for (const input of request.inputs) {
+      const files = await inputFiles(input);
+      if (input.format === "parquet") await registerParquet(connection, input, files);
+      else droppedRows[input.name] = await registerCsv(connection, input, files, loadCsvSchema(input, request.scriptsDir));
+    }
+    const outputFile = join(request.outputDir, OUTPUT_FILE);
+    await rm(request.outputDir, { recursive: true, force: true });
+    await mkdir(request.outputDir, { recursive: true });
+    let rowsWritten: number;
+    try {
+      const copy = await connection.run(`COPY (${sql.trim().replace(/;\s*$/, "")}) TO ${literal(outputFile)} (FORMAT parquet, COMPRESSION snappy)`);
+      rowsWritten = copy.rowsChanged;
+    } catch (e) {
+      await rm(request.outputDir, { recursive: true, force: true });
+      throw new Error(`${sqlPath}: the job's SQL failed (${(e as Error).message})`);
+    }
+    return { rowsWritten, droppedRows, files: [outputFile] };
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** The input's files, sorted; a folder contributes every file with the format's extension. */
+async function inputFiles(input: EtlInput): Promise<string[]> {
+  if (!VIEW_NAME.test(input.name)) throw new Error(`input name ${JSON.stringify(input.name)}: not a SQL view name (lower snake_case)`);
+  if (input.format !== "csv" && input.format !== "parquet") throw new Error(`input '${input.name}': format ${JSON.stringify(input.format)} is not csv or parquet`);
+  const info = await stat(input.path).catch((e: Error) => {
+    throw new Error(`input '${input.name}': cannot read ${input.path} (${e.message})`);
+  });
+  if (info.isFile()) return [input.path];
+  const extension = `.${input.format}`;
+  const entries = await readdir(input.path, { withFileTypes: true, recursive: true });
+  const files = entries
+    .filter((e) => e.isFile() && extname(e.name).toLowerCase() === extension)
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+  if (files.length === 0) throw new Error(`input '${input.name}': no *${extension} file in ${input.path}`);
+  return files;
+}
+
+function loadCsvSchema(input: EtlInput, scriptsDir: string): SchemaFile {
+  if (!input.schema) throw new Error(`input '${input.name}': a CSV input needs a schema`);
+  const path = join(scriptsDir, "schemas", input.schema);
+  const schema = readSchemaFile(path);
+  const unnamed = schema.columns.filter((c) => !c.source).map((c) => c.name);
+  if (unnamed.length) throw new Error(`${path}: columns without a 'source' header: ${unnamed.join(", ")}`);
+  return schema;
+}
+
+async function registerParquet(connection: DuckDBConnection, input: EtlInput, files: string[]): Promise<void> {
+  try {
+    await connection.run(`CREATE VIEW ${input.name} AS SELECT * FROM read_parquet([${files.map(literal).join(", ")}])`);
+  } catch (e) {
+    throw new Error(`input '${input.name}': cannot read the Parquet files ${files.join(", ")} (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Loads every file of a CSV input into one typed table (one pass over the CSV), and exposes its valid rows
+ * as the input's view. Returns the rows dropped: malformed lines plus rows with a value that did not parse.
+ */
+async function registerCsv(connection: DuckDBConnection, input: EtlInput, files: string[], schema: SchemaFile): Promise<number> {
+  const table = `etl_typed_${input.name}`;
+  const names = schema.columns.map((c) => c.name);
+  let malformedLines = 0;
+  for (const [i, file] of files.entries()) {
+    const header = await readCsvHeader(file);
+    const positions = new Map<string, number>();
+    header.forEach((h, position) => positions.has(snakeCase(h)) || positions.set(snakeCase(h), position));
+    const missing = schema.columns.filter((c) => !positions.has(snakeCase(c.source!)));
+    if (missing.length)
+      throw new Error(`${file}: input '${input.name}' lacks required column(s) ${missing.map((c) => JSON.stringify(c.source)).join(", ")} (header: ${JSON.stringify(header)})`);
+    const typed = schema.columns.map((c) => `${typedValue(`c${positions.get(snakeCase(c.source!))}`, c.type)} AS ${c.name}`);
+    const rejects = `etl_rejects_${input.name}_${i}`;
+    const source =
+      `read_csv(${literal(file)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', ` +
+      `columns = {${header.map((_, position) => `'c${position}': 'VARCHAR'`).join(", ")}}, ` +
+      `store_rejects = true, rejects_table = '${rejects}', rejects_scan = '${rejects}_scan')`;
+    const select = `SELECT ${typed.join(", ")} FROM ${source}`;
+    try {
+      await connection.run(i === 0 ? `CREATE TEMP TABLE ${table} AS ${select}` : `INSERT INTO ${table} ${select}`);
+      const reader = await connection.runAndReadAll(`SELECT count(DISTINCT line) FROM ${rejects}`);
+      malformedLines += Number(reader.getRows()[0][0]);
+    } catch (e) {
+      throw new Error(`${file}: input '${input.name}': cannot read the CSV (${(e as Error).message})`);
+    }
+  }
+  const valid = schema.columns.filter((c) => c.type !== "string").map((c) => `${c.name} IS NOT NULL`).join(" AND ") || "true";
+  const reader = await connection.runAndReadAll(`SELECT count(*) FILTER (WHERE NOT (${valid})) FROM ${table}`);
+  await connection.run(`CREATE VIEW ${input.name} AS SELECT ${names.join(", ")} FROM ${table} WHERE ${valid}`);
+  return malformedLines + Number(reader.getRows()[0][0]);
+}
+
+/** A typed value, or NULL when the text does not parse (the row is then dropped). */
+function typedValue(column: string, type: string): string {
+  switch (type) {
+    case "date":
+      return `CASE WHEN regexp_full_match(${column}, '${DATE_PATTERN}') THEN CAST(try_strptime(${column}, '%m/%d/%Y') AS DATE) END`;
+    case "bigint":
+      return `CASE WHEN regexp_full_match(${column}, '${BIGINT_PATTERN}') THEN TRY_CAST(${column} AS BIGINT) END`;
+    case "double":
+      return `CASE WHEN regexp_full_match(${column}, '${DOUBLE_PATTERN}') THEN TRY_CAST(${column} AS DOUBLE) END`;
+    case "boolean":
+      return `CASE upper(${column}) WHEN 'TRUE' THEN true WHEN 'FALSE' THEN false END`;
+    case "string":
+      return column;
+    default:
+      throw new Error(`column type ${JSON.stringify(type)} is not supported`);
+  }
+}
+
+function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
