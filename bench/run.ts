@@ -1,0 +1,95 @@
+// `npm run bench [-- --only <section>[,<section>...]]`: measures, prints a table, writes bench/results.json.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PROJECT_ROOT } from "../stacks/config";
+import type { Section } from "./context";
+import { describeMachine, machineLine } from "./machine";
+import { renderTable, type Results } from "./results";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+
+export const RESULTS_FILE = join(PROJECT_ROOT, "bench", "results.json");
+
+/** Sections in run order; each is loaded only when selected, so one missing module fails only its section. */
+const SECTIONS: Record<string, () => Promise<Section>> = {
+  synth: async () => (await import("./sections/synth")).synthSection,
+  bundles: async () => (await import("./sections/bundles")).bundlesSection,
+  overhead: async () => (await import("./sections/overhead")).overheadSection,
+  "runner-scale": async () => (await import("./sections/runner-scale")).runnerScaleSection,
+  etl: async () => (await import("./sections/etl-throughput")).etlThroughputSection,
+};
+
+export function parseArgs(argv: readonly string[]): { only: string[] } {
+  const known = Object.keys(SECTIONS);
+  let only = known;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = arg === "--only" ? argv[++i] : arg.startsWith("--only=") ? arg.slice("--only=".length) : undefined;
+    if (value === undefined) throw new Error(`unknown argument '${arg}'; usage: npm run bench [-- --only ${known.join("|")}[,...]]`);
+    if (!value) throw new Error(`--only needs a section: ${known.join(", ")}`);
+    only = value.split(",").map((s) => s.trim());
+    const unknown = only.filter((s) => !known.includes(s));
+    if (unknown.length) throw new Error(`--only: unknown section ${unknown.join(", ")}; known: ${known.join(", ")}`);
+  }
+  return { only };
+}
+
+function readPrevious(): Results {
+  if (!existsSync(RESULTS_FILE)) return { updatedAt: "", sections: {} };
+  try {
+    return JSON.parse(readFileSync(RESULTS_FILE, "utf8")) as Results;
+  } catch {
+    return { updatedAt: "", sections: {} };
+  }
+}
+
+async function main(): Promise<number> {
+  const { only } = parseArgs(process.argv.slice(2));
+  const machine = describeMachine();
+  const command = `npm run bench${only.length === Object.keys(SECTIONS).length ? "" : ` -- --only ${only.join(",")}`}`;
+  const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+  log(`machine: ${machineLine(machine)}`);
+
+  // Sections not run now keep their previous figures (each with its own date, machine and command).
+  const results = readPrevious();
+  const failed: string[] = [];
+  for (const id of only) {
+    const tmp = mkdtempSync(join(tmpdir(), `etl-bench-${id}-`));
+    const started = Date.now();
+    try {
+      const section = await SECTIONS[id]();
+      log(`== ${id}: ${section.title}`);
+      const figures = await section.run({ root: PROJECT_ROOT, tmp, log: (m) => log(`${id}: ${m}`) });
+      results.sections[id] = { title: section.title, measuredAt: new Date().toISOString(), machine, command, figures };
+      log(`${id}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    } catch (error) {
+      failed.push(id);
+      log(`${id}: FAILED: ${(error as Error)?.stack ?? String(error)}`);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  results.updatedAt = new Date().toISOString();
+  writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+
+  const ran = only.filter((id) => !failed.includes(id));
+  console.log(`Machine: ${machineLine(machine)}`);
+  console.log(`Command: ${command}\n`);
+  console.log(renderTable(results, ran));
+  console.log("\nHow each figure was measured:");
+  for (const id of ran) for (const f of results.sections[id].figures) console.log(`- ${id} / ${f.name}: ${f.command}${f.note ? ` [${f.note}]` : ""}`);
+  console.log(`\nWrote ${RESULTS_FILE}`);
+  if (failed.length) console.log(`\nFailed sections (see stderr): ${failed.join(", ")}`);
+  return failed.length ? 1 : 0;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error((error as Error)?.message ?? error);
+      process.exit(2);
+    },
+  );
+}

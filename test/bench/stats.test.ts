@@ -1,0 +1,53 @@
+import { expect } from "chai";
+import { median, repeat, shellCommand, timeProcess } from "../../bench/stats";
+
+describe("bench/stats", () => {
+  describe("median", () => {
+    it("takes the middle value of an odd count, whatever the order", () => {
+      expect(median([5, 1, 3])).to.equal(3);
+      expect(median([9, 2, 7, 1, 8])).to.equal(7);
+    });
+
+    it("averages the middle two of an even count, sorting numerically", () => {
+      expect(median([10, 2, 1, 3])).to.equal(2.5);
+    });
+
+    it("does not reorder its input", () => {
+      const values = [3, 1, 2];
+      median(values);
+      expect(values).to.deep.equal([3, 1, 2]);
+    });
+
+    it("rejects no values and non-finite values", () => {
+      expect(() => median([])).to.throw("median of no values");
+      expect(() => median([1, Number.NaN])).to.throw("not a finite number");
+    });
+  });
+
+  describe("repeat", () => {
+    it("runs the function the given number of times, in order", async () => {
+      expect(await repeat(3, async (i) => i * 2)).to.deep.equal([0, 2, 4]);
+    });
+
+    it("rejects a count below one", async () => {
+      let error: unknown;
+      await repeat(0, () => 1).catch((e: unknown) => (error = e));
+      expect((error as Error).message).to.contain("times must be a positive integer (got 0)");
+    });
+  });
+
+  describe("timeProcess", () => {
+    it("returns the wall time of a process that succeeds", () => {
+      const ms = timeProcess(process.execPath, ["-e", "const t = Date.now(); while (Date.now() - t < 150);"]);
+      expect(ms).to.be.at.least(150);
+    });
+
+    it("throws with the command, exit code and stderr of a process that fails", () => {
+      expect(() => timeProcess(process.execPath, ["-e", "console.error('boom'); process.exit(3)"])).to.throw(/exited with 3:\nboom/);
+    });
+  });
+
+  it("shellCommand quotes only what needs quoting", () => {
+    expect(shellCommand("node", ["-e", "require('x')", "main.ts"])).to.equal(`node -e 'require('\\''x'\\'')' main.ts`);
+  });
+});
