@@ -1,0 +1,160 @@
+import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { BatchStopJobRunCommand, StartJobRunCommand } from "@aws-sdk/client-glue";
+import { SendTaskFailureCommand, TaskTimedOut } from "@aws-sdk/client-sfn";
+import { expect } from "chai";
+import { emptySummary } from "../../../functions/glue-runner/deps";
+import { acceptTask, startErrorName, taskIdOf } from "../../../functions/glue-runner/start";
+import { awsError } from "../fakes";
+import { NOW, runnerHarness } from "./harness";
+
+const TOKEN = "token-1";
+
+describe("glue-runner start", () => {
+  it("claims the task, starts the run with --etl_task_id and records the run id", async () => {
+    const h = runnerHarness();
+    h.glue.on(StartJobRunCommand).resolves({ JobRunId: "jr_1" });
+    const summary = emptySummary();
+    const input = { JobName: "etl-dev-PSD", Arguments: { "--etl_execution": "exec-1" }, WorkerType: "G.1X", NumberOfWorkers: 3 };
+    await acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify(input) }, summary);
+
+    const taskId = taskIdOf(TOKEN);
+    expect(taskId).to.match(/^[0-9a-f]{64}$/);
+    const put = h.ddb.commandCalls(PutItemCommand)[0].args[0].input;
+    expect(put.ConditionExpression).to.equal("attribute_not_exists(#sk)");
+    expect(put.Item).to.deep.include({ jobName: { S: "etl-dev-PSD" }, taskId: { S: taskId }, taskToken: { S: TOKEN }, status: { S: "STARTING" } });
+    expect(put.Item!.expiresAt).to.deep.equal({ N: String(NOW.getTime() / 1000 + 14 * 86_400) });
+    expect(put.Item!.executionArn).to.deep.equal({ S: "exec-1" });
+
+    const start = h.glue.commandCalls(StartJobRunCommand)[0].args[0].input;
+    expect(start).to.deep.equal({
+      JobName: "etl-dev-PSD",
+      Arguments: { "--etl_execution": "exec-1", "--etl_task_id": taskId },
+      WorkerType: "G.1X",
+      NumberOfWorkers: 3,
+    });
+    const update = h.ddb.commandCalls(UpdateItemCommand)[0].args[0].input;
+    expect(update.ExpressionAttributeValues).to.deep.include({ ":running": { S: "RUNNING" }, ":run": { S: "jr_1" } });
+    expect(update.ConditionExpression).to.equal("attribute_exists(#sk)");
+    expect(h.sfn.calls()).to.have.length(0);
+    expect(summary).to.include({ tasksReceived: 1, tasksStarted: 1, tasksRejected: 0 });
+  });
+
+  const badInputs: Array<[string, string, RegExp]> = [
+    ["missing JobName", JSON.stringify({ Arguments: {} }), /JobName/],
+    ["JobName of the wrong type", JSON.stringify({ JobName: 7 }), /JobName: .*expected string/],
+    ["a non-string argument", JSON.stringify({ JobName: "j", Arguments: { "--x": 1 } }), /Arguments\.--x/],
+    ["NumberOfWorkers as a string", JSON.stringify({ JobName: "j", NumberOfWorkers: "2" }), /NumberOfWorkers/],
+    ["an unknown field", JSON.stringify({ JobName: "j", JobNmae: "typo" }), /JobNmae/],
+    ["an array", "[]", /expected object/],
+    ["input that is not JSON", "{not json", /not JSON/],
+    ["an empty input", "", /not JSON/],
+  ];
+  for (const [name, input, cause] of badInputs) {
+    it(`fails a task with ${name} at once with InvalidTaskInput naming the field`, async () => {
+      const h = runnerHarness();
+      const summary = emptySummary();
+      await acceptTask(h.deps, { taskToken: TOKEN, input }, summary);
+      const failure = h.sfn.commandCalls(SendTaskFailureCommand);
+      expect(failure).to.have.length(1);
+      expect(failure[0].args[0].input).to.include({ taskToken: TOKEN, error: "InvalidTaskInput" });
+      expect(failure[0].args[0].input.cause).to.match(cause);
+      expect(h.ddb.calls()).to.have.length(0);
+      expect(h.glue.calls()).to.have.length(0);
+      expect(summary.tasksRejected).to.equal(1);
+    });
+  }
+
+  it("does not throw when the rejected task is already gone", async () => {
+    const h = runnerHarness();
+    h.sfn.on(SendTaskFailureCommand).rejects(new TaskTimedOut({ message: "gone", $metadata: {} }));
+    await acceptTask(h.deps, { taskToken: TOKEN, input: "{}" }, emptySummary());
+    expect(h.sfn.commandCalls(SendTaskFailureCommand)).to.have.length(1);
+  });
+
+  const startErrors: Array<[string, number, string]> = [
+    ["ConcurrentRunsExceededException", 400, "GlueRetryableError"],
+    ["ThrottlingException", 400, "GlueRetryableError"],
+    ["InternalServiceException", 500, "GlueRetryableError"],
+    ["OperationTimeoutException", 400, "GlueRetryableError"],
+    ["ServiceUnavailableException", 503, "GlueRetryableError"],
+    ["EntityNotFoundException", 400, "GlueStartError"],
+    ["InvalidInputException", 400, "GlueStartError"],
+    ["AccessDeniedException", 403, "GlueStartError"],
+    ["ResourceNumberLimitExceededException", 400, "GlueStartError"],
+  ];
+  for (const [name, status, expected] of startErrors) {
+    it(`reports StartJobRun ${name} as ${expected}, then deletes the claim`, async () => {
+      const h = runnerHarness();
+      h.glue.on(StartJobRunCommand).rejects(awsError(name, "no can do", status));
+      await acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify({ JobName: "etl-dev-PSD" }) }, emptySummary());
+      const failure = h.sfn.commandCalls(SendTaskFailureCommand)[0].args[0].input;
+      expect(failure.error).to.equal(expected);
+      expect(failure.cause).to.include(name).and.include("no can do").and.include("etl-dev-PSD");
+      const deleted = h.ddb.commandCalls(DeleteItemCommand);
+      expect(deleted).to.have.length(1);
+      expect(deleted[0].args[0].input.Key).to.deep.equal({ jobName: { S: "etl-dev-PSD" }, taskId: { S: taskIdOf(TOKEN) } });
+      expect(startErrorName(awsError(name, "x", status))).to.equal(expected);
+    });
+  }
+
+  it("keeps the claim when SFN refuses the start-error report (throttled)", async () => {
+    const h = runnerHarness();
+    h.glue.on(StartJobRunCommand).rejects(awsError("EntityNotFoundException"));
+    h.sfn.on(SendTaskFailureCommand).rejects(awsError("ThrottlingException", "slow down"));
+    let thrown: unknown;
+    await acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify({ JobName: "j" }) }, emptySummary()).catch((e) => (thrown = e));
+    // Not deleted: the stale-claim recovery will retry the start and report again.
+    expect((thrown as Error).name).to.equal("ThrottlingException");
+    expect(h.ddb.commandCalls(DeleteItemCommand)).to.have.length(0);
+  });
+
+  it("fails the task with a retryable error when the claim cannot be written", async () => {
+    const h = runnerHarness();
+    h.ddb.on(PutItemCommand).rejects(awsError("InternalServerError", "DynamoDB is down", 500));
+    const summary = emptySummary();
+    await acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify({ JobName: "j" }) }, summary);
+    const failure = h.sfn.commandCalls(SendTaskFailureCommand)[0].args[0].input;
+    expect(failure.error).to.equal("GlueRetryableError");
+    expect(failure.cause).to.include("etl-dev-active-job-runs").and.include("DynamoDB is down");
+    expect(h.glue.calls()).to.have.length(0);
+    expect(summary.errors).to.equal(1);
+  });
+
+  it("starts nothing when the task was already claimed", async () => {
+    const h = runnerHarness();
+    h.ddb.on(PutItemCommand).rejects(awsError("ConditionalCheckFailedException"));
+    await acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify({ JobName: "j" }) }, emptySummary());
+    expect(h.glue.calls()).to.have.length(0);
+    expect(h.sfn.calls()).to.have.length(0);
+  });
+
+  it("keeps the claim for recovery when StartJobRun gets no answer", async () => {
+    const h = runnerHarness();
+    h.glue.on(StartJobRunCommand).rejects(Object.assign(new Error("socket hang up"), { name: "TimeoutError" }));
+    const summary = emptySummary();
+    await acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify({ JobName: "j" }) }, summary);
+    expect(h.sfn.calls()).to.have.length(0);
+    expect(h.ddb.commandCalls(DeleteItemCommand)).to.have.length(0);
+    expect(summary).to.include({ tasksStarted: 0, errors: 1 });
+  });
+
+  it("stops the run when the claim vanished before the run id was recorded", async () => {
+    const h = runnerHarness();
+    h.glue.on(StartJobRunCommand).resolves({ JobRunId: "jr_9" });
+    h.glue.on(BatchStopJobRunCommand).resolves({ SuccessfulSubmissions: [{ JobName: "j", JobRunId: "jr_9" }] });
+    h.ddb.on(UpdateItemCommand).rejects(awsError("ConditionalCheckFailedException"));
+    await acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify({ JobName: "j" }) }, emptySummary());
+    expect(h.glue.commandCalls(BatchStopJobRunCommand)[0].args[0].input).to.deep.equal({ JobName: "j", JobRunIds: ["jr_9"] });
+  });
+
+  it("leaves a started run whose record failed to the check cycle (no failure, no stop)", async () => {
+    const h = runnerHarness();
+    h.glue.on(StartJobRunCommand).resolves({ JobRunId: "jr_9" });
+    h.ddb.on(UpdateItemCommand).rejects(awsError("InternalServerError", "down", 500));
+    const summary = emptySummary();
+    await acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify({ JobName: "j" }) }, summary);
+    expect(h.sfn.calls()).to.have.length(0);
+    expect(h.glue.commandCalls(BatchStopJobRunCommand)).to.have.length(0);
+    expect(summary).to.include({ tasksStarted: 1, errors: 1 });
+  });
+});
