@@ -9,23 +9,15 @@ import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObject
 import type { EtlConfig } from "../stacks/config";
 import { resourceNames, scriptPath, scriptsDir } from "../stacks/config";
 import { jobArguments, type EtlInput } from "../stacks/job-arguments";
+import type { TransformationRequest, TransformationResult } from "./etl-engine";
 import { AwsJsonError, startAwsJsonServer, type AwsJsonHandler } from "./aws-json-server";
 
 export type JobRunState = "STARTING" | "RUNNING" | "STOPPING" | "STOPPED" | "SUCCEEDED" | "FAILED" | "TIMEOUT";
 const FINAL_STATES: ReadonlySet<JobRunState> = new Set(["STOPPED", "SUCCEEDED", "FAILED", "TIMEOUT"]);
 const ACTIVE_STATES: ReadonlySet<JobRunState> = new Set(["STARTING", "RUNNING", "STOPPING"]);
 
-/** A transformation input on local disk (a folder of CSV or Parquet files). */
-export interface LocalInput extends Omit<EtlInput, "path"> {
-  path: string;
-}
-
-/** The engine contract (local/etl-engine.ts). */
-export type Transformation = (request: { inputs: LocalInput[]; sqlFile: string; outputDir: string; scriptsDir: string }) => Promise<{
-  rowsWritten: number;
-  droppedRows: number;
-  files: string[];
-}>;
+/** The engine contract (local/etl-engine.ts); input paths are local folders. */
+export type Transformation = (request: TransformationRequest) => Promise<TransformationResult>;
 
 /** An EventBridge event as Glue emits it on a run's final state. */
 export interface GlueJobStateChangeEvent {
@@ -397,7 +389,7 @@ export class LocalGlue {
     const transformation = this.options.transformation ?? (await import("./etl-engine")).runTransformation;
     const workDir = await mkdtemp(join(tmpdir(), `etl-glue-${job.id}-`));
     try {
-      const localInputs: LocalInput[] = [];
+      const localInputs: EtlInput[] = [];
       for (const input of inputs) {
         const source = parseS3Uri(input.path, `argument --etl_inputs, input '${input.name}'`);
         const dir = join(workDir, "inputs", input.name);

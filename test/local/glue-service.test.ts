@@ -27,7 +27,7 @@ function recordingTransformation(calls: Array<Parameters<Transformation>[0]>, de
     for (const input of request.inputs) for (const file of (await readdir(input.path)).sort()) parts.push(await readFile(join(input.path, file), "utf8"));
     const file = join(request.outputDir, "part-0.parquet");
     await writeFile(file, parts.join("|"));
-    return { rowsWritten: parts.length, droppedRows: 0, files: [file] };
+    return { rowsWritten: parts.length, droppedRows: {}, files: [file] };
   };
 }
 

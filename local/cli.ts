@@ -1,0 +1,188 @@
+// `npm start -- [flags]`: runs the whole workflow locally (see USAGE). Exit codes: 0 succeeded, 1 the workflow
+// failed, 2 bad usage or input, 130 interrupted.
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig, PROJECT_ROOT, resourceNames, type EtlConfig } from "../stacks/config";
+import { InputError } from "./inputs";
+import { readParquet } from "./parquet";
+import { formatProgress, formatSummary } from "./progress";
+import type { RunReport, RuntimeOptions } from "./runtime";
+
+export const DEFAULT_OUT_DIR = join(PROJECT_ROOT, "out", "joined");
+
+export const USAGE = `Usage: npm start -- [options]
+
+Runs the ETL workflow end to end on local stand-ins for S3, DynamoDB, Step Functions and Glue,
+with the real ASL and handler code, and writes the joined dataset as Parquet.
+
+Options:
+  --sales FILE            sales CSV (SalesPipeline sample shape). Default: generated sample data
+  --marketing FILE        marketing CSV (MarketingData sample shape). Default: generated sample data
+  --out DIR               where the joined *.parquet files go (nothing else is written there).
+                          Default: out/joined/ in the working copy (git-ignored)
+  --report FILE           write a JSON report: status, executionArn, startedAt, stoppedAt, states,
+                          jobs, notifications, output {dir, rows}
+  --fail-job JOB          make that job's Glue run fail (job id such as PSD, or Glue job name);
+                          may be repeated
+  --upload-before-start   upload the datasets before starting the execution
+  --delay-sales MS        wait MS milliseconds before uploading the sales dataset
+  --delay-marketing MS    wait MS milliseconds before uploading the marketing dataset
+  -h, --help              show this help
+
+Exit codes: 0 the workflow succeeded, 1 it failed, 2 bad usage or input, 130 interrupted.
+Environment: ETL_CONFIG (configuration file), ETL_ENV (environment), POWERTOOLS_LOG_LEVEL (handler logs, default WARN).`;
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export interface CliArguments {
+  help: boolean;
+  options: Omit<RuntimeOptions, "config" | "signal" | "onProgress">;
+  reportFile?: string;
+}
+
+function milliseconds(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag}: expected a whole number of milliseconds, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+/** Parses argv (without node and the script); throws UsageError naming the bad flag or value. */
+export function parseCliArguments(argv: string[], config: EtlConfig): CliArguments {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        sales: { type: "string" },
+        marketing: { type: "string" },
+        out: { type: "string" },
+        report: { type: "string" },
+        "fail-job": { type: "string", multiple: true },
+        "upload-before-start": { type: "boolean" },
+        "delay-sales": { type: "string" },
+        "delay-marketing": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const names = resourceNames(config);
+  const failJobs = values["fail-job"] ?? [];
+  const known = Object.keys(config.jobs).flatMap((id) => [id, names.glueJob(id)]);
+  const unknown = failJobs.filter((j) => !known.includes(j));
+  if (unknown.length) throw new UsageError(`--fail-job: unknown job ${unknown.join(", ")}; known: ${known.join(", ")}`);
+
+  const inputs: Record<string, string> = {};
+  if (values.sales !== undefined) inputs.sales = resolve(values.sales);
+  if (values.marketing !== undefined) inputs.marketing = resolve(values.marketing);
+  const uploadDelaysMs: Record<string, number> = {};
+  const delaySales = milliseconds("--delay-sales", values["delay-sales"]);
+  const delayMarketing = milliseconds("--delay-marketing", values["delay-marketing"]);
+  if (delaySales !== undefined) uploadDelaysMs.sales = delaySales;
+  if (delayMarketing !== undefined) uploadDelaysMs.marketing = delayMarketing;
+
+  return {
+    help: values.help ?? false,
+    reportFile: values.report === undefined ? undefined : resolve(values.report),
+    options: {
+      inputs,
+      outDir: resolve(values.out ?? DEFAULT_OUT_DIR),
+      failJobs,
+      uploadBeforeStart: values["upload-before-start"] ?? false,
+      uploadDelaysMs,
+    },
+  };
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[], out: (line: string) => void = console.log, err: (line: string) => void = console.error): Promise<number> {
+  let config: EtlConfig;
+  let args: CliArguments;
+  try {
+    config = loadConfig();
+    args = parseCliArguments(argv, config);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`error: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (e instanceof ConfigError) {
+      err(`error: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  if (args.help) {
+    out(USAGE);
+    return 0;
+  }
+
+  const interrupt = new AbortController();
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) {
+      err(`${signal} again: exiting without waiting for the shutdown`);
+      process.exit(130);
+    }
+    interrupted = true;
+    err(`${signal}: stopping the run and closing the local services...`);
+    interrupt.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  const startMs = Date.now();
+  let report: RunReport;
+  try {
+    // Loaded here so --help and usage errors answer at once.
+    const { runLocalWorkflow } = await import("./runtime");
+    report = await runLocalWorkflow({
+      ...args.options,
+      config,
+      signal: interrupt.signal,
+      onProgress: (event) => {
+        const line = formatProgress(event, startMs);
+        if (line) out(line);
+      },
+    });
+  } catch (e) {
+    if (e instanceof InputError) {
+      err(`error: ${e.message}`);
+      return 2;
+    }
+    err(`error: the local run failed: ${(e as Error)?.stack ?? e}`);
+    return 1;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+
+  if (args.reportFile) {
+    await mkdir(dirname(args.reportFile), { recursive: true });
+    await writeFile(args.reportFile, `${JSON.stringify(report, null, 2)}\n`);
+  }
+  const firstRows = report.status === "SUCCEEDED" && report.output.rows > 0 ? (await readParquet(report.output.dir, 5)).first : [];
+  out(formatSummary(report, firstRows, Date.now() - startMs));
+  if (args.reportFile) out(`  report: ${args.reportFile}`);
+  if (interrupted) return 130;
+  return report.status === "SUCCEEDED" ? 0 : 1;
+}
+
+if (require.main === module) {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: Error) => {
+      console.error(`error: ${e?.stack ?? e}`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,31 @@
+// Checks the CSV files a local run will upload before anything starts, so a bad path or header is exit 2, not a failed job.
+import { stat } from "node:fs/promises";
+import { schemaPath, type EtlConfig } from "../stacks/config";
+import { readSchemaFile } from "../stacks/schema-file";
+import { readCsvHeader, snakeCase } from "./csv";
+
+export class InputError extends Error {
+  override name = "InputError";
+}
+
+/**
+ * Each dataset's file must exist and its header must hold every column of the dataset's schema
+ * (matched as the engine matches them: snake_case, so 'Mailing list adds ' counts).
+ */
+export async function checkCsvHeaders(config: EtlConfig, files: Readonly<Record<string, string>>): Promise<void> {
+  for (const [dataset, file] of Object.entries(files)) {
+    const info = await stat(file).catch(() => undefined);
+    if (!info?.isFile()) throw new InputError(`${file}: no such file (the ${dataset} dataset)`);
+    let header: string[];
+    try {
+      header = await readCsvHeader(file);
+    } catch (e) {
+      throw new InputError(`${(e as Error).message} (the ${dataset} dataset)`);
+    }
+    const present = new Set(header.map(snakeCase));
+    const schema = readSchemaFile(schemaPath(config, config.datasets[dataset].schema));
+    const missing = schema.columns.filter((c) => c.source !== undefined && !present.has(snakeCase(c.source))).map((c) => JSON.stringify(c.source));
+    if (missing.length)
+      throw new InputError(`${file}: malformed CSV header for the ${dataset} dataset: missing column(s) ${missing.join(", ")} (header: ${JSON.stringify(header)})`);
+  }
+}

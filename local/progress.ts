@@ -1,0 +1,60 @@
+// Text for `npm start`: one progress line per event, with the elapsed time, and the final summary.
+import type { ProgressEvent, RunReport } from "./runtime";
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+const shortRunId = (id: string) => (id.length > 14 ? `${id.slice(0, 14)}…` : id);
+
+/** One line for a progress event, or undefined for events not shown. `startMs` is when the run began. */
+export function formatProgress(event: ProgressEvent, startMs: number): string | undefined {
+  const elapsed = `[${seconds(Date.parse(event.at) - startMs).padStart(7)}]`;
+  switch (event.type) {
+    case "services":
+      return `${elapsed} local services up: ${Object.entries(event.endpoints).map(([k, v]) => `${k} ${v}`).join(", ")}`;
+    case "upload":
+      return `${elapsed} uploaded ${event.dataset}: ${event.file} -> ${event.key} (${event.bytes.toLocaleString("en-US")} bytes)`;
+    case "execution":
+      return `${elapsed} execution ${event.status}${event.error ? ` (${event.error}${event.cause ? `: ${event.cause.slice(0, 300)}` : ""})` : ""}: ${event.executionArn}`;
+    case "state":
+      return event.phase === "entered"
+        ? `${elapsed} state ${event.name} entered`
+        : `${elapsed} state ${event.name} exited ${event.status ?? ""}${event.error ? ` (${event.error})` : ""}`.trimEnd();
+    case "job":
+      return `${elapsed} job ${event.jobName} run ${shortRunId(event.runId)} ${event.state}${event.errorMessage ? ` (${event.errorMessage})` : ""}`;
+    case "notification":
+      return `${elapsed} notification published: ${event.subject ? `${event.subject}: ` : ""}${event.message}`;
+    case "invocation-error":
+      return `${elapsed} ${event.functionName} failed on ${event.trigger}: ${event.error.split("\n")[0]}`;
+    case "output":
+      return `${elapsed} output: ${event.files.length} Parquet file(s) in ${event.dir}, ${event.rows.toLocaleString("en-US")} rows`;
+  }
+}
+
+/** A plain-text table of rows (the first rows of the output). */
+export function formatRows(rows: Array<Record<string, unknown>>): string {
+  if (rows.length === 0) return "  (no rows)";
+  const columns = Object.keys(rows[0]);
+  const cells = rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? "" : String(r[c]))));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
+  const line = (values: string[]) => `  ${values.map((v, i) => v.padEnd(widths[i])).join(" | ")}`.trimEnd();
+  return [line(columns), `  ${widths.map((w) => "-".repeat(w)).join("-+-")}`, ...cells.map(line)].join("\n");
+}
+
+/** The end-of-run summary: status, durations, output location, row count and the first rows. */
+export function formatSummary(report: RunReport, firstRows: Array<Record<string, unknown>>, totalMs: number): string {
+  const lines = [
+    "",
+    `Workflow ${report.status} in ${seconds(Date.parse(report.stoppedAt) - Date.parse(report.startedAt))} (total ${seconds(totalMs)} with local services)`,
+    `  execution: ${report.executionArn}`,
+  ];
+  if (report.error) lines.push(`  error: ${report.error}`);
+  for (const job of report.jobs) {
+    const duration = job.completedOn ? seconds(Date.parse(job.completedOn) - Date.parse(job.startedOn)) : "still running";
+    lines.push(`  job ${job.jobName}: ${job.state} in ${duration}${job.errorMessage ? ` (${job.errorMessage})` : ""}`);
+  }
+  for (const n of report.notifications) lines.push(`  notification: ${n.subject ? `${n.subject}: ` : ""}${n.message}`);
+  if (report.status === "SUCCEEDED") {
+    lines.push(`  output: ${report.output.dir} (${report.output.rows.toLocaleString("en-US")} rows)`);
+    if (firstRows.length) lines.push(`  first ${firstRows.length} rows:`, formatRows(firstRows));
+  }
+  return lines.join("\n");
+}

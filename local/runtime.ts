@@ -1,0 +1,466 @@
+// The local runtime behind `npm start`: local S3, DynamoDB, Step Functions and Glue on 127.0.0.1, and the real
+// handler modules invoked in-process the way Lambda would (async, with a context), from the same events:
+// S3 notifications, the workflow's putEvents kicks, Glue state changes and a fallback schedule.
+import { randomUUID } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, join, resolve } from "node:path";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import type { Context } from "aws-lambda";
+import { loadStateMachine } from "../asl/loader";
+import { workflowPlaceholders } from "../asl/placeholders";
+import { definitionPath, loadConfig, resourceNames, type EtlConfig } from "../stacks/config";
+import { ARRIVAL_TABLE, RUNNER_TABLE } from "../stacks/table-keys";
+import { startLocalDynamoDB, type LocalDynamoDB } from "./dynamodb";
+import { startLocalGlue, type JobRun, type LocalGlueServer } from "./glue-service";
+import { checkCsvHeaders, InputError } from "./inputs";
+import { readParquet } from "./parquet";
+import { startLocalS3, type LocalS3 } from "./s3";
+import { LocalStepFunctions, type PutEventsEntry, type SfnEvent } from "./sfn-service";
+
+const ACCOUNT = "000000000000";
+
+export interface RuntimeOptions {
+  /** Default: etl.config.json (ETL_CONFIG / ETL_ENV honoured). */
+  config?: EtlConfig;
+  /** CSV file per dataset id. Datasets not given use the generated sample data. */
+  inputs?: Record<string, string>;
+  /** Folder that receives the final job's Parquet files (and nothing else). */
+  outDir: string;
+  /** Job ids or Glue job names whose runs end FAILED. Default: none. */
+  failJobs?: readonly string[];
+  /** Upload before StartExecution (the input then carries dataSince). Default: false (upload after the start). */
+  uploadBeforeStart?: boolean;
+  /** Milliseconds to wait before uploading each dataset. Default: 0. */
+  uploadDelaysMs?: Record<string, number>;
+  /**
+   * Deliver the workflow's kicks and Glue's state-change events to the functions. Off = schedule-only: the
+   * functions wake on the fallback schedule only (S3 notifications still record uploads). Default: true.
+   */
+  eventDriven?: boolean;
+  /** Period of the fallback "Scheduled Event" to both functions. Default: 10,000 ms. */
+  fallbackPeriodMs?: number;
+  /** Time a Glue run spends in STARTING (and STOPPING). Default: 200 ms. */
+  glueTransitionMs?: number;
+  /** The run gives up (FAILED) after this long. Default: 10 minutes. */
+  timeoutMs?: number;
+  /** Aborting it stops the run and closes everything (Ctrl-C). */
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export type ProgressEvent = { at: string } & (
+  | { type: "services"; endpoints: Record<string, string> }
+  | { type: "upload"; dataset: string; file: string; key: string; bytes: number }
+  | { type: "execution"; status: "RUNNING" | "SUCCEEDED" | "FAILED" | "ABORTED"; executionArn: string; error?: string; cause?: string }
+  | { type: "state"; name: string; phase: "entered" | "exited"; status?: string; error?: string }
+  | { type: "job"; jobName: string; runId: string; state: string; errorMessage?: string }
+  | { type: "notification"; subject?: string; message: string }
+  | { type: "invocation-error"; functionName: string; trigger: string; error: string }
+  | { type: "output"; dir: string; files: string[]; rows: number }
+);
+
+export interface RunReport {
+  status: "SUCCEEDED" | "FAILED";
+  executionArn: string;
+  startedAt: string;
+  stoppedAt: string;
+  states: Array<{ name: string; enteredAt: string; exitedAt: string | null; status: string }>;
+  jobs: Array<{ jobName: string; runId: string; state: string; startedOn: string; completedOn: string | null; errorMessage?: string }>;
+  notifications: Array<{ topicArn: string; subject?: string; message: string; at: string }>;
+  output: { dir: string; rows: number };
+  /** Why the run failed (the execution's error and cause, or the runtime's own). */
+  error?: string;
+}
+
+export { InputError };
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+interface LocalFunction {
+  name: string;
+  timeoutSeconds: number;
+  memoryMb: number;
+  env: Record<string, string>;
+  handler: Handler;
+}
+
+const iso = (d: Date = new Date()) => d.toISOString();
+
+/** Runs `call` with `env` set: handlers read their environment synchronously at (cold) start. */
+function withEnv<T>(env: Record<string, string>, call: () => T): T {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    return call();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+function lambdaContext(fn: LocalFunction, region: string): Context {
+  const deadline = Date.now() + fn.timeoutSeconds * 1000;
+  const unsupported = () => {
+    throw new Error("callback-style completion is not supported; return a promise");
+  };
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: fn.name,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:${region}:${ACCOUNT}:function:${fn.name}`,
+    memoryLimitInMB: String(fn.memoryMb),
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${fn.name}`,
+    logStreamName: `local/${randomUUID()}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: unsupported,
+    fail: unsupported,
+    succeed: unsupported,
+  };
+}
+
+/** An EventBridge event as a rule target receives it. */
+function eventBridgeEvent(source: string, detailType: string, detail: unknown, region: string) {
+  return { version: "0", id: randomUUID(), "detail-type": detailType, source, account: ACCOUNT, time: iso().replace(/\.\d{3}Z$/, "Z"), region, resources: [], detail };
+}
+
+/** The job whose output is the workflow's result: the one no other job reads (the last such in the configuration). */
+export function finalJob(config: EtlConfig): string {
+  const read = new Set(Object.values(config.jobs).flatMap((j) => j.inputs.map((i) => i.job).filter((id) => id !== undefined)));
+  const sinks = Object.keys(config.jobs).filter((id) => !read.has(id));
+  return sinks[sinks.length - 1] ?? Object.keys(config.jobs).pop()!;
+}
+
+/** Runs the workflow once, end to end, and returns its report. Every server is closed before it returns or throws. */
+export async function runLocalWorkflow(options: RuntimeOptions): Promise<RunReport> {
+  const config = options.config ?? loadConfig();
+  const names = resourceNames(config);
+  const region = config.region;
+  const eventDriven = options.eventDriven ?? true;
+  const fallbackPeriodMs = options.fallbackPeriodMs ?? 10_000;
+  const outDir = resolve(options.outDir);
+  const progress = (event: Record<string, unknown> & { type: ProgressEvent["type"] }) => options.onProgress?.({ at: iso(), ...event } as ProgressEvent);
+
+  const datasetIds = Object.keys(config.datasets);
+  const unknownInputs = Object.keys(options.inputs ?? {}).filter((d) => !datasetIds.includes(d));
+  if (unknownInputs.length) throw new InputError(`unknown dataset ${unknownInputs.join(", ")}; known: ${datasetIds.join(", ")}`);
+  const unknownDelays = Object.keys(options.uploadDelaysMs ?? {}).filter((d) => !datasetIds.includes(d));
+  if (unknownDelays.length) throw new InputError(`upload delay for unknown dataset ${unknownDelays.join(", ")}; known: ${datasetIds.join(", ")}`);
+
+  const cleanups: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((e) => process.emitWarning(`local runtime: cleanup failed: ${(e as Error).message}`));
+  };
+
+  try {
+    // Inputs first: a bad file is reported before any server starts.
+    const files: Record<string, string> = { ...options.inputs };
+    const missing = datasetIds.filter((d) => !files[d]);
+    if (missing.length) {
+      const sampleDir = await mkdtemp(join(tmpdir(), "etl-sample-"));
+      cleanups.push(() => rm(sampleDir, { recursive: true, force: true }));
+      const { writeSampleData } = await import("./sample-data");
+      const sample = (await writeSampleData(sampleDir)) as unknown as Record<string, string>;
+      for (const d of missing) {
+        if (!sample[d]) throw new InputError(`no input for dataset '${d}' and the sample data generator has none`);
+        files[d] = sample[d];
+      }
+    }
+    await checkCsvHeaders(config, files);
+
+    return await runWithServices(config, options, { files, names, region, eventDriven, fallbackPeriodMs, outDir, progress, cleanups });
+  } finally {
+    await closeAll();
+  }
+}
+
+interface RunContext {
+  files: Record<string, string>;
+  names: ReturnType<typeof resourceNames>;
+  region: string;
+  eventDriven: boolean;
+  fallbackPeriodMs: number;
+  outDir: string;
+  progress: (event: Record<string, unknown> & { type: ProgressEvent["type"] }) => void;
+  cleanups: Array<() => Promise<void>>;
+}
+
+async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: RunContext): Promise<RunReport> {
+  const { names, region, progress, cleanups } = run;
+  const bucket = `${config.dataLake.bucketPrefix}local`;
+  const arnOf = (service: string, resource: string) => `arn:aws:${service}:${region}:${ACCOUNT}:${resource}`;
+  const runnerActivityArn = arnOf("states", `activity:${names.runnerActivity}`);
+  const waitActivityArn = (dataset: string) => arnOf("states", `activity:${names.waitActivity(dataset)}`);
+  const datasetIds = Object.keys(config.datasets);
+
+  let closing = false;
+  const invocations = new Set<Promise<void>>();
+  const functions: Record<"runner" | "arrival", LocalFunction> = {} as never;
+  /** Lambda's async invoke: returns at once; errors are logged, never thrown. */
+  const invoke = (which: "runner" | "arrival", trigger: string, event: unknown) => {
+    if (closing) return;
+    const fn = functions[which];
+    if (!fn) return;
+    const invocation = (async () => {
+      try {
+        await withEnv(fn.env, () => fn.handler(event, lambdaContext(fn, region)));
+      } catch (e) {
+        progress({ type: "invocation-error", functionName: fn.name, trigger, error: (e as Error)?.stack ?? String(e) });
+      }
+    })();
+    invocations.add(invocation);
+    void invocation.finally(() => invocations.delete(invocation));
+  };
+
+  // Services. Each is closed in reverse order of start, after the in-flight invocations settle.
+  const dynamodb: LocalDynamoDB = await startLocalDynamoDB({ [names.runnerTable]: RUNNER_TABLE, [names.arrivalTable]: ARRIVAL_TABLE }, region);
+  cleanups.push(() => dynamodb.close());
+  const s3: LocalS3 = await startLocalS3({
+    bucket,
+    region,
+    // The bucket notification covers the raw datasets only.
+    onObjectCreated: (event) => {
+      if (event.Records.some((r) => r.s3.object.key.startsWith(config.dataLake.rawPrefix))) invoke("arrival", "S3 notification", event);
+    },
+  });
+  cleanups.push(() => s3.close());
+  const seenRunStates = new Map<string, string>();
+  const glue: LocalGlueServer = await startLocalGlue({
+    config,
+    bucket,
+    s3: s3.client,
+    failJobs: options.failJobs,
+    transitionMs: options.glueTransitionMs ?? 200,
+    region,
+    onRunChange: (r: Readonly<JobRun>) => {
+      if (seenRunStates.get(r.Id) === r.JobRunState) return;
+      seenRunStates.set(r.Id, r.JobRunState);
+      progress({ type: "job", jobName: r.JobName, runId: r.Id, state: r.JobRunState, errorMessage: r.ErrorMessage });
+    },
+    onJobStateChange: (event) => {
+      if (run.eventDriven) invoke("runner", "Glue Job State Change", event);
+    },
+  });
+  cleanups.push(() => glue.close());
+
+  const stateMachine = loadStateMachine(definitionPath(config), workflowPlaceholders(config, { runnerActivityArn, waitActivityArn, failureTopicArn: arnOf("sns", names.failureTopic) }));
+  const sfn = await LocalStepFunctions.start({
+    stateMachine,
+    stateMachineName: names.stateMachine,
+    region,
+    activities: [names.runnerActivity, ...datasetIds.map((d) => names.waitActivity(d))],
+    putEvents: (entries: PutEventsEntry[]) => {
+      if (!run.eventDriven) return;
+      for (const entry of entries) {
+        const detail = typeof entry.Detail === "string" ? JSON.parse(entry.Detail) : entry.Detail;
+        const event = eventBridgeEvent(String(entry.Source ?? names.eventSource), String(entry.DetailType), detail, region);
+        if (entry.DetailType === "WaitTaskScheduled") invoke("arrival", "WaitTaskScheduled", event);
+        else if (entry.DetailType === "RunnerTaskScheduled") invoke("runner", "RunnerTaskScheduled", event);
+      }
+    },
+    onEvent: (event: SfnEvent) => {
+      if (event.type === "StateEntered") progress({ type: "state", name: event.name, phase: "entered" });
+      else if (event.type === "StateExited") progress({ type: "state", name: event.name, phase: "exited", status: event.status, error: event.error });
+    },
+  });
+  // Stop invoking, answer the long-polls, then let in-flight invocations finish before the other services go.
+  cleanups.push(async () => {
+    closing = true;
+    await sfn.close();
+    await settleWithin([...invocations], 15_000);
+  });
+  progress({ type: "services", endpoints: { s3: s3.endpoint, dynamodb: dynamodb.endpoint, sfn: sfn.endpoint, glue: glue.endpoint } });
+
+  // The real handlers reach the local services through the SDK's endpoint variables.
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SFN: sfn.endpoint,
+    AWS_ENDPOINT_URL_GLUE: glue.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? "local",
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? "local",
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+  });
+  const logLevel = process.env.POWERTOOLS_LOG_LEVEL ?? "WARN";
+  const runnerEnv = {
+    AWS_LAMBDA_FUNCTION_NAME: names.runnerFunction,
+    POWERTOOLS_SERVICE_NAME: names.runnerFunction,
+    POWERTOOLS_LOG_LEVEL: logLevel,
+    ACTIVITY_ARN: runnerActivityArn,
+    TABLE_NAME: names.runnerTable,
+    RUN_TTL_DAYS: String(config.runner.runTtlDays),
+    MAX_TASKS_PER_INVOCATION: String(config.runner.maxTasksPerInvocation),
+    GLUE_CONCURRENCY: String(config.runner.glueConcurrency),
+  };
+  const arrivalEnv = {
+    AWS_LAMBDA_FUNCTION_NAME: names.dataArrivalFunction,
+    POWERTOOLS_SERVICE_NAME: names.dataArrivalFunction,
+    POWERTOOLS_LOG_LEVEL: logLevel,
+    TABLE_NAME: names.arrivalTable,
+    DATASETS: JSON.stringify(Object.fromEntries(datasetIds.map((d) => [d, { prefix: config.datasets[d].prefix, activityArn: waitActivityArn(d) }]))),
+    DATA_BUCKET: bucket,
+    ARRIVAL_TTL_DAYS: String(config.dataArrival.arrivalTtlDays),
+  };
+  // Imported only now, with each function's environment set, as a Lambda cold start would see it.
+  const runnerModule = await withEnv(runnerEnv, () => import("../functions/glue-runner/handler"));
+  const arrivalModule = await withEnv(arrivalEnv, () => import("../functions/data-arrival/handler"));
+  functions.runner = { name: names.runnerFunction, timeoutSeconds: config.runner.timeoutSeconds, memoryMb: config.runner.memoryMb, env: runnerEnv, handler: runnerModule.handler as Handler };
+  functions.arrival = {
+    name: names.dataArrivalFunction,
+    timeoutSeconds: config.dataArrival.timeoutSeconds,
+    memoryMb: config.dataArrival.memoryMb,
+    env: arrivalEnv,
+    handler: arrivalModule.handler as Handler,
+  };
+
+  // Stand-ins for the EventBridge fallback schedules.
+  const schedule = setInterval(() => {
+    const event = eventBridgeEvent("aws.events", "Scheduled Event", {}, region);
+    invoke("runner", "Scheduled Event", event);
+    invoke("arrival", "Scheduled Event", event);
+  }, run.fallbackPeriodMs);
+  cleanups.push(async () => clearInterval(schedule));
+
+  const upload = async (dataset: string) => {
+    const delay = options.uploadDelaysMs?.[dataset] ?? 0;
+    if (delay > 0) await sleep(delay, options.signal);
+    const file = run.files[dataset];
+    const body = await readFile(file);
+    const key = config.datasets[dataset].prefix + basename(file);
+    await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    progress({ type: "upload", dataset, file, key: `s3://${bucket}/${key}`, bytes: body.length });
+  };
+  const uploadAll = () => Promise.all(datasetIds.map(upload));
+
+  const sfnClient = new SFNClient({ endpoint: sfn.endpoint, region });
+  cleanups.push(async () => sfnClient.destroy());
+  let input: Record<string, string> = {};
+  if (options.uploadBeforeStart) {
+    // Uploads older than dataSince never release a wait; these are meant for this execution.
+    input = { dataSince: iso(new Date(Date.now() - 1)) };
+    await uploadAll();
+  }
+  const started = await sfnClient.send(
+    new StartExecutionCommand({ stateMachineArn: sfn.stateMachineArn, name: `local-${Date.now()}`, input: JSON.stringify(input) }),
+  );
+  const executionArn = started.executionArn!;
+  progress({ type: "execution", status: "RUNNING", executionArn });
+  const uploads = options.uploadBeforeStart ? Promise.resolve() : uploadAll();
+  uploads.catch(() => undefined);
+
+  let runtimeError: string | undefined;
+  const raceOver = new AbortController();
+  const giveUp = options.signal ? AbortSignal.any([options.signal, raceOver.signal]) : raceOver.signal;
+  const finished = sfn.waitForExecution(executionArn);
+  const outcome = await Promise.race([
+    finished.then((d) => ({ kind: "done" as const, description: d })),
+    uploads.then(
+      () => new Promise<never>(() => undefined),
+      (e: Error) => ({ kind: "error" as const, message: `upload failed: ${e.message}` }),
+    ),
+    sleep(options.timeoutMs ?? 600_000, giveUp).then(
+      () => ({ kind: "error" as const, message: `the run did not finish within ${options.timeoutMs ?? 600_000} ms` }),
+      () => ({ kind: "error" as const, message: "interrupted" }),
+    ),
+  ]);
+  raceOver.abort();
+  if (outcome.kind === "error") {
+    runtimeError = outcome.message;
+    closing = true;
+    clearInterval(schedule);
+    // Closing the service aborts the execution; its events are then complete.
+    await sfn.close();
+  }
+  const description = await finished;
+  const status = description.status === "SUCCEEDED" ? "SUCCEEDED" : "FAILED";
+  progress({ type: "execution", status: description.status, executionArn, error: description.error ?? runtimeError, cause: description.cause });
+  for (const n of sfn.notifications) progress({ type: "notification", subject: n.subject, message: n.message });
+
+  let rows = 0;
+  if (status === "SUCCEEDED") {
+    const jobId = finalJob(config);
+    const outputs = await downloadParquet(s3, bucket, config.jobs[jobId].output, run.outDir);
+    rows = (await readParquet(run.outDir, 0)).rows;
+    progress({ type: "output", dir: run.outDir, files: outputs, rows });
+  }
+
+  return {
+    status,
+    executionArn,
+    startedAt: iso(description.startDate),
+    stoppedAt: iso(description.stopDate ?? new Date()),
+    states: stateReport(sfn.events.filter((e) => e.executionArn === executionArn)),
+    jobs: glue.glue.allRuns().map((r) => ({
+      jobName: r.JobName,
+      runId: r.Id,
+      state: r.JobRunState,
+      startedOn: iso(r.StartedOn),
+      completedOn: r.CompletedOn ? iso(r.CompletedOn) : null,
+      ...(r.ErrorMessage ? { errorMessage: r.ErrorMessage } : {}),
+    })),
+    notifications: [...sfn.notifications],
+    output: { dir: run.outDir, rows },
+    ...(status === "FAILED" ? { error: [description.error ?? runtimeError, description.cause].filter(Boolean).join(": ") } : {}),
+  };
+}
+
+function stateReport(events: SfnEvent[]): RunReport["states"] {
+  const states: RunReport["states"] = [];
+  for (const event of events) {
+    if (event.type === "StateEntered") states.push({ name: event.name, enteredAt: event.at, exitedAt: null, status: "RUNNING" });
+    else if (event.type === "StateExited") {
+      const open = states.findLast((s) => s.name === event.name && s.exitedAt === null);
+      if (open) Object.assign(open, { exitedAt: event.at, status: event.status });
+    }
+  }
+  return states;
+}
+
+/** Replaces the *.parquet files of `dir` with those under the S3 prefix; returns the file names. */
+async function downloadParquet(s3: LocalS3, bucket: string, prefix: string, dir: string): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  for (const old of await readdir(dir)) if (old.endsWith(".parquet")) await rm(join(dir, old), { force: true });
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) if (o.Key?.endsWith(".parquet")) keys.push(o.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  const written: string[] = [];
+  for (const key of keys.sort()) {
+    // Flattened: the result goes directly in dir.
+    const name = key.slice(prefix.length).split("/").join("-");
+    const object = await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    await writeFile(join(dir, name), await object.Body!.transformToByteArray());
+    written.push(name);
+  }
+  return written;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new Error("aborted"));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new Error("aborted"));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+async function settleWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.allSettled(promises), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
