@@ -1,6 +1,6 @@
 // The machine a figure was measured on.
 import { readFileSync } from "node:fs";
-import { arch, cpus, platform, release, totalmem } from "node:os";
+import { arch, cpus, loadavg, platform, release, totalmem } from "node:os";
 
 export interface Machine {
   cpuModel: string;
@@ -8,6 +8,8 @@ export interface Machine {
   memoryGiB: number;
   node: string;
   os: string;
+  /** 1-minute load average when the section started: other work on the machine skews figures. */
+  loadAverage1m: number;
 }
 
 function osName(): string {
@@ -28,7 +30,8 @@ export function describeMachine(): Machine {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     os: osName(),
+    loadAverage1m: Math.round(loadavg()[0] * 100) / 100,
   };
 }
 
-export const machineLine = (m: Machine) => `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.os}`;
+export const machineLine = (m: Machine) => `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.os}, load ${m.loadAverage1m}`;

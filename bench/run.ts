@@ -59,9 +59,10 @@ async function main(): Promise<number> {
     const started = Date.now();
     try {
       const section = await SECTIONS[id]();
+      const { loadAverage1m } = describeMachine();
       log(`== ${id}: ${section.title}`);
       const figures = await section.run({ root: PROJECT_ROOT, tmp, log: (m) => log(`${id}: ${m}`) });
-      results.sections[id] = { title: section.title, measuredAt: new Date().toISOString(), machine, command, figures };
+      results.sections[id] = { title: section.title, measuredAt: new Date().toISOString(), machine: { ...machine, loadAverage1m }, command, figures };
       log(`${id}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } catch (error) {
       failed.push(id);
