@@ -1,0 +1,18 @@
+// Entry point of `cdktf synth`: ETL_CONFIG picks the configuration file, ETL_ENV its environment.
+import { prepareBundles } from "./stacks/bundle";
+
+async function main(): Promise<void> {
+  // esbuild works in its own process while this one loads the provider classes.
+  const bundling = prepareBundles();
+  bundling.catch(() => undefined); // awaited below; a config error may end the run first
+  const [{ buildApp }, { loadConfig }] = await Promise.all([import("./stacks/app"), import("./stacks/config")]);
+  const config = loadConfig();
+  await bundling;
+  buildApp(config).app.synth();
+}
+
+main().catch((e: Error) => {
+  // Configuration, ASL, schema and bundling errors name the file and field: no stack trace needed.
+  console.error(e.message);
+  process.exit(1);
+});

@@ -1,0 +1,33 @@
+import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
+import { Construct } from "constructs";
+import type { TableKeys } from "../table-keys";
+
+export interface EncryptedTableProps {
+  readonly tableName: string;
+  /** Key attribute names (strings) and the TTL attribute, from stacks/table-keys.ts. */
+  readonly keys: TableKeys;
+}
+
+/** A DynamoDB table with string partition and sort keys: on-demand, TTL, point-in-time recovery, encrypted (KMS). */
+export class EncryptedTable extends Construct {
+  readonly table: DynamodbTable;
+
+  constructor(scope: Construct, id: string, props: EncryptedTableProps) {
+    super(scope, id);
+    if (!/^[A-Za-z0-9_.-]{3,255}$/.test(props.tableName)) throw new Error(`${this.node.path}: tableName '${props.tableName}' is not a valid DynamoDB table name`);
+    const { partitionKey, sortKey, ttlAttribute } = props.keys;
+    this.table = new DynamodbTable(this, "table", {
+      name: props.tableName,
+      billingMode: "PAY_PER_REQUEST",
+      hashKey: partitionKey,
+      rangeKey: sortKey,
+      attribute: [
+        { name: partitionKey, type: "S" },
+        { name: sortKey, type: "S" },
+      ],
+      ttl: { attributeName: ttlAttribute, enabled: true },
+      pointInTimeRecovery: { enabled: true },
+      serverSideEncryption: { enabled: true },
+    });
+  }
+}

@@ -1,0 +1,99 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
+import { AssetType, TerraformAsset } from "cdktf";
+import { Construct } from "constructs";
+import { bundledFolder, DEFAULT_FUNCTIONS_DIR } from "../bundle";
+import { policyDocument, serviceTrustPolicy, type PolicyStatement } from "../iam-policy";
+
+export interface NodejsFunctionProps {
+  /** Folder under `functionsDir` whose `handler.ts` (exporting `handler`) is bundled, e.g. "glue-runner". */
+  readonly entry: string;
+  /** Function name; also names the role and the log group `/aws/lambda/<functionName>`. */
+  readonly functionName: string;
+  /** @default "" */
+  readonly description?: string;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /** Seconds, 1 to 900. @default 30 */
+  readonly timeoutSeconds?: number;
+  /** Environment variables (NODE_OPTIONS is set to enable source maps). @default {} */
+  readonly environment?: Record<string, string>;
+  /** Log group retention in days. */
+  readonly logRetentionDays: number;
+  /** @default "<project root>/functions" */
+  readonly functionsDir?: string;
+}
+
+const RESERVED_VARIABLES = /^(AWS_|_HANDLER$|_X_AMZN_TRACE_ID$|LAMBDA_|NODE_OPTIONS$)/;
+
+/**
+ * A TypeScript Lambda function bundled by esbuild at synth time (Node.js 22, arm64, X-Ray active),
+ * with its own log group and an execution role that may only write to that log group.
+ * Callers add the rest of the role's permissions with `addToRolePolicy`, next to the resource they concern.
+ */
+export class NodejsFunction extends Construct {
+  readonly function: LambdaFunction;
+  readonly role: IamRole;
+  readonly logGroup: CloudwatchLogGroup;
+
+  constructor(scope: Construct, id: string, props: NodejsFunctionProps) {
+    super(scope, id);
+    const memorySize = props.memorySize ?? 256;
+    const timeout = props.timeoutSeconds ?? 30;
+    const environment = props.environment ?? {};
+    const entryFile = join(props.functionsDir ?? DEFAULT_FUNCTIONS_DIR, props.entry, "handler.ts");
+    const where = `${this.node.path} (${props.functionName})`;
+    if (!/^[A-Za-z0-9_-]{1,56}$/.test(props.functionName))
+      throw new Error(`${where}: functionName '${props.functionName}' must be 1-56 letters, digits, '-' or '_' (the role name adds a suffix)`);
+    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10240) throw new Error(`${where}: memorySize ${memorySize} must be an integer from 128 to 10240`);
+    if (!Number.isInteger(timeout) || timeout < 1 || timeout > 900) throw new Error(`${where}: timeoutSeconds ${timeout} must be an integer from 1 to 900`);
+    if (!existsSync(entryFile)) throw new Error(`${where}: entry file not found: ${entryFile}`);
+    const reserved = Object.keys(environment).filter((k) => RESERVED_VARIABLES.test(k));
+    if (reserved.length) throw new Error(`${where}: environment variables ${reserved.join(", ")} are reserved`);
+
+    const asset = new TerraformAsset(this, "code", { path: bundledFolder(entryFile), type: AssetType.ARCHIVE });
+
+    this.logGroup = new CloudwatchLogGroup(this, "log-group", { name: `/aws/lambda/${props.functionName}`, retentionInDays: props.logRetentionDays });
+    this.role = new IamRole(this, "role", {
+      name: `${props.functionName}-role`,
+      description: `Execution role of ${props.functionName}`,
+      assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com"),
+    });
+    const logsPolicy = this.addToRolePolicy("logs", [
+      { Sid: "OwnLogGroup", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${this.logGroup.arn}:log-stream:*`] },
+      // X-Ray trace segments have no resource ARN.
+      { Sid: "Tracing", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: ["*"] },
+    ]);
+
+    this.function = new LambdaFunction(this, "function", {
+      functionName: props.functionName,
+      description: props.description ?? "",
+      role: this.role.arn,
+      runtime: "nodejs22.x",
+      architectures: ["arm64"],
+      handler: "index.handler",
+      filename: asset.path,
+      // The zip's bytes differ on every synth; the asset hash only changes with the bundle.
+      sourceCodeHash: asset.assetHash,
+      memorySize,
+      timeout,
+      environment: { variables: { NODE_OPTIONS: "--enable-source-maps", ...environment } },
+      tracingConfig: { mode: "Active" },
+      loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
+      dependsOn: [logsPolicy],
+    });
+  }
+
+  /** Adds an inline policy `<id>` to the execution role. */
+  addToRolePolicy(id: string, statements: PolicyStatement[]): IamRolePolicy {
+    return new IamRolePolicy(this, `policy-${id}`, { role: this.role.id, name: id, policy: policyDocument(statements) });
+  }
+
+  get arn(): string {
+    return this.function.arn;
+  }
+}

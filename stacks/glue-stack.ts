@@ -1,0 +1,194 @@
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { basename, join, relative, sep } from "node:path";
+import { GlueCatalogDatabase } from "@cdktf/provider-aws/lib/glue-catalog-database";
+import { GlueCatalogTable, type GlueCatalogTableStorageDescriptorColumns } from "@cdktf/provider-aws/lib/glue-catalog-table";
+import { GlueJob } from "@cdktf/provider-aws/lib/glue-job";
+import { GlueSecurityConfiguration } from "@cdktf/provider-aws/lib/glue-security-configuration";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
+import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
+import { AssetType, TerraformAsset, TerraformOutput } from "cdktf";
+import type { Construct } from "constructs";
+import { resourceNames, schemaPath, scriptsDir, sqlPath } from "./config";
+import { SecureBucket } from "./constructs/secure-bucket";
+import { EtlStack, type EtlStackProps } from "./etl-stack";
+import { policyDocument, serviceTrustPolicy } from "./iam-policy";
+import { jobArguments } from "./job-arguments";
+import { readSchemaFile } from "./schema-file";
+
+/** The readers every job imports (shipped with --extra-py-files). */
+export const COMMON_MODULE = "etl_common.py";
+/** Prefix of the artifact bucket for Glue's temporary files (--TempDir); expired after a week. */
+const TEMP_PREFIX = "glue-temp/";
+
+export type GlueStackProps = EtlStackProps;
+
+/**
+ * Storage and compute: the data-lake and artifact buckets, the Glue artifacts (every file of the
+ * scripts folder), the Data Catalog, the job role and one Glue job per configured job.
+ */
+export class GlueStack extends EtlStack {
+  readonly dataLake: SecureBucket;
+  readonly artifacts: SecureBucket;
+  /** Glue jobs by job id (the configuration's key, e.g. "PSD"). */
+  readonly jobs: Record<string, GlueJob> = {};
+
+  constructor(scope: Construct, id: string, props: GlueStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const names = resourceNames(config);
+    const { rawPrefix, processedPrefix, curatedPrefix } = config.dataLake;
+    const scriptsPrefix = config.artifacts.scriptsPrefix;
+
+    this.dataLake = new SecureBucket(this, "data-lake", { bucketPrefix: config.dataLake.bucketPrefix });
+    for (const prefix of [rawPrefix, processedPrefix, curatedPrefix]) {
+      // A zero-byte "folder" object so the prefixes show in the console before the first upload.
+      new S3Object(this, `folder-${prefix.replace(/\W/g, "")}`, { bucket: this.dataLake.bucket.id, key: prefix, content: "" });
+    }
+    this.artifacts = new SecureBucket(this, "artifacts", { bucketPrefix: config.artifacts.bucketPrefix, versioned: true });
+    new S3BucketLifecycleConfiguration(this, "artifacts-lifecycle", {
+      bucket: this.artifacts.bucket.id,
+      rule: [
+        { id: "expire-glue-temp", status: "Enabled", filter: [{ prefix: TEMP_PREFIX }], expiration: [{ days: 7 }], noncurrentVersionExpiration: [{ noncurrentDays: 1 }] },
+        { id: "expire-old-script-versions", status: "Enabled", filter: [{ prefix: scriptsPrefix }], noncurrentVersionExpiration: [{ noncurrentDays: 90 }] },
+        { id: "abort-incomplete-uploads", status: "Enabled", filter: [{ prefix: "" }], abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }] },
+      ],
+    });
+
+    // Every file of the scripts folder is a Glue artifact; source_hash makes a content change an update.
+    const folder = scriptsDir(config);
+    if (!existsSync(join(folder, COMMON_MODULE))) throw new Error(`scriptsDir: ${join(folder, COMMON_MODULE)} not found; every job imports it`);
+    for (const file of listFiles(folder)) {
+      const key = relative(folder, file).split(sep).join("/");
+      const assetId = key.replace(/[^A-Za-z0-9]/g, "-");
+      const asset = new TerraformAsset(this, `artifact-${assetId}`, { path: file, type: AssetType.FILE });
+      new S3Object(this, `script-${assetId}`, {
+        bucket: this.artifacts.bucket.id,
+        key: `${scriptsPrefix}${key}`,
+        source: asset.path,
+        sourceHash: createHash("md5").update(readFileSync(file)).digest("hex"),
+      });
+    }
+    const artifactUri = (file: string) => this.artifacts.uri(`${scriptsPrefix}${relative(folder, file).split(sep).join("/")}`);
+
+    // Data Catalog: one table per raw dataset and one per job output that has a catalog schema.
+    const database = new GlueCatalogDatabase(this, "database", { name: config.glue.databaseName, description: `Tables of ${names.prefix} for Athena` });
+    for (const [dataset, d] of Object.entries(config.datasets)) {
+      const schema = readSchemaFile(schemaPath(config, d.schema));
+      new GlueCatalogTable(this, `table-raw-${dataset}`, {
+        databaseName: database.name,
+        name: `raw_${dataset}`,
+        tableType: "EXTERNAL_TABLE",
+        // OpenCSVSerde reads every column as a string; the dates are M/D/YYYY, which no Hive type parses.
+        description: `Raw ${dataset} CSV uploads. Every column is a string (dates are M/D/YYYY); the processed tables carry the types.`,
+        parameters: { EXTERNAL: "TRUE", classification: "csv", "skip.header.line.count": "1" },
+        storageDescriptor: {
+          location: this.dataLake.uri(d.prefix),
+          inputFormat: "org.apache.hadoop.mapred.TextInputFormat",
+          outputFormat: "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+          serDeInfo: { serializationLibrary: "org.apache.hadoop.hive.serde2.OpenCSVSerde", parameters: { separatorChar: ",", quoteChar: '"', escapeChar: "\\" } },
+          columns: schema.columns.map((c) => ({ name: c.name, type: "string", comment: `${c.source ?? c.name}: ${c.type}` })),
+        },
+      });
+    }
+    for (const [jobId, job] of Object.entries(config.jobs)) {
+      if (!job.catalogSchema) continue;
+      const schema = readSchemaFile(schemaPath(config, job.catalogSchema));
+      new GlueCatalogTable(this, `table-${jobId}`, {
+        databaseName: database.name,
+        name: basename(job.catalogSchema, ".json"),
+        tableType: "EXTERNAL_TABLE",
+        description: `Output of job ${jobId}${job.description ? `: ${job.description}` : ""}`,
+        parameters: { EXTERNAL: "TRUE", classification: "parquet", "parquet.compression": "SNAPPY" },
+        storageDescriptor: {
+          location: this.dataLake.uri(job.output),
+          inputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+          outputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+          serDeInfo: { serializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe" },
+          columns: schema.columns.map((c): GlueCatalogTableStorageDescriptorColumns => ({ name: c.name, type: c.type })),
+        },
+      });
+    }
+
+    const securityConfiguration = new GlueSecurityConfiguration(this, "security-configuration", {
+      name: `${names.prefix}-glue`,
+      encryptionConfiguration: {
+        s3Encryption: { s3EncryptionMode: "SSE-S3" },
+        cloudwatchEncryption: { cloudwatchEncryptionMode: "DISABLED" },
+        jobBookmarksEncryption: { jobBookmarksEncryptionMode: "DISABLED" },
+      },
+    });
+
+    const role = new IamRole(this, "job-role", {
+      name: `${names.prefix}-glue-job`,
+      description: `Role of the Glue jobs of ${names.prefix}`,
+      assumeRolePolicy: serviceTrustPolicy("glue.amazonaws.com"),
+    });
+    const data = this.dataLake;
+    new IamRolePolicy(this, "job-policy", {
+      role: role.id,
+      name: "etl-jobs",
+      policy: policyDocument([
+        { Sid: "ReadArtifacts", Action: ["s3:GetObject"], Resource: [this.artifacts.objectsArn(scriptsPrefix)] },
+        { Sid: "ReadInputs", Action: ["s3:GetObject"], Resource: [data.objectsArn(rawPrefix), data.objectsArn(processedPrefix)] },
+        // Outputs are overwritten; Spark's committer also reads back what it wrote.
+        { Sid: "WriteOutputs", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: [data.objectsArn(processedPrefix), data.objectsArn(curatedPrefix)] },
+        {
+          Sid: "ListDataLake",
+          Action: ["s3:ListBucket"],
+          Resource: [data.bucket.arn],
+          Condition: { StringLike: { "s3:prefix": [rawPrefix, processedPrefix, curatedPrefix].flatMap((p) => [p, `${p}*`]) } },
+        },
+        { Sid: "TempDir", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: [this.artifacts.objectsArn(TEMP_PREFIX)] },
+        { Sid: "ListTempDir", Action: ["s3:ListBucket"], Resource: [this.artifacts.bucket.arn], Condition: { StringLike: { "s3:prefix": [TEMP_PREFIX, `${TEMP_PREFIX}*`] } } },
+        {
+          Sid: "GlueLogs",
+          Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+          Resource: [this.arn("logs", "log-group:/aws-glue/*"), this.arn("logs", "log-group:/aws-glue/*:log-stream:*")],
+        },
+        // PutMetricData has no resource type; the namespace condition is the only scope.
+        { Sid: "GlueMetrics", Action: ["cloudwatch:PutMetricData"], Resource: ["*"], Condition: { StringEquals: { "cloudwatch:namespace": "Glue" } } },
+      ]),
+    });
+
+    for (const [jobId, job] of Object.entries(config.jobs)) {
+      const schemaFiles = job.inputs.flatMap((i) => (i.dataset !== undefined ? [schemaPath(config, config.datasets[i.dataset].schema)] : []));
+      this.jobs[jobId] = new GlueJob(this, `job-${jobId}`, {
+        name: names.glueJob(jobId),
+        description: job.description,
+        roleArn: role.arn,
+        glueVersion: config.glue.version,
+        workerType: job.workerType ?? config.glue.workerType,
+        numberOfWorkers: job.numberOfWorkers ?? config.glue.numberOfWorkers,
+        timeout: job.timeoutMinutes ?? config.glue.timeoutMinutes,
+        // Retries belong to the state machine.
+        maxRetries: 0,
+        executionProperty: { maxConcurrentRuns: config.glue.maxConcurrentRuns },
+        securityConfiguration: securityConfiguration.name,
+        command: { name: "glueetl", pythonVersion: "3", scriptLocation: this.artifacts.uri(`${scriptsPrefix}${job.script}`) },
+        defaultArguments: {
+          ...jobArguments(config, jobId, data.bucket.bucket),
+          "--extra-py-files": artifactUri(join(folder, COMMON_MODULE)),
+          "--extra-files": [sqlPath(config, job), ...new Set(schemaFiles)].map(artifactUri).join(","),
+          "--job-language": "python",
+          "--enable-metrics": "true",
+          "--enable-continuous-cloudwatch-log": "true",
+          "--TempDir": this.artifacts.uri(TEMP_PREFIX),
+        },
+      });
+    }
+
+    new TerraformOutput(this, "data-lake-bucket", { value: data.bucket.bucket, description: "Upload raw datasets under their prefixes here" });
+    new TerraformOutput(this, "artifacts-bucket", { value: this.artifacts.bucket.bucket });
+  }
+}
+
+/** Every file under `dir`, recursively, in a stable order; skips dot files and Python caches. */
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => !e.name.startsWith(".") && e.name !== "__pycache__")
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : []));
+}

@@ -1,0 +1,59 @@
+// Test helper (not a test file): synthesizes the app of a configuration once and returns each stack's JSON.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildApp, stackIds } from "../../stacks/app";
+import { type EtlConfig, loadConfig } from "../../stacks/config";
+
+export const FIXTURE_CONFIG = join(__dirname, "..", "fixtures", "three-datasets", "etl.config.json");
+
+export type TfJson = { resource: Record<string, Record<string, any>>; data?: Record<string, Record<string, any>>; terraform: any; provider: any; output?: any };
+export interface SynthesizedApp {
+  config: EtlConfig;
+  outdir: string;
+  glue: TfJson;
+  stateMachine: TfJson;
+  runner: TfJson;
+}
+
+const cache = new Map<string, SynthesizedApp>();
+const outdirs: string[] = [];
+after(() => outdirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+/** Synthesizes `config` into a temporary folder and parses the three stacks. */
+export function synthConfig(config: EtlConfig): SynthesizedApp {
+  const outdir = mkdtempSync(join(tmpdir(), "etl-synth-test-"));
+  outdirs.push(outdir);
+  buildApp(config, { outdir }).app.synth();
+  const ids = stackIds(config);
+  const read = (id: string) => JSON.parse(readFileSync(join(outdir, "stacks", id, "cdk.tf.json"), "utf8")) as TfJson;
+  return { config, outdir, glue: read(ids.glue), stateMachine: read(ids.stateMachine), runner: read(ids.runner) };
+}
+
+/** Like synthConfig for a configuration file (and environment), synthesized once per test run. */
+export function synthFile(file?: string, environment?: string): SynthesizedApp {
+  const key = `${file ?? "(default)"}#${environment ?? ""}`;
+  if (!cache.has(key)) cache.set(key, synthConfig(loadConfig(file, environment)));
+  return cache.get(key)!;
+}
+
+/** The resources of one type in a stack, by id (empty when there are none). */
+export function resources(stack: TfJson, type: string): Record<string, any> {
+  return stack.resource[type] ?? {};
+}
+
+/** The one resource of `type` whose `key` property equals `value`; fails otherwise. */
+export function resourceWith(stack: TfJson, type: string, key: string, value: unknown): any {
+  const found = Object.values(resources(stack, type)).filter((r) => r[key] === value);
+  if (found.length !== 1) throw new Error(`expected one ${type} with ${key} = ${JSON.stringify(value)}, found ${found.length}`);
+  return found[0];
+}
+
+/** Every IAM policy document (role inline policies, trust policies and bucket policies) in a stack, parsed. */
+export function policies(stack: TfJson): Array<{ where: string; document: any }> {
+  const out: Array<{ where: string; document: any }> = [];
+  for (const [id, p] of Object.entries(resources(stack, "aws_iam_role_policy"))) out.push({ where: `aws_iam_role_policy.${id}`, document: JSON.parse(p.policy) });
+  for (const [id, p] of Object.entries(resources(stack, "aws_s3_bucket_policy"))) out.push({ where: `aws_s3_bucket_policy.${id}`, document: JSON.parse(p.policy) });
+  for (const [id, r] of Object.entries(resources(stack, "aws_iam_role"))) out.push({ where: `aws_iam_role.${id} (trust)`, document: JSON.parse(r.assume_role_policy) });
+  return out;
+}
