@@ -1,0 +1,393 @@
+import { createHook } from "node:async_hooks";
+import { join } from "node:path";
+import {
+  CreateActivityCommand,
+  DescribeExecutionCommand,
+  GetActivityTaskCommand,
+  ListActivitiesCommand,
+  SendTaskFailureCommand,
+  SendTaskHeartbeatCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from "@aws-sdk/client-sfn";
+import { expect } from "chai";
+import { allStates, loadStateMachine } from "../../asl/loader";
+import { workflowPlaceholders } from "../../asl/placeholders";
+import { DEFAULT_CONFIG_FILE, definitionPath, loadConfig, resourceNames } from "../../stacks/config";
+import { LocalStepFunctions, localActivityArn, type LocalStepFunctionsOptions, type PutEventsEntry, type SfnEvent } from "../../local/sfn-service";
+
+const FIXTURES = join(__dirname, "..", "fixtures", "asl");
+const WORK = localActivityArn("work");
+const TOPIC = "arn:aws:sns:us-east-1:000000000000:failures";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("local/sfn-service", () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function start(fixture: string, options: Partial<LocalStepFunctionsOptions> = {}, values: Record<string, string> = {}) {
+    const stateMachine = loadStateMachine(join(FIXTURES, fixture), { WorkActivityArn: WORK, TopicArn: TOPIC, ...values });
+    const service = await LocalStepFunctions.start({ stateMachine, activities: ["work"], longPollMs: 2000, ...options });
+    cleanups.push(() => service.close());
+    const sfn = new SFNClient({ endpoint: service.endpoint, region: "us-east-1", maxAttempts: 1 });
+    cleanups.push(() => sfn.destroy());
+    const run = async (input: object = {}, name?: string) =>
+      (await sfn.send(new StartExecutionCommand({ stateMachineArn: service.stateMachineArn, input: JSON.stringify(input), name }))).executionArn!;
+    const poll = async (activityArn = WORK) => sfn.send(new GetActivityTaskCommand({ activityArn }));
+    const pollTask = async (activityArn = WORK) => {
+      const task = await poll(activityArn);
+      expect(task.taskToken, `a task on ${activityArn}`).to.be.a("string");
+      return { token: task.taskToken!, input: JSON.parse(task.input!) };
+    };
+    return { service, sfn, run, poll, pollTask };
+  }
+
+  async function rejection(promise: Promise<unknown>): Promise<Error> {
+    try {
+      await promise;
+    } catch (e) {
+      return e as Error;
+    }
+    throw new Error("expected a rejection");
+  }
+
+  const ofType = <T extends SfnEvent["type"]>(events: readonly SfnEvent[], type: T) =>
+    events.filter((e): e is Extract<SfnEvent, { type: T }> => e.type === type);
+
+  describe("activities", () => {
+    it("creates activities idempotently by name and lists them", async () => {
+      const { sfn } = await start("single-activity.asl.json");
+      const first = await sfn.send(new CreateActivityCommand({ name: "other" }));
+      const again = await sfn.send(new CreateActivityCommand({ name: "other" }));
+      expect(first.activityArn).to.equal(localActivityArn("other"));
+      expect(again.activityArn).to.equal(first.activityArn);
+      expect(again.creationDate?.getTime()).to.equal(first.creationDate?.getTime());
+      const { activities } = await sfn.send(new ListActivitiesCommand({}));
+      expect(activities?.map((a) => a.name).sort()).to.deep.equal(["other", "work"]);
+      const bad = await rejection(sfn.send(new CreateActivityCommand({ name: "has space" })));
+      expect(bad.name).to.equal("InvalidName");
+    });
+
+    it("long-polls: a task scheduled after the poll began is handed to it, with the state's effective input", async () => {
+      const { run, poll } = await start("single-activity.asl.json");
+      const began = Date.now();
+      const pending = poll();
+      await sleep(300);
+      const executionArn = await run({ job: "PSD", ignored: true }, "exec-1");
+      const task = await pending;
+      expect(Date.now() - began).to.be.at.least(300);
+      expect(JSON.parse(task.input!)).to.deep.equal({ job: "PSD", executionName: "exec-1", fixed: 1 });
+      expect(executionArn).to.match(/:execution:local-workflow:exec-1$/);
+    });
+
+    it("answers {} when nothing arrives within the long-poll, and for an unknown activity ActivityDoesNotExist", async () => {
+      const { poll } = await start("single-activity.asl.json", { longPollMs: 200 });
+      const began = Date.now();
+      const empty = await poll();
+      expect(empty.taskToken).to.equal(undefined);
+      expect(Date.now() - began).to.be.within(150, 1500);
+      expect((await rejection(poll(localActivityArn("missing")))).name).to.equal("ActivityDoesNotExist");
+    });
+
+    it("hands each task token out exactly once", async () => {
+      const { run, poll } = await start("single-activity.asl.json", { longPollMs: 300 });
+      await run({ job: "A" });
+      const polls = await Promise.all([poll(), poll(), poll()]);
+      const tokens = polls.map((p) => p.taskToken).filter(Boolean);
+      expect(tokens).to.have.length(1);
+    });
+
+    it("ends pending long-polls with {} at once when the service closes", async () => {
+      const { service, poll } = await start("single-activity.asl.json", { longPollMs: 60_000 });
+      const pending = poll();
+      await sleep(100);
+      const began = Date.now();
+      await service.close();
+      expect((await pending).taskToken).to.equal(undefined);
+      expect(Date.now() - began).to.be.below(1000);
+    });
+  });
+
+  describe("task tokens", () => {
+    it("SendTaskSuccess resolves the state with the output; the token then answers TaskTimedOut", async () => {
+      const { service, sfn, run, pollTask } = await start("single-activity.asl.json");
+      const arn = await run({ job: "J" });
+      const { token } = await pollTask();
+      await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ rows: 3 }) }));
+      const done = await service.waitForExecution(arn);
+      expect(done.status).to.equal("SUCCEEDED");
+      const described = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+      expect(described.status).to.equal("SUCCEEDED");
+      expect(JSON.parse(described.output!)).to.deep.equal({ job: "J", result: { rows: 3 } });
+      expect(described.stopDate!.getTime()).to.be.at.least(described.startDate!.getTime());
+      for (const send of [
+        () => sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: "{}" })),
+        () => sfn.send(new SendTaskFailureCommand({ taskToken: token, error: "X" })),
+        () => sfn.send(new SendTaskHeartbeatCommand({ taskToken: token })),
+      ]) {
+        expect((await rejection(send())).name).to.equal("TaskTimedOut");
+      }
+    });
+
+    it("rejects malformed and unknown tokens, bad output and oversized error or cause", async () => {
+      const { sfn, run, pollTask } = await start("single-activity.asl.json");
+      await run({ job: "J" });
+      const { token } = await pollTask();
+      const unknown = "A".repeat(64);
+      const cases: Array<[string, () => Promise<unknown>, string]> = [
+        ["malformed token", () => sfn.send(new SendTaskSuccessCommand({ taskToken: "not a token", output: "{}" })), "InvalidToken"],
+        ["unknown token", () => sfn.send(new SendTaskSuccessCommand({ taskToken: unknown, output: "{}" })), "TaskDoesNotExist"],
+        ["unknown token (heartbeat)", () => sfn.send(new SendTaskHeartbeatCommand({ taskToken: unknown })), "TaskDoesNotExist"],
+        ["non-JSON output", () => sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: "{oops" })), "InvalidOutput"],
+        ["output too long", () => sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify("x".repeat(262_143)) })), "InvalidOutput"],
+        ["error too long", () => sfn.send(new SendTaskFailureCommand({ taskToken: token, error: "E".repeat(257) })), "ValidationException"],
+        ["cause too long", () => sfn.send(new SendTaskFailureCommand({ taskToken: token, cause: "c".repeat(32_769) })), "ValidationException"],
+      ];
+      for (const [what, send, expected] of cases) {
+        const error = await rejection(send());
+        expect(error.name, what).to.equal(expected);
+      }
+      // None of those closed the task: the limits themselves are accepted.
+      await sfn.send(new SendTaskHeartbeatCommand({ taskToken: token }));
+      await sfn.send(new SendTaskFailureCommand({ taskToken: token, error: "E".repeat(256), cause: "c".repeat(32_768) }));
+    });
+  });
+
+  describe("timeouts", () => {
+    it("HeartbeatSeconds: heartbeats keep the task alive; silence fails it with States.HeartbeatTimeout", async () => {
+      const { service, sfn, run, pollTask } = await start("timeouts.asl.json");
+      const arn = await run({ mode: "heartbeat" });
+      const { token } = await pollTask();
+      for (let i = 0; i < 3; i++) {
+        await sleep(600);
+        await sfn.send(new SendTaskHeartbeatCommand({ taskToken: token }));
+      }
+      const done = await service.waitForExecution(arn);
+      expect(done.status).to.equal("FAILED");
+      expect(done.error).to.equal("States.HeartbeatTimeout");
+      expect(done.stopDate!.getTime() - done.startDate.getTime()).to.be.within(2600, 4000);
+      expect((await rejection(sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: "{}" })))).name).to.equal("TaskTimedOut");
+      const closed = ofType(service.events, "ActivityTaskClosed");
+      expect(closed.map((e) => e.outcome)).to.deep.equal(["HEARTBEAT_TIMED_OUT"]);
+    });
+
+    it("TimeoutSeconds: fails the task with States.Timeout despite heartbeats, which States.TaskFailed does not catch", async () => {
+      const { service, sfn, run, pollTask } = await start("timeouts.asl.json");
+      const arn = await run({ mode: "timeout" });
+      const { token } = await pollTask();
+      const beats = setInterval(() => void sfn.send(new SendTaskHeartbeatCommand({ taskToken: token })).catch(() => undefined), 400);
+      cleanups.push(() => clearInterval(beats));
+      const done = await service.waitForExecution(arn);
+      expect(done.error).to.equal("States.Timeout");
+      expect(done.status).to.equal("FAILED");
+      expect(done.stopDate!.getTime() - done.startDate.getTime()).to.be.within(1900, 3000);
+      expect((await rejection(sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: "{}" })))).name).to.equal("TaskTimedOut");
+      expect(ofType(service.events, "ActivityTaskClosed").map((e) => e.outcome)).to.deep.equal(["TIMED_OUT"]);
+    });
+  });
+
+  describe("Retry, Catch and integrations", () => {
+    it("retries on a custom error name, then succeeds; putEvents entries reach the callback", async () => {
+      const entries: PutEventsEntry[][] = [];
+      const { service, sfn, run, pollTask } = await start("retry-catch.asl.json", { putEvents: (e) => void entries.push(e) });
+      const arn = await run({});
+      const first = await pollTask();
+      await sfn.send(new SendTaskFailureCommand({ taskToken: first.token, error: "FlakyError", cause: "try again" }));
+      const second = await pollTask();
+      expect(second.token).to.not.equal(first.token);
+      await sfn.send(new SendTaskSuccessCommand({ taskToken: second.token, output: '{"ok":true}' }));
+      const done = await service.waitForExecution(arn);
+      expect(done.status).to.equal("SUCCEEDED");
+      const output = JSON.parse(done.output!);
+      expect(output.work).to.deep.equal({ ok: true });
+      expect(output.kick.FailedEntryCount).to.equal(0);
+      expect(output.kick.Entries).to.have.length(1);
+      expect(entries).to.deep.equal([[{ Source: "test.workflow", DetailType: "WorkScheduled", Detail: { executionArn: arn } }]]);
+      const retried = ofType(service.events, "StateRetried");
+      expect(retried.map((e) => [e.name, e.error, e.cause])).to.deep.equal([["Work", "FlakyError", "try again"]]);
+      expect(service.notifications).to.deep.equal([]);
+    });
+
+    it("catches another error name into an SNS notification and a Fail state with ErrorPath and CausePath", async () => {
+      const { service, sfn, run, pollTask } = await start("retry-catch.asl.json");
+      const arn = await run({}, "broken");
+      const { token } = await pollTask();
+      const cause = JSON.stringify({ jobName: "etl-dev-PSD", state: "FAILED" });
+      await sfn.send(new SendTaskFailureCommand({ taskToken: token, error: "GlueJobFailedError", cause }));
+      await service.waitForExecution(arn);
+      const described = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+      expect(described.status).to.equal("FAILED");
+      expect(described.error).to.equal("GlueJobFailedError");
+      expect(described.cause).to.equal(cause);
+      expect(service.notifications).to.have.length(1);
+      expect(service.notifications[0]).to.include({ topicArn: TOPIC, subject: "failed", message: `broken failed with GlueJobFailedError: ${cause}` });
+      const exits = ofType(service.events, "StateExited").map((e) => [e.name, e.status]);
+      expect(exits).to.deep.equal([["Kick", "SUCCEEDED"], ["Work", "CAUGHT"], ["Notify", "SUCCEEDED"], ["Failed", "FAILED"]]);
+      const failed = ofType(service.events, "ExecutionFailed");
+      expect(failed).to.have.length(1);
+      expect(failed[0]).to.include({ error: "GlueJobFailedError", cause });
+    });
+
+    it("fails the execution naming the state and resource it cannot run, even under Catch States.ALL", async () => {
+      const { service, run } = await start("unsupported-resource.asl.json");
+      const done = await service.waitForExecution(await run({}));
+      expect(done.status).to.equal("FAILED");
+      expect(done.error).to.equal("States.Runtime");
+      expect(done.cause).to.include("'CallLambda'").and.include("arn:aws:lambda:us-east-1:123456789012:function:nothing");
+    });
+
+    it("fails a task whose activity does not exist", async () => {
+      const { service, run } = await start("single-activity.asl.json", { activities: [] });
+      const done = await service.waitForExecution(await run({ job: "J" }));
+      expect(done.status).to.equal("FAILED");
+      expect(done.cause).to.include("'Work'").and.include(WORK);
+    });
+  });
+
+  describe("Parallel", () => {
+    it("a failed branch closes the sibling branch's task, and states inside branches are reported", async () => {
+      const left = localActivityArn("left");
+      const right = localActivityArn("right");
+      const { service, sfn, run, pollTask } = await start("parallel.asl.json", { activities: ["left", "right"] }, { LeftActivityArn: left, RightActivityArn: right });
+      const arn = await run({});
+      const [l, r] = await Promise.all([pollTask(left), pollTask(right)]);
+      await sfn.send(new SendTaskFailureCommand({ taskToken: l.token, error: "BranchBroke", cause: "left failed" }));
+      const done = await service.waitForExecution(arn);
+      expect(done).to.include({ status: "FAILED", error: "BranchBroke", cause: "left failed" });
+      const late = await rejection(sfn.send(new SendTaskSuccessCommand({ taskToken: r.token, output: "{}" })));
+      expect(late.name).to.equal("TaskTimedOut");
+      const closed = ofType(service.events, "ActivityTaskClosed").map((e) => [e.state, e.outcome]);
+      expect(closed).to.deep.equal([["Left", "FAILED"], ["Right", "ABORTED"]]);
+      const entered = ofType(service.events, "StateEntered").map((e) => e.name);
+      expect(entered).to.have.members(["Both", "Left", "Prepare", "Right"]);
+      const exits = Object.fromEntries(ofType(service.events, "StateExited").map((e) => [e.name, e.status]));
+      expect(exits).to.deep.equal({ Prepare: "SUCCEEDED", Left: "FAILED", Right: "ABORTED", Both: "FAILED" });
+      const at = (type: string, name: string) => Date.parse(service.events.find((e) => e.type === type && "name" in e && e.name === name)!.at);
+      expect(at("StateExited", "Left")).to.be.at.least(at("StateEntered", "Left"));
+      expect(service.events.every((e) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(e.at))).to.equal(true);
+    });
+  });
+
+  describe("executions", () => {
+    it("StartExecution validates name, input and state machine; duplicate names answer ExecutionAlreadyExists", async () => {
+      const { service, sfn, run } = await start("single-activity.asl.json");
+      const arn = await run({ job: "A" }, "same");
+      expect(await run({ job: "A" }, "same"), "same name and input while running is idempotent").to.equal(arn);
+      expect((await rejection(run({ job: "B" }, "same"))).name).to.equal("ExecutionAlreadyExists");
+      expect((await rejection(run({}, "bad name!"))).name).to.equal("InvalidName");
+      const startWith = (input: string, stateMachineArn = service.stateMachineArn) => sfn.send(new StartExecutionCommand({ stateMachineArn, input }));
+      expect((await rejection(startWith("{nope"))).name).to.equal("InvalidExecutionInput");
+      expect((await rejection(startWith("[1]"))).name).to.equal("InvalidExecutionInput");
+      expect((await rejection(startWith("{}", service.stateMachineArn + "x"))).name).to.equal("StateMachineDoesNotExist");
+      expect((await rejection(sfn.send(new DescribeExecutionCommand({ executionArn: arn + "x" })))).name).to.equal("ExecutionDoesNotExist");
+      const generated = await run({});
+      expect(generated).to.match(/:execution:local-workflow:[0-9a-f-]{36}$/);
+    });
+
+    it("StopExecution aborts the execution and closes its open task", async () => {
+      const { service, sfn, run, pollTask } = await start("single-activity.asl.json");
+      const arn = await run({ job: "J" });
+      const { token } = await pollTask();
+      await sfn.send(new StopExecutionCommand({ executionArn: arn, error: "Stopped", cause: "by test" }));
+      const done = await service.waitForExecution(arn);
+      expect(done).to.include({ status: "ABORTED", error: "Stopped", cause: "by test" });
+      expect((await rejection(sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: "{}" })))).name).to.equal("TaskTimedOut");
+      expect(ofType(service.events, "ExecutionAborted")).to.have.length(1);
+      expect(ofType(service.events, "StateExited").map((e) => [e.name, e.status])).to.deep.equal([["Work", "ABORTED"]]);
+    });
+
+    it("close() aborts running executions and leaves no timers or sockets", async () => {
+      // Every setTimeout made while the service runs, by caller, until it is destroyed.
+      const live = new Map<number, string>();
+      const callerOf = (stack: string) => {
+        const lines = stack.split("\n");
+        return lines[lines.findIndex((line) => line.includes("at setTimeout (node:timers")) + 1] ?? "";
+      };
+      const hook = createHook({
+        init: (id, type) => void (type === "Timeout" && live.set(id, callerOf(new Error().stack ?? ""))),
+        destroy: (id) => void live.delete(id),
+      }).enable();
+      cleanups.push(() => void hook.disable());
+      const { service, run, pollTask, sfn } = await start("timeouts.asl.json");
+      const arn = await run({ mode: "heartbeat" });
+      await pollTask();
+      sfn.destroy();
+      await service.close();
+      expect((await service.waitForExecution(arn)).status).to.equal("ABORTED");
+      await new Promise((resolve) => setImmediate(resolve));
+      const ours = [...live.values()].filter((caller) => /local[\\/](sfn-service|aws-json-server)|aws-local-stepfunctions/.test(caller));
+      expect(ours, ours.join("\n\n")).to.deep.equal([]);
+      const refused = await rejection(fetch(service.endpoint, { method: "POST" }));
+      expect(String((refused as Error & { cause?: { code?: string } }).cause?.code)).to.equal("ECONNREFUSED");
+    });
+
+    it("rejects a definition it cannot run, naming the file and state", async () => {
+      const stateMachine = loadStateMachine(join(FIXTURES, "single-activity.asl.json"), { WorkActivityArn: WORK });
+      (stateMachine.definition as any).States.Work.HeartbeatSecondsPath = "$.beat";
+      const error = await rejection(LocalStepFunctions.start({ stateMachine }));
+      expect(error.message).to.match(/single-activity\.asl\.json: state 'Work': .*HeartbeatSecondsPath/);
+    });
+  });
+
+  describe("the shipped workflow", () => {
+    it("loads and runs end-to-end with fake workers polling and answering the activities", async () => {
+      const config = loadConfig(DEFAULT_CONFIG_FILE);
+      const names = resourceNames(config);
+      const runner = localActivityArn(names.runnerActivity);
+      const arns = { runnerActivityArn: runner, waitActivityArn: (d: string) => localActivityArn(names.waitActivity(d)), failureTopicArn: TOPIC };
+      const stateMachine = loadStateMachine(definitionPath(config), workflowPlaceholders(config, arns));
+      const kicks: PutEventsEntry[] = [];
+      const activities = [names.runnerActivity, ...Object.keys(config.datasets).map((d) => names.waitActivity(d))];
+      const service = await LocalStepFunctions.start({ stateMachine, activities, longPollMs: 500, putEvents: (e) => void kicks.push(...e) });
+      cleanups.push(() => service.close());
+      const sfn = new SFNClient({ endpoint: service.endpoint, region: "us-east-1", maxAttempts: 1 });
+      cleanups.push(() => sfn.destroy());
+
+      const executionArn = (await sfn.send(new StartExecutionCommand({ stateMachineArn: service.stateMachineArn, input: "{}" }))).executionArn!;
+      const jobsRun: string[] = [];
+      let stop = false;
+      const worker = async (activityArn: string, answer: (input: any) => object) => {
+        while (!stop) {
+          const task = await sfn.send(new GetActivityTaskCommand({ activityArn }));
+          if (!task.taskToken) continue;
+          await sfn.send(new SendTaskSuccessCommand({ taskToken: task.taskToken, output: JSON.stringify(answer(JSON.parse(task.input!))) }));
+        }
+      };
+      const workers = [
+        worker(runner, (input) => {
+          jobsRun.push(input.JobName);
+          return { jobName: input.JobName, jobRunId: `jr_${jobsRun.length}`, state: "SUCCEEDED" };
+        }),
+        ...Object.keys(config.datasets).map((dataset) =>
+          worker(arns.waitActivityArn(dataset), (input) => {
+            expect(input).to.include({ dataset, executionArn });
+            expect(Date.parse(input.dataSince)).to.be.a("number").and.not.NaN;
+            return { dataset, bucket: "b", key: `raw/${dataset}/x.csv`, size: 1, eTag: "e", eventTime: new Date().toISOString() };
+          }),
+        ),
+      ];
+      const done = await service.waitForExecution(executionArn);
+      stop = true;
+      await Promise.all(workers);
+
+      expect(done.status, done.cause).to.equal("SUCCEEDED");
+      const jobs = Object.keys(config.jobs).map((j) => names.glueJob(j));
+      expect(jobsRun.slice().sort()).to.deep.equal(jobs.slice().sort());
+      expect(jobsRun[jobsRun.length - 1]).to.equal(names.glueJob("JMSD"), "the join runs last");
+      expect(kicks.map((k) => k.DetailType).sort()).to.deep.equal(["RunnerTaskScheduled", "RunnerTaskScheduled", "RunnerTaskScheduled", "WaitTaskScheduled", "WaitTaskScheduled"]);
+      const taskStates = allStates(stateMachine.definition).map(([name]) => name);
+      const exited = ofType(service.events, "StateExited").filter((e) => e.executionArn === executionArn);
+      const expectedStates = taskStates.filter((n) => !["DefaultDataSince", "NotifyFailure", "WorkflowFailed"].includes(n));
+      expect(exited.map((e) => e.name)).to.have.members(expectedStates.filter((n) => n !== "UseExecutionStart").concat("DefaultDataSince", "UseExecutionStart"));
+      expect(exited.every((e) => e.status === "SUCCEEDED")).to.equal(true);
+      const output = JSON.parse(done.output!);
+      expect(output.processed).to.have.length(2);
+      expect(output.joined.jobName).to.equal(names.glueJob("JMSD"));
+    });
+  });
+});
