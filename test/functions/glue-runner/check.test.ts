@@ -122,7 +122,7 @@ describe("glue-runner check", () => {
     ] as const) {
       it(`throttling on the ${state} report keeps the item for the next cycle`, async () => {
         const h = oneRun(run(state));
-        h.sfn.on(command).rejects(awsError("ThrottlingException", "Rate exceeded"));
+        h.sfn.on(command as typeof SendTaskSuccessCommand).rejects(awsError("ThrottlingException", "Rate exceeded"));
         const summary = emptySummary();
         await checkAllRuns(h.deps, summary);
         expect(h.ddb.commandCalls(DeleteItemCommand)).to.have.length(0);

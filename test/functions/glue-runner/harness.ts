@@ -10,6 +10,15 @@ import { silentLogger } from "../fakes";
 export const NOW = new Date("2026-11-23T12:00:00.000Z");
 export const ACTIVITY_ARN = "arn:aws:states:us-east-1:123456789012:activity:etl-dev-glue-runner";
 
+/** The runner's environment as the stack sets it. */
+export const RUNNER_ENV = {
+  ACTIVITY_ARN,
+  TABLE_NAME: "etl-dev-active-job-runs",
+  RUN_TTL_DAYS: "14",
+  MAX_TASKS_PER_INVOCATION: "10",
+  GLUE_CONCURRENCY: "8",
+};
+
 export function runnerHarness(overrides: Partial<RunnerDeps["config"]> = {}) {
   const sfn = new SFNClient({ region: "us-east-1" });
   const glue = new GlueClient({ region: "us-east-1" });

@@ -1,0 +1,77 @@
+import { ScanCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
+import { StartJobRunCommand } from "@aws-sdk/client-glue";
+import { GetActivityTaskCommand } from "@aws-sdk/client-sfn";
+import { expect } from "chai";
+import { runRunner } from "../../../functions/glue-runner/runner";
+import { LONG_POLL_MARGIN_MS } from "../../../functions/shared/sfn";
+import { ACTIVITY_ARN, runnerHarness } from "./harness";
+
+const plenty = { workerName: "etl-dev-glue-runner/req-1", remainingMs: () => 300_000 };
+const task = (n: number) => ({ taskToken: `token-${n}`, input: JSON.stringify({ JobName: "etl-dev-PSD" }) });
+
+describe("glue-runner invocation", () => {
+  it("scheduled: polls until an empty poll, starts each task, then checks all runs", async () => {
+    const h = runnerHarness();
+    h.sfn.on(GetActivityTaskCommand).resolvesOnce(task(1)).resolvesOnce(task(2)).resolves({});
+    h.glue.on(StartJobRunCommand).resolves({ JobRunId: "jr" });
+    h.ddb.on(ScanCommand).resolves({ Items: [] });
+    const summary = await runRunner(h.deps, { kind: "scheduled" }, plenty);
+    const polls = h.sfn.commandCalls(GetActivityTaskCommand);
+    expect(polls).to.have.length(3);
+    expect(polls[0].args[0].input).to.deep.equal({ activityArn: ACTIVITY_ARN, workerName: "etl-dev-glue-runner/req-1" });
+    expect(h.glue.commandCalls(StartJobRunCommand)).to.have.length(2);
+    expect(h.ddb.commandCalls(ScanCommand)).to.have.length(1);
+    expect(summary).to.include({ tasksReceived: 2, tasksStarted: 2 });
+  });
+
+  it("picks up at most MAX_TASKS_PER_INVOCATION tasks", async () => {
+    const h = runnerHarness({ maxTasksPerInvocation: 3 });
+    let n = 0;
+    h.sfn.on(GetActivityTaskCommand).callsFake(async () => task(++n));
+    h.glue.on(StartJobRunCommand).resolves({ JobRunId: "jr" });
+    h.ddb.on(ScanCommand).resolves({ Items: [] });
+    const summary = await runRunner(h.deps, { kind: "scheduled" }, plenty);
+    expect(h.sfn.commandCalls(GetActivityTaskCommand)).to.have.length(3);
+    expect(summary.tasksStarted).to.equal(3);
+  });
+
+  it("starts no long-poll without time for it, but still checks the runs", async () => {
+    const h = runnerHarness();
+    h.ddb.on(ScanCommand).resolves({ Items: [] });
+    await runRunner(h.deps, { kind: "scheduled" }, { ...plenty, remainingMs: () => LONG_POLL_MARGIN_MS });
+    expect(h.sfn.commandCalls(GetActivityTaskCommand)).to.have.length(0);
+    expect(h.ddb.commandCalls(ScanCommand)).to.have.length(1);
+  });
+
+  it("stops polling when the remaining time runs short", async () => {
+    const h = runnerHarness();
+    let remaining = 200_000;
+    h.sfn.on(GetActivityTaskCommand).callsFake(async () => {
+      remaining -= 60_000;
+      return task(remaining);
+    });
+    h.glue.on(StartJobRunCommand).resolves({ JobRunId: "jr" });
+    h.ddb.on(ScanCommand).resolves({ Items: [] });
+    await runRunner(h.deps, { kind: "scheduled" }, { ...plenty, remainingMs: () => remaining });
+    // 200 s -> 140 s -> 80 s -> 20 s left: the fourth poll would outlive the invocation.
+    expect(h.sfn.commandCalls(GetActivityTaskCommand)).to.have.length(3);
+  });
+
+  it("kick: polls for the scheduled task but does not scan the table", async () => {
+    const h = runnerHarness();
+    h.sfn.on(GetActivityTaskCommand).resolvesOnce(task(1)).resolves({});
+    h.glue.on(StartJobRunCommand).resolves({ JobRunId: "jr" });
+    const summary = await runRunner(h.deps, { kind: "kick" }, plenty);
+    expect(h.sfn.commandCalls(GetActivityTaskCommand)).to.have.length(2);
+    expect(h.ddb.commandCalls(ScanCommand)).to.have.length(0);
+    expect(summary.tasksStarted).to.equal(1);
+  });
+
+  it("checkRun: checks one run without polling", async () => {
+    const h = runnerHarness();
+    h.ddb.on(QueryCommand).resolves({ Items: [] });
+    await runRunner(h.deps, { kind: "checkRun", jobName: "etl-dev-PSD", jobRunId: "jr_1" }, plenty);
+    expect(h.sfn.commandCalls(GetActivityTaskCommand)).to.have.length(0);
+    expect(h.ddb.commandCalls(QueryCommand)).to.have.length(1);
+  });
+});
