@@ -7,8 +7,9 @@ import { RUNNER_ENV } from "./harness";
 describe("glue-runner handler", () => {
   const saved = { ...process.env };
   // Class-level mock (the handler creates its own clients), active only while these tests run.
-  let ddb: ReturnType<typeof mockClient<DynamoDBClient>>;
-  before(() => (ddb = mockClient(DynamoDBClient)));
+  const mockDynamo = () => mockClient(DynamoDBClient);
+  let ddb: ReturnType<typeof mockDynamo>;
+  before(() => (ddb = mockDynamo()));
   afterEach(() => {
     process.env = { ...saved };
     ddb.reset();
