@@ -1,0 +1,237 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { expect } from "chai";
+import { runTransformation, type TransformationRequest } from "../../local/etl-engine";
+import { generateMarketing, generateSales } from "../../local/sample-data";
+
+const SCRIPTS_DIR = join(__dirname, "..", "..", "glue-scripts");
+const SALES_HEADER =
+  "Date,Salesperson,Lead Name,Segment,Region,Target Close,Forecasted Monthly Revenue,Opportunity Stage,Weighted Revenue,Closed Opportunity,Active Opportunity,Latest Status Entry";
+const MARKETING_COLUMNS = [
+  "date", "new_visitors_seo", "new_visitors_cpc", "new_visitors_social_media", "return_visitors", "twitter_mentions",
+  "twitter_follower_adds", "twitter_followers_cumulative", "mailing_list_adds", "mailing_list_cumulative", "website_pageviews",
+  "website_visits", "website_unique_visits", "mobile_uniques", "tablet_uniques", "desktop_uniques", "free_sign_up", "paid_conversion", "events",
+];
+const SALES_COLUMNS = ["date", "opportunities", "forecasted_monthly_revenue", "leads_generated", "forecasted_lead_revenue"];
+
+type Row = Record<string, unknown>;
+
+/** Reads Parquet files back with DuckDB: column names and types, and rows as JSON values (dates 'YYYY-MM-DD', bigints as strings). */
+async function readParquet(files: string[]): Promise<{ columns: Array<[string, string]>; rows: Row[] }> {
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  try {
+    const list = `[${files.map((f) => `'${f}'`).join(", ")}]`;
+    const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${list})`);
+    const columns = described.getRowObjectsJson().map((r) => [String(r.column_name), String(r.column_type)] as [string, string]);
+    const rows = (await connection.runAndReadAll(`SELECT * FROM read_parquet(${list})`)).getRowObjectsJson() as Row[];
+    return { columns, rows };
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** M/D/YYYY -> YYYY-MM-DD, independent of the engine. */
+function isoDate(text: string): string {
+  const [m, d, y] = text.split("/");
+  return `${y}-${m.padStart(2, "0")}-${d.padStart(2, "0")}`;
+}
+
+/** The PSD contract computed in plain TypeScript over unquoted CSV text. */
+function expectedDailySales(csv: string): Row[] {
+  const days = new Map<string, { opportunities: number; revenue: number; leads: number; leadRevenue: number }>();
+  for (const line of csv.trim().split("\n").slice(1)) {
+    const f = line.split(",");
+    const day = days.get(isoDate(f[0])) ?? { opportunities: 0, revenue: 0, leads: 0, leadRevenue: 0 };
+    day.opportunities++;
+    day.revenue += Number(f[6]);
+    if (f[7] === "Lead") {
+      day.leads++;
+      day.leadRevenue += Number(f[6]);
+    }
+    days.set(isoDate(f[0]), day);
+  }
+  return [...days.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([date, d]) => ({ date, opportunities: String(d.opportunities), forecasted_monthly_revenue: String(d.revenue), leads_generated: String(d.leads), forecasted_lead_revenue: String(d.leadRevenue) }));
+}
+
+describe("local/etl-engine", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "etl-engine-test-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const psd = (path: string, outputDir = join(dir, "psd")): TransformationRequest => ({
+    inputs: [{ name: "sales", path, format: "csv", schema: "sales.json" }],
+    sqlFile: "process_sales_data.sql",
+    outputDir,
+    scriptsDir: SCRIPTS_DIR,
+  });
+
+  describe("on generated data (the three jobs chained)", () => {
+    const salesCsv = generateSales(3000, 7);
+    const marketingCsv = generateMarketing(7);
+
+    it("PSD writes one row per day matching an independent computation, typed DATE and BIGINT", async () => {
+      await writeFile(join(dir, "sales.csv"), salesCsv);
+      const result = await runTransformation(psd(join(dir, "sales.csv")));
+      const expected = expectedDailySales(salesCsv);
+      expect(result.droppedRows).to.deep.equal({ sales: 0 });
+      expect(result.rowsWritten).to.equal(expected.length);
+      const { columns, rows } = await readParquet(result.files);
+      expect(columns).to.deep.equal([["date", "DATE"], ["opportunities", "BIGINT"], ["forecasted_monthly_revenue", "BIGINT"], ["leads_generated", "BIGINT"], ["forecasted_lead_revenue", "BIGINT"]]);
+      expect(rows).to.deep.equal(expected);
+      expect(rows.filter((r) => r.leads_generated === "0").length, "days without leads sum to 0, not NULL").to.be.greaterThan(0);
+    });
+
+    it("PMD keeps every column, renamed to snake_case and typed; JMSD joins on the date in date order", async () => {
+      await writeFile(join(dir, "sales.csv"), salesCsv);
+      await writeFile(join(dir, "marketing.csv"), marketingCsv);
+      await runTransformation(psd(join(dir, "sales.csv")));
+      const pmd = await runTransformation({
+        inputs: [{ name: "marketing", path: join(dir, "marketing.csv"), format: "csv", schema: "marketing.json" }],
+        sqlFile: "process_marketing_data.sql",
+        outputDir: join(dir, "pmd"),
+        scriptsDir: SCRIPTS_DIR,
+      });
+      expect(pmd.rowsWritten).to.equal(1461);
+      const marketing = await readParquet(pmd.files);
+      expect(marketing.columns.map(([name]) => name)).to.deep.equal(MARKETING_COLUMNS);
+      for (const [name, type] of marketing.columns) expect(type, name).to.equal(name === "date" ? "DATE" : name === "events" ? "VARCHAR" : "BIGINT");
+      const firstLine = marketingCsv.split("\n")[1].split(",");
+      expect(marketing.rows[0]).to.include({ date: "2013-01-01", new_visitors_seo: firstLine[1], mailing_list_adds: firstLine[8] });
+
+      const jmsd = await runTransformation({
+        inputs: [
+          { name: "sales", path: join(dir, "psd"), format: "parquet" },
+          { name: "marketing", path: join(dir, "pmd"), format: "parquet" },
+        ],
+        sqlFile: join(SCRIPTS_DIR, "join_marketing_and_sales_data.sql"),
+        outputDir: join(dir, "curated"),
+        scriptsDir: SCRIPTS_DIR,
+      });
+      const sales = expectedDailySales(salesCsv);
+      const marketingDays = new Set(marketing.rows.map((r) => r.date));
+      const joinedDays = sales.filter((s) => marketingDays.has(s.date)).map((s) => s.date);
+      const joined = await readParquet(jmsd.files);
+      expect(jmsd.rowsWritten).to.equal(joinedDays.length);
+      expect(joined.rows.map((r) => r.date)).to.deep.equal(joinedDays); // already in real date order
+      const catalog = JSON.parse(await readFile(join(SCRIPTS_DIR, "schemas", "marketing_and_sales.json"), "utf8")) as { columns: Array<{ name: string; type: string }> };
+      expect(joined.columns.map(([name]) => name)).to.deep.equal([...SALES_COLUMNS, ...MARKETING_COLUMNS.slice(1)]);
+      expect(joined.columns.map(([name, type]) => ({ name, type: type === "VARCHAR" ? "string" : type.toLowerCase() }))).to.deep.equal(catalog.columns);
+      const bySales = new Map(sales.map((s) => [s.date, s]));
+      for (const row of joined.rows) expect(row).to.include(bySales.get(row.date as string)!);
+    });
+  });
+
+  describe("CSV reader", () => {
+    const good = [
+      "1/2/2011,Ann,US_SMB_1,SMB,US,2/2/2011,100,Lead,10,FALSE,FALSE,TRUE",
+      '01/02/2011,Bob,"EMEA_SMB_2, the second",SMB,EMEA,2/2/2011,250,Prospect,63,false,FALSE,FALSE',
+      "1/2/2011,,US_SMB_3,SMB,US,2/2/2011,-5,Lead,0,TRUE,TRUE,TRUE", // empty string column is fine
+      "12/31/2016,Ann,US_SMB_4,SMB,US,1/31/2017,7,Closed Won,7,TRUE,FALSE,TRUE",
+    ];
+    const bad = [
+      "13/1/2011,Ann,US_SMB_5,SMB,US,2/2/2011,100,Lead,10,FALSE,FALSE,TRUE", // month 13
+      "1/2/11,Ann,US_SMB_6,SMB,US,2/2/2011,100,Lead,10,FALSE,FALSE,TRUE", // two-digit year
+      "2/30/2011,Ann,US_SMB_7,SMB,US,2/2/2011,100,Lead,10,FALSE,FALSE,TRUE", // no such day
+      "1/2/2011,Ann,US_SMB_8,SMB,US,2/2/2011,1.5,Lead,10,FALSE,FALSE,TRUE", // not an integer
+      "1/2/2011,Ann,US_SMB_9,SMB,US,2/2/2011,12a,Lead,10,FALSE,FALSE,TRUE",
+      "1/2/2011,Ann,US_SMB_10,SMB,US,2/2/2011,,Lead,10,FALSE,FALSE,TRUE", // missing number
+      "1/2/2011,Ann,US_SMB_11,SMB,US,2/2/2011,100,Lead,10,yes,FALSE,TRUE", // not a boolean
+      "1/2/2011,Ann,US_SMB_12,SMB,US,2/2/2011,100,Lead,10,FALSE,FALSE,TRUE,extra", // too many fields
+      "1/2/2011,Ann,US_SMB_13,SMB,US", // too few fields
+    ];
+
+    it("drops and counts rows with unparseable values or malformed lines, and keeps the rest", async () => {
+      await writeFile(join(dir, "sales.csv"), [SALES_HEADER, good[0], bad[0], good[1], ...bad.slice(1), good[2], good[3]].join("\n") + "\n");
+      const result = await runTransformation(psd(join(dir, "sales.csv")));
+      expect(result.droppedRows).to.deep.equal({ sales: bad.length });
+      const { rows } = await readParquet(result.files);
+      expect(rows).to.deep.equal([
+        { date: "2011-01-02", opportunities: "3", forecasted_monthly_revenue: "345", leads_generated: "2", forecasted_lead_revenue: "95" },
+        { date: "2016-12-31", opportunities: "1", forecasted_monthly_revenue: "7", leads_generated: "0", forecasted_lead_revenue: "0" },
+      ]);
+    });
+
+    it("reads every *.csv of a folder (recursively), matches headers by snake_case name in any order, and ignores other files", async () => {
+      const reordered = "Opportunity Stage,Forecasted  Monthly Revenue ,Date,Salesperson,Lead Name,Segment,Region,Target Close,Weighted Revenue,Closed Opportunity,Active Opportunity,Latest Status Entry,Notes";
+      await mkdir(join(dir, "in", "part"), { recursive: true });
+      await writeFile(join(dir, "in", "a.csv"), [SALES_HEADER, good[0], bad[3]].join("\n") + "\n");
+      await writeFile(join(dir, "in", "part", "b.csv"), [reordered, "Lead,40,1/2/2011,Ann,US_SMB_1,SMB,US,2/2/2011,4,FALSE,FALSE,TRUE,note"].join("\r\n") + "\r\n");
+      await writeFile(join(dir, "in", "README.txt"), "not data");
+      const result = await runTransformation(psd(join(dir, "in")));
+      expect(result.droppedRows).to.deep.equal({ sales: 1 });
+      expect((await readParquet(result.files)).rows).to.deep.equal([
+        { date: "2011-01-02", opportunities: "2", forecasted_monthly_revenue: "140", leads_generated: "2", forecasted_lead_revenue: "140" },
+      ]);
+    });
+
+    it("fails naming the file and every missing column", async () => {
+      const file = join(dir, "sales.csv");
+      await writeFile(file, SALES_HEADER.replace(",Opportunity Stage", "").replace(",Target Close", "") + "\n");
+      const error = await runTransformation(psd(file)).then(() => undefined, (e: Error) => e);
+      expect(error?.message).to.include(file).and.include('"Opportunity Stage"').and.include('"Target Close"').and.include("input 'sales'");
+    });
+
+    it("fails naming the file for a malformed header, an empty file, or a missing path", async () => {
+      const cases: Array<[string, string | undefined, string]> = [
+        ["quote.csv", 'Date,"Salesperson\n1/2/2011,Ann\n', "malformed CSV header"],
+        ["empty.csv", "", "no header line"],
+        ["missing.csv", undefined, "cannot read"],
+      ];
+      for (const [name, content, problem] of cases) {
+        const file = join(dir, name);
+        if (content !== undefined) await writeFile(file, content);
+        const error = await runTransformation(psd(file)).then(() => undefined, (e: Error) => e);
+        expect(error?.message, name).to.include(file).and.include(problem);
+      }
+    });
+
+    it("fails naming the input for a folder without CSV files, and the file for unreadable Parquet", async () => {
+      await mkdir(join(dir, "empty"));
+      const noFiles = await runTransformation(psd(join(dir, "empty"))).then(() => undefined, (e: Error) => e);
+      expect(noFiles?.message).to.include("input 'sales'").and.include("no *.csv file");
+      await writeFile(join(dir, "broken.parquet"), "not parquet");
+      const broken = await runTransformation({ ...psd(""), inputs: [{ name: "sales", path: join(dir, "broken.parquet"), format: "parquet" }] }).then(() => undefined, (e: Error) => e);
+      expect(broken?.message).to.include(join(dir, "broken.parquet"));
+    });
+  });
+
+  describe("output and SQL", () => {
+    it("replaces whatever was in the output folder with the Parquet files alone", async () => {
+      await writeFile(join(dir, "sales.csv"), generateSales(50, 1));
+      const outputDir = join(dir, "out");
+      await mkdir(join(outputDir, "old"), { recursive: true });
+      await writeFile(join(outputDir, "stale.parquet"), "old run");
+      const result = await runTransformation(psd(join(dir, "sales.csv"), outputDir));
+      expect(await readdir(outputDir)).to.deep.equal(["part-00000.snappy.parquet"]);
+      expect(result.files).to.deep.equal([join(outputDir, "part-00000.snappy.parquet")]);
+      expect((await readFile(result.files[0])).subarray(0, 4).toString()).to.equal("PAR1");
+    });
+
+    it("fails naming the SQL file when it is missing or does not run", async () => {
+      await writeFile(join(dir, "sales.csv"), generateSales(10, 1));
+      const missing = await runTransformation({ ...psd(join(dir, "sales.csv")), sqlFile: "nope.sql" }).then(() => undefined, (e: Error) => e);
+      expect(missing?.message).to.include(join(SCRIPTS_DIR, "nope.sql"));
+      await writeFile(join(dir, "bad.sql"), "SELECT * FROM marketing");
+      const failing = await runTransformation({ ...psd(join(dir, "sales.csv")), sqlFile: join(dir, "bad.sql") }).then(() => undefined, (e: Error) => e);
+      expect(failing?.message).to.include(join(dir, "bad.sql")).and.include("marketing");
+    });
+
+    it("rejects an input whose name is not a view name or whose CSV has no schema", async () => {
+      await writeFile(join(dir, "sales.csv"), generateSales(10, 1));
+      const badName = await runTransformation({ ...psd(join(dir, "sales.csv")), inputs: [{ name: "sales; DROP", path: join(dir, "sales.csv"), format: "csv", schema: "sales.json" }] }).then(() => undefined, (e: Error) => e);
+      expect(badName?.message).to.include('"sales; DROP"');
+      const noSchema = await runTransformation({ ...psd(join(dir, "sales.csv")), inputs: [{ name: "sales", path: join(dir, "sales.csv"), format: "csv" }] }).then(() => undefined, (e: Error) => e);
+      expect(noSchema?.message).to.include("input 'sales'").and.include("schema");
+    });
+  });
+});
