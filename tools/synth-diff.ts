@@ -1,0 +1,121 @@
+// `npm run synth:diff -- --base <git-ref> [--out FILE]`: compares the synthesized stacks of a git ref with
+// those of the working tree, without credentials, and prints Markdown fit for a pull-request comment.
+// The base is synthesized in a temporary `git worktree` (sharing this node_modules); --base-out / --head-out
+// compare already-synthesized output folders instead.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { PROJECT_ROOT } from "../stacks/config";
+import { Json, Synthesis, compareSyntheses, renderMarkdown } from "./synth-diff/compare";
+
+/** GitHub rejects comments over 65,536 characters. */
+const MAX_MARKDOWN = 60_000;
+
+export class SynthDiffError extends Error {
+  override name = "SynthDiffError";
+}
+
+/**
+ * Reads `<outdir>/stacks/<id>/cdk.tf.json` of every stack. `root` (the synthesized tree) is replaced by
+ * "<root>" in every value, so absolute paths do not differ between the worktree and the working tree.
+ */
+export function readSynthesis(outdir: string, root?: string): Synthesis {
+  const stacksDir = join(outdir, "stacks");
+  if (!existsSync(stacksDir)) throw new SynthDiffError(`${stacksDir}: no synthesized stacks (expected stacks/<id>/cdk.tf.json)`);
+  const out: Record<string, Json> = {};
+  for (const id of readdirSync(stacksDir).sort()) {
+    const file = join(stacksDir, id, "cdk.tf.json");
+    if (!existsSync(file)) continue;
+    let text = readFileSync(file, "utf8");
+    if (root) text = text.split(JSON.stringify(root).slice(1, -1)).join("<root>");
+    try {
+      out[id] = JSON.parse(text);
+    } catch (e) {
+      throw new SynthDiffError(`${file}: invalid JSON: ${(e as Error).message}`);
+    }
+  }
+  return out;
+}
+
+/** Runs the tree's cdktf app (the "app" command of its cdktf.json) with its output in `outdir`. */
+export function synthesize(root: string, outdir: string): void {
+  const cdktfJson = join(root, "cdktf.json");
+  const app: string = existsSync(cdktfJson) ? (JSON.parse(readFileSync(cdktfJson, "utf8")).app ?? "npx tsx main.ts") : "npx tsx main.ts";
+  const result = spawnSync(app, {
+    cwd: root,
+    shell: true,
+    encoding: "utf8",
+    env: { ...process.env, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: "1" },
+  });
+  if (result.status !== 0) throw new SynthDiffError(`synth of ${root} failed (\`${app}\`, exit ${result.status}):\n${(result.stderr || result.stdout).trim()}`);
+}
+
+/** Synthesizes `ref` in a temporary worktree; the worktree is removed whatever happens. */
+export function synthesizeRef(ref: string, outdir: string, repo = PROJECT_ROOT): Synthesis {
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: repo, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+  let commit: string;
+  try {
+    commit = git("rev-parse", "--verify", `${ref}^{commit}`);
+  } catch {
+    throw new SynthDiffError(`--base ${ref}: not a commit in ${repo} (in CI, check out with fetch-depth: 0)`);
+  }
+  const tree = mkdtempSync(join(tmpdir(), "synth-diff-base-"));
+  try {
+    git("worktree", "add", "--detach", "--quiet", tree, commit);
+    symlinkSync(join(repo, "node_modules"), join(tree, "node_modules"), "dir");
+    if (!existsSync(join(tree, "cdktf.json"))) throw new SynthDiffError(`--base ${ref}: has no cdktf.json, nothing to synthesize`);
+    synthesize(tree, outdir);
+    return readSynthesis(outdir, tree);
+  } finally {
+    try {
+      git("worktree", "remove", "--force", tree);
+    } catch {
+      rmSync(tree, { recursive: true, force: true });
+      git("worktree", "prune");
+    }
+  }
+}
+
+export interface SynthDiffOptions {
+  base: string;
+  /** Already-synthesized output of the base (skips the worktree). */
+  baseOut?: string;
+  /** Already-synthesized output of the working tree (skips its synth). */
+  headOut?: string;
+}
+
+/** The Markdown comparison; synthesizes what was not given. */
+export function synthDiff(options: SynthDiffOptions): string {
+  const scratch = mkdtempSync(join(tmpdir(), "synth-diff-"));
+  try {
+    const base = options.baseOut ? readSynthesis(resolve(options.baseOut)) : synthesizeRef(options.base, join(scratch, "base"));
+    let head: Synthesis;
+    if (options.headOut) head = readSynthesis(resolve(options.headOut));
+    else {
+      synthesize(PROJECT_ROOT, join(scratch, "head"));
+      head = readSynthesis(join(scratch, "head"), PROJECT_ROOT);
+    }
+    let markdown = renderMarkdown(compareSyntheses(base, head), { base: options.base });
+    if (markdown.length > MAX_MARKDOWN)
+      markdown = `${markdown.slice(0, MAX_MARKDOWN)}\n\n… cut at ${MAX_MARKDOWN} characters; run \`npm run synth:diff -- --base ${options.base}\` for the rest.\n`;
+    return markdown;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  const { values } = parseArgs({
+    options: { base: { type: "string", default: "HEAD" }, out: { type: "string" }, "base-out": { type: "string" }, "head-out": { type: "string" } },
+  });
+  try {
+    const markdown = synthDiff({ base: values.base!, baseOut: values["base-out"], headOut: values["head-out"] });
+    if (values.out) writeFileSync(values.out, markdown);
+    process.stdout.write(markdown);
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(1);
+  }
+}
