@@ -83,6 +83,8 @@ export interface LocalStepFunctionsOptions {
   longPollMs?: number;
   /** Port on 127.0.0.1. Default: 0 (ephemeral). */
   port?: number;
+  /** Retry pauses in ms by state name (the library's `retryIntervalOverrides`), e.g. for fast tests. Default: as the ASL says. */
+  retryIntervalOverrides?: Record<string, number | number[]>;
 }
 
 /** A failure as Step Functions sees it: Retry and Catch match `name`; Catch's `Cause` is `message`. */
@@ -315,7 +317,8 @@ export class LocalStepFunctions {
     const activity = this.activities.get(arn);
     if (!activity) throw new AwsJsonError("ActivityDoesNotExist", `activity '${arn}' does not exist`);
     let task = activity.queue.shift();
-    if (!task && !this.closed && !signal.aborted) {
+    if (task) this.handOut(task);
+    else if (!this.closed && !signal.aborted) {
       task = await new Promise<ActivityTask | undefined>((resolve) => {
         const finish = (handed: ActivityTask | undefined) => {
           clearTimeout(timer);
@@ -330,10 +333,15 @@ export class LocalStepFunctions {
         activity.polls.push(finish);
       });
     }
+    // A task closed meanwhile is still handed over: its token then answers TaskTimedOut, as in AWS.
     if (!task) return {};
-    task.status = "STARTED";
-    this.emit(task.execution, { type: "ActivityTaskStarted", state: task.state, activityArn: activity.arn });
     return { taskToken: task.token, input: task.input };
+  }
+
+  /** Marks the task started; called exactly once per task, synchronously with taking it off the queue. */
+  private handOut(task: ActivityTask) {
+    task.status = "STARTED";
+    this.emit(task.execution, { type: "ActivityTaskStarted", state: task.state, activityArn: task.activity.arn });
   }
 
   /** The open task of a token, or the error AWS gives for it. */
@@ -429,8 +437,10 @@ export class LocalStepFunctions {
       // As in AWS, the heartbeat clock starts when the task is scheduled.
       this.armHeartbeat(task);
       const poll = activity.polls.shift();
-      if (poll) poll(task);
-      else activity.queue.push(task);
+      if (poll) {
+        this.handOut(task);
+        poll(task);
+      } else activity.queue.push(task);
     });
   }
 
@@ -522,7 +532,7 @@ export class LocalStepFunctions {
     this.executions.set(executionArn, execution);
     this.emit(execution, { type: "ExecutionStarted", input });
     const run = this.machine.run(input as never, {
-      overrides: { taskResourceLocalHandlers: this.taskHandlers(execution) },
+      overrides: { taskResourceLocalHandlers: this.taskHandlers(execution), retryIntervalOverrides: this.options.retryIntervalOverrides },
       context: {
         Execution: { Id: executionArn, Name: name, StartTime: execution.startDate.toISOString() },
         StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineArn.split(":").pop() },

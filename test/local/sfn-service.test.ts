@@ -335,59 +335,97 @@ describe("local/sfn-service", () => {
   });
 
   describe("the shipped workflow", () => {
-    it("loads and runs end-to-end with fake workers polling and answering the activities", async () => {
+    type Answer = { output: object } | { error: string; cause: string };
+
+    async function startShipped(options: Partial<LocalStepFunctionsOptions> = {}) {
       const config = loadConfig(DEFAULT_CONFIG_FILE);
       const names = resourceNames(config);
-      const runner = localActivityArn(names.runnerActivity);
-      const arns = { runnerActivityArn: runner, waitActivityArn: (d: string) => localActivityArn(names.waitActivity(d)), failureTopicArn: TOPIC };
+      const datasets = Object.keys(config.datasets);
+      const arns = { runnerActivityArn: localActivityArn(names.runnerActivity), waitActivityArn: (d: string) => localActivityArn(names.waitActivity(d)), failureTopicArn: TOPIC };
       const stateMachine = loadStateMachine(definitionPath(config), workflowPlaceholders(config, arns));
-      const kicks: PutEventsEntry[] = [];
-      const activities = [names.runnerActivity, ...Object.keys(config.datasets).map((d) => names.waitActivity(d))];
-      const service = await LocalStepFunctions.start({ stateMachine, activities, longPollMs: 500, putEvents: (e) => void kicks.push(...e) });
+      const activities = [names.runnerActivity, ...datasets.map((d) => names.waitActivity(d))];
+      const service = await LocalStepFunctions.start({ stateMachine, activities, longPollMs: 300, ...options });
       cleanups.push(() => service.close());
       const sfn = new SFNClient({ endpoint: service.endpoint, region: "us-east-1", maxAttempts: 1 });
       cleanups.push(() => sfn.destroy());
-
       const executionArn = (await sfn.send(new StartExecutionCommand({ stateMachineArn: service.stateMachineArn, input: "{}" }))).executionArn!;
-      const jobsRun: string[] = [];
-      let stop = false;
-      const worker = async (activityArn: string, answer: (input: any) => object) => {
-        while (!stop) {
+
+      // Fake workers: poll an activity with the SDK client and answer each task, until the execution ends.
+      let stopped = false;
+      const worker = async (activityArn: string, answer: (input: any) => Answer) => {
+        while (!stopped) {
           const task = await sfn.send(new GetActivityTaskCommand({ activityArn }));
           if (!task.taskToken) continue;
-          await sfn.send(new SendTaskSuccessCommand({ taskToken: task.taskToken, output: JSON.stringify(answer(JSON.parse(task.input!))) }));
+          const result = answer(JSON.parse(task.input!));
+          const send = "output" in result
+            ? sfn.send(new SendTaskSuccessCommand({ taskToken: task.taskToken, output: JSON.stringify(result.output) }))
+            : sfn.send(new SendTaskFailureCommand({ taskToken: task.taskToken, ...result }));
+          // A task cancelled meanwhile (its execution failed) answers TaskTimedOut; a real worker moves on too.
+          await send.catch((e: Error) => expect(e.name).to.equal("TaskTimedOut"));
         }
       };
-      const workers = [
-        worker(runner, (input) => {
-          jobsRun.push(input.JobName);
-          return { jobName: input.JobName, jobRunId: `jr_${jobsRun.length}`, state: "SUCCEEDED" };
-        }),
-        ...Object.keys(config.datasets).map((dataset) =>
-          worker(arns.waitActivityArn(dataset), (input) => {
-            expect(input).to.include({ dataset, executionArn });
-            expect(Date.parse(input.dataSince)).to.be.a("number").and.not.NaN;
-            return { dataset, bucket: "b", key: `raw/${dataset}/x.csv`, size: 1, eTag: "e", eventTime: new Date().toISOString() };
-          }),
-        ),
-      ];
-      const done = await service.waitForExecution(executionArn);
-      stop = true;
-      await Promise.all(workers);
+      const runUntilDone = async (runner: (input: any) => Answer, wait: (dataset: string, input: any) => Answer) => {
+        const workers = [worker(arns.runnerActivityArn, runner), ...datasets.map((d) => worker(arns.waitActivityArn(d), (input) => wait(d, input)))];
+        const done = await service.waitForExecution(executionArn);
+        stopped = true;
+        await Promise.all(workers);
+        return done;
+      };
+      const arrival = (dataset: string, input: any): Answer => {
+        expect(input).to.include({ dataset, executionArn });
+        expect(Number.isNaN(Date.parse(input.dataSince)), `dataSince ${input.dataSince}`).to.equal(false);
+        return { output: { dataset, bucket: "b", key: `raw/${dataset}/x.csv`, size: 1, eTag: "e", eventTime: new Date().toISOString() } };
+      };
+      return { config, names, service, executionArn, runUntilDone, arrival, stateMachine };
+    }
+
+    it("loads and runs end-to-end with fake workers polling and answering the activities", async () => {
+      const kicks: PutEventsEntry[] = [];
+      const { config, names, service, executionArn, runUntilDone, arrival, stateMachine } = await startShipped({ putEvents: (e) => void kicks.push(...e) });
+      const jobsRun: string[] = [];
+      const done = await runUntilDone((input) => {
+        jobsRun.push(input.JobName);
+        return { output: { jobName: input.JobName, jobRunId: `jr_${jobsRun.length}`, state: "SUCCEEDED" } };
+      }, arrival);
 
       expect(done.status, done.cause).to.equal("SUCCEEDED");
       const jobs = Object.keys(config.jobs).map((j) => names.glueJob(j));
       expect(jobsRun.slice().sort()).to.deep.equal(jobs.slice().sort());
       expect(jobsRun[jobsRun.length - 1]).to.equal(names.glueJob("JMSD"), "the join runs last");
       expect(kicks.map((k) => k.DetailType).sort()).to.deep.equal(["RunnerTaskScheduled", "RunnerTaskScheduled", "RunnerTaskScheduled", "WaitTaskScheduled", "WaitTaskScheduled"]);
-      const taskStates = allStates(stateMachine.definition).map(([name]) => name);
-      const exited = ofType(service.events, "StateExited").filter((e) => e.executionArn === executionArn);
-      const expectedStates = taskStates.filter((n) => !["DefaultDataSince", "NotifyFailure", "WorkflowFailed"].includes(n));
-      expect(exited.map((e) => e.name)).to.have.members(expectedStates.filter((n) => n !== "UseExecutionStart").concat("DefaultDataSince", "UseExecutionStart"));
+      expect(kicks.every((k) => k.Source === names.eventSource && (k.Detail as { executionArn?: string }).executionArn === executionArn)).to.equal(true);
+      const exited = ofType(service.events, "StateExited");
+      const notRun = ["NotifyFailure", "WorkflowFailed"];
+      expect(exited.map((e) => e.name)).to.have.members(allStates(stateMachine.definition).map(([name]) => name).filter((n) => !notRun.includes(n)));
       expect(exited.every((e) => e.status === "SUCCEEDED")).to.equal(true);
       const output = JSON.parse(done.output!);
       expect(output.processed).to.have.length(2);
       expect(output.joined.jobName).to.equal(names.glueJob("JMSD"));
+    });
+
+    it("retries GlueRetryableError, and on GlueJobFailedError notifies and fails with the job's error and cause", async () => {
+      const { names, service, runUntilDone, arrival } = await startShipped({ retryIntervalOverrides: { PSD: 10 } });
+      const cause = JSON.stringify({ jobName: names.glueJob("PSD"), jobRunId: "jr_2", state: "FAILED", errorMessage: "boom" });
+      let psdAttempts = 0;
+      const done = await runUntilDone((input) => {
+        if (input.JobName !== names.glueJob("PSD")) return { output: { jobName: input.JobName } };
+        psdAttempts += 1;
+        return psdAttempts === 1 ? { error: "GlueRetryableError", cause: "ConcurrentRunsExceededException" } : { error: "GlueJobFailedError", cause };
+      }, arrival);
+
+      expect(psdAttempts).to.equal(2);
+      expect(done).to.include({ status: "FAILED", error: "GlueJobFailedError", cause });
+      expect(service.notifications).to.have.length(1);
+      expect(service.notifications[0].topicArn).to.equal(TOPIC);
+      expect(service.notifications[0].message).to.include("GlueJobFailedError").and.include("boom");
+      const exits = Object.fromEntries(ofType(service.events, "StateExited").map((e) => [e.name, e.status]));
+      expect(exits).to.include({ PSD: "FAILED", ProcessDatasets: "CAUGHT", NotifyFailure: "SUCCEEDED", WorkflowFailed: "FAILED" });
+      expect(exits).to.not.have.property("JMSD");
+      expect(ofType(service.events, "StateRetried").map((e) => [e.name, e.error])).to.deep.equal([["PSD", "GlueRetryableError"]]);
+      expect(service.events.filter((e) => e.type === "ActivityTaskScheduled" || e.type === "ActivityTaskStarted").length).to.equal(
+        2 * ofType(service.events, "ActivityTaskClosed").length,
+        "every scheduled task was started and closed",
+      );
     });
   });
 });
