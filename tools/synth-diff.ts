@@ -3,7 +3,7 @@
 // The base is synthesized in a temporary `git worktree` (sharing this node_modules); --base-out / --head-out
 // compare already-synthesized output folders instead.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -61,7 +61,7 @@ export function synthesizeRef(ref: string, outdir: string, repo = PROJECT_ROOT):
   } catch {
     throw new SynthDiffError(`--base ${ref}: not a commit in ${repo} (in CI, check out with fetch-depth: 0)`);
   }
-  const tree = mkdtempSync(join(tmpdir(), "synth-diff-base-"));
+  const tree = realpathSync(mkdtempSync(join(tmpdir(), "synth-diff-base-")));
   try {
     git("worktree", "add", "--detach", "--quiet", tree, commit);
     symlinkSync(join(repo, "node_modules"), join(tree, "node_modules"), "dir");

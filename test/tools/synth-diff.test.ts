@@ -1,0 +1,75 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { PROJECT_ROOT } from "../../stacks/config";
+import { readSynthesis, synthDiff, synthesizeRef } from "../../tools/synth-diff";
+
+const FIXTURES = join(__dirname, "../fixtures/diff");
+const TSX = join(PROJECT_ROOT, "node_modules", ".bin", "tsx");
+const CLI = join(PROJECT_ROOT, "tools", "synth-diff.ts");
+
+// A stand-in cdktf app: writes one stack whose content names the tree it ran in and the file "version".
+const FAKE_APP = `
+const { mkdirSync, writeFileSync, readFileSync } = require("node:fs");
+const dir = process.env.CDKTF_OUTDIR + "/stacks/demo";
+mkdirSync(dir, { recursive: true });
+const version = readFileSync("version", "utf8").trim();
+if (version === "broken") { console.error("app failed on purpose"); process.exit(3); }
+writeFileSync(dir + "/cdk.tf.json", JSON.stringify({ resource: { aws_s3_bucket: { b: { bucket: "v" + version, path: process.cwd() + "/x" } } } }));
+`;
+
+describe("tools/synth-diff", () => {
+  let tmp: string;
+  beforeEach(() => (tmp = mkdtempSync(join(tmpdir(), "synth-diff-test-"))));
+  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it("compares two output folders and writes the Markdown to --out", () => {
+    const out = join(tmp, "diff.md");
+    const result = spawnSync(TSX, [CLI, "--base", "main", "--base-out", join(FIXTURES, "base"), "--head-out", join(FIXTURES, "head"), "--out", out], { encoding: "utf8" });
+    expect(result.status, result.stderr).to.equal(0);
+    expect(readFileSync(out, "utf8")).to.equal(result.stdout);
+    expect(result.stdout).to.include("## Synth diff: `main` → working tree").and.include("➕ state `Audit` (Pass) added");
+  });
+
+  it("fails naming the folder when there are no synthesized stacks", () => {
+    expect(() => readSynthesis(tmp)).to.throw(`${join(tmp, "stacks")}: no synthesized stacks`);
+    mkdirSync(join(tmp, "stacks", "bad"), { recursive: true });
+    writeFileSync(join(tmp, "stacks", "bad", "cdk.tf.json"), "{");
+    expect(() => readSynthesis(tmp)).to.throw(/bad[/\\]cdk\.tf\.json: invalid JSON/);
+  });
+
+  it("fails naming a base that is not a commit", () => {
+    expect(() => synthDiff({ base: "no-such-ref-h6", headOut: join(FIXTURES, "head") })).to.throw(/--base no-such-ref-h6: not a commit/);
+  });
+
+  describe("synthesizing a git ref in a temporary worktree", () => {
+    let repo: string;
+    const git = (...args: string[]) => execFileSync("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { cwd: repo, encoding: "utf8" });
+    beforeEach(() => {
+      repo = join(tmp, "repo");
+      mkdirSync(join(repo, "node_modules"), { recursive: true });
+      writeFileSync(join(repo, ".gitignore"), "node_modules\n");
+      writeFileSync(join(repo, "cdktf.json"), JSON.stringify({ app: "node app.js" }));
+      writeFileSync(join(repo, "app.js"), FAKE_APP);
+      writeFileSync(join(repo, "version"), "1\n");
+      git("init", "--quiet");
+      git("add", ".");
+      git("commit", "--quiet", "-m", "v1");
+      writeFileSync(join(repo, "version"), "broken\n");
+      git("commit", "--quiet", "-am", "broken");
+    });
+
+    it("synthesizes the ref's own files, maps its path to <root>, and removes the worktree", () => {
+      const synthesis = synthesizeRef("HEAD~1", join(tmp, "out"), repo);
+      expect(synthesis).to.deep.equal({ demo: { resource: { aws_s3_bucket: { b: { bucket: "v1", path: "<root>/x" } } } } });
+      expect(git("worktree", "list").trim().split("\n")).to.have.length(1);
+    });
+
+    it("reports a failing synth with its output, and still removes the worktree", () => {
+      expect(() => synthesizeRef("HEAD", join(tmp, "out"), repo)).to.throw(/synth of .* failed \(`node app\.js`, exit 3\):\napp failed on purpose/);
+      expect(git("worktree", "list").trim().split("\n")).to.have.length(1);
+    });
+  });
+});
