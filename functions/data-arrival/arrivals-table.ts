@@ -1,5 +1,6 @@
 // The data-arrivals table: uploads (ARRIVAL#<dataset>) and parked wait tokens (WAIT#<dataset>),
 // see docs/architecture.md.
+import { createHash } from "node:crypto";
 import {
   DeleteItemCommand,
   DynamoDBClient,
@@ -35,9 +36,19 @@ export interface ParkedWait {
   taskToken: string;
 }
 
+/** DynamoDB's limit on a sort key; S3 keys alone may take 1,024 bytes. */
+const MAX_SORT_KEY_BYTES = 1024;
+
+export function arrivalSortKey(a: Pick<Arrival, "eventTime" | "key" | "sequencer">): string {
+  const sortKey = `${a.eventTime}#${a.key}#${a.sequencer}`;
+  if (Buffer.byteLength(sortKey) <= MAX_SORT_KEY_BYTES) return sortKey;
+  // Too long: the key's hash keeps the item unique (the key itself stays in the `key` attribute).
+  return `${a.eventTime}#sha256:${createHash("sha256").update(a.key).digest("hex")}#${a.sequencer}`;
+}
+
 export const arrivalKey = (a: Pick<Arrival, "dataset" | "eventTime" | "key" | "sequencer">): Attributes => ({
   [PK]: { S: `ARRIVAL#${a.dataset}` },
-  [SK]: { S: `${a.eventTime}#${a.key}#${a.sequencer}` },
+  [SK]: { S: arrivalSortKey(a) },
 });
 
 export const waitKey = (w: Pick<ParkedWait, "dataset" | "dataSince" | "executionArn">): Attributes => ({
