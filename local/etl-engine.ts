@@ -29,10 +29,13 @@ export interface TransformationResult {
 
 const VIEW_NAME = /^[a-z_][a-z0-9_]*$/;
 const OUTPUT_FILE = "part-00000.snappy.parquet";
-// Strict forms, identical to etl_common.py, so both engines accept and drop the same values.
-const DATE_PATTERN = "(0?[1-9]|1[0-2])/(0?[1-9]|[12][0-9]|3[01])/[0-9]{4}";
-const BIGINT_PATTERN = "-?[0-9]+";
-const DOUBLE_PATTERN = "-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?";
+// Strict forms of typed values (whole-text matches), identical to etl_common.py (a test pins it),
+// so both engines accept and drop the same values.
+export const VALUE_PATTERNS = {
+  date: "(0?[1-9]|1[0-2])/(0?[1-9]|[12][0-9]|3[01])/[0-9]{4}",
+  bigint: "-?[0-9]+",
+  double: "-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?",
+} as const;
 
 /** Runs one job's transformation on local files. Errors name the input, file, column or SQL file at fault. */
 export async function runTransformation(request: TransformationRequest): Promise<TransformationResult> {
@@ -142,11 +145,11 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
 function typedValue(column: string, type: string): string {
   switch (type) {
     case "date":
-      return `CASE WHEN regexp_full_match(${column}, '${DATE_PATTERN}') THEN CAST(try_strptime(${column}, '%m/%d/%Y') AS DATE) END`;
+      return `CASE WHEN regexp_full_match(${column}, '${VALUE_PATTERNS.date}') THEN CAST(try_strptime(${column}, '%m/%d/%Y') AS DATE) END`;
     case "bigint":
-      return `CASE WHEN regexp_full_match(${column}, '${BIGINT_PATTERN}') THEN TRY_CAST(${column} AS BIGINT) END`;
+      return `CASE WHEN regexp_full_match(${column}, '${VALUE_PATTERNS.bigint}') THEN TRY_CAST(${column} AS BIGINT) END`;
     case "double":
-      return `CASE WHEN regexp_full_match(${column}, '${DOUBLE_PATTERN}') THEN TRY_CAST(${column} AS DOUBLE) END`;
+      return `CASE WHEN regexp_full_match(${column}, '${VALUE_PATTERNS.double}') THEN TRY_CAST(${column} AS DOUBLE) END`;
     case "boolean":
       return `CASE upper(${column}) WHEN 'TRUE' THEN true WHEN 'FALSE' THEN false END`;
     case "string":
