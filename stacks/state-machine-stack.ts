@@ -108,7 +108,8 @@ export class StateMachineStack extends EtlStack {
       statements.set(state.Resource, integration(this));
     }
 
-    let definition = loaded.json.replace(/\$\{/g, "$${").replace(/%\{/g, "%%{"); // literal for Terraform
+    // "${" and "%{" start Terraform templates: escape them so they stay literal.
+    let definition = loaded.json.replace(/([$%])\{/g, (_, c: string) => `${c}${c}{`);
     for (const [m, reference] of references) definition = definition.split(m).join(reference);
 
     const logGroup = new CloudwatchLogGroup(this, "state-machine-logs", {

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildApp, stackIds } from "../../stacks/app";
-import { type EtlConfig, loadConfig } from "../../stacks/config";
+import { DEFAULT_CONFIG_FILE, type EtlConfig, loadConfig, parseConfig, PROJECT_ROOT } from "../../stacks/config";
 
 export const FIXTURE_CONFIG = join(__dirname, "..", "fixtures", "three-datasets", "etl.config.json");
 
@@ -56,4 +56,14 @@ export function policies(stack: TfJson): Array<{ where: string; document: any }>
   for (const [id, p] of Object.entries(resources(stack, "aws_s3_bucket_policy"))) out.push({ where: `aws_s3_bucket_policy.${id}`, document: JSON.parse(p.policy) });
   for (const [id, r] of Object.entries(resources(stack, "aws_iam_role"))) out.push({ where: `aws_iam_role.${id} (trust)`, document: JSON.parse(r.assume_role_policy) });
   return out;
+}
+
+/** The example configuration with `change` applied to its raw JSON, validated like a file's. */
+export function variant(change: (raw: any) => void, rootDir = PROJECT_ROOT): EtlConfig {
+  const raw = JSON.parse(readFileSync(DEFAULT_CONFIG_FILE, "utf8"));
+  if (rootDir !== PROJECT_ROOT) {
+    raw.scriptsDir = join(PROJECT_ROOT, raw.scriptsDir ?? "glue-scripts");
+  }
+  change(raw);
+  return parseConfig(raw, { source: "variant of etl.config.json", rootDir });
 }

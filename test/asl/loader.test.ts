@@ -1,0 +1,70 @@
+import { expect } from "chai";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { AslError, allStates, loadStateMachine } from "../../asl/loader";
+
+const VALUES = { RunnerActivityArn: "arn:aws:states:us-east-1:123456789012:activity:etl-dev-glue-runner", Subject: 'say "hi"' };
+
+describe("asl/loader", () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "etl-asl-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const error = (fn: () => unknown): AslError => {
+    try {
+      fn();
+    } catch (e) {
+      expect(e).to.be.instanceOf(AslError);
+      return e as AslError;
+    }
+    throw new Error("expected an AslError");
+  };
+
+  const machine = (run: object) => JSON.stringify({ StartAt: "Run", States: { Run: { Type: "Task", Resource: "${RunnerActivityArn}", TimeoutSeconds: 60, ...run, End: true } } }, null, 2);
+
+  it("substitutes placeholders (JSON-escaped) and returns the definition and its JSON", () => {
+    const loaded = loadStateMachine(file("ok.asl.json", machine({ Comment: "${Subject}" })), VALUES);
+    const run = (loaded.definition.States as any).Run;
+    expect(run.Resource).to.equal(VALUES.RunnerActivityArn);
+    expect(run.Comment).to.equal('say "hi"');
+    expect(JSON.parse(loaded.json)).to.deep.equal(loaded.definition);
+  });
+
+  it("reports invalid JSON with the file, line and column", () => {
+    const e = error(() => loadStateMachine(file("bad-json.asl.json", '{\n  "StartAt": "Run",\n  "States": {,}\n}'), VALUES));
+    expect(e.message).to.match(/bad-json\.asl\.json: invalid JSON at line 3, column 14/);
+  });
+
+  it("names an unknown placeholder with its position and lists the known ones", () => {
+    const e = error(() => loadStateMachine(file("unknown.asl.json", machine({ Comment: "${NoSuchThing}" })), VALUES));
+    expect(e.message).to.include("unknown.asl.json: unknown placeholder ${NoSuchThing} at line");
+    expect(e.message).to.include("Known placeholders: ${RunnerActivityArn}, ${Subject}");
+  });
+
+  it("reports invalid ASL with the validator's messages", () => {
+    const text = JSON.stringify({ StartAt: "Missing", States: { Run: { Type: "Task", Resource: "${RunnerActivityArn}", End: true } } });
+    const e = error(() => loadStateMachine(file("invalid.asl.json", text), VALUES));
+    expect(e.message).to.include("invalid.asl.json: invalid Amazon States Language\n");
+    expect(e.message).to.include("  - MISSING_TRANSITION_TARGET: Missing 'StartAt'|'Next'|'Default' target: Missing");
+    expect(e.message).to.include("  - MISSING_TRANSITION_TARGET: State Run is not reachable");
+  });
+
+  it("names a file it cannot read", () => {
+    expect(error(() => loadStateMachine(join(dir, "absent.asl.json"), VALUES)).message).to.match(/absent\.asl\.json: cannot read the state machine definition/);
+  });
+
+  it("lists states inside Parallel branches", () => {
+    const definition = {
+      StartAt: "P",
+      States: { P: { Type: "Parallel", Branches: [{ StartAt: "A", States: { A: { Type: "Pass", End: true } } }], End: true } },
+    };
+    expect(allStates(definition).map(([name]) => name)).to.deep.equal(["P", "A"]);
+  });
+});

@@ -1,0 +1,78 @@
+import { expect } from "chai";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildApp, stackIds } from "../../stacks/app";
+import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from "../../stacks/config";
+import { resources, synthConfig, synthFile, variant } from "./synth";
+
+describe("stacks/app", () => {
+  it("names the stacks <name>-<environment> in deploy order", () => {
+    const { app, glue, stateMachine, runner } = buildApp(variant(() => undefined), { outdir: join(tmpdir(), "etl-never-written") });
+    expect([glue, stateMachine, runner].map((s) => s.node.id)).to.deep.equal(["glue-dev", "state-machine-dev", "runner-dev"]);
+    expect(app.node.children.map((c) => c.node.id)).to.deep.equal(["glue-dev", "state-machine-dev", "runner-dev"]);
+    expect(stackIds(loadConfig(DEFAULT_CONFIG_FILE, "prod"))).to.deep.equal({ glue: "glue-prod", stateMachine: "state-machine-prod", runner: "runner-prod" });
+  });
+
+  it("configures the AWS provider with the region and the tags plus Environment in every stack", () => {
+    const app = synthFile();
+    for (const stack of [app.glue, app.stateMachine, app.runner]) {
+      const [aws] = stack.provider.aws;
+      expect(aws.region).to.equal("us-east-1");
+      expect(aws.default_tags).to.deep.equal([{ tags: { Project: "etl-orchestrator", ManagedBy: "cdktf", Environment: "dev" } }]);
+    }
+  });
+
+  it("wires the stacks through remote state: state-machine reads glue; runner reads glue and state-machine", () => {
+    const app = synthFile();
+    const remotes = (stack: any) => Object.keys(stack.data?.terraform_remote_state ?? {}).sort();
+    expect(remotes(app.glue)).to.deep.equal([]);
+    expect(remotes(app.stateMachine)).to.deep.equal(["cross-stack-reference-input-glue-dev"]);
+    expect(remotes(app.runner)).to.deep.equal(["cross-stack-reference-input-glue-dev", "cross-stack-reference-input-state-machine-dev"]);
+  });
+
+  it("uses the local backend by default, and a folder given as backend.path", () => {
+    expect(Object.keys(synthFile().glue.terraform.backend)).to.deep.equal(["local"]);
+    const app = synthConfig(variant((raw) => (raw.backend = { type: "local", path: "state" })));
+    expect(app.runner.terraform.backend.local.path).to.equal(join(app.config.rootDir, "state", "runner-dev.tfstate"));
+  });
+
+  it("stores each stack's state in S3 at <keyPrefix><stack id>.tfstate, encrypted, with S3 locking", () => {
+    const app = synthConfig(variant((raw) => (raw.backend = { type: "s3", bucket: "my-tf-state", keyPrefix: "etl/" })));
+    expect(app.glue.terraform.backend.s3).to.deep.equal({ bucket: "my-tf-state", key: "etl/glue-dev.tfstate", region: "us-east-1", encrypt: true, use_lockfile: true });
+    expect(app.runner.terraform.backend.s3.key).to.equal("etl/runner-dev.tfstate");
+    // Downstream stacks read upstream state from the same backend.
+    expect(app.runner.data!.terraform_remote_state["cross-stack-reference-input-state-machine-dev"].config).to.include({ bucket: "my-tf-state", key: "etl/state-machine-dev.tfstate" });
+  });
+
+  it("applies an environment's overrides", () => {
+    const prod = synthConfig(loadConfig(DEFAULT_CONFIG_FILE, "prod"));
+    const jobs = Object.values(resources(prod.glue, "aws_glue_job"));
+    expect(jobs.map((j) => j.name).sort()).to.deep.equal(["etl-prod-JMSD", "etl-prod-PMD", "etl-prod-PSD"]);
+    expect(jobs.every((j) => j.number_of_workers === 4)).to.equal(true);
+    expect(Object.values(resources(prod.runner, "aws_cloudwatch_log_group"))[0].retention_in_days).to.equal(365);
+  });
+
+  describe("a bad configuration file", () => {
+    let dir: string;
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), "etl-config-"));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("fails before any stack is built, naming the file, the field and the value", () => {
+      const raw = JSON.parse(readFileSync(DEFAULT_CONFIG_FILE, "utf8"));
+      raw.glue.workerType = "G.3X";
+      raw.runner.timeoutSeconds = 60;
+      const file = join(dir, "etl.config.json");
+      writeFileSync(file, JSON.stringify(raw));
+      expect(() => buildApp(loadConfig(file), { outdir: join(dir, "out") }))
+        .to.throw(ConfigError)
+        .with.property("message")
+        .that.includes(`${file}: invalid configuration`)
+        .and.includes('glue.workerType: ')
+        .and.includes('(got "G.3X")')
+        .and.includes("runner.timeoutSeconds: at least 90 s, to outlive the 60 s activity long-poll (got 60)");
+    });
+  });
+});

@@ -1,0 +1,41 @@
+import { expect } from "chai";
+import { checkRunnerHeartbeats, ratePeriodSeconds } from "../../stacks/heartbeat-check";
+
+const RUNNER = "arn:aws:states:us-east-1:1:activity:runner";
+const definition = (heartbeat?: number) => ({
+  StartAt: "P",
+  States: {
+    P: {
+      Type: "Parallel",
+      Branches: [{ StartAt: "Job", States: { Job: { Type: "Task", Resource: RUNNER, TimeoutSeconds: 7200, ...(heartbeat === undefined ? {} : { HeartbeatSeconds: heartbeat }), End: true } } }],
+      Next: "Wait",
+    },
+    // Another activity (a wait task) has no heartbeat and is not checked.
+    Wait: { Type: "Task", Resource: "arn:aws:states:us-east-1:1:activity:wait", TimeoutSeconds: 60, End: true },
+  },
+});
+
+describe("stacks/heartbeat-check", () => {
+  it("reads rate() periods and ignores cron()", () => {
+    expect(ratePeriodSeconds("rate(1 minute)")).to.equal(60);
+    expect(ratePeriodSeconds("rate(10 minutes)")).to.equal(600);
+    expect(ratePeriodSeconds("rate(2 hours)")).to.equal(7200);
+    expect(ratePeriodSeconds("rate(1 day)")).to.equal(86400);
+    expect(ratePeriodSeconds("cron(0 3 ? * MON *)")).to.equal(undefined);
+  });
+
+  it("accepts a heartbeat longer than twice the fallback period", () => {
+    expect(() => checkRunnerHeartbeats(definition(601), RUNNER, "rate(5 minutes)", "wf.asl.json")).to.not.throw();
+    expect(() => checkRunnerHeartbeats(definition(60), RUNNER, "cron(0/5 * * * ? *)", "wf.asl.json")).to.not.throw();
+  });
+
+  it("fails naming the file, the state and the schedule when the heartbeat is too short", () => {
+    expect(() => checkRunnerHeartbeats(definition(600), RUNNER, "rate(5 minutes)", "wf.asl.json")).to.throw(
+      "wf.asl.json: runner task heartbeats\n  - state 'Job': HeartbeatSeconds 600 must be greater than twice the fallback period (schedules.fallback 'rate(5 minutes)' = 300 s, so more than 600)",
+    );
+  });
+
+  it("fails when a runner task has no heartbeat", () => {
+    expect(() => checkRunnerHeartbeats(definition(), RUNNER, "cron(0/5 * * * ? *)", "wf.asl.json")).to.throw(/state 'Job': a runner task needs HeartbeatSeconds/);
+  });
+});

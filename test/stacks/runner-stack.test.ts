@@ -1,0 +1,69 @@
+import { expect } from "chai";
+import { RUNNER_TABLE } from "../../stacks/table-keys";
+import { resources, resourceWith, synthFile, type TfJson } from "./synth";
+
+describe("runner stack (example configuration)", () => {
+  let runner: TfJson;
+  let statements: any[];
+  before(() => {
+    runner = synthFile().runner;
+    statements = Object.values(resources(runner, "aws_iam_role_policy")).flatMap((p) => JSON.parse(p.policy).Statement);
+  });
+  const sid = (s: string) => statements.find((x) => x.Sid === s);
+  const remote = (stack: string) => new RegExp(`^\\$\\{data\\.terraform_remote_state\\.cross-stack-reference-input-${stack}\\.outputs\\..+\\}$`);
+
+  it("has the active-job-runs table keyed by job name and task id", () => {
+    const table = resourceWith(runner, "aws_dynamodb_table", "name", "etl-dev-active-job-runs");
+    expect(table).to.include({ hash_key: RUNNER_TABLE.partitionKey, range_key: RUNNER_TABLE.sortKey, billing_mode: "PAY_PER_REQUEST" });
+    expect(table.attribute).to.deep.equal([
+      { name: "jobName", type: "S" },
+      { name: "taskId", type: "S" },
+    ]);
+  });
+
+  it("deploys the glue-runner function with the contract's environment and a timeout above the 60 s long-poll", () => {
+    const fn = resourceWith(runner, "aws_lambda_function", "function_name", "etl-dev-glue-runner");
+    expect(fn.timeout).to.equal(300);
+    expect(fn.memory_size).to.equal(256);
+    const env = fn.environment.variables;
+    expect(Object.keys(env).sort()).to.deep.equal([
+      "ACTIVITY_ARN",
+      "GLUE_CONCURRENCY",
+      "MAX_TASKS_PER_INVOCATION",
+      "NODE_OPTIONS",
+      "POWERTOOLS_LOG_LEVEL",
+      "POWERTOOLS_SERVICE_NAME",
+      "RUN_TTL_DAYS",
+      "TABLE_NAME",
+    ]);
+    expect(env.ACTIVITY_ARN).to.match(remote("state-machine-dev"));
+    expect(env).to.include({ RUN_TTL_DAYS: "14", MAX_TASKS_PER_INVOCATION: "10", GLUE_CONCURRENCY: "8", POWERTOOLS_SERVICE_NAME: "glue-runner" });
+  });
+
+  it("scopes the runner's IAM to its activity, the project's jobs and its table", () => {
+    expect(sid("PollRunnerTasks").Action).to.deep.equal(["states:GetActivityTask"]);
+    expect(sid("PollRunnerTasks").Resource).to.have.length(1);
+    expect(sid("PollRunnerTasks").Resource[0]).to.match(remote("state-machine-dev"));
+    expect(sid("AnswerRunnerTasks").Action).to.deep.equal(["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]);
+    expect(sid("RunProjectJobs").Action).to.deep.equal(["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"]);
+    expect(sid("RunProjectJobs").Resource).to.have.length(3);
+    for (const arn of sid("RunProjectJobs").Resource) expect(arn).to.match(remote("glue-dev"));
+    expect(sid("RunItems").Action).to.include.members(["dynamodb:Query", "dynamodb:Scan", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]);
+    expect(sid("RunItems").Resource).to.deep.equal([`\${aws_dynamodb_table.${Object.keys(resources(runner, "aws_dynamodb_table"))[0]}.arn}`]);
+  });
+
+  it("wakes the runner on RunnerTaskScheduled, on the project's Glue job state changes and on the fallback schedule", () => {
+    const pattern = (name: string) => JSON.parse(resourceWith(runner, "aws_cloudwatch_event_rule", "name", name).event_pattern);
+    expect(pattern("etl-dev-glue-runner-kick")).to.deep.equal({ source: ["etl.dev.workflow"], "detail-type": ["RunnerTaskScheduled"] });
+    expect(pattern("etl-dev-glue-runner-job-state")).to.deep.equal({
+      source: ["aws.glue"],
+      "detail-type": ["Glue Job State Change"],
+      detail: { jobName: ["etl-dev-PSD", "etl-dev-PMD", "etl-dev-JMSD"] },
+    });
+    expect(resourceWith(runner, "aws_cloudwatch_event_rule", "name", "etl-dev-glue-runner-fallback").schedule_expression).to.equal("rate(5 minutes)");
+    const permissions = Object.values(resources(runner, "aws_lambda_permission"));
+    expect(permissions).to.have.length(3);
+    const ruleArns = Object.keys(resources(runner, "aws_cloudwatch_event_rule")).map((id) => `\${aws_cloudwatch_event_rule.${id}.arn}`);
+    expect(permissions.map((p) => p.source_arn).sort()).to.deep.equal(ruleArns.sort());
+  });
+});

@@ -1,0 +1,159 @@
+import { expect } from "chai";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildApp } from "../../stacks/app";
+import { PROJECT_ROOT } from "../../stacks/config";
+import { ARRIVAL_TABLE } from "../../stacks/table-keys";
+import { resources, resourceWith, synthConfig, synthFile, type TfJson, variant } from "./synth";
+
+const statementsOf = (stack: TfJson, policyId: string) => JSON.parse(resources(stack, "aws_iam_role_policy")[policyId].policy).Statement;
+
+describe("state-machine stack (example configuration)", () => {
+  let sm: TfJson;
+  before(() => {
+    sm = synthFile().stateMachine;
+  });
+
+  it("has the runner activity and one wait activity per dataset", () => {
+    expect(Object.values(resources(sm, "aws_sfn_activity")).map((a) => a.name).sort()).to.deep.equal(["etl-dev-glue-runner", "etl-dev-wait-for-marketing", "etl-dev-wait-for-sales"]);
+  });
+
+  it("encrypts the failure topic and subscribes no email when none is configured", () => {
+    expect(Object.values(resources(sm, "aws_sns_topic"))[0]).to.include({ name: "etl-dev-failures", kms_master_key_id: "alias/aws/sns" });
+    expect(resources(sm, "aws_sns_topic_subscription")).to.deep.equal({});
+  });
+
+  it("loads the ASL with references to the activities and the topic, Terraform-escaped", () => {
+    const machine = resourceWith(sm, "aws_sfn_state_machine", "name", "etl-dev-workflow");
+    const text: string = machine.definition;
+    const definition = JSON.parse(text);
+    const states = definition.States.ProcessDatasets.Branches.map((b: any) => b.States);
+    expect(states[0].WaitForSalesData.Resource).to.equal("${aws_sfn_activity.wait-activity-sales.arn}");
+    expect(states[1].PMD.Resource).to.equal("${aws_sfn_activity.runner-activity.arn}");
+    expect(states[1].PMD.Parameters.JobName).to.equal("etl-dev-PMD");
+    expect(definition.States.NotifyFailure.Parameters.TopicArn).to.equal("${aws_sns_topic.failure-topic.arn}");
+    // The file's own "${...}" stays literal for Terraform.
+    expect(definition.Comment).to.include("$${...}");
+    expect(text).to.not.include("cdktf-reference");
+    expect(machine.logging_configuration).to.deep.equal({ include_execution_data: true, level: "ALL", log_destination: "${aws_cloudwatch_log_group.state-machine-logs.arn}:*" });
+    expect(machine.tracing_configuration).to.deep.equal({ enabled: true });
+    expect(resourceWith(sm, "aws_cloudwatch_log_group", "name", "/aws/vendedlogs/states/etl-dev-workflow").retention_in_days).to.equal(30);
+  });
+
+  it("gives the state machine role only what the definition uses", () => {
+    const statements = statementsOf(sm, "state-machine-policy");
+    const sid = (s: string) => statements.find((x: any) => x.Sid === s);
+    expect(statements.map((s: any) => s.Sid).sort()).to.deep.equal(["LogDelivery", "PublishFailures", "PutWorkflowEvents", "Tracing"]);
+    expect(sid("PublishFailures")).to.deep.include({ Action: ["sns:Publish"], Resource: ["${aws_sns_topic.failure-topic.arn}"] });
+    expect(sid("PutWorkflowEvents").Resource[0]).to.match(/:events:us-east-1:\$\{data\.aws_caller_identity\.account\.account_id\}:event-bus\/default$/);
+    expect(sid("PutWorkflowEvents").Condition).to.deep.equal({ StringEquals: { "events:source": ["etl.dev.workflow"] } });
+    const trust = JSON.parse(resourceWith(sm, "aws_iam_role", "name", "etl-dev-workflow-role").assume_role_policy).Statement[0];
+    expect(trust.Principal).to.deep.equal({ Service: "states.amazonaws.com" });
+    expect(trust.Condition.StringEquals["aws:SourceAccount"]).to.equal("${data.aws_caller_identity.account.account_id}");
+  });
+
+  it("starts the workflow on the configured cron with input {} through a role scoped to the state machine", () => {
+    const rule = resourceWith(sm, "aws_cloudwatch_event_rule", "name", "etl-dev-workflow-schedule");
+    expect(rule).to.include({ schedule_expression: "cron(0 3 ? * MON *)", state: "ENABLED" });
+    const target = Object.values(resources(sm, "aws_cloudwatch_event_target")).find((t) => t.arn === "${aws_sfn_state_machine.state-machine.arn}");
+    expect(target.input).to.equal("{}");
+    expect(statementsOf(sm, "workflow-schedule-policy")).to.deep.equal([
+      { Effect: "Allow", Sid: "StartWorkflow", Action: ["states:StartExecution"], Resource: ["${aws_sfn_state_machine.state-machine.arn}"] },
+    ]);
+  });
+
+  it("deploys the data-arrival function with its table, environment and scoped IAM", () => {
+    const fn = resourceWith(sm, "aws_lambda_function", "function_name", "etl-dev-data-arrival");
+    const env = fn.environment.variables;
+    expect(env.TABLE_NAME).to.match(/^\$\{aws_dynamodb_table\..+\.name\}$/);
+    expect(env.DATA_BUCKET).to.match(/^\$\{data\.terraform_remote_state\.cross-stack-reference-input-glue-dev\.outputs\..+\}$/);
+    expect(env.ARRIVAL_TTL_DAYS).to.equal("30");
+    expect(JSON.parse(env.DATASETS)).to.deep.equal({
+      sales: { prefix: "raw/sales/", activityArn: "${aws_sfn_activity.wait-activity-sales.arn}" },
+      marketing: { prefix: "raw/marketing/", activityArn: "${aws_sfn_activity.wait-activity-marketing.arn}" },
+    });
+    expect(fn).to.include({ timeout: 120, memory_size: 256 });
+
+    const table = resourceWith(sm, "aws_dynamodb_table", "name", "etl-dev-data-arrivals");
+    expect(table).to.include({ hash_key: ARRIVAL_TABLE.partitionKey, range_key: ARRIVAL_TABLE.sortKey });
+
+    const policies = Object.entries(resources(sm, "aws_iam_role_policy")).filter(([id]) => id.startsWith("data-arrival"));
+    const statements = policies.flatMap(([, p]) => JSON.parse(p.policy).Statement);
+    const sid = (s: string) => statements.find((x: any) => x.Sid === s);
+    const waits = ["${aws_sfn_activity.wait-activity-sales.arn}", "${aws_sfn_activity.wait-activity-marketing.arn}"];
+    expect(sid("PollWaitTasks")).to.deep.include({ Action: ["states:GetActivityTask"], Resource: waits });
+    expect(sid("AnswerWaitTasks").Resource).to.deep.equal([...waits, "${aws_sfn_state_machine.state-machine.arn}"]);
+    expect(sid("ArrivalItems").Resource).to.deep.equal([`\${aws_dynamodb_table.${Object.keys(resources(sm, "aws_dynamodb_table"))[0]}.arn}`]);
+  });
+
+  it("notifies the function of uploads under each dataset prefix, with a permission scoped to the bucket and account", () => {
+    const notification = Object.values(resources(sm, "aws_s3_bucket_notification"))[0];
+    expect(notification.lambda_function.map((l: any) => [l.filter_prefix, l.events])).to.deep.equal([
+      ["raw/sales/", ["s3:ObjectCreated:*"]],
+      ["raw/marketing/", ["s3:ObjectCreated:*"]],
+    ]);
+    const permission = Object.values(resources(sm, "aws_lambda_permission")).find((p) => p.principal === "s3.amazonaws.com");
+    expect(permission.source_arn).to.match(/^\$\{data\.terraform_remote_state\.cross-stack-reference-input-glue-dev\.outputs\..+\}$/);
+    expect(permission.source_account).to.equal("${data.aws_caller_identity.account.account_id}");
+    expect(notification.depends_on).to.have.length(1);
+  });
+
+  it("wakes the data-arrival function on WaitTaskScheduled and on the fallback schedule", () => {
+    const kick = resourceWith(sm, "aws_cloudwatch_event_rule", "name", "etl-dev-data-arrival-kick");
+    expect(JSON.parse(kick.event_pattern)).to.deep.equal({ source: ["etl.dev.workflow"], "detail-type": ["WaitTaskScheduled"] });
+    expect(resourceWith(sm, "aws_cloudwatch_event_rule", "name", "etl-dev-data-arrival-fallback").schedule_expression).to.equal("rate(5 minutes)");
+  });
+});
+
+describe("state-machine stack (configuration variants)", () => {
+  it("subscribes the notification email, disables the schedule and drops X-Ray when so configured", () => {
+    const sm = synthConfig(
+      variant((raw) => {
+        raw.notifications.email = "data-team@example.com";
+        raw.schedules.workflowEnabled = false;
+        raw.stateMachine.tracing = false;
+        raw.stateMachine.logLevel = "ERROR";
+      }),
+    ).stateMachine;
+    expect(Object.values(resources(sm, "aws_sns_topic_subscription"))[0]).to.include({ protocol: "email", endpoint: "data-team@example.com" });
+    expect(resourceWith(sm, "aws_cloudwatch_event_rule", "name", "etl-dev-workflow-schedule").state).to.equal("DISABLED");
+    const machine = Object.values(resources(sm, "aws_sfn_state_machine"))[0];
+    expect(machine.tracing_configuration).to.deep.equal({ enabled: false });
+    expect(machine.logging_configuration.level).to.equal("ERROR");
+    expect(statementsOf(sm, "state-machine-policy").map((s: any) => s.Sid)).to.not.include("Tracing");
+  });
+
+  it("fails the synth naming each runner state whose heartbeat is not above twice the fallback period", () => {
+    const config = variant((raw) => {
+      raw.schedules.fallback = "rate(10 minutes)";
+    });
+    expect(() => buildApp(config, { outdir: join(tmpdir(), "etl-never-written") })).to.throw(
+      /asl\/etl-workflow\.asl\.json: runner task heartbeats\n {2}- state 'PSD': HeartbeatSeconds 900 must be greater than twice the fallback period \(schedules\.fallback 'rate\(10 minutes\)' = 600 s, so more than 1200\)\n {2}- state 'PMD'.*\n {2}- state 'JMSD'/,
+    );
+  });
+
+  describe("with an edited ASL file", () => {
+    let root: string;
+    before(() => {
+      root = mkdtempSync(join(tmpdir(), "etl-asl-root-"));
+      mkdirSync(join(root, "asl"));
+    });
+    after(() => rmSync(root, { recursive: true, force: true }));
+
+    it("fails the synth on a service integration the stack grants no IAM for, naming the state", () => {
+      const asl = JSON.parse(readFileSync(join(PROJECT_ROOT, "asl", "etl-workflow.asl.json"), "utf8"));
+      asl.States.NotifyFailure.Resource = "arn:aws:states:::lambda:invoke";
+      writeFileSync(join(root, "asl", "etl-workflow.asl.json"), JSON.stringify(asl));
+      const config = variant(() => undefined, root);
+      expect(() => buildApp(config, { outdir: join(root, "out") })).to.throw(/state 'NotifyFailure': Resource 'arn:aws:states:::lambda:invoke' is neither/);
+    });
+
+    it("fails the synth on an ASL error through the loader, naming the file", () => {
+      cpSync(join(PROJECT_ROOT, "asl", "etl-workflow.asl.json"), join(root, "asl", "etl-workflow.asl.json"));
+      writeFileSync(join(root, "asl", "etl-workflow.asl.json"), readFileSync(join(root, "asl", "etl-workflow.asl.json"), "utf8").replace("${FailureTopicArn}", "${FailureTopic}"));
+      const config = variant(() => undefined, root);
+      expect(() => buildApp(config, { outdir: join(root, "out") })).to.throw(/etl-workflow\.asl\.json: unknown placeholder \$\{FailureTopic\} at line \d+.*Known placeholders: .*\$\{FailureTopicArn\}/);
+    });
+  });
+});
