@@ -204,8 +204,6 @@ function libraryDefinition(definition: Record<string, unknown>): StateMachineDef
 }
 
 export class LocalStepFunctions {
-  /** `http://127.0.0.1:<port>`: the SDK client's `endpoint` or `AWS_ENDPOINT_URL_SFN`. */
-  readonly endpoint: string = "";
   readonly stateMachineArn: string;
   /** Messages published by `sns:publish` tasks, in order. */
   readonly notifications: SnsNotification[] = [];
@@ -221,8 +219,13 @@ export class LocalStepFunctions {
   private readonly region: string;
   private readonly accountId: string;
   private readonly longPollMs: number;
-  private server?: AwsJsonServer;
+  private server!: AwsJsonServer;
   private closed = false;
+
+  /** `http://127.0.0.1:<port>`: the SDK client's `endpoint` or `AWS_ENDPOINT_URL_SFN`. */
+  get endpoint(): string {
+    return this.server.endpoint;
+  }
 
   /** Starts the service on 127.0.0.1. Throws on bad options or a definition the service cannot run. */
   static async start(options: LocalStepFunctionsOptions): Promise<LocalStepFunctions> {
@@ -243,7 +246,6 @@ export class LocalStepFunctions {
       },
       onInternalError: (operation, error) => process.emitWarning(`local Step Functions: ${operation} failed: ${(error as Error)?.stack ?? error}`),
     });
-    (service as { endpoint: string }).endpoint = service.server.endpoint;
     return service;
   }
 
@@ -289,7 +291,7 @@ export class LocalStepFunctions {
     }
     await Promise.all([...this.executions.values()].map((e) => e.done));
     for (const activity of this.activities.values()) for (const poll of activity.polls.splice(0)) poll(undefined);
-    await this.server?.close();
+    await this.server.close();
   }
 
   // ---- activities and tasks ----
@@ -427,7 +429,7 @@ export class LocalStepFunctions {
         execution,
         input: JSON.stringify(input),
         status: "SCHEDULED",
-        heartbeatMs: info.heartbeatSeconds === undefined ? undefined : info.heartbeatSeconds * 1000,
+        heartbeatMs: info.heartbeatSeconds === undefined ? undefined : Math.min(info.heartbeatSeconds, MAX_TIMER_SECONDS) * 1000,
         resolve,
         reject,
       };

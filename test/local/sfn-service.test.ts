@@ -59,6 +59,12 @@ describe("local/sfn-service", () => {
   const ofType = <T extends SfnEvent["type"]>(events: readonly SfnEvent[], type: T) =>
     events.filter((e): e is Extract<SfnEvent, { type: T }> => e.type === type);
 
+  it("installs Promise.withResolvers (Node 20) before aws-local-stepfunctions runs a Task", async () => {
+    const { promise, resolve } = (Promise as unknown as { withResolvers: <T>() => { promise: Promise<T>; resolve: (v: T) => void } }).withResolvers<number>();
+    resolve(7);
+    expect(await promise).to.equal(7);
+  });
+
   describe("activities", () => {
     it("creates activities idempotently by name and lists them", async () => {
       const { sfn } = await start("single-activity.asl.json");
@@ -170,7 +176,7 @@ describe("local/sfn-service", () => {
       const done = await service.waitForExecution(arn);
       expect(done.status).to.equal("FAILED");
       expect(done.error).to.equal("States.HeartbeatTimeout");
-      expect(done.stopDate!.getTime() - done.startDate.getTime()).to.be.within(2600, 4000);
+      expect(done.stopDate!.getTime() - done.startDate.getTime()).to.be.within(2600, 5000);
       expect((await rejection(sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: "{}" })))).name).to.equal("TaskTimedOut");
       const closed = ofType(service.events, "ActivityTaskClosed");
       expect(closed.map((e) => e.outcome)).to.deep.equal(["HEARTBEAT_TIMED_OUT"]);
@@ -185,7 +191,7 @@ describe("local/sfn-service", () => {
       const done = await service.waitForExecution(arn);
       expect(done.error).to.equal("States.Timeout");
       expect(done.status).to.equal("FAILED");
-      expect(done.stopDate!.getTime() - done.startDate.getTime()).to.be.within(1900, 3000);
+      expect(done.stopDate!.getTime() - done.startDate.getTime()).to.be.within(1900, 4000);
       expect((await rejection(sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: "{}" })))).name).to.equal("TaskTimedOut");
       expect(ofType(service.events, "ActivityTaskClosed").map((e) => e.outcome)).to.deep.equal(["TIMED_OUT"]);
     });
@@ -250,6 +256,20 @@ describe("local/sfn-service", () => {
   });
 
   describe("Parallel", () => {
+    it("reports every state inside the branches when the Parallel state ends the execution", async () => {
+      const left = localActivityArn("left");
+      const right = localActivityArn("right");
+      const { service, sfn, run, pollTask } = await start("parallel.asl.json", { activities: ["left", "right"] }, { LeftActivityArn: left, RightActivityArn: right });
+      const arn = await run({ n: 1 });
+      const [l, r] = await Promise.all([pollTask(left), pollTask(right)]);
+      await sfn.send(new SendTaskSuccessCommand({ taskToken: r.token, output: '"R"' }));
+      await sfn.send(new SendTaskSuccessCommand({ taskToken: l.token, output: '"L"' }));
+      const done = await service.waitForExecution(arn);
+      expect(JSON.parse(done.output!)).to.deep.equal(["L", "R"]);
+      const exits = Object.fromEntries(ofType(service.events, "StateExited").map((e) => [e.name, e.status]));
+      expect(exits).to.deep.equal({ Prepare: "SUCCEEDED", Left: "SUCCEEDED", Right: "SUCCEEDED", Both: "SUCCEEDED" });
+    });
+
     it("a failed branch closes the sibling branch's task, and states inside branches are reported", async () => {
       const left = localActivityArn("left");
       const right = localActivityArn("right");
