@@ -57,6 +57,15 @@ describe("data-arrival release", () => {
     });
   }
 
+  it("an upload given back by a dead wait never releases a wait whose dataSince is later", async () => {
+    await acceptWaitTask(h.deps, "sales", wait(1, "2026-11-23T11:00:00.000Z"), emptySummary());
+    await acceptWaitTask(h.deps, "sales", wait(2, "2026-11-23T12:00:00.000Z"), emptySummary());
+    h.sfn.on(SendTaskSuccessCommand, { taskToken: "tok-1" }).rejects(new TaskTimedOut({ message: "expired", $metadata: {} }));
+    await handleS3Records(h.deps, [upload("raw/sales/a.csv", "2026-11-23T11:30:00.000Z")], emptySummary());
+    expect(releasedTokens(h)).to.deep.equal(["tok-1"]);
+    expect((await h.deps.table.waits("sales")).map((w) => w.executionArn)).to.deep.equal([exec(2)]);
+  });
+
   it("a dead wait with no other taker leaves its upload unconsumed", async () => {
     await acceptWaitTask(h.deps, "sales", wait(1, "2026-11-23T12:00:00.000Z"), emptySummary());
     h.sfn.on(SendTaskSuccessCommand).rejects(new TaskTimedOut({ message: "expired", $metadata: {} }));
