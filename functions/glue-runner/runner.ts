@@ -18,11 +18,18 @@ export async function runRunner(deps: RunnerDeps, request: RunnerRequest, invoca
   }
   // Poll until an empty poll: a kick's task is scheduled within seconds, and the fallback
   // schedule picks up anything a lost kick left behind.
-  await pollActivity(
-    deps.sfn,
-    { activityArn: deps.config.activityArn, workerName: invocation.workerName, maxTasks: deps.config.maxTasksPerInvocation, remainingMs: invocation.remainingMs },
-    (task) => acceptTask(deps, task, summary),
-  );
+  let pollError: unknown;
+  try {
+    await pollActivity(
+      deps.sfn,
+      { activityArn: deps.config.activityArn, workerName: invocation.workerName, maxTasks: deps.config.maxTasksPerInvocation, remainingMs: invocation.remainingMs },
+      (task) => acceptTask(deps, task, summary),
+    );
+  } catch (error) {
+    pollError = error;
+  }
+  // A failed poll must not stop the check cycle: running tasks still need their heartbeats.
   if (request.kind === "scheduled") await checkAllRuns(deps, summary);
+  if (pollError) throw pollError;
   return summary;
 }

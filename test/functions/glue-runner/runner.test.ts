@@ -57,6 +57,16 @@ describe("glue-runner invocation", () => {
     expect(h.sfn.commandCalls(GetActivityTaskCommand)).to.have.length(3);
   });
 
+  it("still checks the runs when polling fails, then reports the poll error", async () => {
+    const h = runnerHarness();
+    h.sfn.on(GetActivityTaskCommand).rejects(Object.assign(new Error("socket hang up"), { name: "TimeoutError" }));
+    h.ddb.on(ScanCommand).resolves({ Items: [] });
+    let thrown: unknown;
+    await runRunner(h.deps, { kind: "scheduled" }, plenty).catch((e) => (thrown = e));
+    expect((thrown as Error).message).to.equal("socket hang up");
+    expect(h.ddb.commandCalls(ScanCommand)).to.have.length(1);
+  });
+
   it("kick: polls for the scheduled task but does not scan the table", async () => {
     const h = runnerHarness();
     h.sfn.on(GetActivityTaskCommand).resolvesOnce(task(1)).resolves({});
