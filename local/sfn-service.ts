@@ -24,7 +24,10 @@ export type ExecutionStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "ABORTED";
 export type StateExitStatus = "SUCCEEDED" | "CAUGHT" | "FAILED" | "ABORTED";
 export type ActivityTaskOutcome = "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "HEARTBEAT_TIMED_OUT" | "ABORTED";
 
-/** Everything observable about executions, in order. `at` is ISO-8601 with milliseconds. */
+/**
+ * What happens in executions, in the order recorded. `at` (ISO-8601, milliseconds) is when it happened: events from
+ * inside Parallel branches can be recorded a moment after their `at`, so sort by `at` for a timeline.
+ */
 export type SfnEvent = { at: string; executionArn: string } & (
   | { type: "ExecutionStarted"; input: unknown }
   | { type: "StateEntered"; name: string }

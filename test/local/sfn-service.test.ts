@@ -79,6 +79,17 @@ describe("local/sfn-service", () => {
       expect(bad.name).to.equal("InvalidName");
     });
 
+    it("is reachable through AWS_ENDPOINT_URL_SFN, as the handlers reach it", async () => {
+      const { service } = await start("single-activity.asl.json");
+      const saved = process.env.AWS_ENDPOINT_URL_SFN;
+      process.env.AWS_ENDPOINT_URL_SFN = service.endpoint;
+      cleanups.push(() => void (saved === undefined ? delete process.env.AWS_ENDPOINT_URL_SFN : (process.env.AWS_ENDPOINT_URL_SFN = saved)));
+      const fromEnv = new SFNClient({ region: "us-east-1", maxAttempts: 1 });
+      cleanups.push(() => fromEnv.destroy());
+      const { activities } = await fromEnv.send(new ListActivitiesCommand({}));
+      expect(activities?.map((a) => a.activityArn)).to.deep.equal([WORK]);
+    });
+
     it("long-polls: a task scheduled after the poll began is handed to it, with the state's effective input", async () => {
       const { run, poll } = await start("single-activity.asl.json");
       const began = Date.now();
