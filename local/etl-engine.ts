@@ -46,6 +46,8 @@ export async function runTransformation(request: TransformationRequest): Promise
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
   try {
+    // Loading the typed CSV rows in any order is faster; the job's SQL orders its result where it matters.
+    await connection.run("SET preserve_insertion_order = false");
     const droppedRows: Record<string, number> = {};
     for (const input of request.inputs) {
       const files = await inputFiles(input);
@@ -57,6 +59,7 @@ export async function runTransformation(request: TransformationRequest): Promise
     await mkdir(request.outputDir, { recursive: true });
     let rowsWritten: number;
     try {
+      await connection.run("SET preserve_insertion_order = true");
       const copy = await connection.run(`COPY (${sql.trim().replace(/;\s*$/, "")}) TO ${literal(outputFile)} (FORMAT parquet, COMPRESSION snappy)`);
       rowsWritten = copy.rowsChanged;
     } catch (e) {
