@@ -12,7 +12,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: Error) => {
-  // Configuration, ASL, schema and bundling errors name the file and field: no stack trace needed.
-  console.error(e.message);
+  // Configuration and ASL errors name the file and field: a stack trace would only hide that.
+  console.error(e.name === "ConfigError" || e.name === "AslError" ? e.message : (e.stack ?? e.message));
   process.exit(1);
 });
