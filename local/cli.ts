@@ -7,7 +7,7 @@ import { ConfigError, loadConfig, PROJECT_ROOT, resourceNames, type EtlConfig } 
 import { InputError } from "./inputs";
 import { readParquet } from "./parquet";
 import { formatProgress, formatSummary } from "./progress";
-import type { RunReport, RuntimeOptions } from "./runtime";
+import { runLocalWorkflow, type RunReport, type RuntimeOptions } from "./runtime";
 
 export const DEFAULT_OUT_DIR = join(PROJECT_ROOT, "out", "joined");
 
@@ -140,8 +140,6 @@ export async function main(argv: string[], out: (line: string) => void = console
   const startMs = Date.now();
   let report: RunReport;
   try {
-    // Loaded here so --help and usage errors answer at once.
-    const { runLocalWorkflow } = await import("./runtime");
     report = await runLocalWorkflow({
       ...args.options,
       config,

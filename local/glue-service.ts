@@ -9,7 +9,7 @@ import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObject
 import type { EtlConfig } from "../stacks/config";
 import { resourceNames, scriptPath, scriptsDir } from "../stacks/config";
 import { jobArguments, type EtlInput } from "../stacks/job-arguments";
-import type { TransformationRequest, TransformationResult } from "./etl-engine";
+import { runTransformation, type TransformationRequest, type TransformationResult } from "./etl-engine";
 import { AwsJsonError, startAwsJsonServer, type AwsJsonHandler } from "./aws-json-server";
 
 export type JobRunState = "STARTING" | "RUNNING" | "STOPPING" | "STOPPED" | "SUCCEEDED" | "FAILED" | "TIMEOUT";
@@ -386,7 +386,7 @@ export class LocalGlue {
     const sqlName = args["--etl_sql"];
     if (!sqlName) throw new Error("argument --etl_sql is missing");
 
-    const transformation = this.options.transformation ?? (await import("./etl-engine")).runTransformation;
+    const transformation = this.options.transformation ?? runTransformation;
     const workDir = await mkdtemp(join(tmpdir(), `etl-glue-${job.id}-`));
     try {
       const localInputs: EtlInput[] = [];

@@ -22,6 +22,8 @@ export function formatProgress(event: ProgressEvent, startMs: number): string | 
       return `${elapsed} job ${event.jobName} run ${shortRunId(event.runId)} ${event.state}${event.errorMessage ? ` (${event.errorMessage})` : ""}`;
     case "notification":
       return `${elapsed} notification published: ${event.subject ? `${event.subject}: ` : ""}${event.message}`;
+    case "invocation":
+      return undefined; // too many to show; the benchmark and tests count them
     case "invocation-error":
       return `${elapsed} ${event.functionName} failed on ${event.trigger}: ${event.error.split("\n")[0]}`;
     case "output":
@@ -29,14 +31,17 @@ export function formatProgress(event: ProgressEvent, startMs: number): string | 
   }
 }
 
-/** A plain-text table of rows (the first rows of the output). */
-export function formatRows(rows: Array<Record<string, unknown>>): string {
+/** A plain-text table of rows (the first rows of the output), at most `maxColumns` columns wide. */
+export function formatRows(rows: Array<Record<string, unknown>>, maxColumns = 8): string {
   if (rows.length === 0) return "  (no rows)";
-  const columns = Object.keys(rows[0]);
+  const all = Object.keys(rows[0]);
+  const columns = all.slice(0, maxColumns);
   const cells = rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? "" : String(r[c]))));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
   const line = (values: string[]) => `  ${values.map((v, i) => v.padEnd(widths[i])).join(" | ")}`.trimEnd();
-  return [line(columns), `  ${widths.map((w) => "-".repeat(w)).join("-+-")}`, ...cells.map(line)].join("\n");
+  const table = [line(columns), `  ${widths.map((w) => "-".repeat(w)).join("-+-")}`, ...cells.map(line)];
+  if (all.length > columns.length) table.push(`  (${all.length - columns.length} more columns: ${all.slice(maxColumns).join(", ")})`);
+  return table.join("\n");
 }
 
 /** The end-of-run summary: status, durations, output location, row count and the first rows. */

@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, join, resolve, sep } from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import type { Context } from "aws-lambda";
@@ -16,6 +16,7 @@ import { startLocalDynamoDB, type LocalDynamoDB } from "./dynamodb";
 import { startLocalGlue, type JobRun, type LocalGlueServer } from "./glue-service";
 import { checkCsvHeaders, InputError } from "./inputs";
 import { readParquet } from "./parquet";
+import { writeSampleData } from "./sample-data";
 import { startLocalS3, type LocalS3 } from "./s3";
 import { LocalStepFunctions, type PutEventsEntry, type SfnEvent } from "./sfn-service";
 
@@ -41,6 +42,11 @@ export interface RuntimeOptions {
   eventDriven?: boolean;
   /** Period of the fallback "Scheduled Event" to both functions. Default: 10,000 ms. */
   fallbackPeriodMs?: number;
+  /**
+   * How long GetActivityTask holds an empty poll. The functions poll until an empty poll before their
+   * scheduled checks, so schedule-only runs want this short. Default: 60,000 ms, as AWS.
+   */
+  longPollMs?: number;
   /** Time a Glue run spends in STARTING (and STOPPING). Default: 200 ms. */
   glueTransitionMs?: number;
   /** The run gives up (FAILED) after this long. Default: 10 minutes. */
@@ -57,6 +63,7 @@ export type ProgressEvent = { at: string } & (
   | { type: "state"; name: string; phase: "entered" | "exited"; status?: string; error?: string }
   | { type: "job"; jobName: string; runId: string; state: string; errorMessage?: string }
   | { type: "notification"; subject?: string; message: string }
+  | { type: "invocation"; functionName: string; trigger: string }
   | { type: "invocation-error"; functionName: string; trigger: string; error: string }
   | { type: "output"; dir: string; files: string[]; rows: number }
 );
@@ -123,6 +130,30 @@ function lambdaContext(fn: LocalFunction, region: string): Context {
   };
 }
 
+/** The process-wide variables the runtime sets for the handlers' SDK clients. */
+const SHARED_ENV = [
+  "AWS_ENDPOINT_URL_SFN",
+  "AWS_ENDPOINT_URL_GLUE",
+  "AWS_ENDPOINT_URL_DYNAMODB",
+  "AWS_ENDPOINT_URL_S3",
+  "AWS_REGION",
+  "AWS_DEFAULT_REGION",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED",
+] as const;
+
+const FUNCTIONS_DIR = resolve(__dirname, "..", "functions");
+
+/**
+ * Loads functions/<name>/handler.ts as a new Lambda container would: fresh module state (the handlers cache
+ * their clients and environment per container), so a second run in the same process gets its own endpoints.
+ */
+function coldStart<T>(name: string): T {
+  for (const key of Object.keys(require.cache)) if (key.startsWith(FUNCTIONS_DIR + sep)) delete require.cache[key];
+  return require(join(FUNCTIONS_DIR, name, "handler")) as T;
+}
+
 /** An EventBridge event as a rule target receives it. */
 function eventBridgeEvent(source: string, detailType: string, detail: unknown, region: string) {
   return { version: "0", id: randomUUID(), "detail-type": detailType, source, account: ACCOUNT, time: iso().replace(/\.\d{3}Z$/, "Z"), region, resources: [], detail };
@@ -163,14 +194,15 @@ export async function runLocalWorkflow(options: RuntimeOptions): Promise<RunRepo
     if (missing.length) {
       const sampleDir = await mkdtemp(join(tmpdir(), "etl-sample-"));
       cleanups.push(() => rm(sampleDir, { recursive: true, force: true }));
-      const { writeSampleData } = await import("./sample-data");
-      const sample = (await writeSampleData(sampleDir)) as unknown as Record<string, string>;
+      const sample: Record<string, string> = await writeSampleData(sampleDir);
       for (const d of missing) {
         if (!sample[d]) throw new InputError(`no input for dataset '${d}' and the sample data generator has none`);
         files[d] = sample[d];
       }
     }
     await checkCsvHeaders(config, files);
+    // A failed run must not leave an earlier run's result looking like its own.
+    await removeParquet(outDir);
 
     return await runWithServices(config, options, { files, names, region, eventDriven, fallbackPeriodMs, outDir, progress, cleanups });
   } finally {
@@ -197,6 +229,19 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   const waitActivityArn = (dataset: string) => arnOf("states", `activity:${names.waitActivity(dataset)}`);
   const datasetIds = Object.keys(config.datasets);
 
+  // Ends the upload delays and the time limit when the run is over, however it ends.
+  const runOver = new AbortController();
+  const runSignal = options.signal ? AbortSignal.any([options.signal, runOver.signal]) : runOver.signal;
+  // Restored last, after every service and invocation has ended.
+  const savedEnv = Object.fromEntries(SHARED_ENV.map((k) => [k, process.env[k]]));
+  cleanups.push(async () => {
+    for (const [k, v] of Object.entries(savedEnv)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
+  cleanups.push(async () => runOver.abort());
   let closing = false;
   const invocations = new Set<Promise<void>>();
   const functions: Record<"runner" | "arrival", LocalFunction> = {} as never;
@@ -205,6 +250,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     if (closing) return;
     const fn = functions[which];
     if (!fn) return;
+    progress({ type: "invocation", functionName: fn.name, trigger });
     const invocation = (async () => {
       try {
         await withEnv(fn.env, () => fn.handler(event, lambdaContext(fn, region)));
@@ -252,6 +298,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     stateMachine,
     stateMachineName: names.stateMachine,
     region,
+    longPollMs: options.longPollMs,
     activities: [names.runnerActivity, ...datasetIds.map((d) => names.waitActivity(d))],
     putEvents: (entries: PutEventsEntry[]) => {
       if (!run.eventDriven) return;
@@ -275,8 +322,9 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   });
   progress({ type: "services", endpoints: { s3: s3.endpoint, dynamodb: dynamodb.endpoint, sfn: sfn.endpoint, glue: glue.endpoint } });
 
-  // The real handlers reach the local services through the SDK's endpoint variables.
-  Object.assign(process.env, {
+  // The real handlers reach the local services through the SDK's endpoint variables (restored at the end,
+  // so an in-process caller such as a test runner is left as it was).
+  const sharedEnv: Record<(typeof SHARED_ENV)[number], string> = {
     AWS_ENDPOINT_URL_SFN: sfn.endpoint,
     AWS_ENDPOINT_URL_GLUE: glue.endpoint,
     AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
@@ -286,7 +334,8 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? "local",
     AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? "local",
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-  });
+  };
+  Object.assign(process.env, sharedEnv);
   const logLevel = process.env.POWERTOOLS_LOG_LEVEL ?? "WARN";
   const runnerEnv = {
     AWS_LAMBDA_FUNCTION_NAME: names.runnerFunction,
@@ -307,9 +356,9 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     DATA_BUCKET: bucket,
     ARRIVAL_TTL_DAYS: String(config.dataArrival.arrivalTtlDays),
   };
-  // Imported only now, with each function's environment set, as a Lambda cold start would see it.
-  const runnerModule = await withEnv(runnerEnv, () => import("../functions/glue-runner/handler"));
-  const arrivalModule = await withEnv(arrivalEnv, () => import("../functions/data-arrival/handler"));
+  // Loaded only now, with each function's environment set, as a Lambda cold start would see it.
+  const runnerModule = withEnv(runnerEnv, () => coldStart<typeof import("../functions/glue-runner/handler")>("glue-runner"));
+  const arrivalModule = withEnv(arrivalEnv, () => coldStart<typeof import("../functions/data-arrival/handler")>("data-arrival"));
   functions.runner = { name: names.runnerFunction, timeoutSeconds: config.runner.timeoutSeconds, memoryMb: config.runner.memoryMb, env: runnerEnv, handler: runnerModule.handler as Handler };
   functions.arrival = {
     name: names.dataArrivalFunction,
@@ -329,7 +378,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
 
   const upload = async (dataset: string) => {
     const delay = options.uploadDelaysMs?.[dataset] ?? 0;
-    if (delay > 0) await sleep(delay, options.signal);
+    if (delay > 0) await sleep(delay, runSignal);
     const file = run.files[dataset];
     const body = await readFile(file);
     const key = config.datasets[dataset].prefix + basename(file);
@@ -355,8 +404,6 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   uploads.catch(() => undefined);
 
   let runtimeError: string | undefined;
-  const raceOver = new AbortController();
-  const giveUp = options.signal ? AbortSignal.any([options.signal, raceOver.signal]) : raceOver.signal;
   const finished = sfn.waitForExecution(executionArn);
   const outcome = await Promise.race([
     finished.then((d) => ({ kind: "done" as const, description: d })),
@@ -364,12 +411,12 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
       () => new Promise<never>(() => undefined),
       (e: Error) => ({ kind: "error" as const, message: `upload failed: ${e.message}` }),
     ),
-    sleep(options.timeoutMs ?? 600_000, giveUp).then(
+    sleep(options.timeoutMs ?? 600_000, runSignal).then(
       () => ({ kind: "error" as const, message: `the run did not finish within ${options.timeoutMs ?? 600_000} ms` }),
       () => ({ kind: "error" as const, message: "interrupted" }),
     ),
   ]);
-  raceOver.abort();
+  runOver.abort();
   if (outcome.kind === "error") {
     runtimeError = outcome.message;
     closing = true;
@@ -379,7 +426,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   }
   const description = await finished;
   const status = description.status === "SUCCEEDED" ? "SUCCEEDED" : "FAILED";
-  progress({ type: "execution", status: description.status, executionArn, error: description.error ?? runtimeError, cause: description.cause });
+  progress({ type: "execution", status: description.status, executionArn, error: runtimeError ?? description.error, cause: description.cause });
   for (const n of sfn.notifications) progress({ type: "notification", subject: n.subject, message: n.message });
 
   let rows = 0;
@@ -406,7 +453,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     })),
     notifications: [...sfn.notifications],
     output: { dir: run.outDir, rows },
-    ...(status === "FAILED" ? { error: [description.error ?? runtimeError, description.cause].filter(Boolean).join(": ") } : {}),
+    ...(status === "FAILED" ? { error: runtimeError ?? [description.error, description.cause].filter(Boolean).join(": ") } : {}),
   };
 }
 
@@ -424,8 +471,7 @@ function stateReport(events: SfnEvent[]): RunReport["states"] {
 
 /** Replaces the *.parquet files of `dir` with those under the S3 prefix; returns the file names. */
 async function downloadParquet(s3: LocalS3, bucket: string, prefix: string, dir: string): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
-  for (const old of await readdir(dir)) if (old.endsWith(".parquet")) await rm(join(dir, old), { force: true });
+  await removeParquet(dir);
   const keys: string[] = [];
   let token: string | undefined;
   do {
@@ -442,6 +488,11 @@ async function downloadParquet(s3: LocalS3, bucket: string, prefix: string, dir:
     written.push(name);
   }
   return written;
+}
+
+async function removeParquet(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const old of await readdir(dir)) if (old.endsWith(".parquet")) await rm(join(dir, old), { force: true });
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -1,0 +1,133 @@
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { loadConfig } from "../../stacks/config";
+import { finalJob, InputError, runLocalWorkflow, type ProgressEvent, type RuntimeOptions } from "../../local/runtime";
+import { writeSampleData } from "../../local/sample-data";
+
+const config = loadConfig();
+
+/** Resolves true when something accepts a connection at the endpoint. */
+function listening(endpoint: string): Promise<boolean> {
+  const { hostname, port } = new URL(endpoint);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+describe("local/runtime", () => {
+  let dir: string;
+  let inputs: { sales: string; marketing: string };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "etl-runtime-test-"));
+    inputs = await writeSampleData(join(dir, "data"), { salesRows: 3000 });
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  async function run(options: Partial<RuntimeOptions> = {}) {
+    const events: ProgressEvent[] = [];
+    const report = await runLocalWorkflow({
+      config,
+      inputs,
+      outDir: join(dir, "out"),
+      glueTransitionMs: 20,
+      timeoutMs: 30_000,
+      onProgress: (e) => events.push(e),
+      ...options,
+    });
+    const endpoints = Object.values((events.find((e) => e.type === "services") as Extract<ProgressEvent, { type: "services" }> | undefined)?.endpoints ?? {});
+    const triggers = events.filter((e): e is Extract<ProgressEvent, { type: "invocation" }> => e.type === "invocation").map((e) => `${e.functionName}:${e.trigger}`);
+    return { report, events, endpoints, triggers };
+  }
+
+  it("picks the job no other job reads as the final job", () => {
+    expect(finalJob(config)).to.equal("JMSD");
+    const twoSinks = { ...config, jobs: { A: config.jobs.PSD, B: config.jobs.PMD } };
+    expect(finalJob(twoSinks)).to.equal("B");
+  });
+
+  it("runs event-driven without the fallback schedule, and closes every server and restores the environment", async () => {
+    const before = process.env.AWS_ENDPOINT_URL_SFN;
+    const { report, endpoints, triggers } = await run({ fallbackPeriodMs: 3_600_000 });
+    expect(report.status, report.error).to.equal("SUCCEEDED");
+    expect(report.jobs.map((j) => [j.jobName, j.state]).sort()).to.deep.equal([
+      ["etl-dev-JMSD", "SUCCEEDED"],
+      ["etl-dev-PMD", "SUCCEEDED"],
+      ["etl-dev-PSD", "SUCCEEDED"],
+    ]);
+    expect(report.output.rows).to.be.greaterThan(0);
+    expect((await readdir(report.output.dir)).every((f) => f.endsWith(".parquet"))).to.equal(true);
+    expect(triggers.some((t) => t.endsWith(":Scheduled Event"))).to.equal(false);
+    expect(triggers).to.include.members(["etl-dev-data-arrival:WaitTaskScheduled", "etl-dev-glue-runner:RunnerTaskScheduled", "etl-dev-glue-runner:Glue Job State Change", "etl-dev-data-arrival:S3 notification"]);
+    expect(report.states.every((s) => s.exitedAt !== null)).to.equal(true);
+    expect(report.notifications).to.deep.equal([]);
+    expect(endpoints).to.have.length(4);
+    for (const endpoint of endpoints) expect(await listening(endpoint), endpoint).to.equal(false);
+    expect(process.env.AWS_ENDPOINT_URL_SFN).to.equal(before);
+  });
+
+  it("still finishes on the fallback schedule alone (schedule-only mode)", async () => {
+    const { report, triggers } = await run({ eventDriven: false, fallbackPeriodMs: 250, longPollMs: 200 });
+    expect(report.status, report.error).to.equal("SUCCEEDED");
+    expect(new Set(triggers.map((t) => t.split(":")[1]))).to.deep.equal(new Set(["Scheduled Event", "S3 notification"]));
+  });
+
+  it("uploads before the start with dataSince in the input, and the run still succeeds", async () => {
+    const { report, events } = await run({ uploadBeforeStart: true });
+    expect(report.status, report.error).to.equal("SUCCEEDED");
+    const order = events.filter((e) => e.type === "upload" || (e.type === "execution" && e.status === "RUNNING")).map((e) => e.type);
+    expect(order).to.deep.equal(["upload", "upload", "execution"]);
+  });
+
+  it("takes the Catch path on a failed job: FAILED report with the notification and no output", async () => {
+    const { report } = await run({ failJobs: ["PMD"] });
+    expect(report.status).to.equal("FAILED");
+    expect(report.error).to.contain("GlueJobFailedError");
+    expect(report.jobs.find((j) => j.jobName === "etl-dev-PMD")!.state).to.equal("FAILED");
+    expect(report.jobs.some((j) => j.jobName === "etl-dev-JMSD")).to.equal(false);
+    expect(report.notifications).to.have.length(1);
+    expect(report.notifications[0].message).to.contain("etl-dev-PMD");
+    expect(report.states.map((s) => s.name)).to.include.members(["NotifyFailure", "WorkflowFailed"]);
+    expect(report.output.rows).to.equal(0);
+    expect((await readdir(report.output.dir)).filter((f) => f.endsWith(".parquet"))).to.deep.equal([]);
+  });
+
+  it("gives up at its time limit, and on an abort, closing everything", async () => {
+    const timedOut = await run({ timeoutMs: 500, uploadDelaysMs: { sales: 60_000 } });
+    expect(timedOut.report.status).to.equal("FAILED");
+    expect(timedOut.report.error).to.contain("did not finish within 500 ms");
+    for (const endpoint of timedOut.endpoints) expect(await listening(endpoint)).to.equal(false);
+
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 300);
+    const started = Date.now();
+    const aborted = await run({ signal: abort.signal, uploadDelaysMs: { marketing: 60_000 } });
+    expect(aborted.report.status).to.equal("FAILED");
+    expect(aborted.report.error).to.contain("interrupted");
+    expect(Date.now() - started).to.be.below(10_000);
+  });
+
+  it("rejects a malformed header before starting any server, naming the file and the missing columns", async () => {
+    const bad = join(dir, "bad.csv");
+    await writeFile(bad, "Date,Salesperson\n1/2/2011,x\n");
+    const events: ProgressEvent[] = [];
+    const error = await runLocalWorkflow({ config, inputs: { ...inputs, sales: bad }, outDir: join(dir, "out"), onProgress: (e) => events.push(e) }).catch((e: Error) => e);
+    expect(error).to.be.instanceOf(InputError);
+    expect((error as Error).message).to.contain(bad).and.contain('"Lead Name"');
+    expect(events).to.deep.equal([]);
+  });
+
+  it("rejects an input for an unknown dataset", async () => {
+    const error = await runLocalWorkflow({ config, inputs: { ...inputs, weather: inputs.sales } as never, outDir: join(dir, "out") }).catch((e: Error) => e);
+    expect(error).to.be.instanceOf(InputError);
+    expect((error as Error).message).to.contain("unknown dataset weather");
+  });
+});
