@@ -61,7 +61,8 @@ export function loadStateMachine(path: string, values: Readonly<Record<string, s
 
   const substituted = text.replace(PLACEHOLDER, (_, name: string) => JSON.stringify(values[name]).slice(1, -1));
   const definition = parseJson(substituted, file) as Record<string, unknown>;
-  const { isValid, errors } = aslValidator(definition);
+  // The validator annotates what it is given (QueryLanguage on every state): validate a copy.
+  const { isValid, errors } = aslValidator(structuredClone(definition));
   if (!isValid) {
     const messages = errors.map((e) => `  - ${e["Error code"]}: ${e.Message}`);
     throw new AslError(`${file}: invalid Amazon States Language\n${messages.join("\n")}`);
