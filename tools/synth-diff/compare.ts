@@ -265,6 +265,14 @@ export function describeChange(c: AttributeChange): string {
     if (plus.length + minus.length) return `${path} ${[...plus, ...minus].join(" ")}`;
     return `${path} reordered: ${inlineValue(c.after)}`;
   }
+  if (typeof c.before === "string" && typeof c.after === "string" && Math.max(c.before.length, c.after.length) > MAX_VALUE - 2) {
+    // Long strings: show them from just before the first difference.
+    let p = 0;
+    while (p < c.before.length && c.before[p] === c.after[p]) p++;
+    const from = Math.max(0, p - 30);
+    const cut = (v: string) => (from ? `…${v.slice(from)}` : v);
+    return `${path} ${inlineValue(cut(c.before))} → ${inlineValue(cut(c.after))}`;
+  }
   if (c.before === undefined) return `${path} added ${inlineValue(c.after)}`;
   if (c.after === undefined) return `${path} removed (was ${inlineValue(c.before)})`;
   return `${path} ${inlineValue(c.before)} → ${inlineValue(c.after)}`;

@@ -188,6 +188,9 @@ describe("tools/synth-diff/compare", () => {
       expect(inlineValue("a`b")).to.equal('`` "a`b" ``');
       expect(inlineValue(undefined)).to.equal("(absent)");
       expect(describeChange({ path: "p", before: 1 })).to.equal("`p` removed (was `1`)");
+      // Long strings are shown from just before their first difference.
+      const long = "a".repeat(200);
+      expect(describeChange({ path: "s", before: `${long}X`, after: `${long}Y` })).to.equal(`\`s\` \`"…${"a".repeat(30)}X"\` → \`"…${"a".repeat(30)}Y"\``);
     });
   });
 });

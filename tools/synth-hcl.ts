@@ -1,0 +1,85 @@
+// `npm run synth:hcl [-- --out DIR]`: writes each stack as plain Terraform (HCL) into terraform/<stack>/
+// (main.tf plus the assets it uploads), the exit route from CDKTF.
+// It runs the app the way `cdktf synth --hcl` does (SYNTH_HCL_OUTPUT=true), repairs the strings cdktf 0.21
+// renders invalid (see synth-hcl/repair.ts) with the exact values from a JSON synth, formats with the
+// CLI's own formatter, and fails naming the file if the result does not parse as HCL.
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { format } from "@cdktf/hcl-tools";
+import { parse } from "@cdktf/hcl2json";
+import { PROJECT_ROOT } from "../stacks/config";
+import { SynthDiffError, synthesize } from "./synth-diff";
+import { repairHcl, stringsOf } from "./synth-hcl/repair";
+
+export const DEFAULT_HCL_DIR = join(PROJECT_ROOT, "terraform");
+
+/** cdktf's "//" metadata, which the HCL does not carry. */
+function withoutMetadata(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutMetadata);
+  if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).filter(([k]) => k !== "//").map(([k, x]) => [k, withoutMetadata(x)]));
+  return v;
+}
+
+/**
+ * Repairs, formats and checks one stack's HCL against its JSON synthesis: it must parse, and every string
+ * of the JSON (every name, value and reference) must come back from it unchanged. `file` names it in errors.
+ */
+export async function plainHcl(raw: string, json: unknown, file: string): Promise<string> {
+  const expected = stringsOf(withoutMetadata(json));
+  const hcl = await format(repairHcl(raw, expected));
+  let parsed: unknown;
+  try {
+    parsed = await parse(file, hcl);
+  } catch (e) {
+    const first = (e as Error).message.split(/(?<=\.) (?=\S+:\d+,\d+)/).slice(0, 3).join("\n  ");
+    throw new SynthDiffError(`${file}: the generated HCL does not parse:\n  ${first}`);
+  }
+  const found = stringsOf(parsed);
+  const lost = [...expected].filter((s) => !found.has(s));
+  if (lost.length) throw new SynthDiffError(`${file}: the generated HCL lost ${lost.length} value(s) of the JSON synthesis: ${lost.slice(0, 5).map((s) => JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}…` : s)).join(", ")}`);
+  return hcl;
+}
+
+/** Synthesizes HCL for every stack into `outDir/<stack>/`; returns the stack ids. Replaces what was there. */
+export async function synthHcl(outDir = DEFAULT_HCL_DIR, root = PROJECT_ROOT): Promise<string[]> {
+  const scratch = mkdtempSync(join(tmpdir(), "synth-hcl-"));
+  try {
+    synthesize(root, join(scratch, "json"));
+    process.env.SYNTH_HCL_OUTPUT = "true";
+    try {
+      synthesize(root, join(scratch, "hcl"));
+    } finally {
+      delete process.env.SYNTH_HCL_OUTPUT;
+    }
+    const stacksDir = join(scratch, "hcl", "stacks");
+    const stacks = existsSync(stacksDir) ? readdirSync(stacksDir).filter((id) => existsSync(join(stacksDir, id, "cdk.tf"))).sort() : [];
+    if (!stacks.length) throw new SynthDiffError(`${root}: the app synthesized no HCL stacks`);
+    for (const id of stacks) {
+      const target = join(outDir, id);
+      const json = JSON.parse(readFileSync(join(scratch, "json", "stacks", id, "cdk.tf.json"), "utf8"));
+      const hcl = await plainHcl(readFileSync(join(stacksDir, id, "cdk.tf"), "utf8"), json, relative(process.cwd(), join(target, "main.tf")));
+      rmSync(target, { recursive: true, force: true });
+      mkdirSync(target, { recursive: true });
+      writeFileSync(join(target, "main.tf"), hcl);
+      // main.tf refers to its uploads by relative paths (assets/<name>/<hash>/...).
+      if (existsSync(join(stacksDir, id, "assets"))) cpSync(join(stacksDir, id, "assets"), join(target, "assets"), { recursive: true });
+    }
+    return stacks;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  const { values } = parseArgs({ options: { out: { type: "string" } } });
+  const outDir = resolve(values.out ?? DEFAULT_HCL_DIR);
+  synthHcl(outDir).then(
+    (stacks) => console.log(`wrote ${stacks.map((id) => `${relative(process.cwd(), join(outDir, id))}/main.tf`).join(", ")}`),
+    (e: Error) => {
+      console.error(e.message);
+      process.exit(1);
+    },
+  );
+}
