@@ -170,6 +170,8 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
 function mergeDeep(base: unknown, override: unknown): unknown {
   if (override === undefined) return base;
   if (!isPlainObject(base) || !isPlainObject(override)) return override;
+  // Another variant of a tagged union (backend local -> s3) replaces the base: its fields do not mix.
+  if ("type" in override && override.type !== base.type) return override;
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(override)) out[k] = mergeDeep(base[k], v);
   return out;
