@@ -207,8 +207,11 @@ export class LocalGlue {
       GlueVersion: this.options.config.glue.version,
     };
     runs.unshift(run);
-    this.options.onRunChange?.(run);
-    const execution = this.execute(job, run).finally(() => this.pending.delete(execution));
+    this.notify(() => this.options.onRunChange?.(run));
+    const execution = this.execute(job, run)
+      // A run never stays active because of a bug here or in a listener: it fails with the reason.
+      .catch((e: unknown) => this.transition(run, "FAILED", `local Glue service error: ${e instanceof Error ? e.message : String(e)}`))
+      .finally(() => this.pending.delete(execution));
     this.pending.add(execution);
     return { JobRunId: run.Id };
   }
@@ -296,7 +299,7 @@ export class LocalGlue {
       run.CompletedOn = now;
       run.ExecutionTime = Math.round((now.getTime() - run.StartedOn.getTime()) / 1000);
     }
-    this.options.onRunChange?.(run);
+    this.notify(() => this.options.onRunChange?.(run));
     if (FINAL_STATES.has(state)) this.emitStateChange(run);
   }
 
@@ -319,10 +322,15 @@ export class LocalGlue {
         message: succeeded ? "Job run succeeded" : (run.ErrorMessage ?? `Job run ${run.JobRunState.toLowerCase()}`),
       },
     };
+    this.notify(() => this.options.onJobStateChange?.(event));
+  }
+
+  /** A listener's failure must not change the run (EventBridge delivery is fire-and-forget too). */
+  private notify(listener: () => void): void {
     try {
-      this.options.onJobStateChange?.(event);
-    } catch {
-      // A listener's failure must not change the run; EventBridge delivery is fire-and-forget too.
+      listener();
+    } catch (e) {
+      process.emitWarning(`local Glue: a listener failed: ${(e as Error)?.stack ?? e}`);
     }
   }
 
@@ -333,13 +341,12 @@ export class LocalGlue {
     this.transition(run, "RUNNING");
 
     let timedOut = false;
+    let timeoutTimer: NodeJS.Timeout | undefined;
     const timeout = new Promise<"timeout">((resolve) => {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
+      timeoutTimer = setTimeout(() => {
         timedOut = true;
         resolve("timeout");
       }, run.Timeout * this.msPerTimeoutMinute);
-      this.timers.add(timer);
     });
     const stopped = new Promise<"stopped">((resolve) => {
       if (this.stopRequested.has(run.Id)) resolve("stopped");
@@ -351,6 +358,7 @@ export class LocalGlue {
       (error: unknown) => ({ ok: false as const, message: error instanceof Error ? error.message : String(error) }),
     );
     const outcome = await Promise.race([work, timeout, stopped]);
+    clearTimeout(timeoutTimer);
     if (outcome === "timeout") this.transition(run, "TIMEOUT", `Job run timed out after ${run.Timeout} minutes`);
     else if (outcome === "stopped") await this.finishStop(run);
     else if (outcome.ok) {

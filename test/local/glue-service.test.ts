@@ -247,6 +247,17 @@ describe("local/glue-service", () => {
     expect(again.Errors![0].ErrorDetail!.ErrorCode).to.equal("InvalidInputException");
   });
 
+  it("keeps running a run whose listener throws", async () => {
+    await start({
+      onJobStateChange: () => {
+        throw new Error("listener bug");
+      },
+    });
+    await put("raw/sales/a.csv", "A");
+    const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName: "etl-dev-PSD" }));
+    expect((await waitForFinal("etl-dev-PSD", JobRunId!)).JobRunState).to.equal("SUCCEEDED");
+  });
+
   it("ends a run that outlives its timeout TIMEOUT", async () => {
     await start({ transformation: recordingTransformation([], 400), msPerTimeoutMinute: 50 });
     await put("raw/sales/a.csv", "A");
