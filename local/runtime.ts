@@ -202,7 +202,9 @@ export async function runLocalWorkflow(options: RuntimeOptions): Promise<RunRepo
     }
     await checkCsvHeaders(config, files);
     // A failed run must not leave an earlier run's result looking like its own.
-    await removeParquet(outDir);
+    await removeParquet(outDir).catch((e: Error) => {
+      throw new InputError(`${outDir}: cannot use it as the output folder (${e.message})`);
+    });
 
     return await runWithServices(config, options, { files, names, region, eventDriven, fallbackPeriodMs, outDir, progress, cleanups });
   } finally {

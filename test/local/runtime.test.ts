@@ -125,6 +125,14 @@ describe("local/runtime", () => {
     expect(events).to.deep.equal([]);
   });
 
+  it("rejects an output folder that is a file, naming it", async () => {
+    const file = join(dir, "not-a-folder");
+    await writeFile(file, "x");
+    const error = await runLocalWorkflow({ config, inputs, outDir: file }).catch((e: Error) => e);
+    expect(error).to.be.instanceOf(InputError);
+    expect((error as Error).message).to.contain(file);
+  });
+
   it("rejects an input for an unknown dataset", async () => {
     const error = await runLocalWorkflow({ config, inputs: { ...inputs, weather: inputs.sales } as never, outDir: join(dir, "out") }).catch((e: Error) => e);
     expect(error).to.be.instanceOf(InputError);
