@@ -173,6 +173,7 @@ export async function runLocalWorkflow(options: RuntimeOptions): Promise<RunRepo
   const region = config.region;
   const eventDriven = options.eventDriven ?? true;
   const fallbackPeriodMs = options.fallbackPeriodMs ?? 10_000;
+  if (!Number.isInteger(fallbackPeriodMs) || fallbackPeriodMs < 10) throw new Error(`fallbackPeriodMs ${options.fallbackPeriodMs}: expected an integer of at least 10`);
   const outDir = resolve(options.outDir);
   const progress = (event: Record<string, unknown> & { type: ProgressEvent["type"] }) => options.onProgress?.({ at: iso(), ...event } as ProgressEvent);
 
