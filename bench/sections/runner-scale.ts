@@ -14,7 +14,7 @@ import { mapConcurrent } from "../../functions/shared/concurrency";
 import { createLogger } from "../../functions/shared/logger";
 import { startAwsJsonServer } from "../../local/aws-json-server";
 import { startLocalDynamoDB } from "../../local/dynamodb";
-import { startLocalGlue } from "../../local/glue-service";
+import { startLocalGlue, type Transformation } from "../../local/glue-service";
 import { loadConfig, resourceNames, type EtlConfig } from "../../stacks/config";
 import { RUNNER_TABLE } from "../../stacks/table-keys";
 import { CallCounter } from "../call-counter";
@@ -38,7 +38,11 @@ interface Cycle {
 function heldTransformation() {
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
-  return { release, transformation: async () => (await released, { rowsWritten: 0, droppedRows: 0, files: [] }) };
+  const transformation: Transformation = async () => {
+    await released;
+    return { rowsWritten: 0, droppedRows: {}, files: [] };
+  };
+  return { release, transformation };
 }
 
 /** The runs never read data; the local Glue service only needs its listings and downloads to succeed. */
