@@ -13,8 +13,9 @@ import { Json, Synthesis, compareSyntheses, renderMarkdown } from "./synth-diff/
 /** GitHub rejects comments over 65,536 characters. */
 const MAX_MARKDOWN = 60_000;
 
-export class SynthDiffError extends Error {
-  override name = "SynthDiffError";
+/** A synth, git or output-folder failure, with the folder or ref it concerns. */
+export class SynthError extends Error {
+  override name = "SynthError";
 }
 
 /**
@@ -23,7 +24,7 @@ export class SynthDiffError extends Error {
  */
 export function readSynthesis(outdir: string, root?: string): Synthesis {
   const stacksDir = join(outdir, "stacks");
-  if (!existsSync(stacksDir)) throw new SynthDiffError(`${stacksDir}: no synthesized stacks (expected stacks/<id>/cdk.tf.json)`);
+  if (!existsSync(stacksDir)) throw new SynthError(`${stacksDir}: no synthesized stacks (expected stacks/<id>/cdk.tf.json)`);
   const out: Record<string, Json> = {};
   for (const id of readdirSync(stacksDir).sort()) {
     const file = join(stacksDir, id, "cdk.tf.json");
@@ -33,23 +34,23 @@ export function readSynthesis(outdir: string, root?: string): Synthesis {
     try {
       out[id] = JSON.parse(text);
     } catch (e) {
-      throw new SynthDiffError(`${file}: invalid JSON: ${(e as Error).message}`);
+      throw new SynthError(`${file}: invalid JSON: ${(e as Error).message}`);
     }
   }
   return out;
 }
 
 /** Runs the tree's cdktf app (the "app" command of its cdktf.json) with its output in `outdir`. */
-export function synthesize(root: string, outdir: string): void {
+export function synthesize(root: string, outdir: string, env: Record<string, string> = {}): void {
   const cdktfJson = join(root, "cdktf.json");
   const app: string = existsSync(cdktfJson) ? (JSON.parse(readFileSync(cdktfJson, "utf8")).app ?? "npx tsx main.ts") : "npx tsx main.ts";
   const result = spawnSync(app, {
     cwd: root,
     shell: true,
     encoding: "utf8",
-    env: { ...process.env, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: "1" },
+    env: { ...process.env, ...env, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: "1" },
   });
-  if (result.status !== 0) throw new SynthDiffError(`synth of ${root} failed (\`${app}\`, exit ${result.status}):\n${(result.stderr || result.stdout).trim()}`);
+  if (result.status !== 0) throw new SynthError(`synth of ${root} failed (\`${app}\`, exit ${result.status}):\n${(result.stderr || result.stdout).trim()}`);
 }
 
 /** Synthesizes `ref` in a temporary worktree; the worktree is removed whatever happens. */
@@ -59,13 +60,13 @@ export function synthesizeRef(ref: string, outdir: string, repo = PROJECT_ROOT):
   try {
     commit = git("rev-parse", "--verify", `${ref}^{commit}`);
   } catch {
-    throw new SynthDiffError(`--base ${ref}: not a commit in ${repo} (in CI, check out with fetch-depth: 0)`);
+    throw new SynthError(`--base ${ref}: not a commit in ${repo} (in CI, check out with fetch-depth: 0)`);
   }
   const tree = realpathSync(mkdtempSync(join(tmpdir(), "synth-diff-base-")));
   try {
     git("worktree", "add", "--detach", "--quiet", tree, commit);
     symlinkSync(join(repo, "node_modules"), join(tree, "node_modules"), "dir");
-    if (!existsSync(join(tree, "cdktf.json"))) throw new SynthDiffError(`--base ${ref}: has no cdktf.json, nothing to synthesize`);
+    if (!existsSync(join(tree, "cdktf.json"))) throw new SynthError(`--base ${ref}: has no cdktf.json, nothing to synthesize`);
     synthesize(tree, outdir);
     return readSynthesis(outdir, tree);
   } finally {

@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { format } from "@cdktf/hcl-tools";
 import { parse } from "@cdktf/hcl2json";
 import { PROJECT_ROOT } from "../stacks/config";
-import { SynthDiffError, synthesize } from "./synth-diff";
+import { SynthError, synthesize } from "./synth-diff";
 import { repairHcl, stringsOf } from "./synth-hcl/repair";
 
 export const DEFAULT_HCL_DIR = join(PROJECT_ROOT, "terraform");
@@ -34,11 +34,11 @@ export async function plainHcl(raw: string, json: unknown, file: string): Promis
     parsed = await parse(file, hcl);
   } catch (e) {
     const first = (e as Error).message.split(/(?<=\.) (?=\S+:\d+,\d+)/).slice(0, 3).join("\n  ");
-    throw new SynthDiffError(`${file}: the generated HCL does not parse:\n  ${first}`);
+    throw new SynthError(`${file}: the generated HCL does not parse:\n  ${first}`);
   }
   const found = stringsOf(parsed);
   const lost = [...expected].filter((s) => !found.has(s));
-  if (lost.length) throw new SynthDiffError(`${file}: the generated HCL lost ${lost.length} value(s) of the JSON synthesis: ${lost.slice(0, 5).map((s) => JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}…` : s)).join(", ")}`);
+  if (lost.length) throw new SynthError(`${file}: the generated HCL lost ${lost.length} value(s) of the JSON synthesis: ${lost.slice(0, 5).map((s) => JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}…` : s)).join(", ")}`);
   return hcl;
 }
 
@@ -47,15 +47,10 @@ export async function synthHcl(outDir = DEFAULT_HCL_DIR, root = PROJECT_ROOT): P
   const scratch = mkdtempSync(join(tmpdir(), "synth-hcl-"));
   try {
     synthesize(root, join(scratch, "json"));
-    process.env.SYNTH_HCL_OUTPUT = "true";
-    try {
-      synthesize(root, join(scratch, "hcl"));
-    } finally {
-      delete process.env.SYNTH_HCL_OUTPUT;
-    }
+    synthesize(root, join(scratch, "hcl"), { SYNTH_HCL_OUTPUT: "true" });
     const stacksDir = join(scratch, "hcl", "stacks");
     const stacks = existsSync(stacksDir) ? readdirSync(stacksDir).filter((id) => existsSync(join(stacksDir, id, "cdk.tf"))).sort() : [];
-    if (!stacks.length) throw new SynthDiffError(`${root}: the app synthesized no HCL stacks`);
+    if (!stacks.length) throw new SynthError(`${root}: the app synthesized no HCL stacks`);
     for (const id of stacks) {
       const target = join(outDir, id);
       const json = JSON.parse(readFileSync(join(scratch, "json", "stacks", id, "cdk.tf.json"), "utf8"));
