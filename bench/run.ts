@@ -28,9 +28,11 @@ export function parseArgs(argv: readonly string[]): { only: string[] } {
     const value = arg === "--only" ? argv[++i] : arg.startsWith("--only=") ? arg.slice("--only=".length) : undefined;
     if (value === undefined) throw new Error(`unknown argument '${arg}'; usage: npm run bench [-- --only ${known.join("|")}[,...]]`);
     if (!value) throw new Error(`--only needs a section: ${known.join(", ")}`);
-    only = value.split(",").map((s) => s.trim());
-    const unknown = only.filter((s) => !known.includes(s));
+    const asked = value.split(",").map((s) => s.trim());
+    const unknown = asked.filter((s) => !known.includes(s));
     if (unknown.length) throw new Error(`--only: unknown section ${unknown.join(", ")}; known: ${known.join(", ")}`);
+    // Always in run order, so the table reads the same however the sections were asked for.
+    only = known.filter((s) => asked.includes(s));
   }
   return { only };
 }
@@ -78,8 +80,14 @@ async function main(): Promise<number> {
   console.log(`Machine: ${machineLine(machine)}`);
   console.log(`Command: ${command}\n`);
   console.log(renderTable(results, ran));
-  console.log("\nHow each figure was measured:");
-  for (const id of ran) for (const f of results.sections[id].figures) console.log(`- ${id} / ${f.name}: ${f.command}${f.note ? ` [${f.note}]` : ""}`);
+  console.log("\nHow each figure was measured (figures sharing a method are listed together):");
+  for (const id of ran) {
+    const byCommand = new Map<string, string[]>();
+    for (const f of results.sections[id].figures) byCommand.set(f.command, [...(byCommand.get(f.command) ?? []), f.name]);
+    for (const [how, names] of byCommand) console.log(`- ${id} / ${names.join("; ")}: ${how}`);
+  }
+  const notes = ran.flatMap((id) => results.sections[id].figures.filter((f) => f.note).map((f) => `- ${id} / ${f.name}: ${f.note}`));
+  if (notes.length) console.log(`\nNotes:\n${notes.join("\n")}`);
   console.log(`\nWrote ${RESULTS_FILE}`);
   if (failed.length) console.log(`\nFailed sections (see stderr): ${failed.join(", ")}`);
   return failed.length ? 1 : 0;
