@@ -25,8 +25,8 @@ export function parseArgs(argv: readonly string[]): { only: string[] } {
   let only = known;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const value = arg === "--only" ? argv[++i] : arg.startsWith("--only=") ? arg.slice("--only=".length) : undefined;
-    if (value === undefined) throw new Error(`unknown argument '${arg}'; usage: npm run bench [-- --only ${known.join("|")}[,...]]`);
+    if (arg !== "--only" && !arg.startsWith("--only=")) throw new Error(`unknown argument '${arg}'; usage: npm run bench [-- --only ${known.join("|")}[,...]]`);
+    const value = arg === "--only" ? (argv[++i] ?? "") : arg.slice("--only=".length);
     if (!value) throw new Error(`--only needs a section: ${known.join(", ")}`);
     const asked = value.split(",").map((s) => s.trim());
     const unknown = asked.filter((s) => !known.includes(s));
