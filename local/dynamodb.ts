@@ -24,22 +24,7 @@ export async function startLocalDynamoDB(tables: Record<string, TableKeys>, regi
   };
   const client = new DynamoDBClient({ endpoint, region, credentials: { accessKeyId: "local", secretAccessKey: "local" } });
   try {
-    for (const [TableName, keys] of Object.entries(tables)) {
-      await client.send(
-        new CreateTableCommand({
-          TableName,
-          BillingMode: "PAY_PER_REQUEST",
-          AttributeDefinitions: [
-            { AttributeName: keys.partitionKey, AttributeType: "S" },
-            { AttributeName: keys.sortKey, AttributeType: "S" },
-          ],
-          KeySchema: [
-            { AttributeName: keys.partitionKey, KeyType: "HASH" },
-            { AttributeName: keys.sortKey, KeyType: "RANGE" },
-          ],
-        }),
-      );
-    }
+    for (const [TableName, keys] of Object.entries(tables)) await createTable(client, TableName, keys);
   } catch (e) {
     await close();
     throw e;
@@ -55,4 +40,22 @@ export async function startLocalDynamoDB(tables: Record<string, TableKeys>, regi
       await close();
     },
   };
+}
+
+/** Creates a table with the project's key design: on-demand, string partition and sort keys. */
+export async function createTable(client: DynamoDBClient, TableName: string, keys: TableKeys): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName,
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: [
+        { AttributeName: keys.partitionKey, AttributeType: "S" },
+        { AttributeName: keys.sortKey, AttributeType: "S" },
+      ],
+      KeySchema: [
+        { AttributeName: keys.partitionKey, KeyType: "HASH" },
+        { AttributeName: keys.sortKey, KeyType: "RANGE" },
+      ],
+    }),
+  );
 }

@@ -1,10 +1,11 @@
 // Test doubles shared by the function tests: AWS errors as the SDK raises them, an in-memory
 // DynamoDB (dynalite on 127.0.0.1) with the real key design, and a silent logger.
 import type { AddressInfo } from "node:net";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
 import type { TableKeys } from "../../stacks/table-keys";
 import { createLogger } from "../../functions/shared/logger";
+import { createTable } from "../../local/dynamodb";
 
 /** An error shaped like an SDK service exception (name, $fault, HTTP status). */
 export function awsError(name: string, message = `${name} message`, status = 400): Error {
@@ -26,22 +27,7 @@ export async function startDynalite(): Promise<LocalDynamo> {
   const ddb = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
   return {
     ddb,
-    async createTable(name, keys) {
-      await ddb.send(
-        new CreateTableCommand({
-          TableName: name,
-          BillingMode: "PAY_PER_REQUEST",
-          KeySchema: [
-            { AttributeName: keys.partitionKey, KeyType: "HASH" },
-            { AttributeName: keys.sortKey, KeyType: "RANGE" },
-          ],
-          AttributeDefinitions: [
-            { AttributeName: keys.partitionKey, AttributeType: "S" },
-            { AttributeName: keys.sortKey, AttributeType: "S" },
-          ],
-        }),
-      );
-    },
+    createTable: (name, keys) => createTable(ddb, name, keys),
     async close() {
       ddb.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
