@@ -31,6 +31,9 @@ function options(functionsDir: string): BuildOptions {
     legalComments: "none",
     logLevel: "silent",
     absWorkingDir: PROJECT_ROOT,
+    // Lambda hands every function its credentials in environment variables: the SDK's default
+    // credential chain (SSO, ini files, IMDS, ...) would only add weight and load time.
+    alias: { "@aws-sdk/credential-provider-node": join(PROJECT_ROOT, "functions/shared/lambda-credentials.ts") },
   };
 }
 

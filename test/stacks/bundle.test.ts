@@ -2,7 +2,11 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bundledFolder, prepareBundles } from "../../stacks/bundle";
+import { execFile } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { promisify } from "node:util";
+import { bundledFolder, DEFAULT_FUNCTIONS_DIR, prepareBundles } from "../../stacks/bundle";
 
 describe("stacks/bundle", () => {
   let functionsDir: string;
@@ -50,6 +54,54 @@ describe("stacks/bundle", () => {
       expect(error?.message).to.match(/cannot bundle the handlers of/);
     } finally {
       rmSync(broken, { recursive: true, force: true });
+    }
+  });
+
+  it("ships a runner bundle under 400 KB that signs with the credentials Lambda puts in the environment", async () => {
+    const dir = bundledFolder(join(DEFAULT_FUNCTIONS_DIR, "glue-runner", "handler.ts"));
+    const code = readFileSync(join(dir, "index.js"), "utf8");
+    expect(Buffer.byteLength(code)).to.be.below(400 * 1024);
+    expect(code).to.not.include("credential-provider-sso");
+
+    // A stand-in for SFN and DynamoDB that records who signed each call.
+    const calls: Array<{ target: string; authorization: string }> = [];
+    const server: Server = createServer((req, res) => {
+      req.resume().on("end", () => {
+        const target = String(req.headers["x-amz-target"]);
+        calls.push({ target, authorization: String(req.headers.authorization) });
+        res.setHeader("content-type", "application/x-amz-json-1.0");
+        res.end(target.endsWith(".Scan") ? JSON.stringify({ Items: [], Count: 0 }) : "{}");
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const script = `require(${JSON.stringify(join(dir, "index.js"))}).handler({ source: "aws.events", "detail-type": "Scheduled Event", detail: {} }, { getRemainingTimeInMillis: () => 300000, awsRequestId: "r" }).then((s) => console.log(JSON.stringify(s)))`;
+      const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], {
+        env: {
+          PATH: process.env.PATH,
+          AWS_REGION: "us-east-1",
+          AWS_ACCESS_KEY_ID: "AKIDFROMLAMBDAENV",
+          AWS_SECRET_ACCESS_KEY: "secret",
+          AWS_SESSION_TOKEN: "token",
+          AWS_ENDPOINT_URL_SFN: endpoint,
+          AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+          AWS_ENDPOINT_URL_GLUE: endpoint,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+          ACTIVITY_ARN: "arn:aws:states:us-east-1:123456789012:activity:etl-dev-glue-runner",
+          TABLE_NAME: "etl-dev-active-job-runs",
+          RUN_TTL_DAYS: "14",
+          MAX_TASKS_PER_INVOCATION: "10",
+          GLUE_CONCURRENCY: "8",
+          POWERTOOLS_LOG_LEVEL: "SILENT",
+        },
+      });
+      expect(JSON.parse(stdout.trim().split("\n").pop()!)).to.include({ tasksReceived: 0, errors: 0 });
+      expect(calls.map((c) => c.target)).to.deep.equal(["AWSStepFunctions.GetActivityTask", "DynamoDB_20120810.Scan"]);
+      for (const call of calls) expect(call.authorization).to.include("Credential=AKIDFROMLAMBDAENV/");
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });
