@@ -1,16 +1,25 @@
 // esbuild bundles of the Lambda handlers (functions/<name>/handler.ts), made once per functions folder.
 // Must not import cdktf: main.ts starts the bundling before it loads the stacks, so both run at once.
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import { build, buildSync, type BuildOptions, type OutputFile } from "esbuild";
 import { PROJECT_ROOT } from "./config";
+import { sha256Base64, zipSync } from "./zip";
 
 export const DEFAULT_FUNCTIONS_DIR = join(PROJECT_ROOT, "functions");
 
-// Bundle folders by functions folder, then by function name.
-const bundles = new Map<string, Map<string, string>>();
-process.once("exit", () => bundles.forEach((dirs) => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }))));
+/** A handler's bundle: the folder with index.js and index.js.map, and the same two files as a deterministic zip. */
+export interface Bundle {
+  dir: string;
+  zipFile: string;
+  /** Base64 SHA-256 of the zip: Lambda's CodeSha256, so Terraform's source_code_hash matches what AWS reports. */
+  zipSha256: string;
+}
+
+// Bundles by functions folder, then by function name.
+const bundles = new Map<string, Map<string, Bundle>>();
+process.once("exit", () => bundles.forEach((all) => all.forEach(({ dir }) => rmSync(dirname(dir), { recursive: true, force: true }))));
 
 function options(functionsDir: string): BuildOptions {
   const names = readdirSync(functionsDir).filter((name) => existsSync(join(functionsDir, name, "handler.ts")));
@@ -37,22 +46,32 @@ function options(functionsDir: string): BuildOptions {
   };
 }
 
-function store(functionsDir: string, outputFiles: OutputFile[]): Map<string, string> {
-  const dirs = new Map<string, string>();
+function store(functionsDir: string, outputFiles: OutputFile[]): Map<string, Bundle> {
+  const byName = new Map<string, OutputFile[]>();
   for (const file of outputFiles) {
     const name = basename(dirname(file.path));
-    if (!dirs.has(name)) dirs.set(name, mkdtempSync(join(tmpdir(), `etl-bundle-${name}-`)));
-    writeFileSync(join(dirs.get(name)!, basename(file.path)), file.contents);
+    byName.set(name, [...(byName.get(name) ?? []), file]);
   }
-  bundles.set(functionsDir, dirs);
-  return dirs;
+  const stored = new Map<string, Bundle>();
+  for (const [name, files] of byName) {
+    const root = mkdtempSync(join(tmpdir(), `etl-bundle-${name}-`));
+    const dir = join(root, name);
+    mkdirSync(dir);
+    for (const file of files) writeFileSync(join(dir, basename(file.path)), file.contents);
+    const zip = zipSync(files.map((file) => ({ name: basename(file.path), data: Buffer.from(file.contents) })));
+    const zipFile = join(root, `${name}.zip`);
+    writeFileSync(zipFile, zip);
+    stored.set(name, { dir, zipFile, zipSha256: sha256Base64(zip) });
+  }
+  bundles.set(functionsDir, stored);
+  return stored;
 }
 
 function bundleError(functionsDir: string, e: unknown): Error {
   return new Error(`cannot bundle the handlers of ${relative(PROJECT_ROOT, functionsDir) || functionsDir}: ${(e as Error).message}`);
 }
 
-/** Bundles every handler of `functionsDir` in the background; `bundledFolder` then finds them ready. */
+/** Bundles every handler of `functionsDir` in the background; `bundleOf` then finds them ready. */
 export async function prepareBundles(functionsDir = DEFAULT_FUNCTIONS_DIR): Promise<void> {
   if (bundles.has(functionsDir)) return;
   try {
@@ -63,20 +82,20 @@ export async function prepareBundles(functionsDir = DEFAULT_FUNCTIONS_DIR): Prom
 }
 
 /**
- * The folder holding `index.js` and `index.js.map` of `entryFile` (`<functions>/<name>/handler.ts`).
+ * The bundle of `entryFile` (`<functions>/<name>/handler.ts`).
  * One esbuild run bundles every handler of the folder: each run costs a process start.
  */
-export function bundledFolder(entryFile: string): string {
+export function bundleOf(entryFile: string): Bundle {
   const functionsDir = dirname(dirname(entryFile));
-  let dirs = bundles.get(functionsDir);
-  if (!dirs) {
+  let all = bundles.get(functionsDir);
+  if (!all) {
     try {
-      dirs = store(functionsDir, buildSync(options(functionsDir)).outputFiles!);
+      all = store(functionsDir, buildSync(options(functionsDir)).outputFiles!);
     } catch (e) {
       throw bundleError(functionsDir, e);
     }
   }
-  const dir = dirs.get(basename(dirname(entryFile)));
-  if (!dir) throw new Error(`no bundle for ${entryFile}`);
-  return dir;
+  const bundle = all.get(basename(dirname(entryFile)));
+  if (!bundle) throw new Error(`no bundle for ${entryFile}`);
+  return bundle;
 }

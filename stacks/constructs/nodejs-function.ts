@@ -6,7 +6,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { AssetType, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
-import { bundledFolder, DEFAULT_FUNCTIONS_DIR } from "../bundle";
+import { bundleOf, DEFAULT_FUNCTIONS_DIR } from "../bundle";
 import { policyDocument, serviceTrustPolicy, type PolicyStatement } from "../iam-policy";
 
 export interface NodejsFunctionProps {
@@ -55,7 +55,8 @@ export class NodejsFunction extends Construct {
     const reserved = Object.keys(environment).filter((k) => RESERVED_VARIABLES.test(k));
     if (reserved.length) throw new Error(`${where}: environment variables ${reserved.join(", ")} are reserved`);
 
-    const asset = new TerraformAsset(this, "code", { path: bundledFolder(entryFile), type: AssetType.ARCHIVE });
+    const bundle = bundleOf(entryFile);
+    const asset = new TerraformAsset(this, "code", { path: bundle.zipFile, type: AssetType.FILE });
 
     this.logGroup = new CloudwatchLogGroup(this, "log-group", { name: `/aws/lambda/${props.functionName}`, retentionInDays: props.logRetentionDays });
     this.role = new IamRole(this, "role", {
@@ -77,8 +78,8 @@ export class NodejsFunction extends Construct {
       architectures: ["arm64"],
       handler: "index.handler",
       filename: asset.path,
-      // The zip's bytes differ on every synth; the asset hash only changes with the bundle.
-      sourceCodeHash: asset.assetHash,
+      // The zip is deterministic, so this is exactly the CodeSha256 AWS reports: no spurious diffs.
+      sourceCodeHash: bundle.zipSha256,
       memorySize,
       timeout,
       environment: { variables: { NODE_OPTIONS: "--enable-source-maps", ...environment } },

@@ -2,11 +2,13 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
-import { bundledFolder, DEFAULT_FUNCTIONS_DIR, prepareBundles } from "../../stacks/bundle";
+import { bundleOf, DEFAULT_FUNCTIONS_DIR, prepareBundles } from "../../stacks/bundle";
+import { zipSync } from "../../stacks/zip";
 
 describe("stacks/bundle", () => {
   let functionsDir: string;
@@ -21,7 +23,7 @@ describe("stacks/bundle", () => {
   after(() => rmSync(functionsDir, { recursive: true, force: true }));
 
   it("bundles a handler as minified CommonJS with a linked source map", async () => {
-    const dir = bundledFolder(join(functionsDir, "hello", "handler.ts"));
+    const { dir } = bundleOf(join(functionsDir, "hello", "handler.ts"));
     const code = readFileSync(join(dir, "index.js"), "utf8");
     expect(code).to.match(/module\.exports/);
     expect(code).to.include("hello");
@@ -35,12 +37,31 @@ describe("stacks/bundle", () => {
     expect(await mod.exports.handler({ a: 1 })).to.equal('hello says {"a":1}');
   });
 
+  it("packages the bundle as a deterministic zip whose base64 SHA-256 is its source_code_hash", () => {
+    const bundle = bundleOf(join(functionsDir, "hello", "handler.ts"));
+    const zip = readFileSync(bundle.zipFile);
+    expect(bundle.zipSha256).to.equal(createHash("sha256").update(zip).digest("base64"));
+    const listing = execFileSync("unzip", ["-Z", "-l", bundle.zipFile], { encoding: "utf8" });
+    expect(listing).to.match(/-rw-r--r--.*index\.js\n/).and.to.match(/index\.js\.map/).and.to.match(/80-Jan-01 00:00/);
+    const extracted = mkdtempSync(join(tmpdir(), "etl-unzip-"));
+    try {
+      execFileSync("unzip", ["-q", bundle.zipFile, "-d", extracted]);
+      expect(readFileSync(join(extracted, "index.js"))).to.deep.equal(readFileSync(join(bundle.dir, "index.js")));
+    } finally {
+      rmSync(extracted, { recursive: true, force: true });
+    }
+    // The same files always give the same bytes.
+    expect(zipSync([{ name: "b", data: Buffer.from("2") }, { name: "a", data: Buffer.from("1") }])).to.deep.equal(
+      zipSync([{ name: "a", data: Buffer.from("1") }, { name: "b", data: Buffer.from("2") }]),
+    );
+  });
+
   it("bundles every handler of the folder in one run and reuses it", () => {
-    const hello = bundledFolder(join(functionsDir, "hello", "handler.ts"));
-    const other = bundledFolder(join(functionsDir, "other", "handler.ts"));
-    expect(other).to.not.equal(hello);
-    expect(bundledFolder(join(functionsDir, "hello", "handler.ts"))).to.equal(hello);
-    expect(() => bundledFolder(join(functionsDir, "shared", "handler.ts"))).to.throw(/no bundle for/);
+    const hello = bundleOf(join(functionsDir, "hello", "handler.ts"));
+    const other = bundleOf(join(functionsDir, "other", "handler.ts"));
+    expect(other.dir).to.not.equal(hello.dir);
+    expect(bundleOf(join(functionsDir, "hello", "handler.ts"))).to.equal(hello);
+    expect(() => bundleOf(join(functionsDir, "shared", "handler.ts"))).to.throw(/no bundle for/);
   });
 
   it("names the folder when a handler does not compile", async () => {
@@ -48,7 +69,7 @@ describe("stacks/bundle", () => {
     try {
       mkdirSync(join(broken, "bad"));
       writeFileSync(join(broken, "bad", "handler.ts"), "export const handler = (;\n");
-      expect(() => bundledFolder(join(broken, "bad", "handler.ts"))).to.throw(/cannot bundle the handlers of .*etl-functions-.*Unexpected/s);
+      expect(() => bundleOf(join(broken, "bad", "handler.ts"))).to.throw(/cannot bundle the handlers of .*etl-functions-.*Unexpected/s);
       let error: Error | undefined;
       await prepareBundles(broken).catch((e) => (error = e));
       expect(error?.message).to.match(/cannot bundle the handlers of/);
@@ -58,7 +79,7 @@ describe("stacks/bundle", () => {
   });
 
   it("ships a runner bundle under 400 KB that signs with the credentials Lambda puts in the environment", async () => {
-    const dir = bundledFolder(join(DEFAULT_FUNCTIONS_DIR, "glue-runner", "handler.ts"));
+    const { dir } = bundleOf(join(DEFAULT_FUNCTIONS_DIR, "glue-runner", "handler.ts"));
     const code = readFileSync(join(dir, "index.js"), "utf8");
     expect(Buffer.byteLength(code)).to.be.below(400 * 1024);
     expect(code).to.not.include("credential-provider-sso");

@@ -8,11 +8,12 @@ import { FIXTURE_CONFIG, synthFile } from "./synth";
 // test, so only a TypeScript change can move it). Refresh with: UPDATE_SNAPSHOTS=1 npx mocha test/stacks/snapshot.test.ts
 const SNAPSHOT = join(__dirname, "__snapshots__", "three-datasets.json");
 
-/** Asset hashes (in asset paths and source_code_hash) and the checkout's absolute path vary; the rest must not. */
+/** Asset hashes (in asset paths), bundle hashes (source_code_hash: esbuild output may differ between machines)
+ * and the checkout's absolute path vary; the rest must not. */
 function normalize(json: unknown): unknown {
   const text = JSON.stringify(json, null, 2)
     .replace(/(assets\/[^"/]+\/)[0-9A-F]{32}\//g, "$1<asset-hash>/")
-    .replace(/("source_code_hash": )"[0-9A-F]{32}"/g, '$1"<asset-hash>"')
+    .replace(/("source_code_hash": )"[A-Za-z0-9+/]{43}="/g, '$1"<bundle-sha256>"')
     .split(PROJECT_ROOT)
     .join("<project-root>");
   return JSON.parse(text);
@@ -43,8 +44,9 @@ describe("synthesized JSON snapshot (three-datasets fixture)", () => {
     expect(diff, `synthesized JSON differs from the snapshot (refresh with UPDATE_SNAPSHOTS=1 if intended):\n${diff.join("\n")}`).to.deep.equal([]);
   });
 
-  it("normalizes only asset hashes and the project path", () => {
-    const normalized = normalize({ filename: "assets/fn_code_1/0123456789ABCDEF0123456789ABCDEF/archive.zip", source_code_hash: "0123456789ABCDEF0123456789ABCDEF", path: `${PROJECT_ROOT}/x.tfstate`, etag: "0123456789abcdef0123456789abcdef" });
-    expect(normalized).to.deep.equal({ filename: "assets/fn_code_1/<asset-hash>/archive.zip", source_code_hash: "<asset-hash>", path: "<project-root>/x.tfstate", etag: "0123456789abcdef0123456789abcdef" });
+  it("normalizes only asset and bundle hashes and the project path", () => {
+    const bundleHash = "q0Vq5U3bYk0N1qk7Cw2dQ8Z9vXQ3r9b1m5o1C5gF1aE=";
+    const normalized = normalize({ filename: "assets/fn_code_1/0123456789ABCDEF0123456789ABCDEF/fn.zip", source_code_hash: bundleHash, path: `${PROJECT_ROOT}/x.tfstate`, etag: "0123456789abcdef0123456789abcdef" });
+    expect(normalized).to.deep.equal({ filename: "assets/fn_code_1/<asset-hash>/fn.zip", source_code_hash: "<bundle-sha256>", path: "<project-root>/x.tfstate", etag: "0123456789abcdef0123456789abcdef" });
   });
 });

@@ -1,8 +1,10 @@
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Testing } from "cdktf";
+import { bundleOf } from "../../../stacks/bundle";
 import { NodejsFunction, type NodejsFunctionProps } from "../../../stacks/constructs/nodejs-function";
 
 describe("NodejsFunction", () => {
@@ -36,9 +38,10 @@ describe("NodejsFunction", () => {
     expect(fn.architectures).to.deep.equal(["arm64"]);
     expect(fn.tracing_config).to.deep.equal({ mode: "Active" });
     expect(fn.environment.variables).to.deep.equal({ NODE_OPTIONS: "--enable-source-maps", TABLE_NAME: "t" });
-    // source_code_hash is the asset hash, which is also the folder of the zip.
-    expect(fn.filename).to.match(/^assets\/.+\/([0-9A-F]{32})\/archive\.zip$/);
-    expect(fn.source_code_hash).to.equal(/\/([0-9A-F]{32})\//.exec(fn.filename)![1]);
+    // The package is the bundle's deterministic zip, and source_code_hash its base64 SHA-256 (Lambda's CodeSha256).
+    const bundle = bundleOf(join(functionsDir, "echo", "handler.ts"));
+    expect(fn.filename).to.match(/^assets\/.+\/[0-9A-F]{32}\/echo\.zip$/);
+    expect(fn.source_code_hash).to.equal(createHash("sha256").update(readFileSync(bundle.zipFile)).digest("base64"));
     const logGroup = Object.values<any>(out.resource.aws_cloudwatch_log_group)[0];
     expect(logGroup).to.include({ name: "/aws/lambda/etl-test-echo", retention_in_days: 14 });
     expect(fn.logging_config.log_group).to.match(/^\$\{aws_cloudwatch_log_group\..+\.name\}$/);
