@@ -1,4 +1,5 @@
 // Section 1: synth time of the whole app (all stacks), run directly and through the cdktf CLI.
+import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { childEnv, type BenchContext, type Section } from "../context";
@@ -40,6 +41,35 @@ export const synthSection: Section = {
     direct.target = { atMost: 1.0 };
     const cli = await synthFigure(context, "synth, npx cdktf synth", "npx", (outdir) => ["cdktf", "synth", "--output", outdir], () => ({ CHECKPOINT_DISABLE: "1" }));
     cli.note = "includes the cdktf CLI's own start-up and its `npx tsx main.ts` app command (cdktf.json)";
-    return [direct, cli];
+    return [direct, cli, ...(await phaseFigures(context))];
   },
 };
+
+const PHASES = [
+  ["startMs", "node + tsx start-up"],
+  ["importMs", "import the stacks"],
+  ["constructMs", "build the stacks (incl. bundling both Lambdas)"],
+  ["writeMs", "write the synthesized JSON"],
+] as const;
+
+/** Where the direct synth's time goes: bench/synth-phases.ts times each phase inside a fresh process. */
+async function phaseFigures(context: BenchContext): Promise<Figure[]> {
+  const outdir = join(context.tmp, "phases.out");
+  const args = ["--import", "tsx", "bench/synth-phases.ts", outdir];
+  const runs = await repeat(RUNS, () => {
+    rmSync(outdir, { recursive: true, force: true });
+    const result = spawnSync("node", args, { cwd: context.root, env: childEnv(), encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`${shellCommand("node", args)} exited with ${result.status}: ${result.stderr}`);
+    return JSON.parse(result.stdout) as Record<(typeof PHASES)[number][0], number>;
+  });
+  return PHASES.map(([key, label]) => {
+    const samples = runs.map((r) => r[key] / 1000);
+    return {
+      name: `synth phase: ${label}`,
+      unit: "s",
+      median: median(samples),
+      samples,
+      command: `${shellCommand("node", ["--import", "tsx", "bench/synth-phases.ts", "<tmp>"])} (fresh process per run; performance.now() around each phase)`,
+    };
+  });
+}
