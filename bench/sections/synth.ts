@@ -1,33 +1,53 @@
 // Section 1: synth time of the whole app (all stacks), run directly and through the cdktf CLI.
 import { spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { stackIds } from "../../stacks/app";
+import { loadConfig } from "../../stacks/config";
 import { childEnv, type BenchContext, type Section } from "../context";
 import type { Figure } from "../results";
 import { median, repeat, shellCommand, timeProcess } from "../stats";
 
 const RUNS = 5;
 
-async function synthFigure(context: BenchContext, name: string, command: string, args: (outdir: string) => string[], extraEnv: (outdir: string) => Record<string, string>): Promise<Figure> {
+interface SynthCommand {
+  name: string;
+  command: string;
+  args: (outdir: string) => string[];
+  env: (outdir: string) => Record<string, string>;
+}
+
+/** A synth that exits 0 without writing every stack would give a fast, meaningless figure. */
+function checkSynthesized(outdir: string, expected: readonly string[]): void {
+  const manifestFile = join(outdir, "manifest.json");
+  if (!existsSync(manifestFile)) throw new Error(`synth wrote no ${manifestFile}`);
+  const stacks = (JSON.parse(readFileSync(manifestFile, "utf8")) as { stacks?: Record<string, { synthesizedStackPath?: string }> }).stacks ?? {};
+  const missing = expected.filter((id) => !stacks[id]?.synthesizedStackPath || !existsSync(join(outdir, stacks[id].synthesizedStackPath!)));
+  if (missing.length) throw new Error(`synth did not write stack(s) ${missing.join(", ")} (manifest lists ${Object.keys(stacks).join(", ") || "none"})`);
+}
+
+async function synthFigure(context: BenchContext, synth: SynthCommand, expectedStacks: readonly string[]): Promise<Figure> {
   const outdir = join(context.tmp, "cdktf.out");
   const once = () => {
     rmSync(outdir, { recursive: true, force: true });
-    return timeProcess(command, args(outdir), { cwd: context.root, env: childEnv(extraEnv(outdir)) });
+    const ms = timeProcess(synth.command, synth.args(outdir), { cwd: context.root, env: childEnv(synth.env(outdir)) });
+    checkSynthesized(outdir, expectedStacks);
+    return ms;
   };
-  context.log(`${name}: warm-up run (not counted)`);
+  context.log(`${synth.name}: warm-up run (not counted)`);
   once();
   const samples = await repeat(RUNS, (i) => {
     const ms = once();
-    context.log(`${name}: run ${i + 1}/${RUNS}: ${ms.toFixed(0)} ms`);
+    context.log(`${synth.name}: run ${i + 1}/${RUNS}: ${ms.toFixed(0)} ms`);
     return ms;
   });
-  const shown = Object.entries(extraEnv("<tmp>/cdktf.out")).map(([k, v]) => `${k}=${v}`).join(" ");
+  const shown = Object.entries(synth.env("<tmp>/cdktf.out")).map(([k, v]) => `${k}=${v}`);
   return {
-    name,
+    name: synth.name,
     unit: "s",
     median: median(samples) / 1000,
     samples: samples.map((ms) => ms / 1000),
-    command: `${shown} ${shellCommand(command, args("<tmp>/cdktf.out"))}`.trim() + " (fresh process per run, wall time, after one uncounted warm-up)",
+    command: `${[...shown, shellCommand(synth.command, synth.args("<tmp>/cdktf.out"))].join(" ")} (fresh process per run, wall time, after one uncounted warm-up)`,
   };
 }
 
@@ -35,11 +55,18 @@ export const synthSection: Section = {
   id: "synth",
   title: "Synth time of the app (all stacks)",
   async run(context) {
-    const direct = await synthFigure(context, "synth, app run directly", "node", () => ["--import", "tsx", "main.ts"], (outdir) => ({
-      CDKTF_OUTDIR: outdir,
-    }));
+    const expectedStacks = Object.values(stackIds(loadConfig()));
+    const direct = await synthFigure(
+      context,
+      { name: "synth, app run directly", command: "node", args: () => ["--import", "tsx", "main.ts"], env: (outdir) => ({ CDKTF_OUTDIR: outdir }) },
+      expectedStacks,
+    );
     direct.target = { atMost: 1.0 };
-    const cli = await synthFigure(context, "synth, npx cdktf synth", "npx", (outdir) => ["cdktf", "synth", "--output", outdir], () => ({ CHECKPOINT_DISABLE: "1" }));
+    const cli = await synthFigure(
+      context,
+      { name: "synth, npx cdktf synth", command: "npx", args: (outdir) => ["cdktf", "synth", "--output", outdir], env: () => ({ CHECKPOINT_DISABLE: "1" }) },
+      expectedStacks,
+    );
     cli.note = "includes the cdktf CLI's own start-up and its `npx tsx main.ts` app command (cdktf.json)";
     return [direct, cli, ...(await phaseFigures(context))];
   },
