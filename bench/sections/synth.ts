@@ -18,7 +18,7 @@ interface SynthCommand {
 }
 
 /** A synth that exits 0 without writing every stack would give a fast, meaningless figure. */
-function checkSynthesized(outdir: string, expected: readonly string[]): void {
+export function checkSynthesized(outdir: string, expected: readonly string[]): void {
   const manifestFile = join(outdir, "manifest.json");
   if (!existsSync(manifestFile)) throw new Error(`synth wrote no ${manifestFile}`);
   const stacks = (JSON.parse(readFileSync(manifestFile, "utf8")) as { stacks?: Record<string, { synthesizedStackPath?: string }> }).stacks ?? {};
