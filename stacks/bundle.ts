@@ -21,7 +21,8 @@ export interface Bundle {
 const bundles = new Map<string, Map<string, Bundle>>();
 process.once("exit", () => bundles.forEach((all) => all.forEach(({ dir }) => rmSync(dirname(dir), { recursive: true, force: true }))));
 
-function options(functionsDir: string): BuildOptions {
+/** esbuild options that bundle every `<functionsDir>/<name>/handler.ts` as `<name>/index.js`. */
+export function bundleOptions(functionsDir: string): BuildOptions {
   const names = readdirSync(functionsDir).filter((name) => existsSync(join(functionsDir, name, "handler.ts")));
   return {
     entryPoints: Object.fromEntries(names.map((name) => [`${name}/index`, join(functionsDir, name, "handler.ts")])),
@@ -75,7 +76,7 @@ function bundleError(functionsDir: string, e: unknown): Error {
 export async function prepareBundles(functionsDir = DEFAULT_FUNCTIONS_DIR): Promise<void> {
   if (bundles.has(functionsDir)) return;
   try {
-    store(functionsDir, (await build(options(functionsDir))).outputFiles!);
+    store(functionsDir, (await build(bundleOptions(functionsDir))).outputFiles!);
   } catch (e) {
     throw bundleError(functionsDir, e);
   }
@@ -90,7 +91,7 @@ export function bundleOf(entryFile: string): Bundle {
   let all = bundles.get(functionsDir);
   if (!all) {
     try {
-      all = store(functionsDir, buildSync(options(functionsDir)).outputFiles!);
+      all = store(functionsDir, buildSync(bundleOptions(functionsDir)).outputFiles!);
     } catch (e) {
       throw bundleError(functionsDir, e);
     }

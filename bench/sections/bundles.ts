@@ -31,7 +31,7 @@ export const bundlesSection: Section = {
         unit: "KB",
         median: median(sizes),
         samples: sizes,
-        command: `esbuild functions/${entry}/handler.ts with the stack's options (bundle, cjs, minify, platform node, target node22, mainFields module,main); size of index.js without its source map, KB = 1024 bytes`,
+        command: `esbuild functions/${entry}/handler.ts with the stack's options (stacks/bundle.ts: bundle, cjs, minify, platform node, target node22, mainFields module,main, env-only credential provider); size of index.js without its source map, KB = 1024 bytes`,
         target: { atMost: 400 },
         note: `${Math.round(median(sizes) * 1024)} bytes`,
       });

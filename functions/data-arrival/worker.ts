@@ -27,12 +27,13 @@ export async function runDataArrival(deps: ArrivalDeps, request: ArrivalRequest,
       await pollDataset(deps, request.dataset, invocation, summary);
       break;
     case "scheduled":
-      // Every dataset at once; each also re-matches what earlier invocations left parked.
+      // Every dataset at once. Re-matching what earlier invocations left parked comes first, so it
+      // does not wait out a 60 s long-poll.
       await Promise.all(
         Object.keys(deps.config.datasets).map(async (dataset) => {
           try {
-            await pollDataset(deps, dataset, invocation, summary);
             await releaseWaits(deps, dataset, summary);
+            await pollDataset(deps, dataset, invocation, summary);
           } catch (error) {
             summary.errors++;
             deps.logger.error("dataset poll failed", { dataset, error: describeError(error) });

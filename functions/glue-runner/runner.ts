@@ -16,20 +16,17 @@ export async function runRunner(deps: RunnerDeps, request: RunnerRequest, invoca
     await checkOneRun(deps, request.jobName, request.jobRunId, summary);
     return summary;
   }
+  // The fallback schedule checks first: a run that ended must not wait out a 60 s long-poll to be
+  // reported. A failed check must not stop the poll (tasks are waiting), nor the other way round.
+  let error: unknown;
+  if (request.kind === "scheduled") await checkAllRuns(deps, summary).catch((e) => (error = e));
   // Poll until an empty poll: a kick's task is scheduled within seconds, and the fallback
   // schedule picks up anything a lost kick left behind.
-  let pollError: unknown;
-  try {
-    await pollActivity(
-      deps.sfn,
-      { activityArn: deps.config.activityArn, workerName: invocation.workerName, maxTasks: deps.config.maxTasksPerInvocation, remainingMs: invocation.remainingMs },
-      (task) => acceptTask(deps, task, summary),
-    );
-  } catch (error) {
-    pollError = error;
-  }
-  // A failed poll must not stop the check cycle: running tasks still need their heartbeats.
-  if (request.kind === "scheduled") await checkAllRuns(deps, summary);
-  if (pollError) throw pollError;
+  await pollActivity(
+    deps.sfn,
+    { activityArn: deps.config.activityArn, workerName: invocation.workerName, maxTasks: deps.config.maxTasksPerInvocation, remainingMs: invocation.remainingMs },
+    (task) => acceptTask(deps, task, summary),
+  ).catch((e) => (error ??= e));
+  if (error) throw error;
   return summary;
 }

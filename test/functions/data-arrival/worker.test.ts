@@ -29,7 +29,7 @@ describe("data-arrival invocation", () => {
     expect((thrown as Error).message).to.include("'nope'").and.include("sales, marketing");
   });
 
-  it("scheduled: polls every wait activity, then re-matches parked waits with unused uploads", async () => {
+  it("scheduled: re-matches parked waits with unused uploads, then polls every wait activity", async () => {
     // An upload recorded earlier whose release was interrupted, and a wait parked by an earlier invocation.
     await h.deps.table.recordArrival({ dataset: "marketing", bucket: "b", key: "raw/marketing/m.csv", size: 1, eTag: "e", eventTime: "2026-11-23T12:05:00.000Z", sequencer: "1" }, new Date());
     await h.deps.table.parkWait({ dataset: "marketing", executionArn: "arn:old", dataSince: "2026-11-23T12:00:00.000Z", taskToken: "tok-old" }, new Date());
@@ -39,7 +39,11 @@ describe("data-arrival invocation", () => {
     const polled = h.sfn.commandCalls(GetActivityTaskCommand).map((c) => c.args[0].input.activityArn);
     expect(polled.filter((a) => a === activityArn("sales"))).to.have.length(2);
     expect(polled.filter((a) => a === activityArn("marketing"))).to.have.length(1);
-    expect(h.sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input.taskToken)).to.deep.equal(["tok-old"]);
+    const released = h.sfn.commandCalls(SendTaskSuccessCommand);
+    expect(released.map((c) => c.args[0].input.taskToken)).to.deep.equal(["tok-old"]);
+    // Released before the marketing long-poll began, not after it ended.
+    const marketingPoll = h.sfn.commandCalls(GetActivityTaskCommand).find((c) => c.args[0].input.activityArn === activityArn("marketing"))!;
+    expect(released[0].calledBefore(marketingPoll)).to.equal(true);
     expect(summary).to.include({ waitsParked: 1, released: 1 });
   });
 

@@ -10,12 +10,14 @@ const plenty = { workerName: "etl-dev-glue-runner/req-1", remainingMs: () => 300
 const task = (n: number) => ({ taskToken: `token-${n}`, input: JSON.stringify({ JobName: "etl-dev-PSD" }) });
 
 describe("glue-runner invocation", () => {
-  it("scheduled: polls until an empty poll, starts each task, then checks all runs", async () => {
+  it("scheduled: checks all runs first, then polls until an empty poll and starts each task", async () => {
     const h = runnerHarness();
     h.sfn.on(GetActivityTaskCommand).resolvesOnce(task(1)).resolvesOnce(task(2)).resolves({});
     h.glue.on(StartJobRunCommand).resolves({ JobRunId: "jr" });
     h.ddb.on(ScanCommand).resolves({ Items: [] });
     const summary = await runRunner(h.deps, { kind: "scheduled" }, plenty);
+    // A run that ended is reported before the long-poll, not 60 s later.
+    expect(h.ddb.commandCalls(ScanCommand)[0].calledBefore(h.sfn.commandCalls(GetActivityTaskCommand)[0])).to.equal(true);
     const polls = h.sfn.commandCalls(GetActivityTaskCommand);
     expect(polls).to.have.length(3);
     expect(polls[0].args[0].input).to.deep.equal({ activityArn: ACTIVITY_ARN, workerName: "etl-dev-glue-runner/req-1" });
@@ -65,6 +67,17 @@ describe("glue-runner invocation", () => {
     await runRunner(h.deps, { kind: "scheduled" }, plenty).catch((e) => (thrown = e));
     expect((thrown as Error).message).to.equal("socket hang up");
     expect(h.ddb.commandCalls(ScanCommand)).to.have.length(1);
+  });
+
+  it("still polls when the check fails, then reports the check error", async () => {
+    const h = runnerHarness();
+    h.ddb.on(ScanCommand).rejects(Object.assign(new Error("throttled"), { name: "ProvisionedThroughputExceededException" }));
+    h.sfn.on(GetActivityTaskCommand).resolvesOnce(task(1)).resolves({});
+    h.glue.on(StartJobRunCommand).resolves({ JobRunId: "jr" });
+    let thrown: unknown;
+    await runRunner(h.deps, { kind: "scheduled" }, plenty).catch((e) => (thrown = e));
+    expect((thrown as Error).message).to.equal("throttled");
+    expect(h.glue.commandCalls(StartJobRunCommand)).to.have.length(1);
   });
 
   it("kick: polls for the scheduled task but does not scan the table", async () => {
