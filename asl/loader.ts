@@ -4,6 +4,9 @@
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import aslValidator from "asl-validator";
+import { readCache, sha256, writeCache } from "../stacks/build-cache";
+
+const ASL_VALIDATOR_VERSION: string = require("asl-validator/package.json").version;
 
 export class AslError extends Error {
   override name = "AslError";
@@ -61,13 +64,19 @@ export function loadStateMachine(path: string, values: Readonly<Record<string, s
 
   const substituted = text.replace(PLACEHOLDER, (_, name: string) => JSON.stringify(values[name]).slice(1, -1));
   const definition = parseJson(substituted, file) as Record<string, unknown>;
-  // The validator annotates what it is given (QueryLanguage on every state): validate a copy.
-  const { isValid, errors } = aslValidator(structuredClone(definition));
-  if (!isValid) {
-    const messages = errors.map((e) => `  - ${e["Error code"]}: ${e.Message}`);
-    throw new AslError(`${file}: invalid Amazon States Language\n${messages.join("\n")}`);
+  const json = JSON.stringify(definition);
+  // asl-validator compiles its JSON schemas on every call (~0.2 s): remember definitions that passed.
+  const validatedKey = `asl-valid/${sha256(ASL_VALIDATOR_VERSION, json)}`;
+  if (!readCache(validatedKey)) {
+    // The validator annotates what it is given (QueryLanguage on every state): validate a copy.
+    const { isValid, errors } = aslValidator(structuredClone(definition));
+    if (!isValid) {
+      const messages = errors.map((e) => `  - ${e["Error code"]}: ${e.Message}`);
+      throw new AslError(`${file}: invalid Amazon States Language\n${messages.join("\n")}`);
+    }
+    writeCache(validatedKey, "");
   }
-  return { file, json: JSON.stringify(definition), definition };
+  return { file, json, definition };
 }
 
 /** Every state of a definition, including those inside Parallel branches and Map iterators. */

@@ -1,11 +1,12 @@
 // esbuild bundles of the Lambda handlers (functions/<name>/handler.ts), made once per functions folder.
 // Must not import cdktf: main.ts starts the bundling before it loads the stacks, so both run at once.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
-import { build, buildSync, type BuildOptions, type OutputFile } from "esbuild";
+import { build, buildSync, version as esbuildVersion, type BuildOptions, type BuildResult } from "esbuild";
+import { fingerprintFiles, readCache, sha256, writeCache } from "./build-cache";
 import { PROJECT_ROOT } from "./config";
-import { sha256Base64, zipSync } from "./zip";
+import { sha256Base64, zipSync, type ZipEntry } from "./zip";
 
 export const DEFAULT_FUNCTIONS_DIR = join(PROJECT_ROOT, "functions");
 
@@ -47,8 +48,52 @@ export function bundleOptions(functionsDir: string): BuildOptions {
   };
 }
 
-function store(functionsDir: string, outputFiles: OutputFile[]): Map<string, Bundle> {
-  const byName = new Map<string, OutputFile[]>();
+interface BuiltFile {
+  path: string;
+  contents: Uint8Array;
+}
+
+/** A cached build: the files esbuild read (and their fingerprint), and what it wrote. */
+interface CachedBuild {
+  inputs: string[];
+  inputsFingerprint: string;
+  /** The lockfile's content: a reinstall that resolves differently must rebuild. */
+  lockfileHash: string;
+  outputs: Array<{ path: string; contents: string }>;
+}
+
+const lockfileHash = () => sha256(readFileSync(join(PROJECT_ROOT, "package-lock.json")));
+const cacheKey = (functionsDir: string) => `bundles/${sha256(functionsDir, esbuildVersion, JSON.stringify(bundleOptions(functionsDir)))}.json`;
+
+/** The outputs of an earlier build whose every input is unchanged (the lockfile included), if any. */
+export function cachedBuild(functionsDir: string): BuiltFile[] | undefined {
+  const entry = readCache(cacheKey(functionsDir));
+  if (!entry) return undefined;
+  const cached = JSON.parse(entry.toString("utf8")) as CachedBuild;
+  if (cached.lockfileHash !== lockfileHash() || fingerprintFiles(cached.inputs) !== cached.inputsFingerprint) return undefined;
+  return cached.outputs.map((o) => ({ path: o.path, contents: Buffer.from(o.contents, "base64") }));
+}
+
+function cacheBuild(functionsDir: string, result: BuildResult): BuiltFile[] {
+  const inputs = Object.keys(result.metafile!.inputs).map((input) => join(PROJECT_ROOT, input));
+  const outputs = result.outputFiles!;
+  const cached: CachedBuild = { inputs, inputsFingerprint: fingerprintFiles(inputs), lockfileHash: lockfileHash(), outputs: outputs.map((o) => ({ path: o.path, contents: Buffer.from(o.contents).toString("base64") })) };
+  writeCache(cacheKey(functionsDir), JSON.stringify(cached));
+  return outputs;
+}
+
+/** Deflating a bundle at level 9 takes ~100 ms: reuse the zip of the very same files. */
+function zipOf(entries: ZipEntry[]): Buffer {
+  const key = `zips/${sha256(...entries.flatMap((e) => [e.name, e.data]))}.zip`;
+  const cached = readCache(key);
+  if (cached) return cached;
+  const zip = zipSync(entries);
+  writeCache(key, zip);
+  return zip;
+}
+
+function store(functionsDir: string, outputFiles: BuiltFile[]): Map<string, Bundle> {
+  const byName = new Map<string, BuiltFile[]>();
   for (const file of outputFiles) {
     const name = basename(dirname(file.path));
     byName.set(name, [...(byName.get(name) ?? []), file]);
@@ -59,7 +104,7 @@ function store(functionsDir: string, outputFiles: OutputFile[]): Map<string, Bun
     const dir = join(root, name);
     mkdirSync(dir);
     for (const file of files) writeFileSync(join(dir, basename(file.path)), file.contents);
-    const zip = zipSync(files.map((file) => ({ name: basename(file.path), data: Buffer.from(file.contents) })));
+    const zip = zipOf(files.map((file) => ({ name: basename(file.path), data: Buffer.from(file.contents) })));
     const zipFile = join(root, `${name}.zip`);
     writeFileSync(zipFile, zip);
     stored.set(name, { dir, zipFile, zipSha256: sha256Base64(zip) });
@@ -76,7 +121,7 @@ function bundleError(functionsDir: string, e: unknown): Error {
 export async function prepareBundles(functionsDir = DEFAULT_FUNCTIONS_DIR): Promise<void> {
   if (bundles.has(functionsDir)) return;
   try {
-    store(functionsDir, (await build(bundleOptions(functionsDir))).outputFiles!);
+    store(functionsDir, cachedBuild(functionsDir) ?? cacheBuild(functionsDir, await build({ ...bundleOptions(functionsDir), metafile: true })));
   } catch (e) {
     throw bundleError(functionsDir, e);
   }
@@ -91,7 +136,7 @@ export function bundleOf(entryFile: string): Bundle {
   let all = bundles.get(functionsDir);
   if (!all) {
     try {
-      all = store(functionsDir, buildSync(bundleOptions(functionsDir)).outputFiles!);
+      all = store(functionsDir, cachedBuild(functionsDir) ?? cacheBuild(functionsDir, buildSync({ ...bundleOptions(functionsDir), metafile: true })));
     } catch (e) {
       throw bundleError(functionsDir, e);
     }

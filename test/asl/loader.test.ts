@@ -37,6 +37,12 @@ describe("asl/loader", () => {
     expect(JSON.parse(loaded.json)).to.deep.equal(loaded.definition);
   });
 
+  it("never lets a remembered valid definition excuse an invalid one, and never remembers an invalid one", () => {
+    loadStateMachine(file("valid.asl.json", machine({})), VALUES);
+    const invalid = file("invalid.asl.json", machine({ Next: "Nowhere" }));
+    for (let attempt = 0; attempt < 2; attempt++) expect(error(() => loadStateMachine(invalid, VALUES)).message).to.include("Nowhere");
+  });
+
   it("reports invalid JSON with the file, line and column", () => {
     const e = error(() => loadStateMachine(file("bad-json.asl.json", '{\n  "StartAt": "Run",\n  "States": {,}\n}'), VALUES));
     expect(e.message).to.match(/bad-json\.asl\.json: invalid JSON at line 3, column 14/);

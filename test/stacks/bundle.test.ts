@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
-import { bundleOf, DEFAULT_FUNCTIONS_DIR, prepareBundles } from "../../stacks/bundle";
+import { bundleOf, cachedBuild, DEFAULT_FUNCTIONS_DIR, prepareBundles } from "../../stacks/bundle";
 import { zipSync } from "../../stacks/zip";
 
 describe("stacks/bundle", () => {
@@ -54,6 +54,26 @@ describe("stacks/bundle", () => {
     expect(zipSync([{ name: "b", data: Buffer.from("2") }, { name: "a", data: Buffer.from("1") }])).to.deep.equal(
       zipSync([{ name: "a", data: Buffer.from("1") }, { name: "b", data: Buffer.from("2") }]),
     );
+  });
+
+  it("reuses a cached build only while every file it read is unchanged", () => {
+    const entry = join(functionsDir, "hello", "handler.ts");
+    const { dir } = bundleOf(entry);
+    const cached = cachedBuild(functionsDir);
+    expect(cached?.find((f) => f.path.endsWith("hello/index.js"))?.contents).to.deep.equal(readFileSync(join(dir, "index.js")));
+    process.env.ETL_BUILD_CACHE = "off";
+    try {
+      expect(cachedBuild(functionsDir)).to.equal(undefined);
+    } finally {
+      delete process.env.ETL_BUILD_CACHE;
+    }
+    const original = readFileSync(entry, "utf8");
+    try {
+      writeFileSync(entry, original.replace("says", "now says"));
+      expect(cachedBuild(functionsDir)).to.equal(undefined);
+    } finally {
+      writeFileSync(entry, original);
+    }
   });
 
   it("bundles every handler of the folder in one run and reuses it", () => {
@@ -118,7 +138,7 @@ describe("stacks/bundle", () => {
         },
       });
       expect(JSON.parse(stdout.trim().split("\n").pop()!)).to.include({ tasksReceived: 0, errors: 0 });
-      expect(calls.map((c) => c.target)).to.deep.equal(["AWSStepFunctions.GetActivityTask", "DynamoDB_20120810.Scan"]);
+      expect(calls.map((c) => c.target)).to.deep.equal(["DynamoDB_20120810.Scan", "AWSStepFunctions.GetActivityTask"]);
       for (const call of calls) expect(call.authorization).to.include("Credential=AKIDFROMLAMBDAENV/");
     } finally {
       server.closeAllConnections();
