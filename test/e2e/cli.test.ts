@@ -1,13 +1,13 @@
 // End to end: `npm start` as a child process (the real CLI, local services, handlers, ASL and DuckDB engine).
 import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
 import type { RunReport } from "../../local/runtime";
 import { writeSampleData } from "../../local/sample-data";
+import { listening } from "../listening";
 
 const ROOT = resolve(__dirname, "..", "..");
 
@@ -49,18 +49,6 @@ function runCli(args: string[], onLine?: (line: string, child: ReturnType<typeof
       const services = /local services up: (.*)/.exec(stdout)?.[1] ?? "";
       resolvePromise({ code, stdout, stderr, endpoints: [...services.matchAll(/http:\/\/127\.0\.0\.1:\d+/g)].map((m) => m[0]) });
     });
-  });
-}
-
-function listening(endpoint: string): Promise<boolean> {
-  const { hostname, port } = new URL(endpoint);
-  return new Promise((done) => {
-    const socket = connect(Number(port), hostname);
-    socket.once("connect", () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once("error", () => done(false));
   });
 }
 

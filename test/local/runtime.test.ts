@@ -1,26 +1,13 @@
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { loadConfig } from "../../stacks/config";
 import { finalJob, InputError, runLocalWorkflow, type ProgressEvent, type RuntimeOptions } from "../../local/runtime";
 import { writeSampleData } from "../../local/sample-data";
+import { listening } from "../listening";
 
 const config = loadConfig();
-
-/** Resolves true when something accepts a connection at the endpoint. */
-function listening(endpoint: string): Promise<boolean> {
-  const { hostname, port } = new URL(endpoint);
-  return new Promise((resolve) => {
-    const socket = connect(Number(port), hostname);
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
 
 describe("local/runtime", () => {
   let dir: string;
