@@ -62,6 +62,9 @@ export async function checkAllRuns(deps: RunnerDeps, summary: RunnerSummary): Pr
 
   const runs = new Map<string, RunLookup>();
   const runsByTask = new Map<string, JobRun>();
+  // Jobs whose listing failed: a stale claim of theirs may have a run we could not see, so it is not
+  // recovered this cycle (recovery would start a second run).
+  const unlistedJobs = new Set<string>();
   await mapConcurrent([...byJob], config.glueConcurrency, async ([jobName, jobItems]) => {
     const runIds = new Set(jobItems.flatMap((i) => (i.jobRunId ? [i.jobRunId] : [])));
     const taskIds = new Set(jobItems.filter(isStale).map((i) => i.taskId));
@@ -73,7 +76,8 @@ export async function checkAllRuns(deps: RunnerDeps, summary: RunnerSummary): Pr
         if (taskId && taskIds.has(taskId)) runsByTask.set(taskId, run);
       }
     } catch (error) {
-      logger.warn("GetJobRuns failed; asking run by run", { jobName, error: describeError(error) });
+      unlistedJobs.add(jobName);
+      logger.warn("GetJobRuns failed; asking run by run, stale claims wait for the next cycle", { jobName, error: describeError(error) });
     }
   });
   const unlisted = items.filter((i) => i.jobRunId && !runs.has(i.jobRunId));
@@ -87,6 +91,10 @@ export async function checkAllRuns(deps: RunnerDeps, summary: RunnerSummary): Pr
         const run = runs.get(item.jobRunId);
         if (run) await applyRunState(deps, item, run, summary);
       } else if (isStale(item)) {
+        if (unlistedJobs.has(item.jobName)) {
+          logger.warn("stale claim left for the next cycle: its job's runs could not be listed", logContext(item));
+          return;
+        }
         await recoverStaleClaim(deps, item, runsByTask.get(item.taskId), summary);
       }
     } catch (error) {

@@ -247,6 +247,17 @@ describe("glue-runner check", () => {
       expect(summary).to.include({ tasksStarted: 1, heartbeats: 1 });
     });
 
+    it("does not recover (nor start again) when GetJobRuns failed for its job this cycle", async () => {
+      const h = runnerHarness();
+      h.ddb.on(ScanCommand).resolves({ Items: [itemAttributes({ jobName: JOB, taskId: "t1", status: "STARTING", claimedAt: stale })] });
+      h.glue.on(GetJobRunsCommand).rejects(awsError("ThrottlingException", "Rate exceeded"));
+      h.glue.on(StartJobRunCommand).resolves({ JobRunId: "jr_second" });
+      await checkAllRuns(h.deps, emptySummary());
+      expect(h.glue.commandCalls(StartJobRunCommand)).to.have.length(0);
+      expect(h.ddb.commandCalls(UpdateItemCommand)).to.have.length(0);
+      expect(h.ddb.commandCalls(DeleteItemCommand)).to.have.length(0);
+    });
+
     it("does not start again when another invocation re-claimed it first", async () => {
       const h = runnerHarness();
       h.ddb.on(ScanCommand).resolves({ Items: [itemAttributes({ jobName: JOB, taskId: "t1", status: "STARTING", claimedAt: stale })] });
