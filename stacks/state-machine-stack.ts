@@ -82,9 +82,11 @@ export class StateMachineStack extends EtlStack {
     const file = definitionPath(config);
     // The ASL is loaded with markers in place of the ARNs so that it can be checked by value, then the
     // markers become Terraform references once the rest of the text is escaped for Terraform.
+    // Each marker ends with a closing delimiter, so no marker is a prefix of another (`-1-ref` vs `-10-ref`),
+    // and all of them are replaced in one pass over the text.
     const references = new Map<string, string>();
     const marker = (kind: "activity" | "sns-topic", reference: string) => {
-      const m = `arn:aws:states:${config.region}:000000000000:${kind}:cdktf-reference-${references.size}`;
+      const m = `arn:aws:states:${config.region}:000000000000:${kind}:cdktf-reference-${references.size}-ref`;
       references.set(m, reference);
       return m;
     };
@@ -110,7 +112,12 @@ export class StateMachineStack extends EtlStack {
 
     // "${" and "%{" start Terraform templates: escape them so they stay literal.
     let definition = loaded.json.replace(/([$%])\{/g, (_, c: string) => `${c}${c}{`);
-    for (const [m, reference] of references) definition = definition.split(m).join(reference);
+    const markerPattern = /arn:aws:states:[a-z0-9-]+:000000000000:(?:activity|sns-topic):cdktf-reference-\d+-ref/g;
+    definition = definition.replace(markerPattern, (m) => {
+      const reference = references.get(m);
+      if (reference === undefined) throw new Error(`${loaded.file}: '${m}' looks like a synth-time reference marker but is not one of this stack's`);
+      return reference;
+    });
 
     const logGroup = new CloudwatchLogGroup(this, "state-machine-logs", {
       name: `/aws/vendedlogs/states/${names.stateMachine}`,

@@ -106,6 +106,44 @@ describe("state-machine stack (example configuration)", () => {
   });
 });
 
+describe("state-machine stack (many datasets)", () => {
+  let root: string;
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), "etl-many-datasets-"));
+    mkdirSync(join(root, "asl"));
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  // Twelve datasets: the synth-time markers of the activities run past 10, where `...-1` was a prefix of `...-10`.
+  it("references each wait activity and the topic exactly, with 10+ datasets", () => {
+    const extra = Array.from({ length: 10 }, (_, i) => `extra${i}`);
+    const asl = JSON.parse(readFileSync(join(PROJECT_ROOT, "asl", "etl-workflow.asl.json"), "utf8"));
+    for (const dataset of extra) {
+      asl.States.ProcessDatasets.Branches.push({
+        StartAt: `WaitFor_${dataset}`,
+        States: { [`WaitFor_${dataset}`]: { Type: "Task", Resource: `\${WaitActivityArn.${dataset}}`, TimeoutSeconds: 60, End: true } },
+      });
+    }
+    writeFileSync(join(root, "asl", "etl-workflow.asl.json"), JSON.stringify(asl, null, 2));
+    const config = variant((raw) => {
+      for (const dataset of extra) raw.datasets[dataset] = { prefix: `raw/${dataset}/`, schema: "sales.json" };
+    }, root);
+    expect(Object.keys(config.datasets)).to.have.length(12);
+
+    const sm = synthConfig(config).stateMachine;
+    const definition = JSON.parse(Object.values(resources(sm, "aws_sfn_state_machine"))[0].definition);
+    const waits = Object.fromEntries(
+      definition.States.ProcessDatasets.Branches.flatMap((b: any) => Object.entries<any>(b.States)).filter(([name]: [string]) => name.startsWith("WaitFor")),
+    );
+    expect(waits.WaitForSalesData.Resource).to.equal("${aws_sfn_activity.wait-activity-sales.arn}");
+    expect(waits.WaitForMarketingData.Resource).to.equal("${aws_sfn_activity.wait-activity-marketing.arn}");
+    for (const dataset of extra) expect(waits[`WaitFor_${dataset}`].Resource, dataset).to.equal(`\${aws_sfn_activity.wait-activity-${dataset}.arn}`);
+    expect(definition.States.JMSD.Resource).to.equal("${aws_sfn_activity.runner-activity.arn}");
+    expect(definition.States.NotifyFailure.Parameters.TopicArn).to.equal("${aws_sns_topic.failure-topic.arn}");
+    expect(JSON.stringify(definition)).to.not.include("cdktf-reference");
+  });
+});
+
 describe("state-machine stack (configuration variants)", () => {
   it("subscribes the notification email, disables the schedule and drops X-Ray when so configured", () => {
     const sm = synthConfig(
