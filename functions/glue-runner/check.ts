@@ -188,11 +188,16 @@ async function recoverStaleClaim(deps: RunnerDeps, item: RunItem, adoptable: Job
     return;
   }
   summary.heartbeats++;
-  if (!(await table.reclaim(item, deps.now().toISOString()))) return; // another invocation took it over
+  const claimedAt = deps.now().toISOString();
+  if (!(await table.reclaim(item, claimedAt))) return; // another invocation took it over
+  const mine: RunItem = { ...item, claimedAt };
   if (adoptable?.Id) {
     logger.info("adopting unrecorded Glue run", { ...context, jobRunId: adoptable.Id });
-    await table.markRunning(item, adoptable.Id, (adoptable.StartedOn ?? deps.now()).toISOString());
-    await applyRunState(deps, { ...item, status: "RUNNING", jobRunId: adoptable.Id }, adoptable, summary);
+    if (!(await table.markRunning(mine, adoptable.Id, (adoptable.StartedOn ?? deps.now()).toISOString()))) {
+      logger.warn("claim lost before the adopted run was recorded; leaving it to its new holder", { ...context, jobRunId: adoptable.Id });
+      return;
+    }
+    await applyRunState(deps, { ...mine, status: "RUNNING", jobRunId: adoptable.Id }, adoptable, summary);
     return;
   }
   const parsed = parseTaskInput(runnerTaskInput, item.taskInput);
@@ -202,7 +207,7 @@ async function recoverStaleClaim(deps: RunnerDeps, item: RunItem, adoptable: Job
     return;
   }
   logger.info("restarting a start that never answered", context);
-  await startRun(deps, item, parsed.value, summary);
+  await startRun(deps, mine, parsed.value, summary);
 }
 
 function logContext(item: RunItem) {

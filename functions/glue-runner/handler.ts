@@ -1,10 +1,10 @@
 // Glue runner Lambda: the activity worker that starts Glue runs and reports their end to SFN.
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { GlueClient } from "@aws-sdk/client-glue";
 import type { Context } from "aws-lambda";
 import { createLogger } from "../shared/logger";
 import { createSfnClient, workerName } from "../shared/sfn";
 import { runnerConfigFromEnv } from "./config";
+import { createGlueClient } from "./glue-client";
 import type { RunnerDeps, RunnerSummary } from "./deps";
 import { parseRunnerEvent } from "./events";
 import { runRunner } from "./runner";
@@ -19,7 +19,7 @@ function runnerDeps(): RunnerDeps {
     deps = {
       config,
       sfn: createSfnClient(),
-      glue: new GlueClient({}),
+      glue: createGlueClient(),
       table: new RunsTable(new DynamoDBClient({}), config.tableName, config.runTtlDays),
       logger: createLogger({ activityArn: config.activityArn }),
       now: () => new Date(),

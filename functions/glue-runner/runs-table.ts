@@ -111,10 +111,16 @@ export class RunsTable {
     });
   }
 
-  /** Records the Glue run of a claimed task; false when the item is gone. */
+  /**
+   * Records the Glue run of a task whose STARTING claim `item.claimedAt` this invocation still holds.
+   * False when the item is gone or another invocation re-claimed it (or recorded another run): the
+   * caller's run is then nobody's. Recording the same run again (already adopted) succeeds.
+   */
   async markRunning(item: RunItem, jobRunId: string, startedAt: string): Promise<boolean> {
-    return this.update(item, "SET #status = :running, jobRunId = :run, startedAt = :at", "attribute_exists(#sk)", {
+    return this.update(item, "SET #status = :running, jobRunId = :run, startedAt = :at", "(#status = :starting AND claimedAt = :mine) OR jobRunId = :run", {
       ":running": { S: "RUNNING" },
+      ":starting": { S: "STARTING" },
+      ":mine": { S: item.claimedAt },
       ":run": { S: jobRunId },
       ":at": { S: startedAt },
     });

@@ -108,8 +108,10 @@ export async function startRun(deps: RunnerDeps, item: RunItem, input: RunnerTas
   logger.info("Glue run started", { ...context, jobRunId });
   try {
     if (!(await table.markRunning(item, jobRunId, deps.now().toISOString()))) {
-      // The item was removed meanwhile (task closed): nothing will track this run, so stop it.
-      logger.warn("task item vanished after the start; stopping the run", { ...context, jobRunId });
+      // The claim is no longer ours: the task closed (item removed), or StartJobRun answered so late
+      // that another invocation re-claimed the task and started or adopted a run of its own. Nothing
+      // will track this run, so stop it rather than overwrite the other invocation's run id.
+      logger.warn("claim lost before the run was recorded; stopping this invocation's run", { ...context, jobRunId, claimedAt: item.claimedAt });
       await stopRun(deps, item.jobName, jobRunId);
     }
   } catch (error) {

@@ -243,7 +243,8 @@ describe("glue-runner check", () => {
       const summary = emptySummary();
       await checkAllRuns(h.deps, summary);
       expect(h.glue.commandCalls(StartJobRunCommand)[0].args[0].input.Arguments).to.deep.equal({ "--a": "b", "--etl_task_id": "t1" });
-      expect(h.ddb.commandCalls(UpdateItemCommand)[1].args[0].input.ExpressionAttributeValues).to.deep.include({ ":run": { S: "jr_new" } });
+      // Recorded under the new claim (the one this invocation holds), not the stale one.
+      expect(h.ddb.commandCalls(UpdateItemCommand)[1].args[0].input.ExpressionAttributeValues).to.deep.include({ ":run": { S: "jr_new" }, ":mine": { S: NOW.toISOString() } });
       expect(summary).to.include({ tasksStarted: 1, heartbeats: 1 });
     });
 

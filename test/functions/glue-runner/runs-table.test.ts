@@ -50,13 +50,26 @@ describe("glue-runner runs table (dynalite)", () => {
     expect(stored).to.include({ status: "RUNNING", jobRunId: "jr_1", startedAt: NOW.toISOString() });
   });
 
+  it("records the run only while the caller still holds its claim", async () => {
+    const item = claimItem("t1");
+    await table.claim(item, NOW);
+    expect(await table.reclaim(item, "2026-11-23T12:05:00.000Z")).to.equal(true);
+    expect(await table.markRunning(item, "jr_late", NOW.toISOString()), "the old claim").to.equal(false);
+    const mine = { ...item, claimedAt: "2026-11-23T12:05:00.000Z" };
+    expect(await table.markRunning(mine, "jr_2", NOW.toISOString())).to.equal(true);
+    expect(await table.markRunning(item, "jr_late", NOW.toISOString()), "after another run was recorded").to.equal(false);
+    expect(await table.markRunning(item, "jr_2", NOW.toISOString()), "the same run again").to.equal(true);
+    expect((await table.queryJob("etl-dev-PSD"))[0]).to.include({ jobRunId: "jr_2", status: "RUNNING" });
+  });
+
   it("lets exactly one invocation take over a stale claim", async () => {
     const item = claimItem("t1");
     await table.claim(item, NOW);
     const results = await Promise.all([table.reclaim(item, "2026-11-23T12:05:00.000Z"), table.reclaim(item, "2026-11-23T12:05:00.001Z")]);
     expect(results.filter(Boolean)).to.have.length(1);
-    await table.markRunning(item, "jr_1", NOW.toISOString());
-    expect(await table.reclaim({ ...item, claimedAt: (await table.queryJob("etl-dev-PSD"))[0].claimedAt }, "later")).to.equal(false);
+    const holder = { ...item, claimedAt: (await table.queryJob("etl-dev-PSD"))[0].claimedAt };
+    expect(await table.markRunning(holder, "jr_1", NOW.toISOString())).to.equal(true);
+    expect(await table.reclaim(holder, "later")).to.equal(false);
   });
 
   it("checks every active run when the table needs more than one Scan page", async () => {

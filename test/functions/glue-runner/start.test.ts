@@ -4,7 +4,11 @@ import { SendTaskFailureCommand, TaskTimedOut } from "@aws-sdk/client-sfn";
 import { expect } from "chai";
 import { emptySummary } from "../../../functions/glue-runner/deps";
 import { acceptTask, startErrorName, taskIdOf } from "../../../functions/glue-runner/start";
-import { awsError } from "../fakes";
+import { STALE_CLAIM_MS } from "../../../functions/glue-runner/check";
+import { createGlueClient, GLUE_MAX_ATTEMPTS, GLUE_REQUEST_TIMEOUT_MS } from "../../../functions/glue-runner/glue-client";
+import { RunsTable } from "../../../functions/glue-runner/runs-table";
+import { RUNNER_TABLE } from "../../../stacks/table-keys";
+import { awsError, startDynalite } from "../fakes";
 import { NOW, runnerHarness } from "./harness";
 
 const TOKEN = "token-1";
@@ -34,7 +38,8 @@ describe("glue-runner start", () => {
     });
     const update = h.ddb.commandCalls(UpdateItemCommand)[0].args[0].input;
     expect(update.ExpressionAttributeValues).to.deep.include({ ":running": { S: "RUNNING" }, ":run": { S: "jr_1" } });
-    expect(update.ConditionExpression).to.equal("attribute_exists(#sk)");
+    expect(update.ConditionExpression).to.equal("(#status = :starting AND claimedAt = :mine) OR jobRunId = :run");
+    expect(update.ExpressionAttributeValues).to.deep.include({ ":starting": { S: "STARTING" }, ":mine": { S: NOW.toISOString() } });
     expect(h.sfn.calls()).to.have.length(0);
     expect(summary).to.include({ tasksReceived: 1, tasksStarted: 1, tasksRejected: 0 });
   });
@@ -145,6 +150,62 @@ describe("glue-runner start", () => {
     h.ddb.on(UpdateItemCommand).rejects(awsError("ConditionalCheckFailedException"));
     await acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify({ JobName: "j" }) }, emptySummary());
     expect(h.glue.commandCalls(BatchStopJobRunCommand)[0].args[0].input).to.deep.equal({ JobName: "j", JobRunIds: ["jr_9"] });
+  });
+
+  it("stops its own run when StartJobRun answered after another invocation re-claimed the task (dynalite)", async () => {
+    const dynamo = await startDynalite();
+    try {
+      await dynamo.createTable("etl-dev-active-job-runs", RUNNER_TABLE);
+      const h = runnerHarness();
+      h.deps.table = new RunsTable(dynamo.ddb, "etl-dev-active-job-runs", 14);
+      h.glue.on(BatchStopJobRunCommand).resolves({});
+      // StartJobRun hangs; meanwhile the check cycle re-claims the task and records a second run.
+      h.glue.on(StartJobRunCommand).callsFake(async () => {
+        const [claim] = await h.deps.table.queryJob("j");
+        const later = "2026-11-23T12:02:30.000Z";
+        expect(await h.deps.table.reclaim(claim, later)).to.equal(true);
+        expect(await h.deps.table.markRunning({ ...claim, claimedAt: later }, "jr_second", later)).to.equal(true);
+        return { JobRunId: "jr_late" };
+      });
+      await acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify({ JobName: "j" }) }, emptySummary());
+      const [stored] = await h.deps.table.queryJob("j");
+      expect(stored).to.include({ status: "RUNNING", jobRunId: "jr_second" });
+      expect(h.glue.commandCalls(BatchStopJobRunCommand).map((c) => c.args[0].input)).to.deep.equal([{ JobName: "j", JobRunIds: ["jr_late"] }]);
+    } finally {
+      await dynamo.close();
+    }
+  });
+
+  it("keeps its run when the re-claiming invocation adopted that same run (dynalite)", async () => {
+    const dynamo = await startDynalite();
+    try {
+      await dynamo.createTable("etl-dev-active-job-runs", RUNNER_TABLE);
+      const h = runnerHarness();
+      h.deps.table = new RunsTable(dynamo.ddb, "etl-dev-active-job-runs", 14);
+      h.glue.on(StartJobRunCommand).callsFake(async () => {
+        const [claim] = await h.deps.table.queryJob("j");
+        const later = "2026-11-23T12:02:30.000Z";
+        await h.deps.table.reclaim(claim, later);
+        await h.deps.table.markRunning({ ...claim, claimedAt: later }, "jr_late", later);
+        return { JobRunId: "jr_late" };
+      });
+      await acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify({ JobName: "j" }) }, emptySummary());
+      expect((await h.deps.table.queryJob("j"))[0]).to.include({ status: "RUNNING", jobRunId: "jr_late" });
+      expect(h.glue.commandCalls(BatchStopJobRunCommand)).to.have.length(0);
+    } finally {
+      await dynamo.close();
+    }
+  });
+
+  it("gives the Glue client a request timeout well within STALE_CLAIM_MS", async () => {
+    const client = createGlueClient();
+    const handler = client.config.requestHandler as unknown as { configProvider: Promise<{ requestTimeout?: number; socketTimeout?: number }> };
+    const options = await handler.configProvider;
+    expect(options.requestTimeout).to.equal(GLUE_REQUEST_TIMEOUT_MS);
+    expect(options.socketTimeout).to.equal(GLUE_REQUEST_TIMEOUT_MS);
+    expect(await client.config.maxAttempts()).to.equal(GLUE_MAX_ATTEMPTS);
+    expect(GLUE_MAX_ATTEMPTS * GLUE_REQUEST_TIMEOUT_MS).to.be.below(STALE_CLAIM_MS - 20_000);
+    client.destroy();
   });
 
   it("leaves a started run whose record failed to the check cycle (no failure, no stop)", async () => {
