@@ -31,11 +31,29 @@ export interface RunnerOutput {
   executionTime?: number;
 }
 
-/** The cause of GlueJobFailedError: JSON that fits the SFN limit. */
+/**
+ * The cause of GlueJobFailedError: JSON that fits the SFN limit as sent (escaping included), so the
+ * generic truncation in sendTaskFailure never cuts it into invalid JSON.
+ */
 export function failureCause(jobName: string, jobRunId: string, state: string, errorMessage: string): string {
-  const room = LIMITS.cause - JSON.stringify({ jobName, jobRunId, state, errorMessage: "" }).length - 64;
-  const message = errorMessage.length > room ? `${errorMessage.slice(0, room)}...` : errorMessage;
-  return JSON.stringify({ jobName, jobRunId, state, errorMessage: message });
+  const cause = (message: string) => JSON.stringify({ jobName, jobRunId, state, errorMessage: message });
+  const whole = cause(errorMessage);
+  if (whole.length <= LIMITS.cause) return whole;
+  const shortened = (length: number) => {
+    let head = errorMessage.slice(0, length);
+    if (/[\uD800-\uDBFF]$/.test(head)) head = head.slice(0, -1); // never split a surrogate pair
+    return cause(`${head}...`);
+  };
+  // Escaping makes a character cost 1 to 6 in the JSON: find the longest prefix that fits.
+  let [fits, tooLong] = [0, errorMessage.length];
+  while (tooLong - fits > 1) {
+    const middle = Math.floor((fits + tooLong) / 2);
+    if (shortened(middle).length <= LIMITS.cause) fits = middle;
+    else tooLong = middle;
+  }
+  const result = shortened(fits);
+  // Only when the job name, run id and state alone exceed the limit (they cannot: Glue caps them).
+  return result.length <= LIMITS.cause ? result : cause("").slice(0, LIMITS.cause);
 }
 
 export function successOutput(jobName: string, run: JobRun): RunnerOutput {

@@ -137,6 +137,26 @@ describe("glue-runner check", () => {
     expect(JSON.parse(cause)).to.include({ jobName: JOB, jobRunId: "jr_1", state: "FAILED" });
   });
 
+  for (const [name, unit] of [
+    ["newlines", "\n"],
+    ["quotes", '"'],
+    ["backslashes and control characters", "\\\u0001"],
+    ["a mix with emoji", 'line "1"\n\t😀'],
+  ] as const) {
+    it(`keeps the cause valid JSON within the limit for a message full of ${name}`, async () => {
+      const message = unit.repeat(Math.ceil(40_000 / unit.length));
+      const h = oneRun(run("FAILED", { ErrorMessage: message }));
+      await checkAllRuns(h.deps, emptySummary());
+      const sent = h.sfn.commandCalls(SendTaskFailureCommand)[0].args[0].input.cause!;
+      expect(sent.length).to.be.at.most(LIMITS.cause);
+      const parsed = JSON.parse(sent);
+      expect(parsed).to.include({ jobName: JOB, jobRunId: "jr_1", state: "FAILED" });
+      expect(parsed.errorMessage).to.match(/\.\.\.$/);
+      expect(message.startsWith(parsed.errorMessage.slice(0, -3))).to.equal(true);
+      expect(sent.length, "uses the room it has").to.be.above(LIMITS.cause - 20);
+    });
+  }
+
   it("truncates a long error message sent to SFN", async () => {
     const h = oneRun(run("FAILED", { ErrorMessage: "é".repeat(50_000) }));
     await checkAllRuns(h.deps, emptySummary());
