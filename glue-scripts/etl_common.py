@@ -3,7 +3,7 @@
 A job registers each of its inputs (--etl_inputs) as a view named by the input's name, runs its SQL file
 (--etl_sql, shipped with --extra-files) with spark.sql, and writes the result as Parquet (Snappy) over
 --etl_output. CSV inputs are renamed and typed per their schema file; rows whose typed values do not parse,
-and malformed lines, are dropped and counted. local/etl-engine.ts implements the same rules in DuckDB.
+and malformed lines (including a line with an unclosed quote: records never span lines), are dropped and counted. local/etl-engine.ts implements the same rules in DuckDB.
 
 The pure helpers (naming, argument and schema checks) import nothing from pyspark or awsglue, so they
 can be tested with plain python3.
@@ -105,6 +105,12 @@ def local_file(name: str) -> str:
     return path
 
 
+def unclosed_quote(line: str) -> bool:
+    """A line with an odd number of '"' has an unclosed quote; records are lines (multiLine false), so it is a
+    malformed line, dropped and counted. The same rule as local/etl-engine.ts unclosedQuoteLines (a test pins it)."""
+    return line.count('"') % 2 == 1
+
+
 def typed_column(column: str, type_name: str):
     """The Spark column of a typed value; NULL when the text does not parse (the row is then dropped)."""
     from pyspark.sql import functions as F
@@ -131,21 +137,28 @@ def register_csv(spark, source: EtlInput) -> int:
         columns = check_schema(json.load(handle), schema_file)
     header = spark.read.option("header", True).option("inferSchema", False).csv(source.path).columns
     positions = column_positions(header, columns, source.name, source.path)
+    # Lines with an unclosed quote (unclosed_quote, in SQL) are dropped before parsing: the local engine does
+    # the same, rather than each engine guessing where such a value ends.
+    text = spark.read.text(source.path)
+    quotes = F.length("value") - F.length(F.regexp_replace("value", '"', ""))
+    unclosed = text.filter(quotes % 2 == 1).count()
+    lines = source.path if unclosed == 0 else text.filter(quotes % 2 == 0).rdd.map(lambda row: row.value)
     # Read by position with the header's width, so short or long lines land in _corrupt_record.
     raw_schema = StructType([StructField(f"c{i}", StringType()) for i in range(len(header))] + [StructField(CORRUPT, StringType())])
     raw = (
         spark.read.option("header", True)
+        .option("multiLine", False)
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", CORRUPT)
         .schema(raw_schema)
-        .csv(source.path)
+        .csv(lines)
     )
     typed = raw.select(*[typed_column(f"c{positions[c['name']]}", c["type"]).alias(c["name"]) for c in columns], F.col(CORRUPT)).cache()
     valid = F.col(CORRUPT).isNull()
     for column in columns:
         if column["type"] != "string":
             valid = valid & F.col(column["name"]).isNotNull()
-    dropped = typed.filter(~valid).count()
+    dropped = unclosed + typed.filter(~valid).count()
     typed.filter(valid).select(*[c["name"] for c in columns]).createOrReplaceTempView(source.name)
     LOG.info("input %s: %d rows dropped (unparseable values or malformed lines) from %s", source.name, dropped, source.path)
     return dropped

@@ -1,8 +1,9 @@
 // The local ETL engine: the Glue reader semantics of glue-scripts/etl_common.py, in DuckDB.
 // Each input becomes a view named by the job's inputs[].name; the job's SQL file runs on them once,
 // and its result is written as Parquet (Snappy). DuckDB does all the row work: no per-row JavaScript.
-import { mkdir, readFile, readdir, rm, stat } from "node:fs/promises";
-import { extname, isAbsolute, join } from "node:path";
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, extname, isAbsolute, join } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { EtlInput } from "../stacks/job-arguments";
 import { readSchemaFile, type SchemaFile } from "../stacks/schema-file";
@@ -116,32 +117,94 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
   const table = `etl_typed_${input.name}`;
   const names = schema.columns.map((c) => c.name);
   let malformedLines = 0;
-  for (const [i, file] of files.entries()) {
-    const header = await readCsvHeader(file);
-    const positions = new Map<string, number>();
-    header.forEach((h, position) => positions.has(snakeCase(h)) || positions.set(snakeCase(h), position));
-    const missing = schema.columns.filter((c) => !positions.has(snakeCase(c.source!)));
-    if (missing.length)
-      throw new Error(`${file}: input '${input.name}' lacks required column(s) ${missing.map((c) => JSON.stringify(c.source)).join(", ")} (header: ${JSON.stringify(header)})`);
-    const typed = schema.columns.map((c) => `${typedValue(`c${positions.get(snakeCase(c.source!))}`, c.type)} AS ${c.name}`);
-    const rejects = `etl_rejects_${input.name}_${i}`;
-    const source =
-      `read_csv(${literal(file)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', ` +
-      `columns = {${header.map((_, position) => `'c${position}': 'VARCHAR'`).join(", ")}}, ` +
-      `store_rejects = true, rejects_table = '${rejects}', rejects_scan = '${rejects}_scan')`;
-    const select = `SELECT ${typed.join(", ")} FROM ${source}`;
-    try {
-      await connection.run(i === 0 ? `CREATE TEMP TABLE ${table} AS ${select}` : `INSERT INTO ${table} ${select}`);
-      const reader = await connection.runAndReadAll(`SELECT count(DISTINCT line) FROM ${rejects}`);
-      malformedLines += Number(reader.getRows()[0][0]);
-    } catch (e) {
-      throw new Error(`${file}: input '${input.name}': cannot read the CSV (${(e as Error).message})`);
+  let copies: string | undefined;
+  try {
+    for (const [i, file] of files.entries()) {
+      const header = await readCsvHeader(file);
+      // Records are lines, as in Spark's default reader (multiLine false): a line with an unclosed quote is
+      // malformed by itself. DuckDB would read on to the next quote, swallowing the following lines unreported.
+      const data = await readFile(file);
+      const unclosed = unclosedQuoteLines(data);
+      let source = file;
+      if (unclosed.length) {
+        copies ??= await mkdtemp(join(tmpdir(), "etl-engine-csv-"));
+        source = join(copies, `${i}-${basename(file)}`);
+        await writeFile(source, withoutRanges(data, unclosed));
+        malformedLines += unclosed.length;
+      }
+      const positions = new Map<string, number>();
+      header.forEach((h, position) => positions.has(snakeCase(h)) || positions.set(snakeCase(h), position));
+      const missing = schema.columns.filter((c) => !positions.has(snakeCase(c.source!)));
+      if (missing.length)
+        throw new Error(`${file}: input '${input.name}' lacks required column(s) ${missing.map((c) => JSON.stringify(c.source)).join(", ")} (header: ${JSON.stringify(header)})`);
+      const typed = schema.columns.map((c) => `${typedValue(`c${positions.get(snakeCase(c.source!))}`, c.type)} AS ${c.name}`);
+      const rejects = `etl_rejects_${input.name}_${i}`;
+      const reader =
+        `read_csv(${literal(source)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', ` +
+        `columns = {${header.map((_, position) => `'c${position}': 'VARCHAR'`).join(", ")}}, ` +
+        `store_rejects = true, rejects_table = '${rejects}', rejects_scan = '${rejects}_scan')`;
+      const select = `SELECT ${typed.join(", ")} FROM ${reader}`;
+      try {
+        await connection.run(i === 0 ? `CREATE TEMP TABLE ${table} AS ${select}` : `INSERT INTO ${table} ${select}`);
+        const rejected = await connection.runAndReadAll(`SELECT count(DISTINCT line) FROM ${rejects}`);
+        malformedLines += Number(rejected.getRows()[0][0]);
+      } catch (e) {
+        throw new Error(`${file}: input '${input.name}': cannot read the CSV (${(e as Error).message})`);
+      }
     }
+  } finally {
+    if (copies) await rm(copies, { recursive: true, force: true });
   }
   const valid = schema.columns.filter((c) => c.type !== "string").map((c) => `${c.name} IS NOT NULL`).join(" AND ") || "true";
   const reader = await connection.runAndReadAll(`SELECT count(*) FILTER (WHERE NOT (${valid})) FROM ${table}`);
   await connection.run(`CREATE VIEW ${input.name} AS SELECT ${names.join(", ")} FROM ${table} WHERE ${valid}`);
   return malformedLines + Number(reader.getRows()[0][0]);
+}
+
+/** A line of a file: its bytes from `start` to `end` (after its line break), numbered from 1. */
+export interface LineRange {
+  line: number;
+  start: number;
+  end: number;
+}
+
+const QUOTE = 0x22;
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * The lines with an odd number of '"' (an unclosed quote). A line ends at LF, CR LF or a lone CR, as in Spark's
+ * line reader. The same rule as etl_common.py's unclosed_quote (a test pins it); '"' is one byte in UTF-8.
+ */
+export function unclosedQuoteLines(data: Uint8Array): LineRange[] {
+  const found: LineRange[] = [];
+  let line = 1;
+  let start = 0;
+  let quotes = 0;
+  for (let i = 0; i < data.length; i++) {
+    const byte = data[i];
+    if (byte === QUOTE) quotes++;
+    else if (byte === LF || byte === CR) {
+      if (byte === CR && data[i + 1] === LF) i++;
+      if (quotes % 2 === 1) found.push({ line, start, end: i + 1 });
+      line++;
+      start = i + 1;
+      quotes = 0;
+    }
+  }
+  if (quotes % 2 === 1) found.push({ line, start, end: data.length });
+  return found;
+}
+
+function withoutRanges(data: Uint8Array, ranges: LineRange[]): Buffer {
+  const parts: Uint8Array[] = [];
+  let at = 0;
+  for (const range of ranges) {
+    parts.push(data.subarray(at, range.start));
+    at = range.end;
+  }
+  parts.push(data.subarray(at));
+  return Buffer.concat(parts);
 }
 
 /** A typed value, or NULL when the text does not parse (the row is then dropped). */

@@ -50,6 +50,8 @@ export interface JobRun {
   GlueVersion: string;
   /** Rows the transformation wrote (local extra, not a Glue field). */
   rowsWritten?: number;
+  /** Per CSV input, rows the transformation dropped as malformed or unparseable (local extra, not a Glue field). */
+  droppedRows?: Record<string, number>;
 }
 
 export interface LocalGlueOptions {
@@ -269,7 +271,7 @@ export class LocalGlue {
 
   /** A copy for responses: the SDK wants epoch seconds for timestamps (JSON 1.1). */
   private view(run: JobRun) {
-    const { rowsWritten: _rows, ...fields } = run;
+    const { rowsWritten: _rows, droppedRows: _dropped, ...fields } = run;
     const seconds = (d?: Date) => (d ? d.getTime() / 1000 : undefined);
     return { ...fields, StartedOn: seconds(run.StartedOn), LastModifiedOn: seconds(run.LastModifiedOn), CompletedOn: seconds(run.CompletedOn) };
   }
@@ -354,7 +356,7 @@ export class LocalGlue {
     });
     // The transformation writes its output only if the run is still RUNNING when it finishes.
     const work = this.runTransformation(job, run, () => run.JobRunState === "RUNNING" && !timedOut && !this.stopRequested.has(run.Id)).then(
-      (rows) => ({ ok: true as const, rows }),
+      (result) => ({ ok: true as const, result }),
       (error: unknown) => ({ ok: false as const, message: error instanceof Error ? error.message : String(error) }),
     );
     const outcome = await Promise.race([work, timeout, stopped]);
@@ -362,7 +364,8 @@ export class LocalGlue {
     if (outcome === "timeout") this.transition(run, "TIMEOUT", `Job run timed out after ${run.Timeout} minutes`);
     else if (outcome === "stopped") await this.finishStop(run);
     else if (outcome.ok) {
-      run.rowsWritten = outcome.rows;
+      run.rowsWritten = outcome.result.rowsWritten;
+      run.droppedRows = outcome.result.droppedRows;
       this.transition(run, "SUCCEEDED");
     } else this.transition(run, "FAILED", outcome.message);
     this.stopListeners.delete(run.Id);
@@ -376,8 +379,8 @@ export class LocalGlue {
     this.transition(run, "STOPPED", "Job run stopped by request");
   }
 
-  /** Downloads the inputs, runs the SQL, and overwrites the output prefix; returns the rows written. */
-  private async runTransformation(job: JobDefinition, run: JobRun, stillRunning: () => boolean): Promise<number> {
+  /** Downloads the inputs, runs the SQL, and overwrites the output prefix; returns the rows written and dropped. */
+  private async runTransformation(job: JobDefinition, run: JobRun, stillRunning: () => boolean): Promise<Pick<TransformationResult, "rowsWritten" | "droppedRows">> {
     if (this.failJobs.has(job.id) || this.failJobs.has(job.name)) {
       await this.sleep(this.transitionMs);
       throw new Error(`Injected failure: job ${job.name} is in failJobs`);
@@ -408,9 +411,10 @@ export class LocalGlue {
       const outputDir = join(workDir, "output");
       await mkdir(outputDir, { recursive: true });
       const result = await transformation({ inputs: localInputs, sqlFile: join(scriptsDir(this.options.config), sqlName), outputDir, scriptsDir: scriptsDir(this.options.config) });
-      if (!stillRunning()) return result.rowsWritten;
+      const counts = { rowsWritten: result.rowsWritten, droppedRows: { ...result.droppedRows } };
+      if (!stillRunning()) return counts;
       await this.replacePrefix(output.bucket, output.prefix, outputDir);
-      return result.rowsWritten;
+      return counts;
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }

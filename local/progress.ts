@@ -19,7 +19,7 @@ export function formatProgress(event: ProgressEvent, startMs: number): string | 
         ? `${elapsed} state ${event.name} entered`
         : `${elapsed} state ${event.name} exited ${event.status ?? ""}${event.error ? ` (${event.error})` : ""}`.trimEnd();
     case "job":
-      return `${elapsed} job ${event.jobName} run ${shortRunId(event.runId)} ${event.state}${event.errorMessage ? ` (${event.errorMessage})` : ""}`;
+      return `${elapsed} job ${event.jobName} run ${shortRunId(event.runId)} ${event.state}${event.errorMessage ? ` (${event.errorMessage})` : ""}${droppedText(event.droppedRows)}`;
     case "notification":
       return `${elapsed} notification published: ${event.subject ? `${event.subject}: ` : ""}${event.message}`;
     case "invocation":
@@ -29,6 +29,13 @@ export function formatProgress(event: ProgressEvent, startMs: number): string | 
     case "output":
       return `${elapsed} output: ${event.files.length} Parquet file(s) in ${event.dir}, ${event.rows.toLocaleString("en-US")} rows`;
   }
+}
+
+/** ", dropped 3 malformed or unparseable row(s) of sales" for inputs that lost rows; "" when none did. */
+function droppedText(dropped: Record<string, number> | undefined): string {
+  const lost = Object.entries(dropped ?? {}).filter(([, n]) => n > 0);
+  if (!lost.length) return "";
+  return `, dropped ${lost.map(([input, n]) => `${n.toLocaleString("en-US")} malformed or unparseable row(s) of ${input}`).join(", ")}`;
 }
 
 /** A plain-text table of rows (the first rows of the output), at most `maxColumns` columns wide. */
@@ -54,7 +61,7 @@ export function formatSummary(report: RunReport, firstRows: Array<Record<string,
   if (report.error) lines.push(`  error: ${report.error}`);
   for (const job of report.jobs) {
     const duration = job.completedOn ? seconds(Date.parse(job.completedOn) - Date.parse(job.startedOn)) : "still running";
-    lines.push(`  job ${job.jobName}: ${job.state} in ${duration}${job.errorMessage ? ` (${job.errorMessage})` : ""}`);
+    lines.push(`  job ${job.jobName}: ${job.state} in ${duration}${job.errorMessage ? ` (${job.errorMessage})` : ""}${droppedText(job.droppedRows)}`);
   }
   for (const n of report.notifications) lines.push(`  notification: ${n.subject ? `${n.subject}: ` : ""}${n.message}`);
   if (report.status === "SUCCEEDED") {

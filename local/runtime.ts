@@ -61,7 +61,7 @@ export type ProgressEvent = { at: string } & (
   | { type: "upload"; dataset: string; file: string; key: string; bytes: number }
   | { type: "execution"; status: "RUNNING" | "SUCCEEDED" | "FAILED" | "ABORTED"; executionArn: string; error?: string; cause?: string }
   | { type: "state"; name: string; phase: "entered" | "exited"; status?: string; error?: string }
-  | { type: "job"; jobName: string; runId: string; state: string; errorMessage?: string }
+  | { type: "job"; jobName: string; runId: string; state: string; errorMessage?: string; droppedRows?: Record<string, number> }
   | { type: "notification"; subject?: string; message: string }
   | { type: "invocation"; functionName: string; trigger: string }
   | { type: "invocation-error"; functionName: string; trigger: string; error: string }
@@ -74,7 +74,8 @@ export interface RunReport {
   startedAt: string;
   stoppedAt: string;
   states: Array<{ name: string; enteredAt: string; exitedAt: string | null; status: string }>;
-  jobs: Array<{ jobName: string; runId: string; state: string; startedOn: string; completedOn: string | null; errorMessage?: string }>;
+  /** droppedRows: per CSV input, rows the job dropped as malformed or unparseable (set once the run succeeded). */
+  jobs: Array<{ jobName: string; runId: string; state: string; startedOn: string; completedOn: string | null; errorMessage?: string; droppedRows?: Record<string, number> }>;
   notifications: Array<{ topicArn: string; subject?: string; message: string; at: string }>;
   output: { dir: string; rows: number };
   /** Why the run failed (the execution's error and cause, or the runtime's own). */
@@ -288,7 +289,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     onRunChange: (r: Readonly<JobRun>) => {
       if (seenRunStates.get(r.Id) === r.JobRunState) return;
       seenRunStates.set(r.Id, r.JobRunState);
-      progress({ type: "job", jobName: r.JobName, runId: r.Id, state: r.JobRunState, errorMessage: r.ErrorMessage });
+      progress({ type: "job", jobName: r.JobName, runId: r.Id, state: r.JobRunState, errorMessage: r.ErrorMessage, ...(r.droppedRows ? { droppedRows: { ...r.droppedRows } } : {}) });
     },
     onJobStateChange: (event) => {
       if (run.eventDriven) invoke("runner", "Glue Job State Change", event);
@@ -453,6 +454,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
       startedOn: iso(r.StartedOn),
       completedOn: r.CompletedOn ? iso(r.CompletedOn) : null,
       ...(r.ErrorMessage ? { errorMessage: r.ErrorMessage } : {}),
+      ...(r.droppedRows ? { droppedRows: { ...r.droppedRows } } : {}),
     })),
     notifications: [...sfn.notifications],
     output: { dir: run.outDir, rows },

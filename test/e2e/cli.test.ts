@@ -221,6 +221,27 @@ describe("e2e: npm start", () => {
     await expectAllClosed(result);
   });
 
+  it("an unclosed quote in one row drops that row alone, shown on the job's progress line and in the report's droppedRows", async () => {
+    const data = await writeSampleData(join(dir, "quote"), { salesRows: 2000 });
+    const lines = (await readFile(data.marketing, "utf8")).split("\n");
+    const cleanLines = [...lines.slice(0, 10), ...lines.slice(11)];
+    lines[10] = lines[10].replace(/,[^,]*$/, ',"unterminated');
+    await writeFile(data.marketing, lines.join("\n"));
+    const reportFile = join(dir, "quote.json");
+    const result = await runCli(["--sales", data.sales, "--marketing", data.marketing, "--out", join(dir, "quote-out"), "--report", reportFile]);
+    expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
+    const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
+    const expected = expectedJoin(await readFile(data.sales, "utf8"), cleanLines.join("\n"));
+    expect(expected.length).to.be.greaterThan(1000);
+    expect(report.output.rows).to.equal(expected.length);
+    const byJob = Object.fromEntries(report.jobs.map((j) => [j.jobName, j]));
+    expect(byJob["etl-dev-PMD"].droppedRows).to.deep.equal({ marketing: 1 });
+    expect(byJob["etl-dev-PSD"].droppedRows).to.deep.equal({ sales: 0 });
+    expect(byJob["etl-dev-JMSD"].droppedRows).to.deep.equal({});
+    expect(result.stdout).to.match(/job etl-dev-PMD run jr_\S+ SUCCEEDED, dropped 1 malformed or unparseable row\(s\) of marketing/);
+    await expectAllClosed(result);
+  });
+
   it("rejects a malformed input file or a bad path with exit 2, naming the file, before starting anything", async () => {
     const bad = join(dir, "marketing-bad.csv");
     await writeFile(bad, "Date,New visitors SEO,Events\n1/1/2013,5,\n");

@@ -1,11 +1,11 @@
 // etl_common.py cannot run Spark here; these tests compile every script and run its pure helpers with python3,
 // and pin that its parsing rules are the local engine's.
 import { execFileSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { snakeCase } from "../../local/csv";
-import { VALUE_PATTERNS } from "../../local/etl-engine";
+import { unclosedQuoteLines, VALUE_PATTERNS } from "../../local/etl-engine";
 
 const SCRIPTS_DIR = join(__dirname, "..", "..", "glue-scripts");
 
@@ -42,6 +42,16 @@ describe("glue-scripts/etl_common.py", () => {
   it("uses the local engine's value patterns", () => {
     const patterns = python(`print(json.dumps({"date": e.DATE_PATTERN, "bigint": e.BIGINT_PATTERN, "double": e.DOUBLE_PATTERN}))`);
     expect(patterns).to.deep.equal(Object.fromEntries(Object.entries(VALUE_PATTERNS).map(([k, v]) => [k, `^${v}$`])));
+  });
+
+  it("drops the same lines with an unclosed quote as the local engine, and reads records line by line", () => {
+    const lines = ['a,b,"unterminated', 'a,"b, c",d', 'a,"say ""hi""",c', '"', '""', 'a,b"c', "plain", "", 'a,"""', 'x,"y"z"'];
+    const python_ = python(`print(json.dumps([e.unclosed_quote(l) for l in ${JSON.stringify(lines)}]))`) as boolean[];
+    const local = new Set(unclosedQuoteLines(Buffer.from(lines.join("\n"))).map((r) => r.line - 1));
+    expect(python_).to.deep.equal(lines.map((_, i) => local.has(i)));
+    expect(python_).to.deep.equal([true, false, false, true, false, true, false, false, true, true]);
+    const source = readFileSync(join(SCRIPTS_DIR, "etl_common.py"), "utf8");
+    expect(source).to.include('.option("multiLine", False)').and.include("quotes % 2 == 1");
   });
 
   it("parses --etl_inputs and names the bad field", () => {

@@ -161,6 +161,21 @@ describe("local/etl-engine", () => {
       ]);
     });
 
+    it("drops and counts a line with an unclosed quote alone: records are lines, as in Spark (the lines after it are kept)", async () => {
+      const unclosed = good[3].replace(",TRUE", ',"TRUE'); // the last field opens a quote that never closes
+      for (const eol of ["\n", "\r\n"]) {
+        await writeFile(join(dir, "sales.csv"), [SALES_HEADER, good[0], unclosed, good[1], good[2]].join(eol) + eol);
+        const result = await runTransformation(psd(join(dir, "sales.csv")));
+        expect(result.droppedRows, JSON.stringify(eol)).to.deep.equal({ sales: 1 });
+        expect((await readParquet(result.files)).rows, JSON.stringify(eol)).to.deep.equal([
+          { date: "2011-01-02", opportunities: "3", forecasted_monthly_revenue: "345", leads_generated: "2", forecasted_lead_revenue: "95" },
+        ]);
+      }
+      // The last line, with no line break after it.
+      await writeFile(join(dir, "sales.csv"), [SALES_HEADER, good[0], unclosed].join("\n"));
+      expect((await runTransformation(psd(join(dir, "sales.csv")))).droppedRows).to.deep.equal({ sales: 1 });
+    });
+
     it("reads every *.csv of a folder (recursively), matches headers by snake_case name in any order, and ignores other files", async () => {
       const reordered = "Opportunity Stage,Forecasted  Monthly Revenue ,Date,Salesperson,Lead Name,Segment,Region,Target Close,Weighted Revenue,Closed Opportunity,Active Opportunity,Latest Status Entry,Notes";
       await mkdir(join(dir, "in", "part"), { recursive: true });
