@@ -39,7 +39,16 @@ async function release(deps: ArrivalDeps, wait: ParkedWait, arrival: Arrival): P
   const { table, sfn, logger } = deps;
   const context = { dataset: wait.dataset, executionArn: wait.executionArn, key: arrival.key, eventTime: arrival.eventTime };
   if (!(await table.claimArrival(arrival, wait.executionArn))) return "arrivalTaken";
-  if (!(await table.deleteWait(wait))) {
+  let waitDeleted: boolean;
+  try {
+    waitDeleted = await table.deleteWait(wait);
+  } catch (error) {
+    // DynamoDB error (not a failed condition): the wait stays parked, so the upload must not stay consumed.
+    logger.error("could not delete the parked wait; upload given back", { ...context, error: describeError(error) });
+    await giveBack(deps, arrival, wait.executionArn);
+    return "error";
+  }
+  if (!waitDeleted) {
     await giveBack(deps, arrival, wait.executionArn);
     return "waitGone";
   }

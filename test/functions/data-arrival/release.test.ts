@@ -87,6 +87,23 @@ describe("data-arrival release", () => {
     expect(summary.released).to.equal(1);
   });
 
+  it("gives the upload back when deleting the parked wait fails (DynamoDB error), so a later match releases it", async () => {
+    await acceptWaitTask(h.deps, "sales", wait(1, "2026-11-23T12:00:00.000Z"), emptySummary());
+    const deleteWait = h.deps.table.deleteWait.bind(h.deps.table);
+    h.deps.table.deleteWait = async () => {
+      throw awsError("InternalServerError", "DynamoDB is down", 500);
+    };
+    const summary = emptySummary();
+    await handleS3Records(h.deps, [upload("raw/sales/a.csv", "2026-11-23T12:01:00.000Z")], summary);
+    expect(summary).to.include({ released: 0, errors: 1 });
+    expect(releasedTokens(h)).to.deep.equal([]);
+    expect(await h.deps.table.waits("sales")).to.have.length(1);
+    expect(await h.deps.table.unconsumedArrivals("sales", "2000")).to.have.length(1);
+    h.deps.table.deleteWait = deleteWait;
+    await releaseWaits(h.deps, "sales", summary);
+    expect(releasedTokens(h)).to.deep.equal(["tok-1"]);
+  });
+
   describe("the arrival/wait race", () => {
     it("arrival recorded, wait parked, both sides matching at once: exactly one release", async () => {
       for (let round = 0; round < 10; round++) {
