@@ -1,0 +1,62 @@
+import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { expect } from "chai";
+import { loadStateMachine, type LoadedStateMachine } from "../../asl/loader";
+import { workflowPlaceholders } from "../../asl/placeholders";
+import { DEFAULT_CONFIG_FILE, definitionPath, loadConfig, resourceNames } from "../../stacks/config";
+import { LocalStepFunctions, localActivityArn } from "../../local/sfn-service";
+
+const TOPIC = "arn:aws:sns:us-east-1:000000000000:failures";
+
+/** The shipped workflow cut down to the states reachable from `start` (the local service rejects unreachable states). */
+function shippedFrom(start: string): LoadedStateMachine {
+  const config = loadConfig(DEFAULT_CONFIG_FILE);
+  const names = resourceNames(config);
+  const arns = { runnerActivityArn: localActivityArn(names.runnerActivity), waitActivityArn: (d: string) => localActivityArn(names.waitActivity(d)), failureTopicArn: TOPIC };
+  const loaded = loadStateMachine(definitionPath(config), workflowPlaceholders(config, arns));
+  const all = (loaded.definition as { States: Record<string, any> }).States;
+  const kept: Record<string, any> = {};
+  const visit = (name: string | undefined) => {
+    if (name === undefined || name in kept) return;
+    const state = all[name];
+    kept[name] = state;
+    [state.Next, state.Default, ...(state.Choices ?? []).map((c: any) => c.Next), ...(state.Catch ?? []).map((c: any) => c.Next)].forEach(visit);
+  };
+  visit(start);
+  const definition = { StartAt: start, States: kept };
+  return { file: loaded.file, definition, json: JSON.stringify(definition) };
+}
+
+// The Catches put the error output at $.error; some errors (timeouts) carry no Cause.
+describe("asl/etl-workflow.asl.json: the failure path (aws-local-stepfunctions)", () => {
+  async function fail(error: Record<string, unknown>) {
+    const service = await LocalStepFunctions.start({ stateMachine: shippedFrom("NotifyFailure") });
+    const sfn = new SFNClient({ endpoint: service.endpoint, region: "us-east-1", maxAttempts: 1, credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+    try {
+      const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: service.stateMachineArn, input: JSON.stringify({ error }) }));
+      const done = await service.waitForExecution(executionArn!);
+      const exits = service.events.flatMap((e) => (e.type === "StateExited" ? [[e.name, e.status]] : []));
+      return { done, exits, notifications: [...service.notifications] };
+    } finally {
+      sfn.destroy();
+      await service.close();
+    }
+  }
+
+  it("notifies with the error and its cause, then fails with them", async () => {
+    const cause = JSON.stringify({ jobName: "etl-dev-PSD", state: "FAILED", errorMessage: "boom" });
+    const { done, exits, notifications } = await fail({ Error: "GlueJobFailedError", Cause: cause });
+    expect(exits).to.deep.equal([["NotifyFailure", "SUCCEEDED"], ["WorkflowFailed", "FAILED"]]);
+    expect(notifications).to.have.length(1);
+    expect(notifications[0].topicArn).to.equal(TOPIC);
+    expect(notifications[0].message).to.match(/^Execution arn:aws:states:.* failed: /).and.include("GlueJobFailedError").and.include("boom");
+    expect(done).to.include({ status: "FAILED", error: "GlueJobFailedError", cause });
+  });
+
+  it("still notifies when the caught error has no Cause (States.Format on a missing path is an uncatchable States.Runtime)", async () => {
+    const { done, exits, notifications } = await fail({ Error: "States.Timeout" });
+    expect(exits[0]).to.deep.equal(["NotifyFailure", "SUCCEEDED"]);
+    expect(notifications).to.have.length(1);
+    expect(notifications[0].message).to.include('{"Error":"States.Timeout"}');
+    expect(done.status).to.equal("FAILED");
+  });
+});
