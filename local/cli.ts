@@ -154,6 +154,11 @@ export async function main(argv: string[], out: (line: string) => void = console
       err(`error: ${e.message}`);
       return 2;
     }
+    if (interrupted) {
+      // Whatever the run was doing when Ctrl-C came, the answer is the same as for any Ctrl-C.
+      err(`interrupted: ${(e as Error)?.message ?? e}`);
+      return 130;
+    }
     err(`error: the local run failed: ${(e as Error)?.stack ?? e}`);
     return 1;
   } finally {

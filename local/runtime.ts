@@ -396,8 +396,27 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   let input: Record<string, string> = {};
   if (options.uploadBeforeStart) {
     // Uploads older than dataSince never release a wait; these are meant for this execution.
-    input = { dataSince: iso(new Date(Date.now() - 1)) };
-    await uploadAll();
+    const before = new Date(Date.now() - 1);
+    input = { dataSince: iso(before) };
+    try {
+      await uploadAll();
+    } catch (e) {
+      // Ctrl-C during an upload delay: no execution was started; report the run as interrupted, like any Ctrl-C.
+      if (!options.signal?.aborted) throw e;
+      const error = "interrupted before the execution started (while uploading the datasets)";
+      progress({ type: "execution", status: "ABORTED", executionArn: "", error });
+      return {
+        status: "FAILED",
+        executionArn: "",
+        startedAt: iso(before),
+        stoppedAt: iso(),
+        states: [],
+        jobs: [],
+        notifications: [],
+        output: { dir: run.outDir, rows: 0 },
+        error,
+      };
+    }
   }
   const started = await sfnClient.send(
     new StartExecutionCommand({ stateMachineArn: sfn.stateMachineArn, name: `local-${Date.now()}`, input: JSON.stringify(input) }),

@@ -283,4 +283,24 @@ describe("e2e: npm start", () => {
     expect(result.stderr).to.contain("SIGINT");
     await expectAllClosed(result);
   });
+
+  it("Ctrl-C while --upload-before-start waits on a delay exits 130 with an interrupted FAILED report, no stack trace", async () => {
+    let sent = false;
+    const reportFile = join(dir, "interrupted-before.json");
+    const args = ["--upload-before-start", "--delay-sales", "20000", "--out", join(dir, "interrupted-before"), "--report", reportFile];
+    const result = await runCli(args, (line, child) => {
+      if (!sent && /uploaded marketing/.test(line)) {
+        sent = true;
+        setTimeout(() => child.kill("SIGINT"), 300);
+      }
+    });
+    expect(sent, result.stdout).to.equal(true);
+    expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(130);
+    expect(result.stderr).to.contain("SIGINT").and.not.match(/\n\s+at /);
+    const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
+    expect(report.status).to.equal("FAILED");
+    expect(report.error).to.contain("interrupted");
+    expect(result.stdout).to.contain("Workflow FAILED");
+    await expectAllClosed(result);
+  });
 });
