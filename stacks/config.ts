@@ -21,7 +21,10 @@ const retentionDays = z.union(
   [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653].map((d) => z.literal(d)) as unknown as [z.ZodLiteral<number>, z.ZodLiteral<number>],
   { error: "a CloudWatch Logs retention: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653" },
 );
-const workerType = z.enum(["G.025X", "G.1X", "G.2X", "G.4X", "G.8X", "Z.2X"]);
+// Worker types of Spark (glueetl) jobs; G.025X is for streaming jobs only and Z.2X for Ray jobs only.
+const workerType = z.enum(["G.1X", "G.2X", "G.4X", "G.8X"], {
+  error: "a worker type of Glue Spark (glueetl) jobs: G.1X, G.2X, G.4X or G.8X (G.025X is for streaming jobs, Z.2X for Ray jobs)",
+});
 
 const jobInput = z
   .object({

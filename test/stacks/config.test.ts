@@ -159,6 +159,8 @@ describe("stacks/config", () => {
       ["missing field", (r) => delete r.glue.version, "  - glue.version: "],
       ["unknown field", (r) => (r.glue.workers = 3), '  - glue: Unrecognized key: "workers"'],
       ["worker type", (r) => (r.jobs.PSD.workerType = "G.16X"), '  - jobs.PSD.workerType: '],
+      ["streaming-only worker type", (r) => (r.glue.workerType = "G.025X"), '  - glue.workerType: a worker type of Glue Spark (glueetl) jobs: G.1X, G.2X, G.4X or G.8X (G.025X is for streaming jobs, Z.2X for Ray jobs) (got "G.025X")'],
+      ["Ray-only worker type", (r) => (r.jobs.PSD.workerType = "Z.2X"), '  - jobs.PSD.workerType: a worker type of Glue Spark (glueetl) jobs: G.1X, G.2X, G.4X or G.8X (G.025X is for streaming jobs, Z.2X for Ray jobs) (got "Z.2X")'],
     ];
     for (const [what, change, expected] of cases)
       it(`names the field and the value: ${what}`, () => {
