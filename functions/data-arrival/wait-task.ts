@@ -1,6 +1,6 @@
 // A "wait for data" task from a dataset's activity: validate, park the token, then look for an upload.
 import { describeError } from "../shared/aws-errors";
-import { sendTaskFailure, type ActivityTask } from "../shared/sfn";
+import { sendFinalTaskFailure, taskIdOf, type ActivityTask } from "../shared/sfn";
 import * as z from "../shared/zod";
 import { parseTaskInput } from "../shared/task-input";
 import { ARRIVAL_ERRORS, type ArrivalDeps, type ArrivalSummary } from "./deps";
@@ -23,7 +23,7 @@ export async function acceptWaitTask(deps: ArrivalDeps, dataset: string, task: A
   if (problem !== undefined || !parsed.ok) {
     summary.tasksRejected++;
     logger.warn("rejecting wait task", { dataset, problem });
-    await sendTaskFailure(sfn, task.taskToken, ARRIVAL_ERRORS.invalidInput, problem ?? "invalid task input");
+    await sendFinalTaskFailure(sfn, logger, task.taskToken, ARRIVAL_ERRORS.invalidInput, problem ?? "invalid task input", { dataset, taskId: taskIdOf(task.taskToken) });
     return;
   }
   const wait = { dataset, executionArn: parsed.value.executionArn, dataSince: new Date(parsed.value.dataSince).toISOString(), taskToken: task.taskToken };
@@ -32,7 +32,12 @@ export async function acceptWaitTask(deps: ArrivalDeps, dataset: string, task: A
   } catch (error) {
     summary.errors++;
     logger.error("cannot park the wait token; failing the task", { dataset, executionArn: wait.executionArn, error: describeError(error) });
-    await sendTaskFailure(sfn, task.taskToken, ARRIVAL_ERRORS.notParked, `could not park the wait in DynamoDB table ${table.tableName}: ${describeError(error)}`);
+    const cause = `could not park the wait in DynamoDB table ${table.tableName}: ${describeError(error)}`;
+    await sendFinalTaskFailure(sfn, logger, task.taskToken, ARRIVAL_ERRORS.notParked, cause, {
+      dataset,
+      executionArn: wait.executionArn,
+      taskId: taskIdOf(task.taskToken),
+    });
     return;
   }
   summary.waitsParked++;

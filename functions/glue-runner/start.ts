@@ -1,8 +1,7 @@
 // Accepting a runner task: validate, claim the item, start the Glue run, record the run.
-import { createHash } from "node:crypto";
 import { BatchStopJobRunCommand, StartJobRunCommand, type WorkerType } from "@aws-sdk/client-glue";
 import { describeError, isServiceError } from "../shared/aws-errors";
-import { sendTaskFailure, type ActivityTask } from "../shared/sfn";
+import { sendFinalTaskFailure, sendTaskFailure, taskIdOf, type ActivityTask } from "../shared/sfn";
 import { RUNNER_ERRORS, type RunnerDeps, type RunnerSummary } from "./deps";
 import type { RunItem } from "./runs-table";
 import { parseTaskInput } from "../shared/task-input";
@@ -19,9 +18,7 @@ const RETRYABLE_START_ERRORS = new Set([
 /** The Glue argument that ties a run to its task, so an unrecorded start can be found again. */
 export const TASK_ID_ARGUMENT = "--etl_task_id";
 
-export function taskIdOf(taskToken: string): string {
-  return createHash("sha256").update(taskToken).digest("hex");
-}
+export { taskIdOf };
 
 export function startErrorName(error: Error & { $fault?: string }): string {
   return RETRYABLE_START_ERRORS.has(error.name) || error.$fault === "server" ? RUNNER_ERRORS.retryable : RUNNER_ERRORS.start;
@@ -36,7 +33,7 @@ export async function acceptTask(deps: RunnerDeps, task: ActivityTask, summary: 
   if (!parsed.ok) {
     summary.tasksRejected++;
     logger.warn("rejecting runner task", { taskId, problem: parsed.problem });
-    const outcome = await sendTaskFailure(sfn, task.taskToken, RUNNER_ERRORS.invalidInput, parsed.problem);
+    const outcome = await sendFinalTaskFailure(sfn, logger, task.taskToken, RUNNER_ERRORS.invalidInput, parsed.problem, { taskId });
     if (outcome === "gone") logger.warn("rejected task was already closed", { taskId });
     return;
   }
@@ -59,7 +56,8 @@ export async function acceptTask(deps: RunnerDeps, task: ActivityTask, summary: 
     // Without the item nobody could track the run: fail the task (the ASL retries) instead of dropping it.
     summary.errors++;
     logger.error("cannot record the task; failing it", { ...context, error: describeError(error) });
-    await sendTaskFailure(sfn, task.taskToken, RUNNER_ERRORS.retryable, `could not record the task in DynamoDB table ${table.tableName}: ${describeError(error)}`);
+    const cause = `could not record the task in DynamoDB table ${table.tableName}: ${describeError(error)}`;
+    await sendFinalTaskFailure(sfn, logger, task.taskToken, RUNNER_ERRORS.retryable, cause, context);
     return;
   }
   if (!claimed) {

@@ -7,7 +7,11 @@ import {
   SendTaskSuccessCommand,
   SFNClient,
 } from "@aws-sdk/client-sfn";
+import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { describeError } from "./aws-errors";
+import type { Logger } from "./logger";
 
 /** GetActivityTask holds the request up to 60 s; the socket must outlive it. */
 export const LONG_POLL_SOCKET_TIMEOUT_MS = 65_000;
@@ -36,6 +40,11 @@ export function createSfnClient(): SFNClient {
   });
 }
 
+/** A task's id for logs and keys: the SHA-256 (hex) of its token (tokens are long and secret-ish). */
+export function taskIdOf(taskToken: string): string {
+  return createHash("sha256").update(taskToken).digest("hex");
+}
+
 export function isTaskGone(error: unknown): boolean {
   return error instanceof Error && TASK_GONE_ERRORS.has(error.name);
 }
@@ -57,6 +66,42 @@ async function send(call: () => Promise<unknown>): Promise<SendOutcome> {
 export function sendTaskFailure(sfn: SFNClient, taskToken: string, error: string, cause: string): Promise<SendOutcome> {
   const command = new SendTaskFailureCommand({ taskToken, error: truncate(error, LIMITS.error), cause: truncate(cause, LIMITS.cause) });
   return send(() => sfn.send(command));
+}
+
+/** Pauses between the attempts of a final send (three attempts in all). */
+export const FINAL_SEND_RETRY_DELAYS_MS: readonly number[] = [200, 800];
+
+/**
+ * SendTaskFailure for a task nobody else will ever answer (no item tracks its token): retried a few
+ * times with a short backoff; if every attempt fails the token is orphaned, so it is logged loudly
+ * and the error is rethrown (the invocation fails).
+ */
+export async function sendFinalTaskFailure(
+  sfn: SFNClient,
+  logger: Logger,
+  taskToken: string,
+  error: string,
+  cause: string,
+  context: Record<string, unknown>,
+  delaysMs: readonly number[] = FINAL_SEND_RETRY_DELAYS_MS,
+): Promise<SendOutcome> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await sendTaskFailure(sfn, taskToken, error, cause);
+    } catch (sendError) {
+      if (attempt >= delaysMs.length) {
+        logger.error("SendTaskFailure failed on every attempt: this task token is ORPHANED until its timeout", {
+          ...context,
+          errorName: error,
+          attempts: attempt + 1,
+          error: describeError(sendError),
+        });
+        throw sendError;
+      }
+      logger.warn("SendTaskFailure failed; retrying", { ...context, attempt: attempt + 1, error: describeError(sendError) });
+      await sleep(delaysMs[attempt]);
+    }
+  }
 }
 
 /** Sends `output` as JSON; an output over the SFN limit fails the task instead of being lost. */

@@ -35,6 +35,12 @@ describe("data-arrival wait tasks", () => {
     });
   }
 
+  it("retries the InvalidTaskInput report when SFN is throttling", async () => {
+    h.sfn.on(SendTaskFailureCommand).rejectsOnce(awsError("ThrottlingException", "Rate exceeded")).resolves({});
+    await acceptWaitTask(h.deps, "sales", waitTask("tok", "not json"), emptySummary());
+    expect(h.sfn.commandCalls(SendTaskFailureCommand)).to.have.length(2);
+  });
+
   it("releases the wait with an upload that arrived before it (arrival first)", async () => {
     await handleS3Records(h.deps, [s3Record({ key: "raw/sales/a.csv", eventTime: "2026-11-23T12:01:00.000Z", size: 99, eTag: "e1" })], emptySummary());
     expect(h.sfn.calls()).to.have.length(0);
@@ -103,5 +109,24 @@ describe("data-arrival wait tasks when DynamoDB is down", () => {
     expect(failure).to.include({ taskToken: "tok", error: "DataArrivalError" });
     expect(failure.cause).to.include("etl-dev-data-arrivals").and.include("DynamoDB is down");
     expect(summary.errors).to.equal(1);
+  });
+
+  it("retries the DataArrivalError report when SFN is throttling, and throws after a bounded number of attempts", async () => {
+    const ddbClient = new DynamoDBClient({ region: "us-east-1" });
+    mockClient(ddbClient).on(PutItemCommand).rejects(awsError("InternalServerError", "DynamoDB is down", 500));
+    const sfnClient = new SFNClient({ region: "us-east-1" });
+    const sfn = mockClient(sfnClient);
+    sfn.on(SendTaskFailureCommand).rejectsOnce(awsError("ThrottlingException", "Rate exceeded")).resolves({});
+    const deps = { sfn: sfnClient, table: new ArrivalsTable(ddbClient, "etl-dev-data-arrivals", 30), config: CONFIG, logger: silentLogger(), now: () => NOW };
+    const task = waitTask("tok", { dataset: "sales", executionArn: EXEC, dataSince: "2026-11-23T12:00:00.000Z" });
+    await acceptWaitTask(deps, "sales", task, emptySummary());
+    expect(sfn.commandCalls(SendTaskFailureCommand)).to.have.length(2);
+
+    sfn.reset();
+    sfn.on(SendTaskFailureCommand).rejects(awsError("ThrottlingException", "Rate exceeded"));
+    let thrown: unknown;
+    await acceptWaitTask(deps, "sales", task, emptySummary()).catch((e) => (thrown = e));
+    expect((thrown as Error).name).to.equal("ThrottlingException");
+    expect(sfn.commandCalls(SendTaskFailureCommand)).to.have.length(3);
   });
 });

@@ -76,6 +76,23 @@ describe("glue-runner start", () => {
     expect(h.sfn.commandCalls(SendTaskFailureCommand)).to.have.length(1);
   });
 
+  it("retries the InvalidTaskInput report when SFN is throttling, so the token is not orphaned", async () => {
+    const h = runnerHarness();
+    h.sfn.on(SendTaskFailureCommand).rejectsOnce(awsError("ThrottlingException", "Rate exceeded")).resolves({});
+    await acceptTask(h.deps, { taskToken: TOKEN, input: "{}" }, emptySummary());
+    expect(h.sfn.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input.error)).to.deep.equal(["InvalidTaskInput", "InvalidTaskInput"]);
+  });
+
+  it("retries the report of a failed claim a bounded number of times, then throws", async () => {
+    const h = runnerHarness();
+    h.ddb.on(PutItemCommand).rejects(awsError("InternalServerError", "DynamoDB is down", 500));
+    h.sfn.on(SendTaskFailureCommand).rejects(awsError("ThrottlingException", "Rate exceeded"));
+    let thrown: unknown;
+    await acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify({ JobName: "j" }) }, emptySummary()).catch((e) => (thrown = e));
+    expect((thrown as Error).name).to.equal("ThrottlingException");
+    expect(h.sfn.commandCalls(SendTaskFailureCommand)).to.have.length(3);
+  });
+
   const startErrors: Array<[string, number, string]> = [
     ["ConcurrentRunsExceededException", 400, "GlueRetryableError"],
     ["ThrottlingException", 400, "GlueRetryableError"],

@@ -15,6 +15,7 @@ import {
   getActivityTask,
   LIMITS,
   LONG_POLL_SOCKET_TIMEOUT_MS,
+  sendFinalTaskFailure,
   sendTaskFailure,
   sendTaskHeartbeat,
   sendTaskSuccess,
@@ -84,5 +85,46 @@ describe("shared SFN helpers", () => {
     expect(LONG_POLL_SOCKET_TIMEOUT_MS).to.be.at.least(65_000);
     expect(options.requestTimeout).to.equal(LONG_POLL_SOCKET_TIMEOUT_MS);
     client.destroy();
+  });
+
+  describe("sendFinalTaskFailure", () => {
+    const throttled = () => Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException", $metadata: { httpStatusCode: 400 } });
+    const logger = () => {
+      const lines: Array<[string, string, Record<string, unknown>]> = [];
+      const log = (level: string) => (message: string, extra: Record<string, unknown>) => lines.push([level, message, extra]);
+      return { lines, logger: { warn: log("warn"), error: log("error") } as unknown as Parameters<typeof sendFinalTaskFailure>[1] };
+    };
+
+    it("retries a failed send and succeeds on a later attempt", async () => {
+      const client = new SFNClient({ region: "us-east-1" });
+      const sfn = mockClient(client);
+      sfn.on(SendTaskFailureCommand).rejectsOnce(throttled()).rejectsOnce(throttled()).resolves({});
+      const { logger: log } = logger();
+      expect(await sendFinalTaskFailure(client, log, "tok", "E", "c", { taskId: "t1" }, [1, 1])).to.equal("sent");
+      expect(sfn.commandCalls(SendTaskFailureCommand)).to.have.length(3);
+    });
+
+    it("gives up after a bounded number of attempts, logs the task id loudly and rethrows", async () => {
+      const client = new SFNClient({ region: "us-east-1" });
+      const sfn = mockClient(client);
+      sfn.on(SendTaskFailureCommand).rejects(throttled());
+      const { logger: log, lines } = logger();
+      let thrown: unknown;
+      await sendFinalTaskFailure(client, log, "tok", "E", "c", { taskId: "t1" }, [1, 1]).catch((e) => (thrown = e));
+      expect((thrown as Error).name).to.equal("ThrottlingException");
+      expect(sfn.commandCalls(SendTaskFailureCommand)).to.have.length(3);
+      const errors = lines.filter(([level]) => level === "error");
+      expect(errors).to.have.length(1);
+      expect(errors[0][1]).to.match(/ORPHANED/);
+      expect(errors[0][2]).to.include({ taskId: "t1", attempts: 3 });
+    });
+
+    it("does not retry when the task is gone", async () => {
+      const client = new SFNClient({ region: "us-east-1" });
+      const sfn = mockClient(client);
+      sfn.on(SendTaskFailureCommand).rejects(new TaskTimedOut({ message: "gone", $metadata: {} }));
+      expect(await sendFinalTaskFailure(client, logger().logger, "tok", "E", "c", {}, [1, 1])).to.equal("gone");
+      expect(sfn.commandCalls(SendTaskFailureCommand)).to.have.length(1);
+    });
   });
 });
