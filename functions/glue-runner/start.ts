@@ -7,12 +7,17 @@ import type { RunItem } from "./runs-table";
 import { parseTaskInput } from "../shared/task-input";
 import { runnerTaskInput, type RunnerTaskInput } from "./task-input";
 
-/** StartJobRun errors worth a retry by the ASL; 5xx answers count too. */
+/**
+ * StartJobRun errors worth a retry by the ASL; 5xx and 429 answers, and any error the SDK marks
+ * `$retryable`, count too. ResourceNumberLimitExceeded is a quota (e.g. concurrent runs per account)
+ * that clears as runs end.
+ */
 const RETRYABLE_START_ERRORS = new Set([
   "ConcurrentRunsExceededException",
   "ThrottlingException",
   "InternalServiceException",
   "OperationTimeoutException",
+  "ResourceNumberLimitExceededException",
 ]);
 
 /** The Glue argument that ties a run to its task, so an unrecorded start can be found again. */
@@ -20,8 +25,10 @@ export const TASK_ID_ARGUMENT = "--etl_task_id";
 
 export { taskIdOf };
 
-export function startErrorName(error: Error & { $fault?: string }): string {
-  return RETRYABLE_START_ERRORS.has(error.name) || error.$fault === "server" ? RUNNER_ERRORS.retryable : RUNNER_ERRORS.start;
+export function startErrorName(error: Error & { $fault?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } }): string {
+  const retryable =
+    RETRYABLE_START_ERRORS.has(error.name) || error.$fault === "server" || error.$retryable != null || error.$metadata?.httpStatusCode === 429;
+  return retryable ? RUNNER_ERRORS.retryable : RUNNER_ERRORS.start;
 }
 
 /** Handles one task from GetActivityTask; every token ends answered or recorded. */

@@ -102,7 +102,8 @@ describe("glue-runner start", () => {
     ["EntityNotFoundException", 400, "GlueStartError"],
     ["InvalidInputException", 400, "GlueStartError"],
     ["AccessDeniedException", 403, "GlueStartError"],
-    ["ResourceNumberLimitExceededException", 400, "GlueStartError"],
+    ["ResourceNumberLimitExceededException", 400, "GlueRetryableError"],
+    ["SomeNewRateLimitException", 429, "GlueRetryableError"],
   ];
   for (const [name, status, expected] of startErrors) {
     it(`reports StartJobRun ${name} as ${expected}, then deletes the claim`, async () => {
@@ -118,6 +119,12 @@ describe("glue-runner start", () => {
       expect(startErrorName(awsError(name, "x", status))).to.equal(expected);
     });
   }
+
+  it("treats an error the SDK marks $retryable as retryable", () => {
+    const error = Object.assign(awsError("SomeTransientException", "x", 400), { $retryable: { throttling: false } });
+    expect(startErrorName(error)).to.equal("GlueRetryableError");
+    expect(startErrorName(awsError("SomeTransientException", "x", 400))).to.equal("GlueStartError");
+  });
 
   it("keeps the claim when SFN refuses the start-error report (throttled)", async () => {
     const h = runnerHarness();
