@@ -1,6 +1,6 @@
 // `npm start -- [flags]`: runs the whole workflow locally (see USAGE). Exit codes: 0 succeeded, 1 the workflow
 // failed, 2 bad usage or input, 130 interrupted.
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, open, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, PROJECT_ROOT, resourceNames, type EtlConfig } from "../stacks/config";
@@ -100,6 +100,20 @@ export function parseCliArguments(argv: string[], config: EtlConfig): CliArgumen
   };
 }
 
+/** Creates the report's folder and checks the file can be written, leaving no file behind that was not there. */
+async function checkWritable(file: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const existed = await stat(file).then(
+    (info) => {
+      if (!info.isFile()) throw new Error("not a regular file");
+      return true;
+    },
+    () => false,
+  );
+  await (await open(file, "a")).close();
+  if (!existed) await rm(file, { force: true });
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[], out: (line: string) => void = console.log, err: (line: string) => void = console.error): Promise<number> {
   let config: EtlConfig;
@@ -121,6 +135,15 @@ export async function main(argv: string[], out: (line: string) => void = console
   if (args.help) {
     out(USAGE);
     return 0;
+  }
+
+  if (args.reportFile) {
+    try {
+      await checkWritable(args.reportFile);
+    } catch (e) {
+      err(`error: --report ${args.reportFile}: cannot write the report there (${(e as Error).message})`);
+      return 2;
+    }
   }
 
   const interrupt = new AbortController();
@@ -166,12 +189,21 @@ export async function main(argv: string[], out: (line: string) => void = console
     process.off("SIGTERM", onSignal);
   }
 
+  let reportError: string | undefined;
   if (args.reportFile) {
-    await mkdir(dirname(args.reportFile), { recursive: true });
-    await writeFile(args.reportFile, `${JSON.stringify(report, null, 2)}\n`);
+    try {
+      await mkdir(dirname(args.reportFile), { recursive: true });
+      await writeFile(args.reportFile, `${JSON.stringify(report, null, 2)}\n`);
+    } catch (e) {
+      reportError = `error: --report ${args.reportFile}: cannot write the report (${(e as Error).message})`;
+    }
   }
   const firstRows = report.status === "SUCCEEDED" && report.output.rows > 0 ? (await readParquet(report.output.dir, 5)).first : [];
   out(formatSummary(report, firstRows, Date.now() - startMs));
+  if (reportError) {
+    err(reportError);
+    return interrupted ? 130 : 1;
+  }
   if (args.reportFile) out(`  report: ${args.reportFile}`);
   if (interrupted) return 130;
   return report.status === "SUCCEEDED" ? 0 : 1;

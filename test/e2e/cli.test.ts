@@ -256,6 +256,17 @@ describe("e2e: npm start", () => {
     expect(badPath.stderr).to.contain(missing);
   });
 
+  it("rejects a --report path that cannot be written with exit 2, naming it, before starting anything", async () => {
+    const file = join(dir, "a-file");
+    await writeFile(file, "x");
+    for (const report of [join(file, "report.json"), dir]) {
+      const result = await runCli(["--report", report, "--out", join(dir, "unused")]);
+      expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(2);
+      expect(result.stderr).to.contain(`--report ${report}`).and.not.match(/\n\s+at /);
+      expect(result.stdout).to.not.contain("local services up");
+    }
+  });
+
   it("rejects unknown flags, bad values and unknown jobs with exit 2 and the usage; --help exits 0", async () => {
     const unknown = await runCli(["--bogus"]);
     expect(unknown.code).to.equal(2);
