@@ -68,7 +68,7 @@ const backend = z.discriminatedUnion("type", [
     .strict(),
 ]);
 
-export const configSchema = z
+const baseSchema = z
   .object({
     project: name,
     environment: name,
@@ -134,27 +134,83 @@ export const configSchema = z
     /** Folder of the Glue scripts, SQL and schemas, relative to the configuration file. */
     scriptsDir: z.string().default("glue-scripts"),
   })
-  .strict()
-  .superRefine((c, ctx) => {
-    for (const [id, j] of Object.entries(c.jobs)) {
-      j.inputs.forEach((input, i) => {
-        if (input.dataset !== undefined && !(input.dataset in c.datasets))
-          ctx.addIssue({ code: "custom", path: ["jobs", id, "inputs", i, "dataset"], message: `unknown dataset; known: ${Object.keys(c.datasets).join(", ")}` });
-        if (input.job !== undefined && !(input.job in c.jobs))
-          ctx.addIssue({ code: "custom", path: ["jobs", id, "inputs", i, "job"], message: `unknown job; known: ${Object.keys(c.jobs).join(", ")}` });
-        if (input.job === id) ctx.addIssue({ code: "custom", path: ["jobs", id, "inputs", i, "job"], message: "a job cannot read its own output" });
+  .strict();
+
+export const configSchema = baseSchema.superRefine((c, ctx) => {
+  for (const [id, j] of Object.entries(c.jobs)) {
+    j.inputs.forEach((input, i) => {
+      if (input.dataset !== undefined && !(input.dataset in c.datasets))
+        ctx.addIssue({ code: "custom", path: ["jobs", id, "inputs", i, "dataset"], message: `unknown dataset; known: ${Object.keys(c.datasets).join(", ")}` });
+      if (input.job !== undefined && !(input.job in c.jobs))
+        ctx.addIssue({ code: "custom", path: ["jobs", id, "inputs", i, "job"], message: `unknown job; known: ${Object.keys(c.jobs).join(", ")}` });
+      if (input.job === id) ctx.addIssue({ code: "custom", path: ["jobs", id, "inputs", i, "job"], message: "a job cannot read its own output" });
+    });
+  }
+  for (const [id, d] of Object.entries(c.datasets)) {
+    if (!d.prefix.startsWith(c.dataLake.rawPrefix))
+      ctx.addIssue({ code: "custom", path: ["datasets", id, "prefix"], message: `must lie under dataLake.rawPrefix '${c.dataLake.rawPrefix}'` });
+  }
+  const prefixes = Object.entries(c.datasets).map(([id, d]) => [id, d.prefix] as const);
+  for (const [a, pa] of prefixes)
+    for (const [b, pb] of prefixes)
+      if (a < b && (pa.startsWith(pb) || pb.startsWith(pa)))
+        ctx.addIssue({ code: "custom", path: ["datasets", b, "prefix"], message: `overlaps the prefix of dataset '${a}' ('${pa}'): an upload must map to one dataset` });
+  checkNameLengths(c, ctx);
+});
+
+/** AWS name limits of the names derived in resourceNames() and the stacks. */
+const NAME_LIMITS = { "IAM role": 64, "EventBridge rule": 64, "Step Functions activity": 80, "state machine": 80 } as const;
+
+/**
+ * The longest derived names must fit AWS's limits: for each group of fields, the name furthest over its limit is
+ * reported, naming the fields it is built from and the resulting name (one issue per group, on its last field).
+ */
+function checkNameLengths(c: z.infer<typeof baseSchema>, ctx: z.RefinementCtx): void {
+  const p = `${c.project}-${c.environment}`;
+  const sm = `${p}-${c.stateMachine.name}`;
+  const groups: Array<{ fields: string[]; path: PropertyKey[]; names: Array<[keyof typeof NAME_LIMITS, string]> }> = [
+    {
+      fields: ["project", "environment"],
+      path: ["environment"],
+      names: [
+        ["IAM role", `${p}-glue-runner-role`],
+        ["IAM role", `${p}-data-arrival-role`],
+        ["IAM role", `${p}-glue-job`],
+        ["EventBridge rule", `${p}-glue-runner-job-state`],
+        ["EventBridge rule", `${p}-glue-runner-fallback`],
+        ["EventBridge rule", `${p}-data-arrival-fallback`],
+      ],
+    },
+    {
+      fields: ["project", "environment", "stateMachine.name"],
+      path: ["stateMachine", "name"],
+      names: [
+        ["state machine", sm],
+        ["IAM role", `${sm}-role`],
+        ["IAM role", `${sm}-schedule`],
+        ["EventBridge rule", `${sm}-schedule`],
+      ],
+    },
+    { fields: ["project", "environment", "activities.runner"], path: ["activities", "runner"], names: [["Step Functions activity", `${p}-${c.activities.runner}`]] },
+    ...Object.keys(c.datasets).map((dataset) => ({
+      fields: ["project", "environment", "activities.waitPrefix", `datasets.${dataset}`],
+      path: ["datasets", dataset],
+      names: [["Step Functions activity", `${p}-${c.activities.waitPrefix}${dataset}`]] as Array<[keyof typeof NAME_LIMITS, string]>,
+    })),
+  ];
+  for (const { fields, path, names } of groups) {
+    const worst = names
+      .map(([kind, n]) => ({ kind, name: n, over: n.length - NAME_LIMITS[kind] }))
+      .filter((n) => n.over > 0)
+      .sort((a, b) => b.over - a.over)[0];
+    if (worst)
+      ctx.addIssue({
+        code: "custom",
+        path,
+        message: `the ${worst.kind} name '${worst.name}' (from ${fields.join(", ")}) is ${worst.name.length} characters; AWS allows at most ${NAME_LIMITS[worst.kind]}: shorten ${fields.join(" or ")} by ${worst.over}`,
       });
-    }
-    for (const [id, d] of Object.entries(c.datasets)) {
-      if (!d.prefix.startsWith(c.dataLake.rawPrefix))
-        ctx.addIssue({ code: "custom", path: ["datasets", id, "prefix"], message: `must lie under dataLake.rawPrefix '${c.dataLake.rawPrefix}'` });
-    }
-    const prefixes = Object.entries(c.datasets).map(([id, d]) => [id, d.prefix] as const);
-    for (const [a, pa] of prefixes)
-      for (const [b, pb] of prefixes)
-        if (a < b && (pa.startsWith(pb) || pb.startsWith(pa)))
-          ctx.addIssue({ code: "custom", path: ["datasets", b, "prefix"], message: `overlaps the prefix of dataset '${a}' ('${pa}'): an upload must map to one dataset` });
-  });
+  }
+}
 
 /** A validated configuration; `rootDir` is the folder relative paths in it resolve against. */
 export type EtlConfig = z.infer<typeof configSchema> & { rootDir: string };

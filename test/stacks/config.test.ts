@@ -171,6 +171,33 @@ describe("stacks/config", () => {
         expect(message).to.include(expected);
       });
 
+    it("rejects derived names over AWS's limits, naming the fields and the resulting name", () => {
+      const raw = shipped();
+      raw.project = "p".repeat(20);
+      raw.environment = "e".repeat(20);
+      raw.stateMachine.name = "s".repeat(20);
+      raw.activities.waitPrefix = "w".repeat(20);
+      raw.datasets["d".repeat(40)] = { prefix: "raw/long/", schema: "sales.json" };
+      const message = errorOf(() => parse(raw));
+      const sm = `${"p".repeat(20)}-${"e".repeat(20)}-${"s".repeat(20)}`;
+      expect(message).to.include(
+        `  - stateMachine.name: the IAM role name '${sm}-schedule' (from project, environment, stateMachine.name) is 71 characters; AWS allows at most 64: shorten project or environment or stateMachine.name by 7 (got "${"s".repeat(20)}")`,
+      );
+      expect(message).to.include(
+        `  - datasets.${"d".repeat(40)}: the Step Functions activity name '${"p".repeat(20)}-${"e".repeat(20)}-${"w".repeat(20)}${"d".repeat(40)}' (from project, environment, activities.waitPrefix, datasets.${"d".repeat(40)}) is 102 characters; AWS allows at most 80`,
+      );
+      expect(message).to.not.include("datasets.sales:").and.not.include("datasets.marketing:");
+      expect(message).to.not.include("  - environment:");
+    });
+
+    it("accepts the longest names that fit", () => {
+      const raw = shipped();
+      raw.project = "p".repeat(20);
+      raw.environment = "e".repeat(20);
+      raw.stateMachine.name = "s".repeat(13);
+      expect(resourceNames(parse(raw)).stateMachine.length + "-schedule".length).to.equal(64);
+    });
+
     it("lists every bad field at once", () => {
       const raw = shipped();
       raw.region = "x";
