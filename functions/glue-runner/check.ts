@@ -5,7 +5,7 @@ import { describeError } from "../shared/aws-errors";
 import { LIMITS, sendTaskFailure, sendTaskHeartbeat, sendTaskSuccess, type SendOutcome } from "../shared/sfn";
 import { RUNNER_ERRORS, type RunnerDeps, type RunnerSummary } from "./deps";
 import type { RunItem } from "./runs-table";
-import { removeItem, startRun, stopRun, TASK_ID_ARGUMENT } from "./start";
+import { logContext, removeItem, startRun, stopRun, TASK_ID_ARGUMENT } from "./start";
 import { parseTaskInput } from "../shared/task-input";
 import { runnerTaskInput } from "./task-input";
 
@@ -226,8 +226,4 @@ async function recoverStaleClaim(deps: RunnerDeps, item: RunItem, adoptable: Job
   }
   logger.info("restarting a start that never answered", context);
   await startRun(deps, mine, parsed.value, summary);
-}
-
-function logContext(item: RunItem) {
-  return { taskId: item.taskId, jobName: item.jobName, jobRunId: item.jobRunId, executionArn: item.executionArn };
 }

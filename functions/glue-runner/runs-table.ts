@@ -24,7 +24,10 @@ export interface RunItem {
   taskInput: string;
   claimedAt: string;
   jobRunId?: string;
+  /** The task input's optional `executionArn`, for logs. */
   executionArn?: string;
+  /** The execution's name from `Arguments["--etl_execution"]` (the ASL passes `$$.Execution.Name`), for logs. */
+  executionName?: string;
   startedAt?: string;
 }
 
@@ -42,6 +45,7 @@ function toAttributes(item: RunItem, expiresAt: number): Attributes {
   };
   if (item.jobRunId) attributes.jobRunId = { S: item.jobRunId };
   if (item.executionArn) attributes.executionArn = { S: item.executionArn };
+  if (item.executionName) attributes.executionName = { S: item.executionName };
   if (item.startedAt) attributes.startedAt = { S: item.startedAt };
   return attributes;
 }
@@ -60,6 +64,7 @@ export function fromAttributes(attributes: Attributes): RunItem | undefined {
     taskInput: text("taskInput") ?? "{}",
     jobRunId: text("jobRunId"),
     executionArn: text("executionArn"),
+    executionName: text("executionName"),
     startedAt: text("startedAt"),
   };
 }

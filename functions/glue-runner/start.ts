@@ -53,9 +53,10 @@ export async function acceptTask(deps: RunnerDeps, task: ActivityTask, summary: 
     status: "STARTING",
     taskInput: task.input,
     claimedAt: now.toISOString(),
-    executionArn: input.executionArn ?? input.Arguments?.["--etl_execution"],
+    executionArn: input.executionArn,
+    executionName: input.Arguments?.["--etl_execution"],
   };
-  const context = { taskId, jobName: item.jobName, executionArn: item.executionArn };
+  const context = logContext(item);
   let claimed: boolean;
   try {
     claimed = await table.claim(item, now);
@@ -77,7 +78,7 @@ export async function acceptTask(deps: RunnerDeps, task: ActivityTask, summary: 
 /** StartJobRun for a claimed item, then records the run id. */
 export async function startRun(deps: RunnerDeps, item: RunItem, input: RunnerTaskInput, summary: RunnerSummary): Promise<void> {
   const { sfn, glue, table, logger } = deps;
-  const context = { taskId: item.taskId, jobName: item.jobName, executionArn: item.executionArn };
+  const context = logContext(item);
   let jobRunId: string | undefined;
   try {
     const answer = await glue.send(
@@ -143,4 +144,9 @@ export async function stopRun(deps: RunnerDeps, jobName: string, jobRunId: strin
   } catch (error) {
     deps.logger.error("could not stop orphan Glue run", { jobName, jobRunId, error: describeError(error) });
   }
+}
+
+/** What every log line about a task carries (undefined fields are left out by the logger). */
+export function logContext(item: RunItem) {
+  return { taskId: item.taskId, jobName: item.jobName, jobRunId: item.jobRunId, executionArn: item.executionArn, executionName: item.executionName };
 }

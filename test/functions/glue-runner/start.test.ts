@@ -27,7 +27,9 @@ describe("glue-runner start", () => {
     expect(put.ConditionExpression).to.equal("attribute_not_exists(#sk)");
     expect(put.Item).to.deep.include({ jobName: { S: "etl-dev-PSD" }, taskId: { S: taskId }, taskToken: { S: TOKEN }, status: { S: "STARTING" } });
     expect(put.Item!.expiresAt).to.deep.equal({ N: String(NOW.getTime() / 1000 + 14 * 86_400) });
-    expect(put.Item!.executionArn).to.deep.equal({ S: "exec-1" });
+    // --etl_execution is the execution's NAME ($$.Execution.Name): recorded and logged as such, never as an ARN.
+    expect(put.Item!.executionName).to.deep.equal({ S: "exec-1" });
+    expect(put.Item!.executionArn).to.equal(undefined);
 
     const start = h.glue.commandCalls(StartJobRunCommand)[0].args[0].input;
     expect(start).to.deep.equal({
@@ -42,6 +44,19 @@ describe("glue-runner start", () => {
     expect(update.ExpressionAttributeValues).to.deep.include({ ":starting": { S: "STARTING" }, ":mine": { S: NOW.toISOString() } });
     expect(h.sfn.calls()).to.have.length(0);
     expect(summary).to.include({ tasksReceived: 1, tasksStarted: 1, tasksRejected: 0 });
+  });
+
+  it("records and logs the optional executionArn of the input, and the execution name apart", async () => {
+    const h = runnerHarness();
+    h.glue.on(StartJobRunCommand).resolves({ JobRunId: "jr_1" });
+    const logged: Array<Record<string, unknown>> = [];
+    h.deps.logger.info = ((message: string, extra: Record<string, unknown>) => void logged.push({ message, ...extra })) as typeof h.deps.logger.info;
+    const executionArn = "arn:aws:states:us-east-1:123456789012:execution:etl-dev-workflow:exec-1";
+    const input = { JobName: "etl-dev-PSD", Arguments: { "--etl_execution": "exec-1" }, executionArn };
+    await acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify(input) }, emptySummary());
+    const put = h.ddb.commandCalls(PutItemCommand)[0].args[0].input;
+    expect(put.Item).to.deep.include({ executionArn: { S: executionArn }, executionName: { S: "exec-1" } });
+    expect(logged.find((l) => l.message === "Glue run started")).to.include({ executionArn, executionName: "exec-1", jobRunId: "jr_1" });
   });
 
   const badInputs: Array<[string, string, RegExp]> = [
