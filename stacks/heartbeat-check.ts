@@ -28,3 +28,28 @@ export function checkRunnerHeartbeats(definition: Record<string, unknown>, runne
     });
   if (problems.length) throw new Error(`${file}: runner task heartbeats\n${problems.join("\n")}`);
 }
+
+/**
+ * A runner task's TimeoutSeconds must cover its Glue job's timeout: otherwise the workflow gives up (States.Timeout)
+ * while Glue still runs the job. `jobTimeoutMinutes` maps a Glue job name to its timeout and the field it comes from.
+ * Throws naming the file, each offending state and its job.
+ */
+export function checkRunnerTimeouts(
+  definition: Record<string, unknown>,
+  runnerActivityArn: string,
+  jobTimeoutMinutes: Readonly<Record<string, { minutes: number; field: string }>>,
+  file: string,
+): void {
+  const problems = allStates(definition)
+    .filter(([, state]) => state.Type === "Task" && state.Resource === runnerActivityArn)
+    .flatMap(([name, state]) => {
+      const jobName = state.Parameters?.JobName;
+      const job = typeof jobName === "string" ? jobTimeoutMinutes[jobName] : undefined;
+      const timeout = state.TimeoutSeconds;
+      if (!job || typeof timeout !== "number" || timeout >= job.minutes * 60) return [];
+      return [
+        `  - state '${name}' (Glue job '${jobName}'): TimeoutSeconds ${timeout} is shorter than the job's timeout (${job.field} = ${job.minutes} min = ${job.minutes * 60} s); the workflow would give up while Glue still runs`,
+      ];
+    });
+  if (problems.length) throw new Error(`${file}: runner task timeouts\n${problems.join("\n")}`);
+}

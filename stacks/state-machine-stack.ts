@@ -19,7 +19,7 @@ import { LambdaEventRule } from "./constructs/lambda-event-rule";
 import { NodejsFunction } from "./constructs/nodejs-function";
 import type { SecureBucket } from "./constructs/secure-bucket";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
-import { checkRunnerHeartbeats } from "./heartbeat-check";
+import { checkRunnerHeartbeats, checkRunnerTimeouts } from "./heartbeat-check";
 import { policyDocument, serviceTrustPolicy, type PolicyStatement } from "./iam-policy";
 import { ARRIVAL_TABLE } from "./table-keys";
 
@@ -98,6 +98,13 @@ export class StateMachineStack extends EtlStack {
       workflowPlaceholders(config, { runnerActivityArn: runnerMarker, waitActivityArn: (d) => waitMarkers[d], failureTopicArn: topicMarker }),
     );
     checkRunnerHeartbeats(loaded.definition, runnerMarker, config.schedules.fallback, loaded.file);
+    const jobTimeouts = Object.fromEntries(
+      Object.entries(config.jobs).map(([id, job]) => [
+        names.glueJob(id),
+        job.timeoutMinutes === undefined ? { minutes: config.glue.timeoutMinutes, field: "glue.timeoutMinutes" } : { minutes: job.timeoutMinutes, field: `jobs.${id}.timeoutMinutes` },
+      ]),
+    );
+    checkRunnerTimeouts(loaded.definition, runnerMarker, jobTimeouts, loaded.file);
 
     // Least privilege: a statement per service integration the definition uses; an unknown one fails the synth.
     const activityMarkers = new Set([runnerMarker, ...Object.values(waitMarkers)]);

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { checkRunnerHeartbeats, ratePeriodSeconds } from "../../stacks/heartbeat-check";
+import { checkRunnerHeartbeats, checkRunnerTimeouts, ratePeriodSeconds } from "../../stacks/heartbeat-check";
 
 const RUNNER = "arn:aws:states:us-east-1:1:activity:runner";
 const definition = (heartbeat?: number) => ({
@@ -37,5 +37,29 @@ describe("stacks/heartbeat-check", () => {
 
   it("fails when a runner task has no heartbeat", () => {
     expect(() => checkRunnerHeartbeats(definition(), RUNNER, "cron(0/5 * * * ? *)", "wf.asl.json")).to.throw(/state 'Job': a runner task needs HeartbeatSeconds/);
+  });
+});
+
+describe("stacks/heartbeat-check: runner task timeouts", () => {
+  const machine = (timeout: number) => ({
+    StartAt: "P",
+    States: {
+      P: {
+        Type: "Parallel",
+        Branches: [{ StartAt: "Job", States: { Job: { Type: "Task", Resource: RUNNER, Parameters: { JobName: "etl-dev-PSD" }, TimeoutSeconds: timeout, HeartbeatSeconds: 900, End: true } } }],
+        End: true,
+      },
+    },
+  });
+  const jobs = { "etl-dev-PSD": { minutes: 120, field: "jobs.PSD.timeoutMinutes" } };
+
+  it("accepts a runner task whose TimeoutSeconds covers the job's timeout", () => {
+    expect(() => checkRunnerTimeouts(machine(7200), RUNNER, jobs, "wf.asl.json")).to.not.throw();
+  });
+
+  it("fails naming the file, the state and the job when the job may outlive its task", () => {
+    expect(() => checkRunnerTimeouts(machine(7199), RUNNER, jobs, "wf.asl.json")).to.throw(
+      "wf.asl.json: runner task timeouts\n  - state 'Job' (Glue job 'etl-dev-PSD'): TimeoutSeconds 7199 is shorter than the job's timeout (jobs.PSD.timeoutMinutes = 120 min = 7200 s); the workflow would give up while Glue still runs",
+    );
   });
 });

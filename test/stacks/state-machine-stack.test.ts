@@ -171,6 +171,16 @@ describe("state-machine stack (configuration variants)", () => {
     );
   });
 
+  it("fails the synth naming each runner state whose TimeoutSeconds is shorter than its Glue job's timeout", () => {
+    const config = variant((raw) => {
+      raw.glue.timeoutMinutes = 180;
+      raw.jobs.PMD.timeoutMinutes = 60;
+    });
+    expect(() => buildApp(config, { outdir: join(tmpdir(), "etl-never-written") })).to.throw(
+      /asl\/etl-workflow\.asl\.json: runner task timeouts\n {2}- state 'PSD' \(Glue job 'etl-dev-PSD'\): TimeoutSeconds 7200 is shorter than the job's timeout \(glue\.timeoutMinutes = 180 min = 10800 s\).*\n {2}- state 'JMSD' \(Glue job 'etl-dev-JMSD'\)[^\n]*$/,
+    );
+  });
+
   describe("with an edited ASL file", () => {
     let root: string;
     before(() => {
