@@ -3,14 +3,14 @@
 // and its result is written as Parquet (Snappy). DuckDB does all the row work: no per-row JavaScript.
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, extname, isAbsolute, join } from "node:path";
+import { basename, extname, isAbsolute, join, relative, sep } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { EtlInput } from "../stacks/job-arguments";
 import { readSchemaFile, type SchemaFile } from "../stacks/schema-file";
 import { readCsvHeader, snakeCase } from "./csv";
 
 export interface TransformationRequest {
-  /** As in `--etl_inputs`, with `path` a local file or folder (every *.csv or *.parquet in it, recursively). */
+  /** As in `--etl_inputs`, with `path` a local file or folder (see inputFiles: CSV reads every file not hidden, recursively). */
   inputs: EtlInput[];
   /** The job's SQL file: absolute, or relative to scriptsDir. */
   sqlFile: string;
@@ -74,7 +74,11 @@ export async function runTransformation(request: TransformationRequest): Promise
   }
 }
 
-/** The input's files, sorted; a folder contributes every file with the format's extension. */
+/**
+ * The input's files, sorted. A CSV folder contributes every file whatever its name, as Spark reads every file
+ * under the prefix, except hidden ones (a name, or a folder on its path, starting with '_' or '.', as Hadoop
+ * skips them); a Parquet folder contributes its *.parquet files.
+ */
 async function inputFiles(input: EtlInput): Promise<string[]> {
   if (!VIEW_NAME.test(input.name)) throw new Error(`input name ${JSON.stringify(input.name)}: not a SQL view name (lower snake_case)`);
   if (input.format !== "csv" && input.format !== "parquet") throw new Error(`input '${input.name}': format ${JSON.stringify(input.format)} is not csv or parquet`);
@@ -84,11 +88,14 @@ async function inputFiles(input: EtlInput): Promise<string[]> {
   if (info.isFile()) return [input.path];
   const extension = `.${input.format}`;
   const entries = await readdir(input.path, { withFileTypes: true, recursive: true });
+  const hidden = (path: string) => relative(input.path, path).split(sep).some((part) => part.startsWith("_") || part.startsWith("."));
   const files = entries
-    .filter((e) => e.isFile() && extname(e.name).toLowerCase() === extension)
+    .filter((e) => e.isFile() && (input.format === "csv" || extname(e.name).toLowerCase() === extension))
     .map((e) => join(e.parentPath, e.name))
+    .filter((path) => !hidden(path))
     .sort();
-  if (files.length === 0) throw new Error(`input '${input.name}': no *${extension} file in ${input.path}`);
+  if (files.length === 0)
+    throw new Error(`input '${input.name}': no ${input.format === "csv" ? "data file (names starting with '_' or '.' are skipped)" : `*${extension} file`} in ${input.path}`);
   return files;
 }
 

@@ -242,6 +242,18 @@ describe("e2e: npm start", () => {
     await expectAllClosed(result);
   });
 
+  it("reads input files not named *.csv (--sales sales.txt), as Spark reads every file under the prefix", async () => {
+    const data = await writeSampleData(join(dir, "txt"), { salesRows: 2000 });
+    const sales = join(dir, "txt", "sales.txt");
+    await writeFile(sales, await readFile(data.sales));
+    const reportFile = join(dir, "txt.json");
+    const result = await runCli(["--sales", sales, "--marketing", data.marketing, "--out", join(dir, "txt-out"), "--report", reportFile]);
+    expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
+    const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
+    expect(report.output.rows).to.equal(expectedJoin(await readFile(sales, "utf8"), await readFile(data.marketing, "utf8")).length);
+    await expectAllClosed(result);
+  });
+
   it("rejects a malformed input file or a bad path with exit 2, naming the file, before starting anything", async () => {
     const bad = join(dir, "marketing-bad.csv");
     await writeFile(bad, "Date,New visitors SEO,Events\n1/1/2013,5,\n");

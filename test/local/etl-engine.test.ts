@@ -176,12 +176,15 @@ describe("local/etl-engine", () => {
       expect((await runTransformation(psd(join(dir, "sales.csv")))).droppedRows).to.deep.equal({ sales: 1 });
     });
 
-    it("reads every *.csv of a folder (recursively), matches headers by snake_case name in any order, and ignores other files", async () => {
+    it("reads every file of a folder whatever its name (recursively), except names starting with '_' or '.', and matches headers by snake_case name in any order", async () => {
       const reordered = "Opportunity Stage,Forecasted  Monthly Revenue ,Date,Salesperson,Lead Name,Segment,Region,Target Close,Weighted Revenue,Closed Opportunity,Active Opportunity,Latest Status Entry,Notes";
       await mkdir(join(dir, "in", "part"), { recursive: true });
       await writeFile(join(dir, "in", "a.csv"), [SALES_HEADER, good[0], bad[3]].join("\n") + "\n");
-      await writeFile(join(dir, "in", "part", "b.csv"), [reordered, "Lead,40,1/2/2011,Ann,US_SMB_1,SMB,US,2/2/2011,4,FALSE,FALSE,TRUE,note"].join("\r\n") + "\r\n");
-      await writeFile(join(dir, "in", "README.txt"), "not data");
+      await writeFile(join(dir, "in", "part", "b.txt"), [reordered, "Lead,40,1/2/2011,Ann,US_SMB_1,SMB,US,2/2/2011,4,FALSE,FALSE,TRUE,note"].join("\r\n") + "\r\n");
+      await writeFile(join(dir, "in", "_SUCCESS"), "not data");
+      await writeFile(join(dir, "in", ".a.csv.crc"), "not data");
+      await mkdir(join(dir, "in", "_temporary"));
+      await writeFile(join(dir, "in", "_temporary", "c.csv"), "not data");
       const result = await runTransformation(psd(join(dir, "in")));
       expect(result.droppedRows).to.deep.equal({ sales: 1 });
       expect((await readParquet(result.files)).rows).to.deep.equal([
@@ -212,8 +215,9 @@ describe("local/etl-engine", () => {
 
     it("fails naming the input for a folder without CSV files, and the file for unreadable Parquet", async () => {
       await mkdir(join(dir, "empty"));
+      await writeFile(join(dir, "empty", "_SUCCESS"), "");
       const noFiles = await runTransformation(psd(join(dir, "empty"))).then(() => undefined, (e: Error) => e);
-      expect(noFiles?.message).to.include("input 'sales'").and.include("no *.csv file");
+      expect(noFiles?.message).to.include("input 'sales'").and.include("no data file");
       await writeFile(join(dir, "broken.parquet"), "not parquet");
       const broken = await runTransformation({ ...psd(""), inputs: [{ name: "sales", path: join(dir, "broken.parquet"), format: "parquet" }] }).then(() => undefined, (e: Error) => e);
       expect(broken?.message).to.include(join(dir, "broken.parquet"));
