@@ -58,7 +58,8 @@ export class RunnerStack extends EtlStack {
     this.runner.addToRolePolicy("runs-table", [
       {
         Sid: "RunItems",
-        Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"],
+        // Only the calls functions/glue-runner makes (no GetItem: reads are Query and Scan).
+        Action: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"],
         Resource: [table.arn],
       },
     ]);

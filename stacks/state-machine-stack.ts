@@ -215,12 +215,13 @@ export class StateMachineStack extends EtlStack {
       },
     });
     const waitArns = Object.values(this.waitActivities).map((a) => a.arn);
+    // Only the calls functions/data-arrival makes: it never heartbeats (a wait task has no HeartbeatSeconds) and reads by Query.
     fn.addToRolePolicy("wait-activities", [
       { Sid: "PollWaitTasks", Action: ["states:GetActivityTask"], Resource: waitArns },
-      { Sid: "AnswerWaitTasks", Action: ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"], Resource: [...waitArns, this.stateMachine.arn] },
+      { Sid: "AnswerWaitTasks", Action: ["states:SendTaskSuccess", "states:SendTaskFailure"], Resource: [...waitArns, this.stateMachine.arn] },
     ]);
     fn.addToRolePolicy("arrival-table", [
-      { Sid: "ArrivalItems", Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"], Resource: [table.arn] },
+      { Sid: "ArrivalItems", Action: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"], Resource: [table.arn] },
     ]);
 
     const permission = new LambdaPermission(this, "data-arrival-s3-permission", {

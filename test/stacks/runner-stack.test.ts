@@ -48,7 +48,7 @@ describe("runner stack (example configuration)", () => {
     expect(sid("RunProjectJobs").Action).to.deep.equal(["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"]);
     expect(sid("RunProjectJobs").Resource).to.have.length(3);
     for (const arn of sid("RunProjectJobs").Resource) expect(arn).to.match(remote("glue-dev"));
-    expect(sid("RunItems").Action).to.include.members(["dynamodb:Query", "dynamodb:Scan", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]);
+    expect(sid("RunItems").Action).to.have.members(["dynamodb:Query", "dynamodb:Scan", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]);
     expect(sid("RunItems").Resource).to.deep.equal([`\${aws_dynamodb_table.${Object.keys(resources(runner, "aws_dynamodb_table"))[0]}.arn}`]);
   });
 

@@ -84,6 +84,9 @@ describe("state-machine stack (example configuration)", () => {
     const waits = ["${aws_sfn_activity.wait-activity-sales.arn}", "${aws_sfn_activity.wait-activity-marketing.arn}"];
     expect(sid("PollWaitTasks")).to.deep.include({ Action: ["states:GetActivityTask"], Resource: waits });
     expect(sid("AnswerWaitTasks").Resource).to.deep.equal([...waits, "${aws_sfn_state_machine.state-machine.arn}"]);
+    // Least privilege: what functions/data-arrival calls, and nothing else (no heartbeat, no GetItem).
+    expect(sid("AnswerWaitTasks").Action).to.deep.equal(["states:SendTaskSuccess", "states:SendTaskFailure"]);
+    expect(sid("ArrivalItems").Action).to.have.members(["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]);
     expect(sid("ArrivalItems").Resource).to.deep.equal([`\${aws_dynamodb_table.${Object.keys(resources(sm, "aws_dynamodb_table"))[0]}.arn}`]);
   });
 
