@@ -10,11 +10,9 @@ import {
   type AttributeValue,
 } from "@aws-sdk/client-dynamodb";
 import { ARRIVAL_TABLE } from "../../stacks/table-keys";
-import { isConditionalCheckFailed } from "../shared/aws-errors";
+import { allPages, conditionalWrite, expiresAt, type Attributes } from "../shared/dynamo";
 
 const { partitionKey: PK, sortKey: SK, ttlAttribute: TTL } = ARRIVAL_TABLE;
-
-type Attributes = Record<string, AttributeValue>;
 
 /** An upload; also the wait task's output (without `sequencer`). */
 export interface Arrival {
@@ -64,34 +62,27 @@ export class ArrivalsTable {
   ) {}
 
   private expiresAt(now: Date): AttributeValue {
-    return { N: String(Math.floor(now.getTime() / 1000) + this.ttlDays * 86_400) };
+    return { N: String(expiresAt(now, this.ttlDays)) };
   }
 
   /** Records an upload; "duplicate" when the same event was recorded before. */
   async recordArrival(a: Arrival, now: Date): Promise<"recorded" | "duplicate"> {
-    try {
-      await this.ddb.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: {
-            ...arrivalKey(a),
-            bucket: { S: a.bucket },
-            key: { S: a.key },
-            size: { N: String(a.size) },
-            eTag: { S: a.eTag },
-            eventTime: { S: a.eventTime },
-            sequencer: { S: a.sequencer },
-            [TTL]: this.expiresAt(now),
-          },
-          ConditionExpression: "attribute_not_exists(#pk)",
-          ExpressionAttributeNames: { "#pk": PK },
-        }),
-      );
-      return "recorded";
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return "duplicate";
-      throw error;
-    }
+    const command = new PutItemCommand({
+      TableName: this.tableName,
+      Item: {
+        ...arrivalKey(a),
+        bucket: { S: a.bucket },
+        key: { S: a.key },
+        size: { N: String(a.size) },
+        eTag: { S: a.eTag },
+        eventTime: { S: a.eventTime },
+        sequencer: { S: a.sequencer },
+        [TTL]: this.expiresAt(now),
+      },
+      ConditionExpression: "attribute_not_exists(#pk)",
+      ExpressionAttributeNames: { "#pk": PK },
+    });
+    return (await conditionalWrite(() => this.ddb.send(command))) ? "recorded" : "duplicate";
   }
 
   async parkWait(w: ParkedWait, now: Date): Promise<void> {
@@ -178,21 +169,13 @@ export class ArrivalsTable {
     );
   }
 
-  private async conditional(command: UpdateItemCommand | DeleteItemCommand): Promise<boolean> {
-    try {
-      await this.ddb.send(command as UpdateItemCommand);
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
+  private conditional(command: UpdateItemCommand | DeleteItemCommand): Promise<boolean> {
+    return conditionalWrite(() => this.ddb.send(command as UpdateItemCommand));
   }
 
-  private async query(pk: string, sinceSortKey?: string, filter?: string): Promise<Attributes[]> {
-    const items: Attributes[] = [];
-    let startKey: Attributes | undefined;
-    do {
-      const page = await this.ddb.send(
+  private query(pk: string, sinceSortKey?: string, filter?: string): Promise<Attributes[]> {
+    return allPages((startKey) =>
+      this.ddb.send(
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: sinceSortKey ? "#pk = :pk AND #sk >= :since" : "#pk = :pk",
@@ -202,10 +185,7 @@ export class ArrivalsTable {
           ExclusiveStartKey: startKey,
           ConsistentRead: true,
         }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
+      ),
+    );
   }
 }

@@ -1,12 +1,12 @@
 // The data-arrival function's environment (docs/architecture.md, "Function environment").
-import { jsonVar, parseEnv, positiveIntVar, stringVar } from "../shared/env";
+import { ACTIVITY_ARN_PATTERN, jsonVar, parseEnv, positiveIntVar, stringVar } from "../shared/env";
 import * as z from "../shared/zod";
 
 const datasets = z.record(
   z.string().check(z.regex(/^[a-z][a-z0-9_]*$/, "a dataset id")),
   z.object({
     prefix: z.string().check(z.regex(/^([^/]+\/)+$/, "an S3 key prefix ending with '/'")),
-    activityArn: z.string().check(z.regex(/^arn:[^:]+:states:[^:]*:[^:]*:activity:.+$/, "an activity ARN")),
+    activityArn: z.string().check(z.regex(ACTIVITY_ARN_PATTERN, "an activity ARN")),
   }),
 );
 

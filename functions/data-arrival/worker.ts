@@ -1,16 +1,13 @@
 // What one data-arrival invocation does for each kind of event.
 import { describeError } from "../shared/aws-errors";
-import { pollActivity } from "../shared/sfn";
+import { pollActivity, type Invocation } from "../shared/sfn";
 import { emptySummary, type ArrivalDeps, type ArrivalSummary } from "./deps";
 import type { ArrivalRequest } from "./events";
 import { releaseWaits } from "./release";
 import { handleS3Records } from "./uploads";
 import { acceptWaitTask } from "./wait-task";
 
-export interface Invocation {
-  workerName: string;
-  remainingMs: () => number;
-}
+export type { Invocation };
 
 export async function runDataArrival(deps: ArrivalDeps, request: ArrivalRequest, invocation: Invocation): Promise<ArrivalSummary> {
   const summary = emptySummary();

@@ -76,7 +76,11 @@ export async function checkAllRuns(deps: RunnerDeps, summary: RunnerSummary): Pr
   const isStale = (item: RunItem) => item.status === "STARTING" && now - Date.parse(item.claimedAt) >= STALE_CLAIM_MS;
 
   const byJob = new Map<string, RunItem[]>();
-  for (const item of items) byJob.set(item.jobName, [...(byJob.get(item.jobName) ?? []), item]);
+  for (const item of items) {
+    const jobItems = byJob.get(item.jobName);
+    if (jobItems) jobItems.push(item);
+    else byJob.set(item.jobName, [item]);
+  }
 
   const runs = new Map<string, RunLookup>();
   const runsByTask = new Map<string, JobRun>();

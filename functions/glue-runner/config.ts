@@ -1,9 +1,9 @@
 // The runner's environment (docs/architecture.md, "Function environment").
-import { parseEnv, positiveIntVar, stringVar } from "../shared/env";
+import { ACTIVITY_ARN_PATTERN, parseEnv, positiveIntVar, stringVar } from "../shared/env";
 import * as z from "../shared/zod";
 
 const runnerEnv = z.object({
-  ACTIVITY_ARN: stringVar.check(z.regex(/^arn:[^:]+:states:[^:]*:[^:]*:activity:.+$/, "an activity ARN")),
+  ACTIVITY_ARN: stringVar.check(z.regex(ACTIVITY_ARN_PATTERN, "an activity ARN")),
   TABLE_NAME: stringVar,
   RUN_TTL_DAYS: positiveIntVar,
   MAX_TASKS_PER_INVOCATION: positiveIntVar,

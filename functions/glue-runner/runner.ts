@@ -1,14 +1,11 @@
 // What one runner invocation does for each kind of event.
-import { pollActivity } from "../shared/sfn";
+import { pollActivity, type Invocation } from "../shared/sfn";
 import { checkAllRuns, checkOneRun } from "./check";
 import { emptySummary, type RunnerDeps, type RunnerSummary } from "./deps";
 import type { RunnerRequest } from "./events";
 import { acceptTask } from "./start";
 
-export interface Invocation {
-  workerName: string;
-  remainingMs: () => number;
-}
+export type { Invocation };
 
 export async function runRunner(deps: RunnerDeps, request: RunnerRequest, invocation: Invocation): Promise<RunnerSummary> {
   const summary = emptySummary();

@@ -6,10 +6,9 @@ import {
   QueryCommand,
   ScanCommand,
   UpdateItemCommand,
-  type AttributeValue,
 } from "@aws-sdk/client-dynamodb";
 import { RUNNER_TABLE } from "../../stacks/table-keys";
-import { isConditionalCheckFailed } from "../shared/aws-errors";
+import { allPages, conditionalWrite, expiresAt, type Attributes } from "../shared/dynamo";
 
 const { partitionKey: PK, sortKey: SK, ttlAttribute: TTL } = RUNNER_TABLE;
 
@@ -30,8 +29,6 @@ export interface RunItem {
   executionName?: string;
   startedAt?: string;
 }
-
-type Attributes = Record<string, AttributeValue>;
 
 function toAttributes(item: RunItem, expiresAt: number): Attributes {
   const attributes: Attributes = {
@@ -85,26 +82,15 @@ export class RunsTable {
     return { [PK]: { S: jobName }, [SK]: { S: taskId } };
   }
 
-  expiresAt(now: Date): number {
-    return Math.floor(now.getTime() / 1000) + this.ttlDays * 86_400;
-  }
-
   /** Records a new STARTING claim; false when the task was already claimed. */
   async claim(item: RunItem, now: Date): Promise<boolean> {
-    try {
-      await this.ddb.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: toAttributes(item, this.expiresAt(now)),
-          ConditionExpression: "attribute_not_exists(#sk)",
-          ExpressionAttributeNames: { "#sk": SK },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
+    const command = new PutItemCommand({
+      TableName: this.tableName,
+      Item: toAttributes(item, expiresAt(now, this.ttlDays)),
+      ConditionExpression: "attribute_not_exists(#sk)",
+      ExpressionAttributeNames: { "#sk": SK },
+    });
+    return conditionalWrite(() => this.ddb.send(command));
   }
 
   /** Takes over a STARTING claim whose holder stalled; false when someone else changed it first. */
@@ -132,22 +118,15 @@ export class RunsTable {
   }
 
   private async update(item: RunItem, update: string, condition: string, values: Attributes): Promise<boolean> {
-    try {
-      await this.ddb.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key(item.jobName, item.taskId),
-          UpdateExpression: update,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: usedNames(`${update} ${condition}`, { "#sk": SK, "#status": "status" }),
-          ExpressionAttributeValues: values,
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
+    const command = new UpdateItemCommand({
+      TableName: this.tableName,
+      Key: this.key(item.jobName, item.taskId),
+      UpdateExpression: update,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: usedNames(`${update} ${condition}`, { "#sk": SK, "#status": "status" }),
+      ExpressionAttributeValues: values,
+    });
+    return conditionalWrite(() => this.ddb.send(command));
   }
 
   async remove(item: RunItem): Promise<void> {
@@ -156,27 +135,19 @@ export class RunsTable {
 
   /** Every item, all pages. Items that are not run items are returned in `unreadable`. */
   async scanAll(): Promise<{ items: RunItem[]; unreadable: number }> {
+    const raw = await allPages((startKey) => this.ddb.send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey, ConsistentRead: true })));
     const items: RunItem[] = [];
-    let unreadable = 0;
-    let startKey: Attributes | undefined;
-    do {
-      const page = await this.ddb.send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey, ConsistentRead: true }));
-      for (const attributes of page.Items ?? []) {
-        const item = fromAttributes(attributes);
-        if (item) items.push(item);
-        else unreadable++;
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return { items, unreadable };
+    for (const attributes of raw) {
+      const item = fromAttributes(attributes);
+      if (item) items.push(item);
+    }
+    return { items, unreadable: raw.length - items.length };
   }
 
   /** The items of one job's partition, all pages. */
   async queryJob(jobName: string): Promise<RunItem[]> {
-    const items: RunItem[] = [];
-    let startKey: Attributes | undefined;
-    do {
-      const page = await this.ddb.send(
+    const raw = await allPages((startKey) =>
+      this.ddb.send(
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: "#pk = :job",
@@ -185,13 +156,13 @@ export class RunsTable {
           ExclusiveStartKey: startKey,
           ConsistentRead: true,
         }),
-      );
-      for (const attributes of page.Items ?? []) {
-        const item = fromAttributes(attributes);
-        if (item) items.push(item);
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+      ),
+    );
+    const items: RunItem[] = [];
+    for (const attributes of raw) {
+      const item = fromAttributes(attributes);
+      if (item) items.push(item);
+    }
     return items;
   }
 }

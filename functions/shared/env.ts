@@ -10,6 +10,9 @@ export function parseEnv<S extends z.ZodMiniType>(schema: S, env: Record<string,
 
 const requiredString = () => z.string({ error: "required" });
 
+/** A Step Functions activity ARN (both functions' configurations name activities). */
+export const ACTIVITY_ARN_PATTERN = /^arn:[^:]+:states:[^:]*:[^:]*:activity:.+$/;
+
 /** A non-empty string. */
 export const stringVar = requiredString().check(z.minLength(1, "required"));
 

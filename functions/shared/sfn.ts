@@ -25,6 +25,12 @@ const TASK_GONE_ERRORS = new Set(["TaskTimedOut", "TaskDoesNotExist", "InvalidTo
 
 export type SendOutcome = "sent" | "gone";
 
+/** What a handler tells its worker about the current Lambda invocation. */
+export interface Invocation {
+  workerName: string;
+  remainingMs: () => number;
+}
+
 export interface ActivityTask {
   taskToken: string;
   input: string;
