@@ -65,7 +65,7 @@ export class NodejsFunction extends Construct {
       assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com"),
     });
     const logsPolicy = this.addToRolePolicy("logs", [
-      { Sid: "OwnLogGroup", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${this.logGroup.arn}:log-stream:*`] },
+      { Sid: "OwnLogGroup", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${this.logGroup.arn}:*`] },
       // X-Ray trace segments have no resource ARN.
       { Sid: "Tracing", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: ["*"] },
     ]);

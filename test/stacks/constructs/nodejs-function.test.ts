@@ -58,7 +58,9 @@ describe("NodejsFunction", () => {
     const logs = docs.flatMap((d) => d.Statement).find((s: any) => s.Sid === "OwnLogGroup");
     expect(logs.Action).to.deep.equal(["logs:CreateLogStream", "logs:PutLogEvents"]);
     expect(logs.Resource).to.have.length(1);
-    expect(logs.Resource[0]).to.match(/^\$\{aws_cloudwatch_log_group\..+\.arn\}:log-stream:\*$/);
+    expect(logs.Resource).to.have.length(1);
+    // The documented form: the log group ARN followed by ":*" (covers its log streams).
+    expect(logs.Resource[0]).to.match(/^\$\{aws_cloudwatch_log_group\.[^}]+\.arn\}:\*$/);
     expect(docs.flatMap((d) => d.Statement).find((s: any) => s.Sid === "Items").Action).to.deep.equal(["dynamodb:GetItem"]);
     const role = Object.values<any>(out.resource.aws_iam_role)[0];
     expect(JSON.parse(role.assume_role_policy).Statement[0].Principal).to.deep.equal({ Service: "lambda.amazonaws.com" });
