@@ -194,13 +194,19 @@ function describeStates(definition: Record<string, unknown>) {
 
 /**
  * The definition the library runs. Its Task states default to a 60 s timeout, so activity tasks get an explicit
- * TimeoutSeconds (capped to what a timer can hold); the library then raises States.Timeout itself.
+ * TimeoutSeconds (capped to what a timer can hold); the library then raises States.Timeout itself. Every Retry
+ * and Catch on States.Timeout also lists States.HeartbeatTimeout, as AWS matches it.
  */
 function libraryDefinition(definition: Record<string, unknown>): StateMachineDefinition {
   const copy = structuredClone(definition);
   for (const [, state] of allStates(copy)) {
     if (state.Type === "Task" && ACTIVITY_ARN.test(state.Resource)) {
       state.TimeoutSeconds = Math.min(state.TimeoutSeconds ?? MAX_TIMER_SECONDS, MAX_TIMER_SECONDS);
+    }
+    // In AWS, States.Timeout also matches a heartbeat timeout (States.HeartbeatTimeout matches only that).
+    for (const rule of [...(Array.isArray(state.Retry) ? state.Retry : []), ...(Array.isArray(state.Catch) ? state.Catch : [])]) {
+      const errors: unknown = rule?.ErrorEquals;
+      if (Array.isArray(errors) && errors.includes("States.Timeout") && !errors.includes("States.HeartbeatTimeout")) errors.push("States.HeartbeatTimeout");
     }
   }
   return copy as unknown as StateMachineDefinition;

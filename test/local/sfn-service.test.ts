@@ -193,6 +193,17 @@ describe("local/sfn-service", () => {
       expect(closed.map((e) => e.outcome)).to.deep.equal(["HEARTBEAT_TIMED_OUT"]);
     });
 
+    it("a Catch on States.Timeout catches a heartbeat timeout, as in AWS; a Retry on States.HeartbeatTimeout retries it", async () => {
+      const { service, run, pollTask } = await start("../../local/fixtures/heartbeat-catch.asl.json");
+      const arn = await run({});
+      await pollTask(); // first attempt: silence
+      await pollTask(); // the retry: silence again
+      const done = await service.waitForExecution(arn);
+      expect(done.status, JSON.stringify(done)).to.equal("SUCCEEDED");
+      expect(JSON.parse(done.output!).caught.Error).to.equal("States.HeartbeatTimeout");
+      expect(ofType(service.events, "ActivityTaskClosed").map((e) => e.outcome)).to.deep.equal(["HEARTBEAT_TIMED_OUT", "HEARTBEAT_TIMED_OUT"]);
+    });
+
     it("TimeoutSeconds: fails the task with States.Timeout despite heartbeats, which States.TaskFailed does not catch", async () => {
       const { service, sfn, run, pollTask } = await start("timeouts.asl.json");
       const arn = await run({ mode: "timeout" });
