@@ -43,9 +43,13 @@ export interface CliArguments {
   reportFile?: string;
 }
 
+export const MAX_DELAY_MS = 2 ** 31 - 1;
+
 function milliseconds(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new UsageError(`${flag}: expected a whole number of milliseconds, got ${JSON.stringify(value)}`);
+  // Node's timers take at most 2^31-1 ms; a larger delay would fire after 1 ms.
+  if (Number(value) > MAX_DELAY_MS) throw new UsageError(`${flag}: at most ${MAX_DELAY_MS} milliseconds (about 24.8 days), got ${value}`);
   return Number(value);
 }
 

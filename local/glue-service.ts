@@ -192,6 +192,8 @@ export class LocalGlue {
     if (active >= job.maxConcurrentRuns)
       throw new AwsJsonError("ConcurrentRunsExceededException", `Concurrent runs exceeded for ${job.name}: ${active} of MaxConcurrentRuns ${job.maxConcurrentRuns}`);
     const now = new Date();
+    if (body.Timeout !== undefined && body.Timeout !== null && (typeof body.Timeout !== "number" || !Number.isInteger(body.Timeout) || body.Timeout <= 0))
+      throw new AwsJsonError("InvalidInputException", `Timeout must be a positive number of minutes (got ${JSON.stringify(body.Timeout)})`);
     const timeout = typeof body.Timeout === "number" ? body.Timeout : job.timeoutMinutes;
     const run: JobRun = {
       Id: `jr_${randomBytes(32).toString("hex")}`,

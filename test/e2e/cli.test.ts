@@ -285,6 +285,9 @@ describe("e2e: npm start", () => {
     expect(unknown.stderr).to.contain("--bogus").and.contain("Usage: npm start");
     const badDelay = await runCli(["--delay-sales", "soon"]);
     expect([badDelay.code, badDelay.stderr.includes("--delay-sales")]).to.deep.equal([2, true]);
+    // Node clamps timers over 2^31-1 ms to 1 ms: such a delay is a usage error, not an immediate upload.
+    const hugeDelay = await runCli(["--delay-marketing", String(2 ** 31)]);
+    expect([hugeDelay.code, hugeDelay.stderr.includes("--delay-marketing: at most 2147483647")], hugeDelay.stderr).to.deep.equal([2, true]);
     const badJob = await runCli(["--fail-job", "NOPE"]);
     expect([badJob.code, badJob.stderr.includes("unknown job NOPE")]).to.deep.equal([2, true]);
     const help = await runCli(["--help"]);

@@ -135,6 +135,15 @@ describe("local/glue-service", () => {
     ]);
   });
 
+  it("rejects a Timeout of zero or less with InvalidInputException, as Glue", async () => {
+    await start({ transformation: recordingTransformation([], 0) });
+    for (const Timeout of [0, -5]) {
+      const error = await glue.send(new StartJobRunCommand({ JobName: "etl-dev-PMD", Timeout })).catch((e: Error) => e);
+      expect((error as Error).name, String(Timeout)).to.equal("InvalidInputException");
+      expect((error as Error).message).to.contain("Timeout");
+    }
+  });
+
   it("rejects a start beyond MaxConcurrentRuns with ConcurrentRunsExceededException", async () => {
     await start({ transformation: recordingTransformation([], 300) });
     await put("raw/marketing/m.csv", "M");
