@@ -8,6 +8,8 @@ import type { RunsTable } from "./runs-table";
 export interface RunnerDeps {
   sfn: SFNClient;
   glue: GlueClient;
+  /** Sends StartJobRun without SDK retries (see glue-client.ts); `glue` when not set. */
+  glueStart?: GlueClient;
   table: RunsTable;
   config: RunnerConfig;
   logger: Logger;

@@ -4,7 +4,7 @@ import type { Context } from "aws-lambda";
 import { createLogger } from "../shared/logger";
 import { createSfnClient, workerName } from "../shared/sfn";
 import { runnerConfigFromEnv } from "./config";
-import { createGlueClient } from "./glue-client";
+import { createGlueClients } from "./glue-client";
 import type { RunnerDeps, RunnerSummary } from "./deps";
 import { parseRunnerEvent } from "./events";
 import { runRunner } from "./runner";
@@ -19,7 +19,7 @@ function runnerDeps(): RunnerDeps {
     deps = {
       config,
       sfn: createSfnClient(),
-      glue: createGlueClient(),
+      ...createGlueClients(),
       table: new RunsTable(new DynamoDBClient({}), config.tableName, config.runTtlDays),
       logger: createLogger({ activityArn: config.activityArn }),
       now: () => new Date(),

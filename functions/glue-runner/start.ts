@@ -81,14 +81,14 @@ export async function startRun(deps: RunnerDeps, item: RunItem, input: RunnerTas
   const context = logContext(item);
   let jobRunId: string | undefined;
   try {
-    const answer = await glue.send(
-      new StartJobRunCommand({
-        JobName: input.JobName,
-        Arguments: { ...input.Arguments, [TASK_ID_ARGUMENT]: item.taskId },
-        WorkerType: input.WorkerType as WorkerType | undefined,
-        NumberOfWorkers: input.NumberOfWorkers,
-      }),
-    );
+    const command = new StartJobRunCommand({
+      JobName: input.JobName,
+      Arguments: { ...input.Arguments, [TASK_ID_ARGUMENT]: item.taskId },
+      WorkerType: input.WorkerType as WorkerType | undefined,
+      NumberOfWorkers: input.NumberOfWorkers,
+    });
+    // Not idempotent: sent by the single-attempt client (see glue-client.ts).
+    const answer = await (deps.glueStart ?? glue).send(command);
     jobRunId = answer.JobRunId;
   } catch (error) {
     if (!isServiceError(error)) {

@@ -2,10 +2,12 @@ import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from "@aws-sdk/c
 import { BatchStopJobRunCommand, StartJobRunCommand } from "@aws-sdk/client-glue";
 import { SendTaskFailureCommand, TaskTimedOut } from "@aws-sdk/client-sfn";
 import { expect } from "chai";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { emptySummary } from "../../../functions/glue-runner/deps";
 import { acceptTask, startErrorName, taskIdOf } from "../../../functions/glue-runner/start";
 import { STALE_CLAIM_MS } from "../../../functions/glue-runner/check";
-import { createGlueClient, GLUE_MAX_ATTEMPTS, GLUE_REQUEST_TIMEOUT_MS } from "../../../functions/glue-runner/glue-client";
+import { createGlueClient, createGlueClients, GLUE_MAX_ATTEMPTS, GLUE_REQUEST_TIMEOUT_MS } from "../../../functions/glue-runner/glue-client";
 import { RunsTable } from "../../../functions/glue-runner/runs-table";
 import { RUNNER_TABLE } from "../../../stacks/table-keys";
 import { awsError, startDynalite } from "../fakes";
@@ -44,6 +46,37 @@ describe("glue-runner start", () => {
     expect(update.ExpressionAttributeValues).to.deep.include({ ":starting": { S: "STARTING" }, ":mine": { S: NOW.toISOString() } });
     expect(h.sfn.calls()).to.have.length(0);
     expect(summary).to.include({ tasksReceived: 1, tasksStarted: 1, tasksRejected: 0 });
+  });
+
+  it("sends StartJobRun once, never retried by the SDK (a retry after a lost answer could start a second run)", async () => {
+    let starts = 0;
+    const server = createServer((req, res) => {
+      req.resume().on("end", () => {
+        if (String(req.headers["x-amz-target"]).endsWith(".StartJobRun")) starts++;
+        res.statusCode = 503; // transient: the SDK's standard strategy would retry it
+        res.setHeader("content-type", "application/x-amz-json-1.1");
+        res.end(JSON.stringify({ __type: "InternalServiceException", message: "try later" }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const saved = process.env.AWS_ENDPOINT_URL_GLUE;
+    process.env.AWS_ENDPOINT_URL_GLUE = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const h = runnerHarness();
+      const clients = createGlueClients();
+      h.sfn.on(SendTaskFailureCommand).resolves({});
+      await acceptTask({ ...h.deps, ...clients }, { taskToken: TOKEN, input: JSON.stringify({ JobName: "etl-dev-PSD" }) }, emptySummary());
+      clients.glue.destroy();
+      clients.glueStart.destroy();
+      expect(starts).to.equal(1);
+      // Reported as retryable, so the ASL's Retry (not the SDK) tries again.
+      expect(h.sfn.commandCalls(SendTaskFailureCommand)[0].args[0].input.error).to.equal("GlueRetryableError");
+    } finally {
+      if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_GLUE;
+      else process.env.AWS_ENDPOINT_URL_GLUE = saved;
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it("records and logs the optional executionArn of the input, and the execution name apart", async () => {
