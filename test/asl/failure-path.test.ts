@@ -29,7 +29,7 @@ function shippedFrom(start: string): LoadedStateMachine {
 // The Catches put the error output at $.error; some errors (timeouts) carry no Cause.
 describe("asl/etl-workflow.asl.json: the failure path (aws-local-stepfunctions)", () => {
   async function fail(error: Record<string, unknown>) {
-    const service = await LocalStepFunctions.start({ stateMachine: shippedFrom("NotifyFailure") });
+    const service = await LocalStepFunctions.start({ stateMachine: shippedFrom("DescribeFailure") });
     const sfn = new SFNClient({ endpoint: service.endpoint, region: "us-east-1", maxAttempts: 1, credentials: { accessKeyId: "local", secretAccessKey: "local" } });
     try {
       const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: service.stateMachineArn, input: JSON.stringify({ error }) }));
@@ -45,18 +45,24 @@ describe("asl/etl-workflow.asl.json: the failure path (aws-local-stepfunctions)"
   it("notifies with the error and its cause, then fails with them", async () => {
     const cause = JSON.stringify({ jobName: "etl-dev-PSD", state: "FAILED", errorMessage: "boom" });
     const { done, exits, notifications } = await fail({ Error: "GlueJobFailedError", Cause: cause });
-    expect(exits).to.deep.equal([["NotifyFailure", "SUCCEEDED"], ["WorkflowFailed", "FAILED"]]);
+    expect(exits).to.deep.equal([["DescribeFailure", "SUCCEEDED"], ["NotifyFailure", "SUCCEEDED"], ["WorkflowFailed", "FAILED"]]);
     expect(notifications).to.have.length(1);
     expect(notifications[0].topicArn).to.equal(TOPIC);
-    expect(notifications[0].message).to.match(/^Execution arn:aws:states:.* failed: /).and.include("GlueJobFailedError").and.include("boom");
+    expect(notifications[0].message).to.match(/^Execution arn:aws:states:.* failed with GlueJobFailedError: /).and.include("boom");
     expect(done).to.include({ status: "FAILED", error: "GlueJobFailedError", cause });
   });
 
-  it("still notifies when the caught error has no Cause (States.Format on a missing path is an uncatchable States.Runtime)", async () => {
-    const { done, exits, notifications } = await fail({ Error: "States.Timeout" });
-    expect(exits[0]).to.deep.equal(["NotifyFailure", "SUCCEEDED"]);
-    expect(notifications).to.have.length(1);
-    expect(notifications[0].message).to.include('{"Error":"States.Timeout"}');
-    expect(done.status).to.equal("FAILED");
-  });
+  // A missing Cause would make States.Format and the Fail state's CausePath an uncatchable States.Runtime.
+  for (const [label, error] of [
+    ["no Cause", { Error: "States.Timeout" }],
+    ["a null Cause", { Error: "States.Timeout", Cause: null }],
+  ] as const) {
+    it(`still notifies and fails with the real error when the caught error has ${label}`, async () => {
+      const { done, exits, notifications } = await fail(error);
+      expect(exits.map(([name]) => name), JSON.stringify(done)).to.deep.equal(["DescribeFailure", "AddMissingCause", "NotifyFailure", "WorkflowFailed"]);
+      expect(notifications).to.have.length(1);
+      expect(notifications[0].message).to.include("failed with States.Timeout: (no cause given)");
+      expect(done).to.include({ status: "FAILED", error: "States.Timeout", cause: "(no cause given)" });
+    });
+  }
 });

@@ -437,7 +437,7 @@ describe("local/sfn-service", () => {
       expect(kicks.map((k) => k.DetailType).sort()).to.deep.equal(["RunnerTaskScheduled", "RunnerTaskScheduled", "RunnerTaskScheduled", "WaitTaskScheduled", "WaitTaskScheduled"]);
       expect(kicks.every((k) => k.Source === names.eventSource && (k.Detail as { executionArn?: string }).executionArn === executionArn)).to.equal(true);
       const exited = ofType(service.events, "StateExited");
-      const notRun = ["NotifyFailure", "WorkflowFailed"];
+      const notRun = ["DescribeFailure", "AddMissingCause", "NotifyFailure", "WorkflowFailed"];
       expect(exited.map((e) => e.name)).to.have.members(allStates(stateMachine.definition).map(([name]) => name).filter((n) => !notRun.includes(n)));
       expect(exited.every((e) => e.status === "SUCCEEDED")).to.equal(true);
       const output = JSON.parse(done.output!);
@@ -461,7 +461,8 @@ describe("local/sfn-service", () => {
       expect(service.notifications[0].topicArn).to.equal(TOPIC);
       expect(service.notifications[0].message).to.include("GlueJobFailedError").and.include("boom");
       const exits = Object.fromEntries(ofType(service.events, "StateExited").map((e) => [e.name, e.status]));
-      expect(exits).to.include({ PSD: "FAILED", ProcessDatasets: "CAUGHT", NotifyFailure: "SUCCEEDED", WorkflowFailed: "FAILED" });
+      expect(exits).to.include({ PSD: "FAILED", ProcessDatasets: "CAUGHT", DescribeFailure: "SUCCEEDED", NotifyFailure: "SUCCEEDED", WorkflowFailed: "FAILED" });
+      expect(exits).to.not.have.property("AddMissingCause");
       expect(exits).to.not.have.property("JMSD");
       expect(ofType(service.events, "StateRetried").map((e) => [e.name, e.error])).to.deep.equal([["PSD", "GlueRetryableError"]]);
       expect(service.events.filter((e) => e.type === "ActivityTaskScheduled" || e.type === "ActivityTaskStarted").length).to.equal(

@@ -90,7 +90,7 @@ describe("tools/diagram/mermaid", () => {
       const changed = shipped();
       changed.States.JMSD.Catch[0].Next = "WorkflowFailed";
       const { removed, added } = changedLines(renderMermaid(shipped()), renderMermaid(changed));
-      expect(removed).to.deep.equal(['  s_JMSD -.->|"catch States.ALL"| s_NotifyFailure']);
+      expect(removed).to.deep.equal(['  s_JMSD -.->|"catch States.ALL"| s_DescribeFailure']);
       expect(added).to.deep.equal(['  s_JMSD -.->|"catch States.ALL"| s_WorkflowFailed']);
     });
   });
