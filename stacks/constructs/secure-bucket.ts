@@ -24,19 +24,28 @@ export class SecureBucket extends Construct {
       throw new Error(`${this.node.path}: bucketPrefix '${props.bucketPrefix}' must be lower-case letters, digits and '-' (at most 37 characters)`);
 
     this.bucket = new S3Bucket(this, "bucket", { bucketPrefix: props.bucketPrefix });
-    new S3BucketPublicAccessBlock(this, "public-access-block", {
+    // One bucket-level write at a time: S3 answers concurrent configuration writes to one bucket with
+    // OperationAborted, so each waits for the one before it.
+    const publicAccessBlock = new S3BucketPublicAccessBlock(this, "public-access-block", {
       bucket: this.bucket.id,
       blockPublicAcls: true,
       blockPublicPolicy: true,
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
     });
-    new S3BucketOwnershipControls(this, "ownership", { bucket: this.bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } });
-    new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
+    const ownership = new S3BucketOwnershipControls(this, "ownership", {
+      bucket: this.bucket.id,
+      rule: { objectOwnership: "BucketOwnerEnforced" },
+      dependsOn: [publicAccessBlock],
+    });
+    const encryption = new S3BucketServerSideEncryptionConfigurationA(this, "encryption", {
       bucket: this.bucket.id,
       rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+      dependsOn: [ownership],
     });
-    if (props.versioned) new S3BucketVersioningA(this, "versioning", { bucket: this.bucket.id, versioningConfiguration: { status: "Enabled" } });
+    const versioning = props.versioned
+      ? new S3BucketVersioningA(this, "versioning", { bucket: this.bucket.id, versioningConfiguration: { status: "Enabled" }, dependsOn: [encryption] })
+      : undefined;
     new S3BucketPolicy(this, "tls-only", {
       bucket: this.bucket.id,
       policy: policyDocument([
@@ -49,6 +58,7 @@ export class SecureBucket extends Construct {
           Condition: { Bool: { "aws:SecureTransport": "false" } },
         },
       ]),
+      dependsOn: [versioning ?? encryption],
     });
   }
 
