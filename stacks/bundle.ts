@@ -42,6 +42,9 @@ export function bundleOptions(functionsDir: string): BuildOptions {
     legalComments: "none",
     logLevel: "silent",
     absWorkingDir: PROJECT_ROOT,
+    // Source maps name files by the path they were imported through: a symlinked node_modules (as in
+    // synth:diff's worktree) must not change the bundle, or every diff would show both Lambdas changed.
+    preserveSymlinks: true,
     // Lambda hands every function its credentials in environment variables: the SDK's default
     // credential chain (SSO, ini files, IMDS, ...) would only add weight and load time.
     alias: { "@aws-sdk/credential-provider-node": join(PROJECT_ROOT, "functions/shared/lambda-credentials.ts") },
