@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFile, execFileSync } from "node:child_process";
@@ -73,6 +73,24 @@ describe("stacks/bundle", () => {
       expect(cachedBuild(functionsDir)).to.equal(undefined);
     } finally {
       writeFileSync(entry, original);
+    }
+  });
+
+  it("names modules by the path they were imported through, so a symlinked node_modules gives the same bundle", () => {
+    // synth:diff synthesizes the base in a worktree whose node_modules is a symlink to this one.
+    const root = mkdtempSync(join(tmpdir(), "etl-symlinked-"));
+    try {
+      mkdirSync(join(root, "real", "node_modules", "pkg"), { recursive: true });
+      writeFileSync(join(root, "real", "node_modules", "pkg", "index.js"), "exports.greet = () => 'hi';\n");
+      mkdirSync(join(root, "tree", "functions", "greeter"), { recursive: true });
+      symlinkSync(join(root, "real", "node_modules"), join(root, "tree", "node_modules"));
+      writeFileSync(join(root, "tree", "functions", "greeter", "handler.ts"), 'import { greet } from "pkg";\nexport const handler = async () => greet();\n');
+      const { dir } = bundleOf(join(root, "tree", "functions", "greeter", "handler.ts"));
+      const sources: string[] = JSON.parse(readFileSync(join(dir, "index.js.map"), "utf8")).sources;
+      expect(sources.some((s) => s.endsWith("tree/node_modules/pkg/index.js")), sources.join(", ")).to.equal(true);
+      expect(sources.some((s) => s.includes("real/node_modules")), sources.join(", ")).to.equal(false);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 
