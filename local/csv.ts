@@ -6,6 +6,12 @@ export function snakeCase(name: string): string {
   return name.trim().split(/\s+/).join("_").toLowerCase();
 }
 
+/** The source columns of `columns` that `header` lacks, matched by their snake_case names (order and extra columns are free). */
+export function missingColumns(header: readonly string[], columns: ReadonlyArray<{ source?: string }>): string[] {
+  const present = new Set(header.map(snakeCase));
+  return columns.flatMap((c) => (c.source !== undefined && !present.has(snakeCase(c.source)) ? [c.source] : []));
+}
+
 /** Quotes a CSV field only when it needs it (RFC 4180). */
 export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;

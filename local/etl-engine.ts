@@ -7,7 +7,7 @@ import { basename, extname, isAbsolute, join, relative, sep } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { EtlInput } from "../stacks/job-arguments";
 import { readSchemaFile, type SchemaFile } from "../stacks/schema-file";
-import { readCsvHeader, snakeCase } from "./csv";
+import { missingColumns, readCsvHeader, snakeCase } from "./csv";
 
 export interface TransformationRequest {
   /** As in `--etl_inputs`, with `path` a local file or folder (see inputFiles: CSV reads every file not hidden, recursively). */
@@ -141,9 +141,9 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
       }
       const positions = new Map<string, number>();
       header.forEach((h, position) => positions.has(snakeCase(h)) || positions.set(snakeCase(h), position));
-      const missing = schema.columns.filter((c) => !positions.has(snakeCase(c.source!)));
+      const missing = missingColumns(header, schema.columns);
       if (missing.length)
-        throw new Error(`${file}: input '${input.name}' lacks required column(s) ${missing.map((c) => JSON.stringify(c.source)).join(", ")} (header: ${JSON.stringify(header)})`);
+        throw new Error(`${file}: input '${input.name}' lacks required column(s) ${missing.map((c) => JSON.stringify(c)).join(", ")} (header: ${JSON.stringify(header)})`);
       const typed = schema.columns.map((c) => `${typedValue(`c${positions.get(snakeCase(c.source!))}`, c.type)} AS ${c.name}`);
       const rejects = `etl_rejects_${input.name}_${i}`;
       const reader =

@@ -2,7 +2,7 @@
 import { stat } from "node:fs/promises";
 import { schemaPath, type EtlConfig } from "../stacks/config";
 import { readSchemaFile } from "../stacks/schema-file";
-import { readCsvHeader, snakeCase } from "./csv";
+import { missingColumns, readCsvHeader } from "./csv";
 
 export class InputError extends Error {
   override name = "InputError";
@@ -22,10 +22,8 @@ export async function checkCsvHeaders(config: EtlConfig, files: Readonly<Record<
     } catch (e) {
       throw new InputError(`${(e as Error).message} (the ${dataset} dataset)`);
     }
-    const present = new Set(header.map(snakeCase));
-    const schema = readSchemaFile(schemaPath(config, config.datasets[dataset].schema));
-    const missing = schema.columns.filter((c) => c.source !== undefined && !present.has(snakeCase(c.source))).map((c) => JSON.stringify(c.source));
+    const missing = missingColumns(header, readSchemaFile(schemaPath(config, config.datasets[dataset].schema)).columns);
     if (missing.length)
-      throw new InputError(`${file}: malformed CSV header for the ${dataset} dataset: missing column(s) ${missing.join(", ")} (header: ${JSON.stringify(header)})`);
+      throw new InputError(`${file}: malformed CSV header for the ${dataset} dataset: missing column(s) ${missing.map((c) => JSON.stringify(c)).join(", ")} (header: ${JSON.stringify(header)})`);
   }
 }
