@@ -22,6 +22,6 @@ export function parseArrivalEvent(event: unknown): ArrivalRequest {
   const detailType = (event as { "detail-type"?: unknown } | null)?.["detail-type"];
   throw new Error(
     `unsupported data-arrival event (detail-type ${JSON.stringify(detailType)}): expected S3 Records, ` +
-      `"WaitTaskScheduled" with detail.dataset, or "Scheduled Event"`,
+      `"WaitTaskScheduled" with detail.dataset, "Scheduled Event", or S3's s3:TestEvent`,
   );
 }
