@@ -2,8 +2,9 @@
 // state entered -> its Glue run started (StartJobRun), and Glue run completed -> state exited.
 import { allStates, loadStateMachine } from "../asl/loader";
 import { workflowPlaceholders } from "../asl/placeholders";
+import { localWorkflowArns } from "../local/arns";
 import type { RunReport } from "../local/runtime";
-import { definitionPath, resourceNames, type EtlConfig } from "../stacks/config";
+import { definitionPath, type EtlConfig } from "../stacks/config";
 
 export interface TaskOverhead {
   state: string;
@@ -16,17 +17,12 @@ export interface TaskOverhead {
 
 /** The workflow's runner task states, each with the Glue job name it runs. */
 export function runnerTasks(config: EtlConfig): Map<string, string> {
-  const arn = (name: string) => `arn:aws:states:${config.region}:000000000000:activity:${name}`;
-  const names = resourceNames(config);
-  const placeholders = workflowPlaceholders(config, {
-    runnerActivityArn: arn(names.runnerActivity),
-    waitActivityArn: (dataset) => arn(names.waitActivity(dataset)),
-    failureTopicArn: `arn:aws:sns:${config.region}:000000000000:${names.failureTopic}`,
-  });
+  const arns = localWorkflowArns(config);
+  const placeholders = workflowPlaceholders(config, arns);
   const { definition } = loadStateMachine(definitionPath(config), placeholders);
   const tasks = new Map<string, string>();
   for (const [name, state] of allStates(definition))
-    if (state.Type === "Task" && state.Resource === arn(names.runnerActivity)) {
+    if (state.Type === "Task" && state.Resource === arns.runnerActivityArn) {
       const jobName = state.Parameters?.JobName;
       if (typeof jobName !== "string") throw new Error(`runner task state '${name}': Parameters.JobName is not a fixed job name`);
       tasks.set(name, jobName);

@@ -12,6 +12,7 @@ import { loadStateMachine } from "../asl/loader";
 import { workflowPlaceholders } from "../asl/placeholders";
 import { definitionPath, loadConfig, resourceNames, type EtlConfig } from "../stacks/config";
 import { ARRIVAL_TABLE, RUNNER_TABLE } from "../stacks/table-keys";
+import { LOCAL_ACCOUNT, localWorkflowArns } from "./arns";
 import { startLocalDynamoDB, type LocalDynamoDB } from "./dynamodb";
 import { startLocalGlue, type JobRun, type LocalGlueServer } from "./glue-service";
 import { checkCsvHeaders, InputError } from "./inputs";
@@ -20,7 +21,6 @@ import { writeSampleData } from "./sample-data";
 import { startLocalS3, type LocalS3 } from "./s3";
 import { LocalStepFunctions, type PutEventsEntry, type SfnEvent } from "./sfn-service";
 
-const ACCOUNT = "000000000000";
 
 export interface RuntimeOptions {
   /** Default: etl.config.json (ETL_CONFIG / ETL_ENV honoured). */
@@ -119,7 +119,7 @@ function lambdaContext(fn: LocalFunction, region: string): Context {
     callbackWaitsForEmptyEventLoop: true,
     functionName: fn.name,
     functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:${region}:${ACCOUNT}:function:${fn.name}`,
+    invokedFunctionArn: `arn:aws:lambda:${region}:${LOCAL_ACCOUNT}:function:${fn.name}`,
     memoryLimitInMB: String(fn.memoryMb),
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${fn.name}`,
@@ -157,7 +157,7 @@ function coldStart<T>(name: string): T {
 
 /** An EventBridge event as a rule target receives it. */
 function eventBridgeEvent(source: string, detailType: string, detail: unknown, region: string) {
-  return { version: "0", id: randomUUID(), "detail-type": detailType, source, account: ACCOUNT, time: iso().replace(/\.\d{3}Z$/, "Z"), region, resources: [], detail };
+  return { version: "0", id: randomUUID(), "detail-type": detailType, source, account: LOCAL_ACCOUNT, time: iso().replace(/\.\d{3}Z$/, "Z"), region, resources: [], detail };
 }
 
 /** The job whose output is the workflow's result: the one no other job reads (the last such in the configuration). */
@@ -228,9 +228,7 @@ interface RunContext {
 async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: RunContext): Promise<RunReport> {
   const { names, region, progress, cleanups } = run;
   const bucket = `${config.dataLake.bucketPrefix}local`;
-  const arnOf = (service: string, resource: string) => `arn:aws:${service}:${region}:${ACCOUNT}:${resource}`;
-  const runnerActivityArn = arnOf("states", `activity:${names.runnerActivity}`);
-  const waitActivityArn = (dataset: string) => arnOf("states", `activity:${names.waitActivity(dataset)}`);
+  const arns = localWorkflowArns(config, region);
   const datasetIds = Object.keys(config.datasets);
 
   // Ends the upload delays and the time limit when the run is over, however it ends.
@@ -297,7 +295,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   });
   cleanups.push(() => glue.close());
 
-  const stateMachine = loadStateMachine(definitionPath(config), workflowPlaceholders(config, { runnerActivityArn, waitActivityArn, failureTopicArn: arnOf("sns", names.failureTopic) }));
+  const stateMachine = loadStateMachine(definitionPath(config), workflowPlaceholders(config, arns));
   const sfn = await LocalStepFunctions.start({
     stateMachine,
     stateMachineName: names.stateMachine,
@@ -345,7 +343,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     AWS_LAMBDA_FUNCTION_NAME: names.runnerFunction,
     POWERTOOLS_SERVICE_NAME: names.runnerFunction,
     POWERTOOLS_LOG_LEVEL: logLevel,
-    ACTIVITY_ARN: runnerActivityArn,
+    ACTIVITY_ARN: arns.runnerActivityArn,
     TABLE_NAME: names.runnerTable,
     RUN_TTL_DAYS: String(config.runner.runTtlDays),
     MAX_TASKS_PER_INVOCATION: String(config.runner.maxTasksPerInvocation),
@@ -356,7 +354,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     POWERTOOLS_SERVICE_NAME: names.dataArrivalFunction,
     POWERTOOLS_LOG_LEVEL: logLevel,
     TABLE_NAME: names.arrivalTable,
-    DATASETS: JSON.stringify(Object.fromEntries(datasetIds.map((d) => [d, { prefix: config.datasets[d].prefix, activityArn: waitActivityArn(d) }]))),
+    DATASETS: JSON.stringify(Object.fromEntries(datasetIds.map((d) => [d, { prefix: config.datasets[d].prefix, activityArn: arns.waitActivityArn(d) }]))),
     DATA_BUCKET: bucket,
     ARRIVAL_TTL_DAYS: String(config.dataArrival.arrivalTtlDays),
   };

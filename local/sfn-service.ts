@@ -6,6 +6,7 @@ import "./polyfill"; // before aws-local-stepfunctions: it needs Promise.withRes
 import { randomBytes, randomUUID } from "node:crypto";
 import { ExecutionError, StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
 import { allStates, type LoadedStateMachine } from "../asl/loader";
+import { LOCAL_ACCOUNT, LOCAL_REGION, localActivityArn } from "./arns";
 import { AwsJsonError, startAwsJsonServer, type AwsJsonServer } from "./aws-json-server";
 
 const OUTPUT_MAX_CHARS = 262_144;
@@ -150,14 +151,6 @@ interface TaskStateInfo {
   heartbeatSeconds?: number;
 }
 
-const DEFAULT_REGION = "us-east-1";
-const DEFAULT_ACCOUNT = "000000000000";
-
-/** The ARN the local service gives activity `name` (for ASL placeholders before the service starts). */
-export function localActivityArn(name: string, region = DEFAULT_REGION, accountId = DEFAULT_ACCOUNT): string {
-  return `arn:aws:states:${region}:${accountId}:activity:${name}`;
-}
-
 const iso = (time: number | Date = Date.now()) => new Date(time).toISOString();
 const epochSeconds = (date: Date) => date.getTime() / 1000;
 
@@ -260,8 +253,8 @@ export class LocalStepFunctions {
 
   private constructor(private readonly options: LocalStepFunctionsOptions) {
     const file = options.stateMachine.file;
-    this.region = options.region ?? DEFAULT_REGION;
-    this.accountId = options.accountId ?? DEFAULT_ACCOUNT;
+    this.region = options.region ?? LOCAL_REGION;
+    this.accountId = options.accountId ?? LOCAL_ACCOUNT;
     const name = options.stateMachineName ?? "local-workflow";
     if (!RESOURCE_NAME.test(name)) throw new Error(`stateMachineName '${name}': use 1-80 letters, digits, '-' or '_'`);
     if (!/^\d{12}$/.test(this.accountId)) throw new Error(`accountId '${this.accountId}': expected 12 digits`);

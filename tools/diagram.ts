@@ -6,7 +6,8 @@ import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { loadStateMachine } from "../asl/loader";
 import { workflowPlaceholders } from "../asl/placeholders";
-import { DEFAULT_CONFIG_FILE, EtlConfig, PROJECT_ROOT, definitionPath, loadConfig, resourceNames } from "../stacks/config";
+import { DEFAULT_CONFIG_FILE, EtlConfig, PROJECT_ROOT, definitionPath, loadConfig } from "../stacks/config";
+import { localWorkflowArns } from "../local/arns";
 import { ActivityRole, renderMermaid } from "./diagram/mermaid";
 
 export const DIAGRAM_FILE = join(PROJECT_ROOT, "docs", "state-machine.md");
@@ -19,15 +20,10 @@ export const README_END = "<!-- state-machine:end -->";
  * and which activity each ARN is, so Tasks are labelled with the job or dataset they run.
  */
 export function diagramMermaid(config: EtlConfig): string {
-  const names = resourceNames(config);
-  const arn = (service: string, resource: string) => `arn:aws:${service}:${config.region}:123456789012:${resource}`;
-  const activities: Record<string, ActivityRole> = { [arn("states", `activity:${names.runnerActivity}`)]: { kind: "runner" } };
-  for (const dataset of Object.keys(config.datasets)) activities[arn("states", `activity:${names.waitActivity(dataset)}`)] = { kind: "wait", dataset };
-  const values = workflowPlaceholders(config, {
-    runnerActivityArn: arn("states", `activity:${names.runnerActivity}`),
-    waitActivityArn: (dataset) => arn("states", `activity:${names.waitActivity(dataset)}`),
-    failureTopicArn: arn("sns", names.failureTopic),
-  });
+  const arns = localWorkflowArns(config);
+  const activities: Record<string, ActivityRole> = { [arns.runnerActivityArn]: { kind: "runner" } };
+  for (const dataset of Object.keys(config.datasets)) activities[arns.waitActivityArn(dataset)] = { kind: "wait", dataset };
+  const values = workflowPlaceholders(config, arns);
   const { definition } = loadStateMachine(definitionPath(config), values);
   return renderMermaid(definition, { activities });
 }

@@ -12,6 +12,7 @@ import { RunsTable } from "../../functions/glue-runner/runs-table";
 import { TASK_ID_ARGUMENT } from "../../functions/glue-runner/start";
 import { mapConcurrent } from "../../functions/shared/concurrency";
 import { createLogger } from "../../functions/shared/logger";
+import { localWorkflowArns } from "../../local/arns";
 import { startAwsJsonServer } from "../../local/aws-json-server";
 import { startLocalDynamoDB } from "../../local/dynamodb";
 import { startLocalGlue, type Transformation } from "../../local/glue-service";
@@ -113,7 +114,7 @@ async function measureSize(context: BenchContext, baseConfig: EtlConfig, activeR
       logger,
       now: () => new Date(),
       config: {
-        activityArn: `arn:aws:states:${region}:000000000000:activity:${names.runnerActivity}`,
+        activityArn: localWorkflowArns(config, region).runnerActivityArn,
         tableName: names.runnerTable,
         runTtlDays: config.runner.runTtlDays,
         maxTasksPerInvocation: config.runner.maxTasksPerInvocation,

@@ -2,16 +2,16 @@ import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { expect } from "chai";
 import { loadStateMachine, type LoadedStateMachine } from "../../asl/loader";
 import { workflowPlaceholders } from "../../asl/placeholders";
-import { DEFAULT_CONFIG_FILE, definitionPath, loadConfig, resourceNames } from "../../stacks/config";
-import { LocalStepFunctions, localActivityArn } from "../../local/sfn-service";
+import { DEFAULT_CONFIG_FILE, definitionPath, loadConfig } from "../../stacks/config";
+import { localWorkflowArns } from "../../local/arns";
+import { LocalStepFunctions } from "../../local/sfn-service";
 
 const TOPIC = "arn:aws:sns:us-east-1:000000000000:failures";
 
 /** The shipped workflow cut down to the states reachable from `start` (the local service rejects unreachable states). */
 function shippedFrom(start: string): LoadedStateMachine {
   const config = loadConfig(DEFAULT_CONFIG_FILE);
-  const names = resourceNames(config);
-  const arns = { runnerActivityArn: localActivityArn(names.runnerActivity), waitActivityArn: (d: string) => localActivityArn(names.waitActivity(d)), failureTopicArn: TOPIC };
+  const arns = { ...localWorkflowArns(config), failureTopicArn: TOPIC };
   const loaded = loadStateMachine(definitionPath(config), workflowPlaceholders(config, arns));
   const all = (loaded.definition as { States: Record<string, any> }).States;
   const kept: Record<string, any> = {};

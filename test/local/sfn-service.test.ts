@@ -16,7 +16,8 @@ import { expect } from "chai";
 import { allStates, loadStateMachine } from "../../asl/loader";
 import { workflowPlaceholders } from "../../asl/placeholders";
 import { DEFAULT_CONFIG_FILE, definitionPath, loadConfig, resourceNames } from "../../stacks/config";
-import { LocalStepFunctions, localActivityArn, type LocalStepFunctionsOptions, type PutEventsEntry, type SfnEvent } from "../../local/sfn-service";
+import { localActivityArn, localWorkflowArns } from "../../local/arns";
+import { LocalStepFunctions, type LocalStepFunctionsOptions, type PutEventsEntry, type SfnEvent } from "../../local/sfn-service";
 
 const FIXTURES = join(__dirname, "..", "fixtures", "asl");
 const WORK = localActivityArn("work");
@@ -383,7 +384,7 @@ describe("local/sfn-service", () => {
       const config = loadConfig(DEFAULT_CONFIG_FILE);
       const names = resourceNames(config);
       const datasets = Object.keys(config.datasets);
-      const arns = { runnerActivityArn: localActivityArn(names.runnerActivity), waitActivityArn: (d: string) => localActivityArn(names.waitActivity(d)), failureTopicArn: TOPIC };
+      const arns = { ...localWorkflowArns(config), failureTopicArn: TOPIC };
       const stateMachine = loadStateMachine(definitionPath(config), workflowPlaceholders(config, arns));
       const activities = [names.runnerActivity, ...datasets.map((d) => names.waitActivity(d))];
       const service = await LocalStepFunctions.start({ stateMachine, activities, longPollMs: 300, ...options });
