@@ -10,6 +10,8 @@ import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import type { Context } from "aws-lambda";
 import { loadStateMachine } from "../asl/loader";
 import { workflowPlaceholders } from "../asl/placeholders";
+import { arrivalEnvironment } from "../functions/data-arrival/environment";
+import { runnerEnvironment } from "../functions/glue-runner/environment";
 import { definitionPath, loadConfig, resourceNames, type EtlConfig } from "../stacks/config";
 import { ARRIVAL_TABLE, RUNNER_TABLE } from "../stacks/table-keys";
 import { LOCAL_ACCOUNT, localWorkflowArns } from "./arns";
@@ -341,22 +343,24 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   const logLevel = process.env.POWERTOOLS_LOG_LEVEL ?? "WARN";
   const runnerEnv = {
     AWS_LAMBDA_FUNCTION_NAME: names.runnerFunction,
-    POWERTOOLS_SERVICE_NAME: names.runnerFunction,
-    POWERTOOLS_LOG_LEVEL: logLevel,
-    ACTIVITY_ARN: arns.runnerActivityArn,
-    TABLE_NAME: names.runnerTable,
-    RUN_TTL_DAYS: String(config.runner.runTtlDays),
-    MAX_TASKS_PER_INVOCATION: String(config.runner.maxTasksPerInvocation),
-    GLUE_CONCURRENCY: String(config.runner.glueConcurrency),
+    ...runnerEnvironment({
+      activityArn: arns.runnerActivityArn,
+      tableName: names.runnerTable,
+      runTtlDays: config.runner.runTtlDays,
+      maxTasksPerInvocation: config.runner.maxTasksPerInvocation,
+      glueConcurrency: config.runner.glueConcurrency,
+      logLevel,
+    }),
   };
   const arrivalEnv = {
     AWS_LAMBDA_FUNCTION_NAME: names.dataArrivalFunction,
-    POWERTOOLS_SERVICE_NAME: names.dataArrivalFunction,
-    POWERTOOLS_LOG_LEVEL: logLevel,
-    TABLE_NAME: names.arrivalTable,
-    DATASETS: JSON.stringify(Object.fromEntries(datasetIds.map((d) => [d, { prefix: config.datasets[d].prefix, activityArn: arns.waitActivityArn(d) }]))),
-    DATA_BUCKET: bucket,
-    ARRIVAL_TTL_DAYS: String(config.dataArrival.arrivalTtlDays),
+    ...arrivalEnvironment({
+      tableName: names.arrivalTable,
+      datasets: Object.fromEntries(datasetIds.map((d) => [d, { prefix: config.datasets[d].prefix, activityArn: arns.waitActivityArn(d) }])),
+      dataBucket: bucket,
+      arrivalTtlDays: config.dataArrival.arrivalTtlDays,
+      logLevel,
+    }),
   };
   // Loaded only now, with each function's environment set, as a Lambda cold start would see it.
   const runnerModule = withEnv(runnerEnv, () => coldStart<typeof import("../functions/glue-runner/handler")>("glue-runner"));

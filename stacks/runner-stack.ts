@@ -2,6 +2,7 @@ import type { GlueJob } from "@cdktf/provider-aws/lib/glue-job";
 import type { SfnActivity } from "@cdktf/provider-aws/lib/sfn-activity";
 import type { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine";
 import type { Construct } from "constructs";
+import { runnerEnvironment } from "../functions/glue-runner/environment";
 import { resourceNames } from "./config";
 import { EncryptedTable } from "./constructs/encrypted-table";
 import { LambdaEventRule } from "./constructs/lambda-event-rule";
@@ -38,15 +39,14 @@ export class RunnerStack extends EtlStack {
       // Outlives the 60 s activity long-poll (the configuration enforces at least 90 s).
       timeoutSeconds: config.runner.timeoutSeconds,
       logRetentionDays: config.logRetentionDays,
-      environment: {
-        ACTIVITY_ARN: runnerActivity.arn,
-        TABLE_NAME: table.name,
-        RUN_TTL_DAYS: String(config.runner.runTtlDays),
-        MAX_TASKS_PER_INVOCATION: String(config.runner.maxTasksPerInvocation),
-        GLUE_CONCURRENCY: String(config.runner.glueConcurrency),
-        POWERTOOLS_SERVICE_NAME: "glue-runner",
-        POWERTOOLS_LOG_LEVEL: "INFO",
-      },
+      environment: runnerEnvironment({
+        activityArn: runnerActivity.arn,
+        tableName: table.name,
+        runTtlDays: config.runner.runTtlDays,
+        maxTasksPerInvocation: config.runner.maxTasksPerInvocation,
+        glueConcurrency: config.runner.glueConcurrency,
+        logLevel: "INFO",
+      }),
     });
     this.runner.addToRolePolicy("runner-activity", [
       { Sid: "PollRunnerTasks", Action: ["states:GetActivityTask"], Resource: [runnerActivity.arn] },

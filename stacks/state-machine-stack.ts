@@ -13,6 +13,7 @@ import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { allStates, loadStateMachine } from "../asl/loader";
 import { workflowPlaceholders } from "../asl/placeholders";
+import { arrivalEnvironment } from "../functions/data-arrival/environment";
 import { definitionPath, resourceNames } from "./config";
 import { EncryptedTable } from "./constructs/encrypted-table";
 import { LambdaEventRule } from "./constructs/lambda-event-rule";
@@ -205,14 +206,13 @@ export class StateMachineStack extends EtlStack {
       memorySize: config.dataArrival.memoryMb,
       timeoutSeconds: config.dataArrival.timeoutSeconds,
       logRetentionDays: config.logRetentionDays,
-      environment: {
-        TABLE_NAME: table.name,
-        DATASETS: JSON.stringify(datasets),
-        DATA_BUCKET: dataLake.bucket.bucket,
-        ARRIVAL_TTL_DAYS: String(config.dataArrival.arrivalTtlDays),
-        POWERTOOLS_SERVICE_NAME: "data-arrival",
-        POWERTOOLS_LOG_LEVEL: "INFO",
-      },
+      environment: arrivalEnvironment({
+        tableName: table.name,
+        datasets,
+        dataBucket: dataLake.bucket.bucket,
+        arrivalTtlDays: config.dataArrival.arrivalTtlDays,
+        logLevel: "INFO",
+      }),
     });
     const waitArns = Object.values(this.waitActivities).map((a) => a.arn);
     // Only the calls functions/data-arrival makes: it never heartbeats (a wait task has no HeartbeatSeconds) and reads by Query.

@@ -1,10 +1,17 @@
 import { expect } from "chai";
 import { arrivalConfigFromEnv, datasetOfKey } from "../../../functions/data-arrival/config";
+import { arrivalEnvironment } from "../../../functions/data-arrival/environment";
 import { ARRIVAL_ENV, CONFIG } from "./harness";
 
 describe("data-arrival config", () => {
   it("reads every variable", () => {
     expect(arrivalConfigFromEnv(ARRIVAL_ENV)).to.deep.equal(CONFIG);
+  });
+
+  it("reads back what arrivalEnvironment writes (the environment the stacks and the local runtime set)", () => {
+    const env = arrivalEnvironment({ ...CONFIG, logLevel: "INFO" });
+    expect(arrivalConfigFromEnv(env)).to.deep.equal(CONFIG);
+    expect(env).to.include({ POWERTOOLS_SERVICE_NAME: "data-arrival", POWERTOOLS_LOG_LEVEL: "INFO" });
   });
 
   for (const name of Object.keys(ARRIVAL_ENV)) {

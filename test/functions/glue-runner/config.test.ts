@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { runnerConfigFromEnv } from "../../../functions/glue-runner/config";
+import { runnerEnvironment } from "../../../functions/glue-runner/environment";
 import { RUNNER_ENV } from "./harness";
 
 describe("glue-runner config", () => {
@@ -11,6 +12,13 @@ describe("glue-runner config", () => {
       maxTasksPerInvocation: 10,
       glueConcurrency: 8,
     });
+  });
+
+  it("reads back what runnerEnvironment writes (the environment the stacks and the local runtime set)", () => {
+    const config = runnerConfigFromEnv(RUNNER_ENV);
+    const env = runnerEnvironment({ ...config, logLevel: "INFO" });
+    expect(runnerConfigFromEnv(env)).to.deep.equal(config);
+    expect(env).to.include({ POWERTOOLS_SERVICE_NAME: "glue-runner", POWERTOOLS_LOG_LEVEL: "INFO" });
   });
 
   for (const name of Object.keys(RUNNER_ENV)) {

@@ -1,0 +1,18 @@
+// The data-arrival function's environment as the stacks and the local runtime set it: the inverse of
+// arrivalConfigFromEnv (./config.ts). Plain code with type-only imports, so importing it pulls no zod into the stacks.
+import type { ArrivalConfig } from "./config";
+
+/** The data-arrival function's POWERTOOLS_SERVICE_NAME, on AWS and locally. */
+export const ARRIVAL_SERVICE_NAME = "data-arrival";
+
+/** Values may be Terraform tokens (strings). */
+export function arrivalEnvironment(config: ArrivalConfig & { logLevel: string }): Record<string, string> {
+  return {
+    TABLE_NAME: config.tableName,
+    DATASETS: JSON.stringify(config.datasets),
+    DATA_BUCKET: config.dataBucket,
+    ARRIVAL_TTL_DAYS: String(config.arrivalTtlDays),
+    POWERTOOLS_SERVICE_NAME: ARRIVAL_SERVICE_NAME,
+    POWERTOOLS_LOG_LEVEL: config.logLevel,
+  };
+}
