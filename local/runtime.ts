@@ -16,6 +16,7 @@ import { definitionPath, loadConfig, resourceNames, type EtlConfig } from "../st
 import { ARRIVAL_TABLE, RUNNER_TABLE } from "../stacks/table-keys";
 import { LOCAL_ACCOUNT, localWorkflowArns } from "./arns";
 import { startLocalDynamoDB, type LocalDynamoDB } from "./dynamodb";
+import { saveEnv, withEnv } from "./env";
 import { startLocalGlue, type JobRun, type LocalGlueServer } from "./glue-service";
 import { checkCsvHeaders, InputError } from "./inputs";
 import { readParquet } from "./parquet";
@@ -97,20 +98,6 @@ interface LocalFunction {
 }
 
 const iso = (d: Date = new Date()) => d.toISOString();
-
-/** Runs `call` with `env` set: handlers read their environment synchronously at (cold) start. */
-function withEnv<T>(env: Record<string, string>, call: () => T): T {
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  try {
-    return call();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
-}
 
 function lambdaContext(fn: LocalFunction, region: string): Context {
   const deadline = Date.now() + fn.timeoutSeconds * 1000;
@@ -237,13 +224,8 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   const runOver = new AbortController();
   const runSignal = options.signal ? AbortSignal.any([options.signal, runOver.signal]) : runOver.signal;
   // Restored last, after every service and invocation has ended.
-  const savedEnv = Object.fromEntries(SHARED_ENV.map((k) => [k, process.env[k]]));
-  cleanups.push(async () => {
-    for (const [k, v] of Object.entries(savedEnv)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  });
+  const restoreEnv = saveEnv(SHARED_ENV);
+  cleanups.push(async () => restoreEnv());
 
   cleanups.push(async () => runOver.abort());
   let closing = false;
@@ -257,7 +239,9 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     progress({ type: "invocation", functionName: fn.name, trigger });
     const invocation = (async () => {
       try {
-        await withEnv(fn.env, () => fn.handler(event, lambdaContext(fn, region)));
+        // Set only while the handler runs synchronously (it reads its environment then): restoring once the
+        // promise settles would undo an overlapping invocation's environment.
+        await withEnv(fn.env, () => ({ running: fn.handler(event, lambdaContext(fn, region)) })).running;
       } catch (e) {
         progress({ type: "invocation-error", functionName: fn.name, trigger, error: (e as Error)?.stack ?? String(e) });
       }

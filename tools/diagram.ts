@@ -8,6 +8,7 @@ import { loadStateMachine } from "../asl/loader";
 import { workflowPlaceholders } from "../asl/placeholders";
 import { DEFAULT_CONFIG_FILE, EtlConfig, PROJECT_ROOT, definitionPath, loadConfig } from "../stacks/config";
 import { localWorkflowArns } from "../local/arns";
+import { withEnv } from "../local/env";
 import { ActivityRole, renderMermaid } from "./diagram/mermaid";
 
 export const DIAGRAM_FILE = join(PROJECT_ROOT, "docs", "state-machine.md");
@@ -56,13 +57,7 @@ export function embedInReadme(readme: string, mermaid: string): string {
 
 /** The committed diagram shows the base environment's names, whatever ETL_ENV says. */
 export function loadBaseConfig(file: string): EtlConfig {
-  const saved = process.env.ETL_ENV;
-  delete process.env.ETL_ENV;
-  try {
-    return loadConfig(file);
-  } finally {
-    if (saved !== undefined) process.env.ETL_ENV = saved;
-  }
+  return withEnv({ ETL_ENV: undefined }, () => loadConfig(file));
 }
 
 /** Files to write and their expected text. */

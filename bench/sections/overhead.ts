@@ -1,5 +1,6 @@
 // Section 3: orchestration overhead of each runner task in the local runtime, event-driven and schedule-only.
 import { join } from "node:path";
+import { withEnv } from "../../local/env";
 import { runLocalWorkflow } from "../../local/runtime";
 import { loadConfig } from "../../stacks/config";
 import type { Section } from "../context";
@@ -25,9 +26,7 @@ export const overheadSection: Section = {
     const samples = new Map<string, TaskOverhead[]>(MODES.map((m) => [m.id, []]));
     const invocationErrors = new Map<string, number>(MODES.map((m) => [m.id, 0]));
     // The handlers log through Powertools; keep the table readable (invocation errors are counted below).
-    const savedLogLevel = process.env.POWERTOOLS_LOG_LEVEL;
-    process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
-    try {
+    await withEnv({ POWERTOOLS_LOG_LEVEL: "SILENT" }, async () => {
       // Modes alternate, so machine load drifts over both alike.
       for (let i = 0; i < RUNS; i++)
         for (const mode of MODES) {
@@ -45,10 +44,7 @@ export const overheadSection: Section = {
           samples.get(mode.id)!.push(...overheads);
           context.log(`${mode.id} run ${i + 1}/${RUNS}: ${overheads.map((o) => `${o.state} start ${o.startMs} ms, close ${o.closeMs} ms`).join("; ")}`);
         }
-    } finally {
-      if (savedLogLevel === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
-      else process.env.POWERTOOLS_LOG_LEVEL = savedLogLevel;
-    }
+    });
 
     const figures: Figure[] = [];
     for (const mode of MODES) {

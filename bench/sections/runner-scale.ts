@@ -13,6 +13,7 @@ import { TASK_ID_ARGUMENT } from "../../functions/glue-runner/start";
 import { mapConcurrent } from "../../functions/shared/concurrency";
 import { createLogger } from "../../functions/shared/logger";
 import { localWorkflowArns } from "../../local/arns";
+import { withEnv } from "../../local/env";
 import { startAwsJsonServer } from "../../local/aws-json-server";
 import { startLocalDynamoDB } from "../../local/dynamodb";
 import { startLocalGlue, type Transformation } from "../../local/glue-service";
@@ -102,11 +103,7 @@ async function measureSize(context: BenchContext, baseConfig: EtlConfig, activeR
     );
     while (!glueServer.glue.allRuns().every((r) => r.JobRunState === "RUNNING")) await new Promise((r) => setTimeout(r, 20));
 
-    const savedLogLevel = process.env.POWERTOOLS_LOG_LEVEL;
-    process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
-    const logger = createLogger();
-    if (savedLogLevel === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
-    else process.env.POWERTOOLS_LOG_LEVEL = savedLogLevel;
+    const logger = withEnv({ POWERTOOLS_LOG_LEVEL: "SILENT" }, () => createLogger());
     const deps: RunnerDeps = {
       sfn: sfnClient,
       glue: glueClient,
