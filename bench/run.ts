@@ -9,7 +9,7 @@ import { renderTable, type Results } from "./results";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
-export const RESULTS_FILE = join(PROJECT_ROOT, "bench", "results.json");
+const RESULTS_FILE = join(PROJECT_ROOT, "bench", "results.json");
 
 /** Sections in run order; each is loaded only when selected, so one missing module fails only its section. */
 const SECTIONS: Record<string, () => Promise<Section>> = {

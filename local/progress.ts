@@ -39,7 +39,7 @@ function droppedText(dropped: Record<string, number> | undefined): string {
 }
 
 /** A plain-text table of rows (the first rows of the output), at most `maxColumns` columns wide. */
-export function formatRows(rows: Array<Record<string, unknown>>, maxColumns = 8): string {
+function formatRows(rows: Array<Record<string, unknown>>, maxColumns = 8): string {
   if (rows.length === 0) return "  (no rows)";
   const all = Object.keys(rows[0]);
   const columns = all.slice(0, maxColumns);

@@ -29,7 +29,7 @@ export interface LocalS3 {
  * Client settings s3rver needs: path-style URLs, and no flexible checksums
  * (with them, streamed uploads are stored with the checksum trailer in the body).
  */
-export function s3ClientConfig(endpoint: string, region = "us-east-1") {
+function s3ClientConfig(endpoint: string, region = "us-east-1") {
   return {
     endpoint,
     region,
@@ -40,7 +40,7 @@ export function s3ClientConfig(endpoint: string, region = "us-east-1") {
 }
 
 /** S3 writes object keys URL-encoded into events, with '+' for a space; s3rver writes them raw. */
-export function encodeEventKey(key: string): string {
+function encodeEventKey(key: string): string {
   return encodeURIComponent(key).replace(/%2F/g, "/").replace(/%20/g, "+");
 }
 

@@ -136,7 +136,7 @@ const baseSchema = z
   })
   .strict();
 
-export const configSchema = baseSchema.superRefine((c, ctx) => {
+const configSchema = baseSchema.superRefine((c, ctx) => {
   for (const [id, j] of Object.entries(c.jobs)) {
     j.inputs.forEach((input, i) => {
       if (input.dataset !== undefined && !(input.dataset in c.datasets))
@@ -310,7 +310,7 @@ export function loadConfig(file = process.env.ETL_CONFIG ?? DEFAULT_CONFIG_FILE,
 }
 
 /** Prefix of every resource name: "<project>-<environment>". */
-export const namePrefix = (c: EtlConfig) => `${c.project}-${c.environment}`;
+const namePrefix = (c: EtlConfig) => `${c.project}-${c.environment}`;
 
 /** Names the stacks and the local runtime agree on. */
 export function resourceNames(c: EtlConfig) {

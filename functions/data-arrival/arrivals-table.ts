@@ -44,12 +44,12 @@ export function arrivalSortKey(a: Pick<Arrival, "eventTime" | "key" | "sequencer
   return `${a.eventTime}#sha256:${createHash("sha256").update(a.key).digest("hex")}#${a.sequencer}`;
 }
 
-export const arrivalKey = (a: Pick<Arrival, "dataset" | "eventTime" | "key" | "sequencer">): Attributes => ({
+const arrivalKey = (a: Pick<Arrival, "dataset" | "eventTime" | "key" | "sequencer">): Attributes => ({
   [PK]: { S: `ARRIVAL#${a.dataset}` },
   [SK]: { S: arrivalSortKey(a) },
 });
 
-export const waitKey = (w: Pick<ParkedWait, "dataset" | "dataSince" | "executionArn">): Attributes => ({
+const waitKey = (w: Pick<ParkedWait, "dataset" | "dataSince" | "executionArn">): Attributes => ({
   [PK]: { S: `WAIT#${w.dataset}` },
   [SK]: { S: `${w.dataSince}#${w.executionArn}` },
 });

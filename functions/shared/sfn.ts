@@ -51,7 +51,7 @@ export function taskIdOf(taskToken: string): string {
   return createHash("sha256").update(taskToken).digest("hex");
 }
 
-export function isTaskGone(error: unknown): boolean {
+function isTaskGone(error: unknown): boolean {
   return error instanceof Error && TASK_GONE_ERRORS.has(error.name);
 }
 
@@ -75,7 +75,7 @@ export function sendTaskFailure(sfn: SFNClient, taskToken: string, error: string
 }
 
 /** Pauses between the attempts of a final send (three attempts in all). */
-export const FINAL_SEND_RETRY_DELAYS_MS: readonly number[] = [200, 800];
+const FINAL_SEND_RETRY_DELAYS_MS: readonly number[] = [200, 800];
 
 /**
  * SendTaskFailure for a task nobody else will ever answer (no item tracks its token): retried a few
