@@ -61,7 +61,7 @@ function headerEnd(text: string): number {
 }
 
 /** Parses one CSV record (no line breaks outside quotes). */
-export function parseCsvLine(line: string, source = "CSV"): string[] {
+function parseCsvLine(line: string, source = "CSV"): string[] {
   const fields: string[] = [];
   let i = 0;
   for (;;) {
