@@ -2,6 +2,7 @@
 // DynamoDB (dynalite on 127.0.0.1) with the real key design, and a silent logger.
 import type { AddressInfo } from "node:net";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
 import dynalite from "dynalite";
 import type { TableKeys } from "../../stacks/table-keys";
 import { createLogger } from "../../functions/shared/logger";
@@ -33,4 +34,20 @@ export async function startDynalite(): Promise<LocalDynamo> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * For handler tests: a class-level DynamoDB mock (the handler creates its own clients), active only within
+ * the calling describe block, and process.env restored after each test.
+ */
+export function handlerTestSetup(): { ddb: () => AwsClientStub<DynamoDBClient> } {
+  const saved = { ...process.env };
+  let ddb: AwsClientStub<DynamoDBClient>;
+  before(() => (ddb = mockClient(DynamoDBClient)));
+  afterEach(() => {
+    process.env = { ...saved };
+    ddb.reset();
+  });
+  after(() => ddb.restore());
+  return { ddb: () => ddb };
 }
