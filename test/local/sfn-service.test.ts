@@ -195,7 +195,8 @@ describe("local/sfn-service", () => {
     });
 
     it("a Catch on States.Timeout catches a heartbeat timeout, as in AWS; a Retry on States.HeartbeatTimeout retries it", async () => {
-      const { service, run, pollTask } = await start("../../local/fixtures/heartbeat-catch.asl.json");
+      // The retry is scheduled ~2 s after the first poll (1 s heartbeat + 1 s interval): poll longer than that.
+      const { service, run, pollTask } = await start("../../local/fixtures/heartbeat-catch.asl.json", { longPollMs: 6000 });
       const arn = await run({});
       await pollTask(); // first attempt: silence
       await pollTask(); // the retry: silence again
