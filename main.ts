@@ -5,7 +5,7 @@ async function main(): Promise<void> {
   // esbuild works in its own process while this one loads the provider classes.
   const bundling = prepareBundles();
   bundling.catch(() => undefined); // awaited below; a config error may end the run first
-  const [{ buildApp }, { loadConfig }] = await Promise.all([import("./stacks/app"), import("./stacks/config")]);
+  const [{ buildApp }, { loadConfig }] = await Promise.all([import("./stacks/app"), import("./core/config")]);
   const config = loadConfig();
   await bundling;
   buildApp(config).app.synth();

@@ -2,7 +2,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PROJECT_ROOT } from "../stacks/config";
+import { PROJECT_ROOT } from "../core/config";
 import type { Section } from "./context";
 import { describeMachine, machineLine } from "./machine";
 import { renderTable, type Results } from "./results";

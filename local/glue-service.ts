@@ -6,9 +6,9 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import type { EtlConfig } from "../stacks/config";
-import { resourceNames, scriptPath, scriptsDir } from "../stacks/config";
-import { jobArguments, type EtlInput } from "../stacks/job-arguments";
+import type { EtlConfig } from "../core/config";
+import { resourceNames, scriptPath, scriptsDir } from "../core/config";
+import { jobArguments, type EtlInput } from "../core/job-arguments";
 import { runTransformation, type TransformationRequest, type TransformationResult } from "./etl-engine";
 import { AwsJsonError, startAwsJsonServer, type AwsJsonHandler } from "./aws-json-server";
 

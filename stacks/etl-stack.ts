@@ -4,7 +4,7 @@ import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { LocalBackend, S3Backend, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
-import type { EtlConfig } from "./config";
+import type { EtlConfig } from "../core/config";
 
 export interface EtlStackProps {
   readonly config: EtlConfig;

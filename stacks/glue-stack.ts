@@ -11,12 +11,12 @@ import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucke
 import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { AssetType, TerraformAsset, TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
-import { resourceNames, schemaPath, scriptsDir, sqlPath } from "./config";
+import { resourceNames, schemaPath, scriptsDir, sqlPath } from "../core/config";
 import { SecureBucket } from "./constructs/secure-bucket";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
 import { policyDocument, serviceTrustPolicy } from "./iam-policy";
-import { jobArguments } from "./job-arguments";
-import { readSchemaFile } from "./schema-file";
+import { jobArguments } from "../core/job-arguments";
+import { readSchemaFile } from "../core/schema-file";
 
 /** The readers every job imports (shipped with --extra-py-files). */
 export const COMMON_MODULE = "etl_common.py";

@@ -2,13 +2,13 @@ import type { GlueJob } from "@cdktf/provider-aws/lib/glue-job";
 import type { SfnActivity } from "@cdktf/provider-aws/lib/sfn-activity";
 import type { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine";
 import type { Construct } from "constructs";
-import { runnerEnvironment } from "../functions/glue-runner/environment";
-import { resourceNames } from "./config";
+import { runnerEnvironment } from "../core/runner-environment";
+import { resourceNames } from "../core/config";
 import { EncryptedTable } from "./constructs/encrypted-table";
 import { LambdaEventRule } from "./constructs/lambda-event-rule";
 import { NodejsFunction } from "./constructs/nodejs-function";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
-import { RUNNER_TABLE } from "./table-keys";
+import { RUNNER_TABLE } from "../core/table-keys";
 
 export interface RunnerStackProps extends EtlStackProps {
   /** The runner activity (state-machine stack). */

@@ -13,8 +13,8 @@ import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { allStates, loadStateMachine } from "../asl/loader";
 import { workflowPlaceholders } from "../asl/placeholders";
-import { arrivalEnvironment } from "../functions/data-arrival/environment";
-import { definitionPath, resourceNames } from "./config";
+import { arrivalEnvironment } from "../core/arrival-environment";
+import { definitionPath, resourceNames } from "../core/config";
 import { EncryptedTable } from "./constructs/encrypted-table";
 import { LambdaEventRule } from "./constructs/lambda-event-rule";
 import { NodejsFunction } from "./constructs/nodejs-function";
@@ -22,7 +22,7 @@ import type { SecureBucket } from "./constructs/secure-bucket";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
 import { checkRunnerHeartbeats, checkRunnerTimeouts } from "./heartbeat-check";
 import { policyDocument, serviceTrustPolicy, type PolicyStatement } from "./iam-policy";
-import { ARRIVAL_TABLE } from "./table-keys";
+import { ARRIVAL_TABLE } from "../core/table-keys";
 
 export interface StateMachineStackProps extends EtlStackProps {
   /** The data-lake bucket (glue stack): its uploads release the "wait for data" tasks. */

@@ -6,7 +6,7 @@ import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { loadStateMachine } from "../asl/loader";
 import { workflowPlaceholders } from "../asl/placeholders";
-import { DEFAULT_CONFIG_FILE, EtlConfig, PROJECT_ROOT, definitionPath, loadConfig } from "../stacks/config";
+import { DEFAULT_CONFIG_FILE, EtlConfig, PROJECT_ROOT, definitionPath, loadConfig } from "../core/config";
 import { localWorkflowArns } from "../local/arns";
 import { withEnv } from "../local/env";
 import { ActivityRole, renderMermaid } from "./diagram/mermaid";

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSyn
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { PROJECT_ROOT } from "../stacks/config";
+import { PROJECT_ROOT } from "../core/config";
 import { Json, Synthesis, compareSyntheses, renderMarkdown } from "./synth-diff/compare";
 
 /** GitHub rejects comments over 65,536 characters. */

@@ -9,7 +9,7 @@ import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { format } from "@cdktf/hcl-tools";
 import { parse } from "@cdktf/hcl2json";
-import { PROJECT_ROOT } from "../stacks/config";
+import { PROJECT_ROOT } from "../core/config";
 import { SynthError, synthesize } from "./synth-diff";
 import { repairHcl, stringsOf } from "./synth-hcl/repair";
 

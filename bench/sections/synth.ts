@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { stackIds } from "../../stacks/app";
-import { loadConfig } from "../../stacks/config";
+import { loadConfig } from "../../core/config";
 import { childEnv, type BenchContext, type Section } from "../context";
 import type { Figure } from "../results";
 import { median, repeat, shellCommand, timeProcess } from "../stats";

@@ -1,6 +1,6 @@
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { Construct } from "constructs";
-import type { TableKeys } from "../table-keys";
+import type { TableKeys } from "../../core/table-keys";
 
 export interface EncryptedTableProps {
   readonly tableName: string;

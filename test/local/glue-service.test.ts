@@ -11,7 +11,7 @@ import {
 } from "@aws-sdk/client-glue";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
-import { loadConfig, type EtlConfig } from "../../stacks/config";
+import { loadConfig, type EtlConfig } from "../../core/config";
 import { startLocalGlue, type GlueJobStateChangeEvent, type LocalGlueOptions, type LocalGlueServer, type Transformation } from "../../local/glue-service";
 import { startLocalS3, type LocalS3 } from "../../local/s3";
 

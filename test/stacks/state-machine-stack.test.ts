@@ -3,8 +3,8 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildApp } from "../../stacks/app";
-import { PROJECT_ROOT } from "../../stacks/config";
-import { ARRIVAL_TABLE } from "../../stacks/table-keys";
+import { PROJECT_ROOT } from "../../core/config";
+import { ARRIVAL_TABLE } from "../../core/table-keys";
 import { resources, resourceWith, synthConfig, synthFile, type TfJson, variant } from "./synth";
 
 const statementsOf = (stack: TfJson, policyId: string) => JSON.parse(resources(stack, "aws_iam_role_policy")[policyId].policy).Statement;

@@ -1,5 +1,4 @@
 // The project's one typed configuration: etl.config.json, validated with zod.
-// Shared by the stacks and the local runtime, so it must not import cdktf.
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
