@@ -2,6 +2,8 @@ import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-ru
 import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { Construct } from "constructs";
+import { resourceNames, type EtlConfig } from "../../core/config";
+import { triggersOf, type FunctionId } from "../../core/topology";
 import type { NodejsFunction } from "./nodejs-function";
 
 export interface LambdaEventRuleProps {
@@ -20,6 +22,24 @@ export interface LambdaEventRuleProps {
 /** An EventBridge rule on the default bus that invokes a Lambda function, with the permission scoped to the rule. */
 export class LambdaEventRule extends Construct {
   readonly rule: CloudwatchEventRule;
+
+  /**
+   * The rules the topology (core/topology.ts TRIGGERS) gives `target`, each invoking `fn`; created directly in
+   * `scope` under the trigger's id, so a rule keeps its Terraform address.
+   */
+  static forTriggers(scope: Construct, target: FunctionId, fn: NodejsFunction, config: EtlConfig): LambdaEventRule[] {
+    const names = resourceNames(config);
+    return triggersOf(target).map(
+      (t) =>
+        new LambdaEventRule(scope, t.id, {
+          ruleName: t.ruleName(names),
+          description: t.description,
+          target: fn,
+          eventPattern: t.eventPattern?.(config, names) as Record<string, unknown> | undefined,
+          scheduleExpression: t.schedule?.(config),
+        }),
+    );
+  }
 
   constructor(scope: Construct, id: string, props: LambdaEventRuleProps) {
     super(scope, id);
