@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { defineCommand, runAsScript } from "../core/cli-args";
 import { PROJECT_ROOT } from "../core/config";
-import { Json, Synthesis, compareSyntheses, renderMarkdown } from "./synth-diff/compare";
+import { Json, Synthesis, compareSyntheses } from "./synth-diff/compare";
+import { renderMarkdown } from "./synth-diff/markdown";
 
 /** GitHub rejects comments over 65,536 characters. */
 const MAX_MARKDOWN = 60_000;
