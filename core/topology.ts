@@ -87,6 +87,12 @@ export interface EventPattern {
 /** The detail-type of the event the workflow puts just before each function's activity task (see the ASL). */
 export const KICKS = { runner: "RunnerTaskScheduled", dataArrival: "WaitTaskScheduled" } as const;
 
+/**
+ * Ids a pattern may name that exist only once deployed (an engine's application id, say): Terraform references in
+ * the stacks, the local emulators' ids in the local runtime.
+ */
+export type TriggerRefs = Readonly<Record<string, string>>;
+
 /** An EventBridge rule that invokes one function: on an event pattern or on a schedule. */
 export interface Trigger {
   /** The rule's construct id in its function's stack (its Terraform address: keep it when editing). */
@@ -94,7 +100,8 @@ export interface Trigger {
   readonly target: FunctionId;
   readonly ruleName: (names: ResourceNames) => string;
   readonly description: string;
-  readonly eventPattern?: (config: EtlConfig, names: ResourceNames) => EventPattern;
+  /** Its pattern; undefined when the configuration needs no such rule (no job on that engine, say). */
+  readonly eventPattern?: (config: EtlConfig, names: ResourceNames, refs: TriggerRefs) => EventPattern | undefined;
   /** A fallback schedule; the local runtime stands in for it with a timer (RuntimeOptions.fallbackPeriodMs). */
   readonly schedule?: (config: EtlConfig) => string;
 }
@@ -179,5 +186,23 @@ export function isSfnIntegration(resource: string): resource is SfnIntegrationRe
   return Object.prototype.hasOwnProperty.call(SFN_INTEGRATIONS, resource);
 }
 
-/** The triggers of one function. */
-export const triggersOf = (target: FunctionId) => TRIGGERS.filter((t) => t.target === target);
+/** A trigger as a rule of one configuration: its name and its pattern or schedule. */
+export interface ResolvedTrigger {
+  readonly id: string;
+  readonly target: FunctionId;
+  readonly ruleName: string;
+  readonly description: string;
+  readonly eventPattern?: EventPattern;
+  readonly scheduleExpression?: string;
+}
+
+/** The rules a configuration needs (of one function, or all), with their names, patterns and schedules. */
+export function resolveTriggers(config: EtlConfig, refs: TriggerRefs = {}, target?: FunctionId, triggers: readonly Trigger[] = TRIGGERS): ResolvedTrigger[] {
+  const names = resourceNames(config);
+  return triggers.filter((t) => target === undefined || t.target === target).flatMap((t) => {
+    const eventPattern = t.eventPattern?.(config, names, refs);
+    const scheduleExpression = t.schedule?.(config);
+    if (eventPattern === undefined && scheduleExpression === undefined) return [];
+    return [{ id: t.id, target: t.target, ruleName: t.ruleName(names), description: t.description, ...(eventPattern && { eventPattern }), ...(scheduleExpression && { scheduleExpression }) }];
+  });
+}

@@ -2,7 +2,7 @@
 // names, patterns and schedules the stacks give them, deliver events to the functions they target. So a local run
 // wakes exactly the functions a deployed one would, on exactly the events it would (test/local/wiring.test.ts).
 import { resourceNames, type EtlConfig } from "../core/config";
-import { FUNCTIONS, TRIGGERS, UPLOADS, type EventPattern, type FunctionId } from "../core/topology";
+import { FUNCTIONS, resolveTriggers, UPLOADS, type EventPattern, type FunctionId, type TriggerRefs } from "../core/topology";
 
 export interface LocalRule {
   ruleName: string;
@@ -18,16 +18,16 @@ export interface LocalWiring {
   uploads: { target: FunctionId; functionName: string; events: string[]; prefixes: string[] };
 }
 
-/** The rules and the notification of a configuration, as the stacks create them. */
-export function localWiring(config: EtlConfig): LocalWiring {
+/** The rules and the notification of a configuration, as the stacks create them; `refs` as the local emulators name them. */
+export function localWiring(config: EtlConfig, refs: TriggerRefs = {}): LocalWiring {
   const names = resourceNames(config);
   return {
-    rules: TRIGGERS.map((t) => ({
-      ruleName: t.ruleName(names),
+    rules: resolveTriggers(config, refs).map((t) => ({
+      ruleName: t.ruleName,
       target: t.target,
       functionName: FUNCTIONS[t.target].functionName(names),
-      ...(t.eventPattern && { eventPattern: t.eventPattern(config, names) }),
-      ...(t.schedule && { scheduleExpression: t.schedule(config) }),
+      ...(t.eventPattern && { eventPattern: t.eventPattern }),
+      ...(t.scheduleExpression && { scheduleExpression: t.scheduleExpression }),
     })),
     uploads: {
       target: UPLOADS.target,

@@ -31,16 +31,7 @@ export class RunnerStack extends EtlStack {
     if (jobs.length === 0) throw new Error(`${id}: the runner needs at least one Glue job`);
 
     const table = new EncryptedTable(this, "runs-table", { tableName: names.runnerTable, keys: RUNNER_TABLE }).table;
-    const spec = FUNCTIONS.runner;
-    this.runner = new NodejsFunction(this, "glue-runner", {
-      entry: spec.entry,
-      functionName: spec.functionName(names),
-      description: spec.description,
-      memorySize: spec.memoryMb(config),
-      timeoutSeconds: spec.timeoutSeconds(config),
-      logRetentionDays: config.logRetentionDays,
-      environment: spec.environment(config, { activityArn: runnerActivity.arn, tableName: table.name }, "INFO"),
-    });
+    this.runner = NodejsFunction.fromSpec(this, "glue-runner", FUNCTIONS.runner, config, { activityArn: runnerActivity.arn, tableName: table.name });
     this.runner.addToRolePolicy("runner-activity", [
       { Sid: "PollRunnerTasks", Action: ["states:GetActivityTask"], Resource: [runnerActivity.arn] },
       { Sid: "AnswerRunnerTasks", Action: ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"], Resource: [runnerActivity.arn, stateMachine.arn] },

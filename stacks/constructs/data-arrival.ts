@@ -42,25 +42,12 @@ export class DataArrival extends Construct {
     const missing = Object.keys(config.datasets).filter((d) => !waitActivities[d]);
     if (missing.length) throw new Error(`${this.node.path}: no wait activity for dataset ${missing.join(", ")}`);
     const names = resourceNames(config);
-    const spec = FUNCTIONS.dataArrival;
 
     this.table = new EncryptedTable(this, "arrival-table", { tableName: names.arrivalTable, keys: ARRIVAL_TABLE });
-    this.function = new NodejsFunction(this, "data-arrival", {
-      entry: spec.entry,
-      functionName: spec.functionName(names),
-      description: spec.description,
-      memorySize: spec.memoryMb(config),
-      timeoutSeconds: spec.timeoutSeconds(config),
-      logRetentionDays: config.logRetentionDays,
-      environment: spec.environment(
-        config,
-        {
-          tableName: this.table.table.name,
-          waitActivityArns: Object.fromEntries(Object.entries(waitActivities).map(([d, a]) => [d, a.arn])),
-          dataBucket: dataLake.bucket.bucket,
-        },
-        "INFO",
-      ),
+    this.function = NodejsFunction.fromSpec(this, "data-arrival", FUNCTIONS.dataArrival, config, {
+      tableName: this.table.table.name,
+      waitActivityArns: Object.fromEntries(Object.entries(waitActivities).map(([d, a]) => [d, a.arn])),
+      dataBucket: dataLake.bucket.bucket,
     });
     this.grantWaitTasks(this.function, Object.values(waitActivities), stateMachine);
     // Only the calls functions/data-arrival makes: it reads by Query.

@@ -2,8 +2,8 @@ import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-ru
 import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { Construct } from "constructs";
-import { resourceNames, type EtlConfig } from "../../core/config";
-import { triggersOf, type FunctionId } from "../../core/topology";
+import type { EtlConfig } from "../../core/config";
+import { resolveTriggers, type FunctionId, type TriggerRefs } from "../../core/topology";
 import type { NodejsFunction } from "./nodejs-function";
 
 export interface LambdaEventRuleProps {
@@ -24,19 +24,18 @@ export class LambdaEventRule extends Construct {
   readonly rule: CloudwatchEventRule;
 
   /**
-   * The rules the topology (core/topology.ts TRIGGERS) gives `target`, each invoking `fn`; created directly in
-   * `scope` under the trigger's id, so a rule keeps its Terraform address.
+   * The rules the topology (core/topology.ts TRIGGERS) gives `target` in this configuration, each invoking `fn`;
+   * created directly in `scope` under the trigger's id, so a rule keeps its Terraform address.
    */
-  static forTriggers(scope: Construct, target: FunctionId, fn: NodejsFunction, config: EtlConfig): LambdaEventRule[] {
-    const names = resourceNames(config);
-    return triggersOf(target).map(
+  static forTriggers(scope: Construct, target: FunctionId, fn: NodejsFunction, config: EtlConfig, refs: TriggerRefs = {}): LambdaEventRule[] {
+    return resolveTriggers(config, refs, target).map(
       (t) =>
         new LambdaEventRule(scope, t.id, {
-          ruleName: t.ruleName(names),
+          ruleName: t.ruleName,
           description: t.description,
           target: fn,
-          eventPattern: t.eventPattern?.(config, names) as Record<string, unknown> | undefined,
-          scheduleExpression: t.schedule?.(config),
+          eventPattern: t.eventPattern as Record<string, unknown> | undefined,
+          scheduleExpression: t.scheduleExpression,
         }),
     );
   }
