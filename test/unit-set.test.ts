@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 
 const ROOT = resolve(__dirname, "..");
 const mocha = (env: Record<string, string>) =>
-  spawnSync(process.execPath, ["node_modules/mocha/bin/mocha.js", "--config", ".mocharc.json", "test/fixtures/unit-guard/listens.fixture.ts"], {
+  spawnSync(process.execPath, ["node_modules/mocha/bin/mocha.js", "--config", ".mocharc.json", "--no-parallel", "test/fixtures/unit-guard/listens.fixture.ts"], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     encoding: "utf8",
