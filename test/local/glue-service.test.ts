@@ -81,7 +81,7 @@ describe("local/glue-service", () => {
   }
 
   it("runs STARTING -> RUNNING -> SUCCEEDED, moves data through S3, overwrites the output and emits a state-change event", async () => {
-    await start();
+    await start({ transitionMs: 1000 }); // long enough to observe STARTING on a loaded machine
     await put("raw/sales/a.csv", "A");
     await put("raw/sales/b.csv", "B");
     await put("processed/sales/stale.parquet", "old");
