@@ -109,7 +109,7 @@ const baseSchema = z
         // The activity long-poll lasts up to 60 s; the function must outlive it.
         timeoutSeconds: z.number().int().min(90, "at least 90 s, to outlive the 60 s activity long-poll").max(900),
         maxTasksPerInvocation: z.number().int().min(1).max(100),
-        glueConcurrency: z.number().int().min(1).max(50),
+        engineConcurrency: z.number().int().min(1).max(50),
       })
       .strict(),
     dataArrival: z
@@ -172,11 +172,11 @@ function checkNameLengths(c: z.infer<typeof baseSchema>, ctx: z.RefinementCtx): 
       fields: ["project", "environment"],
       path: ["environment"],
       names: [
-        ["IAM role", `${p}-glue-runner-role`],
+        ["IAM role", `${p}-etl-runner-role`],
         ["IAM role", `${p}-data-arrival-role`],
         ["IAM role", `${p}-glue-job`],
-        ["EventBridge rule", `${p}-glue-runner-job-state`],
-        ["EventBridge rule", `${p}-glue-runner-fallback`],
+        ["EventBridge rule", `${p}-etl-runner-job-state`],
+        ["EventBridge rule", `${p}-etl-runner-fallback`],
         ["EventBridge rule", `${p}-data-arrival-fallback`],
       ],
     },
@@ -322,7 +322,7 @@ export function resourceNames(c: EtlConfig) {
     stateMachine: `${p}-${c.stateMachine.name}`,
     runnerTable: `${p}-${c.runner.tableName}`,
     arrivalTable: `${p}-${c.dataArrival.tableName}`,
-    runnerFunction: `${p}-glue-runner`,
+    runnerFunction: `${p}-etl-runner`,
     dataArrivalFunction: `${p}-data-arrival`,
     failureTopic: `${p}-failures`,
     /** Source of the workflow's own EventBridge events (the "kicks"). */

@@ -332,7 +332,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
       tableName: names.runnerTable,
       runTtlDays: config.runner.runTtlDays,
       maxTasksPerInvocation: config.runner.maxTasksPerInvocation,
-      glueConcurrency: config.runner.glueConcurrency,
+      engineConcurrency: config.runner.engineConcurrency,
       logLevel,
     }),
   };
@@ -347,7 +347,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     }),
   };
   // Loaded only now, with each function's environment set, as a Lambda cold start would see it.
-  const runnerModule = withEnv(runnerEnv, () => coldStart<typeof import("../functions/glue-runner/handler")>("glue-runner"));
+  const runnerModule = withEnv(runnerEnv, () => coldStart<typeof import("../functions/etl-runner/handler")>("etl-runner"));
   const arrivalModule = withEnv(arrivalEnv, () => coldStart<typeof import("../functions/data-arrival/handler")>("data-arrival"));
   functions.runner = { name: names.runnerFunction, timeoutSeconds: config.runner.timeoutSeconds, memoryMb: config.runner.memoryMb, env: runnerEnv, handler: runnerModule.handler as Handler };
   functions.arrival = {

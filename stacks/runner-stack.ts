@@ -19,7 +19,7 @@ export interface RunnerStackProps extends EtlStackProps {
   readonly jobs: Record<string, GlueJob>;
 }
 
-/** The ETL runner: the glue-runner function, its table of active job runs and the rules that wake it. */
+/** The ETL runner: the etl-runner function, its table of active job runs and the rules that wake it. */
 export class RunnerStack extends EtlStack {
   readonly runner: NodejsFunction;
 
@@ -31,8 +31,8 @@ export class RunnerStack extends EtlStack {
     if (jobs.length === 0) throw new Error(`${id}: the runner needs at least one Glue job`);
 
     const table = new EncryptedTable(this, "runs-table", { tableName: names.runnerTable, keys: RUNNER_TABLE }).table;
-    this.runner = new NodejsFunction(this, "glue-runner", {
-      entry: "glue-runner",
+    this.runner = new NodejsFunction(this, "etl-runner", {
+      entry: "etl-runner",
       functionName: names.runnerFunction,
       description: "Starts the Glue jobs of runner activity tasks and reports their outcome",
       memorySize: config.runner.memoryMb,
@@ -44,7 +44,7 @@ export class RunnerStack extends EtlStack {
         tableName: table.name,
         runTtlDays: config.runner.runTtlDays,
         maxTasksPerInvocation: config.runner.maxTasksPerInvocation,
-        glueConcurrency: config.runner.glueConcurrency,
+        engineConcurrency: config.runner.engineConcurrency,
         logLevel: "INFO",
       }),
     });
@@ -58,7 +58,7 @@ export class RunnerStack extends EtlStack {
     this.runner.addToRolePolicy("runs-table", [
       {
         Sid: "RunItems",
-        // Only the calls functions/glue-runner makes (no GetItem: reads are Query and Scan).
+        // Only the calls functions/etl-runner makes (no GetItem: reads are Query and Scan).
         Action: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"],
         Resource: [table.arn],
       },

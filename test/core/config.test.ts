@@ -55,11 +55,11 @@ describe("stacks/config", () => {
       const names = resourceNames(loadConfig());
       expect(names).to.deep.include({
         prefix: "etl-dev",
-        runnerActivity: "etl-dev-glue-runner",
+        runnerActivity: "etl-dev-etl-runner",
         stateMachine: "etl-dev-workflow",
         runnerTable: "etl-dev-active-job-runs",
         arrivalTable: "etl-dev-data-arrivals",
-        runnerFunction: "etl-dev-glue-runner",
+        runnerFunction: "etl-dev-etl-runner",
         dataArrivalFunction: "etl-dev-data-arrival",
         failureTopic: "etl-dev-failures",
         eventSource: "etl.dev.workflow",
@@ -85,7 +85,7 @@ describe("stacks/config", () => {
     it("puts the environment in every resource name", () => {
       const names = resourceNames(loadConfig(DEFAULT_CONFIG_FILE, "prod"));
       expect(names.prefix).to.equal("etl-prod");
-      expect(names.runnerActivity).to.equal("etl-prod-glue-runner");
+      expect(names.runnerActivity).to.equal("etl-prod-etl-runner");
       expect(names.glueJob("JMSD")).to.equal("etl-prod-JMSD");
       expect(names.waitActivity("marketing")).to.equal("etl-prod-wait-for-marketing");
       expect(names.eventSource).to.equal("etl.prod.workflow");

@@ -117,7 +117,7 @@ describe("stacks/bundle", () => {
   });
 
   it("ships a runner bundle under 400 KB that signs with the credentials Lambda puts in the environment", async () => {
-    const { dir } = bundleOf(join(DEFAULT_FUNCTIONS_DIR, "glue-runner", "handler.ts"));
+    const { dir } = bundleOf(join(DEFAULT_FUNCTIONS_DIR, "etl-runner", "handler.ts"));
     const code = readFileSync(join(dir, "index.js"), "utf8");
     expect(Buffer.byteLength(code)).to.be.below(400 * 1024);
     expect(code).to.not.include("credential-provider-sso");
@@ -147,11 +147,11 @@ describe("stacks/bundle", () => {
           AWS_ENDPOINT_URL_DYNAMODB: endpoint,
           AWS_ENDPOINT_URL_GLUE: endpoint,
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-          ACTIVITY_ARN: "arn:aws:states:us-east-1:123456789012:activity:etl-dev-glue-runner",
+          ACTIVITY_ARN: "arn:aws:states:us-east-1:123456789012:activity:etl-dev-etl-runner",
           TABLE_NAME: "etl-dev-active-job-runs",
           RUN_TTL_DAYS: "14",
           MAX_TASKS_PER_INVOCATION: "10",
-          GLUE_CONCURRENCY: "8",
+          ENGINE_CONCURRENCY: "8",
           POWERTOOLS_LOG_LEVEL: "SILENT",
         },
       });

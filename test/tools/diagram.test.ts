@@ -35,7 +35,7 @@ describe("tools/diagram", () => {
       '  s_WorkflowFailed{{"WorkflowFailed<br/>Fail $.error.Error"}}:::fail',
       '  s_DefaultDataSince -->|"$.dataSince is present"| s_ProcessDatasets',
       '  s_ProcessDatasets -.->|"catch States.ALL"| s_DescribeFailure',
-      '  s_JMSD -.->|"retry GlueRetryableError up to 6× (30 s, backoff 2)"| s_JMSD',
+      '  s_JMSD -.->|"retry JobRetryableError up to 6× (30 s, backoff 2)"| s_JMSD',
     ])
       expect(doc.split("\n")).to.include(line);
   });

@@ -74,8 +74,8 @@ describe("tools/diagram/mermaid", () => {
       const changed = shipped();
       branchState(changed, "PSD").Retry[0].MaxAttempts = 9;
       const { removed, added } = changedLines(renderMermaid(shipped()), renderMermaid(changed));
-      expect(removed).to.deep.equal(['  s_PSD -.->|"retry GlueRetryableError up to 6× (30 s, backoff 2)"| s_PSD']);
-      expect(added).to.deep.equal(['  s_PSD -.->|"retry GlueRetryableError up to 9× (30 s, backoff 2)"| s_PSD']);
+      expect(removed).to.deep.equal(['  s_PSD -.->|"retry JobRetryableError up to 6× (30 s, backoff 2)"| s_PSD']);
+      expect(added).to.deep.equal(['  s_PSD -.->|"retry JobRetryableError up to 9× (30 s, backoff 2)"| s_PSD']);
     });
 
     it("a changed Task resource changes only its node", () => {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
-import { parseRunnerEvent } from "../../../functions/glue-runner/events";
+import { parseRunnerEvent } from "../../../functions/etl-runner/events";
 
-describe("glue-runner events", () => {
+describe("etl-runner events", () => {
   it("recognizes the fallback schedule", () => {
     expect(parseRunnerEvent({ source: "aws.events", "detail-type": "Scheduled Event", detail: {} })).to.deep.equal({ kind: "scheduled" });
   });

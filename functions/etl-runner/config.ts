@@ -10,7 +10,7 @@ const runnerEnv = z.object({
   TABLE_NAME: stringVar,
   RUN_TTL_DAYS: positiveIntVar,
   MAX_TASKS_PER_INVOCATION: positiveIntVar,
-  GLUE_CONCURRENCY: positiveIntVar,
+  ENGINE_CONCURRENCY: positiveIntVar,
 });
 
 export function runnerConfigFromEnv(env: Record<string, string | undefined> = process.env): RunnerConfig {
@@ -20,6 +20,6 @@ export function runnerConfigFromEnv(env: Record<string, string | undefined> = pr
     tableName: vars.TABLE_NAME,
     runTtlDays: vars.RUN_TTL_DAYS,
     maxTasksPerInvocation: vars.MAX_TASKS_PER_INVOCATION,
-    glueConcurrency: vars.GLUE_CONCURRENCY,
+    engineConcurrency: vars.ENGINE_CONCURRENCY,
   };
 }

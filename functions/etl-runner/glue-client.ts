@@ -11,7 +11,7 @@ export const GLUE_MAX_ATTEMPTS = 3;
 /**
  * The runner's Glue clients. `start` sends StartJobRun with one attempt: it is not idempotent, and an SDK
  * retry after a lost answer could start a second run (an unanswered start is adopted by its --etl_task_id;
- * a throttled one is reported as GlueRetryableError and retried by the ASL).
+ * a throttled one is reported as JobRetryableError and retried by the ASL).
  */
 export function createGlueClients(): { glue: GlueClient; glueStart: GlueClient } {
   return { glue: createGlueClient(GLUE_MAX_ATTEMPTS), glueStart: createGlueClient(1) };

@@ -1,16 +1,16 @@
 import { expect } from "chai";
-import { runnerConfigFromEnv } from "../../../functions/glue-runner/config";
+import { runnerConfigFromEnv } from "../../../functions/etl-runner/config";
 import { runnerEnvironment } from "../../../core/runner-environment";
 import { RUNNER_ENV } from "./harness";
 
-describe("glue-runner config", () => {
+describe("etl-runner config", () => {
   it("reads every variable", () => {
     expect(runnerConfigFromEnv(RUNNER_ENV)).to.deep.equal({
       activityArn: RUNNER_ENV.ACTIVITY_ARN,
       tableName: "etl-dev-active-job-runs",
       runTtlDays: 14,
       maxTasksPerInvocation: 10,
-      glueConcurrency: 8,
+      engineConcurrency: 8,
     });
   });
 
@@ -18,7 +18,7 @@ describe("glue-runner config", () => {
     const config = runnerConfigFromEnv(RUNNER_ENV);
     const env = runnerEnvironment({ ...config, logLevel: "INFO" });
     expect(runnerConfigFromEnv(env)).to.deep.equal(config);
-    expect(env).to.include({ POWERTOOLS_SERVICE_NAME: "glue-runner", POWERTOOLS_LOG_LEVEL: "INFO" });
+    expect(env).to.include({ POWERTOOLS_SERVICE_NAME: "etl-runner", POWERTOOLS_LOG_LEVEL: "INFO" });
   });
 
   for (const name of Object.keys(RUNNER_ENV)) {
@@ -31,7 +31,7 @@ describe("glue-runner config", () => {
 
   it("names a variable with a bad value", () => {
     expect(() => runnerConfigFromEnv({ ...RUNNER_ENV, RUN_TTL_DAYS: "two" })).to.throw(/RUN_TTL_DAYS: a positive integer/);
-    expect(() => runnerConfigFromEnv({ ...RUNNER_ENV, GLUE_CONCURRENCY: "0" })).to.throw(/GLUE_CONCURRENCY/);
-    expect(() => runnerConfigFromEnv({ ...RUNNER_ENV, ACTIVITY_ARN: "etl-dev-glue-runner" })).to.throw(/ACTIVITY_ARN: an activity ARN/);
+    expect(() => runnerConfigFromEnv({ ...RUNNER_ENV, ENGINE_CONCURRENCY: "0" })).to.throw(/ENGINE_CONCURRENCY/);
+    expect(() => runnerConfigFromEnv({ ...RUNNER_ENV, ACTIVITY_ARN: "etl-dev-etl-runner" })).to.throw(/ACTIVITY_ARN: an activity ARN/);
   });
 });

@@ -1,9 +1,11 @@
-// Glue runner Lambda: the activity worker that starts Glue runs and reports their end to SFN.
+// ETL runner Lambda: the activity worker that starts each job's run on its engine and reports its end to SFN.
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
 import { createLogger } from "../shared/logger";
 import { createSfnClient, workerName } from "../shared/sfn";
 import { runnerConfigFromEnv } from "./config";
+import { GlueEngine } from "./engines/glue";
+import { engineRegistry } from "./engines/registry";
 import { createGlueClients } from "./glue-client";
 import type { RunnerDeps, RunnerSummary } from "./deps";
 import { parseRunnerEvent } from "./events";
@@ -16,12 +18,13 @@ let deps: RunnerDeps | undefined;
 function runnerDeps(): RunnerDeps {
   if (!deps) {
     const config = runnerConfigFromEnv();
+    const logger = createLogger({ activityArn: config.activityArn });
     deps = {
       config,
       sfn: createSfnClient(),
-      ...createGlueClients(),
+      engines: engineRegistry({}, { glue: () => new GlueEngine(createGlueClients(), logger) }),
       table: new RunsTable(new DynamoDBClient({}), config.tableName, config.runTtlDays),
-      logger: createLogger({ activityArn: config.activityArn }),
+      logger,
       now: () => new Date(),
     };
   }
