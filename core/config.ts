@@ -89,7 +89,14 @@ export const baseSchema = z
     tags: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
     backend: backend.default({ type: "local" }),
     dataLake: z
-      .object({ bucketPrefix, rawPrefix: s3Prefix, processedPrefix: s3Prefix, curatedPrefix: s3Prefix })
+      .object({
+        bucketPrefix,
+        rawPrefix: s3Prefix,
+        processedPrefix: s3Prefix,
+        curatedPrefix: s3Prefix,
+        /** Where Athena and EMR Serverless runs write before the runner publishes to the job's output. */
+        stagingPrefix: s3Prefix.default("staging/"),
+      })
       .strict(),
     artifacts: z.object({ bucketPrefix, scriptsPrefix: s3Prefix }).strict(),
     glue: z
@@ -102,6 +109,31 @@ export const baseSchema = z
         databaseName: z.string().regex(/^[a-z][a-z0-9_]{0,254}$/, "lower-case letters, digits and '_'"),
       })
       .strict(),
+    /** The Athena workgroup of the jobs with engine "athena" (created only if one exists). */
+    athena: z
+      .object({
+        /** Athena cancels a query that would scan more; Athena's minimum is 10 MB. */
+        bytesScannedCutoffPerQuery: z.number().int().min(10_000_000, "at least 10000000 (10 MB), Athena's minimum").default(10 * 1024 ** 3),
+      })
+      .strict()
+      .default({ bytesScannedCutoffPerQuery: 10 * 1024 ** 3 }),
+    /** The EMR Serverless application of the jobs with engine "emr-serverless" (created only if one exists). */
+    emrServerless: z
+      .object({
+        releaseLabel: z.string().regex(/^emr-\d+\.\d+\.\d+$/, "an EMR release label such as 'emr-7.9.0'").default("emr-7.9.0"),
+        /** The application stops after this long without jobs (auto-stop). */
+        idleTimeoutMinutes: z.number().int().min(1).max(10080).default(15),
+        /** The most the application may use at once, over all its running jobs. */
+        maximumCapacity: z
+          .object({
+            cpu: z.string().regex(/^\d+ vCPU$/, "vCPUs such as '8 vCPU'").default("8 vCPU"),
+            memory: z.string().regex(/^\d+ GB$/, "gigabytes such as '32 GB'").default("32 GB"),
+          })
+          .strict()
+          .default({ cpu: "8 vCPU", memory: "32 GB" }),
+      })
+      .strict()
+      .default({ releaseLabel: "emr-7.9.0", idleTimeoutMinutes: 15, maximumCapacity: { cpu: "8 vCPU", memory: "32 GB" } }),
     datasets: z
       .record(datasetId, z.object({ prefix: s3Prefix, schema: fileName }).strict())
       .refine((d) => Object.keys(d).length > 0, { message: "at least one dataset" }),
@@ -189,6 +221,7 @@ function checkNameLengths(c: z.infer<typeof baseSchema>, ctx: z.RefinementCtx): 
         ["IAM role", `${p}-etl-runner-role`],
         ["IAM role", `${p}-data-arrival-role`],
         ["IAM role", `${p}-glue-job`],
+        ["IAM role", `${p}-emr-job`],
         ["EventBridge rule", `${p}-etl-runner-job-state`],
         ["EventBridge rule", `${p}-etl-runner-athena`],
         ["EventBridge rule", `${p}-etl-runner-emr`],
@@ -343,6 +376,12 @@ export function resourceNames(c: EtlConfig) {
     runnerFunction: `${p}-etl-runner`,
     dataArrivalFunction: `${p}-data-arrival`,
     failureTopic: `${p}-failures`,
+    /** Athena workgroup of the jobs with engine "athena". */
+    athenaWorkGroup: `${p}-etl`,
+    /** EMR Serverless application of the jobs with engine "emr-serverless". */
+    emrApplication: `${p}-spark`,
+    /** Execution role of the EMR Serverless job runs. */
+    emrJobRole: `${p}-emr-job`,
     /** Source of the workflow's own EventBridge events (the "kicks"). */
     eventSource: `${c.project}.${c.environment}.workflow`,
   };

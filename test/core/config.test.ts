@@ -63,9 +63,43 @@ describe("stacks/config", () => {
         dataArrivalFunction: "etl-dev-data-arrival",
         failureTopic: "etl-dev-failures",
         eventSource: "etl.dev.workflow",
+        athenaWorkGroup: "etl-dev-etl",
+        emrApplication: "etl-dev-spark",
+        emrJobRole: "etl-dev-emr-job",
       });
       expect(names.waitActivity("sales")).to.equal("etl-dev-wait-for-sales");
       expect(names.glueJob("PSD")).to.equal("etl-dev-PSD");
+    });
+  });
+
+  describe("engines' sections", () => {
+    it("defaults athena, emrServerless and dataLake.stagingPrefix when absent", () => {
+      const raw = shipped();
+      delete raw.athena;
+      delete raw.emrServerless;
+      delete raw.dataLake.stagingPrefix;
+      const config = parse(raw);
+      expect(config.athena).to.deep.equal({ bytesScannedCutoffPerQuery: 10 * 1024 ** 3 });
+      expect(config.emrServerless).to.deep.equal({ releaseLabel: "emr-7.9.0", idleTimeoutMinutes: 15, maximumCapacity: { cpu: "8 vCPU", memory: "32 GB" } });
+      expect(config.dataLake.stagingPrefix).to.equal("staging/");
+    });
+
+    it("fills a partial emrServerless section field by field", () => {
+      const raw = shipped();
+      raw.emrServerless = { maximumCapacity: { cpu: "4 vCPU" } };
+      expect(parse(raw).emrServerless).to.deep.equal({ releaseLabel: "emr-7.9.0", idleTimeoutMinutes: 15, maximumCapacity: { cpu: "4 vCPU", memory: "32 GB" } });
+    });
+
+    it("rejects a bytes-scanned limit under Athena's 10 MB, a bad release label, a bad capacity and a bad staging prefix, naming each", () => {
+      const raw = shipped();
+      raw.athena = { bytesScannedCutoffPerQuery: 1000 };
+      raw.emrServerless = { releaseLabel: "7.9", maximumCapacity: { memory: "32GB" } };
+      raw.dataLake.stagingPrefix = "/staging";
+      const message = errorOf(() => parse(raw));
+      expect(message).to.match(/athena\.bytesScannedCutoffPerQuery: at least 10000000.*\(got 1000\)/);
+      expect(message).to.match(/emrServerless\.releaseLabel: an EMR release label.*\(got "7\.9"\)/);
+      expect(message).to.match(/emrServerless\.maximumCapacity\.memory: .*\(got "32GB"\)/);
+      expect(message).to.match(/dataLake\.stagingPrefix: an S3 key prefix/);
     });
   });
 
