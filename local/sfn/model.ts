@@ -27,6 +27,8 @@ export type SfnEvent = { at: string; executionArn: string } & (
   | { type: "ActivityTaskScheduled"; state: string; activityArn: string; input: unknown }
   | { type: "ActivityTaskStarted"; state: string; activityArn: string }
   | { type: "ActivityTaskClosed"; state: string; activityArn: string; outcome: ActivityTaskOutcome; error?: string; cause?: string }
+  | { type: "TaskScheduled"; state: string; resource: string; parameters: unknown }
+  | { type: "TaskClosed"; state: string; resource: string; outcome: ActivityTaskOutcome; error?: string; cause?: string }
   | { type: "ExecutionSucceeded"; output: unknown }
   | { type: "ExecutionFailed"; error: string; cause: string }
   | { type: "ExecutionAborted"; error?: string; cause?: string }
@@ -85,9 +87,10 @@ export interface Activity {
   polls: Array<(task: ActivityTask | undefined) => void>;
 }
 
+/** An activity task, or a service-integration task (no activity; a token only for `.waitForTaskToken`). */
 export interface ActivityTask {
   token: string;
-  activity: Activity;
+  activity?: Activity;
   state: string;
   execution: Execution;
   input: string;
@@ -96,6 +99,8 @@ export interface ActivityTask {
   heartbeatTimer?: NodeJS.Timeout;
   resolve: (output: unknown) => void;
   reject: (error: Error) => void;
+  /** An integration task's: tells its handler the execution no longer waits. */
+  abort?: () => void;
 }
 
 export interface OpenState {

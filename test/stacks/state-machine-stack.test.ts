@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { allStates } from "../../asl/loader";
 import { buildApp } from "../../stacks/app";
 import { PROJECT_ROOT } from "../../core/config";
 import { ARRIVAL_TABLE } from "../../core/table-keys";
@@ -44,10 +45,17 @@ describe("state-machine stack (example configuration)", () => {
   it("gives the state machine role only what the definition uses", () => {
     const statements = statementsOf(sm, "state-machine-policy");
     const sid = (s: string) => statements.find((x: any) => x.Sid === s);
-    expect(statements.map((s: any) => s.Sid).sort()).to.deep.equal(["LogDelivery", "PublishFailures", "PutWorkflowEvents", "Tracing"]);
-    expect(sid("PublishFailures")).to.deep.include({ Action: ["sns:Publish"], Resource: ["${aws_sns_topic.failure-topic.arn}"] });
-    expect(sid("PutWorkflowEvents").Resource[0]).to.match(/:events:us-east-1:\$\{data\.aws_caller_identity\.account\.account_id\}:event-bus\/default$/);
-    expect(sid("PutWorkflowEvents").Condition).to.deep.equal({ StringEquals: { "events:source": ["etl.dev.workflow"] } });
+    // One statement per integration Task state, named after it (the definition's putEvents kicks and the SNS notice).
+    const asl = JSON.parse(readFileSync(join(PROJECT_ROOT, "asl", "etl-workflow.asl.json"), "utf8"));
+    const integrationStates = allStates(asl).filter(([, s]) => s.Type === "Task" && String(s.Resource).startsWith("arn:aws:states:::")).map(([n]) => n);
+    expect(statements.map((s: any) => s.Sid).sort()).to.deep.equal([...integrationStates, "LogDelivery", "Tracing"].sort());
+    expect(sid("NotifyFailure")).to.deep.include({ Action: ["sns:Publish"], Resource: ["${aws_sns_topic.failure-topic.arn}"] });
+    for (const state of integrationStates.filter((n) => n !== "NotifyFailure")) {
+      expect(sid(state).Action, state).to.deep.equal(["events:PutEvents"]);
+      expect(sid(state).Resource, state).to.have.length(1);
+      expect(sid(state).Resource[0], state).to.match(/:events:us-east-1:\$\{data\.aws_caller_identity\.account\.account_id\}:event-bus\/default$/);
+      expect(sid(state).Condition, state).to.deep.equal({ StringEquals: { "events:source": ["etl.dev.workflow"] } });
+    }
     const trust = JSON.parse(resourceWith(sm, "aws_iam_role", "name", "etl-dev-workflow-role").assume_role_policy).Statement[0];
     expect(trust.Principal).to.deep.equal({ Service: "states.amazonaws.com" });
     expect(trust.Condition.StringEquals["aws:SourceAccount"]).to.equal("${data.aws_caller_identity.account.account_id}");
@@ -194,10 +202,10 @@ describe("state-machine stack (configuration variants)", () => {
 
     it("fails the synth on a service integration the stack grants no IAM for, naming the state", () => {
       const asl = JSON.parse(readFileSync(join(PROJECT_ROOT, "asl", "etl-workflow.asl.json"), "utf8"));
-      asl.States.NotifyFailure.Resource = "arn:aws:states:::lambda:invoke";
+      asl.States.NotifyFailure.Resource = "arn:aws:states:::dynamodb:putItem";
       writeFileSync(join(root, "asl", "etl-workflow.asl.json"), JSON.stringify(asl));
       const config = variant(() => undefined, root);
-      expect(() => buildApp(config, { outdir: join(root, "out") })).to.throw(/state 'NotifyFailure': Resource 'arn:aws:states:::lambda:invoke' is neither/);
+      expect(() => buildApp(config, { outdir: join(root, "out") })).to.throw(/state 'NotifyFailure': Resource 'arn:aws:states:::dynamodb:putItem' is neither .*Supported: .*arn:aws:states:::glue:startJobRun\.sync/);
     });
 
     it("fails the synth on an ASL error through the loader, naming the file", () => {
