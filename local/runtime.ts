@@ -10,7 +10,7 @@ import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import type { Context } from "aws-lambda";
 import { loadStateMachine } from "../asl/loader";
 import { workflowPlaceholders } from "../asl/placeholders";
-import { definitionPath, loadConfig, resourceNames, type EtlConfig } from "../core/config";
+import { definitionPath, loadConfig, localHandlerPath, resourceNames, type EtlConfig } from "../core/config";
 import { ARRIVAL_TABLE, RUNNER_TABLE } from "../core/table-keys";
 import { FUNCTIONS, type FunctionId } from "../core/topology";
 import { LOCAL_ACCOUNT, localWorkflowArns } from "./arns";
@@ -276,9 +276,12 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     },
     onJobStateChange: (event) => {
       if (run.eventDriven) bus.put(event);
+      // The rule Step Functions keeps for its .sync tasks.
+      sfnService?.serviceEvent(event);
     },
   });
   cleanups.push(() => glue.close());
+  let sfnService: LocalStepFunctions | undefined;
 
   const stateMachine = loadStateMachine(definitionPath(config), workflowPlaceholders(config, arns));
   const sfn = await LocalStepFunctions.start({
@@ -287,6 +290,8 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     region,
     longPollMs: options.longPollMs,
     activities: [names.runnerActivity, ...datasetIds.map((d) => names.waitActivity(d))],
+    serviceEndpoints: { glue: glue.endpoint },
+    lambdaFunction: (name) => localLambda(config, name, functions, region),
     putEvents: (entries: PutEventsEntry[]) => {
       if (!run.eventDriven) return;
       for (const entry of entries) {
@@ -299,6 +304,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
       else if (event.type === "StateExited") progress({ type: "state", name: event.name, phase: "exited", status: event.status, error: event.error });
     },
   });
+  sfnService = sfn;
   // Stop invoking, answer the long-polls, then let in-flight invocations finish before the other services go.
   cleanups.push(async () => {
     closing = true;
@@ -443,6 +449,25 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     notifications: [...sfn.notifications],
     output: { dir: run.outDir, rows },
     ...(status === "FAILED" ? { error: runtimeError ?? [description.error, description.cause].filter(Boolean).join(": ") } : {}),
+  };
+}
+
+/**
+ * The function lambda:invoke names (a name or an ARN): one of the project's, called as Lambda would with its
+ * environment and a context, or a configuration's `lambdaFunctions` entry, whose local handler file is called.
+ */
+function localLambda(config: EtlConfig, nameOrArn: string, functions: Partial<Record<FunctionId, LocalFunction>>, region: string) {
+  const name = nameOrArn.startsWith("arn:") ? nameOrArn.split(":")[6] : nameOrArn.split(":")[0];
+  const project = Object.values(functions).find((f) => f?.name === name);
+  if (project) return (event: unknown) => withEnv(project.env, () => ({ running: project.handler(event, lambdaContext(project, region)) })).running;
+  const configured = Object.values(config.lambdaFunctions).find((f) => f.functionName === name);
+  if (!configured) return undefined;
+  const { file, exported } = localHandlerPath(config, configured.localHandler);
+  return async (event: unknown) => {
+    const handler = (require(file) as Record<string, unknown>)[exported];
+    if (typeof handler !== "function") throw new Error(`${file}: exports no function '${exported}' (lambdaFunctions localHandler)`);
+    const fn: LocalFunction = { name, timeoutSeconds: 900, memoryMb: 128, env: {}, handler: handler as Handler };
+    return handler(event, lambdaContext(fn, region));
   };
 }
 
