@@ -1,6 +1,7 @@
 // The local Step Functions service's service integrations, each against a service speaking the AWS API (an in-test
 // Glue and Athena on the same JSON protocol as the local ones), a local Lambda function and an external worker.
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer, type Server } from "node:http";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -174,6 +175,96 @@ describe("local Step Functions service: service integrations", function () {
         expect(output.q.QueryExecution).to.deep.include({ QueryExecutionId: "q1", Status: { State: "SUCCEEDED" } });
         expect(output.error.Error).to.equal("States.TaskFailed");
         expect(JSON.parse(output.error.Cause).QueryExecution.Status).to.deep.equal({ State: "FAILED", StateChangeReason: "SYNTAX_ERROR: line 1" });
+      } finally {
+        await r.close();
+      }
+    });
+  });
+
+  describe("emr-serverless:startJobRun", () => {
+    // An in-test EMR Serverless on its REST JSON protocol: runs end when the test says, with their state-change event.
+    const runs = new Map<string, { applicationId: string; jobRunId: string; state: string; stateDetails?: string; executionRole: string; entryPointArguments: string[] }>();
+    let server: Server;
+    let endpoint: string;
+    let onEvent: (e: { source: string; "detail-type": string; detail: Record<string, unknown> }) => void = () => undefined;
+    const end = (id: string, state: string, stateDetails?: string) => {
+      Object.assign(runs.get(id)!, { state, stateDetails });
+      onEvent({ source: "aws.emr-serverless", "detail-type": "EMR Serverless Job Run State Change", detail: { jobRunId: id, applicationId: "00app", state } });
+    };
+    before(async () => {
+      server = createServer((req, res) => {
+        let body = "";
+        req.on("data", (c) => (body += c));
+        req.on("end", () => {
+          const reply = (status: number, value: unknown, type?: string) => res.writeHead(status, { "content-type": "application/json", ...(type && { "x-amzn-errortype": type }) }).end(JSON.stringify(value));
+          const [, , app, , id] = (req.url ?? "").split("?")[0].split("/");
+          if (app !== "00app") return reply(404, { message: `Application ${app} does not exist` }, "ResourceNotFoundException");
+          if (req.method === "POST") {
+            const input = JSON.parse(body);
+            const jobRunId = `run${runs.size + 1}`;
+            runs.set(jobRunId, { applicationId: app, jobRunId, state: "RUNNING", executionRole: input.executionRoleArn, entryPointArguments: input.jobDriver.sparkSubmit.entryPointArguments });
+            return reply(200, { applicationId: app, jobRunId, arn: `arn:aws:emr-serverless:us-east-1:000000000000:/applications/${app}/jobruns/${jobRunId}` });
+          }
+          const run = runs.get(id);
+          if (!run) return reply(404, { message: `Job run ${id} does not exist` }, "ResourceNotFoundException");
+          if (req.method === "DELETE") return end(id, "CANCELLED"), reply(200, { applicationId: app, jobRunId: id });
+          return reply(200, { jobRun: { ...run, createdAt: 1700000000 } });
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    });
+    after(() => new Promise((r) => server.close(r)));
+
+    const sparkTask = (resource: string, app = "00app") => ({
+      Type: "Task",
+      Resource: resource,
+      Parameters: { ApplicationId: app, ExecutionRoleArn: "arn:aws:iam::000000000000:role/job", JobDriver: { SparkSubmit: { EntryPoint: "s3://a/job.py", EntryPointArguments: ["--etl_sql", "x.sql"] } } },
+    });
+
+    it(".sync: PascalCase in and out, ends on the run's state-change event, a failed run is caught as States.TaskFailed", async () => {
+      const definition = {
+        StartAt: "Good",
+        States: {
+          Good: { ...sparkTask("arn:aws:states:::emr-serverless:startJobRun.sync"), ResultPath: "$.good", Next: "Bad" },
+          Bad: { ...sparkTask("arn:aws:states:::emr-serverless:startJobRun.sync"), Next: "Done", Catch: [{ ErrorEquals: ["States.TaskFailed"], ResultPath: "$.error", Next: "Done" }] },
+          Done: { Type: "Succeed" },
+        },
+      };
+      const r = await run(definition, { serviceEndpoints: { emrServerless: endpoint }, syncRecheckMs: 60_000 });
+      onEvent = (e) => r.sfn.serviceEvent(e);
+      try {
+        await new Promise((res) => setTimeout(res, 300));
+        expect(runs.get("run1")).to.include({ executionRole: "arn:aws:iam::000000000000:role/job" });
+        expect(runs.get("run1")!.entryPointArguments).to.deep.equal(["--etl_sql", "x.sql"]);
+        end("run1", "SUCCESS");
+        await new Promise((res) => setTimeout(res, 300));
+        end("run2", "FAILED", "Job failed: exit code 1");
+        const output = JSON.parse((await r.done()).output!);
+        expect(output.good.JobRun).to.include({ JobRunId: "run1", State: "SUCCESS", ApplicationId: "00app" });
+        expect(output.error.Error).to.equal("States.TaskFailed");
+        expect(JSON.parse(output.error.Cause).JobRun).to.include({ State: "FAILED", StateDetails: "Job failed: exit code 1" });
+        expect(Date.now() - r.started).to.be.below(10_000);
+      } finally {
+        await r.close();
+      }
+    });
+
+    it("request-response returns the run at once; an API error is EMRServerless.<Exception>", async () => {
+      const definition = {
+        StartAt: "Start",
+        States: {
+          Start: { ...sparkTask("arn:aws:states:::emr-serverless:startJobRun"), ResultPath: "$.started", Next: "Missing" },
+          Missing: { ...sparkTask("arn:aws:states:::emr-serverless:startJobRun", "00gone"), End: true, Catch: [{ ErrorEquals: ["EMRServerless.ResourceNotFoundException"], ResultPath: "$.error", Next: "Done" }] },
+          Done: { Type: "Succeed" },
+        },
+      };
+      const r = await run(definition, { serviceEndpoints: { emrServerless: endpoint } });
+      try {
+        const output = JSON.parse((await r.done()).output!);
+        expect(output.started).to.have.keys("ApplicationId", "JobRunId", "Arn");
+        expect(runs.get(output.started.JobRunId)!.state).to.equal("RUNNING");
+        expect(output.error.Error).to.equal("EMRServerless.ResourceNotFoundException");
       } finally {
         await r.close();
       }
