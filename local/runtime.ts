@@ -140,8 +140,14 @@ const FUNCTIONS_DIR = resolve(__dirname, "..", "functions");
  * their clients and environment per container), so a second run in the same process gets its own endpoints.
  */
 function coldStart<T>(name: string): T {
-  for (const key of Object.keys(require.cache)) if (key.startsWith(FUNCTIONS_DIR + sep)) delete require.cache[key];
-  return require(join(FUNCTIONS_DIR, name, "handler")) as T;
+  const forget = () => {
+    for (const key of Object.keys(require.cache)) if (key.startsWith(FUNCTIONS_DIR + sep)) delete require.cache[key];
+  };
+  forget();
+  const module = require(join(FUNCTIONS_DIR, name, "handler")) as T;
+  // Nor does this container's state leak to a later importer in the same process (a test of the handler, say).
+  forget();
+  return module;
 }
 
 /** An EventBridge event as a rule target receives it. */
