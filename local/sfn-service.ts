@@ -273,7 +273,7 @@ export class LocalStepFunctions {
       return output;
     } catch (e) {
       const error = e as Error;
-      const outcome = error.name === "States.HeartbeatTimeout" ? "HEARTBEAT_TIMED_OUT" : task.signal.aborted ? "ABORTED" : "FAILED";
+      const outcome = error.name === "States.HeartbeatTimeout" ? "HEARTBEAT_TIMED_OUT" : (task.abandonedAs() ?? "FAILED");
       this.emit(execution, { type: "TaskClosed", state, resource: info.resource, outcome, error: error.name, cause: error.message });
       throw e;
     } finally {

@@ -156,6 +156,7 @@ export class ActivityTasks {
   private closeTask(task: ActivityTask, outcome: ActivityTaskOutcome, error?: string, cause?: string): boolean {
     if (task.status === "CLOSED") return false;
     task.status = "CLOSED";
+    task.outcome = outcome;
     clearTimeout(task.heartbeatTimer);
     task.execution.tasks.delete(task);
     if (!task.activity) return true; // an integration task: its handler's end is recorded (TaskClosed)
@@ -200,6 +201,8 @@ export class ActivityTasks {
         return { token: task.token, answer };
       },
       close: () => this.closeTask(task, "SUCCEEDED"),
+      /** Why the execution stopped waiting (TIMED_OUT, ABORTED), once it has. */
+      abandonedAs: () => (controller.signal.aborted ? (task.outcome ?? "ABORTED") : undefined),
     };
   }
 

@@ -101,6 +101,8 @@ export interface ActivityTask {
   reject: (error: Error) => void;
   /** An integration task's: tells its handler the execution no longer waits. */
   abort?: () => void;
+  /** How it was closed, once closed. */
+  outcome?: ActivityTaskOutcome;
 }
 
 export interface OpenState {

@@ -140,6 +140,7 @@ describe("local Step Functions service: service integrations", function () {
         await new Promise((res) => setTimeout(res, 200));
         expect(glue.calls).to.include("BatchStopJobRun");
         expect(glue.runs.get("jr_1")!.JobRunState).to.equal("STOPPED");
+        expect(taskClosed(r.sfn.events, "Run").map((e) => e.outcome)).to.deep.equal(["TIMED_OUT"]);
       } finally {
         await r.close();
       }
@@ -327,6 +328,16 @@ describe("local Step Functions service: service integrations", function () {
         expect(JSON.parse((await answered.done()).output!)).to.deep.equal({ reviewed: true });
       } finally {
         await answered.close();
+      }
+      // TimeoutSeconds closes the task: a late answer gets TaskTimedOut, as in AWS.
+      const late = await run({ ...definition(60), States: { ...definition(60).States, HandOff: { ...definition(60).States.HandOff, TimeoutSeconds: 1, HeartbeatSeconds: undefined } } }, { lambdaFunction: () => handOff });
+      try {
+        const d = await late.done();
+        expect(d.error).to.equal("States.Timeout");
+        const answer = await late.client.send(new SendTaskSuccessCommand({ taskToken: token, output: "{}" })).catch((e: Error) => e);
+        expect((answer as Error).name).to.equal("TaskTimedOut");
+      } finally {
+        await late.close();
       }
       const silent = await run(definition(1), { lambdaFunction: () => handOff });
       try {
