@@ -4,6 +4,7 @@ import { mkdir, open, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, PROJECT_ROOT, resourceNames, type EtlConfig } from "../core/config";
+import { DATASET_OPTIONS, DATASET_USAGE, datasetArguments, datasetHelp } from "./dataset-inputs";
 import { InputError } from "./inputs";
 import { readParquet } from "./parquet";
 import { formatProgress, formatSummary } from "./progress";
@@ -17,8 +18,7 @@ Runs the ETL workflow end to end on local stand-ins for S3, DynamoDB, Step Funct
 with the real ASL and handler code, and writes the joined dataset as Parquet.
 
 Options:
-  --sales FILE            sales CSV (SalesPipeline sample shape). Default: generated sample data
-  --marketing FILE        marketing CSV (MarketingData sample shape). Default: generated sample data
+${DATASET_USAGE}
   --out DIR               where the joined *.parquet files go (nothing else is written there).
                           Default: out/joined/ in the working copy (git-ignored)
   --report FILE           write a JSON report: status, executionArn, startedAt, stoppedAt, states,
@@ -26,8 +26,6 @@ Options:
   --fail-job JOB          make that job's Glue run fail (job id such as PSD, or Glue job name);
                           may be repeated
   --upload-before-start   upload the datasets before starting the execution
-  --delay-sales MS        wait MS milliseconds before uploading the sales dataset
-  --delay-marketing MS    wait MS milliseconds before uploading the marketing dataset
   -h, --help              show this help
 
 Exit codes: 0 the workflow succeeded, 1 it failed, 2 bad usage or input, 130 interrupted.
@@ -43,15 +41,7 @@ export interface CliArguments {
   reportFile?: string;
 }
 
-export const MAX_DELAY_MS = 2 ** 31 - 1;
-
-function milliseconds(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new UsageError(`${flag}: expected a whole number of milliseconds, got ${JSON.stringify(value)}`);
-  // Node's timers take at most 2^31-1 ms; a larger delay would fire after 1 ms.
-  if (Number(value) > MAX_DELAY_MS) throw new UsageError(`${flag}: at most ${MAX_DELAY_MS} milliseconds (about 24.8 days), got ${value}`);
-  return Number(value);
-}
+export { MAX_DELAY_MS } from "./dataset-inputs";
 
 /** Parses argv (without node and the script); throws UsageError naming the bad flag or value. */
 export function parseCliArguments(argv: string[], config: EtlConfig): CliArguments {
@@ -62,14 +52,11 @@ export function parseCliArguments(argv: string[], config: EtlConfig): CliArgumen
       strict: true,
       allowPositionals: false,
       options: {
-        sales: { type: "string" },
-        marketing: { type: "string" },
+        ...DATASET_OPTIONS,
         out: { type: "string" },
         report: { type: "string" },
         "fail-job": { type: "string", multiple: true },
         "upload-before-start": { type: "boolean" },
-        "delay-sales": { type: "string" },
-        "delay-marketing": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -82,14 +69,13 @@ export function parseCliArguments(argv: string[], config: EtlConfig): CliArgumen
   const unknown = failJobs.filter((j) => !known.includes(j));
   if (unknown.length) throw new UsageError(`--fail-job: unknown job ${unknown.join(", ")}; known: ${known.join(", ")}`);
 
-  const inputs: Record<string, string> = {};
-  if (values.sales !== undefined) inputs.sales = resolve(values.sales);
-  if (values.marketing !== undefined) inputs.marketing = resolve(values.marketing);
-  const uploadDelaysMs: Record<string, number> = {};
-  const delaySales = milliseconds("--delay-sales", values["delay-sales"]);
-  const delayMarketing = milliseconds("--delay-marketing", values["delay-marketing"]);
-  if (delaySales !== undefined) uploadDelaysMs.sales = delaySales;
-  if (delayMarketing !== undefined) uploadDelaysMs.marketing = delayMarketing;
+  let datasets;
+  try {
+    datasets = datasetArguments(config, values);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { inputs, uploadDelaysMs } = datasets;
 
   return {
     help: values.help ?? false,
@@ -137,7 +123,7 @@ export async function main(argv: string[], out: (line: string) => void = console
     throw e;
   }
   if (args.help) {
-    out(USAGE);
+    out(`${USAGE}\n\n${datasetHelp(config, process.env.ETL_CONFIG ?? "etl.config.json")}`);
     return 0;
   }
 
