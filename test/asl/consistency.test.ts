@@ -210,9 +210,27 @@ describe("asl/consistency: catalog schemas against the jobs' SQL", () => {
   };
   const catalogJob = (config: EtlConfig) => Object.entries(config.jobs).find(([, j]) => j.catalogSchema)!;
 
-  it("passes for the active configuration and the fixture", async () => {
-    await checkCatalogSchemas(configFrom(ACTIVE_CONFIG));
-    await checkCatalogSchemas(configFrom(FIXTURE_CONFIG));
+  it("passes for the active configuration and the fixture (derived afresh, not from the build cache)", async () => {
+    const cache = process.env.ETL_BUILD_CACHE;
+    process.env.ETL_BUILD_CACHE = "off";
+    try {
+      await checkCatalogSchemas(configFrom(ACTIVE_CONFIG));
+      await checkCatalogSchemas(configFrom(FIXTURE_CONFIG));
+    } finally {
+      if (cache === undefined) delete process.env.ETL_BUILD_CACHE;
+      else process.env.ETL_BUILD_CACHE = cache;
+    }
+  });
+
+  it("remembers a configuration that passed, and checks again once a SQL or schema file changes", async () => {
+    const config = fixtureCopy();
+    await checkCatalogSchemas(config);
+    const [, job] = catalogJob(config);
+    const file = schemaPath(config, job.catalogSchema!);
+    const schema = JSON.parse(readFileSync(file, "utf8"));
+    schema.columns.push({ name: "added_later", type: "bigint" });
+    writeFileSync(file, JSON.stringify(schema));
+    expect(await failure(config)).to.include("missing column(s) added_later");
   });
 
   it("names the missing and the extra columns of a stale catalog schema", async () => {
