@@ -175,10 +175,13 @@ describe("asl/consistency: the workflow against the configuration", () => {
     });
 
     it("npm start (the local runtime), before any input is read or server started", async () => {
-      const error = await runLocalWorkflow({ config, inputs: { [Object.keys(config.datasets)[0]]: join(dir, "absent.csv") }, outDir: join(dir, "out") }).then(
+      const events: string[] = [];
+      const inputs = { [Object.keys(config.datasets)[0]]: join(dir, "absent.csv") };
+      const error = await runLocalWorkflow({ config, inputs, outDir: join(dir, "out"), onProgress: (e) => events.push(e.type) }).then(
         () => undefined,
         (e: Error) => e,
       );
+      expect(events).to.deep.equal([]);
       expect(error).to.be.instanceOf(InputError);
       expect(error!.message).to.include(`state '${waitName}', Parameters.dataset`);
     });
@@ -278,6 +281,23 @@ describe("asl/consistency: catalog schemas against the jobs' SQL", () => {
     writeFileSync(sqlPath(config, job), "SELECT no_such_column FROM " + job.inputs[0].name);
     const message = await failure(config);
     expect(message).to.include(`jobs.${id}: its SQL`).and.to.include("does not run on its inputs' columns").and.to.include("no_such_column");
+  });
+
+  it("npm start (the local runtime) refuses a stale catalog schema before any server starts, naming the columns", async () => {
+    const config = fixtureCopy();
+    const [id, job] = catalogJob(config);
+    const file = schemaPath(config, job.catalogSchema!);
+    const schema = JSON.parse(readFileSync(file, "utf8"));
+    schema.columns.push({ name: "stale_column", type: "double" });
+    writeFileSync(file, JSON.stringify(schema));
+    const events: string[] = [];
+    const error = await runLocalWorkflow({ config, outDir: join(dir, "out"), onProgress: (e) => events.push(e.type) }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(events).to.deep.equal([]);
+    expect(error).to.be.instanceOf(InputError);
+    expect(error!.message).to.include(`jobs.${id}.catalogSchema:`).and.include("missing column(s) stale_column");
   });
 
   it("compareColumns: integer and decimal results count as bigint and double; other types are named", () => {
