@@ -43,7 +43,7 @@ export function readSynthesis(outdir: string, root?: string): Synthesis {
 /** Runs the tree's cdktf app (the "app" command of its cdktf.json) with its output in `outdir`. */
 export function synthesize(root: string, outdir: string, env: Record<string, string> = {}): void {
   const cdktfJson = join(root, "cdktf.json");
-  const app: string = existsSync(cdktfJson) ? (JSON.parse(readFileSync(cdktfJson, "utf8")).app ?? "npx tsx main.ts") : "npx tsx main.ts";
+  const app: string = existsSync(cdktfJson) ? (JSON.parse(readFileSync(cdktfJson, "utf8")).app ?? "node --import tsx main.ts") : "node --import tsx main.ts";
   const result = spawnSync(app, {
     cwd: root,
     shell: true,
