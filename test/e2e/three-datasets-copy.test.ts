@@ -113,6 +113,14 @@ describe("e2e: the three-datasets fixture applied to a copy of the project", () 
     for (const job of newJobs) expect(report.jobs.find((j) => j.jobName === names.glueJob(job))?.state, job).to.equal("SUCCEEDED");
   }
 
+  it("npm start -- --help lists the datasets of the copy's configuration, the new one included", async () => {
+    const result = await run("npm", ["start", "--silent", "--", "--help"], root, 60_000);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stdout).to.contain("--input NAME=FILE").and.contain("--delay NAME=MS").and.contain("Datasets of etl.config.json");
+    for (const name of Object.keys(config.datasets)) expect(result.stdout).to.match(new RegExp(`^  ${name} +upload prefix ${config.datasets[name].prefix}`, "m"));
+    for (const name of newDatasets) expect(result.stdout).to.match(new RegExp(`^  ${name} .*default data generated from its schema$`, "m"));
+  });
+
   it("npm start runs the new dataset's branch on data generated from its schema", async () => {
     const { result, report } = await npmStart([]);
     expectBranchesRan(report, result.stdout);

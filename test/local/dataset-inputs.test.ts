@@ -1,9 +1,8 @@
 // `npm start`'s dataset flags (local/dataset-inputs.ts), against the active configuration and the fixture.
-import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { expect } from "chai";
-import { DEFAULT_CONFIG_FILE, loadConfig, PROJECT_ROOT, type EtlConfig } from "../../core/config";
+import { DEFAULT_CONFIG_FILE, loadConfig, type EtlConfig } from "../../core/config";
 import { DATASET_OPTIONS, datasetArguments, DatasetArgumentError, datasetHelp, DELAY_SHORTHANDS, INPUT_SHORTHANDS, MAX_DELAY_MS } from "../../local/dataset-inputs";
 import { parseCliArguments } from "../../local/cli";
 import { FIXTURE_CONFIG } from "../stacks/synth";
@@ -106,19 +105,5 @@ describe("local/dataset-inputs: shorthands of datasets a configuration does not 
     const config = { ...base, datasets: { [name]: dataset } };
     expect(failure(config, ["--sales", "f.csv"])).to.equal(`--sales: the configuration has no dataset 'sales' (use --input NAME=FILE); configured datasets: ${name}`);
     expect(failure(config, ["--delay-marketing", "5"])).to.equal(`--delay-marketing: the configuration has no dataset 'marketing' (use --delay NAME=MS); configured datasets: ${name}`);
-  });
-});
-
-describe("npm start --help (local/cli.ts)", () => {
-  it("lists the datasets of the configuration ETL_CONFIG selects", () => {
-    const config = loadConfig(FIXTURE_CONFIG);
-    const result = spawnSync(process.execPath, ["--import", "tsx", "local/cli.ts", "--help"], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, ETL_CONFIG: FIXTURE_CONFIG },
-      encoding: "utf8",
-    });
-    expect(result.status, result.stderr).to.equal(0);
-    expect(result.stdout).to.contain("--input NAME=FILE").and.contain("--delay NAME=MS").and.contain(`Datasets of ${FIXTURE_CONFIG}`);
-    for (const name of Object.keys(config.datasets)) expect(result.stdout).to.match(new RegExp(`^  ${name} +upload prefix`, "m"));
   });
 });
