@@ -13,14 +13,17 @@ export const MAX_DELAY_MS = 2 ** 31 - 1;
 export const INPUT_SHORTHANDS = { sales: "sales", marketing: "marketing" } as const;
 export const DELAY_SHORTHANDS = { "delay-sales": "sales", "delay-marketing": "marketing" } as const;
 
-/** The options these flags take, in node:util parseArgs form, to merge into the CLI's. */
+/**
+ * The options these flags take, to merge into the CLI's: node:util parseArgs fields (type, multiple), plus the
+ * value placeholder and description its usage text shows.
+ */
 export const DATASET_OPTIONS = {
-  input: { type: "string", multiple: true },
-  delay: { type: "string", multiple: true },
-  sales: { type: "string" },
-  marketing: { type: "string" },
-  "delay-sales": { type: "string" },
-  "delay-marketing": { type: "string" },
+  input: { type: "string", multiple: true, value: "NAME=FILE", description: "CSV file of dataset NAME (the headers of its schema file); may be repeated.\nDefault: generated sample data" },
+  delay: { type: "string", multiple: true, value: "NAME=MS", description: "wait MS milliseconds before uploading dataset NAME; may be repeated" },
+  sales: { type: "string", value: "FILE", description: "shorthand for --input sales=FILE" },
+  marketing: { type: "string", value: "FILE", description: "shorthand for --input marketing=FILE" },
+  "delay-sales": { type: "string", value: "MS", description: "shorthand for --delay sales=MS" },
+  "delay-marketing": { type: "string", value: "MS", description: "shorthand for --delay marketing=MS" },
 } as const;
 
 /** The parsed values of DATASET_OPTIONS (the other flags of the CLI may be there too). */
@@ -94,14 +97,14 @@ function milliseconds(flag: string, value: string): number {
   return Number(value);
 }
 
-/** The help's option lines for the dataset flags. */
-export const DATASET_USAGE = `  --input NAME=FILE       CSV file for dataset NAME (the headers of its schema file); may be repeated.
-                          Default: generated sample data
-  --delay NAME=MS         wait MS milliseconds before uploading dataset NAME; may be repeated
-  --sales FILE, --marketing FILE
-                          shorthands for --input sales=FILE and --input marketing=FILE
-  --delay-sales MS, --delay-marketing MS
-                          shorthands for --delay sales=MS and --delay marketing=MS`;
+/** The help's option lines for the dataset flags (flag and value, then the description from column 27). */
+export const DATASET_USAGE = Object.entries(DATASET_OPTIONS)
+  .map(([name, o]) => {
+    const flag = `  --${name} ${o.value}`;
+    const [first, ...rest] = o.description.split("\n").map((line) => `${" ".repeat(26)}${line}`);
+    return [flag.length < 26 ? flag.padEnd(26) + first.trimStart() : `${flag}\n${first}`, ...rest].join("\n");
+  })
+  .join("\n");
 
 /** The help's list of the active configuration's datasets: name, upload prefix, schema, and the sample data it gets. */
 export function datasetHelp(config: EtlConfig, source = "the active configuration"): string {
