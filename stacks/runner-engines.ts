@@ -36,9 +36,7 @@ export interface RunnerEngineAccess {
 
 /** The staging root of a job's runs (core/job-spec.ts stagingUri), under the data lake's staging prefix. */
 export function stagingPrefix(config: EtlConfig, jobName: string): string {
-  // dataLake.stagingPrefix comes with the engines' infrastructure; "staging/" is its documented default.
-  const prefix = (config.dataLake as { stagingPrefix?: string }).stagingPrefix ?? "staging/";
-  return `${prefix}${jobName}/`;
+  return `${config.dataLake.stagingPrefix}${jobName}/`;
 }
 
 /** The IAM of every engine in use; `jobName` names a job as resourceNames().glueJob does. */
