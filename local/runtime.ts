@@ -333,7 +333,8 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   Object.assign(process.env, sharedEnv);
   const logLevel = process.env.POWERTOOLS_LOG_LEVEL ?? "WARN";
   const environments: { [F in FunctionId]: Record<string, string> } = {
-    runner: FUNCTIONS.runner.environment(config, { activityArn: arns.runnerActivityArn, tableName: names.runnerTable }, logLevel),
+    // The job specs of engines other than Glue live in the local artifact bucket (wired with the local emulators).
+    runner: FUNCTIONS.runner.environment(config, { activityArn: arns.runnerActivityArn, tableName: names.runnerTable, artifactBucket: `${config.artifacts.bucketPrefix}local` }, logLevel),
     dataArrival: FUNCTIONS.dataArrival.environment(
       config,
       { tableName: names.arrivalTable, waitActivityArns: Object.fromEntries(datasetIds.map((d) => [d, arns.waitActivityArn(d)])), dataBucket: bucket },

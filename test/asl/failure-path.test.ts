@@ -44,12 +44,12 @@ describe("asl/etl-workflow.asl.json: the failure path (aws-local-stepfunctions)"
 
   it("notifies with the error and its cause, then fails with them", async () => {
     const cause = JSON.stringify({ jobName: "etl-dev-PSD", state: "FAILED", errorMessage: "boom" });
-    const { done, exits, notifications } = await fail({ Error: "GlueJobFailedError", Cause: cause });
+    const { done, exits, notifications } = await fail({ Error: "JobFailedError", Cause: cause });
     expect(exits).to.deep.equal([["DescribeFailure", "SUCCEEDED"], ["NotifyFailure", "SUCCEEDED"], ["WorkflowFailed", "FAILED"]]);
     expect(notifications).to.have.length(1);
     expect(notifications[0].topicArn).to.equal(TOPIC);
-    expect(notifications[0].message).to.match(/^Execution arn:aws:states:.* failed with GlueJobFailedError: /).and.include("boom");
-    expect(done).to.include({ status: "FAILED", error: "GlueJobFailedError", cause });
+    expect(notifications[0].message).to.match(/^Execution arn:aws:states:.* failed with JobFailedError: /).and.include("boom");
+    expect(done).to.include({ status: "FAILED", error: "JobFailedError", cause });
   });
 
   // A missing Cause would make States.Format and the Fail state's CausePath an uncatchable States.Runtime.

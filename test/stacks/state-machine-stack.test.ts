@@ -16,7 +16,7 @@ describe("state-machine stack (example configuration)", () => {
   });
 
   it("has the runner activity and one wait activity per dataset", () => {
-    expect(Object.values(resources(sm, "aws_sfn_activity")).map((a) => a.name).sort()).to.deep.equal(["etl-dev-glue-runner", "etl-dev-wait-for-marketing", "etl-dev-wait-for-sales"]);
+    expect(Object.values(resources(sm, "aws_sfn_activity")).map((a) => a.name).sort()).to.deep.equal(["etl-dev-etl-runner", "etl-dev-wait-for-marketing", "etl-dev-wait-for-sales"]);
   });
 
   it("encrypts the failure topic and subscribes no email when none is configured", () => {
