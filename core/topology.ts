@@ -141,7 +141,7 @@ export const TRIGGERS: readonly Trigger[] = [
     ruleName: (n) => `${n.runnerFunction}-athena`,
     description: "A query in the project's Athena workgroup changed state",
     eventPattern: (c, n) =>
-      jobsOn(c, "athena").length ? { source: ["aws.athena"], "detail-type": ["Athena Query State Change"], detail: { workgroupName: [`${n.prefix}-etl`] } } : undefined,
+      jobsOn(c, "athena").length ? { source: ["aws.athena"], "detail-type": ["Athena Query State Change"], detail: { workgroupName: [n.athenaWorkGroup] } } : undefined,
   },
   {
     id: "emr-serverless-job-run-state-change",

@@ -8,9 +8,9 @@ import { basename, join, resolve, sep } from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import type { Context } from "aws-lambda";
-import { loadStateMachine } from "../asl/loader";
-import { workflowPlaceholders } from "../asl/placeholders";
-import { definitionPath, loadConfig, localHandlerPath, resourceNames, type EtlConfig } from "../core/config";
+import { checkCatalogSchemas, loadWorkflow } from "../asl/consistency";
+import type { LoadedStateMachine } from "../asl/loader";
+import { loadConfig, localHandlerPath, resourceNames, type EtlConfig } from "../core/config";
 import { ARRIVAL_TABLE, RUNNER_TABLE } from "../core/table-keys";
 import { FUNCTIONS, type FunctionId } from "../core/topology";
 import { LOCAL_ACCOUNT, localWorkflowArns } from "./arns";
@@ -20,7 +20,7 @@ import { LocalEventBus, localWiring } from "./event-bus";
 import { startLocalGlue, type JobRun, type LocalGlueServer } from "./glue-service";
 import { checkCsvHeaders, InputError } from "./inputs";
 import { readParquet } from "./parquet";
-import { writeSampleData } from "./sample-data";
+import { writeDatasetSamples } from "./dataset-samples";
 import { startLocalS3, type LocalS3 } from "./s3";
 import { LocalStepFunctions, type PutEventsEntry, type SfnEvent } from "./sfn-service";
 
@@ -185,17 +185,15 @@ export async function runLocalWorkflow(options: RuntimeOptions): Promise<RunRepo
   };
 
   try {
-    // Inputs first: a bad file is reported before any server starts.
+    // The workflow and the catalog schemas against the configuration, then the inputs: a miscopied ASL branch,
+    // a stale catalog schema or a bad file is reported before any server starts.
+    const stateMachine = await checkedWorkflow(config, region);
     const files: Record<string, string> = { ...options.inputs };
     const missing = datasetIds.filter((d) => !files[d]);
     if (missing.length) {
       const sampleDir = await mkdtemp(join(tmpdir(), "etl-sample-"));
       cleanups.push(() => rm(sampleDir, { recursive: true, force: true }));
-      const sample: Record<string, string> = await writeSampleData(sampleDir);
-      for (const d of missing) {
-        if (!sample[d]) throw new InputError(`no input for dataset '${d}' and the sample data generator has none`);
-        files[d] = sample[d];
-      }
+      Object.assign(files, await writeDatasetSamples(config, sampleDir, missing));
     }
     await checkCsvHeaders(config, files);
     // A failed run must not leave an earlier run's result looking like its own.
@@ -203,13 +201,26 @@ export async function runLocalWorkflow(options: RuntimeOptions): Promise<RunRepo
       throw new InputError(`${outDir}: cannot use it as the output folder (${e.message})`);
     });
 
-    return await runWithServices(config, options, { files, names, region, eventDriven, fallbackPeriodMs, outDir, progress, cleanups });
+    return await runWithServices(config, options, { stateMachine, files, names, region, eventDriven, fallbackPeriodMs, outDir, progress, cleanups });
   } finally {
     await closeAll();
   }
 }
 
+/** The configuration's workflow, checked against it (asl/consistency.ts); a problem is bad input (exit 2). */
+async function checkedWorkflow(config: EtlConfig, region: string): Promise<LoadedStateMachine> {
+  try {
+    const stateMachine = loadWorkflow(config, localWorkflowArns(config, region));
+    await checkCatalogSchemas(config);
+    return stateMachine;
+  } catch (e) {
+    if ((e as Error).name === "AslError" || (e as Error).name === "ConfigError") throw new InputError((e as Error).message);
+    throw e;
+  }
+}
+
 interface RunContext {
+  stateMachine: LoadedStateMachine;
   files: Record<string, string>;
   names: ReturnType<typeof resourceNames>;
   region: string;
@@ -289,9 +300,8 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   cleanups.push(() => glue.close());
   let sfnService: LocalStepFunctions | undefined;
 
-  const stateMachine = loadStateMachine(definitionPath(config), workflowPlaceholders(config, arns));
   const sfn = await LocalStepFunctions.start({
-    stateMachine,
+    stateMachine: run.stateMachine,
     stateMachineName: names.stateMachine,
     region,
     longPollMs: options.longPollMs,

@@ -3,6 +3,7 @@
 import type { EtlConfig } from "../core/config";
 import type { EngineName } from "../core/job-spec";
 import { jobSpecsPrefix } from "../core/runner-environment";
+import { jobsOn as jobIdsOn } from "../core/topology";
 import type { PolicyStatement } from "./iam-policy";
 
 /** The engines' resources (glue stack) the runner is granted; ARNs and names may be Terraform references. */
@@ -36,14 +37,13 @@ export interface RunnerEngineAccess {
 
 /** The staging root of a job's runs (core/job-spec.ts stagingUri), under the data lake's staging prefix. */
 export function stagingPrefix(config: EtlConfig, jobName: string): string {
-  // dataLake.stagingPrefix comes with the engines' infrastructure; "staging/" is its documented default.
-  const prefix = (config.dataLake as { stagingPrefix?: string }).stagingPrefix ?? "staging/";
-  return `${prefix}${jobName}/`;
+  return `${config.dataLake.stagingPrefix}${jobName}/`;
 }
 
 /** The IAM of every engine in use; `jobName` names a job as resourceNames().glueJob does. */
 export function runnerEngineAccess(config: EtlConfig, jobName: (id: string) => string, resources: RunnerEngineResources): RunnerEngineAccess {
-  const jobsOn = (engine: EngineName) => Object.entries(config.jobs).filter(([, job]) => job.engine === engine);
+  // [id, job] of the jobs on an engine
+  const jobsOn = (engine: EngineName) => jobIdsOn(config, engine).map((id) => [id, config.jobs[id]] as const);
   const statements: RunnerEngineAccess["statements"] = {};
 
   const glueJobs = jobsOn("glue").map(([id]) => {

@@ -25,7 +25,7 @@ export interface RunnerStackProps extends EtlStackProps {
   readonly artifacts: S3Bucket;
   /**
    * The Athena workgroup (glue stack), when a job runs on Athena.
-   * @default the name `<prefix>-etl`, its ARN in this account and region, results under `athena-results/` of the artifact bucket
+   * @default resourceNames().athenaWorkGroup, its ARN in this account and region, results under `athena-results/` of the artifact bucket
    */
   readonly athena?: Omit<NonNullable<RunnerEngineResources["athena"]>, "catalogArns">;
   /** The EMR Serverless application and job role (glue stack); required when a job runs on EMR Serverless. */
@@ -43,7 +43,7 @@ export class RunnerStack extends EtlStack {
     super(scope, id, props);
     const { config, runnerActivity, stateMachine } = props;
     const names = resourceNames(config);
-    const workGroupName = `${names.prefix}-etl`;
+    const workGroupName = names.athenaWorkGroup;
     const access = runnerEngineAccess(config, names.glueJob, {
       glueJobs: Object.fromEntries(Object.entries(props.jobs).map(([job, resource]) => [job, { arn: resource.arn, name: resource.name }])),
       athena: {
