@@ -9,7 +9,7 @@ import { AthenaClient, GetQueryExecutionCommand, StartQueryExecutionCommand, Sto
 import { CancelJobRunCommand, EMRServerlessClient, GetJobRunCommand as GetEmrJobRunCommand, StartJobRunCommand as StartEmrJobRunCommand } from "@aws-sdk/client-emr-serverless";
 import { BatchStopJobRunCommand, GetJobRunCommand, GlueClient, StartJobRunCommand } from "@aws-sdk/client-glue";
 import type { IntegrationApi, IntegrationPattern } from "../../core/sfn-integrations";
-import { iso, TaskError, type PutEventsEntry, type SnsNotification } from "./model";
+import { iso, LocalRuntimeError, TaskError, type PutEventsEntry, type SnsNotification } from "./model";
 
 /** An EventBridge event as a service emits it (Glue, Athena, EMR Serverless state changes). */
 export interface ServiceEvent {
@@ -57,7 +57,8 @@ export type LocalIntegration = (call: IntegrationCall, context: IntegrationConte
 const CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
 
 function client<T>(Client: new (config: object) => T, endpoint: string | undefined, service: string, context: IntegrationContext): T {
-  if (!endpoint) throw new TaskError(`${service}.ServiceUnavailable`, `the local runtime has no local ${service} service`);
+  // A setup problem, not the service's answer: no Retry or Catch may hide it.
+  if (!endpoint) throw new LocalRuntimeError(`the local Step Functions service was given no ${service} endpoint (serviceEndpoints); it cannot run this task`);
   return new Client({ endpoint, region: context.region, credentials: CREDENTIALS });
 }
 
