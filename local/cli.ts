@@ -118,8 +118,56 @@ async function checkWritable(file: string): Promise<void> {
   if (!existed) await rm(file, { force: true });
 }
 
+/** How long the shutdown after a signal may take before the process exits anyway. */
+export const SHUTDOWN_GRACE_MS = 8_000;
+
+/**
+ * Run by `npm start`, the CLI's parent is npm. npm forwards SIGTERM to the script only when it is its direct
+ * child (the start script `exec`s node); a wrapper in between, or npm killed outright, would leave this run
+ * going on alone. So a run started by npm also stops when its parent process is gone.
+ */
+function watchParent(onGone: () => void): () => void {
+  if (!process.env.npm_lifecycle_event) return () => undefined;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) onGone();
+  }, 500);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[], out: (line: string) => void = console.log, err: (line: string) => void = console.error): Promise<number> {
+  // Signals are handled from the first moment: a run interrupted while it checks its inputs ends as promptly.
+  const interrupt = new AbortController();
+  let interrupted = false;
+  const onSignal = (signal: string) => {
+    if (interrupted) {
+      err(`${signal} again: exiting without waiting for the shutdown`);
+      process.exit(130);
+    }
+    interrupted = true;
+    err(`${signal}: stopping the run and closing the local services...`);
+    interrupt.abort();
+    // A shutdown that hangs must not keep the process: exit anyway (a stale lock is taken over by the next run).
+    setTimeout(() => {
+      err(`the shutdown took over ${SHUTDOWN_GRACE_MS} ms: exiting`);
+      process.exit(130);
+    }, SHUTDOWN_GRACE_MS).unref();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const stopWatching = watchParent(() => onSignal("parent process gone (npm was stopped)"));
+  try {
+    return await runCli(argv, out, err, interrupt, () => interrupted);
+  } finally {
+    stopWatching();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+async function runCli(argv: string[], out: (line: string) => void, err: (line: string) => void, interrupt: AbortController, isInterrupted: () => boolean): Promise<number> {
   let config: EtlConfig;
   let args: CliArguments;
   try {
@@ -149,20 +197,7 @@ export async function main(argv: string[], out: (line: string) => void = console
       return 2;
     }
   }
-
-  const interrupt = new AbortController();
-  let interrupted = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) {
-      err(`${signal} again: exiting without waiting for the shutdown`);
-      process.exit(130);
-    }
-    interrupted = true;
-    err(`${signal}: stopping the run and closing the local services...`);
-    interrupt.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  if (isInterrupted()) return 130;
 
   const startMs = Date.now();
   let report: RunReport;
@@ -177,20 +212,17 @@ export async function main(argv: string[], out: (line: string) => void = console
       },
     });
   } catch (e) {
-    if (e instanceof InputError) {
-      err(`error: ${e.message}`);
-      return 2;
-    }
-    if (interrupted) {
+    if (isInterrupted()) {
       // Whatever the run was doing when Ctrl-C came, the answer is the same as for any Ctrl-C.
       err(`interrupted: ${(e as Error)?.message ?? e}`);
       return 130;
     }
+    if (e instanceof InputError) {
+      err(`error: ${e.message}`);
+      return 2;
+    }
     err(`error: the local run failed: ${(e as Error)?.stack ?? e}`);
     return 1;
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
   }
 
   let reportError: string | undefined;
@@ -206,10 +238,10 @@ export async function main(argv: string[], out: (line: string) => void = console
   out(formatSummary(report, firstRows, Date.now() - startMs));
   if (reportError) {
     err(reportError);
-    return interrupted ? 130 : 1;
+    return isInterrupted() ? 130 : 1;
   }
   if (args.reportFile) out(`  report: ${args.reportFile}`);
-  if (interrupted) return 130;
+  if (isInterrupted()) return 130;
   return report.status === "SUCCEEDED" ? 0 : 1;
 }
 

@@ -8,6 +8,7 @@ import type { RunItem } from "./runs-table";
 import { logContext, removeItem, startRun, stopRun, TASK_ID_ARGUMENT } from "./start";
 import { parseTaskInput } from "../shared/task-input";
 import { runnerTaskInput } from "./task-input";
+import { isDataQualityMessage } from "../../core/quality";
 
 const SUCCEEDED = "SUCCEEDED";
 const FAILED_STATES = new Set(["FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"]);
@@ -181,7 +182,8 @@ export async function applyRunState(deps: RunnerDeps, item: RunItem, run: JobRun
     if (state === SUCCEEDED) {
       outcome = await sendTaskSuccess(sfn, item.taskToken, successOutput(item.jobName, run));
     } else if (FAILED_STATES.has(state)) {
-      outcome = await sendTaskFailure(sfn, item.taskToken, RUNNER_ERRORS.jobFailed, failureCause(item.jobName, jobRunId, state, run.ErrorMessage ?? ""));
+      const error = isDataQualityMessage(run.ErrorMessage) ? RUNNER_ERRORS.dataQuality : RUNNER_ERRORS.jobFailed;
+      outcome = await sendTaskFailure(sfn, item.taskToken, error, failureCause(item.jobName, jobRunId, state, run.ErrorMessage ?? ""));
     } else {
       // STARTING, RUNNING, STOPPING, WAITING (and any state Glue adds later): still in progress.
       if ((await sendTaskHeartbeat(sfn, item.taskToken)) === "sent") {

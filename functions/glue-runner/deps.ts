@@ -37,4 +37,6 @@ export const RUNNER_ERRORS = {
   retryable: "GlueRetryableError",
   start: "GlueStartError",
   jobFailed: "GlueJobFailedError",
+  /** The run failed its data-quality gate (its error message carries "DataQualityError:", see core/quality.ts). */
+  dataQuality: "DataQualityError",
 } as const;
