@@ -17,12 +17,15 @@ Runs the ETL workflow end to end on local stand-ins for S3, DynamoDB, Step Funct
 with the real ASL and handler code, and writes the joined dataset as Parquet.
 
 Options:
-  --sales FILE            sales CSV (SalesPipeline sample shape). Default: generated sample data
-  --marketing FILE        marketing CSV (MarketingData sample shape). Default: generated sample data
-  --out DIR               where the joined *.parquet files go (nothing else is written there).
-                          Default: out/joined/ in the working copy (git-ignored)
+  --sales PATH            sales CSV (SalesPipeline sample shape): a file (*.gz too) or a folder of
+                          parts. Default: generated sample data
+  --marketing PATH        marketing CSV (MarketingData sample shape), likewise
+  --out DIR               where the joined *.parquet files go, listed in its manifest .etl-output.json;
+                          replaced only once a run succeeds. A DIR holding other *.parquet files, or in
+                          use by another run, is refused. Default: out/joined/ (git-ignored)
   --report FILE           write a JSON report: status, executionArn, startedAt, stoppedAt, states,
-                          jobs, notifications, output {dir, rows}
+                          jobs (with rows read, dropped, written), notifications,
+                          output {dir, files, rows, written}
   --fail-job JOB          make that job's Glue run fail (job id such as PSD, or Glue job name);
                           may be repeated
   --upload-before-start   upload the datasets before starting the execution
@@ -30,7 +33,8 @@ Options:
   --delay-marketing MS    wait MS milliseconds before uploading the marketing dataset
   -h, --help              show this help
 
-Exit codes: 0 the workflow succeeded, 1 it failed, 2 bad usage or input, 130 interrupted.
+Exit codes: 0 the workflow succeeded, 1 it failed (a job failed, or failed its data-quality gate),
+2 bad usage or input, 130 interrupted (SIGINT or SIGTERM).
 Environment: ETL_CONFIG (configuration file), ETL_ENV (environment), POWERTOOLS_LOG_LEVEL (handler logs, default WARN).`;
 
 export class UsageError extends Error {

@@ -159,6 +159,17 @@ describe("local/runtime", () => {
     expect(Date.now() - started).to.be.below(10_000);
   });
 
+  it("an interrupt while the inputs and the output folder are checked ends the run before any server starts, leaving no lock", async () => {
+    const abort = new AbortController();
+    abort.abort();
+    const events: ProgressEvent[] = [];
+    const outDir = join(dir, "interrupted-early");
+    const error = await runLocalWorkflow({ config, inputs, outDir, signal: abort.signal, onProgress: (e) => events.push(e) }).catch((e: Error) => e);
+    expect((error as Error).message).to.contain("interrupted while");
+    expect(events).to.deep.equal([]);
+    expect(await readdir(outDir).catch(() => [])).to.deep.equal([]);
+  });
+
   it("rejects a malformed header before starting any server, naming the file and the missing columns", async () => {
     const bad = join(dir, "bad.csv");
     await writeFile(bad, "Date,Salesperson\n1/2/2011,x\n");
