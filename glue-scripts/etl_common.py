@@ -97,6 +97,14 @@ def column_positions(header: list, columns: list, input_name: str, path: str) ->
     return {c["name"]: positions[snake_case(c["source"])] for c in columns}
 
 
+def header_fields(line: str) -> list:
+    """The fields of a CSV header line (RFC 4180 quoting; a UTF-8 byte order mark dropped)."""
+    import csv
+
+    line = line.lstrip("\ufeff")
+    return next(csv.reader([line]), []) if line.strip() else []
+
+
 def check_header_text(header: list, input_name: str, path: str) -> None:
     """A header holding control characters or undecodable bytes is not CSV text (binary, or compressed without
     a .gz name): say so, never print the bytes. The same rule as local/csv.ts describeNonText, on the header."""
@@ -238,7 +246,10 @@ def register_csv(spark, source: EtlInput) -> dict:
     schema_file = local_file(source.schema)
     with open(schema_file, encoding="utf-8") as handle:
         columns = check_schema(json.load(handle), schema_file)
-    header = spark.read.option("header", True).option("inferSchema", False).csv(source.path).columns
+    # The header as written: Spark's own header parsing renames duplicate names (Date -> Date0, Date5), which
+    # would hide an ambiguous header.
+    first = spark.read.text(source.path).first()
+    header = header_fields(first.value if first else "")
     positions = column_positions(header, columns, source.name, source.path)
     # Lines with an unclosed quote (unclosed_quote, in SQL) are dropped before parsing: the local engine does
     # the same, rather than each engine guessing where such a value ends.

@@ -8,7 +8,8 @@ import { expect } from "chai";
 import type { RunReport } from "../../local/runtime";
 import { writeSampleData } from "../../local/sample-data";
 import { gzipSync } from "node:zlib";
-import { LOCK_FILE, MANIFEST_FILE } from "../../local/output-folder";
+import { MANIFEST_FILE } from "../../local/output-folder";
+import { folderSnapshot } from "../folder-snapshot";
 import { listening } from "../listening";
 
 const ROOT = resolve(__dirname, "..", "..");
@@ -335,25 +336,18 @@ describe("e2e: npm start", () => {
   });
 
   describe("data safety", () => {
-    /** Every file of a folder with its bytes (latin1 keeps every byte). */
-    async function snapshot(folder: string): Promise<Record<string, string>> {
-      const files: Record<string, string> = {};
-      for (const name of (await readdir(folder)).sort()) files[name] = (await readFile(join(folder, name))).toString("latin1");
-      return files;
-    }
-
     it("a failed run leaves the previous result and the user's own files as they were; Parquet files it did not write are refused (exit 2)", async () => {
       const data = await writeSampleData(join(dir, "safe"), { salesRows: 2000 });
       const out = join(dir, "safe-out");
       const first = await runCli(["--sales", data.sales, "--marketing", data.marketing, "--out", out]);
       expect(first.code, `${first.stdout}\n${first.stderr}`).to.equal(0);
       await writeFile(join(out, "README.txt"), "my notes");
-      const before = await snapshot(out);
+      const before = await folderSnapshot(out);
 
       const reportFile = join(dir, "safe-failed.json");
       const failed = await runCli(["--sales", data.sales, "--marketing", data.marketing, "--out", out, "--fail-job", "JMSD", "--report", reportFile]);
       expect(failed.code, `${failed.stdout}\n${failed.stderr}`).to.equal(1);
-      expect(await snapshot(out)).to.deep.equal(before);
+      expect(await folderSnapshot(out)).to.deep.equal(before);
       const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
       const manifest = JSON.parse(before[MANIFEST_FILE]);
       expect(report.output).to.deep.equal({ dir: out, files: manifest.files, rows: manifest.rows, written: false });
@@ -366,7 +360,7 @@ describe("e2e: npm start", () => {
       expect(refused.code, refused.stderr).to.equal(2);
       expect(refused.stderr).to.contain(users).and.contain("part-00000.snappy.parquet").and.contain("did not write");
       expect(refused.stdout).to.not.contain("local services up");
-      expect(await snapshot(users)).to.deep.equal({ "part-00000.snappy.parquet": "the user's own Parquet" });
+      expect(await folderSnapshot(users)).to.deep.equal({ "part-00000.snappy.parquet": "the user's own Parquet" });
     });
 
     it("an input whose every row is dropped (ISO dates) fails with DataQualityError: exit 1, the failure path notifies, the counts are shown", async () => {
@@ -437,19 +431,28 @@ describe("e2e: npm start", () => {
       const out = join(dir, "shared-out");
       const reportFile = join(dir, "shared.json");
       let second: Promise<CliResult> | undefined;
-      const first = await runCli(["--delay-sales", "1500", "--out", out, "--report", reportFile], (line) => {
-        if (!second && / execution RUNNING/.test(line)) second = runCli(["--out", out]);
+      // The first run waits on its sales upload until the second has been answered, then is stopped with Ctrl-C.
+      const first = await runCli(["--delay-sales", "60000", "--out", out, "--report", reportFile], (line, child) => {
+        if (!second && / execution RUNNING/.test(line)) {
+          second = runCli(["--out", out]);
+          void second.finally(() => child.kill("SIGINT"));
+        }
       });
-      expect(first.code, `${first.stdout}\n${first.stderr}`).to.equal(0);
       const refused = await second!;
       expect(refused.code, refused.stderr).to.equal(2);
       expect(refused.stderr).to.contain(out).and.contain("another run is writing to this output folder").and.contain("pid ");
       expect(refused.stdout).to.not.contain("local services up");
+      expect(first.code, `${first.stdout}\n${first.stderr}`).to.equal(130);
       const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
-      expect(report.output.written).to.equal(true);
-      expect((await readdir(out)).sort()).to.deep.equal([MANIFEST_FILE, ...report.output.files].sort());
-      expect(await readParquetRows(out)).to.have.length(report.output.rows);
-      expect(await readdir(out)).to.not.include(LOCK_FILE);
+      expect(report.output).to.deep.equal({ dir: out, files: [], rows: 0, written: false });
+      expect(await readdir(out)).to.deep.equal([]);
+
+      // Once the first has ended, its lock is gone and the folder is free.
+      const again = await runCli(["--out", out, "--report", reportFile]);
+      expect(again.code, `${again.stdout}\n${again.stderr}`).to.equal(0);
+      const done = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
+      expect((await readdir(out)).sort()).to.deep.equal([MANIFEST_FILE, ...done.output.files].sort());
+      expect(await readParquetRows(out)).to.have.length(done.output.rows);
     });
   });
 

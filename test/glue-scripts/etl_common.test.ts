@@ -118,6 +118,13 @@ describe("glue-scripts/etl_common.py", () => {
     });
   });
 
+  it("reads the header line as written (quoted fields, a byte order mark), not Spark's deduplicated names", () => {
+    expect(python(`print(json.dumps(e.header_fields('\\ufeffDate,"Lead, Name",Date,"say ""hi"""')))`)).to.deep.equal(["Date", "Lead, Name", "Date", 'say "hi"']);
+    expect(python(`print(json.dumps(e.header_fields("")))`)).to.deep.equal([]);
+    const source = readFileSync(join(SCRIPTS_DIR, "etl_common.py"), "utf8");
+    expect(source).to.include("header = header_fields(").and.not.include('.csv(source.path).columns');
+  });
+
   it("refuses a required column named twice, with the local engine's message, and a binary header without its bytes", () => {
     const columns = [{ source: "Date", name: "date", type: "date" }, { source: "Events", name: "events", type: "string" }];
     const header = ["Date", "Events", "Other", "other", " date "];

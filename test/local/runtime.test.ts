@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -7,16 +7,11 @@ import { loadConfig } from "../../core/config";
 import { finalJob, InputError, runLocalWorkflow, type ProgressEvent, type RuntimeOptions } from "../../local/runtime";
 import { LOCK_FILE, MANIFEST_FILE } from "../../local/output-folder";
 import { writeSampleData } from "../../local/sample-data";
+import { folderSnapshot } from "../folder-snapshot";
 import { listening } from "../listening";
 
 const config = loadConfig();
 
-/** Every file of a folder with its bytes (as latin1 text, which keeps every byte). */
-async function snapshot(dir: string): Promise<Record<string, string>> {
-  const files: Record<string, string> = {};
-  for (const name of (await readdir(dir)).sort()) files[name] = (await readFile(join(dir, name))).toString("latin1");
-  return files;
-}
 
 describe("local/runtime", () => {
   let dir: string;
@@ -104,10 +99,10 @@ describe("local/runtime", () => {
     const outDir = join(dir, "kept");
     const first = await run({ outDir });
     expect(first.report.status, first.report.error).to.equal("SUCCEEDED");
-    const before = await snapshot(outDir);
+    const before = await folderSnapshot(outDir);
     const failed = await run({ outDir, failJobs: ["JMSD"] });
     expect(failed.report.status).to.equal("FAILED");
-    expect(await snapshot(outDir)).to.deep.equal(before);
+    expect(await folderSnapshot(outDir)).to.deep.equal(before);
     expect(failed.report.output).to.deep.equal({ dir: outDir, files: first.report.output.files, rows: first.report.output.rows, written: false });
   });
 
@@ -119,13 +114,13 @@ describe("local/runtime", () => {
     const error = await runLocalWorkflow({ config, inputs, outDir }).catch((e: Error) => e);
     expect(error).to.be.instanceOf(InputError);
     expect((error as Error).message).to.contain(outDir).and.contain("mine.parquet").and.contain("did not write");
-    expect(await snapshot(outDir)).to.deep.equal({ "mine.parquet": "the user's data", "notes.txt": "notes" });
+    expect(await folderSnapshot(outDir)).to.deep.equal({ "mine.parquet": "the user's data", "notes.txt": "notes" });
 
     // Files of another kind do not matter and are never touched.
     await rm(join(outDir, "mine.parquet"));
     const { report } = await run({ outDir });
     expect(report.status, report.error).to.equal("SUCCEEDED");
-    expect((await snapshot(outDir))["notes.txt"]).to.equal("notes");
+    expect((await folderSnapshot(outDir))["notes.txt"]).to.equal("notes");
   });
 
   it("refuses a second run on an output folder in use, and takes over the lock of a run that is gone", async () => {
