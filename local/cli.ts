@@ -1,5 +1,7 @@
 // `npm start -- [flags]`: runs the whole workflow locally (see USAGE). Exit codes: 0 succeeded, 1 the workflow
 // failed, 2 bad usage or input, 130 interrupted.
+// First: signals are handled while the other modules load.
+import { removeEarlySignalHandlers } from "./early-signals";
 import { mkdir, open, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -161,6 +163,7 @@ export async function main(argv: string[], out: (line: string) => void = console
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  removeEarlySignalHandlers();
   const stopWatching = watchParent(() => onSignal("parent process gone (npm was stopped)"));
   try {
     return await runCli(argv, out, err, interrupt, () => interrupted);

@@ -515,6 +515,27 @@ describe("e2e: npm start", () => {
       expect(await readdir(out)).to.deep.equal([]);
     });
 
+    it("SIGTERM while the CLI is still starting (loading, checking its inputs) exits 130 at once", async () => {
+      // The CLI's modules are loading once DuckDB's native library is mapped (tsx, loaded before, handles signals
+      // its own way): the moment to interrupt, before any server starts.
+      const loading = async (pid: number) => (await readFile(`/proc/${pid}/maps`, "utf8").catch(() => "")).includes("duckdb");
+      const child = spawn(process.execPath, ["--import", "tsx", "local/cli.ts", "--out", join(dir, "early-term")], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => (stdout += c));
+      child.stderr.on("data", (c: Buffer) => (stderr += c));
+      const closed = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+      const started = Date.now();
+      while (!(await loading(child.pid!)) && Date.now() - started < 30_000) await new Promise((r) => setTimeout(r, 5));
+      child.kill("SIGTERM");
+      const sentAt = Date.now();
+      expect(await closed, `${stdout}\n${stderr}`).to.equal(130);
+      expect(Date.now() - sentAt).to.be.below(10_000);
+      expect(stderr).to.contain("SIGTERM");
+      const endpoints = [...(/local services up: (.*)/.exec(stdout)?.[1] ?? "").matchAll(/http:\/\/127\.0\.0\.1:\d+/g)].map((m) => m[0]);
+      for (const endpoint of endpoints) expect(await listening(endpoint), `${endpoint} still listening`).to.equal(false);
+    });
+
     it("SIGTERM to the CLI process ends the run with exit 130 and every server closed", async () => {
       let sent = false;
       const result = await runCli(["--delay-sales", "30000", "--out", join(dir, "cli-term")], (line, child) => {
