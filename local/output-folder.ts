@@ -103,8 +103,9 @@ export class OutputFolder {
       const foreign = (await readdir(dir)).filter((name) => name.toLowerCase().endsWith(OUTPUT_KIND) && !listed.has(name)).sort();
       if (foreign.length)
         throw new OutputFolderError(
-          `${dir}: holds ${foreign.length} *.parquet file(s) this project did not write (${foreign.slice(0, 5).join(", ")}${foreign.length > 5 ? ", ..." : ""}); ` +
-            `it only replaces files listed in its ${MANIFEST_FILE}. Choose an empty or new folder for --out, or move them away`,
+          `${dir}: holds ${foreign.length} *.parquet file(s) this project did not write, as far as its manifest ${MANIFEST_FILE} says ` +
+            `(${foreign.slice(0, 5).join(", ")}${foreign.length > 5 ? ", ..." : ""}); it never replaces them. Choose an empty or new folder ` +
+            `for --out, or move them away (also the output of a version of this project older than the manifest)`,
         );
       // Leftovers of a crashed run (its lock was stale) are ours: clear them.
       for (const name of await readdir(dir)) if (name.startsWith(STAGING_PREFIX)) await rm(join(dir, name), { recursive: true, force: true });
