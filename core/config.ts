@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
+import type { EngineName } from "./job-spec";
 
 export const PROJECT_ROOT = resolve(__dirname, "..");
 export const DEFAULT_CONFIG_FILE = join(PROJECT_ROOT, "etl.config.json");
@@ -24,6 +25,10 @@ const retentionDays = z.union(
 const workerType = z.enum(["G.1X", "G.2X", "G.4X", "G.8X"], {
   error: "a worker type of Glue Spark (glueetl) jobs: G.1X, G.2X, G.4X or G.8X (G.025X is for streaming jobs, Z.2X for Ray jobs)",
 });
+
+/** The technology a job runs on (core/job-spec.ts); "glue" when not set. */
+export const ENGINES = ["glue", "athena", "emr-serverless"] as const satisfies readonly EngineName[];
+const engine = z.enum(ENGINES, { error: `an engine: ${ENGINES.join(", ")}` });
 
 const jobInput = z
   .object({
@@ -49,8 +54,16 @@ const job = z
     workerType: workerType.optional(),
     numberOfWorkers: z.number().int().min(2).max(299).optional(),
     timeoutMinutes: z.number().int().min(1).max(2880).optional(),
+    /** Where the job runs; moving a job is this one line (its SQL stays the one definition of its transformation). */
+    engine: engine.default("glue"),
   })
-  .strict();
+  .strict()
+  .superRefine((j, ctx) => {
+    // Glue's worker settings mean nothing elsewhere: say so rather than ignore them.
+    for (const field of ["workerType", "numberOfWorkers"] as const)
+      if (j.engine !== "glue" && j[field] !== undefined)
+        ctx.addIssue({ code: "custom", path: [field], message: `applies to engine "glue" only (this job runs on ${j.engine})` });
+  });
 
 const backend = z.discriminatedUnion("type", [
   z.object({ type: z.literal("local"), path: z.string().optional() }).strict(),
@@ -209,6 +222,8 @@ function checkNameLengths(c: z.infer<typeof baseSchema>, ctx: z.RefinementCtx): 
         ["IAM role", `${p}-glue-job`],
         ["IAM role", `${p}-emr-job`],
         ["EventBridge rule", `${p}-etl-runner-job-state`],
+        ["EventBridge rule", `${p}-etl-runner-athena`],
+        ["EventBridge rule", `${p}-etl-runner-emr`],
         ["EventBridge rule", `${p}-etl-runner-fallback`],
         ["EventBridge rule", `${p}-data-arrival-fallback`],
       ],

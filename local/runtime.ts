@@ -11,7 +11,7 @@ import type { Context } from "aws-lambda";
 import { loadStateMachine } from "../asl/loader";
 import { workflowPlaceholders } from "../asl/placeholders";
 import { arrivalEnvironment } from "../core/arrival-environment";
-import { runnerEnvironment } from "../core/runner-environment";
+import { runnerEnvironment, runnerJobs } from "../core/runner-environment";
 import { definitionPath, loadConfig, resourceNames, type EtlConfig } from "../core/config";
 import { ARRIVAL_TABLE, RUNNER_TABLE } from "../core/table-keys";
 import { LOCAL_ACCOUNT, localWorkflowArns } from "./arns";
@@ -333,6 +333,8 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
       runTtlDays: config.runner.runTtlDays,
       maxTasksPerInvocation: config.runner.maxTasksPerInvocation,
       engineConcurrency: config.runner.engineConcurrency,
+      // The local artifact bucket for the job specs of engines other than Glue (wired with the local emulators).
+      ...runnerJobs(config, names.glueJob, `${config.artifacts.bucketPrefix}local`),
       logLevel,
     }),
   };

@@ -11,6 +11,12 @@ import { emptySummary, type RunnerDeps } from "../../functions/etl-runner/deps";
 import { RunsTable } from "../../functions/etl-runner/runs-table";
 import { GlueEngine, TASK_ID_ARGUMENT } from "../../functions/etl-runner/engines/glue";
 import { engineRegistry } from "../../functions/etl-runner/engines/registry";
+import { JobSpecs } from "../../functions/etl-runner/job-specs";
+import { Publisher } from "../../functions/etl-runner/publish";
+
+const unusedS3 = (): never => {
+  throw new Error("the runner-scale bench runs Glue jobs only: no S3 client");
+};
 import { mapConcurrent } from "../../functions/shared/concurrency";
 import { createLogger } from "../../functions/shared/logger";
 import { localWorkflowArns } from "../../local/arns";
@@ -108,6 +114,8 @@ async function measureSize(context: BenchContext, baseConfig: EtlConfig, activeR
     const deps: RunnerDeps = {
       sfn: sfnClient,
       engines: engineRegistry({}, { glue: () => new GlueEngine({ glue: glueClient }, logger) }),
+      // Glue runs publish nothing: no S3 call is made.
+      publisher: new Publisher(unusedS3, new JobSpecs(unusedS3, undefined)),
       table,
       logger,
       now: () => new Date(),
@@ -117,6 +125,7 @@ async function measureSize(context: BenchContext, baseConfig: EtlConfig, activeR
         runTtlDays: config.runner.runTtlDays,
         maxTasksPerInvocation: config.runner.maxTasksPerInvocation,
         engineConcurrency: config.runner.engineConcurrency,
+        jobEngines: {},
       },
     };
 

@@ -5,6 +5,8 @@ import { LIMITS, sendTaskFailure, sendTaskHeartbeat, sendTaskSuccess, type SendO
 import { RUNNER_ERRORS, type RunnerDeps, type RunnerSummary } from "./deps";
 import type { EngineAdapter, EngineName, EngineRun, RunListing, RunLookup } from "./engine";
 import type { RunTarget } from "./events";
+import { isTransientS3Error, type PublishTarget } from "./publish";
+import { stagingRunUri } from "./s3-uri";
 import type { RunItem } from "./runs-table";
 import { logContext, removeItem, startRun, stopRun } from "./start";
 import { parseTaskInput } from "../shared/task-input";
@@ -169,14 +171,7 @@ export async function applyRunState(deps: RunnerDeps, item: RunItem, run: RunLoo
   const context = { ...logContext(item), engine: adapter.engine, jobRunId };
   const causeOf = (state: string, message: string) => failureCause({ jobName: item.jobName, engine: adapter.engine, runId: jobRunId, state }, message);
   summary.runsChecked++;
-  let outcome: SendOutcome;
-  if (run === "missing") {
-    outcome = await sendTaskFailure(sfn, item.taskToken, RUNNER_ERRORS.jobFailed, causeOf("NOT_FOUND", `${adapter.label} has no such run`));
-  } else if (run.status === "succeeded") {
-    outcome = await sendTaskSuccess(sfn, item.taskToken, successOutput(item.jobName, adapter.engine, run));
-  } else if (run.status === "failed") {
-    outcome = await sendTaskFailure(sfn, item.taskToken, RUNNER_ERRORS.jobFailed, causeOf(run.state, run.errorMessage ?? ""));
-  } else {
+  if (run !== "missing" && run.status === "running") {
     if ((await sendTaskHeartbeat(sfn, item.taskToken)) === "sent") {
       summary.heartbeats++;
       return;
@@ -186,9 +181,62 @@ export async function applyRunState(deps: RunnerDeps, item: RunItem, run: RunLoo
     if (run.stoppable) await stopRun(deps, item.jobName, jobRunId);
     return;
   }
-  logger.info(outcome === "sent" ? "task closed" : "task was already gone", { ...context, state: run === "missing" ? "NOT_FOUND" : run.state });
+  // A failure is reported even when the spec cannot be read (its staged objects then stay); a success needs it.
+  const failedTarget = () => deps.publisher.target(item.jobName, adapter.engine).catch((error) => void logger.warn("job spec unreadable; staged objects are left", { ...context, error: describeError(error) }));
+  let state = run === "missing" ? "NOT_FOUND" : run.state;
+  let outcome: SendOutcome;
+  if (run === "missing") {
+    const target = await failedTarget();
+    if (target) await discardStaging(deps, target, item, context);
+    outcome = await sendTaskFailure(sfn, item.taskToken, RUNNER_ERRORS.jobFailed, causeOf(state, `${adapter.label} has no such run`));
+  } else if (run.status === "failed") {
+    const target = await failedTarget();
+    if (target) await discardStaging(deps, target, item, context);
+    outcome = await sendTaskFailure(sfn, item.taskToken, RUNNER_ERRORS.jobFailed, causeOf(state, run.errorMessage ?? ""));
+  } else {
+    const target = await deps.publisher.target(item.jobName, adapter.engine);
+    const published = target ? await publishResult(deps, target, item, context) : "done";
+    if (published === "retry") {
+      // Transient S3 trouble: the task stays open (heartbeat) and the next cycle publishes again.
+      if ((await sendTaskHeartbeat(sfn, item.taskToken)) === "sent") summary.heartbeats++;
+      return;
+    }
+    if (published === "done") outcome = await sendTaskSuccess(sfn, item.taskToken, successOutput(item.jobName, adapter.engine, run));
+    else {
+      state = published.state;
+      outcome = await sendTaskFailure(sfn, item.taskToken, RUNNER_ERRORS.jobFailed, causeOf(published.state, published.message));
+    }
+    if (target && published === "done") await deps.publisher.finish(target, item.taskId).catch((error) => logger.warn("could not delete the publish marker", { ...context, error: describeError(error) }));
+  }
+  logger.info(outcome === "sent" ? "task closed" : "task was already gone", { ...context, state });
   if (outcome === "sent") summary.closed++;
   await removeItem(deps, item);
+}
+
+/** Publishes a succeeded run's staged result; a run that staged nothing, or an S3 refusal, fails the task. */
+async function publishResult(deps: RunnerDeps, target: PublishTarget, item: RunItem, context: Record<string, unknown>): Promise<"done" | "retry" | { state: string; message: string }> {
+  try {
+    const result = await deps.publisher.publish(target, item.taskId);
+    if (result === "empty") return { state: "NO_OUTPUT", message: `the run succeeded but wrote nothing under ${stagingRunUri(target.stagingUri, item.taskId)}: a run that keeps no data does not succeed` };
+    deps.logger.info("published the run's output", { ...context, objects: result.published, outputUri: target.outputUri });
+    return "done";
+  } catch (error) {
+    if (isTransientS3Error(error)) {
+      deps.logger.warn("publishing failed; retrying next cycle", { ...context, error: describeError(error) });
+      return "retry";
+    }
+    deps.logger.error("publishing refused; failing the task", { ...context, error: describeError(error) });
+    return { state: "PUBLISH_FAILED", message: `publishing ${stagingRunUri(target.stagingUri, item.taskId)} to ${target.outputUri} failed: ${describeError(error)}` };
+  }
+}
+
+/** A run that did not succeed leaves the output untouched; what it staged is deleted (best effort, logged). */
+async function discardStaging(deps: RunnerDeps, target: PublishTarget, item: RunItem, context: Record<string, unknown>): Promise<void> {
+  try {
+    await deps.publisher.discard(target, item.taskId);
+  } catch (error) {
+    deps.logger.warn("could not delete the failed run's staged objects", { ...context, error: describeError(error) });
+  }
 }
 
 /** A claim whose start never got recorded: adopt the run carrying its task id, or start again. */

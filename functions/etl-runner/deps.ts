@@ -3,12 +3,15 @@ import type { SFNClient } from "@aws-sdk/client-sfn";
 import type { Logger } from "../shared/logger";
 import type { RunnerConfig } from "./config";
 import type { Engines } from "./engines/registry";
+import type { Publisher } from "./publish";
 import type { RunsTable } from "./runs-table";
 
 export interface RunnerDeps {
   sfn: SFNClient;
   /** The engine adapter of each job. */
   engines: Engines;
+  /** Publishes the staged result of runs not on Glue. */
+  publisher: Publisher;
   table: RunsTable;
   config: RunnerConfig;
   logger: Logger;

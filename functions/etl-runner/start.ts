@@ -3,6 +3,7 @@ import { describeError, isServiceError } from "../shared/aws-errors";
 import { sendFinalTaskFailure, sendTaskFailure, taskIdOf, type ActivityTask } from "../shared/sfn";
 import { RUNNER_ERRORS, type RunnerDeps, type RunnerSummary } from "./deps";
 import type { EngineAdapter } from "./engine";
+import { JobSpecError } from "./job-specs";
 import type { RunItem } from "./runs-table";
 import { parseTaskInput } from "../shared/task-input";
 import { runnerTaskInput, type RunnerTaskInput } from "./task-input";
@@ -67,6 +68,15 @@ export async function startRun(deps: RunnerDeps, item: RunItem, input: RunnerTas
   try {
     jobRunId = await adapter.start({ jobName: item.jobName, taskId: item.taskId, input });
   } catch (error) {
+    if (error instanceof JobSpecError) {
+      // Nothing was started: the spec could not be read (retryable) or is wrong (permanent).
+      const errorName = error.retryable ? RUNNER_ERRORS.retryable : RUNNER_ERRORS.start;
+      logger.warn("job spec unusable; failing the task", { ...context, errorName, error: error.message });
+      const outcome = await sendTaskFailure(sfn, item.taskToken, errorName, `${adapter.label} job ${item.jobName} not started: ${error.message}`);
+      if (outcome === "gone") logger.warn("task was already closed", context);
+      await removeItem(deps, item);
+      return;
+    }
     if (!isServiceError(error)) {
       // No answer (network, timeout): the run may exist. The item stays STARTING; the check cycle
       // adopts the run by its task id or starts it again.

@@ -183,6 +183,13 @@ describe("stacks/config", () => {
     });
   });
 
+  it("runs a job on Glue unless its engine says otherwise", () => {
+    const raw = shipped();
+    raw.jobs.JMSD.engine = "emr-serverless";
+    const config = parse(raw);
+    for (const id of Object.keys(config.jobs)) expect(config.jobs[id].engine, id).to.equal(id === "JMSD" ? "emr-serverless" : (shipped().jobs[id].engine ?? "glue"));
+  });
+
   describe("bad values", () => {
     const cases: Array<[string, (raw: any) => void, string]> = [
       ["project", (r) => (r.project = "ETL"), '  - project: lower-case letters, digits and \'-\', starting with a letter, at most 20 characters (got "ETL")'],
@@ -194,6 +201,8 @@ describe("stacks/config", () => {
       ["unknown field", (r) => (r.glue.workers = 3), '  - glue: Unrecognized key: "workers"'],
       ["worker type", (r) => (r.jobs.PSD.workerType = "G.16X"), '  - jobs.PSD.workerType: '],
       ["streaming-only worker type", (r) => (r.glue.workerType = "G.025X"), '  - glue.workerType: a worker type of Glue Spark (glueetl) jobs: G.1X, G.2X, G.4X or G.8X (G.025X is for streaming jobs, Z.2X for Ray jobs) (got "G.025X")'],
+      ["engine", (r) => (r.jobs.PMD.engine = "spark"), '  - jobs.PMD.engine: an engine: glue, athena, emr-serverless (got "spark")'],
+      ["Glue worker settings on another engine", (r) => Object.assign(r.jobs.PMD, { engine: "athena", numberOfWorkers: 4 }), '  - jobs.PMD.numberOfWorkers: applies to engine "glue" only (this job runs on athena) (got 4)'],
       ["Ray-only worker type", (r) => (r.jobs.PSD.workerType = "Z.2X"), '  - jobs.PSD.workerType: a worker type of Glue Spark (glueetl) jobs: G.1X, G.2X, G.4X or G.8X (G.025X is for streaming jobs, Z.2X for Ray jobs) (got "Z.2X")'],
     ];
     for (const [what, change, expected] of cases)

@@ -29,6 +29,7 @@ describe("runner stack (example configuration)", () => {
     expect(Object.keys(env).sort()).to.deep.equal([
       "ACTIVITY_ARN",
       "ENGINE_CONCURRENCY",
+      "JOB_ENGINES",
       "MAX_TASKS_PER_INVOCATION",
       "NODE_OPTIONS",
       "POWERTOOLS_LOG_LEVEL",
@@ -38,6 +39,9 @@ describe("runner stack (example configuration)", () => {
     ]);
     expect(env.ACTIVITY_ARN).to.match(remote("state-machine-dev"));
     expect(env).to.include({ RUN_TTL_DAYS: "14", MAX_TASKS_PER_INVOCATION: "10", ENGINE_CONCURRENCY: "8", POWERTOOLS_SERVICE_NAME: "etl-runner" });
+    // Every job's engine by job name; no job specs while every job runs on Glue.
+    const config = synthFile().config;
+    expect(JSON.parse(env.JOB_ENGINES)).to.deep.equal(Object.fromEntries(Object.entries(config.jobs).map(([id, job]) => [`etl-dev-${id}`, job.engine])));
   });
 
   it("scopes the runner's IAM to its activity, the project's jobs and its table", () => {

@@ -28,7 +28,7 @@ const MAX_JOB_RUNS_PAGES = 5;
 
 export interface GlueClients {
   glue: GlueClient;
-  /** Sends StartJobRun without SDK retries (see glue-client.ts); `glue` when not set. */
+  /** Sends StartJobRun without SDK retries (see clients.ts); `glue` when not set. */
   glueStart?: GlueClient;
 }
 
@@ -67,7 +67,7 @@ export class GlueEngine implements EngineAdapter {
       WorkerType: input.WorkerType as WorkerType | undefined,
       NumberOfWorkers: input.NumberOfWorkers,
     });
-    // Not idempotent: sent by the single-attempt client (see glue-client.ts).
+    // Not idempotent: sent by the single-attempt client (see clients.ts).
     const answer = await (this.clients.glueStart ?? this.clients.glue).send(command);
     return answer.JobRunId;
   }

@@ -1,6 +1,9 @@
 // A runner wired to mocked SFN, Glue and DynamoDB clients (aws-sdk-client-mock), for unit tests.
 import { DynamoDBClient, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { GlueClient } from "@aws-sdk/client-glue";
+import { S3Client } from "@aws-sdk/client-s3";
+import { JobSpecs } from "../../../functions/etl-runner/job-specs";
+import { Publisher } from "../../../functions/etl-runner/publish";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
 import type { RunnerDeps } from "../../../functions/etl-runner/deps";
@@ -19,18 +22,22 @@ export const RUNNER_ENV = {
   RUN_TTL_DAYS: "14",
   MAX_TASKS_PER_INVOCATION: "10",
   ENGINE_CONCURRENCY: "8",
+  JOB_ENGINES: JSON.stringify({ "etl-dev-PSD": "glue", "etl-dev-PMD": "athena", "etl-dev-JMSD": "emr-serverless" }),
+  JOB_SPECS_URI: "s3://artifacts-etl-dev-1/glue-scripts/jobs/",
 };
 
 export function runnerHarness(overrides: Partial<RunnerDeps["config"]> = {}) {
   const sfn = new SFNClient({ region: "us-east-1" });
   const glue = new GlueClient({ region: "us-east-1" });
   const ddb = new DynamoDBClient({ region: "us-east-1" });
+  const s3 = new S3Client({ region: "us-east-1" });
   const logger = silentLogger();
   const deps: RunnerDeps = {
     sfn,
     engines: glueEngines({ glue }, logger),
+    publisher: new Publisher(() => s3, new JobSpecs(() => s3, undefined)),
     table: new RunsTable(ddb, "etl-dev-active-job-runs", 14),
-    config: { activityArn: ACTIVITY_ARN, tableName: "etl-dev-active-job-runs", runTtlDays: 14, maxTasksPerInvocation: 10, engineConcurrency: 4, ...overrides },
+    config: { activityArn: ACTIVITY_ARN, tableName: "etl-dev-active-job-runs", runTtlDays: 14, maxTasksPerInvocation: 10, engineConcurrency: 4, jobEngines: {}, ...overrides },
     logger,
     now: () => NOW,
   };
