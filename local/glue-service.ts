@@ -2,22 +2,19 @@
 // with Glue's state sequence, MaxConcurrentRuns, timeouts and failure injection. A run really moves data:
 // its inputs are downloaded from the local S3, transformed, and its output uploaded (overwriting the prefix).
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Client } from "@aws-sdk/client-s3";
 import type { EtlConfig } from "../core/config";
 import { resourceNames, scriptPath, scriptsDir } from "../core/config";
-import { jobArguments, type EtlInput } from "../core/job-arguments";
-import { runTransformation, type TransformationRequest, type TransformationResult } from "./etl-engine";
+import { jobArguments } from "../core/job-arguments";
+import type { TransformationResult } from "./etl-engine";
+import { runEtlJob, type Transformation } from "./etl-job-run";
 import { AwsJsonError, startAwsJsonServer, type AwsJsonHandler } from "./aws-json-server";
 
 export type JobRunState = "STARTING" | "RUNNING" | "STOPPING" | "STOPPED" | "SUCCEEDED" | "FAILED" | "TIMEOUT";
 const FINAL_STATES: ReadonlySet<JobRunState> = new Set(["STOPPED", "SUCCEEDED", "FAILED", "TIMEOUT"]);
 const ACTIVE_STATES: ReadonlySet<JobRunState> = new Set(["STARTING", "RUNNING", "STOPPING"]);
 
-/** The engine contract (local/etl-engine.ts); input paths are local folders. */
-export type Transformation = (request: TransformationRequest) => Promise<TransformationResult>;
+export type { Transformation };
 
 /** An EventBridge event as Glue emits it on a run's final state. */
 export interface GlueJobStateChangeEvent {
@@ -85,14 +82,6 @@ interface JobDefinition {
   workerType: string;
   numberOfWorkers: number;
   scriptLocation: string;
-}
-
-const s3Uri = /^s3:\/\/([^/]+)\/(.*)$/;
-
-function parseS3Uri(uri: string, field: string): { bucket: string; prefix: string } {
-  const match = s3Uri.exec(uri);
-  if (!match) throw new Error(`${field}: not an S3 URI: ${JSON.stringify(uri)}`);
-  return { bucket: match[1], prefix: match[2] };
 }
 
 function isStringMap(value: unknown): value is Record<string, string> {
@@ -387,78 +376,8 @@ export class LocalGlue {
       await this.sleep(this.transitionMs);
       throw new Error(`Injected failure: job ${job.name} is in failJobs`);
     }
-    const args = run.Arguments;
-    let inputs: EtlInput[];
-    try {
-      inputs = JSON.parse(args["--etl_inputs"] ?? "") as EtlInput[];
-      if (!Array.isArray(inputs)) throw new Error("not a list");
-    } catch (e) {
-      throw new Error(`argument --etl_inputs: invalid JSON list of inputs (${(e as Error).message})`);
-    }
-    const output = parseS3Uri(args["--etl_output"] ?? "", "argument --etl_output");
-    const sqlName = args["--etl_sql"];
-    if (!sqlName) throw new Error("argument --etl_sql is missing");
-
-    const transformation = this.options.transformation ?? runTransformation;
-    const workDir = await mkdtemp(join(tmpdir(), `etl-glue-${job.id}-`));
-    try {
-      const localInputs: EtlInput[] = [];
-      for (const input of inputs) {
-        const source = parseS3Uri(input.path, `argument --etl_inputs, input '${input.name}'`);
-        const dir = join(workDir, "inputs", input.name);
-        const count = await this.download(source.bucket, source.prefix, dir);
-        if (count === 0) throw new Error(`input '${input.name}': no objects at ${input.path}`);
-        localInputs.push({ ...input, path: dir });
-      }
-      const outputDir = join(workDir, "output");
-      await mkdir(outputDir, { recursive: true });
-      const result = await transformation({ inputs: localInputs, sqlFile: join(scriptsDir(this.options.config), sqlName), outputDir, scriptsDir: scriptsDir(this.options.config) });
-      const counts = { rowsWritten: result.rowsWritten, droppedRows: { ...result.droppedRows } };
-      if (!stillRunning()) return counts;
-      await this.replacePrefix(output.bucket, output.prefix, outputDir);
-      return counts;
-    } finally {
-      await rm(workDir, { recursive: true, force: true });
-    }
+    return runEtlJob({ s3: this.options.s3, args: run.Arguments, scriptsDir: scriptsDir(this.options.config), transformation: this.options.transformation, label: `etl-glue-${job.id}`, stillRunning });
   }
-
-  private async listKeys(bucket: string, prefix: string): Promise<string[]> {
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.options.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-      for (const object of page.Contents ?? []) if (object.Key && !object.Key.endsWith("/")) keys.push(object.Key);
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return keys;
-  }
-
-  private async download(bucket: string, prefix: string, dir: string): Promise<number> {
-    const keys = await this.listKeys(bucket, prefix);
-    for (const key of keys) {
-      const target = join(dir, key.slice(prefix.length));
-      await mkdir(dirname(target), { recursive: true });
-      const object = await this.options.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      await writeFile(target, await object.Body!.transformToByteArray());
-    }
-    return keys.length;
-  }
-
-  /** Overwrite, as Spark's mode("overwrite"): delete what is under the prefix, then upload the new files. */
-  private async replacePrefix(bucket: string, prefix: string, dir: string): Promise<void> {
-    const old = await this.listKeys(bucket, prefix);
-    for (let i = 0; i < old.length; i += 1000)
-      await this.options.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: old.slice(i, i + 1000).map((Key) => ({ Key })) } }));
-    for (const file of await listFiles(dir)) {
-      const key = prefix + relative(dir, file).split("\\").join("/");
-      await this.options.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(file) }));
-    }
-  }
-}
-
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort();
 }
 
 export interface LocalGlueServer {
