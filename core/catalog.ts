@@ -21,6 +21,8 @@ export interface CatalogTable {
   format: "csv" | "parquet";
   columns: CatalogColumn[];
   description: string;
+  /** What the table holds: a raw dataset's uploads or a job's output. */
+  source: { dataset: string } | { job: string };
 }
 
 /** The raw table of a dataset. */
@@ -43,6 +45,7 @@ export function catalogTables(config: EtlConfig): CatalogTable[] {
     // OpenCSVSerde reads every column as a string; the dates are M/D/YYYY, which no Hive type parses.
     columns: datasetSchema(config, dataset).columns.map((c) => ({ name: c.name, type: "string", comment: `${c.source ?? c.name}: ${c.type}` })),
     description: `Raw ${dataset} CSV uploads. Every column is a string (dates are M/D/YYYY); the processed tables carry the types.`,
+    source: { dataset },
   }));
   const outputs = Object.entries(config.jobs).flatMap(([jobId, job]): CatalogTable[] => {
     if (!job.catalogSchema) return [];
@@ -54,6 +57,7 @@ export function catalogTables(config: EtlConfig): CatalogTable[] {
         format: "parquet",
         columns: schema.columns.map((c) => ({ name: c.name, type: c.type })),
         description: `Output of job ${jobId}${job.description ? `: ${job.description}` : ""}`,
+        source: { job: jobId },
       },
     ];
   });

@@ -34,6 +34,17 @@ export function buildApp(config: EtlConfig, options: BuildAppOptions = {}): EtlA
     jobs: glue.jobs,
     dataLake: glue.dataLake.bucket,
     artifacts: glue.artifacts.bucket,
+    athena: glue.athena && {
+      workGroupName: glue.athena.workGroupName,
+      workGroupArn: glue.athena.workGroupArn,
+      resultsBucketArn: glue.athena.resultsBucketArn,
+      resultsPrefix: glue.athena.resultsPrefix,
+    },
+    emrServerless: glue.emrServerless && {
+      applicationId: glue.emrServerless.applicationId,
+      applicationArn: glue.emrServerless.applicationArn,
+      jobRoleArn: glue.emrServerless.jobRoleArn,
+    },
   });
   return { app, glue, stateMachine, runner };
 }
