@@ -80,7 +80,8 @@ const backend = z.discriminatedUnion("type", [
     .strict(),
 ]);
 
-const baseSchema = z
+/** The configuration's fields (without the cross-field checks); etl.config.schema.json is generated from it. */
+export const baseSchema = z
   .object({
     project: name,
     environment: name,
@@ -295,7 +296,9 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 export function parseConfig(raw: unknown, options: { source?: string; environment?: string; rootDir?: string } = {}): EtlConfig {
   const source = options.source ?? "configuration";
   if (!isPlainObject(raw)) throw new ConfigError(`${source}: expected a JSON object`);
-  const { environments = {}, ...base } = raw as Record<string, unknown>;
+  // `$schema` points editors at etl.config.schema.json (core/config-schema.ts); it configures nothing.
+  const { environments = {}, $schema, ...base } = raw as Record<string, unknown>;
+  if ($schema !== undefined && typeof $schema !== "string") throw new ConfigError(`${source}: $schema: expected the path or URL of the JSON schema (got ${JSON.stringify($schema)})`);
   let effective: unknown = base;
   const env = options.environment;
   if (env !== undefined && env !== base.environment) {

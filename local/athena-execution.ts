@@ -2,14 +2,14 @@
 // (CSV tables as OpenCSVSerde reads them: by position, header line skipped, every column a string), the query runs
 // as written (local/athena-dialect.ts), and its result is written as Parquet to the UNLOAD destination, which must be
 // empty, as on Athena.
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { CatalogTable } from "../core/catalog";
 import { checkCoverage, installAthenaDialect, parseUnload } from "./athena-dialect";
-import { downloadPrefix, listObjects, parseS3Uri, uploadDir } from "./s3-objects";
+import { parseS3Uri, S3Staging } from "./s3-staging";
 
 /** The local Data Catalog: the tables of one database, over the local data-lake bucket. */
 export interface LocalCatalog {
@@ -42,7 +42,8 @@ const identifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** Runs one UNLOAD statement on the local S3; `database` is the query's context. Throws AthenaQueryError. */
 export async function runAthenaStatement(options: { s3: S3Client; catalog: LocalCatalog; database: string; statement: string; queryId: string }): Promise<AthenaStatementResult> {
-  const { s3, catalog, statement } = options;
+  const { catalog, statement } = options;
+  const staging = new S3Staging(options.s3);
   if (options.database !== catalog.database) throw new AthenaQueryError(`SCHEMA_NOT_FOUND: Schema '${options.database}' does not exist`);
   let unload;
   try {
@@ -57,7 +58,7 @@ export async function runAthenaStatement(options: { s3: S3Client; catalog: Local
   if (compression !== "SNAPPY" && compression !== "GZIP" && compression !== "ZSTD") throw new AthenaQueryError(`local Athena: compression ${compression} is not covered`);
   const destination = parseS3Uri(unload.destination, "UNLOAD destination");
   if (!destination.prefix.endsWith("/")) throw new AthenaQueryError(`UNLOAD destination ${unload.destination} must be a folder (end with '/')`);
-  if ((await listObjects(s3, destination.bucket, destination.prefix)).length > 0)
+  if ((await staging.listKeys(destination.bucket, destination.prefix)).length > 0)
     throw new AthenaQueryError(`HIVE_PATH_ALREADY_EXISTS: Target directory for table already exists: ${unload.destination}. You may need to manually clean the data at location before retrying.`);
 
   const work = await mkdtemp(join(tmpdir(), "etl-athena-"));
@@ -67,7 +68,7 @@ export async function runAthenaStatement(options: { s3: S3Client; catalog: Local
     await installAthenaDialect(connection);
     await connection.run(`CREATE SCHEMA ${identifier(catalog.database)}`);
     let dataScannedInBytes = 0;
-    for (const table of referencedTables(catalog, unload.query)) dataScannedInBytes += await stageTable(connection, s3, catalog, table, join(work, "tables", table.name));
+    for (const table of referencedTables(catalog, unload.query)) dataScannedInBytes += await stageTable(connection, staging, catalog, table, join(work, "tables", table.name));
     const outputDir = join(work, "output");
     await mkdir(outputDir, { recursive: true });
     const started = Date.now();
@@ -79,7 +80,8 @@ export async function runAthenaStatement(options: { s3: S3Client; catalog: Local
       throw new AthenaQueryError(`local Athena: the query failed (${(e as Error).message})`);
     }
     const engineExecutionTimeInMillis = Date.now() - started;
-    await uploadDir(s3, destination.bucket, destination.prefix, outputDir);
+    // The destination was found empty: nothing is replaced.
+    await staging.replacePrefix(destination.bucket, destination.prefix, outputDir);
     return { rows, dataScannedInBytes, engineExecutionTimeInMillis };
   } finally {
     connection.closeSync();
@@ -99,9 +101,17 @@ function referencedTables(catalog: LocalCatalog, query: string): CatalogTable[] 
 }
 
 /** Makes one table queryable; returns the bytes read. Files named '_*' or '.*' are skipped, as Hive does. */
-async function stageTable(connection: DuckDBConnection, s3: S3Client, catalog: LocalCatalog, table: CatalogTable, dir: string): Promise<number> {
-  const downloaded = await downloadPrefix(s3, catalog.bucket, table.prefix, dir);
-  const files = downloaded.filter(({ file }) => !relative(dir, file).split(sep).some((part) => part.startsWith("_") || part.startsWith(".")));
+async function stageTable(connection: DuckDBConnection, staging: S3Staging, catalog: LocalCatalog, table: CatalogTable, dir: string): Promise<number> {
+  await staging.download(catalog.bucket, table.prefix, dir);
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  const files = await Promise.all(
+    entries
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name))
+      .filter((file) => !relative(dir, file).split(sep).some((part) => part.startsWith("_") || part.startsWith(".")))
+      .sort()
+      .map(async (file) => ({ file, size: (await stat(file)).size })),
+  );
   const name = `${identifier(catalog.database)}.${identifier(table.name)}`;
   const columns = table.columns.map((c) => `${identifier(c.name)} ${duckType(c.type)}`).join(", ");
   const list = `[${files.map((f) => literal(f.file)).join(", ")}]`;

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { EtlInput } from "../core/job-arguments";
 import { runTransformation, type TransformationRequest, type TransformationResult } from "./etl-engine";
-import { downloadPrefix, parseS3Uri, replacePrefix } from "./s3-objects";
+import { parseS3Uri, S3Staging } from "./s3-staging";
 
 /** The engine contract (local/etl-engine.ts); input paths are local folders. */
 export type Transformation = (request: TransformationRequest) => Promise<TransformationResult>;
@@ -43,20 +43,14 @@ export async function runEtlJob(options: EtlJobRunOptions): Promise<Pick<Transfo
   const transformation = options.transformation ?? runTransformation;
   const workDir = await mkdtemp(join(tmpdir(), `${options.label}-`));
   try {
-    const localInputs: EtlInput[] = [];
-    for (const input of inputs) {
-      const source = parseS3Uri(input.path, `argument --etl_inputs, input '${input.name}'`);
-      const dir = join(workDir, "inputs", input.name);
-      const count = (await downloadPrefix(s3, source.bucket, source.prefix, dir)).length;
-      if (count === 0) throw new Error(`input '${input.name}': no objects at ${input.path}`);
-      localInputs.push({ ...input, path: dir });
-    }
+    const staging = new S3Staging(s3);
+    const localInputs = await staging.downloadInputs(inputs, join(workDir, "inputs"), "argument --etl_inputs");
     const outputDir = join(workDir, "output");
     await mkdir(outputDir, { recursive: true });
     const result = await transformation({ inputs: localInputs, sqlFile: join(options.scriptsDir, sqlName), outputDir, scriptsDir: options.scriptsDir });
     const counts = { rowsWritten: result.rowsWritten, droppedRows: { ...result.droppedRows } };
     if (!options.stillRunning()) return counts;
-    await replacePrefix(s3, output.bucket, output.prefix, outputDir);
+    await staging.replacePrefix(output.bucket, output.prefix, outputDir);
     return counts;
   } finally {
     await rm(workDir, { recursive: true, force: true });

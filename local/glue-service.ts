@@ -1,6 +1,7 @@
 // Local Glue: the job-run API subset the runner uses (StartJobRun, GetJobRun, GetJobRuns, BatchStopJobRun, GetJob)
 // with Glue's state sequence, MaxConcurrentRuns, timeouts and failure injection. A run really moves data:
-// its inputs are downloaded from the local S3, transformed, and its output uploaded (overwriting the prefix).
+// its inputs are downloaded from the local S3, transformed, and its output uploaded, overwriting the prefix
+// (local/etl-job-run.ts, shared with the local EMR Serverless).
 import { randomBytes, randomUUID } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { EtlConfig } from "../core/config";

@@ -10,13 +10,13 @@ import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import type { Context } from "aws-lambda";
 import { loadStateMachine } from "../asl/loader";
 import { workflowPlaceholders } from "../asl/placeholders";
-import { arrivalEnvironment } from "../core/arrival-environment";
-import { runnerEnvironment, runnerJobs } from "../core/runner-environment";
 import { definitionPath, loadConfig, resourceNames, type EtlConfig } from "../core/config";
 import { ARRIVAL_TABLE, RUNNER_TABLE } from "../core/table-keys";
+import { FUNCTIONS, type FunctionId } from "../core/topology";
 import { LOCAL_ACCOUNT, localWorkflowArns } from "./arns";
 import { startLocalDynamoDB, type LocalDynamoDB } from "./dynamodb";
 import { saveEnv, withEnv } from "./env";
+import { LocalEventBus, localWiring } from "./event-bus";
 import { startLocalGlue, type JobRun, type LocalGlueServer } from "./glue-service";
 import { checkCsvHeaders, InputError } from "./inputs";
 import { readParquet } from "./parquet";
@@ -230,9 +230,9 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   cleanups.push(async () => runOver.abort());
   let closing = false;
   const invocations = new Set<Promise<void>>();
-  const functions: Record<"runner" | "arrival", LocalFunction> = {} as never;
+  const functions: Partial<Record<FunctionId, LocalFunction>> = {};
   /** Lambda's async invoke: returns at once; errors are logged, never thrown. */
-  const invoke = (which: "runner" | "arrival", trigger: string, event: unknown) => {
+  const invoke = (which: FunctionId, trigger: string, event: unknown) => {
     if (closing) return;
     const fn = functions[which];
     if (!fn) return;
@@ -249,6 +249,8 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     invocations.add(invocation);
     void invocation.finally(() => invocations.delete(invocation));
   };
+  // The rules and the bucket notification of the stacks, from the same topology.
+  const bus = new LocalEventBus(localWiring(config), invoke);
 
   // Services. Each is closed in reverse order of start, after the in-flight invocations settle.
   const dynamodb: LocalDynamoDB = await startLocalDynamoDB({ [names.runnerTable]: RUNNER_TABLE, [names.arrivalTable]: ARRIVAL_TABLE }, region);
@@ -256,10 +258,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   const s3: LocalS3 = await startLocalS3({
     bucket,
     region,
-    // The bucket notification covers the raw datasets only.
-    onObjectCreated: (event) => {
-      if (event.Records.some((r) => r.s3.object.key.startsWith(config.dataLake.rawPrefix))) invoke("arrival", "S3 notification", event);
-    },
+    onObjectCreated: (event) => void bus.objectCreated(event),
   });
   cleanups.push(() => s3.close());
   const seenRunStates = new Map<string, string>();
@@ -276,7 +275,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
       progress({ type: "job", jobName: r.JobName, runId: r.Id, state: r.JobRunState, errorMessage: r.ErrorMessage, ...(r.droppedRows ? { droppedRows: { ...r.droppedRows } } : {}) });
     },
     onJobStateChange: (event) => {
-      if (run.eventDriven) invoke("runner", "Glue Job State Change", event);
+      if (run.eventDriven) bus.put(event);
     },
   });
   cleanups.push(() => glue.close());
@@ -292,9 +291,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
       if (!run.eventDriven) return;
       for (const entry of entries) {
         const detail = typeof entry.Detail === "string" ? JSON.parse(entry.Detail) : entry.Detail;
-        const event = eventBridgeEvent(String(entry.Source ?? names.eventSource), String(entry.DetailType), detail, region);
-        if (entry.DetailType === "WaitTaskScheduled") invoke("arrival", "WaitTaskScheduled", event);
-        else if (entry.DetailType === "RunnerTaskScheduled") invoke("runner", "RunnerTaskScheduled", event);
+        bus.put(eventBridgeEvent(String(entry.Source ?? names.eventSource), String(entry.DetailType), detail, region));
       }
     },
     onEvent: (event: SfnEvent) => {
@@ -325,48 +322,28 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   };
   Object.assign(process.env, sharedEnv);
   const logLevel = process.env.POWERTOOLS_LOG_LEVEL ?? "WARN";
-  const runnerEnv = {
-    AWS_LAMBDA_FUNCTION_NAME: names.runnerFunction,
-    ...runnerEnvironment({
-      activityArn: arns.runnerActivityArn,
-      tableName: names.runnerTable,
-      runTtlDays: config.runner.runTtlDays,
-      maxTasksPerInvocation: config.runner.maxTasksPerInvocation,
-      engineConcurrency: config.runner.engineConcurrency,
-      // The local artifact bucket for the job specs of engines other than Glue (wired with the local emulators).
-      ...runnerJobs(config, names.glueJob, `${config.artifacts.bucketPrefix}local`),
+  const environments: { [F in FunctionId]: Record<string, string> } = {
+    // The job specs of engines other than Glue live in the local artifact bucket (wired with the local emulators).
+    runner: FUNCTIONS.runner.environment(config, { activityArn: arns.runnerActivityArn, tableName: names.runnerTable, artifactBucket: `${config.artifacts.bucketPrefix}local` }, logLevel),
+    dataArrival: FUNCTIONS.dataArrival.environment(
+      config,
+      { tableName: names.arrivalTable, waitActivityArns: Object.fromEntries(datasetIds.map((d) => [d, arns.waitActivityArn(d)])), dataBucket: bucket },
       logLevel,
-    }),
+    ),
   };
-  const arrivalEnv = {
-    AWS_LAMBDA_FUNCTION_NAME: names.dataArrivalFunction,
-    ...arrivalEnvironment({
-      tableName: names.arrivalTable,
-      datasets: Object.fromEntries(datasetIds.map((d) => [d, { prefix: config.datasets[d].prefix, activityArn: arns.waitActivityArn(d) }])),
-      dataBucket: bucket,
-      arrivalTtlDays: config.dataArrival.arrivalTtlDays,
-      logLevel,
-    }),
-  };
-  // Loaded only now, with each function's environment set, as a Lambda cold start would see it.
-  const runnerModule = withEnv(runnerEnv, () => coldStart<typeof import("../functions/etl-runner/handler")>("etl-runner"));
-  const arrivalModule = withEnv(arrivalEnv, () => coldStart<typeof import("../functions/data-arrival/handler")>("data-arrival"));
-  functions.runner = { name: names.runnerFunction, timeoutSeconds: config.runner.timeoutSeconds, memoryMb: config.runner.memoryMb, env: runnerEnv, handler: runnerModule.handler as Handler };
-  functions.arrival = {
-    name: names.dataArrivalFunction,
-    timeoutSeconds: config.dataArrival.timeoutSeconds,
-    memoryMb: config.dataArrival.memoryMb,
-    env: arrivalEnv,
-    handler: arrivalModule.handler as Handler,
-  };
+  for (const id of Object.keys(FUNCTIONS) as FunctionId[]) {
+    const spec = FUNCTIONS[id];
+    const name = spec.functionName(names);
+    // As Lambda sets them (Powertools reports a cold start only for on-demand initialization).
+    const env = { AWS_LAMBDA_FUNCTION_NAME: name, AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand", ...environments[id] };
+    // Loaded only now, with the function's environment set, as a Lambda cold start would see it.
+    const module = withEnv(env, () => coldStart<{ handler: Handler }>(spec.entry));
+    functions[id] = { name, timeoutSeconds: spec.timeoutSeconds(config), memoryMb: spec.memoryMb(config), env, handler: module.handler };
+  }
 
   // Stand-ins for the EventBridge fallback schedules.
-  const schedule = setInterval(() => {
-    const event = eventBridgeEvent("aws.events", "Scheduled Event", {}, region);
-    invoke("runner", "Scheduled Event", event);
-    invoke("arrival", "Scheduled Event", event);
-  }, run.fallbackPeriodMs);
-  cleanups.push(async () => clearInterval(schedule));
+  const stopSchedules = bus.startSchedules(run.fallbackPeriodMs, () => eventBridgeEvent("aws.events", "Scheduled Event", {}, region));
+  cleanups.push(async () => stopSchedules());
 
   const upload = async (dataset: string) => {
     const delay = options.uploadDelaysMs?.[dataset] ?? 0;
@@ -431,7 +408,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   if (outcome.kind === "error") {
     runtimeError = outcome.message;
     closing = true;
-    clearInterval(schedule);
+    stopSchedules();
     // Closing the service aborts the execution; its events are then complete.
     await sfn.close();
   }

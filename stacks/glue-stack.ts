@@ -1,8 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, relative, sep } from "node:path";
-import { GlueCatalogDatabase } from "@cdktf/provider-aws/lib/glue-catalog-database";
-import { GlueCatalogTable, type GlueCatalogTableStorageDescriptorColumns } from "@cdktf/provider-aws/lib/glue-catalog-table";
 import { GlueJob } from "@cdktf/provider-aws/lib/glue-job";
 import { GlueSecurityConfiguration } from "@cdktf/provider-aws/lib/glue-security-configuration";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
@@ -11,11 +9,11 @@ import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucke
 import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { AssetType, TerraformAsset, TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
-import { catalogTables } from "../core/catalog";
 import { resourceNames, schemaPath, scriptsDir, sqlPath } from "../core/config";
 import { COMMON_MODULE, jobSchemaFiles, jobSpecs, jobStagingPrefix, jobsOn } from "../core/job-specs";
 import { AthenaWorkgroup } from "./constructs/athena-workgroup";
 import { EmrServerlessApplication } from "./constructs/emr-serverless-application";
+import { GlueCatalog } from "./constructs/glue-catalog";
 import { SecureBucket } from "./constructs/secure-bucket";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
 import { policyDocument, serviceTrustPolicy } from "./iam-policy";
@@ -31,12 +29,14 @@ export type GlueStackProps = EtlStackProps;
 
 /**
  * Storage and compute: the data-lake and artifact buckets, the Glue artifacts (every file of the
- * scripts folder), the Data Catalog, and each engine a job uses: the Glue job role and one Glue job per job on
+ * scripts folder), the Data Catalog (constructs/glue-catalog.ts), and each engine a job uses: the Glue job role and one Glue job per job on
  * Glue; the Athena workgroup; the EMR Serverless application and its job role; the specs of the jobs not on Glue.
  */
 export class GlueStack extends EtlStack {
   readonly dataLake: SecureBucket;
   readonly artifacts: SecureBucket;
+  /** The Data Catalog database and tables, for Athena. */
+  readonly catalog: GlueCatalog;
   /** Glue jobs by job id (the configuration's key, e.g. "PSD"), for the jobs on engine "glue". */
   readonly jobs: Record<string, GlueJob> = {};
   /** The Athena workgroup, when a job runs on Athena. */
@@ -85,27 +85,8 @@ export class GlueStack extends EtlStack {
     }
     const artifactUri = (file: string) => this.artifacts.uri(`${scriptsPrefix}${relative(folder, file).split(sep).join("/")}`);
 
-    // Data Catalog: one table per raw dataset and one per job output that has a catalog schema.
-    const database = new GlueCatalogDatabase(this, "database", { name: config.glue.databaseName, description: `Tables of ${names.prefix} for Athena` });
-    for (const table of catalogTables(config)) {
-      const csv = table.format === "csv";
-      new GlueCatalogTable(this, "dataset" in table.source ? `table-raw-${table.source.dataset}` : `table-${table.source.job}`, {
-        databaseName: database.name,
-        name: table.name,
-        tableType: "EXTERNAL_TABLE",
-        description: table.description,
-        parameters: csv ? { EXTERNAL: "TRUE", classification: "csv", "skip.header.line.count": "1" } : { EXTERNAL: "TRUE", classification: "parquet", "parquet.compression": "SNAPPY" },
-        storageDescriptor: {
-          location: this.dataLake.uri(table.prefix),
-          inputFormat: csv ? "org.apache.hadoop.mapred.TextInputFormat" : "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-          outputFormat: csv ? "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat" : "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-          serDeInfo: csv
-            ? { serializationLibrary: "org.apache.hadoop.hive.serde2.OpenCSVSerde", parameters: { separatorChar: ",", quoteChar: '"', escapeChar: "\\" } }
-            : { serializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe" },
-          columns: table.columns.map((c): GlueCatalogTableStorageDescriptorColumns => ({ name: c.name, type: c.type, ...(c.comment ? { comment: c.comment } : {}) })),
-        },
-      });
-    }
+    // Id "Default" is left out of Terraform addresses: the catalog keeps the addresses it had in the stack itself.
+    this.catalog = new GlueCatalog(this, "Default", { config, dataLake: this.dataLake, catalogArn: this.arn("glue", "catalog") });
 
     const securityConfiguration = new GlueSecurityConfiguration(this, "security-configuration", {
       name: `${names.prefix}-glue`,

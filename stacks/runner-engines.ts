@@ -1,8 +1,9 @@
-// What the runner needs of each engine a job uses: IAM statements scoped to that engine's resources, and the
-// EventBridge pattern of its state-change events. An engine no job uses gets nothing.
+// What the runner needs of each engine a job uses: IAM statements scoped to that engine's resources (its state-change
+// rules are triggers in core/topology.ts). An engine no job uses gets nothing.
 import type { EtlConfig } from "../core/config";
 import type { EngineName } from "../core/job-spec";
 import { jobSpecsPrefix } from "../core/runner-environment";
+import { jobsOn as jobIdsOn } from "../core/topology";
 import type { PolicyStatement } from "./iam-policy";
 
 /** The engines' resources (glue stack) the runner is granted; ARNs and names may be Terraform references. */
@@ -30,22 +31,20 @@ export interface RunnerEngineResources {
 }
 
 export interface RunnerEngineAccess {
+  /** Policy statements by policy name. */
   statements: Record<string, PolicyStatement[]>;
-  rules: Array<{ id: string; nameSuffix: string; description: string; eventPattern: Record<string, unknown> }>;
 }
 
 /** The staging root of a job's runs (core/job-spec.ts stagingUri), under the data lake's staging prefix. */
 export function stagingPrefix(config: EtlConfig, jobName: string): string {
-  // dataLake.stagingPrefix comes with the engines' infrastructure; "staging/" is its documented default.
-  const prefix = (config.dataLake as { stagingPrefix?: string }).stagingPrefix ?? "staging/";
-  return `${prefix}${jobName}/`;
+  return `${config.dataLake.stagingPrefix}${jobName}/`;
 }
 
-/** The IAM and rules of every engine in use; `jobName` names a job as resourceNames().glueJob does. */
+/** The IAM of every engine in use; `jobName` names a job as resourceNames().glueJob does. */
 export function runnerEngineAccess(config: EtlConfig, jobName: (id: string) => string, resources: RunnerEngineResources): RunnerEngineAccess {
-  const jobsOn = (engine: EngineName) => Object.entries(config.jobs).filter(([, job]) => job.engine === engine);
+  // [id, job] of the jobs on an engine
+  const jobsOn = (engine: EngineName) => jobIdsOn(config, engine).map((id) => [id, config.jobs[id]] as const);
   const statements: RunnerEngineAccess["statements"] = {};
-  const rules: RunnerEngineAccess["rules"] = [];
 
   const glueJobs = jobsOn("glue").map(([id]) => {
     const job = resources.glueJobs[id];
@@ -54,12 +53,6 @@ export function runnerEngineAccess(config: EtlConfig, jobName: (id: string) => s
   });
   if (glueJobs.length > 0) {
     statements["glue-jobs"] = [{ Sid: "RunProjectJobs", Action: ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"], Resource: glueJobs.map((j) => j.arn) }];
-    rules.push({
-      id: "glue-job-state-change",
-      nameSuffix: "job-state",
-      description: "A project Glue job changed state",
-      eventPattern: { source: ["aws.glue"], "detail-type": ["Glue Job State Change"], detail: { jobName: jobsOn("glue").map(([id]) => jobName(id)) } },
-    });
   }
 
   // Jobs not on Glue: their spec, and publishing (staging -> output) with the list calls scoped to those prefixes.
@@ -94,12 +87,6 @@ export function runnerEngineAccess(config: EtlConfig, jobName: (id: string) => s
       { Sid: "WriteAthenaResults", Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], Resource: [`${athena.resultsBucketArn}/${athena.resultsPrefix}*`] },
       { Sid: "ListAthenaResults", Action: ["s3:ListBucket"], Resource: [athena.resultsBucketArn], Condition: { StringLike: { "s3:prefix": [`${athena.resultsPrefix}*`] } } },
     ];
-    rules.push({
-      id: "athena-query-state-change",
-      nameSuffix: "athena",
-      description: "A query in the project's Athena workgroup changed state",
-      eventPattern: { source: ["aws.athena"], "detail-type": ["Athena Query State Change"], detail: { workgroupName: [athena.workGroupName] } },
-    });
   }
 
   const emrJobs = jobsOn("emr-serverless");
@@ -114,12 +101,6 @@ export function runnerEngineAccess(config: EtlConfig, jobName: (id: string) => s
       },
       { Sid: "PassEmrJobRole", Action: ["iam:PassRole"], Resource: [emr.jobRoleArn], Condition: { StringEquals: { "iam:PassedToService": "emr-serverless.amazonaws.com" } } },
     ];
-    rules.push({
-      id: "emr-serverless-job-run-state-change",
-      nameSuffix: "emr",
-      description: "A job run of the project's EMR Serverless application changed state",
-      eventPattern: { source: ["aws.emr-serverless"], "detail-type": ["EMR Serverless Job Run State Change"], detail: { applicationId: [emr.applicationId] } },
-    });
   }
 
   if (listPrefixes.size > 0)
@@ -129,5 +110,5 @@ export function runnerEngineAccess(config: EtlConfig, jobName: (id: string) => s
       Resource: [resources.dataLakeArn],
       Condition: { StringLike: { "s3:prefix": [...listPrefixes].map((p) => `${p}*`) } },
     });
-  return { statements, rules };
+  return { statements };
 }

@@ -3,13 +3,13 @@ import type { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import type { SfnActivity } from "@cdktf/provider-aws/lib/sfn-activity";
 import type { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine";
 import type { Construct } from "constructs";
-import { runnerEnvironment, runnerJobs } from "../core/runner-environment";
 import { resourceNames } from "../core/config";
 import { EncryptedTable } from "./constructs/encrypted-table";
 import { LambdaEventRule } from "./constructs/lambda-event-rule";
 import { NodejsFunction } from "./constructs/nodejs-function";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
 import { RUNNER_TABLE } from "../core/table-keys";
+import { EMR_APPLICATION_ID_REF, FUNCTIONS } from "../core/topology";
 import { runnerEngineAccess, type RunnerEngineResources } from "./runner-engines";
 
 export interface RunnerStackProps extends EtlStackProps {
@@ -25,7 +25,7 @@ export interface RunnerStackProps extends EtlStackProps {
   readonly artifacts: S3Bucket;
   /**
    * The Athena workgroup (glue stack), when a job runs on Athena.
-   * @default the name `<prefix>-etl`, its ARN in this account and region, results under `athena-results/` of the artifact bucket
+   * @default resourceNames().athenaWorkGroup, its ARN in this account and region, results under `athena-results/` of the artifact bucket
    */
   readonly athena?: Omit<NonNullable<RunnerEngineResources["athena"]>, "catalogArns">;
   /** The EMR Serverless application and job role (glue stack); required when a job runs on EMR Serverless. */
@@ -43,7 +43,7 @@ export class RunnerStack extends EtlStack {
     super(scope, id, props);
     const { config, runnerActivity, stateMachine } = props;
     const names = resourceNames(config);
-    const workGroupName = `${names.prefix}-etl`; // resourceNames().athenaWorkGroup once the engines' infrastructure lands
+    const workGroupName = names.athenaWorkGroup;
     const access = runnerEngineAccess(config, names.glueJob, {
       glueJobs: Object.fromEntries(Object.entries(props.jobs).map(([job, resource]) => [job, { arn: resource.arn, name: resource.name }])),
       athena: {
@@ -60,24 +60,7 @@ export class RunnerStack extends EtlStack {
     });
 
     const table = new EncryptedTable(this, "runs-table", { tableName: names.runnerTable, keys: RUNNER_TABLE }).table;
-    this.runner = new NodejsFunction(this, "etl-runner", {
-      entry: "etl-runner",
-      functionName: names.runnerFunction,
-      description: "Starts the runs of runner activity tasks on their engines and reports their outcome",
-      memorySize: config.runner.memoryMb,
-      // Outlives the 60 s activity long-poll (the configuration enforces at least 90 s).
-      timeoutSeconds: config.runner.timeoutSeconds,
-      logRetentionDays: config.logRetentionDays,
-      environment: runnerEnvironment({
-        activityArn: runnerActivity.arn,
-        tableName: table.name,
-        runTtlDays: config.runner.runTtlDays,
-        maxTasksPerInvocation: config.runner.maxTasksPerInvocation,
-        engineConcurrency: config.runner.engineConcurrency,
-        ...runnerJobs(config, names.glueJob, props.artifacts.bucket),
-        logLevel: "INFO",
-      }),
-    });
+    this.runner = NodejsFunction.fromSpec(this, "etl-runner", FUNCTIONS.runner, config, { activityArn: runnerActivity.arn, tableName: table.name, artifactBucket: props.artifacts.bucket });
     this.runner.addToRolePolicy("runner-activity", [
       { Sid: "PollRunnerTasks", Action: ["states:GetActivityTask"], Resource: [runnerActivity.arn] },
       { Sid: "AnswerRunnerTasks", Action: ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"], Resource: [runnerActivity.arn, stateMachine.arn] },
@@ -92,19 +75,8 @@ export class RunnerStack extends EtlStack {
       },
     ]);
 
-    new LambdaEventRule(this, "runner-kick", {
-      ruleName: `${names.runnerFunction}-kick`,
-      description: "A runner task is about to be scheduled",
-      target: this.runner,
-      eventPattern: { source: [names.eventSource], "detail-type": ["RunnerTaskScheduled"] },
-    });
-    for (const rule of access.rules)
-      new LambdaEventRule(this, rule.id, { ruleName: `${names.runnerFunction}-${rule.nameSuffix}`, description: rule.description, target: this.runner, eventPattern: rule.eventPattern });
-    new LambdaEventRule(this, "runner-fallback", {
-      ruleName: `${names.runnerFunction}-fallback`,
-      description: "Fallback wake-up in case a kick or a state-change event is lost",
-      target: this.runner,
-      scheduleExpression: config.schedules.fallback,
-    });
+    // Kicks, the state changes of each engine in use and the fallback schedule: the rules the topology gives the runner.
+    const refs: Record<string, string> = props.emrServerless ? { [EMR_APPLICATION_ID_REF]: props.emrServerless.applicationId } : {};
+    LambdaEventRule.forTriggers(this, "runner", this.runner, config, refs);
   }
 }

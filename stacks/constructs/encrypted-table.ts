@@ -1,10 +1,11 @@
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { Construct } from "constructs";
 import type { TableKeys } from "../../core/table-keys";
+import type { Grantee } from "./grantee";
 
 export interface EncryptedTableProps {
   readonly tableName: string;
-  /** Key attribute names (strings) and the TTL attribute, from stacks/table-keys.ts. */
+  /** Key attribute names (strings) and the TTL attribute, from core/table-keys.ts. */
   readonly keys: TableKeys;
 }
 
@@ -29,5 +30,14 @@ export class EncryptedTable extends Construct {
       pointInTimeRecovery: { enabled: true },
       serverSideEncryption: { enabled: true },
     });
+  }
+
+  /**
+   * Lets `grantee` make exactly these item calls on the table (an inline policy named `policyId`, statement `sid`):
+   * name only the calls the grantee's code makes.
+   */
+  grantItems(grantee: Grantee, policyId: string, sid: string, actions: readonly `dynamodb:${string}`[]): void {
+    if (actions.length === 0) throw new Error(`${this.node.path}: grantItems needs at least one action`);
+    grantee.addToRolePolicy(policyId, [{ Sid: sid, Action: [...actions], Resource: [this.table.arn] }]);
   }
 }

@@ -6,6 +6,8 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { AssetType, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
+import { resourceNames, type EtlConfig } from "../../core/config";
+import type { FunctionSpec } from "../../core/topology";
 import { bundleOf, DEFAULT_FUNCTIONS_DIR } from "../bundle";
 import { policyDocument, serviceTrustPolicy, type PolicyStatement } from "../iam-policy";
 
@@ -86,6 +88,19 @@ export class NodejsFunction extends Construct {
       tracingConfig: { mode: "Active" },
       loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
       dependsOn: [logsPolicy],
+    });
+  }
+
+  /** The function the topology describes (core/topology.ts FUNCTIONS): its entry, name, settings and environment. */
+  static fromSpec<Refs>(scope: Construct, id: string, spec: FunctionSpec<Refs>, config: EtlConfig, refs: Refs): NodejsFunction {
+    return new NodejsFunction(scope, id, {
+      entry: spec.entry,
+      functionName: spec.functionName(resourceNames(config)),
+      description: spec.description,
+      memorySize: spec.memoryMb(config),
+      timeoutSeconds: spec.timeoutSeconds(config),
+      logRetentionDays: config.logRetentionDays,
+      environment: spec.environment(config, refs, "INFO"),
     });
   }
 

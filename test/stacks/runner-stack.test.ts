@@ -1,5 +1,7 @@
 import { expect } from "chai";
 import { RUNNER_TABLE } from "../../core/table-keys";
+import { resourceNames } from "../../core/config";
+import { jobsOn, resolveTriggers } from "../../core/topology";
 import { resources, resourceWith, synthFile, type TfJson } from "./synth";
 
 describe("runner stack (example configuration)", () => {
@@ -50,23 +52,24 @@ describe("runner stack (example configuration)", () => {
     expect(sid("PollRunnerTasks").Resource[0]).to.match(remote("state-machine-dev"));
     expect(sid("AnswerRunnerTasks").Action).to.deep.equal(["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]);
     expect(sid("RunProjectJobs").Action).to.deep.equal(["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"]);
-    expect(sid("RunProjectJobs").Resource).to.have.length(3);
+    expect(sid("RunProjectJobs").Resource).to.have.length(jobsOn(synthFile().config, "glue").length);
     for (const arn of sid("RunProjectJobs").Resource) expect(arn).to.match(remote("glue-dev"));
     expect(sid("RunItems").Action).to.have.members(["dynamodb:Query", "dynamodb:Scan", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]);
     expect(sid("RunItems").Resource).to.deep.equal([`\${aws_dynamodb_table.${Object.keys(resources(runner, "aws_dynamodb_table"))[0]}.arn}`]);
   });
 
-  it("wakes the runner on RunnerTaskScheduled, on the project's Glue job state changes and on the fallback schedule", () => {
+  it("wakes the runner on RunnerTaskScheduled, on the state changes of its jobs' engines and on the fallback schedule", () => {
+    const config = synthFile().config;
     const pattern = (name: string) => JSON.parse(resourceWith(runner, "aws_cloudwatch_event_rule", "name", name).event_pattern);
     expect(pattern("etl-dev-etl-runner-kick")).to.deep.equal({ source: ["etl.dev.workflow"], "detail-type": ["RunnerTaskScheduled"] });
     expect(pattern("etl-dev-etl-runner-job-state")).to.deep.equal({
       source: ["aws.glue"],
       "detail-type": ["Glue Job State Change"],
-      detail: { jobName: ["etl-dev-PSD", "etl-dev-PMD", "etl-dev-JMSD"] },
+      detail: { jobName: jobsOn(config, "glue").map(resourceNames(config).glueJob) },
     });
     expect(resourceWith(runner, "aws_cloudwatch_event_rule", "name", "etl-dev-etl-runner-fallback").schedule_expression).to.equal("rate(5 minutes)");
     const permissions = Object.values(resources(runner, "aws_lambda_permission"));
-    expect(permissions).to.have.length(3);
+    expect(permissions).to.have.length(resolveTriggers(config, {}, "runner").length);
     const ruleArns = Object.keys(resources(runner, "aws_cloudwatch_event_rule")).map((id) => `\${aws_cloudwatch_event_rule.${id}.arn}`);
     expect(permissions.map((p) => p.source_arn).sort()).to.deep.equal(ruleArns.sort());
   });

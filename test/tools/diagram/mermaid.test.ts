@@ -101,6 +101,13 @@ describe("tools/diagram/mermaid", () => {
       "arn:aws:states:us-east-1:1:activity:wait-sales": { kind: "wait" as const, dataset: "sales" },
     };
 
+    it("labels a runner task with its job's engine when the engines are known", () => {
+      const runner = { "arn:aws:states:us-east-1:1:activity:runner": { kind: "runner" as const, engineLabels: { "etl-dev-PMD": "Athena", "etl-dev-PSD": "Glue" } } };
+      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { JobName: "etl-dev-PMD" } }, runner)).to.equal("Athena job etl-dev-PMD");
+      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { JobName: "etl-dev-PSD" } }, runner)).to.equal("Glue job etl-dev-PSD");
+      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { "JobName.$": "$.job" } }, runner)).to.equal("ETL job (from $.job)");
+    });
+
     it("names the Glue job a runner activity task runs, from a value or a path", () => {
       expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { JobName: "etl-dev-PSD" } }, activities)).to.equal("Glue job etl-dev-PSD");
       expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { "JobName.$": "$.job" } }, activities)).to.equal("Glue job (from $.job)");
