@@ -6,7 +6,7 @@ import { athenaQuery } from "./athena-query";
 import type { EtlConfig } from "./config";
 import { resourceNames, sqlPath } from "./config";
 import { jobArguments } from "./job-arguments";
-import { jobSpecKey, type EngineName, type JobSpec } from "./job-spec";
+import { jobSpecKey, type JobSpec } from "./job-spec";
 import { jobSpecsPrefix } from "./runner-environment";
 
 /** The readers every job imports (Glue: --extra-py-files; EMR Serverless: --py-files). */
@@ -29,9 +29,6 @@ export interface JobSpecObject {
   key: string;
   spec: JobSpec;
 }
-
-/** The jobs on an engine, in configuration order. */
-export const jobsOn = (config: EtlConfig, engine: EngineName): string[] => Object.keys(config.jobs).filter((id) => config.jobs[id].engine === engine);
 
 /** Key prefix under which a job's runs stage their output: <stagingPrefix><job name>/. */
 export const jobStagingPrefix = (config: EtlConfig, jobName: string) => `${config.dataLake.stagingPrefix}${jobName}/`;

@@ -106,7 +106,9 @@ export class LocalGlue {
   constructor(private readonly options: LocalGlueOptions) {
     const { config, bucket } = options;
     const names = resourceNames(config);
+    // Glue jobs exist for the jobs on engine "glue" only, as the glue stack creates them.
     for (const [id, job] of Object.entries(config.jobs)) {
+      if (job.engine !== "glue") continue;
       const name = names.glueJob(id);
       this.jobs.set(name, {
         id,

@@ -56,8 +56,17 @@ describe("local/runtime", () => {
     expect(triggers).to.include.members(["etl-dev-data-arrival:WaitTaskScheduled", "etl-dev-etl-runner:RunnerTaskScheduled", "etl-dev-etl-runner:Glue Job State Change", "etl-dev-data-arrival:S3 notification"]);
     expect(report.states.every((s) => s.exitedAt !== null)).to.equal(true);
     expect(report.notifications).to.deep.equal([]);
-    expect(endpoints).to.have.length(4);
+    // S3, DynamoDB, Step Functions and one service per engine in use.
+    expect(endpoints).to.have.length(3 + new Set(Object.values(config.jobs).map((j) => j.engine).concat("glue")).size);
     for (const endpoint of endpoints) expect(await listening(endpoint), endpoint).to.equal(false);
+    // Each run is reported with its job's engine and that engine's run id.
+    for (const job of report.jobs) {
+      const id = Object.keys(config.jobs).find((j) => `${config.project}-${config.environment}-${j}` === job.jobName)!;
+      expect(job.engine, job.jobName).to.equal(config.jobs[id].engine);
+      expect(job.runId, job.jobName).to.be.a("string").and.not.equal("");
+    }
+    const stateChanges = { glue: "Glue Job State Change", athena: "Athena Query State Change", "emr-serverless": "EMR Serverless Job Run State Change" } as const;
+    for (const engine of new Set(Object.values(config.jobs).map((j) => j.engine))) expect(triggers).to.include(`etl-dev-etl-runner:${stateChanges[engine]}`);
     expect(process.env.AWS_ENDPOINT_URL_SFN).to.equal(before);
   });
 
