@@ -2,13 +2,14 @@
 // (CSV tables as OpenCSVSerde reads them: by position, header line skipped, every column a string), the query runs
 // as written (local/athena-dialect.ts), and its result is written as Parquet to the UNLOAD destination, which must be
 // empty, as on Athena.
-import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { CatalogTable } from "../core/catalog";
 import { checkCoverage, installAthenaDialect, parseUnload } from "./athena-dialect";
+import { unclosedQuoteLines } from "./etl-engine";
 import { parseS3Uri, S3Staging } from "./s3-staging";
 
 /** The local Data Catalog: the tables of one database, over the local data-lake bucket. */
@@ -115,6 +116,7 @@ async function stageTable(connection: DuckDBConnection, staging: S3Staging, cata
   const name = `${identifier(catalog.database)}.${identifier(table.name)}`;
   const columns = table.columns.map((c) => `${identifier(c.name)} ${duckType(c.type)}`).join(", ");
   const list = `[${files.map((f) => literal(f.file)).join(", ")}]`;
+  if (table.format === "csv") for (const { file } of files) await closeQuotesAtLineEnds(file);
   if (files.length === 0) await connection.run(`CREATE TABLE ${name} (${columns})`);
   else if (table.format === "csv")
     // OpenCSVSerde also reads a doubled quote inside quotes as one quote (RFC 4180), as DuckDB does with escape = quote.
@@ -124,6 +126,27 @@ async function stageTable(connection: DuckDBConnection, staging: S3Staging, cata
     );
   else await connection.run(`CREATE VIEW ${name} AS SELECT ${table.columns.map((c) => identifier(c.name)).join(", ")} FROM read_parquet(${list})`);
   return files.reduce((sum, f) => sum + f.size, 0);
+}
+
+/**
+ * Hive's text input hands OpenCSVSerde one line per record: a quote left open runs to the end of its line, never
+ * into the next. The staged copy closes such quotes at the line end, so DuckDB reads the line as OpenCSVSerde does.
+ */
+async function closeQuotesAtLineEnds(file: string): Promise<void> {
+  const data = await readFile(file);
+  const open = unclosedQuoteLines(data);
+  if (open.length === 0) return;
+  const parts: Uint8Array[] = [];
+  let at = 0;
+  for (const line of open) {
+    // Before the line break (LF, CR LF or CR), if any.
+    let end = line.end;
+    while (end > line.start && (data[end - 1] === 0x0a || data[end - 1] === 0x0d)) end--;
+    parts.push(data.subarray(at, end), Buffer.from('"'));
+    at = end;
+  }
+  parts.push(data.subarray(at));
+  await writeFile(file, Buffer.concat(parts));
 }
 
 function duckType(type: string): string {

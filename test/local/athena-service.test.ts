@@ -127,6 +127,21 @@ describe("local/athena-service", () => {
     expect(actual).to.deep.equal(expected);
   });
 
+  it("reads a line with an unclosed quote as OpenCSVSerde does (one line per record, the field runs to the line end)", async () => {
+    await start();
+    const lines = generateMarketing().trimEnd().split("\n");
+    lines[5] = lines[5].replace(/,[^,]*$/, ',"open');
+    await put(`${config.datasets.marketing.prefix}a.csv`, lines.join("\n") + "\n");
+    const { QueryExecutionId } = await startQuery(pmdStatement(`s3://${BUCKET}/staging/open/`));
+    expect((await waitForFinal(QueryExecutionId!)).Status?.State).to.equal("SUCCEEDED");
+    const [key] = await keysUnder("staging/open/");
+    const file = join(work, "open.parquet");
+    await writeFile(file, await (await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray());
+    const rows = await parquetRows([file]);
+    expect(rows).to.have.length(lines.length - 1);
+    expect(rows.filter((r) => r[r.length - 1] === "open")).to.have.length(1);
+  });
+
   it("goes QUEUED -> RUNNING -> SUCCEEDED and emits one state-change event per transition", async () => {
     await start();
     await put(`${config.datasets.marketing.prefix}a.csv`, generateMarketing());
