@@ -206,7 +206,7 @@ export class GlueStack extends EtlStack {
       athena: this.athena ? { workGroup: this.athena.workGroupName } : undefined,
       emrServerless: this.emrServerless ? { applicationId: this.emrServerless.applicationId, executionRoleArn: this.emrServerless.jobRoleArn } : undefined,
     }))
-      new S3Object(this, `job-spec-${jobId}`, { bucket: this.artifacts.bucket.id, key, content: JSON.stringify(spec, null, 2), contentType: "application/json" });
+      new S3Object(this, `job-spec-${jobId}`, { bucket: this.artifacts.bucket.id, key, content: JSON.stringify(spec), contentType: "application/json" });
 
     new TerraformOutput(this, "data-lake-bucket", { value: data.bucket.bucket, description: "Upload raw datasets under their prefixes here" });
     new TerraformOutput(this, "artifacts-bucket", { value: this.artifacts.bucket.bucket });
