@@ -4,7 +4,7 @@
 // The statement runs as sent (local/athena-execution.ts): the SQL that would go to Athena is the SQL that runs here.
 import { randomUUID } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { AwsJsonError, startAwsJsonServer, type AwsJsonHandler } from "./aws-json-server";
+import { AwsJsonError, notifyListener, startAwsJsonServer, type AwsJsonHandler } from "./aws-json-server";
 import { AthenaQueryError, runAthenaStatement, type AthenaStatementResult, type LocalCatalog } from "./athena-execution";
 
 export type QueryState = "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
@@ -270,19 +270,11 @@ export class LocalAthena {
         workgroupName: query.WorkGroup,
       },
     };
-    notify(() => this.options.onQueryChange?.(query));
-    notify(() => this.options.onStateChange?.(event));
+    notifyListener("local Athena", () => this.options.onQueryChange?.(query));
+    notifyListener("local Athena", () => this.options.onStateChange?.(event));
   }
 }
 
-/** A listener's failure must not change the query (EventBridge delivery is fire-and-forget too). */
-function notify(listener: () => void): void {
-  try {
-    listener();
-  } catch (e) {
-    process.emitWarning(`local Athena: a listener failed: ${(e as Error)?.stack ?? e}`);
-  }
-}
 
 export interface LocalAthenaServer {
   athena: LocalAthena;

@@ -70,6 +70,15 @@ function parseInput(body: string): Record<string, unknown> {
   return input as Record<string, unknown>;
 }
 
+/** Calls a listener of a local service; its failure must not change the service's state (EventBridge delivery is fire-and-forget too). */
+export function notifyListener(service: string, listener: () => void): void {
+  try {
+    listener();
+  } catch (e) {
+    process.emitWarning(`${service}: a listener failed: ${(e as Error)?.stack ?? e}`);
+  }
+}
+
 /** Answers one request: the status and JSON body, or an AwsJsonError. */
 type Dispatch = (req: IncomingMessage, body: string, signal: AbortSignal) => Promise<{ status: number; body: unknown }>;
 

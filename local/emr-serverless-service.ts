@@ -5,7 +5,7 @@
 // arguments (--etl_inputs, --etl_sql, --etl_output) with the DuckDB engine (local/etl-job-run.ts).
 import { randomBytes, randomUUID } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { AwsJsonError, startRestJsonServer, type RestJsonRoute } from "./aws-json-server";
+import { AwsJsonError, notifyListener, startRestJsonServer, type RestJsonRoute } from "./aws-json-server";
 import { runEtlJob, type Transformation } from "./etl-job-run";
 
 export type JobRunState = "SUBMITTED" | "PENDING" | "SCHEDULED" | "RUNNING" | "SUCCESS" | "FAILED" | "CANCELLING" | "CANCELLED" | "QUEUED";
@@ -223,11 +223,10 @@ export class LocalEmrServerless {
     return d ? d.getTime() / 1000 : undefined;
   }
 
-  private view(r: EmrJobRun) {
-    const duration = r.startedAt ? Math.round(((r.endedAt ?? new Date()).getTime() - r.startedAt.getTime()) / 1000) : 0;
+  /** The fields GetJobRun and ListJobRuns both answer. */
+  private common(r: EmrJobRun) {
     return {
       applicationId: r.applicationId,
-      jobRunId: r.jobRunId,
       ...(r.name ? { name: r.name } : {}),
       arn: r.arn,
       createdBy: CREATED_BY,
@@ -237,9 +236,17 @@ export class LocalEmrServerless {
       state: r.state,
       stateDetails: r.stateDetails,
       releaseLabel: r.releaseLabel,
+      mode: "BATCH",
+    };
+  }
+
+  private view(r: EmrJobRun) {
+    const duration = r.startedAt ? Math.round(((r.endedAt ?? new Date()).getTime() - r.startedAt.getTime()) / 1000) : 0;
+    return {
+      ...this.common(r),
+      jobRunId: r.jobRunId,
       jobDriver: r.jobDriver,
       tags: {},
-      mode: "BATCH",
       attempt: 1,
       totalExecutionDurationSeconds: duration,
       ...(r.startedAt ? { startedAt: this.seconds(r.startedAt) } : {}),
@@ -248,21 +255,7 @@ export class LocalEmrServerless {
   }
 
   private summary(r: EmrJobRun) {
-    return {
-      applicationId: r.applicationId,
-      id: r.jobRunId,
-      ...(r.name ? { name: r.name } : {}),
-      mode: "BATCH",
-      arn: r.arn,
-      createdBy: CREATED_BY,
-      createdAt: this.seconds(r.createdAt),
-      updatedAt: this.seconds(r.updatedAt),
-      executionRole: r.executionRole,
-      state: r.state,
-      stateDetails: r.stateDetails,
-      releaseLabel: r.releaseLabel,
-      type: "Spark",
-    };
+    return { ...this.common(r), id: r.jobRunId, type: "Spark" };
   }
 
   private applicationView(a: EmrApplication) {
@@ -335,19 +328,11 @@ export class LocalEmrServerless {
         createdAt: time(run.createdAt),
       },
     };
-    notify(() => this.options.onRunChange?.(run));
-    notify(() => this.options.onStateChange?.(event));
+    notifyListener("local EMR Serverless", () => this.options.onRunChange?.(run));
+    notifyListener("local EMR Serverless", () => this.options.onStateChange?.(event));
   }
 }
 
-/** A listener's failure must not change the run (EventBridge delivery is fire-and-forget too). */
-function notify(listener: () => void): void {
-  try {
-    listener();
-  } catch (e) {
-    process.emitWarning(`local EMR Serverless: a listener failed: ${(e as Error)?.stack ?? e}`);
-  }
-}
 
 export interface LocalEmrServerlessServer {
   emr: LocalEmrServerless;

@@ -9,7 +9,7 @@ import { resourceNames, scriptPath, scriptsDir } from "../core/config";
 import { jobArguments } from "../core/job-arguments";
 import type { TransformationResult } from "./etl-engine";
 import { runEtlJob, type Transformation } from "./etl-job-run";
-import { AwsJsonError, startAwsJsonServer, type AwsJsonHandler } from "./aws-json-server";
+import { AwsJsonError, notifyListener, startAwsJsonServer, type AwsJsonHandler } from "./aws-json-server";
 
 export type JobRunState = "STARTING" | "RUNNING" | "STOPPING" | "STOPPED" | "SUCCEEDED" | "FAILED" | "TIMEOUT";
 const FINAL_STATES: ReadonlySet<JobRunState> = new Set(["STOPPED", "SUCCEEDED", "FAILED", "TIMEOUT"]);
@@ -321,13 +321,8 @@ export class LocalGlue {
     this.notify(() => this.options.onJobStateChange?.(event));
   }
 
-  /** A listener's failure must not change the run (EventBridge delivery is fire-and-forget too). */
   private notify(listener: () => void): void {
-    try {
-      listener();
-    } catch (e) {
-      process.emitWarning(`local Glue: a listener failed: ${(e as Error)?.stack ?? e}`);
-    }
+    notifyListener("local Glue", listener);
   }
 
   /** STARTING -> RUNNING -> a final state; a stop request or the timeout ends it early. */
