@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { loadConfig } from "../../core/config";
+import { loadConfig, PROJECT_ROOT } from "../../core/config";
 import { finalJob, InputError, runLocalWorkflow, type ProgressEvent, type RuntimeOptions } from "../../local/runtime";
 import { writeSampleData } from "../../local/sample-data";
 import { listening } from "../listening";
@@ -94,6 +94,17 @@ describe("local/runtime", () => {
     expect(report.states.map((s) => s.name)).to.include.members(["NotifyFailure", "WorkflowFailed"]);
     expect(report.output.rows).to.equal(0);
     expect((await readdir(report.output.dir)).filter((f) => f.endsWith(".parquet"))).to.deep.equal([]);
+  });
+
+  it("fails a job on EMR Serverless by --fail-job, delivering its state changes to the runner as the rule would", async () => {
+    const emrConfig = loadConfig(join(PROJECT_ROOT, "test/fixtures/jmsd-emr-serverless/etl.config.json"));
+    const { report, triggers } = await run({ config: emrConfig, failJobs: ["JMSD"] });
+    expect(report.status).to.equal("FAILED");
+    const jmsd = report.jobs.find((j) => j.jobName === "etl-dev-JMSD")!;
+    expect(jmsd).to.deep.include({ engine: "emr-serverless", state: "FAILED" });
+    expect(jmsd.errorMessage).to.contain("Injected failure: job etl-dev-JMSD");
+    expect(triggers).to.include("etl-dev-etl-runner:EMR Serverless Job Run State Change");
+    expect(report.notifications[0].message).to.contain("JobFailedError").and.contain("etl-dev-JMSD");
   });
 
   it("gives up at its time limit, and on an abort, closing everything", async () => {
