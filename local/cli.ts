@@ -13,14 +13,14 @@ export const DEFAULT_OUT_DIR = join(PROJECT_ROOT, "out", "joined");
 
 export const START_COMMAND = defineCommand({
   command: "npm start --",
-  summary: `Runs the ETL workflow end to end on local stand-ins for S3, DynamoDB, Step Functions and Glue,
-with the real ASL and handler code, and writes the joined dataset as Parquet.`,
+  summary: `Runs the ETL workflow end to end on local stand-ins for S3, DynamoDB, Step Functions and each engine the jobs
+use (Glue, Athena, EMR Serverless), with the real ASL and handler code, and writes the joined dataset as Parquet.`,
   options: {
     sales: { type: "string", value: "FILE", description: "sales CSV (SalesPipeline sample shape). Default: generated sample data" },
     marketing: { type: "string", value: "FILE", description: "marketing CSV (MarketingData sample shape). Default: generated sample data" },
     out: { type: "string", value: "DIR", description: "where the joined *.parquet files go (nothing else is written there).\nDefault: out/joined/ in the working copy (git-ignored)" },
     report: { type: "string", value: "FILE", description: "write a JSON report: status, executionArn, startedAt, stoppedAt, states,\njobs, notifications, output {dir, rows}" },
-    "fail-job": { type: "string", value: "JOB", multiple: true, description: "make that job's Glue run fail (job id such as PSD, or Glue job name)" },
+    "fail-job": { type: "string", value: "JOB", multiple: true, description: "make that job's run fail on its engine (job id such as PSD, or job name such as etl-dev-PSD)" },
     "upload-before-start": { type: "boolean", description: "upload the datasets before starting the execution" },
     "delay-sales": { type: "string", value: "MS", description: "wait MS milliseconds before uploading the sales dataset" },
     "delay-marketing": { type: "string", value: "MS", description: "wait MS milliseconds before uploading the marketing dataset" },
