@@ -66,7 +66,7 @@ export function jobSpecs(config: EtlConfig, resources: JobSpecResources): JobSpe
           applicationId: resources.emrServerless.applicationId,
           executionRoleArn: resources.emrServerless.executionRoleArn,
           entryPoint: artifact(job.script),
-          entryPointArguments: ["--etl_inputs", args["--etl_inputs"], "--etl_sql", args["--etl_sql"]],
+          entryPointArguments: ["--etl_inputs", args["--etl_inputs"], "--etl_sql", args["--etl_sql"], "--etl_quality", args["--etl_quality"]],
           // etl_common.py on the Python path; the SQL and the schemas in the working directory (SparkFiles).
           sparkSubmitParameters: `--py-files ${artifact(COMMON_MODULE)} --files ${files.join(",")}`,
         },

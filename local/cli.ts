@@ -1,9 +1,12 @@
 // `npm start -- [flags]`: runs the whole workflow locally (see USAGE). Exit codes: 0 succeeded, 1 the workflow
 // failed, 2 bad usage or input, 130 interrupted.
+// First: signals are handled while the other modules load.
+import { removeEarlySignalHandlers } from "./early-signals";
 import { mkdir, open, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { defineCommand, integerOption, usageErrorLine, UsageError } from "../core/cli-args";
+import { defineCommand, usageErrorLine, UsageError } from "../core/cli-args";
 import { ConfigError, loadConfig, PROJECT_ROOT, resourceNames, type EtlConfig } from "../core/config";
+import { DATASET_OPTIONS, datasetArguments, datasetHelp } from "./dataset-inputs";
 import { InputError } from "./inputs";
 import { readParquet } from "./parquet";
 import { formatProgress, formatSummary } from "./progress";
@@ -16,16 +19,23 @@ export const START_COMMAND = defineCommand({
   summary: `Runs the ETL workflow end to end on local stand-ins for S3, DynamoDB, Step Functions and each engine the jobs
 use (Glue, Athena, EMR Serverless), with the real ASL and handler code, and writes the joined dataset as Parquet.`,
   options: {
-    sales: { type: "string", value: "FILE", description: "sales CSV (SalesPipeline sample shape). Default: generated sample data" },
-    marketing: { type: "string", value: "FILE", description: "marketing CSV (MarketingData sample shape). Default: generated sample data" },
-    out: { type: "string", value: "DIR", description: "where the joined *.parquet files go (nothing else is written there).\nDefault: out/joined/ in the working copy (git-ignored)" },
-    report: { type: "string", value: "FILE", description: "write a JSON report: status, executionArn, startedAt, stoppedAt, states,\njobs, notifications, output {dir, rows}" },
+    ...DATASET_OPTIONS,
+    out: {
+      type: "string",
+      value: "DIR",
+      description:
+        "where the joined *.parquet files go, listed in its manifest .etl-output.json;\nreplaced only once a run succeeds. A DIR holding other *.parquet files, or in\nuse by another run, is refused. Default: out/joined/ (git-ignored)",
+    },
+    report: {
+      type: "string",
+      value: "FILE",
+      description: "write a JSON report: status, executionArn, startedAt, stoppedAt, states,\njobs (with rows read, dropped, written), notifications,\noutput {dir, files, rows, written}",
+    },
     "fail-job": { type: "string", value: "JOB", multiple: true, description: "make that job's run fail on its engine (job id such as PSD, or job name such as etl-dev-PSD)" },
     "upload-before-start": { type: "boolean", description: "upload the datasets before starting the execution" },
-    "delay-sales": { type: "string", value: "MS", description: "wait MS milliseconds before uploading the sales dataset" },
-    "delay-marketing": { type: "string", value: "MS", description: "wait MS milliseconds before uploading the marketing dataset" },
   },
-  epilogue: `Exit codes: 0 the workflow succeeded, 1 it failed, 2 bad usage or input, 130 interrupted.
+  epilogue: `Exit codes: 0 the workflow succeeded, 1 it failed (a job failed, or failed its data-quality gate),
+2 bad usage or input, 130 interrupted (SIGINT or SIGTERM).
 Environment: ETL_CONFIG (configuration file), ETL_ENV (environment), POWERTOOLS_LOG_LEVEL (handler logs, default WARN).`,
 });
 
@@ -39,10 +49,7 @@ export interface CliArguments {
   reportFile?: string;
 }
 
-export const MAX_DELAY_MS = 2 ** 31 - 1;
-
-// Node's timers take at most 2^31-1 ms; a larger delay would fire after 1 ms.
-const milliseconds = (flag: string, value: string | undefined) => integerOption(flag, value, { max: MAX_DELAY_MS, unit: "milliseconds" });
+export { MAX_DELAY_MS } from "./dataset-inputs";
 
 /** Parses argv (without node and the script); throws UsageError naming the bad flag or value. */
 export function parseCliArguments(argv: string[], config: EtlConfig): CliArguments {
@@ -54,14 +61,13 @@ export function parseCliArguments(argv: string[], config: EtlConfig): CliArgumen
   const unknown = failJobs.filter((j) => !known.includes(j));
   if (unknown.length) throw new UsageError(`--fail-job: unknown job ${unknown.join(", ")}; known: ${known.join(", ")}`);
 
-  const inputs: Record<string, string> = {};
-  if (values.sales !== undefined) inputs.sales = resolve(values.sales);
-  if (values.marketing !== undefined) inputs.marketing = resolve(values.marketing);
-  const uploadDelaysMs: Record<string, number> = {};
-  const delaySales = milliseconds("delay-sales", values["delay-sales"]);
-  const delayMarketing = milliseconds("delay-marketing", values["delay-marketing"]);
-  if (delaySales !== undefined) uploadDelaysMs.sales = delaySales;
-  if (delayMarketing !== undefined) uploadDelaysMs.marketing = delayMarketing;
+  let datasets;
+  try {
+    datasets = datasetArguments(config, values);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { inputs, uploadDelaysMs } = datasets;
 
   return {
     help: false,
@@ -90,8 +96,57 @@ async function checkWritable(file: string): Promise<void> {
   if (!existed) await rm(file, { force: true });
 }
 
+/** How long the shutdown after a signal may take before the process exits anyway. */
+export const SHUTDOWN_GRACE_MS = 8_000;
+
+/**
+ * Run by `npm start`, the CLI's parent is npm. npm forwards SIGTERM to the script only when it is its direct
+ * child (the start script `exec`s node); a wrapper in between, or npm killed outright, would leave this run
+ * going on alone. So a run started by npm also stops when its parent process is gone.
+ */
+function watchParent(onGone: () => void): () => void {
+  if (!process.env.npm_lifecycle_event) return () => undefined;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) onGone();
+  }, 500);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[], out: (line: string) => void = console.log, err: (line: string) => void = console.error): Promise<number> {
+  // Signals are handled from the first moment: a run interrupted while it checks its inputs ends as promptly.
+  const interrupt = new AbortController();
+  let interrupted = false;
+  const onSignal = (signal: string) => {
+    if (interrupted) {
+      err(`${signal} again: exiting without waiting for the shutdown`);
+      process.exit(130);
+    }
+    interrupted = true;
+    err(`${signal}: stopping the run and closing the local services...`);
+    interrupt.abort();
+    // A shutdown that hangs must not keep the process: exit anyway (a stale lock is taken over by the next run).
+    setTimeout(() => {
+      err(`the shutdown took over ${SHUTDOWN_GRACE_MS} ms: exiting`);
+      process.exit(130);
+    }, SHUTDOWN_GRACE_MS).unref();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  removeEarlySignalHandlers();
+  const stopWatching = watchParent(() => onSignal("parent process gone (npm was stopped)"));
+  try {
+    return await runCli(argv, out, err, interrupt, () => interrupted);
+  } finally {
+    stopWatching();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+async function runCli(argv: string[], out: (line: string) => void, err: (line: string) => void, interrupt: AbortController, isInterrupted: () => boolean): Promise<number> {
   let config: EtlConfig;
   let args: CliArguments;
   try {
@@ -109,7 +164,7 @@ export async function main(argv: string[], out: (line: string) => void = console
     throw e;
   }
   if (args.help) {
-    out(USAGE);
+    out(`${USAGE}\n\n${datasetHelp(config, process.env.ETL_CONFIG ?? "etl.config.json")}`);
     return 0;
   }
 
@@ -121,20 +176,7 @@ export async function main(argv: string[], out: (line: string) => void = console
       return 2;
     }
   }
-
-  const interrupt = new AbortController();
-  let interrupted = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) {
-      err(`${signal} again: exiting without waiting for the shutdown`);
-      process.exit(130);
-    }
-    interrupted = true;
-    err(`${signal}: stopping the run and closing the local services...`);
-    interrupt.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  if (isInterrupted()) return 130;
 
   const startMs = Date.now();
   let report: RunReport;
@@ -149,20 +191,17 @@ export async function main(argv: string[], out: (line: string) => void = console
       },
     });
   } catch (e) {
-    if (e instanceof InputError) {
-      err(`error: ${e.message}`);
-      return 2;
-    }
-    if (interrupted) {
+    if (isInterrupted()) {
       // Whatever the run was doing when Ctrl-C came, the answer is the same as for any Ctrl-C.
       err(`interrupted: ${(e as Error)?.message ?? e}`);
       return 130;
     }
+    if (e instanceof InputError) {
+      err(`error: ${e.message}`);
+      return 2;
+    }
     err(`error: the local run failed: ${(e as Error)?.stack ?? e}`);
     return 1;
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
   }
 
   let reportError: string | undefined;
@@ -178,10 +217,10 @@ export async function main(argv: string[], out: (line: string) => void = console
   out(formatSummary(report, firstRows, Date.now() - startMs));
   if (reportError) {
     err(reportError);
-    return interrupted ? 130 : 1;
+    return isInterrupted() ? 130 : 1;
   }
   if (args.reportFile) out(`  report: ${args.reportFile}`);
-  if (interrupted) return 130;
+  if (isInterrupted()) return 130;
   return report.status === "SUCCEEDED" ? 0 : 1;
 }
 

@@ -5,6 +5,7 @@
 // arguments (--etl_inputs, --etl_sql, --etl_output) with the DuckDB engine (local/etl-job-run.ts).
 import { randomBytes, randomUUID } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { DataQualityError } from "../core/quality";
 import { AwsJsonError, notifyListener, startRestJsonServer, type RestJsonRoute } from "./aws-json-server";
 import { runEtlJob, type Transformation } from "./etl-job-run";
 
@@ -35,8 +36,9 @@ export interface EmrJobRun {
   updatedAt: Date;
   startedAt?: Date;
   endedAt?: Date;
-  /** Rows written and dropped (local extras, not EMR fields). */
+  /** Rows read, dropped and written (local extras, not EMR fields). */
   rowsWritten?: number;
+  rowsRead?: Record<string, number>;
   droppedRows?: Record<string, number>;
 }
 
@@ -287,9 +289,16 @@ export class LocalEmrServerless {
       const result = await runEtlJob({ s3: this.options.s3, args, scriptsDir: this.options.scriptsDir, transformation: this.options.transformation, label: "etl-emr", stillRunning });
       if (!stillRunning()) return;
       run.rowsWritten = result.rowsWritten;
+      run.rowsRead = result.rowsRead;
       run.droppedRows = result.droppedRows;
       this.transition(run, "SUCCESS", "");
     } catch (e) {
+      // A failed gate still has its counts, for the progress lines and the report.
+      if (e instanceof DataQualityError) {
+        run.rowsWritten = e.counts.written;
+        run.rowsRead = Object.fromEntries(Object.entries(e.counts.inputs).map(([name, c]) => [name, c.read]));
+        run.droppedRows = Object.fromEntries(Object.entries(e.counts.inputs).map(([name, c]) => [name, c.dropped]));
+      }
       if (stillRunning()) this.transition(run, "FAILED", `Job failed: ${e instanceof Error ? e.message : String(e)}`);
     }
   }

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { EtlInput } from "../core/job-arguments";
+import { parseQualityLimits } from "../core/quality";
 import { runTransformation, type TransformationRequest, type TransformationResult } from "./etl-engine";
 import { parseS3Uri, S3Staging } from "./s3-staging";
 
@@ -27,7 +28,8 @@ export interface EtlJobRunOptions {
   stillRunning: () => boolean;
 }
 
-export async function runEtlJob(options: EtlJobRunOptions): Promise<Pick<TransformationResult, "rowsWritten" | "droppedRows">> {
+/** Fails with core/quality.ts DataQualityError (carrying the counts) when a data-quality gate does not pass. */
+export async function runEtlJob(options: EtlJobRunOptions): Promise<Pick<TransformationResult, "rowsWritten" | "rowsRead" | "droppedRows">> {
   const { args, s3 } = options;
   let inputs: EtlInput[];
   try {
@@ -39,6 +41,7 @@ export async function runEtlJob(options: EtlJobRunOptions): Promise<Pick<Transfo
   const output = parseS3Uri(args["--etl_output"] ?? "", "argument --etl_output");
   const sqlName = args["--etl_sql"];
   if (!sqlName) throw new Error("argument --etl_sql is missing");
+  const quality = parseQualityLimits(args["--etl_quality"]);
 
   const transformation = options.transformation ?? runTransformation;
   const workDir = await mkdtemp(join(tmpdir(), `${options.label}-`));
@@ -47,8 +50,8 @@ export async function runEtlJob(options: EtlJobRunOptions): Promise<Pick<Transfo
     const localInputs = await staging.downloadInputs(inputs, join(workDir, "inputs"), "argument --etl_inputs");
     const outputDir = join(workDir, "output");
     await mkdir(outputDir, { recursive: true });
-    const result = await transformation({ inputs: localInputs, sqlFile: join(options.scriptsDir, sqlName), outputDir, scriptsDir: options.scriptsDir });
-    const counts = { rowsWritten: result.rowsWritten, droppedRows: { ...result.droppedRows } };
+    const result = await transformation({ inputs: localInputs, sqlFile: join(options.scriptsDir, sqlName), outputDir, scriptsDir: options.scriptsDir, quality });
+    const counts = { rowsWritten: result.rowsWritten, rowsRead: { ...result.rowsRead }, droppedRows: { ...result.droppedRows } };
     if (!options.stillRunning()) return counts;
     await staging.replacePrefix(output.bucket, output.prefix, outputDir);
     return counts;

@@ -7,6 +7,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import type { EtlConfig } from "../core/config";
 import { resourceNames, scriptPath, scriptsDir } from "../core/config";
 import { jobArguments } from "../core/job-arguments";
+import { DataQualityError } from "../core/quality";
 import type { TransformationResult } from "./etl-engine";
 import { runEtlJob, type Transformation } from "./etl-job-run";
 import { AwsJsonError, notifyListener, startAwsJsonServer, type AwsJsonHandler } from "./aws-json-server";
@@ -48,6 +49,8 @@ export interface JobRun {
   GlueVersion: string;
   /** Rows the transformation wrote (local extra, not a Glue field). */
   rowsWritten?: number;
+  /** Per input, rows the transformation read (local extra, not a Glue field). */
+  rowsRead?: Record<string, number>;
   /** Per CSV input, rows the transformation dropped as malformed or unparseable (local extra, not a Glue field). */
   droppedRows?: Record<string, number>;
 }
@@ -265,7 +268,7 @@ export class LocalGlue {
 
   /** A copy for responses: the SDK wants epoch seconds for timestamps (JSON 1.1). */
   private view(run: JobRun) {
-    const { rowsWritten: _rows, droppedRows: _dropped, ...fields } = run;
+    const { rowsWritten: _rows, rowsRead: _read, droppedRows: _dropped, ...fields } = run;
     const seconds = (d?: Date) => (d ? d.getTime() / 1000 : undefined);
     return { ...fields, StartedOn: seconds(run.StartedOn), LastModifiedOn: seconds(run.LastModifiedOn), CompletedOn: seconds(run.CompletedOn) };
   }
@@ -346,7 +349,11 @@ export class LocalGlue {
     // The transformation writes its output only if the run is still RUNNING when it finishes.
     const work = this.runTransformation(job, run, () => run.JobRunState === "RUNNING" && !timedOut && !this.stopRequested.has(run.Id)).then(
       (result) => ({ ok: true as const, result }),
-      (error: unknown) => ({ ok: false as const, message: error instanceof Error ? error.message : String(error) }),
+      (error: unknown) => {
+        // A failed gate still has its counts, for the progress lines and the report.
+        if (error instanceof DataQualityError) this.recordCounts(run, error.counts);
+        return { ok: false as const, message: error instanceof Error ? error.message : String(error) };
+      },
     );
     const outcome = await Promise.race([work, timeout, stopped]);
     clearTimeout(timeoutTimer);
@@ -354,12 +361,19 @@ export class LocalGlue {
     else if (outcome === "stopped") await this.finishStop(run);
     else if (outcome.ok) {
       run.rowsWritten = outcome.result.rowsWritten;
+      run.rowsRead = outcome.result.rowsRead;
       run.droppedRows = outcome.result.droppedRows;
       this.transition(run, "SUCCEEDED");
     } else this.transition(run, "FAILED", outcome.message);
     this.stopListeners.delete(run.Id);
     // Let the abandoned work settle (its output is discarded) before the run counts as done.
     await work;
+  }
+
+  private recordCounts(run: JobRun, counts: DataQualityError["counts"]): void {
+    run.rowsWritten = counts.written;
+    run.rowsRead = Object.fromEntries(Object.entries(counts.inputs).map(([name, c]) => [name, c.read]));
+    run.droppedRows = Object.fromEntries(Object.entries(counts.inputs).map(([name, c]) => [name, c.dropped]));
   }
 
   private async finishStop(run: JobRun): Promise<void> {
@@ -369,7 +383,7 @@ export class LocalGlue {
   }
 
   /** Downloads the inputs, runs the SQL, and overwrites the output prefix; returns the rows written and dropped. */
-  private async runTransformation(job: JobDefinition, run: JobRun, stillRunning: () => boolean): Promise<Pick<TransformationResult, "rowsWritten" | "droppedRows">> {
+  private async runTransformation(job: JobDefinition, run: JobRun, stillRunning: () => boolean): Promise<Pick<TransformationResult, "rowsWritten" | "rowsRead" | "droppedRows">> {
     if (this.failJobs.has(job.id) || this.failJobs.has(job.name)) {
       await this.sleep(this.transitionMs);
       throw new Error(`Injected failure: job ${job.name} is in failJobs`);

@@ -3,16 +3,16 @@
 // context), from the same events: S3 notifications, the workflow's putEvents kicks, the engines' state changes and a
 // fallback schedule.
 import { randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, join, resolve, sep } from "node:path";
+import { basename, join, relative, resolve, sep } from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import type { Context } from "aws-lambda";
-import { loadStateMachine } from "../asl/loader";
-import { workflowPlaceholders } from "../asl/placeholders";
+import { checkCatalogSchemas, loadWorkflow } from "../asl/consistency";
+import type { LoadedStateMachine } from "../asl/loader";
 import { catalogTables } from "../core/catalog";
-import { definitionPath, loadConfig, resourceNames, scriptsDir, type EtlConfig } from "../core/config";
+import { loadConfig, resourceNames, scriptsDir, type EtlConfig } from "../core/config";
 import type { EngineName } from "../core/job-spec";
 import { jobSpecs } from "../core/job-specs";
 import { ARRIVAL_TABLE, RUNNER_TABLE } from "../core/table-keys";
@@ -22,11 +22,11 @@ import { startLocalEmrServerless, type EmrJobRun, type LocalEmrServerlessServer 
 import { LOCAL_ACCOUNT, localWorkflowArns } from "./arns";
 import { startLocalDynamoDB, type LocalDynamoDB } from "./dynamodb";
 import { saveEnv, withEnv } from "./env";
-import { LocalEventBus, localWiring } from "./event-bus";
+import { LocalEventBus, localWiring, type S3NotificationEvent } from "./event-bus";
 import { startLocalGlue, type JobRun, type LocalGlueServer } from "./glue-service";
 import { checkCsvHeaders, InputError } from "./inputs";
-import { readParquet } from "./parquet";
-import { writeSampleData } from "./sample-data";
+import { OutputFolder, type OutputContents } from "./output-folder";
+import { writeDatasetSamples } from "./dataset-samples";
 import { LOCAL_S3_CREDENTIALS, startLocalS3, type LocalS3 } from "./s3";
 import { LocalStepFunctions, type PutEventsEntry, type SfnEvent } from "./sfn-service";
 
@@ -70,7 +70,7 @@ export type ProgressEvent = { at: string } & (
   | { type: "upload"; dataset: string; file: string; key: string; bytes: number }
   | { type: "execution"; status: "RUNNING" | "SUCCEEDED" | "FAILED" | "ABORTED"; executionArn: string; error?: string; cause?: string }
   | { type: "state"; name: string; phase: "entered" | "exited"; status?: string; error?: string }
-  | { type: "job"; jobName: string; engine: EngineName; runId: string; state: string; errorMessage?: string; droppedRows?: Record<string, number> }
+  | { type: "job"; jobName: string; engine: EngineName; runId: string; state: string; errorMessage?: string; rowsRead?: Record<string, number>; droppedRows?: Record<string, number>; rowsWritten?: number }
   | { type: "notification"; subject?: string; message: string }
   | { type: "invocation"; functionName: string; trigger: string }
   | { type: "invocation-error"; functionName: string; trigger: string; error: string }
@@ -83,11 +83,29 @@ export interface RunReport {
   startedAt: string;
   stoppedAt: string;
   states: Array<{ name: string; enteredAt: string; exitedAt: string | null; status: string }>;
-  /** droppedRows: per CSV input, rows the job dropped as malformed or unparseable (set once the run succeeded). */
-  /** One entry per run of any engine: its job, the engine and the engine's run id (Glue job run, Athena query execution, EMR Serverless job run). */
-  jobs: Array<{ jobName: string; engine: EngineName; runId: string; state: string; startedOn: string; completedOn: string | null; errorMessage?: string; droppedRows?: Record<string, number> }>;
+  /**
+   * The job's counts, once it has them (it succeeded, or failed its data-quality gate): rowsRead per input,
+   * droppedRows per CSV input (malformed or unparseable rows), rowsWritten.
+   */
+  jobs: Array<{
+    jobName: string;
+    /** The job's engine; runId is that engine's run id (Glue job run, Athena query execution, EMR Serverless job run). */
+    engine: EngineName;
+    runId: string;
+    state: string;
+    startedOn: string;
+    completedOn: string | null;
+    errorMessage?: string;
+    rowsRead?: Record<string, number>;
+    droppedRows?: Record<string, number>;
+    rowsWritten?: number;
+  }>;
   notifications: Array<{ topicArn: string; subject?: string; message: string; at: string }>;
-  output: { dir: string; rows: number };
+  /**
+   * What the output folder holds when the run ends: its result files and rows. `written`: this run wrote them;
+   * false when it failed, which leaves the previous result (if any) in place.
+   */
+  output: OutputContents & { written: boolean };
   /** Why the run failed (the execution's error and cause, or the runtime's own). */
   error?: string;
 }
@@ -187,38 +205,58 @@ export async function runLocalWorkflow(options: RuntimeOptions): Promise<RunRepo
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((e) => process.emitWarning(`local runtime: cleanup failed: ${(e as Error).message}`));
   };
 
+  // Ctrl-C while the inputs and the output folder are checked ends the run as promptly as later on.
+  const checkInterrupted = (step: string) => {
+    if (options.signal?.aborted) throw new Error(`interrupted while ${step}`);
+  };
   try {
-    // Inputs first: a bad file is reported before any server starts.
+    checkInterrupted("starting");
+    // The workflow and the catalog schemas against the configuration, then the inputs: a miscopied ASL branch,
+    // a stale catalog schema or a bad file is reported before any server starts.
+    const stateMachine = await checkedWorkflow(config, region);
     const files: Record<string, string> = { ...options.inputs };
     const missing = datasetIds.filter((d) => !files[d]);
     if (missing.length) {
       const sampleDir = await mkdtemp(join(tmpdir(), "etl-sample-"));
       cleanups.push(() => rm(sampleDir, { recursive: true, force: true }));
-      const sample: Record<string, string> = await writeSampleData(sampleDir);
-      for (const d of missing) {
-        if (!sample[d]) throw new InputError(`no input for dataset '${d}' and the sample data generator has none`);
-        files[d] = sample[d];
-      }
+      Object.assign(files, await writeDatasetSamples(config, sampleDir, missing));
     }
-    await checkCsvHeaders(config, files);
-    // A failed run must not leave an earlier run's result looking like its own.
-    await removeParquet(outDir).catch((e: Error) => {
-      throw new InputError(`${outDir}: cannot use it as the output folder (${e.message})`);
-    });
+    checkInterrupted("preparing the inputs");
+    const parts = await checkCsvHeaders(config, files, options.signal);
+    checkInterrupted("checking the inputs");
+    // Locked for this run; nothing in it changes until the run has succeeded (see output-folder.ts).
+    const output = await OutputFolder.claim(outDir);
+    cleanups.push(() => output.release());
+    checkInterrupted("checking the output folder");
 
-    return await runWithServices(config, options, { files, names, region, eventDriven, fallbackPeriodMs, outDir, progress, cleanups });
+    return await runWithServices(config, options, { stateMachine, files, parts, names, region, eventDriven, fallbackPeriodMs, output, progress, cleanups });
   } finally {
     await closeAll();
   }
 }
 
+/** The configuration's workflow, checked against it (asl/consistency.ts); a problem is bad input (exit 2). */
+async function checkedWorkflow(config: EtlConfig, region: string): Promise<LoadedStateMachine> {
+  try {
+    const stateMachine = loadWorkflow(config, localWorkflowArns(config, region));
+    await checkCatalogSchemas(config);
+    return stateMachine;
+  } catch (e) {
+    if ((e as Error).name === "AslError" || (e as Error).name === "ConfigError") throw new InputError((e as Error).message);
+    throw e;
+  }
+}
+
 interface RunContext {
+  stateMachine: LoadedStateMachine;
+  /** Per dataset: the input path (a file or a folder) and its data files. */
   files: Record<string, string>;
+  parts: Record<string, string[]>;
   names: ReturnType<typeof resourceNames>;
   region: string;
   eventDriven: boolean;
   fallbackPeriodMs: number;
-  outDir: string;
+  output: OutputFolder;
   progress: (event: Record<string, unknown> & { type: ProgressEvent["type"] }) => void;
   cleanups: Array<() => Promise<void>>;
 }
@@ -268,10 +306,10 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   const failingOn = (engine: EngineName) => [...failing].filter((id) => config.jobs[id].engine === engine);
   const injected = (id: string) => `Injected failure: job ${names.glueJob(id)} is in failJobs`;
   const seenRunStates = new Map<string, string>();
-  const jobProgress = (engine: EngineName, jobName: string, runId: string, state: string, errorMessage?: string, droppedRows?: Record<string, number>) => {
+  const jobProgress = (engine: EngineName, jobName: string, runId: string, state: string, errorMessage?: string, counts: ReturnType<typeof runCounts> = {}) => {
     if (seenRunStates.get(runId) === state) return;
     seenRunStates.set(runId, state);
-    progress({ type: "job", jobName, engine, runId, state, errorMessage, ...(droppedRows ? { droppedRows: { ...droppedRows } } : {}) });
+    progress({ type: "job", jobName, engine, runId, state, errorMessage, ...counts });
   };
   // Engine events go through the bus, created once the EMR Serverless application (named by a rule) exists.
   let bus: LocalEventBus | undefined;
@@ -280,6 +318,8 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   };
 
 
+  // S3 notifications held back while a dataset's parts are uploaded, by object key.
+  const heldNotifications = new Map<string, S3NotificationEvent[]>();
   // Services. Each is closed in reverse order of start, after the in-flight invocations settle.
   const dynamodb: LocalDynamoDB = await startLocalDynamoDB({ [names.runnerTable]: RUNNER_TABLE, [names.arrivalTable]: ARRIVAL_TABLE }, region);
   cleanups.push(() => dynamodb.close());
@@ -287,10 +327,16 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     bucket,
     otherBuckets: [artifactBucket],
     region,
-    // The notification is the data-lake bucket's.
+    // The notification is the data-lake bucket's. S3 delivers notifications asynchronously: those of a folder's
+    // parts arrive once every part is stored, so a job never starts on half a folder. The bus filters them as the
+    // bucket notification does.
     onObjectCreated: (event) => {
       const records = event.Records.filter((r) => r.s3.bucket.name === bucket);
-      if (records.length) bus!.objectCreated({ ...event, Records: records });
+      if (records.length === 0) return;
+      const ours = { ...event, Records: records };
+      const holding = records.map((r) => heldNotifications.get(r.s3.object.key)).find((h) => h !== undefined);
+      if (holding) holding.push(ours);
+      else void bus!.objectCreated(ours);
     },
   });
   cleanups.push(() => s3.close());
@@ -312,7 +358,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
         const job = failingNames.find((n) => r.name?.startsWith(`${n}:`));
         return job ? `Injected failure: job ${job} is in failJobs` : undefined;
       },
-      onRunChange: (r: Readonly<EmrJobRun>) => jobProgress("emr-serverless", emrJobName(r), r.jobRunId, r.state, r.stateDetails || undefined, r.droppedRows),
+      onRunChange: (r: Readonly<EmrJobRun>) => jobProgress("emr-serverless", emrJobName(r), r.jobRunId, r.state, r.stateDetails || undefined, runCounts(r)),
       onStateChange: putEngineEvent,
     });
     cleanups.push(() => emr!.close());
@@ -327,7 +373,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     failJobs: failingOn("glue"),
     transitionMs: options.glueTransitionMs ?? 200,
     region,
-    onRunChange: (r: Readonly<JobRun>) => jobProgress("glue", r.JobName, r.Id, r.JobRunState, r.ErrorMessage, r.droppedRows),
+    onRunChange: (r: Readonly<JobRun>) => jobProgress("glue", r.JobName, r.Id, r.JobRunState, r.ErrorMessage, runCounts(r)),
     onJobStateChange: putEngineEvent,
   });
   cleanups.push(() => glue.close());
@@ -366,9 +412,8 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   }))
     await s3.client.send(new PutObjectCommand({ Bucket: artifactBucket, Key: key, Body: JSON.stringify(spec, null, 2), ContentType: "application/json" }));
 
-  const stateMachine = loadStateMachine(definitionPath(config), workflowPlaceholders(config, arns));
   const sfn = await LocalStepFunctions.start({
-    stateMachine,
+    stateMachine: run.stateMachine,
     stateMachineName: names.stateMachine,
     region,
     longPollMs: options.longPollMs,
@@ -438,14 +483,29 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   const stopSchedules = bus.startSchedules(run.fallbackPeriodMs, () => eventBridgeEvent("aws.events", "Scheduled Event", {}, region));
   cleanups.push(async () => stopSchedules());
 
+  /** Uploads a dataset: a file under its prefix by name, a folder's parts by their path in the folder. */
   const upload = async (dataset: string) => {
     const delay = options.uploadDelaysMs?.[dataset] ?? 0;
     if (delay > 0) await sleep(delay, runSignal);
-    const file = run.files[dataset];
-    const body = await readFile(file);
-    const key = config.datasets[dataset].prefix + basename(file);
-    await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-    progress({ type: "upload", dataset, file, key: `s3://${bucket}/${key}`, bytes: body.length });
+    const path = run.files[dataset];
+    const files = run.parts[dataset];
+    const prefix = config.datasets[dataset].prefix;
+    const folder = files.length !== 1 || files[0] !== path;
+    const keyOf = (file: string) => prefix + (folder ? relative(path, file).split(sep).join("/") : basename(file));
+    const held: S3NotificationEvent[] = [];
+    for (const file of files) heldNotifications.set(keyOf(file), held);
+    let bytes = 0;
+    try {
+      for (const file of files) {
+        const body = await readFile(file);
+        await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(file), Body: body }));
+        bytes += body.length;
+      }
+    } finally {
+      for (const file of files) heldNotifications.delete(keyOf(file));
+      for (const event of held) bus.objectCreated(event);
+    }
+    progress({ type: "upload", dataset, file: path, key: `s3://${bucket}/${folder ? `${prefix} (${files.length} files)` : keyOf(files[0])}`, bytes });
   };
   const uploadAll = () => Promise.all(datasetIds.map(upload));
 
@@ -471,7 +531,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
         states: [],
         jobs: [],
         notifications: [],
-        output: { dir: run.outDir, rows: 0 },
+        output: { ...(await run.output.contents()), written: false },
         error,
       };
     }
@@ -510,13 +570,14 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   progress({ type: "execution", status: description.status, executionArn, error: runtimeError ?? description.error, cause: description.cause });
   for (const n of sfn.notifications) progress({ type: "notification", subject: n.subject, message: n.message });
 
-  let rows = 0;
+  let output: RunReport["output"];
   if (status === "SUCCEEDED") {
-    const jobId = finalJob(config);
-    const outputs = await downloadParquet(s3, bucket, config.jobs[jobId].output, run.outDir);
-    rows = (await readParquet(run.outDir, 0)).rows;
-    progress({ type: "output", dir: run.outDir, files: outputs, rows });
-  }
+    // Staged next to the result, which is replaced only once every file is there.
+    const staging = await run.output.staging();
+    await downloadParquet(s3, bucket, config.jobs[finalJob(config)].output, staging);
+    output = { ...(await run.output.commit(staging, executionArn)), written: true };
+    progress({ type: "output", dir: output.dir, files: output.files, rows: output.rows });
+  } else output = { ...(await run.output.contents()), written: false };
 
   return {
     status,
@@ -533,7 +594,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
         startedOn: iso(r.StartedOn),
         completedOn: r.CompletedOn ? iso(r.CompletedOn) : null,
         ...(r.ErrorMessage ? { errorMessage: r.ErrorMessage } : {}),
-        ...(r.droppedRows ? { droppedRows: { ...r.droppedRows } } : {}),
+        ...runCounts(r),
       })),
       ...(athena?.athena.allQueries() ?? []).map((q) => ({
         jobName: athenaJobName(q),
@@ -552,11 +613,11 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
         startedOn: iso(r.createdAt),
         completedOn: r.endedAt ? iso(r.endedAt) : null,
         ...(r.stateDetails && r.state !== "SUCCESS" ? { errorMessage: r.stateDetails } : {}),
-        ...(r.droppedRows ? { droppedRows: { ...r.droppedRows } } : {}),
+        ...runCounts(r),
       })),
     ].sort((a, b) => a.startedOn.localeCompare(b.startedOn)),
     notifications: [...sfn.notifications],
-    output: { dir: run.outDir, rows },
+    output,
     ...(status === "FAILED" ? { error: runtimeError ?? [description.error, description.cause].filter(Boolean).join(": ") } : {}),
   };
 }
@@ -573,9 +634,17 @@ function stateReport(events: SfnEvent[]): RunReport["states"] {
   return states;
 }
 
-/** Replaces the *.parquet files of `dir` with those under the S3 prefix; returns the file names. */
+/** A run's counts, once it has them. */
+function runCounts(r: Readonly<Pick<JobRun, "rowsRead" | "droppedRows" | "rowsWritten">>): Pick<RunReport["jobs"][number], "rowsRead" | "droppedRows" | "rowsWritten"> {
+  return {
+    ...(r.rowsRead ? { rowsRead: { ...r.rowsRead } } : {}),
+    ...(r.droppedRows ? { droppedRows: { ...r.droppedRows } } : {}),
+    ...(r.rowsWritten !== undefined ? { rowsWritten: r.rowsWritten } : {}),
+  };
+}
+
+/** Downloads the *.parquet files under the S3 prefix into `dir` (an empty staging folder); returns the file names. */
 async function downloadParquet(s3: LocalS3, bucket: string, prefix: string, dir: string): Promise<string[]> {
-  await removeParquet(dir);
   const keys: string[] = [];
   let token: string | undefined;
   do {
@@ -592,11 +661,6 @@ async function downloadParquet(s3: LocalS3, bucket: string, prefix: string, dir:
     written.push(name);
   }
   return written;
-}
-
-async function removeParquet(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  for (const old of await readdir(dir)) if (old.endsWith(".parquet")) await rm(join(dir, old), { force: true });
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -104,7 +104,8 @@ describe("glue stack per engine", () => {
       expect(spec.entryPoint).to.match(/\/glue-scripts\/join_marketing_and_sales_data\.py$/);
       expect(spec.entryPointArguments[0]).to.equal("--etl_inputs");
       expect(JSON.parse(spec.entryPointArguments[1]).map((i: any) => i.name)).to.deep.equal(["sales", "marketing"]);
-      expect(spec.entryPointArguments.slice(2)).to.deep.equal(["--etl_sql", "join_marketing_and_sales_data.sql"]);
+      expect(spec.entryPointArguments.slice(2, 4)).to.deep.equal(["--etl_sql", "join_marketing_and_sales_data.sql"]);
+      expect(spec.entryPointArguments[4]).to.equal("--etl_quality");
       expect(spec.sparkSubmitParameters).to.match(/^--py-files s3:\/\/\S+\/glue-scripts\/etl_common\.py --files s3:\/\/\S+\/glue-scripts\/join_marketing_and_sales_data\.sql$/);
       expect(Object.values(resources(glue, "aws_glue_job")).map((j) => j.name)).to.not.include(resourceNames(config).glueJob("JMSD"));
     });
