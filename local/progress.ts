@@ -71,7 +71,7 @@ export function formatSummary(report: RunReport, firstRows: Array<Record<string,
   if (report.error) lines.push(`  error: ${report.error}`);
   for (const job of report.jobs) {
     const duration = job.completedOn ? seconds(Date.parse(job.completedOn) - Date.parse(job.startedOn)) : "still running";
-    lines.push(`  job ${job.jobName} (${job.engine}, run ${job.runId}): ${job.state} in ${duration}${job.errorMessage ? ` (${job.errorMessage})` : ""}${droppedText(job.droppedRows)}${countsText(job)}`);
+    lines.push(`  job ${job.jobName} (${job.engine}, run ${shortRunId(job.runId)}): ${job.state} in ${duration}${job.errorMessage ? ` (${job.errorMessage})` : ""}${droppedText(job.droppedRows)}${countsText(job)}`);
   }
   for (const n of report.notifications) lines.push(`  notification: ${n.subject ? `${n.subject}: ` : ""}${n.message}`);
   if (report.output.written) {
