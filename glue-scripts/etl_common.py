@@ -305,6 +305,26 @@ def run_job(spark, inputs: list, output: str, sql_file: str, quality: Optional[d
     return rows
 
 
+JOB_ARGUMENTS = ("etl_inputs", "etl_output", "etl_sql")
+
+
+def parse_job_arguments(argv: list) -> dict:
+    """The job's --name value pairs under plain spark-submit (EMR Serverless): --etl_inputs, --etl_output and
+    --etl_sql are required, other pairs (--etl_task_id) are kept; errors name the argument."""
+    args = {}
+    index = 0
+    while index < len(argv):
+        name = argv[index]
+        if not name.startswith("--") or index + 1 >= len(argv):
+            raise ValueError(f"job arguments: expected --name value pairs, got {argv[index:index + 2]!r}")
+        args[name[2:]] = argv[index + 1]
+        index += 2
+    missing = [f"--{name}" for name in JOB_ARGUMENTS if not args.get(name)]
+    if missing:
+        raise ValueError(f"job arguments: missing {', '.join(missing)}")
+    return args
+
+
 def output_nulls(result, columns: list) -> dict:
     """Null count of each notNull column of the job's result; a column the result lacks is named."""
     from pyspark.sql import functions as F
@@ -319,18 +339,29 @@ def output_nulls(result, columns: list) -> dict:
 
 
 def main(argv=None) -> None:
-    """Entry point of every job script: reads the Glue arguments and runs the job."""
-    from awsglue.context import GlueContext
-    from awsglue.job import Job
-    from awsglue.utils import getResolvedOptions
+    """Entry point of every job script: under Glue, reads Glue's arguments; under plain spark-submit (EMR Serverless,
+    no awsglue module), reads --name value pairs. Then runs the job."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    argv = argv or sys.argv
+    try:
+        from awsglue.context import GlueContext
+        from awsglue.job import Job
+        from awsglue.utils import getResolvedOptions
+    except ImportError:
+        from pyspark.sql import SparkSession
+
+        args = parse_job_arguments(argv[1:])
+        spark = SparkSession.builder.appName(os.path.basename(argv[0])).getOrCreate()
+        run_job(spark, parse_inputs(args["etl_inputs"]), args["etl_output"], args["etl_sql"], parse_quality(args.get("etl_quality")))
+        spark.stop()
+        return
     from pyspark.context import SparkContext
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    args = getResolvedOptions(argv or sys.argv, ["JOB_NAME", "etl_inputs", "etl_output", "etl_sql"])
+    args = getResolvedOptions(argv, ["JOB_NAME", *JOB_ARGUMENTS])
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
     job.init(args["JOB_NAME"], args)
     # Optional, so a job deployed before the gates existed still runs (with the safe defaults).
-    quality = getResolvedOptions(argv or sys.argv, ["etl_quality"])["etl_quality"] if "--etl_quality" in (argv or sys.argv) else None
+    quality = getResolvedOptions(argv, ["etl_quality"])["etl_quality"] if "--etl_quality" in argv else None
     run_job(glue_context.spark_session, parse_inputs(args["etl_inputs"]), args["etl_output"], args["etl_sql"], parse_quality(quality))
     job.commit()

@@ -1,5 +1,6 @@
-// A tiny HTTP server for the AWS JSON 1.0/1.1 protocols (Step Functions, Glue), so the real SDK clients
-// can talk to local services through AWS_ENDPOINT_URL_<SERVICE>. Listens on 127.0.0.1 only.
+// A tiny HTTP server for the AWS JSON 1.0/1.1 protocols (Step Functions, Glue, Athena) and the REST JSON protocol
+// (EMR Serverless), so the real SDK clients can talk to local services through AWS_ENDPOINT_URL_<SERVICE>.
+// Listens on 127.0.0.1 only.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -48,10 +49,10 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function send(res: ServerResponse, status: number, contentType: string, body: unknown): void {
+function send(res: ServerResponse, status: number, contentType: string, body: unknown, headers: Record<string, string> = {}): void {
   if (res.destroyed || res.headersSent) return;
   const text = JSON.stringify(body ?? {});
-  res.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, { ...headers, "content-type": contentType, "content-length": Buffer.byteLength(text) });
   res.end(text);
 }
 
@@ -69,15 +70,85 @@ function parseInput(body: string): Record<string, unknown> {
   return input as Record<string, unknown>;
 }
 
+/** Calls a listener of a local service; its failure must not change the service's state (EventBridge delivery is fire-and-forget too). */
+export function notifyListener(service: string, listener: () => void): void {
+  try {
+    listener();
+  } catch (e) {
+    process.emitWarning(`${service}: a listener failed: ${(e as Error)?.stack ?? e}`);
+  }
+}
+
+/** Answers one request: the status and JSON body, or an AwsJsonError. */
+type Dispatch = (req: IncomingMessage, body: string, signal: AbortSignal) => Promise<{ status: number; body: unknown }>;
+
 /** Starts the server on 127.0.0.1. */
 export async function startAwsJsonServer(options: AwsJsonServerOptions): Promise<AwsJsonServer> {
+  return startServer(options.port, options.onInternalError, "json", async (req, body, signal) => {
+    const target = String(req.headers["x-amz-target"] ?? "");
+    const [service, operation] = target.split(".", 2);
+    if (req.method !== "POST") throw new AwsJsonError("UnknownOperationException", `expected POST, got ${req.method}`);
+    if (service !== options.service || !operation || !Object.hasOwn(options.handlers, operation)) {
+      throw new AwsJsonError("UnknownOperationException", `unknown operation X-Amz-Target: '${target}' (this server handles ${options.service}.<${Object.keys(options.handlers).join("|")}>)`);
+    }
+    return { status: 200, body: await options.handlers[operation](parseInput(body), signal) };
+  });
+}
+
+/**
+ * One REST JSON route: `path` with `{name}` segments (URL-decoded into `params`); `input` merges the JSON body,
+ * the query string and the path parameters.
+ */
+export interface RestJsonRoute {
+  method: "GET" | "POST" | "PUT" | "DELETE";
+  path: string;
+  operation: string;
+  handler: (input: Record<string, unknown>, signal: AbortSignal) => unknown;
+}
+
+export interface RestJsonServerOptions {
+  routes: readonly RestJsonRoute[];
+  port?: number;
+  onInternalError?: (operation: string, error: unknown) => void;
+}
+
+/** Starts a REST JSON server on 127.0.0.1; errors carry `x-amzn-ErrorType` as AWS's REST JSON services do. */
+export async function startRestJsonServer(options: RestJsonServerOptions): Promise<AwsJsonServer> {
+  const routes = options.routes.map((route) => ({
+    ...route,
+    pattern: new RegExp(`^${route.path.replace(/\{(\w+)\}/g, "(?<$1>[^/]+)")}$`),
+  }));
+  return startServer(options.port, options.onInternalError, "rest", async (req, body, signal) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const path = url.pathname.replace(/\/+$/, "") || "/";
+    for (const route of routes) {
+      const match = route.pattern.exec(path);
+      if (!match || route.method !== req.method) continue;
+      const params = Object.fromEntries(Object.entries(match.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]));
+      // A repeated query parameter (a list, e.g. EMR Serverless's states) becomes an array.
+      const query: Record<string, string | string[]> = {};
+      for (const key of new Set(url.searchParams.keys())) {
+        const values = url.searchParams.getAll(key);
+        query[key] = values.length === 1 ? values[0] : values;
+      }
+      const input = { ...parseInput(body), ...query, ...params };
+      return { status: 200, body: await route.handler(input, signal) };
+    }
+    throw new AwsJsonError("UnknownOperationException", `no operation for ${req.method} ${url.pathname}`, 404);
+  });
+}
+
+async function startServer(port: number | undefined, onInternalError: AwsJsonServerOptions["onInternalError"], protocol: "json" | "rest", dispatch: Dispatch): Promise<AwsJsonServer> {
   const closing = new AbortController();
   const inFlight = new Set<Promise<void>>();
 
   const server = createServer((req, res) => {
-    const contentType = /^application\/x-amz-json-1\.[01]$/.test(req.headers["content-type"] ?? "")
-      ? (req.headers["content-type"] as string)
-      : "application/x-amz-json-1.0";
+    const contentType =
+      protocol === "rest"
+        ? "application/json"
+        : /^application\/x-amz-json-1\.[01]$/.test(req.headers["content-type"] ?? "")
+          ? (req.headers["content-type"] as string)
+          : "application/x-amz-json-1.0";
     const requestGone = new AbortController();
     // "close" on the response fires when it is sent or when the socket dies first.
     const done = new Promise<void>((resolve) => res.on("close", resolve));
@@ -87,24 +158,18 @@ export async function startAwsJsonServer(options: AwsJsonServerOptions): Promise
       requestGone.abort();
     });
     const signal = AbortSignal.any([requestGone.signal, closing.signal]);
-
     const target = String(req.headers["x-amz-target"] ?? "");
-    const [service, operation] = target.split(".", 2);
+    const operation = protocol === "json" ? (target.split(".", 2)[1] ?? target) : `${req.method} ${req.url}`;
     void (async () => {
       try {
-        if (req.method !== "POST") throw new AwsJsonError("UnknownOperationException", `expected POST, got ${req.method}`);
-        if (service !== options.service || !operation || !Object.hasOwn(options.handlers, operation)) {
-          throw new AwsJsonError("UnknownOperationException", `unknown operation X-Amz-Target: '${target}' (this server handles ${options.service}.<${Object.keys(options.handlers).join("|")}>)`);
-        }
-        const input = parseInput(await readBody(req));
-        const output = await options.handlers[operation](input, signal);
-        send(res, 200, contentType, output);
+        const answer = await dispatch(req, await readBody(req), signal);
+        send(res, answer.status, contentType, answer.body);
       } catch (e) {
         if (e instanceof AwsJsonError) {
-          send(res, e.statusCode, contentType, { __type: e.type, message: e.message });
+          send(res, e.statusCode, contentType, protocol === "json" ? { __type: e.type, message: e.message } : { message: e.message }, protocol === "rest" ? { "x-amzn-errortype": e.type } : {});
         } else {
-          options.onInternalError?.(operation ?? target, e);
-          send(res, 500, contentType, { __type: "InternalFailure", message: (e as Error)?.message ?? String(e) });
+          onInternalError?.(operation, e);
+          send(res, 500, contentType, protocol === "json" ? { __type: "InternalFailure", message: (e as Error)?.message ?? String(e) } : { message: (e as Error)?.message ?? String(e) }, protocol === "rest" ? { "x-amzn-errortype": "InternalServerException" } : {});
         }
       }
     })();
@@ -112,16 +177,16 @@ export async function startAwsJsonServer(options: AwsJsonServerOptions): Promise
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port ?? 0, "127.0.0.1", () => {
+    server.listen(port ?? 0, "127.0.0.1", () => {
       server.off("error", reject);
       resolve();
     });
   });
-  const { port } = server.address() as AddressInfo;
+  const address = server.address() as AddressInfo;
 
   let closed: Promise<void> | undefined;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://127.0.0.1:${address.port}`,
     close() {
       closed ??= (async () => {
         closing.abort();

@@ -16,8 +16,8 @@ export const DEFAULT_OUT_DIR = join(PROJECT_ROOT, "out", "joined");
 
 export const START_COMMAND = defineCommand({
   command: "npm start --",
-  summary: `Runs the ETL workflow end to end on local stand-ins for S3, DynamoDB, Step Functions and Glue,
-with the real ASL and handler code, and writes the joined dataset as Parquet.`,
+  summary: `Runs the ETL workflow end to end on local stand-ins for S3, DynamoDB, Step Functions and each engine the jobs
+use (Glue, Athena, EMR Serverless), with the real ASL and handler code, and writes the joined dataset as Parquet.`,
   options: {
     ...DATASET_OPTIONS,
     out: {
@@ -31,7 +31,7 @@ with the real ASL and handler code, and writes the joined dataset as Parquet.`,
       value: "FILE",
       description: "write a JSON report: status, executionArn, startedAt, stoppedAt, states,\njobs (with rows read, dropped, written), notifications,\noutput {dir, files, rows, written}",
     },
-    "fail-job": { type: "string", value: "JOB", multiple: true, description: "make that job's Glue run fail (job id such as PSD, or Glue job name)" },
+    "fail-job": { type: "string", value: "JOB", multiple: true, description: "make that job's run fail on its engine (job id such as PSD, or job name such as etl-dev-PSD)" },
     "upload-before-start": { type: "boolean", description: "upload the datasets before starting the execution" },
   },
   epilogue: `Exit codes: 0 the workflow succeeded, 1 it failed (a job failed, or failed its data-quality gate),

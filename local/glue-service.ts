@@ -1,26 +1,22 @@
 // Local Glue: the job-run API subset the runner uses (StartJobRun, GetJobRun, GetJobRuns, BatchStopJobRun, GetJob)
 // with Glue's state sequence, MaxConcurrentRuns, timeouts and failure injection. A run really moves data:
 // its inputs are downloaded from the local S3, transformed, and its output uploaded, overwriting the prefix
-// (the staging between S3 and local folders is s3-staging.ts).
+// (local/etl-job-run.ts, shared with the local EMR Serverless).
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { EtlConfig } from "../core/config";
 import { resourceNames, scriptPath, scriptsDir } from "../core/config";
-import { jobArguments, type EtlInput } from "../core/job-arguments";
-import { DataQualityError, parseQualityLimits } from "../core/quality";
-import { runTransformation, type TransformationRequest, type TransformationResult } from "./etl-engine";
-import { AwsJsonError, startAwsJsonServer, type AwsJsonHandler } from "./aws-json-server";
-import { parseS3Uri, S3Staging } from "./s3-staging";
+import { jobArguments } from "../core/job-arguments";
+import { DataQualityError } from "../core/quality";
+import type { TransformationResult } from "./etl-engine";
+import { runEtlJob, type Transformation } from "./etl-job-run";
+import { AwsJsonError, notifyListener, startAwsJsonServer, type AwsJsonHandler } from "./aws-json-server";
 
 export type JobRunState = "STARTING" | "RUNNING" | "STOPPING" | "STOPPED" | "SUCCEEDED" | "FAILED" | "TIMEOUT";
 const FINAL_STATES: ReadonlySet<JobRunState> = new Set(["STOPPED", "SUCCEEDED", "FAILED", "TIMEOUT"]);
 const ACTIVE_STATES: ReadonlySet<JobRunState> = new Set(["STARTING", "RUNNING", "STOPPING"]);
 
-/** The engine contract (local/etl-engine.ts); input paths are local folders. */
-export type Transformation = (request: TransformationRequest) => Promise<TransformationResult>;
+export type { Transformation };
 
 /** An EventBridge event as Glue emits it on a run's final state. */
 export interface GlueJobStateChangeEvent {
@@ -108,14 +104,14 @@ export class LocalGlue {
   private readonly transitionMs: number;
   private readonly msPerTimeoutMinute: number;
   private readonly failJobs: Set<string>;
-  private readonly staging: S3Staging;
   private closed = false;
 
   constructor(private readonly options: LocalGlueOptions) {
-    this.staging = new S3Staging(options.s3);
     const { config, bucket } = options;
     const names = resourceNames(config);
+    // Glue jobs exist for the jobs on engine "glue" only, as the glue stack creates them.
     for (const [id, job] of Object.entries(config.jobs)) {
+      if (job.engine !== "glue") continue;
       const name = names.glueJob(id);
       this.jobs.set(name, {
         id,
@@ -328,13 +324,8 @@ export class LocalGlue {
     this.notify(() => this.options.onJobStateChange?.(event));
   }
 
-  /** A listener's failure must not change the run (EventBridge delivery is fire-and-forget too). */
   private notify(listener: () => void): void {
-    try {
-      listener();
-    } catch (e) {
-      process.emitWarning(`local Glue: a listener failed: ${(e as Error)?.stack ?? e}`);
-    }
+    notifyListener("local Glue", listener);
   }
 
   /** STARTING -> RUNNING -> a final state; a stop request or the timeout ends it early. */
@@ -397,33 +388,7 @@ export class LocalGlue {
       await this.sleep(this.transitionMs);
       throw new Error(`Injected failure: job ${job.name} is in failJobs`);
     }
-    const args = run.Arguments;
-    let inputs: EtlInput[];
-    try {
-      inputs = JSON.parse(args["--etl_inputs"] ?? "") as EtlInput[];
-      if (!Array.isArray(inputs)) throw new Error("not a list");
-    } catch (e) {
-      throw new Error(`argument --etl_inputs: invalid JSON list of inputs (${(e as Error).message})`);
-    }
-    const output = parseS3Uri(args["--etl_output"] ?? "", "argument --etl_output");
-    const sqlName = args["--etl_sql"];
-    if (!sqlName) throw new Error("argument --etl_sql is missing");
-    const quality = parseQualityLimits(args["--etl_quality"]);
-
-    const transformation = this.options.transformation ?? runTransformation;
-    const workDir = await mkdtemp(join(tmpdir(), `etl-glue-${job.id}-`));
-    try {
-      const localInputs = await this.staging.downloadInputs(inputs, join(workDir, "inputs"), "argument --etl_inputs");
-      const outputDir = join(workDir, "output");
-      await mkdir(outputDir, { recursive: true });
-      const result = await transformation({ inputs: localInputs, sqlFile: join(scriptsDir(this.options.config), sqlName), outputDir, scriptsDir: scriptsDir(this.options.config), quality });
-      const counts = { rowsWritten: result.rowsWritten, rowsRead: { ...result.rowsRead }, droppedRows: { ...result.droppedRows } };
-      if (!stillRunning()) return counts;
-      await this.staging.replacePrefix(output.bucket, output.prefix, outputDir);
-      return counts;
-    } finally {
-      await rm(workDir, { recursive: true, force: true });
-    }
+    return runEtlJob({ s3: this.options.s3, args: run.Arguments, scriptsDir: scriptsDir(this.options.config), transformation: this.options.transformation, label: `etl-glue-${job.id}`, stillRunning });
   }
 }
 

@@ -19,7 +19,7 @@ export function formatProgress(event: ProgressEvent, startMs: number): string | 
         ? `${elapsed} state ${event.name} entered`
         : `${elapsed} state ${event.name} exited ${event.status ?? ""}${event.error ? ` (${event.error})` : ""}`.trimEnd();
     case "job":
-      return `${elapsed} job ${event.jobName} run ${shortRunId(event.runId)} ${event.state}${event.errorMessage ? ` (${event.errorMessage})` : ""}${droppedText(event.droppedRows)}${countsText(event)}`;
+      return `${elapsed} job ${event.jobName} (${event.engine}) run ${shortRunId(event.runId)} ${event.state}${event.errorMessage ? ` (${event.errorMessage})` : ""}${droppedText(event.droppedRows)}${countsText(event)}`;
     case "notification":
       return `${elapsed} notification published: ${event.subject ? `${event.subject}: ` : ""}${event.message}`;
     case "invocation":
@@ -71,7 +71,7 @@ export function formatSummary(report: RunReport, firstRows: Array<Record<string,
   if (report.error) lines.push(`  error: ${report.error}`);
   for (const job of report.jobs) {
     const duration = job.completedOn ? seconds(Date.parse(job.completedOn) - Date.parse(job.startedOn)) : "still running";
-    lines.push(`  job ${job.jobName}: ${job.state} in ${duration}${job.errorMessage ? ` (${job.errorMessage})` : ""}${droppedText(job.droppedRows)}${countsText(job)}`);
+    lines.push(`  job ${job.jobName} (${job.engine}, run ${shortRunId(job.runId)}): ${job.state} in ${duration}${job.errorMessage ? ` (${job.errorMessage})` : ""}${droppedText(job.droppedRows)}${countsText(job)}`);
   }
   for (const n of report.notifications) lines.push(`  notification: ${n.subject ? `${n.subject}: ` : ""}${n.message}`);
   if (report.output.written) {

@@ -1,6 +1,7 @@
-// The local runtime behind `npm start`: local S3, DynamoDB, Step Functions and Glue on 127.0.0.1, and the real
-// handler modules invoked in-process the way Lambda would (async, with a context), from the same events:
-// S3 notifications, the workflow's putEvents kicks, Glue state changes and a fallback schedule.
+// The local runtime behind `npm start`: local S3, DynamoDB, Step Functions and each engine a job uses (Glue, Athena,
+// EMR Serverless) on 127.0.0.1, and the real handler modules invoked in-process the way Lambda would (async, with a
+// context), from the same events: S3 notifications, the workflow's putEvents kicks, the engines' state changes and a
+// fallback schedule.
 import { randomUUID } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,9 +11,14 @@ import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import type { Context } from "aws-lambda";
 import { checkCatalogSchemas, loadWorkflow } from "../asl/consistency";
 import type { LoadedStateMachine } from "../asl/loader";
-import { loadConfig, localHandlerPath, resourceNames, type EtlConfig } from "../core/config";
+import { catalogTables } from "../core/catalog";
+import { loadConfig, localHandlerPath, resourceNames, scriptsDir, type EtlConfig } from "../core/config";
+import type { EngineName } from "../core/job-spec";
+import { jobSpecs } from "../core/job-specs";
 import { ARRIVAL_TABLE, RUNNER_TABLE } from "../core/table-keys";
-import { FUNCTIONS, type FunctionId } from "../core/topology";
+import { EMR_APPLICATION_ID_REF, FUNCTIONS, jobsOn, type FunctionId } from "../core/topology";
+import { startLocalAthena, type LocalAthenaServer, type QueryExecution } from "./athena-service";
+import { startLocalEmrServerless, type EmrJobRun, type LocalEmrServerlessServer } from "./emr-serverless-service";
 import { LOCAL_ACCOUNT, localWorkflowArns } from "./arns";
 import { startLocalDynamoDB, type LocalDynamoDB } from "./dynamodb";
 import { saveEnv, withEnv } from "./env";
@@ -21,7 +27,7 @@ import { startLocalGlue, type JobRun, type LocalGlueServer } from "./glue-servic
 import { checkCsvHeaders, InputError } from "./inputs";
 import { OutputFolder, type OutputContents } from "./output-folder";
 import { writeDatasetSamples } from "./dataset-samples";
-import { startLocalS3, type LocalS3 } from "./s3";
+import { LOCAL_S3_CREDENTIALS, startLocalS3, type LocalS3 } from "./s3";
 import { LocalStepFunctions, type PutEventsEntry, type SfnEvent } from "./sfn-service";
 
 
@@ -32,7 +38,7 @@ export interface RuntimeOptions {
   inputs?: Record<string, string>;
   /** Folder that receives the final job's Parquet files (and nothing else). */
   outDir: string;
-  /** Job ids or Glue job names whose runs end FAILED. Default: none. */
+  /** Job ids or job names (`<prefix>-<JOB>`) whose runs end FAILED, whatever their engine. Default: none. */
   failJobs?: readonly string[];
   /** Upload before StartExecution (the input then carries dataSince). Default: false (upload after the start). */
   uploadBeforeStart?: boolean;
@@ -64,7 +70,7 @@ export type ProgressEvent = { at: string } & (
   | { type: "upload"; dataset: string; file: string; key: string; bytes: number }
   | { type: "execution"; status: "RUNNING" | "SUCCEEDED" | "FAILED" | "ABORTED"; executionArn: string; error?: string; cause?: string }
   | { type: "state"; name: string; phase: "entered" | "exited"; status?: string; error?: string }
-  | { type: "job"; jobName: string; runId: string; state: string; errorMessage?: string; rowsRead?: Record<string, number>; droppedRows?: Record<string, number>; rowsWritten?: number }
+  | { type: "job"; jobName: string; engine: EngineName; runId: string; state: string; errorMessage?: string; rowsRead?: Record<string, number>; droppedRows?: Record<string, number>; rowsWritten?: number }
   | { type: "notification"; subject?: string; message: string }
   | { type: "invocation"; functionName: string; trigger: string }
   | { type: "invocation-error"; functionName: string; trigger: string; error: string }
@@ -83,6 +89,8 @@ export interface RunReport {
    */
   jobs: Array<{
     jobName: string;
+    /** The job's engine; runId is that engine's run id (Glue job run, Athena query execution, EMR Serverless job run). */
+    engine: EngineName;
     runId: string;
     state: string;
     startedOn: string;
@@ -141,6 +149,8 @@ function lambdaContext(fn: LocalFunction, region: string): Context {
 const SHARED_ENV = [
   "AWS_ENDPOINT_URL_SFN",
   "AWS_ENDPOINT_URL_GLUE",
+  "AWS_ENDPOINT_URL_ATHENA",
+  "AWS_ENDPOINT_URL_EMR_SERVERLESS",
   "AWS_ENDPOINT_URL_DYNAMODB",
   "AWS_ENDPOINT_URL_S3",
   "AWS_REGION",
@@ -260,6 +270,7 @@ interface RunContext {
 async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: RunContext): Promise<RunReport> {
   const { names, region, progress, cleanups } = run;
   const bucket = `${config.dataLake.bucketPrefix}local`;
+  const artifactBucket = `${config.artifacts.bucketPrefix}local`;
   const arns = localWorkflowArns(config, region);
   const datasetIds = Object.keys(config.datasets);
 
@@ -292,8 +303,29 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     invocations.add(invocation);
     void invocation.finally(() => invocations.delete(invocation));
   };
-  // The rules and the bucket notification of the stacks, from the same topology.
-  const bus = new LocalEventBus(localWiring(config), invoke);
+  // --fail-job names a job by id or by name, whatever its engine.
+  const jobIdOf = new Map(Object.keys(config.jobs).flatMap((id) => [[id, id] as const, [names.glueJob(id), id] as const]));
+  const unknownFailJobs = (options.failJobs ?? []).filter((j) => !jobIdOf.has(j));
+  if (unknownFailJobs.length)
+    throw new InputError(`failJobs: unknown job ${unknownFailJobs.join(", ")}; known: ${Object.keys(config.jobs).map((id) => `${id} (${names.glueJob(id)})`).join(", ")}`);
+  const failing = new Set((options.failJobs ?? []).map((j) => jobIdOf.get(j)!));
+  const failingOn = (engine: EngineName) => [...failing].filter((id) => config.jobs[id].engine === engine);
+  const injected = (id: string) => `Injected failure: job ${names.glueJob(id)} is in failJobs`;
+  const seenRunStates = new Map<string, string>();
+  const jobProgress = (engine: EngineName, jobName: string, runId: string, state: string, errorMessage?: string, counts: ReturnType<typeof runCounts> = {}) => {
+    if (seenRunStates.get(runId) === state) return;
+    seenRunStates.set(runId, state);
+    progress({ type: "job", jobName, engine, runId, state, errorMessage, ...counts });
+  };
+  // Engine events go through the bus, created once the EMR Serverless application (named by a rule) exists.
+  let bus: LocalEventBus | undefined;
+  let sfnService: LocalStepFunctions | undefined;
+  const putEngineEvent = (event: { "detail-type": string }) => {
+    if (run.eventDriven) bus?.put(event);
+    // The rule Step Functions keeps for its .sync tasks.
+    sfnService?.serviceEvent(event as Parameters<LocalStepFunctions["serviceEvent"]>[0]);
+  };
+
 
   // S3 notifications held back while a dataset's parts are uploaded, by object key.
   const heldNotifications = new Map<string, S3NotificationEvent[]>();
@@ -302,37 +334,92 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   cleanups.push(() => dynamodb.close());
   const s3: LocalS3 = await startLocalS3({
     bucket,
+    otherBuckets: [artifactBucket],
     region,
-    // S3 delivers notifications asynchronously: those of a folder's parts arrive once every part is stored,
-    // so a job never starts on half a folder. The bus filters them as the bucket notification does.
+    // The notification is the data-lake bucket's. S3 delivers notifications asynchronously: those of a folder's
+    // parts arrive once every part is stored, so a job never starts on half a folder. The bus filters them as the
+    // bucket notification does.
     onObjectCreated: (event) => {
-      const holding = event.Records.map((r) => heldNotifications.get(r.s3.object.key)).find((h) => h !== undefined);
-      if (holding) holding.push(event);
-      else void bus.objectCreated(event);
+      const records = event.Records.filter((r) => r.s3.bucket.name === bucket);
+      if (records.length === 0) return;
+      const ours = { ...event, Records: records };
+      const holding = records.map((r) => heldNotifications.get(r.s3.object.key)).find((h) => h !== undefined);
+      if (holding) holding.push(ours);
+      else void bus!.objectCreated(ours);
     },
   });
   cleanups.push(() => s3.close());
-  const seenRunStates = new Map<string, string>();
+  // The runner names each EMR Serverless run `<job name>:<task id>`.
+  const emrJobName = (r: Readonly<EmrJobRun>) => (r.name && r.name.lastIndexOf(":") > 0 ? r.name.slice(0, r.name.lastIndexOf(":")) : "(not a job's run)");
+  // The local EMR Serverless, with the application the glue stack would create, when a job runs on it.
+  let emr: LocalEmrServerlessServer | undefined;
+  let emrApplicationId: string | undefined;
+  if (jobsOn(config, "emr-serverless").length > 0) {
+    const failingNames = failingOn("emr-serverless").map((id) => names.glueJob(id));
+    emr = await startLocalEmrServerless({
+      s3: s3.client,
+      scriptsDir: scriptsDir(config),
+      region,
+      account: LOCAL_ACCOUNT,
+      transitionMs: options.glueTransitionMs ?? 200,
+      // The runner names each run `<job name>:<task id>`.
+      injectedFailure: (r) => {
+        const job = failingNames.find((n) => r.name?.startsWith(`${n}:`));
+        return job ? `Injected failure: job ${job} is in failJobs` : undefined;
+      },
+      onRunChange: (r: Readonly<EmrJobRun>) => jobProgress("emr-serverless", emrJobName(r), r.jobRunId, r.state, r.stateDetails || undefined, runCounts(r)),
+      onStateChange: putEngineEvent,
+    });
+    cleanups.push(() => emr!.close());
+    emrApplicationId = emr.emr.createApplication(names.emrApplication, config.emrServerless.releaseLabel).applicationId;
+  }
+  // The rules and the bucket notification of the stacks, from the same topology.
+  bus = new LocalEventBus(localWiring(config, emrApplicationId ? { [EMR_APPLICATION_ID_REF]: emrApplicationId } : {}), invoke);
   const glue: LocalGlueServer = await startLocalGlue({
     config,
     bucket,
     s3: s3.client,
-    failJobs: options.failJobs,
+    failJobs: failingOn("glue"),
     transitionMs: options.glueTransitionMs ?? 200,
     region,
-    onRunChange: (r: Readonly<JobRun>) => {
-      if (seenRunStates.get(r.Id) === r.JobRunState) return;
-      seenRunStates.set(r.Id, r.JobRunState);
-      progress({ type: "job", jobName: r.JobName, runId: r.Id, state: r.JobRunState, errorMessage: r.ErrorMessage, ...runCounts(r) });
-    },
-    onJobStateChange: (event) => {
-      if (run.eventDriven) bus.put(event);
-      // The rule Step Functions keeps for its .sync tasks.
-      sfnService?.serviceEvent(event);
-    },
+    onRunChange: (r: Readonly<JobRun>) => jobProgress("glue", r.JobName, r.Id, r.JobRunState, r.ErrorMessage, runCounts(r)),
+    onJobStateChange: putEngineEvent,
   });
   cleanups.push(() => glue.close());
-  let sfnService: LocalStepFunctions | undefined;
+
+  // The local Athena, with the workgroup the glue stack would create, over the same catalog tables.
+  let athena: LocalAthenaServer | undefined;
+  if (jobsOn(config, "athena").length > 0) {
+    const failingStaging = failingOn("athena").map((id) => `s3://${bucket}/${config.dataLake.stagingPrefix}${names.glueJob(id)}/`);
+    athena = await startLocalAthena({
+      s3: s3.client,
+      catalog: { database: config.glue.databaseName, bucket, tables: catalogTables(config) },
+      workGroups: [names.athenaWorkGroup],
+      transitionMs: options.glueTransitionMs ?? 200,
+      region,
+      account: LOCAL_ACCOUNT,
+      // A query is a job's by its UNLOAD destination, the job's staging folder.
+      injectedFailure: (q) => {
+        const index = failingStaging.findIndex((uri) => q.Query.includes(`TO '${uri}`));
+        return index >= 0 ? injected(failingOn("athena")[index]) : undefined;
+      },
+      onQueryChange: (q: Readonly<QueryExecution>) => jobProgress("athena", athenaJobName(q), q.QueryExecutionId, q.State, q.StateChangeReason),
+      onStateChange: putEngineEvent,
+    });
+    cleanups.push(() => athena!.close());
+  }
+  const athenaJobName = (q: Readonly<QueryExecution>) => {
+    const id = jobsOn(config, "athena").find((j) => q.Query.includes(`TO 's3://${bucket}/${config.dataLake.stagingPrefix}${names.glueJob(j)}/`));
+    return id ? names.glueJob(id) : "(not a job's query)";
+  };
+  // The specs of the jobs not on Glue, written where the glue stack writes them, by the same builder.
+  for (const { key, spec } of jobSpecs(config, {
+    dataBucket: bucket,
+    artifactBucket,
+    athena: { workGroup: names.athenaWorkGroup },
+    emrServerless: emrApplicationId ? { applicationId: emrApplicationId, executionRoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${names.emrJobRole}` } : undefined,
+  }))
+    await s3.client.send(new PutObjectCommand({ Bucket: artifactBucket, Key: key, Body: JSON.stringify(spec, null, 2), ContentType: "application/json" }));
 
   const sfn = await LocalStepFunctions.start({
     stateMachine: run.stateMachine,
@@ -340,7 +427,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     region,
     longPollMs: options.longPollMs,
     activities: [names.runnerActivity, ...datasetIds.map((d) => names.waitActivity(d))],
-    serviceEndpoints: { glue: glue.endpoint },
+    serviceEndpoints: { glue: glue.endpoint, ...(athena ? { athena: athena.endpoint } : {}), ...(emr ? { emrServerless: emr.endpoint } : {}) },
     lambdaFunction: (name) => localLambda(config, name, functions, region),
     putEvents: (entries: PutEventsEntry[]) => {
       if (!run.eventDriven) return;
@@ -361,26 +448,33 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     await sfn.close();
     await settleWithin([...invocations], 15_000);
   });
-  progress({ type: "services", endpoints: { s3: s3.endpoint, dynamodb: dynamodb.endpoint, sfn: sfn.endpoint, glue: glue.endpoint } });
+  progress({
+    type: "services",
+    endpoints: { s3: s3.endpoint, dynamodb: dynamodb.endpoint, sfn: sfn.endpoint, glue: glue.endpoint, ...(athena ? { athena: athena.endpoint } : {}), ...(emr ? { emrServerless: emr.endpoint } : {}) },
+  });
 
   // The real handlers reach the local services through the SDK's endpoint variables (restored at the end,
   // so an in-process caller such as a test runner is left as it was).
   const sharedEnv: Record<(typeof SHARED_ENV)[number], string> = {
     AWS_ENDPOINT_URL_SFN: sfn.endpoint,
     AWS_ENDPOINT_URL_GLUE: glue.endpoint,
+    // Unused endpoints still point locally: nothing may reach AWS.
+    AWS_ENDPOINT_URL_ATHENA: athena?.endpoint ?? glue.endpoint,
+    AWS_ENDPOINT_URL_EMR_SERVERLESS: emr?.endpoint ?? glue.endpoint,
     AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
     AWS_ENDPOINT_URL_S3: s3.endpoint,
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
-    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? "local",
-    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? "local",
+    // Local credentials only (never the caller's): s3rver checks the handlers' S3 signatures against these.
+    AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
   };
   Object.assign(process.env, sharedEnv);
   const logLevel = process.env.POWERTOOLS_LOG_LEVEL ?? "WARN";
   const environments: { [F in FunctionId]: Record<string, string> } = {
     // The job specs of engines other than Glue live in the local artifact bucket (wired with the local emulators).
-    runner: FUNCTIONS.runner.environment(config, { activityArn: arns.runnerActivityArn, tableName: names.runnerTable, artifactBucket: `${config.artifacts.bucketPrefix}local` }, logLevel),
+    runner: FUNCTIONS.runner.environment(config, { activityArn: arns.runnerActivityArn, tableName: names.runnerTable, artifactBucket }, logLevel),
     dataArrival: FUNCTIONS.dataArrival.environment(
       config,
       { tableName: names.arrivalTable, waitActivityArns: Object.fromEntries(datasetIds.map((d) => [d, arns.waitActivityArn(d)])), dataBucket: bucket },
@@ -503,15 +597,37 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     startedAt: iso(description.startDate),
     stoppedAt: iso(description.stopDate ?? new Date()),
     states: stateReport(sfn.events.filter((e) => e.executionArn === executionArn)),
-    jobs: glue.glue.allRuns().map((r) => ({
-      jobName: r.JobName,
-      runId: r.Id,
-      state: r.JobRunState,
-      startedOn: iso(r.StartedOn),
-      completedOn: r.CompletedOn ? iso(r.CompletedOn) : null,
-      ...(r.ErrorMessage ? { errorMessage: r.ErrorMessage } : {}),
-      ...runCounts(r),
-    })),
+    jobs: [
+      ...glue.glue.allRuns().map((r) => ({
+        jobName: r.JobName,
+        engine: "glue" as const,
+        runId: r.Id,
+        state: r.JobRunState as string,
+        startedOn: iso(r.StartedOn),
+        completedOn: r.CompletedOn ? iso(r.CompletedOn) : null,
+        ...(r.ErrorMessage ? { errorMessage: r.ErrorMessage } : {}),
+        ...runCounts(r),
+      })),
+      ...(athena?.athena.allQueries() ?? []).map((q) => ({
+        jobName: athenaJobName(q),
+        engine: "athena" as const,
+        runId: q.QueryExecutionId,
+        state: q.State as string,
+        startedOn: iso(q.SubmissionDateTime),
+        completedOn: q.CompletionDateTime ? iso(q.CompletionDateTime) : null,
+        ...(q.State === "FAILED" || q.State === "CANCELLED" ? { errorMessage: q.StateChangeReason } : {}),
+      })),
+      ...(emr?.emr.allRuns() ?? []).map((r) => ({
+        jobName: emrJobName(r),
+        engine: "emr-serverless" as const,
+        runId: r.jobRunId,
+        state: r.state as string,
+        startedOn: iso(r.createdAt),
+        completedOn: r.endedAt ? iso(r.endedAt) : null,
+        ...(r.stateDetails && r.state !== "SUCCESS" ? { errorMessage: r.stateDetails } : {}),
+        ...runCounts(r),
+      })),
+    ].sort((a, b) => a.startedOn.localeCompare(b.startedOn)),
     notifications: [...sfn.notifications],
     output,
     ...(status === "FAILED" ? { error: runtimeError ?? [description.error, description.cause].filter(Boolean).join(": ") } : {}),
@@ -550,7 +666,7 @@ function stateReport(events: SfnEvent[]): RunReport["states"] {
 }
 
 /** A run's counts, once it has them. */
-function runCounts(r: Readonly<JobRun>): Pick<RunReport["jobs"][number], "rowsRead" | "droppedRows" | "rowsWritten"> {
+function runCounts(r: Readonly<Pick<JobRun, "rowsRead" | "droppedRows" | "rowsWritten">>): Pick<RunReport["jobs"][number], "rowsRead" | "droppedRows" | "rowsWritten"> {
   return {
     ...(r.rowsRead ? { rowsRead: { ...r.rowsRead } } : {}),
     ...(r.droppedRows ? { droppedRows: { ...r.droppedRows } } : {}),

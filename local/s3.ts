@@ -11,6 +11,8 @@ import S3rver from "s3rver";
 export interface LocalS3Options {
   /** Bucket created at start. */
   bucket: string;
+  /** Other buckets created at start (their events are forwarded too). Default: none. */
+  otherBuckets?: readonly string[];
   /** Region written into event records. Default: us-east-1. */
   region?: string;
   /** Called with each object-created notification, like the bucket notification target. Default: none. */
@@ -44,9 +46,12 @@ function encodeEventKey(key: string): string {
   return encodeURIComponent(key).replace(/%2F/g, "/").replace(/%20/g, "+");
 }
 
+/** The only credentials s3rver accepts; the local runtime gives them to the handlers too (their S3 calls are checked). */
+export const LOCAL_S3_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
+
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const directory = await mkdtemp(join(tmpdir(), "etl-s3-"));
-  const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory, configureBuckets: [{ name: options.bucket }] });
+  const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory, configureBuckets: [options.bucket, ...(options.otherBuckets ?? [])].map((name) => ({ name })) });
   server.on("event", (event: S3Event) => {
     const records: S3EventRecord[] = event.Records.filter((r) => r.eventName.startsWith("ObjectCreated:")).map((r) => ({
       ...r,
@@ -63,7 +68,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     throw e;
   }
   const endpoint = `http://127.0.0.1:${address.port}`;
-  const client = new S3Client({ ...s3ClientConfig(endpoint, options.region), credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+  const client = new S3Client({ ...s3ClientConfig(endpoint, options.region), credentials: LOCAL_S3_CREDENTIALS });
   let closed = false;
   return {
     endpoint,

@@ -26,7 +26,12 @@ export function buildApp(config: EtlConfig, options: BuildAppOptions = {}): EtlA
   const app = new App(options.outdir ? { outdir: options.outdir } : {});
   const ids = stackIds(config);
   const glue = new GlueStack(app, ids.glue, { config });
-  const stateMachine = new StateMachineStack(app, ids.stateMachine, { config, dataLake: glue.dataLake });
+  const stateMachine = new StateMachineStack(app, ids.stateMachine, {
+    config,
+    dataLake: glue.dataLake,
+    // For native emr-serverless tasks in the ASL (${EmrApplicationId}, ${EmrJobRoleArn}).
+    emrServerless: glue.emrServerless && { applicationId: glue.emrServerless.applicationId, jobRoleArn: glue.emrServerless.jobRoleArn },
+  });
   const runner = new RunnerStack(app, ids.runner, {
     config,
     runnerActivity: stateMachine.runnerActivity,
@@ -34,6 +39,17 @@ export function buildApp(config: EtlConfig, options: BuildAppOptions = {}): EtlA
     jobs: glue.jobs,
     dataLake: glue.dataLake.bucket,
     artifacts: glue.artifacts.bucket,
+    athena: glue.athena && {
+      workGroupName: glue.athena.workGroupName,
+      workGroupArn: glue.athena.workGroupArn,
+      resultsBucketArn: glue.athena.resultsBucketArn,
+      resultsPrefix: glue.athena.resultsPrefix,
+    },
+    emrServerless: glue.emrServerless && {
+      applicationId: glue.emrServerless.applicationId,
+      applicationArn: glue.emrServerless.applicationArn,
+      jobRoleArn: glue.emrServerless.jobRoleArn,
+    },
   });
   return { app, glue, stateMachine, runner };
 }

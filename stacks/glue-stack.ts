@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join, relative, sep } from "node:path";
+import { basename, join, relative, sep } from "node:path";
 import { GlueJob } from "@cdktf/provider-aws/lib/glue-job";
 import { GlueSecurityConfiguration } from "@cdktf/provider-aws/lib/glue-security-configuration";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
@@ -10,14 +10,19 @@ import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { AssetType, TerraformAsset, TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { resourceNames, schemaPath, scriptsDir, sqlPath } from "../core/config";
+import { COMMON_MODULE, jobSchemaFiles, jobSpecs, jobStagingPrefix } from "../core/job-specs";
+import { jobsOn } from "../core/topology";
+import { AthenaWorkgroup } from "./constructs/athena-workgroup";
+import { EmrServerlessApplication } from "./constructs/emr-serverless-application";
 import { GlueCatalog } from "./constructs/glue-catalog";
 import { SecureBucket } from "./constructs/secure-bucket";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
 import { policyDocument, serviceTrustPolicy } from "./iam-policy";
 import { jobArguments } from "../core/job-arguments";
 
-/** The readers every job imports (shipped with --extra-py-files). */
-export const COMMON_MODULE = "etl_common.py";
+export { COMMON_MODULE };
+/** Prefix of the artifact bucket for the Athena workgroup's query results; expired after a week. */
+const ATHENA_RESULTS_PREFIX = "athena-results/";
 /** Prefix of the artifact bucket for Glue's temporary files (--TempDir); expired after a week. */
 const TEMP_PREFIX = "glue-temp/";
 
@@ -25,15 +30,20 @@ export type GlueStackProps = EtlStackProps;
 
 /**
  * Storage and compute: the data-lake and artifact buckets, the Glue artifacts (every file of the
- * scripts folder), the Data Catalog (constructs/glue-catalog.ts), the job role and one Glue job per configured job.
+ * scripts folder), the Data Catalog (constructs/glue-catalog.ts), and each engine a job uses: the Glue job role and one Glue job per job on
+ * Glue; the Athena workgroup; the EMR Serverless application and its job role; the specs of the jobs not on Glue.
  */
 export class GlueStack extends EtlStack {
   readonly dataLake: SecureBucket;
   readonly artifacts: SecureBucket;
   /** The Data Catalog database and tables, for Athena. */
   readonly catalog: GlueCatalog;
-  /** Glue jobs by job id (the configuration's key, e.g. "PSD"). */
+  /** Glue jobs by job id (the configuration's key, e.g. "PSD"), for the jobs on engine "glue". */
   readonly jobs: Record<string, GlueJob> = {};
+  /** The Athena workgroup, when a job runs on Athena. */
+  readonly athena?: AthenaWorkgroup;
+  /** The EMR Serverless application and its job role, when a job runs on EMR Serverless. */
+  readonly emrServerless?: EmrServerlessApplication;
 
   constructor(scope: Construct, id: string, props: GlueStackProps) {
     super(scope, id, props);
@@ -52,6 +62,9 @@ export class GlueStack extends EtlStack {
       bucket: this.artifacts.bucket.id,
       rule: [
         { id: "expire-glue-temp", status: "Enabled", filter: [{ prefix: TEMP_PREFIX }], expiration: [{ days: 7 }], noncurrentVersionExpiration: [{ noncurrentDays: 1 }] },
+        ...(jobsOn(config, "athena").length > 0
+          ? [{ id: "expire-athena-results", status: "Enabled", filter: [{ prefix: ATHENA_RESULTS_PREFIX }], expiration: [{ days: 7 }], noncurrentVersionExpiration: [{ noncurrentDays: 1 }] }]
+          : []),
         { id: "expire-old-script-versions", status: "Enabled", filter: [{ prefix: scriptsPrefix }], noncurrentVersionExpiration: [{ noncurrentDays: 90 }] },
         { id: "abort-incomplete-uploads", status: "Enabled", filter: [{ prefix: "" }], abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }] },
       ],
@@ -117,8 +130,9 @@ export class GlueStack extends EtlStack {
       ]),
     });
 
-    for (const [jobId, job] of Object.entries(config.jobs)) {
-      const schemaFiles = job.inputs.flatMap((i) => (i.dataset !== undefined ? [schemaPath(config, config.datasets[i.dataset].schema)] : []));
+    for (const jobId of jobsOn(config, "glue")) {
+      const job = config.jobs[jobId];
+      const schemaFiles = jobSchemaFiles(config, jobId).map((file) => schemaPath(config, file));
       this.jobs[jobId] = new GlueJob(this, `job-${jobId}`, {
         name: names.glueJob(jobId),
         description: job.description,
@@ -135,7 +149,7 @@ export class GlueStack extends EtlStack {
         defaultArguments: {
           ...jobArguments(config, jobId, data.bucket.bucket),
           "--extra-py-files": artifactUri(join(folder, COMMON_MODULE)),
-          "--extra-files": [sqlPath(config, job), ...new Set(schemaFiles)].map(artifactUri).join(","),
+          "--extra-files": [sqlPath(config, job), ...schemaFiles].map(artifactUri).join(","),
           "--job-language": "python",
           "--enable-metrics": "true",
           "--enable-continuous-cloudwatch-log": "true",
@@ -143,6 +157,56 @@ export class GlueStack extends EtlStack {
         },
       });
     }
+
+    // Athena: the workgroup its jobs' queries run in (results encrypted in the artifact bucket).
+    if (jobsOn(config, "athena").length > 0)
+      this.athena = new AthenaWorkgroup(this, "athena", {
+        name: names.athenaWorkGroup,
+        description: `Queries of the Athena jobs of ${names.prefix}`,
+        resultsBucket: this.artifacts,
+        resultsPrefix: ATHENA_RESULTS_PREFIX,
+        bytesScannedCutoffPerQuery: config.athena.bytesScannedCutoffPerQuery,
+      });
+
+    // EMR Serverless: the application and the role its runs assume, allowed exactly what its jobs read and write.
+    const emrJobs = jobsOn(config, "emr-serverless");
+    if (emrJobs.length > 0) {
+      const emr = (this.emrServerless = new EmrServerlessApplication(this, "emr-serverless", {
+        name: names.emrApplication,
+        releaseLabel: config.emrServerless.releaseLabel,
+        idleTimeoutMinutes: config.emrServerless.idleTimeoutMinutes,
+        maximumCapacity: config.emrServerless.maximumCapacity,
+        jobRoleName: names.emrJobRole,
+        logRetentionDays: config.logRetentionDays,
+        arn: (service, resource) => this.arn(service, resource),
+      }));
+      const scriptKeys = new Set(
+        emrJobs.flatMap((id) => [config.jobs[id].script, basename(sqlPath(config, config.jobs[id])), ...jobSchemaFiles(config, id).map((s) => `schemas/${s}`)]),
+      );
+      const inputPrefixes = new Set(emrJobs.flatMap((id) => config.jobs[id].inputs.map((i) => (i.dataset !== undefined ? config.datasets[i.dataset].prefix : config.jobs[i.job!].output))));
+      const stagingPrefixes = emrJobs.map((id) => jobStagingPrefix(config, names.glueJob(id)));
+      emr.grantJobAccess(
+        { Sid: "ReadJobScripts", Action: ["s3:GetObject"], Resource: [COMMON_MODULE, ...scriptKeys].map((key) => `${this.artifacts.bucket.arn}/${scriptsPrefix}${key}`) },
+        { Sid: "ReadJobInputs", Action: ["s3:GetObject"], Resource: [...inputPrefixes].map((p) => data.objectsArn(p)) },
+        // Spark's committer writes, reads back and deletes its temporary files under the run's staging folder.
+        { Sid: "WriteJobStaging", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"], Resource: stagingPrefixes.map((p) => data.objectsArn(p)) },
+        {
+          Sid: "ListJobFolders",
+          Action: ["s3:ListBucket"],
+          Resource: [data.bucket.arn],
+          Condition: { StringLike: { "s3:prefix": [...inputPrefixes, ...stagingPrefixes].flatMap((p) => [p, `${p}*`]) } },
+        },
+      );
+    }
+
+    // What the runner reads to start a job not on Glue: one JSON object per job, built as the local runtime builds it.
+    for (const { jobId, key, spec } of jobSpecs(config, {
+      dataBucket: data.bucket.bucket,
+      artifactBucket: this.artifacts.bucket.bucket,
+      athena: this.athena ? { workGroup: this.athena.workGroupName } : undefined,
+      emrServerless: this.emrServerless ? { applicationId: this.emrServerless.applicationId, executionRoleArn: this.emrServerless.jobRoleArn } : undefined,
+    }))
+      new S3Object(this, `job-spec-${jobId}`, { bucket: this.artifacts.bucket.id, key, content: JSON.stringify(spec), contentType: "application/json" });
 
     new TerraformOutput(this, "data-lake-bucket", { value: data.bucket.bucket, description: "Upload raw datasets under their prefixes here" });
     new TerraformOutput(this, "artifacts-bucket", { value: this.artifacts.bucket.bucket });

@@ -1,9 +1,8 @@
-import { basename } from "node:path";
 import { GlueCatalogDatabase } from "@cdktf/provider-aws/lib/glue-catalog-database";
 import { GlueCatalogTable, type GlueCatalogTableStorageDescriptorColumns } from "@cdktf/provider-aws/lib/glue-catalog-table";
 import { Construct } from "constructs";
-import { resourceNames, schemaPath, type EtlConfig } from "../../core/config";
-import { readSchemaFile } from "../../core/schema-file";
+import { catalogTables } from "../../core/catalog";
+import { resourceNames, type EtlConfig } from "../../core/config";
 import type { Grantee } from "./grantee";
 import type { SecureBucket } from "./secure-bucket";
 
@@ -33,34 +32,21 @@ export class GlueCatalog extends Construct {
     this.catalogArn = props.catalogArn;
     this.database = new GlueCatalogDatabase(this, "database", { name: config.glue.databaseName, description: `Tables of ${resourceNames(config).prefix} for Athena` });
 
-    for (const [dataset, d] of Object.entries(config.datasets)) {
-      const schema = readSchemaFile(schemaPath(config, d.schema));
-      this.addTable(`table-raw-${dataset}`, `raw_${dataset}`, {
+    // The tables as core/catalog.ts describes them (the Athena statements and the local Athena read the same).
+    for (const table of catalogTables(config)) {
+      const csv = table.format === "csv";
+      this.addTable("dataset" in table.source ? `table-raw-${table.source.dataset}` : `table-${table.source.job}`, table.name, {
         tableType: "EXTERNAL_TABLE",
-        description: `Raw ${dataset} CSV uploads. Every column is a string (dates are M/D/YYYY); the processed tables carry the types.`,
-        parameters: { EXTERNAL: "TRUE", classification: "csv", "skip.header.line.count": "1" },
+        description: table.description,
+        parameters: csv ? { EXTERNAL: "TRUE", classification: "csv", "skip.header.line.count": "1" } : { EXTERNAL: "TRUE", classification: "parquet", "parquet.compression": "SNAPPY" },
         storageDescriptor: {
-          location: dataLake.uri(d.prefix),
-          inputFormat: "org.apache.hadoop.mapred.TextInputFormat",
-          outputFormat: "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
-          serDeInfo: { serializationLibrary: "org.apache.hadoop.hive.serde2.OpenCSVSerde", parameters: { separatorChar: ",", quoteChar: '"', escapeChar: "\\" } },
-          columns: schema.columns.map((c) => ({ name: c.name, type: "string", comment: `${c.source ?? c.name}: ${c.type}` })),
-        },
-      });
-    }
-    for (const [jobId, job] of Object.entries(config.jobs)) {
-      if (!job.catalogSchema) continue;
-      const schema = readSchemaFile(schemaPath(config, job.catalogSchema));
-      this.addTable(`table-${jobId}`, basename(job.catalogSchema, ".json"), {
-        tableType: "EXTERNAL_TABLE",
-        description: `Output of job ${jobId}${job.description ? `: ${job.description}` : ""}`,
-        parameters: { EXTERNAL: "TRUE", classification: "parquet", "parquet.compression": "SNAPPY" },
-        storageDescriptor: {
-          location: dataLake.uri(job.output),
-          inputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-          outputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-          serDeInfo: { serializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe" },
-          columns: schema.columns.map((c): GlueCatalogTableStorageDescriptorColumns => ({ name: c.name, type: c.type })),
+          location: dataLake.uri(table.prefix),
+          inputFormat: csv ? "org.apache.hadoop.mapred.TextInputFormat" : "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+          outputFormat: csv ? "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat" : "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+          serDeInfo: csv
+            ? { serializationLibrary: "org.apache.hadoop.hive.serde2.OpenCSVSerde", parameters: { separatorChar: ",", quoteChar: '"', escapeChar: "\\" } }
+            : { serializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe" },
+          columns: table.columns.map((c): GlueCatalogTableStorageDescriptorColumns => ({ name: c.name, type: c.type, ...(c.comment ? { comment: c.comment } : {}) })),
         },
       });
     }

@@ -7,7 +7,7 @@ const tasks = new Map([
   ["JMSD", "etl-dev-JMSD"],
 ]);
 const state = (name: string, enteredAt: string, exitedAt: string | null) => ({ name, enteredAt, exitedAt, status: "SUCCEEDED" });
-const job = (jobName: string, runId: string, startedOn: string, completedOn: string | null) => ({ jobName, runId, state: "SUCCEEDED", startedOn, completedOn });
+const job = (jobName: string, runId: string, startedOn: string, completedOn: string | null) => ({ jobName, engine: "glue" as const, runId, state: "SUCCEEDED", startedOn, completedOn });
 
 describe("bench/overhead", () => {
   it("finds every runner task of the workflow with its Glue job name", () => {

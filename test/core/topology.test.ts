@@ -60,7 +60,7 @@ describe("core/topology", () => {
       for (const [id, engine] of Object.entries(engines)) changed.jobs[id].engine = engine;
       return resolveTriggers(parseConfig(changed, { source: "variant", rootDir: PROJECT_ROOT }), refs, "runner").filter((r) => r.eventPattern && r.eventPattern.source[0].startsWith("aws."));
     };
-    expect(rulesFor({}).map((r) => r.id)).to.deep.equal(["glue-job-state-change"]);
+    expect(rulesFor({ PSD: "glue", PMD: "glue", JMSD: "glue" }).map((r) => r.id)).to.deep.equal(["glue-job-state-change"]);
     const mixed = rulesFor({ PMD: "athena", JMSD: "emr-serverless" }, { [EMR_APPLICATION_ID_REF]: "00fapp" });
     expect(mixed.map((r) => [r.id, r.eventPattern])).to.deep.equal([
       ["glue-job-state-change", { source: ["aws.glue"], "detail-type": ["Glue Job State Change"], detail: { jobName: ["etl-dev-PSD"] } }],

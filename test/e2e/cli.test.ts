@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
+import { loadConfig, resourceNames, type EtlConfig } from "../../core/config";
 import type { RunReport } from "../../local/runtime";
 import { writeSampleData } from "../../local/sample-data";
 import { gzipSync } from "node:zlib";
@@ -23,11 +24,11 @@ interface CliResult {
 }
 
 /** Runs `npm start -- args` as `node --import tsx local/cli.ts args`; `onLine` sees stdout lines as they come. */
-function runCli(args: string[], onLine?: (line: string, child: ReturnType<typeof spawn>) => void): Promise<CliResult> {
+function runCli(args: string[], onLine?: (line: string, child: ReturnType<typeof spawn>) => void, env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", "local/cli.ts", ...args], {
       cwd: ROOT,
-      env: { ...process.env, POWERTOOLS_LOG_LEVEL: "ERROR" },
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: "ERROR", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -55,8 +56,11 @@ function runCli(args: string[], onLine?: (line: string, child: ReturnType<typeof
   });
 }
 
-async function expectAllClosed(result: CliResult): Promise<void> {
-  expect(result.endpoints, result.stdout).to.have.length(4);
+/** S3, DynamoDB, Step Functions and one service per engine the configuration's jobs use (Glue always). */
+const serviceCount = (config: EtlConfig) => 3 + new Set(["glue", ...Object.values(config.jobs).map((j) => j.engine)]).size;
+
+async function expectAllClosed(result: CliResult, config: EtlConfig = loadConfig()): Promise<void> {
+  expect(result.endpoints, result.stdout).to.have.length(serviceCount(config));
   for (const endpoint of result.endpoints) expect(await listening(endpoint), `${endpoint} still listening`).to.equal(false);
 }
 
@@ -154,12 +158,27 @@ describe("e2e: npm start", () => {
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
+  /** Each job's run is reported with the job's engine and that engine's run id. */
+  function expectEngines(report: RunReport, config: EtlConfig): void {
+    const names = resourceNames(config);
+    const runIds = { glue: /^jr_[0-9a-f]{64}$/, athena: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, "emr-serverless": /^[0-9a-z]{16}$/ } as const;
+    for (const [id, job] of Object.entries(config.jobs)) {
+      const runs = report.jobs.filter((j) => j.jobName === names.glueJob(id));
+      expect(runs, id).to.have.length(1);
+      expect(runs[0].engine, id).to.equal(job.engine);
+      expect(runs[0].runId, id).to.match(runIds[job.engine]);
+    }
+  }
+
   it("runs the workflow on the generated sample data and writes the joined rows an independent computation expects", async () => {
     const out = join(dir, "joined");
     const reportFile = join(dir, "report.json");
     const result = await runCli(["--out", out, "--report", reportFile]);
     expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
     await expectAllClosed(result);
+    // The shipped example mixes two engines.
+    const config = loadConfig();
+    expect(new Set(Object.values(config.jobs).map((j) => j.engine)).size).to.be.greaterThan(1);
 
     // The CLI generated the default sample data; the generator is deterministic, so the test regenerates it.
     const sample = await writeSampleData(join(dir, "sample"));
@@ -180,13 +199,14 @@ describe("e2e: npm start", () => {
     for (const time of [report.startedAt, report.stoppedAt, ...report.states.flatMap((s) => [s.enteredAt, s.exitedAt!]), ...report.jobs.flatMap((j) => [j.startedOn, j.completedOn!])])
       expect(time).to.match(isoMs);
     expect(report.jobs.map((j) => `${j.jobName}:${j.state}`).sort()).to.deep.equal(["etl-dev-JMSD:SUCCEEDED", "etl-dev-PMD:SUCCEEDED", "etl-dev-PSD:SUCCEEDED"]);
+    expectEngines(report, config);
     expect(report.states.map((s) => s.name)).to.include.members(["WaitForSalesData", "WaitForMarketingData", "PSD", "PMD", "JMSD", "WorkflowSucceeded"]);
     expect(report.states.every((s) => s.status === "SUCCEEDED")).to.equal(true);
     expect(report.notifications).to.deep.equal([]);
 
     // Progress lines with elapsed time, then the summary with the first rows.
     expect(result.stdout).to.match(/\[\s*\d+\.\ds\] state JMSD entered/);
-    expect(result.stdout).to.match(/\[\s*\d+\.\ds\] job etl-dev-PSD run jr_\S+ RUNNING/);
+    expect(result.stdout).to.match(/\[\s*\d+\.\ds\] job etl-dev-PSD \(glue\) run jr_\S+ RUNNING/);
     expect(result.stdout).to.contain(`Workflow SUCCEEDED`);
     expect(result.stdout).to.contain(`output: ${out} (${expected.length.toLocaleString("en-US")} rows)`);
     expect(result.stdout).to.contain("first 5 rows:");
@@ -211,6 +231,45 @@ describe("e2e: npm start", () => {
     expect(result.stdout).to.contain("Workflow FAILED");
   });
 
+  it("--fail-job on a job that runs on Athena: its query fails, the run takes the Catch path and leaves no output", async () => {
+    const config = loadConfig();
+    const athenaJob = Object.keys(config.jobs).find((id) => config.jobs[id].engine === "athena")!;
+    expect(athenaJob, "the shipped example has a job on Athena").to.be.a("string");
+    const name = resourceNames(config).glueJob(athenaJob);
+    const out = join(dir, "failed-athena");
+    const reportFile = join(dir, "failed-athena.json");
+    const result = await runCli(["--fail-job", athenaJob, "--out", out, "--report", reportFile]);
+    expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(1);
+    await expectAllClosed(result);
+    const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
+    expect(report.status).to.equal("FAILED");
+    const run = report.jobs.find((j) => j.jobName === name)!;
+    expect(run).to.deep.include({ engine: "athena", state: "FAILED" });
+    expect(run.errorMessage).to.contain(`Injected failure: job ${name}`);
+    expect(report.notifications).to.have.length(1);
+    expect(report.notifications[0].message).to.contain("JobFailedError").and.contain(name);
+    expect(report.output.rows).to.equal(0);
+    expect(await readdir(out)).to.deep.equal([]);
+  });
+
+  it("the EMR Serverless variant (JMSD moved by one configuration line) writes the joined rows an independent computation expects", async () => {
+    const file = join(ROOT, "test/fixtures/jmsd-emr-serverless/etl.config.json");
+    const config = loadConfig(file);
+    expect(config.jobs.JMSD.engine).to.equal("emr-serverless");
+    const out = join(dir, "joined-emr");
+    const reportFile = join(dir, "emr.json");
+    const result = await runCli(["--out", out, "--report", reportFile], undefined, { ETL_CONFIG: file });
+    expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
+    await expectAllClosed(result, config);
+    const sample = await writeSampleData(join(dir, "sample-emr"));
+    const expected = expectedJoin(await readFile(sample.sales, "utf8"), await readFile(sample.marketing, "utf8"));
+    expect(await readParquetRows(out)).to.deep.equal(expected);
+    const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
+    expect(report.status).to.equal("SUCCEEDED");
+    expectEngines(report, config);
+    expect(result.stdout).to.match(/job etl-dev-JMSD \(emr-serverless\) run \S+ SCHEDULED/);
+  });
+
   it("--upload-before-start with a delayed upload: the datasets uploaded before the start still release the waits", async () => {
     const data = await writeSampleData(join(dir, "small"), { salesRows: 2000 });
     const reportFile = join(dir, "before.json");
@@ -227,23 +286,24 @@ describe("e2e: npm start", () => {
   });
 
   it("an unclosed quote in one row drops that row alone, shown on the job's progress line and in the report's droppedRows", async () => {
+    // The drop count is the local engine's (jobs on Glue and EMR Serverless); PSD reads sales on Glue.
+    expect(loadConfig().jobs.PSD.engine).to.equal("glue");
     const data = await writeSampleData(join(dir, "quote"), { salesRows: 2000 });
-    const lines = (await readFile(data.marketing, "utf8")).split("\n");
+    const lines = (await readFile(data.sales, "utf8")).split("\n");
     const cleanLines = [...lines.slice(0, 10), ...lines.slice(11)];
     lines[10] = lines[10].replace(/,[^,]*$/, ',"unterminated');
-    await writeFile(data.marketing, lines.join("\n"));
+    await writeFile(data.sales, lines.join("\n"));
     const reportFile = join(dir, "quote.json");
     const result = await runCli(["--sales", data.sales, "--marketing", data.marketing, "--out", join(dir, "quote-out"), "--report", reportFile]);
     expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
     const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
-    const expected = expectedJoin(await readFile(data.sales, "utf8"), cleanLines.join("\n"));
+    const expected = expectedJoin(cleanLines.join("\n"), await readFile(data.marketing, "utf8"));
     expect(expected.length).to.be.greaterThan(1000);
-    expect(report.output.rows).to.equal(expected.length);
+    expect(await readParquetRows(join(dir, "quote-out"))).to.deep.equal(expected);
     const byJob = Object.fromEntries(report.jobs.map((j) => [j.jobName, j]));
-    expect(byJob["etl-dev-PMD"].droppedRows).to.deep.equal({ marketing: 1 });
-    expect(byJob["etl-dev-PSD"].droppedRows).to.deep.equal({ sales: 0 });
+    expect(byJob["etl-dev-PSD"].droppedRows).to.deep.equal({ sales: 1 });
     expect(byJob["etl-dev-JMSD"].droppedRows).to.deep.equal({});
-    expect(result.stdout).to.match(/job etl-dev-PMD run jr_\S+ SUCCEEDED, dropped 1 malformed or unparseable row\(s\) of marketing/);
+    expect(result.stdout).to.match(/job etl-dev-PSD \(glue\) run jr_\S+ SUCCEEDED, dropped 1 malformed or unparseable row\(s\) of sales/);
     await expectAllClosed(result);
   });
 
@@ -382,7 +442,7 @@ describe("e2e: npm start", () => {
       expect(report.notifications).to.have.length(1);
       expect(report.notifications[0].message).to.contain("DataQualityError").and.contain("rows read: sales 500; dropped: sales 500; written: 0");
       expect(report.output).to.deep.equal({ dir: join(dir, "iso-out"), files: [], rows: 0, written: false });
-      expect(result.stdout).to.match(/job etl-dev-PSD run jr_\S+ FAILED \(DataQualityError: .*\), dropped 500 malformed or unparseable row\(s\) of sales; rows read 500, written 0/);
+      expect(result.stdout).to.match(/job etl-dev-PSD \(glue\) run jr_\S+ FAILED \(DataQualityError: .*\), dropped 500 malformed or unparseable row\(s\) of sales; rows read 500, written 0/);
       await expectAllClosed(result);
     });
 
@@ -501,7 +561,7 @@ describe("e2e: npm start", () => {
       }
       expect(tree.length, "npm runs the CLI").to.be.greaterThan(0);
       const endpoints = [...(/local services up: (.*)/.exec(stdout)?.[1] ?? "").matchAll(/http:\/\/127\.0\.0\.1:\d+/g)].map((m) => m[0]);
-      expect(endpoints).to.have.length(4);
+      expect(endpoints).to.have.length(serviceCount(loadConfig()));
 
       const sentAt = Date.now();
       npm.kill("SIGTERM");

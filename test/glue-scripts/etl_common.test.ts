@@ -37,6 +37,13 @@ describe("glue-scripts/etl_common.py", () => {
     expect(() => python(`ast = __import__("ast")\nast.parse("def f(:\\n pass")\nprint("true")`)).to.throw();
   });
 
+  it("reads plain spark-submit arguments (EMR Serverless): the job spec's pairs plus the runner's, naming what is missing", () => {
+    const argv = ["--etl_inputs", "[]", "--etl_sql", "j.sql", "--etl_output", "s3://b/staging/j/t/", "--etl_task_id", "t"];
+    expect(python(`print(json.dumps(e.parse_job_arguments(${JSON.stringify(argv)})))`)).to.deep.equal({ etl_inputs: "[]", etl_sql: "j.sql", etl_output: "s3://b/staging/j/t/", etl_task_id: "t" });
+    expect(pythonError(`e.parse_job_arguments(["--etl_inputs", "[]", "--etl_sql"])`)).to.match(/expected --name value pairs/);
+    expect(pythonError(`e.parse_job_arguments(["--etl_inputs", "[]"])`)).to.equal("job arguments: missing --etl_output, --etl_sql");
+  });
+
   it("names columns as the local engine does", () => {
     const names = ["Mailing list adds ", "  New   visitors\tSEO", "Date", "Forecasted Monthly Revenue"];
     expect(python(`print(json.dumps([e.snake_case(n) for n in ${JSON.stringify(names)}]))`)).to.deep.equal(names.map(snakeCase));

@@ -17,7 +17,9 @@ import { startLocalGlue, type GlueJobStateChangeEvent, type LocalGlueOptions, ty
 import { startLocalS3, type LocalS3 } from "../../local/s3";
 
 const BUCKET = "data-lake-test";
-const baseConfig = loadConfig();
+// Every job on Glue, whatever the shipped configuration puts elsewhere: these tests exercise the local Glue.
+const shipped = loadConfig();
+const baseConfig: EtlConfig = { ...shipped, jobs: Object.fromEntries(Object.entries(shipped.jobs).map(([id, job]) => [id, { ...job, engine: "glue" as const }])) };
 
 /** Concatenates every input file into one output file, and records what it was asked. */
 function recordingTransformation(calls: Array<Parameters<Transformation>[0]>, delayMs = 0): Transformation {

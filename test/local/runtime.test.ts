@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { loadConfig } from "../../core/config";
+import { loadConfig, PROJECT_ROOT } from "../../core/config";
 import { finalJob, InputError, runLocalWorkflow, type ProgressEvent, type RuntimeOptions } from "../../local/runtime";
 import { LOCK_FILE, MANIFEST_FILE } from "../../local/output-folder";
 import { writeSampleData } from "../../local/sample-data";
@@ -64,8 +64,17 @@ describe("local/runtime", () => {
     expect(triggers).to.include.members(["etl-dev-data-arrival:WaitTaskScheduled", "etl-dev-etl-runner:RunnerTaskScheduled", "etl-dev-etl-runner:Glue Job State Change", "etl-dev-data-arrival:S3 notification"]);
     expect(report.states.every((s) => s.exitedAt !== null)).to.equal(true);
     expect(report.notifications).to.deep.equal([]);
-    expect(endpoints).to.have.length(4);
+    // S3, DynamoDB, Step Functions and one service per engine in use.
+    expect(endpoints).to.have.length(3 + new Set(Object.values(config.jobs).map((j) => j.engine).concat("glue")).size);
     for (const endpoint of endpoints) expect(await listening(endpoint), endpoint).to.equal(false);
+    // Each run is reported with its job's engine and that engine's run id.
+    for (const job of report.jobs) {
+      const id = Object.keys(config.jobs).find((j) => `${config.project}-${config.environment}-${j}` === job.jobName)!;
+      expect(job.engine, job.jobName).to.equal(config.jobs[id].engine);
+      expect(job.runId, job.jobName).to.be.a("string").and.not.equal("");
+    }
+    const stateChanges = { glue: "Glue Job State Change", athena: "Athena Query State Change", "emr-serverless": "EMR Serverless Job Run State Change" } as const;
+    for (const engine of new Set(Object.values(config.jobs).map((j) => j.engine))) expect(triggers).to.include(`etl-dev-etl-runner:${stateChanges[engine]}`);
     expect(process.env.AWS_ENDPOINT_URL_SFN).to.equal(before);
   });
 
@@ -137,6 +146,17 @@ describe("local/runtime", () => {
     const { report } = await run({ outDir });
     expect(report.status, report.error).to.equal("SUCCEEDED");
     expect(await readdir(outDir)).to.not.include(LOCK_FILE);
+  });
+
+  it("fails a job on EMR Serverless by --fail-job, delivering its state changes to the runner as the rule would", async () => {
+    const emrConfig = loadConfig(join(PROJECT_ROOT, "test/fixtures/jmsd-emr-serverless/etl.config.json"));
+    const { report, triggers } = await run({ config: emrConfig, failJobs: ["JMSD"] });
+    expect(report.status).to.equal("FAILED");
+    const jmsd = report.jobs.find((j) => j.jobName === "etl-dev-JMSD")!;
+    expect(jmsd).to.deep.include({ engine: "emr-serverless", state: "FAILED" });
+    expect(jmsd.errorMessage).to.contain("Injected failure: job etl-dev-JMSD");
+    expect(triggers).to.include("etl-dev-etl-runner:EMR Serverless Job Run State Change");
+    expect(report.notifications[0].message).to.contain("JobFailedError").and.contain("etl-dev-JMSD");
   });
 
   it("gives up at its time limit, and on an abort, closing everything", async () => {

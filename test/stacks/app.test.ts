@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { jobsOn } from "../../core/topology";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,7 +49,8 @@ describe("stacks/app", () => {
   it("applies an environment's overrides", () => {
     const prod = synthConfig(loadConfig(DEFAULT_CONFIG_FILE, "prod"));
     const jobs = Object.values(resources(prod.glue, "aws_glue_job"));
-    expect(jobs.map((j) => j.name).sort()).to.deep.equal(["etl-prod-JMSD", "etl-prod-PMD", "etl-prod-PSD"]);
+    // One Glue job per job on Glue, named for the environment.
+    expect(jobs.map((j) => j.name).sort()).to.deep.equal(jobsOn(prod.config, "glue").map((id) => `etl-prod-${id}`).sort());
     expect(jobs.every((j) => j.number_of_workers === 4)).to.equal(true);
     expect(Object.values(resources(prod.runner, "aws_cloudwatch_log_group"))[0].retention_in_days).to.equal(365);
   });

@@ -28,21 +28,27 @@ describe("runner stack (example configuration)", () => {
     expect(fn.timeout).to.equal(300);
     expect(fn.memory_size).to.equal(256);
     const env = fn.environment.variables;
-    expect(Object.keys(env).sort()).to.deep.equal([
-      "ACTIVITY_ARN",
-      "ENGINE_CONCURRENCY",
-      "JOB_ENGINES",
-      "MAX_TASKS_PER_INVOCATION",
-      "NODE_OPTIONS",
-      "POWERTOOLS_LOG_LEVEL",
-      "POWERTOOLS_SERVICE_NAME",
-      "RUN_TTL_DAYS",
-      "TABLE_NAME",
-    ]);
+    const config = synthFile().config;
+    // JOB_SPECS_URI only when a job runs elsewhere than on Glue.
+    const staged = Object.values(config.jobs).some((j) => j.engine !== "glue");
+    expect(Object.keys(env).sort()).to.deep.equal(
+      [
+        "ACTIVITY_ARN",
+        "ENGINE_CONCURRENCY",
+        "JOB_ENGINES",
+        ...(staged ? ["JOB_SPECS_URI"] : []),
+        "MAX_TASKS_PER_INVOCATION",
+        "NODE_OPTIONS",
+        "POWERTOOLS_LOG_LEVEL",
+        "POWERTOOLS_SERVICE_NAME",
+        "RUN_TTL_DAYS",
+        "TABLE_NAME",
+      ].sort(),
+    );
+    if (staged) expect(env.JOB_SPECS_URI).to.match(new RegExp(`^s3://.*/${config.artifacts.scriptsPrefix}jobs/$`));
     expect(env.ACTIVITY_ARN).to.match(remote("state-machine-dev"));
     expect(env).to.include({ RUN_TTL_DAYS: "14", MAX_TASKS_PER_INVOCATION: "10", ENGINE_CONCURRENCY: "8", POWERTOOLS_SERVICE_NAME: "etl-runner" });
-    // Every job's engine by job name; no job specs while every job runs on Glue.
-    const config = synthFile().config;
+    // Every job's engine by job name.
     expect(JSON.parse(env.JOB_ENGINES)).to.deep.equal(Object.fromEntries(Object.entries(config.jobs).map(([id, job]) => [`etl-dev-${id}`, job.engine])));
   });
 

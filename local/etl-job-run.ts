@@ -1,0 +1,61 @@
+// One run of a job's transformation against the local S3, from the job's arguments (--etl_inputs, --etl_output,
+// --etl_sql), as the Glue job or the EMR Serverless job run executes etl_common.py: the inputs are downloaded, the
+// SQL runs with DuckDB (local/etl-engine.ts), and the output prefix is overwritten. Shared by the local Glue and the
+// local EMR Serverless.
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { EtlInput } from "../core/job-arguments";
+import { parseQualityLimits } from "../core/quality";
+import { runTransformation, type TransformationRequest, type TransformationResult } from "./etl-engine";
+import { parseS3Uri, S3Staging } from "./s3-staging";
+
+/** The engine contract (local/etl-engine.ts); input paths are local folders. */
+export type Transformation = (request: TransformationRequest) => Promise<TransformationResult>;
+
+export interface EtlJobRunOptions {
+  s3: S3Client;
+  /** The job's arguments, as `--name` -> value. */
+  args: Readonly<Record<string, string>>;
+  /** glue-scripts/: the SQL file and schemas/. */
+  scriptsDir: string;
+  /** Default: local/etl-engine.ts runTransformation. */
+  transformation?: Transformation;
+  /** Prefix of the scratch folder's name. */
+  label: string;
+  /** The output is written only if this still holds when the transformation ends (a stopped run writes nothing). */
+  stillRunning: () => boolean;
+}
+
+/** Fails with core/quality.ts DataQualityError (carrying the counts) when a data-quality gate does not pass. */
+export async function runEtlJob(options: EtlJobRunOptions): Promise<Pick<TransformationResult, "rowsWritten" | "rowsRead" | "droppedRows">> {
+  const { args, s3 } = options;
+  let inputs: EtlInput[];
+  try {
+    inputs = JSON.parse(args["--etl_inputs"] ?? "") as EtlInput[];
+    if (!Array.isArray(inputs)) throw new Error("not a list");
+  } catch (e) {
+    throw new Error(`argument --etl_inputs: invalid JSON list of inputs (${(e as Error).message})`);
+  }
+  const output = parseS3Uri(args["--etl_output"] ?? "", "argument --etl_output");
+  const sqlName = args["--etl_sql"];
+  if (!sqlName) throw new Error("argument --etl_sql is missing");
+  const quality = parseQualityLimits(args["--etl_quality"]);
+
+  const transformation = options.transformation ?? runTransformation;
+  const workDir = await mkdtemp(join(tmpdir(), `${options.label}-`));
+  try {
+    const staging = new S3Staging(s3);
+    const localInputs = await staging.downloadInputs(inputs, join(workDir, "inputs"), "argument --etl_inputs");
+    const outputDir = join(workDir, "output");
+    await mkdir(outputDir, { recursive: true });
+    const result = await transformation({ inputs: localInputs, sqlFile: join(options.scriptsDir, sqlName), outputDir, scriptsDir: options.scriptsDir, quality });
+    const counts = { rowsWritten: result.rowsWritten, rowsRead: { ...result.rowsRead }, droppedRows: { ...result.droppedRows } };
+    if (!options.stillRunning()) return counts;
+    await staging.replacePrefix(output.bucket, output.prefix, outputDir);
+    return counts;
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,94 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { expect } from "chai";
+import { athenaQuery } from "../../core/athena-query";
+import { outputTableName } from "../../core/catalog";
+import { DEFAULT_CONFIG_FILE, PROJECT_ROOT, loadConfig, type EtlConfig } from "../../core/config";
+import { ATHENA_FUNCTIONS, DATE_PARSE_FORMATS, checkCoverage, functionNames, installAthenaDialect, parseUnload } from "../../local/athena-dialect";
+
+/** The configurations the project ships or tests: every job that can run on Athena, as it would. */
+const CONFIG_FILES = [DEFAULT_CONFIG_FILE, join(PROJECT_ROOT, "test/fixtures/three-datasets/etl.config.json")];
+function athenaStatements(config: EtlConfig): string[] {
+  return Object.keys(config.jobs)
+    .filter((id) => config.jobs[id].inputs.every((i) => i.job === undefined || outputTableName(config, i.job) !== undefined))
+    .map((id) => athenaQuery(config, id));
+}
+
+/** Runs `select` (Trino text) on DuckDB with the dialect installed; returns the first row as JSON. */
+async function duck(select: string): Promise<unknown[]> {
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  try {
+    await installAthenaDialect(connection);
+    return (await connection.runAndReadAll(select)).getRowsJson()[0] as unknown[];
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+describe("local/athena-dialect", () => {
+  it("covers every function name in the statements generated for every job that can run on Athena (shipped configuration and fixtures)", () => {
+    const seen = new Set<string>();
+    for (const file of CONFIG_FILES) {
+      const statements = athenaStatements(loadConfig(file));
+      expect(statements.length, file).to.be.greaterThan(0);
+      for (const statement of statements) {
+        const { query } = parseUnload(statement);
+        for (const name of functionNames(query)) seen.add(name);
+        expect(() => checkCoverage(query)).to.not.throw();
+      }
+    }
+    const uncovered = [...seen].filter((n) => !Object.hasOwn(ATHENA_FUNCTIONS, n));
+    expect(uncovered, "functions in generated statements the local Athena does not cover").to.deep.equal([]);
+    // What the generator writes around each job's SQL is in that set.
+    for (const generated of ["regexp_like", "date_parse", "try", "try_cast", "cast", "nullif", "upper"]) expect(seen).to.include(generated);
+  });
+
+  it("covers nothing the project does not use: each covered function appears in some generated statement", () => {
+    const seen = new Set(CONFIG_FILES.flatMap((f) => athenaStatements(loadConfig(f))).flatMap((s) => functionNames(parseUnload(s).query)));
+    expect(Object.keys(ATHENA_FUNCTIONS).filter((n) => !seen.has(n))).to.deep.equal([]);
+  });
+
+  it("gives each covered function Trino's result on DuckDB", async () => {
+    // [Trino expression, what Trino returns]
+    const probes: Record<string, [string, unknown]> = {
+      regexp_like: ["regexp_like('a12b', '[0-9]+')", true],
+      date_parse: [`CAST(date_parse('3/7/2013', '${DATE_PARSE_FORMATS[0]}') AS DATE) = DATE '2013-03-07'`, true],
+      try: [`TRY(CAST(date_parse('2/30/2013', '${DATE_PARSE_FORMATS[0]}') AS DATE)) IS NULL`, true],
+      try_cast: ["TRY_CAST('12x' AS BIGINT) IS NULL AND TRY_CAST('-12' AS BIGINT) = -12", true],
+      cast: ["CAST('7' AS BIGINT) = 7", true],
+      nullif: ["NULLIF('', '') IS NULL AND NULLIF('a', '') = 'a'", true],
+      upper: ["upper('true')", "TRUE"],
+      coalesce: ["coalesce(NULL, 3) = 3", true],
+      count: ["(SELECT count(*) FROM (VALUES (1), (NULL)) t(x)) = 2", true],
+      sum: ["(SELECT CAST(sum(x) AS BIGINT) FROM (VALUES (1), (2)) t(x)) = 3", true],
+    };
+    expect(Object.keys(probes).sort()).to.deep.equal(Object.keys(ATHENA_FUNCTIONS).sort());
+    for (const [name, [expression, expected]] of Object.entries(probes)) expect((await duck(`SELECT ${expression}`))[0], name).to.equal(expected);
+  });
+
+  it("refuses a function it does not cover and a date_parse format it does not know, naming them", () => {
+    expect(() => checkCoverage("SELECT round(x, 2), regexp_like(y, 'a') FROM t")).to.throw(/function\(s\) round not covered/);
+    expect(() => checkCoverage("SELECT date_parse(x, '%Y-%m-%d') FROM t")).to.throw(/date_parse format '%Y-%m-%d' not covered/);
+    // Names inside strings, comments and quoted identifiers are not calls.
+    expect(functionNames(`SELECT "round"(1) AS a, 'floor(' AS b -- ceil(\nFROM t`)).to.deep.equal([]);
+  });
+
+  it("takes an UNLOAD apart and refuses anything else", () => {
+    const unload = parseUnload("UNLOAD (SELECT 1 AS a\n-- end\n) TO 's3://b/p/' WITH (format = 'PARQUET', compression = 'SNAPPY')");
+    expect(unload).to.deep.equal({ query: "SELECT 1 AS a\n-- end\n", destination: "s3://b/p/", properties: { format: "PARQUET", compression: "SNAPPY" } });
+    expect(() => parseUnload("SELECT 1")).to.throw(/UNLOAD .* statements only/);
+    expect(() => parseUnload("UNLOAD (SELECT 1) TO 's3://b/p/' WITH (format PARQUET)")).to.throw(/cannot read the property/);
+  });
+
+  it("keeps the generated patterns those of the other engines", () => {
+    const python = readFileSync(join(PROJECT_ROOT, "glue-scripts/etl_common.py"), "utf8");
+    const statement = athenaQuery(loadConfig(), "PSD");
+    for (const kind of ["DATE", "BIGINT"]) {
+      const pattern = new RegExp(`${kind}_PATTERN = r"(.*)"`).exec(python)![1];
+      expect(statement, kind).to.include(`'${pattern}'`);
+    }
+  });
+});

@@ -1,0 +1,141 @@
+import { CancelJobRunCommand, EMRServerlessClient, GetApplicationCommand, GetJobRunCommand, ListJobRunsCommand, StartJobRunCommand, type JobRun } from "@aws-sdk/client-emr-serverless";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { expect } from "chai";
+import { loadConfig, scriptsDir } from "../../core/config";
+import { jobArguments } from "../../core/job-arguments";
+import { argumentMap, startLocalEmrServerless, type EmrJobRunStateChangeEvent, type LocalEmrServerlessOptions, type LocalEmrServerlessServer } from "../../local/emr-serverless-service";
+import { generateMarketing } from "../../local/sample-data";
+import { startLocalS3, type LocalS3 } from "../../local/s3";
+
+const BUCKET = "data-lake-test";
+const ROLE = "arn:aws:iam::000000000000:role/etl-test-emr-job";
+const config = loadConfig();
+
+describe("local/emr-serverless-service", () => {
+  let s3: LocalS3;
+  let server: LocalEmrServerlessServer | undefined;
+  let emr: EMRServerlessClient;
+  let events: EmrJobRunStateChangeEvent[];
+  let applicationId: string;
+
+  beforeEach(async () => {
+    s3 = await startLocalS3({ bucket: BUCKET });
+  });
+
+  async function start(options: Partial<LocalEmrServerlessOptions> = {}) {
+    events = [];
+    server = await startLocalEmrServerless({ s3: s3.client, scriptsDir: scriptsDir(config), transitionMs: 10, onStateChange: (e) => events.push(e), ...options });
+    applicationId = server.emr.createApplication("etl-test-spark", "emr-7.9.0").applicationId;
+    emr = new EMRServerlessClient({ endpoint: server.endpoint, region: "us-east-1", maxAttempts: 1 });
+  }
+
+  afterEach(async () => {
+    emr?.destroy();
+    await server?.close();
+    server = undefined;
+    await s3.close();
+  });
+
+  const put = (Key: string, Body: string) => s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body }));
+  const keysUnder = async (Prefix: string) => ((await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix }))).Contents ?? []).map((o) => o.Key!).sort();
+  /** PMD's arguments as the job spec carries them (no --etl_output), plus what the runner adds. */
+  const pmdArguments = (output: string, taskId = "t".repeat(64)) => {
+    const args = jobArguments(config, "PMD", BUCKET);
+    return ["--etl_inputs", args["--etl_inputs"], "--etl_sql", args["--etl_sql"], "--etl_output", output, "--etl_task_id", taskId];
+  };
+  const startRun = (clientToken: string, output: string, name = `etl-dev-PMD:${clientToken}`) =>
+    emr.send(new StartJobRunCommand({ applicationId, clientToken, executionRoleArn: ROLE, name, jobDriver: { sparkSubmit: { entryPoint: "s3://artifacts/glue-scripts/process_marketing_data.py", entryPointArguments: pmdArguments(output) } } }));
+
+  async function waitForFinal(jobRunId: string): Promise<JobRun> {
+    for (let i = 0; i < 500; i++) {
+      const { jobRun } = await emr.send(new GetJobRunCommand({ applicationId, jobRunId }));
+      if (["SUCCESS", "FAILED", "CANCELLED"].includes(jobRun!.state!)) return jobRun!;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`run ${jobRunId} did not finish`);
+  }
+
+  it("runs the job's transformation from its arguments through the real state sequence, writing Parquet to --etl_output", async () => {
+    await start();
+    await put(`${config.datasets.marketing.prefix}m.csv`, generateMarketing());
+    const { jobRunId } = await startRun("token-1", `s3://${BUCKET}/staging/etl-dev-PMD/token-1/`);
+    const done = await waitForFinal(jobRunId!);
+    expect(done.state, done.stateDetails).to.equal("SUCCESS");
+    expect(done.startedAt).to.be.instanceOf(Date);
+    expect(done.endedAt).to.be.instanceOf(Date);
+    const keys = await keysUnder("staging/etl-dev-PMD/token-1/");
+    expect(keys).to.have.length(1);
+    const body = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: keys[0] }));
+    expect(Buffer.from(await body.Body!.transformToByteArray()).subarray(0, 4).toString()).to.equal("PAR1");
+    expect(server!.emr.allRuns()[0].rowsWritten).to.equal(generateMarketing().trimEnd().split("\n").length - 1);
+    const mine = events.filter((e) => e.detail.jobRunId === jobRunId);
+    expect(mine.map((e) => e.detail.state)).to.deep.equal(["SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "SUCCESS"]);
+    expect(mine.map((e) => e.detail.previousState)).to.deep.equal([null, "SUBMITTED", "PENDING", "SCHEDULED", "RUNNING"]);
+    expect(mine.every((e) => e.source === "aws.emr-serverless" && e["detail-type"] === "EMR Serverless Job Run State Change" && e.detail.applicationId === applicationId && e.detail.jobRunName === "etl-dev-PMD:token-1")).to.equal(true);
+  });
+
+  it("returns the same run for the same clientToken", async () => {
+    await start();
+    await put(`${config.datasets.marketing.prefix}m.csv`, generateMarketing());
+    const first = await startRun("token-2", `s3://${BUCKET}/staging/a/`);
+    const second = await startRun("token-2", `s3://${BUCKET}/staging/a/`);
+    expect(second.jobRunId).to.equal(first.jobRunId);
+    await waitForFinal(first.jobRunId!);
+    expect((await startRun("token-2", `s3://${BUCKET}/staging/a/`)).jobRunId).to.equal(first.jobRunId);
+    expect(server!.emr.allRuns()).to.have.length(1);
+  });
+
+  it("fails a run whose transformation fails, with the reason in stateDetails, and writes nothing", async () => {
+    await start();
+    // No marketing upload: the input is empty.
+    const { jobRunId } = await startRun("token-3", `s3://${BUCKET}/staging/b/`);
+    const done = await waitForFinal(jobRunId!);
+    expect(done.state).to.equal("FAILED");
+    expect(done.stateDetails).to.match(/input 'marketing': no objects at s3:\/\//);
+    expect(await keysUnder("staging/b/")).to.deep.equal([]);
+  });
+
+  it("cancels through CANCELLING to CANCELLED and writes nothing; cancelling a finished run is refused", async () => {
+    await start({ transitionMs: 100 });
+    await put(`${config.datasets.marketing.prefix}m.csv`, generateMarketing());
+    const { jobRunId } = await startRun("token-4", `s3://${BUCKET}/staging/c/`);
+    await emr.send(new CancelJobRunCommand({ applicationId, jobRunId }));
+    expect((await emr.send(new GetJobRunCommand({ applicationId, jobRunId }))).jobRun?.state).to.equal("CANCELLING");
+    const done = await waitForFinal(jobRunId!);
+    expect(done.state).to.equal("CANCELLED");
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await keysUnder("staging/c/")).to.deep.equal([]);
+    const error = await emr.send(new CancelJobRunCommand({ applicationId, jobRunId })).catch((e: Error) => e);
+    expect(error).to.have.property("name", "ValidationException");
+    expect(events.filter((e) => e.detail.jobRunId === jobRunId).map((e) => e.detail.state)).to.deep.equal(["SUBMITTED", "CANCELLING", "CANCELLED"]);
+  });
+
+  it("lists runs newest first with pages and a state filter, and answers unknown applications and runs with ResourceNotFoundException", async () => {
+    await start({ injectedFailure: (run) => (run.name?.startsWith("etl-dev-PMD:") ? "Injected failure: job etl-dev-PMD" : undefined) });
+    const a = await startRun("token-5", `s3://${BUCKET}/staging/d/`);
+    const b = await startRun("token-6", `s3://${BUCKET}/staging/e/`, "other:token-6");
+    expect((await waitForFinal(a.jobRunId!)).stateDetails).to.match(/Injected failure: job etl-dev-PMD/);
+    await waitForFinal(b.jobRunId!);
+    const page1 = await emr.send(new ListJobRunsCommand({ applicationId, maxResults: 1 }));
+    expect(page1.jobRuns?.map((r) => [r.id, r.name])).to.deep.equal([[b.jobRunId, "other:token-6"]]);
+    const page2 = await emr.send(new ListJobRunsCommand({ applicationId, maxResults: 1, nextToken: page1.nextToken }));
+    expect(page2.jobRuns?.map((r) => r.id)).to.deep.equal([a.jobRunId]);
+    expect(page2.nextToken).to.equal(undefined);
+    const failed = await emr.send(new ListJobRunsCommand({ applicationId, states: ["FAILED", "CANCELLED"] }));
+    expect(failed.jobRuns?.every((r) => r.state === "FAILED")).to.equal(true);
+    expect((await emr.send(new GetApplicationCommand({ applicationId }))).application?.releaseLabel).to.equal("emr-7.9.0");
+    const noApp = await emr.send(new GetJobRunCommand({ applicationId: "nope", jobRunId: a.jobRunId })).catch((e: Error) => e);
+    expect(noApp).to.have.property("name", "ResourceNotFoundException");
+    const noRun = await emr.send(new GetJobRunCommand({ applicationId, jobRunId: "nope" })).catch((e: Error) => e);
+    expect(noRun).to.have.property("name", "ResourceNotFoundException");
+  });
+
+  it("validates StartJobRun: the role ARN and the entry point", async () => {
+    await start();
+    const error = await emr
+      .send(new StartJobRunCommand({ applicationId, clientToken: "x", executionRoleArn: "role", jobDriver: { sparkSubmit: { entryPoint: "s3://a/b.py" } } }))
+      .catch((e: Error) => e);
+    expect(error).to.have.property("name", "ValidationException");
+    expect(() => argumentMap(["--a", "1", "--b"])).to.throw(/--name value pairs/);
+  });
+});
