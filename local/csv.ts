@@ -19,7 +19,10 @@ export function csvField(value: string): string {
 
 const HEADER_LIMIT = 1 << 20;
 
-/** Reads and parses a CSV file's header line; errors name the file. */
+/**
+ * Reads and parses a CSV file's header: its first line, since records are lines (as in Spark's reader, multiLine
+ * false), so a quote left open in it is malformed; errors name the file.
+ */
 export async function readCsvHeader(path: string): Promise<string[]> {
   let text: string;
   try {
@@ -28,13 +31,13 @@ export async function readCsvHeader(path: string): Promise<string[]> {
       const buffer = Buffer.alloc(64 * 1024);
       let length = 0;
       text = "";
-      // Read until the header's end of line (outside quotes) or the limit.
+      // Read until the first line break or the limit.
       for (;;) {
         const { bytesRead } = await file.read(buffer, 0, buffer.length, length);
         if (bytesRead === 0) break;
         length += bytesRead;
         text += buffer.toString("utf8", 0, bytesRead);
-        if (headerEnd(text) >= 0 || length >= HEADER_LIMIT) break;
+        if (/[\r\n]/.test(text) || length >= HEADER_LIMIT) break;
       }
     } finally {
       await file.close();
@@ -43,21 +46,9 @@ export async function readCsvHeader(path: string): Promise<string[]> {
     throw new Error(`${path}: cannot read the CSV file (${(e as Error).message})`);
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const end = headerEnd(text);
-  const line = end >= 0 ? text.slice(0, end) : text;
+  const line = text.split(/[\r\n]/, 1)[0];
   if (line.trim() === "") throw new Error(`${path}: malformed CSV header: the file has no header line`);
   return parseCsvLine(line, path);
-}
-
-/** Index of the first line break outside quotes, or -1. */
-function headerEnd(text: string): number {
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '"') quoted = !quoted;
-    else if (!quoted && (ch === "\n" || ch === "\r")) return i;
-  }
-  return -1;
 }
 
 /** Parses one CSV record (no line breaks outside quotes). */

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative, sep } from "node:path";
 import { GlueCatalogDatabase } from "@cdktf/provider-aws/lib/glue-catalog-database";
 import { GlueCatalogTable, type GlueCatalogTableStorageDescriptorColumns } from "@cdktf/provider-aws/lib/glue-catalog-table";
@@ -187,8 +187,12 @@ export class GlueStack extends EtlStack {
 
 /** Every file under `dir`, recursively, in a stable order; skips dot files and Python caches. */
 function listFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => !e.name.startsWith(".") && e.name !== "__pycache__")
-    .sort((a, b) => a.name.localeCompare(b.name))
-    .flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : []));
+  return readdirSync(dir)
+    .filter((name) => !name.startsWith(".") && name !== "__pycache__")
+    .sort((a, b) => a.localeCompare(b))
+    .flatMap((name) => {
+      // statSync follows symbolic links: a linked file ships its content (the fixtures link the one etl_common.py).
+      const info = statSync(join(dir, name));
+      return info.isDirectory() ? listFiles(join(dir, name)) : info.isFile() ? [join(dir, name)] : [];
+    });
 }
