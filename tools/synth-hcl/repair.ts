@@ -3,7 +3,7 @@
 // resource ("Resource":["${aws_s3_bucket.x.arn}"]), and every string with a backslash, is invalid HCL. Pure.
 
 /** Index just after the `}` closing the template sequence opened at `start` ("${" or "%{"), or -1. */
-function endOfSequence(text: string, start: number): number {
+export function endOfSequence(text: string, start: number): number {
   let depth = 0;
   for (let i = start + 1; i < text.length; i++) {
     const c = text[i];
