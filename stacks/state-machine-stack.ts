@@ -15,6 +15,7 @@ import { allStates, loadStateMachine } from "../asl/loader";
 import { workflowPlaceholders } from "../asl/placeholders";
 import { arrivalEnvironment } from "../functions/data-arrival/environment";
 import { definitionPath, resourceNames } from "./config";
+import { skipLogGroupChecks } from "./constructs/checkov-skip";
 import { EncryptedTable } from "./constructs/encrypted-table";
 import { LambdaEventRule } from "./constructs/lambda-event-rule";
 import { NodejsFunction } from "./constructs/nodejs-function";
@@ -131,6 +132,7 @@ export class StateMachineStack extends EtlStack {
       name: `/aws/vendedlogs/states/${names.stateMachine}`,
       retentionInDays: config.logRetentionDays,
     });
+    skipLogGroupChecks(logGroup, config.logRetentionDays);
     const role = new IamRole(this, "state-machine-role", {
       name: `${names.stateMachine}-role`,
       description: `Role of the ${names.stateMachine} state machine`,

@@ -3,8 +3,9 @@
 // It runs the app the way `cdktf synth --hcl` does (SYNTH_HCL_OUTPUT=true), repairs the strings cdktf 0.21
 // renders invalid (see synth-hcl/repair.ts) with the exact values from a JSON synth, writes it the way Terraform
 // is written (synth-hcl/canonical.ts: bare references, state paths relative to the output folder), formats it as
-// `terraform fmt` does (the CLI's own formatter), and fails naming the file if the result does not parse as HCL
-// or lost a value of the JSON synthesis.
+// `terraform fmt` does (the CLI's own formatter), writes the checkov skips recorded next to the resources as
+// `# checkov:skip=` comments, and fails naming the file if the result does not parse as HCL or lost a value of
+// the JSON synthesis.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as pathModule from "node:path";
@@ -15,7 +16,7 @@ import { parse } from "@cdktf/hcl2json";
 import { PROJECT_ROOT } from "../stacks/config";
 import { SynthError, synthesize } from "./synth-diff";
 import { stackWorkingDir } from "../stacks/etl-stack";
-import { canonicalHcl, relativeStatePaths } from "./synth-hcl/canonical";
+import { canonicalHcl, relativeStatePaths, withCheckovSkips } from "./synth-hcl/canonical";
 import { repairHcl, stringsOf } from "./synth-hcl/repair";
 
 export const DEFAULT_HCL_DIR = join(PROJECT_ROOT, "terraform");
@@ -42,7 +43,7 @@ function asCanonical(v: unknown, statePaths: ReadonlyMap<string, string>, key = 
  * `statePaths` moves. `file` names it in errors.
  */
 export async function plainHcl(raw: string, json: unknown, file: string, statePaths: ReadonlyMap<string, string> = new Map()): Promise<string> {
-  const hcl = await format(canonicalHcl(repairHcl(raw, stringsOf(withoutMetadata(json))), statePaths));
+  const hcl = await format(withCheckovSkips(canonicalHcl(repairHcl(raw, stringsOf(withoutMetadata(json))), statePaths), json));
   const expected = stringsOf(asCanonical(withoutMetadata(json), statePaths));
   let parsed: unknown;
   try {

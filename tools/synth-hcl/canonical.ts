@@ -2,6 +2,7 @@
 // guide write it: a string that is one interpolation and nothing else becomes the bare expression
 // ("${aws_s3_bucket.x.id}" -> aws_s3_bucket.x.id), depends_on lists bare references, and state paths (local
 // backend, local terraform_remote_state) are rewritten relative to the folder the HCL is written to. Pure.
+import { skipsOf } from "../../stacks/constructs/checkov-skip";
 import { endOfSequence } from "./repair";
 
 /** The expression of a string that is exactly one `${...}` interpolation (not `$${`), or undefined. */
@@ -54,4 +55,21 @@ export function relativeStatePaths(json: any, fromDir: string, toDir: string, pa
   const out = new Map<string, string>();
   for (const p of paths) if (typeof p === "string" && !path.isAbsolute(p)) out.set(p, path.relative(toDir, path.resolve(fromDir, p)));
   return out;
+}
+
+/**
+ * Writes each checkov skip recorded in a resource's "//" metadata (stacks/constructs/checkov-skip.ts) as a
+ * `# checkov:skip=<id>:<reason>` comment at the top of the resource's block, where checkov reads suppressions.
+ */
+export function withCheckovSkips(text: string, json: any): string {
+  const comments = new Map<string, string[]>();
+  for (const [type, resources] of Object.entries<any>(json?.resource ?? {}))
+    for (const [name, resource] of Object.entries<any>(resources ?? {})) {
+      const skips = skipsOf(resource);
+      if (skips.length) comments.set(`resource "${type}" "${name}" {`, skips.map((s) => `  # checkov:skip=${s.id}:${s.reason}`));
+    }
+  return text
+    .split("\n")
+    .flatMap((line) => [line, ...(comments.get(line) ?? [])])
+    .join("\n");
 }
