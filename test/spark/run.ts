@@ -15,12 +15,15 @@ import { runTransformation } from "../../local/etl-engine";
 import { PROJECT_ROOT, loadConfig, schemaPath, scriptPath, scriptsDir, type EtlConfig } from "../../stacks/config";
 import { jobArguments, type EtlInput } from "../../stacks/job-arguments";
 import { readSchemaFile } from "../../stacks/schema-file";
+import { DEFAULT_SALES_ROWS } from "../../local/sample-data";
 import { CASES, sampleLines, splitCsvLine, type DatasetSample } from "./cases";
 
 const BUCKET = "test-spark-bucket";
 const PYTHON = join(PROJECT_ROOT, ".venv", "bin", "python");
 /** Rows of the generated sales sample per case: the real sample's size for "sample data", fewer for the others. */
-const SAMPLE_ROWS = { full: 20_994, small: 2_000 };
+const SAMPLE_ROWS = { full: DEFAULT_SALES_ROWS, small: 2_000 };
+/** A job script that imports a function etl_common lacks: its run must fail, or the harness could not see one. */
+const CANARY = { id: "canary/missing-function", script: "from etl_common import no_such_function\n\nif __name__ == \"__main__\":\n    no_such_function()\n" };
 
 type Outcome =
   | { status: "ok"; rowsWritten: number; droppedRows: Record<string, number>; files: string[] }
@@ -101,13 +104,18 @@ async function runDuckDb(config: EtlConfig, runs: JobRun[]): Promise<Map<string,
 /** Runs every job in one Python process (one Spark session), each through its own script, as Glue does. */
 async function runSpark(config: EtlConfig, runs: JobRun[], work: string): Promise<Map<string, Outcome>> {
   if (!existsSync(PYTHON)) throw new Error(`${PYTHON} not found: run npm run python:setup first (Python 3.11, Java 17)`);
+  const canaryScript = join(work, "canary_job.py");
+  await writeFile(canaryScript, CANARY.script);
+  const argv = (run: JobRun) => {
+    const { inputs, output, sql } = run.args("spark");
+    return ["--JOB_NAME", `test-spark-${run.job}`, "--etl_inputs", JSON.stringify(inputs), "--etl_output", output, "--etl_sql", sql];
+  };
   const plan = {
     scriptsDir: scriptsDir(config),
-    runs: runs.map((run) => {
-      const { inputs, output, sql } = run.args("spark");
-      const argv = ["--JOB_NAME", `test-spark-${run.job}`, "--etl_inputs", JSON.stringify(inputs), "--etl_output", output, "--etl_sql", sql];
-      return { id: run.id, script: scriptPath(config, config.jobs[run.job]), argv, needs: run.needs };
-    }),
+    runs: [
+      ...runs.map((run) => ({ id: run.id, script: scriptPath(config, config.jobs[run.job]), argv: argv(run), needs: run.needs })),
+      { id: CANARY.id, script: canaryScript, argv: argv(runs[0]), needs: [] },
+    ],
   };
   const planFile = join(work, "plan.json");
   const resultsFile = join(work, "results.json");
@@ -129,6 +137,8 @@ async function runSpark(config: EtlConfig, runs: JobRun[], work: string): Promis
   if (code !== 0) throw new Error(`Spark run failed (exit ${code}); its log: ${logFile}\n${(await readFile(logFile, "utf8")).split("\n").slice(-30).join("\n")}`);
   const results = JSON.parse(await readFile(resultsFile, "utf8")) as Record<string, { status: string; error?: string; rowsWritten?: number; droppedRows?: Record<string, number> }>;
   const outcomes = new Map<string, Outcome>();
+  const canary = results[CANARY.id];
+  outcomes.set(CANARY.id, canary.status === "error" ? { status: "error", error: canary.error! } : { status: "skipped" });
   for (const run of runs) {
     const r = results[run.id];
     if (r.status === "ok") outcomes.set(run.id, { status: "ok", rowsWritten: r.rowsWritten!, droppedRows: r.droppedRows!, files: await parquetFiles(run.args("spark").output) });
@@ -226,6 +236,15 @@ async function main(): Promise<number> {
         failed++;
         console.log(`  ✘ ${run.job}:\n${problems.map((p) => `      ${p}`).join("\n")}`);
       }
+    }
+    // The harness itself: a script calling a function etl_common lacks must fail on Spark.
+    const canary = spark.get(CANARY.id)!;
+    if (canary.status === "error" && /no_such_function/.test(canary.error)) {
+      passed++;
+      console.log(`\nharness\n  ✔ a job script importing a missing function fails: ${canary.error}`);
+    } else {
+      failed++;
+      console.log(`\nharness\n  ✘ a job script importing a missing function did not fail (${canary.status})`);
     }
     console.log(`\ntest:spark took ${((Date.now() - started) / 1000).toFixed(1)} s`);
     console.log(`${passed} passed, ${failed} failed`);
