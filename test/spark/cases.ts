@@ -4,6 +4,7 @@
 import { csvField } from "../../local/csv";
 import { MARKETING_HEADER, SALES_HEADER, marketingChunks, salesChunks } from "../../local/sample-data";
 import type { SchemaFile } from "../../stacks/schema-file";
+import { splitCsvLine } from "../csv-line";
 
 /** One dataset's sample: its schema, the header and data lines of generated CSV (no line breaks in fields). */
 export interface DatasetSample {
@@ -43,25 +44,6 @@ export function sampleLines(schema: SchemaFile, rows: number): string[] {
       boolean: i % 3 === 0 ? "TRUE" : "FALSE",
     })[type] ?? `value ${i}`;
   return [sources.map(csvField).join(","), ...Array.from({ length: Math.min(rows, 400) }, (_, i) => schema.columns.map((c) => value(c.type, i)).join(","))];
-}
-
-/** Splits one CSV line (RFC 4180 quotes, no line breaks). */
-export function splitCsvLine(line: string): string[] {
-  const fields: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') (field += '"'), i++;
-      else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ",") fields.push(field), (field = "");
-    else field += ch;
-  }
-  fields.push(field);
-  return fields;
 }
 
 const join = (header: string[], lines: string[], eol = "\n") => [header.map(csvField).join(","), ...lines].join(eol) + eol;

@@ -16,7 +16,8 @@ import { PROJECT_ROOT, loadConfig, schemaPath, scriptPath, scriptsDir, type EtlC
 import { jobArguments, type EtlInput } from "../../stacks/job-arguments";
 import { readSchemaFile } from "../../stacks/schema-file";
 import { DEFAULT_SALES_ROWS } from "../../local/sample-data";
-import { CASES, sampleLines, splitCsvLine, type DatasetSample } from "./cases";
+import { splitCsvLine } from "../csv-line";
+import { CASES, sampleLines, type DatasetSample } from "./cases";
 
 const BUCKET = "test-spark-bucket";
 const PYTHON = join(PROJECT_ROOT, ".venv", "bin", "python");

@@ -3,7 +3,7 @@
 // ("${aws_s3_bucket.x.id}" -> aws_s3_bucket.x.id), depends_on lists bare references, and state paths (local
 // backend, local terraform_remote_state) are rewritten relative to the folder the HCL is written to. Pure.
 import { skipsOf } from "../../stacks/constructs/checkov-skip";
-import { endOfSequence } from "./repair";
+import { endOfSequence, mapLinesOutsideHeredocs, STRING_LINE } from "./repair";
 
 /** The expression of a string that is exactly one `${...}` interpolation (not `$${`), or undefined. */
 export function interpolationOnly(raw: string): string | undefined {
@@ -12,9 +12,6 @@ export function interpolationOnly(raw: string): string | undefined {
   return expression === "" ? undefined : expression;
 }
 
-// One attribute or list item per line, as cdktf writes them (quotes inside are escaped, so `"(.*)"` is the string).
-const STRING_VALUE = /^(\s*(?:[A-Za-z0-9_-]+|"[^"]*") = |\s*)"(.*)"(,?)$/;
-const HEREDOC_START = /<<-?([A-Za-z_]+)$/;
 const DEPENDS_ON = /^\s*depends_on = \[$/;
 const STATE_PATH = /^(\s*path\s*=\s*)"([^"]*\.tfstate)"$/;
 
@@ -23,27 +20,18 @@ const STATE_PATH = /^(\s*path\s*=\s*)"([^"]*\.tfstate)"$/;
  * write instead (see `relativeStatePaths`).
  */
 export function canonicalHcl(text: string, statePaths: ReadonlyMap<string, string> = new Map()): string {
-  let heredoc: string | undefined;
   let inDependsOn = false;
-  return text
-    .split("\n")
-    .map((line) => {
-      if (heredoc !== undefined) {
-        if (line.trim() === heredoc) heredoc = undefined;
-        return line;
-      }
-      heredoc = HEREDOC_START.exec(line)?.[1];
-      if (DEPENDS_ON.test(line)) inDependsOn = true;
-      else if (inDependsOn && line.trim().startsWith("]")) inDependsOn = false;
-      const state = STATE_PATH.exec(line);
-      if (state && statePaths.has(state[2])) return `${state[1]}${JSON.stringify(statePaths.get(state[2]))}`;
-      const m = STRING_VALUE.exec(line);
-      if (!m) return line;
-      // A quoted depends_on entry is a reference written as a string (deprecated since Terraform 0.12).
-      const expression = inDependsOn && /^[A-Za-z0-9_.-]+$/.test(m[2]) ? m[2] : interpolationOnly(m[2]);
-      return expression === undefined ? line : `${m[1]}${expression}${m[3]}`;
-    })
-    .join("\n");
+  return mapLinesOutsideHeredocs(text, (line) => {
+    if (DEPENDS_ON.test(line)) inDependsOn = true;
+    else if (inDependsOn && line.trim().startsWith("]")) inDependsOn = false;
+    const state = STATE_PATH.exec(line);
+    if (state && statePaths.has(state[2])) return `${state[1]}${JSON.stringify(statePaths.get(state[2]))}`;
+    const m = STRING_LINE.exec(line);
+    if (!m) return line;
+    // A quoted depends_on entry is a reference written as a string (deprecated since Terraform 0.12).
+    const expression = inDependsOn && /^[A-Za-z0-9_.-]+$/.test(m[2]) ? m[2] : interpolationOnly(m[2]);
+    return expression === undefined ? line : `${m[1]}${expression}${m[3]}`;
+  });
 }
 
 /**
