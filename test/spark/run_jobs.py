@@ -28,6 +28,13 @@ class JobResults(logging.Handler):
             self.last = record.etl_result
 
 
+def message(error: BaseException) -> str:
+    """The error's message: its first line, or for a JVM error (Py4J) the Java exception's own message."""
+    java = getattr(error, "java_exception", None)
+    text = str(java.toString()) if java is not None else str(error)
+    return text.strip().splitlines()[0] if text.strip() else repr(error)
+
+
 def main(plan_file: str, results_file: str) -> None:
     with open(plan_file, encoding="utf-8") as handle:
         plan = json.load(handle)
@@ -62,7 +69,7 @@ def main(plan_file: str, results_file: str) -> None:
                 raise RuntimeError(f"{run['script']} ended without running a job (etl_common logged no result)")
             results[run["id"]] = {"status": "ok", **results_handler.last}
         except (Exception, SystemExit) as error:  # a job's failure is a result to compare, not the end of the run
-            results[run["id"]] = {"status": "error", "type": type(error).__name__, "error": str(error).strip().splitlines()[0] if str(error).strip() else repr(error)}
+            results[run["id"]] = {"status": "error", "type": type(error).__name__, "error": message(error)}
         results[run["id"]]["seconds"] = round(time.monotonic() - began, 2)
         print(f"spark {run['id']}: {results[run['id']]['status']} in {results[run['id']]['seconds']} s", flush=True)
     with open(results_file, "w", encoding="utf-8") as handle:
