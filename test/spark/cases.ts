@@ -132,6 +132,13 @@ export const CASES: SparkCase[] = [
   },
   { name: "a header without rows", files: (s) => ({ "data.csv": join(s.header, []) }) },
   {
+    name: "a header naming one column twice (same snake_case name)",
+    files: (s) => {
+      const twin = ` ${s.schema.columns[0].source!.toUpperCase()} `;
+      return { "data.csv": join([...s.header, twin], s.lines.map((l) => `${l},not a value`)) };
+    },
+  },
+  {
     name: "a missing column in the first dataset (the job fails naming it)",
     files: (s, index) => {
       if (index > 0) return { "data.csv": join(s.header, s.lines) };
