@@ -148,6 +148,14 @@ export const CASES: SparkCase[] = [
     },
   },
   {
+    name: "an empty file in the first dataset (the job fails naming the file)",
+    files: (s, index) => ({ "data.csv": index === 0 ? "" : join(s.header, s.lines) }),
+  },
+  {
+    name: "only hidden files in the first dataset's folder (the job fails naming the input)",
+    files: (s, index) => (index === 0 ? { _SUCCESS: "", ".data.csv.crc": "x", "_temporary/data.csv": join(s.header, s.lines) } : { "data.csv": join(s.header, s.lines) }),
+  },
+  {
     name: "a malformed header in the first dataset (the job fails naming the file)",
     files: (s, index) => ({ "data.csv": (index === 0 ? `"${s.header.join(",")}\n` : join(s.header, [])) + s.lines.join("\n") + "\n" }),
   },
