@@ -1,10 +1,9 @@
 // Loads a hand-written ASL file, substitutes ${Placeholder} values and validates the result.
-// Shared by the stacks (values are Terraform references) and the local runtime (values are local ARNs),
-// so it must not import cdktf.
+// Shared by the stacks (values are Terraform references) and the local runtime (values are local ARNs).
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import aslValidator from "asl-validator";
-import { readCache, sha256, writeCache } from "../stacks/build-cache";
+import { readCache, sha256, writeCache } from "../core/build-cache";
 
 const ASL_VALIDATOR_VERSION: string = require("asl-validator/package.json").version;
 

@@ -1,7 +1,7 @@
 // The ${Placeholder} values the workflow's ASL may use, derived from the configuration.
 // The stacks pass Terraform references as ARNs; the local runtime passes its local ARNs.
-import type { EtlConfig } from "../stacks/config";
-import { resourceNames } from "../stacks/config";
+import type { EtlConfig } from "../core/config";
+import { resourceNames } from "../core/config";
 
 export interface WorkflowArns {
   runnerActivityArn: string;

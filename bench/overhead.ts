@@ -4,7 +4,7 @@ import { allStates, loadStateMachine } from "../asl/loader";
 import { workflowPlaceholders } from "../asl/placeholders";
 import { localWorkflowArns } from "../local/arns";
 import type { RunReport } from "../local/runtime";
-import { definitionPath, type EtlConfig } from "../stacks/config";
+import { definitionPath, type EtlConfig } from "../core/config";
 
 export interface TaskOverhead {
   state: string;

@@ -1,8 +1,9 @@
-// `npm run bench [-- --only <section>[,<section>...]]`: measures, prints a table, writes bench/results.json.
+// `npm run bench [-- --only <section>[,<section>...]]` (BENCH_COMMAND): measures, prints a table, writes bench/results.json.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PROJECT_ROOT } from "../stacks/config";
+import { defineCommand, runCommand, UsageError } from "../core/cli-args";
+import { PROJECT_ROOT } from "../core/config";
 import type { Section } from "./context";
 import { describeMachine, machineLine } from "./machine";
 import { renderTable, type Results } from "./results";
@@ -20,21 +21,32 @@ const SECTIONS: Record<string, () => Promise<Section>> = {
   etl: async () => (await import("./sections/etl-throughput")).etlThroughputSection,
 };
 
-export function parseArgs(argv: readonly string[]): { only: string[] } {
+export const BENCH_COMMAND = defineCommand({
+  command: "npm run bench --",
+  summary: "Measures the project (medians of repeated runs), prints a table and writes bench/results.json (see BENCHMARKS.md).",
+  options: {
+    only: { type: "string", value: "SECTIONS", description: `comma-separated sections to run, of ${Object.keys(SECTIONS).join(", ")}. Default: all` },
+  },
+  epilogue: "Exit codes: 0 measured, 1 a section failed, 2 bad usage.",
+});
+
+/** The sections to run, in run order; a UsageError names an unknown one. */
+export function benchSections(only: string | undefined): string[] {
   const known = Object.keys(SECTIONS);
-  let only = known;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg !== "--only" && !arg.startsWith("--only=")) throw new Error(`unknown argument '${arg}'; usage: npm run bench [-- --only ${known.join("|")}[,...]]`);
-    const value = arg === "--only" ? (argv[++i] ?? "") : arg.slice("--only=".length);
-    if (!value) throw new Error(`--only needs a section: ${known.join(", ")}`);
-    const asked = value.split(",").map((s) => s.trim());
-    const unknown = asked.filter((s) => !known.includes(s));
-    if (unknown.length) throw new Error(`--only: unknown section ${unknown.join(", ")}; known: ${known.join(", ")}`);
-    // Always in run order, so the table reads the same however the sections were asked for.
-    only = known.filter((s) => asked.includes(s));
-  }
-  return { only };
+  if (only === undefined) return known;
+  const asked = only.split(",").map((s) => s.trim()).filter(Boolean);
+  if (!asked.length) throw new UsageError(`--only needs a section: ${known.join(", ")}`);
+  const unknown = asked.filter((s) => !known.includes(s));
+  if (unknown.length) throw new UsageError(`--only: unknown section ${unknown.join(", ")}; known: ${known.join(", ")}`);
+  // Always in run order, so the table reads the same however the sections were asked for.
+  return known.filter((s) => asked.includes(s));
+}
+
+/** Parses argv ("help" for --help); a UsageError names the bad argument. */
+export function parseArgs(argv: readonly string[]): { only: string[] } | "help" {
+  const values = BENCH_COMMAND.parse(argv);
+  if (values === "help") return "help";
+  return { only: benchSections(values.only) };
 }
 
 function readPrevious(): Results {
@@ -46,8 +58,7 @@ function readPrevious(): Results {
   }
 }
 
-async function main(): Promise<number> {
-  const { only } = parseArgs(process.argv.slice(2));
+async function main(only: string[]): Promise<number> {
   const machine = describeMachine();
   const command = `npm run bench${only.length === Object.keys(SECTIONS).length ? "" : ` -- --only ${only.join(",")}`}`;
   const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
@@ -94,11 +105,12 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-  main().then(
+  // process.exit, not exitCode: a section may leave a handle open (a child, a DuckDB instance).
+  runCommand(BENCH_COMMAND, process.argv.slice(2), (values) => main(benchSections(values.only))).then(
     (code) => process.exit(code),
     (error: unknown) => {
-      console.error((error as Error)?.message ?? error);
-      process.exit(2);
+      console.error(`error: ${(error as Error)?.message ?? error}`);
+      process.exit(1);
     },
   );
 }

@@ -10,7 +10,7 @@ if (!outdir) {
 const t0 = performance.now();
 // Loaded here, not at the top, so that their import is what is timed.
 const { buildApp } = require("../stacks/app") as typeof import("../stacks/app");
-const { loadConfig } = require("../stacks/config") as typeof import("../stacks/config");
+const { loadConfig } = require("../core/config") as typeof import("../core/config");
 const t1 = performance.now();
 const app = buildApp(loadConfig(), { outdir }).app;
 const t2 = performance.now();

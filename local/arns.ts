@@ -1,7 +1,7 @@
 // The ARNs of the local services (account 000000000000): the local Step Functions service names its activities
 // this way, and the workflow's placeholders are filled with them before the services start.
 import type { WorkflowArns } from "../asl/placeholders";
-import { resourceNames, type EtlConfig } from "../stacks/config";
+import { resourceNames, type EtlConfig } from "../core/config";
 
 export const LOCAL_REGION = "us-east-1";
 export const LOCAL_ACCOUNT = "000000000000";

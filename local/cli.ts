@@ -2,8 +2,9 @@
 // failed, 2 bad usage or input, 130 interrupted.
 import { mkdir, open, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { ConfigError, loadConfig, PROJECT_ROOT, resourceNames, type EtlConfig } from "../stacks/config";
+import { defineCommand, usageErrorLine, UsageError } from "../core/cli-args";
+import { ConfigError, loadConfig, PROJECT_ROOT, resourceNames, type EtlConfig } from "../core/config";
+import { DATASET_OPTIONS, datasetArguments, datasetHelp } from "./dataset-inputs";
 import { InputError } from "./inputs";
 import { readParquet } from "./parquet";
 import { formatProgress, formatSummary } from "./progress";
@@ -11,31 +12,24 @@ import { runLocalWorkflow, type RunReport, type RuntimeOptions } from "./runtime
 
 export const DEFAULT_OUT_DIR = join(PROJECT_ROOT, "out", "joined");
 
-export const USAGE = `Usage: npm start -- [options]
+export const START_COMMAND = defineCommand({
+  command: "npm start --",
+  summary: `Runs the ETL workflow end to end on local stand-ins for S3, DynamoDB, Step Functions and Glue,
+with the real ASL and handler code, and writes the joined dataset as Parquet.`,
+  options: {
+    ...DATASET_OPTIONS,
+    out: { type: "string", value: "DIR", description: "where the joined *.parquet files go (nothing else is written there).\nDefault: out/joined/ in the working copy (git-ignored)" },
+    report: { type: "string", value: "FILE", description: "write a JSON report: status, executionArn, startedAt, stoppedAt, states,\njobs, notifications, output {dir, rows}" },
+    "fail-job": { type: "string", value: "JOB", multiple: true, description: "make that job's Glue run fail (job id such as PSD, or Glue job name)" },
+    "upload-before-start": { type: "boolean", description: "upload the datasets before starting the execution" },
+  },
+  epilogue: `Exit codes: 0 the workflow succeeded, 1 it failed, 2 bad usage or input, 130 interrupted.
+Environment: ETL_CONFIG (configuration file), ETL_ENV (environment), POWERTOOLS_LOG_LEVEL (handler logs, default WARN).`,
+});
 
-Runs the ETL workflow end to end on local stand-ins for S3, DynamoDB, Step Functions and Glue,
-with the real ASL and handler code, and writes the joined dataset as Parquet.
+export const USAGE = START_COMMAND.usage;
 
-Options:
-  --sales FILE            sales CSV (SalesPipeline sample shape). Default: generated sample data
-  --marketing FILE        marketing CSV (MarketingData sample shape). Default: generated sample data
-  --out DIR               where the joined *.parquet files go (nothing else is written there).
-                          Default: out/joined/ in the working copy (git-ignored)
-  --report FILE           write a JSON report: status, executionArn, startedAt, stoppedAt, states,
-                          jobs, notifications, output {dir, rows}
-  --fail-job JOB          make that job's Glue run fail (job id such as PSD, or Glue job name);
-                          may be repeated
-  --upload-before-start   upload the datasets before starting the execution
-  --delay-sales MS        wait MS milliseconds before uploading the sales dataset
-  --delay-marketing MS    wait MS milliseconds before uploading the marketing dataset
-  -h, --help              show this help
-
-Exit codes: 0 the workflow succeeded, 1 it failed, 2 bad usage or input, 130 interrupted.
-Environment: ETL_CONFIG (configuration file), ETL_ENV (environment), POWERTOOLS_LOG_LEVEL (handler logs, default WARN).`;
-
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+export { UsageError };
 
 export interface CliArguments {
   help: boolean;
@@ -43,56 +37,28 @@ export interface CliArguments {
   reportFile?: string;
 }
 
-export const MAX_DELAY_MS = 2 ** 31 - 1;
-
-function milliseconds(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new UsageError(`${flag}: expected a whole number of milliseconds, got ${JSON.stringify(value)}`);
-  // Node's timers take at most 2^31-1 ms; a larger delay would fire after 1 ms.
-  if (Number(value) > MAX_DELAY_MS) throw new UsageError(`${flag}: at most ${MAX_DELAY_MS} milliseconds (about 24.8 days), got ${value}`);
-  return Number(value);
-}
+export { MAX_DELAY_MS } from "./dataset-inputs";
 
 /** Parses argv (without node and the script); throws UsageError naming the bad flag or value. */
 export function parseCliArguments(argv: string[], config: EtlConfig): CliArguments {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        sales: { type: "string" },
-        marketing: { type: "string" },
-        out: { type: "string" },
-        report: { type: "string" },
-        "fail-job": { type: "string", multiple: true },
-        "upload-before-start": { type: "boolean" },
-        "delay-sales": { type: "string" },
-        "delay-marketing": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const values = START_COMMAND.parse(argv);
+  if (values === "help") return { help: true, options: { outDir: resolve(DEFAULT_OUT_DIR) } };
   const names = resourceNames(config);
   const failJobs = values["fail-job"] ?? [];
   const known = Object.keys(config.jobs).flatMap((id) => [id, names.glueJob(id)]);
   const unknown = failJobs.filter((j) => !known.includes(j));
   if (unknown.length) throw new UsageError(`--fail-job: unknown job ${unknown.join(", ")}; known: ${known.join(", ")}`);
 
-  const inputs: Record<string, string> = {};
-  if (values.sales !== undefined) inputs.sales = resolve(values.sales);
-  if (values.marketing !== undefined) inputs.marketing = resolve(values.marketing);
-  const uploadDelaysMs: Record<string, number> = {};
-  const delaySales = milliseconds("--delay-sales", values["delay-sales"]);
-  const delayMarketing = milliseconds("--delay-marketing", values["delay-marketing"]);
-  if (delaySales !== undefined) uploadDelaysMs.sales = delaySales;
-  if (delayMarketing !== undefined) uploadDelaysMs.marketing = delayMarketing;
+  let datasets;
+  try {
+    datasets = datasetArguments(config, values);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { inputs, uploadDelaysMs } = datasets;
 
   return {
-    help: values.help ?? false,
+    help: false,
     reportFile: values.report === undefined ? undefined : resolve(values.report),
     options: {
       inputs,
@@ -127,7 +93,7 @@ export async function main(argv: string[], out: (line: string) => void = console
     args = parseCliArguments(argv, config);
   } catch (e) {
     if (e instanceof UsageError) {
-      err(`error: ${e.message}\n\n${USAGE}`);
+      err(usageErrorLine(START_COMMAND.spec.command, e));
       return 2;
     }
     if (e instanceof ConfigError) {
@@ -137,7 +103,7 @@ export async function main(argv: string[], out: (line: string) => void = console
     throw e;
   }
   if (args.help) {
-    out(USAGE);
+    out(`${USAGE}\n\n${datasetHelp(config, process.env.ETL_CONFIG ?? "etl.config.json")}`);
     return 0;
   }
 

@@ -3,7 +3,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
-import type { TableKeys } from "../stacks/table-keys";
+import type { TableKeys } from "../core/table-keys";
 
 export interface LocalDynamoDB {
   endpoint: string;

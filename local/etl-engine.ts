@@ -5,8 +5,8 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { basename, extname, isAbsolute, join, relative, sep } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import type { EtlInput } from "../stacks/job-arguments";
-import { readSchemaFile, type SchemaFile } from "../stacks/schema-file";
+import type { EtlInput } from "../core/job-arguments";
+import { readSchemaFile, type SchemaFile } from "../core/schema-file";
 import { missingColumns, readCsvHeader, snakeCase } from "./csv";
 
 export interface TransformationRequest {

@@ -1,16 +1,18 @@
 // Local Glue: the job-run API subset the runner uses (StartJobRun, GetJobRun, GetJobRuns, BatchStopJobRun, GetJob)
 // with Glue's state sequence, MaxConcurrentRuns, timeouts and failure injection. A run really moves data:
-// its inputs are downloaded from the local S3, transformed, and its output uploaded (overwriting the prefix).
+// its inputs are downloaded from the local S3, transformed, and its output uploaded, overwriting the prefix
+// (the staging between S3 and local folders is s3-staging.ts).
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import type { EtlConfig } from "../stacks/config";
-import { resourceNames, scriptPath, scriptsDir } from "../stacks/config";
-import { jobArguments, type EtlInput } from "../stacks/job-arguments";
+import { join } from "node:path";
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { EtlConfig } from "../core/config";
+import { resourceNames, scriptPath, scriptsDir } from "../core/config";
+import { jobArguments, type EtlInput } from "../core/job-arguments";
 import { runTransformation, type TransformationRequest, type TransformationResult } from "./etl-engine";
 import { AwsJsonError, startAwsJsonServer, type AwsJsonHandler } from "./aws-json-server";
+import { parseS3Uri, S3Staging } from "./s3-staging";
 
 export type JobRunState = "STARTING" | "RUNNING" | "STOPPING" | "STOPPED" | "SUCCEEDED" | "FAILED" | "TIMEOUT";
 const FINAL_STATES: ReadonlySet<JobRunState> = new Set(["STOPPED", "SUCCEEDED", "FAILED", "TIMEOUT"]);
@@ -87,14 +89,6 @@ interface JobDefinition {
   scriptLocation: string;
 }
 
-const s3Uri = /^s3:\/\/([^/]+)\/(.*)$/;
-
-function parseS3Uri(uri: string, field: string): { bucket: string; prefix: string } {
-  const match = s3Uri.exec(uri);
-  if (!match) throw new Error(`${field}: not an S3 URI: ${JSON.stringify(uri)}`);
-  return { bucket: match[1], prefix: match[2] };
-}
-
 function isStringMap(value: unknown): value is Record<string, string> {
   return value !== null && typeof value === "object" && !Array.isArray(value) && Object.values(value).every((v) => typeof v === "string");
 }
@@ -111,9 +105,11 @@ export class LocalGlue {
   private readonly transitionMs: number;
   private readonly msPerTimeoutMinute: number;
   private readonly failJobs: Set<string>;
+  private readonly staging: S3Staging;
   private closed = false;
 
   constructor(private readonly options: LocalGlueOptions) {
+    this.staging = new S3Staging(options.s3);
     const { config, bucket } = options;
     const names = resourceNames(config);
     for (const [id, job] of Object.entries(config.jobs)) {
@@ -402,63 +398,18 @@ export class LocalGlue {
     const transformation = this.options.transformation ?? runTransformation;
     const workDir = await mkdtemp(join(tmpdir(), `etl-glue-${job.id}-`));
     try {
-      const localInputs: EtlInput[] = [];
-      for (const input of inputs) {
-        const source = parseS3Uri(input.path, `argument --etl_inputs, input '${input.name}'`);
-        const dir = join(workDir, "inputs", input.name);
-        const count = await this.download(source.bucket, source.prefix, dir);
-        if (count === 0) throw new Error(`input '${input.name}': no objects at ${input.path}`);
-        localInputs.push({ ...input, path: dir });
-      }
+      const localInputs = await this.staging.downloadInputs(inputs, join(workDir, "inputs"), "argument --etl_inputs");
       const outputDir = join(workDir, "output");
       await mkdir(outputDir, { recursive: true });
       const result = await transformation({ inputs: localInputs, sqlFile: join(scriptsDir(this.options.config), sqlName), outputDir, scriptsDir: scriptsDir(this.options.config) });
       const counts = { rowsWritten: result.rowsWritten, droppedRows: { ...result.droppedRows } };
       if (!stillRunning()) return counts;
-      await this.replacePrefix(output.bucket, output.prefix, outputDir);
+      await this.staging.replacePrefix(output.bucket, output.prefix, outputDir);
       return counts;
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }
   }
-
-  private async listKeys(bucket: string, prefix: string): Promise<string[]> {
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.options.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-      for (const object of page.Contents ?? []) if (object.Key && !object.Key.endsWith("/")) keys.push(object.Key);
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return keys;
-  }
-
-  private async download(bucket: string, prefix: string, dir: string): Promise<number> {
-    const keys = await this.listKeys(bucket, prefix);
-    for (const key of keys) {
-      const target = join(dir, key.slice(prefix.length));
-      await mkdir(dirname(target), { recursive: true });
-      const object = await this.options.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      await writeFile(target, await object.Body!.transformToByteArray());
-    }
-    return keys.length;
-  }
-
-  /** Overwrite, as Spark's mode("overwrite"): delete what is under the prefix, then upload the new files. */
-  private async replacePrefix(bucket: string, prefix: string, dir: string): Promise<void> {
-    const old = await this.listKeys(bucket, prefix);
-    for (let i = 0; i < old.length; i += 1000)
-      await this.options.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: old.slice(i, i + 1000).map((Key) => ({ Key })) } }));
-    for (const file of await listFiles(dir)) {
-      const key = prefix + relative(dir, file).split("\\").join("/");
-      await this.options.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(file) }));
-    }
-  }
-}
-
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort();
 }
 
 export interface LocalGlueServer {

@@ -1,7 +1,7 @@
 // Checks the CSV files a local run will upload before anything starts, so a bad path or header is exit 2, not a failed job.
 import { stat } from "node:fs/promises";
-import { schemaPath, type EtlConfig } from "../stacks/config";
-import { readSchemaFile } from "../stacks/schema-file";
+import { schemaPath, type EtlConfig } from "../core/config";
+import { readSchemaFile } from "../core/schema-file";
 import { missingColumns, readCsvHeader } from "./csv";
 
 export class InputError extends Error {

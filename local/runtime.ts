@@ -8,19 +8,19 @@ import { basename, join, resolve, sep } from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import type { Context } from "aws-lambda";
-import { loadStateMachine } from "../asl/loader";
-import { workflowPlaceholders } from "../asl/placeholders";
-import { arrivalEnvironment } from "../functions/data-arrival/environment";
-import { runnerEnvironment } from "../functions/glue-runner/environment";
-import { definitionPath, loadConfig, resourceNames, type EtlConfig } from "../stacks/config";
-import { ARRIVAL_TABLE, RUNNER_TABLE } from "../stacks/table-keys";
+import { checkCatalogSchemas, loadWorkflow } from "../asl/consistency";
+import type { LoadedStateMachine } from "../asl/loader";
+import { loadConfig, resourceNames, type EtlConfig } from "../core/config";
+import { ARRIVAL_TABLE, RUNNER_TABLE } from "../core/table-keys";
+import { FUNCTIONS, type FunctionId } from "../core/topology";
 import { LOCAL_ACCOUNT, localWorkflowArns } from "./arns";
 import { startLocalDynamoDB, type LocalDynamoDB } from "./dynamodb";
 import { saveEnv, withEnv } from "./env";
+import { LocalEventBus, localWiring } from "./event-bus";
 import { startLocalGlue, type JobRun, type LocalGlueServer } from "./glue-service";
 import { checkCsvHeaders, InputError } from "./inputs";
 import { readParquet } from "./parquet";
-import { writeSampleData } from "./sample-data";
+import { writeDatasetSamples } from "./dataset-samples";
 import { startLocalS3, type LocalS3 } from "./s3";
 import { LocalStepFunctions, type PutEventsEntry, type SfnEvent } from "./sfn-service";
 
@@ -179,17 +179,15 @@ export async function runLocalWorkflow(options: RuntimeOptions): Promise<RunRepo
   };
 
   try {
-    // Inputs first: a bad file is reported before any server starts.
+    // The workflow and the catalog schemas against the configuration, then the inputs: a miscopied ASL branch,
+    // a stale catalog schema or a bad file is reported before any server starts.
+    const stateMachine = await checkedWorkflow(config, region);
     const files: Record<string, string> = { ...options.inputs };
     const missing = datasetIds.filter((d) => !files[d]);
     if (missing.length) {
       const sampleDir = await mkdtemp(join(tmpdir(), "etl-sample-"));
       cleanups.push(() => rm(sampleDir, { recursive: true, force: true }));
-      const sample: Record<string, string> = await writeSampleData(sampleDir);
-      for (const d of missing) {
-        if (!sample[d]) throw new InputError(`no input for dataset '${d}' and the sample data generator has none`);
-        files[d] = sample[d];
-      }
+      Object.assign(files, await writeDatasetSamples(config, sampleDir, missing));
     }
     await checkCsvHeaders(config, files);
     // A failed run must not leave an earlier run's result looking like its own.
@@ -197,13 +195,26 @@ export async function runLocalWorkflow(options: RuntimeOptions): Promise<RunRepo
       throw new InputError(`${outDir}: cannot use it as the output folder (${e.message})`);
     });
 
-    return await runWithServices(config, options, { files, names, region, eventDriven, fallbackPeriodMs, outDir, progress, cleanups });
+    return await runWithServices(config, options, { stateMachine, files, names, region, eventDriven, fallbackPeriodMs, outDir, progress, cleanups });
   } finally {
     await closeAll();
   }
 }
 
+/** The configuration's workflow, checked against it (asl/consistency.ts); a problem is bad input (exit 2). */
+async function checkedWorkflow(config: EtlConfig, region: string): Promise<LoadedStateMachine> {
+  try {
+    const stateMachine = loadWorkflow(config, localWorkflowArns(config, region));
+    await checkCatalogSchemas(config);
+    return stateMachine;
+  } catch (e) {
+    if ((e as Error).name === "AslError" || (e as Error).name === "ConfigError") throw new InputError((e as Error).message);
+    throw e;
+  }
+}
+
 interface RunContext {
+  stateMachine: LoadedStateMachine;
   files: Record<string, string>;
   names: ReturnType<typeof resourceNames>;
   region: string;
@@ -230,9 +241,9 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   cleanups.push(async () => runOver.abort());
   let closing = false;
   const invocations = new Set<Promise<void>>();
-  const functions: Record<"runner" | "arrival", LocalFunction> = {} as never;
+  const functions: Partial<Record<FunctionId, LocalFunction>> = {};
   /** Lambda's async invoke: returns at once; errors are logged, never thrown. */
-  const invoke = (which: "runner" | "arrival", trigger: string, event: unknown) => {
+  const invoke = (which: FunctionId, trigger: string, event: unknown) => {
     if (closing) return;
     const fn = functions[which];
     if (!fn) return;
@@ -249,6 +260,8 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     invocations.add(invocation);
     void invocation.finally(() => invocations.delete(invocation));
   };
+  // The rules and the bucket notification of the stacks, from the same topology.
+  const bus = new LocalEventBus(localWiring(config), invoke);
 
   // Services. Each is closed in reverse order of start, after the in-flight invocations settle.
   const dynamodb: LocalDynamoDB = await startLocalDynamoDB({ [names.runnerTable]: RUNNER_TABLE, [names.arrivalTable]: ARRIVAL_TABLE }, region);
@@ -256,10 +269,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   const s3: LocalS3 = await startLocalS3({
     bucket,
     region,
-    // The bucket notification covers the raw datasets only.
-    onObjectCreated: (event) => {
-      if (event.Records.some((r) => r.s3.object.key.startsWith(config.dataLake.rawPrefix))) invoke("arrival", "S3 notification", event);
-    },
+    onObjectCreated: (event) => void bus.objectCreated(event),
   });
   cleanups.push(() => s3.close());
   const seenRunStates = new Map<string, string>();
@@ -276,14 +286,13 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
       progress({ type: "job", jobName: r.JobName, runId: r.Id, state: r.JobRunState, errorMessage: r.ErrorMessage, ...(r.droppedRows ? { droppedRows: { ...r.droppedRows } } : {}) });
     },
     onJobStateChange: (event) => {
-      if (run.eventDriven) invoke("runner", "Glue Job State Change", event);
+      if (run.eventDriven) bus.put(event);
     },
   });
   cleanups.push(() => glue.close());
 
-  const stateMachine = loadStateMachine(definitionPath(config), workflowPlaceholders(config, arns));
   const sfn = await LocalStepFunctions.start({
-    stateMachine,
+    stateMachine: run.stateMachine,
     stateMachineName: names.stateMachine,
     region,
     longPollMs: options.longPollMs,
@@ -292,9 +301,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
       if (!run.eventDriven) return;
       for (const entry of entries) {
         const detail = typeof entry.Detail === "string" ? JSON.parse(entry.Detail) : entry.Detail;
-        const event = eventBridgeEvent(String(entry.Source ?? names.eventSource), String(entry.DetailType), detail, region);
-        if (entry.DetailType === "WaitTaskScheduled") invoke("arrival", "WaitTaskScheduled", event);
-        else if (entry.DetailType === "RunnerTaskScheduled") invoke("runner", "RunnerTaskScheduled", event);
+        bus.put(eventBridgeEvent(String(entry.Source ?? names.eventSource), String(entry.DetailType), detail, region));
       }
     },
     onEvent: (event: SfnEvent) => {
@@ -325,46 +332,27 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   };
   Object.assign(process.env, sharedEnv);
   const logLevel = process.env.POWERTOOLS_LOG_LEVEL ?? "WARN";
-  const runnerEnv = {
-    AWS_LAMBDA_FUNCTION_NAME: names.runnerFunction,
-    ...runnerEnvironment({
-      activityArn: arns.runnerActivityArn,
-      tableName: names.runnerTable,
-      runTtlDays: config.runner.runTtlDays,
-      maxTasksPerInvocation: config.runner.maxTasksPerInvocation,
-      glueConcurrency: config.runner.glueConcurrency,
+  const environments: { [F in FunctionId]: Record<string, string> } = {
+    runner: FUNCTIONS.runner.environment(config, { activityArn: arns.runnerActivityArn, tableName: names.runnerTable }, logLevel),
+    dataArrival: FUNCTIONS.dataArrival.environment(
+      config,
+      { tableName: names.arrivalTable, waitActivityArns: Object.fromEntries(datasetIds.map((d) => [d, arns.waitActivityArn(d)])), dataBucket: bucket },
       logLevel,
-    }),
+    ),
   };
-  const arrivalEnv = {
-    AWS_LAMBDA_FUNCTION_NAME: names.dataArrivalFunction,
-    ...arrivalEnvironment({
-      tableName: names.arrivalTable,
-      datasets: Object.fromEntries(datasetIds.map((d) => [d, { prefix: config.datasets[d].prefix, activityArn: arns.waitActivityArn(d) }])),
-      dataBucket: bucket,
-      arrivalTtlDays: config.dataArrival.arrivalTtlDays,
-      logLevel,
-    }),
-  };
-  // Loaded only now, with each function's environment set, as a Lambda cold start would see it.
-  const runnerModule = withEnv(runnerEnv, () => coldStart<typeof import("../functions/glue-runner/handler")>("glue-runner"));
-  const arrivalModule = withEnv(arrivalEnv, () => coldStart<typeof import("../functions/data-arrival/handler")>("data-arrival"));
-  functions.runner = { name: names.runnerFunction, timeoutSeconds: config.runner.timeoutSeconds, memoryMb: config.runner.memoryMb, env: runnerEnv, handler: runnerModule.handler as Handler };
-  functions.arrival = {
-    name: names.dataArrivalFunction,
-    timeoutSeconds: config.dataArrival.timeoutSeconds,
-    memoryMb: config.dataArrival.memoryMb,
-    env: arrivalEnv,
-    handler: arrivalModule.handler as Handler,
-  };
+  for (const id of Object.keys(FUNCTIONS) as FunctionId[]) {
+    const spec = FUNCTIONS[id];
+    const name = spec.functionName(names);
+    // As Lambda sets them (Powertools reports a cold start only for on-demand initialization).
+    const env = { AWS_LAMBDA_FUNCTION_NAME: name, AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand", ...environments[id] };
+    // Loaded only now, with the function's environment set, as a Lambda cold start would see it.
+    const module = withEnv(env, () => coldStart<{ handler: Handler }>(spec.entry));
+    functions[id] = { name, timeoutSeconds: spec.timeoutSeconds(config), memoryMb: spec.memoryMb(config), env, handler: module.handler };
+  }
 
   // Stand-ins for the EventBridge fallback schedules.
-  const schedule = setInterval(() => {
-    const event = eventBridgeEvent("aws.events", "Scheduled Event", {}, region);
-    invoke("runner", "Scheduled Event", event);
-    invoke("arrival", "Scheduled Event", event);
-  }, run.fallbackPeriodMs);
-  cleanups.push(async () => clearInterval(schedule));
+  const stopSchedules = bus.startSchedules(run.fallbackPeriodMs, () => eventBridgeEvent("aws.events", "Scheduled Event", {}, region));
+  cleanups.push(async () => stopSchedules());
 
   const upload = async (dataset: string) => {
     const delay = options.uploadDelaysMs?.[dataset] ?? 0;
@@ -429,7 +417,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   if (outcome.kind === "error") {
     runtimeError = outcome.message;
     closing = true;
-    clearInterval(schedule);
+    stopSchedules();
     // Closing the service aborts the execution; its events are then complete.
     await sfn.close();
   }

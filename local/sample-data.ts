@@ -6,6 +6,7 @@ import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { defineCommand, integerOption, runAsScript } from "../core/cli-args";
 import { csvField } from "./csv";
 
 export const SALES_HEADER =
@@ -180,37 +181,38 @@ export async function writeSampleData(dir: string, options: { salesRows?: number
   return { sales, marketing };
 }
 
-/** Parses `--out DIR [--sales-rows N] [--seed N]`; errors name the flag. */
-export function parseSampleDataArgs(argv: string[]): { out: string; salesRows: number; seed: number } {
-  const values: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i += 2) {
-    const flag = argv[i];
-    if (!["--out", "--sales-rows", "--seed"].includes(flag)) throw new Error(`unknown argument ${JSON.stringify(flag)}; usage: --out DIR [--sales-rows N] [--seed N]`);
-    if (argv[i + 1] === undefined) throw new Error(`${flag} needs a value`);
-    values[flag] = argv[i + 1];
-  }
-  if (!values["--out"]) throw new Error("--out DIR is required");
-  const integer = (flag: string, fallback: number) => {
-    if (values[flag] === undefined) return fallback;
-    if (!/^\d+$/.test(values[flag])) throw new Error(`${flag}: expected a non-negative integer, got ${JSON.stringify(values[flag])}`);
-    return Number(values[flag]);
+export const SAMPLE_DATA_COMMAND = defineCommand({
+  command: "npm run sample-data --",
+  summary: "Writes the generated sales and marketing datasets (the shape of the QuickSight samples) as CSV files.",
+  options: {
+    out: { type: "string", value: "DIR", required: true, description: "folder the two CSV files are written to" },
+    "sales-rows": { type: "string", value: "N", description: `sales rows to generate. Default: ${DEFAULT_SALES_ROWS}` },
+    seed: { type: "string", value: "N", description: `seed of the generator (same seed, same files). Default: ${DEFAULT_SEED}` },
+  },
+});
+
+type SampleDataValues = Exclude<ReturnType<typeof SAMPLE_DATA_COMMAND.parse>, "help">;
+
+/** The generator's settings from the parsed options; a UsageError names the flag. */
+function sampleDataOptions(values: SampleDataValues): { out: string; salesRows: number; seed: number } {
+  return {
+    out: resolve(values.out),
+    salesRows: integerOption("sales-rows", values["sales-rows"]) ?? DEFAULT_SALES_ROWS,
+    seed: integerOption("seed", values.seed) ?? DEFAULT_SEED,
   };
-  return { out: resolve(values["--out"]), salesRows: integer("--sales-rows", DEFAULT_SALES_ROWS), seed: integer("--seed", DEFAULT_SEED) };
+}
+
+/** Parses `--out DIR [--sales-rows N] [--seed N]` ("help" for --help); a UsageError names the flag. */
+export function parseSampleDataArgs(argv: string[]): ReturnType<typeof sampleDataOptions> | "help" {
+  const values = SAMPLE_DATA_COMMAND.parse(argv);
+  if (values === "help") return "help";
+  return sampleDataOptions(values);
 }
 
 if (require.main === module) {
-  let args: ReturnType<typeof parseSampleDataArgs>;
-  try {
-    args = parseSampleDataArgs(process.argv.slice(2));
-  } catch (e) {
-    console.error(`sample-data: ${(e as Error).message}`);
-    process.exit(2);
-  }
-  writeSampleData(args.out, args).then(
-    (paths) => console.log(`sales: ${paths.sales} (${args.salesRows} rows)\nmarketing: ${paths.marketing} (${MARKETING_DAYS} rows)`),
-    (e: Error) => {
-      console.error(`sample-data: ${e.message}`);
-      process.exit(1);
-    },
-  );
+  runAsScript(SAMPLE_DATA_COMMAND, async (values) => {
+    const args = sampleDataOptions(values);
+    const paths = await writeSampleData(args.out, args);
+    console.log(`sales: ${paths.sales} (${args.salesRows} rows)\nmarketing: ${paths.marketing} (${MARKETING_DAYS} rows)`);
+  });
 }

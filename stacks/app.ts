@@ -1,5 +1,5 @@
 import { App } from "cdktf";
-import type { EtlConfig } from "./config";
+import type { EtlConfig } from "../core/config";
 import { GlueStack } from "./glue-stack";
 import { RunnerStack } from "./runner-stack";
 import { StateMachineStack } from "./state-machine-stack";

@@ -4,8 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import { build, buildSync, version as esbuildVersion, type BuildOptions, type BuildResult } from "esbuild";
-import { fingerprintFiles, readCache, sha256, writeCache } from "./build-cache";
-import { PROJECT_ROOT } from "./config";
+import { fingerprintFiles, readCache, sha256, writeCache } from "../core/build-cache";
+import { PROJECT_ROOT } from "../core/config";
 import { sha256Base64, zipSync, type ZipEntry } from "./zip";
 
 export const DEFAULT_FUNCTIONS_DIR = join(PROJECT_ROOT, "functions");

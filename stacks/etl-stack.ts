@@ -4,7 +4,7 @@ import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { LocalBackend, S3Backend, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
-import { PROJECT_ROOT, type EtlConfig } from "./config";
+import { PROJECT_ROOT, type EtlConfig } from "../core/config";
 
 /** The folder cdktf runs terraform in for a stack (cdktf.json's default output, cdktf.out). */
 export const stackWorkingDir = (id: string) => join(PROJECT_ROOT, "cdktf.out", "stacks", id);

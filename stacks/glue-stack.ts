@@ -1,8 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, join, relative, sep } from "node:path";
-import { GlueCatalogDatabase } from "@cdktf/provider-aws/lib/glue-catalog-database";
-import { GlueCatalogTable, type GlueCatalogTableStorageDescriptorColumns } from "@cdktf/provider-aws/lib/glue-catalog-table";
+import { join, relative, sep } from "node:path";
 import { GlueJob } from "@cdktf/provider-aws/lib/glue-job";
 import { GlueSecurityConfiguration } from "@cdktf/provider-aws/lib/glue-security-configuration";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
@@ -10,13 +8,13 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { AssetType, TerraformAsset, TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
-import { resourceNames, schemaPath, scriptsDir, sqlPath } from "./config";
+import { resourceNames, schemaPath, scriptsDir, sqlPath } from "../core/config";
+import { GlueCatalog } from "./constructs/glue-catalog";
 import { skipCheck } from "./constructs/checkov-skip";
 import { SecureBucket } from "./constructs/secure-bucket";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
 import { policyDocument, serviceTrustPolicy } from "./iam-policy";
-import { jobArguments } from "./job-arguments";
-import { readSchemaFile } from "./schema-file";
+import { jobArguments } from "../core/job-arguments";
 
 /** The readers every job imports (shipped with --extra-py-files). */
 export const COMMON_MODULE = "etl_common.py";
@@ -29,13 +27,15 @@ export type GlueStackProps = EtlStackProps;
 
 /**
  * Storage and compute: the data-lake and artifact buckets, the Glue artifacts (every file of the
- * scripts folder), the Data Catalog, the job role and one Glue job per configured job.
+ * scripts folder), the Data Catalog (constructs/glue-catalog.ts), the job role and one Glue job per configured job.
  */
 export class GlueStack extends EtlStack {
   readonly dataLake: SecureBucket;
   readonly artifacts: SecureBucket;
   /** Receives the server access logs of the data-lake and artifact buckets. */
   readonly accessLogs: SecureBucket;
+  /** The Data Catalog database and tables, for Athena. */
+  readonly catalog: GlueCatalog;
   /** Glue jobs by job id (the configuration's key, e.g. "PSD"). */
   readonly jobs: Record<string, GlueJob> = {};
 
@@ -99,44 +99,8 @@ export class GlueStack extends EtlStack {
     }
     const artifactUri = (file: string) => this.artifacts.uri(`${scriptsPrefix}${relative(folder, file).split(sep).join("/")}`);
 
-    // Data Catalog: one table per raw dataset and one per job output that has a catalog schema.
-    const database = new GlueCatalogDatabase(this, "database", { name: config.glue.databaseName, description: `Tables of ${names.prefix} for Athena` });
-    for (const [dataset, d] of Object.entries(config.datasets)) {
-      const schema = readSchemaFile(schemaPath(config, d.schema));
-      new GlueCatalogTable(this, `table-raw-${dataset}`, {
-        databaseName: database.name,
-        name: `raw_${dataset}`,
-        tableType: "EXTERNAL_TABLE",
-        // OpenCSVSerde reads every column as a string; the dates are M/D/YYYY, which no Hive type parses.
-        description: `Raw ${dataset} CSV uploads. Every column is a string (dates are M/D/YYYY); the processed tables carry the types.`,
-        parameters: { EXTERNAL: "TRUE", classification: "csv", "skip.header.line.count": "1" },
-        storageDescriptor: {
-          location: this.dataLake.uri(d.prefix),
-          inputFormat: "org.apache.hadoop.mapred.TextInputFormat",
-          outputFormat: "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
-          serDeInfo: { serializationLibrary: "org.apache.hadoop.hive.serde2.OpenCSVSerde", parameters: { separatorChar: ",", quoteChar: '"', escapeChar: "\\" } },
-          columns: schema.columns.map((c) => ({ name: c.name, type: "string", comment: `${c.source ?? c.name}: ${c.type}` })),
-        },
-      });
-    }
-    for (const [jobId, job] of Object.entries(config.jobs)) {
-      if (!job.catalogSchema) continue;
-      const schema = readSchemaFile(schemaPath(config, job.catalogSchema));
-      new GlueCatalogTable(this, `table-${jobId}`, {
-        databaseName: database.name,
-        name: basename(job.catalogSchema, ".json"),
-        tableType: "EXTERNAL_TABLE",
-        description: `Output of job ${jobId}${job.description ? `: ${job.description}` : ""}`,
-        parameters: { EXTERNAL: "TRUE", classification: "parquet", "parquet.compression": "SNAPPY" },
-        storageDescriptor: {
-          location: this.dataLake.uri(job.output),
-          inputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-          outputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-          serDeInfo: { serializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe" },
-          columns: schema.columns.map((c): GlueCatalogTableStorageDescriptorColumns => ({ name: c.name, type: c.type })),
-        },
-      });
-    }
+    // Id "Default" is left out of Terraform addresses: the catalog keeps the addresses it had in the stack itself.
+    this.catalog = new GlueCatalog(this, "Default", { config, dataLake: this.dataLake, catalogArn: this.arn("glue", "catalog") });
 
     const securityConfiguration = new GlueSecurityConfiguration(this, "security-configuration", {
       name: `${names.prefix}-glue`,

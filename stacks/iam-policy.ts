@@ -1,16 +1,9 @@
 // IAM policy documents as plain JSON, so statements sit next to the resource they grant access to.
 // Must not import cdktf: values may be Terraform references (token strings), which JSON.stringify keeps intact.
 
-export interface PolicyStatement {
-  /** Statement id: letters and digits only. */
-  readonly Sid?: string;
-  /** @default "Allow" */
-  readonly Effect?: "Allow" | "Deny";
-  readonly Principal?: unknown;
-  readonly Action: string[];
-  readonly Resource: string[];
-  readonly Condition?: Record<string, Record<string, unknown>>;
-}
+import type { PolicyStatement } from "../core/iam-statement";
+
+export type { PolicyStatement };
 
 /** A policy document as a JSON string. */
 export function policyDocument(statements: PolicyStatement[]): string {

@@ -2,13 +2,13 @@ import type { GlueJob } from "@cdktf/provider-aws/lib/glue-job";
 import type { SfnActivity } from "@cdktf/provider-aws/lib/sfn-activity";
 import type { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine";
 import type { Construct } from "constructs";
-import { runnerEnvironment } from "../functions/glue-runner/environment";
-import { resourceNames } from "./config";
+import { resourceNames } from "../core/config";
 import { EncryptedTable } from "./constructs/encrypted-table";
 import { LambdaEventRule } from "./constructs/lambda-event-rule";
 import { NodejsFunction } from "./constructs/nodejs-function";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
-import { RUNNER_TABLE } from "./table-keys";
+import { RUNNER_TABLE } from "../core/table-keys";
+import { FUNCTIONS } from "../core/topology";
 
 export interface RunnerStackProps extends EtlStackProps {
   /** The runner activity (state-machine stack). */
@@ -31,23 +31,7 @@ export class RunnerStack extends EtlStack {
     if (jobs.length === 0) throw new Error(`${id}: the runner needs at least one Glue job`);
 
     const table = new EncryptedTable(this, "runs-table", { tableName: names.runnerTable, keys: RUNNER_TABLE }).table;
-    this.runner = new NodejsFunction(this, "glue-runner", {
-      entry: "glue-runner",
-      functionName: names.runnerFunction,
-      description: "Starts the Glue jobs of runner activity tasks and reports their outcome",
-      memorySize: config.runner.memoryMb,
-      // Outlives the 60 s activity long-poll (the configuration enforces at least 90 s).
-      timeoutSeconds: config.runner.timeoutSeconds,
-      logRetentionDays: config.logRetentionDays,
-      environment: runnerEnvironment({
-        activityArn: runnerActivity.arn,
-        tableName: table.name,
-        runTtlDays: config.runner.runTtlDays,
-        maxTasksPerInvocation: config.runner.maxTasksPerInvocation,
-        glueConcurrency: config.runner.glueConcurrency,
-        logLevel: "INFO",
-      }),
-    });
+    this.runner = NodejsFunction.fromSpec(this, "glue-runner", FUNCTIONS.runner, config, { activityArn: runnerActivity.arn, tableName: table.name });
     this.runner.addToRolePolicy("runner-activity", [
       { Sid: "PollRunnerTasks", Action: ["states:GetActivityTask"], Resource: [runnerActivity.arn] },
       { Sid: "AnswerRunnerTasks", Action: ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"], Resource: [runnerActivity.arn, stateMachine.arn] },
@@ -64,23 +48,7 @@ export class RunnerStack extends EtlStack {
       },
     ]);
 
-    new LambdaEventRule(this, "runner-kick", {
-      ruleName: `${names.runnerFunction}-kick`,
-      description: "A runner task is about to be scheduled",
-      target: this.runner,
-      eventPattern: { source: [names.eventSource], "detail-type": ["RunnerTaskScheduled"] },
-    });
-    new LambdaEventRule(this, "glue-job-state-change", {
-      ruleName: `${names.runnerFunction}-job-state`,
-      description: "A project Glue job changed state",
-      target: this.runner,
-      eventPattern: { source: ["aws.glue"], "detail-type": ["Glue Job State Change"], detail: { jobName: Object.keys(props.jobs).map(names.glueJob) } },
-    });
-    new LambdaEventRule(this, "runner-fallback", {
-      ruleName: `${names.runnerFunction}-fallback`,
-      description: "Fallback wake-up in case a kick or a Glue event is lost",
-      target: this.runner,
-      scheduleExpression: config.schedules.fallback,
-    });
+    // Kicks, Glue state changes and the fallback schedule: the rules the topology gives the runner.
+    LambdaEventRule.forTriggers(this, "runner", this.runner, config);
   }
 }

@@ -5,3 +5,18 @@ process.env.AWS_REGION ??= "us-east-1";
 process.env.AWS_ACCESS_KEY_ID ??= "test";
 process.env.AWS_SECRET_ACCESS_KEY ??= "test";
 process.env.POWERTOOLS_LOG_LEVEL ??= "SILENT";
+
+// `npm run test:unit` (ETL_TEST_UNIT=1) runs only tests that start no server and no child process; a test in
+// that set that tries either fails at once, so the fast set cannot quietly grow slow.
+if (process.env.ETL_TEST_UNIT === "1") {
+  const refuse = (what: string) => () => {
+    throw new Error(`${what} in a unit test: move this test out of the unit set (test/unit-set.cjs)`);
+  };
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const net = require("node:net") as typeof import("node:net");
+  const childProcess = require("node:child_process") as typeof import("node:child_process");
+  net.Server.prototype.listen = refuse("a server listening") as never;
+  for (const name of ["spawn", "spawnSync", "exec", "execSync", "execFile", "execFileSync", "fork"] as const) {
+    (childProcess as Record<string, unknown>)[name] = refuse(`child_process.${name}`);
+  }
+}

@@ -7,7 +7,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PROJECT_ROOT } from "../stacks/config";
+import { defineCommand, runAsScript } from "../core/cli-args";
+import { PROJECT_ROOT } from "../core/config";
 import { synthHcl } from "./synth-hcl";
 
 const CHECKOV = join(PROJECT_ROOT, ".venv", "bin", "checkov");
@@ -52,6 +53,14 @@ export function scan(dir: string): CheckovReport {
 
 const where = (r: CheckRecord) => `${r.resource} (${r.file_path.replace(/^\//, "")}:${r.file_line_range.join("-")})`;
 
+export const CHECK_IAC_COMMAND = defineCommand({
+  command: "npm run check:iac --",
+  summary:
+    "Synthesizes the stacks as plain Terraform (npm run synth:hcl, in a temporary folder) and scans them with checkov from .venv/ (npm run python:setup). A failed check fails unless it is suppressed next to its resource with a reason (skipCheck).",
+  options: {},
+  epilogue: 'Ends with "N passed, N failed". Exit codes: 0 no failed check, 1 a failed check, an unexplained suppression or an error, 2 bad usage.',
+});
+
 async function main(): Promise<number> {
   const out = mkdtempSync(join(tmpdir(), "check-iac-"));
   try {
@@ -73,13 +82,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (e: Error) => {
-      console.error(`check:iac: ${e.message}`);
-      console.log("0 passed, 1 failed");
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runAsScript(CHECK_IAC_COMMAND, main);

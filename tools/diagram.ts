@@ -1,12 +1,12 @@
-// `npm run diagram [-- --check] [--config FILE] [--out FILE]`: renders the workflow's ASL as a Mermaid flowchart
+// `npm run diagram [-- --check] [--config FILE] [--out FILE]` (see DIAGRAM_COMMAND): renders the workflow's ASL as a Mermaid flowchart
 // into docs/state-machine.md (and between the state-machine markers of README.md, if it has them), or into --out.
 // --check writes nothing and exits 1 when a file is stale.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { parseArgs } from "node:util";
+import { defineCommand, runAsScript } from "../core/cli-args";
 import { loadStateMachine } from "../asl/loader";
 import { workflowPlaceholders } from "../asl/placeholders";
-import { DEFAULT_CONFIG_FILE, EtlConfig, PROJECT_ROOT, definitionPath, loadConfig } from "../stacks/config";
+import { DEFAULT_CONFIG_FILE, EtlConfig, PROJECT_ROOT, definitionPath, loadConfig } from "../core/config";
 import { localWorkflowArns } from "../local/arns";
 import { withEnv } from "../local/env";
 import { ActivityRole, renderMermaid } from "./diagram/mermaid";
@@ -85,18 +85,27 @@ export function runDiagram(options: { check: boolean; config?: string; out?: str
   return stale;
 }
 
+export const DIAGRAM_COMMAND = defineCommand({
+  command: "npm run diagram --",
+  summary: `Renders the workflow's ASL as a Mermaid flowchart into docs/state-machine.md (and between the
+state-machine markers of README.md, if it has them), or into --out.`,
+  options: {
+    check: { type: "boolean", description: "write nothing; exit 1 when a file is stale" },
+    config: { type: "string", value: "FILE", description: "the configuration. Default: etl.config.json" },
+    out: { type: "string", value: "FILE", description: "write the document there instead" },
+  },
+  epilogue: "Exit codes: 0 written or up to date, 1 stale (--check) or a configuration/ASL error, 2 bad usage.",
+});
+
 if (require.main === module) {
-  const { values } = parseArgs({ options: { check: { type: "boolean", default: false }, config: { type: "string" }, out: { type: "string" } } });
-  try {
-    const stale = runDiagram({ check: values.check!, config: values.config, out: values.out });
+  runAsScript(DIAGRAM_COMMAND, (values) => {
+    const stale = runDiagram({ check: values.check ?? false, config: values.config, out: values.out });
     const names = stale.map((f) => relative(process.cwd(), f));
     if (values.check && stale.length) {
       console.error(`stale: ${names.join(", ")}; run \`npm run diagram\` and commit the result`);
-      process.exit(1);
+      return 1;
     }
     console.log(stale.length ? `wrote ${names.join(", ")}` : "diagram up to date");
-  } catch (e) {
-    console.error((e as Error).message);
-    process.exit(1);
-  }
+    return 0;
+  });
 }

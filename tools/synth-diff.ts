@@ -6,9 +6,10 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { PROJECT_ROOT } from "../stacks/config";
-import { Json, Synthesis, compareSyntheses, renderMarkdown } from "./synth-diff/compare";
+import { defineCommand, runAsScript } from "../core/cli-args";
+import { PROJECT_ROOT } from "../core/config";
+import { Json, Synthesis, compareSyntheses } from "./synth-diff/compare";
+import { renderMarkdown } from "./synth-diff/markdown";
 
 /** GitHub rejects comments over 65,536 characters. */
 const MAX_MARKDOWN = 60_000;
@@ -43,7 +44,7 @@ export function readSynthesis(outdir: string, root?: string): Synthesis {
 /** Runs the tree's cdktf app (the "app" command of its cdktf.json) with its output in `outdir`. */
 export function synthesize(root: string, outdir: string, env: Record<string, string> = {}): void {
   const cdktfJson = join(root, "cdktf.json");
-  const app: string = existsSync(cdktfJson) ? (JSON.parse(readFileSync(cdktfJson, "utf8")).app ?? "npx tsx main.ts") : "npx tsx main.ts";
+  const app: string = existsSync(cdktfJson) ? (JSON.parse(readFileSync(cdktfJson, "utf8")).app ?? "node --import tsx main.ts") : "node --import tsx main.ts";
   const result = spawnSync(app, {
     cwd: root,
     shell: true,
@@ -107,16 +108,24 @@ export function synthDiff(options: SynthDiffOptions): string {
   }
 }
 
+export const SYNTH_DIFF_COMMAND = defineCommand({
+  command: "npm run synth:diff --",
+  summary: `Compares the synthesized stacks of a git ref with those of the working tree, without credentials,
+and prints Markdown fit for a pull-request comment.`,
+  options: {
+    base: { type: "string", value: "REF", description: "the git ref to compare against. Default: HEAD" },
+    out: { type: "string", value: "FILE", description: "also write the Markdown there" },
+    "base-out": { type: "string", value: "DIR", description: "an already-synthesized output folder of the base (skips its synth)" },
+    "head-out": { type: "string", value: "DIR", description: "an already-synthesized output folder of the working tree (skips its synth)" },
+  },
+  epilogue: "Exit codes: 0 compared, 1 a synth, git or output-folder error, 2 bad usage.",
+});
+
 if (require.main === module) {
-  const { values } = parseArgs({
-    options: { base: { type: "string", default: "HEAD" }, out: { type: "string" }, "base-out": { type: "string" }, "head-out": { type: "string" } },
-  });
-  try {
-    const markdown = synthDiff({ base: values.base!, baseOut: values["base-out"], headOut: values["head-out"] });
+  runAsScript(SYNTH_DIFF_COMMAND, (values) => {
+    const base = values.base ?? "HEAD";
+    const markdown = synthDiff({ base, baseOut: values["base-out"], headOut: values["head-out"] });
     if (values.out) writeFileSync(values.out, markdown);
     process.stdout.write(markdown);
-  } catch (e) {
-    console.error((e as Error).message);
-    process.exit(1);
-  }
+  });
 }

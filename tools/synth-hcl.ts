@@ -10,10 +10,10 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from "node:os";
 import * as pathModule from "node:path";
 import { join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { format } from "@cdktf/hcl-tools";
 import { parse } from "@cdktf/hcl2json";
-import { PROJECT_ROOT } from "../stacks/config";
+import { defineCommand, runAsScript } from "../core/cli-args";
+import { PROJECT_ROOT } from "../core/config";
 import { SynthError, synthesize } from "./synth-diff";
 import { stackWorkingDir } from "../stacks/etl-stack";
 import { canonicalHcl, relativeStatePaths, withCheckovSkips } from "./synth-hcl/canonical";
@@ -84,14 +84,19 @@ export async function synthHcl(outDir = DEFAULT_HCL_DIR, root = PROJECT_ROOT): P
   }
 }
 
+export const SYNTH_HCL_COMMAND = defineCommand({
+  command: "npm run synth:hcl --",
+  summary: "Writes each stack as plain Terraform (HCL) into <out>/<stack>/main.tf, with the assets it uploads.",
+  options: {
+    out: { type: "string", value: "DIR", description: "the folder of the stack folders (replaced). Default: terraform/" },
+  },
+  epilogue: "Exit codes: 0 written, 1 a synth error or HCL that does not parse, 2 bad usage.",
+});
+
 if (require.main === module) {
-  const { values } = parseArgs({ options: { out: { type: "string" } } });
-  const outDir = resolve(values.out ?? DEFAULT_HCL_DIR);
-  synthHcl(outDir).then(
-    (stacks) => console.log(`wrote ${stacks.map((id) => `${relative(process.cwd(), join(outDir, id))}/main.tf`).join(", ")}`),
-    (e: Error) => {
-      console.error(e.message);
-      process.exit(1);
-    },
-  );
+  runAsScript(SYNTH_HCL_COMMAND, async (values) => {
+    const outDir = resolve(values.out ?? DEFAULT_HCL_DIR);
+    const stacks = await synthHcl(outDir);
+    console.log(`wrote ${stacks.map((id) => `${relative(process.cwd(), join(outDir, id))}/main.tf`).join(", ")}`);
+  });
 }

@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { withEnv } from "../../local/env";
 import { runLocalWorkflow } from "../../local/runtime";
-import { loadConfig } from "../../stacks/config";
+import { loadConfig } from "../../core/config";
 import type { Section } from "../context";
 import { runnerTasks, taskOverheads, type TaskOverhead } from "../overhead";
 import type { Figure } from "../results";

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { stackIds } from "../../stacks/app";
-import { loadConfig } from "../../stacks/config";
+import { loadConfig } from "../../core/config";
 import { childEnv, type BenchContext, type Section } from "../context";
 import type { Figure } from "../results";
 import { median, repeat, shellCommand, timeProcess } from "../stats";
@@ -79,10 +79,25 @@ export const synthSection: Section = {
       { name: "synth, npx cdktf synth", command: "npx", args: (outdir) => ["cdktf", "synth", "--output", outdir], env: () => ({ CHECKPOINT_DISABLE: "1" }) },
       expectedStacks,
     );
-    cli.note = "includes the cdktf CLI's own start-up and its `npx tsx main.ts` app command (cdktf.json)";
-    return [direct, cold, cli, ...(await phaseFigures(context))];
+    cli.note = "includes the cdktf CLI's own start-up and its app command (cdktf.json: `node --import tsx main.ts`)";
+    return [direct, await startupRatio(context, direct), cold, cli, ...(await phaseFigures(context))];
   },
 };
+
+/** The warm synth as a multiple of a bare Node start measured in the same run, so a noisy machine cancels out. */
+async function startupRatio(context: BenchContext, direct: Figure): Promise<Figure> {
+  const bare = await repeat(RUNS, () => timeProcess("node", ["-e", "0"], { cwd: context.root, env: childEnv({}) }));
+  const bareSeconds = median(bare) / 1000;
+  context.log(`bare node -e 0: median ${(bareSeconds * 1000).toFixed(0)} ms`);
+  return {
+    name: "synth, app run directly, as a multiple of `node -e 0`",
+    unit: "×",
+    median: direct.median / bareSeconds,
+    samples: direct.samples.map((s) => s / bareSeconds),
+    command: `each warm synth sample ÷ the median of ${RUNS} runs of \`node -e 0\` in the same section (${(bareSeconds * 1000).toFixed(0)} ms)`,
+    target: { atMost: 10 },
+  };
+}
 
 const PHASES = [
   ["startMs", "node + tsx start-up"],

@@ -9,7 +9,7 @@ import {
   UpdateItemCommand,
   type AttributeValue,
 } from "@aws-sdk/client-dynamodb";
-import { ARRIVAL_TABLE } from "../../stacks/table-keys";
+import { ARRIVAL_TABLE } from "../../core/table-keys";
 import { allPages, conditionalWrite, expiresAt, type Attributes } from "../shared/dynamo";
 
 const { partitionKey: PK, sortKey: SK, ttlAttribute: TTL } = ARRIVAL_TABLE;

@@ -1,6 +1,9 @@
 // The data-arrival function's environment (docs/architecture.md, "Function environment").
 import { ACTIVITY_ARN_PATTERN, jsonVar, parseEnv, positiveIntVar, stringVar } from "../shared/env";
 import * as z from "../shared/zod";
+import type { ArrivalConfig, DatasetConfig } from "../../core/arrival-environment";
+
+export type { ArrivalConfig, DatasetConfig };
 
 const datasets = z.record(
   z.string().check(z.regex(/^[a-z][a-z0-9_]*$/, "a dataset id")),
@@ -16,18 +19,6 @@ const arrivalEnv = z.object({
   DATA_BUCKET: stringVar,
   ARRIVAL_TTL_DAYS: positiveIntVar,
 });
-
-export interface DatasetConfig {
-  prefix: string;
-  activityArn: string;
-}
-
-export interface ArrivalConfig {
-  tableName: string;
-  datasets: Record<string, DatasetConfig>;
-  dataBucket: string;
-  arrivalTtlDays: number;
-}
 
 export function arrivalConfigFromEnv(env: Record<string, string | undefined> = process.env): ArrivalConfig {
   const vars = parseEnv(arrivalEnv, env);

@@ -1,7 +1,7 @@
 // Data-arrival Lambda: records uploads from S3 events and releases the "wait for data" activity tasks.
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
-import { createLogger } from "../shared/logger";
+import { createLogger, invocationLogger } from "../shared/logger";
 import { createSfnClient, workerName } from "../shared/sfn";
 import { ArrivalsTable } from "./arrivals-table";
 import { arrivalConfigFromEnv } from "./config";
@@ -27,7 +27,8 @@ function arrivalDeps(): ArrivalDeps {
 }
 
 export async function handler(event: unknown, context?: Partial<Context>): Promise<ArrivalSummary> {
-  const d = arrivalDeps();
+  const container = arrivalDeps();
+  const d = { ...container, logger: invocationLogger(container.logger, context) };
   const request = parseArrivalEvent(event);
   d.logger.info("data-arrival invoked", { kind: request.kind });
   const summary = await runDataArrival(d, request, {

@@ -1,6 +1,9 @@
 // The runner's environment (docs/architecture.md, "Function environment").
 import { ACTIVITY_ARN_PATTERN, parseEnv, positiveIntVar, stringVar } from "../shared/env";
 import * as z from "../shared/zod";
+import type { RunnerConfig } from "../../core/runner-environment";
+
+export type { RunnerConfig };
 
 const runnerEnv = z.object({
   ACTIVITY_ARN: stringVar.check(z.regex(ACTIVITY_ARN_PATTERN, "an activity ARN")),
@@ -9,14 +12,6 @@ const runnerEnv = z.object({
   MAX_TASKS_PER_INVOCATION: positiveIntVar,
   GLUE_CONCURRENCY: positiveIntVar,
 });
-
-export interface RunnerConfig {
-  activityArn: string;
-  tableName: string;
-  runTtlDays: number;
-  maxTasksPerInvocation: number;
-  glueConcurrency: number;
-}
 
 export function runnerConfigFromEnv(env: Record<string, string | undefined> = process.env): RunnerConfig {
   const vars = parseEnv(runnerEnv, env);

@@ -1,7 +1,7 @@
 // Glue runner Lambda: the activity worker that starts Glue runs and reports their end to SFN.
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
-import { createLogger } from "../shared/logger";
+import { createLogger, invocationLogger } from "../shared/logger";
 import { createSfnClient, workerName } from "../shared/sfn";
 import { runnerConfigFromEnv } from "./config";
 import { createGlueClients } from "./glue-client";
@@ -29,7 +29,8 @@ function runnerDeps(): RunnerDeps {
 }
 
 export async function handler(event: unknown, context?: Partial<Context>): Promise<RunnerSummary> {
-  const d = runnerDeps();
+  const container = runnerDeps();
+  const d = { ...container, logger: invocationLogger(container.logger, context) };
   const request = parseRunnerEvent(event);
   d.logger.info("runner invoked", { request });
   const summary = await runRunner(d, request, {

@@ -7,7 +7,7 @@ import {
   ScanCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
-import { RUNNER_TABLE } from "../../stacks/table-keys";
+import { RUNNER_TABLE } from "../../core/table-keys";
 import { allPages, conditionalWrite, expiresAt, type Attributes } from "../shared/dynamo";
 
 const { partitionKey: PK, sortKey: SK, ttlAttribute: TTL } = RUNNER_TABLE;

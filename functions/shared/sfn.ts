@@ -12,13 +12,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { describeError } from "./aws-errors";
 import type { Logger } from "./logger";
+import { SFN_LIMITS } from "../../core/sfn-limits";
 
 /** GetActivityTask holds the request up to 60 s; the socket must outlive it. */
 export const LONG_POLL_SOCKET_TIMEOUT_MS = 65_000;
 /** Time an invocation must still have before it starts another long-poll. */
 export const LONG_POLL_MARGIN_MS = 70_000;
 
-export const LIMITS = { error: 256, cause: 32_768, output: 262_144 } as const;
+/** Step Functions' limits on task results (the local service enforces the same). */
+export const LIMITS = SFN_LIMITS;
 
 /** SFN answers these when the task was closed, timed out or its execution stopped. */
 const TASK_GONE_ERRORS = new Set(["TaskTimedOut", "TaskDoesNotExist", "InvalidToken"]);

@@ -1,11 +1,12 @@
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { Construct } from "constructs";
-import type { TableKeys } from "../table-keys";
+import type { TableKeys } from "../../core/table-keys";
+import type { Grantee } from "./grantee";
 import { skipCheck } from "./checkov-skip";
 
 export interface EncryptedTableProps {
   readonly tableName: string;
-  /** Key attribute names (strings) and the TTL attribute, from stacks/table-keys.ts. */
+  /** Key attribute names (strings) and the TTL attribute, from core/table-keys.ts. */
   readonly keys: TableKeys;
 }
 
@@ -31,5 +32,14 @@ export class EncryptedTable extends Construct {
       serverSideEncryption: { enabled: true },
     });
     skipCheck(this.table, "CKV_AWS_119", "encrypted with the AWS-managed KMS key; items are short-lived task state, access is scoped by IAM");
+  }
+
+  /**
+   * Lets `grantee` make exactly these item calls on the table (an inline policy named `policyId`, statement `sid`):
+   * name only the calls the grantee's code makes.
+   */
+  grantItems(grantee: Grantee, policyId: string, sid: string, actions: readonly `dynamodb:${string}`[]): void {
+    if (actions.length === 0) throw new Error(`${this.node.path}: grantItems needs at least one action`);
+    grantee.addToRolePolicy(policyId, [{ Sid: sid, Action: [...actions], Resource: [this.table.arn] }]);
   }
 }

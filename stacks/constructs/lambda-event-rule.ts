@@ -2,6 +2,8 @@ import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-ru
 import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { Construct } from "constructs";
+import type { EtlConfig } from "../../core/config";
+import { resolveTriggers, type FunctionId, type TriggerRefs } from "../../core/topology";
 import type { NodejsFunction } from "./nodejs-function";
 
 export interface LambdaEventRuleProps {
@@ -20,6 +22,23 @@ export interface LambdaEventRuleProps {
 /** An EventBridge rule on the default bus that invokes a Lambda function, with the permission scoped to the rule. */
 export class LambdaEventRule extends Construct {
   readonly rule: CloudwatchEventRule;
+
+  /**
+   * The rules the topology (core/topology.ts TRIGGERS) gives `target` in this configuration, each invoking `fn`;
+   * created directly in `scope` under the trigger's id, so a rule keeps its Terraform address.
+   */
+  static forTriggers(scope: Construct, target: FunctionId, fn: NodejsFunction, config: EtlConfig, refs: TriggerRefs = {}): LambdaEventRule[] {
+    return resolveTriggers(config, refs, target).map(
+      (t) =>
+        new LambdaEventRule(scope, t.id, {
+          ruleName: t.ruleName,
+          description: t.description,
+          target: fn,
+          eventPattern: t.eventPattern as Record<string, unknown> | undefined,
+          scheduleExpression: t.scheduleExpression,
+        }),
+    );
+  }
 
   constructor(scope: Construct, id: string, props: LambdaEventRuleProps) {
     super(scope, id);

@@ -7,6 +7,8 @@ import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { AssetType, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
+import { resourceNames, type EtlConfig } from "../../core/config";
+import type { FunctionSpec } from "../../core/topology";
 import { bundleOf, DEFAULT_FUNCTIONS_DIR } from "../bundle";
 import { policyDocument, serviceTrustPolicy, type PolicyStatement } from "../iam-policy";
 import { skipCheck, skipLogGroupChecks } from "./checkov-skip";
@@ -109,6 +111,19 @@ export class NodejsFunction extends Construct {
     skipCheck(this.function, "CKV_AWS_117", "calls only AWS APIs, no resources in a VPC; a VPC would add NAT cost and cold-start time");
     skipCheck(this.function, "CKV_AWS_272", "the bundle is built by the same synth that deploys it; no third-party code artifact to verify");
     skipCheck(this.function, "CKV_AWS_173", "the environment holds names and ARNs, no secrets; Lambda encrypts it at rest with its service key");
+  }
+
+  /** The function the topology describes (core/topology.ts FUNCTIONS): its entry, name, settings and environment. */
+  static fromSpec<Refs>(scope: Construct, id: string, spec: FunctionSpec<Refs>, config: EtlConfig, refs: Refs): NodejsFunction {
+    return new NodejsFunction(scope, id, {
+      entry: spec.entry,
+      functionName: spec.functionName(resourceNames(config)),
+      description: spec.description,
+      memorySize: spec.memoryMb(config),
+      timeoutSeconds: spec.timeoutSeconds(config),
+      logRetentionDays: config.logRetentionDays,
+      environment: spec.environment(config, refs, "INFO"),
+    });
   }
 
   /** Adds an inline policy `<id>` to the execution role. */

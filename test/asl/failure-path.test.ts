@@ -2,7 +2,7 @@ import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { expect } from "chai";
 import { loadStateMachine, type LoadedStateMachine } from "../../asl/loader";
 import { workflowPlaceholders } from "../../asl/placeholders";
-import { DEFAULT_CONFIG_FILE, definitionPath, loadConfig } from "../../stacks/config";
+import { DEFAULT_CONFIG_FILE, definitionPath, loadConfig } from "../../core/config";
 import { localWorkflowArns } from "../../local/arns";
 import { LocalStepFunctions } from "../../local/sfn-service";
 

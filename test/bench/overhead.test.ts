@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { runnerTasks, taskOverheads } from "../../bench/overhead";
-import { loadConfig } from "../../stacks/config";
+import { loadConfig } from "../../core/config";
 
 const tasks = new Map([
   ["PSD", "etl-dev-PSD"],

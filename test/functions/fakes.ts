@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
 import dynalite from "dynalite";
-import type { TableKeys } from "../../stacks/table-keys";
+import type { TableKeys } from "../../core/table-keys";
 import { createLogger } from "../../functions/shared/logger";
 import { createTable } from "../../local/dynamodb";
 

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
-import { loadConfig } from "../../stacks/config";
+import { loadConfig } from "../../core/config";
 import { snakeCase } from "../../local/csv";
 import { MARKETING_HEADER, SALES_HEADER } from "../../local/sample-data";
 

@@ -11,7 +11,7 @@ import {
 } from "@aws-sdk/client-glue";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
-import { loadConfig, type EtlConfig } from "../../stacks/config";
+import { loadConfig, type EtlConfig } from "../../core/config";
 import { startLocalGlue, type GlueJobStateChangeEvent, type LocalGlueOptions, type LocalGlueServer, type Transformation } from "../../local/glue-service";
 import { startLocalS3, type LocalS3 } from "../../local/s3";
 
@@ -81,7 +81,7 @@ describe("local/glue-service", () => {
   }
 
   it("runs STARTING -> RUNNING -> SUCCEEDED, moves data through S3, overwrites the output and emits a state-change event", async () => {
-    await start();
+    await start({ transitionMs: 1000 }); // long enough to observe STARTING on a loaded machine
     await put("raw/sales/a.csv", "A");
     await put("raw/sales/b.csv", "B");
     await put("processed/sales/stale.parquet", "old");

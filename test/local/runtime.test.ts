@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { loadConfig } from "../../stacks/config";
+import { loadConfig } from "../../core/config";
 import { finalJob, InputError, runLocalWorkflow, type ProgressEvent, type RuntimeOptions } from "../../local/runtime";
 import { writeSampleData } from "../../local/sample-data";
 import { listening } from "../listening";

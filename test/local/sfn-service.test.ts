@@ -15,7 +15,7 @@ import {
 import { expect } from "chai";
 import { allStates, loadStateMachine } from "../../asl/loader";
 import { workflowPlaceholders } from "../../asl/placeholders";
-import { DEFAULT_CONFIG_FILE, definitionPath, loadConfig, resourceNames } from "../../stacks/config";
+import { DEFAULT_CONFIG_FILE, definitionPath, loadConfig, resourceNames } from "../../core/config";
 import { localActivityArn, localWorkflowArns } from "../../local/arns";
 import { LocalStepFunctions, type LocalStepFunctionsOptions, type PutEventsEntry, type SfnEvent } from "../../local/sfn-service";
 

@@ -2,8 +2,9 @@
 // configuration, derived from the dataset's sample rows and its schema (never from a dataset's name), and the
 // whole workflow runs on them in both engines. A new case is a new row: a name and a function of the samples.
 import { csvField } from "../../local/csv";
-import { MARKETING_HEADER, SALES_HEADER, marketingChunks, salesChunks } from "../../local/sample-data";
-import type { SchemaFile } from "../../stacks/schema-file";
+import { sampleGeneratorFor, schemaChunks } from "../../local/dataset-samples";
+import { marketingChunks, salesChunks } from "../../local/sample-data";
+import type { SchemaFile } from "../../core/schema-file";
 import { splitCsvLine } from "../csv-line";
 
 /** One dataset's sample: its schema, the header and data lines of generated CSV (no line breaks in fields). */
@@ -23,27 +24,12 @@ export interface SparkCase {
   files(sample: DatasetSample, index: number): InputFiles;
 }
 
-// The sample generators of local/sample-data.ts, chosen by header: a dataset gets the one whose header holds
-// every column of the dataset's schema; any other dataset gets rows generated from its schema.
-const GENERATORS: Array<{ header: string; lines(rows: number): Iterable<string> }> = [
-  { header: SALES_HEADER, lines: (rows) => salesChunks(rows) },
-  { header: MARKETING_HEADER, lines: () => marketingChunks() },
-];
-
-/** Sample lines for a dataset, at most `rows` where the generator allows it (header first). */
-export function sampleLines(schema: SchemaFile, rows: number): string[] {
-  const sources = schema.columns.map((c) => c.source!);
-  const generator = GENERATORS.find((g) => sources.every((s) => splitCsvLine(g.header).includes(s)));
-  if (generator) return [...generator.lines(rows)].join("").replace(/\n$/, "").split("\n");
-  const day = (i: number) => new Date(Date.UTC(2020, 0, 1) + i * 86_400_000);
-  const value = (type: string, i: number) =>
-    ({
-      date: `${day(i).getUTCMonth() + 1}/${day(i).getUTCDate()}/${day(i).getUTCFullYear()}`,
-      bigint: String((i * 7919) % 100_000),
-      double: String(((i * 7919) % 100_000) / 8),
-      boolean: i % 3 === 0 ? "TRUE" : "FALSE",
-    })[type] ?? `value ${i}`;
-  return [sources.map(csvField).join(","), ...Array.from({ length: Math.min(rows, 400) }, (_, i) => schema.columns.map((c) => value(c.type, i)).join(","))];
+/** Sample lines for a dataset (header first), from local/dataset-samples.ts: the shipped example's realistic
+ * generators where they cover the schema (`rows` sales rows), else rows derived from the schema. */
+export function sampleLines(dataset: string, schema: SchemaFile, rows: number): string[] {
+  const generator = sampleGeneratorFor(schema);
+  const chunks = generator === "sales" ? salesChunks(rows) : generator === "marketing" ? marketingChunks() : schemaChunks(schema, { name: dataset });
+  return [...chunks].join("").replace(/\n$/, "").split("\n");
 }
 
 const join = (header: string[], lines: string[], eol = "\n") => [header.map(csvField).join(","), ...lines].join(eol) + eol;
@@ -153,7 +139,7 @@ export const CASES: SparkCase[] = [
   },
   {
     name: "only hidden files in the first dataset's folder (the job fails naming the input)",
-    files: (s, index) => (index === 0 ? { _SUCCESS: "", ".data.csv.crc": "x", "_temporary/data.csv": join(s.header, s.lines) } : { "data.csv": join(s.header, s.lines) }),
+    files: (s, index): InputFiles => (index === 0 ? { _SUCCESS: "", ".data.csv.crc": "x", "_temporary/data.csv": join(s.header, s.lines) } : { "data.csv": join(s.header, s.lines) }),
   },
   {
     name: "a malformed header in the first dataset (the job fails naming the file)",

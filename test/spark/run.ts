@@ -3,7 +3,6 @@
 // the workflow runs them, on each case of cases.ts; the local DuckDB engine runs the same jobs on the same files.
 // Every job's outcome must be the same in both: the error message, or the rows written, the rows dropped per
 // input, the output's columns and types, and its rows in order. Ends with "N passed, N failed"; exit 1 on a failure.
-// Options: --keep (keep the work folder), --case TEXT (only cases whose name contains TEXT).
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
@@ -11,10 +10,11 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, sep } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { DuckDBInstance } from "@duckdb/node-api";
+import { defineCommand, runAsScript } from "../../core/cli-args";
 import { runTransformation } from "../../local/etl-engine";
-import { PROJECT_ROOT, loadConfig, schemaPath, scriptPath, scriptsDir, type EtlConfig } from "../../stacks/config";
-import { jobArguments, type EtlInput } from "../../stacks/job-arguments";
-import { readSchemaFile } from "../../stacks/schema-file";
+import { PROJECT_ROOT, loadConfig, schemaPath, scriptPath, scriptsDir, type EtlConfig } from "../../core/config";
+import { jobArguments, type EtlInput } from "../../core/job-arguments";
+import { readSchemaFile } from "../../core/schema-file";
 import { DEFAULT_SALES_ROWS } from "../../local/sample-data";
 import { splitCsvLine } from "../csv-line";
 import { CASES, sampleLines, type DatasetSample } from "./cases";
@@ -198,10 +198,20 @@ async function compare(spark: Outcome, duckdb: Outcome): Promise<string[]> {
   return problems;
 }
 
-async function main(): Promise<number> {
-  const argv = process.argv.slice(2);
-  const keep = argv.includes("--keep");
-  const only = argv.includes("--case") ? argv[argv.indexOf("--case") + 1] : undefined;
+export const TEST_SPARK_COMMAND = defineCommand({
+  command: "npm run test:spark --",
+  summary:
+    "Runs every job of the active configuration (etl.config.json, or ETL_CONFIG / ETL_ENV) on local Spark through its own script, and on the local DuckDB engine, for each case of test/spark/cases.ts, and compares the outcomes. Needs npm run python:setup (Python 3.11) and Java 17.",
+  options: {
+    case: { type: "string", value: "TEXT", description: "only the cases whose name contains TEXT" },
+    keep: { type: "boolean", description: "keep the work folder (inputs, both engines' outputs, the Spark log)" },
+  },
+  epilogue: 'Ends with "N passed, N failed". Exit codes: 0 every job agrees, 1 a difference or a failed run, 2 bad usage.',
+});
+
+async function main(options: { case?: string; keep?: boolean }): Promise<number> {
+  const keep = options.keep === true;
+  const only = options.case;
   const config = loadConfig();
   const cases = CASES.map((c, i) => i).filter((i) => only === undefined || CASES[i].name.includes(only));
   const work = await mkdtemp(join(tmpdir(), "test-spark-"));
@@ -212,7 +222,7 @@ async function main(): Promise<number> {
       const rows = CASES[caseIndex].name === "sample data" ? SAMPLE_ROWS.full : SAMPLE_ROWS.small;
       const samples = Object.entries(config.datasets).map(([dataset, d]) => {
         const schema = readSchemaFile(schemaPath(config, d.schema));
-        const [header, ...lines] = sampleLines(schema, rows);
+        const [header, ...lines] = sampleLines(dataset, schema, rows);
         return { dataset, schema, header: splitCsvLine(header), lines };
       });
       await writeCaseFiles(config, join(work, `case-${caseIndex}`, "data"), samples, caseIndex);
@@ -256,11 +266,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: Error) => {
-    console.error(`test:spark: ${e.message}`);
-    console.log("0 passed, 1 failed");
-    process.exit(1);
-  },
-);
+if (require.main === module) runAsScript(TEST_SPARK_COMMAND, main);

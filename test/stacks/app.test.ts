@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { buildApp, stackIds } from "../../stacks/app";
-import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from "../../stacks/config";
+import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from "../../core/config";
 import { stackWorkingDir } from "../../stacks/etl-stack";
 import { resources, synthConfig, synthFile, variant } from "./synth";
 

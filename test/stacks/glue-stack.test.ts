@@ -2,8 +2,8 @@ import { expect } from "chai";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
-import { jobArguments } from "../../stacks/job-arguments";
-import { scriptsDir } from "../../stacks/config";
+import { jobArguments } from "../../core/job-arguments";
+import { scriptsDir } from "../../core/config";
 import { resources, resourceWith, synthFile, type SynthesizedApp, type TfJson } from "./synth";
 
 const files = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : [join(dir, n)]));

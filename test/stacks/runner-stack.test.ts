@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { RUNNER_TABLE } from "../../stacks/table-keys";
+import { RUNNER_TABLE } from "../../core/table-keys";
 import { resources, resourceWith, synthFile, type TfJson } from "./synth";
 
 describe("runner stack (example configuration)", () => {

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readSchemaFile } from "../../stacks/schema-file";
+import { readSchemaFile } from "../../core/schema-file";
 
 describe("stacks/schema-file", () => {
   let dir: string;

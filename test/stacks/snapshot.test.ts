@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PROJECT_ROOT } from "../../stacks/config";
+import { PROJECT_ROOT } from "../../core/config";
 import { FIXTURE_CONFIG, synthFile } from "./synth";
 
 // Regression snapshot of the synthesized JSON of the three-datasets fixture (its files are owned by this

@@ -3,8 +3,8 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildApp } from "../../stacks/app";
-import { PROJECT_ROOT } from "../../stacks/config";
-import { ARRIVAL_TABLE } from "../../stacks/table-keys";
+import { PROJECT_ROOT } from "../../core/config";
+import { ARRIVAL_TABLE } from "../../core/table-keys";
 import { resources, resourceWith, synthConfig, synthFile, type TfJson, variant } from "./synth";
 
 const statementsOf = (stack: TfJson, policyId: string) => JSON.parse(resources(stack, "aws_iam_role_policy")[policyId].policy).Statement;
@@ -122,9 +122,19 @@ describe("state-machine stack (many datasets)", () => {
     const extra = Array.from({ length: 10 }, (_, i) => `extra${i}`);
     const asl = JSON.parse(readFileSync(join(PROJECT_ROOT, "asl", "etl-workflow.asl.json"), "utf8"));
     for (const dataset of extra) {
+      // A kick and a wait task naming the dataset, as the consistency check requires.
       asl.States.ProcessDatasets.Branches.push({
-        StartAt: `WaitFor_${dataset}`,
-        States: { [`WaitFor_${dataset}`]: { Type: "Task", Resource: `\${WaitActivityArn.${dataset}}`, TimeoutSeconds: 60, End: true } },
+        StartAt: `Kick_${dataset}`,
+        States: {
+          [`Kick_${dataset}`]: {
+            Type: "Task",
+            Resource: "arn:aws:states:::events:putEvents",
+            Parameters: { Entries: [{ Source: "${EventSource}", DetailType: "WaitTaskScheduled", Detail: { dataset } }] },
+            TimeoutSeconds: 30,
+            Next: `WaitFor_${dataset}`,
+          },
+          [`WaitFor_${dataset}`]: { Type: "Task", Resource: `\${WaitActivityArn.${dataset}}`, Parameters: { dataset }, TimeoutSeconds: 60, End: true },
+        },
       });
     }
     writeFileSync(join(root, "asl", "etl-workflow.asl.json"), JSON.stringify(asl, null, 2));

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildApp, stackIds } from "../../stacks/app";
-import { DEFAULT_CONFIG_FILE, type EtlConfig, loadConfig, parseConfig, PROJECT_ROOT } from "../../stacks/config";
+import { DEFAULT_CONFIG_FILE, type EtlConfig, loadConfig, parseConfig, PROJECT_ROOT } from "../../core/config";
 
 export const FIXTURE_CONFIG = join(__dirname, "..", "fixtures", "three-datasets", "etl.config.json");
 

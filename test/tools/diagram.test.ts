@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { DEFAULT_CONFIG_FILE, PROJECT_ROOT } from "../../stacks/config";
+import { DEFAULT_CONFIG_FILE, PROJECT_ROOT } from "../../core/config";
 import { DIAGRAM_FILE, README_BEGIN, README_END, diagramDocument, diagramTargets, embedInReadme, loadBaseConfig, runDiagram } from "../../tools/diagram";
 
 const TSX = join(PROJECT_ROOT, "node_modules", ".bin", "tsx");

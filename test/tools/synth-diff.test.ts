@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { PROJECT_ROOT } from "../../stacks/config";
+import { PROJECT_ROOT } from "../../core/config";
 import { readSynthesis, synthDiff, synthesizeRef } from "../../tools/synth-diff";
 
 const FIXTURES = join(__dirname, "../fixtures/diff");

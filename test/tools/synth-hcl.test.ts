@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { format } from "@cdktf/hcl-tools";
 import { expect } from "chai";
-import { PROJECT_ROOT } from "../../stacks/config";
+import { PROJECT_ROOT } from "../../core/config";
 import { plainHcl, synthHcl } from "../../tools/synth-hcl";
 import { canonicalHcl, interpolationOnly } from "../../tools/synth-hcl/canonical";
 

@@ -1,4 +1,4 @@
-// Compares two syntheses (stack id => parsed cdk.tf.json) and renders the result as Markdown.
+// Compares two syntheses (stack id => parsed cdk.tf.json); markdown.ts renders the result.
 // Pure: no file or git access. IAM policy documents are compared statement by statement and a
 // state machine definition state by state, because as strings they would be one unreadable change.
 import { allStates } from "../../asl/loader";
@@ -53,9 +53,10 @@ export interface StackChange {
 type JsonObject = { [key: string]: Json };
 const isObject = (v: Json | undefined): v is JsonObject => v !== null && typeof v === "object" && !Array.isArray(v);
 const isScalar = (v: Json | undefined) => v === null || typeof v !== "object";
-const canonical = (v: Json | undefined): string => JSON.stringify(sortKeys(v));
+/** A value as JSON text with sorted keys, so key order does not count as a change. */
+export const canonical = (v: Json | undefined): string => JSON.stringify(sortKeys(v));
 
-function sortKeys(v: Json | undefined): Json | undefined {
+export function sortKeys(v: Json | undefined): Json | undefined {
   if (Array.isArray(v)) return v.map((x) => sortKeys(x) as Json);
   if (isObject(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k]) as Json]));
   return v;
@@ -239,85 +240,4 @@ export function compareSyntheses(base: Synthesis, head: Synthesis): StackChange[
     const kind = !(stack in base) ? "added" : !(stack in head) ? "removed" : items.length ? "changed" : "unchanged";
     return { stack, kind, items };
   });
-}
-
-// ---- Markdown ----
-
-const MAX_VALUE = 120;
-
-/** A value as inline code, shortened; backticks cannot break out of it. */
-export function inlineValue(v: Json | undefined): string {
-  if (v === undefined) return "(absent)";
-  let text = typeof v === "string" ? JSON.stringify(v) : JSON.stringify(sortKeys(v));
-  if (text.length > MAX_VALUE) text = `${text.slice(0, MAX_VALUE - 1)}…`;
-  const fence = text.includes("`") ? "``" : "`";
-  return `${fence}${fence.length > 1 ? " " : ""}${text}${fence.length > 1 ? " " : ""}${fence}`;
-}
-
-/** One change as text: `path`: before → after, or a set difference for lists of scalars. */
-export function describeChange(c: AttributeChange): string {
-  const path = `\`${c.path}\``;
-  if (Array.isArray(c.before) && Array.isArray(c.after)) {
-    const b = new Set(c.before.map((x) => canonical(x)));
-    const a = new Set(c.after.map((x) => canonical(x)));
-    const plus = c.after.filter((x) => !b.has(canonical(x))).map((x) => `+${inlineValue(x)}`);
-    const minus = c.before.filter((x) => !a.has(canonical(x))).map((x) => `−${inlineValue(x)}`);
-    if (plus.length + minus.length) return `${path} ${[...plus, ...minus].join(" ")}`;
-    return `${path} reordered: ${inlineValue(c.after)}`;
-  }
-  if (typeof c.before === "string" && typeof c.after === "string" && Math.max(c.before.length, c.after.length) > MAX_VALUE - 2) {
-    // Long strings: show them from just before the first difference.
-    let p = 0;
-    while (p < c.before.length && c.before[p] === c.after[p]) p++;
-    const from = Math.max(0, p - 30);
-    const cut = (v: string) => (from ? `…${v.slice(from)}` : v);
-    return `${path} ${inlineValue(cut(c.before))} → ${inlineValue(cut(c.after))}`;
-  }
-  if (c.before === undefined) return `${path} added ${inlineValue(c.after)}`;
-  if (c.after === undefined) return `${path} removed (was ${inlineValue(c.before)})`;
-  return `${path} ${inlineValue(c.before)} → ${inlineValue(c.after)}`;
-}
-
-const SIGN = { added: "➕", removed: "➖", changed: "✏️" } as const;
-
-function stateLine(s: StateChange): string {
-  const where = s.parent ? ` in ${s.parent}` : "";
-  const head = `${SIGN[s.kind]} state \`${s.name}\` (${s.type}${where})`;
-  return s.kind === "changed" ? `${head}: ${s.changes.map(describeChange).join("; ")}` : `${head} ${s.kind}`;
-}
-
-function itemLines(item: ItemChange): string[] {
-  if (item.kind === "removed") return [`- ${SIGN.removed} \`${item.address}\` removed`];
-  if (item.kind === "added") {
-    const body = JSON.stringify(sortKeys(item.value), null, 2);
-    return [`- ${SIGN.added} \`${item.address}\` added`, "  <details><summary>attributes</summary>", "", "  ```json", ...body.split("\n").map((l) => `  ${l}`), "  ```", "  </details>"];
-  }
-  const lines = [`- ${SIGN.changed} \`${item.address}\``];
-  for (const c of item.changes) lines.push(`  - ${describeChange(c)}`);
-  for (const p of item.policies) {
-    for (const s of p.statements) {
-      const what = s.kind === "changed" ? s.changes.map(describeChange).join("; ") : `${s.kind}: ${inlineValue(s.statement)}`;
-      lines.push(`  - \`${p.attribute}\` statement ${SIGN[s.kind]} \`${s.label}\`: ${what}`);
-    }
-  }
-  for (const m of item.stateMachines) {
-    for (const f of m.fields) lines.push(`  - \`${m.attribute}\` ${describeChange(f)}`);
-    for (const s of m.states) lines.push(`  - \`${m.attribute}\` ${stateLine(s)}`);
-  }
-  return lines;
-}
-
-/** The comparison as Markdown for a pull-request comment. */
-export function renderMarkdown(changes: StackChange[], options: { base: string; head?: string }): string {
-  const title = `## Synth diff: \`${options.base}\` → ${options.head ?? "working tree"}`;
-  const changed = changes.filter((s) => s.kind !== "unchanged");
-  if (!changed.length) return `${title}\n\nNo changes in the synthesized stacks (${changes.map((s) => `\`${s.stack}\``).join(", ") || "none"}).\n`;
-  const count = (s: StackChange, kind: ItemChange["kind"]) => s.items.filter((i) => i.kind === kind).length;
-  const out = [title, "", "| stack | | added | removed | changed |", "| --- | --- | ---: | ---: | ---: |"];
-  for (const s of changes) out.push(`| \`${s.stack}\` | ${s.kind} | ${count(s, "added")} | ${count(s, "removed")} | ${count(s, "changed")} |`);
-  for (const s of changed) {
-    out.push("", `### \`${s.stack}\`${s.kind === "changed" ? "" : ` (stack ${s.kind})`}`, "");
-    for (const item of s.items) out.push(...itemLines(item));
-  }
-  return `${out.join("\n")}\n`;
 }

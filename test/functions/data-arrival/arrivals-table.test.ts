@@ -1,7 +1,7 @@
 // Integration: the data-arrivals key design against a real DynamoDB API (dynalite on 127.0.0.1).
 import { QueryCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { expect } from "chai";
-import { ARRIVAL_TABLE } from "../../../stacks/table-keys";
+import { ARRIVAL_TABLE } from "../../../core/table-keys";
 import type { Arrival } from "../../../functions/data-arrival/arrivals-table";
 import { arrivalHarness, NOW, TABLE } from "./harness";
 

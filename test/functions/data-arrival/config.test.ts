@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { arrivalConfigFromEnv, datasetOfKey } from "../../../functions/data-arrival/config";
-import { arrivalEnvironment } from "../../../functions/data-arrival/environment";
+import { arrivalEnvironment } from "../../../core/arrival-environment";
 import { ARRIVAL_ENV, CONFIG } from "./harness";
 
 describe("data-arrival config", () => {

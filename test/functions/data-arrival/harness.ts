@@ -1,7 +1,7 @@
 // A data-arrival worker on dynalite (the real table API) with a mocked SFN client.
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
-import { ARRIVAL_TABLE } from "../../../stacks/table-keys";
+import { ARRIVAL_TABLE } from "../../../core/table-keys";
 import { ArrivalsTable } from "../../../functions/data-arrival/arrivals-table";
 import type { ArrivalConfig } from "../../../functions/data-arrival/config";
 import type { ArrivalDeps } from "../../../functions/data-arrival/deps";

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { runnerConfigFromEnv } from "../../../functions/glue-runner/config";
-import { runnerEnvironment } from "../../../functions/glue-runner/environment";
+import { runnerEnvironment } from "../../../core/runner-environment";
 import { RUNNER_ENV } from "./harness";
 
 describe("glue-runner config", () => {

@@ -3,7 +3,7 @@ import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { GetJobRunsCommand } from "@aws-sdk/client-glue";
 import { SendTaskHeartbeatCommand } from "@aws-sdk/client-sfn";
 import { expect } from "chai";
-import { RUNNER_TABLE } from "../../../stacks/table-keys";
+import { RUNNER_TABLE } from "../../../core/table-keys";
 import { checkAllRuns } from "../../../functions/glue-runner/check";
 import { emptySummary } from "../../../functions/glue-runner/deps";
 import { RunsTable, type RunItem } from "../../../functions/glue-runner/runs-table";

@@ -9,7 +9,7 @@ import { acceptTask, startErrorName, taskIdOf } from "../../../functions/glue-ru
 import { STALE_CLAIM_MS } from "../../../functions/glue-runner/check";
 import { createGlueClient, createGlueClients, GLUE_MAX_ATTEMPTS, GLUE_REQUEST_TIMEOUT_MS } from "../../../functions/glue-runner/glue-client";
 import { RunsTable } from "../../../functions/glue-runner/runs-table";
-import { RUNNER_TABLE } from "../../../stacks/table-keys";
+import { RUNNER_TABLE } from "../../../core/table-keys";
 import { awsError, startDynalite } from "../fakes";
 import { NOW, runnerHarness } from "./harness";
 

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { parse } from "yaml";
-import { PROJECT_ROOT } from "../../../stacks/config";
+import { PROJECT_ROOT } from "../../../core/config";
 
 const WORKFLOW = join(PROJECT_ROOT, ".github", "workflows", "ci.yml");
 const scripts: Record<string, string> = JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")).scripts;

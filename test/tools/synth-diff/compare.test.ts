@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
-import { compareSyntheses, describeChange, diffPolicies, diffStateMachines, diffValues, inlineValue, itemsOf, normalize, renderMarkdown, type Json } from "../../../tools/synth-diff/compare";
+import { compareSyntheses, diffPolicies, diffStateMachines, diffValues, itemsOf, normalize, type Json } from "../../../tools/synth-diff/compare";
+import { describeChange, inlineValue, renderMarkdown } from "../../../tools/synth-diff/markdown";
 
 const FIXTURES = join(__dirname, "../../fixtures/diff");
 const read = (side: string, stack: string): Json => JSON.parse(readFileSync(join(FIXTURES, side, "stacks", stack, "cdk.tf.json"), "utf8"));

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { ConfigError, DEFAULT_CONFIG_FILE, PROJECT_ROOT, loadConfig, parseConfig, resourceNames } from "../../stacks/config";
+import { ConfigError, DEFAULT_CONFIG_FILE, PROJECT_ROOT, loadConfig, parseConfig, resourceNames } from "../../core/config";
 
 /** The shipped configuration as raw JSON, to change one field per test. */
 const shipped = () => JSON.parse(readFileSync(DEFAULT_CONFIG_FILE, "utf8"));

@@ -1,5 +1,4 @@
 // The project's one typed configuration: etl.config.json, validated with zod.
-// Shared by the stacks and the local runtime, so it must not import cdktf.
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
@@ -68,7 +67,8 @@ const backend = z.discriminatedUnion("type", [
     .strict(),
 ]);
 
-const baseSchema = z
+/** The configuration's fields (without the cross-field checks); etl.config.schema.json is generated from it. */
+export const baseSchema = z
   .object({
     project: name,
     environment: name,
@@ -248,7 +248,9 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 export function parseConfig(raw: unknown, options: { source?: string; environment?: string; rootDir?: string } = {}): EtlConfig {
   const source = options.source ?? "configuration";
   if (!isPlainObject(raw)) throw new ConfigError(`${source}: expected a JSON object`);
-  const { environments = {}, ...base } = raw as Record<string, unknown>;
+  // `$schema` points editors at etl.config.schema.json (core/config-schema.ts); it configures nothing.
+  const { environments = {}, $schema, ...base } = raw as Record<string, unknown>;
+  if ($schema !== undefined && typeof $schema !== "string") throw new ConfigError(`${source}: $schema: expected the path or URL of the JSON schema (got ${JSON.stringify($schema)})`);
   let effective: unknown = base;
   const env = options.environment;
   if (env !== undefined && env !== base.environment) {

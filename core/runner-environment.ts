@@ -1,6 +1,13 @@
 // The runner's environment as the stacks and the local runtime set it: the inverse of runnerConfigFromEnv
-// (./config.ts). Plain code with type-only imports, so importing it pulls no zod into the stacks.
-import type { RunnerConfig } from "./config";
+// (functions/glue-runner/config.ts). Plain code, so importing it pulls no zod into the stacks.
+
+export interface RunnerConfig {
+  activityArn: string;
+  tableName: string;
+  runTtlDays: number;
+  maxTasksPerInvocation: number;
+  glueConcurrency: number;
+}
 
 /** The runner's POWERTOOLS_SERVICE_NAME, on AWS and locally. */
 export const RUNNER_SERVICE_NAME = "glue-runner";

@@ -2,7 +2,6 @@
 // A bundle is reused only while every file esbuild read has the same size and modification time
 // (as make and tsc --incremental judge it) and the lockfile the same content; a validation only
 // for the very same definition. ETL_BUILD_CACHE=off disables it.
-// Must not import cdktf (see bundle.ts).
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -1,6 +1,17 @@
 // The data-arrival function's environment as the stacks and the local runtime set it: the inverse of
-// arrivalConfigFromEnv (./config.ts). Plain code with type-only imports, so importing it pulls no zod into the stacks.
-import type { ArrivalConfig } from "./config";
+// arrivalConfigFromEnv (functions/data-arrival/config.ts). Plain code, so importing it pulls no zod into the stacks.
+
+export interface DatasetConfig {
+  prefix: string;
+  activityArn: string;
+}
+
+export interface ArrivalConfig {
+  tableName: string;
+  datasets: Record<string, DatasetConfig>;
+  dataBucket: string;
+  arrivalTtlDays: number;
+}
 
 /** The data-arrival function's POWERTOOLS_SERVICE_NAME, on AWS and locally. */
 export const ARRIVAL_SERVICE_NAME = "data-arrival";

@@ -1,0 +1,208 @@
+// The topology, described once as data: which events wake which function (the workflow's kicks, the engines'
+// state-change events, the fallback schedules, the uploads), each function's settings and environment, and each
+// Step Functions integration's IAM. The stacks create their rules, notification, functions and policies from it
+// (stacks/constructs/function-triggers.ts, the stacks); the local runtime delivers the same events to the same
+// handlers from it (local/event-bus.ts), and its local handler per integration is keyed by the same resources
+// (local/sfn/integrations.ts). test/local/wiring.test.ts checks both sides wire the same.
+//
+// Adding a trigger (an engine's state-change event, say) is one entry in TRIGGERS.
+import { arrivalEnvironment } from "./arrival-environment";
+import { resourceNames, type EtlConfig } from "./config";
+import type { PolicyStatement } from "./iam-statement";
+import { runnerEnvironment } from "./runner-environment";
+
+export type ResourceNames = ReturnType<typeof resourceNames>;
+
+/** The project's Lambda functions. */
+export type FunctionId = "runner" | "dataArrival";
+
+/** What the stacks and the local runtime need to create or load one function. */
+export interface FunctionSpec<Refs> {
+  /** The handler is functions/<entry>/handler.ts. */
+  readonly entry: string;
+  readonly description: string;
+  readonly functionName: (names: ResourceNames) => string;
+  readonly memoryMb: (config: EtlConfig) => number;
+  readonly timeoutSeconds: (config: EtlConfig) => number;
+  /** Its environment; `refs` are Terraform references in the stacks and local values in the local runtime. */
+  readonly environment: (config: EtlConfig, refs: Refs, logLevel: string) => Record<string, string>;
+}
+
+export interface RunnerRefs {
+  readonly activityArn: string;
+  readonly tableName: string;
+}
+
+export interface ArrivalRefs {
+  readonly tableName: string;
+  readonly waitActivityArns: Readonly<Record<string, string>>;
+  readonly dataBucket: string;
+}
+
+export const FUNCTIONS: { readonly runner: FunctionSpec<RunnerRefs>; readonly dataArrival: FunctionSpec<ArrivalRefs> } = {
+  runner: {
+    entry: "glue-runner",
+    description: "Starts the Glue jobs of runner activity tasks and reports their outcome",
+    functionName: (names) => names.runnerFunction,
+    memoryMb: (c) => c.runner.memoryMb,
+    // Outlives the 60 s activity long-poll (the configuration enforces at least 90 s).
+    timeoutSeconds: (c) => c.runner.timeoutSeconds,
+    environment: (c, refs, logLevel) =>
+      runnerEnvironment({
+        activityArn: refs.activityArn,
+        tableName: refs.tableName,
+        runTtlDays: c.runner.runTtlDays,
+        maxTasksPerInvocation: c.runner.maxTasksPerInvocation,
+        glueConcurrency: c.runner.glueConcurrency,
+        logLevel,
+      }),
+  },
+  dataArrival: {
+    entry: "data-arrival",
+    description: "Records dataset uploads and releases the matching 'wait for data' tasks",
+    functionName: (names) => names.dataArrivalFunction,
+    memoryMb: (c) => c.dataArrival.memoryMb,
+    timeoutSeconds: (c) => c.dataArrival.timeoutSeconds,
+    environment: (c, refs, logLevel) =>
+      arrivalEnvironment({
+        tableName: refs.tableName,
+        datasets: Object.fromEntries(Object.entries(c.datasets).map(([d, ds]) => [d, { prefix: ds.prefix, activityArn: refs.waitActivityArns[d] }])),
+        dataBucket: refs.dataBucket,
+        arrivalTtlDays: c.dataArrival.arrivalTtlDays,
+        logLevel,
+      }),
+  },
+};
+
+/**
+ * An EventBridge event pattern on the default bus, in the subset the project uses: each field lists the values
+ * it matches; `detail` nests. (See local/event-bus.ts for how the local runtime matches it.)
+ */
+export interface EventPattern {
+  readonly source: readonly string[];
+  readonly "detail-type"?: readonly string[];
+  readonly detail?: Readonly<Record<string, readonly string[]>>;
+}
+
+/** The detail-type of the event the workflow puts just before each function's activity task (see the ASL). */
+export const KICKS = { runner: "RunnerTaskScheduled", dataArrival: "WaitTaskScheduled" } as const;
+
+/**
+ * Ids a pattern may name that exist only once deployed (an engine's application id, say): Terraform references in
+ * the stacks, the local emulators' ids in the local runtime.
+ */
+export type TriggerRefs = Readonly<Record<string, string>>;
+
+/** An EventBridge rule that invokes one function: on an event pattern or on a schedule. */
+export interface Trigger {
+  /** The rule's construct id in its function's stack (its Terraform address: keep it when editing). */
+  readonly id: string;
+  readonly target: FunctionId;
+  readonly ruleName: (names: ResourceNames) => string;
+  readonly description: string;
+  /** Its pattern; undefined when the configuration needs no such rule (no job on that engine, say). */
+  readonly eventPattern?: (config: EtlConfig, names: ResourceNames, refs: TriggerRefs) => EventPattern | undefined;
+  /** A fallback schedule; the local runtime stands in for it with a timer (RuntimeOptions.fallbackPeriodMs). */
+  readonly schedule?: (config: EtlConfig) => string;
+}
+
+/** Every rule that wakes a function. The workflow's own schedule starts the state machine, not a function. */
+export const TRIGGERS: readonly Trigger[] = [
+  {
+    id: "runner-kick",
+    target: "runner",
+    ruleName: (n) => `${n.runnerFunction}-kick`,
+    description: "A runner task is about to be scheduled",
+    eventPattern: (_, n) => ({ source: [n.eventSource], "detail-type": [KICKS.runner] }),
+  },
+  {
+    id: "glue-job-state-change",
+    target: "runner",
+    ruleName: (n) => `${n.runnerFunction}-job-state`,
+    description: "A project Glue job changed state",
+    eventPattern: (c, n) => ({ source: ["aws.glue"], "detail-type": ["Glue Job State Change"], detail: { jobName: Object.keys(c.jobs).map(n.glueJob) } }),
+  },
+  {
+    id: "runner-fallback",
+    target: "runner",
+    ruleName: (n) => `${n.runnerFunction}-fallback`,
+    description: "Fallback wake-up in case a kick or a Glue event is lost",
+    schedule: (c) => c.schedules.fallback,
+  },
+  {
+    id: "data-arrival-kick",
+    target: "dataArrival",
+    ruleName: (n) => `${n.dataArrivalFunction}-kick`,
+    description: "A wait task is about to be scheduled",
+    eventPattern: (_, n) => ({ source: [n.eventSource], "detail-type": [KICKS.dataArrival] }),
+  },
+  {
+    id: "data-arrival-fallback",
+    target: "dataArrival",
+    ruleName: (n) => `${n.dataArrivalFunction}-fallback`,
+    description: "Fallback wake-up in case a kick is lost",
+    schedule: (c) => c.schedules.fallback,
+  },
+];
+
+/** The data-lake bucket's notification: an object created under a dataset's prefix invokes the function. */
+export const UPLOADS = {
+  target: "dataArrival" as FunctionId,
+  events: ["s3:ObjectCreated:*"],
+  /** One filter per dataset; `id` is the notification's id. */
+  filters: (config: EtlConfig) => Object.entries(config.datasets).map(([dataset, d]) => ({ id: `upload-${dataset}`, dataset, prefix: d.prefix })),
+};
+
+/** Values the integrations' IAM refers to. */
+export interface IntegrationRefs {
+  readonly failureTopicArn: string;
+  /** The default event bus of the stack's account and region. */
+  readonly eventBusArn: string;
+}
+
+/** A service integration the ASL may call (besides the project's activities), with the IAM it needs. */
+export interface SfnIntegration {
+  readonly iam: (config: EtlConfig, refs: IntegrationRefs) => PolicyStatement;
+}
+
+/** Every integration the workflow may use; the local Step Functions service has a handler for each (typed). */
+export const SFN_INTEGRATIONS = {
+  "arn:aws:states:::sns:publish": {
+    iam: (_, refs) => ({ Sid: "PublishFailures", Action: ["sns:Publish"], Resource: [refs.failureTopicArn] }),
+  },
+  "arn:aws:states:::events:putEvents": {
+    iam: (c, refs) => ({
+      Sid: "PutWorkflowEvents",
+      Action: ["events:PutEvents"],
+      Resource: [refs.eventBusArn],
+      Condition: { StringEquals: { "events:source": [resourceNames(c).eventSource] } },
+    }),
+  },
+} as const satisfies Record<string, SfnIntegration>;
+
+export type SfnIntegrationResource = keyof typeof SFN_INTEGRATIONS;
+
+export function isSfnIntegration(resource: string): resource is SfnIntegrationResource {
+  return Object.prototype.hasOwnProperty.call(SFN_INTEGRATIONS, resource);
+}
+
+/** A trigger as a rule of one configuration: its name and its pattern or schedule. */
+export interface ResolvedTrigger {
+  readonly id: string;
+  readonly target: FunctionId;
+  readonly ruleName: string;
+  readonly description: string;
+  readonly eventPattern?: EventPattern;
+  readonly scheduleExpression?: string;
+}
+
+/** The rules a configuration needs (of one function, or all), with their names, patterns and schedules. */
+export function resolveTriggers(config: EtlConfig, refs: TriggerRefs = {}, target?: FunctionId, triggers: readonly Trigger[] = TRIGGERS): ResolvedTrigger[] {
+  const names = resourceNames(config);
+  return triggers.filter((t) => target === undefined || t.target === target).flatMap((t) => {
+    const eventPattern = t.eventPattern?.(config, names, refs);
+    const scheduleExpression = t.schedule?.(config);
+    if (eventPattern === undefined && scheduleExpression === undefined) return [];
+    return [{ id: t.id, target: t.target, ruleName: t.ruleName(names), description: t.description, ...(eventPattern && { eventPattern }), ...(scheduleExpression && { scheduleExpression }) }];
+  });
+}

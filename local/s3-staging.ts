@@ -1,0 +1,75 @@
+// Staging between the local S3 and local folders, for the local engine services: a job's inputs are downloaded
+// into a work folder, and its output folder replaces what is under the output prefix (as Spark's overwrite mode).
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join, relative } from "node:path";
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { EtlInput } from "../core/job-arguments";
+
+const S3_URI = /^s3:\/\/([^/]+)\/(.*)$/;
+
+/** `s3://bucket/prefix` → its parts; `field` names the value in the error. */
+export function parseS3Uri(uri: string, field: string): { bucket: string; prefix: string } {
+  const match = S3_URI.exec(uri);
+  if (!match) throw new Error(`${field}: not an S3 URI: ${JSON.stringify(uri)}`);
+  return { bucket: match[1], prefix: match[2] };
+}
+
+export class S3Staging {
+  constructor(private readonly s3: S3Client) {}
+
+  /** Every object key under the prefix ("folder" markers ending in "/" left out). */
+  async listKeys(bucket: string, prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const object of page.Contents ?? []) if (object.Key && !object.Key.endsWith("/")) keys.push(object.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
+  }
+
+  /** Downloads everything under the prefix into `dir`, keeping the relative paths; returns the object count. */
+  async download(bucket: string, prefix: string, dir: string): Promise<number> {
+    const keys = await this.listKeys(bucket, prefix);
+    for (const key of keys) {
+      const target = join(dir, key.slice(prefix.length));
+      await mkdir(dirname(target), { recursive: true });
+      const object = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      await writeFile(target, await object.Body!.transformToByteArray());
+    }
+    return keys.length;
+  }
+
+  /**
+   * Downloads each input (an S3 prefix) into `<dir>/<input name>` and returns the inputs with local paths.
+   * An input with no objects fails, naming it; `field` names the argument the inputs came from.
+   */
+  async downloadInputs(inputs: readonly EtlInput[], dir: string, field: string): Promise<EtlInput[]> {
+    const local: EtlInput[] = [];
+    for (const input of inputs) {
+      const source = parseS3Uri(input.path, `${field}, input '${input.name}'`);
+      const target = join(dir, input.name);
+      const count = await this.download(source.bucket, source.prefix, target);
+      if (count === 0) throw new Error(`input '${input.name}': no objects at ${input.path}`);
+      local.push({ ...input, path: target });
+    }
+    return local;
+  }
+
+  /** Overwrite, as Spark's mode("overwrite"): delete what is under the prefix, then upload the folder's files. */
+  async replacePrefix(bucket: string, prefix: string, dir: string): Promise<void> {
+    const old = await this.listKeys(bucket, prefix);
+    for (let i = 0; i < old.length; i += 1000)
+      await this.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: old.slice(i, i + 1000).map((Key) => ({ Key })) } }));
+    for (const file of await listFiles(dir)) {
+      const key = prefix + relative(dir, file).split("\\").join("/");
+      await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(file) }));
+    }
+  }
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort();
+}

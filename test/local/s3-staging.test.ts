@@ -1,0 +1,50 @@
+import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { expect } from "chai";
+import { startLocalS3, type LocalS3 } from "../../local/s3";
+import { parseS3Uri, S3Staging } from "../../local/s3-staging";
+
+const BUCKET = "staging-test";
+
+describe("local/s3-staging", () => {
+  let s3: LocalS3;
+  let staging: S3Staging;
+  let dir: string;
+  before(async () => {
+    s3 = await startLocalS3({ bucket: BUCKET });
+    staging = new S3Staging(s3.client);
+  });
+  after(() => s3.close());
+  beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), "etl-staging-"))));
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+  const put = (Key: string, Body: string) => s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: Buffer.from(Body) }));
+
+  it("downloads each input's objects into its own folder, keeping relative paths; folder markers are skipped", async () => {
+    await put("in/a/", "");
+    await put("in/a/one.csv", "1");
+    await put("in/a/sub/two.csv", "2");
+    const [input] = await staging.downloadInputs([{ name: "sales", path: `s3://${BUCKET}/in/a/`, format: "csv" }], dir, "--etl_inputs");
+    expect(input.path).to.equal(join(dir, "sales"));
+    expect(await readFile(join(dir, "sales", "one.csv"), "utf8")).to.equal("1");
+    expect(await readFile(join(dir, "sales", "sub", "two.csv"), "utf8")).to.equal("2");
+  });
+
+  it("fails an input with no objects, and a path that is not an S3 URI, naming them", async () => {
+    const empty = await staging.downloadInputs([{ name: "none", path: `s3://${BUCKET}/missing/`, format: "csv" }], dir, "--etl_inputs").catch((e: Error) => e.message);
+    expect(empty).to.equal(`input 'none': no objects at s3://${BUCKET}/missing/`);
+    expect(() => parseS3Uri("/local/path", "--etl_output")).to.throw('--etl_output: not an S3 URI: "/local/path"');
+  });
+
+  it("replacePrefix overwrites: the old objects under the prefix are gone, the folder's files are there", async () => {
+    await put("out/old-part.parquet", "old");
+    await put("outside/keep.txt", "keep");
+    await mkdir(join(dir, "nested"), { recursive: true });
+    await writeFile(join(dir, "part-0.parquet"), "new");
+    await writeFile(join(dir, "nested", "part-1.parquet"), "new1");
+    await staging.replacePrefix(BUCKET, "out/", dir);
+    expect(await staging.listKeys(BUCKET, "out/")).to.deep.equal(["out/nested/part-1.parquet", "out/part-0.parquet"]);
+    expect(await staging.listKeys(BUCKET, "outside/")).to.deep.equal(["outside/keep.txt"]);
+  });
+});

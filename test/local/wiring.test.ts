@@ -1,0 +1,121 @@
+// One topology: the local runtime wires exactly what the synthesized stacks wire. The stacks' side is read from
+// the synthesized JSON (EventBridge rules with Lambda targets, the bucket notification); the local side is the
+// wiring the runtime's event bus delivers from (local/event-bus.ts).
+import { expect } from "chai";
+import { localWiring, LocalEventBus, matchesPattern } from "../../local/event-bus";
+import { loadConfig, resourceNames } from "../../core/config";
+import type { FunctionId } from "../../core/topology";
+import { FIXTURE_CONFIG, resources, synthFile, type TfJson } from "../stacks/synth";
+
+interface Wire {
+  ruleName: string;
+  functionName: string;
+  eventPattern?: unknown;
+  scheduleExpression?: string;
+}
+
+/** `${aws_x.id.attr}` → [aws_x, id]. */
+const referenced = (value: string) => /^\$\{([a-z0-9_]+)\.([^.}]+)\.[a-z_]+\}$/.exec(value)?.slice(1) as [string, string] | undefined;
+
+/** The rules whose targets are the project's functions, and the bucket notification, across the stacks. */
+function deployedWiring(stacks: TfJson[]) {
+  const all = (type: string) => stacks.flatMap((s) => Object.entries(resources(s, type)));
+  const functionName = (ref: string) => {
+    const [type, id] = referenced(ref) ?? [];
+    return type === "aws_lambda_function" ? all(type).find(([i]) => i === id)?.[1].function_name : undefined;
+  };
+  const rules: Wire[] = [];
+  for (const [, target] of all("aws_cloudwatch_event_target")) {
+    const fn = functionName(target.arn);
+    if (!fn) continue; // the workflow's own schedule starts the state machine
+    const [, ruleId] = referenced(target.rule)!;
+    const rule = all("aws_cloudwatch_event_rule").find(([id]) => id === ruleId)![1];
+    rules.push({
+      ruleName: rule.name,
+      functionName: fn,
+      ...(rule.event_pattern && { eventPattern: JSON.parse(rule.event_pattern) }),
+      ...(rule.schedule_expression && { scheduleExpression: rule.schedule_expression }),
+    });
+  }
+  // Each rule may invoke its function: a permission scoped to that rule.
+  for (const [, permission] of all("aws_lambda_permission").filter(([, p]) => p.principal === "events.amazonaws.com")) {
+    expect(referenced(permission.source_arn)![0]).to.equal("aws_cloudwatch_event_rule");
+  }
+  const notifications = all("aws_s3_bucket_notification").flatMap(([, n]) => n.lambda_function as any[]);
+  const uploads = notifications.map((n) => ({ functionName: functionName(n.lambda_function_arn), events: n.events, prefix: n.filter_prefix }));
+  return { rules: rules.sort((a, b) => a.ruleName.localeCompare(b.ruleName)), uploads };
+}
+
+for (const [label, file] of [["etl.config.json", undefined], ["three-datasets fixture", FIXTURE_CONFIG]] as const) {
+  describe(`one topology: local wiring = synthesized wiring (${label})`, () => {
+    it("the same rules: names, target functions, event patterns and schedules", () => {
+      const synth = synthFile(file);
+      const deployed = deployedWiring([synth.glue, synth.stateMachine, synth.runner]);
+      const local = localWiring(synth.config);
+      const localRules = local.rules
+        .map(({ ruleName, functionName, eventPattern, scheduleExpression }) => ({ ruleName, functionName, ...(eventPattern && { eventPattern }), ...(scheduleExpression && { scheduleExpression }) }))
+        .sort((a, b) => a.ruleName.localeCompare(b.ruleName));
+      expect(deployed.rules.length).to.be.greaterThan(0);
+      expect(JSON.parse(JSON.stringify(localRules))).to.deep.equal(deployed.rules);
+    });
+
+    it("the same bucket notification: function, events and one prefix per dataset", () => {
+      const synth = synthFile(file);
+      const { uploads } = deployedWiring([synth.glue, synth.stateMachine, synth.runner]);
+      const local = localWiring(synth.config).uploads;
+      expect(uploads.map((u) => u.functionName)).to.satisfy((names: string[]) => names.every((n) => n === local.functionName));
+      expect(uploads.map((u) => u.prefix).sort()).to.deep.equal([...local.prefixes].sort());
+      for (const u of uploads) expect(u.events).to.deep.equal(local.events);
+    });
+  });
+}
+
+describe("local event bus", () => {
+  const config = loadConfig();
+  const names = resourceNames(config);
+  const delivered: Array<[FunctionId, string]> = [];
+  const bus = new LocalEventBus(localWiring(config), (target, trigger) => delivered.push([target, trigger]));
+  beforeEach(() => (delivered.length = 0));
+  const event = (source: string, detailType: string, detail: unknown = {}) => ({ version: "0", source, "detail-type": detailType, detail });
+
+  it("delivers the workflow's kicks to their functions only", () => {
+    expect(bus.put(event(names.eventSource, "RunnerTaskScheduled"))).to.deep.equal([`${names.runnerFunction}-kick`]);
+    expect(bus.put(event(names.eventSource, "WaitTaskScheduled"))).to.deep.equal([`${names.dataArrivalFunction}-kick`]);
+    expect(delivered).to.deep.equal([
+      ["runner", "RunnerTaskScheduled"],
+      ["dataArrival", "WaitTaskScheduled"],
+    ]);
+    expect(bus.put(event("other.source", "RunnerTaskScheduled"))).to.deep.equal([]);
+  });
+
+  it("delivers Glue state changes of the project's jobs only", () => {
+    const [job] = Object.keys(config.jobs);
+    expect(bus.put(event("aws.glue", "Glue Job State Change", { jobName: names.glueJob(job), state: "SUCCEEDED" }))).to.have.length(1);
+    expect(bus.put(event("aws.glue", "Glue Job State Change", { jobName: "someone-elses-job", state: "SUCCEEDED" }))).to.deep.equal([]);
+    expect(delivered).to.deep.equal([["runner", "Glue Job State Change"]]);
+  });
+
+  it("delivers created objects under a dataset's prefix (keys decoded as S3 filters them), nothing else", () => {
+    const [prefix] = Object.values(config.datasets).map((d) => d.prefix);
+    const record = (key: string, eventName = "ObjectCreated:Put") => ({ eventName, s3: { object: { key } } });
+    expect(bus.objectCreated({ Records: [record(`${prefix}a+b.csv`)] })).to.equal(true);
+    expect(bus.objectCreated({ Records: [record("elsewhere/a.csv")] })).to.equal(false);
+    expect(bus.objectCreated({ Records: [record(`${prefix}a.csv`, "ObjectRemoved:Delete")] })).to.equal(false);
+    expect(delivered).to.deep.equal([["dataArrival", "S3 notification"]]);
+  });
+
+  it("fires every schedule rule on the stand-in timer", async () => {
+    const stop = bus.startSchedules(10, () => ({}));
+    await new Promise((r) => setTimeout(r, 35));
+    stop();
+    const targets = new Set(delivered.map(([t]) => t));
+    expect([...targets].sort()).to.deep.equal(localWiring(config).rules.filter((r) => r.scheduleExpression).map((r) => r.target).sort());
+  });
+
+  it("matches EventBridge's way and refuses a pattern form it does not emulate", () => {
+    expect(matchesPattern({ detail: { state: ["FAILED", "SUCCEEDED"] } }, { detail: { state: "FAILED" } })).to.equal(true);
+    expect(matchesPattern({ detail: { state: ["FAILED"] } }, { detail: {} })).to.equal(false);
+    expect(matchesPattern({ resources: ["arn:x"] }, { resources: ["arn:y", "arn:x"] })).to.equal(true);
+    expect(() => matchesPattern({ source: [{ prefix: "aws." }] }, { source: "aws.glue" })).to.throw("only lists of exact values");
+  });
+});

@@ -1,0 +1,16 @@
+// Which tests `npm run test:unit` leaves out: those that start a server (dynalite, s3rver, the local AWS services)
+// or a child process (the CLI, esbuild, git, python3). Every other test is a unit test; test/setup.ts makes a unit
+// test that starts either fail, naming this file.
+module.exports = {
+  integration: [
+    "test/e2e/**",
+    "test/asl/failure-path.test.ts",
+    "test/bench/{call-counter,stats}.test.ts",
+    "test/functions/*/{arrivals-table,runs-table,release,start,uploads,wait-task,worker}.test.ts",
+    "test/glue-scripts/etl_common.test.ts",
+    "test/local/{aws-json-server,glue-service,runtime,s3-staging,sfn-service}.test.ts",
+    "test/stacks/bundle.test.ts",
+    "test/tools/{commands,diagram,synth-diff,synth-hcl}.test.ts",
+    "test/unit-set.test.ts",
+  ],
+};
