@@ -320,7 +320,8 @@ def input_files(spark, source: EtlInput) -> list:
         if not any(part.startswith(("_", ".")) for part in relative.split("/")):
             files.append(source.path.rstrip("/") + "/" + relative)
     if not files:
-        raise ValueError(f"input '{source.name}': no data file (names starting with '_' or '.' are skipped) in {source.path}")
+        # The local engine's wording (local/csv.ts dataFiles).
+        raise ValueError(f"input '{source.name}': {source.path}: no data file (names starting with '_' or '.' are skipped) in the folder")
     return sorted(files)
 
 

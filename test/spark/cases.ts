@@ -1,9 +1,11 @@
 // The cases of npm run test:spark, as data: each case writes the CSV files of every dataset of the active
 // configuration, derived from the dataset's sample rows and its schema (never from a dataset's name), and the
 // whole workflow runs on them in both engines. A new case is a new row: a name and a function of the samples.
+import { gzipSync } from "node:zlib";
 import { csvField } from "../../local/csv";
 import { sampleGeneratorFor, schemaChunks } from "../../local/dataset-samples";
 import { marketingChunks, salesChunks } from "../../local/sample-data";
+import type { QualityLimits } from "../../core/quality";
 import type { SchemaFile } from "../../core/schema-file";
 import { splitCsvLine } from "../csv-line";
 
@@ -15,14 +17,22 @@ export interface DatasetSample {
   lines: string[];
 }
 
-/** Files of one dataset's input folder: path relative to the dataset's prefix -> content. */
-export type InputFiles = Record<string, string>;
+/** Files of one dataset's input folder: path relative to the dataset's prefix -> content (a Buffer: bytes as they are). */
+export type InputFiles = Record<string, string | Buffer>;
 
 export interface SparkCase {
   name: string;
   /** The files of one dataset; `index` is the dataset's position in the configuration. */
   files(sample: DatasetSample, index: number): InputFiles;
+  /** The job's data-quality limits in this case, from its configured ones (`--etl_quality`); absent: as configured. */
+  quality?(limits: QualityLimits, job: { id: string; outputColumns: string[] }): QualityLimits;
 }
+
+/** Every input of the job limited to `fraction` of its rows dropped. */
+const maxDropped = (fraction: number) => (limits: QualityLimits): QualityLimits => ({
+  ...limits,
+  inputs: Object.fromEntries(Object.keys(limits.inputs).map((name) => [name, { maxDroppedFraction: fraction }])),
+});
 
 /** Sample lines for a dataset (header first), from local/dataset-samples.ts: the shipped example's realistic
  * generators where they cover the schema (`rows` sales rows), else rows derived from the schema. */
@@ -67,6 +77,14 @@ function replaceValues(sample: DatasetSample, values: Record<string, string[]>):
 }
 
 const firstString = (sample: DatasetSample) => sample.schema.columns.find((c) => c.type === "string")?.source;
+const firstTyped = (sample: DatasetSample) => sample.schema.columns.find((c) => c.type !== "string")?.source;
+
+/** Every row of the first dataset with a value that does not parse (so every row is dropped). */
+function allUnparseable(s: DatasetSample, index: number): InputFiles {
+  const source = firstTyped(s);
+  if (index > 0 || !source) return { "data.csv": join(s.header, s.lines) };
+  return { "data.csv": join(s.header, s.lines.map((line) => withField(s, line, source, "not a value"))) };
+}
 
 export const CASES: SparkCase[] = [
   { name: "sample data", files: (s) => ({ "data.csv": join(s.header, s.lines) }) },
@@ -116,9 +134,37 @@ export const CASES: SparkCase[] = [
       };
     },
   },
-  { name: "a header without rows", files: (s) => ({ "data.csv": join(s.header, []) }) },
+  { name: "a header without rows (an empty output: DataQualityError)", files: (s) => ({ "data.csv": join(s.header, []) }) },
+  { name: "a header without rows, minOutputRows 0 (an empty output allowed)", files: (s) => ({ "data.csv": join(s.header, []) }), quality: (l) => ({ ...l, minOutputRows: 0 }) },
+  { name: "every row of the first dataset dropped (DataQualityError)", files: allUnparseable },
+  { name: "every row of the first dataset dropped, maxDroppedFraction 1 and minOutputRows 0 (allowed)", files: allUnparseable, quality: (l) => ({ ...maxDropped(1)(l), minOutputRows: 0 }) },
+  { name: "unparseable values over maxDroppedFraction 0.001 (DataQualityError)", files: (s) => replaceValues(s, UNPARSEABLE), quality: maxDropped(0.001) },
+  { name: "unparseable values within maxDroppedFraction 0.5", files: (s) => replaceValues(s, UNPARSEABLE), quality: maxDropped(0.5) },
   {
-    name: "a header naming one column twice (same snake_case name)",
+    name: "notNull on a column the output lacks (the job fails naming it)",
+    files: (s) => ({ "data.csv": join(s.header, s.lines) }),
+    quality: (l) => ({ ...l, notNull: ["no_such_column"] }),
+  },
+  {
+    name: "empty values in every string column, notNull on every output column (fails where a job keeps one)",
+    files: (s) => {
+      const strings = s.schema.columns.filter((c) => c.type === "string").map((c) => c.source!);
+      const lines = s.lines.map((line, i) => (i % 5 === 0 ? strings.reduce((l, source) => withField(s, l, source, ""), line) : line));
+      return { "data.csv": join(s.header, lines) };
+    },
+    quality: (l, job) => ({ ...l, notNull: job.outputColumns }),
+  },
+  {
+    name: "gzip files (*.gz) in a folder and alone",
+    files: (s, index): InputFiles => {
+      const half = Math.ceil(s.lines.length / 2);
+      return index % 2 === 0
+        ? { "data.csv.gz": gzipSync(join(s.header, s.lines)) }
+        : { "a.csv.gz": gzipSync(join(s.header, s.lines.slice(0, half))), "b.csv": join(s.header, s.lines.slice(half)) };
+    },
+  },
+  {
+    name: "a header naming one column twice (same snake_case name; the job fails naming both positions)",
     files: (s) => {
       const twin = ` ${s.schema.columns[0].source!.toUpperCase()} `;
       return { "data.csv": join([...s.header, twin], s.lines.map((l) => `${l},not a value`)) };

@@ -1,8 +1,9 @@
 // npm run test:spark: every job of the active configuration (etl.config.json, or ETL_CONFIG / ETL_ENV) runs on
 // real Spark (local[2], one session for all cases) through its own script and etl_common.main(), job after job as
 // the workflow runs them, on each case of cases.ts; the local DuckDB engine runs the same jobs on the same files.
-// Every job's outcome must be the same in both: the error message, or the rows written, the rows dropped per
-// input, the output's columns and types, and its rows in order. Ends with "N passed, N failed"; exit 1 on a failure.
+// Every job's outcome must be the same in both: the error (DataQualityError or another) and its message, or the
+// rows written, the rows read and dropped per input, the output's columns and types, and its rows in order. Both
+// get the job's --etl_quality (its configured limits, or the case's). Ends with "N passed, N failed"; exit 1 on a failure.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
@@ -14,7 +15,9 @@ import { defineCommand, runAsScript } from "../../core/cli-args";
 import { runTransformation } from "../../local/etl-engine";
 import { PROJECT_ROOT, loadConfig, schemaPath, scriptPath, scriptsDir, type EtlConfig } from "../../core/config";
 import { jobArguments, type EtlInput } from "../../core/job-arguments";
+import { DataQualityError, parseQualityLimits } from "../../core/quality";
 import { readSchemaFile } from "../../core/schema-file";
+import { jobOutputColumns } from "../../asl/consistency";
 import { DEFAULT_SALES_ROWS } from "../../local/sample-data";
 import { splitCsvLine } from "../csv-line";
 import { CASES, sampleLines, type DatasetSample } from "./cases";
@@ -27,8 +30,9 @@ const SAMPLE_ROWS = { full: DEFAULT_SALES_ROWS, small: 2_000 };
 const CANARY = { id: "canary/missing-function", script: "from etl_common import no_such_function\n\nif __name__ == \"__main__\":\n    no_such_function()\n" };
 
 type Outcome =
-  | { status: "ok"; rowsWritten: number; droppedRows: Record<string, number>; files: string[] }
-  | { status: "error"; error: string }
+  | { status: "ok"; rowsWritten: number; rowsRead: Record<string, number>; droppedRows: Record<string, number>; files: string[] }
+  /** dataQuality: the job failed its data-quality gate (DataQualityError), not another error. */
+  | { status: "error"; error: string; dataQuality: boolean }
   | { status: "skipped" };
 
 interface JobRun {
@@ -37,7 +41,7 @@ interface JobRun {
   job: string;
   needs: string[];
   /** The job's arguments with the bucket mapped to an engine's folders. */
-  args(engine: "spark" | "duckdb"): { inputs: EtlInput[]; output: string; sql: string };
+  args(engine: "spark" | "duckdb"): { inputs: EtlInput[]; output: string; sql: string; quality: string };
 }
 
 /** Jobs in the order the workflow can run them: a job after every job whose output it reads. */
@@ -64,11 +68,13 @@ async function writeCaseFiles(config: EtlConfig, root: string, samples: DatasetS
   }
 }
 
-function plannedRuns(config: EtlConfig, work: string, caseIndex: number): JobRun[] {
+function plannedRuns(config: EtlConfig, work: string, caseIndex: number, outputColumns: Record<string, Array<{ name: string }>>): JobRun[] {
   const caseName = CASES[caseIndex].name;
   const data = join(work, `case-${caseIndex}`, "data");
   return jobOrder(config).map((job) => {
     const raw = jobArguments(config, job, BUCKET);
+    const limits = CASES[caseIndex].quality?.(parseQualityLimits(raw["--etl_quality"]), { id: job, outputColumns: outputColumns[job].map((c) => c.name) });
+    const quality = limits === undefined ? raw["--etl_quality"] : JSON.stringify(limits);
     const local = (uri: string, root: string) => join(root, uri.slice(`s3://${BUCKET}/`.length)).replace(/\/$/, "");
     return {
       id: `${caseIndex}/${job}`,
@@ -78,7 +84,7 @@ function plannedRuns(config: EtlConfig, work: string, caseIndex: number): JobRun
       args(engine) {
         const outputs = join(work, `case-${caseIndex}`, engine);
         const inputs = (JSON.parse(raw["--etl_inputs"]) as EtlInput[]).map((i) => ({ ...i, path: local(i.path, i.format === "csv" ? data : outputs) }));
-        return { inputs, output: local(raw["--etl_output"], outputs), sql: raw["--etl_sql"] };
+        return { inputs, output: local(raw["--etl_output"], outputs), sql: raw["--etl_sql"], quality };
       },
     };
   });
@@ -91,12 +97,12 @@ async function runDuckDb(config: EtlConfig, runs: JobRun[]): Promise<Map<string,
       outcomes.set(run.id, { status: "skipped" });
       continue;
     }
-    const { inputs, output, sql } = run.args("duckdb");
+    const { inputs, output, sql, quality } = run.args("duckdb");
     try {
-      const result = await runTransformation({ inputs, sqlFile: sql, outputDir: output, scriptsDir: scriptsDir(config) });
-      outcomes.set(run.id, { status: "ok", rowsWritten: result.rowsWritten, droppedRows: result.droppedRows, files: result.files });
+      const result = await runTransformation({ inputs, sqlFile: sql, outputDir: output, scriptsDir: scriptsDir(config), quality: parseQualityLimits(quality) });
+      outcomes.set(run.id, { status: "ok", rowsWritten: result.rowsWritten, rowsRead: result.rowsRead, droppedRows: result.droppedRows, files: result.files });
     } catch (e) {
-      outcomes.set(run.id, { status: "error", error: (e as Error).message });
+      outcomes.set(run.id, { status: "error", error: (e as Error).message, dataQuality: e instanceof DataQualityError });
     }
   }
   return outcomes;
@@ -108,8 +114,8 @@ async function runSpark(config: EtlConfig, runs: JobRun[], work: string): Promis
   const canaryScript = join(work, "canary_job.py");
   await writeFile(canaryScript, CANARY.script);
   const argv = (run: JobRun) => {
-    const { inputs, output, sql } = run.args("spark");
-    return ["--JOB_NAME", `test-spark-${run.job}`, "--etl_inputs", JSON.stringify(inputs), "--etl_output", output, "--etl_sql", sql];
+    const { inputs, output, sql, quality } = run.args("spark");
+    return ["--JOB_NAME", `test-spark-${run.job}`, "--etl_inputs", JSON.stringify(inputs), "--etl_output", output, "--etl_sql", sql, "--etl_quality", quality];
   };
   const plan = {
     scriptsDir: scriptsDir(config),
@@ -136,14 +142,23 @@ async function runSpark(config: EtlConfig, runs: JobRun[], work: string): Promis
     });
   });
   if (code !== 0) throw new Error(`Spark run failed (exit ${code}); its log: ${logFile}\n${(await readFile(logFile, "utf8")).split("\n").slice(-30).join("\n")}`);
-  const results = JSON.parse(await readFile(resultsFile, "utf8")) as Record<string, { status: string; error?: string; rowsWritten?: number; droppedRows?: Record<string, number> }>;
+  const results = JSON.parse(await readFile(resultsFile, "utf8")) as Record<
+    string,
+    { status: string; type?: string; error?: string; rowsWritten?: number; rowsRead?: Record<string, number>; droppedRows?: Record<string, number> }
+  >;
+  // Glue reports an uncaught exception as "<class>: <message>"; the local engine's DataQualityError message has the same prefix.
+  const failure = (r: { type?: string; error?: string }): Outcome => {
+    const dataQuality = r.type === "DataQualityError";
+    return { status: "error", error: dataQuality ? `DataQualityError: ${r.error!}` : r.error!, dataQuality };
+  };
   const outcomes = new Map<string, Outcome>();
   const canary = results[CANARY.id];
-  outcomes.set(CANARY.id, canary.status === "error" ? { status: "error", error: canary.error! } : { status: "skipped" });
+  outcomes.set(CANARY.id, canary.status === "error" ? failure(canary) : { status: "skipped" });
   for (const run of runs) {
     const r = results[run.id];
-    if (r.status === "ok") outcomes.set(run.id, { status: "ok", rowsWritten: r.rowsWritten!, droppedRows: r.droppedRows!, files: await parquetFiles(run.args("spark").output) });
-    else if (r.status === "error") outcomes.set(run.id, { status: "error", error: r.error! });
+    if (r.status === "ok")
+      outcomes.set(run.id, { status: "ok", rowsWritten: r.rowsWritten!, rowsRead: r.rowsRead!, droppedRows: r.droppedRows!, files: await parquetFiles(run.args("spark").output) });
+    else if (r.status === "error") outcomes.set(run.id, failure(r));
     else outcomes.set(run.id, { status: "skipped" });
   }
   return outcomes;
@@ -184,11 +199,17 @@ async function compare(spark: Outcome, duckdb: Outcome): Promise<string[]> {
     const say = (o: Outcome) => (o.status === "error" ? `error: ${o.error}` : o.status);
     return [`Spark: ${say(spark)}; DuckDB: ${say(duckdb)}`];
   }
-  if (spark.status === "error" && duckdb.status === "error")
-    return spark.error === duckdb.error ? [] : [`error messages differ:\n      Spark:  ${spark.error}\n      DuckDB: ${duckdb.error}`];
+  if (spark.status === "error" && duckdb.status === "error") {
+    const problems: string[] = [];
+    const kind = (o: { dataQuality: boolean }) => (o.dataQuality ? "DataQualityError" : "another error");
+    if (spark.dataQuality !== duckdb.dataQuality) problems.push(`error kinds differ: Spark ${kind(spark)}, DuckDB ${kind(duckdb)}`);
+    if (spark.error !== duckdb.error) problems.push(`error messages differ:\n      Spark:  ${spark.error}\n      DuckDB: ${duckdb.error}`);
+    return problems;
+  }
   if (spark.status !== "ok" || duckdb.status !== "ok") return [];
   const problems: string[] = [];
   if (spark.rowsWritten !== duckdb.rowsWritten) problems.push(`rows written: Spark ${spark.rowsWritten}, DuckDB ${duckdb.rowsWritten}`);
+  if (!isDeepStrictEqual(spark.rowsRead, duckdb.rowsRead)) problems.push(`rows read: Spark ${JSON.stringify(spark.rowsRead)}, DuckDB ${JSON.stringify(duckdb.rowsRead)}`);
   if (!isDeepStrictEqual(spark.droppedRows, duckdb.droppedRows)) problems.push(`rows dropped: Spark ${JSON.stringify(spark.droppedRows)}, DuckDB ${JSON.stringify(duckdb.droppedRows)}`);
   const [a, b] = await Promise.all([readOutput(spark.files), readOutput(duckdb.files)]);
   if (!isDeepStrictEqual(a.columns, b.columns)) problems.push(`columns: Spark [${a.columns.join(", ")}], DuckDB [${b.columns.join(", ")}]`);
@@ -218,6 +239,7 @@ async function main(options: { case?: string; keep?: boolean }): Promise<number>
   try {
     const started = Date.now();
     const runs: JobRun[] = [];
+    const outputColumns = await jobOutputColumns(config);
     for (const caseIndex of cases) {
       const rows = CASES[caseIndex].name === "sample data" ? SAMPLE_ROWS.full : SAMPLE_ROWS.small;
       const samples = Object.entries(config.datasets).map(([dataset, d]) => {
@@ -226,7 +248,7 @@ async function main(options: { case?: string; keep?: boolean }): Promise<number>
         return { dataset, schema, header: splitCsvLine(header), lines };
       });
       await writeCaseFiles(config, join(work, `case-${caseIndex}`, "data"), samples, caseIndex);
-      runs.push(...plannedRuns(config, work, caseIndex));
+      runs.push(...plannedRuns(config, work, caseIndex, outputColumns));
     }
     console.log(`test:spark: ${runs.length} job runs (${cases.length} cases x ${Object.keys(config.jobs).length} jobs of ${config.project}-${config.environment}) in ${work}`);
     const duckdb = await runDuckDb(config, runs);
@@ -239,7 +261,12 @@ async function main(options: { case?: string; keep?: boolean }): Promise<number>
       if (run.caseName !== caseName) console.log(`\n${(caseName = run.caseName)}`);
       const problems = await compare(spark.get(run.id)!, duckdb.get(run.id)!);
       const outcome = duckdb.get(run.id)!;
-      const detail = outcome.status === "ok" ? `${outcome.rowsWritten} rows, dropped ${JSON.stringify(outcome.droppedRows)}` : outcome.status === "error" ? `fails alike: ${outcome.error}` : "skipped in both (an input job failed)";
+      const detail =
+        outcome.status === "ok"
+          ? `${outcome.rowsWritten} rows, read ${JSON.stringify(outcome.rowsRead)}, dropped ${JSON.stringify(outcome.droppedRows)}`
+          : outcome.status === "error"
+            ? `fails alike: ${outcome.error}`
+            : "skipped in both (an input job failed)";
       if (problems.length === 0) {
         passed++;
         console.log(`  ✔ ${run.job}: ${detail}`);

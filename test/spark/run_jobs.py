@@ -3,7 +3,7 @@
 Usage: python run_jobs.py PLAN.json RESULTS.json
 PLAN: {"scriptsDir": str, "runs": [{"id": str, "script": str, "argv": [str], "needs": [run ids]}]}
 Each run executes the script itself as __main__ with sys.argv set as Glue sets it; the script calls
-etl_common.main(), which finds the session started here. RESULTS: {id: {"status": "ok", "rowsWritten", "droppedRows",
+etl_common.main(), which finds the session started here. RESULTS: {id: {"status": "ok", "rowsWritten", "rowsRead", "droppedRows",
 "seconds"} | {"status": "error", "error", "type", "seconds"} | {"status": "skipped"}} (skipped: a needed run failed).
 """
 import json
