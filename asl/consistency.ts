@@ -198,11 +198,31 @@ export async function checkCatalogSchemas(config: EtlConfig): Promise<void> {
   writeCache(passedKey, "");
 }
 
-async function deriveAndCompare(config: EtlConfig): Promise<void> {
+/** Each job's output columns (name, DuckDB type), derived as checkCatalogSchemas does; throws naming a job whose SQL does not run. */
+export async function jobOutputColumns(config: EtlConfig): Promise<Record<string, Array<{ name: string; type: string }>>> {
   const { DuckDBInstance } = await import("@duckdb/node-api");
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
   const problems: string[] = [];
+  try {
+    const derive = columnDeriver(config, connection, problems);
+    const columns: Record<string, Array<{ name: string; type: string }>> = {};
+    for (const jobId of Object.keys(config.jobs)) {
+      const derived = await derive(jobId, []);
+      if (derived !== undefined) columns[jobId] = derived;
+    }
+    if (problems.length) throw new ConfigError(`the jobs' SQL does not run on their inputs' columns\n${problems.join("\n")}`);
+    return columns;
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+type Deriver = (jobId: string, path: string[]) => Promise<Array<{ name: string; type: string }> | undefined>;
+
+/** Derives a job's output columns with its SQL on DuckDB over empty typed views of its inputs; a SQL error goes to `problems`. */
+function columnDeriver(config: EtlConfig, connection: import("@duckdb/node-api").DuckDBConnection, problems: string[]): Deriver {
   const derived = new Map<string, Array<{ name: string; type: string }> | undefined>();
   const rel = (path: string) => relative(process.cwd(), path) || path;
   const derive = async (jobId: string, path: string[]): Promise<Array<{ name: string; type: string }> | undefined> => {
@@ -236,6 +256,16 @@ async function deriveAndCompare(config: EtlConfig): Promise<void> {
     derived.set(jobId, columns);
     return columns;
   };
+  return derive;
+}
+
+async function deriveAndCompare(config: EtlConfig): Promise<void> {
+  const { DuckDBInstance } = await import("@duckdb/node-api");
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  const problems: string[] = [];
+  const rel = (path: string) => relative(process.cwd(), path) || path;
+  const derive = columnDeriver(config, connection, problems);
   try {
     for (const [jobId, job] of Object.entries(config.jobs)) {
       const columns = await derive(jobId, []);

@@ -8,7 +8,10 @@ Before anything is written, the counts go through the data-quality gate (check_q
 --etl_quality): a job over its limits raises DataQualityError and writes nothing. local/etl-engine.ts
 implements the same rules in DuckDB.
 
-The pure helpers (naming, argument and schema checks) import nothing from pyspark or awsglue, so they
+Every job script is `from etl_common import main` + `main()`: the one entry point, on Glue (GlueContext, job
+bookmarks) and on plain spark-submit (EMR Serverless, local Spark: npm run test:spark), where awsglue does not exist.
+
+The pure helpers (naming, argument, header and schema checks) import nothing from pyspark or awsglue, so they
 can be tested with plain python3.
 """
 import json
@@ -17,6 +20,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
+from functools import reduce
 from typing import Optional
 
 LOG = logging.getLogger("etl")
@@ -29,6 +33,7 @@ DATE_PATTERN = r"^(0?[1-9]|1[0-2])/(0?[1-9]|[12][0-9]|3[01])/[0-9]{4}$"
 BIGINT_PATTERN = r"^-?[0-9]+$"
 DOUBLE_PATTERN = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
 CORRUPT = "_corrupt_record"
+JOB_ARGUMENTS = ("etl_inputs", "etl_output", "etl_sql")
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,30 @@ def parse_inputs(text: str) -> list:
     return inputs
 
 
+def parse_job_arguments(argv: list) -> dict:
+    """Reads --name value and --name=value pairs (Glue passes the first form, spark-submit users either); other
+    arguments (Glue adds --JOB_ID, --TempDir, ...) are ignored. Names every missing job argument."""
+    args = {}
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        index += 1
+        if not token.startswith("--"):
+            continue
+        name, equals, value = token[2:].partition("=")
+        if not equals:
+            if index < len(argv) and not argv[index].startswith("--"):
+                value = argv[index]
+                index += 1
+            else:
+                value = ""
+        args[name] = value
+    missing = [f"--{name}" for name in JOB_ARGUMENTS if not args.get(name)]
+    if missing:
+        raise ValueError(f"missing job argument(s) {', '.join(missing)}; got {sorted('--' + name for name in args)}")
+    return args
+
+
 def check_schema(schema: dict, source: str) -> list:
     """Returns the schema's columns after checking each has a source header, a name and a known type."""
     columns = schema.get("columns") if isinstance(schema, dict) else None
@@ -93,16 +122,51 @@ def column_positions(header: list, columns: list, input_name: str, path: str) ->
         positions.setdefault(snake_case(title), position)
     missing = [c["source"] for c in columns if snake_case(c["source"]) not in positions]
     if missing:
-        raise ValueError(f"{path}: input '{input_name}' lacks required column(s) {', '.join(repr(m) for m in missing)} (header: {header!r})")
+        raise ValueError(f"{path}: input '{input_name}' lacks required column(s) {', '.join(_json(m) for m in missing)} (header: {_json(header)})")
     return {c["name"]: positions[snake_case(c["source"])] for c in columns}
 
 
-def header_fields(line: str) -> list:
-    """The fields of a CSV header line (RFC 4180 quoting; a UTF-8 byte order mark dropped)."""
-    import csv
+def _json(value) -> str:
+    """JSON as JavaScript's JSON.stringify writes it, for messages identical to the local engine's."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
-    line = line.lstrip("\ufeff")
-    return next(csv.reader([line]), []) if line.strip() else []
+
+def parse_header(line: str, path: str) -> list:
+    """Parses a CSV header line (RFC 4180 quoting); the same rules and messages as local/csv.ts readCsvHeader."""
+    if line.startswith("\ufeff"):
+        line = line[1:]
+    if line.strip() == "":
+        raise ValueError(f"{path}: malformed CSV header: the file has no header line")
+    fields, index = [], 0
+    while True:
+        if index < len(line) and line[index] == '"':
+            value, index = "", index + 1
+            while True:
+                close = line.find('"', index)
+                if close < 0:
+                    raise ValueError(f"{path}: malformed CSV header: unterminated quote in {_json(line[:200])}")
+                value += line[index:close]
+                if line[close + 1 : close + 2] == '"':
+                    value, index = value + '"', close + 2
+                else:
+                    index = close + 1
+                    break
+            if index < len(line) and line[index] != ",":
+                raise ValueError(f"{path}: malformed CSV header: text after a closing quote in {_json(line[:200])}")
+            fields.append(value)
+        else:
+            comma = line.find(",", index)
+            value = line[index:] if comma < 0 else line[index:comma]
+            if '"' in value:
+                raise ValueError(f"{path}: malformed CSV header: stray quote in {_json(line[:200])}")
+            fields.append(value)
+            index = len(line) if comma < 0 else comma
+        if index >= len(line):
+            return fields
+        index += 1
+        if index == len(line):
+            fields.append("")
+            return fields
 
 
 def check_header_text(header: list, input_name: str, path: str) -> None:
@@ -238,36 +302,92 @@ def typed_column(column: str, type_name: str):
     return text
 
 
-def register_csv(spark, source: EtlInput) -> dict:
-    """Registers a CSV input as its typed view; returns the rows read and dropped."""
+def input_files(spark, source: EtlInput) -> list:
+    """The input's data files, sorted: the path itself if it is a file, else every file under it (recursively)
+    except hidden ones (a name below the input starting with '_' or '.', as Hadoop skips them); the same rule as
+    local/etl-engine.ts inputFiles. Each file is named as the input's path plus its relative path."""
+    jvm = spark.sparkContext._jvm
+    root = jvm.org.apache.hadoop.fs.Path(source.path)
+    fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not fs.exists(root):
+        raise ValueError(f"input '{source.name}': cannot read {source.path} (no such file or folder)")
+    if fs.getFileStatus(root).isFile():
+        return [source.path]
+    prefix = fs.makeQualified(root).toString().rstrip("/") + "/"
+    files, listing = [], fs.listFiles(root, True)
+    while listing.hasNext():
+        relative = listing.next().getPath().toString()[len(prefix) :]
+        if not any(part.startswith(("_", ".")) for part in relative.split("/")):
+            files.append(source.path.rstrip("/") + "/" + relative)
+    if not files:
+        # The local engine's wording (local/csv.ts dataFiles).
+        raise ValueError(f"input '{source.name}': {source.path}: no data file (names starting with '_' or '.' are skipped) in the folder")
+    return sorted(files)
+
+
+def first_line(spark, path: str) -> str:
+    """A file's first line (ending at LF, CR LF or CR, as Spark's line reader), read on the driver; a *.gz file is
+    decompressed (Hadoop picks the codec by the name, as Spark's reader does)."""
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    stream = hadoop_path.getFileSystem(conf).open(hadoop_path)
+    try:
+        codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(conf).getCodec(hadoop_path)
+        text = codec.createInputStream(stream) if codec is not None else stream
+        return jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(text, "UTF-8")).readLine() or ""
+    finally:
+        stream.close()
+
+
+def typed_rows(spark, files: list, header: list, positions: dict, columns: list):
+    """The typed rows of files sharing one header (plus _corrupt_record), and the count of lines with an unclosed quote."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
-    schema_file = local_file(source.schema)
-    with open(schema_file, encoding="utf-8") as handle:
-        columns = check_schema(json.load(handle), schema_file)
-    # The header as written: Spark's own header parsing renames duplicate names (Date -> Date0, Date5), which
-    # would hide an ambiguous header.
-    first = spark.read.text(source.path).first()
-    header = header_fields(first.value if first else "")
-    positions = column_positions(header, columns, source.name, source.path)
     # Lines with an unclosed quote (unclosed_quote, in SQL) are dropped before parsing: the local engine does
     # the same, rather than each engine guessing where such a value ends.
-    text = spark.read.text(source.path)
+    text = spark.read.text(files)
     quotes = F.length("value") - F.length(F.regexp_replace("value", '"', ""))
     unclosed = text.filter(quotes % 2 == 1).count()
-    lines = source.path if unclosed == 0 else text.filter(quotes % 2 == 0).rdd.map(lambda row: row.value)
+    lines = files if unclosed == 0 else text.filter(quotes % 2 == 0).rdd.map(lambda row: row.value)
     # Read by position with the header's width, so short or long lines land in _corrupt_record.
     raw_schema = StructType([StructField(f"c{i}", StringType()) for i in range(len(header))] + [StructField(CORRUPT, StringType())])
     raw = (
         spark.read.option("header", True)
         .option("multiLine", False)
+        .option("escape", '"')  # RFC 4180: a quote inside a quoted field is doubled (Spark's default escape is '\\')
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", CORRUPT)
         .schema(raw_schema)
         .csv(lines)
     )
-    typed = raw.select(*[typed_column(f"c{positions[c['name']]}", c["type"]).alias(c["name"]) for c in columns], F.col(CORRUPT)).cache()
+    return raw.select(*[typed_column(f"c{positions[c['name']]}", c["type"]).alias(c["name"]) for c in columns], F.col(CORRUPT)), unclosed
+
+
+def register_csv(spark, source: EtlInput) -> dict:
+    """Registers a CSV input as its typed view; returns the rows read and dropped. Each file's columns are found by
+    its own header as written (files of one input may order their columns differently), as in the local engine;
+    Spark's own header parsing would rename duplicate names (Date -> Date0, Date5) and hide an ambiguous header."""
+    from pyspark.sql import DataFrame, functions as F
+
+    schema_file = local_file(source.schema)
+    with open(schema_file, encoding="utf-8") as handle:
+        columns = check_schema(json.load(handle), schema_file)
+    groups = {}  # header line -> its files, in file order
+    for path in input_files(spark, source):
+        line = first_line(spark, path)
+        if line not in groups:
+            check_header_text([line], source.name, path)  # before parsing: binary bytes may look like stray quotes
+            column_positions(parse_header(line, path), columns, source.name, path)
+        groups.setdefault(line, []).append(path)
+    parts, unclosed = [], 0
+    for line, files in groups.items():
+        header = parse_header(line, files[0])
+        frame, count = typed_rows(spark, files, header, column_positions(header, columns, source.name, files[0]), columns)
+        parts.append(frame)
+        unclosed += count
+    typed = reduce(DataFrame.unionByName, parts).cache()
     valid = F.col(CORRUPT).isNull()
     for column in columns:
         if column["type"] != "string":
@@ -282,9 +402,13 @@ def register_csv(spark, source: EtlInput) -> dict:
 def run_job(spark, inputs: list, output: str, sql_file: str, quality: Optional[dict] = None) -> int:
     """Registers the inputs, runs the SQL, checks the data-quality gate (DataQualityError: nothing is written),
     overwrites the output with Parquet (Snappy); returns the rows written."""
-    # Invalid dates give NULL (dropped rows) rather than an upgrade exception.
+    # Invalid dates give NULL (dropped rows) rather than an upgrade exception; dates before 1582 (proleptic
+    # Gregorian, as DuckDB and Athena read them) are written and read as they are instead of failing the write.
     spark.conf.set("spark.sql.legacy.timeParserPolicy", "CORRECTED")
+    spark.conf.set("spark.sql.parquet.datetimeRebaseModeInWrite", "CORRECTED")
+    spark.conf.set("spark.sql.parquet.datetimeRebaseModeInRead", "CORRECTED")
     counts = {"inputs": {}, "written": 0, "nulls": {}}
+    csv_inputs = {source.name for source in inputs if source.format != "parquet"}
     for source in inputs:
         if source.format == "parquet":
             frame = spark.read.parquet(source.path)
@@ -301,28 +425,15 @@ def run_job(spark, inputs: list, output: str, sql_file: str, quality: Optional[d
     counts["nulls"] = output_nulls(result, limits["notNull"])
     enforce_quality(counts, limits)
     result.write.mode("overwrite").option("compression", "snappy").parquet(output)
-    LOG.info("wrote %d rows to %s", rows, output)
+    read = {name: count["read"] for name, count in counts["inputs"].items()}
+    dropped = {name: counts["inputs"][name]["dropped"] for name in counts["inputs"] if name in csv_inputs}
+    # One structured record per run (rows read, dropped per CSV input, written), for log queries and npm run test:spark.
+    LOG.info(
+        "wrote %d rows to %s; rows read per input: %s; dropped per CSV input: %s", rows, output, _json(read), _json(dropped),
+        extra={"etl_result": {"rowsWritten": rows, "rowsRead": read, "droppedRows": dropped}},
+    )
+    result.unpersist()
     return rows
-
-
-JOB_ARGUMENTS = ("etl_inputs", "etl_output", "etl_sql")
-
-
-def parse_job_arguments(argv: list) -> dict:
-    """The job's --name value pairs under plain spark-submit (EMR Serverless): --etl_inputs, --etl_output and
-    --etl_sql are required, other pairs (--etl_task_id) are kept; errors name the argument."""
-    args = {}
-    index = 0
-    while index < len(argv):
-        name = argv[index]
-        if not name.startswith("--") or index + 1 >= len(argv):
-            raise ValueError(f"job arguments: expected --name value pairs, got {argv[index:index + 2]!r}")
-        args[name[2:]] = argv[index + 1]
-        index += 2
-    missing = [f"--{name}" for name in JOB_ARGUMENTS if not args.get(name)]
-    if missing:
-        raise ValueError(f"job arguments: missing {', '.join(missing)}")
-    return args
 
 
 def output_nulls(result, columns: list) -> dict:
@@ -338,30 +449,34 @@ def output_nulls(result, columns: list) -> dict:
     return {c: int(row[c] or 0) for c in columns}
 
 
-def main(argv=None) -> None:
-    """Entry point of every job script: under Glue, reads Glue's arguments; under plain spark-submit (EMR Serverless,
-    no awsglue module), reads --name value pairs. Then runs the job."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    argv = argv or sys.argv
+def start_session(job_name: str, args: dict):
+    """The SparkSession, and the function that ends the job: on Glue a GlueContext with its Job (bookmarks,
+    job.commit); elsewhere (spark-submit on EMR Serverless or locally) the session spark-submit configured."""
     try:
         from awsglue.context import GlueContext
         from awsglue.job import Job
-        from awsglue.utils import getResolvedOptions
-    except ImportError:
+    except ImportError:  # not on Glue: awsglue exists only there
         from pyspark.sql import SparkSession
 
-        args = parse_job_arguments(argv[1:])
-        spark = SparkSession.builder.appName(os.path.basename(argv[0])).getOrCreate()
-        run_job(spark, parse_inputs(args["etl_inputs"]), args["etl_output"], args["etl_sql"], parse_quality(args.get("etl_quality")))
-        spark.stop()
-        return
+        return SparkSession.builder.appName(job_name).getOrCreate(), lambda: None
     from pyspark.context import SparkContext
 
-    args = getResolvedOptions(argv, ["JOB_NAME", *JOB_ARGUMENTS])
     glue_context = GlueContext(SparkContext.getOrCreate())
     job = Job(glue_context)
-    job.init(args["JOB_NAME"], args)
-    # Optional, so a job deployed before the gates existed still runs (with the safe defaults).
-    quality = getResolvedOptions(argv, ["etl_quality"])["etl_quality"] if "--etl_quality" in argv else None
-    run_job(glue_context.spark_session, parse_inputs(args["etl_inputs"]), args["etl_output"], args["etl_sql"], parse_quality(quality))
-    job.commit()
+    job.init(job_name, args)
+    return glue_context.spark_session, job.commit
+
+
+def main(argv=None) -> None:
+    """The entry point of every job script, on Glue and under spark-submit: reads the job arguments (sys.argv
+    by default) and runs the job."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    LOG.setLevel(logging.INFO)
+    args = parse_job_arguments(sys.argv[1:] if argv is None else argv)
+    inputs = parse_inputs(args["etl_inputs"])
+    # --etl_quality is optional, so a job deployed before the gates existed still runs (with the safe defaults).
+    quality = parse_quality(args.get("etl_quality"))
+    spark, commit = start_session(args.get("JOB_NAME") or "etl", args)
+    run_job(spark, inputs, args["etl_output"], args["etl_sql"], quality)
+    commit()

@@ -102,8 +102,10 @@ export function csvField(value: string): string {
 }
 
 const HEADER_LIMIT = 1 << 20;
+const LF = 0x0a;
+const CR = 0x0d;
 
-/** The first bytes of a file (decompressed when its name ends in .gz), up to the header's end or the limit. */
+/** The first bytes of a file (decompressed when its name ends in .gz), up to its first line break or the limit. */
 async function readHead(path: string): Promise<Buffer> {
   const file = await open(path, "r");
   try {
@@ -115,8 +117,9 @@ async function readHead(path: string): Promise<Buffer> {
         const { bytesRead } = await file.read(buffer, 0, buffer.length, length);
         if (bytesRead === 0) break;
         length += bytesRead;
-        chunks.push(Buffer.from(buffer.subarray(0, bytesRead)));
-        if (headerEnd(Buffer.concat(chunks).toString("utf8")) >= 0 || length >= HEADER_LIMIT) break;
+        const chunk = Buffer.from(buffer.subarray(0, bytesRead));
+        chunks.push(chunk);
+        if (chunk.includes(LF) || chunk.includes(CR) || length >= HEADER_LIMIT) break;
       }
       return Buffer.concat(chunks);
     }
@@ -127,7 +130,7 @@ async function readHead(path: string): Promise<Buffer> {
       for await (const chunk of gunzip as AsyncIterable<Buffer>) {
         chunks.push(chunk);
         length += chunk.length;
-        if (headerEnd(Buffer.concat(chunks).toString("utf8")) >= 0 || length >= HEADER_LIMIT) break;
+        if (chunk.includes(LF) || chunk.includes(CR) || length >= HEADER_LIMIT) break;
       }
     } catch (e) {
       throw new Error(`not valid gzip data (${(e as Error).message})`);
@@ -141,7 +144,8 @@ async function readHead(path: string): Promise<Buffer> {
 }
 
 /**
- * Reads and parses a CSV file's header line (a *.gz file decompressed); errors name the file, and say what a
+ * Reads and parses a CSV file's header: its first line (a *.gz file decompressed), since records are lines (as in
+ * Spark's reader, multiLine false), so a quote left open in it is malformed. Errors name the file, and say what a
  * file that is not CSV text looks like, without printing its bytes.
  */
 export async function readCsvHeader(path: string): Promise<string[]> {
@@ -156,21 +160,9 @@ export async function readCsvHeader(path: string): Promise<string[]> {
   if (looksLike !== undefined) throw new Error(`${path}: not a CSV text file: it looks like ${looksLike}`);
   let text = head.toString("utf8");
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const end = headerEnd(text);
-  const line = end >= 0 ? text.slice(0, end) : text;
+  const line = text.split(/[\r\n]/, 1)[0];
   if (line.trim() === "") throw new Error(`${path}: malformed CSV header: the file has no header line`);
   return parseCsvLine(line, path);
-}
-
-/** Index of the first line break outside quotes, or -1. */
-function headerEnd(text: string): number {
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '"') quoted = !quoted;
-    else if (!quoted && (ch === "\n" || ch === "\r")) return i;
-  }
-  return -1;
 }
 
 /** Parses one CSV record (no line breaks outside quotes). */

@@ -179,7 +179,8 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
       const select = `SELECT ${typed.join(", ")} FROM ${reader}`;
       try {
         await connection.run(i === 0 ? `CREATE TEMP TABLE ${table} AS ${select}` : `INSERT INTO ${table} ${select}`);
-        const rejected = await connection.runAndReadAll(`SELECT count(DISTINCT line) FROM ${rejects}`);
+        // A line of white space alone is no record (Spark's reader skips it too), not a malformed one.
+        const rejected = await connection.runAndReadAll(`SELECT count(DISTINCT line) FROM ${rejects} WHERE NOT regexp_full_match(csv_line, '\\s*')`);
         malformedLines += Number(rejected.getRows()[0][0]);
       } catch (e) {
         throw new Error(`${file}: input '${input.name}': cannot read the CSV (${(e as Error).message})`);

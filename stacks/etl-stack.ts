@@ -1,10 +1,13 @@
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { LocalBackend, S3Backend, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
-import type { EtlConfig } from "../core/config";
+import { PROJECT_ROOT, type EtlConfig } from "../core/config";
+
+/** The folder cdktf runs terraform in for a stack (cdktf.json's default output, cdktf.out). */
+export const stackWorkingDir = (id: string) => join(PROJECT_ROOT, "cdktf.out", "stacks", id);
 
 export interface EtlStackProps {
   readonly config: EtlConfig;
@@ -27,6 +30,8 @@ export class EtlStack extends TerraformStack {
       region: config.region,
       defaultTags: [{ tags: { ...config.tags, Environment: config.environment } }],
     });
+    // cdktf writes the shorthand "aws"; the registry address says which provider it is.
+    this.addOverride("terraform.required_providers.aws.source", "hashicorp/aws");
     const backend = config.backend;
     if (backend.type === "s3") {
       const s3 = new S3Backend(this, {
@@ -38,9 +43,11 @@ export class EtlStack extends TerraformStack {
       // cdktf 0.21 predates S3 native locking, so its config type lacks use_lockfile.
       s3.addOverride("use_lockfile", backend.useLockfile);
     } else {
-      // `path` is a folder for the three state files, relative to the configuration file.
-      const folder = backend.path === undefined ? undefined : isAbsolute(backend.path) ? backend.path : resolve(config.rootDir, backend.path);
-      new LocalBackend(this, folder === undefined ? {} : { path: join(folder, `${id}.tfstate`) });
+      // `path` is a folder for the three state files, relative to the configuration file; by default the state is
+      // cdktf's terraform.<stack id>.tfstate at the project root. A relative `path` is written relative to the
+      // folder terraform runs in, so the synthesized stacks hold no absolute path of the machine that synthesized them.
+      const file = backend.path === undefined ? join(PROJECT_ROOT, `terraform.${id}.tfstate`) : join(resolve(config.rootDir, backend.path), `${id}.tfstate`);
+      new LocalBackend(this, { path: backend.path !== undefined && isAbsolute(backend.path) ? file : relative(stackWorkingDir(id), file) });
     }
     this.accountId = new DataAwsCallerIdentity(this, "account").accountId;
     this.partition = new DataAwsPartition(this, "partition").partition;

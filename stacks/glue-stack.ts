@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative, sep } from "node:path";
 import { GlueJob } from "@cdktf/provider-aws/lib/glue-job";
 import { GlueSecurityConfiguration } from "@cdktf/provider-aws/lib/glue-security-configuration";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
-import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { AssetType, TerraformAsset, TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
@@ -15,6 +14,7 @@ import { jobsOn } from "../core/topology";
 import { AthenaWorkgroup } from "./constructs/athena-workgroup";
 import { EmrServerlessApplication } from "./constructs/emr-serverless-application";
 import { GlueCatalog } from "./constructs/glue-catalog";
+import { skipCheck } from "./constructs/checkov-skip";
 import { SecureBucket } from "./constructs/secure-bucket";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
 import { policyDocument, serviceTrustPolicy } from "./iam-policy";
@@ -25,6 +25,8 @@ export { COMMON_MODULE };
 const ATHENA_RESULTS_PREFIX = "athena-results/";
 /** Prefix of the artifact bucket for Glue's temporary files (--TempDir); expired after a week. */
 const TEMP_PREFIX = "glue-temp/";
+/** Days a replaced or deleted object of the data lake is kept (as a noncurrent version). */
+const REPLACED_DATA_DAYS = 30;
 
 export type GlueStackProps = EtlStackProps;
 
@@ -36,6 +38,8 @@ export type GlueStackProps = EtlStackProps;
 export class GlueStack extends EtlStack {
   readonly dataLake: SecureBucket;
   readonly artifacts: SecureBucket;
+  /** Receives the server access logs of the data-lake and artifact buckets. */
+  readonly accessLogs: SecureBucket;
   /** The Data Catalog database and tables, for Athena. */
   readonly catalog: GlueCatalog;
   /** Glue jobs by job id (the configuration's key, e.g. "PSD"), for the jobs on engine "glue". */
@@ -52,23 +56,45 @@ export class GlueStack extends EtlStack {
     const { rawPrefix, processedPrefix, curatedPrefix } = config.dataLake;
     const scriptsPrefix = config.artifacts.scriptsPrefix;
 
-    this.dataLake = new SecureBucket(this, "data-lake", { bucketPrefix: config.dataLake.bucketPrefix });
+    const abortIncompleteUploads = { id: "abort-incomplete-uploads", status: "Enabled", filter: [{ prefix: "" }], abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }] };
+    // Server access logs of both buckets, kept as long as the other logs.
+    this.accessLogs = new SecureBucket(this, "access-logs", {
+      bucketPrefix: `${config.artifacts.bucketPrefix}logs-`,
+      accessLogTargetFor: { accountId: this.accountId },
+      lifecycleRules: [{ id: "expire-access-logs", status: "Enabled", filter: [{ prefix: "" }], expiration: [{ days: config.logRetentionDays }] }, abortIncompleteUploads],
+    });
+    skipCheck(this.accessLogs.bucket, "CKV_AWS_18", "it is the access-log target; logging its own writes would loop");
+    skipCheck(this.accessLogs.bucket, "CKV_AWS_21", "S3 log delivery only adds objects; the lifecycle expires them");
+    skipCheck(this.accessLogs.bucket, "CKV2_AWS_62", "nothing reacts to a log delivery");
+    // Versioned, so an upload over a raw file or a job's overwrite keeps the previous data for a while.
+    this.dataLake = new SecureBucket(this, "data-lake", {
+      bucketPrefix: config.dataLake.bucketPrefix,
+      versioned: true,
+      accessLogs: this.accessLogs,
+      lifecycleRules: [
+        { id: "expire-replaced-data", status: "Enabled", filter: [{ prefix: "" }], noncurrentVersionExpiration: [{ noncurrentDays: REPLACED_DATA_DAYS }], expiration: [{ expiredObjectDeleteMarker: true }] },
+        abortIncompleteUploads,
+      ],
+    });
+    skipCheck(this.dataLake.bucket, "CKV2_AWS_62", "its event notification lives in the state-machine stack, next to the data-arrival function it invokes");
     for (const prefix of [rawPrefix, processedPrefix, curatedPrefix]) {
       // A zero-byte "folder" object so the prefixes show in the console before the first upload.
       new S3Object(this, `folder-${prefix.replace(/\W/g, "")}`, { bucket: this.dataLake.bucket.id, key: prefix, content: "" });
     }
-    this.artifacts = new SecureBucket(this, "artifacts", { bucketPrefix: config.artifacts.bucketPrefix, versioned: true });
-    new S3BucketLifecycleConfiguration(this, "artifacts-lifecycle", {
-      bucket: this.artifacts.bucket.id,
-      rule: [
+    this.artifacts = new SecureBucket(this, "artifacts", {
+      bucketPrefix: config.artifacts.bucketPrefix,
+      versioned: true,
+      accessLogs: this.accessLogs,
+      lifecycleRules: [
         { id: "expire-glue-temp", status: "Enabled", filter: [{ prefix: TEMP_PREFIX }], expiration: [{ days: 7 }], noncurrentVersionExpiration: [{ noncurrentDays: 1 }] },
         ...(jobsOn(config, "athena").length > 0
           ? [{ id: "expire-athena-results", status: "Enabled", filter: [{ prefix: ATHENA_RESULTS_PREFIX }], expiration: [{ days: 7 }], noncurrentVersionExpiration: [{ noncurrentDays: 1 }] }]
           : []),
         { id: "expire-old-script-versions", status: "Enabled", filter: [{ prefix: scriptsPrefix }], noncurrentVersionExpiration: [{ noncurrentDays: 90 }] },
-        { id: "abort-incomplete-uploads", status: "Enabled", filter: [{ prefix: "" }], abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }] },
+        abortIncompleteUploads,
       ],
     });
+    skipCheck(this.artifacts.bucket, "CKV2_AWS_62", "nothing reacts to an upload of scripts: the Glue jobs read them when they start");
 
     // Every file of the scripts folder is a Glue artifact; source_hash makes a content change an update.
     const folder = scriptsDir(config);
@@ -97,6 +123,7 @@ export class GlueStack extends EtlStack {
         jobBookmarksEncryption: { jobBookmarksEncryptionMode: "DISABLED" },
       },
     });
+    skipCheck(securityConfiguration, "CKV_AWS_99", "S3 output is encrypted (SSE-S3); the jobs use no bookmarks; CloudWatch Logs encrypts logs at rest");
 
     const role = new IamRole(this, "job-role", {
       name: `${names.prefix}-glue-job`,
@@ -215,8 +242,12 @@ export class GlueStack extends EtlStack {
 
 /** Every file under `dir`, recursively, in a stable order; skips dot files and Python caches. */
 function listFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => !e.name.startsWith(".") && e.name !== "__pycache__")
-    .sort((a, b) => a.name.localeCompare(b.name))
-    .flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : []));
+  return readdirSync(dir)
+    .filter((name) => !name.startsWith(".") && name !== "__pycache__")
+    .sort((a, b) => a.localeCompare(b))
+    .flatMap((name) => {
+      // statSync follows symbolic links: a linked file ships its content (the fixtures link the one etl_common.py).
+      const info = statSync(join(dir, name));
+      return info.isDirectory() ? listFiles(join(dir, name)) : info.isFile() ? [join(dir, name)] : [];
+    });
 }

@@ -13,6 +13,7 @@ import { loadWorkflow } from "../asl/consistency";
 import { allStates, AslError } from "../asl/loader";
 import { resourceNames } from "../core/config";
 import { DataArrival } from "./constructs/data-arrival";
+import { skipLogGroupChecks } from "./constructs/checkov-skip";
 import type { SecureBucket } from "./constructs/secure-bucket";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
 import { checkRunnerHeartbeats, checkRunnerTimeouts } from "./heartbeat-check";
@@ -137,6 +138,7 @@ export class StateMachineStack extends EtlStack {
       name: `/aws/vendedlogs/states/${names.stateMachine}`,
       retentionInDays: config.logRetentionDays,
     });
+    skipLogGroupChecks(logGroup, config.logRetentionDays);
     const role = new IamRole(this, "state-machine-role", {
       name: `${names.stateMachine}-role`,
       description: `Role of the ${names.stateMachine} state machine`,

@@ -1,16 +1,22 @@
 // `npm run synth:hcl [-- --out DIR]`: writes each stack as plain Terraform (HCL) into terraform/<stack>/
 // (main.tf plus the assets it uploads), the exit route from CDKTF.
 // It runs the app the way `cdktf synth --hcl` does (SYNTH_HCL_OUTPUT=true), repairs the strings cdktf 0.21
-// renders invalid (see synth-hcl/repair.ts) with the exact values from a JSON synth, formats with the
-// CLI's own formatter, and fails naming the file if the result does not parse as HCL.
+// renders invalid (see synth-hcl/repair.ts) with the exact values from a JSON synth, writes it the way Terraform
+// is written (synth-hcl/canonical.ts: bare references, state paths relative to the output folder), formats it as
+// `terraform fmt` does (the CLI's own formatter), writes the checkov skips recorded next to the resources as
+// `# checkov:skip=` comments, and fails naming the file if the result does not parse as HCL or lost a value of
+// the JSON synthesis.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import * as pathModule from "node:path";
 import { join, relative, resolve } from "node:path";
 import { format } from "@cdktf/hcl-tools";
 import { parse } from "@cdktf/hcl2json";
 import { defineCommand, runAsScript } from "../core/cli-args";
 import { PROJECT_ROOT } from "../core/config";
 import { SynthError, synthesize } from "./synth-diff";
+import { stackWorkingDir } from "../stacks/etl-stack";
+import { canonicalHcl, relativeStatePaths, withCheckovSkips } from "./synth-hcl/canonical";
 import { repairHcl, stringsOf } from "./synth-hcl/repair";
 
 export const DEFAULT_HCL_DIR = join(PROJECT_ROOT, "terraform");
@@ -22,13 +28,23 @@ function withoutMetadata(v: unknown): unknown {
   return v;
 }
 
+/** The JSON synthesis as the canonical HCL says it: depends_on entries are references, state paths moved. */
+function asCanonical(v: unknown, statePaths: ReadonlyMap<string, string>, key = ""): unknown {
+  if (key === "depends_on" && Array.isArray(v)) return v.map((s) => `\${${s}}`);
+  if (typeof v === "string") return statePaths.get(v) ?? v;
+  if (Array.isArray(v)) return v.map((x) => asCanonical(x, statePaths));
+  if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, asCanonical(x, statePaths, k)]));
+  return v;
+}
+
 /**
- * Repairs, formats and checks one stack's HCL against its JSON synthesis: it must parse, and every string
- * of the JSON (every name, value and reference) must come back from it unchanged. `file` names it in errors.
+ * Repairs, canonicalizes, formats and checks one stack's HCL against its JSON synthesis: it must parse, and every
+ * string of the JSON (every name, value and reference) must come back from it unchanged, except the state paths
+ * `statePaths` moves. `file` names it in errors.
  */
-export async function plainHcl(raw: string, json: unknown, file: string): Promise<string> {
-  const expected = stringsOf(withoutMetadata(json));
-  const hcl = await format(repairHcl(raw, expected));
+export async function plainHcl(raw: string, json: unknown, file: string, statePaths: ReadonlyMap<string, string> = new Map()): Promise<string> {
+  const hcl = await format(withCheckovSkips(canonicalHcl(repairHcl(raw, stringsOf(withoutMetadata(json))), statePaths), json));
+  const expected = stringsOf(asCanonical(withoutMetadata(json), statePaths));
   let parsed: unknown;
   try {
     parsed = await parse(file, hcl);
@@ -54,7 +70,8 @@ export async function synthHcl(outDir = DEFAULT_HCL_DIR, root = PROJECT_ROOT): P
     for (const id of stacks) {
       const target = join(outDir, id);
       const json = JSON.parse(readFileSync(join(scratch, "json", "stacks", id, "cdk.tf.json"), "utf8"));
-      const hcl = await plainHcl(readFileSync(join(stacksDir, id, "cdk.tf"), "utf8"), json, relative(process.cwd(), join(target, "main.tf")));
+      const statePaths = relativeStatePaths(json, stackWorkingDir(id), target, pathModule);
+      const hcl = await plainHcl(readFileSync(join(stacksDir, id, "cdk.tf"), "utf8"), json, relative(process.cwd(), join(target, "main.tf")), statePaths);
       rmSync(target, { recursive: true, force: true });
       mkdirSync(target, { recursive: true });
       writeFileSync(join(target, "main.tf"), hcl);

@@ -2,6 +2,7 @@ import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { Construct } from "constructs";
 import type { TableKeys } from "../../core/table-keys";
 import type { Grantee } from "./grantee";
+import { skipCheck } from "./checkov-skip";
 
 export interface EncryptedTableProps {
   readonly tableName: string;
@@ -30,6 +31,7 @@ export class EncryptedTable extends Construct {
       pointInTimeRecovery: { enabled: true },
       serverSideEncryption: { enabled: true },
     });
+    skipCheck(this.table, "CKV_AWS_119", "encrypted with the AWS-managed KMS key; items are short-lived task state, access is scoped by IAM");
   }
 
   /**

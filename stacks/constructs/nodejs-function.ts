@@ -4,12 +4,17 @@ import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
+import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { AssetType, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
 import { resourceNames, type EtlConfig } from "../../core/config";
 import type { FunctionSpec } from "../../core/topology";
 import { bundleOf, DEFAULT_FUNCTIONS_DIR } from "../bundle";
 import { policyDocument, serviceTrustPolicy, type PolicyStatement } from "../iam-policy";
+import { skipCheck, skipLogGroupChecks } from "./checkov-skip";
+
+/** How long a dead letter stays in the queue: SQS's maximum, 14 days. */
+const DEAD_LETTER_RETENTION_SECONDS = 1_209_600;
 
 export interface NodejsFunctionProps {
   /** Folder under `functionsDir` whose `handler.ts` (exporting `handler`) is bundled, e.g. "etl-runner". */
@@ -34,13 +39,16 @@ const RESERVED_VARIABLES = /^(AWS_|_HANDLER$|_X_AMZN_TRACE_ID$|LAMBDA_|NODE_OPTI
 
 /**
  * A TypeScript Lambda function bundled by esbuild at synth time (Node.js 22, arm64, X-Ray active),
- * with its own log group and an execution role that may only write to that log group.
+ * with its own log group, a dead-letter queue `<functionName>-dlq` (SQS, encrypted, 14 days) that keeps the
+ * asynchronous events (S3, EventBridge) that failed every retry, and an execution role that may only write to
+ * that log group and that queue.
  * Callers add the rest of the role's permissions with `addToRolePolicy`, next to the resource they concern.
  */
 export class NodejsFunction extends Construct {
   readonly function: LambdaFunction;
   readonly role: IamRole;
   readonly logGroup: CloudwatchLogGroup;
+  readonly deadLetterQueue: SqsQueue;
 
   constructor(scope: Construct, id: string, props: NodejsFunctionProps) {
     super(scope, id);
@@ -61,6 +69,13 @@ export class NodejsFunction extends Construct {
     const asset = new TerraformAsset(this, "code", { path: bundle.zipFile, type: AssetType.FILE });
 
     this.logGroup = new CloudwatchLogGroup(this, "log-group", { name: `/aws/lambda/${props.functionName}`, retentionInDays: props.logRetentionDays });
+    skipLogGroupChecks(this.logGroup, props.logRetentionDays);
+    this.deadLetterQueue = new SqsQueue(this, "dead-letters", {
+      name: `${props.functionName}-dlq`,
+      messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
+      sqsManagedSseEnabled: true,
+    });
+    skipCheck(this.deadLetterQueue, "CKV2_AWS_73", "SSE-SQS encrypts at rest; a customer-managed key adds key-policy wiring for no access gain");
     this.role = new IamRole(this, "role", {
       name: `${props.functionName}-role`,
       description: `Execution role of ${props.functionName}`,
@@ -71,6 +86,7 @@ export class NodejsFunction extends Construct {
       // X-Ray trace segments have no resource ARN.
       { Sid: "Tracing", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: ["*"] },
     ]);
+    const deadLetterPolicy = this.addToRolePolicy("dead-letters", [{ Sid: "OwnDeadLetterQueue", Action: ["sqs:SendMessage"], Resource: [this.deadLetterQueue.arn] }]);
 
     this.function = new LambdaFunction(this, "function", {
       functionName: props.functionName,
@@ -87,8 +103,14 @@ export class NodejsFunction extends Construct {
       environment: { variables: { NODE_OPTIONS: "--enable-source-maps", ...environment } },
       tracingConfig: { mode: "Active" },
       loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
-      dependsOn: [logsPolicy],
+      deadLetterConfig: { targetArn: this.deadLetterQueue.arn },
+      // Lambda checks at creation that the role may write to the log group and the queue.
+      dependsOn: [logsPolicy, deadLetterPolicy],
     });
+    skipCheck(this.function, "CKV_AWS_115", "no reserved concurrency: it would throttle event deliveries; each invocation's work is bounded by its own settings");
+    skipCheck(this.function, "CKV_AWS_117", "calls only AWS APIs, no resources in a VPC; a VPC would add NAT cost and cold-start time");
+    skipCheck(this.function, "CKV_AWS_272", "the bundle is built by the same synth that deploys it; no third-party code artifact to verify");
+    skipCheck(this.function, "CKV_AWS_173", "the environment holds names and ARNs, no secrets; Lambda encrypts it at rest with its service key");
   }
 
   /** The function the topology describes (core/topology.ts FUNCTIONS): its entry, name, settings and environment. */

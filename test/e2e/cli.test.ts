@@ -12,6 +12,7 @@ import { gzipSync } from "node:zlib";
 import { MANIFEST_FILE } from "../../local/output-folder";
 import { folderSnapshot } from "../folder-snapshot";
 import { listening } from "../listening";
+import { splitCsvLine } from "../csv-line";
 
 const ROOT = resolve(__dirname, "..", "..");
 
@@ -65,24 +66,6 @@ async function expectAllClosed(result: CliResult, config: EtlConfig = loadConfig
 }
 
 // ---- the independent computation of the joined dataset, from the CSV text alone ----
-
-function splitCsvLine(line: string): string[] {
-  const fields: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') (field += '"'), i++;
-      else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ",") fields.push(field), (field = "");
-    else field += ch;
-  }
-  fields.push(field);
-  return fields;
-}
 
 function readCsv(text: string): Array<Record<string, string>> {
   const [headerLine, ...lines] = text.trim().split(/\r?\n/);

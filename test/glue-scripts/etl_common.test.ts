@@ -1,13 +1,14 @@
-// etl_common.py cannot run Spark here; these tests compile every script and run its pure helpers with python3,
-// and pin that its parsing rules are the local engine's.
+// These tests compile every script and run etl_common.py's pure helpers with plain python3 (no pyspark), and pin
+// that its parsing rules are the local engine's. npm run test:spark runs the jobs themselves on Spark.
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { loadConfig } from "../../core/config";
 import { jobArguments } from "../../core/job-arguments";
 import { parseQualityLimits } from "../../core/quality";
-import { duplicateColumnError, snakeCase } from "../../local/csv";
+import { duplicateColumnError, readCsvHeader, snakeCase } from "../../local/csv";
 import { QUALITY_FIXTURE } from "../quality-cases";
 import { unclosedQuoteLines, VALUE_PATTERNS } from "../../local/etl-engine";
 
@@ -40,8 +41,9 @@ describe("glue-scripts/etl_common.py", () => {
   it("reads plain spark-submit arguments (EMR Serverless): the job spec's pairs plus the runner's, naming what is missing", () => {
     const argv = ["--etl_inputs", "[]", "--etl_sql", "j.sql", "--etl_output", "s3://b/staging/j/t/", "--etl_task_id", "t"];
     expect(python(`print(json.dumps(e.parse_job_arguments(${JSON.stringify(argv)})))`)).to.deep.equal({ etl_inputs: "[]", etl_sql: "j.sql", etl_output: "s3://b/staging/j/t/", etl_task_id: "t" });
-    expect(pythonError(`e.parse_job_arguments(["--etl_inputs", "[]", "--etl_sql"])`)).to.match(/expected --name value pairs/);
-    expect(pythonError(`e.parse_job_arguments(["--etl_inputs", "[]"])`)).to.equal("job arguments: missing --etl_output, --etl_sql");
+    // A flag without its value counts as empty, so it is named as missing.
+    expect(pythonError(`e.parse_job_arguments(["--etl_inputs", "[]", "--etl_sql"])`)).to.match(/^missing job argument\(s\) --etl_output, --etl_sql; got/);
+    expect(pythonError(`e.parse_job_arguments(["--etl_inputs", "[]"])`)).to.match(/^missing job argument\(s\) --etl_output, --etl_sql; got/);
   });
 
   it("names columns as the local engine does", () => {
@@ -82,7 +84,37 @@ describe("glue-scripts/etl_common.py", () => {
     const columns = [{ source: "Date", name: "date", type: "date" }, { source: "Mailing list adds ", name: "mailing_list_adds", type: "bigint" }, { source: "Events", name: "events", type: "string" }];
     expect(python(`print(json.dumps(e.column_positions(["Events", "Mailing list adds", "Date"], ${JSON.stringify(columns)}, "marketing", "s3://b/raw/m/")))`)).to.deep.equal({ date: 2, mailing_list_adds: 1, events: 0 });
     const error = pythonError(`e.column_positions(["Date"], ${JSON.stringify(columns)}, "marketing", "s3://b/raw/m/")`);
-    expect(error).to.include("s3://b/raw/m/").and.include("'marketing'").and.include("'Mailing list adds '").and.include("'Events'");
+    expect(error).to.equal(`s3://b/raw/m/: input 'marketing' lacks required column(s) "Mailing list adds ", "Events" (header: ["Date"])`);
+  });
+
+  it("reads job arguments as --name value or --name=value, ignores Glue's own, and names the missing ones", () => {
+    const args = ["--JOB_NAME", "etl-dev-PSD", "--etl_inputs=[1]", "--job-bookmark-option", "job-bookmark-disable", "--etl_output", "s3://b/o/", "--etl_sql", "a.sql", "--flag"];
+    expect(python(`print(json.dumps(e.parse_job_arguments(${JSON.stringify(args)})))`)).to.deep.equal({
+      JOB_NAME: "etl-dev-PSD",
+      etl_inputs: "[1]",
+      "job-bookmark-option": "job-bookmark-disable",
+      etl_output: "s3://b/o/",
+      etl_sql: "a.sql",
+      flag: "",
+    });
+    expect(pythonError(`e.parse_job_arguments(["--etl_sql", "a.sql", "--etl_output="])`)).to.include("--etl_inputs, --etl_output").and.not.include("--etl_sql,");
+  });
+
+  it("parses a header line as the local engine does, with the same messages", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "etl-common-header-"));
+    try {
+      const lines = ['Date,"Lead, Name","say ""hi""",', "\ufeffDate,Events", '"Date,Events', 'Date,"Events"x', 'Da"te,Events', "  "];
+      for (const [i, line] of lines.entries()) {
+        const file = join(dir, `${i}.csv`);
+        writeFileSync(file, `${line}\r\n1,2\n`);
+        const local = await readCsvHeader(file).then((h) => h, (e: Error) => e.message);
+        const call = `e.parse_header(${JSON.stringify(line)}, ${JSON.stringify(file)})`;
+        expect(python(`try:\n    print(json.dumps(${call}))\nexcept ValueError as error:\n    print(json.dumps(str(error)))`), line).to.deep.equal(local);
+      }
+      expect(await readCsvHeader(join(dir, "0.csv"))).to.deep.equal(["Date", "Lead, Name", 'say "hi"', ""]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("checks a schema's columns, naming the bad field", () => {
@@ -126,10 +158,10 @@ describe("glue-scripts/etl_common.py", () => {
   });
 
   it("reads the header line as written (quoted fields, a byte order mark), not Spark's deduplicated names", () => {
-    expect(python(`print(json.dumps(e.header_fields('\\ufeffDate,"Lead, Name",Date,"say ""hi"""')))`)).to.deep.equal(["Date", "Lead, Name", "Date", 'say "hi"']);
-    expect(python(`print(json.dumps(e.header_fields("")))`)).to.deep.equal([]);
+    expect(python(`print(json.dumps(e.parse_header('\\ufeffDate,"Lead, Name",Date,"say ""hi"""', "p")))`)).to.deep.equal(["Date", "Lead, Name", "Date", 'say "hi"']);
     const source = readFileSync(join(SCRIPTS_DIR, "etl_common.py"), "utf8");
-    expect(source).to.include("header = header_fields(").and.not.include('.csv(source.path).columns');
+    const registerCsv = source.slice(source.indexOf("def register_csv("), source.indexOf("def run_job("));
+    expect(registerCsv).to.include("first_line(spark, path)").and.include("parse_header(line").and.not.include(".columns");
   });
 
   it("refuses a required column named twice, with the local engine's message, and a binary header without its bytes", () => {

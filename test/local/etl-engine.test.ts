@@ -179,6 +179,13 @@ describe("local/etl-engine", () => {
       expect((await runTransformation(psd(join(dir, "sales.csv")))).droppedRows).to.deep.equal({ sales: 1 });
     });
 
+    it("skips blank and white-space-only lines without counting them, as Spark's reader does", async () => {
+      await writeFile(join(dir, "sales.csv"), [SALES_HEADER, good[0], "", "   ", " \t", good[1], bad[8]].join("\n") + "\n");
+      const result = await runTransformation(psd(join(dir, "sales.csv")));
+      expect(result.droppedRows).to.deep.equal({ sales: 1 });
+      expect(result.rowsWritten).to.equal(1);
+    });
+
     it("reads every file of a folder whatever its name (recursively), except names starting with '_' or '.', and matches headers by snake_case name in any order", async () => {
       const reordered = "Opportunity Stage,Forecasted  Monthly Revenue ,Date,Salesperson,Lead Name,Segment,Region,Target Close,Weighted Revenue,Closed Opportunity,Active Opportunity,Latest Status Entry,Notes";
       await mkdir(join(dir, "in", "part"), { recursive: true });

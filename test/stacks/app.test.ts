@@ -2,9 +2,10 @@ import { expect } from "chai";
 import { jobsOn } from "../../core/topology";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { buildApp, stackIds } from "../../stacks/app";
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from "../../core/config";
+import { stackWorkingDir } from "../../stacks/etl-stack";
 import { resources, synthConfig, synthFile, variant } from "./synth";
 
 describe("stacks/app", () => {
@@ -32,10 +33,24 @@ describe("stacks/app", () => {
     expect(remotes(app.runner)).to.deep.equal(["cross-stack-reference-input-glue-dev", "cross-stack-reference-input-state-machine-dev"]);
   });
 
-  it("uses the local backend by default, and a folder given as backend.path", () => {
-    expect(Object.keys(synthFile().glue.terraform.backend)).to.deep.equal(["local"]);
+  it("uses the local backend by default, and a folder given as backend.path, as paths relative to the stack's folder", () => {
+    const glue = synthFile().glue;
+    expect(Object.keys(glue.terraform.backend)).to.deep.equal(["local"]);
+    // cdktf runs terraform in cdktf.out/stacks/<stack>/; the default state is terraform.<stack>.tfstate at the project root.
+    expect(glue.terraform.backend.local.path).to.equal("../../../terraform.glue-dev.tfstate");
     const app = synthConfig(variant((raw) => (raw.backend = { type: "local", path: "state" })));
-    expect(app.runner.terraform.backend.local.path).to.equal(join(app.config.rootDir, "state", "runner-dev.tfstate"));
+    const path = app.runner.terraform.backend.local.path;
+    expect(isAbsolute(path), path).to.equal(false);
+    expect(resolve(stackWorkingDir("runner-dev"), path)).to.equal(join(app.config.rootDir, "state", "runner-dev.tfstate"));
+    // Downstream stacks read upstream state at the same place.
+    expect(app.runner.data!.terraform_remote_state["cross-stack-reference-input-glue-dev"].config.path).to.equal(app.glue.terraform.backend.local.path);
+    const absolute = synthConfig(variant((raw) => (raw.backend = { type: "local", path: "/var/state" })));
+    expect(absolute.glue.terraform.backend.local.path).to.equal("/var/state/glue-dev.tfstate");
+  });
+
+  it("names the AWS provider by its registry address", () => {
+    const app = synthFile();
+    for (const stack of [app.glue, app.stateMachine, app.runner]) expect(stack.terraform.required_providers.aws.source).to.equal("hashicorp/aws");
   });
 
   it("stores each stack's state in S3 at <keyPrefix><stack id>.tfstate, encrypted, with S3 locking", () => {

@@ -24,13 +24,34 @@ describe("glue stack (example configuration)", () => {
     artifactsArn = `\${aws_s3_bucket.${idOf("artifacts-")}.arn}`;
   });
 
-  it("has the data-lake and artifact buckets, with versioning on artifacts only", () => {
-    const buckets = Object.values(resources(glue, "aws_s3_bucket")).map((b) => b.bucket_prefix);
-    expect(buckets.sort()).to.deep.equal(["artifacts-", "data-lake-"]);
+  it("has the data-lake and artifact buckets, versioned, logging to the access-log bucket", () => {
+    const buckets = Object.entries(resources(glue, "aws_s3_bucket"));
+    expect(buckets.map(([, b]) => b.bucket_prefix).sort()).to.deep.equal(["artifacts-", "artifacts-logs-", "data-lake-"]);
+    const ref = (prefix: string, attribute = "id") => `\${aws_s3_bucket.${buckets.find(([, b]) => b.bucket_prefix === prefix)![0]}.${attribute}}`;
     const versioned = Object.values(resources(glue, "aws_s3_bucket_versioning"));
-    expect(versioned).to.have.length(1);
-    expect(versioned[0].bucket).to.match(/artifacts/);
-    expect(versioned[0].versioning_configuration.status).to.equal("Enabled");
+    expect(versioned.map((v) => v.bucket).sort()).to.deep.equal([ref("artifacts-"), ref("data-lake-")].sort());
+    expect(versioned.every((v) => v.versioning_configuration.status === "Enabled")).to.equal(true);
+    const logging = Object.values(resources(glue, "aws_s3_bucket_logging"));
+    expect(logging.map((l) => [l.bucket, l.target_bucket, l.target_prefix]).sort()).to.deep.equal(
+      [
+        [ref("artifacts-"), ref("artifacts-logs-"), `${ref("artifacts-", "bucket")}/`],
+        [ref("data-lake-"), ref("artifacts-logs-"), `${ref("data-lake-", "bucket")}/`],
+      ].sort(),
+    );
+    // S3's log delivery may write to the log bucket for this account only.
+    const policy = Object.values(resources(glue, "aws_s3_bucket_policy")).find((p) => p.bucket === ref("artifacts-logs-"));
+    const delivery = JSON.parse(policy.policy).Statement.find((s: any) => s.Sid === "S3ServerAccessLogs");
+    expect(delivery).to.deep.include({ Effect: "Allow", Principal: { Service: "logging.s3.amazonaws.com" }, Action: ["s3:PutObject"], Resource: [`${ref("artifacts-logs-", "arn")}/*`] });
+    expect(delivery.Condition.StringEquals["aws:SourceAccount"]).to.match(/data\.aws_caller_identity/);
+  });
+
+  it("keeps replaced data-lake objects 30 days, expires access logs with the log retention, aborts stale uploads everywhere", () => {
+    const lifecycles = Object.values(resources(glue, "aws_s3_bucket_lifecycle_configuration"));
+    const rules = (fragment: string) => lifecycles.find((l) => l.bucket.includes(fragment))!.rule;
+    expect(rules("data-lake").find((r: any) => r.id === "expire-replaced-data")).to.deep.include({ noncurrent_version_expiration: [{ noncurrent_days: 30 }], expiration: [{ expired_object_delete_marker: true }] });
+    expect(rules("access-logs").find((r: any) => r.id === "expire-access-logs").expiration).to.deep.equal([{ days: 30 }]);
+    for (const fragment of ["data-lake", "artifacts_bucket", "access-logs"])
+      expect(rules(fragment).find((r: any) => r.id === "abort-incomplete-uploads").abort_incomplete_multipart_upload, fragment).to.deep.equal([{ days_after_initiation: 1 }]);
   });
 
   it("creates zero-byte folder objects for the three top prefixes only", () => {

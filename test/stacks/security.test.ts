@@ -87,9 +87,9 @@ for (const [label, file] of [
       });
     }
 
-    it("has two buckets and two tables across the stacks", () => {
+    it("has three buckets (data lake, artifacts, access logs) and two tables across the stacks", () => {
       const all = stacks(file);
-      expect(all.flatMap((s) => Object.keys(resources(s, "aws_s3_bucket")))).to.have.length(2);
+      expect(all.flatMap((s) => Object.keys(resources(s, "aws_s3_bucket")))).to.have.length(3);
       expect(all.flatMap((s) => Object.keys(resources(s, "aws_dynamodb_table")))).to.have.length(2);
     });
   });

@@ -1,8 +1,11 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
+import { format } from "@cdktf/hcl-tools";
 import { expect } from "chai";
+import { PROJECT_ROOT } from "../../core/config";
 import { plainHcl, synthHcl } from "../../tools/synth-hcl";
+import { canonicalHcl, interpolationOnly } from "../../tools/synth-hcl/canonical";
 
 describe("tools/synth-hcl", () => {
   let tmp: string;
@@ -23,6 +26,88 @@ describe("tools/synth-hcl", () => {
     expect(glue).to.match(/policy += "\{\\"Version\\":\\"2012-10-17\\",.*\$\{aws_s3_bucket\.[^}]+\.arn\}/);
     expect(glue).to.match(/"--etl_output" += "s3:\/\/\$\{aws_s3_bucket\./);
     expect(readFileSync(join(tmp, "state-machine-dev", "main.tf"), "utf8")).to.match(/resource "aws_sfn_state_machine" "[^"]+" \{/);
+  });
+
+  describe("canonical Terraform", () => {
+    const stacks: Record<string, string> = {};
+    let out: string;
+    before(async () => {
+      out = mkdtempSync(join(PROJECT_ROOT, ".synth-hcl-test-"));
+      for (const id of await synthHcl(out)) stacks[id] = readFileSync(join(out, id, "main.tf"), "utf8");
+    });
+    after(() => rmSync(out, { recursive: true, force: true }));
+
+    it("is formatted as terraform fmt formats it", async () => {
+      for (const [id, hcl] of Object.entries(stacks)) expect(await format(hcl), id).to.equal(hcl);
+    });
+
+    it("has no interpolation-only strings: a lone reference is a bare expression", () => {
+      for (const [id, hcl] of Object.entries(stacks)) {
+        const quoted = [...hcl.matchAll(/= "(.*)"$|^\s*"(.*)",?$/gm)].map((m) => m[1] ?? m[2]);
+        expect(quoted.filter((q) => interpolationOnly(q) !== undefined), id).to.deep.equal([]);
+      }
+      expect(stacks["runner-dev"]).to.match(/^\s+TABLE_NAME\s+= aws_dynamodb_table\.[A-Za-z0-9_-]+\.name$/m);
+    });
+
+    it("lists bare references in depends_on", () => {
+      const dependsOn = Object.values(stacks).flatMap((hcl) => [...hcl.matchAll(/depends_on = \[\n([^\]]*)\]/g)].flatMap((m) => m[1].trim().split(/,?\n\s*/)));
+      expect(dependsOn.length).to.be.greaterThan(0);
+      for (const entry of dependsOn) expect(entry).to.match(/^aws_[a-z0-9_]+\.[A-Za-z0-9_-]+,?$/);
+    });
+
+    it("names the provider hashicorp/aws", () => {
+      for (const [id, hcl] of Object.entries(stacks)) expect(hcl, id).to.match(/required_providers \{\n\s+aws = \{\n\s+version = "[0-9.]+"\n\s+source\s+= "hashicorp\/aws"/);
+    });
+
+    it("keeps the state where cdktf keeps it, by a path relative to the stack's folder", () => {
+      for (const [id, hcl] of Object.entries(stacks)) {
+        const paths = [...hcl.matchAll(/^\s*path\s*= "([^"]+)"$/gm)].map((m) => m[1]);
+        expect(paths.length, id).to.be.greaterThan(0);
+        for (const path of paths) {
+          expect(isAbsolute(path), path).to.equal(false);
+          expect(resolve(out, id, path)).to.match(new RegExp(`^${PROJECT_ROOT}/terraform\\.[a-z-]+\\.tfstate$`));
+        }
+        expect(resolve(out, id, paths[0])).to.equal(join(PROJECT_ROOT, `terraform.${id}.tfstate`));
+      }
+    });
+  });
+
+  it("canonicalizes references but leaves templates, escapes and heredocs alone", () => {
+    const hcl = [
+      'resource "a" "b" {',
+      '  x = "${aws_s3_bucket.x.id}"',
+      '  y = "${aws_s3_bucket.x.arn}/*"',
+      '  z = "$${literal}"',
+      '  w = "${a}${b}"',
+      "  list = [",
+      '    "${aws_iam_role.r.arn}",',
+      "  ]",
+      "  depends_on = [",
+      '    "aws_s3_bucket.x",',
+      "  ]",
+      "  text = <<EOF",
+      '"${kept.in.heredoc}"',
+      "EOF",
+      "}",
+    ].join("\n");
+    expect(canonicalHcl(hcl).split("\n")).to.deep.equal([
+      'resource "a" "b" {',
+      "  x = aws_s3_bucket.x.id",
+      '  y = "${aws_s3_bucket.x.arn}/*"',
+      '  z = "$${literal}"',
+      '  w = "${a}${b}"',
+      "  list = [",
+      "    aws_iam_role.r.arn,",
+      "  ]",
+      "  depends_on = [",
+      "    aws_s3_bucket.x,",
+      "  ]",
+      "  text = <<EOF",
+      '"${kept.in.heredoc}"',
+      "EOF",
+      "}",
+    ]);
+    expect(canonicalHcl('  path = "../../../terraform.x.tfstate"', new Map([["../../../terraform.x.tfstate", "../../terraform.x.tfstate"]]))).to.equal('  path = "../../terraform.x.tfstate"');
   });
 
   it("fails naming the file when the HCL does not parse", async () => {

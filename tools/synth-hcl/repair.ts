@@ -3,7 +3,7 @@
 // resource ("Resource":["${aws_s3_bucket.x.arn}"]), and every string with a backslash, is invalid HCL. Pure.
 
 /** Index just after the `}` closing the template sequence opened at `start` ("${" or "%{"), or -1. */
-function endOfSequence(text: string, start: number): number {
+export function endOfSequence(text: string, start: number): number {
   let depth = 0;
   for (let i = start + 1; i < text.length; i++) {
     const c = text[i];
@@ -59,7 +59,7 @@ export function stringsOf(value: unknown, out: Set<string> = new Set()): Set<str
 }
 
 // cdktf writes each attribute (or list item) on its own line: `name = "<rendered>"` or `"<rendered>",`.
-const STRING_LINE = /^(\s*(?:[A-Za-z0-9_-]+|"[^"]*") = |\s*)"(.*)"(,?)$/;
+export const STRING_LINE = /^(\s*(?:[A-Za-z0-9_-]+|"[^"]*") = |\s*)"(.*)"(,?)$/;
 const HEREDOC_START = /<<-?([A-Za-z_]+)$/;
 // cdktf leaves map keys such as "--etl_inputs" bare, and HCL reads a bare "-x" as an expression.
 const DASHED_KEY = /^(\s*)(-[A-Za-z0-9_-]*)( = .*)$/;
@@ -72,6 +72,17 @@ const DASHED_KEY = /^(\s*)(-[A-Za-z0-9_-]*)( = .*)$/;
 export function repairHcl(text: string, strings: Iterable<string>): string {
   const rawByRendering = new Map<string, string>();
   for (const raw of strings) if (!raw.includes("\n")) rawByRendering.set(cdktfRendering(raw), raw);
+  return mapLinesOutsideHeredocs(text, (line) => {
+    line = line.replace(DASHED_KEY, '$1"$2"$3');
+    const m = STRING_LINE.exec(line);
+    const raw = m ? rawByRendering.get(m[2]) : undefined;
+    if (!m || raw === undefined) return line;
+    return `${m[1]}${quoteTemplate(raw)}${m[3]}`;
+  });
+}
+
+/** Maps each line of HCL with `map`, except the bodies of heredocs (kept as they are). */
+export function mapLinesOutsideHeredocs(text: string, map: (line: string) => string): string {
   let heredoc: string | undefined;
   return text
     .split("\n")
@@ -81,11 +92,7 @@ export function repairHcl(text: string, strings: Iterable<string>): string {
         return line;
       }
       heredoc = HEREDOC_START.exec(line)?.[1];
-      line = line.replace(DASHED_KEY, '$1"$2"$3');
-      const m = STRING_LINE.exec(line);
-      const raw = m ? rawByRendering.get(m[2]) : undefined;
-      if (!m || raw === undefined) return line;
-      return `${m[1]}${quoteTemplate(raw)}${m[3]}`;
+      return map(line);
     })
     .join("\n");
 }

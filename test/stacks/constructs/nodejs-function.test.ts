@@ -66,6 +66,20 @@ describe("NodejsFunction", () => {
     expect(JSON.parse(role.assume_role_policy).Statement[0].Principal).to.deep.equal({ Service: "lambda.amazonaws.com" });
   });
 
+  it("keeps the asynchronous events that failed every retry in its own encrypted dead-letter queue", () => {
+    const out = synth();
+    const [queueId, queue] = Object.entries<any>(out.resource.aws_sqs_queue)[0];
+    expect(queue).to.include({ message_retention_seconds: 1_209_600, sqs_managed_sse_enabled: true });
+    expect(queue.name).to.match(/-dlq$/);
+    const fn = Object.values<any>(out.resource.aws_lambda_function)[0];
+    expect(fn.dead_letter_config).to.deep.equal({ target_arn: `\${aws_sqs_queue.${queueId}.arn}` });
+    const send = Object.values<any>(out.resource.aws_iam_role_policy).flatMap((p) => JSON.parse(p.policy).Statement).find((s: any) => s.Sid === "OwnDeadLetterQueue");
+    expect(send).to.deep.include({ Action: ["sqs:SendMessage"], Resource: [`\${aws_sqs_queue.${queueId}.arn}`] });
+    // Lambda checks at creation that the role may send to the queue.
+    const policies = Object.entries<any>(out.resource.aws_iam_role_policy).filter(([, p]) => p.name === "dead-letters").map(([id]) => `aws_iam_role_policy.${id}`);
+    expect(fn.depends_on).to.include.members(policies);
+  });
+
   for (const [overrides, message] of [
     [{ functionName: "bad name!" }, /functionName 'bad name!'/],
     [{ timeoutSeconds: 901 }, /timeoutSeconds 901/],

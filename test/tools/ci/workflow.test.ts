@@ -29,7 +29,7 @@ describe("CI workflow (.github/workflows/ci.yml)", () => {
   it("is valid YAML for a pull_request workflow with read-only default permissions", () => {
     expect(workflow.on).to.have.property("pull_request");
     expect(workflow.permissions).to.deep.equal({ contents: "read" });
-    expect(Object.keys(jobs)).to.have.members(["test", "synth-diff", "plan-skipped", "plan"]);
+    expect(Object.keys(jobs)).to.have.members(["test", "spark-and-iac", "synth-diff", "plan-skipped", "plan"]);
   });
 
   it("references only npm scripts that exist in package.json", () => {
@@ -61,6 +61,15 @@ describe("CI workflow (.github/workflows/ci.yml)", () => {
     expect(commands.indexOf("npm test")).to.be.lessThan(commands.indexOf("npm run synth"));
     expect(scripts.synth).to.equal("cdktf synth");
     expect(uses("test", "actions/upload-artifact")!.with).to.include({ name: "cdktf-out", path: "cdktf.out", "if-no-files-found": "error" });
+  });
+
+  it("spark-and-iac: Python 3.11 and Java 17, the pinned tools, then test:spark (example and fixture) and check:iac", () => {
+    const commands = jobs["spark-and-iac"].steps.map((s) => s.run).filter(Boolean);
+    expect(commands).to.deep.equal(["npm ci", "npm run python:setup", "npm run test:spark", "npm run test:spark", "npm run check:iac"]);
+    expect(uses("spark-and-iac", "actions/setup-python")!.with).to.include({ "python-version": "3.11", "cache-dependency-path": "requirements.txt" });
+    expect(uses("spark-and-iac", "actions/setup-java")!.with).to.include({ "java-version": "17" });
+    const fixture = jobs["spark-and-iac"].steps.find((s) => s.env?.ETL_CONFIG);
+    expect(existsSync(join(PROJECT_ROOT, fixture!.env!.ETL_CONFIG)), fixture!.env!.ETL_CONFIG).to.equal(true);
   });
 
   it("synth-diff: compares with the PR base from a full clone and upserts one marked comment", () => {

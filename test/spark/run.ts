@@ -1,0 +1,296 @@
+// npm run test:spark: every job of the active configuration (etl.config.json, or ETL_CONFIG / ETL_ENV) runs on
+// real Spark (local[2], one session for all cases) through its own script and etl_common.main(), job after job as
+// the workflow runs them, on each case of cases.ts; the local DuckDB engine runs the same jobs on the same files.
+// Every job's outcome must be the same in both: the error (DataQualityError or another) and its message, or the
+// rows written, the rows read and dropped per input, the output's columns and types, and its rows in order. Both
+// get the job's --etl_quality (its configured limits, or the case's). Ends with "N passed, N failed"; exit 1 on a failure.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, sep } from "node:path";
+import { isDeepStrictEqual } from "node:util";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { defineCommand, runAsScript } from "../../core/cli-args";
+import { runTransformation } from "../../local/etl-engine";
+import { PROJECT_ROOT, loadConfig, schemaPath, scriptPath, scriptsDir, type EtlConfig } from "../../core/config";
+import { jobArguments, type EtlInput } from "../../core/job-arguments";
+import { DataQualityError, parseQualityLimits } from "../../core/quality";
+import { readSchemaFile } from "../../core/schema-file";
+import { jobOutputColumns } from "../../asl/consistency";
+import { DEFAULT_SALES_ROWS } from "../../local/sample-data";
+import { splitCsvLine } from "../csv-line";
+import { CASES, sampleLines, type DatasetSample } from "./cases";
+
+const BUCKET = "test-spark-bucket";
+const PYTHON = join(PROJECT_ROOT, ".venv", "bin", "python");
+/** Rows of the generated sales sample per case: the real sample's size for "sample data", fewer for the others. */
+const SAMPLE_ROWS = { full: DEFAULT_SALES_ROWS, small: 2_000 };
+/** A job script that imports a function etl_common lacks: its run must fail, or the harness could not see one. */
+const CANARY = { id: "canary/missing-function", script: "from etl_common import no_such_function\n\nif __name__ == \"__main__\":\n    no_such_function()\n" };
+
+type Outcome =
+  | { status: "ok"; rowsWritten: number; rowsRead: Record<string, number>; droppedRows: Record<string, number>; files: string[] }
+  /** dataQuality: the job failed its data-quality gate (DataQualityError), not another error. */
+  | { status: "error"; error: string; dataQuality: boolean }
+  | { status: "skipped" };
+
+interface JobRun {
+  id: string;
+  caseName: string;
+  job: string;
+  needs: string[];
+  /** The job's arguments with the bucket mapped to an engine's folders. */
+  args(engine: "spark" | "duckdb"): { inputs: EtlInput[]; output: string; sql: string; quality: string };
+}
+
+/** Jobs in the order the workflow can run them: a job after every job whose output it reads. */
+function jobOrder(config: EtlConfig): string[] {
+  const order: string[] = [];
+  const pending = Object.keys(config.jobs);
+  while (pending.length) {
+    const ready = pending.find((id) => config.jobs[id].inputs.every((i) => i.job === undefined || order.includes(i.job)));
+    if (!ready) throw new Error(`jobs ${pending.join(", ")}: their inputs form a cycle`);
+    order.push(ready);
+    pending.splice(pending.indexOf(ready), 1);
+  }
+  return order;
+}
+
+async function writeCaseFiles(config: EtlConfig, root: string, samples: DatasetSample[], caseIndex: number): Promise<void> {
+  for (const [index, sample] of samples.entries()) {
+    const files = CASES[caseIndex].files(sample, index);
+    for (const [path, content] of Object.entries(files)) {
+      const file = join(root, config.datasets[sample.dataset].prefix, path);
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, content);
+    }
+  }
+}
+
+function plannedRuns(config: EtlConfig, work: string, caseIndex: number, outputColumns: Record<string, Array<{ name: string }>>): JobRun[] {
+  const caseName = CASES[caseIndex].name;
+  const data = join(work, `case-${caseIndex}`, "data");
+  return jobOrder(config).map((job) => {
+    const raw = jobArguments(config, job, BUCKET);
+    const limits = CASES[caseIndex].quality?.(parseQualityLimits(raw["--etl_quality"]), { id: job, outputColumns: outputColumns[job].map((c) => c.name) });
+    const quality = limits === undefined ? raw["--etl_quality"] : JSON.stringify(limits);
+    const local = (uri: string, root: string) => join(root, uri.slice(`s3://${BUCKET}/`.length)).replace(/\/$/, "");
+    return {
+      id: `${caseIndex}/${job}`,
+      caseName,
+      job,
+      needs: config.jobs[job].inputs.flatMap((i) => (i.job !== undefined ? [`${caseIndex}/${i.job}`] : [])),
+      args(engine) {
+        const outputs = join(work, `case-${caseIndex}`, engine);
+        const inputs = (JSON.parse(raw["--etl_inputs"]) as EtlInput[]).map((i) => ({ ...i, path: local(i.path, i.format === "csv" ? data : outputs) }));
+        return { inputs, output: local(raw["--etl_output"], outputs), sql: raw["--etl_sql"], quality };
+      },
+    };
+  });
+}
+
+async function runDuckDb(config: EtlConfig, runs: JobRun[]): Promise<Map<string, Outcome>> {
+  const outcomes = new Map<string, Outcome>();
+  for (const run of runs) {
+    if (run.needs.some((id) => outcomes.get(id)?.status !== "ok")) {
+      outcomes.set(run.id, { status: "skipped" });
+      continue;
+    }
+    const { inputs, output, sql, quality } = run.args("duckdb");
+    try {
+      const result = await runTransformation({ inputs, sqlFile: sql, outputDir: output, scriptsDir: scriptsDir(config), quality: parseQualityLimits(quality) });
+      outcomes.set(run.id, { status: "ok", rowsWritten: result.rowsWritten, rowsRead: result.rowsRead, droppedRows: result.droppedRows, files: result.files });
+    } catch (e) {
+      outcomes.set(run.id, { status: "error", error: (e as Error).message, dataQuality: e instanceof DataQualityError });
+    }
+  }
+  return outcomes;
+}
+
+/** Runs every job in one Python process (one Spark session), each through its own script, as Glue does. */
+async function runSpark(config: EtlConfig, runs: JobRun[], work: string): Promise<Map<string, Outcome>> {
+  if (!existsSync(PYTHON)) throw new Error(`${PYTHON} not found: run npm run python:setup first (Python 3.11, Java 17)`);
+  const canaryScript = join(work, "canary_job.py");
+  await writeFile(canaryScript, CANARY.script);
+  const argv = (run: JobRun) => {
+    const { inputs, output, sql, quality } = run.args("spark");
+    return ["--JOB_NAME", `test-spark-${run.job}`, "--etl_inputs", JSON.stringify(inputs), "--etl_output", output, "--etl_sql", sql, "--etl_quality", quality];
+  };
+  const plan = {
+    scriptsDir: scriptsDir(config),
+    runs: [
+      ...runs.map((run) => ({ id: run.id, script: scriptPath(config, config.jobs[run.job]), argv: argv(run), needs: run.needs })),
+      { id: CANARY.id, script: canaryScript, argv: argv(runs[0]), needs: [] },
+    ],
+  };
+  const planFile = join(work, "plan.json");
+  const resultsFile = join(work, "results.json");
+  const logFile = join(work, "spark.log");
+  await writeFile(planFile, JSON.stringify(plan, null, 2));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(PYTHON, [join(__dirname, "run_jobs.py"), planFile, resultsFile], {
+      env: { ...process.env, PYSPARK_PYTHON: PYTHON, PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1" },
+      stdio: ["ignore", "inherit", "pipe"],
+    });
+    const log: Buffer[] = [];
+    child.stderr.on("data", (chunk: Buffer) => log.push(chunk));
+    child.on("error", reject);
+    child.on("close", async (status) => {
+      await writeFile(logFile, Buffer.concat(log));
+      resolve(status);
+    });
+  });
+  if (code !== 0) throw new Error(`Spark run failed (exit ${code}); its log: ${logFile}\n${(await readFile(logFile, "utf8")).split("\n").slice(-30).join("\n")}`);
+  const results = JSON.parse(await readFile(resultsFile, "utf8")) as Record<
+    string,
+    { status: string; type?: string; error?: string; rowsWritten?: number; rowsRead?: Record<string, number>; droppedRows?: Record<string, number> }
+  >;
+  // Glue reports an uncaught exception as "<class>: <message>"; the local engine's DataQualityError message has the same prefix.
+  const failure = (r: { type?: string; error?: string }): Outcome => {
+    const dataQuality = r.type === "DataQualityError";
+    return { status: "error", error: dataQuality ? `DataQualityError: ${r.error!}` : r.error!, dataQuality };
+  };
+  const outcomes = new Map<string, Outcome>();
+  const canary = results[CANARY.id];
+  outcomes.set(CANARY.id, canary.status === "error" ? failure(canary) : { status: "skipped" });
+  for (const run of runs) {
+    const r = results[run.id];
+    if (r.status === "ok")
+      outcomes.set(run.id, { status: "ok", rowsWritten: r.rowsWritten!, rowsRead: r.rowsRead!, droppedRows: r.droppedRows!, files: await parquetFiles(run.args("spark").output) });
+    else if (r.status === "error") outcomes.set(run.id, failure(r));
+    else outcomes.set(run.id, { status: "skipped" });
+  }
+  return outcomes;
+}
+
+/** The Parquet files of an output folder in name order (Spark's part files carry the result's order). */
+async function parquetFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true });
+  return entries
+    .filter((e) => e.endsWith(".parquet") && !relative(dir, join(dir, e)).split(sep).some((p) => p.startsWith("_") || p.startsWith(".")))
+    .sort()
+    .map((e) => join(dir, e));
+}
+
+/** Columns (name, DuckDB type) and rows (JSON values, in order) of Parquet files read one after the other. */
+async function readOutput(files: string[]): Promise<{ columns: string[]; rows: unknown[][] }> {
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  try {
+    let columns: string[] = [];
+    const rows: unknown[][] = [];
+    for (const file of files) {
+      const source = `read_parquet('${file.replace(/'/g, "''")}')`;
+      const described = (await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)).getRowObjectsJson();
+      columns = described.map((r) => `${r.column_name} ${r.column_type}`);
+      rows.push(...((await connection.runAndReadAll(`SELECT * FROM ${source}`)).getRowsJson() as unknown[][]));
+    }
+    return { columns, rows };
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** The differences between two outcomes of one job; empty when they agree. */
+async function compare(spark: Outcome, duckdb: Outcome): Promise<string[]> {
+  if (spark.status !== duckdb.status) {
+    const say = (o: Outcome) => (o.status === "error" ? `error: ${o.error}` : o.status);
+    return [`Spark: ${say(spark)}; DuckDB: ${say(duckdb)}`];
+  }
+  if (spark.status === "error" && duckdb.status === "error") {
+    const problems: string[] = [];
+    const kind = (o: { dataQuality: boolean }) => (o.dataQuality ? "DataQualityError" : "another error");
+    if (spark.dataQuality !== duckdb.dataQuality) problems.push(`error kinds differ: Spark ${kind(spark)}, DuckDB ${kind(duckdb)}`);
+    if (spark.error !== duckdb.error) problems.push(`error messages differ:\n      Spark:  ${spark.error}\n      DuckDB: ${duckdb.error}`);
+    return problems;
+  }
+  if (spark.status !== "ok" || duckdb.status !== "ok") return [];
+  const problems: string[] = [];
+  if (spark.rowsWritten !== duckdb.rowsWritten) problems.push(`rows written: Spark ${spark.rowsWritten}, DuckDB ${duckdb.rowsWritten}`);
+  if (!isDeepStrictEqual(spark.rowsRead, duckdb.rowsRead)) problems.push(`rows read: Spark ${JSON.stringify(spark.rowsRead)}, DuckDB ${JSON.stringify(duckdb.rowsRead)}`);
+  if (!isDeepStrictEqual(spark.droppedRows, duckdb.droppedRows)) problems.push(`rows dropped: Spark ${JSON.stringify(spark.droppedRows)}, DuckDB ${JSON.stringify(duckdb.droppedRows)}`);
+  const [a, b] = await Promise.all([readOutput(spark.files), readOutput(duckdb.files)]);
+  if (!isDeepStrictEqual(a.columns, b.columns)) problems.push(`columns: Spark [${a.columns.join(", ")}], DuckDB [${b.columns.join(", ")}]`);
+  if (a.rows.length !== b.rows.length) problems.push(`rows read back: Spark ${a.rows.length}, DuckDB ${b.rows.length}`);
+  const first = a.rows.findIndex((row, i) => !isDeepStrictEqual(row, b.rows[i]));
+  if (first >= 0) problems.push(`row ${first} differs: Spark ${JSON.stringify(a.rows[first])}, DuckDB ${JSON.stringify(b.rows[first])}`);
+  return problems;
+}
+
+export const TEST_SPARK_COMMAND = defineCommand({
+  command: "npm run test:spark --",
+  summary:
+    "Runs every job of the active configuration (etl.config.json, or ETL_CONFIG / ETL_ENV) on local Spark through its own script, and on the local DuckDB engine, for each case of test/spark/cases.ts, and compares the outcomes. Needs npm run python:setup (Python 3.11) and Java 17.",
+  options: {
+    case: { type: "string", value: "TEXT", description: "only the cases whose name contains TEXT" },
+    keep: { type: "boolean", description: "keep the work folder (inputs, both engines' outputs, the Spark log)" },
+  },
+  epilogue: 'Ends with "N passed, N failed". Exit codes: 0 every job agrees, 1 a difference or a failed run, 2 bad usage.',
+});
+
+async function main(options: { case?: string; keep?: boolean }): Promise<number> {
+  const keep = options.keep === true;
+  const only = options.case;
+  const config = loadConfig();
+  const cases = CASES.map((c, i) => i).filter((i) => only === undefined || CASES[i].name.includes(only));
+  const work = await mkdtemp(join(tmpdir(), "test-spark-"));
+  try {
+    const started = Date.now();
+    const runs: JobRun[] = [];
+    const outputColumns = await jobOutputColumns(config);
+    for (const caseIndex of cases) {
+      const rows = CASES[caseIndex].name === "sample data" ? SAMPLE_ROWS.full : SAMPLE_ROWS.small;
+      const samples = Object.entries(config.datasets).map(([dataset, d]) => {
+        const schema = readSchemaFile(schemaPath(config, d.schema));
+        const [header, ...lines] = sampleLines(dataset, schema, rows);
+        return { dataset, schema, header: splitCsvLine(header), lines };
+      });
+      await writeCaseFiles(config, join(work, `case-${caseIndex}`, "data"), samples, caseIndex);
+      runs.push(...plannedRuns(config, work, caseIndex, outputColumns));
+    }
+    console.log(`test:spark: ${runs.length} job runs (${cases.length} cases x ${Object.keys(config.jobs).length} jobs of ${config.project}-${config.environment}) in ${work}`);
+    const duckdb = await runDuckDb(config, runs);
+    console.log(`DuckDB: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const spark = await runSpark(config, runs, work);
+    let passed = 0;
+    let failed = 0;
+    let caseName = "";
+    for (const run of runs) {
+      if (run.caseName !== caseName) console.log(`\n${(caseName = run.caseName)}`);
+      const problems = await compare(spark.get(run.id)!, duckdb.get(run.id)!);
+      const outcome = duckdb.get(run.id)!;
+      const detail =
+        outcome.status === "ok"
+          ? `${outcome.rowsWritten} rows, read ${JSON.stringify(outcome.rowsRead)}, dropped ${JSON.stringify(outcome.droppedRows)}`
+          : outcome.status === "error"
+            ? `fails alike: ${outcome.error}`
+            : "skipped in both (an input job failed)";
+      if (problems.length === 0) {
+        passed++;
+        console.log(`  ✔ ${run.job}: ${detail}`);
+      } else {
+        failed++;
+        console.log(`  ✘ ${run.job}:\n${problems.map((p) => `      ${p}`).join("\n")}`);
+      }
+    }
+    // The harness itself: a script calling a function etl_common lacks must fail on Spark.
+    const canary = spark.get(CANARY.id)!;
+    if (canary.status === "error" && /no_such_function/.test(canary.error)) {
+      passed++;
+      console.log(`\nharness\n  ✔ a job script importing a missing function fails: ${canary.error}`);
+    } else {
+      failed++;
+      console.log(`\nharness\n  ✘ a job script importing a missing function did not fail (${canary.status})`);
+    }
+    console.log(`\ntest:spark took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`${passed} passed, ${failed} failed`);
+    return failed === 0 ? 0 : 1;
+  } finally {
+    if (keep) console.log(`kept ${work}`);
+    else await rm(work, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) runAsScript(TEST_SPARK_COMMAND, main);
