@@ -13,7 +13,7 @@ import { workflowPlaceholders } from "../asl/placeholders";
 import { definitionPath, loadConfig, resourceNames, type EtlConfig } from "../core/config";
 import { ARRIVAL_TABLE, RUNNER_TABLE } from "../core/table-keys";
 import { FUNCTIONS, type FunctionId } from "../core/topology";
-import { LOCAL_ACCOUNT, localWorkflowArns } from "./arns";
+import { LOCAL_ACCOUNT, localStateMachineArn, localWorkflowArns } from "./arns";
 import { startLocalDynamoDB, type LocalDynamoDB } from "./dynamodb";
 import { saveEnv, withEnv } from "./env";
 import { LocalEventBus, localWiring } from "./event-bus";
@@ -249,8 +249,14 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     invocations.add(invocation);
     void invocation.finally(() => invocations.delete(invocation));
   };
-  // The rules and the bucket notification of the stacks, from the same topology.
-  const bus = new LocalEventBus(localWiring(config), invoke);
+  // The rules and the bucket notification of the stacks, from the same topology; the failure topic's messages are
+  // recorded with the Step Functions service's (started below).
+  let sfn: LocalStepFunctions | undefined;
+  const bus = new LocalEventBus(
+    localWiring(config, {}, { stateMachineArn: localStateMachineArn(names.stateMachine, region), failureTopicArn: arns.failureTopicArn }),
+    invoke,
+    (topicArn, message) => sfn?.notifications.push({ topicArn, message, at: iso() }),
+  );
 
   // Services. Each is closed in reverse order of start, after the in-flight invocations settle.
   const dynamodb: LocalDynamoDB = await startLocalDynamoDB({ [names.runnerTable]: RUNNER_TABLE, [names.arrivalTable]: ARRIVAL_TABLE }, region);
@@ -281,7 +287,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   cleanups.push(() => glue.close());
 
   const stateMachine = loadStateMachine(definitionPath(config), workflowPlaceholders(config, arns));
-  const sfn = await LocalStepFunctions.start({
+  sfn = await LocalStepFunctions.start({
     stateMachine,
     stateMachineName: names.stateMachine,
     region,
@@ -294,6 +300,8 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
         bus.put(eventBridgeEvent(String(entry.Source ?? names.eventSource), String(entry.DetailType), detail, region));
       }
     },
+    // Step Functions puts these on the default bus whatever the rules (the failure notification's rule takes them).
+    onStatusChange: (event) => void bus.put(event),
     onEvent: (event: SfnEvent) => {
       if (event.type === "StateEntered") progress({ type: "state", name: event.name, phase: "entered" });
       else if (event.type === "StateExited") progress({ type: "state", name: event.name, phase: "exited", status: event.status, error: event.error });

@@ -5,19 +5,19 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { SfnActivity } from "@cdktf/provider-aws/lib/sfn-activity";
 import { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine";
-import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
-import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
+import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { allStates, loadStateMachine } from "../asl/loader";
 import { workflowPlaceholders } from "../asl/placeholders";
 import { definitionPath, resourceNames } from "../core/config";
 import { DataArrival } from "./constructs/data-arrival";
+import { FailureNotification } from "./constructs/failure-notification";
 import type { SecureBucket } from "./constructs/secure-bucket";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
 import { checkRunnerHeartbeats, checkRunnerTimeouts } from "./heartbeat-check";
 import { policyDocument, serviceTrustPolicy, type PolicyStatement } from "./iam-policy";
-import { isSfnIntegration, SFN_INTEGRATIONS } from "../core/topology";
+import { FAILURE_NOTIFICATION, isSfnIntegration, SFN_INTEGRATIONS } from "../core/topology";
 
 export interface StateMachineStackProps extends EtlStackProps {
   /** The data-lake bucket (glue stack): its uploads release the "wait for data" tasks. */
@@ -26,7 +26,7 @@ export interface StateMachineStackProps extends EtlStackProps {
 
 /**
  * The workflow: activities, the state machine (from the ASL file) with its role, logs and tracing,
- * its weekly schedule, the failure topic, and the data-arrival function that releases the
+ * its weekly schedule, the failure topic with its notification rule, and the data-arrival function that releases the
  * "wait for data" tasks (with its table, bucket notification and wake-up rules).
  */
 export class StateMachineStack extends EtlStack {
@@ -46,11 +46,14 @@ export class StateMachineStack extends EtlStack {
       this.waitActivities[dataset] = new SfnActivity(this, `wait-activity-${dataset}`, { name: names.waitActivity(dataset) });
     }
 
-    // AWS-managed key: publishers in this account need no KMS permission.
-    this.failureTopic = new SnsTopic(this, "failure-topic", { name: names.failureTopic, kmsMasterKeyId: "alias/aws/sns" });
-    if (config.notifications.email) {
-      new SnsTopicSubscription(this, "failure-email", { topicArn: this.failureTopic.arn, protocol: "email", endpoint: config.notifications.email });
-    }
+    // Every failed or timed-out execution notifies, from Step Functions' own status-change event (not from the ASL:
+    // a failed execution must stop at the failed job, where RedriveExecution resumes).
+    this.failureTopic = new FailureNotification(this, FAILURE_NOTIFICATION.id, {
+      config,
+      stateMachineArn: this.arn("states", `stateMachine:${names.stateMachine}`),
+      accountId: this.accountId,
+      partition: this.partition,
+    }).topic;
 
     this.stateMachine = this.createStateMachine();
     this.createWorkflowSchedule();

@@ -59,6 +59,22 @@ for (const [label, file] of [["etl.config.json", undefined], ["three-datasets fi
       expect(JSON.parse(JSON.stringify(localRules))).to.deep.equal(deployed.rules);
     });
 
+    it("the same failure notification: rule name, pattern, topic and input transformer", () => {
+      const synth = synthFile(file);
+      const names = resourceNames(synth.config);
+      const rule = Object.entries(resources(synth.stateMachine, "aws_cloudwatch_event_rule")).find(([, r]) => r.event_pattern?.includes("Execution Status Change"))!;
+      const target = Object.values(resources(synth.stateMachine, "aws_cloudwatch_event_target")).find((t) => referenced(t.rule)![1] === rule[0]);
+      const deployedArn = JSON.parse(rule[1].event_pattern).detail.stateMachineArn[0] as string;
+      const local = localWiring(synth.config, {}, { stateMachineArn: "LOCAL-ARN", failureTopicArn: "LOCAL-TOPIC" }).topicRules;
+      expect(local).to.have.length(1);
+      expect(local[0].ruleName).to.equal(rule[1].name);
+      // The same pattern, the state machine's ARN aside (the stack builds it from the name the local service uses).
+      expect(deployedArn.endsWith(`:stateMachine:${names.stateMachine}`)).to.equal(true);
+      expect(JSON.parse(rule[1].event_pattern.replace(deployedArn, "LOCAL-ARN"))).to.deep.equal(JSON.parse(JSON.stringify(local[0].eventPattern)));
+      expect(referenced(target.arn)).to.deep.equal(["aws_sns_topic", "failure-topic"]);
+      expect(target.input_transformer).to.deep.equal({ input_paths: local[0].inputPaths, input_template: local[0].inputTemplate });
+    });
+
     it("the same bucket notification: function, events and one prefix per dataset", () => {
       const synth = synthFile(file);
       const { uploads } = deployedWiring([synth.glue, synth.stateMachine, synth.runner]);
