@@ -214,20 +214,55 @@ interface RunContext {
   cleanups: Array<() => Promise<void>>;
 }
 
-async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: RunContext): Promise<RunReport> {
-  const { names, region, progress, cleanups } = run;
-  const bucket = `${config.dataLake.bucketPrefix}local`;
+export interface LocalServicesOptions {
+  config: EtlConfig;
+  /** The data-lake bucket's name. */
+  bucket: string;
+  /** Job ids or Glue job names whose runs end FAILED. Default: none. */
+  failJobs?: readonly string[];
+  /** Job ids or Glue job names whose first run ends FAILED. Default: none. */
+  failJobsOnce?: readonly string[];
+  /** See RuntimeOptions.eventDriven. */
+  eventDriven: boolean;
+  /** See RuntimeOptions.fallbackPeriodMs. */
+  fallbackPeriodMs: number;
+  /** See RuntimeOptions.longPollMs. */
+  longPollMs?: number;
+  /** See RuntimeOptions.glueTransitionMs. */
+  glueTransitionMs?: number;
+  progress: (event: Record<string, unknown> & { type: ProgressEvent["type"] }) => void;
+  /** Called with each message the failure notification's rule publishes. Default: none (they are in sfn.notifications). */
+  onNotification?: (notification: { topicArn: string; message: string; at: string }) => void;
+  /** Receives what must run at shutdown, in start order (run them in reverse). */
+  cleanups: Array<() => Promise<void>>;
+}
+
+export interface LocalServices {
+  s3: LocalS3;
+  dynamodb: LocalDynamoDB;
+  glue: LocalGlueServer;
+  sfn: LocalStepFunctions;
+  /** Stops invoking the functions and the schedules, and closes the Step Functions service (ending its executions). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the local services with every resource the stacks create (bucket, tables, activities, state machine, jobs),
+ * and wires the real handlers to them as on AWS, from the topology: the bucket notification, the kicks, the
+ * state-change events, the failure notification and the fallback schedules. The handlers' SDK clients reach the
+ * services through the process's AWS_ENDPOINT_URL_* variables (restored by the cleanups).
+ */
+export async function startLocalServices(options: LocalServicesOptions): Promise<LocalServices> {
+  const { config, bucket, progress, cleanups } = options;
+  const names = resourceNames(config);
+  const region = config.region;
   const arns = localWorkflowArns(config, region);
   const datasetIds = Object.keys(config.datasets);
-
-  // Ends the upload delays and the time limit when the run is over, however it ends.
-  const runOver = new AbortController();
-  const runSignal = options.signal ? AbortSignal.any([options.signal, runOver.signal]) : runOver.signal;
+  const run = { eventDriven: options.eventDriven, fallbackPeriodMs: options.fallbackPeriodMs };
   // Restored last, after every service and invocation has ended.
   const restoreEnv = saveEnv(SHARED_ENV);
   cleanups.push(async () => restoreEnv());
 
-  cleanups.push(async () => runOver.abort());
   let closing = false;
   const invocations = new Set<Promise<void>>();
   const functions: Partial<Record<FunctionId, LocalFunction>> = {};
@@ -255,7 +290,11 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   const bus = new LocalEventBus(
     localWiring(config, {}, { stateMachineArn: localStateMachineArn(names.stateMachine, region), failureTopicArn: arns.failureTopicArn }),
     invoke,
-    (topicArn, message) => sfn?.notifications.push({ topicArn, message, at: iso() }),
+    (topicArn, message) => {
+      const notification = { topicArn, message, at: iso() };
+      sfn?.notifications.push(notification);
+      options.onNotification?.(notification);
+    },
   );
 
   // Services. Each is closed in reverse order of start, after the in-flight invocations settle.
@@ -273,6 +312,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     bucket,
     s3: s3.client,
     failJobs: options.failJobs,
+    failJobsOnce: options.failJobsOnce,
     transitionMs: options.glueTransitionMs ?? 200,
     region,
     onRunChange: (r: Readonly<JobRun>) => {
@@ -352,6 +392,41 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   const stopSchedules = bus.startSchedules(run.fallbackPeriodMs, () => eventBridgeEvent("aws.events", "Scheduled Event", {}, region));
   cleanups.push(async () => stopSchedules());
 
+  return {
+    s3,
+    dynamodb,
+    glue,
+    sfn,
+    async stop() {
+      closing = true;
+      stopSchedules();
+      await sfn.close();
+    },
+  };
+}
+
+async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: RunContext): Promise<RunReport> {
+  const { region, progress, cleanups } = run;
+  const bucket = `${config.dataLake.bucketPrefix}local`;
+  const datasetIds = Object.keys(config.datasets);
+
+  // Ends the upload delays and the time limit when the run is over, however it ends.
+  const runOver = new AbortController();
+  const runSignal = options.signal ? AbortSignal.any([options.signal, runOver.signal]) : runOver.signal;
+  const services = await startLocalServices({
+    config,
+    bucket,
+    failJobs: options.failJobs,
+    eventDriven: run.eventDriven,
+    fallbackPeriodMs: run.fallbackPeriodMs,
+    longPollMs: options.longPollMs,
+    glueTransitionMs: options.glueTransitionMs,
+    progress,
+    cleanups,
+  });
+  cleanups.push(async () => runOver.abort());
+  const { s3, sfn, glue } = services;
+
   const upload = async (dataset: string) => {
     const delay = options.uploadDelaysMs?.[dataset] ?? 0;
     if (delay > 0) await sleep(delay, runSignal);
@@ -414,10 +489,8 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   runOver.abort();
   if (outcome.kind === "error") {
     runtimeError = outcome.message;
-    closing = true;
-    stopSchedules();
     // Closing the service aborts the execution; its events are then complete.
-    await sfn.close();
+    await services.stop();
   }
   const description = await finished;
   const status = description.status === "SUCCEEDED" ? "SUCCEEDED" : "FAILED";

@@ -16,8 +16,14 @@ const data = (key: string, value: unknown) => ({ [key]: json(value), [`${key}Det
 /** `stateTypes`: the definition's state types by name (TaskStateEntered, ParallelStateEntered, ...). */
 export function historyEvents(events: readonly SfnEvent[], stateTypes: ReadonlyMap<string, string>, roleArn: string, region: string): HistoryEvent[] {
   const out: HistoryEvent[] = [];
-  const add = (e: SfnEvent, type: string, details: Record<string, unknown> = {}) =>
-    out.push({ timestamp: epochSeconds(new Date(e.at)), type, id: out.length + 1, previousEventId: out.length, ...details });
+  // As on AWS, an event points at the one that led to it: a state's events at that state's previous event.
+  const lastOfState = new Map<string, number>();
+  const add = (e: SfnEvent, type: string, details: Record<string, unknown> = {}) => {
+    const state = "state" in e ? e.state : "name" in e ? e.name : undefined;
+    const id = out.length + 1;
+    out.push({ timestamp: epochSeconds(new Date(e.at)), type, id, previousEventId: (state !== undefined && lastOfState.get(state)) || out.length, ...details });
+    if (state !== undefined) lastOfState.set(state, id);
+  };
   for (const e of events) {
     switch (e.type) {
       case "ExecutionStarted":
