@@ -2,7 +2,7 @@
 // the synthesized JSON (EventBridge rules with Lambda targets, the bucket notification); the local side is the
 // wiring the runtime's event bus delivers from (local/event-bus.ts).
 import { expect } from "chai";
-import { localWiring, LocalEventBus, matchesPattern } from "../../local/event-bus";
+import { localWiring, LocalEventBus, matchesPattern, transformInput } from "../../local/event-bus";
 import { loadConfig, resourceNames } from "../../core/config";
 import type { FunctionId } from "../../core/topology";
 import { FIXTURE_CONFIG, resources, synthFile, type TfJson } from "../stacks/synth";
@@ -133,5 +133,15 @@ describe("local event bus", () => {
     expect(matchesPattern({ detail: { state: ["FAILED"] } }, { detail: {} })).to.equal(false);
     expect(matchesPattern({ resources: ["arn:x"] }, { resources: ["arn:y", "arn:x"] })).to.equal(true);
     expect(() => matchesPattern({ source: [{ prefix: "aws." }] }, { source: "aws.glue" })).to.throw("only lists of exact values");
+  });
+});
+
+describe("local event bus: the failure notification's input transformer", () => {
+  it("puts the event's values into the template as EventBridge does (strings unquoted, missing values empty)", () => {
+    const paths = { execution: "$.detail.executionArn", error: "$.detail.error", cause: "$.detail.cause" };
+    const event = { detail: { executionArn: "arn:x", error: "E", cause: 'say "hi"' } };
+    expect(transformInput(paths, '"Execution <execution> failed with <error>: <cause>"', event)).to.equal('Execution arn:x failed with E: say "hi"');
+    expect(transformInput(paths, '"<error>: <cause>"', { detail: { error: "States.Timeout", cause: null } })).to.equal("States.Timeout: ");
+    expect(() => transformInput({ x: "detail.error" }, '"<x>"', event)).to.throw(/input path 'detail.error'/);
   });
 });
