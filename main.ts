@@ -5,9 +5,10 @@ async function main(): Promise<void> {
   // esbuild works in its own process while this one loads the provider classes.
   const bundling = prepareBundles();
   bundling.catch(() => undefined); // awaited below; a config error may end the run first
-  const [{ buildApp }, { loadConfig }] = await Promise.all([import("./stacks/app"), import("./core/config")]);
+  const [{ buildApp }, { loadConfig }, { checkCatalogSchemas }] = await Promise.all([import("./stacks/app"), import("./core/config"), import("./asl/consistency")]);
   const config = loadConfig();
-  await bundling;
+  // Catalog schemas against the jobs' SQL, on DuckDB (a devDependency, installed wherever the cdktf CLI is).
+  await Promise.all([bundling, checkCatalogSchemas(config)]);
   buildApp(config).app.synth();
 }
 

@@ -13,7 +13,7 @@ export interface WorkflowArns {
  * Placeholders:
  * - `${RunnerActivityArn}`: the ETL runner's activity;
  * - `${WaitActivityArn.<dataset>}`: the "wait for data" activity of each dataset;
- * - `${JobName.<job>}`: the Glue job name of each job;
+ * - `${JobName.<job>}`: the name of each job, whatever its engine;
  * - `${FailureTopicArn}`: the SNS topic for failure notifications;
  * - `${EventSource}`: the EventBridge source of the workflow's wake-up events.
  */

@@ -4,7 +4,7 @@ import { basename, join } from "node:path";
 import { buildSync } from "esbuild";
 import { bundleOptions, DEFAULT_FUNCTIONS_DIR } from "../stacks/bundle";
 
-export const LAMBDA_ENTRIES = ["glue-runner", "data-arrival"] as const;
+export const LAMBDA_ENTRIES = ["etl-runner", "data-arrival"] as const;
 
 /** Writes `<outDir>/index.js` (+ .map) for functions/<entry>/handler.ts and returns the index.js path. */
 export function buildLambdaBundle(entry: string, outDir: string): string {

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
+import type { EngineName } from "./job-spec";
 
 export const PROJECT_ROOT = resolve(__dirname, "..");
 export const DEFAULT_CONFIG_FILE = join(PROJECT_ROOT, "etl.config.json");
@@ -24,6 +25,10 @@ const retentionDays = z.union(
 const workerType = z.enum(["G.1X", "G.2X", "G.4X", "G.8X"], {
   error: "a worker type of Glue Spark (glueetl) jobs: G.1X, G.2X, G.4X or G.8X (G.025X is for streaming jobs, Z.2X for Ray jobs)",
 });
+
+/** The technology a job runs on (core/job-spec.ts); "glue" when not set. */
+export const ENGINES = ["glue", "athena", "emr-serverless"] as const satisfies readonly EngineName[];
+const engine = z.enum(ENGINES, { error: `an engine: ${ENGINES.join(", ")}` });
 
 const jobInput = z
   .object({
@@ -49,8 +54,16 @@ const job = z
     workerType: workerType.optional(),
     numberOfWorkers: z.number().int().min(2).max(299).optional(),
     timeoutMinutes: z.number().int().min(1).max(2880).optional(),
+    /** Where the job runs; moving a job is this one line (its SQL stays the one definition of its transformation). */
+    engine: engine.default("glue"),
   })
-  .strict();
+  .strict()
+  .superRefine((j, ctx) => {
+    // Glue's worker settings mean nothing elsewhere: say so rather than ignore them.
+    for (const field of ["workerType", "numberOfWorkers"] as const)
+      if (j.engine !== "glue" && j[field] !== undefined)
+        ctx.addIssue({ code: "custom", path: [field], message: `applies to engine "glue" only (this job runs on ${j.engine})` });
+  });
 
 const backend = z.discriminatedUnion("type", [
   z.object({ type: z.literal("local"), path: z.string().optional() }).strict(),
@@ -76,7 +89,14 @@ export const baseSchema = z
     tags: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
     backend: backend.default({ type: "local" }),
     dataLake: z
-      .object({ bucketPrefix, rawPrefix: s3Prefix, processedPrefix: s3Prefix, curatedPrefix: s3Prefix })
+      .object({
+        bucketPrefix,
+        rawPrefix: s3Prefix,
+        processedPrefix: s3Prefix,
+        curatedPrefix: s3Prefix,
+        /** Where Athena and EMR Serverless runs write before the runner publishes to the job's output. */
+        stagingPrefix: s3Prefix.default("staging/"),
+      })
       .strict(),
     artifacts: z.object({ bucketPrefix, scriptsPrefix: s3Prefix }).strict(),
     glue: z
@@ -89,6 +109,31 @@ export const baseSchema = z
         databaseName: z.string().regex(/^[a-z][a-z0-9_]{0,254}$/, "lower-case letters, digits and '_'"),
       })
       .strict(),
+    /** The Athena workgroup of the jobs with engine "athena" (created only if one exists). */
+    athena: z
+      .object({
+        /** Athena cancels a query that would scan more; Athena's minimum is 10 MB. */
+        bytesScannedCutoffPerQuery: z.number().int().min(10_000_000, "at least 10000000 (10 MB), Athena's minimum").default(10 * 1024 ** 3),
+      })
+      .strict()
+      .default({ bytesScannedCutoffPerQuery: 10 * 1024 ** 3 }),
+    /** The EMR Serverless application of the jobs with engine "emr-serverless" (created only if one exists). */
+    emrServerless: z
+      .object({
+        releaseLabel: z.string().regex(/^emr-\d+\.\d+\.\d+$/, "an EMR release label such as 'emr-7.9.0'").default("emr-7.9.0"),
+        /** The application stops after this long without jobs (auto-stop). */
+        idleTimeoutMinutes: z.number().int().min(1).max(10080).default(15),
+        /** The most the application may use at once, over all its running jobs. */
+        maximumCapacity: z
+          .object({
+            cpu: z.string().regex(/^\d+ vCPU$/, "vCPUs such as '8 vCPU'").default("8 vCPU"),
+            memory: z.string().regex(/^\d+ GB$/, "gigabytes such as '32 GB'").default("32 GB"),
+          })
+          .strict()
+          .default({ cpu: "8 vCPU", memory: "32 GB" }),
+      })
+      .strict()
+      .default({ releaseLabel: "emr-7.9.0", idleTimeoutMinutes: 15, maximumCapacity: { cpu: "8 vCPU", memory: "32 GB" } }),
     datasets: z
       .record(datasetId, z.object({ prefix: s3Prefix, schema: fileName }).strict())
       .refine((d) => Object.keys(d).length > 0, { message: "at least one dataset" }),
@@ -110,7 +155,7 @@ export const baseSchema = z
         // The activity long-poll lasts up to 60 s; the function must outlive it.
         timeoutSeconds: z.number().int().min(90, "at least 90 s, to outlive the 60 s activity long-poll").max(900),
         maxTasksPerInvocation: z.number().int().min(1).max(100),
-        glueConcurrency: z.number().int().min(1).max(50),
+        engineConcurrency: z.number().int().min(1).max(50),
       })
       .strict(),
     dataArrival: z
@@ -173,11 +218,14 @@ function checkNameLengths(c: z.infer<typeof baseSchema>, ctx: z.RefinementCtx): 
       fields: ["project", "environment"],
       path: ["environment"],
       names: [
-        ["IAM role", `${p}-glue-runner-role`],
+        ["IAM role", `${p}-etl-runner-role`],
         ["IAM role", `${p}-data-arrival-role`],
         ["IAM role", `${p}-glue-job`],
-        ["EventBridge rule", `${p}-glue-runner-job-state`],
-        ["EventBridge rule", `${p}-glue-runner-fallback`],
+        ["IAM role", `${p}-emr-job`],
+        ["EventBridge rule", `${p}-etl-runner-job-state`],
+        ["EventBridge rule", `${p}-etl-runner-athena`],
+        ["EventBridge rule", `${p}-etl-runner-emr`],
+        ["EventBridge rule", `${p}-etl-runner-fallback`],
         ["EventBridge rule", `${p}-data-arrival-fallback`],
       ],
     },
@@ -325,9 +373,15 @@ export function resourceNames(c: EtlConfig) {
     stateMachine: `${p}-${c.stateMachine.name}`,
     runnerTable: `${p}-${c.runner.tableName}`,
     arrivalTable: `${p}-${c.dataArrival.tableName}`,
-    runnerFunction: `${p}-glue-runner`,
+    runnerFunction: `${p}-etl-runner`,
     dataArrivalFunction: `${p}-data-arrival`,
     failureTopic: `${p}-failures`,
+    /** Athena workgroup of the jobs with engine "athena". */
+    athenaWorkGroup: `${p}-etl`,
+    /** EMR Serverless application of the jobs with engine "emr-serverless". */
+    emrApplication: `${p}-spark`,
+    /** Execution role of the EMR Serverless job runs. */
+    emrJobRole: `${p}-emr-job`,
     /** Source of the workflow's own EventBridge events (the "kicks"). */
     eventSource: `${c.project}.${c.environment}.workflow`,
   };

@@ -1,16 +1,35 @@
 // The runner's environment as the stacks and the local runtime set it: the inverse of runnerConfigFromEnv
-// (functions/glue-runner/config.ts). Plain code, so importing it pulls no zod into the stacks.
+// (functions/etl-runner/config.ts). Plain code, so importing it pulls no zod into the stacks.
+import type { EtlConfig } from "./config";
+import type { EngineName } from "./job-spec";
 
 export interface RunnerConfig {
   activityArn: string;
   tableName: string;
   runTtlDays: number;
   maxTasksPerInvocation: number;
-  glueConcurrency: number;
+  engineConcurrency: number;
+  /** Every job's engine, by job name (resourceNames().glueJob(id)). */
+  jobEngines: Record<string, EngineName>;
+  /** s3://<artifact bucket>/<scriptsPrefix>jobs/: where the specs of the jobs not on Glue are; only when one exists. */
+  jobSpecsUri?: string;
 }
 
 /** The runner's POWERTOOLS_SERVICE_NAME, on AWS and locally. */
-export const RUNNER_SERVICE_NAME = "glue-runner";
+export const RUNNER_SERVICE_NAME = "etl-runner";
+
+/** Key prefix of the job specs in the artifact bucket (core/job-spec.ts jobSpecKey). */
+export const jobSpecsPrefix = (config: Pick<EtlConfig, "artifacts">) => `${config.artifacts.scriptsPrefix}jobs/`;
+
+/**
+ * JOB_ENGINES and JOB_SPECS_URI for a configuration: `jobName` names a job as resourceNames().glueJob does, and
+ * `artifactBucket` may be a Terraform token.
+ */
+export function runnerJobs(config: Pick<EtlConfig, "jobs" | "artifacts">, jobName: (id: string) => string, artifactBucket: string): Pick<RunnerConfig, "jobEngines" | "jobSpecsUri"> {
+  const jobEngines = Object.fromEntries(Object.entries(config.jobs).map(([id, job]) => [jobName(id), job.engine]));
+  const needsSpecs = Object.values(jobEngines).some((engine) => engine !== "glue");
+  return { jobEngines, jobSpecsUri: needsSpecs ? `s3://${artifactBucket}/${jobSpecsPrefix(config)}` : undefined };
+}
 
 /** Values may be Terraform tokens (strings). */
 export function runnerEnvironment(config: RunnerConfig & { logLevel: string }): Record<string, string> {
@@ -19,7 +38,9 @@ export function runnerEnvironment(config: RunnerConfig & { logLevel: string }): 
     TABLE_NAME: config.tableName,
     RUN_TTL_DAYS: String(config.runTtlDays),
     MAX_TASKS_PER_INVOCATION: String(config.maxTasksPerInvocation),
-    GLUE_CONCURRENCY: String(config.glueConcurrency),
+    ENGINE_CONCURRENCY: String(config.engineConcurrency),
+    JOB_ENGINES: JSON.stringify(config.jobEngines),
+    ...(config.jobSpecsUri ? { JOB_SPECS_URI: config.jobSpecsUri } : {}),
     POWERTOOLS_SERVICE_NAME: RUNNER_SERVICE_NAME,
     POWERTOOLS_LOG_LEVEL: config.logLevel,
   };

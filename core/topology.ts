@@ -9,7 +9,8 @@
 import { arrivalEnvironment } from "./arrival-environment";
 import { resourceNames, type EtlConfig } from "./config";
 import type { PolicyStatement } from "./iam-statement";
-import { runnerEnvironment } from "./runner-environment";
+import type { EngineName } from "./job-spec";
+import { runnerEnvironment, runnerJobs } from "./runner-environment";
 
 export type ResourceNames = ReturnType<typeof resourceNames>;
 
@@ -31,6 +32,8 @@ export interface FunctionSpec<Refs> {
 export interface RunnerRefs {
   readonly activityArn: string;
   readonly tableName: string;
+  /** The artifact bucket's name: the job specs of the jobs not on Glue are in it (JOB_SPECS_URI). */
+  readonly artifactBucket: string;
 }
 
 export interface ArrivalRefs {
@@ -41,8 +44,8 @@ export interface ArrivalRefs {
 
 export const FUNCTIONS: { readonly runner: FunctionSpec<RunnerRefs>; readonly dataArrival: FunctionSpec<ArrivalRefs> } = {
   runner: {
-    entry: "glue-runner",
-    description: "Starts the Glue jobs of runner activity tasks and reports their outcome",
+    entry: "etl-runner",
+    description: "Starts the runs of runner activity tasks on their engines and reports their outcome",
     functionName: (names) => names.runnerFunction,
     memoryMb: (c) => c.runner.memoryMb,
     // Outlives the 60 s activity long-poll (the configuration enforces at least 90 s).
@@ -53,7 +56,8 @@ export const FUNCTIONS: { readonly runner: FunctionSpec<RunnerRefs>; readonly da
         tableName: refs.tableName,
         runTtlDays: c.runner.runTtlDays,
         maxTasksPerInvocation: c.runner.maxTasksPerInvocation,
-        glueConcurrency: c.runner.glueConcurrency,
+        engineConcurrency: c.runner.engineConcurrency,
+        ...runnerJobs(c, resourceNames(c).glueJob, refs.artifactBucket),
         logLevel,
       }),
   },
@@ -106,6 +110,12 @@ export interface Trigger {
   readonly schedule?: (config: EtlConfig) => string;
 }
 
+/** The trigger ref naming the EMR Serverless application (its id exists only once created). */
+export const EMR_APPLICATION_ID_REF = "emrApplicationId";
+
+/** The ids of the jobs that run on `engine`. */
+export const jobsOn = (config: EtlConfig, engine: EngineName) => Object.keys(config.jobs).filter((id) => config.jobs[id].engine === engine);
+
 /** Every rule that wakes a function. The workflow's own schedule starts the state machine, not a function. */
 export const TRIGGERS: readonly Trigger[] = [
   {
@@ -115,18 +125,42 @@ export const TRIGGERS: readonly Trigger[] = [
     description: "A runner task is about to be scheduled",
     eventPattern: (_, n) => ({ source: [n.eventSource], "detail-type": [KICKS.runner] }),
   },
+  // Each engine's state-change events, only when a job runs on that engine.
   {
     id: "glue-job-state-change",
     target: "runner",
     ruleName: (n) => `${n.runnerFunction}-job-state`,
     description: "A project Glue job changed state",
-    eventPattern: (c, n) => ({ source: ["aws.glue"], "detail-type": ["Glue Job State Change"], detail: { jobName: Object.keys(c.jobs).map(n.glueJob) } }),
+    eventPattern: (c, n) => {
+      const jobs = jobsOn(c, "glue");
+      return jobs.length ? { source: ["aws.glue"], "detail-type": ["Glue Job State Change"], detail: { jobName: jobs.map(n.glueJob) } } : undefined;
+    },
+  },
+  {
+    id: "athena-query-state-change",
+    target: "runner",
+    ruleName: (n) => `${n.runnerFunction}-athena`,
+    description: "A query in the project's Athena workgroup changed state",
+    eventPattern: (c, n) =>
+      jobsOn(c, "athena").length ? { source: ["aws.athena"], "detail-type": ["Athena Query State Change"], detail: { workgroupName: [n.athenaWorkGroup] } } : undefined,
+  },
+  {
+    id: "emr-serverless-job-run-state-change",
+    target: "runner",
+    ruleName: (n) => `${n.runnerFunction}-emr`,
+    description: "A job run of the project's EMR Serverless application changed state",
+    eventPattern: (c, _, refs) => {
+      const jobs = jobsOn(c, "emr-serverless");
+      if (jobs.length === 0) return undefined;
+      if (!refs[EMR_APPLICATION_ID_REF]) throw new Error(`${jobs.join(", ")} run on emr-serverless: the runner's rule needs the EMR Serverless application's id (trigger ref ${EMR_APPLICATION_ID_REF})`);
+      return { source: ["aws.emr-serverless"], "detail-type": ["EMR Serverless Job Run State Change"], detail: { applicationId: [refs[EMR_APPLICATION_ID_REF]] } };
+    },
   },
   {
     id: "runner-fallback",
     target: "runner",
     ruleName: (n) => `${n.runnerFunction}-fallback`,
-    description: "Fallback wake-up in case a kick or a Glue event is lost",
+    description: "Fallback wake-up in case a kick or a state-change event is lost",
     schedule: (c) => c.schedules.fallback,
   },
   {

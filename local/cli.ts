@@ -2,8 +2,9 @@
 // failed, 2 bad usage or input, 130 interrupted.
 import { mkdir, open, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { defineCommand, integerOption, usageErrorLine, UsageError } from "../core/cli-args";
+import { defineCommand, usageErrorLine, UsageError } from "../core/cli-args";
 import { ConfigError, loadConfig, PROJECT_ROOT, resourceNames, type EtlConfig } from "../core/config";
+import { DATASET_OPTIONS, datasetArguments, datasetHelp } from "./dataset-inputs";
 import { InputError } from "./inputs";
 import { readParquet } from "./parquet";
 import { formatProgress, formatSummary } from "./progress";
@@ -16,14 +17,11 @@ export const START_COMMAND = defineCommand({
   summary: `Runs the ETL workflow end to end on local stand-ins for S3, DynamoDB, Step Functions and Glue,
 with the real ASL and handler code, and writes the joined dataset as Parquet.`,
   options: {
-    sales: { type: "string", value: "FILE", description: "sales CSV (SalesPipeline sample shape). Default: generated sample data" },
-    marketing: { type: "string", value: "FILE", description: "marketing CSV (MarketingData sample shape). Default: generated sample data" },
+    ...DATASET_OPTIONS,
     out: { type: "string", value: "DIR", description: "where the joined *.parquet files go (nothing else is written there).\nDefault: out/joined/ in the working copy (git-ignored)" },
     report: { type: "string", value: "FILE", description: "write a JSON report: status, executionArn, startedAt, stoppedAt, states,\njobs, notifications, output {dir, rows}" },
     "fail-job": { type: "string", value: "JOB", multiple: true, description: "make that job's Glue run fail (job id such as PSD, or Glue job name)" },
     "upload-before-start": { type: "boolean", description: "upload the datasets before starting the execution" },
-    "delay-sales": { type: "string", value: "MS", description: "wait MS milliseconds before uploading the sales dataset" },
-    "delay-marketing": { type: "string", value: "MS", description: "wait MS milliseconds before uploading the marketing dataset" },
   },
   epilogue: `Exit codes: 0 the workflow succeeded, 1 it failed, 2 bad usage or input, 130 interrupted.
 Environment: ETL_CONFIG (configuration file), ETL_ENV (environment), POWERTOOLS_LOG_LEVEL (handler logs, default WARN).`,
@@ -39,10 +37,7 @@ export interface CliArguments {
   reportFile?: string;
 }
 
-export const MAX_DELAY_MS = 2 ** 31 - 1;
-
-// Node's timers take at most 2^31-1 ms; a larger delay would fire after 1 ms.
-const milliseconds = (flag: string, value: string | undefined) => integerOption(flag, value, { max: MAX_DELAY_MS, unit: "milliseconds" });
+export { MAX_DELAY_MS } from "./dataset-inputs";
 
 /** Parses argv (without node and the script); throws UsageError naming the bad flag or value. */
 export function parseCliArguments(argv: string[], config: EtlConfig): CliArguments {
@@ -54,14 +49,13 @@ export function parseCliArguments(argv: string[], config: EtlConfig): CliArgumen
   const unknown = failJobs.filter((j) => !known.includes(j));
   if (unknown.length) throw new UsageError(`--fail-job: unknown job ${unknown.join(", ")}; known: ${known.join(", ")}`);
 
-  const inputs: Record<string, string> = {};
-  if (values.sales !== undefined) inputs.sales = resolve(values.sales);
-  if (values.marketing !== undefined) inputs.marketing = resolve(values.marketing);
-  const uploadDelaysMs: Record<string, number> = {};
-  const delaySales = milliseconds("delay-sales", values["delay-sales"]);
-  const delayMarketing = milliseconds("delay-marketing", values["delay-marketing"]);
-  if (delaySales !== undefined) uploadDelaysMs.sales = delaySales;
-  if (delayMarketing !== undefined) uploadDelaysMs.marketing = delayMarketing;
+  let datasets;
+  try {
+    datasets = datasetArguments(config, values);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { inputs, uploadDelaysMs } = datasets;
 
   return {
     help: false,
@@ -109,7 +103,7 @@ export async function main(argv: string[], out: (line: string) => void = console
     throw e;
   }
   if (args.help) {
-    out(USAGE);
+    out(`${USAGE}\n\n${datasetHelp(config, process.env.ETL_CONFIG ?? "etl.config.json")}`);
     return 0;
   }
 

@@ -8,9 +8,9 @@ import { basename, join, resolve, sep } from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import type { Context } from "aws-lambda";
-import { loadStateMachine } from "../asl/loader";
-import { workflowPlaceholders } from "../asl/placeholders";
-import { definitionPath, loadConfig, resourceNames, type EtlConfig } from "../core/config";
+import { checkCatalogSchemas, loadWorkflow } from "../asl/consistency";
+import type { LoadedStateMachine } from "../asl/loader";
+import { loadConfig, resourceNames, type EtlConfig } from "../core/config";
 import { ARRIVAL_TABLE, RUNNER_TABLE } from "../core/table-keys";
 import { FUNCTIONS, type FunctionId } from "../core/topology";
 import { LOCAL_ACCOUNT, localStateMachineArn, localWorkflowArns } from "./arns";
@@ -20,7 +20,7 @@ import { LocalEventBus, localWiring } from "./event-bus";
 import { startLocalGlue, type JobRun, type LocalGlueServer } from "./glue-service";
 import { checkCsvHeaders, InputError } from "./inputs";
 import { readParquet } from "./parquet";
-import { writeSampleData } from "./sample-data";
+import { writeDatasetSamples } from "./dataset-samples";
 import { startLocalS3, type LocalS3 } from "./s3";
 import { LocalStepFunctions, type PutEventsEntry, type SfnEvent } from "./sfn-service";
 
@@ -179,17 +179,15 @@ export async function runLocalWorkflow(options: RuntimeOptions): Promise<RunRepo
   };
 
   try {
-    // Inputs first: a bad file is reported before any server starts.
+    // The workflow and the catalog schemas against the configuration, then the inputs: a miscopied ASL branch,
+    // a stale catalog schema or a bad file is reported before any server starts.
+    const stateMachine = await checkedWorkflow(config, region);
     const files: Record<string, string> = { ...options.inputs };
     const missing = datasetIds.filter((d) => !files[d]);
     if (missing.length) {
       const sampleDir = await mkdtemp(join(tmpdir(), "etl-sample-"));
       cleanups.push(() => rm(sampleDir, { recursive: true, force: true }));
-      const sample: Record<string, string> = await writeSampleData(sampleDir);
-      for (const d of missing) {
-        if (!sample[d]) throw new InputError(`no input for dataset '${d}' and the sample data generator has none`);
-        files[d] = sample[d];
-      }
+      Object.assign(files, await writeDatasetSamples(config, sampleDir, missing));
     }
     await checkCsvHeaders(config, files);
     // A failed run must not leave an earlier run's result looking like its own.
@@ -197,13 +195,26 @@ export async function runLocalWorkflow(options: RuntimeOptions): Promise<RunRepo
       throw new InputError(`${outDir}: cannot use it as the output folder (${e.message})`);
     });
 
-    return await runWithServices(config, options, { files, names, region, eventDriven, fallbackPeriodMs, outDir, progress, cleanups });
+    return await runWithServices(config, options, { stateMachine, files, names, region, eventDriven, fallbackPeriodMs, outDir, progress, cleanups });
   } finally {
     await closeAll();
   }
 }
 
+/** The configuration's workflow, checked against it (asl/consistency.ts); a problem is bad input (exit 2). */
+export async function checkedWorkflow(config: EtlConfig, region: string): Promise<LoadedStateMachine> {
+  try {
+    const stateMachine = loadWorkflow(config, localWorkflowArns(config, region));
+    await checkCatalogSchemas(config);
+    return stateMachine;
+  } catch (e) {
+    if ((e as Error).name === "AslError" || (e as Error).name === "ConfigError") throw new InputError((e as Error).message);
+    throw e;
+  }
+}
+
 interface RunContext {
+  stateMachine: LoadedStateMachine;
   files: Record<string, string>;
   names: ReturnType<typeof resourceNames>;
   region: string;
@@ -216,6 +227,8 @@ interface RunContext {
 
 export interface LocalServicesOptions {
   config: EtlConfig;
+  /** The workflow, loaded and checked (checkedWorkflow). */
+  stateMachine: LoadedStateMachine;
   /** The data-lake bucket's name. */
   bucket: string;
   /** Job ids or Glue job names whose runs end FAILED. Default: none. */
@@ -326,9 +339,8 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   });
   cleanups.push(() => glue.close());
 
-  const stateMachine = loadStateMachine(definitionPath(config), workflowPlaceholders(config, arns));
   sfn = await LocalStepFunctions.start({
-    stateMachine,
+    stateMachine: options.stateMachine,
     stateMachineName: names.stateMachine,
     region,
     longPollMs: options.longPollMs,
@@ -371,7 +383,8 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   Object.assign(process.env, sharedEnv);
   const logLevel = process.env.POWERTOOLS_LOG_LEVEL ?? "WARN";
   const environments: { [F in FunctionId]: Record<string, string> } = {
-    runner: FUNCTIONS.runner.environment(config, { activityArn: arns.runnerActivityArn, tableName: names.runnerTable }, logLevel),
+    // The job specs of engines other than Glue live in the local artifact bucket (wired with the local emulators).
+    runner: FUNCTIONS.runner.environment(config, { activityArn: arns.runnerActivityArn, tableName: names.runnerTable, artifactBucket: `${config.artifacts.bucketPrefix}local` }, logLevel),
     dataArrival: FUNCTIONS.dataArrival.environment(
       config,
       { tableName: names.arrivalTable, waitActivityArns: Object.fromEntries(datasetIds.map((d) => [d, arns.waitActivityArn(d)])), dataBucket: bucket },
@@ -415,6 +428,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   const runSignal = options.signal ? AbortSignal.any([options.signal, runOver.signal]) : runOver.signal;
   const services = await startLocalServices({
     config,
+    stateMachine: run.stateMachine,
     bucket,
     failJobs: options.failJobs,
     eventDriven: run.eventDriven,

@@ -4,7 +4,8 @@ import { defineCommand, integerOption, runAsScript, UsageError } from "../core/c
 import { loadConfig, resourceNames, type EtlConfig } from "../core/config";
 import { startEdge, type Edge } from "./edge";
 import { formatProgress } from "./progress";
-import { startLocalServices, type ProgressEvent } from "./runtime";
+import { InputError } from "./inputs";
+import { checkedWorkflow, startLocalServices, type ProgressEvent } from "./runtime";
 
 export const SERVE_COMMAND = defineCommand({
   command: "npm run serve --",
@@ -55,9 +56,12 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   };
   let edge: Edge;
   let stateMachineArn: string;
+  // The workflow and the catalog schemas against the configuration, before any server starts.
+  const stateMachine = await checkedWorkflow(config, config.region);
   try {
     const services = await startLocalServices({
       config,
+      stateMachine,
       bucket,
       failJobsOnce: options.failJobsOnce,
       eventDriven: true,
@@ -93,7 +97,14 @@ async function main(values: { port?: string; "fail-job-once"?: string[] }): Prom
   const unknown = failJobsOnce.filter((j) => !known.includes(j));
   if (unknown.length) throw new UsageError(`--fail-job-once: unknown job ${unknown.join(", ")}; known: ${known.join(", ")}`);
 
-  const serving = await serve({ config, port, failJobsOnce, out: (line) => console.log(line) });
+  let serving: Serving;
+  try {
+    serving = await serve({ config, port, failJobsOnce, out: (line) => console.log(line) });
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    console.error(`error: ${e.message}`);
+    return 2;
+  }
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       console.error(`${signal}: closing the local services...`);

@@ -68,12 +68,14 @@ export class HistoryFollower {
         push({ type: "state", name: state, phase: "exited", status: "FAILED", error: this.lastError(state) });
       } else if (type === "ActivitySucceeded" || type === "TaskSucceeded") {
         const job = parseJson(e.activitySucceededEventDetails?.output ?? e.taskSucceededEventDetails?.output);
-        if (job?.jobName && job.jobRunId) push({ type: "job", jobName: job.jobName, runId: job.jobRunId, state: job.state ?? "SUCCEEDED" });
+        const runId = job?.jobRunId ?? job?.runId;
+        if (job?.jobName && runId) push({ type: "job", jobName: job.jobName, runId, state: job.state ?? "SUCCEEDED" });
       } else if (["ActivityFailed", "ActivityTimedOut", "TaskFailed", "TaskTimedOut"].includes(type)) {
         const details = e.activityFailedEventDetails ?? e.activityTimedOutEventDetails ?? e.taskFailedEventDetails ?? e.taskTimedOutEventDetails;
         if (state) this.open.set(state, details?.error);
         const job = parseJson(details?.cause);
-        if (job?.jobName && job.jobRunId) push({ type: "job", jobName: job.jobName, runId: job.jobRunId, state: job.state ?? "FAILED", errorMessage: job.errorMessage });
+        const runId = job?.jobRunId ?? job?.runId;
+        if (job?.jobName && runId) push({ type: "job", jobName: job.jobName, runId, state: job.state ?? "FAILED", errorMessage: job.errorMessage });
       } else if (TERMINAL[type]) {
         this.status = TERMINAL[type];
         const details = e.executionFailedEventDetails ?? e.executionTimedOutEventDetails ?? e.executionAbortedEventDetails;

@@ -32,6 +32,8 @@ export function buildApp(config: EtlConfig, options: BuildAppOptions = {}): EtlA
     runnerActivity: stateMachine.runnerActivity,
     stateMachine: stateMachine.stateMachine,
     jobs: glue.jobs,
+    dataLake: glue.dataLake.bucket,
+    artifacts: glue.artifacts.bucket,
   });
   return { app, glue, stateMachine, runner };
 }

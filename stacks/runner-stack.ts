@@ -1,4 +1,5 @@
 import type { GlueJob } from "@cdktf/provider-aws/lib/glue-job";
+import type { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import type { SfnActivity } from "@cdktf/provider-aws/lib/sfn-activity";
 import type { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine";
 import type { Construct } from "constructs";
@@ -8,18 +9,33 @@ import { LambdaEventRule } from "./constructs/lambda-event-rule";
 import { NodejsFunction } from "./constructs/nodejs-function";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
 import { RUNNER_TABLE } from "../core/table-keys";
-import { FUNCTIONS } from "../core/topology";
+import { EMR_APPLICATION_ID_REF, FUNCTIONS } from "../core/topology";
+import { runnerEngineAccess, type RunnerEngineResources } from "./runner-engines";
 
 export interface RunnerStackProps extends EtlStackProps {
   /** The runner activity (state-machine stack). */
   readonly runnerActivity: SfnActivity;
   /** The workflow (state-machine stack); its tasks are answered by the runner. */
   readonly stateMachine: SfnStateMachine;
-  /** The Glue jobs the runner may start (glue stack), by job id. */
+  /** The Glue jobs the runner may start (glue stack), by job id; only those of jobs on engine "glue" are granted. */
   readonly jobs: Record<string, GlueJob>;
+  /** The data-lake bucket (glue stack): outputs and staging areas of the jobs not on Glue. */
+  readonly dataLake: S3Bucket;
+  /** The artifact bucket (glue stack): the job specs of the jobs not on Glue. */
+  readonly artifacts: S3Bucket;
+  /**
+   * The Athena workgroup (glue stack), when a job runs on Athena.
+   * @default resourceNames().athenaWorkGroup, its ARN in this account and region, results under `athena-results/` of the artifact bucket
+   */
+  readonly athena?: Omit<NonNullable<RunnerEngineResources["athena"]>, "catalogArns">;
+  /** The EMR Serverless application and job role (glue stack); required when a job runs on EMR Serverless. */
+  readonly emrServerless?: RunnerEngineResources["emrServerless"];
 }
 
-/** The ETL runner: the glue-runner function, its table of active job runs and the rules that wake it. */
+/**
+ * The ETL runner: the etl-runner function, its table of active job runs and the rules that wake it, with IAM and
+ * state-change rules for exactly the engines the configuration's jobs use.
+ */
 export class RunnerStack extends EtlStack {
   readonly runner: NodejsFunction;
 
@@ -27,28 +43,40 @@ export class RunnerStack extends EtlStack {
     super(scope, id, props);
     const { config, runnerActivity, stateMachine } = props;
     const names = resourceNames(config);
-    const jobs = Object.values(props.jobs);
-    if (jobs.length === 0) throw new Error(`${id}: the runner needs at least one Glue job`);
+    const workGroupName = names.athenaWorkGroup;
+    const access = runnerEngineAccess(config, names.glueJob, {
+      glueJobs: Object.fromEntries(Object.entries(props.jobs).map(([job, resource]) => [job, { arn: resource.arn, name: resource.name }])),
+      athena: {
+        workGroupName,
+        workGroupArn: this.arn("athena", `workgroup/${workGroupName}`),
+        resultsBucketArn: props.artifacts.arn,
+        resultsPrefix: "athena-results/",
+        ...props.athena,
+        catalogArns: [this.arn("glue", "catalog"), this.arn("glue", `database/${config.glue.databaseName}`), this.arn("glue", `table/${config.glue.databaseName}/*`)],
+      },
+      emrServerless: props.emrServerless,
+      dataLakeArn: props.dataLake.arn,
+      artifactsArn: props.artifacts.arn,
+    });
 
     const table = new EncryptedTable(this, "runs-table", { tableName: names.runnerTable, keys: RUNNER_TABLE }).table;
-    this.runner = NodejsFunction.fromSpec(this, "glue-runner", FUNCTIONS.runner, config, { activityArn: runnerActivity.arn, tableName: table.name });
+    this.runner = NodejsFunction.fromSpec(this, "etl-runner", FUNCTIONS.runner, config, { activityArn: runnerActivity.arn, tableName: table.name, artifactBucket: props.artifacts.bucket });
     this.runner.addToRolePolicy("runner-activity", [
       { Sid: "PollRunnerTasks", Action: ["states:GetActivityTask"], Resource: [runnerActivity.arn] },
       { Sid: "AnswerRunnerTasks", Action: ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"], Resource: [runnerActivity.arn, stateMachine.arn] },
     ]);
-    this.runner.addToRolePolicy("glue-jobs", [
-      { Sid: "RunProjectJobs", Action: ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"], Resource: jobs.map((j) => j.arn) },
-    ]);
+    for (const [policy, statements] of Object.entries(access.statements)) this.runner.addToRolePolicy(policy, statements);
     this.runner.addToRolePolicy("runs-table", [
       {
         Sid: "RunItems",
-        // Only the calls functions/glue-runner makes (no GetItem: reads are Query and Scan).
+        // Only the calls functions/etl-runner makes (no GetItem: reads are Query and Scan).
         Action: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"],
         Resource: [table.arn],
       },
     ]);
 
-    // Kicks, Glue state changes and the fallback schedule: the rules the topology gives the runner.
-    LambdaEventRule.forTriggers(this, "runner", this.runner, config);
+    // Kicks, the state changes of each engine in use and the fallback schedule: the rules the topology gives the runner.
+    const refs: Record<string, string> = props.emrServerless ? { [EMR_APPLICATION_ID_REF]: props.emrServerless.applicationId } : {};
+    LambdaEventRule.forTriggers(this, "runner", this.runner, config, refs);
   }
 }

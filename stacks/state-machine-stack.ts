@@ -8,9 +8,9 @@ import { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine";
 import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
-import { allStates, loadStateMachine } from "../asl/loader";
-import { workflowPlaceholders } from "../asl/placeholders";
-import { definitionPath, resourceNames } from "../core/config";
+import { loadWorkflow } from "../asl/consistency";
+import { allStates } from "../asl/loader";
+import { resourceNames } from "../core/config";
 import { DataArrival } from "./constructs/data-arrival";
 import { FailureNotification } from "./constructs/failure-notification";
 import type { SecureBucket } from "./constructs/secure-bucket";
@@ -73,7 +73,6 @@ export class StateMachineStack extends EtlStack {
   private createStateMachine(): SfnStateMachine {
     const config = this.config;
     const names = resourceNames(config);
-    const file = definitionPath(config);
     // The ASL is loaded with markers in place of the ARNs so that it can be checked by value, then the
     // markers become Terraform references once the rest of the text is escaped for Terraform.
     // Each marker ends with a closing delimiter, so no marker is a prefix of another (`-1-ref` vs `-10-ref`),
@@ -87,10 +86,7 @@ export class StateMachineStack extends EtlStack {
     const runnerMarker = marker("activity", this.runnerActivity.arn);
     const waitMarkers = Object.fromEntries(Object.entries(this.waitActivities).map(([d, a]) => [d, marker("activity", a.arn)]));
     const topicMarker = marker("sns-topic", this.failureTopic.arn);
-    const loaded = loadStateMachine(
-      file,
-      workflowPlaceholders(config, { runnerActivityArn: runnerMarker, waitActivityArn: (d) => waitMarkers[d], failureTopicArn: topicMarker }),
-    );
+    const loaded = loadWorkflow(config, { runnerActivityArn: runnerMarker, waitActivityArn: (d) => waitMarkers[d], failureTopicArn: topicMarker });
     checkRunnerHeartbeats(loaded.definition, runnerMarker, config.schedules.fallback, loaded.file);
     const jobTimeouts = Object.fromEntries(
       Object.entries(config.jobs).map(([id, job]) => [

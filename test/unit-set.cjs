@@ -6,7 +6,7 @@ module.exports = {
     "test/e2e/**",
     "test/asl/failure-path.test.ts",
     "test/bench/{call-counter,stats}.test.ts",
-    "test/functions/*/{arrivals-table,runs-table,release,start,uploads,wait-task,worker}.test.ts",
+    "test/functions/*/{arrivals-table,contract,runs-table,release,start,uploads,wait-task,worker}.test.ts",
     "test/glue-scripts/etl_common.test.ts",
     "test/local/{aws-json-server,glue-service,runtime,s3-staging,sfn-service,sfn-redrive}.test.ts",
     "test/stacks/bundle.test.ts",

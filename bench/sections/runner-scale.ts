@@ -6,10 +6,17 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GlueClient } from "@aws-sdk/client-glue";
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { SFNClient } from "@aws-sdk/client-sfn";
-import { checkAllRuns } from "../../functions/glue-runner/check";
-import { emptySummary, type RunnerDeps } from "../../functions/glue-runner/deps";
-import { RunsTable } from "../../functions/glue-runner/runs-table";
-import { TASK_ID_ARGUMENT } from "../../functions/glue-runner/start";
+import { checkAllRuns } from "../../functions/etl-runner/check";
+import { emptySummary, type RunnerDeps } from "../../functions/etl-runner/deps";
+import { RunsTable } from "../../functions/etl-runner/runs-table";
+import { GlueEngine, TASK_ID_ARGUMENT } from "../../functions/etl-runner/engines/glue";
+import { engineRegistry } from "../../functions/etl-runner/engines/registry";
+import { JobSpecs } from "../../functions/etl-runner/job-specs";
+import { Publisher } from "../../functions/etl-runner/publish";
+
+const unusedS3 = (): never => {
+  throw new Error("the runner-scale bench runs Glue jobs only: no S3 client");
+};
 import { mapConcurrent } from "../../functions/shared/concurrency";
 import { createLogger } from "../../functions/shared/logger";
 import { localWorkflowArns } from "../../local/arns";
@@ -106,7 +113,9 @@ async function measureSize(context: BenchContext, baseConfig: EtlConfig, activeR
     const logger = withEnv({ POWERTOOLS_LOG_LEVEL: "SILENT" }, () => createLogger());
     const deps: RunnerDeps = {
       sfn: sfnClient,
-      glue: glueClient,
+      engines: engineRegistry({}, { glue: () => new GlueEngine({ glue: glueClient }, logger) }),
+      // Glue runs publish nothing: no S3 call is made.
+      publisher: new Publisher(unusedS3, new JobSpecs(unusedS3, undefined)),
       table,
       logger,
       now: () => new Date(),
@@ -115,7 +124,8 @@ async function measureSize(context: BenchContext, baseConfig: EtlConfig, activeR
         tableName: names.runnerTable,
         runTtlDays: config.runner.runTtlDays,
         maxTasksPerInvocation: config.runner.maxTasksPerInvocation,
-        glueConcurrency: config.runner.glueConcurrency,
+        engineConcurrency: config.runner.engineConcurrency,
+        jobEngines: {},
       },
     };
 
@@ -150,7 +160,7 @@ export const runnerScaleSection: Section = {
     const figures: Figure[] = [];
     for (const activeRuns of SIZES) {
       const cycles = await measureSize(context, config, activeRuns);
-      const how = `checkAllRuns() of functions/glue-runner/check.ts over ${activeRuns} RUNNING runs spread over ${jobs} jobs (dynalite, local Glue service, fake SFN; GLUE_CONCURRENCY ${config.runner.glueConcurrency}), ${CYCLES} cycles; wall time of one call; SDK commands counted by a middleware on each client`;
+      const how = `checkAllRuns() of functions/etl-runner/check.ts over ${activeRuns} RUNNING runs spread over ${jobs} jobs (dynalite, local Glue service, fake SFN; ENGINE_CONCURRENCY ${config.runner.engineConcurrency}), ${CYCLES} cycles; wall time of one call; SDK commands counted by a middleware on each client`;
       const calls = (service: "glue" | "dynamodb" | "sfn", label: string): Figure => ({
         name: `${activeRuns} runs: ${label} calls`,
         unit: "calls",

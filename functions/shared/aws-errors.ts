@@ -1,7 +1,7 @@
 // Classifying AWS SDK errors without importing each service's exception classes.
 
 /** True when the service answered with an error (as opposed to a network failure or timeout). */
-export function isServiceError(error: unknown): error is Error & { $fault?: "client" | "server" } {
+export function isServiceError(error: unknown): error is Error & { $fault?: "client" | "server"; $metadata: { httpStatusCode: number } } {
   const metadata = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata;
   return error instanceof Error && typeof metadata?.httpStatusCode === "number";
 }

@@ -14,6 +14,30 @@ const json = (value: unknown) => (typeof value === "string" ? value : JSON.strin
 const data = (key: string, value: unknown) => ({ [key]: json(value), [`${key}Details`]: { truncated: false } });
 
 /** `stateTypes`: the definition's state types by name (TaskStateEntered, ParallelStateEntered, ...). */
+/**
+ * The service records a task's scheduling as it happens but its StateEntered when it reads the interpreter's event
+ * log, a moment later: a task's events are put back after their state's StateEntered, as AWS orders them.
+ */
+function inStateOrder(events: readonly SfnEvent[]): SfnEvent[] {
+  const out: SfnEvent[] = [];
+  const entered = new Set<string>();
+  const pending = new Map<string, SfnEvent[]>();
+  for (const e of events) {
+    if (e.type === "StateEntered") {
+      entered.add(e.name);
+      out.push(e, ...(pending.get(e.name) ?? []));
+      pending.delete(e.name);
+    } else if (e.type === "StateExited") {
+      entered.delete(e.name);
+      out.push(e);
+    } else if ("state" in e && !entered.has(e.state) && (pending.has(e.state) || e.type === "ActivityTaskScheduled" || e.type === "TaskScheduled")) {
+      pending.set(e.state, [...(pending.get(e.state) ?? []), e]);
+    } else out.push(e);
+  }
+  for (const rest of pending.values()) out.push(...rest);
+  return out;
+}
+
 export function historyEvents(events: readonly SfnEvent[], stateTypes: ReadonlyMap<string, string>, roleArn: string, region: string): HistoryEvent[] {
   const out: HistoryEvent[] = [];
   // As on AWS, an event points at the one that led to it: a state's events at that state's previous event.
@@ -24,7 +48,7 @@ export function historyEvents(events: readonly SfnEvent[], stateTypes: ReadonlyM
     out.push({ timestamp: epochSeconds(new Date(e.at)), type, id, previousEventId: (state !== undefined && lastOfState.get(state)) || out.length, ...details });
     if (state !== undefined) lastOfState.set(state, id);
   };
-  for (const e of events) {
+  for (const e of inStateOrder(events)) {
     switch (e.type) {
       case "ExecutionStarted":
         add(e, "ExecutionStarted", { executionStartedEventDetails: { ...data("input", e.input), roleArn } });

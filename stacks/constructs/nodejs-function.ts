@@ -12,7 +12,7 @@ import { bundleOf, DEFAULT_FUNCTIONS_DIR } from "../bundle";
 import { policyDocument, serviceTrustPolicy, type PolicyStatement } from "../iam-policy";
 
 export interface NodejsFunctionProps {
-  /** Folder under `functionsDir` whose `handler.ts` (exporting `handler`) is bundled, e.g. "glue-runner". */
+  /** Folder under `functionsDir` whose `handler.ts` (exporting `handler`) is bundled, e.g. "etl-runner". */
   readonly entry: string;
   /** Function name; also names the role and the log group `/aws/lambda/<functionName>`. */
   readonly functionName: string;

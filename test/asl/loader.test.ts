@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AslError, allStates, loadStateMachine } from "../../asl/loader";
 
-const VALUES = { RunnerActivityArn: "arn:aws:states:us-east-1:123456789012:activity:etl-dev-glue-runner", Subject: 'say "hi"' };
+const VALUES = { RunnerActivityArn: "arn:aws:states:us-east-1:123456789012:activity:etl-dev-etl-runner", Subject: 'say "hi"' };
 
 describe("asl/loader", () => {
   let dir: string;

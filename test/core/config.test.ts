@@ -55,17 +55,51 @@ describe("stacks/config", () => {
       const names = resourceNames(loadConfig());
       expect(names).to.deep.include({
         prefix: "etl-dev",
-        runnerActivity: "etl-dev-glue-runner",
+        runnerActivity: "etl-dev-etl-runner",
         stateMachine: "etl-dev-workflow",
         runnerTable: "etl-dev-active-job-runs",
         arrivalTable: "etl-dev-data-arrivals",
-        runnerFunction: "etl-dev-glue-runner",
+        runnerFunction: "etl-dev-etl-runner",
         dataArrivalFunction: "etl-dev-data-arrival",
         failureTopic: "etl-dev-failures",
         eventSource: "etl.dev.workflow",
+        athenaWorkGroup: "etl-dev-etl",
+        emrApplication: "etl-dev-spark",
+        emrJobRole: "etl-dev-emr-job",
       });
       expect(names.waitActivity("sales")).to.equal("etl-dev-wait-for-sales");
       expect(names.glueJob("PSD")).to.equal("etl-dev-PSD");
+    });
+  });
+
+  describe("engines' sections", () => {
+    it("defaults athena, emrServerless and dataLake.stagingPrefix when absent", () => {
+      const raw = shipped();
+      delete raw.athena;
+      delete raw.emrServerless;
+      delete raw.dataLake.stagingPrefix;
+      const config = parse(raw);
+      expect(config.athena).to.deep.equal({ bytesScannedCutoffPerQuery: 10 * 1024 ** 3 });
+      expect(config.emrServerless).to.deep.equal({ releaseLabel: "emr-7.9.0", idleTimeoutMinutes: 15, maximumCapacity: { cpu: "8 vCPU", memory: "32 GB" } });
+      expect(config.dataLake.stagingPrefix).to.equal("staging/");
+    });
+
+    it("fills a partial emrServerless section field by field", () => {
+      const raw = shipped();
+      raw.emrServerless = { maximumCapacity: { cpu: "4 vCPU" } };
+      expect(parse(raw).emrServerless).to.deep.equal({ releaseLabel: "emr-7.9.0", idleTimeoutMinutes: 15, maximumCapacity: { cpu: "4 vCPU", memory: "32 GB" } });
+    });
+
+    it("rejects a bytes-scanned limit under Athena's 10 MB, a bad release label, a bad capacity and a bad staging prefix, naming each", () => {
+      const raw = shipped();
+      raw.athena = { bytesScannedCutoffPerQuery: 1000 };
+      raw.emrServerless = { releaseLabel: "7.9", maximumCapacity: { memory: "32GB" } };
+      raw.dataLake.stagingPrefix = "/staging";
+      const message = errorOf(() => parse(raw));
+      expect(message).to.match(/athena\.bytesScannedCutoffPerQuery: at least 10000000.*\(got 1000\)/);
+      expect(message).to.match(/emrServerless\.releaseLabel: an EMR release label.*\(got "7\.9"\)/);
+      expect(message).to.match(/emrServerless\.maximumCapacity\.memory: .*\(got "32GB"\)/);
+      expect(message).to.match(/dataLake\.stagingPrefix: an S3 key prefix/);
     });
   });
 
@@ -85,7 +119,7 @@ describe("stacks/config", () => {
     it("puts the environment in every resource name", () => {
       const names = resourceNames(loadConfig(DEFAULT_CONFIG_FILE, "prod"));
       expect(names.prefix).to.equal("etl-prod");
-      expect(names.runnerActivity).to.equal("etl-prod-glue-runner");
+      expect(names.runnerActivity).to.equal("etl-prod-etl-runner");
       expect(names.glueJob("JMSD")).to.equal("etl-prod-JMSD");
       expect(names.waitActivity("marketing")).to.equal("etl-prod-wait-for-marketing");
       expect(names.eventSource).to.equal("etl.prod.workflow");
@@ -149,6 +183,13 @@ describe("stacks/config", () => {
     });
   });
 
+  it("runs a job on Glue unless its engine says otherwise", () => {
+    const raw = shipped();
+    raw.jobs.JMSD.engine = "emr-serverless";
+    const config = parse(raw);
+    for (const id of Object.keys(config.jobs)) expect(config.jobs[id].engine, id).to.equal(id === "JMSD" ? "emr-serverless" : (shipped().jobs[id].engine ?? "glue"));
+  });
+
   describe("bad values", () => {
     const cases: Array<[string, (raw: any) => void, string]> = [
       ["project", (r) => (r.project = "ETL"), '  - project: lower-case letters, digits and \'-\', starting with a letter, at most 20 characters (got "ETL")'],
@@ -160,6 +201,8 @@ describe("stacks/config", () => {
       ["unknown field", (r) => (r.glue.workers = 3), '  - glue: Unrecognized key: "workers"'],
       ["worker type", (r) => (r.jobs.PSD.workerType = "G.16X"), '  - jobs.PSD.workerType: '],
       ["streaming-only worker type", (r) => (r.glue.workerType = "G.025X"), '  - glue.workerType: a worker type of Glue Spark (glueetl) jobs: G.1X, G.2X, G.4X or G.8X (G.025X is for streaming jobs, Z.2X for Ray jobs) (got "G.025X")'],
+      ["engine", (r) => (r.jobs.PMD.engine = "spark"), '  - jobs.PMD.engine: an engine: glue, athena, emr-serverless (got "spark")'],
+      ["Glue worker settings on another engine", (r) => Object.assign(r.jobs.PMD, { engine: "athena", numberOfWorkers: 4 }), '  - jobs.PMD.numberOfWorkers: applies to engine "glue" only (this job runs on athena) (got 4)'],
       ["Ray-only worker type", (r) => (r.jobs.PSD.workerType = "Z.2X"), '  - jobs.PSD.workerType: a worker type of Glue Spark (glueetl) jobs: G.1X, G.2X, G.4X or G.8X (G.025X is for streaming jobs, Z.2X for Ray jobs) (got "Z.2X")'],
     ];
     for (const [what, change, expected] of cases)

@@ -1,10 +1,11 @@
 // The topology's own rules: every trigger is a rule AWS accepts, every function's environment is what its handler
 // parses, and every integration has its IAM (and, type-checked, its local handler).
 import { expect } from "chai";
-import { loadConfig, resourceNames } from "../../core/config";
-import { FUNCTIONS, resolveTriggers, SFN_INTEGRATIONS, TRIGGERS, UPLOADS, type Trigger } from "../../core/topology";
+import { readFileSync } from "node:fs";
+import { DEFAULT_CONFIG_FILE, loadConfig, parseConfig, PROJECT_ROOT, resourceNames } from "../../core/config";
+import { EMR_APPLICATION_ID_REF, FUNCTIONS, resolveTriggers, SFN_INTEGRATIONS, TRIGGERS, UPLOADS, type Trigger } from "../../core/topology";
 import { arrivalConfigFromEnv } from "../../functions/data-arrival/config";
-import { runnerConfigFromEnv } from "../../functions/glue-runner/config";
+import { runnerConfigFromEnv } from "../../functions/etl-runner/config";
 import { LOCAL_INTEGRATIONS } from "../../local/sfn/integrations";
 import { FIXTURE_CONFIG } from "../stacks/synth";
 
@@ -27,8 +28,10 @@ describe("core/topology", () => {
     });
 
     it(`${file ? "fixture" : "etl.config.json"}: each function's environment is what its handler parses back`, () => {
-      const runnerEnv = FUNCTIONS.runner.environment(config, { activityArn: "arn:aws:states:us-east-1:123456789012:activity:a", tableName: names.runnerTable }, "INFO");
-      expect(runnerConfigFromEnv(runnerEnv)).to.include({ tableName: names.runnerTable, runTtlDays: config.runner.runTtlDays, maxTasksPerInvocation: config.runner.maxTasksPerInvocation });
+      const runnerEnv = FUNCTIONS.runner.environment(config, { activityArn: "arn:aws:states:us-east-1:123456789012:activity:a", tableName: names.runnerTable, artifactBucket: "artifacts" }, "INFO");
+      const runner = runnerConfigFromEnv(runnerEnv);
+      expect(runner).to.include({ tableName: names.runnerTable, runTtlDays: config.runner.runTtlDays, maxTasksPerInvocation: config.runner.maxTasksPerInvocation });
+      expect(runner.jobEngines).to.deep.equal(Object.fromEntries(Object.keys(config.jobs).map((id) => [names.glueJob(id), config.jobs[id].engine])));
       const waitActivityArns = Object.fromEntries(Object.keys(config.datasets).map((d) => [d, `arn:aws:states:us-east-1:123456789012:activity:${names.waitActivity(d)}`]));
       const arrivalEnv = FUNCTIONS.dataArrival.environment(config, { tableName: names.arrivalTable, waitActivityArns, dataBucket: "lake" }, "INFO");
       const parsed = arrivalConfigFromEnv(arrivalEnv);
@@ -48,6 +51,24 @@ describe("core/topology", () => {
     ]);
     expect(resolveTriggers(config, {}, "dataArrival", triggers)).to.deep.equal([]);
     expect(TRIGGERS.length).to.be.greaterThan(0);
+  });
+
+  it("the runner wakes on the state changes of exactly the engines its jobs use", () => {
+    const raw = JSON.parse(readFileSync(DEFAULT_CONFIG_FILE, "utf8"));
+    const rulesFor = (engines: Record<string, string>, refs = {}) => {
+      const changed = structuredClone(raw);
+      for (const [id, engine] of Object.entries(engines)) changed.jobs[id].engine = engine;
+      return resolveTriggers(parseConfig(changed, { source: "variant", rootDir: PROJECT_ROOT }), refs, "runner").filter((r) => r.eventPattern && r.eventPattern.source[0].startsWith("aws."));
+    };
+    expect(rulesFor({}).map((r) => r.id)).to.deep.equal(["glue-job-state-change"]);
+    const mixed = rulesFor({ PMD: "athena", JMSD: "emr-serverless" }, { [EMR_APPLICATION_ID_REF]: "00fapp" });
+    expect(mixed.map((r) => [r.id, r.eventPattern])).to.deep.equal([
+      ["glue-job-state-change", { source: ["aws.glue"], "detail-type": ["Glue Job State Change"], detail: { jobName: ["etl-dev-PSD"] } }],
+      ["athena-query-state-change", { source: ["aws.athena"], "detail-type": ["Athena Query State Change"], detail: { workgroupName: ["etl-dev-etl"] } }],
+      ["emr-serverless-job-run-state-change", { source: ["aws.emr-serverless"], "detail-type": ["EMR Serverless Job Run State Change"], detail: { applicationId: ["00fapp"] } }],
+    ]);
+    expect(rulesFor({ PSD: "athena", PMD: "athena", JMSD: "athena" }).map((r) => r.id)).to.deep.equal(["athena-query-state-change"]);
+    expect(() => rulesFor({ JMSD: "emr-serverless" })).to.throw(/JMSD run on emr-serverless: the runner's rule needs the EMR Serverless application's id/);
   });
 
   it("every SFN integration has its IAM, scoped by the references given, and a local handler", () => {

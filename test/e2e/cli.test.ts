@@ -198,7 +198,7 @@ describe("e2e: npm start", () => {
     expect(report.status).to.equal("FAILED");
     expect(report.jobs.find((j) => j.jobName === "etl-dev-JMSD")!.state).to.equal("FAILED");
     expect(report.notifications).to.have.length(1);
-    expect(report.notifications[0].message).to.contain("GlueJobFailedError").and.contain("etl-dev-JMSD");
+    expect(report.notifications[0].message).to.contain("JobFailedError").and.contain("etl-dev-JMSD");
     expect(report.states.find((s) => s.name === "JMSD")!.status).to.equal("FAILED");
     expect(report.output.rows).to.equal(0);
     expect(await readdir(out)).to.deep.equal([]);

@@ -182,11 +182,11 @@ describe("npm run serve with the real AWS CLI", function () {
     for (const dataset of failingDatasets) await s.upload(dataset);
     await s.waitFor(executionArn, "FAILED");
     const failed = await s.aws("stepfunctions", "describe-execution", "--execution-arn", executionArn);
-    expect(failed).to.include({ error: "GlueJobFailedError", redriveStatus: "REDRIVABLE" });
-    expect(s.output()).to.contain(`notification published: Execution ${executionArn} ended FAILED with GlueJobFailedError`);
+    expect(failed).to.include({ error: "JobFailedError", redriveStatus: "REDRIVABLE" });
+    expect(s.output()).to.contain(`notification published: Execution ${executionArn} ended FAILED with JobFailedError`);
     const watchedFailure = await s.watch(executionArn);
     expect(watchedFailure.code, watchedFailure.stdout + watchedFailure.stderr).to.equal(1);
-    expect(watchedFailure.stdout).to.match(new RegExp(`state ${failing} exited FAILED \\(GlueJobFailedError\\)`)).and.match(/execution FAILED/);
+    expect(watchedFailure.stdout).to.match(new RegExp(`state ${failing} exited FAILED \\(JobFailedError\\)`)).and.match(/execution FAILED/);
 
     await s.aws("stepfunctions", "redrive-execution", "--execution-arn", executionArn);
     await s.waitFor(executionArn, "SUCCEEDED");

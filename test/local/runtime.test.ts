@@ -53,7 +53,7 @@ describe("local/runtime", () => {
     expect(report.output.rows).to.be.greaterThan(0);
     expect((await readdir(report.output.dir)).every((f) => f.endsWith(".parquet"))).to.equal(true);
     expect(triggers.some((t) => t.endsWith(":Scheduled Event"))).to.equal(false);
-    expect(triggers).to.include.members(["etl-dev-data-arrival:WaitTaskScheduled", "etl-dev-glue-runner:RunnerTaskScheduled", "etl-dev-glue-runner:Glue Job State Change", "etl-dev-data-arrival:S3 notification"]);
+    expect(triggers).to.include.members(["etl-dev-data-arrival:WaitTaskScheduled", "etl-dev-etl-runner:RunnerTaskScheduled", "etl-dev-etl-runner:Glue Job State Change", "etl-dev-data-arrival:S3 notification"]);
     expect(report.states.every((s) => s.exitedAt !== null)).to.equal(true);
     expect(report.notifications).to.deep.equal([]);
     expect(endpoints).to.have.length(4);
@@ -77,12 +77,12 @@ describe("local/runtime", () => {
   it("a failed job fails the execution at that job: FAILED report with the notification and no output", async () => {
     const { report } = await run({ failJobs: ["PMD"] });
     expect(report.status).to.equal("FAILED");
-    expect(report.error).to.contain("GlueJobFailedError");
+    expect(report.error).to.contain("JobFailedError");
     expect(report.jobs.find((j) => j.jobName === "etl-dev-PMD")!.state).to.equal("FAILED");
     expect(report.jobs.some((j) => j.jobName === "etl-dev-JMSD")).to.equal(false);
     expect(report.notifications).to.have.length(1);
     expect(report.notifications[0].message).to.contain("etl-dev-PMD");
-    expect(report.notifications[0].message).to.match(/^Execution arn:aws:states:\S+ ended FAILED with GlueJobFailedError: /);
+    expect(report.notifications[0].message).to.match(/^Execution arn:aws:states:\S+ ended FAILED with JobFailedError: /);
     expect(report.states.find((s) => s.name === "PMD")!.status).to.equal("FAILED");
     expect(report.output.rows).to.equal(0);
     expect((await readdir(report.output.dir)).filter((f) => f.endsWith(".parquet"))).to.deep.equal([]);

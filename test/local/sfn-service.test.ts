@@ -248,19 +248,19 @@ describe("local/sfn-service", () => {
       const arn = await run({}, "broken");
       const { token } = await pollTask();
       const cause = JSON.stringify({ jobName: "etl-dev-PSD", state: "FAILED" });
-      await sfn.send(new SendTaskFailureCommand({ taskToken: token, error: "GlueJobFailedError", cause }));
+      await sfn.send(new SendTaskFailureCommand({ taskToken: token, error: "JobFailedError", cause }));
       await service.waitForExecution(arn);
       const described = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
       expect(described.status).to.equal("FAILED");
-      expect(described.error).to.equal("GlueJobFailedError");
+      expect(described.error).to.equal("JobFailedError");
       expect(described.cause).to.equal(cause);
       expect(service.notifications).to.have.length(1);
-      expect(service.notifications[0]).to.include({ topicArn: TOPIC, subject: "failed", message: `broken failed with GlueJobFailedError: ${cause}` });
+      expect(service.notifications[0]).to.include({ topicArn: TOPIC, subject: "failed", message: `broken failed with JobFailedError: ${cause}` });
       const exits = ofType(service.events, "StateExited").map((e) => [e.name, e.status]);
       expect(exits).to.deep.equal([["Kick", "SUCCEEDED"], ["Work", "CAUGHT"], ["Notify", "SUCCEEDED"], ["Failed", "FAILED"]]);
       const failed = ofType(service.events, "ExecutionFailed");
       expect(failed).to.have.length(1);
-      expect(failed[0]).to.include({ error: "GlueJobFailedError", cause });
+      expect(failed[0]).to.include({ error: "JobFailedError", cause });
     });
 
     it("fails the execution naming the state and resource it cannot run, even under Catch States.ALL", async () => {
@@ -446,7 +446,7 @@ describe("local/sfn-service", () => {
       expect(output.joined.jobName).to.equal(names.glueJob("JMSD"));
     });
 
-    it("retries GlueRetryableError, and on GlueJobFailedError fails at the job with its error and cause, announcing it", async () => {
+    it("retries JobRetryableError, and on JobFailedError fails at the job with its error and cause, announcing it", async () => {
       const changes: string[] = [];
       const { names, service, runUntilDone, arrival } = await startShipped({ retryIntervalOverrides: { PSD: 10 }, onStatusChange: (e) => void changes.push(String(e.detail.status)) });
       const cause = JSON.stringify({ jobName: names.glueJob("PSD"), jobRunId: "jr_2", state: "FAILED", errorMessage: "boom" });
@@ -454,17 +454,17 @@ describe("local/sfn-service", () => {
       const done = await runUntilDone((input) => {
         if (input.JobName !== names.glueJob("PSD")) return { output: { jobName: input.JobName } };
         psdAttempts += 1;
-        return psdAttempts === 1 ? { error: "GlueRetryableError", cause: "ConcurrentRunsExceededException" } : { error: "GlueJobFailedError", cause };
+        return psdAttempts === 1 ? { error: "JobRetryableError", cause: "ConcurrentRunsExceededException" } : { error: "JobFailedError", cause };
       }, arrival);
 
       expect(psdAttempts).to.equal(2);
-      expect(done).to.include({ status: "FAILED", error: "GlueJobFailedError", cause });
+      expect(done).to.include({ status: "FAILED", error: "JobFailedError", cause });
       // The failure rule turns the FAILED status change into the notification (test/asl/failure-path.test.ts).
       expect(changes).to.deep.equal(["RUNNING", "FAILED"]);
       const exits = Object.fromEntries(ofType(service.events, "StateExited").map((e) => [e.name, e.status]));
       expect(exits).to.include({ PSD: "FAILED", ProcessDatasets: "FAILED" });
       expect(exits).to.not.have.property("JMSD");
-      expect(ofType(service.events, "StateRetried").map((e) => [e.name, e.error])).to.deep.equal([["PSD", "GlueRetryableError"]]);
+      expect(ofType(service.events, "StateRetried").map((e) => [e.name, e.error])).to.deep.equal([["PSD", "JobRetryableError"]]);
       expect(service.events.filter((e) => e.type === "ActivityTaskScheduled" || e.type === "ActivityTaskStarted").length).to.equal(
         2 * ofType(service.events, "ActivityTaskClosed").length,
         "every scheduled task was started and closed",

@@ -26,10 +26,10 @@ const failedRun = [
   { type: "ActivityTaskStarted", state: "PSD", activityArn: "a" },
   { type: "ActivityTaskClosed", state: "PMD", activityArn: "a", outcome: "SUCCEEDED", output: JSON.stringify({ jobName: "etl-dev-PMD", jobRunId: "jr_2", state: "SUCCEEDED" }) },
   { type: "StateExited", name: "PMD", status: "SUCCEEDED", stateType: "Task", output: {} },
-  { type: "ActivityTaskClosed", state: "PSD", activityArn: "a", outcome: "FAILED", error: "GlueJobFailedError", cause: JSON.stringify({ jobName: "etl-dev-PSD", jobRunId: "jr_1", state: "FAILED", errorMessage: "boom" }) },
-  { type: "StateExited", name: "PSD", status: "FAILED", error: "GlueJobFailedError", stateType: "Task" },
-  { type: "StateExited", name: "Both", status: "FAILED", error: "GlueJobFailedError", stateType: "Parallel" },
-  { type: "ExecutionFailed", error: "GlueJobFailedError", cause: "boom" },
+  { type: "ActivityTaskClosed", state: "PSD", activityArn: "a", outcome: "FAILED", error: "JobFailedError", cause: JSON.stringify({ jobName: "etl-dev-PSD", jobRunId: "jr_1", state: "FAILED", errorMessage: "boom" }) },
+  { type: "StateExited", name: "PSD", status: "FAILED", error: "JobFailedError", stateType: "Task" },
+  { type: "StateExited", name: "Both", status: "FAILED", error: "JobFailedError", stateType: "Parallel" },
+  { type: "ExecutionFailed", error: "JobFailedError", cause: "boom" },
 ];
 
 describe("local/watch: the history as npm start's progress lines", () => {
@@ -45,9 +45,9 @@ describe("local/watch: the history as npm start's progress lines", () => {
       "job etl-dev-PMD run jr_2 SUCCEEDED",
       "state PMD exited SUCCEEDED",
       "job etl-dev-PSD run jr_1 FAILED (boom)",
-      "state Both exited FAILED (GlueJobFailedError)",
-      "state PSD exited FAILED (GlueJobFailedError)",
-      `execution FAILED (GlueJobFailedError: boom): ${ARN}`,
+      "state Both exited FAILED (JobFailedError)",
+      "state PSD exited FAILED (JobFailedError)",
+      `execution FAILED (JobFailedError: boom): ${ARN}`,
     ]);
     expect(follower.status).to.equal("FAILED");
   });

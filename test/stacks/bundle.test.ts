@@ -116,10 +116,12 @@ describe("stacks/bundle", () => {
     }
   });
 
-  it("ships a runner bundle under 400 KB that signs with the credentials Lambda puts in the environment", async () => {
-    const { dir } = bundleOf(join(DEFAULT_FUNCTIONS_DIR, "glue-runner", "handler.ts"));
+  // 384 KB with Glue alone; the Athena, EMR Serverless and S3 clients (job specs, publishing) add about 170 KB, 130 KB
+  // of it S3's. The budget catches a whole-package import (several MB), not each client.
+  it("ships a runner bundle under 600 KB that signs with the credentials Lambda puts in the environment", async () => {
+    const { dir } = bundleOf(join(DEFAULT_FUNCTIONS_DIR, "etl-runner", "handler.ts"));
     const code = readFileSync(join(dir, "index.js"), "utf8");
-    expect(Buffer.byteLength(code)).to.be.below(400 * 1024);
+    expect(Buffer.byteLength(code)).to.be.below(600 * 1024);
     expect(code).to.not.include("credential-provider-sso");
 
     // A stand-in for SFN and DynamoDB that records who signed each call.
@@ -147,11 +149,12 @@ describe("stacks/bundle", () => {
           AWS_ENDPOINT_URL_DYNAMODB: endpoint,
           AWS_ENDPOINT_URL_GLUE: endpoint,
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-          ACTIVITY_ARN: "arn:aws:states:us-east-1:123456789012:activity:etl-dev-glue-runner",
+          ACTIVITY_ARN: "arn:aws:states:us-east-1:123456789012:activity:etl-dev-etl-runner",
           TABLE_NAME: "etl-dev-active-job-runs",
           RUN_TTL_DAYS: "14",
           MAX_TASKS_PER_INVOCATION: "10",
-          GLUE_CONCURRENCY: "8",
+          ENGINE_CONCURRENCY: "8",
+          JOB_ENGINES: JSON.stringify({ "etl-dev-PSD": "glue" }),
           POWERTOOLS_LOG_LEVEL: "SILENT",
         },
       });

@@ -1,5 +1,7 @@
 import { expect } from "chai";
 import { RUNNER_TABLE } from "../../core/table-keys";
+import { resourceNames } from "../../core/config";
+import { jobsOn, resolveTriggers } from "../../core/topology";
 import { resources, resourceWith, synthFile, type TfJson } from "./synth";
 
 describe("runner stack (example configuration)", () => {
@@ -21,14 +23,15 @@ describe("runner stack (example configuration)", () => {
     ]);
   });
 
-  it("deploys the glue-runner function with the contract's environment and a timeout above the 60 s long-poll", () => {
-    const fn = resourceWith(runner, "aws_lambda_function", "function_name", "etl-dev-glue-runner");
+  it("deploys the etl-runner function with the contract's environment and a timeout above the 60 s long-poll", () => {
+    const fn = resourceWith(runner, "aws_lambda_function", "function_name", "etl-dev-etl-runner");
     expect(fn.timeout).to.equal(300);
     expect(fn.memory_size).to.equal(256);
     const env = fn.environment.variables;
     expect(Object.keys(env).sort()).to.deep.equal([
       "ACTIVITY_ARN",
-      "GLUE_CONCURRENCY",
+      "ENGINE_CONCURRENCY",
+      "JOB_ENGINES",
       "MAX_TASKS_PER_INVOCATION",
       "NODE_OPTIONS",
       "POWERTOOLS_LOG_LEVEL",
@@ -37,7 +40,10 @@ describe("runner stack (example configuration)", () => {
       "TABLE_NAME",
     ]);
     expect(env.ACTIVITY_ARN).to.match(remote("state-machine-dev"));
-    expect(env).to.include({ RUN_TTL_DAYS: "14", MAX_TASKS_PER_INVOCATION: "10", GLUE_CONCURRENCY: "8", POWERTOOLS_SERVICE_NAME: "glue-runner" });
+    expect(env).to.include({ RUN_TTL_DAYS: "14", MAX_TASKS_PER_INVOCATION: "10", ENGINE_CONCURRENCY: "8", POWERTOOLS_SERVICE_NAME: "etl-runner" });
+    // Every job's engine by job name; no job specs while every job runs on Glue.
+    const config = synthFile().config;
+    expect(JSON.parse(env.JOB_ENGINES)).to.deep.equal(Object.fromEntries(Object.entries(config.jobs).map(([id, job]) => [`etl-dev-${id}`, job.engine])));
   });
 
   it("scopes the runner's IAM to its activity, the project's jobs and its table", () => {
@@ -46,23 +52,24 @@ describe("runner stack (example configuration)", () => {
     expect(sid("PollRunnerTasks").Resource[0]).to.match(remote("state-machine-dev"));
     expect(sid("AnswerRunnerTasks").Action).to.deep.equal(["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]);
     expect(sid("RunProjectJobs").Action).to.deep.equal(["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"]);
-    expect(sid("RunProjectJobs").Resource).to.have.length(3);
+    expect(sid("RunProjectJobs").Resource).to.have.length(jobsOn(synthFile().config, "glue").length);
     for (const arn of sid("RunProjectJobs").Resource) expect(arn).to.match(remote("glue-dev"));
     expect(sid("RunItems").Action).to.have.members(["dynamodb:Query", "dynamodb:Scan", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]);
     expect(sid("RunItems").Resource).to.deep.equal([`\${aws_dynamodb_table.${Object.keys(resources(runner, "aws_dynamodb_table"))[0]}.arn}`]);
   });
 
-  it("wakes the runner on RunnerTaskScheduled, on the project's Glue job state changes and on the fallback schedule", () => {
+  it("wakes the runner on RunnerTaskScheduled, on the state changes of its jobs' engines and on the fallback schedule", () => {
+    const config = synthFile().config;
     const pattern = (name: string) => JSON.parse(resourceWith(runner, "aws_cloudwatch_event_rule", "name", name).event_pattern);
-    expect(pattern("etl-dev-glue-runner-kick")).to.deep.equal({ source: ["etl.dev.workflow"], "detail-type": ["RunnerTaskScheduled"] });
-    expect(pattern("etl-dev-glue-runner-job-state")).to.deep.equal({
+    expect(pattern("etl-dev-etl-runner-kick")).to.deep.equal({ source: ["etl.dev.workflow"], "detail-type": ["RunnerTaskScheduled"] });
+    expect(pattern("etl-dev-etl-runner-job-state")).to.deep.equal({
       source: ["aws.glue"],
       "detail-type": ["Glue Job State Change"],
-      detail: { jobName: ["etl-dev-PSD", "etl-dev-PMD", "etl-dev-JMSD"] },
+      detail: { jobName: jobsOn(config, "glue").map(resourceNames(config).glueJob) },
     });
-    expect(resourceWith(runner, "aws_cloudwatch_event_rule", "name", "etl-dev-glue-runner-fallback").schedule_expression).to.equal("rate(5 minutes)");
+    expect(resourceWith(runner, "aws_cloudwatch_event_rule", "name", "etl-dev-etl-runner-fallback").schedule_expression).to.equal("rate(5 minutes)");
     const permissions = Object.values(resources(runner, "aws_lambda_permission"));
-    expect(permissions).to.have.length(3);
+    expect(permissions).to.have.length(resolveTriggers(config, {}, "runner").length);
     const ruleArns = Object.keys(resources(runner, "aws_cloudwatch_event_rule")).map((id) => `\${aws_cloudwatch_event_rule.${id}.arn}`);
     expect(permissions.map((p) => p.source_arn).sort()).to.deep.equal(ruleArns.sort());
   });

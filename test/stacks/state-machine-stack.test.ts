@@ -16,7 +16,7 @@ describe("state-machine stack (example configuration)", () => {
   });
 
   it("has the runner activity and one wait activity per dataset", () => {
-    expect(Object.values(resources(sm, "aws_sfn_activity")).map((a) => a.name).sort()).to.deep.equal(["etl-dev-glue-runner", "etl-dev-wait-for-marketing", "etl-dev-wait-for-sales"]);
+    expect(Object.values(resources(sm, "aws_sfn_activity")).map((a) => a.name).sort()).to.deep.equal(["etl-dev-etl-runner", "etl-dev-wait-for-marketing", "etl-dev-wait-for-sales"]);
   });
 
   it("encrypts the failure topic with a rotated customer-managed key and subscribes no email when none is configured", () => {
@@ -148,9 +148,19 @@ describe("state-machine stack (many datasets)", () => {
     const extra = Array.from({ length: 10 }, (_, i) => `extra${i}`);
     const asl = JSON.parse(readFileSync(join(PROJECT_ROOT, "asl", "etl-workflow.asl.json"), "utf8"));
     for (const dataset of extra) {
+      // A kick and a wait task naming the dataset, as the consistency check requires.
       asl.States.ProcessDatasets.Branches.push({
-        StartAt: `WaitFor_${dataset}`,
-        States: { [`WaitFor_${dataset}`]: { Type: "Task", Resource: `\${WaitActivityArn.${dataset}}`, TimeoutSeconds: 60, End: true } },
+        StartAt: `Kick_${dataset}`,
+        States: {
+          [`Kick_${dataset}`]: {
+            Type: "Task",
+            Resource: "arn:aws:states:::events:putEvents",
+            Parameters: { Entries: [{ Source: "${EventSource}", DetailType: "WaitTaskScheduled", Detail: { dataset } }] },
+            TimeoutSeconds: 30,
+            Next: `WaitFor_${dataset}`,
+          },
+          [`WaitFor_${dataset}`]: { Type: "Task", Resource: `\${WaitActivityArn.${dataset}}`, Parameters: { dataset }, TimeoutSeconds: 60, End: true },
+        },
       });
     }
     writeFileSync(join(root, "asl", "etl-workflow.asl.json"), JSON.stringify(asl, null, 2));
@@ -219,10 +229,11 @@ describe("state-machine stack (configuration variants)", () => {
 
     it("fails the synth on a service integration the stack grants no IAM for, naming the state", () => {
       const asl = JSON.parse(readFileSync(join(PROJECT_ROOT, "asl", "etl-workflow.asl.json"), "utf8"));
-      asl.States.KickRunnerForJMSD.Resource = "arn:aws:states:::lambda:invoke";
+      asl.States.JMSD.Next = "Report";
+      asl.States.Report = { Type: "Task", Resource: "arn:aws:states:::lambda:invoke", Parameters: { FunctionName: "report" }, Next: "WorkflowSucceeded" };
       writeFileSync(join(root, "asl", "etl-workflow.asl.json"), JSON.stringify(asl));
       const config = variant(() => undefined, root);
-      expect(() => buildApp(config, { outdir: join(root, "out") })).to.throw(/state 'KickRunnerForJMSD': Resource 'arn:aws:states:::lambda:invoke' is neither/);
+      expect(() => buildApp(config, { outdir: join(root, "out") })).to.throw(/state 'Report': Resource 'arn:aws:states:::lambda:invoke' is neither/);
     });
 
     it("fails the synth on an ASL error through the loader, naming the file", () => {

@@ -10,7 +10,7 @@ describe("extensibility: the three-datasets fixture", () => {
 
   it("adds the web wait activity", () => {
     expect(Object.values(resources(app.stateMachine, "aws_sfn_activity")).map((a) => a.name).sort()).to.deep.equal([
-      "fx-dev-glue-runner",
+      "fx-dev-etl-runner",
       "fx-dev-wait-for-marketing",
       "fx-dev-wait-for-sales",
       "fx-dev-wait-for-web",
@@ -49,7 +49,7 @@ describe("extensibility: the three-datasets fixture", () => {
     const web = definition.States.ProcessDatasets.Branches[2].States;
     expect(web.WaitForWebData.Resource).to.equal("${aws_sfn_activity.wait-activity-web.arn}");
     expect(web.PWD.Parameters.JobName).to.equal("fx-dev-PWD");
-    const pattern = JSON.parse(resourceWith(app.runner, "aws_cloudwatch_event_rule", "name", "fx-dev-glue-runner-job-state").event_pattern);
+    const pattern = JSON.parse(resourceWith(app.runner, "aws_cloudwatch_event_rule", "name", "fx-dev-etl-runner-job-state").event_pattern);
     expect(pattern.detail.jobName).to.include("fx-dev-PWD");
     const glueArns = Object.values(resources(app.runner, "aws_iam_role_policy"))
       .flatMap((p) => JSON.parse(p.policy).Statement)

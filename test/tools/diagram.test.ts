@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { DEFAULT_CONFIG_FILE, PROJECT_ROOT } from "../../core/config";
+import { DEFAULT_CONFIG_FILE, PROJECT_ROOT, parseConfig } from "../../core/config";
 import { DIAGRAM_FILE, README_BEGIN, README_END, diagramDocument, diagramTargets, embedInReadme, loadBaseConfig, runDiagram } from "../../tools/diagram";
 
 const TSX = join(PROJECT_ROOT, "node_modules", ".bin", "tsx");
@@ -33,9 +33,18 @@ describe("tools/diagram", () => {
       '  s_WorkflowSucceeded(["WorkflowSucceeded<br/>Succeed"]):::succeed',
       '  s_DefaultDataSince -->|"$.dataSince is present"| s_ProcessDatasets',
       '  s_KickRunnerForJMSD -.->|"catch States.ALL"| s_JMSD',
-      '  s_JMSD -.->|"retry GlueRetryableError up to 6× (30 s, backoff 2)"| s_JMSD',
+      '  s_JMSD -.->|"retry JobRetryableError up to 6× (30 s, backoff 2)"| s_JMSD',
     ])
       expect(doc.split("\n")).to.include(line);
+  });
+
+  it("labels each runner task with its job's engine from the configuration", () => {
+    const raw = JSON.parse(readFileSync(DEFAULT_CONFIG_FILE, "utf8"));
+    raw.jobs.PMD.engine = "athena";
+    raw.jobs.JMSD.engine = "emr-serverless";
+    const doc = diagramDocument(parseConfig(raw, { source: "variant", rootDir: PROJECT_ROOT }));
+    expect(doc).to.include('s_PMD["PMD<br/>Athena job etl-dev-PMD"]').and.include('s_JMSD["JMSD<br/>EMR Serverless job etl-dev-JMSD"]');
+    expect(doc).to.include('s_PSD["PSD<br/>Glue job etl-dev-PSD"]');
   });
 
   it("shows the base environment's names whatever ETL_ENV says", () => {

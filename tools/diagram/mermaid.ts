@@ -4,7 +4,8 @@
 import { allStates } from "../../asl/loader";
 
 /** What an activity ARN stands for; anything else is labelled from its resource ARN. */
-export type ActivityRole = { kind: "runner" } | { kind: "wait"; dataset: string };
+/** The runner activity (with each job's engine label by job name, "Glue" when not given) or a dataset's wait. */
+export type ActivityRole = { kind: "runner"; engineLabels?: Readonly<Record<string, string>> } | { kind: "wait"; dataset: string };
 
 export interface MermaidOptions {
   /** Activity ARN => what it runs. Default: none (activities are labelled by their name). */
@@ -65,7 +66,11 @@ export function describeTask(state: State, activities: Readonly<Record<string, A
   const resource = String(state.Resource ?? "");
   const params: State | undefined = state.Parameters ?? state.Arguments;
   const role = activities[resource];
-  if (role?.kind === "runner") return `Glue job ${fieldText(params, "JobName") ?? "(no JobName)"}`;
+  if (role?.kind === "runner") {
+    const jobName = typeof params?.JobName === "string" ? params.JobName : undefined;
+    const label = jobName ? (role.engineLabels?.[jobName] ?? "Glue") : role.engineLabels ? "ETL" : "Glue";
+    return `${label} job ${fieldText(params, "JobName") ?? "(no JobName)"}`;
+  }
   if (role?.kind === "wait") return `wait for ${role.dataset} upload`;
   const integration = /^arn:[^:]+:states:::([^:]+):([^.]+)(?:\.(\w+))?$/.exec(resource);
   if (integration) {

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { createLogger, invocationLogger } from "../../../functions/shared/logger";
 import { handlerTestSetup } from "../fakes";
 import { ARRIVAL_ENV } from "../data-arrival/harness";
-import { RUNNER_ENV } from "../glue-runner/harness";
+import { RUNNER_ENV } from "../etl-runner/harness";
 
 const FUNCTIONS_DIR = `${require.resolve("../../../functions/shared/logger").split(`${sep}shared${sep}`)[0]}${sep}`;
 
@@ -81,7 +81,7 @@ describe("functions/shared/logger", () => {
   });
 
   for (const fn of [
-    { name: "glue-runner", env: RUNNER_ENV, event: { action: "checkRun", jobName: "j", jobRunId: "jr_1" }, message: "runner invoked" },
+    { name: "etl-runner", env: RUNNER_ENV, event: { action: "checkRun", jobName: "j", jobRunId: "jr_1" }, message: "runner invoked" },
     { name: "data-arrival", env: ARRIVAL_ENV, event: { Records: [] }, message: "data-arrival invoked" },
   ]) {
     it(`${fn.name}'s handler logs with the Lambda context: request id on every line, cold start on the first invocation`, async () => {

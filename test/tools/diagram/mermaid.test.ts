@@ -74,8 +74,8 @@ describe("tools/diagram/mermaid", () => {
       const changed = shipped();
       branchState(changed, "PSD").Retry[0].MaxAttempts = 9;
       const { removed, added } = changedLines(renderMermaid(shipped()), renderMermaid(changed));
-      expect(removed).to.deep.equal(['  s_PSD -.->|"retry GlueRetryableError up to 6× (30 s, backoff 2)"| s_PSD']);
-      expect(added).to.deep.equal(['  s_PSD -.->|"retry GlueRetryableError up to 9× (30 s, backoff 2)"| s_PSD']);
+      expect(removed).to.deep.equal(['  s_PSD -.->|"retry JobRetryableError up to 6× (30 s, backoff 2)"| s_PSD']);
+      expect(added).to.deep.equal(['  s_PSD -.->|"retry JobRetryableError up to 9× (30 s, backoff 2)"| s_PSD']);
     });
 
     it("a changed Task resource changes only its node", () => {
@@ -100,6 +100,13 @@ describe("tools/diagram/mermaid", () => {
       "arn:aws:states:us-east-1:1:activity:runner": { kind: "runner" as const },
       "arn:aws:states:us-east-1:1:activity:wait-sales": { kind: "wait" as const, dataset: "sales" },
     };
+
+    it("labels a runner task with its job's engine when the engines are known", () => {
+      const runner = { "arn:aws:states:us-east-1:1:activity:runner": { kind: "runner" as const, engineLabels: { "etl-dev-PMD": "Athena", "etl-dev-PSD": "Glue" } } };
+      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { JobName: "etl-dev-PMD" } }, runner)).to.equal("Athena job etl-dev-PMD");
+      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { JobName: "etl-dev-PSD" } }, runner)).to.equal("Glue job etl-dev-PSD");
+      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { "JobName.$": "$.job" } }, runner)).to.equal("ETL job (from $.job)");
+    });
 
     it("names the Glue job a runner activity task runs, from a value or a path", () => {
       expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { JobName: "etl-dev-PSD" } }, activities)).to.equal("Glue job etl-dev-PSD");

@@ -4,9 +4,9 @@ import { GetJobRunsCommand } from "@aws-sdk/client-glue";
 import { SendTaskHeartbeatCommand } from "@aws-sdk/client-sfn";
 import { expect } from "chai";
 import { RUNNER_TABLE } from "../../../core/table-keys";
-import { checkAllRuns } from "../../../functions/glue-runner/check";
-import { emptySummary } from "../../../functions/glue-runner/deps";
-import { RunsTable, type RunItem } from "../../../functions/glue-runner/runs-table";
+import { checkAllRuns } from "../../../functions/etl-runner/check";
+import { emptySummary } from "../../../functions/etl-runner/deps";
+import { RunsTable, type RunItem } from "../../../functions/etl-runner/runs-table";
 import { startDynalite, type LocalDynamo } from "../fakes";
 import { NOW, runnerHarness } from "./harness";
 
@@ -16,7 +16,7 @@ function claimItem(taskId: string, extra: Partial<RunItem> = {}): RunItem {
   return { jobName: "etl-dev-PSD", taskId, taskToken: `token-${taskId}`, status: "STARTING", taskInput: '{"JobName":"etl-dev-PSD"}', claimedAt: NOW.toISOString(), ...extra };
 }
 
-describe("glue-runner runs table (dynalite)", () => {
+describe("etl-runner runs table (dynalite)", () => {
   let dynamo: LocalDynamo;
   let table: RunsTable;
 

@@ -1,10 +1,10 @@
 import { QueryCommand } from "@aws-sdk/client-dynamodb";
 import { expect } from "chai";
-import { handler } from "../../../functions/glue-runner/handler";
+import { handler } from "../../../functions/etl-runner/handler";
 import { RUNNER_ENV } from "./harness";
 import { handlerTestSetup } from "../fakes";
 
-describe("glue-runner handler", () => {
+describe("etl-runner handler", () => {
   const setup = handlerTestSetup();
 
   it("names the missing variable, then works once the environment is complete", async () => {

@@ -9,8 +9,8 @@ import {
   TaskTimedOut,
 } from "@aws-sdk/client-sfn";
 import { expect } from "chai";
-import { checkAllRuns, checkOneRun, failureCause, STALE_CLAIM_MS } from "../../../functions/glue-runner/check";
-import { emptySummary } from "../../../functions/glue-runner/deps";
+import { checkAllRuns, checkOneRun, failureCause, STALE_CLAIM_MS } from "../../../functions/etl-runner/check";
+import { emptySummary } from "../../../functions/etl-runner/deps";
 import { LIMITS } from "../../../functions/shared/sfn";
 import { awsError } from "../fakes";
 import { itemAttributes, NOW, runnerHarness } from "./harness";
@@ -37,7 +37,7 @@ const gone = {
   InvalidToken: () => new InvalidToken({ message: "bad token", $metadata: {} }),
 };
 
-describe("glue-runner check", () => {
+describe("etl-runner check", () => {
   describe("every Glue state", () => {
     it("SUCCEEDED: SendTaskSuccess with the run's summary, then deletes the item", async () => {
       const h = oneRun(run("SUCCEEDED"));
@@ -48,6 +48,8 @@ describe("glue-runner check", () => {
       expect(success[0].args[0].input.taskToken).to.equal("token-t1");
       expect(JSON.parse(success[0].args[0].input.output!)).to.deep.equal({
         jobName: JOB,
+        engine: "glue",
+        runId: "jr_1",
         jobRunId: "jr_1",
         state: "SUCCEEDED",
         startedOn: STARTED.toISOString(),
@@ -59,14 +61,14 @@ describe("glue-runner check", () => {
     });
 
     for (const state of ["FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"]) {
-      it(`${state}: SendTaskFailure GlueJobFailedError with a JSON cause, then deletes the item`, async () => {
+      it(`${state}: SendTaskFailure JobFailedError with a JSON cause, then deletes the item`, async () => {
         const h = oneRun(run(state, { ErrorMessage: `it went ${state}` }));
         const summary = emptySummary();
         await checkAllRuns(h.deps, summary);
         const failure = h.sfn.commandCalls(SendTaskFailureCommand);
         expect(failure).to.have.length(1);
-        expect(failure[0].args[0].input.error).to.equal("GlueJobFailedError");
-        expect(JSON.parse(failure[0].args[0].input.cause!)).to.deep.equal({ jobName: JOB, jobRunId: "jr_1", state, errorMessage: `it went ${state}` });
+        expect(failure[0].args[0].input.error).to.equal("JobFailedError");
+        expect(JSON.parse(failure[0].args[0].input.cause!)).to.deep.equal({ jobName: JOB, engine: "glue", runId: "jr_1", jobRunId: "jr_1", state, errorMessage: `it went ${state}` });
         expect(h.ddb.commandCalls(DeleteItemCommand)).to.have.length(1);
         expect(h.sfn.commandCalls(SendTaskSuccessCommand)).to.have.length(0);
         expect(summary).to.include({ closed: 1 });
@@ -132,7 +134,7 @@ describe("glue-runner check", () => {
   });
 
   it("keeps the failure cause within 32,768 characters and valid JSON", () => {
-    const cause = failureCause(JOB, "jr_1", "FAILED", "x".repeat(100_000));
+    const cause = failureCause({ jobName: JOB, engine: "glue", runId: "jr_1", state: "FAILED" }, "x".repeat(100_000));
     expect(cause.length).to.be.at.most(LIMITS.cause);
     expect(JSON.parse(cause)).to.include({ jobName: JOB, jobRunId: "jr_1", state: "FAILED" });
   });
@@ -195,7 +197,7 @@ describe("glue-runner check", () => {
     await checkAllRuns(h.deps, emptySummary());
     expect(JSON.parse(h.sfn.commandCalls(SendTaskSuccessCommand)[0].args[0].input.output!).jobRunId).to.equal("jr_old");
     const failure = h.sfn.commandCalls(SendTaskFailureCommand)[0].args[0].input;
-    expect(failure).to.include({ taskToken: "token-t2", error: "GlueJobFailedError" });
+    expect(failure).to.include({ taskToken: "token-t2", error: "JobFailedError" });
     expect(JSON.parse(failure.cause!)).to.include({ jobRunId: "jr_lost", state: "NOT_FOUND" });
     expect(h.ddb.commandCalls(DeleteItemCommand)).to.have.length(2);
   });
@@ -210,8 +212,8 @@ describe("glue-runner check", () => {
     expect(h.ddb.commandCalls(DeleteItemCommand)).to.have.length(0);
   });
 
-  it("calls Glue with at most GLUE_CONCURRENCY requests in flight", async () => {
-    const h = runnerHarness({ glueConcurrency: 2 });
+  it("calls Glue with at most ENGINE_CONCURRENCY requests in flight", async () => {
+    const h = runnerHarness({ engineConcurrency: 2 });
     const jobs = ["A", "B", "C", "D", "E", "F"];
     h.ddb.on(ScanCommand).resolves({ Items: jobs.map((j) => itemAttributes({ jobName: j, taskId: `t${j}`, jobRunId: `jr_${j}` })) });
     let inFlight = 0;
@@ -308,7 +310,7 @@ describe("glue-runner check", () => {
       });
       h.glue.on(GetJobRunCommand).resolves({ JobRun: run("TIMEOUT", { ErrorMessage: "timed out" }) });
       const summary = emptySummary();
-      await checkOneRun(h.deps, JOB, "jr_1", summary);
+      await checkOneRun(h.deps, { jobName: JOB, jobRunId: "jr_1" }, summary);
       expect(h.ddb.commandCalls(QueryCommand)[0].args[0].input.ExpressionAttributeValues).to.deep.equal({ ":job": { S: JOB } });
       expect(h.ddb.commandCalls(ScanCommand)).to.have.length(0);
       const failure = h.sfn.commandCalls(SendTaskFailureCommand);
@@ -321,7 +323,7 @@ describe("glue-runner check", () => {
     it("does nothing for a run the runner does not track", async () => {
       const h = runnerHarness();
       h.ddb.on(QueryCommand).resolves({ Items: [] });
-      await checkOneRun(h.deps, JOB, "jr_foreign", emptySummary());
+      await checkOneRun(h.deps, { jobName: JOB, jobRunId: "jr_foreign" }, emptySummary());
       expect(h.glue.calls()).to.have.length(0);
       expect(h.sfn.calls()).to.have.length(0);
     });
@@ -331,7 +333,7 @@ describe("glue-runner check", () => {
       h.ddb.on(QueryCommand).resolves({ Items: [itemAttributes({ jobName: JOB, taskId: "t1", jobRunId: "jr_1" })] });
       h.glue.on(GetJobRunCommand).rejects(awsError("ThrottlingException"));
       let thrown: unknown;
-      await checkOneRun(h.deps, JOB, "jr_1", emptySummary()).catch((e) => (thrown = e));
+      await checkOneRun(h.deps, { jobName: JOB, jobRunId: "jr_1" }, emptySummary()).catch((e) => (thrown = e));
       expect((thrown as Error).message).to.include("jr_1").and.include(JOB);
     });
   });

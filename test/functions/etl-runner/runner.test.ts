@@ -2,14 +2,14 @@ import { ScanCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
 import { StartJobRunCommand } from "@aws-sdk/client-glue";
 import { GetActivityTaskCommand } from "@aws-sdk/client-sfn";
 import { expect } from "chai";
-import { runRunner } from "../../../functions/glue-runner/runner";
+import { runRunner } from "../../../functions/etl-runner/runner";
 import { LONG_POLL_MARGIN_MS } from "../../../functions/shared/sfn";
 import { ACTIVITY_ARN, runnerHarness } from "./harness";
 
-const plenty = { workerName: "etl-dev-glue-runner/req-1", remainingMs: () => 300_000 };
+const plenty = { workerName: "etl-dev-etl-runner/req-1", remainingMs: () => 300_000 };
 const task = (n: number) => ({ taskToken: `token-${n}`, input: JSON.stringify({ JobName: "etl-dev-PSD" }) });
 
-describe("glue-runner invocation", () => {
+describe("etl-runner invocation", () => {
   it("scheduled: checks all runs first, then polls until an empty poll and starts each task", async () => {
     const h = runnerHarness();
     h.sfn.on(GetActivityTaskCommand).resolvesOnce(task(1)).resolvesOnce(task(2)).resolves({});
@@ -20,7 +20,7 @@ describe("glue-runner invocation", () => {
     expect(h.ddb.commandCalls(ScanCommand)[0].calledBefore(h.sfn.commandCalls(GetActivityTaskCommand)[0])).to.equal(true);
     const polls = h.sfn.commandCalls(GetActivityTaskCommand);
     expect(polls).to.have.length(3);
-    expect(polls[0].args[0].input).to.deep.equal({ activityArn: ACTIVITY_ARN, workerName: "etl-dev-glue-runner/req-1" });
+    expect(polls[0].args[0].input).to.deep.equal({ activityArn: ACTIVITY_ARN, workerName: "etl-dev-etl-runner/req-1" });
     expect(h.glue.commandCalls(StartJobRunCommand)).to.have.length(2);
     expect(h.ddb.commandCalls(ScanCommand)).to.have.length(1);
     expect(summary).to.include({ tasksReceived: 2, tasksStarted: 2 });

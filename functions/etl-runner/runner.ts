@@ -10,7 +10,8 @@ export type { Invocation };
 export async function runRunner(deps: RunnerDeps, request: RunnerRequest, invocation: Invocation): Promise<RunnerSummary> {
   const summary = emptySummary();
   if (request.kind === "checkRun") {
-    await checkOneRun(deps, request.jobName, request.jobRunId, summary);
+    const { kind: _, ...target } = request;
+    await checkOneRun(deps, target, summary);
     return summary;
   }
   // The fallback schedule checks first: a run that ended must not wait out a 60 s long-poll to be

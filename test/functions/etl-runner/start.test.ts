@@ -1,21 +1,23 @@
 import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
-import { BatchStopJobRunCommand, StartJobRunCommand } from "@aws-sdk/client-glue";
+import { BatchStopJobRunCommand, GlueClient, StartJobRunCommand } from "@aws-sdk/client-glue";
 import { SendTaskFailureCommand, TaskTimedOut } from "@aws-sdk/client-sfn";
 import { expect } from "chai";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { emptySummary } from "../../../functions/glue-runner/deps";
-import { acceptTask, startErrorName, taskIdOf } from "../../../functions/glue-runner/start";
-import { STALE_CLAIM_MS } from "../../../functions/glue-runner/check";
-import { createGlueClient, createGlueClients, GLUE_MAX_ATTEMPTS, GLUE_REQUEST_TIMEOUT_MS } from "../../../functions/glue-runner/glue-client";
-import { RunsTable } from "../../../functions/glue-runner/runs-table";
+import { emptySummary } from "../../../functions/etl-runner/deps";
+import { acceptTask, startErrorName, taskIdOf } from "../../../functions/etl-runner/start";
+import { STALE_CLAIM_MS } from "../../../functions/etl-runner/check";
+import { createGlueClient, createGlueClients, GLUE_MAX_ATTEMPTS, GLUE_REQUEST_TIMEOUT_MS } from "../../../functions/etl-runner/clients";
+import { RunsTable } from "../../../functions/etl-runner/runs-table";
 import { RUNNER_TABLE } from "../../../core/table-keys";
-import { awsError, startDynalite } from "../fakes";
-import { NOW, runnerHarness } from "./harness";
+import { awsError, silentLogger, startDynalite } from "../fakes";
+import { GlueEngine } from "../../../functions/etl-runner/engines/glue";
+import { glueEngines, NOW, runnerHarness } from "./harness";
 
 const TOKEN = "token-1";
+const GLUE = new GlueEngine({ glue: new GlueClient({ region: "us-east-1" }) }, silentLogger());
 
-describe("glue-runner start", () => {
+describe("etl-runner start", () => {
   it("claims the task, starts the run with --etl_task_id and records the run id", async () => {
     const h = runnerHarness();
     h.glue.on(StartJobRunCommand).resolves({ JobRunId: "jr_1" });
@@ -65,12 +67,12 @@ describe("glue-runner start", () => {
       const h = runnerHarness();
       const clients = createGlueClients();
       h.sfn.on(SendTaskFailureCommand).resolves({});
-      await acceptTask({ ...h.deps, ...clients }, { taskToken: TOKEN, input: JSON.stringify({ JobName: "etl-dev-PSD" }) }, emptySummary());
+      await acceptTask({ ...h.deps, engines: glueEngines(clients) }, { taskToken: TOKEN, input: JSON.stringify({ JobName: "etl-dev-PSD" }) }, emptySummary());
       clients.glue.destroy();
       clients.glueStart.destroy();
       expect(starts).to.equal(1);
       // Reported as retryable, so the ASL's Retry (not the SDK) tries again.
-      expect(h.sfn.commandCalls(SendTaskFailureCommand)[0].args[0].input.error).to.equal("GlueRetryableError");
+      expect(h.sfn.commandCalls(SendTaskFailureCommand)[0].args[0].input.error).to.equal("JobRetryableError");
     } finally {
       if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_GLUE;
       else process.env.AWS_ENDPOINT_URL_GLUE = saved;
@@ -89,7 +91,7 @@ describe("glue-runner start", () => {
     await acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify(input) }, emptySummary());
     const put = h.ddb.commandCalls(PutItemCommand)[0].args[0].input;
     expect(put.Item).to.deep.include({ executionArn: { S: executionArn }, executionName: { S: "exec-1" } });
-    expect(logged.find((l) => l.message === "Glue run started")).to.include({ executionArn, executionName: "exec-1", jobRunId: "jr_1" });
+    expect(logged.find((l) => l.message === "run started")).to.include({ engine: "glue", executionArn, executionName: "exec-1", jobRunId: "jr_1" });
   });
 
   const badInputs: Array<[string, string, RegExp]> = [
@@ -142,16 +144,16 @@ describe("glue-runner start", () => {
   });
 
   const startErrors: Array<[string, number, string]> = [
-    ["ConcurrentRunsExceededException", 400, "GlueRetryableError"],
-    ["ThrottlingException", 400, "GlueRetryableError"],
-    ["InternalServiceException", 500, "GlueRetryableError"],
-    ["OperationTimeoutException", 400, "GlueRetryableError"],
-    ["ServiceUnavailableException", 503, "GlueRetryableError"],
-    ["EntityNotFoundException", 400, "GlueStartError"],
-    ["InvalidInputException", 400, "GlueStartError"],
-    ["AccessDeniedException", 403, "GlueStartError"],
-    ["ResourceNumberLimitExceededException", 400, "GlueRetryableError"],
-    ["SomeNewRateLimitException", 429, "GlueRetryableError"],
+    ["ConcurrentRunsExceededException", 400, "JobRetryableError"],
+    ["ThrottlingException", 400, "JobRetryableError"],
+    ["InternalServiceException", 500, "JobRetryableError"],
+    ["OperationTimeoutException", 400, "JobRetryableError"],
+    ["ServiceUnavailableException", 503, "JobRetryableError"],
+    ["EntityNotFoundException", 400, "JobStartError"],
+    ["InvalidInputException", 400, "JobStartError"],
+    ["AccessDeniedException", 403, "JobStartError"],
+    ["ResourceNumberLimitExceededException", 400, "JobRetryableError"],
+    ["SomeNewRateLimitException", 429, "JobRetryableError"],
   ];
   for (const [name, status, expected] of startErrors) {
     it(`reports StartJobRun ${name} as ${expected}, then deletes the claim`, async () => {
@@ -164,14 +166,14 @@ describe("glue-runner start", () => {
       const deleted = h.ddb.commandCalls(DeleteItemCommand);
       expect(deleted).to.have.length(1);
       expect(deleted[0].args[0].input.Key).to.deep.equal({ jobName: { S: "etl-dev-PSD" }, taskId: { S: taskIdOf(TOKEN) } });
-      expect(startErrorName(awsError(name, "x", status))).to.equal(expected);
+      expect(startErrorName(GLUE, awsError(name, "x", status))).to.equal(expected);
     });
   }
 
   it("treats an error the SDK marks $retryable as retryable", () => {
     const error = Object.assign(awsError("SomeTransientException", "x", 400), { $retryable: { throttling: false } });
-    expect(startErrorName(error)).to.equal("GlueRetryableError");
-    expect(startErrorName(awsError("SomeTransientException", "x", 400))).to.equal("GlueStartError");
+    expect(startErrorName(GLUE, error)).to.equal("JobRetryableError");
+    expect(startErrorName(GLUE, awsError("SomeTransientException", "x", 400))).to.equal("JobStartError");
   });
 
   it("keeps the claim when SFN refuses the start-error report (throttled)", async () => {
@@ -191,7 +193,7 @@ describe("glue-runner start", () => {
     const summary = emptySummary();
     await acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify({ JobName: "j" }) }, summary);
     const failure = h.sfn.commandCalls(SendTaskFailureCommand)[0].args[0].input;
-    expect(failure.error).to.equal("GlueRetryableError");
+    expect(failure.error).to.equal("JobRetryableError");
     expect(failure.cause).to.include("etl-dev-active-job-runs").and.include("DynamoDB is down");
     expect(h.glue.calls()).to.have.length(0);
     expect(summary.errors).to.equal(1);

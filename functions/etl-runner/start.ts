@@ -1,34 +1,18 @@
-// Accepting a runner task: validate, claim the item, start the Glue run, record the run.
-import { BatchStopJobRunCommand, StartJobRunCommand, type WorkerType } from "@aws-sdk/client-glue";
+// Accepting a runner task: validate, claim the item, start the run on the job's engine, record the run.
 import { describeError, isServiceError } from "../shared/aws-errors";
 import { sendFinalTaskFailure, sendTaskFailure, taskIdOf, type ActivityTask } from "../shared/sfn";
 import { RUNNER_ERRORS, type RunnerDeps, type RunnerSummary } from "./deps";
+import type { EngineAdapter } from "./engine";
+import { JobSpecError } from "./job-specs";
 import type { RunItem } from "./runs-table";
 import { parseTaskInput } from "../shared/task-input";
 import { runnerTaskInput, type RunnerTaskInput } from "./task-input";
 
-/**
- * StartJobRun errors worth a retry by the ASL; 5xx and 429 answers, and any error the SDK marks
- * `$retryable`, count too. ResourceNumberLimitExceeded is a quota (e.g. concurrent runs per account)
- * that clears as runs end.
- */
-const RETRYABLE_START_ERRORS = new Set([
-  "ConcurrentRunsExceededException",
-  "ThrottlingException",
-  "InternalServiceException",
-  "OperationTimeoutException",
-  "ResourceNumberLimitExceededException",
-]);
-
-/** The Glue argument that ties a run to its task, so an unrecorded start can be found again. */
-export const TASK_ID_ARGUMENT = "--etl_task_id";
-
 export { taskIdOf };
 
-export function startErrorName(error: Error & { $fault?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } }): string {
-  const retryable =
-    RETRYABLE_START_ERRORS.has(error.name) || error.$fault === "server" || error.$retryable != null || error.$metadata?.httpStatusCode === 429;
-  return retryable ? RUNNER_ERRORS.retryable : RUNNER_ERRORS.start;
+/** The error name a start error is reported with: JobRetryableError (the ASL retries it) or JobStartError. */
+export function startErrorName(adapter: EngineAdapter, error: Error): string {
+  return adapter.classifyStartError(error) === "retryable" ? RUNNER_ERRORS.retryable : RUNNER_ERRORS.start;
 }
 
 /** Handles one task from GetActivityTask; every token ends answered or recorded. */
@@ -75,46 +59,49 @@ export async function acceptTask(deps: RunnerDeps, task: ActivityTask, summary: 
   await startRun(deps, item, input, summary);
 }
 
-/** StartJobRun for a claimed item, then records the run id. */
+/** Starts the run of a claimed item on its job's engine, then records the run id. */
 export async function startRun(deps: RunnerDeps, item: RunItem, input: RunnerTaskInput, summary: RunnerSummary): Promise<void> {
-  const { sfn, glue, table, logger } = deps;
-  const context = logContext(item);
+  const { sfn, table, logger } = deps;
+  const adapter = deps.engines.of(item.jobName);
+  const context = { ...logContext(item), engine: adapter.engine };
   let jobRunId: string | undefined;
   try {
-    const command = new StartJobRunCommand({
-      JobName: input.JobName,
-      Arguments: { ...input.Arguments, [TASK_ID_ARGUMENT]: item.taskId },
-      WorkerType: input.WorkerType as WorkerType | undefined,
-      NumberOfWorkers: input.NumberOfWorkers,
-    });
-    // Not idempotent: sent by the single-attempt client (see glue-client.ts).
-    const answer = await (deps.glueStart ?? glue).send(command);
-    jobRunId = answer.JobRunId;
+    jobRunId = await adapter.start({ jobName: item.jobName, taskId: item.taskId, input });
   } catch (error) {
-    if (!isServiceError(error)) {
-      // No answer (network, timeout): the run may exist. The item stays STARTING; the check cycle
-      // adopts the run by its --etl_task_id or starts it again.
-      summary.errors++;
-      logger.warn("StartJobRun unanswered; the check cycle will adopt or restart the run", { ...context, error: describeError(error) });
+    if (error instanceof JobSpecError) {
+      // Nothing was started: the spec could not be read (retryable) or is wrong (permanent).
+      const errorName = error.retryable ? RUNNER_ERRORS.retryable : RUNNER_ERRORS.start;
+      logger.warn("job spec unusable; failing the task", { ...context, errorName, error: error.message });
+      const outcome = await sendTaskFailure(sfn, item.taskToken, errorName, `${adapter.label} job ${item.jobName} not started: ${error.message}`);
+      if (outcome === "gone") logger.warn("task was already closed", context);
+      await removeItem(deps, item);
       return;
     }
-    const errorName = startErrorName(error);
-    logger.warn("StartJobRun failed", { ...context, errorName, error: describeError(error) });
-    const outcome = await sendTaskFailure(sfn, item.taskToken, errorName, `StartJobRun for Glue job ${input.JobName} failed: ${describeError(error)}`);
+    if (!isServiceError(error)) {
+      // No answer (network, timeout): the run may exist. The item stays STARTING; the check cycle
+      // adopts the run by its task id or starts it again.
+      summary.errors++;
+      logger.warn(`${adapter.startCall} unanswered; the check cycle will adopt or restart the run`, { ...context, error: describeError(error) });
+      return;
+    }
+    const errorName = startErrorName(adapter, error);
+    logger.warn(`${adapter.startCall} failed`, { ...context, errorName, error: describeError(error) });
+    const cause = `${adapter.startCall} for ${adapter.label} job ${item.jobName} failed: ${describeError(error)}`;
+    const outcome = await sendTaskFailure(sfn, item.taskToken, errorName, cause);
     if (outcome === "gone") logger.warn("task was already closed", context);
     await removeItem(deps, item);
     return;
   }
   if (!jobRunId) {
     summary.errors++;
-    logger.error("StartJobRun answered without a run id; the check cycle will adopt or restart the run", context);
+    logger.error(`${adapter.startCall} answered without a run id; the check cycle will adopt or restart the run`, context);
     return;
   }
   summary.tasksStarted++;
-  logger.info("Glue run started", { ...context, jobRunId });
+  logger.info("run started", { ...context, jobRunId });
   try {
     if (!(await table.markRunning(item, jobRunId, deps.now().toISOString()))) {
-      // The claim is no longer ours: the task closed (item removed), or StartJobRun answered so late
+      // The claim is no longer ours: the task closed (item removed), or the start answered so late
       // that another invocation re-claimed the task and started or adopted a run of its own. Nothing
       // will track this run, so stop it rather than overwrite the other invocation's run id.
       logger.warn("claim lost before the run was recorded; stopping this invocation's run", { ...context, jobRunId, claimedAt: item.claimedAt });
@@ -122,7 +109,7 @@ export async function startRun(deps: RunnerDeps, item: RunItem, input: RunnerTas
     }
   } catch (error) {
     summary.errors++;
-    logger.error("run started but not recorded; the check cycle will adopt it by --etl_task_id", { ...context, jobRunId, error: describeError(error) });
+    logger.error("run started but not recorded; the check cycle will adopt it by its task id", { ...context, jobRunId, error: describeError(error) });
   }
 }
 
@@ -137,12 +124,12 @@ export async function removeItem(deps: RunnerDeps, item: RunItem): Promise<void>
 
 /** Stops a run nobody waits for any more, so it stops costing money. */
 export async function stopRun(deps: RunnerDeps, jobName: string, jobRunId: string): Promise<void> {
+  const adapter = deps.engines.of(jobName);
   try {
-    const answer = await deps.glue.send(new BatchStopJobRunCommand({ JobName: jobName, JobRunIds: [jobRunId] }));
-    for (const e of answer.Errors ?? []) deps.logger.warn("BatchStopJobRun refused", { jobName, jobRunId, error: e.ErrorDetail?.ErrorMessage });
-    if (!answer.Errors?.length) deps.logger.info("stopped orphan Glue run", { jobName, jobRunId });
+    await adapter.stop(jobName, jobRunId);
+    deps.logger.info("stopped orphan run", { jobName, engine: adapter.engine, jobRunId });
   } catch (error) {
-    deps.logger.error("could not stop orphan Glue run", { jobName, jobRunId, error: describeError(error) });
+    deps.logger.error("could not stop orphan run", { jobName, engine: adapter.engine, jobRunId, error: describeError(error) });
   }
 }
 

@@ -1,14 +1,19 @@
 // A runner wired to mocked SFN, Glue and DynamoDB clients (aws-sdk-client-mock), for unit tests.
 import { DynamoDBClient, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { GlueClient } from "@aws-sdk/client-glue";
+import { S3Client } from "@aws-sdk/client-s3";
+import { JobSpecs } from "../../../functions/etl-runner/job-specs";
+import { Publisher } from "../../../functions/etl-runner/publish";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
-import type { RunnerDeps } from "../../../functions/glue-runner/deps";
-import { RunsTable, type RunItem } from "../../../functions/glue-runner/runs-table";
+import type { RunnerDeps } from "../../../functions/etl-runner/deps";
+import { GlueEngine, type GlueClients } from "../../../functions/etl-runner/engines/glue";
+import { engineRegistry } from "../../../functions/etl-runner/engines/registry";
+import { RunsTable, type RunItem } from "../../../functions/etl-runner/runs-table";
 import { silentLogger } from "../fakes";
 
 export const NOW = new Date("2026-11-23T12:00:00.000Z");
-export const ACTIVITY_ARN = "arn:aws:states:us-east-1:123456789012:activity:etl-dev-glue-runner";
+export const ACTIVITY_ARN = "arn:aws:states:us-east-1:123456789012:activity:etl-dev-etl-runner";
 
 /** The runner's environment as the stack sets it. */
 export const RUNNER_ENV = {
@@ -16,19 +21,24 @@ export const RUNNER_ENV = {
   TABLE_NAME: "etl-dev-active-job-runs",
   RUN_TTL_DAYS: "14",
   MAX_TASKS_PER_INVOCATION: "10",
-  GLUE_CONCURRENCY: "8",
+  ENGINE_CONCURRENCY: "8",
+  JOB_ENGINES: JSON.stringify({ "etl-dev-PSD": "glue", "etl-dev-PMD": "athena", "etl-dev-JMSD": "emr-serverless" }),
+  JOB_SPECS_URI: "s3://artifacts-etl-dev-1/glue-scripts/jobs/",
 };
 
 export function runnerHarness(overrides: Partial<RunnerDeps["config"]> = {}) {
   const sfn = new SFNClient({ region: "us-east-1" });
   const glue = new GlueClient({ region: "us-east-1" });
   const ddb = new DynamoDBClient({ region: "us-east-1" });
+  const s3 = new S3Client({ region: "us-east-1" });
+  const logger = silentLogger();
   const deps: RunnerDeps = {
     sfn,
-    glue,
+    engines: glueEngines({ glue }, logger),
+    publisher: new Publisher(() => s3, new JobSpecs(() => s3, undefined)),
     table: new RunsTable(ddb, "etl-dev-active-job-runs", 14),
-    config: { activityArn: ACTIVITY_ARN, tableName: "etl-dev-active-job-runs", runTtlDays: 14, maxTasksPerInvocation: 10, glueConcurrency: 4, ...overrides },
-    logger: silentLogger(),
+    config: { activityArn: ACTIVITY_ARN, tableName: "etl-dev-active-job-runs", runTtlDays: 14, maxTasksPerInvocation: 10, engineConcurrency: 4, jobEngines: {}, ...overrides },
+    logger,
     now: () => NOW,
   };
   return { deps, sfn: mockClient(sfn), glue: mockClient(glue), ddb: mockClient(ddb) };
@@ -48,4 +58,9 @@ export function itemAttributes(item: Partial<RunItem> & { jobName: string; taskI
   if (item.jobRunId) attributes.jobRunId = { S: item.jobRunId };
   if (item.executionArn) attributes.executionArn = { S: item.executionArn };
   return attributes;
+}
+
+/** Every job on Glue, through these clients. */
+export function glueEngines(clients: GlueClients, logger = silentLogger()) {
+  return engineRegistry({}, { glue: () => new GlueEngine(clients, logger) });
 }

@@ -1,15 +1,17 @@
 // What the runner's logic modules share: clients and configuration are created once by the handler.
-import type { GlueClient } from "@aws-sdk/client-glue";
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import type { Logger } from "../shared/logger";
 import type { RunnerConfig } from "./config";
+import type { Engines } from "./engines/registry";
+import type { Publisher } from "./publish";
 import type { RunsTable } from "./runs-table";
 
 export interface RunnerDeps {
   sfn: SFNClient;
-  glue: GlueClient;
-  /** Sends StartJobRun without SDK retries (see glue-client.ts); `glue` when not set. */
-  glueStart?: GlueClient;
+  /** The engine adapter of each job. */
+  engines: Engines;
+  /** Publishes the staged result of runs not on Glue. */
+  publisher: Publisher;
   table: RunsTable;
   config: RunnerConfig;
   logger: Logger;
@@ -34,7 +36,7 @@ export function emptySummary(): RunnerSummary {
 /** Error names the runner reports with SendTaskFailure; the ASL's Retry and Catch match them. */
 export const RUNNER_ERRORS = {
   invalidInput: "InvalidTaskInput",
-  retryable: "GlueRetryableError",
-  start: "GlueStartError",
-  jobFailed: "GlueJobFailedError",
+  retryable: "JobRetryableError",
+  start: "JobStartError",
+  jobFailed: "JobFailedError",
 } as const;

@@ -1,0 +1,36 @@
+// What the runner needs to start a job that is not on Glue: written by the stacks (and the local runtime) as one
+// JSON object per job at <jobSpecsUri><jobName>.json in the artifact bucket; read by the runner at start.
+export type EngineName = "glue" | "athena" | "emr-serverless";
+
+export interface AthenaJobSpec {
+  engine: "athena";
+  jobName: string;
+  workGroup: string;
+  database: string;
+  /** The whole statement, an UNLOAD whose destination is the marker STAGING_URI_MARKER. */
+  query: string;
+  /** Final output, s3://bucket/prefix/ (the job's `output`). */
+  outputUri: string;
+  /** Staging root, s3://bucket/<stagingPrefix><jobName>/; a run writes under <stagingUri><taskId>/. */
+  stagingUri: string;
+}
+
+export interface EmrServerlessJobSpec {
+  engine: "emr-serverless";
+  jobName: string;
+  applicationId: string;
+  executionRoleArn: string;
+  /** s3:// URI of the job's PySpark script. */
+  entryPoint: string;
+  /** The job's arguments as for Glue: --etl_inputs, --etl_sql, ...; the runner adds --etl_output and --etl_task_id. */
+  entryPointArguments: string[];
+  sparkSubmitParameters: string;
+  outputUri: string;
+  stagingUri: string;
+}
+
+export type JobSpec = AthenaJobSpec | EmrServerlessJobSpec;
+
+export const STAGING_URI_MARKER = "{{etl_staging_uri}}";
+
+export const jobSpecKey = (jobSpecsPrefix: string, jobName: string) => `${jobSpecsPrefix}${jobName}.json`;

@@ -1,0 +1,273 @@
+// Checking active runs: map each tracked task to its run's state on its engine and answer SFN accordingly.
+import { mapConcurrent } from "../shared/concurrency";
+import { describeError } from "../shared/aws-errors";
+import { LIMITS, sendTaskFailure, sendTaskHeartbeat, sendTaskSuccess, type SendOutcome } from "../shared/sfn";
+import { RUNNER_ERRORS, type RunnerDeps, type RunnerSummary } from "./deps";
+import type { EngineAdapter, EngineName, EngineRun, RunListing, RunLookup } from "./engine";
+import type { RunTarget } from "./events";
+import { isTransientS3Error, type PublishTarget } from "./publish";
+import { stagingRunUri } from "./s3-uri";
+import type { RunItem } from "./runs-table";
+import { logContext, removeItem, startRun, stopRun } from "./start";
+import { parseTaskInput } from "../shared/task-input";
+import { runnerTaskInput } from "./task-input";
+
+/** A STARTING claim older than this is taken over: its invocation died or lost its start's answer. */
+export const STALE_CLAIM_MS = 120_000;
+
+/** The task output on success (docs/architecture.md); engines add their own fields (outputFields). */
+export interface RunnerOutput {
+  jobName: string;
+  engine: EngineName;
+  runId: string;
+  state: string;
+  startedOn?: string;
+  completedOn?: string;
+  executionTime?: number;
+  [engineField: string]: string | number | undefined;
+}
+
+/**
+ * The cause of JobFailedError: JSON that fits the SFN limit as sent (escaping included), so the
+ * generic truncation in sendTaskFailure never cuts it into invalid JSON.
+ */
+export function failureCause(fields: { jobName: string; engine: EngineName; runId: string; state: string }, errorMessage: string): string {
+  // Glue's causes keep their jobRunId field, as before engines existed.
+  const compat = fields.engine === "glue" ? { jobRunId: fields.runId } : {};
+  const cause = (message: string) => JSON.stringify({ ...fields, ...compat, errorMessage: message });
+  const whole = cause(errorMessage);
+  if (whole.length <= LIMITS.cause) return whole;
+  const shortened = (length: number) => {
+    let head = errorMessage.slice(0, length);
+    if (/[\uD800-\uDBFF]$/.test(head)) head = head.slice(0, -1); // never split a surrogate pair
+    return cause(`${head}...`);
+  };
+  // Escaping makes a character cost 1 to 6 in the JSON: find the longest prefix that fits.
+  let [fits, tooLong] = [0, errorMessage.length];
+  while (tooLong - fits > 1) {
+    const middle = Math.floor((fits + tooLong) / 2);
+    if (shortened(middle).length <= LIMITS.cause) fits = middle;
+    else tooLong = middle;
+  }
+  const result = shortened(fits);
+  // Only when the job name, run id and state alone exceed the limit (they cannot: engines cap them).
+  return result.length <= LIMITS.cause ? result : cause("").slice(0, LIMITS.cause);
+}
+
+export function successOutput(jobName: string, engine: EngineName, run: EngineRun): RunnerOutput {
+  return {
+    jobName,
+    engine,
+    runId: run.runId,
+    state: run.state,
+    startedOn: run.startedOn?.toISOString(),
+    completedOn: run.completedOn?.toISOString(),
+    executionTime: run.executionTime,
+    ...run.outputFields,
+  };
+}
+
+/** One check cycle over every tracked task (all pages of the table), each engine asked in batches. */
+export async function checkAllRuns(deps: RunnerDeps, summary: RunnerSummary): Promise<void> {
+  const { table, config, logger } = deps;
+  const { items, unreadable } = await table.scanAll();
+  if (unreadable) logger.warn("ignoring unreadable items in the runs table", { table: table.tableName, count: unreadable });
+  const now = deps.now().getTime();
+  const isStale = (item: RunItem) => item.status === "STARTING" && now - Date.parse(item.claimedAt) >= STALE_CLAIM_MS;
+
+  // engine -> job -> items
+  const byEngine = new Map<EngineAdapter, Map<string, RunItem[]>>();
+  for (const item of items) {
+    const adapter = deps.engines.of(item.jobName);
+    const jobs = byEngine.get(adapter) ?? byEngine.set(adapter, new Map()).get(adapter)!;
+    const jobItems = jobs.get(item.jobName);
+    if (jobItems) jobItems.push(item);
+    else jobs.set(item.jobName, [item]);
+  }
+
+  const listings = new Map<EngineAdapter, RunListing>();
+  await Promise.all(
+    [...byEngine].map(async ([adapter, jobs]) => {
+      const queries = [...jobs]
+        .map(([jobName, jobItems]) => ({
+          jobName,
+          runIds: new Set(jobItems.flatMap((i) => (i.jobRunId ? [i.jobRunId] : []))),
+          taskIds: new Set(jobItems.filter(isStale).map((i) => i.taskId)),
+        }))
+        .filter((q) => q.runIds.size + q.taskIds.size > 0);
+      if (queries.length === 0) return;
+      try {
+        listings.set(adapter, await adapter.describeRuns(queries, config.engineConcurrency));
+      } catch (error) {
+        // Nothing seen: runs are asked one by one, stale claims wait (their run may exist).
+        listings.set(adapter, { runs: new Map(), runsByTask: new Map(), unsearchedJobs: new Set(queries.map((q) => q.jobName)) });
+        logger.warn("describing runs failed; asking run by run, stale claims wait for the next cycle", { engine: adapter.engine, error: describeError(error) });
+      }
+    }),
+  );
+  const listingOf = (item: RunItem) => listings.get(deps.engines.of(item.jobName));
+
+  const runs = new Map<string, RunLookup | undefined>();
+  for (const listing of listings.values()) for (const [runId, run] of listing.runs) runs.set(runId, run);
+  const unlisted = items.filter((i) => i.jobRunId && !runs.has(i.jobRunId));
+  await mapConcurrent(unlisted, config.engineConcurrency, async (item) => {
+    runs.set(item.jobRunId!, await describeRun(deps, item.jobName, item.jobRunId!));
+  });
+
+  await mapConcurrent(items, config.engineConcurrency, async (item) => {
+    try {
+      if (item.jobRunId) {
+        const run = runs.get(item.jobRunId);
+        if (run) await applyRunState(deps, item, run, summary);
+      } else if (isStale(item)) {
+        const listing = listingOf(item);
+        if (!listing || listing.unsearchedJobs.has(item.jobName)) {
+          logger.warn("stale claim left for the next cycle: its job's runs could not be searched", logContext(item));
+          return;
+        }
+        await recoverStaleClaim(deps, item, listing.runsByTask.get(item.taskId), summary);
+      }
+    } catch (error) {
+      summary.errors++;
+      logger.error("could not settle task", { ...logContext(item), error: describeError(error) });
+    }
+  });
+}
+
+/**
+ * Checks the one run named by a state-change event or a checkRun request. Without a job name (Athena's events name
+ * the query, not the job), the items of every job on that engine are searched.
+ */
+export async function checkOneRun(deps: RunnerDeps, target: RunTarget, summary: RunnerSummary): Promise<void> {
+  const { jobRunId } = target;
+  const jobNames = target.jobName !== undefined ? [target.jobName] : deps.engines.jobsOn(target.engine);
+  const items = (await Promise.all(jobNames.map((job) => deps.table.queryJob(job)))).flat().filter((i) => i.jobRunId === jobRunId);
+  if (items.length === 0) {
+    deps.logger.info("run is not tracked by the runner", { ...target });
+    return;
+  }
+  const jobName = items[0].jobName;
+  const run = await describeRun(deps, jobName, jobRunId);
+  if (!run) throw new Error(`could not read ${deps.engines.of(jobName).label} run ${jobRunId} of job ${jobName}`);
+  for (const item of items) await applyRunState(deps, item, run, summary);
+}
+
+/** One run; undefined when the engine could not be asked (logged; the next cycle asks again). */
+async function describeRun(deps: RunnerDeps, jobName: string, jobRunId: string): Promise<RunLookup | undefined> {
+  const adapter = deps.engines.of(jobName);
+  try {
+    return await adapter.describeRun(jobName, jobRunId);
+  } catch (error) {
+    deps.logger.warn("describing the run failed; retrying next cycle", { jobName, engine: adapter.engine, jobRunId, error: describeError(error) });
+    return undefined;
+  }
+}
+
+/** Answers SFN for one tracked run: success, failure, or a heartbeat while it is in progress. */
+export async function applyRunState(deps: RunnerDeps, item: RunItem, run: RunLookup, summary: RunnerSummary): Promise<void> {
+  const { sfn, logger } = deps;
+  const adapter = deps.engines.of(item.jobName);
+  const jobRunId = item.jobRunId ?? (run === "missing" ? "" : run.runId);
+  const context = { ...logContext(item), engine: adapter.engine, jobRunId };
+  const causeOf = (state: string, message: string) => failureCause({ jobName: item.jobName, engine: adapter.engine, runId: jobRunId, state }, message);
+  summary.runsChecked++;
+  if (run !== "missing" && run.status === "running") {
+    if ((await sendTaskHeartbeat(sfn, item.taskToken)) === "sent") {
+      summary.heartbeats++;
+      return;
+    }
+    logger.warn("task is gone while its run is in progress; removing it", { ...context, state: run.state });
+    await removeItem(deps, item);
+    if (run.stoppable) await stopRun(deps, item.jobName, jobRunId);
+    return;
+  }
+  // A failure is reported even when the spec cannot be read (its staged objects then stay); a success needs it.
+  const failedTarget = () => deps.publisher.target(item.jobName, adapter.engine).catch((error) => void logger.warn("job spec unreadable; staged objects are left", { ...context, error: describeError(error) }));
+  let state = run === "missing" ? "NOT_FOUND" : run.state;
+  let outcome: SendOutcome;
+  if (run === "missing") {
+    const target = await failedTarget();
+    if (target) await discardStaging(deps, target, item, context);
+    outcome = await sendTaskFailure(sfn, item.taskToken, RUNNER_ERRORS.jobFailed, causeOf(state, `${adapter.label} has no such run`));
+  } else if (run.status === "failed") {
+    const target = await failedTarget();
+    if (target) await discardStaging(deps, target, item, context);
+    outcome = await sendTaskFailure(sfn, item.taskToken, RUNNER_ERRORS.jobFailed, causeOf(state, run.errorMessage ?? ""));
+  } else {
+    const target = await deps.publisher.target(item.jobName, adapter.engine);
+    const published = target ? await publishResult(deps, target, item, context) : "done";
+    if (published === "retry") {
+      // Transient S3 trouble: the task stays open (heartbeat) and the next cycle publishes again.
+      if ((await sendTaskHeartbeat(sfn, item.taskToken)) === "sent") summary.heartbeats++;
+      return;
+    }
+    if (published === "done") outcome = await sendTaskSuccess(sfn, item.taskToken, successOutput(item.jobName, adapter.engine, run));
+    else {
+      state = published.state;
+      outcome = await sendTaskFailure(sfn, item.taskToken, RUNNER_ERRORS.jobFailed, causeOf(published.state, published.message));
+    }
+    if (target && published === "done") await deps.publisher.finish(target, item.taskId).catch((error) => logger.warn("could not delete the publish marker", { ...context, error: describeError(error) }));
+  }
+  logger.info(outcome === "sent" ? "task closed" : "task was already gone", { ...context, state });
+  if (outcome === "sent") summary.closed++;
+  await removeItem(deps, item);
+}
+
+/** Publishes a succeeded run's staged result; a run that staged nothing, or an S3 refusal, fails the task. */
+async function publishResult(deps: RunnerDeps, target: PublishTarget, item: RunItem, context: Record<string, unknown>): Promise<"done" | "retry" | { state: string; message: string }> {
+  try {
+    const result = await deps.publisher.publish(target, item.taskId);
+    if (result === "empty") return { state: "NO_OUTPUT", message: `the run succeeded but wrote nothing under ${stagingRunUri(target.stagingUri, item.taskId)}: a run that keeps no data does not succeed` };
+    deps.logger.info("published the run's output", { ...context, objects: result.published, outputUri: target.outputUri });
+    return "done";
+  } catch (error) {
+    if (isTransientS3Error(error)) {
+      deps.logger.warn("publishing failed; retrying next cycle", { ...context, error: describeError(error) });
+      return "retry";
+    }
+    deps.logger.error("publishing refused; failing the task", { ...context, error: describeError(error) });
+    return { state: "PUBLISH_FAILED", message: `publishing ${stagingRunUri(target.stagingUri, item.taskId)} to ${target.outputUri} failed: ${describeError(error)}` };
+  }
+}
+
+/** A run that did not succeed leaves the output untouched; what it staged is deleted (best effort, logged). */
+async function discardStaging(deps: RunnerDeps, target: PublishTarget, item: RunItem, context: Record<string, unknown>): Promise<void> {
+  try {
+    await deps.publisher.discard(target, item.taskId);
+  } catch (error) {
+    deps.logger.warn("could not delete the failed run's staged objects", { ...context, error: describeError(error) });
+  }
+}
+
+/** A claim whose start never got recorded: adopt the run carrying its task id, or start again. */
+async function recoverStaleClaim(deps: RunnerDeps, item: RunItem, adoptable: EngineRun | undefined, summary: RunnerSummary): Promise<void> {
+  const { sfn, table, logger } = deps;
+  const context = logContext(item);
+  if ((await sendTaskHeartbeat(sfn, item.taskToken)) === "gone") {
+    logger.warn("stale claim of a closed task; removing it", { ...context, adoptedRun: adoptable?.runId });
+    await removeItem(deps, item);
+    if (adoptable?.runId && adoptable.stoppable) await stopRun(deps, item.jobName, adoptable.runId);
+    return;
+  }
+  summary.heartbeats++;
+  const claimedAt = deps.now().toISOString();
+  if (!(await table.reclaim(item, claimedAt))) return; // another invocation took it over
+  const mine: RunItem = { ...item, claimedAt };
+  if (adoptable?.runId) {
+    logger.info("adopting unrecorded run", { ...context, jobRunId: adoptable.runId });
+    if (!(await table.markRunning(mine, adoptable.runId, (adoptable.startedOn ?? deps.now()).toISOString()))) {
+      logger.warn("claim lost before the adopted run was recorded; leaving it to its new holder", { ...context, jobRunId: adoptable.runId });
+      return;
+    }
+    await applyRunState(deps, { ...mine, status: "RUNNING", jobRunId: adoptable.runId }, adoptable, summary);
+    return;
+  }
+  const parsed = parseTaskInput(runnerTaskInput, item.taskInput);
+  if (!parsed.ok) {
+    await sendTaskFailure(sfn, item.taskToken, RUNNER_ERRORS.invalidInput, parsed.problem);
+    await removeItem(deps, item);
+    return;
+  }
+  logger.info("restarting a start that never answered", context);
+  await startRun(deps, mine, parsed.value, summary);
+}

@@ -1,0 +1,128 @@
+// Publishing a run's result (engine-neutral): a run that is not on Glue writes under <stagingUri><taskId>/; once it
+// succeeded, the runner copies every staged object to the job's output prefix, deletes the output's other objects
+// (the previous result), records that it published (a marker next to the staging folder), deletes the staged
+// objects, and only then answers SendTaskSuccess. A retry after a crash at any step repeats it safely: once the marker
+// exists the output is never touched again. A failed run's staged objects are deleted; the output stays as it was.
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { isServiceError } from "../shared/aws-errors";
+import { mapConcurrent } from "../shared/concurrency";
+import type { EngineName } from "./engine";
+import type { JobSpecs } from "./job-specs";
+import { parseS3Uri, stagingRunUri, type S3Location } from "./s3-uri";
+
+/** Copies in flight while publishing. */
+const COPY_CONCURRENCY = 8;
+/** DeleteObjects takes at most 1,000 keys. */
+const DELETE_BATCH = 1000;
+
+export interface PublishTarget {
+  stagingUri: string;
+  outputUri: string;
+}
+
+export type PublishResult = { published: number } | "empty";
+
+/** An S3 failure worth another try next cycle (network, 5xx, throttling), as opposed to access or a missing bucket. */
+export function isTransientS3Error(error: unknown): boolean {
+  if (!isServiceError(error)) return true;
+  return error.$fault === "server" || error.$metadata.httpStatusCode === 429 || error.name === "SlowDown";
+}
+
+export class Publisher {
+  constructor(
+    private readonly s3: () => S3Client,
+    private readonly specs: JobSpecs,
+  ) {}
+
+  /** Where a job's runs stage their output; undefined for Glue, whose runs write their output themselves. */
+  async target(jobName: string, engine: EngineName): Promise<PublishTarget | undefined> {
+    if (engine === "glue") return undefined;
+    const { stagingUri, outputUri } = await this.specs.get(jobName, engine);
+    return { stagingUri, outputUri };
+  }
+
+  /** Publishes the run of `taskId`; "empty" when it staged nothing and had not been published before. */
+  async publish(target: PublishTarget, taskId: string): Promise<PublishResult> {
+    const staging = parseS3Uri(stagingRunUri(target.stagingUri, taskId));
+    const output = parseS3Uri(target.outputUri);
+    const marker = markerOf(target, taskId);
+    const staged = await this.list(staging);
+    const done = await this.readMarker(marker);
+    if (done === undefined) {
+      if (staged.length === 0) return "empty";
+      const relative = staged.map((key) => key.slice(staging.key.length));
+      await mapConcurrent(relative, COPY_CONCURRENCY, (name) =>
+        this.s3().send(new CopyObjectCommand({ Bucket: output.bucket, Key: output.key + name, CopySource: copySource(staging.bucket, staging.key + name) })),
+      );
+      const keep = new Set(relative.map((name) => output.key + name));
+      const stagingRoot = parseS3Uri(target.stagingUri);
+      const previous = (await this.list(output)).filter(
+        (key) => !keep.has(key) && !(output.bucket === stagingRoot.bucket && key.startsWith(stagingRoot.key)), // never the staging area itself
+      );
+      await this.deleteKeys(output.bucket, previous);
+      await this.s3().send(new PutObjectCommand({ Bucket: marker.bucket, Key: marker.key, Body: JSON.stringify({ taskId, outputUri: target.outputUri, objects: relative.length }), ContentType: "application/json" }));
+    }
+    await this.deleteKeys(staging.bucket, staged);
+    return { published: done ?? staged.length };
+  }
+
+  /** After the task was answered: the marker is no longer needed. */
+  async finish(target: PublishTarget, taskId: string): Promise<void> {
+    const marker = markerOf(target, taskId);
+    await this.s3().send(new DeleteObjectCommand({ Bucket: marker.bucket, Key: marker.key }));
+  }
+
+  /** Deletes what a failed run staged. */
+  async discard(target: PublishTarget, taskId: string): Promise<void> {
+    const staging = parseS3Uri(stagingRunUri(target.stagingUri, taskId));
+    await this.deleteKeys(staging.bucket, await this.list(staging));
+  }
+
+  private async list({ bucket, key: prefix }: S3Location): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
+  }
+
+  /**
+   * The number of objects a previous attempt published, or undefined when it did not get that far. Listed first: a
+   * GetObject of a missing key answers 403 to a role whose ListBucket is limited by prefix.
+   */
+  private async readMarker(marker: S3Location): Promise<number | undefined> {
+    if (!(await this.list(marker)).includes(marker.key)) return undefined;
+    const answer = await this.s3().send(new GetObjectCommand({ Bucket: marker.bucket, Key: marker.key }));
+    const body = JSON.parse((await answer.Body?.transformToString("utf8")) ?? "{}") as { objects?: unknown };
+    return typeof body.objects === "number" ? body.objects : 0;
+  }
+
+  private async deleteKeys(bucket: string, keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      const batch = keys.slice(i, i + DELETE_BATCH);
+      const answer = await this.s3().send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+      const errors = answer.Errors ?? [];
+      if (errors.length) throw new Error(`DeleteObjects refused ${errors.length} of ${batch.length} keys in ${bucket}: ${errors[0].Key}: ${errors[0].Code} ${errors[0].Message ?? ""}`.trim());
+    }
+  }
+}
+
+/** The record that a task's run was published: next to its staging folder, so it is never part of the output. */
+function markerOf(target: PublishTarget, taskId: string): S3Location {
+  const root = parseS3Uri(target.stagingUri);
+  return { bucket: root.bucket, key: `${root.key}${taskId}.published` };
+}
+
+/** CopySource is "<bucket>/<key>", URL-encoded (slashes kept). */
+const copySource = (bucket: string, key: string) => `${bucket}/${encodeURIComponent(key).replace(/%2F/g, "/")}`;
