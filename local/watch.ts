@@ -2,12 +2,13 @@
 // (`npm run serve`), through GetExecutionHistory, printing the progress lines `npm start` prints. Exit 0 when it
 // succeeds, 1 when it fails, times out or is aborted, 2 on bad usage or an unknown execution.
 import { ExecutionDoesNotExist, GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from "@aws-sdk/client-sfn";
-import { defineCommand, integerOption, runCommand, UsageError } from "../core/cli-args";
+import { defineCommand, integerOption, runAsScript, runCommand, UsageError } from "../core/cli-args";
 import { formatProgress } from "./progress";
 import type { ProgressEvent } from "./runtime";
 
 export const WATCH_COMMAND = defineCommand({
-  command: "npm run watch -- <execution ARN>",
+  command: "npm run watch --",
+  positional: { name: "<execution ARN>", description: "the execution to follow: arn:aws:states:<region>:<account>:execution:<state machine>:<name>" },
   summary: `Follows a Step Functions execution of the workflow, on AWS or on the local endpoint of npm run serve,
 with the progress lines npm start prints (states, job runs, the outcome), until it ends. A redriven execution
 is followed from its latest redrive.`,
@@ -154,54 +155,37 @@ export async function watch(options: WatchOptions): Promise<string> {
   }
 }
 
-export async function main(argv: string[], out: (line: string) => void = console.log, err: (line: string) => void = console.error): Promise<number> {
-  // The ARN is the one argument that is neither an option nor an option's value.
-  const takesValue = new Set(Object.entries(WATCH_COMMAND.spec.options).filter(([, o]) => o.type === "string").map(([name]) => `--${name}`));
-  let arnIndex = -1;
-  for (let i = 0; i < argv.length; i++) {
-    if (takesValue.has(argv[i])) i++;
-    else if (!argv[i].startsWith("-") && arnIndex < 0) arnIndex = i;
+type WatchValues = Exclude<ReturnType<typeof WATCH_COMMAND.parse>, "help">;
+
+async function run(values: WatchValues, out: (line: string) => void, err: (line: string) => void): Promise<number> {
+  const executionArn = values.positional!;
+  if (!/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/.test(executionArn)) throw new UsageError(`'${executionArn}' is not an execution ARN (arn:aws:states:<region>:<account>:execution:<state machine>:<name>)`);
+  if (values.endpoint !== undefined && !/^https?:\/\/[^/]+/.test(values.endpoint)) throw new UsageError(`--endpoint: expected a URL such as http://127.0.0.1:4566, got '${values.endpoint}'`);
+  const intervalMs = integerOption("interval-ms", values["interval-ms"], { min: MIN_INTERVAL_MS, unit: "milliseconds" }) ?? 2000;
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort();
+  process.once("SIGINT", onSignal);
+  try {
+    const status = await watch({ executionArn, endpoint: values.endpoint, intervalMs, out, signal: interrupt.signal });
+    return status === "SUCCEEDED" ? 0 : 1;
+  } catch (e) {
+    if (e instanceof ExecutionDoesNotExist) {
+      err(`error: ${e.message}`);
+      return 2;
+    }
+    if (interrupt.signal.aborted) return 130;
+    throw e;
+  } finally {
+    process.off("SIGINT", onSignal);
   }
-  const executionArn = arnIndex >= 0 ? argv[arnIndex] : undefined;
-  const rest = argv.filter((_, i) => i !== arnIndex);
-  return runCommand(
-    WATCH_COMMAND,
-    rest,
-    async (values) => {
-      if (!executionArn) throw new UsageError("the execution ARN is required (npm run watch -- arn:aws:states:<region>:<account>:execution:<state machine>:<name>)");
-      if (!/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/.test(executionArn)) throw new UsageError(`'${executionArn}' is not an execution ARN (arn:aws:states:<region>:<account>:execution:<state machine>:<name>)`);
-      if (values.endpoint !== undefined && !/^https?:\/\/[^/]+/.test(values.endpoint)) throw new UsageError(`--endpoint: expected a URL such as http://127.0.0.1:4566, got '${values.endpoint}'`);
-      const intervalMs = integerOption("interval-ms", values["interval-ms"], { min: MIN_INTERVAL_MS, unit: "milliseconds" }) ?? 2000;
-      const interrupt = new AbortController();
-      const onSignal = () => interrupt.abort();
-      process.once("SIGINT", onSignal);
-      try {
-        const status = await watch({ executionArn, endpoint: values.endpoint, intervalMs, out, signal: interrupt.signal });
-        return status === "SUCCEEDED" ? 0 : 1;
-      } catch (e) {
-        if (e instanceof ExecutionDoesNotExist) {
-          err(`error: ${e.message}`);
-          return 2;
-        }
-        if (interrupt.signal.aborted) return 130;
-        throw e;
-      } finally {
-        process.off("SIGINT", onSignal);
-      }
-    },
-    { out, err },
-  );
+}
+
+/** Runs the command on argv; returns the exit code. */
+export function main(argv: readonly string[], out: (line: string) => void = console.log, err: (line: string) => void = console.error): Promise<number> {
+  return runCommand(WATCH_COMMAND, argv, (values) => run(values, out, err), { out, err });
 }
 
 if (require.main === module) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: Error) => {
-      console.error(`error: ${e?.message ?? e}`);
-      process.exitCode = 1;
-    },
-  );
+  runAsScript(WATCH_COMMAND, (values) => run(values, console.log, console.error));
 }
