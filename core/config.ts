@@ -42,6 +42,20 @@ const jobInput = z
   .strict()
   .refine((i) => (i.dataset === undefined) !== (i.job === undefined), { message: "set exactly one of 'dataset' or 'job'" });
 
+// Data-quality gates (core/quality.ts): unset fields take the safe defaults.
+const droppedFraction = z.number().min(0).max(1).describe("largest fraction of an input's rows that may be dropped; unset: any but all of them");
+const datasetQuality = z.object({ maxDroppedFraction: droppedFraction.optional() }).strict();
+const jobQuality = z
+  .object({
+    /** Over every CSV input of the job; overrides its datasets' maxDroppedFraction. */
+    maxDroppedFraction: droppedFraction.optional(),
+    /** Default 1: an empty output fails the job. */
+    minOutputRows: z.number().int().min(0).optional(),
+    /** Output columns that must hold no null. */
+    notNull: z.array(z.string().regex(/^[a-z_][a-z0-9_]*$/, "an output column name (lower snake_case)")).optional(),
+  })
+  .strict();
+
 const job = z
   .object({
     description: z.string().max(2048).default(""),
@@ -56,6 +70,7 @@ const job = z
     timeoutMinutes: z.number().int().min(1).max(2880).optional(),
     /** Where the job runs; moving a job is this one line (its SQL stays the one definition of its transformation). */
     engine: engine.default("glue"),
+    quality: jobQuality.optional(),
   })
   .strict()
   .superRefine((j, ctx) => {
@@ -135,7 +150,7 @@ export const baseSchema = z
       .strict()
       .default({ releaseLabel: "emr-7.9.0", idleTimeoutMinutes: 15, maximumCapacity: { cpu: "8 vCPU", memory: "32 GB" } }),
     datasets: z
-      .record(datasetId, z.object({ prefix: s3Prefix, schema: fileName }).strict())
+      .record(datasetId, z.object({ prefix: s3Prefix, schema: fileName, quality: datasetQuality.optional() }).strict())
       .refine((d) => Object.keys(d).length > 0, { message: "at least one dataset" }),
     jobs: z.record(jobId, job).refine((j) => Object.keys(j).length > 0, { message: "at least one job" }),
     stateMachine: z

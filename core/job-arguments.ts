@@ -3,6 +3,7 @@
 import { basename } from "node:path";
 import type { EtlConfig } from "./config";
 import { sqlPath } from "./config";
+import { jobQualityLimits } from "./quality";
 
 export interface EtlInput {
   /** The view name the job's SQL reads. */
@@ -18,6 +19,8 @@ export interface JobArguments {
   "--etl_inputs": string;
   "--etl_output": string;
   "--etl_sql": string;
+  /** The job's data-quality limits (core/quality.ts QualityLimits, JSON). */
+  "--etl_quality": string;
 }
 
 /** Arguments that tell a job's script (or the local engine) what to read and where to write. */
@@ -30,5 +33,7 @@ export function jobArguments(config: EtlConfig, jobId: string, dataBucket: strin
       ? { name: input.name, path: uri(config.datasets[input.dataset].prefix), format: "csv", schema: config.datasets[input.dataset].schema }
       : { name: input.name, path: uri(config.jobs[input.job!].output), format: "parquet" },
   );
-  return { "--etl_inputs": JSON.stringify(inputs), "--etl_output": uri(job.output), "--etl_sql": basename(sqlPath(config, job)) };
+  return { "--etl_inputs": JSON.stringify(inputs), "--etl_output": uri(job.output), "--etl_sql": basename(sqlPath(config, job)),
+    "--etl_quality": JSON.stringify(jobQualityLimits(config, jobId)),
+  };
 }

@@ -1,5 +1,7 @@
 // `npm start -- [flags]`: runs the whole workflow locally (see USAGE). Exit codes: 0 succeeded, 1 the workflow
 // failed, 2 bad usage or input, 130 interrupted.
+// First: signals are handled while the other modules load.
+import { removeEarlySignalHandlers } from "./early-signals";
 import { mkdir, open, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { defineCommand, usageErrorLine, UsageError } from "../core/cli-args";
@@ -18,12 +20,22 @@ export const START_COMMAND = defineCommand({
 with the real ASL and handler code, and writes the joined dataset as Parquet.`,
   options: {
     ...DATASET_OPTIONS,
-    out: { type: "string", value: "DIR", description: "where the joined *.parquet files go (nothing else is written there).\nDefault: out/joined/ in the working copy (git-ignored)" },
-    report: { type: "string", value: "FILE", description: "write a JSON report: status, executionArn, startedAt, stoppedAt, states,\njobs, notifications, output {dir, rows}" },
+    out: {
+      type: "string",
+      value: "DIR",
+      description:
+        "where the joined *.parquet files go, listed in its manifest .etl-output.json;\nreplaced only once a run succeeds. A DIR holding other *.parquet files, or in\nuse by another run, is refused. Default: out/joined/ (git-ignored)",
+    },
+    report: {
+      type: "string",
+      value: "FILE",
+      description: "write a JSON report: status, executionArn, startedAt, stoppedAt, states,\njobs (with rows read, dropped, written), notifications,\noutput {dir, files, rows, written}",
+    },
     "fail-job": { type: "string", value: "JOB", multiple: true, description: "make that job's Glue run fail (job id such as PSD, or Glue job name)" },
     "upload-before-start": { type: "boolean", description: "upload the datasets before starting the execution" },
   },
-  epilogue: `Exit codes: 0 the workflow succeeded, 1 it failed, 2 bad usage or input, 130 interrupted.
+  epilogue: `Exit codes: 0 the workflow succeeded, 1 it failed (a job failed, or failed its data-quality gate),
+2 bad usage or input, 130 interrupted (SIGINT or SIGTERM).
 Environment: ETL_CONFIG (configuration file), ETL_ENV (environment), POWERTOOLS_LOG_LEVEL (handler logs, default WARN).`,
 });
 
@@ -84,8 +96,57 @@ async function checkWritable(file: string): Promise<void> {
   if (!existed) await rm(file, { force: true });
 }
 
+/** How long the shutdown after a signal may take before the process exits anyway. */
+export const SHUTDOWN_GRACE_MS = 8_000;
+
+/**
+ * Run by `npm start`, the CLI's parent is npm. npm forwards SIGTERM to the script only when it is its direct
+ * child (the start script `exec`s node); a wrapper in between, or npm killed outright, would leave this run
+ * going on alone. So a run started by npm also stops when its parent process is gone.
+ */
+function watchParent(onGone: () => void): () => void {
+  if (!process.env.npm_lifecycle_event) return () => undefined;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) onGone();
+  }, 500);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[], out: (line: string) => void = console.log, err: (line: string) => void = console.error): Promise<number> {
+  // Signals are handled from the first moment: a run interrupted while it checks its inputs ends as promptly.
+  const interrupt = new AbortController();
+  let interrupted = false;
+  const onSignal = (signal: string) => {
+    if (interrupted) {
+      err(`${signal} again: exiting without waiting for the shutdown`);
+      process.exit(130);
+    }
+    interrupted = true;
+    err(`${signal}: stopping the run and closing the local services...`);
+    interrupt.abort();
+    // A shutdown that hangs must not keep the process: exit anyway (a stale lock is taken over by the next run).
+    setTimeout(() => {
+      err(`the shutdown took over ${SHUTDOWN_GRACE_MS} ms: exiting`);
+      process.exit(130);
+    }, SHUTDOWN_GRACE_MS).unref();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  removeEarlySignalHandlers();
+  const stopWatching = watchParent(() => onSignal("parent process gone (npm was stopped)"));
+  try {
+    return await runCli(argv, out, err, interrupt, () => interrupted);
+  } finally {
+    stopWatching();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+async function runCli(argv: string[], out: (line: string) => void, err: (line: string) => void, interrupt: AbortController, isInterrupted: () => boolean): Promise<number> {
   let config: EtlConfig;
   let args: CliArguments;
   try {
@@ -115,20 +176,7 @@ export async function main(argv: string[], out: (line: string) => void = console
       return 2;
     }
   }
-
-  const interrupt = new AbortController();
-  let interrupted = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) {
-      err(`${signal} again: exiting without waiting for the shutdown`);
-      process.exit(130);
-    }
-    interrupted = true;
-    err(`${signal}: stopping the run and closing the local services...`);
-    interrupt.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  if (isInterrupted()) return 130;
 
   const startMs = Date.now();
   let report: RunReport;
@@ -143,20 +191,17 @@ export async function main(argv: string[], out: (line: string) => void = console
       },
     });
   } catch (e) {
-    if (e instanceof InputError) {
-      err(`error: ${e.message}`);
-      return 2;
-    }
-    if (interrupted) {
+    if (isInterrupted()) {
       // Whatever the run was doing when Ctrl-C came, the answer is the same as for any Ctrl-C.
       err(`interrupted: ${(e as Error)?.message ?? e}`);
       return 130;
     }
+    if (e instanceof InputError) {
+      err(`error: ${e.message}`);
+      return 2;
+    }
     err(`error: the local run failed: ${(e as Error)?.stack ?? e}`);
     return 1;
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
   }
 
   let reportError: string | undefined;
@@ -172,10 +217,10 @@ export async function main(argv: string[], out: (line: string) => void = console
   out(formatSummary(report, firstRows, Date.now() - startMs));
   if (reportError) {
     err(reportError);
-    return interrupted ? 130 : 1;
+    return isInterrupted() ? 130 : 1;
   }
   if (args.reportFile) out(`  report: ${args.reportFile}`);
-  if (interrupted) return 130;
+  if (isInterrupted()) return 130;
   return report.status === "SUCCEEDED" ? 0 : 1;
 }
 

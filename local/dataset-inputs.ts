@@ -18,7 +18,7 @@ export const DELAY_SHORTHANDS = { "delay-sales": "sales", "delay-marketing": "ma
  * value placeholder and description its usage text shows.
  */
 export const DATASET_OPTIONS = {
-  input: { type: "string", multiple: true, value: "NAME=FILE", description: "CSV file of dataset NAME (the headers of its schema file); may be repeated.\nDefault: generated sample data" },
+  input: { type: "string", multiple: true, value: "NAME=FILE", description: "CSV of dataset NAME (the headers of its schema file): a file (*.gz too) or a folder\nof parts; may be repeated. Default: generated sample data" },
   delay: { type: "string", multiple: true, value: "NAME=MS", description: "wait MS milliseconds before uploading dataset NAME; may be repeated" },
   sales: { type: "string", value: "FILE", description: "shorthand for --input sales=FILE" },
   marketing: { type: "string", value: "FILE", description: "shorthand for --input marketing=FILE" },

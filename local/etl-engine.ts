@@ -1,13 +1,15 @@
 // The local ETL engine: the Glue reader semantics of glue-scripts/etl_common.py, in DuckDB.
 // Each input becomes a view named by the job's inputs[].name; the job's SQL file runs on them once,
 // and its result is written as Parquet (Snappy). DuckDB does all the row work: no per-row JavaScript.
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, extname, isAbsolute, join, relative, sep } from "node:path";
+import { basename, isAbsolute, join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { EtlInput } from "../core/job-arguments";
+import { DEFAULT_LIMITS, enforceQuality, type QualityCounts, type QualityLimits } from "../core/quality";
 import { readSchemaFile, type SchemaFile } from "../core/schema-file";
-import { missingColumns, readCsvHeader, snakeCase } from "./csv";
+import { dataFiles, duplicateColumnError, isGzipName, missingColumns, readCsvHeader, snakeCase } from "./csv";
 
 export interface TransformationRequest {
   /** As in `--etl_inputs`, with `path` a local file or folder (see inputFiles: CSV reads every file not hidden, recursively). */
@@ -18,10 +20,14 @@ export interface TransformationRequest {
   outputDir: string;
   /** glue-scripts/: holds schemas/<schema>. */
   scriptsDir: string;
+  /** The data-quality limits (`--etl_quality`). Default: the safe defaults (core/quality.ts). */
+  quality?: QualityLimits;
 }
 
 export interface TransformationResult {
   rowsWritten: number;
+  /** Per input: rows read (for CSV, every data line, dropped ones included). */
+  rowsRead: Record<string, number>;
   /** Per CSV input: rows dropped because a typed value did not parse or the line was malformed. */
   droppedRows: Record<string, number>;
   /** The Parquet files written, absolute paths. */
@@ -38,7 +44,10 @@ export const VALUE_PATTERNS = {
   double: "-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?",
 } as const;
 
-/** Runs one job's transformation on local files. Errors name the input, file, column or SQL file at fault. */
+/**
+ * Runs one job's transformation on local files. Errors name the input, file, column or SQL file at fault; a job
+ * over its data-quality limits throws DataQualityError and leaves no output.
+ */
 export async function runTransformation(request: TransformationRequest): Promise<TransformationResult> {
   const sqlPath = isAbsolute(request.sqlFile) ? request.sqlFile : join(request.scriptsDir, request.sqlFile);
   const sql = await readFile(sqlPath, "utf8").catch((e: Error) => {
@@ -50,10 +59,14 @@ export async function runTransformation(request: TransformationRequest): Promise
     // Loading the typed CSV rows in any order is faster; the job's SQL orders its result where it matters.
     await connection.run("SET preserve_insertion_order = false");
     const droppedRows: Record<string, number> = {};
+    const counts: QualityCounts = { inputs: {}, written: 0, nulls: {} };
     for (const input of request.inputs) {
       const files = await inputFiles(input);
-      if (input.format === "parquet") await registerParquet(connection, input, files);
-      else droppedRows[input.name] = await registerCsv(connection, input, files, loadCsvSchema(input, request.scriptsDir));
+      if (input.format === "parquet") counts.inputs[input.name] = { read: await registerParquet(connection, input, files), dropped: 0 };
+      else {
+        counts.inputs[input.name] = await registerCsv(connection, input, files, loadCsvSchema(input, request.scriptsDir));
+        droppedRows[input.name] = counts.inputs[input.name].dropped;
+      }
     }
     const outputFile = join(request.outputDir, OUTPUT_FILE);
     await rm(request.outputDir, { recursive: true, force: true });
@@ -67,36 +80,42 @@ export async function runTransformation(request: TransformationRequest): Promise
       await rm(request.outputDir, { recursive: true, force: true });
       throw new Error(`${sqlPath}: the job's SQL failed (${(e as Error).message})`);
     }
-    return { rowsWritten, droppedRows, files: [outputFile] };
+    counts.written = rowsWritten;
+    const limits = request.quality ?? DEFAULT_LIMITS;
+    try {
+      counts.nulls = await outputNulls(connection, outputFile, limits.notNull);
+      enforceQuality(counts, limits);
+    } catch (e) {
+      await rm(request.outputDir, { recursive: true, force: true });
+      throw e;
+    }
+    const rowsRead = Object.fromEntries(Object.entries(counts.inputs).map(([name, c]) => [name, c.read]));
+    return { rowsWritten, rowsRead, droppedRows, files: [outputFile] };
   } finally {
     connection.closeSync();
     instance.closeSync();
   }
 }
 
-/**
- * The input's files, sorted. A CSV folder contributes every file whatever its name, as Spark reads every file
- * under the prefix, except hidden ones (a name, or a folder on its path, starting with '_' or '.', as Hadoop
- * skips them); a Parquet folder contributes its *.parquet files.
- */
+/** The input's files, sorted (csv.ts dataFiles: a file, or a folder's files except hidden ones; Parquet: *.parquet). */
 async function inputFiles(input: EtlInput): Promise<string[]> {
   if (!VIEW_NAME.test(input.name)) throw new Error(`input name ${JSON.stringify(input.name)}: not a SQL view name (lower snake_case)`);
   if (input.format !== "csv" && input.format !== "parquet") throw new Error(`input '${input.name}': format ${JSON.stringify(input.format)} is not csv or parquet`);
-  const info = await stat(input.path).catch((e: Error) => {
-    throw new Error(`input '${input.name}': cannot read ${input.path} (${e.message})`);
+  return dataFiles(input.path, input.format === "parquet" ? ".parquet" : undefined).catch((e: Error) => {
+    throw new Error(`input '${input.name}': ${e.message}`);
   });
-  if (info.isFile()) return [input.path];
-  const extension = `.${input.format}`;
-  const entries = await readdir(input.path, { withFileTypes: true, recursive: true });
-  const hidden = (path: string) => relative(input.path, path).split(sep).some((part) => part.startsWith("_") || part.startsWith("."));
-  const files = entries
-    .filter((e) => e.isFile() && (input.format === "csv" || extname(e.name).toLowerCase() === extension))
-    .map((e) => join(e.parentPath, e.name))
-    .filter((path) => !hidden(path))
-    .sort();
-  if (files.length === 0)
-    throw new Error(`input '${input.name}': no ${input.format === "csv" ? "data file (names starting with '_' or '.' are skipped)" : `*${extension} file`} in ${input.path}`);
-  return files;
+}
+
+/** Null count of each notNull column of the written output; a column the output lacks is named. */
+async function outputNulls(connection: DuckDBConnection, file: string, columns: readonly string[]): Promise<Record<string, number>> {
+  if (!columns.length) return {};
+  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${literal(file)})`);
+  const present = described.getRows().map((r) => String(r[0]));
+  const unknown = columns.filter((c) => !present.includes(c));
+  if (unknown.length) throw new Error(`--etl_quality: notNull column(s) ${unknown.join(", ")} not in the job's output (columns: ${present.join(", ")})`);
+  const nulls = await connection.runAndReadAll(`SELECT ${columns.map((c) => `count(*) FILTER (WHERE "${c}" IS NULL)`).join(", ")} FROM read_parquet(${literal(file)})`);
+  const row = nulls.getRows()[0];
+  return Object.fromEntries(columns.map((c, i) => [c, Number(row[i])]));
 }
 
 function loadCsvSchema(input: EtlInput, scriptsDir: string): SchemaFile {
@@ -108,19 +127,22 @@ function loadCsvSchema(input: EtlInput, scriptsDir: string): SchemaFile {
   return schema;
 }
 
-async function registerParquet(connection: DuckDBConnection, input: EtlInput, files: string[]): Promise<void> {
+/** Registers a Parquet input as its view; returns its row count (from the files' metadata). */
+async function registerParquet(connection: DuckDBConnection, input: EtlInput, files: string[]): Promise<number> {
   try {
     await connection.run(`CREATE VIEW ${input.name} AS SELECT * FROM read_parquet([${files.map(literal).join(", ")}])`);
+    return Number((await connection.runAndReadAll(`SELECT count(*) FROM ${input.name}`)).getRows()[0][0]);
   } catch (e) {
     throw new Error(`input '${input.name}': cannot read the Parquet files ${files.join(", ")} (${(e as Error).message})`);
   }
 }
 
 /**
- * Loads every file of a CSV input into one typed table (one pass over the CSV), and exposes its valid rows
- * as the input's view. Returns the rows dropped: malformed lines plus rows with a value that did not parse.
+ * Loads every file of a CSV input (*.gz decompressed) into one typed table (one pass over the CSV), and exposes
+ * its valid rows as the input's view. Returns the rows read and dropped (malformed lines plus rows with a value
+ * that did not parse).
  */
-async function registerCsv(connection: DuckDBConnection, input: EtlInput, files: string[], schema: SchemaFile): Promise<number> {
+async function registerCsv(connection: DuckDBConnection, input: EtlInput, files: string[], schema: SchemaFile): Promise<{ read: number; dropped: number }> {
   const table = `etl_typed_${input.name}`;
   const names = schema.columns.map((c) => c.name);
   let malformedLines = 0;
@@ -130,17 +152,21 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
       const header = await readCsvHeader(file);
       // Records are lines, as in Spark's default reader (multiLine false): a line with an unclosed quote is
       // malformed by itself. DuckDB would read on to the next quote, swallowing the following lines unreported.
-      const data = await readFile(file);
+      const gzip = isGzipName(file);
+      const data = await readFile(file).then((raw) => (gzip ? gunzipSync(raw) : raw));
       const unclosed = unclosedQuoteLines(data);
       let source = file;
       if (unclosed.length) {
         copies ??= await mkdtemp(join(tmpdir(), "etl-engine-csv-"));
-        source = join(copies, `${i}-${basename(file)}`);
+        // The copy is plain text (DuckDB picks the compression by the name).
+        source = join(copies, `${i}-${basename(file).replace(/\.gz$/i, "")}`);
         await writeFile(source, withoutRanges(data, unclosed));
         malformedLines += unclosed.length;
       }
       const positions = new Map<string, number>();
       header.forEach((h, position) => positions.has(snakeCase(h)) || positions.set(snakeCase(h), position));
+      const duplicate = duplicateColumnError(header, schema.columns, input.name, file);
+      if (duplicate) throw new Error(duplicate);
       const missing = missingColumns(header, schema.columns);
       if (missing.length)
         throw new Error(`${file}: input '${input.name}' lacks required column(s) ${missing.map((c) => JSON.stringify(c)).join(", ")} (header: ${JSON.stringify(header)})`);
@@ -163,9 +189,10 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
     if (copies) await rm(copies, { recursive: true, force: true });
   }
   const valid = schema.columns.filter((c) => c.type !== "string").map((c) => `${c.name} IS NOT NULL`).join(" AND ") || "true";
-  const reader = await connection.runAndReadAll(`SELECT count(*) FILTER (WHERE NOT (${valid})) FROM ${table}`);
+  const reader = await connection.runAndReadAll(`SELECT count(*) FILTER (WHERE NOT (${valid})), count(*) FROM ${table}`);
   await connection.run(`CREATE VIEW ${input.name} AS SELECT ${names.join(", ")} FROM ${table} WHERE ${valid}`);
-  return malformedLines + Number(reader.getRows()[0][0]);
+  const [invalid, loaded] = reader.getRows()[0].map(Number);
+  return { read: malformedLines + loaded, dropped: malformedLines + invalid };
 }
 
 /** A line of a file: its bytes from `start` to `end` (after its line break), numbered from 1. */

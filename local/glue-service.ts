@@ -10,6 +10,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import type { EtlConfig } from "../core/config";
 import { resourceNames, scriptPath, scriptsDir } from "../core/config";
 import { jobArguments, type EtlInput } from "../core/job-arguments";
+import { DataQualityError, parseQualityLimits } from "../core/quality";
 import { runTransformation, type TransformationRequest, type TransformationResult } from "./etl-engine";
 import { AwsJsonError, startAwsJsonServer, type AwsJsonHandler } from "./aws-json-server";
 import { parseS3Uri, S3Staging } from "./s3-staging";
@@ -52,6 +53,8 @@ export interface JobRun {
   GlueVersion: string;
   /** Rows the transformation wrote (local extra, not a Glue field). */
   rowsWritten?: number;
+  /** Per input, rows the transformation read (local extra, not a Glue field). */
+  rowsRead?: Record<string, number>;
   /** Per CSV input, rows the transformation dropped as malformed or unparseable (local extra, not a Glue field). */
   droppedRows?: Record<string, number>;
 }
@@ -276,7 +279,7 @@ export class LocalGlue {
 
   /** A copy for responses: the SDK wants epoch seconds for timestamps (JSON 1.1). */
   private view(run: JobRun) {
-    const { rowsWritten: _rows, droppedRows: _dropped, ...fields } = run;
+    const { rowsWritten: _rows, rowsRead: _read, droppedRows: _dropped, ...fields } = run;
     const seconds = (d?: Date) => (d ? d.getTime() / 1000 : undefined);
     return { ...fields, StartedOn: seconds(run.StartedOn), LastModifiedOn: seconds(run.LastModifiedOn), CompletedOn: seconds(run.CompletedOn) };
   }
@@ -362,7 +365,11 @@ export class LocalGlue {
     // The transformation writes its output only if the run is still RUNNING when it finishes.
     const work = this.runTransformation(job, run, () => run.JobRunState === "RUNNING" && !timedOut && !this.stopRequested.has(run.Id)).then(
       (result) => ({ ok: true as const, result }),
-      (error: unknown) => ({ ok: false as const, message: error instanceof Error ? error.message : String(error) }),
+      (error: unknown) => {
+        // A failed gate still has its counts, for the progress lines and the report.
+        if (error instanceof DataQualityError) this.recordCounts(run, error.counts);
+        return { ok: false as const, message: error instanceof Error ? error.message : String(error) };
+      },
     );
     const outcome = await Promise.race([work, timeout, stopped]);
     clearTimeout(timeoutTimer);
@@ -370,12 +377,19 @@ export class LocalGlue {
     else if (outcome === "stopped") await this.finishStop(run);
     else if (outcome.ok) {
       run.rowsWritten = outcome.result.rowsWritten;
+      run.rowsRead = outcome.result.rowsRead;
       run.droppedRows = outcome.result.droppedRows;
       this.transition(run, "SUCCEEDED");
     } else this.transition(run, "FAILED", outcome.message);
     this.stopListeners.delete(run.Id);
     // Let the abandoned work settle (its output is discarded) before the run counts as done.
     await work;
+  }
+
+  private recordCounts(run: JobRun, counts: DataQualityError["counts"]): void {
+    run.rowsWritten = counts.written;
+    run.rowsRead = Object.fromEntries(Object.entries(counts.inputs).map(([name, c]) => [name, c.read]));
+    run.droppedRows = Object.fromEntries(Object.entries(counts.inputs).map(([name, c]) => [name, c.dropped]));
   }
 
   private async finishStop(run: JobRun): Promise<void> {
@@ -385,7 +399,7 @@ export class LocalGlue {
   }
 
   /** Downloads the inputs, runs the SQL, and overwrites the output prefix; returns the rows written and dropped. */
-  private async runTransformation(job: JobDefinition, run: JobRun, stillRunning: () => boolean): Promise<Pick<TransformationResult, "rowsWritten" | "droppedRows">> {
+  private async runTransformation(job: JobDefinition, run: JobRun, stillRunning: () => boolean): Promise<Pick<TransformationResult, "rowsWritten" | "rowsRead" | "droppedRows">> {
     if (this.failJobs.has(job.id) || this.failJobs.has(job.name)) {
       await this.sleep(this.transitionMs);
       throw new Error(`Injected failure: job ${job.name} is in failJobs`);
@@ -407,6 +421,7 @@ export class LocalGlue {
     const output = parseS3Uri(args["--etl_output"] ?? "", "argument --etl_output");
     const sqlName = args["--etl_sql"];
     if (!sqlName) throw new Error("argument --etl_sql is missing");
+    const quality = parseQualityLimits(args["--etl_quality"]);
 
     const transformation = this.options.transformation ?? runTransformation;
     const workDir = await mkdtemp(join(tmpdir(), `etl-glue-${job.id}-`));
@@ -414,8 +429,8 @@ export class LocalGlue {
       const localInputs = await this.staging.downloadInputs(inputs, join(workDir, "inputs"), "argument --etl_inputs");
       const outputDir = join(workDir, "output");
       await mkdir(outputDir, { recursive: true });
-      const result = await transformation({ inputs: localInputs, sqlFile: join(scriptsDir(this.options.config), sqlName), outputDir, scriptsDir: scriptsDir(this.options.config) });
-      const counts = { rowsWritten: result.rowsWritten, droppedRows: { ...result.droppedRows } };
+      const result = await transformation({ inputs: localInputs, sqlFile: join(scriptsDir(this.options.config), sqlName), outputDir, scriptsDir: scriptsDir(this.options.config), quality });
+      const counts = { rowsWritten: result.rowsWritten, rowsRead: { ...result.rowsRead }, droppedRows: { ...result.droppedRows } };
       if (!stillRunning()) return counts;
       await this.staging.replacePrefix(output.bucket, output.prefix, outputDir);
       return counts;

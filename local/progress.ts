@@ -19,7 +19,7 @@ export function formatProgress(event: ProgressEvent, startMs: number): string | 
         ? `${elapsed} state ${event.name} entered`
         : `${elapsed} state ${event.name} exited ${event.status ?? ""}${event.error ? ` (${event.error})` : ""}`.trimEnd();
     case "job":
-      return `${elapsed} job ${event.jobName} run ${shortRunId(event.runId)} ${event.state}${event.errorMessage ? ` (${event.errorMessage})` : ""}${droppedText(event.droppedRows)}`;
+      return `${elapsed} job ${event.jobName} run ${shortRunId(event.runId)} ${event.state}${event.errorMessage ? ` (${event.errorMessage})` : ""}${droppedText(event.droppedRows)}${countsText(event)}`;
     case "notification":
       return `${elapsed} notification published: ${event.subject ? `${event.subject}: ` : ""}${event.message}`;
     case "invocation":
@@ -36,6 +36,16 @@ function droppedText(dropped: Record<string, number> | undefined): string {
   const lost = Object.entries(dropped ?? {}).filter(([, n]) => n > 0);
   if (!lost.length) return "";
   return `, dropped ${lost.map(([input, n]) => `${n.toLocaleString("en-US")} malformed or unparseable row(s) of ${input}`).join(", ")}`;
+}
+
+const count = (n: number) => n.toLocaleString("en-US");
+
+/** "; rows read 2,000 (sales 2,000), written 31" once a run has its counts; "" before. */
+function countsText(counts: { rowsRead?: Record<string, number>; rowsWritten?: number }): string {
+  if (!counts.rowsRead || counts.rowsWritten === undefined) return "";
+  const read = Object.entries(counts.rowsRead);
+  const total = read.reduce((sum, [, n]) => sum + n, 0);
+  return `; rows read ${count(total)}${read.length > 1 ? ` (${read.map(([name, n]) => `${name} ${count(n)}`).join(", ")})` : ""}, written ${count(counts.rowsWritten)}`;
 }
 
 /** A plain-text table of rows (the first rows of the output), at most `maxColumns` columns wide. */
@@ -61,12 +71,14 @@ export function formatSummary(report: RunReport, firstRows: Array<Record<string,
   if (report.error) lines.push(`  error: ${report.error}`);
   for (const job of report.jobs) {
     const duration = job.completedOn ? seconds(Date.parse(job.completedOn) - Date.parse(job.startedOn)) : "still running";
-    lines.push(`  job ${job.jobName}: ${job.state} in ${duration}${job.errorMessage ? ` (${job.errorMessage})` : ""}${droppedText(job.droppedRows)}`);
+    lines.push(`  job ${job.jobName}: ${job.state} in ${duration}${job.errorMessage ? ` (${job.errorMessage})` : ""}${droppedText(job.droppedRows)}${countsText(job)}`);
   }
   for (const n of report.notifications) lines.push(`  notification: ${n.subject ? `${n.subject}: ` : ""}${n.message}`);
-  if (report.status === "SUCCEEDED") {
+  if (report.output.written) {
     lines.push(`  output: ${report.output.dir} (${report.output.rows.toLocaleString("en-US")} rows)`);
     if (firstRows.length) lines.push(`  first ${firstRows.length} rows:`, formatRows(firstRows));
-  }
+  } else if (report.output.files.length) {
+    lines.push(`  output: ${report.output.dir} unchanged: it still holds the previous result (${report.output.rows.toLocaleString("en-US")} rows)`);
+  } else lines.push(`  output: nothing written to ${report.output.dir}`);
   return lines.join("\n");
 }

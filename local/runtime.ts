@@ -2,9 +2,9 @@
 // handler modules invoked in-process the way Lambda would (async, with a context), from the same events:
 // S3 notifications, the workflow's putEvents kicks, Glue state changes and a fallback schedule.
 import { randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, join, resolve, sep } from "node:path";
+import { basename, join, relative, resolve, sep } from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import type { Context } from "aws-lambda";
@@ -16,10 +16,10 @@ import { FUNCTIONS, type FunctionId } from "../core/topology";
 import { LOCAL_ACCOUNT, localStateMachineArn, localWorkflowArns } from "./arns";
 import { startLocalDynamoDB, type LocalDynamoDB } from "./dynamodb";
 import { saveEnv, withEnv } from "./env";
-import { LocalEventBus, localWiring } from "./event-bus";
+import { LocalEventBus, localWiring, type S3NotificationEvent } from "./event-bus";
 import { startLocalGlue, type JobRun, type LocalGlueServer } from "./glue-service";
 import { checkCsvHeaders, InputError } from "./inputs";
-import { readParquet } from "./parquet";
+import { OutputFolder, type OutputContents } from "./output-folder";
 import { writeDatasetSamples } from "./dataset-samples";
 import { startLocalS3, type LocalS3 } from "./s3";
 import { LocalStepFunctions, type PutEventsEntry, type SfnEvent } from "./sfn-service";
@@ -64,7 +64,7 @@ export type ProgressEvent = { at: string } & (
   | { type: "upload"; dataset: string; file: string; key: string; bytes: number }
   | { type: "execution"; status: "RUNNING" | "SUCCEEDED" | "FAILED" | "ABORTED"; executionArn: string; error?: string; cause?: string }
   | { type: "state"; name: string; phase: "entered" | "exited"; status?: string; error?: string }
-  | { type: "job"; jobName: string; runId: string; state: string; errorMessage?: string; droppedRows?: Record<string, number> }
+  | { type: "job"; jobName: string; runId: string; state: string; errorMessage?: string; rowsRead?: Record<string, number>; droppedRows?: Record<string, number>; rowsWritten?: number }
   | { type: "notification"; subject?: string; message: string }
   | { type: "invocation"; functionName: string; trigger: string }
   | { type: "invocation-error"; functionName: string; trigger: string; error: string }
@@ -77,10 +77,27 @@ export interface RunReport {
   startedAt: string;
   stoppedAt: string;
   states: Array<{ name: string; enteredAt: string; exitedAt: string | null; status: string }>;
-  /** droppedRows: per CSV input, rows the job dropped as malformed or unparseable (set once the run succeeded). */
-  jobs: Array<{ jobName: string; runId: string; state: string; startedOn: string; completedOn: string | null; errorMessage?: string; droppedRows?: Record<string, number> }>;
+  /**
+   * The job's counts, once it has them (it succeeded, or failed its data-quality gate): rowsRead per input,
+   * droppedRows per CSV input (malformed or unparseable rows), rowsWritten.
+   */
+  jobs: Array<{
+    jobName: string;
+    runId: string;
+    state: string;
+    startedOn: string;
+    completedOn: string | null;
+    errorMessage?: string;
+    rowsRead?: Record<string, number>;
+    droppedRows?: Record<string, number>;
+    rowsWritten?: number;
+  }>;
   notifications: Array<{ topicArn: string; subject?: string; message: string; at: string }>;
-  output: { dir: string; rows: number };
+  /**
+   * What the output folder holds when the run ends: its result files and rows. `written`: this run wrote them;
+   * false when it failed, which leaves the previous result (if any) in place.
+   */
+  output: OutputContents & { written: boolean };
   /** Why the run failed (the execution's error and cause, or the runtime's own). */
   error?: string;
 }
@@ -178,7 +195,12 @@ export async function runLocalWorkflow(options: RuntimeOptions): Promise<RunRepo
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((e) => process.emitWarning(`local runtime: cleanup failed: ${(e as Error).message}`));
   };
 
+  // Ctrl-C while the inputs and the output folder are checked ends the run as promptly as later on.
+  const checkInterrupted = (step: string) => {
+    if (options.signal?.aborted) throw new Error(`interrupted while ${step}`);
+  };
   try {
+    checkInterrupted("starting");
     // The workflow and the catalog schemas against the configuration, then the inputs: a miscopied ASL branch,
     // a stale catalog schema or a bad file is reported before any server starts.
     const stateMachine = await checkedWorkflow(config, region);
@@ -189,13 +211,15 @@ export async function runLocalWorkflow(options: RuntimeOptions): Promise<RunRepo
       cleanups.push(() => rm(sampleDir, { recursive: true, force: true }));
       Object.assign(files, await writeDatasetSamples(config, sampleDir, missing));
     }
-    await checkCsvHeaders(config, files);
-    // A failed run must not leave an earlier run's result looking like its own.
-    await removeParquet(outDir).catch((e: Error) => {
-      throw new InputError(`${outDir}: cannot use it as the output folder (${e.message})`);
-    });
+    checkInterrupted("preparing the inputs");
+    const parts = await checkCsvHeaders(config, files, options.signal);
+    checkInterrupted("checking the inputs");
+    // Locked for this run; nothing in it changes until the run has succeeded (see output-folder.ts).
+    const output = await OutputFolder.claim(outDir);
+    cleanups.push(() => output.release());
+    checkInterrupted("checking the output folder");
 
-    return await runWithServices(config, options, { stateMachine, files, names, region, eventDriven, fallbackPeriodMs, outDir, progress, cleanups });
+    return await runWithServices(config, options, { stateMachine, files, parts, names, region, eventDriven, fallbackPeriodMs, output, progress, cleanups });
   } finally {
     await closeAll();
   }
@@ -215,12 +239,14 @@ export async function checkedWorkflow(config: EtlConfig, region: string): Promis
 
 interface RunContext {
   stateMachine: LoadedStateMachine;
+  /** Per dataset: the input path (a file or a folder) and its data files. */
   files: Record<string, string>;
+  parts: Record<string, string[]>;
   names: ReturnType<typeof resourceNames>;
   region: string;
   eventDriven: boolean;
   fallbackPeriodMs: number;
-  outDir: string;
+  output: OutputFolder;
   progress: (event: Record<string, unknown> & { type: ProgressEvent["type"] }) => void;
   cleanups: Array<() => Promise<void>>;
 }
@@ -255,6 +281,11 @@ export interface LocalServices {
   dynamodb: LocalDynamoDB;
   glue: LocalGlueServer;
   sfn: LocalStepFunctions;
+  /**
+   * Holds back the S3 notifications of these keys until the returned function is called (S3 delivers a folder's
+   * notifications once every part is stored, so a job never starts on half a folder).
+   */
+  holdNotifications(keys: string[]): () => void;
   /** Stops invoking the functions and the schedules, and closes the Step Functions service (ending its executions). */
   stop(): Promise<void>;
 }
@@ -310,13 +341,21 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     },
   );
 
+  // S3 notifications held back while a dataset's parts are uploaded, by object key.
+  const heldNotifications = new Map<string, S3NotificationEvent[]>();
   // Services. Each is closed in reverse order of start, after the in-flight invocations settle.
   const dynamodb: LocalDynamoDB = await startLocalDynamoDB({ [names.runnerTable]: RUNNER_TABLE, [names.arrivalTable]: ARRIVAL_TABLE }, region);
   cleanups.push(() => dynamodb.close());
   const s3: LocalS3 = await startLocalS3({
     bucket,
     region,
-    onObjectCreated: (event) => void bus.objectCreated(event),
+    // S3 delivers notifications asynchronously: those of a folder's parts arrive once every part is stored,
+    // so a job never starts on half a folder. The bus filters them as the bucket notification does.
+    onObjectCreated: (event) => {
+      const holding = event.Records.map((r) => heldNotifications.get(r.s3.object.key)).find((h) => h !== undefined);
+      if (holding) holding.push(event);
+      else void bus.objectCreated(event);
+    },
   });
   cleanups.push(() => s3.close());
   const seenRunStates = new Map<string, string>();
@@ -331,7 +370,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     onRunChange: (r: Readonly<JobRun>) => {
       if (seenRunStates.get(r.Id) === r.JobRunState) return;
       seenRunStates.set(r.Id, r.JobRunState);
-      progress({ type: "job", jobName: r.JobName, runId: r.Id, state: r.JobRunState, errorMessage: r.ErrorMessage, ...(r.droppedRows ? { droppedRows: { ...r.droppedRows } } : {}) });
+      progress({ type: "job", jobName: r.JobName, runId: r.Id, state: r.JobRunState, errorMessage: r.ErrorMessage, ...runCounts(r) });
     },
     onJobStateChange: (event) => {
       if (run.eventDriven) bus.put(event);
@@ -410,6 +449,14 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     dynamodb,
     glue,
     sfn,
+    holdNotifications(keys) {
+      const held: S3NotificationEvent[] = [];
+      for (const key of keys) heldNotifications.set(key, held);
+      return () => {
+        for (const key of keys) heldNotifications.delete(key);
+        for (const event of held) bus.objectCreated(event);
+      };
+    },
     async stop() {
       closing = true;
       stopSchedules();
@@ -441,14 +488,28 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   cleanups.push(async () => runOver.abort());
   const { s3, sfn, glue } = services;
 
+
+  /** Uploads a dataset: a file under its prefix by name, a folder's parts by their path in the folder. */
   const upload = async (dataset: string) => {
     const delay = options.uploadDelaysMs?.[dataset] ?? 0;
     if (delay > 0) await sleep(delay, runSignal);
-    const file = run.files[dataset];
-    const body = await readFile(file);
-    const key = config.datasets[dataset].prefix + basename(file);
-    await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-    progress({ type: "upload", dataset, file, key: `s3://${bucket}/${key}`, bytes: body.length });
+    const path = run.files[dataset];
+    const files = run.parts[dataset];
+    const prefix = config.datasets[dataset].prefix;
+    const folder = files.length !== 1 || files[0] !== path;
+    const keyOf = (file: string) => prefix + (folder ? relative(path, file).split(sep).join("/") : basename(file));
+    const release = services.holdNotifications(files.map(keyOf));
+    let bytes = 0;
+    try {
+      for (const file of files) {
+        const body = await readFile(file);
+        await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(file), Body: body }));
+        bytes += body.length;
+      }
+    } finally {
+      release();
+    }
+    progress({ type: "upload", dataset, file: path, key: `s3://${bucket}/${folder ? `${prefix} (${files.length} files)` : keyOf(files[0])}`, bytes });
   };
   const uploadAll = () => Promise.all(datasetIds.map(upload));
 
@@ -474,7 +535,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
         states: [],
         jobs: [],
         notifications: [],
-        output: { dir: run.outDir, rows: 0 },
+        output: { ...(await run.output.contents()), written: false },
         error,
       };
     }
@@ -511,13 +572,14 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   progress({ type: "execution", status: description.status, executionArn, error: runtimeError ?? description.error, cause: description.cause });
   for (const n of sfn.notifications) progress({ type: "notification", subject: n.subject, message: n.message });
 
-  let rows = 0;
+  let output: RunReport["output"];
   if (status === "SUCCEEDED") {
-    const jobId = finalJob(config);
-    const outputs = await downloadParquet(s3, bucket, config.jobs[jobId].output, run.outDir);
-    rows = (await readParquet(run.outDir, 0)).rows;
-    progress({ type: "output", dir: run.outDir, files: outputs, rows });
-  }
+    // Staged next to the result, which is replaced only once every file is there.
+    const staging = await run.output.staging();
+    await downloadParquet(s3, bucket, config.jobs[finalJob(config)].output, staging);
+    output = { ...(await run.output.commit(staging, executionArn)), written: true };
+    progress({ type: "output", dir: output.dir, files: output.files, rows: output.rows });
+  } else output = { ...(await run.output.contents()), written: false };
 
   return {
     status,
@@ -532,10 +594,10 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
       startedOn: iso(r.StartedOn),
       completedOn: r.CompletedOn ? iso(r.CompletedOn) : null,
       ...(r.ErrorMessage ? { errorMessage: r.ErrorMessage } : {}),
-      ...(r.droppedRows ? { droppedRows: { ...r.droppedRows } } : {}),
+      ...runCounts(r),
     })),
     notifications: [...sfn.notifications],
-    output: { dir: run.outDir, rows },
+    output,
     ...(status === "FAILED" ? { error: runtimeError ?? [description.error, description.cause].filter(Boolean).join(": ") } : {}),
   };
 }
@@ -552,9 +614,17 @@ function stateReport(events: SfnEvent[]): RunReport["states"] {
   return states;
 }
 
-/** Replaces the *.parquet files of `dir` with those under the S3 prefix; returns the file names. */
+/** A run's counts, once it has them. */
+function runCounts(r: Readonly<JobRun>): Pick<RunReport["jobs"][number], "rowsRead" | "droppedRows" | "rowsWritten"> {
+  return {
+    ...(r.rowsRead ? { rowsRead: { ...r.rowsRead } } : {}),
+    ...(r.droppedRows ? { droppedRows: { ...r.droppedRows } } : {}),
+    ...(r.rowsWritten !== undefined ? { rowsWritten: r.rowsWritten } : {}),
+  };
+}
+
+/** Downloads the *.parquet files under the S3 prefix into `dir` (an empty staging folder); returns the file names. */
 async function downloadParquet(s3: LocalS3, bucket: string, prefix: string, dir: string): Promise<string[]> {
-  await removeParquet(dir);
   const keys: string[] = [];
   let token: string | undefined;
   do {
@@ -571,11 +641,6 @@ async function downloadParquet(s3: LocalS3, bucket: string, prefix: string, dir:
     written.push(name);
   }
   return written;
-}
-
-async function removeParquet(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  for (const old of await readdir(dir)) if (old.endsWith(".parquet")) await rm(join(dir, old), { force: true });
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -49,7 +49,7 @@ function heldTransformation() {
   const released = new Promise<void>((resolve) => (release = resolve));
   const transformation: Transformation = async () => {
     await released;
-    return { rowsWritten: 0, droppedRows: {}, files: [] };
+    return { rowsWritten: 0, rowsRead: {}, droppedRows: {}, files: [] };
   };
   return { release, transformation };
 }

@@ -11,6 +11,7 @@ import type { RunItem } from "./runs-table";
 import { logContext, removeItem, startRun, stopRun } from "./start";
 import { parseTaskInput } from "../shared/task-input";
 import { runnerTaskInput } from "./task-input";
+import { isDataQualityMessage } from "../../core/quality";
 
 /** A STARTING claim older than this is taken over: its invocation died or lost its start's answer. */
 export const STALE_CLAIM_MS = 120_000;
@@ -192,7 +193,8 @@ export async function applyRunState(deps: RunnerDeps, item: RunItem, run: RunLoo
   } else if (run.status === "failed") {
     const target = await failedTarget();
     if (target) await discardStaging(deps, target, item, context);
-    outcome = await sendTaskFailure(sfn, item.taskToken, RUNNER_ERRORS.jobFailed, causeOf(state, run.errorMessage ?? ""));
+    const error = isDataQualityMessage(run.errorMessage) ? RUNNER_ERRORS.dataQuality : RUNNER_ERRORS.jobFailed;
+    outcome = await sendTaskFailure(sfn, item.taskToken, error, causeOf(state, run.errorMessage ?? ""));
   } else {
     const target = await deps.publisher.target(item.jobName, adapter.engine);
     const published = target ? await publishResult(deps, target, item, context) : "done";

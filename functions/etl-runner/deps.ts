@@ -39,4 +39,6 @@ export const RUNNER_ERRORS = {
   retryable: "JobRetryableError",
   start: "JobStartError",
   jobFailed: "JobFailedError",
+  /** The run failed its data-quality gate (its error message carries "DataQualityError:", see core/quality.ts). */
+  dataQuality: "DataQualityError",
 } as const;

@@ -1,12 +1,15 @@
 // End to end: `npm start` as a child process (the real CLI, local services, handlers, ASL and DuckDB engine).
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
 import type { RunReport } from "../../local/runtime";
 import { writeSampleData } from "../../local/sample-data";
+import { gzipSync } from "node:zlib";
+import { MANIFEST_FILE } from "../../local/output-folder";
+import { folderSnapshot } from "../folder-snapshot";
 import { listening } from "../listening";
 
 const ROOT = resolve(__dirname, "..", "..");
@@ -165,11 +168,13 @@ describe("e2e: npm start", () => {
     const actual = await readParquetRows(out);
     expect(actual.length).to.equal(expected.length);
     expect(actual).to.deep.equal(expected);
-    expect((await readdir(out)).every((f) => f.endsWith(".parquet"))).to.equal(true);
-
     const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
+    // The folder holds the result's Parquet files and the manifest listing them, nothing else (no lock, no staging).
+    expect((await readdir(out)).sort()).to.deep.equal([MANIFEST_FILE, ...report.output.files].sort());
+    expect(JSON.parse(await readFile(join(out, MANIFEST_FILE), "utf8"))).to.include({ rows: expected.length }).and.have.property("files").that.deep.equals(report.output.files);
     expect(report.status).to.equal("SUCCEEDED");
-    expect(report.output).to.deep.equal({ dir: out, rows: expected.length });
+    expect(report.output).to.deep.equal({ dir: out, rows: expected.length, files: report.output.files, written: true });
+    expect(report.output.files.length).to.be.greaterThan(0);
     expect(report.executionArn).to.match(/^arn:aws:states:us-east-1:\d{12}:execution:etl-dev-workflow:/);
     const isoMs = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
     for (const time of [report.startedAt, report.stoppedAt, ...report.states.flatMap((s) => [s.enteredAt, s.exitedAt!]), ...report.jobs.flatMap((j) => [j.startedOn, j.completedOn!])])
@@ -328,5 +333,219 @@ describe("e2e: npm start", () => {
     expect(report.error).to.contain("interrupted");
     expect(result.stdout).to.contain("Workflow FAILED");
     await expectAllClosed(result);
+  });
+
+  describe("data safety", () => {
+    it("a failed run leaves the previous result and the user's own files as they were; Parquet files it did not write are refused (exit 2)", async () => {
+      const data = await writeSampleData(join(dir, "safe"), { salesRows: 2000 });
+      const out = join(dir, "safe-out");
+      const first = await runCli(["--sales", data.sales, "--marketing", data.marketing, "--out", out]);
+      expect(first.code, `${first.stdout}\n${first.stderr}`).to.equal(0);
+      await writeFile(join(out, "README.txt"), "my notes");
+      const before = await folderSnapshot(out);
+
+      const reportFile = join(dir, "safe-failed.json");
+      const failed = await runCli(["--sales", data.sales, "--marketing", data.marketing, "--out", out, "--fail-job", "JMSD", "--report", reportFile]);
+      expect(failed.code, `${failed.stdout}\n${failed.stderr}`).to.equal(1);
+      expect(await folderSnapshot(out)).to.deep.equal(before);
+      const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
+      const manifest = JSON.parse(before[MANIFEST_FILE]);
+      expect(report.output).to.deep.equal({ dir: out, files: manifest.files, rows: manifest.rows, written: false });
+      expect(failed.stdout).to.contain(`output: ${out} unchanged: it still holds the previous result (${manifest.rows.toLocaleString("en-US")} rows)`);
+
+      const users = join(dir, "users-out");
+      await mkdir(users);
+      await writeFile(join(users, "part-00000.snappy.parquet"), "the user's own Parquet");
+      const refused = await runCli(["--sales", data.sales, "--marketing", data.marketing, "--out", users]);
+      expect(refused.code, refused.stderr).to.equal(2);
+      expect(refused.stderr).to.contain(users).and.contain("part-00000.snappy.parquet").and.contain("did not write");
+      expect(refused.stdout).to.not.contain("local services up");
+      expect(await folderSnapshot(users)).to.deep.equal({ "part-00000.snappy.parquet": "the user's own Parquet" });
+    });
+
+    it("an input whose every row is dropped (ISO dates) fails with DataQualityError: exit 1, the failure path notifies, the counts are shown", async () => {
+      const data = await writeSampleData(join(dir, "iso"), { salesRows: 500 });
+      const lines = (await readFile(data.sales, "utf8")).trim().split("\n");
+      const iso = [lines[0], ...lines.slice(1).map((line) => line.replace(/^(\d+)\/(\d+)\/(\d{4})/, (_, m, d, y) => `${y}-${m.padStart(2, "0")}-${d.padStart(2, "0")}`))];
+      expect(iso[1]).to.match(/^\d{4}-\d\d-\d\d,/);
+      await writeFile(data.sales, iso.join("\n") + "\n");
+      const reportFile = join(dir, "iso.json");
+      const result = await runCli(["--sales", data.sales, "--marketing", data.marketing, "--out", join(dir, "iso-out"), "--report", reportFile]);
+      expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(1);
+      const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
+      expect(report.status).to.equal("FAILED");
+      const psd = report.jobs.find((j) => j.jobName === "etl-dev-PSD")!;
+      expect(psd.state).to.equal("FAILED");
+      expect(psd.errorMessage).to.match(/^DataQualityError: input 'sales': all 500 rows read were dropped/);
+      expect([psd.rowsRead, psd.droppedRows, psd.rowsWritten]).to.deep.equal([{ sales: 500 }, { sales: 500 }, 0]);
+      expect(report.error).to.match(/^DataQualityError/);
+      expect(report.notifications).to.have.length(1);
+      expect(report.notifications[0].message).to.contain("DataQualityError").and.contain("rows read: sales 500; dropped: sales 500; written: 0");
+      expect(report.output).to.deep.equal({ dir: join(dir, "iso-out"), files: [], rows: 0, written: false });
+      expect(result.stdout).to.match(/job etl-dev-PSD run jr_\S+ FAILED \(DataQualityError: .*\), dropped 500 malformed or unparseable row\(s\) of sales; rows read 500, written 0/);
+      await expectAllClosed(result);
+    });
+
+    it("refuses a header naming a required column twice, naming it and both positions (exit 2)", async () => {
+      const data = await writeSampleData(join(dir, "twice"), { salesRows: 50 });
+      const lines = (await readFile(data.sales, "utf8")).trim().split("\n");
+      await writeFile(data.sales, [`${lines[0]}, DATE`, ...lines.slice(1).map((l) => `${l},junk`)].join("\n") + "\n");
+      const columns = lines[0].split(",").length;
+      const result = await runCli(["--sales", data.sales, "--out", join(dir, "twice-out")]);
+      expect(result.code, result.stderr).to.equal(2);
+      expect(result.stderr).to.contain(data.sales).and.contain(`column 'date' twice, at positions 1 and ${columns + 1}`);
+    });
+
+    it("a gzip file and a folder of parts give the same result as the plain file", async () => {
+      const data = await writeSampleData(join(dir, "forms"), { salesRows: 3000 });
+      const text = await readFile(data.sales, "utf8");
+      const lines = text.trim().split("\n");
+      await writeFile(join(dir, "forms", "sales.csv.gz"), gzipSync(text));
+      const parts = join(dir, "forms", "sales-parts");
+      await mkdir(join(parts, "2026"), { recursive: true });
+      await writeFile(join(parts, "part-0.csv"), [lines[0], ...lines.slice(1, 1000)].join("\n") + "\n");
+      await writeFile(join(parts, "2026", "part-1.csv.gz"), gzipSync([lines[0], ...lines.slice(1000)].join("\n") + "\n"));
+      await writeFile(join(parts, "_SUCCESS"), "");
+      const expected = expectedJoin(text, await readFile(data.marketing, "utf8"));
+      for (const [name, sales] of [["gz", join(dir, "forms", "sales.csv.gz")], ["folder", parts]]) {
+        const out = join(dir, `forms-${name}`);
+        const reportFile = join(dir, `forms-${name}.json`);
+        const result = await runCli(["--sales", sales, "--marketing", data.marketing, "--out", out, "--report", reportFile]);
+        expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
+        expect(await readParquetRows(out), name).to.deep.equal(expected);
+        const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
+        expect(report.jobs.find((j) => j.jobName === "etl-dev-PSD")!.rowsRead, name).to.deep.equal({ sales: 3000 });
+      }
+    });
+
+    it("a binary input is refused naming the file and what it looks like, never its bytes (exit 2)", async () => {
+      const data = await writeSampleData(join(dir, "binary"), { salesRows: 50 });
+      await writeFile(data.sales, gzipSync(await readFile(data.sales)));
+      const result = await runCli(["--sales", data.sales, "--out", join(dir, "binary-out")]);
+      expect(result.code, result.stderr).to.equal(2);
+      expect(result.stderr).to.contain(data.sales).and.contain("gzip data").and.not.match(/[\x00-\x08\x1f\ufffd]/);
+    });
+
+    it("a second run on the same --out is refused while the first runs; the first's report describes what is on disk", async () => {
+      const out = join(dir, "shared-out");
+      const reportFile = join(dir, "shared.json");
+      let second: Promise<CliResult> | undefined;
+      // The first run waits on its sales upload until the second has been answered, then is stopped with Ctrl-C.
+      const first = await runCli(["--delay-sales", "60000", "--out", out, "--report", reportFile], (line, child) => {
+        if (!second && / execution RUNNING/.test(line)) {
+          second = runCli(["--out", out]);
+          void second.finally(() => child.kill("SIGINT"));
+        }
+      });
+      const refused = await second!;
+      expect(refused.code, refused.stderr).to.equal(2);
+      expect(refused.stderr).to.contain(out).and.contain("another run is writing to this output folder").and.contain("pid ");
+      expect(refused.stdout).to.not.contain("local services up");
+      expect(first.code, `${first.stdout}\n${first.stderr}`).to.equal(130);
+      const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
+      expect(report.output).to.deep.equal({ dir: out, files: [], rows: 0, written: false });
+      expect(await readdir(out)).to.deep.equal([]);
+
+      // Once the first has ended, its lock is gone and the folder is free.
+      const again = await runCli(["--out", out, "--report", reportFile]);
+      expect(again.code, `${again.stdout}\n${again.stderr}`).to.equal(0);
+      const done = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
+      expect((await readdir(out)).sort()).to.deep.equal([MANIFEST_FILE, ...done.output.files].sort());
+      expect(await readParquetRows(out)).to.have.length(done.output.rows);
+    });
+  });
+
+  describe("signals", () => {
+    /** The pids of a process's children (Linux /proc). */
+    async function childrenOf(pid: number): Promise<number[]> {
+      const text = await readFile(`/proc/${pid}/task/${pid}/children`, "utf8").catch(() => "");
+      return text.trim().split(/\s+/).filter(Boolean).map(Number);
+    }
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+
+    it("SIGTERM to the npm process ends the whole run within seconds: the CLI stops (exit 130), every server closed, no process left", async () => {
+      const out = join(dir, "npm-term");
+      const npm = spawn("npm", ["start", "--", "--delay-sales", "30000", "--out", out], {
+        cwd: ROOT,
+        env: { ...process.env, POWERTOOLS_LOG_LEVEL: "ERROR" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      npm.stderr.on("data", (c: Buffer) => (stderr += c));
+      const running = new Promise<void>((resolvePromise, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no execution within 30 s\n${stdout}\n${stderr}`)), 30_000);
+        npm.stdout.on("data", (c: Buffer) => {
+          stdout += c;
+          if (/ execution RUNNING/.test(stdout)) {
+            clearTimeout(timer);
+            resolvePromise();
+          }
+        });
+      });
+      const closed = new Promise<number | null>((r) => npm.on("close", (code) => r(code)));
+      await running;
+      // Every process npm started, down the tree.
+      const tree: number[] = [];
+      for (let queue = [npm.pid!]; queue.length; ) {
+        const children = await childrenOf(queue.shift()!);
+        tree.push(...children);
+        queue.push(...children);
+      }
+      expect(tree.length, "npm runs the CLI").to.be.greaterThan(0);
+      const endpoints = [...(/local services up: (.*)/.exec(stdout)?.[1] ?? "").matchAll(/http:\/\/127\.0\.0\.1:\d+/g)].map((m) => m[0]);
+      expect(endpoints).to.have.length(4);
+
+      const sentAt = Date.now();
+      npm.kill("SIGTERM");
+      await closed;
+      while (tree.some(alive) && Date.now() - sentAt < 15_000) await new Promise((r) => setTimeout(r, 100));
+      expect(tree.filter(alive), "processes left").to.deep.equal([]);
+      expect(Date.now() - sentAt).to.be.below(10_000);
+      for (const endpoint of endpoints) expect(await listening(endpoint), `${endpoint} still listening`).to.equal(false);
+      expect(stderr).to.contain("SIGTERM: stopping the run");
+      expect(await readdir(out)).to.deep.equal([]);
+    });
+
+    it("SIGTERM while the CLI is still starting (loading, checking its inputs) exits 130 at once", async () => {
+      // The CLI's modules are loading once DuckDB's native library is mapped (tsx, loaded before, handles signals
+      // its own way): the moment to interrupt, before any server starts.
+      const loading = async (pid: number) => (await readFile(`/proc/${pid}/maps`, "utf8").catch(() => "")).includes("duckdb");
+      const child = spawn(process.execPath, ["--import", "tsx", "local/cli.ts", "--out", join(dir, "early-term")], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => (stdout += c));
+      child.stderr.on("data", (c: Buffer) => (stderr += c));
+      const closed = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+      const started = Date.now();
+      while (!(await loading(child.pid!)) && Date.now() - started < 30_000) await new Promise((r) => setTimeout(r, 5));
+      child.kill("SIGTERM");
+      const sentAt = Date.now();
+      expect(await closed, `${stdout}\n${stderr}`).to.equal(130);
+      expect(Date.now() - sentAt).to.be.below(10_000);
+      expect(stderr).to.contain("SIGTERM");
+      const endpoints = [...(/local services up: (.*)/.exec(stdout)?.[1] ?? "").matchAll(/http:\/\/127\.0\.0\.1:\d+/g)].map((m) => m[0]);
+      for (const endpoint of endpoints) expect(await listening(endpoint), `${endpoint} still listening`).to.equal(false);
+    });
+
+    it("SIGTERM to the CLI process ends the run with exit 130 and every server closed", async () => {
+      let sent = false;
+      const result = await runCli(["--delay-sales", "30000", "--out", join(dir, "cli-term")], (line, child) => {
+        if (!sent && / execution RUNNING/.test(line)) {
+          sent = true;
+          child.kill("SIGTERM");
+        }
+      });
+      expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(130);
+      expect(result.stderr).to.contain("SIGTERM");
+      await expectAllClosed(result);
+    });
   });
 });

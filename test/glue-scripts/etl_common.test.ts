@@ -4,7 +4,11 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
-import { snakeCase } from "../../local/csv";
+import { loadConfig } from "../../core/config";
+import { jobArguments } from "../../core/job-arguments";
+import { parseQualityLimits } from "../../core/quality";
+import { duplicateColumnError, snakeCase } from "../../local/csv";
+import { QUALITY_FIXTURE } from "../quality-cases";
 import { unclosedQuoteLines, VALUE_PATTERNS } from "../../local/etl-engine";
 
 const SCRIPTS_DIR = join(__dirname, "..", "..", "glue-scripts");
@@ -78,5 +82,58 @@ describe("glue-scripts/etl_common.py", () => {
     expect(pythonError(`e.check_schema({"columns": [{"source": "A", "name": "a", "type": "int"}]}, "x.json")`)).to.include("x.json: columns[0].type").and.include("'int'");
     expect(pythonError(`e.check_schema({"columns": [{"name": "a", "type": "bigint"}]}, "x.json")`)).to.include("columns[0].source is missing");
     expect(pythonError(`e.check_schema({}, "x.json")`)).to.include("x.json");
+  });
+
+  describe("data-quality gate (the shared table test/fixtures/quality-gates.json)", () => {
+    const FIXTURE = QUALITY_FIXTURE;
+
+    it("check_quality gives every case's answer, and DataQualityError carries it", () => {
+      const results = python(
+        `cases = json.load(open(${JSON.stringify(FIXTURE)}))["cases"]\nout = []\nfor c in cases:\n    try:\n        e.enforce_quality(c["counts"], c["limits"])\n        raised = None\n    except e.DataQualityError as error:\n        raised = type(error).__name__ + ": " + str(error)\n    out.append({"name": c["name"], "error": e.check_quality(c["counts"], c["limits"]), "raised": raised})\nprint(json.dumps(out))`,
+      ) as Array<{ name: string; error: string | null; raised: string | null }>;
+      const cases = (JSON.parse(readFileSync(FIXTURE, "utf8")) as { cases: Array<{ name: string; error: string | null }> }).cases;
+      expect(results.map((r) => r.name)).to.deep.equal(cases.map((c) => c.name));
+      for (const [i, c] of cases.entries()) {
+        expect(results[i].error, c.name).to.equal(c.error);
+        // Glue reports an uncaught exception as "<class>: <message>", what the runner maps to DataQualityError.
+        expect(results[i].raised, c.name).to.equal(c.error === null ? null : `DataQualityError: ${c.error}`);
+      }
+    });
+
+    it("parses --etl_quality as the local engine does, for every job of the configuration", () => {
+      const config = loadConfig();
+      for (const id of Object.keys(config.jobs)) {
+        const text = jobArguments(config, id, "bucket")["--etl_quality"];
+        expect(python(`print(json.dumps(e.parse_quality(${JSON.stringify(text)})))`), id).to.deep.equal(parseQualityLimits(text));
+      }
+      expect(python(`print(json.dumps(e.parse_quality(None)))`)).to.deep.equal(parseQualityLimits(undefined));
+      expect(pythonError(`e.parse_quality('{"inputs": {"sales": {"maxDroppedFraction": 2}}}')`)).to.include("inputs.sales.maxDroppedFraction");
+      expect(pythonError(`e.parse_quality('{"minOutputRows": -1}')`)).to.include("minOutputRows");
+    });
+
+    it("run_job checks the gate before it writes the output", () => {
+      const source = readFileSync(join(SCRIPTS_DIR, "etl_common.py"), "utf8");
+      const runJob = source.slice(source.indexOf("def run_job("), source.indexOf("def output_nulls("));
+      expect(runJob.indexOf("enforce_quality(counts, limits)")).to.be.greaterThan(0).and.below(runJob.indexOf("result.write"));
+    });
+  });
+
+  it("reads the header line as written (quoted fields, a byte order mark), not Spark's deduplicated names", () => {
+    expect(python(`print(json.dumps(e.header_fields('\\ufeffDate,"Lead, Name",Date,"say ""hi"""')))`)).to.deep.equal(["Date", "Lead, Name", "Date", 'say "hi"']);
+    expect(python(`print(json.dumps(e.header_fields("")))`)).to.deep.equal([]);
+    const source = readFileSync(join(SCRIPTS_DIR, "etl_common.py"), "utf8");
+    expect(source).to.include("header = header_fields(").and.not.include('.csv(source.path).columns');
+  });
+
+  it("refuses a required column named twice, with the local engine's message, and a binary header without its bytes", () => {
+    const columns = [{ source: "Date", name: "date", type: "date" }, { source: "Events", name: "events", type: "string" }];
+    const header = ["Date", "Events", "Other", "other", " date "];
+    const error = pythonError(`e.column_positions(${JSON.stringify(header)}, ${JSON.stringify(columns)}, "marketing", "s3://b/raw/m/")`);
+    expect(error).to.equal(duplicateColumnError(header, columns, "marketing", "s3://b/raw/m/"));
+    expect(error).to.include("'date' twice, at positions 1 and 5");
+    // Columns outside the schema may repeat.
+    expect(python(`print(json.dumps(e.column_positions(["Date", "x", "x", "Events"], ${JSON.stringify(columns)}, "m", "p")))`)).to.deep.equal({ date: 0, events: 3 });
+    const binary = pythonError(`e.column_positions(["\\x1f\\ufffd\\x08\\x00", "Date"], ${JSON.stringify(columns)}, "marketing", "s3://b/raw/m/")`);
+    expect(binary).to.include("s3://b/raw/m/").and.include("not CSV text").and.not.include("\x1f");
   });
 });

@@ -3,7 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
+import { gzipSync } from "node:zlib";
+import { DataQualityError } from "../../core/quality";
 import { runTransformation, type TransformationRequest } from "../../local/etl-engine";
+import { QUALITY_CASES } from "../quality-cases";
 import { generateMarketing, generateSales } from "../../local/sample-data";
 
 const SCRIPTS_DIR = join(__dirname, "..", "..", "glue-scripts");
@@ -251,6 +254,101 @@ describe("local/etl-engine", () => {
       expect(badName?.message).to.include('"sales; DROP"');
       const noSchema = await runTransformation({ ...psd(join(dir, "sales.csv")), inputs: [{ name: "sales", path: join(dir, "sales.csv"), format: "csv" }] }).then(() => undefined, (e: Error) => e);
       expect(noSchema?.message).to.include("input 'sales'").and.include("schema");
+    });
+  });
+
+  describe("data-quality gate", () => {
+    const salesRow = (date: string) => `${date},Ann,L1,SMB,US,2/2/2011,100,Lead,10,FALSE,TRUE,TRUE`;
+    const failure = (request: TransformationRequest) => runTransformation(request).then(() => undefined, (e: Error) => e);
+
+    it("fails a job whose every input row was dropped (ISO dates) with DataQualityError and the counts, writing nothing", async () => {
+      await writeFile(join(dir, "sales.csv"), [SALES_HEADER, salesRow("2015-03-04"), salesRow("2015-03-05"), salesRow("2015-03-06")].join("\n") + "\n");
+      const error = await failure(psd(join(dir, "sales.csv")));
+      expect(error).to.be.instanceOf(DataQualityError);
+      expect(error!.message).to.equal(
+        "DataQualityError: input 'sales': all 3 rows read were dropped (limit: not all, unless maxDroppedFraction is 1); output: 0 rows written (limit: minOutputRows 1) (rows read: sales 3; dropped: sales 3; written: 0)",
+      );
+      expect((error as DataQualityError).counts).to.deep.equal({ inputs: { sales: { read: 3, dropped: 3 } }, written: 0, nulls: {} });
+      expect(await readdir(dir)).to.deep.equal(["sales.csv"]);
+      // Allowed by its limits, the same job succeeds with an empty output.
+      const allowed = await runTransformation({ ...psd(join(dir, "sales.csv")), quality: { inputs: { sales: { maxDroppedFraction: 1 } }, minOutputRows: 0, notNull: [] } });
+      expect([allowed.rowsWritten, allowed.rowsRead, allowed.droppedRows]).to.deep.equal([0, { sales: 3 }, { sales: 3 }]);
+    });
+
+    it("gives the shared table's answer for the counts it produces", async () => {
+      const c = QUALITY_CASES.find((q) => q.name === "a small fraction limit")!;
+      expect(c.counts).to.deep.equal({ inputs: { sales: { read: 3, dropped: 1 } }, written: 2, nulls: {} });
+      await writeFile(join(dir, "sales.csv"), [SALES_HEADER, salesRow("1/2/2011"), salesRow("bad"), salesRow("1/3/2011")].join("\n") + "\n");
+      const error = await failure({ ...psd(join(dir, "sales.csv")), quality: c.limits });
+      expect(error?.message).to.equal(`DataQualityError: ${c.error}`);
+      const within = await runTransformation({ ...psd(join(dir, "sales.csv")), quality: { ...c.limits, inputs: { sales: { maxDroppedFraction: 0.5 } } } });
+      expect([within.rowsWritten, within.rowsRead, within.droppedRows]).to.deep.equal([2, { sales: 3 }, { sales: 1 }]);
+    });
+
+    it("counts nulls of notNull columns, and names a notNull column the output lacks", async () => {
+      const marketing = join(dir, "marketing.csv");
+      await writeFile(marketing, generateMarketing(7));
+      const pmd = (notNull: string[]): TransformationRequest => ({
+        inputs: [{ name: "marketing", path: marketing, format: "csv", schema: "marketing.json" }],
+        sqlFile: "process_marketing_data.sql",
+        outputDir: join(dir, "pmd"),
+        scriptsDir: SCRIPTS_DIR,
+        quality: { inputs: {}, minOutputRows: 1, notNull },
+      });
+      const emptyEvents = generateMarketing(7).trim().split("\n").slice(1).filter((line) => line.endsWith(",")).length;
+      expect(emptyEvents).to.be.greaterThan(0);
+      expect((await runTransformation(pmd(["date"]))).rowsWritten).to.be.greaterThan(0);
+      const nulls = await failure(pmd(["date", "events"]));
+      expect(nulls?.message).to.match(new RegExp(`^DataQualityError: output: column 'events' has ${emptyEvents} null values \\(limit: notNull\\)`));
+      const unknown = await failure(pmd(["nope"]));
+      expect(unknown?.message).to.include("notNull column(s) nope not in the job's output");
+    });
+  });
+
+  describe("inputs people have", () => {
+    it("refuses a required column named twice (after snake_case), naming it and both positions", async () => {
+      await writeFile(join(dir, "sales.csv"), `${SALES_HEADER},date \n1/2/2011,Ann,L1,SMB,US,2/2/2011,100,Lead,10,FALSE,TRUE,TRUE,junk\n`);
+      const error = await runTransformation(psd(join(dir, "sales.csv"))).then(() => undefined, (e: Error) => e);
+      expect(error?.message).to.include(join(dir, "sales.csv")).and.include("column 'date' twice, at positions 1 and 13");
+    });
+
+    it("reads a *.gz file and a folder of parts (plain and gzip) to the same result as the plain file", async () => {
+      const csv = generateSales(400, 3);
+      const lines = csv.trim().split("\n");
+      await writeFile(join(dir, "sales.csv"), csv);
+      await writeFile(join(dir, "sales.csv.gz"), gzipSync(csv));
+      await mkdir(join(dir, "parts"));
+      await writeFile(join(dir, "parts", "part-0.csv"), [lines[0], ...lines.slice(1, 200)].join("\n") + "\n");
+      await writeFile(join(dir, "parts", "part-1.csv.gz"), gzipSync([lines[0], ...lines.slice(200)].join("\n") + "\n"));
+      const plain = await runTransformation(psd(join(dir, "sales.csv"), join(dir, "o1")));
+      const expected = (await readParquet(plain.files)).rows;
+      expect(expected).to.deep.equal(expectedDailySales(csv));
+      for (const [path, out] of [[join(dir, "sales.csv.gz"), "o2"], [join(dir, "parts"), "o3"]]) {
+        const result = await runTransformation(psd(path, join(dir, out)));
+        expect((await readParquet(result.files)).rows, path).to.deep.equal(expected);
+        expect([result.rowsRead, result.droppedRows], path).to.deep.equal([{ sales: 400 }, { sales: 0 }]);
+      }
+    });
+
+    it("drops an unclosed-quote line of a *.gz file as of a plain one", async () => {
+      const good = generateSales(20, 2).trim().split("\n");
+      await writeFile(join(dir, "sales.csv.gz"), gzipSync([...good, 'x,"unterminated'].join("\n") + "\n"));
+      expect((await runTransformation(psd(join(dir, "sales.csv.gz")))).droppedRows).to.deep.equal({ sales: 1 });
+    });
+
+    it("says what a binary file looks like, naming it, without its bytes", async () => {
+      const cases: Array<[string, Buffer, string]> = [
+        ["sales.csv", gzipSync(generateSales(5, 1)), "it holds gzip data; name it *.gz"],
+        ["sales.xlsx", Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x06, 0x00]), "ZIP archive"],
+        ["sales.bin", Buffer.from([0x01, 0x02, 0xff, 0x00, 0x10, 0x7f, 0x0a]), "not text"],
+        ["sales.csv.gz", Buffer.from("plain text, not gzip\n"), "not valid gzip data"],
+      ];
+      for (const [name, bytes, looksLike] of cases) {
+        await writeFile(join(dir, name), bytes);
+        const error = await runTransformation(psd(join(dir, name))).then(() => undefined, (e: Error) => e);
+        expect(error?.message, name).to.include(join(dir, name)).and.include(looksLike);
+        expect(error?.message, name).to.not.match(/[\x00-\x08\x1f\ufffd]/);
+      }
     });
   });
 });

@@ -12,6 +12,7 @@ import {
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import { loadConfig, type EtlConfig } from "../../core/config";
+import { jobQualityLimits } from "../../core/quality";
 import { startLocalGlue, type GlueJobStateChangeEvent, type LocalGlueOptions, type LocalGlueServer, type Transformation } from "../../local/glue-service";
 import { startLocalS3, type LocalS3 } from "../../local/s3";
 
@@ -27,7 +28,7 @@ function recordingTransformation(calls: Array<Parameters<Transformation>[0]>, de
     for (const input of request.inputs) for (const file of (await readdir(input.path)).sort()) parts.push(await readFile(join(input.path, file), "utf8"));
     const file = join(request.outputDir, "part-0.parquet");
     await writeFile(file, parts.join("|"));
-    return { rowsWritten: parts.length, droppedRows: {}, files: [file] };
+    return { rowsWritten: parts.length, rowsRead: {}, droppedRows: {}, files: [file] };
   };
 }
 
@@ -105,6 +106,8 @@ describe("local/glue-service", () => {
     expect(calls).to.have.length(1);
     expect(calls[0].inputs.map((i) => [i.name, i.format, i.schema])).to.deep.equal([["sales", "csv", "sales.json"]]);
     expect(calls[0].sqlFile).to.match(/glue-scripts[\\/]process_sales_data\.sql$/);
+    // The job's data-quality limits reach the engine from --etl_quality, as they reach the Glue script.
+    expect(calls[0].quality).to.deep.equal(jobQualityLimits(baseConfig, "PSD"));
 
     expect(await keysUnder("processed/sales/")).to.deep.equal(["processed/sales/part-0.parquet"]);
     const body = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "processed/sales/part-0.parquet" }));

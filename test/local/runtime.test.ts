@@ -1,13 +1,17 @@
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { loadConfig } from "../../core/config";
 import { finalJob, InputError, runLocalWorkflow, type ProgressEvent, type RuntimeOptions } from "../../local/runtime";
+import { LOCK_FILE, MANIFEST_FILE } from "../../local/output-folder";
 import { writeSampleData } from "../../local/sample-data";
+import { folderSnapshot } from "../folder-snapshot";
 import { listening } from "../listening";
 
 const config = loadConfig();
+
 
 describe("local/runtime", () => {
   let dir: string;
@@ -51,7 +55,11 @@ describe("local/runtime", () => {
       ["etl-dev-PSD", "SUCCEEDED"],
     ]);
     expect(report.output.rows).to.be.greaterThan(0);
-    expect((await readdir(report.output.dir)).every((f) => f.endsWith(".parquet"))).to.equal(true);
+    // The result's Parquet files and the manifest that lists them (output-folder.ts), nothing else.
+    expect((await readdir(report.output.dir)).sort()).to.deep.equal([MANIFEST_FILE, ...report.output.files].sort());
+    expect(report.output.files.length).to.be.greaterThan(0);
+    expect(report.output.files.every((f) => f.endsWith(".parquet"))).to.equal(true);
+    expect(report.output.written).to.equal(true);
     expect(triggers.some((t) => t.endsWith(":Scheduled Event"))).to.equal(false);
     expect(triggers).to.include.members(["etl-dev-data-arrival:WaitTaskScheduled", "etl-dev-etl-runner:RunnerTaskScheduled", "etl-dev-etl-runner:Glue Job State Change", "etl-dev-data-arrival:S3 notification"]);
     expect(report.states.every((s) => s.exitedAt !== null)).to.equal(true);
@@ -75,7 +83,7 @@ describe("local/runtime", () => {
   });
 
   it("a failed job fails the execution at that job: FAILED report with the notification and no output", async () => {
-    const { report } = await run({ failJobs: ["PMD"] });
+    const { report } = await run({ failJobs: ["PMD"], outDir: join(dir, "failed-out") });
     expect(report.status).to.equal("FAILED");
     expect(report.error).to.contain("JobFailedError");
     expect(report.jobs.find((j) => j.jobName === "etl-dev-PMD")!.state).to.equal("FAILED");
@@ -84,8 +92,52 @@ describe("local/runtime", () => {
     expect(report.notifications[0].message).to.contain("etl-dev-PMD");
     expect(report.notifications[0].message).to.match(/^Execution arn:aws:states:\S+ ended FAILED with JobFailedError: /);
     expect(report.states.find((s) => s.name === "PMD")!.status).to.equal("FAILED");
-    expect(report.output.rows).to.equal(0);
-    expect((await readdir(report.output.dir)).filter((f) => f.endsWith(".parquet"))).to.deep.equal([]);
+    expect(report.output).to.deep.equal({ dir: join(dir, "failed-out"), files: [], rows: 0, written: false });
+    expect(await readdir(report.output.dir)).to.deep.equal([]);
+  });
+
+  it("a failed run leaves the previous result in place, and the report says what is on disk", async () => {
+    const outDir = join(dir, "kept");
+    const first = await run({ outDir });
+    expect(first.report.status, first.report.error).to.equal("SUCCEEDED");
+    const before = await folderSnapshot(outDir);
+    const failed = await run({ outDir, failJobs: ["JMSD"] });
+    expect(failed.report.status).to.equal("FAILED");
+    expect(await folderSnapshot(outDir)).to.deep.equal(before);
+    expect(failed.report.output).to.deep.equal({ dir: outDir, files: first.report.output.files, rows: first.report.output.rows, written: false });
+  });
+
+  it("refuses an output folder holding Parquet files it did not write, and leaves them and every other file alone", async () => {
+    const outDir = join(dir, "users");
+    await mkdir(outDir, { recursive: true });
+    await writeFile(join(outDir, "mine.parquet"), "the user's data");
+    await writeFile(join(outDir, "notes.txt"), "notes");
+    const error = await runLocalWorkflow({ config, inputs, outDir }).catch((e: Error) => e);
+    expect(error).to.be.instanceOf(InputError);
+    expect((error as Error).message).to.contain(outDir).and.contain("mine.parquet").and.contain("did not write");
+    expect(await folderSnapshot(outDir)).to.deep.equal({ "mine.parquet": "the user's data", "notes.txt": "notes" });
+
+    // Files of another kind do not matter and are never touched.
+    await rm(join(outDir, "mine.parquet"));
+    const { report } = await run({ outDir });
+    expect(report.status, report.error).to.equal("SUCCEEDED");
+    expect((await folderSnapshot(outDir))["notes.txt"]).to.equal("notes");
+  });
+
+  it("refuses a second run on an output folder in use, and takes over the lock of a run that is gone", async () => {
+    const outDir = join(dir, "locked");
+    await mkdir(outDir, { recursive: true });
+    // A live process holds it (this one's parent, which outlives the test).
+    await writeFile(join(outDir, LOCK_FILE), JSON.stringify({ pid: process.ppid, host: hostname(), startedAt: "2026-12-01T00:00:00.000Z" }));
+    const error = await runLocalWorkflow({ config, inputs, outDir }).catch((e: Error) => e);
+    expect(error).to.be.instanceOf(InputError);
+    expect((error as Error).message).to.contain(outDir).and.contain("another run").and.contain(`pid ${process.ppid}`);
+    // A crashed run's lock: its pid is gone.
+    const gone = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+    await writeFile(join(outDir, LOCK_FILE), JSON.stringify({ pid: Number(gone.stdout), host: hostname(), startedAt: "2026-12-01T00:00:00.000Z" }));
+    const { report } = await run({ outDir });
+    expect(report.status, report.error).to.equal("SUCCEEDED");
+    expect(await readdir(outDir)).to.not.include(LOCK_FILE);
   });
 
   it("gives up at its time limit, and on an abort, closing everything", async () => {
@@ -101,6 +153,17 @@ describe("local/runtime", () => {
     expect(aborted.report.status).to.equal("FAILED");
     expect(aborted.report.error).to.contain("interrupted");
     expect(Date.now() - started).to.be.below(10_000);
+  });
+
+  it("an interrupt while the inputs and the output folder are checked ends the run before any server starts, leaving no lock", async () => {
+    const abort = new AbortController();
+    abort.abort();
+    const events: ProgressEvent[] = [];
+    const outDir = join(dir, "interrupted-early");
+    const error = await runLocalWorkflow({ config, inputs, outDir, signal: abort.signal, onProgress: (e) => events.push(e) }).catch((e: Error) => e);
+    expect((error as Error).message).to.contain("interrupted while");
+    expect(events).to.deep.equal([]);
+    expect(await readdir(outDir).catch(() => [])).to.deep.equal([]);
   });
 
   it("rejects a malformed header before starting any server, naming the file and the missing columns", async () => {

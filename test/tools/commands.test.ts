@@ -9,7 +9,7 @@ const ROOT = resolve(__dirname, "..", "..");
 const scripts = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts as Record<string, string>;
 /** `tsx <file>` scripts are the project's own tools (test, synth and build run mocha, cdktf and tsc). */
 const tools = Object.entries(scripts)
-  .map(([name, command]) => ({ name, file: /^tsx (\S+\.ts)$/.exec(command)?.[1] }))
+  .map(([name, command]) => ({ name, file: /^(?:exec node --import )?tsx (\S+\.ts)$/.exec(command)?.[1] }))
   .filter((t): t is { name: string; file: string } => t.file !== undefined);
 
 function run(file: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -75,6 +75,16 @@ describe("etl-runner check", () => {
       });
     }
 
+    it("a run that failed its data-quality gate: SendTaskFailure DataQualityError, the cause carrying the counts", async () => {
+      for (const message of ["DataQualityError: output: 0 rows written (limit: minOutputRows 1) (rows read: sales 3; dropped: sales 3; written: 0)", "Error Category: UNCLASSIFIED_ERROR; DataQualityError: output: 0 rows written"]) {
+        const h = oneRun(run("FAILED", { ErrorMessage: message }));
+        await checkAllRuns(h.deps, emptySummary());
+        const failure = h.sfn.commandCalls(SendTaskFailureCommand);
+        expect(failure.map((f) => f.args[0].input.error), message).to.deep.equal(["DataQualityError"]);
+        expect(JSON.parse(failure[0].args[0].input.cause!)).to.deep.equal({ jobName: JOB, engine: "glue", runId: "jr_1", jobRunId: "jr_1", state: "FAILED", errorMessage: message });
+      }
+    });
+
     for (const state of ["STARTING", "RUNNING", "STOPPING", "WAITING"]) {
       it(`${state}: SendTaskHeartbeat and keeps the item`, async () => {
         const h = oneRun(run(state, { CompletedOn: undefined }));
