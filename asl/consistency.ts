@@ -12,6 +12,8 @@ import { workflowPlaceholders, type WorkflowArns } from "./placeholders";
 import { AslError, allStates, loadStateMachine, type LoadedStateMachine } from "./loader";
 
 const PUT_EVENTS = "arn:aws:states:::events:putEvents";
+/** A Task that runs a Glue job itself (request-response or .sync), in place of the runner. */
+const GLUE_START = /^arn:aws:states:::glue:startJobRun(\.sync)?$/;
 /** The detail-types of the kicks and the Detail field that names what the kicked task serves. */
 const KICKS = { WaitTaskScheduled: "dataset", RunnerTaskScheduled: "job" } as const;
 
@@ -54,6 +56,8 @@ export function checkWorkflowConsistency(config: EtlConfig, loaded: LoadedStateM
   const states = allStates(loaded.definition);
   const waitTasks = new Map<string, string[]>(datasets.map((d) => [d, []]));
   const runnerTasks = new Map<string, string[]>(jobs.map((j) => [j, []]));
+  /** Jobs a glue:startJobRun task runs directly (no runner task, no kick needed). */
+  const nativeJobs = new Set<string>();
   /** What each wait or runner task serves, by state name. */
   const served = new Map<string, { kind: keyof typeof KICKS; name: string }>();
   const kicks: Kick[] = [];
@@ -80,6 +84,11 @@ export function checkWorkflowConsistency(config: EtlConfig, loaded: LoadedStateM
       }
       runnerTasks.get(job)!.push(name);
       served.set(name, { kind: "RunnerTaskScheduled", name: job });
+    } else if (GLUE_START.test(state.Resource)) {
+      const job = jobOfName.get(parameters.JobName);
+      if (job !== undefined && config.jobs[job].engine !== "glue")
+        problem(name, "Parameters.JobName", `${placeholderOf.get(parameters.JobName)} runs on ${config.jobs[job].engine}, so it has no Glue job to start; run it through the runner (\${RunnerActivityArn})`);
+      else if (job !== undefined) nativeJobs.add(job);
     } else if (state.Resource === PUT_EVENTS) {
       const entries: unknown[] = Array.isArray(parameters.Entries) ? parameters.Entries : [];
       entries.forEach((entry, i) => {
@@ -117,7 +126,8 @@ export function checkWorkflowConsistency(config: EtlConfig, loaded: LoadedStateM
       problems.push(`  - dataset '${dataset}': no ${PUT_EVENTS} state has an entry with DetailType WaitTaskScheduled and Detail.dataset "${dataset}" (a kick before its wait task)`);
   }
   for (const [job, tasks] of runnerTasks) {
-    if (tasks.length === 0) problems.push(`  - job '${job}': no runner task (Resource \${RunnerActivityArn}) has Parameters.JobName \${JobName.${job}}, so the job would never run`);
+    if (tasks.length === 0 && nativeJobs.has(job)) continue;
+    if (tasks.length === 0) problems.push(`  - job '${job}': no runner task (Resource \${RunnerActivityArn}) has Parameters.JobName \${JobName.${job}}, nor does a glue:startJobRun task name it, so the job would never run`);
     if (!kicked("RunnerTaskScheduled", job))
       problems.push(`  - job '${job}': no ${PUT_EVENTS} state has an entry with DetailType RunnerTaskScheduled and Detail.job "${job}" (a kick before its runner task)`);
   }

@@ -190,6 +190,21 @@ export const baseSchema = z
       })
       .strict(),
     notifications: z.object({ email: z.email().nullable() }).strict(),
+    /**
+     * Lambda functions outside the project that the ASL invokes (lambda:invoke, ${FunctionName.<id>}): the deployed
+     * function's name, and the handler file the local runtime calls in its place.
+     */
+    lambdaFunctions: z
+      .record(
+        z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,39}$/, "letters, digits and '_', starting with a letter"),
+        z
+          .object({
+            functionName: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "a Lambda function name: 1-64 letters, digits, '-' or '_'"),
+            localHandler: z.string().regex(/^[^\0]+\.(ts|js)(#[A-Za-z_$][\w$]*)?$/, "a .ts or .js file relative to the configuration file, optionally #export (default: handler)"),
+          })
+          .strict(),
+      )
+      .default({}),
     logRetentionDays: retentionDays,
     /** Folder of the Glue scripts, SQL and schemas, relative to the configuration file. */
     scriptsDir: z.string().default("glue-scripts"),
@@ -348,6 +363,7 @@ function checkFiles(c: EtlConfig, source: string): void {
     need(`jobs.${id}.script (its SQL)`, sqlPath(c, j));
     if (j.catalogSchema) need(`jobs.${id}.catalogSchema`, schemaPath(c, j.catalogSchema));
   }
+  for (const [id, f] of Object.entries(c.lambdaFunctions)) need(`lambdaFunctions.${id}.localHandler`, localHandlerPath(c, f.localHandler).file);
   if (missing.length) throw new ConfigError(`${source}: invalid configuration\n${missing.join("\n")}`);
 }
 
@@ -356,6 +372,11 @@ export const definitionPath = (c: EtlConfig) => resolve(c.rootDir, c.stateMachin
 export const scriptPath = (c: EtlConfig, job: JobConfig) => join(scriptsDir(c), job.script);
 export const sqlPath = (c: EtlConfig, job: JobConfig) => join(scriptsDir(c), job.script.replace(/\.py$/, ".sql"));
 export const schemaPath = (c: EtlConfig, file: string) => join(scriptsDir(c), "schemas", file);
+/** A `lambdaFunctions.<id>.localHandler` as a file and the name of its export. */
+export const localHandlerPath = (c: EtlConfig, handler: string) => {
+  const [file, exported = "handler"] = handler.split("#");
+  return { file: resolve(c.rootDir, file), exported };
+};
 
 /** Reads and validates etl.config.json (or `file`) for the environment in ETL_ENV, if set. */
 export function loadConfig(file = process.env.ETL_CONFIG ?? DEFAULT_CONFIG_FILE, environment = process.env.ETL_ENV || undefined): EtlConfig {

@@ -8,7 +8,6 @@
 // Adding a trigger (an engine's state-change event, say) is one entry in TRIGGERS.
 import { arrivalEnvironment } from "./arrival-environment";
 import { resourceNames, type EtlConfig } from "./config";
-import type { PolicyStatement } from "./iam-statement";
 import type { EngineName } from "./job-spec";
 import { runnerEnvironment, runnerJobs } from "./runner-environment";
 
@@ -187,38 +186,9 @@ export const UPLOADS = {
   filters: (config: EtlConfig) => Object.entries(config.datasets).map(([dataset, d]) => ({ id: `upload-${dataset}`, dataset, prefix: d.prefix })),
 };
 
-/** Values the integrations' IAM refers to. */
-export interface IntegrationRefs {
-  readonly failureTopicArn: string;
-  /** The default event bus of the stack's account and region. */
-  readonly eventBusArn: string;
-}
-
-/** A service integration the ASL may call (besides the project's activities), with the IAM it needs. */
-export interface SfnIntegration {
-  readonly iam: (config: EtlConfig, refs: IntegrationRefs) => PolicyStatement;
-}
-
-/** Every integration the workflow may use; the local Step Functions service has a handler for each (typed). */
-export const SFN_INTEGRATIONS = {
-  "arn:aws:states:::sns:publish": {
-    iam: (_, refs) => ({ Sid: "PublishFailures", Action: ["sns:Publish"], Resource: [refs.failureTopicArn] }),
-  },
-  "arn:aws:states:::events:putEvents": {
-    iam: (c, refs) => ({
-      Sid: "PutWorkflowEvents",
-      Action: ["events:PutEvents"],
-      Resource: [refs.eventBusArn],
-      Condition: { StringEquals: { "events:source": [resourceNames(c).eventSource] } },
-    }),
-  },
-} as const satisfies Record<string, SfnIntegration>;
-
-export type SfnIntegrationResource = keyof typeof SFN_INTEGRATIONS;
-
-export function isSfnIntegration(resource: string): resource is SfnIntegrationResource {
-  return Object.prototype.hasOwnProperty.call(SFN_INTEGRATIONS, resource);
-}
+// The Step Functions service integrations the ASL may use (Glue, Athena, EMR Serverless, Lambda, EventBridge, SNS),
+// with the IAM each state needs: core/sfn-integrations.ts. The local Step Functions service has a handler per API.
+export { SFN_INTEGRATIONS, SUPPORTED_RESOURCES, parseResource, type IntegrationApi } from "./sfn-integrations";
 
 /** A trigger as a rule of one configuration: its name and its pattern or schedule. */
 export interface ResolvedTrigger {

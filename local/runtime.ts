@@ -10,7 +10,7 @@ import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import type { Context } from "aws-lambda";
 import { checkCatalogSchemas, loadWorkflow } from "../asl/consistency";
 import type { LoadedStateMachine } from "../asl/loader";
-import { loadConfig, resourceNames, type EtlConfig } from "../core/config";
+import { loadConfig, localHandlerPath, resourceNames, type EtlConfig } from "../core/config";
 import { ARRIVAL_TABLE, RUNNER_TABLE } from "../core/table-keys";
 import { FUNCTIONS, type FunctionId } from "../core/topology";
 import { LOCAL_ACCOUNT, localStateMachineArn, localWorkflowArns } from "./arns";
@@ -157,8 +157,14 @@ const FUNCTIONS_DIR = resolve(__dirname, "..", "functions");
  * their clients and environment per container), so a second run in the same process gets its own endpoints.
  */
 function coldStart<T>(name: string): T {
-  for (const key of Object.keys(require.cache)) if (key.startsWith(FUNCTIONS_DIR + sep)) delete require.cache[key];
-  return require(join(FUNCTIONS_DIR, name, "handler")) as T;
+  const forget = () => {
+    for (const key of Object.keys(require.cache)) if (key.startsWith(FUNCTIONS_DIR + sep)) delete require.cache[key];
+  };
+  forget();
+  const module = require(join(FUNCTIONS_DIR, name, "handler")) as T;
+  // Nor does this container's state leak to a later importer in the same process (a test of the handler, say).
+  forget();
+  return module;
 }
 
 /** An EventBridge event as a rule target receives it. */
@@ -374,9 +380,12 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     },
     onJobStateChange: (event) => {
       if (run.eventDriven) bus.put(event);
+      // The rule Step Functions keeps for its .sync tasks.
+      sfnService?.serviceEvent(event);
     },
   });
   cleanups.push(() => glue.close());
+  let sfnService: LocalStepFunctions | undefined;
 
   sfn = await LocalStepFunctions.start({
     stateMachine: options.stateMachine,
@@ -384,6 +393,8 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     region,
     longPollMs: options.longPollMs,
     activities: [names.runnerActivity, ...datasetIds.map((d) => names.waitActivity(d))],
+    serviceEndpoints: { glue: glue.endpoint },
+    lambdaFunction: (name) => localLambda(config, name, functions, region),
     putEvents: (entries: PutEventsEntry[]) => {
       if (!run.eventDriven) return;
       for (const entry of entries) {
@@ -398,6 +409,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       else if (event.type === "StateExited") progress({ type: "state", name: event.name, phase: "exited", status: event.status, error: event.error });
     },
   });
+  sfnService = sfn;
   // Stop invoking, answer the long-polls, then let in-flight invocations finish before the other services go.
   cleanups.push(async () => {
     closing = true;
@@ -599,6 +611,25 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     notifications: [...sfn.notifications],
     output,
     ...(status === "FAILED" ? { error: runtimeError ?? [description.error, description.cause].filter(Boolean).join(": ") } : {}),
+  };
+}
+
+/**
+ * The function lambda:invoke names (a name or an ARN): one of the project's, called as Lambda would with its
+ * environment and a context, or a configuration's `lambdaFunctions` entry, whose local handler file is called.
+ */
+function localLambda(config: EtlConfig, nameOrArn: string, functions: Partial<Record<FunctionId, LocalFunction>>, region: string) {
+  const name = nameOrArn.startsWith("arn:") ? nameOrArn.split(":")[6] : nameOrArn.split(":")[0];
+  const project = Object.values(functions).find((f) => f?.name === name);
+  if (project) return (event: unknown) => withEnv(project.env, () => ({ running: project.handler(event, lambdaContext(project, region)) })).running;
+  const configured = Object.values(config.lambdaFunctions).find((f) => f.functionName === name);
+  if (!configured) return undefined;
+  const { file, exported } = localHandlerPath(config, configured.localHandler);
+  return async (event: unknown) => {
+    const handler = (require(file) as Record<string, unknown>)[exported];
+    if (typeof handler !== "function") throw new Error(`${file}: exports no function '${exported}' (lambdaFunctions localHandler)`);
+    const fn: LocalFunction = { name, timeoutSeconds: 900, memoryMb: 128, env: {}, handler: handler as Handler };
+    return handler(event, lambdaContext(fn, region));
   };
 }
 

@@ -7,12 +7,12 @@ import "./polyfill"; // before aws-local-stepfunctions: it needs Promise.withRes
 import { randomUUID } from "node:crypto";
 import { ExecutionError, StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
 import { allStates, type LoadedStateMachine } from "../asl/loader";
-import { isSfnIntegration, SFN_INTEGRATIONS } from "../core/topology";
+import { parseResource, SUPPORTED_RESOURCES } from "../core/sfn-integrations";
 import { LOCAL_ACCOUNT, LOCAL_REGION } from "./arns";
 import { AwsJsonError, startAwsJsonServer, type AwsJsonServer } from "./aws-json-server";
 import { ActivityTasks } from "./sfn/activities";
 import { historyEvents } from "./sfn/history";
-import { LOCAL_INTEGRATIONS } from "./sfn/integrations";
+import { LOCAL_INTEGRATIONS, type IntegrationContext, type LocalFunction, type ServiceEvent } from "./sfn/integrations";
 import { isRedriveState, NotRedrivableError, redriveDefinition } from "./sfn/redrive";
 import {
   ACTIVITY_ARN,
@@ -22,6 +22,7 @@ import {
   iso,
   LocalRuntimeError,
   MAX_TIMER_SECONDS,
+  TaskError,
   optionalString,
   OUTPUT_MAX_CHARS,
   requiredString,
@@ -77,6 +78,22 @@ export interface LocalStepFunctionsOptions {
   onStatusChange?: (event: ExecutionStatusChangeEvent) => void;
   /** Retry pauses in ms by state name (the library's `retryIntervalOverrides`), e.g. for fast tests. Default: as the ASL says. */
   retryIntervalOverrides?: Record<string, number | number[]>;
+  /** Endpoints of the local services the `.sync` and request-response integrations call. Default: none. */
+  serviceEndpoints?: IntegrationContext["endpoints"];
+  /** The local function of a name or ARN, for lambda:invoke. Default: none (ResourceNotFoundException). */
+  lambdaFunction?: (name: string) => LocalFunction | undefined;
+  /** A `.sync` task re-checks its run this often in case a state-change event was lost (see `serviceEvent`). Default: 10,000 ms. */
+  syncRecheckMs?: number;
+}
+
+/** `$$.Task.Token` evaluates to this while the library evaluates a state's Parameters; the task's token replaces it. */
+const TOKEN_PLACEHOLDER = `local-task-token-${randomUUID()}`;
+
+function replaceToken(value: unknown, token: string): unknown {
+  if (typeof value === "string") return value.split(TOKEN_PLACEHOLDER).join(token);
+  if (Array.isArray(value)) return value.map((v) => replaceToken(v, token));
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceToken(v, token)]));
+  return value;
 }
 
 /** Task states by name, and the states nested in each Parallel or Map state. */
@@ -85,8 +102,8 @@ function describeStates(definition: Record<string, unknown>) {
   const nested = new Map<string, Set<string>>();
   for (const [name, state] of allStates(definition)) {
     if (state.Type === "Task") {
-      if (ACTIVITY_ARN.test(state.Resource) && (state.TimeoutSecondsPath || state.HeartbeatSecondsPath)) {
-        throw new Error(`state '${name}': TimeoutSecondsPath and HeartbeatSecondsPath are not supported on activity tasks by the local Step Functions service; use TimeoutSeconds and HeartbeatSeconds`);
+      if (state.TimeoutSecondsPath || state.HeartbeatSecondsPath) {
+        throw new Error(`state '${name}': TimeoutSecondsPath and HeartbeatSecondsPath are not supported on Task states by the local Step Functions service; use TimeoutSeconds and HeartbeatSeconds`);
       }
       tasks.set(name, { resource: state.Resource, timeoutSeconds: state.TimeoutSeconds, heartbeatSeconds: state.HeartbeatSeconds });
     }
@@ -97,14 +114,14 @@ function describeStates(definition: Record<string, unknown>) {
 }
 
 /**
- * The definition the library runs. Its Task states default to a 60 s timeout, so activity tasks get an explicit
+ * The definition the library runs. Its Task states default to a 60 s timeout, so Task states get an explicit
  * TimeoutSeconds (capped to what a timer can hold); the library then raises States.Timeout itself. Every Retry
  * and Catch on States.Timeout also lists States.HeartbeatTimeout, as AWS matches it.
  */
 function libraryDefinition(definition: Record<string, unknown>): StateMachineDefinition {
   const copy = structuredClone(definition);
   for (const [, state] of allStates(copy)) {
-    if (state.Type === "Task" && ACTIVITY_ARN.test(state.Resource)) {
+    if (state.Type === "Task") {
       state.TimeoutSeconds = Math.min(state.TimeoutSeconds ?? MAX_TIMER_SECONDS, MAX_TIMER_SECONDS);
     }
     // In AWS, States.Timeout also matches a heartbeat timeout (States.HeartbeatTimeout matches only that).
@@ -132,6 +149,7 @@ export class LocalStepFunctions {
   private readonly region: string;
   private readonly accountId: string;
   private readonly creationDate = new Date();
+  private readonly serviceEventWaiters = new Set<{ match: (event: ServiceEvent) => boolean; resolve: (event: ServiceEvent) => void }>();
   private server!: AwsJsonServer;
   private closed = false;
   /** Counts state entries across executions (StateRecord.seq). */
@@ -194,6 +212,37 @@ export class LocalStepFunctions {
     for (const activity of options.activities ?? []) this.tasks.create({ name: activity });
   }
 
+  /**
+   * A service's state-change event (a Glue job run's end, an Athena query's or EMR Serverless job run's state), as
+   * EventBridge would deliver it to the rule Step Functions keeps for `.sync` tasks: the waiting tasks check their run.
+   */
+  serviceEvent(event: ServiceEvent): void {
+    for (const waiter of [...this.serviceEventWaiters]) if (waiter.match(event)) waiter.resolve(event);
+  }
+
+  private nextServiceEvent(match: (event: ServiceEvent) => boolean, signal: AbortSignal): Promise<ServiceEvent> {
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        match,
+        resolve: (event: ServiceEvent) => {
+          done();
+          resolve(event);
+        },
+      };
+      const aborted = () => {
+        done();
+        reject(new TaskError("States.Aborted", "no longer awaited"));
+      };
+      const done = () => {
+        this.serviceEventWaiters.delete(waiter);
+        signal.removeEventListener("abort", aborted);
+      };
+      if (signal.aborted) return aborted();
+      this.serviceEventWaiters.add(waiter);
+      signal.addEventListener("abort", aborted, { once: true });
+    });
+  }
+
   /** The ARN CreateActivity gives an activity of this name. */
   activityArn(name: string): string {
     return this.tasks.arn(name);
@@ -220,30 +269,49 @@ export class LocalStepFunctions {
 
   private taskHandlers(execution: Execution) {
     const handlers: Record<string, (input: any) => Promise<any>> = {};
-    const context = { putEvents: this.options.putEvents, notifications: this.notifications };
+    const context: IntegrationContext = {
+      region: this.stateMachineArn.split(":")[3],
+      putEvents: this.options.putEvents,
+      notifications: this.notifications,
+      endpoints: this.options.serviceEndpoints ?? {},
+      lambdaFunction: this.options.lambdaFunction,
+      nextServiceEvent: (match, signal) => this.nextServiceEvent(match, signal),
+      syncRecheckMs: this.options.syncRecheckMs ?? 10_000,
+    };
     for (const [state, info] of this.taskStates) {
       const resource = info.resource;
+      const integration = parseResource(resource);
       if (ACTIVITY_ARN.test(resource)) handlers[state] = (input) => this.tasks.schedule(execution, state, info, input);
-      else if (isSfnIntegration(resource)) {
-        handlers[state] = async (input) => {
-          this.emit(execution, { type: "TaskScheduled", state, resource, parameters: input });
-          try {
-            const output = await LOCAL_INTEGRATIONS[resource](input, context);
-            this.emit(execution, { type: "TaskClosed", state, resource, outcome: "SUCCEEDED", output });
-            return output;
-          } catch (e) {
-            this.emit(execution, { type: "TaskClosed", state, resource, outcome: "FAILED", error: (e as Error)?.name, cause: (e as Error)?.message });
-            throw e;
-          }
-        };
-      }
+      else if (integration) handlers[state] = (input) => this.runIntegration(execution, state, info, integration, input, context);
       else {
         handlers[state] = async () => {
-          throw new LocalRuntimeError(`state '${state}': the local Step Functions service cannot run Resource '${resource}' (it runs activities and ${Object.keys(SFN_INTEGRATIONS).join(", ")})`);
+          throw new LocalRuntimeError(`state '${state}': the local Step Functions service cannot run Resource '${resource}' (it runs activities and ${SUPPORTED_RESOURCES.join(", ")})`);
         };
       }
     }
     return handlers;
+  }
+
+  /** One integration Task: recorded as TaskScheduled and TaskClosed, cancelled when the execution stops waiting. */
+  private async runIntegration(execution: Execution, state: string, info: TaskStateInfo, integration: NonNullable<ReturnType<typeof parseResource>>, input: unknown, context: IntegrationContext) {
+    if (execution.status !== "RUNNING") throw new TaskError("States.Aborted", `execution ${execution.executionArn} has ended`);
+    const task = this.tasks.integrationTask(execution, state, info);
+    this.emit(execution, { type: "TaskScheduled", state, resource: info.resource, parameters: input });
+    try {
+      const output = await LOCAL_INTEGRATIONS[integration.api](
+        { state, pattern: integration.pattern, input, signal: task.signal, openCallback: task.openCallback, withToken: replaceToken },
+        context,
+      );
+      this.emit(execution, { type: "TaskClosed", state, resource: info.resource, outcome: "SUCCEEDED", output });
+      return output;
+    } catch (e) {
+      const error = e as Error;
+      const outcome = error.name === "States.HeartbeatTimeout" ? "HEARTBEAT_TIMED_OUT" : (task.abandonedAs() ?? "FAILED");
+      this.emit(execution, { type: "TaskClosed", state, resource: info.resource, outcome, error: error.name, cause: error.message });
+      throw e;
+    } finally {
+      task.close();
+    }
   }
 
   // ---- executions ----
@@ -312,6 +380,8 @@ export class LocalStepFunctions {
       overrides: { taskResourceLocalHandlers: this.taskHandlers(execution), retryIntervalOverrides: this.options.retryIntervalOverrides },
       context: {
         Execution: { Id: execution.executionArn, Name: execution.name, StartTime: execution.startDate.toISOString(), Input: execution.inputValue as never, RedriveCount: execution.redriveCount },
+        // Each callback task puts its own token in place of this one (see runIntegration).
+        Task: { Token: TOKEN_PLACEHOLDER },
         StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineArn.split(":").pop() },
       },
     });

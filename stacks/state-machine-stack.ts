@@ -9,7 +9,7 @@ import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { loadWorkflow } from "../asl/consistency";
-import { allStates } from "../asl/loader";
+import { allStates, AslError } from "../asl/loader";
 import { resourceNames } from "../core/config";
 import { DataArrival } from "./constructs/data-arrival";
 import { FailureNotification } from "./constructs/failure-notification";
@@ -17,11 +17,18 @@ import type { SecureBucket } from "./constructs/secure-bucket";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
 import { checkRunnerHeartbeats, checkRunnerTimeouts } from "./heartbeat-check";
 import { policyDocument, serviceTrustPolicy, type PolicyStatement } from "./iam-policy";
-import { FAILURE_NOTIFICATION, isSfnIntegration, SFN_INTEGRATIONS } from "../core/topology";
+import { FAILURE_NOTIFICATION } from "../core/topology";
+import { IntegrationError, integrationStatements } from "../core/sfn-integrations";
 
 export interface StateMachineStackProps extends EtlStackProps {
   /** The data-lake bucket (glue stack): its uploads release the "wait for data" tasks. */
   readonly dataLake: SecureBucket;
+  /**
+   * The EMR Serverless application and job role, for Task states that start job runs on it
+   * (`${EmrApplicationId}`, `${EmrJobRoleArn}`).
+   * @default none: those placeholders are unknown
+   */
+  readonly emrServerless?: { readonly applicationId: string; readonly jobRoleArn: string };
 }
 
 /**
@@ -55,7 +62,7 @@ export class StateMachineStack extends EtlStack {
       partition: this.partition,
     }).topic;
 
-    this.stateMachine = this.createStateMachine();
+    this.stateMachine = this.createStateMachine(props);
     this.createWorkflowSchedule();
     // Id "Default" is left out of Terraform addresses: the pieces keep the addresses they had in the stack itself.
     this.dataArrival = new DataArrival(this, "Default", {
@@ -70,7 +77,7 @@ export class StateMachineStack extends EtlStack {
     new TerraformOutput(this, "failure-topic-arn", { value: this.failureTopic.arn });
   }
 
-  private createStateMachine(): SfnStateMachine {
+  private createStateMachine(props: StateMachineStackProps): SfnStateMachine {
     const config = this.config;
     const names = resourceNames(config);
     // The ASL is loaded with markers in place of the ARNs so that it can be checked by value, then the
@@ -78,7 +85,7 @@ export class StateMachineStack extends EtlStack {
     // Each marker ends with a closing delimiter, so no marker is a prefix of another (`-1-ref` vs `-10-ref`),
     // and all of them are replaced in one pass over the text.
     const references = new Map<string, string>();
-    const marker = (kind: "activity" | "sns-topic", reference: string) => {
+    const marker = (kind: "activity" | "sns-topic" | "reference", reference: string) => {
       const m = `arn:aws:states:${config.region}:000000000000:${kind}:cdktf-reference-${references.size}-ref`;
       references.set(m, reference);
       return m;
@@ -86,7 +93,13 @@ export class StateMachineStack extends EtlStack {
     const runnerMarker = marker("activity", this.runnerActivity.arn);
     const waitMarkers = Object.fromEntries(Object.entries(this.waitActivities).map(([d, a]) => [d, marker("activity", a.arn)]));
     const topicMarker = marker("sns-topic", this.failureTopic.arn);
-    const loaded = loadWorkflow(config, { runnerActivityArn: runnerMarker, waitActivityArn: (d) => waitMarkers[d], failureTopicArn: topicMarker });
+    const emr = props.emrServerless;
+    const loaded = loadWorkflow(config, {
+      runnerActivityArn: runnerMarker,
+      waitActivityArn: (d) => waitMarkers[d],
+      failureTopicArn: topicMarker,
+      ...(emr && { emrApplicationId: marker("reference", emr.applicationId), emrJobRoleArn: marker("reference", emr.jobRoleArn) }),
+    });
     checkRunnerHeartbeats(loaded.definition, runnerMarker, config.schedules.fallback, loaded.file);
     const jobTimeouts = Object.fromEntries(
       Object.entries(config.jobs).map(([id, job]) => [
@@ -96,25 +109,33 @@ export class StateMachineStack extends EtlStack {
     );
     checkRunnerTimeouts(loaded.definition, runnerMarker, jobTimeouts, loaded.file);
 
-    // Least privilege: a statement per service integration the definition uses; an unknown one fails the synth.
-    const integrationRefs = { failureTopicArn: this.failureTopic.arn, eventBusArn: this.arn("events", "event-bus/default") };
+    // Least privilege, state by state: each integration Task state gets the actions AWS documents for its API and
+    // pattern, on the resources it names (core/sfn-integrations.ts); an unsupported resource fails the synth.
     const activityMarkers = new Set([runnerMarker, ...Object.values(waitMarkers)]);
-    const statements = new Map<string, PolicyStatement>();
-    for (const [name, state] of allStates(loaded.definition)) {
-      if (state.Type !== "Task" || activityMarkers.has(state.Resource)) continue;
-      if (!isSfnIntegration(state.Resource))
-        throw new Error(`${loaded.file}: state '${name}': Resource '${state.Resource}' is neither one of the project's activities nor a supported integration (${Object.keys(SFN_INTEGRATIONS).join(", ")}); add it to SFN_INTEGRATIONS in core/topology.ts`);
-      statements.set(state.Resource, SFN_INTEGRATIONS[state.Resource].iam(config, integrationRefs));
+    const markerPattern = /arn:aws:states:[a-z0-9-]+:000000000000:(?:activity|sns-topic|reference):cdktf-reference-\d+-ref/g;
+    const toReferences = (text: string) =>
+      text.replace(markerPattern, (m) => {
+        const reference = references.get(m);
+        if (reference === undefined) throw new Error(`${loaded.file}: '${m}' looks like a synth-time reference marker but is not one of this stack's`);
+        return reference;
+      });
+    let statements: PolicyStatement[];
+    try {
+      statements = integrationStatements(allStates(loaded.definition), (resource) => activityMarkers.has(resource), {
+        arn: (service, resource) => this.arn(service, resource),
+        globalArn: (service, resource) => `arn:${this.partition}:${service}:::${resource}`,
+        roleArn: (role) => `arn:${this.partition}:iam::${this.accountId}:role/${role}`,
+        databaseName: config.glue.databaseName,
+        athenaBucketArns: [props.dataLake.bucket.arn],
+      });
+    } catch (e) {
+      if (e instanceof IntegrationError) throw new AslError(`${loaded.file}: ${e.message}`);
+      throw e;
     }
+    statements = JSON.parse(toReferences(JSON.stringify(statements))) as PolicyStatement[];
 
     // "${" and "%{" start Terraform templates: escape them so they stay literal.
-    let definition = loaded.json.replace(/([$%])\{/g, (_, c: string) => `${c}${c}{`);
-    const markerPattern = /arn:aws:states:[a-z0-9-]+:000000000000:(?:activity|sns-topic):cdktf-reference-\d+-ref/g;
-    definition = definition.replace(markerPattern, (m) => {
-      const reference = references.get(m);
-      if (reference === undefined) throw new Error(`${loaded.file}: '${m}' looks like a synth-time reference marker but is not one of this stack's`);
-      return reference;
-    });
+    const definition = toReferences(loaded.json.replace(/([$%])\{/g, (_, c: string) => `${c}${c}{`));
 
     const logGroup = new CloudwatchLogGroup(this, "state-machine-logs", {
       name: `/aws/vendedlogs/states/${names.stateMachine}`,
@@ -129,7 +150,7 @@ export class StateMachineStack extends EtlStack {
       role: role.id,
       name: "workflow",
       policy: policyDocument([
-        ...statements.values(),
+        ...statements,
         // Log delivery and X-Ray actions accept no resource ARN.
         {
           Sid: "LogDelivery",

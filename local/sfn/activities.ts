@@ -99,7 +99,7 @@ export class ActivityTasks {
   /** Marks the task started; called exactly once per task, synchronously with taking it off the queue. */
   private handOut(task: ActivityTask) {
     task.status = "STARTED";
-    this.options.emit(task.execution, { type: "ActivityTaskStarted", state: task.state, activityArn: task.activity.arn });
+    this.options.emit(task.execution, { type: "ActivityTaskStarted", state: task.state, activityArn: task.activity!.arn });
   }
 
   /** The open task of a token, or the error AWS gives for it. */
@@ -156,10 +156,12 @@ export class ActivityTasks {
   private closeTask(task: ActivityTask, outcome: ActivityTaskOutcome, error?: string, cause?: string, output?: string): boolean {
     if (task.status === "CLOSED") return false;
     task.status = "CLOSED";
+    task.outcome = outcome;
     clearTimeout(task.heartbeatTimer);
+    task.execution.tasks.delete(task);
+    if (!task.activity) return true; // an integration task: its handler's end is recorded (TaskClosed)
     const queued = task.activity.queue.indexOf(task);
     if (queued >= 0) task.activity.queue.splice(queued, 1);
-    task.execution.tasks.delete(task);
     this.options.emit(task.execution, { type: "ActivityTaskClosed", state: task.state, activityArn: task.activity.arn, outcome, error, cause, output });
     return true;
   }
@@ -170,7 +172,38 @@ export class ActivityTasks {
       if (states && !states.has(task.state)) continue;
       this.closeTask(task, outcome, error, cause);
       task.reject(new TaskError("States.Aborted", `the task of state '${task.state}' was cancelled`));
+      task.abort?.();
     }
+  }
+
+  /**
+   * A service-integration task of an execution: `signal` aborts when the execution stops waiting for it (stopped,
+   * timed out, its branch failed); `openCallback` gives it a token that SendTaskSuccess/Failure/Heartbeat answer,
+   * with HeartbeatSeconds running from then, as for activity tasks. Call `close` when the handler is done.
+   */
+  integrationTask(execution: Execution, state: string, info: TaskStateInfo) {
+    const controller = new AbortController();
+    let resolve!: (output: unknown) => void;
+    let reject!: (error: Error) => void;
+    const answer = new Promise<unknown>((res, rej) => ((resolve = res), (reject = rej)));
+    answer.catch(() => undefined); // awaited only by callbacks
+    const task: ActivityTask = { token: "", state, execution, input: "", status: "STARTED", resolve, reject, abort: () => controller.abort() };
+    if (execution.status !== "RUNNING") controller.abort();
+    else execution.tasks.add(task);
+    return {
+      signal: controller.signal,
+      openCallback: () => {
+        if (task.token) throw new LocalRuntimeError(`state '${state}': its task token was already opened`);
+        task.token = randomBytes(48).toString("base64url");
+        task.heartbeatMs = info.heartbeatSeconds === undefined ? undefined : Math.min(info.heartbeatSeconds, MAX_TIMER_SECONDS) * 1000;
+        this.tokens.set(task.token, task);
+        this.armHeartbeat(task);
+        return { token: task.token, answer };
+      },
+      close: () => this.closeTask(task, "SUCCEEDED"),
+      /** Why the execution stopped waiting (TIMED_OUT, ABORTED), once it has. */
+      abandonedAs: () => (controller.signal.aborted ? (task.outcome ?? "ABORTED") : undefined),
+    };
   }
 
   schedule(execution: Execution, state: string, info: TaskStateInfo, input: unknown): Promise<unknown> {

@@ -94,7 +94,8 @@ export function historyEvents(events: readonly SfnEvent[], stateTypes: ReadonlyM
       case "TaskClosed": {
         const [service, action] = e.resource.replace("arn:aws:states:::", "").split(":");
         if (e.outcome === "SUCCEEDED") add(e, "TaskSucceeded", { taskSucceededEventDetails: { resourceType: service, resource: action, ...data("output", e.output) } });
-        else add(e, "TaskFailed", { taskFailedEventDetails: { resourceType: service, resource: action, error: e.error, cause: e.cause } });
+        else if (e.outcome === "FAILED") add(e, "TaskFailed", { taskFailedEventDetails: { resourceType: service, resource: action, error: e.error, cause: e.cause } });
+        else if (e.outcome === "TIMED_OUT" || e.outcome === "HEARTBEAT_TIMED_OUT") add(e, "TaskTimedOut", { taskTimedOutEventDetails: { resourceType: service, resource: action, error: e.error, cause: e.cause } });
         break;
       }
       case "ExecutionSucceeded":

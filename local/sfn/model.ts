@@ -30,7 +30,7 @@ export type SfnEvent = { at: string; executionArn: string } & (
   | { type: "ActivityTaskStarted"; state: string; activityArn: string }
   | { type: "ActivityTaskClosed"; state: string; activityArn: string; outcome: ActivityTaskOutcome; error?: string; cause?: string; output?: string }
   | { type: "TaskScheduled"; state: string; resource: string; parameters: unknown }
-  | { type: "TaskClosed"; state: string; resource: string; outcome: "SUCCEEDED" | "FAILED"; output?: unknown; error?: string; cause?: string }
+  | { type: "TaskClosed"; state: string; resource: string; outcome: ActivityTaskOutcome; error?: string; cause?: string; output?: unknown }
   | { type: "ExecutionSucceeded"; output: unknown }
   | { type: "ExecutionFailed"; error: string; cause: string }
   | { type: "ExecutionAborted"; error?: string; cause?: string }
@@ -92,9 +92,10 @@ export interface Activity {
   polls: Array<(task: ActivityTask | undefined) => void>;
 }
 
+/** An activity task, or a service-integration task (no activity; a token only for `.waitForTaskToken`). */
 export interface ActivityTask {
   token: string;
-  activity: Activity;
+  activity?: Activity;
   state: string;
   execution: Execution;
   input: string;
@@ -103,6 +104,10 @@ export interface ActivityTask {
   heartbeatTimer?: NodeJS.Timeout;
   resolve: (output: unknown) => void;
   reject: (error: Error) => void;
+  /** An integration task's: tells its handler the execution no longer waits. */
+  abort?: () => void;
+  /** How it was closed, once closed. */
+  outcome?: ActivityTaskOutcome;
 }
 
 export interface OpenState {

@@ -152,7 +152,25 @@ describe("asl/consistency: the workflow against the configuration", () => {
         });
         const message = problems(extended, rawDefinition(extended));
         expect(message).to.include("dataset 'unused_data': no Task state has Resource ${WaitActivityArn.unused_data}, so nothing would wait for its uploads and its activity would never be polled");
-        expect(message).to.include("job 'UNUSED': no runner task (Resource ${RunnerActivityArn}) has Parameters.JobName ${JobName.UNUSED}, so the job would never run");
+        expect(message).to.include("job 'UNUSED': no runner task (Resource ${RunnerActivityArn}) has Parameters.JobName ${JobName.UNUSED}, nor does a glue:startJobRun task name it, so the job would never run");
+      });
+
+      it("counts a glue:startJobRun task as running its job (no runner task or kick needed), only for a job on Glue", () => {
+        const glueJob = jobs.find((j) => config.jobs[j].engine === "glue");
+        if (!glueJob) return;
+        const raw = rawDefinition(config);
+        const [runner, task] = runnerTaskOf(raw, glueJob);
+        const kick = kickBefore(raw, runner);
+        // The kick's predecessor goes straight to the task, which now starts the Glue job itself.
+        for (const [, s] of allStates(raw as Record<string, unknown>)) if (s.Next === kick[0]) s.Next = runner;
+        const parent = allStates(raw as Record<string, unknown>).find(([, s]) => s.States?.[kick[0]] || s.Branches?.some((b: any) => b.States?.[kick[0]]));
+        const owner = parent ? (parent[1].Branches ?? []).find((b: any) => b.States?.[kick[0]]) ?? parent[1] : raw;
+        if (owner.StartAt === kick[0]) owner.StartAt = runner;
+        delete owner.States[kick[0]];
+        task.Resource = "arn:aws:states:::glue:startJobRun.sync";
+        expect(problems(config, raw)).to.equal("");
+        const otherEngine = configFrom(file, (r) => (r.jobs[glueJob].engine = "athena"));
+        expect(problems(otherEngine, raw)).to.include(`state '${runner}', Parameters.JobName: \${JobName.${glueJob}} runs on athena, so it has no Glue job to start`);
       });
     });
   }

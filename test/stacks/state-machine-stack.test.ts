@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { allStates } from "../../asl/loader";
 import { buildApp } from "../../stacks/app";
 import { PROJECT_ROOT } from "../../core/config";
 import { ARRIVAL_TABLE } from "../../core/table-keys";
@@ -70,10 +71,16 @@ describe("state-machine stack (example configuration)", () => {
   it("gives the state machine role only what the definition uses", () => {
     const statements = statementsOf(sm, "state-machine-policy");
     const sid = (s: string) => statements.find((x: any) => x.Sid === s);
-    // No sns:Publish: the workflow does not publish (the failure rule does).
-    expect(statements.map((s: any) => s.Sid).sort()).to.deep.equal(["LogDelivery", "PutWorkflowEvents", "Tracing"]);
-    expect(sid("PutWorkflowEvents").Resource[0]).to.match(/:events:us-east-1:\$\{data\.aws_caller_identity\.account\.account_id\}:event-bus\/default$/);
-    expect(sid("PutWorkflowEvents").Condition).to.deep.equal({ StringEquals: { "events:source": ["etl.dev.workflow"] } });
+    // One statement per integration Task state, named after it (the definition's putEvents kicks; no sns:Publish: the failure rule publishes, not the workflow).
+    const asl = JSON.parse(readFileSync(join(PROJECT_ROOT, "asl", "etl-workflow.asl.json"), "utf8"));
+    const integrationStates = allStates(asl).filter(([, s]) => s.Type === "Task" && String(s.Resource).startsWith("arn:aws:states:::")).map(([n]) => n);
+    expect(statements.map((s: any) => s.Sid).sort()).to.deep.equal([...integrationStates, "LogDelivery", "Tracing"].sort());
+    for (const state of integrationStates) {
+      expect(sid(state).Action, state).to.deep.equal(["events:PutEvents"]);
+      expect(sid(state).Resource, state).to.have.length(1);
+      expect(sid(state).Resource[0], state).to.match(/:events:us-east-1:\$\{data\.aws_caller_identity\.account\.account_id\}:event-bus\/default$/);
+      expect(sid(state).Condition, state).to.deep.equal({ StringEquals: { "events:source": ["etl.dev.workflow"] } });
+    }
     const trust = JSON.parse(resourceWith(sm, "aws_iam_role", "name", "etl-dev-workflow-role").assume_role_policy).Statement[0];
     expect(trust.Principal).to.deep.equal({ Service: "states.amazonaws.com" });
     expect(trust.Condition.StringEquals["aws:SourceAccount"]).to.equal("${data.aws_caller_identity.account.account_id}");
@@ -230,10 +237,10 @@ describe("state-machine stack (configuration variants)", () => {
     it("fails the synth on a service integration the stack grants no IAM for, naming the state", () => {
       const asl = JSON.parse(readFileSync(join(PROJECT_ROOT, "asl", "etl-workflow.asl.json"), "utf8"));
       asl.States.JMSD.Next = "Report";
-      asl.States.Report = { Type: "Task", Resource: "arn:aws:states:::lambda:invoke", Parameters: { FunctionName: "report" }, Next: "WorkflowSucceeded" };
+      asl.States.Report = { Type: "Task", Resource: "arn:aws:states:::dynamodb:putItem", Parameters: { TableName: "t", Item: {} }, Next: "WorkflowSucceeded" };
       writeFileSync(join(root, "asl", "etl-workflow.asl.json"), JSON.stringify(asl));
       const config = variant(() => undefined, root);
-      expect(() => buildApp(config, { outdir: join(root, "out") })).to.throw(/state 'Report': Resource 'arn:aws:states:::lambda:invoke' is neither/);
+      expect(() => buildApp(config, { outdir: join(root, "out") })).to.throw(/state 'Report': Resource 'arn:aws:states:::dynamodb:putItem' is neither .*Supported: .*arn:aws:states:::glue:startJobRun\.sync/);
     });
 
     it("fails the synth on an ASL error through the loader, naming the file", () => {

@@ -85,6 +85,11 @@ export function describeTask(state: State, activities: Readonly<Record<string, A
       return `EventBridge putEvents${types.length ? ` ${types.join(", ")}` : ""}${suffix}`;
     }
     if (service === "glue" && action === "startJobRun") return `Glue job ${fieldText(params, "JobName") ?? "?"}${suffix}`;
+    if (service === "athena" && action === "startQueryExecution") return `Athena query in ${fieldText(params, "WorkGroup") ?? "primary"}${suffix}`;
+    if (service === "emr-serverless" && action === "startJobRun") {
+      const name = fieldText(params, "Name");
+      return `EMR Serverless job run${name ? ` ${name}` : ""} on ${fieldText(params, "ApplicationId") ?? "?"}${suffix}`;
+    }
     if (service === "lambda" && action === "invoke") return `Lambda ${lastArnPart(params?.FunctionName) ?? fieldText(params, "FunctionName") ?? "?"}${suffix}`;
     return `${service} ${action}${suffix}`;
   }

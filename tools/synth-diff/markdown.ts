@@ -1,6 +1,7 @@
 // Renders a synth comparison (compare.ts) as Markdown for a pull-request comment: a table of stacks, then one
 // line per changed attribute, IAM statement and state-machine state.
-import { canonical, sortKeys, type AttributeChange, type ItemChange, type Json, type StackChange, type StateChange } from "./compare";
+import { sidOf } from "../../core/sfn-integrations";
+import { canonical, sortKeys, type AttributeChange, type ItemChange, type Json, type StackChange, type StateChange, type StatementChange } from "./compare";
 
 
 const MAX_VALUE = 120;
@@ -46,7 +47,24 @@ function stateLine(s: StateChange): string {
   return s.kind === "changed" ? `${head}: ${s.changes.map(describeChange).join("; ")}` : `${head} ${s.kind}`;
 }
 
-function itemLines(item: ItemChange): string[] {
+function statementLine(attribute: string, s: StatementChange): string {
+  const what = s.kind === "changed" ? s.changes.map(describeChange).join("; ") : `${s.kind}: ${inlineValue(s.statement)}`;
+  return `\`${attribute}\` statement ${SIGN[s.kind]} \`${s.label}\`: ${what}`;
+}
+
+/**
+ * The state an integration statement belongs to: its Sid is the state's name as a Sid (core/sfn-integrations.ts
+ * sidOf), with a number when the state has several statements. The longest matching name wins.
+ */
+function stateOfStatement(label: string, states: readonly string[]): string | undefined {
+  const owners = states.filter((n) => label === sidOf(n) || (label.startsWith(sidOf(n)) && /^\d+$/.test(label.slice(sidOf(n).length))));
+  return owners.sort((a, b) => sidOf(b).length - sidOf(a).length)[0];
+}
+
+/** IAM statement changes caused by state changes, by state name; shown under the state instead of under the policy. */
+type ByState = Map<string, Array<{ address: string; line: string }>>;
+
+function itemLines(item: ItemChange, byState: ByState = new Map(), moved = new Set<StatementChange>()): string[] {
   if (item.kind === "removed") return [`- ${SIGN.removed} \`${item.address}\` removed`];
   if (item.kind === "added") {
     const body = JSON.stringify(sortKeys(item.value), null, 2);
@@ -55,16 +73,34 @@ function itemLines(item: ItemChange): string[] {
   const lines = [`- ${SIGN.changed} \`${item.address}\``];
   for (const c of item.changes) lines.push(`  - ${describeChange(c)}`);
   for (const p of item.policies) {
-    for (const s of p.statements) {
-      const what = s.kind === "changed" ? s.changes.map(describeChange).join("; ") : `${s.kind}: ${inlineValue(s.statement)}`;
-      lines.push(`  - \`${p.attribute}\` statement ${SIGN[s.kind]} \`${s.label}\`: ${what}`);
-    }
+    const shown = p.statements.filter((s) => !moved.has(s));
+    for (const s of shown) lines.push(`  - ${statementLine(p.attribute, s)}`);
+    if (shown.length < p.statements.length) lines.push(`  - \`${p.attribute}\`: ${p.statements.length - shown.length} statement change(s) shown with the states that cause them`);
   }
   for (const m of item.stateMachines) {
     for (const f of m.fields) lines.push(`  - \`${m.attribute}\` ${describeChange(f)}`);
-    for (const s of m.states) lines.push(`  - \`${m.attribute}\` ${stateLine(s)}`);
+    for (const s of m.states) {
+      lines.push(`  - \`${m.attribute}\` ${stateLine(s)}`);
+      for (const iam of byState.get(s.name) ?? []) lines.push(`    - IAM \`${iam.address}\` ${iam.line}`);
+    }
   }
   return lines;
+}
+
+/** Statement changes of the stack's policies that belong to a changed, added or removed state of its state machines. */
+function statementsByState(items: readonly ItemChange[]): { byState: ByState; moved: Set<StatementChange> } {
+  const states = items.flatMap((i) => i.stateMachines.flatMap((m) => m.states.map((s) => s.name)));
+  const byState: ByState = new Map();
+  const moved = new Set<StatementChange>();
+  for (const item of items)
+    for (const p of item.policies)
+      for (const s of p.statements) {
+        const state = stateOfStatement(s.label, states);
+        if (!state) continue;
+        moved.add(s);
+        byState.set(state, [...(byState.get(state) ?? []), { address: item.address, line: statementLine(p.attribute, s) }]);
+      }
+  return { byState, moved };
 }
 
 /** The comparison as Markdown for a pull-request comment. */
@@ -77,7 +113,8 @@ export function renderMarkdown(changes: StackChange[], options: { base: string; 
   for (const s of changes) out.push(`| \`${s.stack}\` | ${s.kind} | ${count(s, "added")} | ${count(s, "removed")} | ${count(s, "changed")} |`);
   for (const s of changed) {
     out.push("", `### \`${s.stack}\`${s.kind === "changed" ? "" : ` (stack ${s.kind})`}`, "");
-    for (const item of s.items) out.push(...itemLines(item));
+    const { byState, moved } = statementsByState(s.items);
+    for (const item of s.items) out.push(...itemLines(item, byState, moved));
   }
   return `${out.join("\n")}\n`;
 }

@@ -122,6 +122,10 @@ describe("tools/diagram/mermaid", () => {
       expect(describeTask({ Resource: "arn:aws:states:::sns:publish", Parameters: { TopicArn: "arn:aws:sns:us-east-1:1:alerts" } })).to.equal("SNS publish to alerts");
       expect(describeTask({ Resource: "arn:aws:states:::events:putEvents", Parameters: { Entries: [{ DetailType: "A" }, { DetailType: "B" }] } })).to.equal("EventBridge putEvents A, B");
       expect(describeTask({ Resource: "arn:aws:states:::lambda:invoke.waitForTaskToken", Parameters: { FunctionName: "arn:aws:lambda:us-east-1:1:function:f" } })).to.equal("Lambda f (waitForTaskToken)");
+      expect(describeTask({ Resource: "arn:aws:states:::glue:startJobRun.sync", Parameters: { JobName: "etl-dev-PSD" } })).to.equal("Glue job etl-dev-PSD (sync)");
+      expect(describeTask({ Resource: "arn:aws:states:::athena:startQueryExecution.sync", Parameters: { QueryString: "SELECT 1", WorkGroup: "etl-dev-etl" } })).to.equal("Athena query in etl-dev-etl (sync)");
+      expect(describeTask({ Resource: "arn:aws:states:::emr-serverless:startJobRun", Parameters: { ApplicationId: "00app", Name: "PSD" } })).to.equal("EMR Serverless job run PSD on 00app");
+      expect(describeTask({ Resource: "arn:aws:states:::events:putEvents.waitForTaskToken", Parameters: { Entries: [{ DetailType: "CountLines" }] } })).to.equal("EventBridge putEvents CountLines (waitForTaskToken)");
       expect(describeTask({ Resource: "arn:aws:states:::dynamodb:putItem" })).to.equal("dynamodb putItem");
     });
 

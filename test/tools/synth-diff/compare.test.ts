@@ -131,6 +131,37 @@ describe("tools/synth-diff/compare", () => {
     });
   });
 
+  describe("an IAM change caused by an ASL edit is shown next to that edit", () => {
+    const stack = (states: Record<string, unknown>, statements: unknown[]) => ({
+      resource: {
+        aws_sfn_state_machine: { "state-machine": { definition: JSON.stringify({ StartAt: Object.keys(states)[0], States: states }) } },
+        aws_iam_role_policy: { "state-machine-policy": { policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }) } },
+      },
+    });
+    const logs = { Sid: "LogDelivery", Effect: "Allow", Action: ["logs:CreateLogDelivery"], Resource: ["*"] };
+    const glue = (sid: string, job: string) => ({ Sid: sid, Effect: "Allow", Action: ["glue:StartJobRun", "glue:GetJobRun"], Resource: [`arn:aws:glue:us-east-1:1:job/${job}`] });
+    const run = (job: string) => ({ Type: "Task", Resource: "arn:aws:states:::glue:startJobRun.sync", Parameters: { JobName: job }, End: true });
+
+    it("puts each state's statement changes under the state's line, not under the policy", () => {
+      const base = { "sm-dev": stack({ "Run PSD": run("psd") }, [logs, glue("RunPSD", "psd")]) } as never;
+      const head = { "sm-dev": stack({ "Run PSD": run("psd2"), Athena: { Type: "Pass", End: true } }, [logs, glue("RunPSD", "psd2")]) } as never;
+      const lines = renderMarkdown(compareSyntheses(base, head), { base: "main" }).split("\n");
+      const state = lines.findIndex((l) => l.includes("state `Run PSD`"));
+      expect(state).to.be.greaterThan(-1);
+      expect(lines[state + 1]).to.match(/^ {4}- IAM `aws_iam_role_policy\.state-machine-policy` `policy` statement ✏️ `RunPSD`: `Resource` \+`"arn:aws:glue:us-east-1:1:job\/psd2"` −`"arn:aws:glue:us-east-1:1:job\/psd"`/);
+      expect(lines.filter((l) => l.includes("`RunPSD`"))).to.have.length(1);
+      expect(lines.join("\n")).to.include("1 statement change(s) shown with the states that cause them");
+    });
+
+    it("a removed state takes its statements with it, shown as removed under it", () => {
+      const base = { "sm-dev": stack({ Start: { Type: "Pass", Next: "Run PSD" }, "Run PSD": run("psd") }, [logs, glue("RunPSD", "psd")]) } as never;
+      const head = { "sm-dev": stack({ Start: { Type: "Pass", End: true } }, [logs]) } as never;
+      const lines = renderMarkdown(compareSyntheses(base, head), { base: "main" }).split("\n");
+      const state = lines.findIndex((l) => l.includes("state `Run PSD`") && l.includes("removed"));
+      expect(lines[state + 1]).to.match(/IAM .* statement ➖ `RunPSD`: removed/);
+    });
+  });
+
   describe("diffPolicies", () => {
     const doc = (...Statement: unknown[]) => ({ Version: "2012-10-17", Statement }) as any;
 
