@@ -27,12 +27,14 @@ export interface CommandSpec<O extends Record<string, OptionSpec>> {
   readonly options: O;
   /** Text after the options (exit codes, environment). */
   readonly epilogue?: string;
+  /** One required argument that is not an option (`npm run watch -- <execution ARN>`), named in the usage. @default none */
+  readonly positional?: { readonly name: string; readonly description: string };
 }
 
 type ValueOf<S extends OptionSpec> = S["type"] extends "boolean" ? (S["multiple"] extends true ? boolean[] : boolean) : S["multiple"] extends true ? string[] : string;
 
 /** The parsed options: required ones are always set, the others may be undefined. */
-export type OptionValues<O extends Record<string, OptionSpec>> = { [K in keyof O as O[K]["required"] extends true ? K : never]: ValueOf<O[K]> } & {
+export type OptionValues<O extends Record<string, OptionSpec>> = { readonly positional?: string } & { [K in keyof O as O[K]["required"] extends true ? K : never]: ValueOf<O[K]> } & {
   [K in keyof O as O[K]["required"] extends true ? never : K]?: ValueOf<O[K]>;
 };
 
@@ -57,14 +59,15 @@ export function defineCommand<const O extends Record<string, OptionSpec>>(spec: 
   const options = { ...spec.options, help: HELP };
   return {
     spec,
-    usage: usageText(spec.command, spec.summary, options, spec.epilogue),
+    usage: usageText(spec.positional ? `${spec.command} ${spec.positional.name}` : spec.command, spec.summary, options, spec.epilogue, spec.positional),
     parse(argv) {
       let values: Record<string, unknown>;
+      let positionals: string[];
       try {
-        ({ values } = parseArgs({
+        ({ values, positionals } = parseArgs({
           args: [...argv],
           strict: true,
-          allowPositionals: false,
+          allowPositionals: spec.positional !== undefined,
           // parseArgs rejects keys set to undefined.
           options: Object.fromEntries(Object.entries(options).map(([name, o]) => [name, { type: o.type, ...(o.short && { short: o.short }), ...(o.multiple && { multiple: true }) }])),
         }));
@@ -74,6 +77,12 @@ export function defineCommand<const O extends Record<string, OptionSpec>>(spec: 
       if (values.help) return "help";
       const missing = Object.entries(spec.options).filter(([name, o]) => o.required && values[name] === undefined);
       if (missing.length) throw new UsageError(`${missing.map(([name, o]) => `--${name} ${o.value ?? "VALUE"}`).join(", ")} is required`);
+      if (spec.positional) {
+        const given = positionals.filter((p) => p !== "");
+        if (given.length === 0) throw new UsageError(`${spec.positional.name} is required`);
+        if (given.length > 1) throw new UsageError(`unexpected argument '${given[1]}' (this command takes one ${spec.positional.name})`);
+        return { ...values, positional: given[0] } as OptionValues<O>;
+      }
       return values as OptionValues<O>;
     },
   };
@@ -97,7 +106,7 @@ function parseErrorMessage(e: Error & { code?: string }): string {
   }
 }
 
-function usageText(command: string, summary: string, options: Record<string, OptionSpec>, epilogue?: string): string {
+function usageText(command: string, summary: string, options: Record<string, OptionSpec>, epilogue?: string, positional?: CommandSpec<never>["positional"]): string {
   const rows = Object.entries(options).map(([name, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : ""}--${name}${o.type === "string" ? ` ${o.value ?? "VALUE"}` : ""}`;
     const notes = [o.required ? "(required)" : "", o.multiple ? "(may be repeated)" : ""].filter(Boolean).join(" ");
@@ -110,7 +119,7 @@ function usageText(command: string, summary: string, options: Record<string, Opt
       const text = `--${name}${o.type === "string" ? ` ${o.value ?? "VALUE"}` : ""}`;
       return o.required ? text : `[${text}]`;
     });
-  const lines = [`Usage: ${command}${synopsis.length ? ` ${synopsis.join(" ")}` : ""}`, "", summary, "", "Options:"];
+  const lines = [`Usage: ${command}${synopsis.length ? ` ${synopsis.join(" ")}` : ""}`, "", summary, "", ...(positional ? [`  ${positional.name.padEnd(Math.max(width, positional.name.length + 2))}${positional.description}`, ""] : []), "Options:"];
   for (const { flag, description } of rows) {
     const [first, ...rest] = description.split("\n");
     lines.push(`  ${flag.padEnd(width)}${first}`, ...rest.map((l) => `  ${" ".repeat(width)}${l}`));

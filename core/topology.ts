@@ -210,3 +210,33 @@ export function resolveTriggers(config: EtlConfig, refs: TriggerRefs = {}, targe
     return [{ id: t.id, target: t.target, ruleName: t.ruleName(names), description: t.description, ...(eventPattern && { eventPattern }), ...(scheduleExpression && { scheduleExpression }) }];
   });
 }
+
+/** Values the failure notification's rule refers to. */
+export interface NotificationRefs {
+  /** The workflow's state machine. */
+  readonly stateMachineArn: string;
+}
+
+/**
+ * The failure notification: Step Functions' own "Execution Status Change" event of the workflow, published to the
+ * failure topic through an input transformer. It lives outside the ASL so that a failed execution stops at the
+ * failed job, which is where RedriveExecution resumes (a Catch to a notification and a Fail state would make
+ * redrive resume at the Fail state). The stack creates the rule from this; the local runtime delivers the same
+ * event to its topic (local/event-bus.ts).
+ */
+export const FAILURE_NOTIFICATION = {
+  /** The rule's construct id (its Terraform address). */
+  id: "failure-notification",
+  ruleName: (names: ResourceNames) => `${names.stateMachine}-failed`,
+  description: "An execution of the workflow failed or timed out",
+  /** Statuses that notify. ABORTED is left out: it is what StopExecution, an operator's own act, ends in. */
+  statuses: ["FAILED", "TIMED_OUT"],
+  eventPattern: (refs: NotificationRefs): EventPattern => ({
+    source: ["aws.states"],
+    "detail-type": ["Step Functions Execution Status Change"],
+    detail: { status: FAILURE_NOTIFICATION.statuses, stateMachineArn: [refs.stateMachineArn] },
+  }),
+  /** EventBridge's InputTransformer: the variables, then the message (a JSON string) they are put into. */
+  inputPaths: { execution: "$.detail.executionArn", status: "$.detail.status", error: "$.detail.error", cause: "$.detail.cause" },
+  inputTemplate: '"Execution <execution> ended <status> with <error>: <cause>"',
+} as const;

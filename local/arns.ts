@@ -11,6 +11,11 @@ export function localActivityArn(name: string, region = LOCAL_REGION, accountId 
   return `arn:aws:states:${region}:${accountId}:activity:${name}`;
 }
 
+/** The ARN the local Step Functions service gives the state machine `name`. */
+export function localStateMachineArn(name: string, region = LOCAL_REGION, accountId = LOCAL_ACCOUNT): string {
+  return `arn:aws:states:${region}:${accountId}:stateMachine:${name}`;
+}
+
 /** The workflow's ARNs (activities, failure topic) as the local runtime names them. */
 export function localWorkflowArns(config: EtlConfig, region = config.region, accountId = LOCAL_ACCOUNT): WorkflowArns {
   const names = resourceNames(config);

@@ -2,7 +2,7 @@
 // names, patterns and schedules the stacks give them, deliver events to the functions they target. So a local run
 // wakes exactly the functions a deployed one would, on exactly the events it would (test/local/wiring.test.ts).
 import { resourceNames, type EtlConfig } from "../core/config";
-import { FUNCTIONS, resolveTriggers, UPLOADS, type EventPattern, type FunctionId, type TriggerRefs } from "../core/topology";
+import { FAILURE_NOTIFICATION, FUNCTIONS, resolveTriggers, UPLOADS, type EventPattern, type FunctionId, type TriggerRefs } from "../core/topology";
 
 export interface LocalRule {
   ruleName: string;
@@ -12,16 +12,38 @@ export interface LocalRule {
   scheduleExpression?: string;
 }
 
+/** A rule whose target is an SNS topic, with an input transformer (the failure notification). */
+export interface LocalTopicRule {
+  ruleName: string;
+  eventPattern: EventPattern;
+  topicArn: string;
+  inputPaths: Readonly<Record<string, string>>;
+  inputTemplate: string;
+}
+
 export interface LocalWiring {
   rules: LocalRule[];
+  /** Rules that publish to a topic; present when the workflow's ARNs were given. */
+  topicRules: LocalTopicRule[];
   /** The bucket notification: objects created under these prefixes invoke the function. */
   uploads: { target: FunctionId; functionName: string; events: string[]; prefixes: string[] };
 }
 
 /** The rules and the notification of a configuration, as the stacks create them; `refs` as the local emulators name them. */
-export function localWiring(config: EtlConfig, refs: TriggerRefs = {}): LocalWiring {
+export function localWiring(config: EtlConfig, refs: TriggerRefs = {}, workflow?: { stateMachineArn: string; failureTopicArn: string }): LocalWiring {
   const names = resourceNames(config);
   return {
+    topicRules: workflow
+      ? [
+          {
+            ruleName: FAILURE_NOTIFICATION.ruleName(names),
+            eventPattern: FAILURE_NOTIFICATION.eventPattern({ stateMachineArn: workflow.stateMachineArn }),
+            topicArn: workflow.failureTopicArn,
+            inputPaths: FAILURE_NOTIFICATION.inputPaths,
+            inputTemplate: FAILURE_NOTIFICATION.inputTemplate,
+          },
+        ]
+      : [],
     rules: resolveTriggers(config, refs).map((t) => ({
       ruleName: t.ruleName,
       target: t.target,
@@ -56,6 +78,25 @@ export function matchesPattern(pattern: unknown, event: unknown): boolean {
   });
 }
 
+/**
+ * EventBridge's InputTransformer: each `<variable>` of the template becomes the value at its path (`$.a.b`). In a
+ * template that is a JSON string, string values go in without their quotes; a missing value becomes empty.
+ */
+export function transformInput(inputPaths: Readonly<Record<string, string>>, inputTemplate: string, event: unknown): unknown {
+  const lookup = (path: string): unknown => {
+    if (!/^\$(\.[A-Za-z0-9_-]+)*$/.test(path)) throw new Error(`input path '${path}': only $.field.field paths are supported locally`);
+    return path.split(".").slice(1).reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), event);
+  };
+  const text = inputTemplate.replace(/<([A-Za-z0-9_.-]+)>/g, (whole, name: string) => {
+    if (!Object.hasOwn(inputPaths, name)) return whole;
+    const value = lookup(inputPaths[name]);
+    if (value === undefined || value === null) return "";
+    // Inside a JSON string, the value's JSON text without the quotes (escaped as the string needs).
+    return JSON.stringify(typeof value === "string" ? value : JSON.stringify(value)).slice(1, -1);
+  });
+  return JSON.parse(text);
+}
+
 /** S3's event name filters: `s3:ObjectCreated:*` matches every `ObjectCreated:<how>` record. */
 function matchesS3Event(filters: readonly string[], eventName: string): boolean {
   return filters.some((f) => (f.endsWith(":*") ? `s3:${eventName}`.startsWith(f.slice(0, -1)) : `s3:${eventName}` === f));
@@ -68,12 +109,16 @@ export interface S3NotificationEvent {
 /** Invokes a function asynchronously (errors are the invoker's to report); `trigger` names the cause in progress lines. */
 export type Invoke = (target: FunctionId, trigger: string, event: unknown) => void;
 
+/** Publishes a message to an SNS topic. */
+export type Publish = (topicArn: string, message: string) => void;
+
 export class LocalEventBus {
   private readonly rules: LocalRule[];
 
   constructor(
     private readonly wiring: LocalWiring,
     private readonly invoke: Invoke,
+    private readonly publish: Publish = () => undefined,
   ) {
     this.rules = wiring.rules;
   }
@@ -82,7 +127,12 @@ export class LocalEventBus {
   put(event: { "detail-type": string }): string[] {
     const matched = this.rules.filter((r) => r.eventPattern && matchesPattern(r.eventPattern, event));
     for (const rule of matched) this.invoke(rule.target, event["detail-type"], event);
-    return matched.map((r) => r.ruleName);
+    const published = this.wiring.topicRules.filter((r) => matchesPattern(r.eventPattern, event));
+    for (const rule of published) {
+      const message = transformInput(rule.inputPaths, rule.inputTemplate, event);
+      this.publish(rule.topicArn, typeof message === "string" ? message : JSON.stringify(message));
+    }
+    return [...matched, ...published].map((r) => r.ruleName);
   }
 
   /** The bucket notification: the records under a watched prefix go to its function, in one invocation. */

@@ -64,6 +64,8 @@ export interface LocalGlueOptions {
   transformation?: Transformation;
   /** Job ids or job names whose runs end FAILED. Default: none. */
   failJobs?: readonly string[];
+  /** Job ids or job names whose first run ends FAILED (the later ones run), to rehearse a redrive. Default: none. */
+  failJobsOnce?: readonly string[];
   /** Called on every final state, like Glue's EventBridge events. */
   onJobStateChange?: (event: GlueJobStateChangeEvent) => void;
   /** Called on every state change (progress and reports). */
@@ -104,6 +106,7 @@ export class LocalGlue {
   private readonly transitionMs: number;
   private readonly msPerTimeoutMinute: number;
   private readonly failJobs: Set<string>;
+  private readonly failOnce: Set<string>;
   private closed = false;
 
   constructor(private readonly options: LocalGlueOptions) {
@@ -129,6 +132,9 @@ export class LocalGlue {
     const unknown = (options.failJobs ?? []).filter((j) => !known.has(j));
     if (unknown.length) throw new Error(`failJobs: unknown job ${unknown.join(", ")}; known: ${[...this.jobs.values()].map((j) => `${j.id} (${j.name})`).join(", ")}`);
     this.failJobs = new Set(options.failJobs ?? []);
+    const unknownOnce = (options.failJobsOnce ?? []).filter((j) => !known.has(j));
+    if (unknownOnce.length) throw new Error(`failJobsOnce: unknown job ${unknownOnce.join(", ")}; known: ${[...this.jobs.values()].map((j) => `${j.id} (${j.name})`).join(", ")}`);
+    this.failOnce = new Set(options.failJobsOnce ?? []);
     this.transitionMs = options.transitionMs ?? 100;
     this.msPerTimeoutMinute = options.msPerTimeoutMinute ?? 60_000;
   }
@@ -151,6 +157,7 @@ export class LocalGlue {
       GetJobRuns: (body) => this.getJobRuns(body),
       BatchStopJobRun: (body) => this.batchStopJobRun(body),
       GetJob: (body) => ({ Job: this.describeJob(this.findJob(body.JobName)) }),
+      GetJobs: () => ({ Jobs: [...this.jobs.values()].map((j) => this.describeJob(j)) }),
     };
   }
 
@@ -387,6 +394,12 @@ export class LocalGlue {
     if (this.failJobs.has(job.id) || this.failJobs.has(job.name)) {
       await this.sleep(this.transitionMs);
       throw new Error(`Injected failure: job ${job.name} is in failJobs`);
+    }
+    if (this.failOnce.delete(job.id) || this.failOnce.delete(job.name)) {
+      this.failOnce.delete(job.id);
+      this.failOnce.delete(job.name);
+      await this.sleep(this.transitionMs);
+      throw new Error(`Injected failure: the first run of job ${job.name} fails (failJobsOnce)`);
     }
     return runEtlJob({ s3: this.options.s3, args: run.Arguments, scriptsDir: scriptsDir(this.options.config), transformation: this.options.transformation, label: `etl-glue-${job.id}`, stillRunning });
   }

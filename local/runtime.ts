@@ -19,7 +19,7 @@ import { ARRIVAL_TABLE, RUNNER_TABLE } from "../core/table-keys";
 import { EMR_APPLICATION_ID_REF, FUNCTIONS, jobsOn, type FunctionId } from "../core/topology";
 import { startLocalAthena, type LocalAthenaServer, type QueryExecution } from "./athena-service";
 import { startLocalEmrServerless, type EmrJobRun, type LocalEmrServerlessServer } from "./emr-serverless-service";
-import { LOCAL_ACCOUNT, localWorkflowArns } from "./arns";
+import { LOCAL_ACCOUNT, localStateMachineArn, localWorkflowArns } from "./arns";
 import { startLocalDynamoDB, type LocalDynamoDB } from "./dynamodb";
 import { saveEnv, withEnv } from "./env";
 import { LocalEventBus, localWiring, type S3NotificationEvent } from "./event-bus";
@@ -38,7 +38,7 @@ export interface RuntimeOptions {
   inputs?: Record<string, string>;
   /** Folder that receives the final job's Parquet files (and nothing else). */
   outDir: string;
-  /** Job ids or job names (`<prefix>-<JOB>`) whose runs end FAILED, whatever their engine. Default: none. */
+  /** Job ids or Glue job names whose runs end FAILED. Default: none. */
   failJobs?: readonly string[];
   /** Upload before StartExecution (the input then carries dataSince). Default: false (upload after the start). */
   uploadBeforeStart?: boolean;
@@ -242,7 +242,7 @@ export async function runLocalWorkflow(options: RuntimeOptions): Promise<RunRepo
 }
 
 /** The configuration's workflow, checked against it (asl/consistency.ts); a problem is bad input (exit 2). */
-async function checkedWorkflow(config: EtlConfig, region: string): Promise<LoadedStateMachine> {
+export async function checkedWorkflow(config: EtlConfig, region: string): Promise<LoadedStateMachine> {
   try {
     const stateMachine = loadWorkflow(config, localWorkflowArns(config, region));
     await checkCatalogSchemas(config);
@@ -267,21 +267,69 @@ interface RunContext {
   cleanups: Array<() => Promise<void>>;
 }
 
-async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: RunContext): Promise<RunReport> {
-  const { names, region, progress, cleanups } = run;
-  const bucket = `${config.dataLake.bucketPrefix}local`;
-  const artifactBucket = `${config.artifacts.bucketPrefix}local`;
+export interface LocalServicesOptions {
+  config: EtlConfig;
+  /** The workflow, loaded and checked (checkedWorkflow). */
+  stateMachine: LoadedStateMachine;
+  /** The data-lake bucket's name. */
+  bucket: string;
+  /** Job ids or job names whose runs end FAILED, whatever their engine. Default: none. */
+  failJobs?: readonly string[];
+  /** Job ids or Glue job names whose first run ends FAILED (Glue jobs only). Default: none. */
+  failJobsOnce?: readonly string[];
+  /** See RuntimeOptions.eventDriven. */
+  eventDriven: boolean;
+  /** See RuntimeOptions.fallbackPeriodMs. */
+  fallbackPeriodMs: number;
+  /** See RuntimeOptions.longPollMs. */
+  longPollMs?: number;
+  /** See RuntimeOptions.glueTransitionMs. */
+  glueTransitionMs?: number;
+  progress: (event: Record<string, unknown> & { type: ProgressEvent["type"] }) => void;
+  /** Called with each message the failure notification's rule publishes. Default: none (they are in sfn.notifications). */
+  onNotification?: (notification: { topicArn: string; message: string; at: string }) => void;
+  /** Receives what must run at shutdown, in start order (run them in reverse). */
+  cleanups: Array<() => Promise<void>>;
+}
+
+export interface LocalServices {
+  s3: LocalS3;
+  dynamodb: LocalDynamoDB;
+  glue: LocalGlueServer;
+  /** The local Athena, when a job runs on Athena. */
+  athena?: LocalAthenaServer;
+  /** The local EMR Serverless, when a job runs on it. */
+  emr?: LocalEmrServerlessServer;
+  sfn: LocalStepFunctions;
+  /** Every job run so far, on every engine, in start order (for reports). */
+  jobRuns(): RunReport["jobs"];
+  /**
+   * Holds back the S3 notifications of these keys until the returned function is called (S3 delivers a folder's
+   * notifications once every part is stored, so a job never starts on half a folder).
+   */
+  holdNotifications(keys: string[]): () => void;
+  /** Stops invoking the functions and the schedules, and closes the Step Functions service (ending its executions). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the local services with every resource the stacks create (bucket, tables, activities, state machine, jobs),
+ * and wires the real handlers to them as on AWS, from the topology: the bucket notification, the kicks, the
+ * state-change events, the failure notification and the fallback schedules. The handlers' SDK clients reach the
+ * services through the process's AWS_ENDPOINT_URL_* variables (restored by the cleanups).
+ */
+export async function startLocalServices(options: LocalServicesOptions): Promise<LocalServices> {
+  const { config, bucket, progress, cleanups } = options;
+  const names = resourceNames(config);
+  const region = config.region;
   const arns = localWorkflowArns(config, region);
   const datasetIds = Object.keys(config.datasets);
-
-  // Ends the upload delays and the time limit when the run is over, however it ends.
-  const runOver = new AbortController();
-  const runSignal = options.signal ? AbortSignal.any([options.signal, runOver.signal]) : runOver.signal;
+  const run = { eventDriven: options.eventDriven, fallbackPeriodMs: options.fallbackPeriodMs };
+  const artifactBucket = `${config.artifacts.bucketPrefix}local`;
   // Restored last, after every service and invocation has ended.
   const restoreEnv = saveEnv(SHARED_ENV);
   cleanups.push(async () => restoreEnv());
 
-  cleanups.push(async () => runOver.abort());
   let closing = false;
   const invocations = new Set<Promise<void>>();
   const functions: Partial<Record<FunctionId, LocalFunction>> = {};
@@ -317,15 +365,16 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     seenRunStates.set(runId, state);
     progress({ type: "job", jobName, engine, runId, state, errorMessage, ...counts });
   };
-  // Engine events go through the bus, created once the EMR Serverless application (named by a rule) exists.
+  // The rules and the bucket notification of the stacks, from the same topology, created once the EMR Serverless
+  // application (named by a rule) exists; the failure topic's messages are recorded with the Step Functions
+  // service's (started below).
   let bus: LocalEventBus | undefined;
-  let sfnService: LocalStepFunctions | undefined;
+  let sfn: LocalStepFunctions | undefined;
   const putEngineEvent = (event: { "detail-type": string }) => {
     if (run.eventDriven) bus?.put(event);
     // The rule Step Functions keeps for its .sync tasks.
-    sfnService?.serviceEvent(event as Parameters<LocalStepFunctions["serviceEvent"]>[0]);
+    sfn?.serviceEvent(event as Parameters<LocalStepFunctions["serviceEvent"]>[0]);
   };
-
 
   // S3 notifications held back while a dataset's parts are uploaded, by object key.
   const heldNotifications = new Map<string, S3NotificationEvent[]>();
@@ -373,20 +422,30 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     cleanups.push(() => emr!.close());
     emrApplicationId = emr.emr.createApplication(names.emrApplication, config.emrServerless.releaseLabel).applicationId;
   }
-  // The rules and the bucket notification of the stacks, from the same topology.
-  bus = new LocalEventBus(localWiring(config, emrApplicationId ? { [EMR_APPLICATION_ID_REF]: emrApplicationId } : {}), invoke);
+  bus = new LocalEventBus(
+    localWiring(config, emrApplicationId ? { [EMR_APPLICATION_ID_REF]: emrApplicationId } : {}, {
+      stateMachineArn: localStateMachineArn(names.stateMachine, region),
+      failureTopicArn: arns.failureTopicArn,
+    }),
+    invoke,
+    (topicArn, message) => {
+      const notification = { topicArn, message, at: iso() };
+      sfn?.notifications.push(notification);
+      options.onNotification?.(notification);
+    },
+  );
   const glue: LocalGlueServer = await startLocalGlue({
     config,
     bucket,
     s3: s3.client,
     failJobs: failingOn("glue"),
+    failJobsOnce: options.failJobsOnce,
     transitionMs: options.glueTransitionMs ?? 200,
     region,
     onRunChange: (r: Readonly<JobRun>) => jobProgress("glue", r.JobName, r.Id, r.JobRunState, r.ErrorMessage, runCounts(r)),
     onJobStateChange: putEngineEvent,
   });
   cleanups.push(() => glue.close());
-
   // The local Athena, with the workgroup the glue stack would create, over the same catalog tables.
   let athena: LocalAthenaServer | undefined;
   if (jobsOn(config, "athena").length > 0) {
@@ -421,8 +480,8 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   }))
     await s3.client.send(new PutObjectCommand({ Bucket: artifactBucket, Key: key, Body: JSON.stringify(spec, null, 2), ContentType: "application/json" }));
 
-  const sfn = await LocalStepFunctions.start({
-    stateMachine: run.stateMachine,
+  sfn = await LocalStepFunctions.start({
+    stateMachine: options.stateMachine,
     stateMachineName: names.stateMachine,
     region,
     longPollMs: options.longPollMs,
@@ -436,12 +495,13 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
         bus.put(eventBridgeEvent(String(entry.Source ?? names.eventSource), String(entry.DetailType), detail, region));
       }
     },
+    // Step Functions puts these on the default bus whatever the rules (the failure notification's rule takes them).
+    onStatusChange: (event) => void bus.put(event),
     onEvent: (event: SfnEvent) => {
       if (event.type === "StateEntered") progress({ type: "state", name: event.name, phase: "entered" });
       else if (event.type === "StateExited") progress({ type: "state", name: event.name, phase: "exited", status: event.status, error: event.error });
     },
   });
-  sfnService = sfn;
   // Stop invoking, answer the long-polls, then let in-flight invocations finish before the other services go.
   cleanups.push(async () => {
     closing = true;
@@ -495,6 +555,85 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   const stopSchedules = bus.startSchedules(run.fallbackPeriodMs, () => eventBridgeEvent("aws.events", "Scheduled Event", {}, region));
   cleanups.push(async () => stopSchedules());
 
+  return {
+    s3,
+    dynamodb,
+    glue,
+    athena,
+    emr,
+    sfn,
+    jobRuns: () =>
+      [
+        ...glue.glue.allRuns().map((r) => ({
+          jobName: r.JobName,
+          engine: "glue" as const,
+          runId: r.Id,
+          state: r.JobRunState as string,
+          startedOn: iso(r.StartedOn),
+          completedOn: r.CompletedOn ? iso(r.CompletedOn) : null,
+          ...(r.ErrorMessage ? { errorMessage: r.ErrorMessage } : {}),
+          ...runCounts(r),
+        })),
+        ...(athena?.athena.allQueries() ?? []).map((q) => ({
+          jobName: athenaJobName(q),
+          engine: "athena" as const,
+          runId: q.QueryExecutionId,
+          state: q.State as string,
+          startedOn: iso(q.SubmissionDateTime),
+          completedOn: q.CompletionDateTime ? iso(q.CompletionDateTime) : null,
+          ...(q.State === "FAILED" || q.State === "CANCELLED" ? { errorMessage: q.StateChangeReason } : {}),
+        })),
+        ...(emr?.emr.allRuns() ?? []).map((r) => ({
+          jobName: emrJobName(r),
+          engine: "emr-serverless" as const,
+          runId: r.jobRunId,
+          state: r.state as string,
+          startedOn: iso(r.createdAt),
+          completedOn: r.endedAt ? iso(r.endedAt) : null,
+          ...(r.stateDetails && r.state !== "SUCCESS" ? { errorMessage: r.stateDetails } : {}),
+          ...runCounts(r),
+        })),
+      ].sort((a, b) => a.startedOn.localeCompare(b.startedOn)),
+    holdNotifications(keys) {
+      const held: S3NotificationEvent[] = [];
+      for (const key of keys) heldNotifications.set(key, held);
+      return () => {
+        for (const key of keys) heldNotifications.delete(key);
+        for (const event of held) bus!.objectCreated(event);
+      };
+    },
+    async stop() {
+      closing = true;
+      stopSchedules();
+      await sfn.close();
+    },
+  };
+}
+
+async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: RunContext): Promise<RunReport> {
+  const { region, progress, cleanups } = run;
+  const bucket = `${config.dataLake.bucketPrefix}local`;
+  const datasetIds = Object.keys(config.datasets);
+
+  // Ends the upload delays and the time limit when the run is over, however it ends.
+  const runOver = new AbortController();
+  const runSignal = options.signal ? AbortSignal.any([options.signal, runOver.signal]) : runOver.signal;
+  const services = await startLocalServices({
+    config,
+    stateMachine: run.stateMachine,
+    bucket,
+    failJobs: options.failJobs,
+    eventDriven: run.eventDriven,
+    fallbackPeriodMs: run.fallbackPeriodMs,
+    longPollMs: options.longPollMs,
+    glueTransitionMs: options.glueTransitionMs,
+    progress,
+    cleanups,
+  });
+  cleanups.push(async () => runOver.abort());
+  const { s3, sfn } = services;
+
+
   /** Uploads a dataset: a file under its prefix by name, a folder's parts by their path in the folder. */
   const upload = async (dataset: string) => {
     const delay = options.uploadDelaysMs?.[dataset] ?? 0;
@@ -504,8 +643,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     const prefix = config.datasets[dataset].prefix;
     const folder = files.length !== 1 || files[0] !== path;
     const keyOf = (file: string) => prefix + (folder ? relative(path, file).split(sep).join("/") : basename(file));
-    const held: S3NotificationEvent[] = [];
-    for (const file of files) heldNotifications.set(keyOf(file), held);
+    const release = services.holdNotifications(files.map(keyOf));
     let bytes = 0;
     try {
       for (const file of files) {
@@ -514,8 +652,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
         bytes += body.length;
       }
     } finally {
-      for (const file of files) heldNotifications.delete(keyOf(file));
-      for (const event of held) bus.objectCreated(event);
+      release();
     }
     progress({ type: "upload", dataset, file: path, key: `s3://${bucket}/${folder ? `${prefix} (${files.length} files)` : keyOf(files[0])}`, bytes });
   };
@@ -572,10 +709,8 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   runOver.abort();
   if (outcome.kind === "error") {
     runtimeError = outcome.message;
-    closing = true;
-    stopSchedules();
     // Closing the service aborts the execution; its events are then complete.
-    await sfn.close();
+    await services.stop();
   }
   const description = await finished;
   const status = description.status === "SUCCEEDED" ? "SUCCEEDED" : "FAILED";
@@ -597,37 +732,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     startedAt: iso(description.startDate),
     stoppedAt: iso(description.stopDate ?? new Date()),
     states: stateReport(sfn.events.filter((e) => e.executionArn === executionArn)),
-    jobs: [
-      ...glue.glue.allRuns().map((r) => ({
-        jobName: r.JobName,
-        engine: "glue" as const,
-        runId: r.Id,
-        state: r.JobRunState as string,
-        startedOn: iso(r.StartedOn),
-        completedOn: r.CompletedOn ? iso(r.CompletedOn) : null,
-        ...(r.ErrorMessage ? { errorMessage: r.ErrorMessage } : {}),
-        ...runCounts(r),
-      })),
-      ...(athena?.athena.allQueries() ?? []).map((q) => ({
-        jobName: athenaJobName(q),
-        engine: "athena" as const,
-        runId: q.QueryExecutionId,
-        state: q.State as string,
-        startedOn: iso(q.SubmissionDateTime),
-        completedOn: q.CompletionDateTime ? iso(q.CompletionDateTime) : null,
-        ...(q.State === "FAILED" || q.State === "CANCELLED" ? { errorMessage: q.StateChangeReason } : {}),
-      })),
-      ...(emr?.emr.allRuns() ?? []).map((r) => ({
-        jobName: emrJobName(r),
-        engine: "emr-serverless" as const,
-        runId: r.jobRunId,
-        state: r.state as string,
-        startedOn: iso(r.createdAt),
-        completedOn: r.endedAt ? iso(r.endedAt) : null,
-        ...(r.stateDetails && r.state !== "SUCCESS" ? { errorMessage: r.stateDetails } : {}),
-        ...runCounts(r),
-      })),
-    ].sort((a, b) => a.startedOn.localeCompare(b.startedOn)),
+    jobs: services.jobRuns(),
     notifications: [...sfn.notifications],
     output,
     ...(status === "FAILED" ? { error: runtimeError ?? [description.error, description.cause].filter(Boolean).join(": ") } : {}),

@@ -11,7 +11,9 @@ import { parseResource, SUPPORTED_RESOURCES } from "../core/sfn-integrations";
 import { LOCAL_ACCOUNT, LOCAL_REGION } from "./arns";
 import { AwsJsonError, startAwsJsonServer, type AwsJsonServer } from "./aws-json-server";
 import { ActivityTasks } from "./sfn/activities";
+import { historyEvents } from "./sfn/history";
 import { LOCAL_INTEGRATIONS, type IntegrationContext, type LocalFunction, type ServiceEvent } from "./sfn/integrations";
+import { isRedriveState, NotRedrivableError, redriveDefinition } from "./sfn/redrive";
 import {
   ACTIVITY_ARN,
   CAUSE_MAX_CHARS,
@@ -37,6 +39,21 @@ import {
 export type { ActivityTaskOutcome, ExecutionDescription, ExecutionStatus, PutEventsEntry, SfnEvent, SnsNotification, StateExitStatus } from "./sfn/model";
 
 const LONG_POLL_MS = 60_000;
+/** AWS: an execution can be redriven at most 1,000 times. */
+const MAX_REDRIVES = 1000;
+
+/** EventBridge's "Step Functions Execution Status Change" event, as AWS puts it on the default bus. */
+export interface ExecutionStatusChangeEvent {
+  version: "0";
+  id: string;
+  "detail-type": "Step Functions Execution Status Change";
+  source: "aws.states";
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: Record<string, unknown>;
+}
 
 export interface LocalStepFunctionsOptions {
   /** The workflow as `loadStateMachine` (asl/loader.ts) returns it. */
@@ -57,6 +74,8 @@ export interface LocalStepFunctionsOptions {
   longPollMs?: number;
   /** Port on 127.0.0.1. Default: 0 (ephemeral). */
   port?: number;
+  /** Receives the "Step Functions Execution Status Change" event of every status change, as EventBridge would. Default: none. */
+  onStatusChange?: (event: ExecutionStatusChangeEvent) => void;
   /** Retry pauses in ms by state name (the library's `retryIntervalOverrides`), e.g. for fast tests. Default: as the ASL says. */
   retryIntervalOverrides?: Record<string, number | number[]>;
   /** Endpoints of the local services the `.sync` and request-response integrations call. Default: none. */
@@ -126,9 +145,15 @@ export class LocalStepFunctions {
   private readonly machine: StateMachine;
   private readonly taskStates: Map<string, TaskStateInfo>;
   private readonly nestedStates: Map<string, Set<string>>;
+  private readonly stateTypes = new Map<string, string>();
+  private readonly region: string;
+  private readonly accountId: string;
+  private readonly creationDate = new Date();
   private readonly serviceEventWaiters = new Set<{ match: (event: ServiceEvent) => boolean; resolve: (event: ServiceEvent) => void }>();
   private server!: AwsJsonServer;
   private closed = false;
+  /** Counts state entries across executions (StateRecord.seq). */
+  private entries = 0;
 
   /** `http://127.0.0.1:<port>`: the SDK client's `endpoint` or `AWS_ENDPOINT_URL_SFN`. */
   get endpoint(): string {
@@ -151,6 +176,11 @@ export class LocalStepFunctions {
         StartExecution: (input) => service.startExecution(input),
         DescribeExecution: (input) => service.describeExecution(input),
         StopExecution: (input) => service.stopExecution(input),
+        RedriveExecution: (input) => service.redriveExecution(input),
+        GetExecutionHistory: (input) => service.getExecutionHistory(input),
+        ListExecutions: (input) => service.listExecutions(input),
+        ListStateMachines: (input) => service.listStateMachines(input),
+        DescribeStateMachine: (input) => service.describeStateMachine(input),
       },
       onInternalError: (operation, error) => process.emitWarning(`local Step Functions: ${operation} failed: ${(error as Error)?.stack ?? error}`),
     });
@@ -169,6 +199,9 @@ export class LocalStepFunctions {
       throw new Error(`longPollMs ${options.longPollMs}: expected an integer from 1 to ${LONG_POLL_MS}`);
     }
     this.stateMachineArn = `arn:aws:states:${region}:${accountId}:stateMachine:${name}`;
+    this.region = region;
+    this.accountId = accountId;
+    for (const [stateName, state] of allStates(options.stateMachine.definition)) this.stateTypes.set(stateName, state.Type);
     this.tasks = new ActivityTasks({ region, accountId, longPollMs, emit: (e, event, at) => this.emit(e, event, at), isClosed: () => this.closed });
     try {
       ({ tasks: this.taskStates, nested: this.nestedStates } = describeStates(options.stateMachine.definition));
@@ -269,7 +302,7 @@ export class LocalStepFunctions {
         { state, pattern: integration.pattern, input, signal: task.signal, openCallback: task.openCallback, withToken: replaceToken },
         context,
       );
-      this.emit(execution, { type: "TaskClosed", state, resource: info.resource, outcome: "SUCCEEDED" });
+      this.emit(execution, { type: "TaskClosed", state, resource: info.resource, outcome: "SUCCEEDED", output });
       return output;
     } catch (e) {
       const error = e as Error;
@@ -291,8 +324,8 @@ export class LocalStepFunctions {
   }
 
   private describe(e: Execution): ExecutionDescription {
-    const { executionArn, name, status, input, output, error, cause, startDate, stopDate } = e;
-    return { executionArn, name, status, input, output, error, cause, startDate, stopDate };
+    const { executionArn, name, status, input, output, error, cause, startDate, stopDate, redriveCount, redriveDate } = e;
+    return { executionArn, name, status, input, output, error, cause, startDate, stopDate, redriveCount, redriveDate };
   }
 
   private startExecution(request: Record<string, unknown>) {
@@ -325,7 +358,10 @@ export class LocalStepFunctions {
       name,
       status: "RUNNING",
       input: inputText,
+      inputValue: input,
       startDate: new Date(),
+      redriveCount: 0,
+      records: new Map(),
       abort: () => undefined,
       tasks: new Set(),
       openStates: new Map(),
@@ -333,10 +369,17 @@ export class LocalStepFunctions {
     };
     this.executions.set(executionArn, execution);
     this.emit(execution, { type: "ExecutionStarted", input });
-    const run = this.machine.run(input as never, {
+    this.statusChange(execution);
+    this.run(execution, this.machine);
+    return { executionArn, startDate: epochSeconds(execution.startDate) };
+  }
+
+  /** Runs `machine` (the workflow, or a redrive's derived definition) for the execution. */
+  private run(execution: Execution, machine: StateMachine) {
+    const run = machine.run(execution.inputValue as never, {
       overrides: { taskResourceLocalHandlers: this.taskHandlers(execution), retryIntervalOverrides: this.options.retryIntervalOverrides },
       context: {
-        Execution: { Id: executionArn, Name: name, StartTime: execution.startDate.toISOString() },
+        Execution: { Id: execution.executionArn, Name: execution.name, StartTime: execution.startDate.toISOString(), Input: execution.inputValue as never, RedriveCount: execution.redriveCount },
         // Each callback task puts its own token in place of this one (see runIntegration).
         Task: { Token: TOKEN_PLACEHOLDER },
         StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineArn.split(":").pop() },
@@ -348,11 +391,104 @@ export class LocalStepFunctions {
       (error: unknown) => ({ error }),
     );
     execution.done = Promise.all([settled, this.follow(execution, run.eventLogs)]).then(([result]) => this.finish(execution, result));
-    return { executionArn, startDate: epochSeconds(execution.startDate) };
+  }
+
+  /**
+   * AWS's RedriveExecution: the same execution (ARN, input) goes on from where it failed; states that succeeded
+   * are not run again, only the failed branches of a Parallel state are. See local/sfn/redrive.ts for how.
+   */
+  private redriveExecution(request: Record<string, unknown>) {
+    if (this.closed) throw new AwsJsonError("ServiceUnavailable", "the local Step Functions service is closing", 503);
+    const execution = this.execution(request.executionArn);
+    optionalString(request, "clientToken", 64);
+    if (execution.status === "RUNNING") throw new AwsJsonError("ExecutionNotRedrivable", `execution '${execution.executionArn}' is still running`);
+    if (execution.status === "SUCCEEDED") throw new AwsJsonError("ExecutionNotRedrivable", `execution '${execution.executionArn}' succeeded; only FAILED, TIMED_OUT and ABORTED executions can be redriven`);
+    if (execution.redriveCount >= MAX_REDRIVES) throw new AwsJsonError("ExecutionNotRedrivable", `execution '${execution.executionArn}' was redriven ${MAX_REDRIVES} times, the most AWS allows`);
+    let machine: StateMachine;
+    try {
+      machine = new StateMachine(libraryDefinition(redriveDefinition(this.options.stateMachine.definition, execution.records)));
+    } catch (e) {
+      if (e instanceof NotRedrivableError) throw new AwsJsonError("ExecutionNotRedrivable", `execution '${execution.executionArn}': ${e.message}`);
+      throw e;
+    }
+    const redriveDate = new Date();
+    Object.assign(execution, { status: "RUNNING", output: undefined, error: undefined, cause: undefined, stopDate: undefined, redriveCount: execution.redriveCount + 1, redriveDate });
+    this.emit(execution, { type: "ExecutionRedriven", redriveCount: execution.redriveCount });
+    this.statusChange(execution);
+    this.run(execution, machine);
+    return { redriveDate: epochSeconds(redriveDate) };
+  }
+
+  private getExecutionHistory(request: Record<string, unknown>) {
+    const execution = this.execution(request.executionArn);
+    const maxResults = pageSize(request.maxResults);
+    const reverse = request.reverseOrder === true;
+    const includeData = request.includeExecutionData !== false;
+    let events = historyEvents(
+      this.events.filter((e) => e.executionArn === execution.executionArn),
+      this.stateTypes,
+      `arn:aws:iam::${this.accountId}:role/local-workflow`,
+      this.region,
+    );
+    if (!includeData) events = events.map(withoutData);
+    if (reverse) events.reverse();
+    const start = pageStart(request.nextToken, events.length);
+    const page = events.slice(start, start + maxResults);
+    const next = start + maxResults < events.length ? pageToken(start + maxResults) : undefined;
+    return { events: page, ...(next && { nextToken: next }) };
+  }
+
+  private listExecutions(request: Record<string, unknown>) {
+    const stateMachineArn = requiredString(request, "stateMachineArn");
+    if (stateMachineArn !== this.stateMachineArn) throw new AwsJsonError("StateMachineDoesNotExist", `state machine '${stateMachineArn}' does not exist`);
+    const statusFilter = optionalString(request, "statusFilter", 20);
+    if (statusFilter !== undefined && !["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"].includes(statusFilter)) {
+      throw new AwsJsonError("ValidationException", `'statusFilter' ${statusFilter}: expected RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED or PENDING_REDRIVE`);
+    }
+    const redriveFilter = optionalString(request, "redriveFilter", 20);
+    const all = [...this.executions.values()]
+      .filter((e) => statusFilter === undefined || e.status === statusFilter)
+      .filter((e) => redriveFilter === undefined || (redriveFilter === "REDRIVEN" ? e.redriveCount > 0 : e.redriveCount === 0))
+      .sort((a, b) => b.startDate.getTime() - a.startDate.getTime());
+    const maxResults = pageSize(request.maxResults);
+    const start = pageStart(request.nextToken, all.length);
+    const page = all.slice(start, start + maxResults).map((e) => ({
+      executionArn: e.executionArn,
+      stateMachineArn: this.stateMachineArn,
+      name: e.name,
+      status: e.status,
+      startDate: epochSeconds(e.startDate),
+      ...(e.stopDate && { stopDate: epochSeconds(e.stopDate) }),
+      redriveCount: e.redriveCount,
+      ...(e.redriveDate && { redriveDate: epochSeconds(e.redriveDate) }),
+    }));
+    const next = start + maxResults < all.length ? pageToken(start + maxResults) : undefined;
+    return { executions: page, ...(next && { nextToken: next }) };
+  }
+
+  private listStateMachines(request: Record<string, unknown>) {
+    pageSize(request.maxResults);
+    const name = this.stateMachineArn.split(":").pop();
+    return { stateMachines: [{ stateMachineArn: this.stateMachineArn, name, type: "STANDARD", creationDate: epochSeconds(this.creationDate) }] };
+  }
+
+  private describeStateMachine(request: Record<string, unknown>) {
+    const arn = requiredString(request, "stateMachineArn");
+    if (arn !== this.stateMachineArn) throw new AwsJsonError("StateMachineDoesNotExist", `state machine '${arn}' does not exist`);
+    return {
+      stateMachineArn: this.stateMachineArn,
+      name: this.stateMachineArn.split(":").pop(),
+      status: "ACTIVE",
+      definition: this.options.stateMachine.json,
+      roleArn: `arn:aws:iam::${this.accountId}:role/local-workflow`,
+      type: "STANDARD",
+      creationDate: epochSeconds(this.creationDate),
+    };
   }
 
   private describeExecution(request: Record<string, unknown>) {
     const e = this.execution(request.executionArn);
+    const redrivable = e.status === "FAILED" || e.status === "TIMED_OUT" || e.status === "ABORTED";
     return {
       executionArn: e.executionArn,
       stateMachineArn: this.stateMachineArn,
@@ -361,9 +497,15 @@ export class LocalStepFunctions {
       startDate: epochSeconds(e.startDate),
       stopDate: e.stopDate && epochSeconds(e.stopDate),
       input: e.input,
+      inputDetails: { included: true },
       output: e.output,
+      ...(e.output !== undefined && { outputDetails: { included: true } }),
       error: e.error,
       cause: e.cause,
+      redriveCount: e.redriveCount,
+      redriveDate: e.redriveDate && epochSeconds(e.redriveDate),
+      redriveStatus: redrivable && e.redriveCount < MAX_REDRIVES ? "REDRIVABLE" : "NOT_REDRIVABLE",
+      ...(!redrivable && { redriveStatusReason: e.status === "RUNNING" ? "Execution is RUNNING and cannot be redriven" : "Execution is SUCCEEDED and cannot be redriven" }),
     };
   }
 
@@ -371,6 +513,7 @@ export class LocalStepFunctions {
     const execution = this.execution(request.executionArn);
     const error = optionalString(request, "error", ERROR_MAX_CHARS);
     const cause = optionalString(request, "cause", CAUSE_MAX_CHARS);
+    // An execution that has ended is left as it is (AWS answers with its stop date too).
     if (execution.status === "RUNNING") this.stop(execution, error, cause);
     return { stopDate: epochSeconds(execution.stopDate ?? new Date()) };
   }
@@ -385,7 +528,7 @@ export class LocalStepFunctions {
   /** Turns the library's event log into SfnEvents (state names and times hold inside Parallel branches too). */
   private async follow(execution: Execution, logs: AsyncGenerator<any>) {
     for await (const event of logs) {
-      if (!event.state) continue;
+      if (!event.state || isRedriveState(event.state.name)) continue;
       const name: string = event.state.name;
       const key = event.index === undefined ? name : `${name}[${event.index}]`;
       const at = iso(event.timestamp);
@@ -394,11 +537,13 @@ export class LocalStepFunctions {
         case "StateEntered":
           if (open) this.exitState(execution, key, at); // a retried Parallel or Map runs its states again
           execution.openStates.set(key, { name });
-          this.emit(execution, { type: "StateEntered", name }, at);
+          execution.records.set(name, { seq: ++this.entries, status: "OPEN", input: event.state.input });
+          this.emit(execution, { type: "StateEntered", name, stateType: event.state.type, input: event.state.input }, at);
           break;
         case "StateFailed":
           if (!open) break;
           open.failure = { error: String(event.Error), cause: typeof event.Cause === "string" ? event.Cause : JSON.stringify(event.Cause), at };
+          setRecordStatus(execution, name, "FAILED");
           // TimeoutSeconds is the library's (States.Timeout); its task is closed here, before any request is read.
           if (open.failure.error === "States.Timeout") this.tasks.abandon(execution, new Set([name]), "TIMED_OUT", open.failure.error, open.failure.cause);
           if (this.nestedStates.has(name)) {
@@ -415,19 +560,64 @@ export class LocalStepFunctions {
           break;
         case "StateCaught":
           if (open) open.caught = true;
+          setRecordStatus(execution, name, "CAUGHT");
           break;
         case "StateExited":
-          if (open) this.exitState(execution, key, at, open.caught ? "CAUGHT" : "SUCCEEDED");
+          if (!open) break;
+          if (!open.caught) setRecordStatus(execution, name, "SUCCEEDED", event.state.output);
+          this.exitState(execution, key, at, open.caught ? "CAUGHT" : "SUCCEEDED", event.state.output);
           break;
       }
     }
   }
 
-  private exitState(execution: Execution, key: string, at: string, status?: StateExitStatus) {
+  private exitState(execution: Execution, key: string, at: string, status?: StateExitStatus, output?: unknown) {
     const open = execution.openStates.get(key)!;
     execution.openStates.delete(key);
     const failure = status === "SUCCEEDED" ? undefined : open.failure;
-    this.emit(execution, { type: "StateExited", name: open.name, status: status ?? (failure ? "FAILED" : "ABORTED"), error: failure?.error, cause: failure?.cause }, status ? at : (failure?.at ?? at));
+    this.emit(
+      execution,
+      { type: "StateExited", name: open.name, status: status ?? (failure ? "FAILED" : "ABORTED"), error: failure?.error, cause: failure?.cause, ...(status && { output }) },
+      status ? at : (failure?.at ?? at),
+    );
+  }
+
+  /** The "Step Functions Execution Status Change" event of the execution's current status. */
+  private statusChange(e: Execution) {
+    if (!this.options.onStatusChange) return;
+    const detail = {
+      executionArn: e.executionArn,
+      stateMachineArn: this.stateMachineArn,
+      name: e.name,
+      status: e.status,
+      startDate: e.startDate.getTime(),
+      stopDate: e.stopDate?.getTime() ?? null,
+      input: e.input,
+      inputDetails: { included: true },
+      output: e.output ?? null,
+      outputDetails: e.output === undefined ? null : { included: true },
+      error: e.error ?? null,
+      cause: e.cause ?? null,
+      redriveCount: e.redriveCount,
+      redriveDate: e.redriveDate?.getTime() ?? null,
+      redriveStatus: e.status === "SUCCEEDED" || e.status === "RUNNING" ? "NOT_REDRIVABLE" : "REDRIVABLE",
+    };
+    const event: ExecutionStatusChangeEvent = {
+      version: "0",
+      id: randomUUID(),
+      "detail-type": "Step Functions Execution Status Change",
+      source: "aws.states",
+      account: this.accountId,
+      time: iso().replace(/\.\d{3}Z$/, "Z"),
+      region: this.region,
+      resources: [e.executionArn],
+      detail,
+    };
+    try {
+      this.options.onStatusChange(event);
+    } catch (err) {
+      process.emitWarning(`local Step Functions: onStatusChange listener failed: ${(err as Error)?.stack ?? err}`);
+    }
   }
 
   private finish(execution: Execution, result: { output?: unknown; error?: unknown }) {
@@ -436,6 +626,7 @@ export class LocalStepFunctions {
     for (const key of [...execution.openStates.keys()]) this.exitState(execution, key, now);
     if (execution.status === "ABORTED") {
       this.emit(execution, { type: "ExecutionAborted", error: execution.error, cause: execution.cause });
+      this.statusChange(execution);
       return;
     }
     execution.stopDate = new Date();
@@ -450,6 +641,7 @@ export class LocalStepFunctions {
       execution.output = JSON.stringify(result.output);
       this.emit(execution, { type: "ExecutionSucceeded", output: result.output });
     }
+    this.statusChange(execution);
   }
 
   private emit(execution: Execution, event: Record<string, unknown> & { type: SfnEvent["type"] }, at = iso()) {
@@ -461,4 +653,40 @@ export class LocalStepFunctions {
       process.emitWarning(`local Step Functions: onEvent listener failed: ${(e as Error)?.stack ?? e}`);
     }
   }
+}
+
+function setRecordStatus(execution: Execution, name: string, status: "FAILED" | "SUCCEEDED" | "CAUGHT", output?: unknown) {
+  const record = execution.records.get(name);
+  if (!record) return;
+  record.status = status;
+  if (status === "SUCCEEDED") record.output = output;
+}
+
+/** maxResults as AWS takes it: 1-1000, 0 or absent meaning the default of 100. */
+function pageSize(value: unknown): number {
+  if (value === undefined || value === null || value === 0) return 100;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 1000) throw new AwsJsonError("ValidationException", `'maxResults' ${JSON.stringify(value)}: expected an integer from 0 to 1000`);
+  return value;
+}
+
+const pageToken = (offset: number) => Buffer.from(JSON.stringify({ offset })).toString("base64");
+
+function pageStart(token: unknown, length: number): number {
+  if (token === undefined || token === null) return 0;
+  try {
+    const offset = JSON.parse(Buffer.from(String(token), "base64").toString("utf8")).offset;
+    if (Number.isInteger(offset) && offset >= 0 && offset <= length) return offset;
+  } catch {
+    // answered below
+  }
+  throw new AwsJsonError("InvalidToken", "'nextToken' is not a token this service gave");
+}
+
+/** includeExecutionData false: the history without inputs and outputs. */
+function withoutData<T extends object>(event: T): T {
+  const copy = structuredClone(event);
+  for (const value of Object.values(copy) as unknown[]) {
+    if (value && typeof value === "object") for (const k of ["input", "output", "inputDetails", "outputDetails"]) delete (value as Record<string, unknown>)[k];
+  }
+  return copy;
 }

@@ -5,8 +5,7 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { SfnActivity } from "@cdktf/provider-aws/lib/sfn-activity";
 import { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine";
-import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
-import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
+import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { loadWorkflow } from "../asl/consistency";
@@ -14,10 +13,12 @@ import { allStates, AslError } from "../asl/loader";
 import { resourceNames } from "../core/config";
 import { DataArrival } from "./constructs/data-arrival";
 import { skipLogGroupChecks } from "./constructs/checkov-skip";
+import { FailureNotification } from "./constructs/failure-notification";
 import type { SecureBucket } from "./constructs/secure-bucket";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
 import { checkRunnerHeartbeats, checkRunnerTimeouts } from "./heartbeat-check";
 import { policyDocument, serviceTrustPolicy, type PolicyStatement } from "./iam-policy";
+import { FAILURE_NOTIFICATION } from "../core/topology";
 import { IntegrationError, integrationStatements } from "../core/sfn-integrations";
 
 export interface StateMachineStackProps extends EtlStackProps {
@@ -33,7 +34,7 @@ export interface StateMachineStackProps extends EtlStackProps {
 
 /**
  * The workflow: activities, the state machine (from the ASL file) with its role, logs and tracing,
- * its weekly schedule, the failure topic, and the data-arrival function that releases the
+ * its weekly schedule, the failure topic with its notification rule, and the data-arrival function that releases the
  * "wait for data" tasks (with its table, bucket notification and wake-up rules).
  */
 export class StateMachineStack extends EtlStack {
@@ -53,11 +54,14 @@ export class StateMachineStack extends EtlStack {
       this.waitActivities[dataset] = new SfnActivity(this, `wait-activity-${dataset}`, { name: names.waitActivity(dataset) });
     }
 
-    // AWS-managed key: publishers in this account need no KMS permission.
-    this.failureTopic = new SnsTopic(this, "failure-topic", { name: names.failureTopic, kmsMasterKeyId: "alias/aws/sns" });
-    if (config.notifications.email) {
-      new SnsTopicSubscription(this, "failure-email", { topicArn: this.failureTopic.arn, protocol: "email", endpoint: config.notifications.email });
-    }
+    // Every failed or timed-out execution notifies, from Step Functions' own status-change event (not from the ASL:
+    // a failed execution must stop at the failed job, where RedriveExecution resumes).
+    this.failureTopic = new FailureNotification(this, FAILURE_NOTIFICATION.id, {
+      config,
+      stateMachineArn: this.arn("states", `stateMachine:${names.stateMachine}`),
+      accountId: this.accountId,
+      partition: this.partition,
+    }).topic;
 
     this.stateMachine = this.createStateMachine(props);
     this.createWorkflowSchedule();

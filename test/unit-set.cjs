@@ -8,7 +8,7 @@ module.exports = {
     "test/bench/{call-counter,stats}.test.ts",
     "test/functions/*/{arrivals-table,contract,runs-table,release,start,uploads,wait-task,worker}.test.ts",
     "test/glue-scripts/etl_common.test.ts",
-    "test/local/{athena-service,aws-json-server,emr-serverless-service,glue-service,runtime,s3-staging,sfn-service,sfn-integrations,sfn-native-engines}.test.ts",
+    "test/local/{athena-service,aws-json-server,emr-serverless-service,glue-service,runtime,s3-staging,sfn-service,sfn-integrations,sfn-native-engines,sfn-redrive}.test.ts",
     "test/stacks/bundle.test.ts",
     "test/tools/{commands,diagram,synth-diff,synth-hcl}.test.ts",
     "test/unit-set.test.ts",

@@ -123,7 +123,7 @@ export class ActivityTasks {
       throw new AwsJsonError("InvalidOutput", `'output' is not JSON: ${(e as Error).message}`);
     }
     const task = this.openTask(input);
-    this.closeTask(task, "SUCCEEDED");
+    this.closeTask(task, "SUCCEEDED", undefined, undefined, output);
     task.resolve(value);
     return {};
   }
@@ -153,7 +153,7 @@ export class ActivityTasks {
   }
 
   /** Marks the task closed (its token then answers TaskTimedOut) and stops its timers. */
-  private closeTask(task: ActivityTask, outcome: ActivityTaskOutcome, error?: string, cause?: string): boolean {
+  private closeTask(task: ActivityTask, outcome: ActivityTaskOutcome, error?: string, cause?: string, output?: string): boolean {
     if (task.status === "CLOSED") return false;
     task.status = "CLOSED";
     task.outcome = outcome;
@@ -162,7 +162,7 @@ export class ActivityTasks {
     if (!task.activity) return true; // an integration task: its handler's end is recorded (TaskClosed)
     const queued = task.activity.queue.indexOf(task);
     if (queued >= 0) task.activity.queue.splice(queued, 1);
-    this.options.emit(task.execution, { type: "ActivityTaskClosed", state: task.state, activityArn: task.activity.arn, outcome, error, cause });
+    this.options.emit(task.execution, { type: "ActivityTaskClosed", state: task.state, activityArn: task.activity.arn, outcome, error, cause, output });
     return true;
   }
 

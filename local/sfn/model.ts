@@ -2,6 +2,7 @@
 // recorded events, the execution and task records, the errors Step Functions raises, and request validation.
 import { SFN_LIMITS } from "../../core/sfn-limits";
 import { AwsJsonError } from "../aws-json-server";
+import type { StateRecord } from "./redrive";
 
 export const OUTPUT_MAX_CHARS = SFN_LIMITS.output;
 export const ERROR_MAX_CHARS = SFN_LIMITS.error;
@@ -11,7 +12,7 @@ export const MAX_TIMER_SECONDS = 2_147_483;
 export const ACTIVITY_ARN = /^arn:aws:states:[a-z0-9-]+:\d{12}:activity:[A-Za-z0-9_-]{1,80}$/;
 export const RESOURCE_NAME = /^[A-Za-z0-9_-]{1,80}$/;
 
-export type ExecutionStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "ABORTED";
+export type ExecutionStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED";
 export type StateExitStatus = "SUCCEEDED" | "CAUGHT" | "FAILED" | "ABORTED";
 export type ActivityTaskOutcome = "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "HEARTBEAT_TIMED_OUT" | "ABORTED";
 
@@ -21,14 +22,15 @@ export type ActivityTaskOutcome = "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "HEARTB
  */
 export type SfnEvent = { at: string; executionArn: string } & (
   | { type: "ExecutionStarted"; input: unknown }
-  | { type: "StateEntered"; name: string }
+  | { type: "ExecutionRedriven"; redriveCount: number }
+  | { type: "StateEntered"; name: string; stateType?: string; input?: unknown }
   | { type: "StateRetried"; name: string; attempt: number; error?: string; cause?: string }
-  | { type: "StateExited"; name: string; status: StateExitStatus; error?: string; cause?: string }
+  | { type: "StateExited"; name: string; status: StateExitStatus; error?: string; cause?: string; stateType?: string; output?: unknown }
   | { type: "ActivityTaskScheduled"; state: string; activityArn: string; input: unknown }
   | { type: "ActivityTaskStarted"; state: string; activityArn: string }
-  | { type: "ActivityTaskClosed"; state: string; activityArn: string; outcome: ActivityTaskOutcome; error?: string; cause?: string }
+  | { type: "ActivityTaskClosed"; state: string; activityArn: string; outcome: ActivityTaskOutcome; error?: string; cause?: string; output?: string }
   | { type: "TaskScheduled"; state: string; resource: string; parameters: unknown }
-  | { type: "TaskClosed"; state: string; resource: string; outcome: ActivityTaskOutcome; error?: string; cause?: string }
+  | { type: "TaskClosed"; state: string; resource: string; outcome: ActivityTaskOutcome; error?: string; cause?: string; output?: unknown }
   | { type: "ExecutionSucceeded"; output: unknown }
   | { type: "ExecutionFailed"; error: string; cause: string }
   | { type: "ExecutionAborted"; error?: string; cause?: string }
@@ -58,6 +60,9 @@ export interface ExecutionDescription {
   cause?: string;
   startDate: Date;
   stopDate?: Date;
+  /** How many times it was redriven (RedriveExecution), and when last. */
+  redriveCount: number;
+  redriveDate?: Date;
 }
 
 /** A failure as Step Functions sees it: Retry and Catch match `name`; Catch's `Cause` is `message`. */
@@ -112,6 +117,10 @@ export interface OpenState {
 }
 
 export interface Execution extends ExecutionDescription {
+  /** The input as parsed (the redrives' context object carries it). */
+  inputValue: unknown;
+  /** What each state did in its latest attempt (local/sfn/redrive.ts), by state name. */
+  records: Map<string, StateRecord>;
   abort: () => void;
   tasks: Set<ActivityTask>;
   /** States entered and not yet exited, keyed by name (and Map index). */

@@ -1,68 +1,65 @@
-import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { GetActivityTaskCommand, RedriveExecutionCommand, SendTaskFailureCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { expect } from "chai";
-import { loadStateMachine, type LoadedStateMachine } from "../../asl/loader";
+import { allStates, loadStateMachine } from "../../asl/loader";
 import { workflowPlaceholders } from "../../asl/placeholders";
-import { DEFAULT_CONFIG_FILE, definitionPath, loadConfig } from "../../core/config";
-import { localWorkflowArns } from "../../local/arns";
+import { DEFAULT_CONFIG_FILE, definitionPath, loadConfig, resourceNames } from "../../core/config";
+import { localStateMachineArn, localWorkflowArns } from "../../local/arns";
+import { LocalEventBus, localWiring } from "../../local/event-bus";
 import { LocalStepFunctions } from "../../local/sfn-service";
 
-const TOPIC = "arn:aws:sns:us-east-1:000000000000:failures";
-
-/** The shipped workflow cut down to the states reachable from `start` (the local service rejects unreachable states). */
-function shippedFrom(start: string): LoadedStateMachine {
+// The failure path: a failure ends the execution FAILED at the failed state, so that RedriveExecution resumes there;
+// the notification comes from the execution's status-change event through the failure rule (core/topology.ts).
+describe("asl/etl-workflow.asl.json: the failure path", () => {
   const config = loadConfig(DEFAULT_CONFIG_FILE);
-  const arns = { ...localWorkflowArns(config), failureTopicArn: TOPIC };
-  const loaded = loadStateMachine(definitionPath(config), workflowPlaceholders(config, arns));
-  const all = (loaded.definition as { States: Record<string, any> }).States;
-  const kept: Record<string, any> = {};
-  const visit = (name: string | undefined) => {
-    if (name === undefined || name in kept) return;
-    const state = all[name];
-    kept[name] = state;
-    [state.Next, state.Default, ...(state.Choices ?? []).map((c: any) => c.Next), ...(state.Catch ?? []).map((c: any) => c.Next)].forEach(visit);
-  };
-  visit(start);
-  const definition = { StartAt: start, States: kept };
-  return { file: loaded.file, definition, json: JSON.stringify(definition) };
-}
+  const names = resourceNames(config);
+  const arns = localWorkflowArns(config);
 
-// The Catches put the error output at $.error; some errors (timeouts) carry no Cause.
-describe("asl/etl-workflow.asl.json: the failure path (aws-local-stepfunctions)", () => {
-  async function fail(error: Record<string, unknown>) {
-    const service = await LocalStepFunctions.start({ stateMachine: shippedFrom("DescribeFailure") });
-    const sfn = new SFNClient({ endpoint: service.endpoint, region: "us-east-1", maxAttempts: 1, credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  it("has no Fail state and no Catch that would end a failed execution anywhere but at the failed state", () => {
+    const loaded = loadStateMachine(definitionPath(config), workflowPlaceholders(config, arns));
+    const states = allStates(loaded.definition);
+    expect(states.filter(([, s]) => s.Type === "Fail").map(([n]) => n)).to.deep.equal([]);
+    // The kicks' Catch goes on to the task they wake a worker for (a lost kick is covered by the fallback schedule).
+    for (const [name, state] of states) {
+      for (const c of state.Catch ?? []) expect(`${name} -> ${c.Next}`).to.match(/^Kick\w+ -> /);
+    }
+  });
+
+  it("a failed task fails the execution with its error, notifies through the status-change rule, and redrive resumes there", async () => {
+    const loaded = loadStateMachine(definitionPath(config), workflowPlaceholders(config, arns));
+    const stateMachineArn = localStateMachineArn(names.stateMachine, config.region);
+    let service: LocalStepFunctions | undefined;
+    const bus = new LocalEventBus(localWiring(config, {}, { stateMachineArn, failureTopicArn: arns.failureTopicArn }), () => undefined, (topicArn, message) =>
+      service!.notifications.push({ topicArn, message, at: new Date().toISOString() }),
+    );
+    service = await LocalStepFunctions.start({
+      stateMachine: loaded,
+      stateMachineName: names.stateMachine,
+      region: config.region,
+      activities: [names.runnerActivity, ...Object.keys(config.datasets).map((d) => names.waitActivity(d))],
+      longPollMs: 3000,
+      onStatusChange: (e) => void bus.put(e),
+    });
+    const sfn = new SFNClient({ endpoint: service.endpoint, region: config.region, maxAttempts: 1, credentials: { accessKeyId: "any", secretAccessKey: "any" } });
     try {
-      const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: service.stateMachineArn, input: JSON.stringify({ error }) }));
+      const dataset = Object.keys(config.datasets)[0];
+      const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: service.stateMachineArn, input: "{}" }));
+      const task = await sfn.send(new GetActivityTaskCommand({ activityArn: arns.waitActivityArn(dataset) }));
+      await sfn.send(new SendTaskFailureCommand({ taskToken: task.taskToken, error: "DataArrivalError", cause: "the wait could not be parked" }));
       const done = await service.waitForExecution(executionArn!);
-      const exits = service.events.flatMap((e) => (e.type === "StateExited" ? [[e.name, e.status]] : []));
-      return { done, exits, notifications: [...service.notifications] };
+      expect(done).to.include({ status: "FAILED", error: "DataArrivalError", cause: "the wait could not be parked" });
+      expect(service.notifications).to.have.length(1);
+      expect(service.notifications[0].topicArn).to.equal(arns.failureTopicArn);
+      expect(service.notifications[0].message).to.equal(`Execution ${executionArn} ended FAILED with DataArrivalError: the wait could not be parked`);
+
+      await sfn.send(new RedriveExecutionCommand({ executionArn }));
+      // The failed wait is scheduled again (its dataset's branch resumes at it).
+      const again = await sfn.send(new GetActivityTaskCommand({ activityArn: arns.waitActivityArn(dataset) }));
+      expect(JSON.parse(again.input!)).to.include({ dataset, executionArn });
+      const waits = service.events.filter((e) => e.type === "ActivityTaskScheduled" && e.activityArn === arns.waitActivityArn(dataset));
+      expect(waits).to.have.length(2);
     } finally {
       sfn.destroy();
       await service.close();
     }
-  }
-
-  it("notifies with the error and its cause, then fails with them", async () => {
-    const cause = JSON.stringify({ jobName: "etl-dev-PSD", state: "FAILED", errorMessage: "boom" });
-    const { done, exits, notifications } = await fail({ Error: "JobFailedError", Cause: cause });
-    expect(exits).to.deep.equal([["DescribeFailure", "SUCCEEDED"], ["NotifyFailure", "SUCCEEDED"], ["WorkflowFailed", "FAILED"]]);
-    expect(notifications).to.have.length(1);
-    expect(notifications[0].topicArn).to.equal(TOPIC);
-    expect(notifications[0].message).to.match(/^Execution arn:aws:states:.* failed with JobFailedError: /).and.include("boom");
-    expect(done).to.include({ status: "FAILED", error: "JobFailedError", cause });
   });
-
-  // A missing Cause would make States.Format and the Fail state's CausePath an uncatchable States.Runtime.
-  for (const [label, error] of [
-    ["no Cause", { Error: "States.Timeout" }],
-    ["a null Cause", { Error: "States.Timeout", Cause: null }],
-  ] as const) {
-    it(`still notifies and fails with the real error when the caught error has ${label}`, async () => {
-      const { done, exits, notifications } = await fail(error);
-      expect(exits.map(([name]) => name), JSON.stringify(done)).to.deep.equal(["DescribeFailure", "AddMissingCause", "NotifyFailure", "WorkflowFailed"]);
-      expect(notifications).to.have.length(1);
-      expect(notifications[0].message).to.include("failed with States.Timeout: (no cause given)");
-      expect(done).to.include({ status: "FAILED", error: "States.Timeout", cause: "(no cause given)" });
-    });
-  }
 });

@@ -20,6 +20,18 @@ async function run(argv: string[], main: () => number | void = () => 7) {
 }
 
 describe("core/cli-args", () => {
+  it("takes one declared positional argument, named in the usage; missing or extra ones are usage errors", () => {
+    const follow = defineCommand({ command: "npm run follow --", summary: "Follows.", positional: { name: "<ARN>", description: "what to follow" }, options: { every: { type: "string", value: "MS", description: "pause" } } });
+    expect(follow.parse(["arn:x", "--every", "5"])).to.deep.equal({ every: "5", positional: "arn:x" });
+    expect(follow.parse(["--every", "5", "arn:x"])).to.deep.include({ positional: "arn:x" });
+    expect(follow.usage.split("\n")[0]).to.equal("Usage: npm run follow -- <ARN> [--every MS]");
+    expect(follow.usage).to.match(/\n {2}<ARN> +what to follow\n/);
+    expect(() => follow.parse(["--every", "5"])).to.throw(UsageError, "<ARN> is required");
+    expect(() => follow.parse(["a", "b"])).to.throw(UsageError, "unexpected argument 'b'");
+    // A command that declares none still refuses them.
+    expect(() => command.parse(["--out", "d", "stray"])).to.throw(UsageError, "unexpected argument 'stray'");
+  });
+
   it("parses the declared options, repeated ones as arrays", () => {
     expect(command.parse(["--out", "d", "--tag", "a", "--tag=b", "--dry"])).to.deep.equal({ out: "d", tag: ["a", "b"], dry: true });
     expect(command.parse(["-o", "d"])).to.deep.equal({ out: "d" });

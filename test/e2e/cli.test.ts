@@ -196,7 +196,7 @@ describe("e2e: npm start", () => {
     expect(result.stdout).to.contain(String(expected[0].date));
   });
 
-  it("--fail-job: the run takes the Catch path, publishes the notification, reports FAILED and exits 1", async () => {
+  it("--fail-job: the execution fails at that job, the failure rule publishes the notification, reports FAILED and exits 1", async () => {
     const out = join(dir, "failed");
     const reportFile = join(dir, "failed.json");
     const result = await runCli(["--fail-job", "JMSD", "--out", out, "--report", reportFile]);
@@ -207,7 +207,7 @@ describe("e2e: npm start", () => {
     expect(report.jobs.find((j) => j.jobName === "etl-dev-JMSD")!.state).to.equal("FAILED");
     expect(report.notifications).to.have.length(1);
     expect(report.notifications[0].message).to.contain("JobFailedError").and.contain("etl-dev-JMSD");
-    expect(report.states.find((s) => s.name === "NotifyFailure")!.status).to.equal("SUCCEEDED");
+    expect(report.states.find((s) => s.name === "JMSD")!.status).to.equal("FAILED");
     expect(report.output.rows).to.equal(0);
     expect(await readdir(out)).to.deep.equal([]);
     expect(result.stdout).to.contain("notification published");

@@ -91,7 +91,7 @@ describe("local/runtime", () => {
     expect(order).to.deep.equal(["upload", "upload", "execution"]);
   });
 
-  it("takes the Catch path on a failed job: FAILED report with the notification and no output", async () => {
+  it("a failed job fails the execution at that job: FAILED report with the notification and no output", async () => {
     const { report } = await run({ failJobs: ["PMD"], outDir: join(dir, "failed-out") });
     expect(report.status).to.equal("FAILED");
     expect(report.error).to.contain("JobFailedError");
@@ -99,7 +99,8 @@ describe("local/runtime", () => {
     expect(report.jobs.some((j) => j.jobName === "etl-dev-JMSD")).to.equal(false);
     expect(report.notifications).to.have.length(1);
     expect(report.notifications[0].message).to.contain("etl-dev-PMD");
-    expect(report.states.map((s) => s.name)).to.include.members(["NotifyFailure", "WorkflowFailed"]);
+    expect(report.notifications[0].message).to.match(/^Execution arn:aws:states:\S+ ended FAILED with JobFailedError: /);
+    expect(report.states.find((s) => s.name === "PMD")!.status).to.equal("FAILED");
     expect(report.output).to.deep.equal({ dir: join(dir, "failed-out"), files: [], rows: 0, written: false });
     expect(await readdir(report.output.dir)).to.deep.equal([]);
   });

@@ -439,16 +439,16 @@ describe("local/sfn-service", () => {
       expect(kicks.map((k) => k.DetailType).sort()).to.deep.equal(["RunnerTaskScheduled", "RunnerTaskScheduled", "RunnerTaskScheduled", "WaitTaskScheduled", "WaitTaskScheduled"]);
       expect(kicks.every((k) => k.Source === names.eventSource && (k.Detail as { executionArn?: string }).executionArn === executionArn)).to.equal(true);
       const exited = ofType(service.events, "StateExited");
-      const notRun = ["DescribeFailure", "AddMissingCause", "NotifyFailure", "WorkflowFailed"];
-      expect(exited.map((e) => e.name)).to.have.members(allStates(stateMachine.definition).map(([name]) => name).filter((n) => !notRun.includes(n)));
+      expect(exited.map((e) => e.name)).to.have.members(allStates(stateMachine.definition).map(([name]) => name));
       expect(exited.every((e) => e.status === "SUCCEEDED")).to.equal(true);
       const output = JSON.parse(done.output!);
       expect(output.processed).to.have.length(2);
       expect(output.joined.jobName).to.equal(names.glueJob("JMSD"));
     });
 
-    it("retries JobRetryableError, and on JobFailedError notifies and fails with the job's error and cause", async () => {
-      const { names, service, runUntilDone, arrival } = await startShipped({ retryIntervalOverrides: { PSD: 10 } });
+    it("retries JobRetryableError, and on JobFailedError fails at the job with its error and cause, announcing it", async () => {
+      const changes: string[] = [];
+      const { names, service, runUntilDone, arrival } = await startShipped({ retryIntervalOverrides: { PSD: 10 }, onStatusChange: (e) => void changes.push(String(e.detail.status)) });
       const cause = JSON.stringify({ jobName: names.glueJob("PSD"), jobRunId: "jr_2", state: "FAILED", errorMessage: "boom" });
       let psdAttempts = 0;
       const done = await runUntilDone((input) => {
@@ -459,12 +459,10 @@ describe("local/sfn-service", () => {
 
       expect(psdAttempts).to.equal(2);
       expect(done).to.include({ status: "FAILED", error: "JobFailedError", cause });
-      expect(service.notifications).to.have.length(1);
-      expect(service.notifications[0].topicArn).to.equal(TOPIC);
-      expect(service.notifications[0].message).to.include("JobFailedError").and.include("boom");
+      // The failure rule turns the FAILED status change into the notification (test/asl/failure-path.test.ts).
+      expect(changes).to.deep.equal(["RUNNING", "FAILED"]);
       const exits = Object.fromEntries(ofType(service.events, "StateExited").map((e) => [e.name, e.status]));
-      expect(exits).to.include({ PSD: "FAILED", ProcessDatasets: "CAUGHT", DescribeFailure: "SUCCEEDED", NotifyFailure: "SUCCEEDED", WorkflowFailed: "FAILED" });
-      expect(exits).to.not.have.property("AddMissingCause");
+      expect(exits).to.include({ PSD: "FAILED", ProcessDatasets: "FAILED" });
       expect(exits).to.not.have.property("JMSD");
       expect(ofType(service.events, "StateRetried").map((e) => [e.name, e.error])).to.deep.equal([["PSD", "JobRetryableError"]]);
       expect(service.events.filter((e) => e.type === "ActivityTaskScheduled" || e.type === "ActivityTaskStarted").length).to.equal(

@@ -2,7 +2,7 @@
 // the synthesized JSON (EventBridge rules with Lambda targets, the bucket notification); the local side is the
 // wiring the runtime's event bus delivers from (local/event-bus.ts).
 import { expect } from "chai";
-import { localWiring, LocalEventBus, matchesPattern } from "../../local/event-bus";
+import { localWiring, LocalEventBus, matchesPattern, transformInput } from "../../local/event-bus";
 import { loadConfig, resourceNames } from "../../core/config";
 import type { FunctionId } from "../../core/topology";
 import { FIXTURE_CONFIG, resources, synthFile, type TfJson } from "../stacks/synth";
@@ -57,6 +57,22 @@ for (const [label, file] of [["etl.config.json", undefined], ["three-datasets fi
         .sort((a, b) => a.ruleName.localeCompare(b.ruleName));
       expect(deployed.rules.length).to.be.greaterThan(0);
       expect(JSON.parse(JSON.stringify(localRules))).to.deep.equal(deployed.rules);
+    });
+
+    it("the same failure notification: rule name, pattern, topic and input transformer", () => {
+      const synth = synthFile(file);
+      const names = resourceNames(synth.config);
+      const rule = Object.entries(resources(synth.stateMachine, "aws_cloudwatch_event_rule")).find(([, r]) => r.event_pattern?.includes("Execution Status Change"))!;
+      const target = Object.values(resources(synth.stateMachine, "aws_cloudwatch_event_target")).find((t) => referenced(t.rule)![1] === rule[0]);
+      const deployedArn = JSON.parse(rule[1].event_pattern).detail.stateMachineArn[0] as string;
+      const local = localWiring(synth.config, {}, { stateMachineArn: "LOCAL-ARN", failureTopicArn: "LOCAL-TOPIC" }).topicRules;
+      expect(local).to.have.length(1);
+      expect(local[0].ruleName).to.equal(rule[1].name);
+      // The same pattern, the state machine's ARN aside (the stack builds it from the name the local service uses).
+      expect(deployedArn.endsWith(`:stateMachine:${names.stateMachine}`)).to.equal(true);
+      expect(JSON.parse(rule[1].event_pattern.replace(deployedArn, "LOCAL-ARN"))).to.deep.equal(JSON.parse(JSON.stringify(local[0].eventPattern)));
+      expect(referenced(target.arn)).to.deep.equal(["aws_sns_topic", "failure-topic"]);
+      expect(target.input_transformer).to.deep.equal({ input_paths: local[0].inputPaths, input_template: local[0].inputTemplate });
     });
 
     it("the same bucket notification: function, events and one prefix per dataset", () => {
@@ -117,5 +133,15 @@ describe("local event bus", () => {
     expect(matchesPattern({ detail: { state: ["FAILED"] } }, { detail: {} })).to.equal(false);
     expect(matchesPattern({ resources: ["arn:x"] }, { resources: ["arn:y", "arn:x"] })).to.equal(true);
     expect(() => matchesPattern({ source: [{ prefix: "aws." }] }, { source: "aws.glue" })).to.throw("only lists of exact values");
+  });
+});
+
+describe("local event bus: the failure notification's input transformer", () => {
+  it("puts the event's values into the template as EventBridge does (strings unquoted, missing values empty)", () => {
+    const paths = { execution: "$.detail.executionArn", error: "$.detail.error", cause: "$.detail.cause" };
+    const event = { detail: { executionArn: "arn:x", error: "E", cause: 'say "hi"' } };
+    expect(transformInput(paths, '"Execution <execution> failed with <error>: <cause>"', event)).to.equal('Execution arn:x failed with E: say "hi"');
+    expect(transformInput(paths, '"<error>: <cause>"', { detail: { error: "States.Timeout", cause: null } })).to.equal("States.Timeout: ");
+    expect(() => transformInput({ x: "detail.error" }, '"<x>"', event)).to.throw(/input path 'detail.error'/);
   });
 });

@@ -20,9 +20,35 @@ describe("state-machine stack (example configuration)", () => {
     expect(Object.values(resources(sm, "aws_sfn_activity")).map((a) => a.name).sort()).to.deep.equal(["etl-dev-etl-runner", "etl-dev-wait-for-marketing", "etl-dev-wait-for-sales"]);
   });
 
-  it("encrypts the failure topic and subscribes no email when none is configured", () => {
-    expect(Object.values(resources(sm, "aws_sns_topic"))[0]).to.include({ name: "etl-dev-failures", kms_master_key_id: "alias/aws/sns" });
+  it("encrypts the failure topic with a rotated customer-managed key and subscribes no email when none is configured", () => {
+    const topic = resources(sm, "aws_sns_topic")["failure-topic"];
+    const [[keyId, key]] = Object.entries(resources(sm, "aws_kms_key"));
+    expect(topic).to.include({ name: "etl-dev-failures", kms_master_key_id: `\${aws_kms_key.${keyId}.arn}` });
+    expect(key.enable_key_rotation).to.equal(true);
+    const keyStatements = JSON.parse(key.policy).Statement;
+    const forEvents = keyStatements.find((s: any) => s.Principal.Service === "events.amazonaws.com");
+    expect(forEvents).to.deep.include({ Action: ["kms:Decrypt", "kms:GenerateDataKey*"], Condition: { StringEquals: { "aws:SourceAccount": "${data.aws_caller_identity.account.account_id}" } } });
     expect(resources(sm, "aws_sns_topic_subscription")).to.deep.equal({});
+  });
+
+  // Redrive resumes at the failed state, so the notification cannot be a state of the workflow (see docs/architecture.md).
+  it("notifies every FAILED or TIMED_OUT execution of this state machine through an EventBridge rule with an input transformer", () => {
+    const [ruleId, rule] = Object.entries(resources(sm, "aws_cloudwatch_event_rule")).find(([, r]) => r.name === "etl-dev-workflow-failed")!;
+    expect(JSON.parse(rule.event_pattern)).to.deep.equal({
+      source: ["aws.states"],
+      "detail-type": ["Step Functions Execution Status Change"],
+      detail: { status: ["FAILED", "TIMED_OUT"], stateMachineArn: ["arn:${data.aws_partition.partition.partition}:states:us-east-1:${data.aws_caller_identity.account.account_id}:stateMachine:etl-dev-workflow"] },
+    });
+    const target = Object.values(resources(sm, "aws_cloudwatch_event_target")).find((t) => t.arn === "${aws_sns_topic.failure-topic.arn}");
+    expect(target.rule).to.equal(`\${aws_cloudwatch_event_rule.${ruleId}.name}`);
+    expect(target.input_transformer.input_template).to.equal('"Execution <execution> ended <status> with <error>: <cause>"');
+    expect(target.input_transformer.input_paths).to.deep.equal({ execution: "$.detail.executionArn", status: "$.detail.status", error: "$.detail.error", cause: "$.detail.cause" });
+    const [policy] = Object.values(resources(sm, "aws_sns_topic_policy"));
+    const publish = JSON.parse(policy.policy).Statement.find((s: any) => s.Effect === "Allow");
+    expect(publish).to.deep.include({ Principal: { Service: "events.amazonaws.com" }, Action: "sns:Publish", Condition: { ArnEquals: { "aws:SourceArn": `\${aws_cloudwatch_event_rule.${ruleId}.arn}` } } });
+    // The state machine the pattern names is this stack's.
+    const machine = resourceWith(sm, "aws_sfn_state_machine", "name", "etl-dev-workflow");
+    expect(machine.name).to.equal(JSON.parse(rule.event_pattern).detail.stateMachineArn[0].split(":").pop());
   });
 
   it("loads the ASL with references to the activities and the topic, Terraform-escaped", () => {
@@ -33,7 +59,7 @@ describe("state-machine stack (example configuration)", () => {
     expect(states[0].WaitForSalesData.Resource).to.equal("${aws_sfn_activity.wait-activity-sales.arn}");
     expect(states[1].PMD.Resource).to.equal("${aws_sfn_activity.runner-activity.arn}");
     expect(states[1].PMD.Parameters.JobName).to.equal("etl-dev-PMD");
-    expect(definition.States.NotifyFailure.Parameters.TopicArn).to.equal("${aws_sns_topic.failure-topic.arn}");
+    expect(Object.keys(definition.States)).to.not.include.members(["NotifyFailure", "WorkflowFailed"]);
     // The file's own "${...}" stays literal for Terraform.
     expect(definition.Comment).to.include("$${...}");
     expect(text).to.not.include("cdktf-reference");
@@ -45,12 +71,11 @@ describe("state-machine stack (example configuration)", () => {
   it("gives the state machine role only what the definition uses", () => {
     const statements = statementsOf(sm, "state-machine-policy");
     const sid = (s: string) => statements.find((x: any) => x.Sid === s);
-    // One statement per integration Task state, named after it (the definition's putEvents kicks and the SNS notice).
+    // One statement per integration Task state, named after it (the definition's putEvents kicks; no sns:Publish: the failure rule publishes, not the workflow).
     const asl = JSON.parse(readFileSync(join(PROJECT_ROOT, "asl", "etl-workflow.asl.json"), "utf8"));
     const integrationStates = allStates(asl).filter(([, s]) => s.Type === "Task" && String(s.Resource).startsWith("arn:aws:states:::")).map(([n]) => n);
     expect(statements.map((s: any) => s.Sid).sort()).to.deep.equal([...integrationStates, "LogDelivery", "Tracing"].sort());
-    expect(sid("NotifyFailure")).to.deep.include({ Action: ["sns:Publish"], Resource: ["${aws_sns_topic.failure-topic.arn}"] });
-    for (const state of integrationStates.filter((n) => n !== "NotifyFailure")) {
+    for (const state of integrationStates) {
       expect(sid(state).Action, state).to.deep.equal(["events:PutEvents"]);
       expect(sid(state).Resource, state).to.have.length(1);
       expect(sid(state).Resource[0], state).to.match(/:events:us-east-1:\$\{data\.aws_caller_identity\.account\.account_id\}:event-bus\/default$/);
@@ -160,7 +185,6 @@ describe("state-machine stack (many datasets)", () => {
     expect(waits.WaitForMarketingData.Resource).to.equal("${aws_sfn_activity.wait-activity-marketing.arn}");
     for (const dataset of extra) expect(waits[`WaitFor_${dataset}`].Resource, dataset).to.equal(`\${aws_sfn_activity.wait-activity-${dataset}.arn}`);
     expect(definition.States.JMSD.Resource).to.equal("${aws_sfn_activity.runner-activity.arn}");
-    expect(definition.States.NotifyFailure.Parameters.TopicArn).to.equal("${aws_sns_topic.failure-topic.arn}");
     expect(JSON.stringify(definition)).to.not.include("cdktf-reference");
   });
 });
@@ -212,17 +236,18 @@ describe("state-machine stack (configuration variants)", () => {
 
     it("fails the synth on a service integration the stack grants no IAM for, naming the state", () => {
       const asl = JSON.parse(readFileSync(join(PROJECT_ROOT, "asl", "etl-workflow.asl.json"), "utf8"));
-      asl.States.NotifyFailure.Resource = "arn:aws:states:::dynamodb:putItem";
+      asl.States.JMSD.Next = "Report";
+      asl.States.Report = { Type: "Task", Resource: "arn:aws:states:::dynamodb:putItem", Parameters: { TableName: "t", Item: {} }, Next: "WorkflowSucceeded" };
       writeFileSync(join(root, "asl", "etl-workflow.asl.json"), JSON.stringify(asl));
       const config = variant(() => undefined, root);
-      expect(() => buildApp(config, { outdir: join(root, "out") })).to.throw(/state 'NotifyFailure': Resource 'arn:aws:states:::dynamodb:putItem' is neither .*Supported: .*arn:aws:states:::glue:startJobRun\.sync/);
+      expect(() => buildApp(config, { outdir: join(root, "out") })).to.throw(/state 'Report': Resource 'arn:aws:states:::dynamodb:putItem' is neither .*Supported: .*arn:aws:states:::glue:startJobRun\.sync/);
     });
 
     it("fails the synth on an ASL error through the loader, naming the file", () => {
       cpSync(join(PROJECT_ROOT, "asl", "etl-workflow.asl.json"), join(root, "asl", "etl-workflow.asl.json"));
-      writeFileSync(join(root, "asl", "etl-workflow.asl.json"), readFileSync(join(root, "asl", "etl-workflow.asl.json"), "utf8").replace("${FailureTopicArn}", "${FailureTopic}"));
+      writeFileSync(join(root, "asl", "etl-workflow.asl.json"), readFileSync(join(root, "asl", "etl-workflow.asl.json"), "utf8").replace("${RunnerActivityArn}", "${RunnerActivity}"));
       const config = variant(() => undefined, root);
-      expect(() => buildApp(config, { outdir: join(root, "out") })).to.throw(/etl-workflow\.asl\.json: unknown placeholder \$\{FailureTopic\} at line \d+.*Known placeholders: .*\$\{FailureTopicArn\}/);
+      expect(() => buildApp(config, { outdir: join(root, "out") })).to.throw(/etl-workflow\.asl\.json: unknown placeholder \$\{RunnerActivity\} at line \d+.*Known placeholders: .*\$\{RunnerActivityArn\}/);
     });
   });
 });

@@ -30,11 +30,9 @@ describe("tools/diagram", () => {
       '      s_WaitForMarketingData["WaitForMarketingData<br/>wait for marketing upload"]',
       '      s_KickSalesDataWait["KickSalesDataWait<br/>EventBridge putEvents WaitTaskScheduled"]',
       '  s_JMSD["JMSD<br/>Glue job etl-dev-JMSD"]',
-      '  s_NotifyFailure["NotifyFailure<br/>SNS publish to etl-dev-failures"]',
       '  s_WorkflowSucceeded(["WorkflowSucceeded<br/>Succeed"]):::succeed',
-      '  s_WorkflowFailed{{"WorkflowFailed<br/>Fail $.error.Error"}}:::fail',
       '  s_DefaultDataSince -->|"$.dataSince is present"| s_ProcessDatasets',
-      '  s_ProcessDatasets -.->|"catch States.ALL"| s_DescribeFailure',
+      '  s_KickRunnerForJMSD -.->|"catch States.ALL"| s_JMSD',
       '  s_JMSD -.->|"retry JobRetryableError up to 6× (30 s, backoff 2)"| s_JMSD',
     ])
       expect(doc.split("\n")).to.include(line);

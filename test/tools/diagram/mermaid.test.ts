@@ -80,18 +80,18 @@ describe("tools/diagram/mermaid", () => {
 
     it("a changed Task resource changes only its node", () => {
       const changed = shipped();
-      changed.States.NotifyFailure.Resource = "arn:aws:states:::sqs:sendMessage";
+      changed.States.KickRunnerForJMSD.Resource = "arn:aws:states:::sqs:sendMessage";
       const { removed, added } = changedLines(renderMermaid(shipped()), renderMermaid(changed));
       expect(removed).to.have.length(1);
-      expect(added).to.deep.equal(['  s_NotifyFailure["NotifyFailure<br/>sqs sendMessage"]']);
+      expect(added).to.deep.equal(['  s_KickRunnerForJMSD["KickRunnerForJMSD<br/>sqs sendMessage"]']);
     });
 
     it("a changed Catch target changes only that edge", () => {
       const changed = shipped();
-      changed.States.JMSD.Catch[0].Next = "WorkflowFailed";
+      changed.States.KickRunnerForJMSD.Catch[0].Next = "WorkflowSucceeded";
       const { removed, added } = changedLines(renderMermaid(shipped()), renderMermaid(changed));
-      expect(removed).to.deep.equal(['  s_JMSD -.->|"catch States.ALL"| s_DescribeFailure']);
-      expect(added).to.deep.equal(['  s_JMSD -.->|"catch States.ALL"| s_WorkflowFailed']);
+      expect(removed).to.deep.equal(['  s_KickRunnerForJMSD -.->|"catch States.ALL"| s_JMSD']);
+      expect(added).to.deep.equal(['  s_KickRunnerForJMSD -.->|"catch States.ALL"| s_WorkflowSucceeded']);
     });
   });
 

@@ -1,0 +1,216 @@
+// End to end: `npm run serve` driven by the real AWS CLI (the pinned awscli of .venv/, `npm run python:setup`), as a
+// data engineer would run the walkthrough: start an execution, upload the datasets with `aws s3 cp`, follow it,
+// read its history, download the result; and with --fail-job-once, see it fail, redrive it and see only the failed
+// job run again. `npm run watch` follows the same executions.
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { expect } from "chai";
+import { loadConfig, resourceNames } from "../../core/config";
+import { readParquet } from "../../local/parquet";
+import { finalJob } from "../../local/runtime";
+import { writeSampleData } from "../../local/sample-data";
+import { listening } from "../listening";
+
+const ROOT = resolve(__dirname, "..", "..");
+const AWS_CLI = join(ROOT, ".venv", "bin", "aws");
+const config = loadConfig();
+const names = resourceNames(config);
+
+// No profile, no metadata lookups: any credentials are accepted by the local endpoint.
+const CLI_ENV = {
+  ...process.env,
+  AWS_ACCESS_KEY_ID: "any-key",
+  AWS_SECRET_ACCESS_KEY: "any-secret",
+  AWS_DEFAULT_REGION: config.region,
+  AWS_CONFIG_FILE: "/dev/null",
+  AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+  AWS_EC2_METADATA_DISABLED: "true",
+  AWS_PAGER: "",
+  POWERTOOLS_LOG_LEVEL: "ERROR",
+};
+
+interface Served {
+  endpoint: string;
+  bucket: string;
+  stateMachineArn: string;
+  output: () => string;
+  stop: () => Promise<number | null>;
+}
+
+/** `npm run serve -- --port 0 ...args` until its `ready` line; `stop` sends Ctrl-C (SIGINT to its process group). */
+function startServe(args: string[] = []): Promise<Served> {
+  return new Promise((resolvePromise, reject) => {
+    const child: ChildProcess = spawn("npm", ["run", "--silent", "serve", "--", "--port", "0", ...args], { cwd: ROOT, env: CLI_ENV, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+    const timer = setTimeout(() => {
+      process.kill(-child.pid!, "SIGKILL");
+      reject(new Error(`npm run serve printed no 'ready' line within 60 s\n${stdout}\n${stderr}`));
+    }, 60_000);
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk));
+    child.stdout!.on("data", (chunk: Buffer) => {
+      stdout += chunk;
+      if (!/^ready/m.test(stdout)) return;
+      clearTimeout(timer);
+      const field = (name: string) => new RegExp(`^${name}: (\\S+)`, "m").exec(stdout)?.[1] ?? "";
+      resolvePromise({
+        endpoint: field("endpoint"),
+        bucket: field("bucket"),
+        stateMachineArn: field("state machine"),
+        output: () => `${stdout}${stderr}`,
+        stop: async () => {
+          process.kill(-child.pid!, "SIGINT");
+          const stopped = await Promise.race([exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 20_000))]);
+          if (stopped === "timeout") {
+            process.kill(-child.pid!, "SIGKILL");
+            throw new Error(`npm run serve did not stop within 20 s of Ctrl-C\n${stdout}\n${stderr}`);
+          }
+          return stopped;
+        },
+      });
+    });
+    child.on("error", reject);
+    void exited.then((code) => reject(new Error(`npm run serve exited (${code}) before it was ready\n${stdout}\n${stderr}`)));
+  });
+}
+
+function run(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise) => {
+    execFile(file, args, { cwd: ROOT, env: CLI_ENV, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolvePromise({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe("npm run serve with the real AWS CLI", function () {
+  this.timeout(240_000);
+  let dir: string;
+  let data: Record<string, string>;
+  const served: Served[] = [];
+
+  before(async () => {
+    if (!existsSync(AWS_CLI)) throw new Error(`the AWS CLI is missing from .venv/ (${AWS_CLI}): run 'npm run python:setup' (it installs requirements.txt, awscli included)`);
+    dir = await mkdtemp(join(tmpdir(), "etl-serve-cli-"));
+    data = await writeSampleData(join(dir, "data"), { salesRows: 2000 });
+  });
+  afterEach(async () => {
+    for (const s of served.splice(0)) await s.stop().catch(() => undefined);
+  });
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function serve(args: string[] = []) {
+    const s = await startServe(args);
+    served.push(s);
+    /** The AWS CLI against the endpoint; the parsed JSON answer. */
+    const aws = async (...args: string[]) => {
+      const result = await run(AWS_CLI, ["--endpoint-url", s.endpoint, "--output", "json", ...args]);
+      if (result.code !== 0) throw new Error(`aws ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
+      return result.stdout.trim() ? JSON.parse(result.stdout) : undefined;
+    };
+    const upload = (dataset: string) => aws("s3", "cp", data[dataset], `s3://${s.bucket}/${config.datasets[dataset].prefix}${dataset}.csv`, "--only-show-errors");
+    const statusOf = async (executionArn: string) => (await aws("stepfunctions", "describe-execution", "--execution-arn", executionArn)).status as string;
+    const waitFor = async (executionArn: string, wanted: string) => {
+      const deadline = Date.now() + 120_000;
+      let status = await statusOf(executionArn);
+      while (status === "RUNNING" && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        status = await statusOf(executionArn);
+      }
+      expect(status, s.output()).to.equal(wanted);
+    };
+    /** The states of a job's runs, asked of its engine's own API through the endpoint. */
+    const jobRuns = async (jobId: string): Promise<string[]> => {
+      const engine = config.jobs[jobId].engine;
+      if (engine === "glue") return (await aws("glue", "get-job-runs", "--job-name", names.glueJob(jobId))).JobRuns.map((r: { JobRunState: string }) => r.JobRunState);
+      if (engine !== "athena") throw new Error(`job ${jobId}: this test reads runs of Glue and Athena jobs only (engine ${engine})`);
+      const { QueryExecutionIds: ids } = await aws("athena", "list-query-executions", "--work-group", names.athenaWorkGroup);
+      if (!ids?.length) return [];
+      const { QueryExecutions: queries } = await aws("athena", "batch-get-query-execution", "--query-execution-ids", ...ids);
+      // A job's query writes under its own staging folder.
+      return (queries as Array<{ Query: string; Status: { State: string } }>).filter((q) => q.Query.includes(`/${names.glueJob(jobId)}/`)).map((q) => q.Status.State);
+    };
+    const watch = (executionArn: string) => run("npm", ["run", "--silent", "watch", "--", executionArn, "--endpoint", s.endpoint, "--interval-ms", "1000"]);
+    return { ...s, aws, upload, waitFor, jobRuns, watch };
+  }
+
+  it("runs the walkthrough: start, upload with aws s3 cp, SUCCEEDED, history, the curated Parquet downloaded", async () => {
+    const s = await serve();
+    expect(s.stateMachineArn).to.match(new RegExp(`:stateMachine:${names.stateMachine}$`));
+    const { stateMachines } = await s.aws("stepfunctions", "list-state-machines");
+    expect(stateMachines.map((m: { stateMachineArn: string }) => m.stateMachineArn)).to.deep.equal([s.stateMachineArn]);
+    const { executionArn } = await s.aws("stepfunctions", "start-execution", "--state-machine-arn", s.stateMachineArn, "--name", "walkthrough", "--input", "{}");
+    for (const dataset of Object.keys(config.datasets)) await s.upload(dataset);
+    const watched = await s.watch(executionArn);
+    expect(watched.code, watched.stdout + watched.stderr).to.equal(0);
+    expect(watched.stdout).to.match(/execution SUCCEEDED/).and.match(new RegExp(`state ${finalJob(config)} exited SUCCEEDED`));
+    await s.waitFor(executionArn, "SUCCEEDED");
+
+    const { events } = await s.aws("stepfunctions", "get-execution-history", "--execution-arn", executionArn);
+    const types = events.map((e: { type: string }) => e.type);
+    expect(types).to.include.members(["ExecutionStarted", "ParallelStateEntered", "TaskStateEntered", "ActivityScheduled", "ActivityStarted", "ActivitySucceeded", "TaskSucceeded", "ExecutionSucceeded"]);
+    const jobsDone = events.filter((e: { type: string }) => e.type === "ActivitySucceeded").map((e: any) => JSON.parse(e.activitySucceededEventDetails.output).jobName).filter(Boolean);
+    expect(jobsDone.sort()).to.deep.equal(Object.keys(config.jobs).map(names.glueJob).sort());
+    const listed = await s.aws("stepfunctions", "list-executions", "--state-machine-arn", s.stateMachineArn, "--status-filter", "SUCCEEDED");
+    expect(listed.executions.map((e: { name: string }) => e.name)).to.deep.equal(["walkthrough"]);
+    expect((await s.aws("dynamodb", "scan", "--table-name", names.arrivalTable, "--select", "COUNT")).Count).to.be.at.least(Object.keys(config.datasets).length);
+
+    const prefix = config.jobs[finalJob(config)].output;
+    const listing = await run(AWS_CLI, ["--endpoint-url", s.endpoint, "s3", "ls", `s3://${s.bucket}/${prefix}`, "--recursive"]);
+    const keys = [...listing.stdout.matchAll(/\s(\S+\.parquet)$/gm)].map((m) => m[1]);
+    expect(keys, listing.stdout + listing.stderr).to.have.length.greaterThan(0);
+    const out = join(dir, "curated");
+    await s.aws("s3", "cp", `s3://${s.bucket}/${prefix}`, out, "--recursive", "--exclude", "*", "--include", "*.parquet", "--only-show-errors");
+    expect((await readParquet(out, 0)).rows).to.be.greaterThan(0);
+
+    // Ctrl-C: it closes everything (npm itself then ends by the signal, so its exit code says nothing).
+    const edge = s.endpoint;
+    await s.stop();
+    served.splice(served.indexOf(s), 1);
+    expect(s.output()).to.contain("SIGINT: closing the local services...");
+    expect(s.output().split("\n"), s.output()).to.include("closed");
+    expect(await listening(edge)).to.equal(false);
+  });
+
+  it("--fail-job-once: FAILED with a notification, then redrive-execution re-runs only the failed job", async () => {
+    // A job that reads a dataset fails once; the other datasets' jobs finish first, so "once" is deterministic.
+    const failing = Object.keys(config.jobs).find((id) => config.jobs[id].engine === "glue" && config.jobs[id].inputs.some((i) => i.dataset !== undefined))!;
+    const failingDatasets = config.jobs[failing].inputs.flatMap((i) => (i.dataset ? [i.dataset] : []));
+    const others = Object.keys(config.datasets).filter((d) => !failingDatasets.includes(d));
+    const otherJobs = Object.keys(config.jobs).filter((id) => id !== failing && config.jobs[id].inputs.every((i) => i.dataset === undefined || others.includes(i.dataset)) && config.jobs[id].inputs.some((i) => i.dataset));
+    const s = await serve(["--fail-job-once", failing]);
+    const { executionArn } = await s.aws("stepfunctions", "start-execution", "--state-machine-arn", s.stateMachineArn, "--input", "{}");
+    for (const dataset of others) await s.upload(dataset);
+    for (const job of otherJobs) {
+      const deadline = Date.now() + 60_000;
+      while (!(await s.jobRuns(job)).includes("SUCCEEDED") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    }
+    for (const dataset of failingDatasets) await s.upload(dataset);
+    await s.waitFor(executionArn, "FAILED");
+    const failed = await s.aws("stepfunctions", "describe-execution", "--execution-arn", executionArn);
+    expect(failed).to.include({ error: "JobFailedError", redriveStatus: "REDRIVABLE" });
+    expect(s.output()).to.contain(`notification published: Execution ${executionArn} ended FAILED with JobFailedError`);
+    const watchedFailure = await s.watch(executionArn);
+    expect(watchedFailure.code, watchedFailure.stdout + watchedFailure.stderr).to.equal(1);
+    expect(watchedFailure.stdout).to.match(new RegExp(`state ${failing} exited FAILED \\(JobFailedError\\)`)).and.match(/execution FAILED/);
+
+    await s.aws("stepfunctions", "redrive-execution", "--execution-arn", executionArn);
+    await s.waitFor(executionArn, "SUCCEEDED");
+    const redriven = await s.aws("stepfunctions", "describe-execution", "--execution-arn", executionArn);
+    expect(redriven).to.include({ status: "SUCCEEDED", redriveCount: 1 });
+    expect(await s.jobRuns(failing)).to.have.members(["FAILED", "SUCCEEDED"]);
+    for (const job of Object.keys(config.jobs).filter((id) => id !== failing)) expect(await s.jobRuns(job), job).to.deep.equal(["SUCCEEDED"]);
+    const { events } = await s.aws("stepfunctions", "get-execution-history", "--execution-arn", executionArn);
+    expect(events.filter((e: { type: string }) => e.type === "ExecutionRedriven")).to.have.length(1);
+
+    // Redriving it again is refused: it succeeded.
+    const again = await run(AWS_CLI, ["--endpoint-url", s.endpoint, "stepfunctions", "redrive-execution", "--execution-arn", executionArn]);
+    expect(again.code).to.not.equal(0);
+    expect(again.stderr).to.contain("ExecutionNotRedrivable");
+  });
+});
