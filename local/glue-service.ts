@@ -13,7 +13,7 @@ import { jobArguments, type EtlInput } from "../core/job-arguments";
 import { DataQualityError, parseQualityLimits } from "../core/quality";
 import { runTransformation, type TransformationRequest, type TransformationResult } from "./etl-engine";
 import { AwsJsonError, startAwsJsonServer, type AwsJsonHandler } from "./aws-json-server";
-import { parseS3Uri, S3Staging } from "./s3-staging";
+import { parseS3Uri, S3Staging, type StoredObjectPath } from "./s3-staging";
 
 export type JobRunState = "STARTING" | "RUNNING" | "STOPPING" | "STOPPED" | "SUCCEEDED" | "FAILED" | "TIMEOUT";
 const FINAL_STATES: ReadonlySet<JobRunState> = new Set(["STOPPED", "SUCCEEDED", "FAILED", "TIMEOUT"]);
@@ -64,6 +64,8 @@ export interface LocalGlueOptions {
   /** The data-lake bucket the job arguments point at. */
   bucket: string;
   s3: S3Client;
+  /** Where the local S3 stores an object's bytes: inputs are copied from there (S3Staging). Default: downloaded. */
+  storedObject?: StoredObjectPath;
   /** Default: local/etl-engine.ts runTransformation. */
   transformation?: Transformation;
   /** Job ids or job names whose runs end FAILED. Default: none. */
@@ -112,7 +114,7 @@ export class LocalGlue {
   private closed = false;
 
   constructor(private readonly options: LocalGlueOptions) {
-    this.staging = new S3Staging(options.s3);
+    this.staging = new S3Staging(options.s3, options.storedObject);
     const { config, bucket } = options;
     const names = resourceNames(config);
     for (const [id, job] of Object.entries(config.jobs)) {
