@@ -19,6 +19,7 @@ const SECTIONS: Record<string, () => Promise<Section>> = {
   overhead: async () => (await import("./sections/overhead")).overheadSection,
   "runner-scale": async () => (await import("./sections/runner-scale")).runnerScaleSection,
   etl: async () => (await import("./sections/etl-throughput")).etlThroughputSection,
+  "end-to-end": async () => (await import("./sections/end-to-end")).endToEndSection,
 };
 
 export const BENCH_COMMAND = defineCommand({

@@ -1,7 +1,7 @@
 // Local DynamoDB: in-memory dynalite on 127.0.0.1 with the project's tables (key design: stacks/table-keys.ts).
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
 import type { TableKeys } from "../core/table-keys";
 
@@ -58,4 +58,12 @@ export async function createTable(client: DynamoDBClient, TableName: string, key
       ],
     }),
   );
+  // dynalite answers CreateTable while the table is still CREATING (even with createTableMs 0, it turns ACTIVE on a
+  // timer): item calls before then fail with ResourceNotFoundException, which a loaded machine can reach.
+  for (let attempt = 0; ; attempt++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName }));
+    if (Table?.TableStatus === "ACTIVE") return;
+    if (attempt >= 500) throw new Error(`table ${TableName} is still ${Table?.TableStatus} after 5 s`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }

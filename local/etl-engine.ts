@@ -1,10 +1,13 @@
 // The local ETL engine: the Glue reader semantics of glue-scripts/etl_common.py, in DuckDB.
 // Each input becomes a view named by the job's inputs[].name; the job's SQL file runs on them once,
 // and its result is written as Parquet (Snappy). DuckDB does all the row work: no per-row JavaScript.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, isAbsolute, join } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { Transform, type Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { EtlInput } from "../core/job-arguments";
 import { DEFAULT_LIMITS, enforceQuality, type QualityCounts, type QualityLimits } from "../core/quality";
@@ -55,6 +58,7 @@ export async function runTransformation(request: TransformationRequest): Promise
   });
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
+  const scratch = new Scratch();
   try {
     // Loading the typed CSV rows in any order is faster; the job's SQL orders its result where it matters.
     await connection.run("SET preserve_insertion_order = false");
@@ -64,7 +68,7 @@ export async function runTransformation(request: TransformationRequest): Promise
       const files = await inputFiles(input);
       if (input.format === "parquet") counts.inputs[input.name] = { read: await registerParquet(connection, input, files), dropped: 0 };
       else {
-        counts.inputs[input.name] = await registerCsv(connection, input, files, loadCsvSchema(input, request.scriptsDir));
+        counts.inputs[input.name] = await registerCsv(connection, input, files, loadCsvSchema(input, request.scriptsDir), scratch);
         droppedRows[input.name] = counts.inputs[input.name].dropped;
       }
     }
@@ -94,6 +98,7 @@ export async function runTransformation(request: TransformationRequest): Promise
   } finally {
     connection.closeSync();
     instance.closeSync();
+    await scratch.remove();
   }
 }
 
@@ -138,61 +143,62 @@ async function registerParquet(connection: DuckDBConnection, input: EtlInput, fi
 }
 
 /**
- * Loads every file of a CSV input (*.gz decompressed) into one typed table (one pass over the CSV), and exposes
- * its valid rows as the input's view. Returns the rows read and dropped (malformed lines plus rows with a value
- * that did not parse).
+ * Exposes a CSV input's valid rows as its view, streamed from the files (*.gz decompressed) by every query: nothing
+ * is loaded into a table, and DuckDB reads and types only the columns a query uses. One counting pass first finds
+ * the rows read and dropped (malformed lines plus rows with a value that did not parse); when none has a bad value,
+ * the view needs no filter, so the job's SQL parses only the columns it reads.
  */
-async function registerCsv(connection: DuckDBConnection, input: EtlInput, files: string[], schema: SchemaFile): Promise<{ read: number; dropped: number }> {
-  const table = `etl_typed_${input.name}`;
+async function registerCsv(connection: DuckDBConnection, input: EtlInput, files: string[], schema: SchemaFile, scratch: Scratch): Promise<{ read: number; dropped: number }> {
   const names = schema.columns.map((c) => c.name);
-  let malformedLines = 0;
-  let copies: string | undefined;
-  try {
-    for (const [i, file] of files.entries()) {
-      const header = await readCsvHeader(file);
-      // Records are lines, as in Spark's default reader (multiLine false): a line with an unclosed quote is
-      // malformed by itself. DuckDB would read on to the next quote, swallowing the following lines unreported.
-      const gzip = isGzipName(file);
-      const data = await readFile(file).then((raw) => (gzip ? gunzipSync(raw) : raw));
-      const unclosed = unclosedQuoteLines(data);
-      let source = file;
-      if (unclosed.length) {
-        copies ??= await mkdtemp(join(tmpdir(), "etl-engine-csv-"));
-        // The copy is plain text (DuckDB picks the compression by the name).
-        source = join(copies, `${i}-${basename(file).replace(/\.gz$/i, "")}`);
-        await writeFile(source, withoutRanges(data, unclosed));
-        malformedLines += unclosed.length;
-      }
-      const positions = new Map<string, number>();
-      header.forEach((h, position) => positions.has(snakeCase(h)) || positions.set(snakeCase(h), position));
-      const duplicate = duplicateColumnError(header, schema.columns, input.name, file);
-      if (duplicate) throw new Error(duplicate);
-      const missing = missingColumns(header, schema.columns);
-      if (missing.length)
-        throw new Error(`${file}: input '${input.name}' lacks required column(s) ${missing.map((c) => JSON.stringify(c)).join(", ")} (header: ${JSON.stringify(header)})`);
-      const typed = schema.columns.map((c) => `${typedValue(`c${positions.get(snakeCase(c.source!))}`, c.type)} AS ${c.name}`);
-      const rejects = `etl_rejects_${input.name}_${i}`;
-      const reader =
-        `read_csv(${literal(source)}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', ` +
-        `columns = {${header.map((_, position) => `'c${position}': 'VARCHAR'`).join(", ")}}, ` +
-        `store_rejects = true, rejects_table = '${rejects}', rejects_scan = '${rejects}_scan')`;
-      const select = `SELECT ${typed.join(", ")} FROM ${reader}`;
-      try {
-        await connection.run(i === 0 ? `CREATE TEMP TABLE ${table} AS ${select}` : `INSERT INTO ${table} ${select}`);
-        // A line of white space alone is no record (Spark's reader skips it too), not a malformed one.
-        const rejected = await connection.runAndReadAll(`SELECT count(DISTINCT line) FROM ${rejects} WHERE NOT regexp_full_match(csv_line, '\\s*')`);
-        malformedLines += Number(rejected.getRows()[0][0]);
-      } catch (e) {
-        throw new Error(`${file}: input '${input.name}': cannot read the CSV (${(e as Error).message})`);
-      }
-    }
-  } finally {
-    if (copies) await rm(copies, { recursive: true, force: true });
-  }
   const valid = schema.columns.filter((c) => c.type !== "string").map((c) => `${c.name} IS NOT NULL`).join(" AND ") || "true";
-  const reader = await connection.runAndReadAll(`SELECT count(*) FILTER (WHERE NOT (${valid})), count(*) FROM ${table}`);
-  await connection.run(`CREATE VIEW ${input.name} AS SELECT ${names.join(", ")} FROM ${table} WHERE ${valid}`);
-  const [invalid, loaded] = reader.getRows()[0].map(Number);
+  let malformedLines = 0;
+  let loaded = 0;
+  let invalid = 0;
+  const selects: string[] = [];
+  for (const [i, file] of files.entries()) {
+    const header = await readCsvHeader(file);
+    const positions = new Map<string, number>();
+    header.forEach((h, position) => positions.has(snakeCase(h)) || positions.set(snakeCase(h), position));
+    const duplicate = duplicateColumnError(header, schema.columns, input.name, file);
+    if (duplicate) throw new Error(duplicate);
+    const missing = missingColumns(header, schema.columns);
+    if (missing.length)
+      throw new Error(`${file}: input '${input.name}' lacks required column(s) ${missing.map((c) => JSON.stringify(c)).join(", ")} (header: ${JSON.stringify(header)})`);
+    // Records are lines, as in Spark's default reader (multiLine false): a line with an unclosed quote is
+    // malformed by itself. DuckDB would read on to the next quote, swallowing the following lines unreported.
+    // The scan streams the file; only a file with such lines is copied without them (streamed too).
+    const unclosed = await unclosedQuoteRanges(file);
+    let source = file;
+    if (unclosed.length) {
+      // The copy is plain text (DuckDB picks the compression by the name).
+      source = join(await scratch.dir(), `${input.name}-${i}-${basename(file).replace(/\.gz$/i, "")}`);
+      await copyWithoutRanges(file, source, unclosed);
+      malformedLines += unclosed.length;
+    }
+    const typed = schema.columns.map((c) => `${typedValue(`c${positions.get(snakeCase(c.source!))}`, c.type)} AS ${c.name}`);
+    const columns = `columns = {${header.map((_, position) => `'c${position}': 'VARCHAR'`).join(", ")}}`;
+    const options = `header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', ${columns}`;
+    const rejects = `etl_rejects_${input.name}_${i}`;
+    try {
+      const checks = schema.columns.flatMap((c) => (c.type === "string" ? [] : [validValue(`c${positions.get(snakeCase(c.source!))}`, c.type)]));
+      const counted = await connection.runAndReadAll(
+        `SELECT count(*), count(*) FILTER (WHERE NOT (${checks.join(" AND ") || "true"})) ` +
+          `FROM read_csv(${literal(source)}, ${options}, store_rejects = true, rejects_table = '${rejects}', rejects_scan = '${rejects}_scan')`,
+      );
+      const [rows, bad] = counted.getRows()[0].map(Number);
+      loaded += rows;
+      invalid += bad;
+      // A line of white space alone is no record (Spark's reader skips it too), not a malformed one.
+      const rejected = await connection.runAndReadAll(`SELECT count(DISTINCT line) FROM ${rejects} WHERE NOT regexp_full_match(csv_line, '\\s*')`);
+      malformedLines += Number(rejected.getRows()[0][0]);
+    } catch (e) {
+      throw new Error(`${file}: input '${input.name}': cannot read the CSV (${(e as Error).message})`);
+    }
+    // The same lines are skipped when the view is read (ignore_errors skips what store_rejects recorded).
+    selects.push(`SELECT ${typed.join(", ")} FROM read_csv(${literal(source)}, ${options}, ignore_errors = true)`);
+  }
+  const filter = invalid > 0 ? ` WHERE ${valid}` : "";
+  await connection.run(`CREATE VIEW ${input.name} AS SELECT ${names.join(", ")} FROM (${selects.join(" UNION ALL ")})${filter}`);
   return { read: malformedLines + loaded, dropped: malformedLines + invalid };
 }
 
@@ -208,40 +214,167 @@ const LF = 0x0a;
 const CR = 0x0d;
 
 /**
- * The lines with an odd number of '"' (an unclosed quote). A line ends at LF, CR LF or a lone CR, as in Spark's
- * line reader. The same rule as etl_common.py's unclosed_quote (a test pins it); '"' is one byte in UTF-8.
+ * Finds the lines with an odd number of '"' (an unclosed quote) in a stream of chunks, as byte ranges. A line ends
+ * at LF, CR LF or a lone CR, as in Spark's line reader. The same rule as etl_common.py's unclosed_quote (a test pins
+ * it); '"' is one byte in UTF-8. Native searches jump from quote to quote, so a file with few quotes costs little
+ * more than its read; memory is one chunk.
  */
-export function unclosedQuoteLines(data: Uint8Array): LineRange[] {
-  const found: LineRange[] = [];
-  // Most files quote nothing: one native search, instead of a byte loop, then settles it.
-  if (data.indexOf(QUOTE) === -1) return found;
-  let line = 1;
-  let start = 0;
-  let quotes = 0;
-  for (let i = 0; i < data.length; i++) {
-    const byte = data[i];
-    if (byte === QUOTE) quotes++;
-    else if (byte === LF || byte === CR) {
-      if (byte === CR && data[i + 1] === LF) i++;
-      if (quotes % 2 === 1) found.push({ line, start, end: i + 1 });
-      line++;
-      start = i + 1;
-      quotes = 0;
+export class UnclosedQuoteScanner {
+  private readonly ranges: Array<{ start: number; end: number }> = [];
+  /** Absolute offset of the next byte pushed. */
+  private offset = 0;
+  /** Absolute offset where the current line starts. */
+  private lineStart = 0;
+  private odd = false;
+  /** A CR that ended the last chunk: whether it ends its line alone depends on the next byte. */
+  private pendingCr = false;
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    let data = chunk;
+    let base = this.offset;
+    if (this.pendingCr) {
+      this.pendingCr = false;
+      data = Buffer.concat([Uint8Array.of(CR), chunk]);
+      base -= 1;
+    }
+    let usable = data.length;
+    if (data[usable - 1] === CR) {
+      this.pendingCr = true;
+      usable -= 1;
+    }
+    this.scan(data.subarray(0, usable), base);
+    this.offset += chunk.length;
+  }
+
+  /** The ranges found, once the last chunk is pushed. */
+  end(): Array<{ start: number; end: number }> {
+    if (this.pendingCr) {
+      this.pendingCr = false;
+      this.scan(Uint8Array.of(CR), this.offset - 1);
+    }
+    if (this.odd) this.ranges.push({ start: this.lineStart, end: this.offset });
+    this.odd = false;
+    return this.ranges;
+  }
+
+  private scan(data: Uint8Array, base: number): void {
+    let pos = 0;
+    let nextCr = -2; // not searched yet
+    while (pos < data.length) {
+      const quote = data.indexOf(QUOTE, pos);
+      if (!this.odd) {
+        // Up to the next quote (or the end) only the last line break matters: a new line starts after it.
+        const segment = data.subarray(pos, quote === -1 ? data.length : quote);
+        const lastBreak = Math.max(segment.lastIndexOf(LF), segment.lastIndexOf(CR));
+        if (lastBreak >= 0) this.lineStart = base + pos + lastBreak + 1;
+        if (quote === -1) return;
+        this.odd = true;
+        pos = quote + 1;
+        continue;
+      }
+      // An open quote: the line's first break decides, unless a closing quote comes first.
+      const lf = data.indexOf(LF, pos);
+      if (nextCr !== -1 && nextCr < pos) nextCr = data.indexOf(CR, pos);
+      const breakAt = lf === -1 ? nextCr : nextCr === -1 ? lf : Math.min(lf, nextCr);
+      if (quote !== -1 && (breakAt === -1 || quote < breakAt)) {
+        this.odd = false;
+        pos = quote + 1;
+        continue;
+      }
+      if (breakAt === -1) return;
+      const end = data[breakAt] === CR && data[breakAt + 1] === LF ? breakAt + 2 : breakAt + 1;
+      this.ranges.push({ start: this.lineStart, end: base + end });
+      this.lineStart = base + end;
+      this.odd = false;
+      pos = end;
     }
   }
-  if (quotes % 2 === 1) found.push({ line, start, end: data.length });
-  return found;
 }
 
-function withoutRanges(data: Uint8Array, ranges: LineRange[]): Buffer {
-  const parts: Uint8Array[] = [];
+/** The lines of `data` with an unclosed quote, numbered (tests and small inputs; files are streamed). */
+export function unclosedQuoteLines(data: Uint8Array): LineRange[] {
+  const scanner = new UnclosedQuoteScanner();
+  scanner.push(data);
+  let line = 1;
   let at = 0;
-  for (const range of ranges) {
-    parts.push(data.subarray(at, range.start));
-    at = range.end;
+  return scanner.end().map(({ start, end }) => {
+    for (; at < start; at++) if (data[at] === LF || (data[at] === CR && data[at + 1] !== LF)) line++;
+    return { line, start, end };
+  });
+}
+
+/** A CSV file's bytes (decompressed when its name ends in .gz), as a stream. */
+function csvBytes(file: string): Readable {
+  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
+  if (!isGzipName(file)) return raw;
+  const gunzip = createGunzip();
+  raw.on("error", (e) => gunzip.destroy(e));
+  return raw.pipe(gunzip);
+}
+
+/** The byte ranges of a file's lines with an unclosed quote (streamed: memory does not grow with the file). */
+async function unclosedQuoteRanges(file: string): Promise<Array<{ start: number; end: number }>> {
+  const scanner = new UnclosedQuoteScanner();
+  try {
+    for await (const chunk of csvBytes(file) as AsyncIterable<Buffer>) scanner.push(chunk);
+  } catch (e) {
+    throw new Error(`${file}: cannot read the CSV file (${(e as Error).message})`);
   }
-  parts.push(data.subarray(at));
-  return Buffer.concat(parts);
+  return scanner.end();
+}
+
+/** Writes the file's bytes without the ranges (sorted, not overlapping) to `target`, streamed. */
+async function copyWithoutRanges(file: string, target: string, ranges: ReadonlyArray<{ start: number; end: number }>): Promise<void> {
+  let offset = 0;
+  let next = 0;
+  const filter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const chunkEnd = offset + chunk.length;
+      let at = offset;
+      while (at < chunkEnd) {
+        while (next < ranges.length && ranges[next].end <= at) next++;
+        const range = ranges[next];
+        if (!range || range.start >= chunkEnd) {
+          this.push(chunk.subarray(at - offset));
+          break;
+        }
+        if (range.start > at) this.push(chunk.subarray(at - offset, range.start - offset));
+        at = Math.min(range.end, chunkEnd);
+      }
+      offset = chunkEnd;
+      done();
+    },
+  });
+  await pipeline(csvBytes(file), filter, createWriteStream(target)).catch((e: Error) => {
+    throw new Error(`${file}: cannot copy the CSV without its malformed lines (${e.message})`);
+  });
+}
+
+/** A temporary folder made on first use, removed with everything in it at the end of a run. */
+class Scratch {
+  private made?: Promise<string>;
+
+  dir(): Promise<string> {
+    this.made ??= mkdtemp(join(tmpdir(), "etl-engine-csv-"));
+    return this.made;
+  }
+
+  async remove(): Promise<void> {
+    if (this.made) await rm(await this.made, { recursive: true, force: true });
+  }
+}
+
+/** True when typedValue gives a value (not NULL) for the text: the same rule, cheaper to test. */
+function validValue(column: string, type: string): string {
+  switch (type) {
+    case "boolean":
+      return `upper(${column}) IN ('TRUE', 'FALSE')`;
+    case "string":
+      return "true";
+    default:
+      return `(${typedValue(column, type)}) IS NOT NULL`;
+  }
 }
 
 /** A typed value, or NULL when the text does not parse (the row is then dropped). */

@@ -9,13 +9,15 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import type { EtlInput } from "../core/job-arguments";
 import { parseQualityLimits } from "../core/quality";
 import { runTransformation, type TransformationRequest, type TransformationResult } from "./etl-engine";
-import { parseS3Uri, S3Staging } from "./s3-staging";
+import { parseS3Uri, S3Staging, type StoredObjectPath } from "./s3-staging";
 
 /** The engine contract (local/etl-engine.ts); input paths are local folders. */
 export type Transformation = (request: TransformationRequest) => Promise<TransformationResult>;
 
 export interface EtlJobRunOptions {
   s3: S3Client;
+  /** Where the local S3 stores an object's bytes: inputs are copied from there instead of downloaded. Default: downloaded. */
+  storedObject?: StoredObjectPath;
   /** The job's arguments, as `--name` -> value. */
   args: Readonly<Record<string, string>>;
   /** glue-scripts/: the SQL file and schemas/. */
@@ -46,7 +48,7 @@ export async function runEtlJob(options: EtlJobRunOptions): Promise<Pick<Transfo
   const transformation = options.transformation ?? runTransformation;
   const workDir = await mkdtemp(join(tmpdir(), `${options.label}-`));
   try {
-    const staging = new S3Staging(s3);
+    const staging = new S3Staging(s3, options.storedObject);
     const localInputs = await staging.downloadInputs(inputs, join(workDir, "inputs"), "argument --etl_inputs");
     const outputDir = join(workDir, "output");
     await mkdir(outputDir, { recursive: true });

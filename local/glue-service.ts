@@ -11,6 +11,7 @@ import { DataQualityError } from "../core/quality";
 import type { TransformationResult } from "./etl-engine";
 import { runEtlJob, type Transformation } from "./etl-job-run";
 import { AwsJsonError, notifyListener, startAwsJsonServer, type AwsJsonHandler } from "./aws-json-server";
+import type { StoredObjectPath } from "./s3-staging";
 
 export type JobRunState = "STARTING" | "RUNNING" | "STOPPING" | "STOPPED" | "SUCCEEDED" | "FAILED" | "TIMEOUT";
 const FINAL_STATES: ReadonlySet<JobRunState> = new Set(["STOPPED", "SUCCEEDED", "FAILED", "TIMEOUT"]);
@@ -60,6 +61,8 @@ export interface LocalGlueOptions {
   /** The data-lake bucket the job arguments point at. */
   bucket: string;
   s3: S3Client;
+  /** Where the local S3 stores an object's bytes: inputs are copied from there (S3Staging). Default: downloaded. */
+  storedObject?: StoredObjectPath;
   /** Default: local/etl-engine.ts runTransformation. */
   transformation?: Transformation;
   /** Job ids or job names whose runs end FAILED. Default: none. */
@@ -401,7 +404,7 @@ export class LocalGlue {
       await this.sleep(this.transitionMs);
       throw new Error(`Injected failure: the first run of job ${job.name} fails (failJobsOnce)`);
     }
-    return runEtlJob({ s3: this.options.s3, args: run.Arguments, scriptsDir: scriptsDir(this.options.config), transformation: this.options.transformation, label: `etl-glue-${job.id}`, stillRunning });
+    return runEtlJob({ s3: this.options.s3, storedObject: this.options.storedObject, args: run.Arguments, scriptsDir: scriptsDir(this.options.config), transformation: this.options.transformation, label: `etl-glue-${job.id}`, stillRunning });
   }
 }
 

@@ -3,9 +3,12 @@
 // context), from the same events: S3 notifications, the workflow's putEvents kicks, the engines' state changes and a
 // fallback schedule.
 import { randomUUID } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, relative, resolve, sep } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import type { Context } from "aws-lambda";
@@ -438,6 +441,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     config,
     bucket,
     s3: s3.client,
+    storedObject: s3.storedObject,
     failJobs: failingOn("glue"),
     failJobsOnce: options.failJobsOnce,
     transitionMs: options.glueTransitionMs ?? 200,
@@ -647,9 +651,10 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     let bytes = 0;
     try {
       for (const file of files) {
-        const body = await readFile(file);
-        await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(file), Body: body }));
-        bytes += body.length;
+        // Streamed: memory does not grow with the file.
+        const { size } = await stat(file);
+        await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(file), Body: createReadStream(file), ContentLength: size }));
+        bytes += size;
       }
     } finally {
       release();
@@ -793,7 +798,7 @@ async function downloadParquet(s3: LocalS3, bucket: string, prefix: string, dir:
     // Flattened: the result goes directly in dir.
     const name = key.slice(prefix.length).split("/").join("-");
     const object = await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    await writeFile(join(dir, name), await object.Body!.transformToByteArray());
+    await pipeline(object.Body as Readable, createWriteStream(join(dir, name)));
     written.push(name);
   }
   return written;

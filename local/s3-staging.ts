@@ -1,7 +1,10 @@
 // Staging between the local S3 and local folders, for the local engine services: a job's inputs are downloaded
 // into a work folder, and its output folder replaces what is under the output prefix (as Spark's overwrite mode).
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { constants, createReadStream, createWriteStream } from "node:fs";
+import { copyFile, mkdir, readdir, stat } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { EtlInput } from "../core/job-arguments";
 
@@ -14,8 +17,19 @@ export function parseS3Uri(uri: string, field: string): { bucket: string; prefix
   return { bucket: match[1], prefix: match[2] };
 }
 
+/** Where a local S3 stores an object's bytes (s3rver: LocalS3.storedObject). */
+export type StoredObjectPath = (bucket: string, key: string) => string;
+
 export class S3Staging {
-  constructor(private readonly s3: S3Client) {}
+  /**
+   * @param storedObject for a local S3 whose objects are files on this machine: downloads copy the stored file
+   *   (no bytes through HTTP; a copy-on-write clone where the file system has them). Objects are still listed
+   *   through the S3 API. Default: every object is downloaded through GetObject, streamed to its file.
+   */
+  constructor(
+    private readonly s3: S3Client,
+    private readonly storedObject?: StoredObjectPath,
+  ) {}
 
   /** Every object key under the prefix ("folder" markers ending in "/" left out). */
   async listKeys(bucket: string, prefix: string): Promise<string[]> {
@@ -35,10 +49,20 @@ export class S3Staging {
     for (const key of keys) {
       const target = join(dir, key.slice(prefix.length));
       await mkdir(dirname(target), { recursive: true });
+      if (await this.copyStored(bucket, key, target)) continue;
       const object = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      await writeFile(target, await object.Body!.transformToByteArray());
+      await pipeline(object.Body as Readable, createWriteStream(target));
     }
     return keys.length;
+  }
+
+  /** Copies the stored file of a listed object; false when there is none (the object is then downloaded). */
+  private async copyStored(bucket: string, key: string, target: string): Promise<boolean> {
+    if (!this.storedObject) return false;
+    const stored = this.storedObject(bucket, key);
+    if (!(await stat(stored).then((s) => s.isFile(), () => false))) return false;
+    await copyFile(stored, target, constants.COPYFILE_FICLONE);
+    return true;
   }
 
   /**
@@ -64,7 +88,8 @@ export class S3Staging {
       await this.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: old.slice(i, i + 1000).map((Key) => ({ Key })) } }));
     for (const file of await listFiles(dir)) {
       const key = prefix + relative(dir, file).split("\\").join("/");
-      await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(file) }));
+      const { size } = await stat(file);
+      await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(file), ContentLength: size }));
     }
   }
 }

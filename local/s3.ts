@@ -24,6 +24,8 @@ export interface LocalS3 {
   bucket: string;
   /** A client configured for s3rver (see s3ClientConfig). */
   client: S3Client;
+  /** The file s3rver stores an object's bytes in (it may not exist): local readers copy it instead of downloading. */
+  storedObject(bucket: string, key: string): string;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     endpoint,
     bucket: options.bucket,
     client,
+    storedObject: (bucket, key) => server.store.getResourcePath(bucket, key, "object"),
     async close() {
       if (closed) return;
       closed = true;

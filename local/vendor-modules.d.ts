@@ -15,6 +15,8 @@ declare module "s3rver" {
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
     httpServer?: import("node:http").Server;
+    /** Where the filesystem store keeps things: `getResourcePath(bucket, key, "object")` is an object's bytes. */
+    store: { getResourcePath(bucket: string, key: string, resource: string): string };
   }
   export = S3rver;
 }

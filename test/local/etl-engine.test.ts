@@ -5,7 +5,7 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
 import { gzipSync } from "node:zlib";
 import { DataQualityError } from "../../core/quality";
-import { runTransformation, type TransformationRequest } from "../../local/etl-engine";
+import { runTransformation, UnclosedQuoteScanner, type TransformationRequest } from "../../local/etl-engine";
 import { QUALITY_CASES } from "../quality-cases";
 import { generateMarketing, generateSales } from "../../local/sample-data";
 
@@ -135,6 +135,35 @@ describe("local/etl-engine", () => {
   });
 
   describe("CSV reader", () => {
+    it("finds the same unclosed-quote lines however the file is cut into chunks (line breaks LF, CR LF, lone CR)", () => {
+      // A byte-by-byte reference: a line ends at LF, CR LF or a lone CR; it is malformed when its '"' count is odd.
+      const reference = (data: Buffer) => {
+        const found: Array<{ start: number; end: number }> = [];
+        let start = 0;
+        let quotes = 0;
+        for (let i = 0; i < data.length; i++) {
+          if (data[i] === 0x22) quotes++;
+          else if (data[i] === 0x0a || data[i] === 0x0d) {
+            if (data[i] === 0x0d && data[i + 1] === 0x0a) i++;
+            if (quotes % 2) found.push({ start, end: i + 1 });
+            start = i + 1;
+            quotes = 0;
+          }
+        }
+        if (quotes % 2) found.push({ start, end: data.length });
+        return found;
+      };
+      const text = ['a,"b",c', 'x,"open', '"', 'ok,""', 'q"r"s"', "plain", '"a\r\nb"', "", 'end"'].join("\n").replace("plain\n", "plain\r").replace("ok,\"\"\n", 'ok,""\r\n');
+      const data = Buffer.from(text);
+      const expected = reference(data);
+      expect(expected.length, "the sample must hold malformed lines").to.be.greaterThan(2);
+      for (let size = 1; size <= data.length; size++) {
+        const scanner = new UnclosedQuoteScanner();
+        for (let at = 0; at < data.length; at += size) scanner.push(data.subarray(at, at + size));
+        expect(scanner.end(), `chunks of ${size} bytes`).to.deep.equal(expected);
+      }
+    });
+
     const good = [
       "1/2/2011,Ann,US_SMB_1,SMB,US,2/2/2011,100,Lead,10,FALSE,FALSE,TRUE",
       '01/02/2011,Bob,"EMEA_SMB_2, the second",SMB,EMEA,2/2/2011,250,Prospect,63,false,FALSE,FALSE',

@@ -47,4 +47,31 @@ describe("local/s3-staging", () => {
     expect(await staging.listKeys(BUCKET, "out/")).to.deep.equal(["out/nested/part-1.parquet", "out/part-0.parquet"]);
     expect(await staging.listKeys(BUCKET, "outside/")).to.deep.equal(["outside/keep.txt"]);
   });
+
+  it("with the local S3's stored objects, copies each listed object's file (no GetObject) with the same bytes", async () => {
+    const body = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
+    await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "stored/a b/part.csv", Body: body }));
+    const gets: string[] = [];
+    const local = new S3Staging(s3.client, (bucket, key) => {
+      gets.push(key);
+      return s3.storedObject(bucket, key);
+    });
+    const sent: string[] = [];
+    s3.client.middlewareStack.add((next, context) => async (args) => (sent.push(String(context.commandName)), next(args)), { step: "initialize", name: "recordCommands" });
+    try {
+      await local.downloadInputs([{ name: "sales", path: `s3://${BUCKET}/stored/`, format: "csv" }], dir, "--etl_inputs");
+    } finally {
+      s3.client.middlewareStack.remove("recordCommands");
+    }
+    expect(gets).to.deep.equal(["stored/a b/part.csv"]);
+    expect(sent).to.deep.equal(["ListObjectsV2Command"]);
+    expect(Buffer.compare(await readFile(join(dir, "sales", "a b", "part.csv")), body)).to.equal(0);
+  });
+
+  it("falls back to GetObject (streamed) when the stored file is not there", async () => {
+    await put("fallback/one.csv", "1,2,3");
+    const local = new S3Staging(s3.client, () => join(dir, "no-such-file"));
+    await local.downloadInputs([{ name: "sales", path: `s3://${BUCKET}/fallback/`, format: "csv" }], dir, "--etl_inputs");
+    expect(await readFile(join(dir, "sales", "one.csv"), "utf8")).to.equal("1,2,3");
+  });
 });

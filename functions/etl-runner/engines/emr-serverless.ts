@@ -16,8 +16,12 @@ import { classifyServiceError, emptyListing, type EngineAdapter, type EngineRun,
 import type { JobSpecs } from "../job-specs";
 import { stagingRunUri } from "../s3-uri";
 
-/** ListJobRuns pages (50 runs each, newest first) read per application per cycle before falling back to GetJobRun. */
-const MAX_LIST_PAGES = 5;
+/**
+ * ListJobRuns pages (50 runs each, newest first) read per application per cycle beyond those the runs sought could
+ * fill, before falling back to GetJobRun: calls grow with pages, not with runs.
+ */
+const EXTRA_LIST_PAGES = 5;
+const LIST_PAGE = 50;
 const RETRYABLE_START_ERRORS = new Set(["ThrottlingException", "InternalServerException", "ServiceQuotaExceededException", "TooManyRequestsException"]);
 const RUNNING_STATES = new Set(["SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "QUEUED"]);
 const FAILED_STATES = new Set(["FAILED", "CANCELLED"]);
@@ -94,8 +98,9 @@ export class EmrServerlessEngine implements EngineAdapter {
       const finished: EngineRun[] = [];
       try {
         let nextToken: string | undefined;
-        for (let page = 0; page < MAX_LIST_PAGES && missingRuns.size + missingTasks.size > 0; page++) {
-          const answer = await this.emr.send(new ListJobRunsCommand({ applicationId, maxResults: 50, nextToken }));
+        const maxPages = Math.ceil((missingRuns.size + missingTasks.size) / LIST_PAGE) + EXTRA_LIST_PAGES;
+        for (let page = 0; page < maxPages && missingRuns.size + missingTasks.size > 0; page++) {
+          const answer = await this.emr.send(new ListJobRunsCommand({ applicationId, maxResults: LIST_PAGE, nextToken }));
           for (const summary of answer.jobRuns ?? []) {
             const run = emrRun(summary);
             if (summary.id && missingRuns.delete(summary.id)) {

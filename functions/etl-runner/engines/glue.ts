@@ -23,8 +23,12 @@ const RETRYABLE_START_ERRORS = new Set([
 const FAILED_STATES = new Set(["FAILED", "STOPPED", "TIMEOUT", "ERROR", "EXPIRED"]);
 /** States in which a run still costs money and can be stopped (STOPPING is already on its way). */
 const STOPPABLE_STATES = new Set(["STARTING", "RUNNING", "WAITING"]);
-/** GetJobRuns pages read per job per cycle before falling back to GetJobRun. */
-const MAX_JOB_RUNS_PAGES = 5;
+/**
+ * GetJobRuns pages read per job per cycle beyond those the runs sought could fill, before falling back to
+ * GetJobRun: calls grow with pages of 200 runs, not with runs, however many runs a job has in flight.
+ */
+const EXTRA_JOB_RUNS_PAGES = 5;
+const JOB_RUNS_PAGE = 200;
 
 export interface GlueClients {
   glue: GlueClient;
@@ -95,8 +99,9 @@ export class GlueEngine implements EngineAdapter {
     const missingRuns = new Set(runIds);
     const missingTasks = new Set(taskIds);
     let nextToken: string | undefined;
-    for (let page = 0; page < MAX_JOB_RUNS_PAGES; page++) {
-      const answer = await this.clients.glue.send(new GetJobRunsCommand({ JobName: jobName, NextToken: nextToken, MaxResults: 200 }));
+    const maxPages = Math.ceil((runIds.size + taskIds.size) / JOB_RUNS_PAGE) + EXTRA_JOB_RUNS_PAGES;
+    for (let page = 0; page < maxPages; page++) {
+      const answer = await this.clients.glue.send(new GetJobRunsCommand({ JobName: jobName, NextToken: nextToken, MaxResults: JOB_RUNS_PAGE }));
       for (const run of answer.JobRuns ?? []) {
         const taskId = run.Arguments?.[TASK_ID_ARGUMENT];
         if ((run.Id && missingRuns.delete(run.Id)) || (taskId && missingTasks.delete(taskId))) found.push(run);
