@@ -182,7 +182,8 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
     try {
       const checks = schema.columns.flatMap((c) => (c.type === "string" ? [] : [validValue(`c${positions.get(snakeCase(c.source!))}`, c.type)]));
       const counted = await connection.runAndReadAll(
-        `SELECT count(*), count(*) FILTER (WHERE NOT (${checks.join(" AND ") || "true"})) ` +
+        // coalesce: a check on an empty (NULL) value is NULL, and such a row is dropped by the view all the same.
+        `SELECT count(*), count(*) FILTER (WHERE NOT coalesce(${checks.join(" AND ") || "true"}, false)) ` +
           `FROM read_csv(${literal(source)}, ${options}, store_rejects = true, rejects_table = '${rejects}', rejects_scan = '${rejects}_scan')`,
       );
       const [rows, bad] = counted.getRows()[0].map(Number);

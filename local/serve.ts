@@ -112,10 +112,13 @@ async function main(values: { port?: string; "fail-job-once"?: string[] }): Prom
     return 2;
   }
   await new Promise<void>((resolve) => {
+    // The handlers stay while closing: npm forwards the signal it got to this process too, and a second Ctrl-C of
+    // the same press (the process group's and npm's) must not kill the shutdown halfway.
+    let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
       console.error(`${signal}: closing the local services...`);
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
       resolve();
     };
     process.on("SIGINT", stop);
