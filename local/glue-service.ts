@@ -398,9 +398,9 @@ export class LocalGlue {
       await this.sleep(this.transitionMs);
       throw new Error(`Injected failure: job ${job.name} is in failJobs`);
     }
-    if (this.failOnce.delete(job.id) || this.failOnce.delete(job.name)) {
-      this.failOnce.delete(job.id);
-      this.failOnce.delete(job.name);
+    // The first run fails, whether the job was named by id or by name (both entries go).
+    const byId = this.failOnce.delete(job.id);
+    if (this.failOnce.delete(job.name) || byId) {
       await this.sleep(this.transitionMs);
       throw new Error(`Injected failure: the first run of job ${job.name} fails (failJobsOnce)`);
     }

@@ -89,7 +89,8 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   out(`endpoint: ${edge.endpoint}`);
   out(`bucket: ${bucket} (upload under ${Object.values(config.datasets).map((d) => d.prefix).join(", ")})`);
   out(`state machine: ${stateMachineArn}`);
-  out(`tables: ${names.runnerTable}, ${names.arrivalTable}; Glue jobs: ${Object.keys(config.jobs).map(names.glueJob).join(", ")}`);
+  // Each job by the engine it runs on: only jobs on Glue are Glue jobs (GetJobs knows no other).
+  out(`tables: ${names.runnerTable}, ${names.arrivalTable}; jobs: ${Object.entries(config.jobs).map(([id, job]) => `${names.glueJob(id)} (${job.engine})`).join(", ")}`);
   out(`ready: aws --endpoint-url ${edge.endpoint} stepfunctions start-execution --state-machine-arn ${stateMachineArn}`);
   return { endpoint: edge.endpoint, bucket, stateMachineArn, close: closeAll };
 }
