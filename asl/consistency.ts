@@ -1,6 +1,9 @@
 // Consistency of the hand-written workflow with the configuration, checked at synth and before a local run:
-// a miscopied branch (a wait task or kick naming another dataset, a kick naming another job, a dataset or job
-// with no task) fails there, naming the state and the field, instead of at run time on AWS.
+// a miscopied branch (a wait task naming another dataset, a dataset or job with no task, a kick naming the wrong
+// dataset or job) fails there, naming the state and the field, instead of at run time on AWS.
+// Kicks (events:putEvents states putting WaitTaskScheduled or RunnerTaskScheduled) are optional: the functions wake on
+// the execution's RUNNING event and on each other's RunnerTaskScheduled events. A kick an ASL still has works and is
+// checked: it wakes the function early for a task scheduled at another moment (docs/architecture.md, "Workflow events").
 // Also: each job's catalogSchema against the columns its SQL produces (DuckDB, on empty typed inputs).
 // Must not import cdktf.
 import { readFileSync } from "node:fs";
@@ -37,10 +40,10 @@ interface Kick {
 /**
  * Throws AslError listing every problem, each naming the state and the field:
  * - every configured dataset has exactly one wait task (Resource `${WaitActivityArn.<d>}`) whose `dataset`
- *   parameter is `<d>`, and a WaitTaskScheduled kick names it; a kick right before a wait task names its dataset;
- * - every configured job has a runner task (Parameters.JobName `${JobName.<J>}`), and a RunnerTaskScheduled kick
- *   names it; a kick right before a runner task names its job; a runner task names a configured job;
- * - no kick names a dataset or job the configuration does not have.
+ *   parameter is `<d>` (so no dataset's placeholder is left unused);
+ * - every configured job has a runner task (Parameters.JobName `${JobName.<J>}`) or a glue:startJobRun task naming
+ *   it; a runner task names a configured job;
+ * - a kick, where the ASL has one, names a configured dataset or job, and the one of the task right after it.
  * `values` are the placeholder values the file was loaded with (workflowPlaceholders).
  */
 export function checkWorkflowConsistency(config: EtlConfig, loaded: LoadedStateMachine, values: Readonly<Record<string, string>>): void {
@@ -56,7 +59,7 @@ export function checkWorkflowConsistency(config: EtlConfig, loaded: LoadedStateM
   const states = allStates(loaded.definition);
   const waitTasks = new Map<string, string[]>(datasets.map((d) => [d, []]));
   const runnerTasks = new Map<string, string[]>(jobs.map((j) => [j, []]));
-  /** Jobs a glue:startJobRun task runs directly (no runner task, no kick needed). */
+  /** Jobs a glue:startJobRun task runs directly (no runner task). */
   const nativeJobs = new Set<string>();
   /** What each wait or runner task serves, by state name. */
   const served = new Map<string, { kind: keyof typeof KICKS; name: string }>();
@@ -115,21 +118,15 @@ export function checkWorkflowConsistency(config: EtlConfig, loaded: LoadedStateM
         problem(kick.state, kick.field, `names ${what} "${kick.names}", but the next state '${next}' is the ${what === "dataset" ? "wait" : "runner"} task of ${what} "${task.name}"`);
     }
   }
-  const kicked = (kind: keyof typeof KICKS, name: string) => kicks.some((k) => k.kind === kind && k.names === name);
-
   const file = loaded.file;
   for (const [dataset, tasks] of waitTasks) {
     const placeholder = `\${WaitActivityArn.${dataset}}`;
     if (tasks.length === 0) problems.push(`  - dataset '${dataset}': no Task state has Resource ${placeholder}, so nothing would wait for its uploads and its activity would never be polled`);
     else if (tasks.length > 1) problems.push(`  - dataset '${dataset}': ${tasks.length} Task states have Resource ${placeholder} (${tasks.map((t) => `'${t}'`).join(", ")}); one upload releases one wait, so a dataset has exactly one`);
-    if (!kicked("WaitTaskScheduled", dataset))
-      problems.push(`  - dataset '${dataset}': no ${PUT_EVENTS} state has an entry with DetailType WaitTaskScheduled and Detail.dataset "${dataset}" (a kick before its wait task)`);
   }
   for (const [job, tasks] of runnerTasks) {
     if (tasks.length === 0 && nativeJobs.has(job)) continue;
     if (tasks.length === 0) problems.push(`  - job '${job}': no runner task (Resource \${RunnerActivityArn}) has Parameters.JobName \${JobName.${job}}, nor does a glue:startJobRun task name it, so the job would never run`);
-    if (!kicked("RunnerTaskScheduled", job))
-      problems.push(`  - job '${job}': no ${PUT_EVENTS} state has an entry with DetailType RunnerTaskScheduled and Detail.job "${job}" (a kick before its runner task)`);
   }
   if (problems.length) throw new AslError(`${file}: the workflow does not match the configuration\n${problems.join("\n")}`);
 }

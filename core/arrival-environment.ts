@@ -11,6 +11,8 @@ export interface ArrivalConfig {
   datasets: Record<string, DatasetConfig>;
   dataBucket: string;
   arrivalTtlDays: number;
+  /** The source of the RunnerTaskScheduled events it puts after closing a task with success (resourceNames().eventSource). */
+  eventSource: string;
 }
 
 /** The data-arrival function's POWERTOOLS_SERVICE_NAME, on AWS and locally. */
@@ -23,6 +25,7 @@ export function arrivalEnvironment(config: ArrivalConfig & { logLevel: string })
     DATASETS: JSON.stringify(config.datasets),
     DATA_BUCKET: config.dataBucket,
     ARRIVAL_TTL_DAYS: String(config.arrivalTtlDays),
+    EVENT_SOURCE: config.eventSource,
     POWERTOOLS_SERVICE_NAME: ARRIVAL_SERVICE_NAME,
     POWERTOOLS_LOG_LEVEL: config.logLevel,
   };

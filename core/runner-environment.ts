@@ -13,6 +13,8 @@ export interface RunnerConfig {
   jobEngines: Record<string, EngineName>;
   /** s3://<artifact bucket>/<scriptsPrefix>jobs/: where the specs of the jobs not on Glue are; only when one exists. */
   jobSpecsUri?: string;
+  /** The source of the RunnerTaskScheduled events it puts after closing a task with success (resourceNames().eventSource). */
+  eventSource: string;
 }
 
 /** The runner's POWERTOOLS_SERVICE_NAME, on AWS and locally. */
@@ -40,6 +42,7 @@ export function runnerEnvironment(config: RunnerConfig & { logLevel: string }): 
     MAX_TASKS_PER_INVOCATION: String(config.maxTasksPerInvocation),
     ENGINE_CONCURRENCY: String(config.engineConcurrency),
     JOB_ENGINES: JSON.stringify(config.jobEngines),
+    EVENT_SOURCE: config.eventSource,
     ...(config.jobSpecsUri ? { JOB_SPECS_URI: config.jobSpecsUri } : {}),
     POWERTOOLS_SERVICE_NAME: RUNNER_SERVICE_NAME,
     POWERTOOLS_LOG_LEVEL: config.logLevel,

@@ -1,5 +1,6 @@
-// The topology, described once as data: which events wake which function (the workflow's kicks, the engines'
-// state-change events, the fallback schedules, the uploads), each function's settings and environment, and each
+// The topology, described once as data: which events wake which function (the workflow's own RUNNING status
+// change, the RunnerTaskScheduled events the functions put, the engines' state-change events, the fallback
+// schedules, the uploads), each function's settings and environment, and each
 // Step Functions integration's IAM. The stacks create their rules, notification, functions and policies from it
 // (stacks/constructs/function-triggers.ts, the stacks); the local runtime delivers the same events to the same
 // handlers from it (local/event-bus.ts), and its local handler per integration is keyed by the same resources
@@ -7,6 +8,8 @@
 //
 // Adding a trigger (an engine's state-change event, say) is one entry in TRIGGERS.
 import { arrivalEnvironment } from "./arrival-environment";
+import type { PolicyStatement } from "./iam-statement";
+import { KICKS } from "./kicks";
 import { resourceNames, type EtlConfig } from "./config";
 import type { EngineName } from "./job-spec";
 import { runnerEnvironment, runnerJobs } from "./runner-environment";
@@ -56,6 +59,7 @@ export const FUNCTIONS: { readonly runner: FunctionSpec<RunnerRefs>; readonly da
         runTtlDays: c.runner.runTtlDays,
         maxTasksPerInvocation: c.runner.maxTasksPerInvocation,
         engineConcurrency: c.runner.engineConcurrency,
+        eventSource: resourceNames(c).eventSource,
         ...runnerJobs(c, resourceNames(c).glueJob, refs.artifactBucket),
         logLevel,
       }),
@@ -72,6 +76,7 @@ export const FUNCTIONS: { readonly runner: FunctionSpec<RunnerRefs>; readonly da
         datasets: Object.fromEntries(Object.entries(c.datasets).map(([d, ds]) => [d, { prefix: ds.prefix, activityArn: refs.waitActivityArns[d] }])),
         dataBucket: refs.dataBucket,
         arrivalTtlDays: c.dataArrival.arrivalTtlDays,
+        eventSource: resourceNames(c).eventSource,
         logLevel,
       }),
   },
@@ -87,8 +92,34 @@ export interface EventPattern {
   readonly detail?: Readonly<Record<string, readonly string[]>>;
 }
 
-/** The detail-type of the event the workflow puts just before each function's activity task (see the ASL). */
-export const KICKS = { runner: "RunnerTaskScheduled", dataArrival: "WaitTaskScheduled" } as const;
+export { KICKS };
+
+/** The source of those events, and of every event of the workflow's own: resourceNames().eventSource. */
+export const kickSource = (names: ResourceNames) => names.eventSource;
+
+/**
+ * What a function needs to put RunnerTaskScheduled events: PutEvents on the default bus (`busArn`), for that
+ * source and detail-type only.
+ */
+export function putKickStatement(busArn: string, names: ResourceNames): PolicyStatement {
+  return {
+    Sid: "AnnounceRunnerTasks",
+    Action: ["events:PutEvents"],
+    Resource: [busArn],
+    Condition: { StringEquals: { "events:source": kickSource(names), "events:detail-type": KICKS.runner } },
+  };
+}
+
+/**
+ * Step Functions' "Execution Status Change" event with status RUNNING of the workflow: AWS puts it when an execution
+ * starts and when it is redriven (a status change back to RUNNING). The wait tasks are scheduled right after the
+ * start, and a redrive reschedules the failed tasks: so both functions poll on it.
+ */
+export const executionRunningPattern = (stateMachineArn: string): EventPattern => ({
+  source: ["aws.states"],
+  "detail-type": ["Step Functions Execution Status Change"],
+  detail: { status: ["RUNNING"], stateMachineArn: [stateMachineArn] },
+});
 
 /**
  * Ids a pattern may name that exist only once deployed (an engine's application id, say): Terraform references in
@@ -111,6 +142,14 @@ export interface Trigger {
 
 /** The trigger ref naming the EMR Serverless application (its id exists only once created). */
 export const EMR_APPLICATION_ID_REF = "emrApplicationId";
+/** The trigger ref naming the workflow's state machine (its RUNNING events wake both functions). */
+export const STATE_MACHINE_ARN_REF = "stateMachineArn";
+
+function stateMachineArn(refs: TriggerRefs, id: string): string {
+  const arn = refs[STATE_MACHINE_ARN_REF];
+  if (!arn) throw new Error(`trigger ${id}: its rule matches the workflow's RUNNING events, so it needs the state machine's ARN (trigger ref ${STATE_MACHINE_ARN_REF})`);
+  return arn;
+}
 
 /** The ids of the jobs that run on `engine`. */
 export const jobsOn = (config: EtlConfig, engine: EngineName) => Object.keys(config.jobs).filter((id) => config.jobs[id].engine === engine);
@@ -121,8 +160,15 @@ export const TRIGGERS: readonly Trigger[] = [
     id: "runner-kick",
     target: "runner",
     ruleName: (n) => `${n.runnerFunction}-kick`,
-    description: "A runner task is about to be scheduled",
-    eventPattern: (_, n) => ({ source: [n.eventSource], "detail-type": [KICKS.runner] }),
+    description: "A wait or runner task closed with success, so a runner task may be scheduled",
+    eventPattern: (_, n) => ({ source: [kickSource(n)], "detail-type": [KICKS.runner] }),
+  },
+  {
+    id: "runner-execution-running",
+    target: "runner",
+    ruleName: (n) => `${n.runnerFunction}-running`,
+    description: "An execution of the workflow started or was redriven",
+    eventPattern: (_, __, refs) => executionRunningPattern(stateMachineArn(refs, "runner-execution-running")),
   },
   // Each engine's state-change events, only when a job runs on that engine.
   {
@@ -159,21 +205,29 @@ export const TRIGGERS: readonly Trigger[] = [
     id: "runner-fallback",
     target: "runner",
     ruleName: (n) => `${n.runnerFunction}-fallback`,
-    description: "Fallback wake-up in case a kick or a state-change event is lost",
+    description: "Fallback wake-up in case an event is lost",
     schedule: (c) => c.schedules.fallback,
   },
   {
+    id: "data-arrival-execution-running",
+    target: "dataArrival",
+    ruleName: (n) => `${n.dataArrivalFunction}-running`,
+    description: "An execution of the workflow started or was redriven: its wait tasks are scheduled",
+    eventPattern: (_, __, refs) => executionRunningPattern(stateMachineArn(refs, "data-arrival-execution-running")),
+  },
+  {
+    // No function puts it: a WaitTaskScheduled kick the ASL itself puts, before a wait task scheduled later than the start.
     id: "data-arrival-kick",
     target: "dataArrival",
     ruleName: (n) => `${n.dataArrivalFunction}-kick`,
-    description: "A wait task is about to be scheduled",
-    eventPattern: (_, n) => ({ source: [n.eventSource], "detail-type": [KICKS.dataArrival] }),
+    description: "The workflow is about to schedule a wait task (a kick in the ASL)",
+    eventPattern: (_, n) => ({ source: [kickSource(n)], "detail-type": [KICKS.dataArrival] }),
   },
   {
     id: "data-arrival-fallback",
     target: "dataArrival",
     ruleName: (n) => `${n.dataArrivalFunction}-fallback`,
-    description: "Fallback wake-up in case a kick is lost",
+    description: "Fallback wake-up in case an event is lost",
     schedule: (c) => c.schedules.fallback,
   },
 ];

@@ -2,7 +2,7 @@
 // names, patterns and schedules the stacks give them, deliver events to the functions they target. So a local run
 // wakes exactly the functions a deployed one would, on exactly the events it would (test/local/wiring.test.ts).
 import { resourceNames, type EtlConfig } from "../core/config";
-import { FAILURE_NOTIFICATION, FUNCTIONS, resolveTriggers, UPLOADS, type EventPattern, type FunctionId, type TriggerRefs } from "../core/topology";
+import { FAILURE_NOTIFICATION, FUNCTIONS, resolveTriggers, STATE_MACHINE_ARN_REF, UPLOADS, type EventPattern, type FunctionId, type TriggerRefs } from "../core/topology";
 
 export interface LocalRule {
   ruleName: string;
@@ -44,7 +44,8 @@ export function localWiring(config: EtlConfig, refs: TriggerRefs = {}, workflow?
           },
         ]
       : [],
-    rules: resolveTriggers(config, refs).map((t) => ({
+    // The workflow's RUNNING events are matched by its state machine's ARN.
+    rules: resolveTriggers(config, { ...(workflow && { [STATE_MACHINE_ARN_REF]: workflow.stateMachineArn }), ...refs }).map((t) => ({
       ruleName: t.ruleName,
       target: t.target,
       functionName: FUNCTIONS[t.target].functionName(names),
@@ -123,9 +124,12 @@ export class LocalEventBus {
     this.rules = wiring.rules;
   }
 
-  /** Delivers an EventBridge event to the target of every rule whose pattern matches; returns those rules' names. */
-  put(event: { "detail-type": string }): string[] {
-    const matched = this.rules.filter((r) => r.eventPattern && matchesPattern(r.eventPattern, event));
+  /**
+   * Delivers an EventBridge event to the target of every rule whose pattern matches; returns those rules' names.
+   * `toFunctions: false` delivers to the topic rules only (a schedule-only run: no event wakes a function).
+   */
+  put(event: { "detail-type": string }, toFunctions = true): string[] {
+    const matched = toFunctions ? this.rules.filter((r) => r.eventPattern && matchesPattern(r.eventPattern, event)) : [];
     for (const rule of matched) this.invoke(rule.target, event["detail-type"], event);
     const published = this.wiring.topicRules.filter((r) => matchesPattern(r.eventPattern, event));
     for (const rule of published) {

@@ -1,7 +1,7 @@
 // The local runtime behind `npm start`: local S3, DynamoDB, Step Functions and each engine a job uses (Glue, Athena,
 // EMR Serverless) on 127.0.0.1, and the real handler modules invoked in-process the way Lambda would (async, with a
-// context), from the same events: S3 notifications, the workflow's putEvents kicks, the engines' state changes and a
-// fallback schedule.
+// context), from the same events: S3 notifications, the workflow's RUNNING status change, the functions' own
+// RunnerTaskScheduled events (and any putEvents kick in the ASL), the engines' state changes and a fallback schedule.
 import { randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
@@ -26,6 +26,7 @@ import { LOCAL_ACCOUNT, localStateMachineArn, localWorkflowArns } from "./arns";
 import { startLocalDynamoDB, type LocalDynamoDB } from "./dynamodb";
 import { saveEnv, withEnv } from "./env";
 import { LocalEventBus, localWiring, type S3NotificationEvent } from "./event-bus";
+import { startLocalEventBridge } from "./eventbridge-service";
 import { startLocalGlue, type JobRun, type LocalGlueServer } from "./glue-service";
 import { checkCsvHeaders, InputError } from "./inputs";
 import { OutputFolder, type OutputContents } from "./output-folder";
@@ -48,8 +49,9 @@ export interface RuntimeOptions {
   /** Milliseconds to wait before uploading each dataset. Default: 0. */
   uploadDelaysMs?: Record<string, number>;
   /**
-   * Deliver the workflow's kicks and Glue's state-change events to the functions. Off = schedule-only: the
-   * functions wake on the fallback schedule only (S3 notifications still record uploads). Default: true.
+   * Deliver the workflow's RUNNING events, the functions' RunnerTaskScheduled events (and any kick in the ASL) and
+   * the engines' state-change events to the functions. Off = schedule-only: the functions wake on the fallback
+   * schedule only (S3 notifications still record uploads). Default: true.
    */
   eventDriven?: boolean;
   /** Period of the fallback "Scheduled Event" to both functions. Default: 10,000 ms. */
@@ -156,6 +158,7 @@ const SHARED_ENV = [
   "AWS_ENDPOINT_URL_EMR_SERVERLESS",
   "AWS_ENDPOINT_URL_DYNAMODB",
   "AWS_ENDPOINT_URL_S3",
+  "AWS_ENDPOINT_URL_EVENTBRIDGE",
   "AWS_REGION",
   "AWS_DEFAULT_REGION",
   "AWS_ACCESS_KEY_ID",
@@ -484,6 +487,9 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   }))
     await s3.client.send(new PutObjectCommand({ Bucket: artifactBucket, Key: key, Body: JSON.stringify(spec, null, 2), ContentType: "application/json" }));
 
+  // The default bus's PutEvents, for the functions' RunnerTaskScheduled events (not delivered when schedule-only).
+  const eventBridge = await startLocalEventBridge({ account: LOCAL_ACCOUNT, region, onEvent: (event) => void bus.put(event, run.eventDriven) });
+  cleanups.push(() => eventBridge.close());
   sfn = await LocalStepFunctions.start({
     stateMachine: options.stateMachine,
     stateMachineName: names.stateMachine,
@@ -499,8 +505,9 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
         bus.put(eventBridgeEvent(String(entry.Source ?? names.eventSource), String(entry.DetailType), detail, region));
       }
     },
-    // Step Functions puts these on the default bus whatever the rules (the failure notification's rule takes them).
-    onStatusChange: (event) => void bus.put(event),
+    // Step Functions puts these on the default bus whatever the rules: the failure notification's rule takes them, and
+    // RUNNING wakes both functions (unless schedule-only).
+    onStatusChange: (event) => void bus.put(event, run.eventDriven),
     onEvent: (event: SfnEvent) => {
       if (event.type === "StateEntered") progress({ type: "state", name: event.name, phase: "entered" });
       else if (event.type === "StateExited") progress({ type: "state", name: event.name, phase: "exited", status: event.status, error: event.error });
@@ -527,6 +534,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     AWS_ENDPOINT_URL_EMR_SERVERLESS: emr?.endpoint ?? glue.endpoint,
     AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
     AWS_ENDPOINT_URL_S3: s3.endpoint,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
     // Local credentials only (never the caller's): s3rver checks the handlers' S3 signatures against these.

@@ -9,7 +9,7 @@ import { LambdaEventRule } from "./constructs/lambda-event-rule";
 import { NodejsFunction } from "./constructs/nodejs-function";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
 import { RUNNER_TABLE } from "../core/table-keys";
-import { EMR_APPLICATION_ID_REF, FUNCTIONS } from "../core/topology";
+import { EMR_APPLICATION_ID_REF, FUNCTIONS, putKickStatement, STATE_MACHINE_ARN_REF } from "../core/topology";
 import { runnerEngineAccess, type RunnerEngineResources } from "./runner-engines";
 
 export interface RunnerStackProps extends EtlStackProps {
@@ -75,8 +75,15 @@ export class RunnerStack extends EtlStack {
       },
     ]);
 
-    // Kicks, the state changes of each engine in use and the fallback schedule: the rules the topology gives the runner.
-    const refs: Record<string, string> = props.emrServerless ? { [EMR_APPLICATION_ID_REF]: props.emrServerless.applicationId } : {};
+    // The next runner task is scheduled right after one succeeds: the runner wakes the next runner itself.
+    this.runner.addToRolePolicy("announce-runner-tasks", [putKickStatement(this.arn("events", "event-bus/default"), names)]);
+
+    // RunnerTaskScheduled, the workflow's RUNNING events, the state changes of each engine in use and the fallback
+    // schedule: the rules the topology gives the runner.
+    const refs: Record<string, string> = {
+      [STATE_MACHINE_ARN_REF]: stateMachine.arn,
+      ...(props.emrServerless && { [EMR_APPLICATION_ID_REF]: props.emrServerless.applicationId }),
+    };
     LambdaEventRule.forTriggers(this, "runner", this.runner, config, refs);
   }
 }

@@ -72,6 +72,7 @@ export class StateMachineStack extends EtlStack {
       waitActivities: this.waitActivities,
       stateMachine: this.stateMachine,
       accountId: this.accountId,
+      eventBusArn: this.arn("events", "event-bus/default"),
     });
 
     new TerraformOutput(this, "state-machine-arn", { value: this.stateMachine.arn });

@@ -117,6 +117,7 @@ async function measureSize(context: BenchContext, config: EtlConfig, activeRuns:
         runTtlDays: config.runner.runTtlDays,
         maxTasksPerInvocation: config.runner.maxTasksPerInvocation,
         engineConcurrency: config.runner.engineConcurrency,
+        eventSource: names.eventSource,
         jobEngines,
       },
     };

@@ -18,12 +18,13 @@ const arrivalEnv = z.object({
   DATASETS: jsonVar(datasets),
   DATA_BUCKET: stringVar,
   ARRIVAL_TTL_DAYS: positiveIntVar,
+  EVENT_SOURCE: stringVar,
 });
 
 export function arrivalConfigFromEnv(env: Record<string, string | undefined> = process.env): ArrivalConfig {
   const vars = parseEnv(arrivalEnv, env);
   if (Object.keys(vars.DATASETS).length === 0) throw new Error("invalid environment: DATASETS: at least one dataset");
-  return { tableName: vars.TABLE_NAME, datasets: vars.DATASETS, dataBucket: vars.DATA_BUCKET, arrivalTtlDays: vars.ARRIVAL_TTL_DAYS };
+  return { tableName: vars.TABLE_NAME, datasets: vars.DATASETS, dataBucket: vars.DATA_BUCKET, arrivalTtlDays: vars.ARRIVAL_TTL_DAYS, eventSource: vars.EVENT_SOURCE };
 }
 
 /** The dataset whose prefix holds `key` (the longest prefix wins), or undefined. */

@@ -1,5 +1,6 @@
 // What the data-arrival logic modules share: clients and configuration are created once by the handler.
 import type { SFNClient } from "@aws-sdk/client-sfn";
+import type { AnnounceRunnerTask } from "../shared/kick";
 import type { Logger } from "../shared/logger";
 import type { ArrivalsTable } from "./arrivals-table";
 import type { ArrivalConfig } from "./config";
@@ -10,6 +11,11 @@ export interface ArrivalDeps {
   config: ArrivalConfig;
   logger: Logger;
   now: () => Date;
+  /**
+   * Wakes the runner after a wait is released (its job's runner task is scheduled next). The handler always sets it;
+   * without it the runner wakes on its fallback schedule.
+   */
+  announceRunnerTask?: AnnounceRunnerTask;
 }
 
 /** What one invocation did; returned by the handler (the local runtime and benchmarks read it). */

@@ -2,6 +2,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
 import { createLogger, invocationLogger } from "../shared/logger";
+import { createRunnerTaskAnnouncer } from "../shared/kick";
 import { createSfnClient, workerName } from "../shared/sfn";
 import { ArrivalsTable } from "./arrivals-table";
 import { arrivalConfigFromEnv } from "./config";
@@ -15,12 +16,14 @@ let deps: ArrivalDeps | undefined;
 function arrivalDeps(): ArrivalDeps {
   if (!deps) {
     const config = arrivalConfigFromEnv();
+    const logger = createLogger({ dataBucket: config.dataBucket });
     deps = {
       config,
       sfn: createSfnClient(),
       table: new ArrivalsTable(new DynamoDBClient({}), config.tableName, config.arrivalTtlDays),
-      logger: createLogger({ dataBucket: config.dataBucket }),
+      logger,
       now: () => new Date(),
+      announceRunnerTask: createRunnerTaskAnnouncer(config.eventSource),
     };
   }
   return deps;

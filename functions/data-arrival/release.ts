@@ -55,6 +55,7 @@ async function release(deps: ArrivalDeps, wait: ParkedWait, arrival: Arrival): P
   try {
     if ((await sendTaskSuccess(sfn, wait.taskToken, waitOutput(arrival))) === "sent") {
       logger.info("wait released", context);
+      await deps.announceRunnerTask?.({ closed: "wait", dataset: wait.dataset, executionArn: wait.executionArn }, logger);
       return "released";
     }
     logger.info("wait task was already closed; upload given back", context);

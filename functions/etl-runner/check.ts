@@ -186,6 +186,7 @@ export async function applyRunState(deps: RunnerDeps, item: RunItem, run: RunLoo
   const failedTarget = () => deps.publisher.target(item.jobName, adapter.engine).catch((error) => void logger.warn("job spec unreadable; staged objects are left", { ...context, error: describeError(error) }));
   let state = run === "missing" ? "NOT_FOUND" : run.state;
   let outcome: SendOutcome;
+  let succeeded = false;
   if (run === "missing") {
     const target = await failedTarget();
     if (target) await discardStaging(deps, target, item, context);
@@ -203,8 +204,10 @@ export async function applyRunState(deps: RunnerDeps, item: RunItem, run: RunLoo
       if ((await sendTaskHeartbeat(sfn, item.taskToken)) === "sent") summary.heartbeats++;
       return;
     }
-    if (published === "done") outcome = await sendTaskSuccess(sfn, item.taskToken, successOutput(item.jobName, adapter.engine, run));
-    else {
+    if (published === "done") {
+      outcome = await sendTaskSuccess(sfn, item.taskToken, successOutput(item.jobName, adapter.engine, run));
+      succeeded = true;
+    } else {
       state = published.state;
       outcome = await sendTaskFailure(sfn, item.taskToken, RUNNER_ERRORS.jobFailed, causeOf(published.state, published.message));
     }
@@ -212,6 +215,8 @@ export async function applyRunState(deps: RunnerDeps, item: RunItem, run: RunLoo
   }
   logger.info(outcome === "sent" ? "task closed" : "task was already gone", { ...context, state });
   if (outcome === "sent") summary.closed++;
+  // The workflow schedules its next runner task right after this one succeeds: wake a runner to take it now.
+  if (outcome === "sent" && succeeded) await deps.announceRunnerTask?.({ closed: "job", jobName: item.jobName }, logger);
   await removeItem(deps, item);
 }
 

@@ -15,6 +15,7 @@ const runnerEnv = z
     MAX_TASKS_PER_INVOCATION: positiveIntVar,
     ENGINE_CONCURRENCY: positiveIntVar,
     JOB_ENGINES: jsonVar(z.record(z.string().check(z.minLength(1)), engineName)),
+    EVENT_SOURCE: stringVar,
     JOB_SPECS_URI: z.optional(z.string().check(z.regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/(.+\/)?$/, "an S3 URI of a folder, s3://bucket/prefix/"))),
   })
   .check(
@@ -33,6 +34,7 @@ export function runnerConfigFromEnv(env: Record<string, string | undefined> = pr
     maxTasksPerInvocation: vars.MAX_TASKS_PER_INVOCATION,
     engineConcurrency: vars.ENGINE_CONCURRENCY,
     jobEngines: vars.JOB_ENGINES,
+    eventSource: vars.EVENT_SOURCE,
     ...(vars.JOB_SPECS_URI !== undefined ? { jobSpecsUri: vars.JOB_SPECS_URI } : {}),
   };
 }

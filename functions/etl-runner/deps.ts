@@ -1,5 +1,6 @@
 // What the runner's logic modules share: clients and configuration are created once by the handler.
 import type { SFNClient } from "@aws-sdk/client-sfn";
+import type { AnnounceRunnerTask } from "../shared/kick";
 import type { Logger } from "../shared/logger";
 import type { RunnerConfig } from "./config";
 import type { Engines } from "./engines/registry";
@@ -16,6 +17,11 @@ export interface RunnerDeps {
   config: RunnerConfig;
   logger: Logger;
   now: () => Date;
+  /**
+   * Wakes a runner after a task closed with success (the next runner task is scheduled then). The handler always
+   * sets it; without it the next task waits for the fallback schedule.
+   */
+  announceRunnerTask?: AnnounceRunnerTask;
 }
 
 /** What one invocation did; returned by the handler (the local runtime and benchmarks read it). */

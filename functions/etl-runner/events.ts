@@ -20,6 +20,12 @@ const emrStateChange = z.object({
   "detail-type": z.literal("EMR Serverless Job Run State Change"),
   detail: z.object({ jobRunId: text(), jobRunName: z.optional(z.string()) }),
 });
+// The workflow's own status change: an execution started or was redriven (a redrive reschedules the failed runner tasks).
+const executionRunning = z.object({
+  source: z.literal("aws.states"),
+  "detail-type": z.literal("Step Functions Execution Status Change"),
+  detail: z.object({ status: z.literal("RUNNING") }),
+});
 const checkRun = z.object({ action: z.literal("checkRun"), jobName: text(), jobRunId: text() });
 
 /**
@@ -28,7 +34,7 @@ const checkRun = z.object({ action: z.literal("checkRun"), jobName: text(), jobR
  */
 export type RunTarget = { jobName: string; jobRunId: string; engine?: undefined } | { engine: EngineName; jobRunId: string; jobName?: undefined };
 
-export type RunnerRequest = { kind: "scheduled" } | { kind: "kick" } | ({ kind: "checkRun" } & RunTarget);
+export type RunnerRequest = { kind: "scheduled" } | { kind: "kick" } | { kind: "executionRunning" } | ({ kind: "checkRun" } & RunTarget);
 
 /** The job of an EMR Serverless run the runner started: its name is `<jobName>:<taskId>`. */
 export function emrRunJobName(jobRunName: string | undefined): string | undefined {
@@ -39,6 +45,7 @@ export function emrRunJobName(jobRunName: string | undefined): string | undefine
 export function parseRunnerEvent(event: unknown): RunnerRequest {
   if (scheduled.safeParse(event).success) return { kind: "scheduled" };
   if (kick.safeParse(event).success) return { kind: "kick" };
+  if (executionRunning.safeParse(event).success) return { kind: "executionRunning" };
   const glue = glueStateChange.safeParse(event);
   if (glue.success) return { kind: "checkRun", jobName: glue.data.detail.jobName, jobRunId: glue.data.detail.jobRunId };
   const athena = athenaStateChange.safeParse(event);
@@ -54,6 +61,7 @@ export function parseRunnerEvent(event: unknown): RunnerRequest {
   const detailType = (event as { "detail-type"?: unknown } | null)?.["detail-type"];
   throw new Error(
     `unsupported runner event (detail-type ${JSON.stringify(detailType)}): expected "Scheduled Event", "RunnerTaskScheduled", ` +
+      `"Step Functions Execution Status Change" with status RUNNING, ` +
       `"Glue Job State Change" with detail.jobName and detail.jobRunId, "Athena Query State Change" with detail.queryExecutionId, ` +
       `"EMR Serverless Job Run State Change" with detail.jobRunId, or {"action":"checkRun","jobName","jobRunId"}`,
   );

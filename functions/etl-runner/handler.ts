@@ -2,6 +2,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context } from "aws-lambda";
 import { createLogger, invocationLogger } from "../shared/logger";
+import { createRunnerTaskAnnouncer } from "../shared/kick";
 import { createSfnClient, workerName } from "../shared/sfn";
 import { runnerConfigFromEnv } from "./config";
 import { createAthenaClient, createEmrServerlessClient, createGlueClients, createS3Client } from "./clients";
@@ -43,6 +44,7 @@ function runnerDeps(): RunnerDeps {
       table: new RunsTable(new DynamoDBClient({}), config.tableName, config.runTtlDays),
       logger,
       now: () => new Date(),
+      announceRunnerTask: createRunnerTaskAnnouncer(config.eventSource),
     };
   }
   return deps;

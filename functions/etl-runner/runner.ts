@@ -18,8 +18,8 @@ export async function runRunner(deps: RunnerDeps, request: RunnerRequest, invoca
   // reported. A failed check must not stop the poll (tasks are waiting), nor the other way round.
   let error: unknown;
   if (request.kind === "scheduled") await checkAllRuns(deps, summary).catch((e) => (error = e));
-  // Poll until an empty poll: a kick's task is scheduled within seconds, and the fallback
-  // schedule picks up anything a lost kick left behind.
+  // Poll until an empty poll: after a RunnerTaskScheduled or RUNNING event the task is scheduled within
+  // seconds, and the fallback schedule picks up anything a lost event left behind.
   await pollActivity(
     deps.sfn,
     { activityArn: deps.config.activityArn, workerName: invocation.workerName, maxTasks: deps.config.maxTasksPerInvocation, remainingMs: invocation.remainingMs },

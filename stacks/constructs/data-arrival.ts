@@ -5,7 +5,7 @@ import type { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine"
 import { Construct } from "constructs";
 import { resourceNames, type EtlConfig } from "../../core/config";
 import { ARRIVAL_TABLE } from "../../core/table-keys";
-import { FUNCTIONS, UPLOADS } from "../../core/topology";
+import { FUNCTIONS, putKickStatement, STATE_MACHINE_ARN_REF, UPLOADS } from "../../core/topology";
 import { EncryptedTable } from "./encrypted-table";
 import type { Grantee } from "./grantee";
 import { LambdaEventRule } from "./lambda-event-rule";
@@ -23,12 +23,17 @@ export interface DataArrivalProps {
   readonly stateMachine: SfnStateMachine;
   /** The account the bucket belongs to (the S3 invoke permission is scoped to it). */
   readonly accountId: string;
+  /**
+   * The default event bus, where the function puts RunnerTaskScheduled after releasing a wait.
+   * @default arn:aws:events:<config.region>:<accountId>:event-bus/default
+   */
+  readonly eventBusArn?: string;
 }
 
 /**
  * The data-arrival side of the workflow: the `data-arrivals` table, the data-arrival function (it records each
  * upload and releases the matching "wait for data" tasks), the bucket notification that invokes it, and the
- * rules the topology gives it (kick, fallback schedule).
+ * rules the topology gives it (the workflow's RUNNING events, a kick, the fallback schedule).
  *
  * The bucket notification is the bucket's only one (S3 allows one per bucket): it lives here, next to its target.
  */
@@ -65,7 +70,10 @@ export class DataArrival extends Construct {
       lambdaFunction: UPLOADS.filters(config).map((f) => ({ id: f.id, lambdaFunctionArn: this.function.arn, events: [...UPLOADS.events], filterPrefix: f.prefix })),
       dependsOn: [permission],
     });
-    LambdaEventRule.forTriggers(this, UPLOADS.target, this.function, config);
+    // Its job's runner task is scheduled right after a wait is released: the function wakes the runner.
+    this.function.addToRolePolicy("announce-runner-tasks", [putKickStatement(props.eventBusArn ?? `arn:aws:events:${config.region}:${props.accountId}:event-bus/default`, names)]);
+    // The workflow's RUNNING events (its wait tasks are scheduled right after the start or a redrive), the kick, the fallback schedule.
+    LambdaEventRule.forTriggers(this, UPLOADS.target, this.function, config, { [STATE_MACHINE_ARN_REF]: stateMachine.arn });
   }
 
   /** Lets `grantee` poll the wait activities and answer their tasks (a wait task has no heartbeat). */

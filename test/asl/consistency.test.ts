@@ -27,8 +27,23 @@ type Raw = { States: Record<string, any> };
 const rawDefinition = (config: EtlConfig): Raw => JSON.parse(readFileSync(definitionPath(config), "utf8"));
 const waitTaskOf = (raw: Raw, dataset: string) => allStates(raw as Record<string, unknown>).find(([, s]) => s.Resource === `\${WaitActivityArn.${dataset}}`)!;
 const runnerTaskOf = (raw: Raw, job: string) => allStates(raw as Record<string, unknown>).find(([, s]) => s.Parameters?.JobName === `\${JobName.${job}}`)!;
-const kickBefore = (raw: Raw, state: string) =>
-  allStates(raw as Record<string, unknown>).find(([, s]) => s.Resource === "arn:aws:states:::events:putEvents" && s.Next === state)!;
+/** Puts a kick (an events:putEvents state, as older workflows had) right before `state`; returns its name. */
+function addKickBefore(raw: Raw, state: string, detailType: "WaitTaskScheduled" | "RunnerTaskScheduled", detail: Record<string, string>): string {
+  const containers: Array<{ StartAt?: string; States: Record<string, any> }> = [raw];
+  for (const [, s] of allStates(raw as Record<string, unknown>)) containers.push(...(s.Branches ?? []));
+  const owner = containers.find((c) => c.States[state])!;
+  const kick = `Kick${state}`;
+  for (const s of Object.values(owner.States)) if (s.Next === state) s.Next = kick;
+  if (owner.StartAt === state) owner.StartAt = kick;
+  owner.States[kick] = {
+    Type: "Task",
+    Resource: "arn:aws:states:::events:putEvents",
+    Parameters: { Entries: [{ Source: "${EventSource}", DetailType: detailType, Detail: { ...detail, "executionArn.$": "$$.Execution.Id" } }] },
+    ResultPath: null,
+    Next: state,
+  };
+  return kick;
+}
 
 describe("asl/consistency: the workflow against the configuration", () => {
   let dir: string;
@@ -75,42 +90,45 @@ describe("asl/consistency: the workflow against the configuration", () => {
         );
       });
 
+      it("has no kicks as shipped, and still accepts a kick that names the task right after it", () => {
+        const raw = rawDefinition(config);
+        expect(allStates(raw as Record<string, unknown>).filter(([, s]) => s.Resource === "arn:aws:states:::events:putEvents")).to.deep.equal([]);
+        addKickBefore(raw, waitTaskOf(raw, datasets[0])[0], "WaitTaskScheduled", { dataset: datasets[0] });
+        addKickBefore(raw, runnerTaskOf(raw, jobs[0])[0], "RunnerTaskScheduled", { job: jobs[0] });
+        expect(problems(config, raw)).to.equal("");
+      });
+
       it("names a kick whose Detail.dataset is not the dataset of the wait task it precedes", () => {
         const raw = rawDefinition(config);
         const dataset = datasets.at(-1)!;
         const [waitName] = waitTaskOf(raw, dataset);
-        const [kickName, kick] = kickBefore(raw, waitName);
         const other = datasets.find((d) => d !== dataset);
-        kick.Parameters.Entries[0].Detail.dataset = other ?? "not_configured";
+        const kickName = addKickBefore(raw, waitName, "WaitTaskScheduled", { dataset: other ?? "not_configured" });
         const message = problems(config, raw);
         if (other) {
           expect(message).to.include(`state '${kickName}', Parameters.Entries[0].Detail.dataset: names dataset "${other}", but the next state '${waitName}' is the wait task of dataset "${dataset}"`);
         } else {
           expect(message).to.include(`state '${kickName}', Parameters.Entries[0].Detail.dataset: "not_configured" is not a configured dataset`);
         }
-        expect(message).to.include(`dataset '${dataset}': no arn:aws:states:::events:putEvents state has an entry with DetailType WaitTaskScheduled and Detail.dataset "${dataset}"`);
       });
 
-      it("names a kick whose Detail.job is not the job of the runner task it precedes, and the job left without a kick", () => {
+      it("names a kick whose Detail.job is not the job of the runner task it precedes", () => {
         const raw = rawDefinition(config);
         const job = jobs.at(-1)!;
         const [runnerName] = runnerTaskOf(raw, job);
-        const [kickName, kick] = kickBefore(raw, runnerName);
         const other = jobs.find((j) => j !== job);
-        kick.Parameters.Entries[0].Detail.job = other ?? "NOPE";
+        const kickName = addKickBefore(raw, runnerName, "RunnerTaskScheduled", { job: other ?? "NOPE" });
         const message = problems(config, raw);
         if (other) {
           expect(message).to.include(`state '${kickName}', Parameters.Entries[0].Detail.job: names job "${other}", but the next state '${runnerName}' is the runner task of job "${job}"`);
         } else {
           expect(message).to.include(`state '${kickName}', Parameters.Entries[0].Detail.job: "NOPE" is not a configured job`);
         }
-        expect(message).to.include(`job '${job}': no arn:aws:states:::events:putEvents state has an entry with DetailType RunnerTaskScheduled and Detail.job "${job}"`);
       });
 
       it("names a kick that names a dataset or job the configuration does not have", () => {
         const raw = rawDefinition(config);
-        const [kickName, kick] = kickBefore(raw, runnerTaskOf(raw, jobs[0])[0]);
-        kick.Parameters.Entries[0].Detail.job = "NOPE";
+        const kickName = addKickBefore(raw, runnerTaskOf(raw, jobs[0])[0], "RunnerTaskScheduled", { job: "NOPE" });
         expect(problems(config, raw)).to.include(`state '${kickName}', Parameters.Entries[0].Detail.job: "NOPE" is not a configured job; known: ${jobs.join(", ")}`);
       });
 
@@ -155,18 +173,11 @@ describe("asl/consistency: the workflow against the configuration", () => {
         expect(message).to.include("job 'UNUSED': no runner task (Resource ${RunnerActivityArn}) has Parameters.JobName ${JobName.UNUSED}, nor does a glue:startJobRun task name it, so the job would never run");
       });
 
-      it("counts a glue:startJobRun task as running its job (no runner task or kick needed), only for a job on Glue", () => {
+      it("counts a glue:startJobRun task as running its job (no runner task needed), only for a job on Glue", () => {
         const glueJob = jobs.find((j) => config.jobs[j].engine === "glue");
         if (!glueJob) return;
         const raw = rawDefinition(config);
         const [runner, task] = runnerTaskOf(raw, glueJob);
-        const kick = kickBefore(raw, runner);
-        // The kick's predecessor goes straight to the task, which now starts the Glue job itself.
-        for (const [, s] of allStates(raw as Record<string, unknown>)) if (s.Next === kick[0]) s.Next = runner;
-        const parent = allStates(raw as Record<string, unknown>).find(([, s]) => s.States?.[kick[0]] || s.Branches?.some((b: any) => b.States?.[kick[0]]));
-        const owner = parent ? (parent[1].Branches ?? []).find((b: any) => b.States?.[kick[0]]) ?? parent[1] : raw;
-        if (owner.StartAt === kick[0]) owner.StartAt = runner;
-        delete owner.States[kick[0]];
         task.Resource = "arn:aws:states:::glue:startJobRun.sync";
         expect(problems(config, raw)).to.equal("");
         const otherEngine = configFrom(file, (r) => (r.jobs[glueJob].engine = "athena"));

@@ -3,7 +3,7 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { DEFAULT_CONFIG_FILE, loadConfig, parseConfig, PROJECT_ROOT, resourceNames } from "../../core/config";
-import { EMR_APPLICATION_ID_REF, FUNCTIONS, resolveTriggers, SFN_INTEGRATIONS, TRIGGERS, UPLOADS, type Trigger } from "../../core/topology";
+import { EMR_APPLICATION_ID_REF, FUNCTIONS, resolveTriggers, SFN_INTEGRATIONS, STATE_MACHINE_ARN_REF, TRIGGERS, UPLOADS, type Trigger } from "../../core/topology";
 import { arrivalConfigFromEnv } from "../../functions/data-arrival/config";
 import { runnerConfigFromEnv } from "../../functions/etl-runner/config";
 import { LOCAL_INTEGRATIONS } from "../../local/sfn/integrations";
@@ -15,7 +15,7 @@ describe("core/topology", () => {
     const names = resourceNames(config);
 
     it(`${file ? "fixture" : "etl.config.json"}: each trigger is one rule with a unique id and an EventBridge-valid name, a pattern or a schedule`, () => {
-      const rules = resolveTriggers(config);
+      const rules = resolveTriggers(config, { [STATE_MACHINE_ARN_REF]: "arn:aws:states:us-east-1:123456789012:stateMachine:sm" });
       expect(new Set(rules.map((r) => r.id)).size).to.equal(rules.length);
       expect(new Set(rules.map((r) => r.ruleName)).size).to.equal(rules.length);
       for (const r of rules) {
@@ -58,7 +58,9 @@ describe("core/topology", () => {
     const rulesFor = (engines: Record<string, string>, refs = {}) => {
       const changed = structuredClone(raw);
       for (const [id, engine] of Object.entries(engines)) changed.jobs[id].engine = engine;
-      return resolveTriggers(parseConfig(changed, { source: "variant", rootDir: PROJECT_ROOT }), refs, "runner").filter((r) => r.eventPattern && r.eventPattern.source[0].startsWith("aws."));
+      return resolveTriggers(parseConfig(changed, { source: "variant", rootDir: PROJECT_ROOT }), { [STATE_MACHINE_ARN_REF]: "arn", ...refs }, "runner").filter(
+        (r) => r.eventPattern && r.eventPattern.source[0].startsWith("aws.") && r.eventPattern.source[0] !== "aws.states",
+      );
     };
     expect(rulesFor({ PSD: "glue", PMD: "glue", JMSD: "glue" }).map((r) => r.id)).to.deep.equal(["glue-job-state-change"]);
     const mixed = rulesFor({ PMD: "athena", JMSD: "emr-serverless" }, { [EMR_APPLICATION_ID_REF]: "00fapp" });

@@ -4,7 +4,7 @@
 import { expect } from "chai";
 import { localWiring, LocalEventBus, matchesPattern, transformInput } from "../../local/event-bus";
 import { loadConfig, resourceNames } from "../../core/config";
-import type { FunctionId } from "../../core/topology";
+import { FAILURE_NOTIFICATION, FUNCTIONS, STATE_MACHINE_ARN_REF, type FunctionId } from "../../core/topology";
 import { FIXTURE_CONFIG, resources, synthFile, type TfJson } from "../stacks/synth";
 
 interface Wire {
@@ -51,7 +51,12 @@ for (const [label, file] of [["etl.config.json", undefined], ["three-datasets fi
     it("the same rules: names, target functions, event patterns and schedules", () => {
       const synth = synthFile(file);
       const deployed = deployedWiring([synth.glue, synth.stateMachine, synth.runner]);
-      const local = localWiring(synth.config);
+      // The workflow's RUNNING rules name the state machine by a Terraform reference (in the runner stack, a remote
+      // state lookup): the same pattern, with the ARN each stack has for it.
+      const runningRules = deployed.rules.filter((r) => (r.eventPattern as any)?.source?.[0] === "aws.states");
+      expect(runningRules.map((r) => r.functionName).sort()).to.deep.equal(Object.values(FUNCTIONS).map((f) => f.functionName(resourceNames(synth.config))).sort());
+      for (const r of runningRules) (r.eventPattern as any).detail.stateMachineArn = ["STATE-MACHINE-ARN"];
+      const local = localWiring(synth.config, { [STATE_MACHINE_ARN_REF]: "STATE-MACHINE-ARN" });
       const localRules = local.rules
         .map(({ ruleName, functionName, eventPattern, scheduleExpression }) => ({ ruleName, functionName, ...(eventPattern && { eventPattern }), ...(scheduleExpression && { scheduleExpression }) }))
         .sort((a, b) => a.ruleName.localeCompare(b.ruleName));
@@ -62,7 +67,7 @@ for (const [label, file] of [["etl.config.json", undefined], ["three-datasets fi
     it("the same failure notification: rule name, pattern, topic and input transformer", () => {
       const synth = synthFile(file);
       const names = resourceNames(synth.config);
-      const rule = Object.entries(resources(synth.stateMachine, "aws_cloudwatch_event_rule")).find(([, r]) => r.event_pattern?.includes("Execution Status Change"))!;
+      const rule = Object.entries(resources(synth.stateMachine, "aws_cloudwatch_event_rule")).find(([, r]) => r.name === FAILURE_NOTIFICATION.ruleName(names))!;
       const target = Object.values(resources(synth.stateMachine, "aws_cloudwatch_event_target")).find((t) => referenced(t.rule)![1] === rule[0]);
       const deployedArn = JSON.parse(rule[1].event_pattern).detail.stateMachineArn[0] as string;
       const local = localWiring(synth.config, {}, { stateMachineArn: "LOCAL-ARN", failureTopicArn: "LOCAL-TOPIC" }).topicRules;
@@ -78,7 +83,7 @@ for (const [label, file] of [["etl.config.json", undefined], ["three-datasets fi
     it("the same bucket notification: function, events and one prefix per dataset", () => {
       const synth = synthFile(file);
       const { uploads } = deployedWiring([synth.glue, synth.stateMachine, synth.runner]);
-      const local = localWiring(synth.config).uploads;
+      const local = localWiring(synth.config, { [STATE_MACHINE_ARN_REF]: "arn" }).uploads;
       expect(uploads.map((u) => u.functionName)).to.satisfy((names: string[]) => names.every((n) => n === local.functionName));
       expect(uploads.map((u) => u.prefix).sort()).to.deep.equal([...local.prefixes].sort());
       for (const u of uploads) expect(u.events).to.deep.equal(local.events);
@@ -90,7 +95,8 @@ describe("local event bus", () => {
   const config = loadConfig();
   const names = resourceNames(config);
   const delivered: Array<[FunctionId, string]> = [];
-  const bus = new LocalEventBus(localWiring(config), (target, trigger) => delivered.push([target, trigger]));
+  const stateMachineArn = "arn:aws:states:us-east-1:000000000000:stateMachine:workflow";
+  const bus = new LocalEventBus(localWiring(config, { [STATE_MACHINE_ARN_REF]: stateMachineArn }), (target, trigger) => delivered.push([target, trigger]));
   beforeEach(() => (delivered.length = 0));
   const event = (source: string, detailType: string, detail: unknown = {}) => ({ version: "0", source, "detail-type": detailType, detail });
 
@@ -102,6 +108,17 @@ describe("local event bus", () => {
       ["dataArrival", "WaitTaskScheduled"],
     ]);
     expect(bus.put(event("other.source", "RunnerTaskScheduled"))).to.deep.equal([]);
+  });
+
+  it("wakes both functions on the workflow's RUNNING status change (a start or a redrive), and no other", () => {
+    const status = (status: string, arn = stateMachineArn) => event("aws.states", "Step Functions Execution Status Change", { status, stateMachineArn: arn, executionArn: `${arn}:x` });
+    expect(bus.put(status("RUNNING")).sort()).to.deep.equal([`${names.dataArrivalFunction}-running`, `${names.runnerFunction}-running`].sort());
+    expect(delivered.map(([target]) => target).sort()).to.deep.equal(["dataArrival", "runner"]);
+    expect(bus.put(status("SUCCEEDED"))).to.deep.equal([]);
+    expect(bus.put(status("RUNNING", "arn:aws:states:us-east-1:000000000000:stateMachine:other"))).to.deep.equal([]);
+    // Schedule-only: the event reaches topic rules only.
+    expect(bus.put(status("RUNNING"), false)).to.deep.equal([]);
+    expect(delivered).to.have.length(2);
   });
 
   it("delivers Glue state changes of the project's jobs only", () => {
@@ -125,7 +142,7 @@ describe("local event bus", () => {
     await new Promise((r) => setTimeout(r, 35));
     stop();
     const targets = new Set(delivered.map(([t]) => t));
-    expect([...targets].sort()).to.deep.equal(localWiring(config).rules.filter((r) => r.scheduleExpression).map((r) => r.target).sort());
+    expect([...targets].sort()).to.deep.equal(localWiring(config, { [STATE_MACHINE_ARN_REF]: stateMachineArn }).rules.filter((r) => r.scheduleExpression).map((r) => r.target).sort());
   });
 
   it("matches EventBridge's way and refuses a pattern form it does not emulate", () => {

@@ -155,6 +155,7 @@ describe("stacks/bundle", () => {
           MAX_TASKS_PER_INVOCATION: "10",
           ENGINE_CONCURRENCY: "8",
           JOB_ENGINES: JSON.stringify({ "etl-dev-PSD": "glue" }),
+          EVENT_SOURCE: "etl.dev.workflow",
           POWERTOOLS_LOG_LEVEL: "SILENT",
         },
       });

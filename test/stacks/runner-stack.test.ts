@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { RUNNER_TABLE } from "../../core/table-keys";
 import { resourceNames } from "../../core/config";
-import { jobsOn, resolveTriggers } from "../../core/topology";
+import { jobsOn, resolveTriggers, STATE_MACHINE_ARN_REF } from "../../core/topology";
 import { resources, resourceWith, synthFile, type TfJson } from "./synth";
 
 describe("runner stack (example configuration)", () => {
@@ -35,6 +35,7 @@ describe("runner stack (example configuration)", () => {
       [
         "ACTIVITY_ARN",
         "ENGINE_CONCURRENCY",
+        "EVENT_SOURCE",
         "JOB_ENGINES",
         ...(staged ? ["JOB_SPECS_URI"] : []),
         "MAX_TASKS_PER_INVOCATION",
@@ -75,7 +76,7 @@ describe("runner stack (example configuration)", () => {
     });
     expect(resourceWith(runner, "aws_cloudwatch_event_rule", "name", "etl-dev-etl-runner-fallback").schedule_expression).to.equal("rate(5 minutes)");
     const permissions = Object.values(resources(runner, "aws_lambda_permission"));
-    expect(permissions).to.have.length(resolveTriggers(config, {}, "runner").length);
+    expect(permissions).to.have.length(resolveTriggers(config, { [STATE_MACHINE_ARN_REF]: "arn" }, "runner").length);
     const ruleArns = Object.keys(resources(runner, "aws_cloudwatch_event_rule")).map((id) => `\${aws_cloudwatch_event_rule.${id}.arn}`);
     expect(permissions.map((p) => p.source_arn).sort()).to.deep.equal(ruleArns.sort());
   });

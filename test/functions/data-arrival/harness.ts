@@ -16,6 +16,7 @@ export const CONFIG: ArrivalConfig = {
   tableName: TABLE,
   dataBucket: BUCKET,
   arrivalTtlDays: 30,
+  eventSource: "etl.dev.workflow",
   datasets: {
     sales: { prefix: "raw/sales/", activityArn: activityArn("sales") },
     marketing: { prefix: "raw/marketing/", activityArn: activityArn("marketing") },
@@ -27,6 +28,7 @@ export const ARRIVAL_ENV = {
   DATASETS: JSON.stringify(CONFIG.datasets),
   DATA_BUCKET: BUCKET,
   ARRIVAL_TTL_DAYS: "30",
+  EVENT_SOURCE: "etl.dev.workflow",
 };
 
 export async function arrivalHarness() {

@@ -13,6 +13,7 @@ describe("etl-runner config", () => {
       engineConcurrency: 8,
       jobEngines: { "etl-dev-PSD": "glue", "etl-dev-PMD": "athena", "etl-dev-JMSD": "emr-serverless" },
       jobSpecsUri: "s3://artifacts-etl-dev-1/glue-scripts/jobs/",
+      eventSource: "etl.dev.workflow",
     });
   });
 

@@ -53,7 +53,7 @@ describe("etl-runner contract (every engine)", () => {
       engines: engineRegistry({ [fake.jobName]: fake.engine }, { [fake.engine]: () => adapter }),
       publisher: new Publisher(() => s3.client, specs),
       table: new RunsTable(dynamo.ddb, tableName, 14),
-      config: { activityArn: "arn:aws:states:us-east-1:123456789012:activity:etl-dev-etl-runner", tableName, runTtlDays: 14, maxTasksPerInvocation: 10, engineConcurrency: 4, jobEngines: { [fake.jobName]: fake.engine }, jobSpecsUri: SPECS_URI },
+      config: { activityArn: "arn:aws:states:us-east-1:123456789012:activity:etl-dev-etl-runner", tableName, runTtlDays: 14, maxTasksPerInvocation: 10, engineConcurrency: 4, jobEngines: { [fake.jobName]: fake.engine }, jobSpecsUri: SPECS_URI, eventSource: "etl.dev.workflow" },
       logger,
       now: () => now,
     };

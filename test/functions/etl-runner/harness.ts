@@ -24,6 +24,7 @@ export const RUNNER_ENV = {
   ENGINE_CONCURRENCY: "8",
   JOB_ENGINES: JSON.stringify({ "etl-dev-PSD": "glue", "etl-dev-PMD": "athena", "etl-dev-JMSD": "emr-serverless" }),
   JOB_SPECS_URI: "s3://artifacts-etl-dev-1/glue-scripts/jobs/",
+  EVENT_SOURCE: "etl.dev.workflow",
 };
 
 export function runnerHarness(overrides: Partial<RunnerDeps["config"]> = {}) {
@@ -37,7 +38,7 @@ export function runnerHarness(overrides: Partial<RunnerDeps["config"]> = {}) {
     engines: glueEngines({ glue }, logger),
     publisher: new Publisher(() => s3, new JobSpecs(() => s3, undefined)),
     table: new RunsTable(ddb, "etl-dev-active-job-runs", 14),
-    config: { activityArn: ACTIVITY_ARN, tableName: "etl-dev-active-job-runs", runTtlDays: 14, maxTasksPerInvocation: 10, engineConcurrency: 4, jobEngines: {}, ...overrides },
+    config: { activityArn: ACTIVITY_ARN, tableName: "etl-dev-active-job-runs", runTtlDays: 14, maxTasksPerInvocation: 10, engineConcurrency: 4, jobEngines: {}, eventSource: "etl.dev.workflow", ...overrides },
     logger,
     now: () => NOW,
   };

@@ -4,7 +4,7 @@ import { expect } from "chai";
 import { Testing } from "cdktf";
 import type { Construct } from "constructs";
 import { loadConfig, resourceNames, type EtlConfig } from "../../../core/config";
-import { resolveTriggers } from "../../../core/topology";
+import { resolveTriggers, STATE_MACHINE_ARN_REF } from "../../../core/topology";
 import { DataArrival } from "../../../stacks/constructs/data-arrival";
 import type { PolicyStatement } from "../../../stacks/iam-policy";
 import { SecureBucket } from "../../../stacks/constructs/secure-bucket";
@@ -50,7 +50,7 @@ describe("DataArrival", () => {
 
   it("has the rules the topology gives the data-arrival function", () => {
     const rules = Object.values<any>(out.resource.aws_cloudwatch_event_rule).map((r) => r.name).sort();
-    expect(rules).to.deep.equal(resolveTriggers(config, {}, "dataArrival").map((t) => t.ruleName).sort());
+    expect(rules).to.deep.equal(resolveTriggers(config, { [STATE_MACHINE_ARN_REF]: "arn:aws:states:us-east-1:123456789012:stateMachine:sm" }, "dataArrival").map((t) => t.ruleName).sort());
   });
 
   it("grants its function only the wait activities, the workflow and the table's item calls it makes", () => {
