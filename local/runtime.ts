@@ -521,7 +521,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   });
   progress({
     type: "services",
-    endpoints: { s3: s3.endpoint, dynamodb: dynamodb.endpoint, sfn: sfn.endpoint, glue: glue.endpoint, ...(athena ? { athena: athena.endpoint } : {}), ...(emr ? { emrServerless: emr.endpoint } : {}) },
+    endpoints: { s3: s3.endpoint, dynamodb: dynamodb.endpoint, sfn: sfn.endpoint, events: eventBridge.endpoint, glue: glue.endpoint, ...(athena ? { athena: athena.endpoint } : {}), ...(emr ? { emrServerless: emr.endpoint } : {}) },
   });
 
   // The real handlers reach the local services through the SDK's endpoint variables (restored at the end,

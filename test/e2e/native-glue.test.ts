@@ -13,12 +13,9 @@ import { runLocalWorkflow } from "../../local/runtime";
 import { writeSampleData } from "../../local/sample-data";
 import { synthConfig, resourceWith } from "../stacks/synth";
 
-/** The shipped ASL with the PSD branch's kick and runner task replaced by a .sync Glue task, then a Lambda check. */
+/** The shipped ASL with the PSD branch's runner task replaced by a .sync Glue task, then a Lambda check. */
 function nativePsd(asl: any): any {
   const branch = asl.States.ProcessDatasets.Branches.find((b: any) => b.States.PSD).States;
-  const waitState = Object.values<any>(branch).find((s) => s.Next === "KickRunnerForPSD");
-  waitState.Next = "PSD";
-  delete branch.KickRunnerForPSD;
   branch.PSD = {
     Type: "Task",
     Comment: "Runs Glue job PSD directly (.sync).",
@@ -90,7 +87,6 @@ describe("native Glue integration replacing the PSD runner task (done-when)", fu
       "arn:${data.aws_partition.partition.partition}:lambda:us-east-1:${data.aws_caller_identity.account.account_id}:function:etl-dev-check-run",
       "arn:${data.aws_partition.partition.partition}:lambda:us-east-1:${data.aws_caller_identity.account.account_id}:function:etl-dev-check-run:*",
     ]);
-    expect(sid("KickRunnerForPSD")).to.equal(undefined);
     // Only the jobs still on the runner keep Glue access through it; the role grants Glue on PSD alone.
     const glueResources = policy.Statement.filter((s: any) => s.Action.some((a: string) => a.startsWith("glue:"))).flatMap((s: any) => s.Resource);
     expect(glueResources).to.deep.equal([sid("PSD").Resource[0]]);
@@ -110,7 +106,6 @@ describe("native Glue integration replacing the PSD runner task (done-when)", fu
     expect(native.jobs.map((j) => [j.jobName, j.state]).sort()).to.deep.equal([["etl-dev-JMSD", "SUCCEEDED"], ["etl-dev-PMD", "SUCCEEDED"], ["etl-dev-PSD", "SUCCEEDED"]]);
     const states = Object.fromEntries(native.states.map((s) => [s.name, s.status]));
     expect(states).to.include({ PSD: "SUCCEEDED", CheckPSDRun: "SUCCEEDED" });
-    expect(states).to.not.have.property("KickRunnerForPSD");
   });
 
   it("npm start runs it with ETL_CONFIG naming that configuration", () => {

@@ -61,11 +61,12 @@ describe("local/runtime", () => {
     expect(report.output.files.every((f) => f.endsWith(".parquet"))).to.equal(true);
     expect(report.output.written).to.equal(true);
     expect(triggers.some((t) => t.endsWith(":Scheduled Event"))).to.equal(false);
-    expect(triggers).to.include.members(["etl-dev-data-arrival:WaitTaskScheduled", "etl-dev-etl-runner:RunnerTaskScheduled", "etl-dev-etl-runner:Glue Job State Change", "etl-dev-data-arrival:S3 notification"]);
+    // The workflow's RUNNING status change wakes both functions; the functions' own RunnerTaskScheduled wakes the runner.
+    expect(triggers).to.include.members(["etl-dev-data-arrival:Step Functions Execution Status Change", "etl-dev-etl-runner:Step Functions Execution Status Change", "etl-dev-etl-runner:RunnerTaskScheduled", "etl-dev-etl-runner:Glue Job State Change", "etl-dev-data-arrival:S3 notification"]);
     expect(report.states.every((s) => s.exitedAt !== null)).to.equal(true);
     expect(report.notifications).to.deep.equal([]);
-    // S3, DynamoDB, Step Functions and one service per engine in use.
-    expect(endpoints).to.have.length(3 + new Set(Object.values(config.jobs).map((j) => j.engine).concat("glue")).size);
+    // S3, DynamoDB, Step Functions, EventBridge and one service per engine in use.
+    expect(endpoints).to.have.length(4 + new Set(Object.values(config.jobs).map((j) => j.engine).concat("glue")).size);
     for (const endpoint of endpoints) expect(await listening(endpoint), endpoint).to.equal(false);
     // Each run is reported with its job's engine and that engine's run id.
     for (const job of report.jobs) {

@@ -436,8 +436,9 @@ describe("local/sfn-service", () => {
       const jobs = Object.keys(config.jobs).map((j) => names.glueJob(j));
       expect(jobsRun.slice().sort()).to.deep.equal(jobs.slice().sort());
       expect(jobsRun[jobsRun.length - 1]).to.equal(names.glueJob("JMSD"), "the join runs last");
-      expect(kicks.map((k) => k.DetailType).sort()).to.deep.equal(["RunnerTaskScheduled", "RunnerTaskScheduled", "RunnerTaskScheduled", "WaitTaskScheduled", "WaitTaskScheduled"]);
-      expect(kicks.every((k) => k.Source === names.eventSource && (k.Detail as { executionArn?: string }).executionArn === executionArn)).to.equal(true);
+      // No kicks: the workflow puts no event of its own (the functions wake on its RUNNING status change and on each other).
+      expect(kicks).to.deep.equal([]);
+      expect(executionArn).to.be.a("string");
       const exited = ofType(service.events, "StateExited");
       expect(exited.map((e) => e.name)).to.have.members(allStates(stateMachine.definition).map(([name]) => name));
       expect(exited.every((e) => e.status === "SUCCEEDED")).to.equal(true);

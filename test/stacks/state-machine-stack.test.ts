@@ -71,7 +71,8 @@ describe("state-machine stack (example configuration)", () => {
   it("gives the state machine role only what the definition uses", () => {
     const statements = statementsOf(sm, "state-machine-policy");
     const sid = (s: string) => statements.find((x: any) => x.Sid === s);
-    // One statement per integration Task state, named after it (the definition's putEvents kicks; no sns:Publish: the failure rule publishes, not the workflow).
+    // One statement per integration Task state, named after it (the shipped definition has none: no kicks, and no
+    // sns:Publish: the failure rule publishes, not the workflow).
     const asl = JSON.parse(readFileSync(join(PROJECT_ROOT, "asl", "etl-workflow.asl.json"), "utf8"));
     const integrationStates = allStates(asl).filter(([, s]) => s.Type === "Task" && String(s.Resource).startsWith("arn:aws:states:::")).map(([n]) => n);
     expect(statements.map((s: any) => s.Sid).sort()).to.deep.equal([...integrationStates, "LogDelivery", "Tracing"].sort());

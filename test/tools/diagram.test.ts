@@ -21,6 +21,9 @@ describe("tools/diagram", () => {
 
   it("renders the shipped workflow: branches as subgraphs, tasks labelled with what they run", () => {
     const doc = diagramDocument(loadBaseConfig(DEFAULT_CONFIG_FILE));
+    // A branch is its wait task, then its job: no kick states.
+    expect(doc).to.not.include("putEvents");
+    expect(doc.split("\n")).to.include("  s_WaitForSalesData --> s_PSD");
     expect(doc).to.match(/^```mermaid\nflowchart TD\n/m);
     for (const line of [
       '  subgraph s_ProcessDatasets["ProcessDatasets<br/>Parallel"]',
@@ -28,11 +31,10 @@ describe("tools/diagram", () => {
       '    subgraph s_ProcessDatasets__branch2["branch 2"]',
       '      s_PSD["PSD<br/>Glue job etl-dev-PSD"]',
       '      s_WaitForMarketingData["WaitForMarketingData<br/>wait for marketing upload"]',
-      '      s_KickSalesDataWait["KickSalesDataWait<br/>EventBridge putEvents WaitTaskScheduled"]',
       '  s_JMSD["JMSD<br/>Glue job etl-dev-JMSD"]',
       '  s_WorkflowSucceeded(["WorkflowSucceeded<br/>Succeed"]):::succeed',
       '  s_DefaultDataSince -->|"$.dataSince is present"| s_ProcessDatasets',
-      '  s_KickRunnerForJMSD -.->|"catch States.ALL"| s_JMSD',
+      '  s_ProcessDatasets --> s_JMSD',
       '  s_JMSD -.->|"retry JobRetryableError up to 6× (30 s, backoff 2)"| s_JMSD',
     ])
       expect(doc.split("\n")).to.include(line);

@@ -80,18 +80,24 @@ describe("tools/diagram/mermaid", () => {
 
     it("a changed Task resource changes only its node", () => {
       const changed = shipped();
-      changed.States.KickRunnerForJMSD.Resource = "arn:aws:states:::sqs:sendMessage";
+      const join: string = changed.States.ProcessDatasets.Next;
+      changed.States[join].Resource = "arn:aws:states:::sqs:sendMessage";
       const { removed, added } = changedLines(renderMermaid(shipped()), renderMermaid(changed));
       expect(removed).to.have.length(1);
-      expect(added).to.deep.equal(['  s_KickRunnerForJMSD["KickRunnerForJMSD<br/>sqs sendMessage"]']);
+      expect(added).to.deep.equal([`  s_${join}["${join}<br/>sqs sendMessage"]`]);
     });
 
     it("a changed Catch target changes only that edge", () => {
-      const changed = shipped();
-      changed.States.KickRunnerForJMSD.Catch[0].Next = "WorkflowSucceeded";
-      const { removed, added } = changedLines(renderMermaid(shipped()), renderMermaid(changed));
-      expect(removed).to.deep.equal(['  s_KickRunnerForJMSD -.->|"catch States.ALL"| s_JMSD']);
-      expect(added).to.deep.equal(['  s_KickRunnerForJMSD -.->|"catch States.ALL"| s_WorkflowSucceeded']);
+      // The shipped workflow has no Catch (a failure ends the execution at the failed state): add one to both sides.
+      const withCatch = (next: string) => {
+        const d = shipped();
+        d.States[d.States.ProcessDatasets.Next].Catch = [{ ErrorEquals: ["States.ALL"], Next: next }];
+        return d;
+      };
+      const join: string = shipped().States.ProcessDatasets.Next;
+      const { removed, added } = changedLines(renderMermaid(withCatch("ProcessDatasets")), renderMermaid(withCatch("WorkflowSucceeded")));
+      expect(removed).to.deep.equal([`  s_${join} -.->|"catch States.ALL"| s_ProcessDatasets`]);
+      expect(added).to.deep.equal([`  s_${join} -.->|"catch States.ALL"| s_WorkflowSucceeded`]);
     });
   });
 
