@@ -98,7 +98,7 @@ function milliseconds(flag: string, value: string): number {
 }
 
 /** The help's list of the active configuration's datasets: name, upload prefix, schema, and the sample data it gets. */
-export function datasetHelp(config: EtlConfig, source = "the active configuration"): string {
+export function datasetHelp(config: EtlConfig, source = "the active configuration", namesFor = "--input and --delay"): string {
   const datasets = Object.entries(config.datasets);
   const width = Math.max(...datasets.map(([name]) => name.length));
   const lines = datasets.map(([name, d]) => {
@@ -111,5 +111,5 @@ export function datasetHelp(config: EtlConfig, source = "the active configuratio
     }
     return `  ${name.padEnd(width)}  upload prefix ${d.prefix}, schema ${d.schema}; default data ${sample}`;
   });
-  return `Datasets of ${source} (NAME for --input and --delay):\n${lines.join("\n")}`;
+  return `Datasets of ${source} (NAME for ${namesFor}):\n${lines.join("\n")}`;
 }

@@ -1,12 +1,11 @@
 // Deterministic sample data in the exact shape of the QuickSight sample datasets (sales pipeline and
 // marketing metrics): same headers (incl. the trailing space in "Mailing list adds "), M/D/YYYY dates
 // without padding, TRUE/FALSE booleans, mostly empty Events. Seeded PRNG, so a seed gives the same bytes.
-// CLI: npm run sample-data -- --out DIR [--sales-rows N] [--seed N]
+// `npm run sample-data` writes every configured dataset (local/sample-data-cli.ts).
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { defineCommand, integerOption, runAsScript } from "../core/cli-args";
+import { join } from "node:path";
 import { csvField } from "./csv";
 
 export const SALES_HEADER =
@@ -179,40 +178,4 @@ export async function writeSampleData(dir: string, options: { salesRows?: number
   await writeChunks(sales, salesChunks(options.salesRows ?? DEFAULT_SALES_ROWS, options.seed ?? DEFAULT_SEED));
   await writeChunks(marketing, marketingChunks(options.seed ?? DEFAULT_SEED));
   return { sales, marketing };
-}
-
-export const SAMPLE_DATA_COMMAND = defineCommand({
-  command: "npm run sample-data --",
-  summary: "Writes the generated sales and marketing datasets (the shape of the QuickSight samples) as CSV files.",
-  options: {
-    out: { type: "string", value: "DIR", required: true, description: "folder the two CSV files are written to" },
-    "sales-rows": { type: "string", value: "N", description: `sales rows to generate. Default: ${DEFAULT_SALES_ROWS}` },
-    seed: { type: "string", value: "N", description: `seed of the generator (same seed, same files). Default: ${DEFAULT_SEED}` },
-  },
-});
-
-type SampleDataValues = Exclude<ReturnType<typeof SAMPLE_DATA_COMMAND.parse>, "help">;
-
-/** The generator's settings from the parsed options; a UsageError names the flag. */
-function sampleDataOptions(values: SampleDataValues): { out: string; salesRows: number; seed: number } {
-  return {
-    out: resolve(values.out),
-    salesRows: integerOption("sales-rows", values["sales-rows"]) ?? DEFAULT_SALES_ROWS,
-    seed: integerOption("seed", values.seed) ?? DEFAULT_SEED,
-  };
-}
-
-/** Parses `--out DIR [--sales-rows N] [--seed N]` ("help" for --help); a UsageError names the flag. */
-export function parseSampleDataArgs(argv: string[]): ReturnType<typeof sampleDataOptions> | "help" {
-  const values = SAMPLE_DATA_COMMAND.parse(argv);
-  if (values === "help") return "help";
-  return sampleDataOptions(values);
-}
-
-if (require.main === module) {
-  runAsScript(SAMPLE_DATA_COMMAND, async (values) => {
-    const args = sampleDataOptions(values);
-    const paths = await writeSampleData(args.out, args);
-    console.log(`sales: ${paths.sales} (${args.salesRows} rows)\nmarketing: ${paths.marketing} (${MARKETING_DAYS} rows)`);
-  });
 }

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { generateMarketing, generateSales, parseSampleDataArgs, salesChunks, writeSampleData } from "../../local/sample-data";
+import { generateMarketing, generateSales, salesChunks, writeSampleData } from "../../local/sample-data";
 
 // The real files' header lines, byte for byte (note the space after "Mailing list adds").
 const SALES_HEADER =
@@ -101,7 +101,7 @@ describe("local/sample-data", () => {
     });
   });
 
-  describe("writeSampleData and the CLI arguments", () => {
+  describe("writeSampleData", () => {
     let dir: string;
     before(async () => {
       dir = await mkdtemp(join(tmpdir(), "sample-data-test-"));
@@ -119,15 +119,6 @@ describe("local/sample-data", () => {
     it("fails naming the path it cannot write", async () => {
       const error = await writeSampleData(join("/dev/null", "x")).then(() => undefined, (e: Error) => e);
       expect(error?.message).to.include("/dev/null");
-    });
-
-    it("parses --out, --sales-rows and --seed, and names a bad flag or value", () => {
-      expect(parseSampleDataArgs(["--out", "/tmp/x", "--sales-rows", "100"])).to.deep.equal({ out: "/tmp/x", salesRows: 100, seed: 42 });
-      expect(() => parseSampleDataArgs([])).to.throw("--out");
-      expect(() => parseSampleDataArgs(["--out", "d", "--sales-rows", "ten"])).to.throw('--sales-rows: expected a non-negative integer, got "ten"');
-      expect(() => parseSampleDataArgs(["--out", "d", "--rows", "1"])).to.throw("unknown option '--rows'");
-    expect(parseSampleDataArgs(["--help"])).to.equal("help");
-      expect(() => parseSampleDataArgs(["--out"])).to.throw("--out needs a value");
     });
   });
 });

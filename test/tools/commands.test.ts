@@ -51,8 +51,8 @@ describe("the npm scripts' command lines", () => {
 
   it("a bad or missing value is named in one line too (sample-data, bench, synth:hcl)", async () => {
     const cases = [
-      { file: "local/sample-data.ts", args: ["--out", "unused", "--sales-rows", "ten"], names: '--sales-rows: expected a non-negative integer, got "ten"' },
-      { file: "local/sample-data.ts", args: [], names: "--out DIR is required" },
+      { file: "local/sample-data-cli.ts", args: ["--out", "unused", "--sales-rows", "ten"], names: '--sales-rows: expected a non-negative integer, got "ten"' },
+      { file: "local/sample-data-cli.ts", args: [], names: "--out DIR is required" },
       { file: "bench/run.ts", args: ["--only", "speed"], names: "--only: unknown section speed" },
       { file: "tools/synth-hcl.ts", args: ["--out"], names: "--out needs a value" },
     ];
