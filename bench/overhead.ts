@@ -1,5 +1,6 @@
 // Orchestration overhead of each runner task, read from a local run's report:
-// state entered -> its Glue run started (StartJobRun), and Glue run completed -> state exited.
+// state entered -> its Glue run started (StartJobRun), the previous activity task closed (a wait released, or the
+// job it follows done) -> StartJobRun, and Glue run completed -> state exited.
 import { allStates, loadStateMachine } from "../asl/loader";
 import { workflowPlaceholders } from "../asl/placeholders";
 import { localWorkflowArns } from "../local/arns";
@@ -13,6 +14,16 @@ export interface TaskOverhead {
   startMs: number;
   /** ms from the run's final state to the state exiting. */
   closeMs: number;
+  /** ms from the last activity task (wait or runner) that closed before the state entered, to StartJobRun. */
+  afterPreviousMs?: number;
+}
+
+/** The workflow's activity task states: its wait tasks and its runner tasks. */
+export function activityTasks(config: EtlConfig): Set<string> {
+  const arns = localWorkflowArns(config);
+  const { definition } = loadStateMachine(definitionPath(config), workflowPlaceholders(config, arns));
+  const activities = new Set([arns.runnerActivityArn, ...Object.keys(config.datasets).map((d) => arns.waitActivityArn(d))]);
+  return new Set(allStates(definition).filter(([, s]) => s.Type === "Task" && activities.has(s.Resource)).map(([name]) => name));
 }
 
 /** The workflow's runner task states, each with the Glue job name it runs. */
@@ -39,9 +50,10 @@ const ms = (iso: string, what: string) => {
 
 /**
  * One entry per runner task of a succeeded run. The task's Glue run is the last run of its job that
- * started after the state entered (earlier ones belong to retried attempts).
+ * started after the state entered (earlier ones belong to retried attempts). With `activityStates`
+ * (activityTasks()), each entry also has afterPreviousMs.
  */
-export function taskOverheads(report: Pick<RunReport, "status" | "states" | "jobs">, tasks: ReadonlyMap<string, string>): TaskOverhead[] {
+export function taskOverheads(report: Pick<RunReport, "status" | "states" | "jobs">, tasks: ReadonlyMap<string, string>, activityStates?: ReadonlySet<string>): TaskOverhead[] {
   if (report.status !== "SUCCEEDED") throw new Error(`the run ${report.status}; overhead is measured on succeeded runs only`);
   const out: TaskOverhead[] = [];
   for (const [state, jobName] of tasks) {
@@ -55,7 +67,15 @@ export function taskOverheads(report: Pick<RunReport, "status" | "states" | "job
     const run = runs[runs.length - 1];
     if (!run) throw new Error(`state '${state}': no run of Glue job ${jobName} started while it was active`);
     if (!run.completedOn) throw new Error(`state '${state}': Glue run ${run.runId} has no completion time`);
-    out.push({ state, jobName, startMs: ms(run.startedOn, "startedOn") - entered, closeMs: exited - ms(run.completedOn, `run ${run.runId} completedOn`) });
+    const overhead: TaskOverhead = { state, jobName, startMs: ms(run.startedOn, "startedOn") - entered, closeMs: exited - ms(run.completedOn, `run ${run.runId} completedOn`) };
+    if (activityStates) {
+      const closed = report.states
+        .filter((s) => activityStates.has(s.name) && s.name !== state && s.exitedAt !== null && ms(s.exitedAt, `state '${s.name}' exitedAt`) <= entered)
+        .map((s) => ms(s.exitedAt!, `state '${s.name}' exitedAt`));
+      if (closed.length === 0) throw new Error(`state '${state}': no wait or runner task closed before it entered`);
+      overhead.afterPreviousMs = ms(run.startedOn, "startedOn") - Math.max(...closed);
+    }
+    out.push(overhead);
   }
   return out;
 }
