@@ -418,7 +418,7 @@ export function resourceNames(c: EtlConfig) {
     emrApplication: `${p}-spark`,
     /** Execution role of the EMR Serverless job runs. */
     emrJobRole: `${p}-emr-job`,
-    /** Source of the workflow's own EventBridge events (the "kicks"). */
+    /** Source of the project's own EventBridge events (RunnerTaskScheduled from the functions, and any kick in the ASL). */
     eventSource: `${c.project}.${c.environment}.workflow`,
   };
 }

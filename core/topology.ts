@@ -92,9 +92,10 @@ export interface EventPattern {
   readonly detail?: Readonly<Record<string, readonly string[]>>;
 }
 
+/** The detail-types of the "a task of yours is scheduled" events (core/kicks.ts). */
 export { KICKS };
 
-/** The source of those events, and of every event of the workflow's own: resourceNames().eventSource. */
+/** The source of those events: resourceNames().eventSource. */
 export const kickSource = (names: ResourceNames) => names.eventSource;
 
 /**

@@ -57,8 +57,8 @@ function runCli(args: string[], onLine?: (line: string, child: ReturnType<typeof
   });
 }
 
-/** S3, DynamoDB, Step Functions and one service per engine the configuration's jobs use (Glue always). */
-const serviceCount = (config: EtlConfig) => 3 + new Set(["glue", ...Object.values(config.jobs).map((j) => j.engine)]).size;
+/** S3, DynamoDB, Step Functions, EventBridge and one service per engine the configuration's jobs use (Glue always). */
+const serviceCount = (config: EtlConfig) => 4 + new Set(["glue", ...Object.values(config.jobs).map((j) => j.engine)]).size;
 
 async function expectAllClosed(result: CliResult, config: EtlConfig = loadConfig()): Promise<void> {
   expect(result.endpoints, result.stdout).to.have.length(serviceCount(config));
