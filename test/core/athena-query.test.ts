@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { athenaQuery, UNLOAD_OPTIONS } from "../../core/athena-query";
 import { catalogTables, outputTableName, rawTableName } from "../../core/catalog";
-import { loadConfig, PROJECT_ROOT } from "../../core/config";
+import { loadConfig, scriptsDir } from "../../core/config";
 import { STAGING_URI_MARKER } from "../../core/job-spec";
+import { workflowShape } from "../support/workflow";
 
 describe("core/athena-query", () => {
   const config = loadConfig();
@@ -24,19 +25,32 @@ describe("core/athena-query", () => {
   });
 
   it("reads a job input through the output's catalog table, and names the field when that job has none", () => {
-    expect(() => athenaQuery(config, "JMSD")).to.throw(/jobs\.JMSD\.inputs\[0\]\.job: .*give job PSD a catalogSchema/);
-    const withTables = { ...config, jobs: { ...config.jobs, PSD: { ...config.jobs.PSD, catalogSchema: "marketing_and_sales.json" }, PMD: { ...config.jobs.PMD, catalogSchema: "marketing.json" } } };
-    const statement = athenaQuery(withTables, "JMSD");
-    expect(statement).to.include(`"sales" AS (SELECT * FROM "${config.glue.databaseName}"."${outputTableName(withTables, "PSD")}")`);
+    const { joinJobs } = workflowShape(config);
+    expect(joinJobs, "jobs reading other jobs' outputs").to.not.be.empty;
+    const join = joinJobs[0];
+    const [first, ...rest] = config.jobs[join].inputs;
+    // The jobs it reads without a catalog table of their own, then each with one (any schema file of the configuration).
+    const bare = { ...config, jobs: { ...config.jobs, [first.job!]: { ...config.jobs[first.job!], catalogSchema: undefined } } };
+    expect(() => athenaQuery(bare, join)).to.throw(new RegExp(`jobs\\.${join}\\.inputs\\[0\\]\\.job: .*give job ${first.job} a catalogSchema`));
+    const schemaFile = Object.values(config.datasets)[0].schema;
+    const jobs = { ...config.jobs };
+    for (const input of [first, ...rest]) jobs[input.job!] = { ...jobs[input.job!], catalogSchema: jobs[input.job!].catalogSchema ?? schemaFile };
+    const withTables = { ...config, jobs };
+    const statement = athenaQuery(withTables, join);
+    for (const input of [first, ...rest])
+      expect(statement).to.include(`"${input.name}" AS (SELECT * FROM "${config.glue.databaseName}"."${outputTableName(withTables, input.job!)}")`);
   });
 
   it("merges the input views into a job SQL that has its own WITH, keeping its leading comments", () => {
     const dir = mkdtempSync(join(tmpdir(), "athena-query-"));
     try {
-      cpSync(join(PROJECT_ROOT, "glue-scripts"), dir, { recursive: true });
-      writeFileSync(join(dir, "process_marketing_data.sql"), "-- a comment\nWITH days AS (SELECT date FROM marketing)\nSELECT * FROM days;\n");
-      const statement = athenaQuery({ ...config, scriptsDir: dir, rootDir: "/" }, "PMD");
-      expect(statement).to.match(/^UNLOAD \(\n-- a comment\nWITH\n"marketing" AS \([\s\S]*\),\ndays AS \(SELECT date FROM marketing\)\nSELECT \* FROM days\n\) TO /);
+      cpSync(scriptsDir(config), dir, { recursive: true });
+      const { datasetJobs } = workflowShape(config);
+      const id = datasetJobs[0];
+      const view = config.jobs[id].inputs[0].name;
+      writeFileSync(join(dir, config.jobs[id].script.replace(/\.py$/, ".sql")), `-- a comment\nWITH days AS (SELECT date FROM ${view})\nSELECT * FROM days;\n`);
+      const statement = athenaQuery({ ...config, scriptsDir: dir, rootDir: "/" }, id);
+      expect(statement).to.match(new RegExp(`^UNLOAD \\(\\n-- a comment\\nWITH\\n"${view}" AS \\([\\s\\S]*\\),\\ndays AS \\(SELECT date FROM ${view}\\)\\nSELECT \\* FROM days\\n\\) TO `));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
