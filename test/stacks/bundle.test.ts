@@ -154,7 +154,7 @@ describe("stacks/bundle", () => {
           RUN_TTL_DAYS: "14",
           MAX_TASKS_PER_INVOCATION: "10",
           ENGINE_CONCURRENCY: "8",
-          JOB_ENGINES: JSON.stringify({ "etl-dev-PSD": "glue" }),
+          JOB_ENGINES: JSON.stringify({ "etl-dev-LoadOrders": "glue" }),
           POWERTOOLS_LOG_LEVEL: "SILENT",
         },
       });

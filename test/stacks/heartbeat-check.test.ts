@@ -46,12 +46,12 @@ describe("stacks/heartbeat-check: runner task timeouts", () => {
     States: {
       P: {
         Type: "Parallel",
-        Branches: [{ StartAt: "Job", States: { Job: { Type: "Task", Resource: RUNNER, Parameters: { JobName: "etl-dev-PSD" }, TimeoutSeconds: timeout, HeartbeatSeconds: 900, End: true } } }],
+        Branches: [{ StartAt: "Job", States: { Job: { Type: "Task", Resource: RUNNER, Parameters: { JobName: "etl-dev-LoadOrders" }, TimeoutSeconds: timeout, HeartbeatSeconds: 900, End: true } } }],
         End: true,
       },
     },
   });
-  const jobs = { "etl-dev-PSD": { minutes: 120, field: "jobs.PSD.timeoutMinutes" } };
+  const jobs = { "etl-dev-LoadOrders": { minutes: 120, field: "jobs.LoadOrders.timeoutMinutes" } };
 
   it("accepts a runner task whose TimeoutSeconds covers the job's timeout", () => {
     expect(() => checkRunnerTimeouts(machine(7200), RUNNER, jobs, "wf.asl.json")).to.not.throw();
@@ -59,7 +59,7 @@ describe("stacks/heartbeat-check: runner task timeouts", () => {
 
   it("fails naming the file, the state and the job when the job may outlive its task", () => {
     expect(() => checkRunnerTimeouts(machine(7199), RUNNER, jobs, "wf.asl.json")).to.throw(
-      "wf.asl.json: runner task timeouts\n  - state 'Job' (Glue job 'etl-dev-PSD'): TimeoutSeconds 7199 is shorter than the job's timeout (jobs.PSD.timeoutMinutes = 120 min = 7200 s); the workflow would give up while Glue still runs",
+      "wf.asl.json: runner task timeouts\n  - state 'Job' (Glue job 'etl-dev-LoadOrders'): TimeoutSeconds 7199 is shorter than the job's timeout (jobs.LoadOrders.timeoutMinutes = 120 min = 7200 s); the workflow would give up while Glue still runs",
     );
   });
 });
