@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
+import { definitionPath, loadConfig } from "../../../core/config";
 import { describeRule, describeTask, escapeLabel, renderMermaid } from "../../../tools/diagram/mermaid";
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, "../../fixtures/asl-diagram", name), "utf8"));
@@ -67,31 +68,49 @@ describe("tools/diagram/mermaid", () => {
   });
 
   describe("one changed state is one changed line", () => {
-    const shipped = () => JSON.parse(readFileSync(join(__dirname, "../../../asl/etl-workflow.asl.json"), "utf8"));
-    const branchState = (d: any, name: string) => d.States.ProcessDatasets.Branches[0].States[name];
+    // The active workflow (ETL_CONFIG, else etl.config.json), as its file is written.
+    const workflow = () => JSON.parse(readFileSync(definitionPath(loadConfig()), "utf8"));
+    /** Every States map of a definition (the top level, each branch, each Map's processor), to find a state in its scope. */
+    const scopes = (machine: any): Array<Record<string, any>> => [
+      machine.States,
+      ...Object.values<any>(machine.States).flatMap((s) => [...(s.Branches ?? []), ...(s.ItemProcessor ?? s.Iterator ? [s.ItemProcessor ?? s.Iterator] : [])].flatMap(scopes)),
+    ];
+    /** The first state (and its scope) that `test` accepts, with a plain name (its diagram id is s_<name>). */
+    const find = (d: any, test: (state: any) => boolean): [Record<string, any>, string] => {
+      for (const scope of scopes(d)) for (const name of Object.keys(scope)) if (/^[A-Za-z0-9_]+$/.test(name) && test(scope[name])) return [scope, name];
+      throw new Error("no such state in the workflow");
+    };
 
     it("a changed Retry changes only its self-loop", () => {
-      const changed = shipped();
-      branchState(changed, "PSD").Retry[0].MaxAttempts = 9;
-      const { removed, added } = changedLines(renderMermaid(shipped()), renderMermaid(changed));
-      expect(removed).to.deep.equal(['  s_PSD -.->|"retry JobRetryableError up to 6× (30 s, backoff 2)"| s_PSD']);
-      expect(added).to.deep.equal(['  s_PSD -.->|"retry JobRetryableError up to 9× (30 s, backoff 2)"| s_PSD']);
+      const changed = workflow();
+      const [scope, name] = find(changed, (s) => s.Retry?.[0]?.MaxAttempts !== undefined && s.Retry[0].MaxAttempts !== 9);
+      const before = scope[name].Retry[0].MaxAttempts;
+      scope[name].Retry[0].MaxAttempts = 9;
+      const { removed, added } = changedLines(renderMermaid(workflow()), renderMermaid(changed));
+      expect(removed).to.have.length(1);
+      expect(removed[0]).to.match(new RegExp(`^  s_${name} -\\.->\\|"retry .* up to ${before}× .*"\\| s_${name}$`));
+      expect(added).to.deep.equal([removed[0].replace(`up to ${before}×`, "up to 9×")]);
     });
 
     it("a changed Task resource changes only its node", () => {
-      const changed = shipped();
-      changed.States.KickRunnerForJMSD.Resource = "arn:aws:states:::sqs:sendMessage";
-      const { removed, added } = changedLines(renderMermaid(shipped()), renderMermaid(changed));
+      const changed = workflow();
+      const [scope, name] = find(changed, (s) => s.Type === "Task" && s.Resource !== "arn:aws:states:::sqs:sendMessage");
+      scope[name].Resource = "arn:aws:states:::sqs:sendMessage";
+      const { removed, added } = changedLines(renderMermaid(workflow()), renderMermaid(changed));
       expect(removed).to.have.length(1);
-      expect(added).to.deep.equal(['  s_KickRunnerForJMSD["KickRunnerForJMSD<br/>sqs sendMessage"]']);
+      expect(added).to.deep.equal([`  s_${name}["${name}<br/>sqs sendMessage"]`]);
     });
 
     it("a changed Catch target changes only that edge", () => {
-      const changed = shipped();
-      changed.States.KickRunnerForJMSD.Catch[0].Next = "WorkflowSucceeded";
-      const { removed, added } = changedLines(renderMermaid(shipped()), renderMermaid(changed));
-      expect(removed).to.deep.equal(['  s_KickRunnerForJMSD -.->|"catch States.ALL"| s_JMSD']);
-      expect(added).to.deep.equal(['  s_KickRunnerForJMSD -.->|"catch States.ALL"| s_WorkflowSucceeded']);
+      const changed = workflow();
+      const [scope, name] = find(changed, (s) => s.Catch?.length > 0);
+      const before = scope[name].Catch[0].Next;
+      const target = Object.keys(scope).find((n) => n !== name && n !== before && /^[A-Za-z0-9_]+$/.test(n))!;
+      scope[name].Catch[0].Next = target;
+      const { removed, added } = changedLines(renderMermaid(workflow()), renderMermaid(changed));
+      expect(removed).to.have.length(1);
+      expect(removed[0]).to.match(new RegExp(`^  s_${name} -\\.->\\|"catch .*"\\| s_${before}$`));
+      expect(added).to.deep.equal([removed[0].replace(new RegExp(`s_${before}$`), `s_${target}`)]);
     });
   });
 
