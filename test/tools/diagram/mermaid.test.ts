@@ -117,33 +117,33 @@ describe("tools/diagram/mermaid", () => {
   describe("describeTask", () => {
     const activities = {
       "arn:aws:states:us-east-1:1:activity:runner": { kind: "runner" as const },
-      "arn:aws:states:us-east-1:1:activity:wait-sales": { kind: "wait" as const, dataset: "sales" },
+      "arn:aws:states:us-east-1:1:activity:wait-orders": { kind: "wait" as const, dataset: "orders" },
     };
 
     it("labels a runner task with its job's engine when the engines are known", () => {
-      const runner = { "arn:aws:states:us-east-1:1:activity:runner": { kind: "runner" as const, engineLabels: { "etl-dev-PMD": "Athena", "etl-dev-PSD": "Glue" } } };
-      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { JobName: "etl-dev-PMD" } }, runner)).to.equal("Athena job etl-dev-PMD");
-      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { JobName: "etl-dev-PSD" } }, runner)).to.equal("Glue job etl-dev-PSD");
+      const runner = { "arn:aws:states:us-east-1:1:activity:runner": { kind: "runner" as const, engineLabels: { "etl-dev-Clean": "Athena", "etl-dev-Load": "Glue" } } };
+      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { JobName: "etl-dev-Clean" } }, runner)).to.equal("Athena job etl-dev-Clean");
+      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { JobName: "etl-dev-Load" } }, runner)).to.equal("Glue job etl-dev-Load");
       expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { "JobName.$": "$.job" } }, runner)).to.equal("ETL job (from $.job)");
     });
 
     it("names the Glue job a runner activity task runs, from a value or a path", () => {
-      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { JobName: "etl-dev-PSD" } }, activities)).to.equal("Glue job etl-dev-PSD");
+      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { JobName: "etl-dev-Load" } }, activities)).to.equal("Glue job etl-dev-Load");
       expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { "JobName.$": "$.job" } }, activities)).to.equal("Glue job (from $.job)");
       expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner" }, activities)).to.equal("Glue job (no JobName)");
     });
 
     it("names the dataset a wait activity task waits for", () => {
-      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:wait-sales" }, activities)).to.equal("wait for sales upload");
+      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:wait-orders" }, activities)).to.equal("wait for orders upload");
     });
 
     it("names service integrations and their pattern", () => {
       expect(describeTask({ Resource: "arn:aws:states:::sns:publish", Parameters: { TopicArn: "arn:aws:sns:us-east-1:1:alerts" } })).to.equal("SNS publish to alerts");
       expect(describeTask({ Resource: "arn:aws:states:::events:putEvents", Parameters: { Entries: [{ DetailType: "A" }, { DetailType: "B" }] } })).to.equal("EventBridge putEvents A, B");
       expect(describeTask({ Resource: "arn:aws:states:::lambda:invoke.waitForTaskToken", Parameters: { FunctionName: "arn:aws:lambda:us-east-1:1:function:f" } })).to.equal("Lambda f (waitForTaskToken)");
-      expect(describeTask({ Resource: "arn:aws:states:::glue:startJobRun.sync", Parameters: { JobName: "etl-dev-PSD" } })).to.equal("Glue job etl-dev-PSD (sync)");
+      expect(describeTask({ Resource: "arn:aws:states:::glue:startJobRun.sync", Parameters: { JobName: "etl-dev-Load" } })).to.equal("Glue job etl-dev-Load (sync)");
       expect(describeTask({ Resource: "arn:aws:states:::athena:startQueryExecution.sync", Parameters: { QueryString: "SELECT 1", WorkGroup: "etl-dev-etl" } })).to.equal("Athena query in etl-dev-etl (sync)");
-      expect(describeTask({ Resource: "arn:aws:states:::emr-serverless:startJobRun", Parameters: { ApplicationId: "00app", Name: "PSD" } })).to.equal("EMR Serverless job run PSD on 00app");
+      expect(describeTask({ Resource: "arn:aws:states:::emr-serverless:startJobRun", Parameters: { ApplicationId: "00app", Name: "Load" } })).to.equal("EMR Serverless job run Load on 00app");
       expect(describeTask({ Resource: "arn:aws:states:::events:putEvents.waitForTaskToken", Parameters: { Entries: [{ DetailType: "CountLines" }] } })).to.equal("EventBridge putEvents CountLines (waitForTaskToken)");
       expect(describeTask({ Resource: "arn:aws:states:::dynamodb:putItem" })).to.equal("dynamodb putItem");
     });
