@@ -17,8 +17,8 @@ export const CONFIG: ArrivalConfig = {
   dataBucket: BUCKET,
   arrivalTtlDays: 30,
   datasets: {
-    sales: { prefix: "raw/sales/", activityArn: activityArn("sales") },
-    marketing: { prefix: "raw/marketing/", activityArn: activityArn("marketing") },
+    orders: { prefix: "raw/orders/", activityArn: activityArn("orders") },
+    clicks: { prefix: "raw/clicks/", activityArn: activityArn("clicks") },
   },
 };
 

@@ -131,7 +131,7 @@ describe("etl-runner contract (every engine)", () => {
     it("Glue: the task input's arguments plus --etl_task_id", async () => {
       const w = await world(fakeGlue);
       await w.accept();
-      expect(w.fake.starts[0].input).to.deep.include({ JobName: "etl-dev-PSD", Arguments: { "--etl_execution": "exec-1", "--etl_task_id": TASK_ID } });
+      expect(w.fake.starts[0].input).to.deep.include({ JobName: "etl-dev-LoadOrders", Arguments: { "--etl_execution": "exec-1", "--etl_task_id": TASK_ID } });
     });
   });
 

@@ -132,7 +132,7 @@ const count = (mock: { calls(): Array<{ args: [any] }> }) => {
   return out;
 };
 
-export function fakeGlue(jobName = "etl-dev-PSD"): FakeEngine {
+export function fakeGlue(jobName = "etl-dev-LoadOrders"): FakeEngine {
   const client = new GlueClient({ region: "us-east-1" });
   const mock = mockClient(client);
   const runs = new Map<string, JobRun>();
@@ -180,7 +180,7 @@ export function fakeGlue(jobName = "etl-dev-PSD"): FakeEngine {
   return fake;
 }
 
-export function fakeAthena(jobName = "etl-dev-PMD"): FakeEngine {
+export function fakeAthena(jobName = "etl-dev-CleanClicks"): FakeEngine {
   const client = new AthenaClient({ region: "us-east-1" });
   const mock = mockClient(client);
   const executions = new Map<string, QueryExecution>();
@@ -192,7 +192,7 @@ export function fakeAthena(jobName = "etl-dev-PMD"): FakeEngine {
     workGroup: "etl-dev-etl",
     database: "etl_orchestrator",
     query: `UNLOAD (SELECT 1) TO '${STAGING_URI_MARKER}' WITH (format = 'PARQUET', compression = 'SNAPPY')`,
-    outputUri: `s3://${DATA_BUCKET}/processed/marketing/`,
+    outputUri: `s3://${DATA_BUCKET}/processed/clicks/`,
     stagingUri: `s3://${DATA_BUCKET}/staging/${jobName}/`,
   };
   const create = (query: string, state: string, id = `q-${++n}`) => {
@@ -264,7 +264,7 @@ export function fakeAthena(jobName = "etl-dev-PMD"): FakeEngine {
   return fake;
 }
 
-export function fakeEmrServerless(jobName = "etl-dev-JMSD"): FakeEngine {
+export function fakeEmrServerless(jobName = "etl-dev-JoinAll"): FakeEngine {
   const client = new EMRServerlessClient({ region: "us-east-1" });
   const mock = mockClient(client);
   const runs = new Map<string, EmrJobRun>();
@@ -275,10 +275,10 @@ export function fakeEmrServerless(jobName = "etl-dev-JMSD"): FakeEngine {
     jobName,
     applicationId: "00fabc123",
     executionRoleArn: "arn:aws:iam::123456789012:role/etl-dev-emr-job",
-    entryPoint: `s3://${ARTIFACT_BUCKET}/glue-scripts/join_marketing_and_sales_data.py`,
-    entryPointArguments: ["--etl_inputs", "[]", "--etl_sql", "join_marketing_and_sales_data.sql"],
+    entryPoint: `s3://${ARTIFACT_BUCKET}/glue-scripts/join_all.py`,
+    entryPointArguments: ["--etl_inputs", "[]", "--etl_sql", "join_all.sql"],
     sparkSubmitParameters: "--py-files s3://artifacts/glue-scripts/etl_common.py",
-    outputUri: `s3://${DATA_BUCKET}/curated/marketing_and_sales/`,
+    outputUri: `s3://${DATA_BUCKET}/curated/joined/`,
     stagingUri: `s3://${DATA_BUCKET}/staging/${jobName}/`,
   };
   const create = (name: string, state: string, id = `00f${String(++n).padStart(13, "0")}`) => {
