@@ -4,7 +4,8 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
 import { athenaQuery } from "../../core/athena-query";
 import { outputTableName } from "../../core/catalog";
-import { DEFAULT_CONFIG_FILE, PROJECT_ROOT, loadConfig, type EtlConfig } from "../../core/config";
+import { DEFAULT_CONFIG_FILE, PROJECT_ROOT, loadConfig, schemaPath, type EtlConfig } from "../../core/config";
+import { readSchemaFile } from "../../core/schema-file";
 import { ATHENA_FUNCTIONS, DATE_PARSE_FORMATS, checkCoverage, functionNames, installAthenaDialect, parseUnload } from "../../local/athena-dialect";
 
 /** The configurations the project ships or tests: every job that can run on Athena, as it would. */
@@ -85,7 +86,12 @@ describe("local/athena-dialect", () => {
 
   it("keeps the generated patterns those of the other engines", () => {
     const python = readFileSync(join(PROJECT_ROOT, "glue-scripts/etl_common.py"), "utf8");
-    const statement = athenaQuery(loadConfig(), "PSD");
+    // A job of the configuration reading a dataset with date and integer columns.
+    const config = loadConfig();
+    const types = (dataset: string) => readSchemaFile(schemaPath(config, config.datasets[dataset].schema)).columns.map((c) => c.type);
+    const job = Object.keys(config.jobs).find((id) => config.jobs[id].inputs.some((i) => i.dataset !== undefined && types(i.dataset).includes("date") && types(i.dataset).includes("bigint")));
+    expect(job, "a job reads a dataset with date and bigint columns").to.be.a("string");
+    const statement = athenaQuery(config, job!);
     for (const kind of ["DATE", "BIGINT"]) {
       const pattern = new RegExp(`${kind}_PATTERN = r"(.*)"`).exec(python)![1];
       expect(statement, kind).to.include(`'${pattern}'`);
