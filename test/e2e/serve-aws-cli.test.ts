@@ -11,7 +11,7 @@ import { expect } from "chai";
 import { loadConfig, resourceNames } from "../../core/config";
 import { readParquet } from "../../local/parquet";
 import { finalJob } from "../../local/runtime";
-import { writeSampleData } from "../../local/sample-data";
+import { writeDatasetSamples } from "../../local/dataset-samples";
 import { listening } from "../listening";
 
 const ROOT = resolve(__dirname, "..", "..");
@@ -95,7 +95,7 @@ describe("npm run serve with the real AWS CLI", function () {
   before(async () => {
     if (!existsSync(AWS_CLI)) throw new Error(`the AWS CLI is missing from .venv/ (${AWS_CLI}): run 'npm run python:setup' (it installs requirements.txt, awscli included)`);
     dir = await mkdtemp(join(tmpdir(), "etl-serve-cli-"));
-    data = await writeSampleData(join(dir, "data"), { salesRows: 2000 });
+    data = await writeDatasetSamples(config, join(dir, "data"), undefined, { salesRows: 2000, days: 400 });
   });
   afterEach(async () => {
     for (const s of served.splice(0)) await s.stop().catch(() => undefined);

@@ -25,10 +25,10 @@ describe("local/s3-staging", () => {
     await put("in/a/", "");
     await put("in/a/one.csv", "1");
     await put("in/a/sub/two.csv", "2");
-    const [input] = await staging.downloadInputs([{ name: "sales", path: `s3://${BUCKET}/in/a/`, format: "csv" }], dir, "--etl_inputs");
-    expect(input.path).to.equal(join(dir, "sales"));
-    expect(await readFile(join(dir, "sales", "one.csv"), "utf8")).to.equal("1");
-    expect(await readFile(join(dir, "sales", "sub", "two.csv"), "utf8")).to.equal("2");
+    const [input] = await staging.downloadInputs([{ name: "orders", path: `s3://${BUCKET}/in/a/`, format: "csv" }], dir, "--etl_inputs");
+    expect(input.path).to.equal(join(dir, "orders"));
+    expect(await readFile(join(dir, "orders", "one.csv"), "utf8")).to.equal("1");
+    expect(await readFile(join(dir, "orders", "sub", "two.csv"), "utf8")).to.equal("2");
   });
 
   it("fails an input with no objects, and a path that is not an S3 URI, naming them", async () => {
@@ -59,19 +59,19 @@ describe("local/s3-staging", () => {
     const sent: string[] = [];
     s3.client.middlewareStack.add((next, context) => async (args) => (sent.push(String(context.commandName)), next(args)), { step: "initialize", name: "recordCommands" });
     try {
-      await local.downloadInputs([{ name: "sales", path: `s3://${BUCKET}/stored/`, format: "csv" }], dir, "--etl_inputs");
+      await local.downloadInputs([{ name: "orders", path: `s3://${BUCKET}/stored/`, format: "csv" }], dir, "--etl_inputs");
     } finally {
       s3.client.middlewareStack.remove("recordCommands");
     }
     expect(gets).to.deep.equal(["stored/a b/part.csv"]);
     expect(sent).to.deep.equal(["ListObjectsV2Command"]);
-    expect(Buffer.compare(await readFile(join(dir, "sales", "a b", "part.csv")), body)).to.equal(0);
+    expect(Buffer.compare(await readFile(join(dir, "orders", "a b", "part.csv")), body)).to.equal(0);
   });
 
   it("falls back to GetObject (streamed) when the stored file is not there", async () => {
     await put("fallback/one.csv", "1,2,3");
     const local = new S3Staging(s3.client, () => join(dir, "no-such-file"));
-    await local.downloadInputs([{ name: "sales", path: `s3://${BUCKET}/fallback/`, format: "csv" }], dir, "--etl_inputs");
-    expect(await readFile(join(dir, "sales", "one.csv"), "utf8")).to.equal("1,2,3");
+    await local.downloadInputs([{ name: "orders", path: `s3://${BUCKET}/fallback/`, format: "csv" }], dir, "--etl_inputs");
+    expect(await readFile(join(dir, "orders", "one.csv"), "utf8")).to.equal("1,2,3");
   });
 });

@@ -4,7 +4,7 @@
 import { expect } from "chai";
 import { localWiring, LocalEventBus, matchesPattern, transformInput } from "../../local/event-bus";
 import { loadConfig, resourceNames } from "../../core/config";
-import type { FunctionId } from "../../core/topology";
+import { EMR_APPLICATION_ID_REF, type FunctionId } from "../../core/topology";
 import { FIXTURE_CONFIG, resources, synthFile, type TfJson } from "../stacks/synth";
 
 interface Wire {
@@ -46,12 +46,18 @@ function deployedWiring(stacks: TfJson[]) {
   return { rules: rules.sort((a, b) => a.ruleName.localeCompare(b.ruleName)), uploads };
 }
 
+/** A job on EMR Serverless: the runner's rule names the application, whose id only the stack knows (a reference). */
+function emrRefs(deployed: ReturnType<typeof deployedWiring>): Record<string, string> {
+  const application: string | undefined = deployed.rules.map((r) => (r.eventPattern as any)?.detail?.applicationId?.[0]).find((id) => id !== undefined);
+  return application ? { [EMR_APPLICATION_ID_REF]: application } : {};
+}
+
 for (const [label, file] of [["etl.config.json", undefined], ["three-datasets fixture", FIXTURE_CONFIG]] as const) {
   describe(`one topology: local wiring = synthesized wiring (${label})`, () => {
     it("the same rules: names, target functions, event patterns and schedules", () => {
       const synth = synthFile(file);
       const deployed = deployedWiring([synth.glue, synth.stateMachine, synth.runner]);
-      const local = localWiring(synth.config);
+      const local = localWiring(synth.config, emrRefs(deployed));
       const localRules = local.rules
         .map(({ ruleName, functionName, eventPattern, scheduleExpression }) => ({ ruleName, functionName, ...(eventPattern && { eventPattern }), ...(scheduleExpression && { scheduleExpression }) }))
         .sort((a, b) => a.ruleName.localeCompare(b.ruleName));
@@ -65,7 +71,7 @@ for (const [label, file] of [["etl.config.json", undefined], ["three-datasets fi
       const rule = Object.entries(resources(synth.stateMachine, "aws_cloudwatch_event_rule")).find(([, r]) => r.event_pattern?.includes("Execution Status Change"))!;
       const target = Object.values(resources(synth.stateMachine, "aws_cloudwatch_event_target")).find((t) => referenced(t.rule)![1] === rule[0]);
       const deployedArn = JSON.parse(rule[1].event_pattern).detail.stateMachineArn[0] as string;
-      const local = localWiring(synth.config, {}, { stateMachineArn: "LOCAL-ARN", failureTopicArn: "LOCAL-TOPIC" }).topicRules;
+      const local = localWiring(synth.config, emrRefs(deployedWiring([synth.glue, synth.stateMachine, synth.runner])), { stateMachineArn: "LOCAL-ARN", failureTopicArn: "LOCAL-TOPIC" }).topicRules;
       expect(local).to.have.length(1);
       expect(local[0].ruleName).to.equal(rule[1].name);
       // The same pattern, the state machine's ARN aside (the stack builds it from the name the local service uses).
@@ -77,8 +83,9 @@ for (const [label, file] of [["etl.config.json", undefined], ["three-datasets fi
 
     it("the same bucket notification: function, events and one prefix per dataset", () => {
       const synth = synthFile(file);
-      const { uploads } = deployedWiring([synth.glue, synth.stateMachine, synth.runner]);
-      const local = localWiring(synth.config).uploads;
+      const deployed = deployedWiring([synth.glue, synth.stateMachine, synth.runner]);
+      const { uploads } = deployed;
+      const local = localWiring(synth.config, emrRefs(deployed)).uploads;
       expect(uploads.map((u) => u.functionName)).to.satisfy((names: string[]) => names.every((n) => n === local.functionName));
       expect(uploads.map((u) => u.prefix).sort()).to.deep.equal([...local.prefixes].sort());
       for (const u of uploads) expect(u.events).to.deep.equal(local.events);
@@ -90,7 +97,9 @@ describe("local event bus", () => {
   const config = loadConfig();
   const names = resourceNames(config);
   const delivered: Array<[FunctionId, string]> = [];
-  const bus = new LocalEventBus(localWiring(config), (target, trigger) => delivered.push([target, trigger]));
+  // The EMR Serverless application's id, which the runner's rule names when a job of the configuration runs there.
+  const refs = { [EMR_APPLICATION_ID_REF]: "00fakeapplication" };
+  const bus = new LocalEventBus(localWiring(config, refs), (target, trigger) => delivered.push([target, trigger]));
   beforeEach(() => (delivered.length = 0));
   const event = (source: string, detailType: string, detail: unknown = {}) => ({ version: "0", source, "detail-type": detailType, detail });
 
@@ -125,7 +134,7 @@ describe("local event bus", () => {
     await new Promise((r) => setTimeout(r, 35));
     stop();
     const targets = new Set(delivered.map(([t]) => t));
-    expect([...targets].sort()).to.deep.equal(localWiring(config).rules.filter((r) => r.scheduleExpression).map((r) => r.target).sort());
+    expect([...targets].sort()).to.deep.equal(localWiring(config, refs).rules.filter((r) => r.scheduleExpression).map((r) => r.target).sort());
   });
 
   it("matches EventBridge's way and refuses a pattern form it does not emulate", () => {
