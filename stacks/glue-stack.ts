@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative, sep } from "node:path";
-import { GlueJob } from "@cdktf/provider-aws/lib/glue-job";
 import { GlueSecurityConfiguration } from "@cdktf/provider-aws/lib/glue-security-configuration";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
@@ -14,6 +13,7 @@ import { jobsOn } from "../core/topology";
 import { AthenaWorkgroup } from "./constructs/athena-workgroup";
 import { EmrServerlessApplication } from "./constructs/emr-serverless-application";
 import { GlueCatalog } from "./constructs/glue-catalog";
+import { GlueJob } from "./constructs/glue-job";
 import { skipCheck } from "./constructs/checkov-skip";
 import { SecureBucket } from "./constructs/secure-bucket";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
@@ -159,29 +159,21 @@ export class GlueStack extends EtlStack {
 
     for (const jobId of jobsOn(config, "glue")) {
       const job = config.jobs[jobId];
-      const schemaFiles = jobSchemaFiles(config, jobId).map((file) => schemaPath(config, file));
       this.jobs[jobId] = new GlueJob(this, `job-${jobId}`, {
-        name: names.glueJob(jobId),
+        jobName: names.glueJob(jobId),
         description: job.description,
         roleArn: role.arn,
+        scriptLocation: this.artifacts.uri(`${scriptsPrefix}${job.script}`),
         glueVersion: config.glue.version,
         workerType: job.workerType ?? config.glue.workerType,
         numberOfWorkers: job.numberOfWorkers ?? config.glue.numberOfWorkers,
-        timeout: job.timeoutMinutes ?? config.glue.timeoutMinutes,
-        // Retries belong to the state machine.
-        maxRetries: 0,
-        executionProperty: { maxConcurrentRuns: config.glue.maxConcurrentRuns },
+        timeoutMinutes: job.timeoutMinutes ?? config.glue.timeoutMinutes,
+        maxConcurrentRuns: config.glue.maxConcurrentRuns,
         securityConfiguration: securityConfiguration.name,
-        command: { name: "glueetl", pythonVersion: "3", scriptLocation: this.artifacts.uri(`${scriptsPrefix}${job.script}`) },
-        defaultArguments: {
-          ...jobArguments(config, jobId, data.bucket.bucket),
-          "--extra-py-files": artifactUri(join(folder, COMMON_MODULE)),
-          "--extra-files": [sqlPath(config, job), ...schemaFiles].map(artifactUri).join(","),
-          "--job-language": "python",
-          "--enable-metrics": "true",
-          "--enable-continuous-cloudwatch-log": "true",
-          "--TempDir": this.artifacts.uri(TEMP_PREFIX),
-        },
+        arguments: { ...jobArguments(config, jobId, data.bucket.bucket) },
+        extraPyFiles: [artifactUri(join(folder, COMMON_MODULE))],
+        extraFiles: [sqlPath(config, job), ...jobSchemaFiles(config, jobId).map((file) => schemaPath(config, file))].map(artifactUri),
+        tempDir: this.artifacts.uri(TEMP_PREFIX),
       });
     }
 

@@ -8,8 +8,6 @@ import type { PolicyStatement } from "./iam-policy";
 
 /** The engines' resources (glue stack) the runner is granted; ARNs and names may be Terraform references. */
 export interface RunnerEngineResources {
-  /** Glue job ARNs and names, by job id, for the jobs on Glue. */
-  readonly glueJobs: Record<string, { arn: string; name: string }>;
   readonly athena?: {
     readonly workGroupName: string;
     readonly workGroupArn: string;
@@ -45,15 +43,6 @@ export function runnerEngineAccess(config: EtlConfig, jobName: (id: string) => s
   // [id, job] of the jobs on an engine
   const jobsOn = (engine: EngineName) => jobIdsOn(config, engine).map((id) => [id, config.jobs[id]] as const);
   const statements: RunnerEngineAccess["statements"] = {};
-
-  const glueJobs = jobsOn("glue").map(([id]) => {
-    const job = resources.glueJobs[id];
-    if (!job) throw new Error(`runner stack: job ${id} runs on glue but the glue stack has no Glue job for it`);
-    return job;
-  });
-  if (glueJobs.length > 0) {
-    statements["glue-jobs"] = [{ Sid: "RunProjectJobs", Action: ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"], Resource: glueJobs.map((j) => j.arn) }];
-  }
 
   // Jobs not on Glue: their spec, and publishing (staging -> output) with the list calls scoped to those prefixes.
   const staged = [...jobsOn("athena"), ...jobsOn("emr-serverless")];
