@@ -73,6 +73,16 @@ export class GlueStack extends EtlStack {
       accessLogs: this.accessLogs,
       lifecycleRules: [
         { id: "expire-replaced-data", status: "Enabled", filter: [{ prefix: "" }], noncurrentVersionExpiration: [{ noncurrentDays: REPLACED_DATA_DAYS }], expiration: [{ expiredObjectDeleteMarker: true }] },
+        // A run that failed or was stopped never publishes: its staged objects would stay forever. Where rules
+        // overlap, S3 applies the shorter expiration, so a replaced staged object goes after a day, not 30.
+        {
+          id: "expire-staging",
+          status: "Enabled",
+          filter: [{ prefix: config.dataLake.stagingPrefix }],
+          expiration: [{ days: config.dataLake.stagingExpirationDays }],
+          noncurrentVersionExpiration: [{ noncurrentDays: 1 }],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
+        },
         abortIncompleteUploads,
       ],
     });
