@@ -15,7 +15,7 @@ import { EmrServerlessApplication } from "./constructs/emr-serverless-applicatio
 import { GlueCatalog } from "./constructs/glue-catalog";
 import { GlueJob } from "./constructs/glue-job";
 import { skipCheck } from "./constructs/checkov-skip";
-import { SecureBucket } from "./constructs/secure-bucket";
+import { prefixAndBelow, SecureBucket } from "./constructs/secure-bucket";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
 import { policyDocument, serviceTrustPolicy } from "./iam-policy";
 import { jobArguments } from "../core/job-arguments";
@@ -145,25 +145,14 @@ export class GlueStack extends EtlStack {
       role: role.id,
       name: "etl-jobs",
       policy: policyDocument([
-        { Sid: "ReadArtifacts", Action: ["s3:GetObject"], Resource: [this.artifacts.objectsArn(scriptsPrefix)] },
-        { Sid: "ReadInputs", Action: ["s3:GetObject"], Resource: [data.objectsArn(rawPrefix), data.objectsArn(processedPrefix)] },
+        this.artifacts.grantObjects("ReadArtifacts", "read", [scriptsPrefix]),
+        data.grantObjects("ReadInputs", "read", [rawPrefix, processedPrefix]),
         // Outputs are overwritten; Spark's committer also reads back what it wrote.
-        { Sid: "WriteOutputs", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: [data.objectsArn(processedPrefix), data.objectsArn(curatedPrefix)] },
-        {
-          Sid: "ListDataLake",
-          Action: ["s3:ListBucket"],
-          Resource: [data.bucket.arn],
-          Condition: { StringLike: { "s3:prefix": [rawPrefix, processedPrefix, curatedPrefix].flatMap((p) => [p, `${p}*`]) } },
-        },
-        { Sid: "TempDir", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: [this.artifacts.objectsArn(TEMP_PREFIX)] },
-        { Sid: "ListTempDir", Action: ["s3:ListBucket"], Resource: [this.artifacts.bucket.arn], Condition: { StringLike: { "s3:prefix": [TEMP_PREFIX, `${TEMP_PREFIX}*`] } } },
-        {
-          Sid: "GlueLogs",
-          Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-          Resource: [this.arn("logs", "log-group:/aws-glue/*"), this.arn("logs", "log-group:/aws-glue/*:log-stream:*")],
-        },
-        // PutMetricData has no resource type; the namespace condition is the only scope.
-        { Sid: "GlueMetrics", Action: ["cloudwatch:PutMetricData"], Resource: ["*"], Condition: { StringEquals: { "cloudwatch:namespace": "Glue" } } },
+        data.grantObjects("WriteOutputs", "write", [processedPrefix, curatedPrefix]),
+        data.grantList("ListDataLake", prefixAndBelow([rawPrefix, processedPrefix, curatedPrefix])),
+        this.artifacts.grantObjects("TempDir", "write", [TEMP_PREFIX]),
+        this.artifacts.grantList("ListTempDir", prefixAndBelow([TEMP_PREFIX])),
+        ...GlueJob.roleRuntimeStatements((service, resource) => this.arn(service, resource)),
       ]),
     });
 
@@ -215,16 +204,11 @@ export class GlueStack extends EtlStack {
       const inputPrefixes = new Set(emrJobs.flatMap((id) => config.jobs[id].inputs.map((i) => (i.dataset !== undefined ? config.datasets[i.dataset].prefix : config.jobs[i.job!].output))));
       const stagingPrefixes = emrJobs.map((id) => jobStagingPrefix(config, names.glueJob(id)));
       emr.grantJobAccess(
-        { Sid: "ReadJobScripts", Action: ["s3:GetObject"], Resource: [COMMON_MODULE, ...scriptKeys].map((key) => `${this.artifacts.bucket.arn}/${scriptsPrefix}${key}`) },
-        { Sid: "ReadJobInputs", Action: ["s3:GetObject"], Resource: [...inputPrefixes].map((p) => data.objectsArn(p)) },
+        this.artifacts.grantObjects("ReadJobScripts", "read", [COMMON_MODULE, ...scriptKeys].map((key) => `${scriptsPrefix}${key}`)),
+        data.grantObjects("ReadJobInputs", "read", [...inputPrefixes]),
         // Spark's committer writes, reads back and deletes its temporary files under the run's staging folder.
-        { Sid: "WriteJobStaging", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"], Resource: stagingPrefixes.map((p) => data.objectsArn(p)) },
-        {
-          Sid: "ListJobFolders",
-          Action: ["s3:ListBucket"],
-          Resource: [data.bucket.arn],
-          Condition: { StringLike: { "s3:prefix": [...inputPrefixes, ...stagingPrefixes].flatMap((p) => [p, `${p}*`]) } },
-        },
+        data.grantObjects("WriteJobStaging", "stage", stagingPrefixes),
+        data.grantList("ListJobFolders", prefixAndBelow([...inputPrefixes, ...stagingPrefixes])),
       );
     }
 

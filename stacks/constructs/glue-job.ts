@@ -1,6 +1,7 @@
 import { GlueJob as GlueJobResource } from "@cdktf/provider-aws/lib/glue-job";
 import { Token } from "cdktf";
 import { Construct } from "constructs";
+import type { PolicyStatement } from "../iam-policy";
 import type { Grantee } from "./grantee";
 
 /** Glue's worker types for Spark jobs. */
@@ -95,6 +96,22 @@ export class GlueJob extends Construct {
     });
     this.jobName = this.job.name;
     this.jobArn = this.job.arn;
+  }
+
+  /**
+   * What the role of Glue jobs needs besides their data: writing their logs (`/aws-glue/*` log groups) and metrics.
+   * `arn(service, resource)` builds an ARN in the stack's account and region.
+   */
+  static roleRuntimeStatements(arn: (service: string, resource: string) => string): PolicyStatement[] {
+    return [
+      {
+        Sid: "GlueLogs",
+        Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: [arn("logs", "log-group:/aws-glue/*"), arn("logs", "log-group:/aws-glue/*:log-stream:*")],
+      },
+      // PutMetricData has no resource type; the namespace condition is the only scope.
+      { Sid: "GlueMetrics", Action: ["cloudwatch:PutMetricData"], Resource: ["*"], Condition: { StringEquals: { "cloudwatch:namespace": "Glue" } } },
+    ];
   }
 
   /**
