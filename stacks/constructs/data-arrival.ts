@@ -7,6 +7,7 @@ import { resourceNames, type EtlConfig } from "../../core/config";
 import { ARRIVAL_TABLE } from "../../core/table-keys";
 import { FUNCTIONS, UPLOADS } from "../../core/topology";
 import { EncryptedTable } from "./encrypted-table";
+import { grantActivityTasks } from "./etl-state-machine";
 import type { Grantee } from "./grantee";
 import { LambdaEventRule } from "./lambda-event-rule";
 import { NodejsFunction } from "./nodejs-function";
@@ -70,11 +71,7 @@ export class DataArrival extends Construct {
 
   /** Lets `grantee` poll the wait activities and answer their tasks (a wait task has no heartbeat). */
   grantWaitTasks(grantee: Grantee, activities: readonly SfnActivity[], stateMachine: SfnStateMachine): void {
-    const arns = activities.map((a) => a.arn);
-    grantee.addToRolePolicy("wait-activities", [
-      { Sid: "PollWaitTasks", Action: ["states:GetActivityTask"], Resource: arns },
-      { Sid: "AnswerWaitTasks", Action: ["states:SendTaskSuccess", "states:SendTaskFailure"], Resource: [...arns, stateMachine.arn] },
-    ]);
+    grantActivityTasks(grantee, { stateMachineArn: stateMachine.arn, activityArns: activities.map((a) => a.arn), policyId: "wait-activities", label: "Wait" });
   }
 
   /** Lets `grantee` record uploads and park wait tokens: item writes and queries on the arrival table. */

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { checkRunnerHeartbeats, checkRunnerTimeouts, ratePeriodSeconds } from "../../stacks/heartbeat-check";
+import { checkRunnerHeartbeats, checkRunnerTimeouts, ratePeriodSeconds } from "../../asl/heartbeat-check";
 
 const RUNNER = "arn:aws:states:us-east-1:1:activity:runner";
 const definition = (heartbeat?: number) => ({
@@ -15,7 +15,7 @@ const definition = (heartbeat?: number) => ({
   },
 });
 
-describe("stacks/heartbeat-check", () => {
+describe("asl/heartbeat-check", () => {
   it("reads rate() periods and ignores cron()", () => {
     expect(ratePeriodSeconds("rate(1 minute)")).to.equal(60);
     expect(ratePeriodSeconds("rate(10 minutes)")).to.equal(600);
@@ -40,7 +40,7 @@ describe("stacks/heartbeat-check", () => {
   });
 });
 
-describe("stacks/heartbeat-check: runner task timeouts", () => {
+describe("asl/heartbeat-check: runner task timeouts", () => {
   const machine = (timeout: number) => ({
     StartAt: "P",
     States: {
