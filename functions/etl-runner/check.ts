@@ -25,7 +25,16 @@ export interface RunnerOutput {
   startedOn?: string;
   completedOn?: string;
   executionTime?: number;
-  [engineField: string]: string | number | undefined;
+  /** Rows read and dropped per input, and rows written, where the engine reports them. */
+  counts?: RunCounts;
+  [engineField: string]: string | number | RunCounts | undefined;
+}
+
+/** The counts of the task output (core/quality.ts QualityCounts without the nulls). */
+export interface RunCounts {
+  rowsRead: Record<string, number>;
+  rowsDropped: Record<string, number>;
+  rowsWritten: number;
 }
 
 /**
@@ -65,6 +74,13 @@ export function successOutput(jobName: string, engine: EngineName, run: EngineRu
     completedOn: run.completedOn?.toISOString(),
     executionTime: run.executionTime,
     ...run.outputFields,
+    ...(run.counts && {
+      counts: {
+        rowsRead: Object.fromEntries(Object.entries(run.counts.inputs).map(([name, c]) => [name, c.read])),
+        rowsDropped: Object.fromEntries(Object.entries(run.counts.inputs).map(([name, c]) => [name, c.dropped])),
+        rowsWritten: run.counts.written,
+      },
+    }),
   };
 }
 
@@ -142,14 +158,21 @@ export async function checkAllRuns(deps: RunnerDeps, summary: RunnerSummary): Pr
 export async function checkOneRun(deps: RunnerDeps, target: RunTarget, summary: RunnerSummary): Promise<void> {
   const { jobRunId } = target;
   const jobNames = target.jobName !== undefined ? [target.jobName] : deps.engines.jobsOn(target.engine);
-  const items = (await Promise.all(jobNames.map((job) => deps.table.queryJob(job)))).flat().filter((i) => i.jobRunId === jobRunId);
+  const tracked = (await Promise.all(jobNames.map((job) => deps.table.queryJob(job)))).flat();
+  let items = tracked.filter((i) => i.jobRunId === jobRunId);
+  if (items.length === 0 && jobNames.length > 0) {
+    // A helper run of a tracked one (Athena: its counts statement) wakes the run it belongs to.
+    const taskId = await deps.engines.of(jobNames[0]).taskOfHelperRun?.(jobRunId);
+    items = tracked.filter((i) => taskId !== undefined && i.taskId === taskId && i.jobRunId !== undefined);
+  }
   if (items.length === 0) {
     deps.logger.info("run is not tracked by the runner", { ...target });
     return;
   }
   const jobName = items[0].jobName;
-  const run = await describeRun(deps, jobName, jobRunId);
-  if (!run) throw new Error(`could not read ${deps.engines.of(jobName).label} run ${jobRunId} of job ${jobName}`);
+  const runId = items[0].jobRunId!;
+  const run = await describeRun(deps, jobName, runId);
+  if (!run) throw new Error(`could not read ${deps.engines.of(jobName).label} run ${runId} of job ${jobName}`);
   for (const item of items) await applyRunState(deps, item, run, summary);
 }
 

@@ -16,7 +16,7 @@ import { isServiceError } from "../shared/aws-errors";
 import { mapConcurrent } from "../shared/concurrency";
 import type { EngineName } from "./engine";
 import type { JobSpecs } from "./job-specs";
-import { parseS3Uri, stagingRunUri, type S3Location } from "./s3-uri";
+import { countsRunUri, parseS3Uri, stagingRunUri, type S3Location } from "./s3-uri";
 
 /** Copies in flight while publishing. */
 const COPY_CONCURRENCY = 8;
@@ -71,6 +71,7 @@ export class Publisher {
       await this.s3().send(new PutObjectCommand({ Bucket: marker.bucket, Key: marker.key, Body: JSON.stringify({ taskId, outputUri: target.outputUri, objects: relative.length }), ContentType: "application/json" }));
     }
     await this.deleteKeys(staging.bucket, staged);
+    await this.deleteCounts(target, taskId);
     return { published: done ?? staged.length };
   }
 
@@ -84,6 +85,13 @@ export class Publisher {
   async discard(target: PublishTarget, taskId: string): Promise<void> {
     const staging = parseS3Uri(stagingRunUri(target.stagingUri, taskId));
     await this.deleteKeys(staging.bucket, await this.list(staging));
+    await this.deleteCounts(target, taskId);
+  }
+
+  /** An Athena run's counts (read before it was reported, never published). */
+  private async deleteCounts(target: PublishTarget, taskId: string): Promise<void> {
+    const counts = parseS3Uri(countsRunUri(target.stagingUri, taskId));
+    await this.deleteKeys(counts.bucket, await this.list(counts));
   }
 
   private async list({ bucket, key: prefix }: S3Location): Promise<string[]> {

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { csvLineRegex } from "../../core/catalog";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
@@ -84,7 +85,9 @@ describe("glue stack (example configuration)", () => {
     const schema = JSON.parse(readFileSync(join(scriptsDir(app.config), "schemas", "sales.json"), "utf8"));
     expect(sales.storage_descriptor.columns.map((c: any) => c.name)).to.deep.equal(schema.columns.map((c: any) => c.name));
     expect(sales.storage_descriptor.columns.every((c: any) => c.type === "string")).to.equal(true);
-    expect(sales.storage_descriptor.ser_de_info.serialization_library).to.equal("org.apache.hadoop.hive.serde2.OpenCSVSerde");
+    // RegexSerDe: a malformed line (unclosed quote, wrong field count) is all NULL, dropped and counted by the statements.
+    expect(sales.storage_descriptor.ser_de_info.serialization_library).to.equal("org.apache.hadoop.hive.serde2.RegexSerDe");
+    expect(sales.storage_descriptor.ser_de_info.parameters["input.regex"]).to.equal(csvLineRegex(schema.columns.length));
     expect(sales.parameters["skip.header.line.count"]).to.equal("1");
     expect(sales.storage_descriptor.location).to.equal(`s3://${dataBucket}/raw/sales/`);
     expect(sales.description).to.match(/string.*M\/D\/YYYY/);
