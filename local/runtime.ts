@@ -32,7 +32,7 @@ import { OutputFolder, type OutputContents } from "./output-folder";
 import { writeDatasetSamples } from "./dataset-samples";
 import { LOCAL_S3_CREDENTIALS, startLocalS3, type LocalS3 } from "./s3";
 import { LocalStepFunctions, type PutEventsEntry, type SfnEvent } from "./sfn-service";
-import type { RunCounts } from "../functions/etl-runner/check";
+import type { RunCounts } from "../core/quality";
 
 
 export interface RuntimeOptions {

@@ -11,7 +11,7 @@ import type { RunItem } from "./runs-table";
 import { logContext, removeItem, startRun, stopRun } from "./start";
 import { parseTaskInput } from "../shared/task-input";
 import { runnerTaskInput } from "./task-input";
-import { isDataQualityMessage } from "../../core/quality";
+import { isDataQualityMessage, runCounts, type RunCounts } from "../../core/quality";
 
 /** A STARTING claim older than this is taken over: its invocation died or lost its start's answer. */
 export const STALE_CLAIM_MS = 120_000;
@@ -30,12 +30,7 @@ export interface RunnerOutput {
   [engineField: string]: string | number | RunCounts | undefined;
 }
 
-/** The counts of the task output (core/quality.ts QualityCounts without the nulls). */
-export interface RunCounts {
-  rowsRead: Record<string, number>;
-  rowsDropped: Record<string, number>;
-  rowsWritten: number;
-}
+export type { RunCounts };
 
 /**
  * The cause of JobFailedError: JSON that fits the SFN limit as sent (escaping included), so the
@@ -64,7 +59,7 @@ export function failureCause(fields: { jobName: string; engine: EngineName; runI
   return result.length <= LIMITS.cause ? result : cause("").slice(0, LIMITS.cause);
 }
 
-export function successOutput(jobName: string, engine: EngineName, run: EngineRun): RunnerOutput {
+export function successOutput(jobName: string, engine: EngineName, run: EngineRun, counts?: RunCounts): RunnerOutput {
   return {
     jobName,
     engine,
@@ -74,13 +69,7 @@ export function successOutput(jobName: string, engine: EngineName, run: EngineRu
     completedOn: run.completedOn?.toISOString(),
     executionTime: run.executionTime,
     ...run.outputFields,
-    ...(run.counts && {
-      counts: {
-        rowsRead: Object.fromEntries(Object.entries(run.counts.inputs).map(([name, c]) => [name, c.read])),
-        rowsDropped: Object.fromEntries(Object.entries(run.counts.inputs).map(([name, c]) => [name, c.dropped])),
-        rowsWritten: run.counts.written,
-      },
-    }),
+    ...((counts ?? run.counts) && { counts: counts ?? runCounts(run.counts!) }),
   };
 }
 
@@ -220,18 +209,18 @@ export async function applyRunState(deps: RunnerDeps, item: RunItem, run: RunLoo
     outcome = await sendTaskFailure(sfn, item.taskToken, error, causeOf(state, run.errorMessage ?? ""));
   } else {
     const target = await deps.publisher.target(item.jobName, adapter.engine);
-    const published = target ? await publishResult(deps, target, item, context) : "done";
+    const published = target ? await publishResult(deps, target, item, context) : { counts: undefined };
     if (published === "retry") {
       // Transient S3 trouble: the task stays open (heartbeat) and the next cycle publishes again.
       if ((await sendTaskHeartbeat(sfn, item.taskToken)) === "sent") summary.heartbeats++;
       return;
     }
-    if (published === "done") outcome = await sendTaskSuccess(sfn, item.taskToken, successOutput(item.jobName, adapter.engine, run));
+    if ("counts" in published) outcome = await sendTaskSuccess(sfn, item.taskToken, successOutput(item.jobName, adapter.engine, run, published.counts));
     else {
       state = published.state;
       outcome = await sendTaskFailure(sfn, item.taskToken, RUNNER_ERRORS.jobFailed, causeOf(published.state, published.message));
     }
-    if (target && published === "done") await deps.publisher.finish(target, item.taskId).catch((error) => logger.warn("could not delete the publish marker", { ...context, error: describeError(error) }));
+    if (target && "counts" in published) await deps.publisher.finish(target, item.taskId).catch((error) => logger.warn("could not delete the publish marker", { ...context, error: describeError(error) }));
   }
   logger.info(outcome === "sent" ? "task closed" : "task was already gone", { ...context, state });
   if (outcome === "sent") summary.closed++;
@@ -239,12 +228,12 @@ export async function applyRunState(deps: RunnerDeps, item: RunItem, run: RunLoo
 }
 
 /** Publishes a succeeded run's staged result; a run that staged nothing, or an S3 refusal, fails the task. */
-async function publishResult(deps: RunnerDeps, target: PublishTarget, item: RunItem, context: Record<string, unknown>): Promise<"done" | "retry" | { state: string; message: string }> {
+async function publishResult(deps: RunnerDeps, target: PublishTarget, item: RunItem, context: Record<string, unknown>): Promise<{ counts: RunCounts | undefined } | "retry" | { state: string; message: string }> {
   try {
     const result = await deps.publisher.publish(target, item.taskId);
     if (result === "empty") return { state: "NO_OUTPUT", message: `the run succeeded but wrote nothing under ${stagingRunUri(target.stagingUri, item.taskId)}: a run that keeps no data does not succeed` };
     deps.logger.info("published the run's output", { ...context, objects: result.published, outputUri: target.outputUri });
-    return "done";
+    return { counts: result.counts };
   } catch (error) {
     if (isTransientS3Error(error)) {
       deps.logger.warn("publishing failed; retrying next cycle", { ...context, error: describeError(error) });

@@ -12,6 +12,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import { COUNTS_OBJECT, parseCountsObject, type RunCounts } from "../../core/quality";
 import { isServiceError } from "../shared/aws-errors";
 import { mapConcurrent } from "../shared/concurrency";
 import type { EngineName } from "./engine";
@@ -28,12 +29,19 @@ export interface PublishTarget {
   outputUri: string;
 }
 
-export type PublishResult = { published: number } | "empty";
+/** `counts`: the run's counts object (core/quality.ts COUNTS_OBJECT), read and never published; absent if it wrote none. */
+export type PublishResult = { published: number; counts?: RunCounts } | "empty";
 
 /** An S3 failure worth another try next cycle (network, 5xx, throttling), as opposed to access or a missing bucket. */
 export function isTransientS3Error(error: unknown): boolean {
+  if (error instanceof CountsObjectError) return false;
   if (!isServiceError(error)) return true;
   return error.$fault === "server" || error.$metadata.httpStatusCode === 429 || error.name === "SlowDown";
+}
+
+/** A counts object that is not the run's (another task's) or not a counts object: trying again cannot help. */
+export class CountsObjectError extends Error {
+  override name = "CountsObjectError";
 }
 
 export class Publisher {
@@ -55,10 +63,13 @@ export class Publisher {
     const output = parseS3Uri(target.outputUri);
     const marker = markerOf(target, taskId);
     const staged = await this.list(staging);
-    const done = await this.readMarker(marker);
+    let done = await this.readMarker(marker);
     if (done === undefined) {
-      if (staged.length === 0) return "empty";
-      const relative = staged.map((key) => key.slice(staging.key.length));
+      const countsKey = staging.key + COUNTS_OBJECT;
+      const counts = staged.includes(countsKey) ? await this.readCounts(staging.bucket, countsKey, taskId) : undefined;
+      const data = staged.filter((key) => key !== countsKey);
+      if (data.length === 0) return "empty";
+      const relative = data.map((key) => key.slice(staging.key.length));
       await mapConcurrent(relative, COPY_CONCURRENCY, (name) =>
         this.s3().send(new CopyObjectCommand({ Bucket: output.bucket, Key: output.key + name, CopySource: copySource(staging.bucket, staging.key + name) })),
       );
@@ -68,11 +79,13 @@ export class Publisher {
         (key) => !keep.has(key) && !(output.bucket === stagingRoot.bucket && key.startsWith(stagingRoot.key)), // never the staging area itself
       );
       await this.deleteKeys(output.bucket, previous);
-      await this.s3().send(new PutObjectCommand({ Bucket: marker.bucket, Key: marker.key, Body: JSON.stringify({ taskId, outputUri: target.outputUri, objects: relative.length }), ContentType: "application/json" }));
+      // The marker keeps the counts: a retry after the staged objects are gone still reports them.
+      done = { objects: relative.length, counts };
+      await this.s3().send(new PutObjectCommand({ Bucket: marker.bucket, Key: marker.key, Body: JSON.stringify({ taskId, outputUri: target.outputUri, ...done }), ContentType: "application/json" }));
     }
     await this.deleteKeys(staging.bucket, staged);
     await this.deleteCounts(target, taskId);
-    return { published: done ?? staged.length };
+    return { published: done.objects, ...(done.counts && { counts: done.counts }) };
   }
 
   /** After the task was answered: the marker is no longer needed. */
@@ -109,11 +122,27 @@ export class Publisher {
    * The number of objects a previous attempt published, or undefined when it did not get that far. Listed first: a
    * GetObject of a missing key answers 403 to a role whose ListBucket is limited by prefix.
    */
-  private async readMarker(marker: S3Location): Promise<number | undefined> {
+  private async readMarker(marker: S3Location): Promise<{ objects: number; counts?: RunCounts } | undefined> {
     if (!(await this.list(marker)).includes(marker.key)) return undefined;
     const answer = await this.s3().send(new GetObjectCommand({ Bucket: marker.bucket, Key: marker.key }));
-    const body = JSON.parse((await answer.Body?.transformToString("utf8")) ?? "{}") as { objects?: unknown };
-    return typeof body.objects === "number" ? body.objects : 0;
+    const body = JSON.parse((await answer.Body?.transformToString("utf8")) ?? "{}") as { objects?: unknown; counts?: RunCounts };
+    return { objects: typeof body.objects === "number" ? body.objects : 0, ...(body.counts && { counts: body.counts }) };
+  }
+
+  /** A run's counts object; one written for another task (a stale object) is refused. */
+  private async readCounts(bucket: string, key: string, taskId: string): Promise<RunCounts> {
+    const answer = await this.s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const where = `s3://${bucket}/${key}`;
+    const text = (await answer.Body?.transformToString("utf8")) ?? "";
+    let parsed;
+    try {
+      parsed = parseCountsObject(text, where);
+    } catch (error) {
+      throw new CountsObjectError((error as Error).message);
+    }
+    const { taskId: writtenFor, ...counts } = parsed;
+    if (writtenFor !== null && writtenFor !== taskId) throw new CountsObjectError(`${where}: written for task ${writtenFor}, not ${taskId}`);
+    return counts;
   }
 
   private async deleteKeys(bucket: string, keys: string[]): Promise<void> {

@@ -1,6 +1,7 @@
 import { CancelJobRunCommand, EMRServerlessClient, GetApplicationCommand, GetJobRunCommand, ListJobRunsCommand, StartJobRunCommand, type JobRun } from "@aws-sdk/client-emr-serverless";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
+import { COUNTS_OBJECT, parseCountsObject } from "../../core/quality";
 import { loadConfig, scriptsDir } from "../../core/config";
 import { jobArguments } from "../../core/job-arguments";
 import { argumentMap, startLocalEmrServerless, type EmrJobRunStateChangeEvent, type LocalEmrServerlessOptions, type LocalEmrServerlessServer } from "../../local/emr-serverless-service";
@@ -64,10 +65,14 @@ describe("local/emr-serverless-service", () => {
     expect(done.startedAt).to.be.instanceOf(Date);
     expect(done.endedAt).to.be.instanceOf(Date);
     const keys = await keysUnder("staging/etl-dev-PMD/token-1/");
-    expect(keys).to.have.length(1);
-    const body = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: keys[0] }));
+    // The Parquet output, and the counts object beside it (read by the runner, never published).
+    expect(keys.filter((k) => !k.endsWith(COUNTS_OBJECT))).to.have.length(1);
+    const body = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: keys.find((k) => !k.endsWith(COUNTS_OBJECT)) }));
     expect(Buffer.from(await body.Body!.transformToByteArray()).subarray(0, 4).toString()).to.equal("PAR1");
-    expect(server!.emr.allRuns()[0].rowsWritten).to.equal(generateMarketing().trimEnd().split("\n").length - 1);
+    const rows = generateMarketing().trimEnd().split("\n").length - 1;
+    expect(server!.emr.allRuns()[0].rowsWritten).to.equal(rows);
+    const counts = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: `staging/etl-dev-PMD/token-1/${COUNTS_OBJECT}` }));
+    expect(parseCountsObject(await counts.Body!.transformToString(), COUNTS_OBJECT)).to.deep.include({ rowsWritten: rows, rowsRead: { marketing: rows }, rowsDropped: { marketing: 0 } });
     const mine = events.filter((e) => e.detail.jobRunId === jobRunId);
     expect(mine.map((e) => e.detail.state)).to.deep.equal(["SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "SUCCESS"]);
     expect(mine.map((e) => e.detail.previousState)).to.deep.equal([null, "SUBMITTED", "PENDING", "SCHEDULED", "RUNNING"]);

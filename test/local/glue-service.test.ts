@@ -12,7 +12,7 @@ import {
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import { loadConfig, type EtlConfig } from "../../core/config";
-import { jobQualityLimits } from "../../core/quality";
+import { COUNTS_OBJECT, jobQualityLimits } from "../../core/quality";
 import { startLocalGlue, type GlueJobStateChangeEvent, type LocalGlueOptions, type LocalGlueServer, type Transformation } from "../../local/glue-service";
 import { startLocalS3, type LocalS3 } from "../../local/s3";
 
@@ -111,7 +111,7 @@ describe("local/glue-service", () => {
     // The job's data-quality limits reach the engine from --etl_quality, as they reach the Glue script.
     expect(calls[0].quality).to.deep.equal(jobQualityLimits(baseConfig, "PSD"));
 
-    expect(await keysUnder("processed/sales/")).to.deep.equal(["processed/sales/part-0.parquet"]);
+    expect(await keysUnder("processed/sales/")).to.deep.equal([`processed/sales/${COUNTS_OBJECT}`, "processed/sales/part-0.parquet"]);
     const body = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "processed/sales/part-0.parquet" }));
     expect(await body.Body!.transformToString()).to.equal("A|B");
 

@@ -5,7 +5,7 @@
 import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, SFNClient, TaskTimedOut } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
-import { checkQuality } from "../../../core/quality";
+import { checkQuality, COUNTS_OBJECT } from "../../../core/quality";
 import { RUNNER_TABLE } from "../../../core/table-keys";
 import { checkAllRuns, STALE_CLAIM_MS } from "../../../functions/etl-runner/check";
 import { emptySummary, type RunnerDeps, type RunnerSummary } from "../../../functions/etl-runner/deps";
@@ -430,6 +430,36 @@ describe("etl-runner contract (every engine)", () => {
           });
           return;
         }
+
+        it("reads the counts object the run staged (core/quality.ts COUNTS_OBJECT) into the task output, never publishing it, even when the publish is repeated", async () => {
+          const w = await world(make);
+          const runId = await started(w);
+          const counts = { rowsRead: { a: 9, b: 3 }, rowsDropped: { a: 2, b: 0 }, rowsWritten: 5 };
+          w.stage(TASK_ID, { "part-0.parquet": "new", [COUNTS_OBJECT]: JSON.stringify({ taskId: TASK_ID, ...counts }) });
+          w.fake.setState(runId, states.succeeded);
+          // The first publish stops after the marker (staged objects not deleted): the retry reports the same counts.
+          w.s3.failures.push({ command: "DeleteObjects", when: (i) => i.Delete.Objects[0].Key.startsWith("staging/"), error: awsError("InternalError", "x", 500) });
+          await w.check();
+          expect(w.successes()).to.have.length(0);
+          w.s3.objects.delete(`${DATA_BUCKET}/${w.staging(TASK_ID)}${COUNTS_OBJECT}`);
+          await w.check();
+          expect(w.successes()).to.have.length(1);
+          const output = JSON.parse(w.successes()[0].output);
+          // Athena's counts come from its counts statement (its fake's), the others' from the object.
+          if (engine !== "athena") expect(output.counts).to.deep.equal(counts);
+          expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({ "part-0.parquet": "new" });
+        });
+
+        it("refuses a staged counts object written for another task (PUBLISH_FAILED), publishing nothing", async () => {
+          const w = await world(make);
+          const runId = await started(w);
+          w.stage(TASK_ID, { "part-0.parquet": "new", [COUNTS_OBJECT]: JSON.stringify({ taskId: "another", rowsRead: {}, rowsDropped: {}, rowsWritten: 1 }) });
+          w.fake.setState(runId, states.succeeded);
+          await w.check();
+          expect(w.failures().map((f) => f.error)).to.deep.equal(["JobFailedError"]);
+          expect(w.failures()[0].cause).to.match(/PUBLISH_FAILED.*written for task another/);
+          expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({});
+        });
 
         it("replaces the previous output with the staged result, then deletes the staging objects, before answering", async () => {
           const w = await world(make);
