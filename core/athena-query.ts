@@ -9,7 +9,8 @@ import type { EtlConfig } from "./config";
 import { sqlPath } from "./config";
 import { datasetSchema, outputTableName, rawTableName } from "./catalog";
 import { STAGING_URI_MARKER } from "./job-spec";
-import { jobQualityLimits, type QualityCounts, type QualityLimits } from "./quality";
+import { countsColumn } from "./athena-counts";
+import { jobQualityLimits } from "./quality";
 
 // The strict forms of typed values, identical to etl_common.py and local/etl-engine.ts (a test pins all three).
 export const ATHENA_VALUE_PATTERNS = {
@@ -137,14 +138,6 @@ export function athenaQuery(config: EtlConfig, jobId: string): string {
   return `UNLOAD (\n${query}\n) TO '${STAGING_URI_MARKER}' WITH (${UNLOAD_OPTIONS})`;
 }
 
-/** The column of the counts statement's JSON line: `<input>.read`, `<input>.kept`, `written`, `<column>.nulls`. */
-export const countsColumn = {
-  read: (input: string) => `${input}.read`,
-  kept: (input: string) => `${input}.kept`,
-  written: "written",
-  nulls: (column: string) => `${column}.nulls`,
-} as const;
-
 /**
  * The counts statement of a job on Athena: one JSON line with the rows read and kept per input (a raw dataset's lines
  * that are not blank, and those its view keeps), the rows the job's SQL gives, and the nulls of each notNull column
@@ -171,26 +164,4 @@ export function athenaCountsQuery(config: EtlConfig, jobId: string, limits = job
   // The newline before ')' ends a trailing '--' comment of the job's SQL.
   const query = `WITH\n${views.join(",\n")},\n"etl_result" AS (\n${jobSql(config, jobId)}\n)\nSELECT\n  ${counts.join(",\n  ")}`;
   return `UNLOAD (\n${query}\n) TO '${STAGING_URI_MARKER}' WITH (${COUNTS_UNLOAD_OPTIONS})`;
-}
-
-/** The counts of a job from the counts statement's JSON line; errors name the missing column. */
-export function athenaCounts(line: string, limits: QualityLimits): QualityCounts {
-  let row: Record<string, unknown>;
-  try {
-    row = JSON.parse(line) as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`the counts statement's output is not a JSON line (${(e as Error).message}): ${line.slice(0, 200)}`);
-  }
-  const count = (column: string) => {
-    const value = Number(row[column]);
-    if (row[column] === undefined || row[column] === null || !Number.isInteger(value) || value < 0)
-      throw new Error(`the counts statement's output has no count ${JSON.stringify(column)}: ${line.slice(0, 200)}`);
-    return value;
-  };
-  const inputs: QualityCounts["inputs"] = {};
-  for (const name of Object.keys(limits.inputs)) {
-    const read = count(countsColumn.read(name));
-    inputs[name] = { read, dropped: read - count(countsColumn.kept(name)) };
-  }
-  return { inputs, written: count(countsColumn.written), nulls: Object.fromEntries(limits.notNull.map((c) => [c, count(countsColumn.nulls(c))])) };
 }

@@ -561,7 +561,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   const logLevel = process.env.POWERTOOLS_LOG_LEVEL ?? "WARN";
   const environments: { [F in FunctionId]: Record<string, string> } = {
     // The job specs of engines other than Glue live in the local artifact bucket (wired with the local emulators).
-    runner: FUNCTIONS.runner.environment(config, { activityArn: arns.runnerActivityArn, tableName: names.runnerTable, artifactBucket }, logLevel),
+    runner: FUNCTIONS.runner.environment(config, { activityArn: arns.runnerActivityArn, tableName: names.runnerTable, artifactBucket, dataBucket: bucket }, logLevel),
     dataArrival: FUNCTIONS.dataArrival.environment(
       config,
       { tableName: names.arrivalTable, waitActivityArns: Object.fromEntries(datasetIds.map((d) => [d, arns.waitActivityArn(d)])), dataBucket: bucket },

@@ -1,5 +1,6 @@
 // What the runner needs of each engine a job uses: IAM statements scoped to that engine's resources (its state-change
 // rules are triggers in core/topology.ts). An engine no job uses gets nothing.
+import { COUNTS_OBJECT } from "../core/quality";
 import type { EtlConfig } from "../core/config";
 import type { EngineName } from "../core/job-spec";
 import { jobSpecsPrefix } from "../core/runner-environment";
@@ -52,7 +53,11 @@ export function runnerEngineAccess(config: EtlConfig, jobName: (id: string) => s
     return job;
   });
   if (glueJobs.length > 0) {
-    statements["glue-jobs"] = [{ Sid: "RunProjectJobs", Action: ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"], Resource: glueJobs.map((j) => j.arn) }];
+    statements["glue-jobs"] = [
+      { Sid: "RunProjectJobs", Action: ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"], Resource: glueJobs.map((j) => j.arn) },
+      // The counts object each Glue job writes beside its output (GLUE_COUNTS_URIS), read into the task output.
+      { Sid: "ReadGlueJobCounts", Action: ["s3:GetObject"], Resource: jobsOn("glue").map(([, job]) => `${resources.dataLakeArn}/${job.output}${COUNTS_OBJECT}`) },
+    ];
   }
 
   // Jobs not on Glue: their spec, and publishing (staging -> output) with the list calls scoped to those prefixes.

@@ -60,7 +60,7 @@ export class RunnerStack extends EtlStack {
     });
 
     const table = new EncryptedTable(this, "runs-table", { tableName: names.runnerTable, keys: RUNNER_TABLE }).table;
-    this.runner = NodejsFunction.fromSpec(this, "etl-runner", FUNCTIONS.runner, config, { activityArn: runnerActivity.arn, tableName: table.name, artifactBucket: props.artifacts.bucket });
+    this.runner = NodejsFunction.fromSpec(this, "etl-runner", FUNCTIONS.runner, config, { activityArn: runnerActivity.arn, tableName: table.name, artifactBucket: props.artifacts.bucket, dataBucket: props.dataLake.bucket });
     this.runner.addToRolePolicy("runner-activity", [
       { Sid: "PollRunnerTasks", Action: ["states:GetActivityTask"], Resource: [runnerActivity.arn] },
       { Sid: "AnswerRunnerTasks", Action: ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"], Resource: [runnerActivity.arn, stateMachine.arn] },

@@ -209,7 +209,7 @@ export async function applyRunState(deps: RunnerDeps, item: RunItem, run: RunLoo
     outcome = await sendTaskFailure(sfn, item.taskToken, error, causeOf(state, run.errorMessage ?? ""));
   } else {
     const target = await deps.publisher.target(item.jobName, adapter.engine);
-    const published = target ? await publishResult(deps, target, item, context) : { counts: undefined };
+    const published = target ? await publishResult(deps, target, item, context) : { counts: await glueCounts(deps, item, context) };
     if (published === "retry") {
       // Transient S3 trouble: the task stays open (heartbeat) and the next cycle publishes again.
       if ((await sendTaskHeartbeat(sfn, item.taskToken)) === "sent") summary.heartbeats++;
@@ -225,6 +225,21 @@ export async function applyRunState(deps: RunnerDeps, item: RunItem, run: RunLoo
   logger.info(outcome === "sent" ? "task closed" : "task was already gone", { ...context, state });
   if (outcome === "sent") summary.closed++;
   await removeItem(deps, item);
+}
+
+/**
+ * The counts object a Glue run wrote beside its output (GLUE_COUNTS_URIS). Its output is already in place, so a
+ * missing or foreign object (a script deployed before counts existed) only leaves the counts out of the task output.
+ */
+async function glueCounts(deps: RunnerDeps, item: RunItem, context: Record<string, unknown>): Promise<RunCounts | undefined> {
+  const uri = deps.config.glueCountsUris?.[item.jobName];
+  if (!uri) return undefined;
+  try {
+    return await deps.publisher.readCountsAt(uri, item.taskId);
+  } catch (error) {
+    deps.logger.warn("the run's counts are unreadable; the task output goes without them", { ...context, countsUri: uri, error: describeError(error) });
+    return undefined;
+  }
 }
 
 /** Publishes a succeeded run's staged result; a run that staged nothing, or an S3 refusal, fails the task. */

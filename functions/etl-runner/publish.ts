@@ -129,6 +129,12 @@ export class Publisher {
     return { objects: typeof body.objects === "number" ? body.objects : 0, ...(body.counts && { counts: body.counts }) };
   }
 
+  /** The counts object at `uri` (a Glue job's, beside its output), which must be the task's. */
+  readCountsAt(uri: string, taskId: string): Promise<RunCounts> {
+    const { bucket, key } = parseS3Uri(uri);
+    return this.readCounts(bucket, key, taskId);
+  }
+
   /** A run's counts object; one written for another task (a stale object) is refused. */
   private async readCounts(bucket: string, key: string, taskId: string): Promise<RunCounts> {
     const answer = await this.s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));

@@ -14,7 +14,8 @@ import {
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
-import { athenaCounts, athenaCountsQuery, athenaQuery } from "../../core/athena-query";
+import { athenaCounts } from "../../core/athena-counts";
+import { athenaCountsQuery, athenaQuery } from "../../core/athena-query";
 import { checkQuality, DataQualityError, jobQualityLimits } from "../../core/quality";
 import { workflowShape } from "../support/workflow";
 import { CASES, sampleLines } from "../spark/cases";

@@ -15,7 +15,7 @@ import {
 } from "@aws-sdk/client-athena";
 import { gunzipSync } from "node:zlib";
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
-import { athenaCounts } from "../../../core/athena-query";
+import { athenaCounts } from "../../../core/athena-counts";
 import { STAGING_URI_MARKER, type AthenaJobSpec } from "../../../core/job-spec";
 import { checkQuality } from "../../../core/quality";
 import { describeError } from "../../shared/aws-errors";

@@ -428,6 +428,25 @@ describe("etl-runner contract (every engine)", () => {
             expect(w.successes()).to.have.length(1);
             expect(w.s3.mock.calls()).to.have.length(0);
           });
+
+          it("reads the counts object the run wrote beside its output (GLUE_COUNTS_URIS) into the task output; a missing or foreign one leaves them out", async () => {
+            const counts = { rowsRead: { a: 9 }, rowsDropped: { a: 2 }, rowsWritten: 7 };
+            for (const [object, expected] of [
+              [{ taskId: TASK_ID, ...counts }, counts],
+              [{ taskId: "another", ...counts }, undefined],
+              [undefined, undefined],
+            ] as const) {
+              const w = await world(make);
+              const key = `processed/${w.fake.jobName}/${COUNTS_OBJECT}`;
+              w.deps.config.glueCountsUris = { [w.fake.jobName]: `s3://${DATA_BUCKET}/${key}` };
+              if (object) w.s3.objects.set(`${DATA_BUCKET}/${key}`, JSON.stringify(object));
+              const runId = await started(w);
+              w.fake.setState(runId, states.succeeded);
+              await w.check();
+              expect(w.successes()).to.have.length(1);
+              expect(JSON.parse(w.successes()[0].output).counts).to.deep.equal(expected);
+            }
+          });
           return;
         }
 
