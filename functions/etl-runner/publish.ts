@@ -4,7 +4,11 @@
 // objects, and only then answers SendTaskSuccess. A retry after a crash at any step repeats it safely: once the marker
 // exists the output is never touched again. A failed run's staged objects are deleted; the output stays as it was.
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCopyCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -23,6 +27,11 @@ import { countsRunUri, parseS3Uri, stagingRunUri, type S3Location } from "./s3-u
 const COPY_CONCURRENCY = 8;
 /** DeleteObjects takes at most 1,000 keys. */
 const DELETE_BATCH = 1000;
+/** CopyObject copies at most 5 GiB; a larger object is copied in parts (UploadPartCopy). */
+export const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
+/** Parts of a multipart copy: 512 MiB, or more when the object would need over 10,000 parts (S3's limits). */
+const PART_BYTES = 512 * 1024 ** 2;
+const MAX_PARTS = 10_000;
 
 export interface PublishTarget {
   stagingUri: string;
@@ -62,7 +71,9 @@ export class Publisher {
     const staging = parseS3Uri(stagingRunUri(target.stagingUri, taskId));
     const output = parseS3Uri(target.outputUri);
     const marker = markerOf(target, taskId);
-    const staged = await this.list(staging);
+    const stagedObjects = await this.listObjects(staging);
+    const staged = stagedObjects.map((o) => o.key);
+    const sizes = new Map(stagedObjects.map((o) => [o.key, o.size]));
     let done = await this.readMarker(marker);
     if (done === undefined) {
       const countsKey = staging.key + COUNTS_OBJECT;
@@ -71,7 +82,7 @@ export class Publisher {
       if (data.length === 0) return "empty";
       const relative = data.map((key) => key.slice(staging.key.length));
       await mapConcurrent(relative, COPY_CONCURRENCY, (name) =>
-        this.s3().send(new CopyObjectCommand({ Bucket: output.bucket, Key: output.key + name, CopySource: copySource(staging.bucket, staging.key + name) })),
+        this.copy({ bucket: staging.bucket, key: staging.key + name }, { bucket: output.bucket, key: output.key + name }, sizes.get(staging.key + name) ?? 0),
       );
       const keep = new Set(relative.map((name) => output.key + name));
       const stagingRoot = parseS3Uri(target.stagingUri);
@@ -107,15 +118,46 @@ export class Publisher {
     await this.deleteKeys(counts.bucket, await this.list(counts));
   }
 
-  private async list({ bucket, key: prefix }: S3Location): Promise<string[]> {
-    const keys: string[] = [];
+  private async list(location: S3Location): Promise<string[]> {
+    return (await this.listObjects(location)).map((o) => o.key);
+  }
+
+  private async listObjects({ bucket, key: prefix }: S3Location): Promise<Array<{ key: string; size: number }>> {
+    const objects: Array<{ key: string; size: number }> = [];
     let token: string | undefined;
     do {
       const page = await this.s3().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-      for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+      for (const object of page.Contents ?? []) if (object.Key) objects.push({ key: object.Key, size: object.Size ?? 0 });
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    return keys;
+    return objects;
+  }
+
+  /** One object: CopyObject up to 5 GiB, else a multipart copy (aborted on failure, so no parts are left billed). */
+  private async copy(source: S3Location, target: S3Location, size: number): Promise<void> {
+    const CopySource = copySource(source.bucket, source.key);
+    if (size <= MAX_COPY_OBJECT_BYTES) {
+      await this.s3().send(new CopyObjectCommand({ Bucket: target.bucket, Key: target.key, CopySource }));
+      return;
+    }
+    const partBytes = Math.max(PART_BYTES, Math.ceil(size / MAX_PARTS));
+    const { UploadId } = await this.s3().send(new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key }));
+    try {
+      const ranges = Array.from({ length: Math.ceil(size / partBytes) }, (_, i) => ({ PartNumber: i + 1, first: i * partBytes, last: Math.min((i + 1) * partBytes, size) - 1 }));
+      const parts: Array<{ PartNumber: number; ETag?: string }> = new Array(ranges.length);
+      await mapConcurrent(ranges, COPY_CONCURRENCY, async ({ PartNumber, first, last }) => {
+        const answer = await this.s3().send(
+          new UploadPartCopyCommand({ Bucket: target.bucket, Key: target.key, UploadId, PartNumber, CopySource, CopySourceRange: `bytes=${first}-${last}` }),
+        );
+        parts[PartNumber - 1] = { PartNumber, ETag: answer.CopyPartResult?.ETag };
+      });
+      await this.s3().send(new CompleteMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId, MultipartUpload: { Parts: parts } }));
+    } catch (error) {
+      await this.s3()
+        .send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId }))
+        .catch(() => undefined); // the copy's own error is the one to report
+      throw error;
+    }
   }
 
   /**
