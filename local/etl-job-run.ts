@@ -2,12 +2,12 @@
 // --etl_sql), as the Glue job or the EMR Serverless job run executes etl_common.py: the inputs are staged, the
 // SQL runs with DuckDB (local/etl-engine.ts), and the output prefix is overwritten. Shared by the local Glue and the
 // local EMR Serverless.
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { EtlInput } from "../core/job-arguments";
-import { parseQualityLimits } from "../core/quality";
+import { COUNTS_OBJECT, parseQualityLimits } from "../core/quality";
 import { runTransformation, type TransformationRequest, type TransformationResult } from "./etl-engine";
 import { parseS3Uri, S3Staging, type StoredObjectPath } from "./s3-staging";
 
@@ -65,6 +65,9 @@ export async function runEtlJob(options: EtlJobRunOptions): Promise<Pick<Transfo
     if ((await staging.changedObjects()).length) result = await transform();
     const counts = { rowsWritten: result.rowsWritten, rowsRead: { ...result.rowsRead }, droppedRows: { ...result.droppedRows } };
     if (!options.stillRunning()) return counts;
+    // The counts object next to the output, as etl_common.py writes it (the runner reads it, never publishes it).
+    const rowsDropped = Object.fromEntries(Object.keys(result.rowsRead).map((name) => [name, result.droppedRows[name] ?? 0]));
+    await writeFile(join(outputDir, COUNTS_OBJECT), JSON.stringify({ taskId: args["--etl_task_id"] ?? null, rowsRead: counts.rowsRead, rowsDropped, rowsWritten: counts.rowsWritten }));
     await staging.replacePrefix(output.bucket, output.prefix, outputDir);
     return counts;
   } finally {

@@ -32,6 +32,7 @@ import { OutputFolder, type OutputContents } from "./output-folder";
 import { writeDatasetSamples } from "./dataset-samples";
 import { LOCAL_S3_CREDENTIALS, startLocalS3, type LocalS3 } from "./s3";
 import { LocalStepFunctions, type PutEventsEntry, type SfnEvent } from "./sfn-service";
+import type { RunCounts } from "../core/quality";
 
 
 export interface RuntimeOptions {
@@ -466,11 +467,32 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
         const index = failingStaging.findIndex((uri) => q.Query.includes(`TO '${uri}`));
         return index >= 0 ? injected(failingOn("athena")[index]) : undefined;
       },
-      onQueryChange: (q: Readonly<QueryExecution>) => jobProgress("athena", athenaJobName(q), q.QueryExecutionId, q.State, q.StateChangeReason),
+      // A job's statement has succeeded only once the runner counted it and applied the gate: that line comes from the
+      // task's answer (onEvent below). Its counts statement (core/athena-query.ts) is part of the same run.
+      onQueryChange: (q: Readonly<QueryExecution>) => {
+        if (q.State !== "SUCCEEDED" && !isCountsStatement(q)) jobProgress("athena", athenaJobName(q), q.QueryExecutionId, q.State, q.StateChangeReason);
+      },
       onStateChange: putEngineEvent,
     });
     cleanups.push(() => athena!.close());
   }
+  const isCountsStatement = (q: Readonly<QueryExecution>) => /\bTO '[^']*\.counts\/'/.test(q.Query);
+  /** What the runner answered for each Athena run (by query id): its end and counts, as its task output or cause says. */
+  const athenaAnswers = new Map<string, { state: string; errorMessage?: string; counts: ReturnType<typeof runCounts> }>();
+  const recordAnswer = (event: SfnEvent) => {
+    if (event.type !== "ActivityTaskClosed") return;
+    let answer: { engine?: string; jobName?: string; runId?: string; state?: string; errorMessage?: string; counts?: RunCounts };
+    try {
+      answer = JSON.parse((event.outcome === "SUCCEEDED" ? event.output : event.cause) ?? "{}");
+    } catch {
+      return;
+    }
+    if (answer.engine !== "athena" || !answer.runId || !answer.jobName || !answer.state) return;
+    const counts = answer.counts ? { rowsRead: answer.counts.rowsRead, droppedRows: answer.counts.rowsDropped, rowsWritten: answer.counts.rowsWritten } : {};
+    const state = event.outcome === "SUCCEEDED" ? answer.state : answer.state === "SUCCEEDED" ? "FAILED" : answer.state;
+    athenaAnswers.set(answer.runId, { state, ...(answer.errorMessage ? { errorMessage: answer.errorMessage } : {}), counts });
+    jobProgress("athena", answer.jobName, answer.runId, state, answer.errorMessage, counts);
+  };
   const athenaJobName = (q: Readonly<QueryExecution>) => {
     const id = jobsOn(config, "athena").find((j) => q.Query.includes(`TO 's3://${bucket}/${config.dataLake.stagingPrefix}${names.glueJob(j)}/`));
     return id ? names.glueJob(id) : "(not a job's query)";
@@ -504,6 +526,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     onEvent: (event: SfnEvent) => {
       if (event.type === "StateEntered") progress({ type: "state", name: event.name, phase: "entered" });
       else if (event.type === "StateExited") progress({ type: "state", name: event.name, phase: "exited", status: event.status, error: event.error });
+      else recordAnswer(event);
     },
   });
   // Stop invoking, answer the long-polls, then let in-flight invocations finish before the other services go.
@@ -538,7 +561,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   const logLevel = process.env.POWERTOOLS_LOG_LEVEL ?? "WARN";
   const environments: { [F in FunctionId]: Record<string, string> } = {
     // The job specs of engines other than Glue live in the local artifact bucket (wired with the local emulators).
-    runner: FUNCTIONS.runner.environment(config, { activityArn: arns.runnerActivityArn, tableName: names.runnerTable, artifactBucket }, logLevel),
+    runner: FUNCTIONS.runner.environment(config, { activityArn: arns.runnerActivityArn, tableName: names.runnerTable, artifactBucket, dataBucket: bucket }, logLevel),
     dataArrival: FUNCTIONS.dataArrival.environment(
       config,
       { tableName: names.arrivalTable, waitActivityArns: Object.fromEntries(datasetIds.map((d) => [d, arns.waitActivityArn(d)])), dataBucket: bucket },
@@ -578,15 +601,21 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
           ...(r.ErrorMessage ? { errorMessage: r.ErrorMessage } : {}),
           ...runCounts(r),
         })),
-        ...(athena?.athena.allQueries() ?? []).map((q) => ({
-          jobName: athenaJobName(q),
-          engine: "athena" as const,
-          runId: q.QueryExecutionId,
-          state: q.State as string,
-          startedOn: iso(q.SubmissionDateTime),
-          completedOn: q.CompletionDateTime ? iso(q.CompletionDateTime) : null,
-          ...(q.State === "FAILED" || q.State === "CANCELLED" ? { errorMessage: q.StateChangeReason } : {}),
-        })),
+        ...(athena?.athena.allQueries() ?? [])
+          .filter((q) => !isCountsStatement(q))
+          .map((q) => {
+            const answer = athenaAnswers.get(q.QueryExecutionId);
+            return {
+              jobName: athenaJobName(q),
+              engine: "athena" as const,
+              runId: q.QueryExecutionId,
+              state: answer?.state ?? (q.State as string),
+              startedOn: iso(q.SubmissionDateTime),
+              completedOn: q.CompletionDateTime ? iso(q.CompletionDateTime) : null,
+              ...(answer?.errorMessage ? { errorMessage: answer.errorMessage } : q.State === "FAILED" || q.State === "CANCELLED" ? { errorMessage: q.StateChangeReason } : {}),
+              ...answer?.counts,
+            };
+          }),
         ...(emr?.emr.allRuns() ?? []).map((r) => ({
           jobName: emrJobName(r),
           engine: "emr-serverless" as const,

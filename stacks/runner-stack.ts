@@ -59,7 +59,7 @@ export class RunnerStack extends EtlStack {
     });
 
     const table = new EncryptedTable(this, "runs-table", { tableName: names.runnerTable, keys: RUNNER_TABLE });
-    this.runner = NodejsFunction.fromSpec(this, "etl-runner", FUNCTIONS.runner, config, { activityArn: runnerActivity.arn, tableName: table.table.name, artifactBucket: props.artifacts.bucket });
+    this.runner = NodejsFunction.fromSpec(this, "etl-runner", FUNCTIONS.runner, config, { activityArn: runnerActivity.arn, tableName: table.table.name, artifactBucket: props.artifacts.bucket, dataBucket: props.dataLake.bucket });
     stateMachine.grantTaskResponse(this.runner, [runnerActivity], { policyId: "runner-activity", label: "Runner", heartbeat: true });
     for (const jobId of jobsOn(config, "glue")) {
       const job = props.jobs[jobId];

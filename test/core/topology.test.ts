@@ -1,6 +1,7 @@
 // The topology's own rules: every trigger is a rule AWS accepts, every function's environment is what its handler
 // parses, and every integration has its IAM (and, type-checked, its local handler).
 import { expect } from "chai";
+import { COUNTS_OBJECT } from "../../core/quality";
 import { loadConfig, resourceNames } from "../../core/config";
 import { EMR_APPLICATION_ID_REF, FUNCTIONS, resolveTriggers, SFN_INTEGRATIONS, TRIGGERS, UPLOADS, type Trigger } from "../../core/topology";
 import { arrivalConfigFromEnv } from "../../functions/data-arrival/config";
@@ -28,8 +29,11 @@ describe("core/topology", () => {
     });
 
     it(`${file ? "fixture" : "active configuration"}: each function's environment is what its handler parses back`, () => {
-      const runnerEnv = FUNCTIONS.runner.environment(config, { activityArn: "arn:aws:states:us-east-1:123456789012:activity:a", tableName: names.runnerTable, artifactBucket: "artifacts" }, "INFO");
+      const runnerEnv = FUNCTIONS.runner.environment(config, { activityArn: "arn:aws:states:us-east-1:123456789012:activity:a", tableName: names.runnerTable, artifactBucket: "artifacts", dataBucket: "lake" }, "INFO");
       const runner = runnerConfigFromEnv(runnerEnv);
+      // Each job on Glue: its counts object, beside its output (read into the task output).
+      const onGlue = Object.keys(config.jobs).filter((id) => config.jobs[id].engine === "glue");
+      expect(runner.glueCountsUris ?? {}).to.deep.equal(Object.fromEntries(onGlue.map((id) => [names.glueJob(id), `s3://lake/${config.jobs[id].output}${COUNTS_OBJECT}`])));
       expect(runner).to.include({ tableName: names.runnerTable, runTtlDays: config.runner.runTtlDays, maxTasksPerInvocation: config.runner.maxTasksPerInvocation });
       expect(runner.jobEngines).to.deep.equal(Object.fromEntries(Object.keys(config.jobs).map((id) => [names.glueJob(id), config.jobs[id].engine])));
       const waitActivityArns = Object.fromEntries(Object.keys(config.datasets).map((d) => [d, `arn:aws:states:us-east-1:123456789012:activity:${names.waitActivity(d)}`]));

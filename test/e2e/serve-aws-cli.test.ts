@@ -132,8 +132,10 @@ describe("npm run serve with the real AWS CLI", function () {
       const { QueryExecutionIds: ids } = await aws("athena", "list-query-executions", "--work-group", names.athenaWorkGroup);
       if (!ids?.length) return [];
       const { QueryExecutions: queries } = await aws("athena", "batch-get-query-execution", "--query-execution-ids", ...ids);
-      // A job's query writes under its own staging folder.
-      return (queries as Array<{ Query: string; Status: { State: string } }>).filter((q) => q.Query.includes(`/${names.glueJob(jobId)}/`)).map((q) => q.Status.State);
+      // A job's statement writes under its own staging folder (its counts statement, beside it, is part of the same run).
+      return (queries as Array<{ Query: string; Status: { State: string } }>)
+        .filter((q) => q.Query.includes(`/${names.glueJob(jobId)}/`) && !/\.counts\/'/.test(q.Query))
+        .map((q) => q.Status.State);
     };
     const watch = (executionArn: string) => run("npm", ["run", "--silent", "watch", "--", executionArn, "--endpoint", s.endpoint, "--interval-ms", "1000"]);
     return { ...s, aws, upload, waitFor, jobRuns, watch };

@@ -7,9 +7,9 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { loadConfig, scriptsDir } from "../../core/config";
 import { jobArguments } from "../../core/job-arguments";
-import { parseQualityLimits } from "../../core/quality";
+import { COUNTS_OBJECT, parseCountsObject, parseQualityLimits, runCounts } from "../../core/quality";
 import { duplicateColumnError, readCsvHeader, snakeCase } from "../../local/csv";
-import { QUALITY_FIXTURE } from "../quality-cases";
+import { QUALITY_CASES, QUALITY_FIXTURE } from "../quality-cases";
 import { unclosedQuoteLines, VALUE_PATTERNS } from "../../local/etl-engine";
 
 const SCRIPTS_DIR = join(__dirname, "..", "..", "glue-scripts");
@@ -47,6 +47,15 @@ describe("glue-scripts/etl_common.py", () => {
     // A flag without its value counts as empty, so it is named as missing.
     expect(pythonError(`e.parse_job_arguments(["--etl_inputs", "[]", "--etl_sql"])`)).to.match(/^missing job argument\(s\) --etl_output, --etl_sql; got/);
     expect(pythonError(`e.parse_job_arguments(["--etl_inputs", "[]"])`)).to.match(/^missing job argument\(s\) --etl_output, --etl_sql; got/);
+  });
+
+  it("writes the counts object the runner reads (core/quality.ts COUNTS_OBJECT, runCounts and parseCountsObject), for every case of the gate table", () => {
+    expect(python("print(json.dumps(e.COUNTS_OBJECT))")).to.equal(COUNTS_OBJECT);
+    for (const c of QUALITY_CASES) {
+      const object = python(`print(json.dumps(e.counts_object(${JSON.stringify(c.counts)}, "t1")))`) as Record<string, unknown>;
+      expect(object, c.name).to.deep.equal({ taskId: "t1", ...runCounts(c.counts) });
+      expect(parseCountsObject(JSON.stringify(object), "x")).to.deep.equal({ taskId: "t1", ...runCounts(c.counts) });
+    }
   });
 
   it("names columns as the local engine does", () => {

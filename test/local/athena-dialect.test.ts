@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
-import { athenaQuery } from "../../core/athena-query";
+import { athenaCountsQuery, athenaQuery } from "../../core/athena-query";
+import { jobQualityLimits } from "../../core/quality";
 import { outputTableName } from "../../core/catalog";
 import { DEFAULT_CONFIG_FILE, PROJECT_ROOT, loadConfig, schemaPath, type EtlConfig } from "../../core/config";
 import { readSchemaFile } from "../../core/schema-file";
@@ -14,7 +15,7 @@ const CONFIG_FILES = [process.env.ETL_CONFIG ?? DEFAULT_CONFIG_FILE, join(PROJEC
 function athenaStatements(config: EtlConfig): string[] {
   return Object.keys(config.jobs)
     .filter((id) => config.jobs[id].inputs.every((i) => i.job === undefined || outputTableName(config, i.job) !== undefined))
-    .map((id) => athenaQuery(config, id));
+    .flatMap((id) => [athenaQuery(config, id), athenaCountsQuery(config, id, { ...jobQualityLimits(config, id), notNull: ["c"] })]);
 }
 
 /** Runs `select` (Trino text) on DuckDB with the dialect installed; returns the first row as JSON. */
@@ -58,6 +59,10 @@ describe("local/athena-dialect", () => {
       upper: ["upper('true')", "TRUE"],
       coalesce: ["coalesce(NULL, 3) = 3", true],
       count: ["(SELECT count(*) FROM (VALUES (1), (NULL)) t(x)) = 2", true],
+      count_if: ["(SELECT count_if(x IS NULL) FROM (VALUES (1), (NULL), (NULL)) t(x)) = 2", true],
+      substr: ["substr('\"ab\"', 2, length('\"ab\"') - 2)", "ab"],
+      length: ["length('héllo') = 5", true],
+      replace: ["replace('say \"\"hi\"\"', '\"\"', '\"')", 'say "hi"'],
       sum: ["(SELECT CAST(sum(x) AS BIGINT) FROM (VALUES (1), (2)) t(x)) = 3", true],
     };
     expect(Object.keys(probes).sort()).to.deep.equal(Object.keys(ATHENA_FUNCTIONS).sort());

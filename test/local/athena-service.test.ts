@@ -1,6 +1,7 @@
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { gunzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import {
   AthenaClient,
   BatchGetQueryExecutionCommand,
@@ -13,9 +14,13 @@ import {
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
-import { athenaQuery } from "../../core/athena-query";
+import { athenaCounts } from "../../core/athena-counts";
+import { athenaCountsQuery, athenaQuery } from "../../core/athena-query";
+import { checkQuality, DataQualityError, jobQualityLimits } from "../../core/quality";
+import { CASES, sampleLines } from "../spark/cases";
 import { catalogTables } from "../../core/catalog";
-import { loadConfig, resourceNames, scriptsDir, sqlPath } from "../../core/config";
+import { loadConfig, resourceNames, schemaPath, scriptsDir, sqlPath } from "../../core/config";
+import { readSchemaFile } from "../../core/schema-file";
 import { STAGING_URI_MARKER } from "../../core/job-spec";
 import { startLocalAthena, type AthenaQueryStateChangeEvent, type LocalAthenaOptions, type LocalAthenaServer } from "../../local/athena-service";
 import { runTransformation } from "../../local/etl-engine";
@@ -139,6 +144,66 @@ describe("local/athena-service", () => {
     expect(actual.length).to.equal(engine.rowsWritten).and.be.greaterThan(0);
     expect(actual).to.deep.equal(expected);
   });
+
+  // The shared drop-rule and gate table (test/spark/cases.ts, which Spark and the local engine run too), on every job on
+  // Athena that reads raw datasets: the same rows kept, the same rows read and dropped, the same gate verdict. Left out:
+  // the cases of header checks and per-file column orders (Athena reads the raw table by position, with no header).
+  const headerCases = /header|column order|missing column|empty file|hidden files/;
+  for (const job of workflowShape().jobsOn("athena").filter((id) => config.jobs[id].inputs.every((i) => i.dataset !== undefined)))
+    for (const testCase of CASES.filter((c) => !headerCases.test(c.name)))
+      it(`${job}: drops and counts as the local engine does: ${testCase.name}`, async () => {
+        await start({ transitionMs: 1 });
+        const shape = workflowShape();
+        const inputs = [];
+        for (const input of config.jobs[job].inputs) {
+          const dataset = input.dataset!;
+          const schema = datasetSchema(config, dataset);
+          const [header, ...lines] = sampleLines(dataset, schema, 40);
+          const files = testCase.files({ dataset, schema, header: splitCsvLine(header), lines }, shape.datasets.indexOf(dataset));
+          const dir = join(work, dataset);
+          for (const [name, body] of Object.entries(files)) {
+            await mkdir(dirname(join(dir, name)), { recursive: true });
+            await writeFile(join(dir, name), body);
+            await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${config.datasets[dataset].prefix}${name}`, Body: body }));
+          }
+          inputs.push({ name: input.name, path: dir, format: "csv" as const, schema: config.datasets[dataset].schema });
+        }
+        const catalogSchema = config.jobs[job].catalogSchema;
+        const outputColumns = catalogSchema ? readSchemaFile(schemaPath(config, catalogSchema)).columns.map((c) => c.name) : [];
+        const limits = testCase.quality?.(jobQualityLimits(config, job), { id: job, outputColumns }) ?? jobQualityLimits(config, job);
+        const engineOut = join(work, "engine");
+        const engine = await runTransformation({ inputs, sqlFile: sqlPath(config, config.jobs[job]), outputDir: engineOut, scriptsDir: scriptsDir(config), quality: limits }).catch((e: Error) => e);
+
+        const run = async (statement: string, destination: string) => {
+          const { QueryExecutionId } = await startQuery(statement.split(STAGING_URI_MARKER).join(`s3://${BUCKET}/${destination}`));
+          const done = await waitForFinal(QueryExecutionId!);
+          if (engine instanceof Error && !(engine instanceof DataQualityError)) {
+            // A job the local engine refuses (e.g. notNull naming a column its output lacks) fails on Athena too, naming it.
+            expect(done.Status?.State).to.equal("FAILED");
+            expect(done.Status?.StateChangeReason).to.include(limits.notNull.find((c) => engine.message.includes(c)));
+            return [];
+          }
+          expect(done.Status?.State, JSON.stringify(done.Status)).to.equal("SUCCEEDED");
+          const keys = await keysUnder(destination);
+          return Promise.all(keys.map(async (key) => Buffer.from(await (await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray())));
+        };
+        const [countsFile] = await run(athenaCountsQuery(config, job, limits), "staging/counts/");
+        if (!countsFile) return;
+        const counts = athenaCounts(gunzipSync(countsFile).toString("utf8").trim(), limits);
+        const cause = checkQuality(counts, limits);
+        if (engine instanceof Error) {
+          expect(engine).to.be.instanceOf(DataQualityError);
+          expect(cause, "the same gate verdict").to.equal((engine as DataQualityError).detail);
+          return;
+        }
+        expect(cause, "the same gate verdict").to.equal(undefined);
+        expect(Object.fromEntries(Object.entries(counts.inputs).map(([n, c]) => [n, c.read]))).to.deep.equal(engine.rowsRead);
+        expect(Object.fromEntries(Object.entries(counts.inputs).map(([n, c]) => [n, c.dropped]))).to.deep.equal(engine.droppedRows);
+        expect(counts.written).to.equal(engine.rowsWritten);
+        const [parquet] = await run(athenaQuery(config, job), "staging/out/");
+        await writeFile(join(work, "athena.parquet"), parquet);
+        expect(await parquetRows([join(work, "athena.parquet")])).to.deep.equal(await parquetRows(engine.files));
+      });
 
   it("goes QUEUED -> RUNNING -> SUCCEEDED and emits one state-change event per transition", async () => {
     await start();

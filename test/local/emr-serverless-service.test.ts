@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
+import { COUNTS_OBJECT, parseCountsObject } from "../../core/quality";
 import { loadConfig, resourceNames, scriptsDir, sqlPath } from "../../core/config";
 import { jobArguments } from "../../core/job-arguments";
 import { argumentMap, startLocalEmrServerless, type EmrJobRunStateChangeEvent, type LocalEmrServerlessOptions, type LocalEmrServerlessServer } from "../../local/emr-serverless-service";
@@ -77,8 +78,10 @@ describe("local/emr-serverless-service", () => {
     expect(done.startedAt).to.be.instanceOf(Date);
     expect(done.endedAt).to.be.instanceOf(Date);
     const keys = await keysUnder(`staging/${JOB_NAME}/token-1/`);
-    expect(keys).to.have.length(1);
-    const body = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: keys[0] }));
+    // The Parquet output, and the counts object beside it (read by the runner, never published).
+    const parquet = keys.filter((k) => !k.endsWith(COUNTS_OBJECT));
+    expect(parquet).to.have.length(1);
+    const body = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: parquet[0] }));
     expect(Buffer.from(await body.Body!.transformToByteArray()).subarray(0, 4).toString()).to.equal("PAR1");
     // As many rows as the local engine writes from the same upload.
     const work = await mkdtemp(join(tmpdir(), "emr-test-"));
@@ -86,6 +89,8 @@ describe("local/emr-serverless-service", () => {
       await writeFile(join(work, "upload.csv"), SAMPLE);
       const engine = await runTransformation({ inputs: [{ name: VIEW, path: join(work, "upload.csv"), format: "csv", schema: config.datasets[DATASET!].schema }], sqlFile: sqlPath(config, config.jobs[job]), outputDir: join(work, "out"), scriptsDir: scriptsDir(config) });
       expect(server!.emr.allRuns()[0].rowsWritten).to.equal(engine.rowsWritten).and.be.greaterThan(0);
+      const counts = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: `staging/${JOB_NAME}/token-1/${COUNTS_OBJECT}` }));
+      expect(parseCountsObject(await counts.Body!.transformToString(), COUNTS_OBJECT)).to.deep.include({ rowsWritten: engine.rowsWritten, rowsRead: engine.rowsRead, rowsDropped: engine.droppedRows });
     } finally {
       await rm(work, { recursive: true, force: true });
     }

@@ -145,32 +145,32 @@ describe("local/etl-engine", () => {
         "1/2/2011,Ann,US_SMB_22,SMB,US,2/2/2011,1e3,Lead,10,FALSE,FALSE,TRUE", // bigint alone
         "1/2/2011,Ann,US_SMB_23,SMB,US,2/2/2011,100,Lead,10,FALSE,FALSE,t", // boolean alone
       ];
-      await writeFile(join(dir, "sales.csv"), [SALES_HEADER, good[0], ...several, good[3]].join("\n") + "\n");
-      const result = await runTransformation(psd(join(dir, "sales.csv")));
-      expect(result.droppedRows).to.deep.equal({ sales: several.length });
-      expect(result.rowsRead).to.deep.equal({ sales: several.length + 2 });
+      await writeFile(join(dir, "deals.csv"), [HEADER, good[0], ...several, good[3]].join("\n") + "\n");
+      const result = await runTransformation(deals(join(dir, "deals.csv")));
+      expect(result.droppedRows).to.deep.equal({ deals: several.length });
+      expect(result.rowsRead).to.deep.equal({ deals: several.length + 2 });
       expect(result.rowsWritten).to.equal(2);
     });
 
     it("types every column alike whether the file has a bad row or not (DuckDB's reader serves a file without one)", async () => {
       const sql = join(dir, "all.sql");
-      await writeFile(sql, "SELECT * FROM sales ORDER BY lead_name");
+      await writeFile(sql, "SELECT * FROM deals ORDER BY deal_name");
       const edge = [
         "01/02/0020,Ann,a,SMB,US,12/31/9999,007,Lead,-0,True,tRUE,false",
         "2/29/2000,,b,SMB,US,1/1/2001,-9223372036854775808,Lead,9223372036854775807,FALSE,true,TRUE",
         '1/2/2011,"Bob, Jr",c,"SMB",US,2/2/2011,"5",Lead,0,"FALSE",FALSE,TRUE',
       ];
       const run = async (lines: string[], out: string) => {
-        await writeFile(join(dir, `${out}.csv`), [SALES_HEADER, ...lines].join("\n") + "\n");
-        const result = await runTransformation({ ...psd(join(dir, `${out}.csv`), join(dir, out)), sqlFile: sql });
-        return { dropped: result.droppedRows.sales, ...(await readParquet(result.files)) };
+        await writeFile(join(dir, `${out}.csv`), [HEADER, ...lines].join("\n") + "\n");
+        const result = await runTransformation({ ...deals(join(dir, `${out}.csv`), join(dir, out)), sqlFile: sql });
+        return { dropped: result.droppedRows.deals, ...(await readParquet(result.files)) };
       };
       const clean = await run(edge, "clean");
       const withBad = await run([...edge, bad[0]], "with-bad");
       expect([clean.dropped, withBad.dropped]).to.deep.equal([0, 1]);
       expect(clean.columns).to.deep.equal(withBad.columns);
       expect(clean.rows).to.deep.equal(withBad.rows);
-      expect(clean.rows.map((r) => [r.date, r.salesperson, r.forecasted_monthly_revenue, r.weighted_revenue, r.closed_opportunity, r.active_opportunity])).to.deep.equal([
+      expect(clean.rows.map((r) => [r.date, r.owner, r.amount, r.weighted_amount, r.closed, r.active])).to.deep.equal([
         ["0020-01-02", "Ann", "7", "0", true, true],
         ["2000-02-29", null, "-9223372036854775808", "9223372036854775807", false, true],
         ["2011-01-02", "Bob, Jr", "5", "0", false, false],
@@ -179,10 +179,10 @@ describe("local/etl-engine", () => {
 
     it("gives the same answer to a job that reads only part of its input (LIMIT), malformed lines included", async () => {
       const sql = join(dir, "first.sql");
-      await writeFile(sql, "SELECT count(*) AS n FROM (SELECT * FROM sales LIMIT 2)");
-      await writeFile(join(dir, "sales.csv"), [SALES_HEADER, good[0], good[1], good[2], bad[7], good[3]].join("\n") + "\n");
-      const result = await runTransformation({ ...psd(join(dir, "sales.csv")), sqlFile: sql });
-      expect(result.droppedRows).to.deep.equal({ sales: 1 });
+      await writeFile(sql, "SELECT count(*) AS n FROM (SELECT * FROM deals LIMIT 2)");
+      await writeFile(join(dir, "deals.csv"), [HEADER, good[0], good[1], good[2], bad[7], good[3]].join("\n") + "\n");
+      const result = await runTransformation({ ...deals(join(dir, "deals.csv")), sqlFile: sql });
+      expect(result.droppedRows).to.deep.equal({ deals: 1 });
       expect((await readParquet(result.files)).rows).to.deep.equal([{ n: "2" }]);
     });
 

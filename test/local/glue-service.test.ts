@@ -12,7 +12,7 @@ import {
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import { loadConfig, resourceNames, sqlPath, type EtlConfig, type JobConfig } from "../../core/config";
-import { jobQualityLimits } from "../../core/quality";
+import { COUNTS_OBJECT, jobQualityLimits } from "../../core/quality";
 import { startLocalGlue, type GlueJobStateChangeEvent, type LocalGlueOptions, type LocalGlueServer, type Transformation } from "../../local/glue-service";
 import { startLocalS3, type LocalS3 } from "../../local/s3";
 import { workflowShape } from "../support/workflow";
@@ -128,7 +128,7 @@ describe("local/glue-service", () => {
     // The job's data-quality limits reach the engine from --etl_quality, as they reach the Glue script.
     expect(calls[0].quality).to.deep.equal(jobQualityLimits(baseConfig, job));
 
-    expect(await keysUnder(OUTPUT)).to.deep.equal([`${OUTPUT}part-0.parquet`]);
+    expect(await keysUnder(OUTPUT)).to.deep.equal([`${OUTPUT}${COUNTS_OBJECT}`, `${OUTPUT}part-0.parquet`]);
     const body = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: `${OUTPUT}part-0.parquet` }));
     expect(await body.Body!.transformToString()).to.equal(["A", "B", ...others.map(() => "C")].join("|"));
 

@@ -60,6 +60,22 @@ describe("local/runtime", () => {
     expect(finalJob(twoSinks)).to.equal("B");
   });
 
+  it("reports every job's counts (rows read and dropped per input, rows written) on every engine, in the report and its progress lines", async () => {
+    const { report, events } = await run();
+    expect(report.status, report.error).to.equal("SUCCEEDED");
+    for (const job of report.jobs) {
+      const id = Object.keys(config.jobs).find((j) => `${config.project}-${config.environment}-${j}` === job.jobName)!;
+      const inputs = config.jobs[id].inputs.map((i) => i.name).sort();
+      expect(Object.keys(job.rowsRead ?? {}).sort(), `${job.jobName} (${job.engine}) rows read`).to.deep.equal(inputs);
+      expect(job.rowsWritten, `${job.jobName} (${job.engine}) rows written`).to.be.a("number").and.above(0);
+      const csvInputs = config.jobs[id].inputs.filter((i) => i.dataset !== undefined).map((i) => i.name);
+      expect(Object.keys(job.droppedRows ?? {}), `${job.jobName} (${job.engine}) rows dropped`).to.include.members(csvInputs);
+      const lines = events.filter((e): e is Extract<ProgressEvent, { type: "job" }> => e.type === "job" && e.runId === job.runId && e.state === "SUCCEEDED");
+      expect(lines, `${job.jobName}: one SUCCEEDED progress line`).to.have.length(1);
+      expect(lines[0]).to.deep.include({ rowsRead: job.rowsRead, rowsWritten: job.rowsWritten });
+    }
+  });
+
   it("runs event-driven without the fallback schedule, and closes every server and restores the environment", async () => {
     const before = process.env.AWS_ENDPOINT_URL_SFN;
     const { report, endpoints, triggers } = await run({ fallbackPeriodMs: 3_600_000 });

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { csvLineRegex } from "../../core/catalog";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
@@ -91,7 +92,9 @@ describe("glue stack (active configuration)", () => {
       const schema = JSON.parse(readFileSync(join(scriptsDir(config), "schemas", file), "utf8"));
       expect(raw.storage_descriptor.columns.map((c: any) => c.name), dataset).to.deep.equal(schema.columns.map((c: any) => c.name));
       expect(raw.storage_descriptor.columns.every((c: any) => c.type === "string"), dataset).to.equal(true);
-      expect(raw.storage_descriptor.ser_de_info.serialization_library).to.equal("org.apache.hadoop.hive.serde2.OpenCSVSerde");
+      // RegexSerDe: a malformed line (unclosed quote, wrong field count) is all NULL, dropped and counted by the statements.
+      expect(raw.storage_descriptor.ser_de_info.serialization_library).to.equal("org.apache.hadoop.hive.serde2.RegexSerDe");
+      expect(raw.storage_descriptor.ser_de_info.parameters["input.regex"]).to.equal(csvLineRegex(schema.columns.length));
       expect(raw.parameters["skip.header.line.count"]).to.equal("1");
       expect(raw.storage_descriptor.location).to.equal(`s3://${dataBucket}/${prefix}`);
       expect(raw.description).to.match(/string.*M\/D\/YYYY/);

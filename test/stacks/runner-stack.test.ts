@@ -36,10 +36,13 @@ describe("runner stack (active configuration)", () => {
     const env = fn.environment.variables;
     // JOB_SPECS_URI only when a job runs elsewhere than on Glue.
     const staged = Object.values(config.jobs).some((j) => j.engine !== "glue");
+    // GLUE_COUNTS_URIS only when a job runs on Glue.
+    const onGlue = Object.values(config.jobs).some((j) => j.engine === "glue");
     expect(Object.keys(env).sort()).to.deep.equal(
       [
         "ACTIVITY_ARN",
         "ENGINE_CONCURRENCY",
+        ...(onGlue ? ["GLUE_COUNTS_URIS"] : []),
         "JOB_ENGINES",
         ...(staged ? ["JOB_SPECS_URI"] : []),
         "MAX_TASKS_PER_INVOCATION",

@@ -1,11 +1,11 @@
 // Sample CSV text of a configured dataset, as `npm start` generates it (local/dataset-samples.ts): the shipped
 // example's realistic generators where they cover the dataset's schema, else rows derived from the schema.
-import { schemaPath, type EtlConfig } from "../../core/config";
-import { readSchemaFile, type SchemaFile } from "../../core/schema-file";
+import { datasetSchema } from "../../core/catalog";
+import type { EtlConfig } from "../../core/config";
 import { sampleGeneratorFor, schemaChunks, type SampleOptions } from "../../local/dataset-samples";
 import { DEFAULT_SALES_ROWS, DEFAULT_SEED, marketingChunks, salesChunks } from "../../local/sample-data";
 
-export const datasetSchema = (config: EtlConfig, dataset: string): SchemaFile => readSchemaFile(schemaPath(config, config.datasets[dataset].schema));
+export { datasetSchema };
 
 export function sampleCsv(config: EtlConfig, dataset: string, options: SampleOptions = {}): string {
   const schema = datasetSchema(config, dataset);
