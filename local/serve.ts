@@ -4,6 +4,7 @@ import { defineCommand, integerOption, runAsScript, UsageError } from "../core/c
 import { loadConfig, resourceNames, type EtlConfig } from "../core/config";
 import { startEdge, type Edge } from "./edge";
 import { formatProgress } from "./progress";
+import { jobIdsNamed } from "./failure-injection";
 import { InputError } from "./inputs";
 import { checkedWorkflow, startLocalServices, type ProgressEvent } from "./runtime";
 
@@ -15,7 +16,7 @@ release the waits, the runner starts the jobs, failures notify. Use it with the 
 (--endpoint-url, any credentials) and run the walkthrough of the README's "Operate" section.`,
   options: {
     port: { type: "string", value: "N", description: "port on 127.0.0.1 (0: any free port). Default: 4566" },
-    "fail-job-once": { type: "string", value: "JOB", multiple: true, description: "the first run of that job fails (job id such as PSD, or Glue job name),\nto rehearse redrive-execution" },
+    "fail-job-once": { type: "string", value: "JOB", multiple: true, description: "the first run of that job fails on its engine (Glue, Athena or EMR Serverless;\njob id such as PSD, or job name such as etl-dev-PSD), to rehearse redrive-execution" },
   },
   epilogue: `Prints the endpoint, the bucket, the state machine ARN and a line starting with "ready", then one line per
 state transition and job-run change. Stops on Ctrl-C or SIGTERM (exit 0).
@@ -97,12 +98,13 @@ export async function serve(options: ServeOptions): Promise<Serving> {
 
 async function main(values: { port?: string; "fail-job-once"?: string[] }): Promise<number> {
   const config = loadConfig();
-  const names = resourceNames(config);
   const port = integerOption("port", values.port, { max: 65535 }) ?? DEFAULT_PORT;
   const failJobsOnce = values["fail-job-once"] ?? [];
-  const known = Object.keys(config.jobs).flatMap((id) => [id, names.glueJob(id)]);
-  const unknown = failJobsOnce.filter((j) => !known.includes(j));
-  if (unknown.length) throw new UsageError(`--fail-job-once: unknown job ${unknown.join(", ")}; known: ${known.join(", ")}`);
+  try {
+    jobIdsNamed(config, failJobsOnce, "--fail-job-once");
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 
   let serving: Serving;
   try {
