@@ -304,6 +304,8 @@ export interface LocalServices {
   athena?: LocalAthenaServer;
   /** The local EMR Serverless, when a job runs on it. */
   emr?: LocalEmrServerlessServer;
+  /** The id of the EMR Serverless application the glue stack creates, when a job runs on it. */
+  emrApplicationId?: string;
   sfn: LocalStepFunctions;
   /** Every job run so far, on every engine, in start order (for reports). */
   jobRuns(): RunReport["jobs"];
@@ -552,6 +554,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     glue,
     athena,
     emr,
+    emrApplicationId,
     sfn,
     jobRuns: () =>
       [
