@@ -42,7 +42,7 @@ export interface RuntimeOptions {
   inputs?: Record<string, string>;
   /** Folder that receives the final job's Parquet files (and nothing else). */
   outDir: string;
-  /** Job ids or Glue job names whose runs end FAILED. Default: none. */
+  /** Job ids or job names whose runs end FAILED, whatever their engine (local/failure-injection.ts). Default: none. */
   failJobs?: readonly string[];
   /** Upload before StartExecution (the input then carries dataSince). Default: false (upload after the start). */
   uploadBeforeStart?: boolean;
