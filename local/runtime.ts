@@ -26,6 +26,7 @@ import { LOCAL_ACCOUNT, localStateMachineArn, localWorkflowArns } from "./arns";
 import { startLocalDynamoDB, type LocalDynamoDB } from "./dynamodb";
 import { saveEnv, withEnv } from "./env";
 import { LocalEventBus, localWiring, type S3NotificationEvent } from "./event-bus";
+import { InjectedFailures } from "./failure-injection";
 import { startLocalGlue, type JobRun, type LocalGlueServer } from "./glue-service";
 import { checkCsvHeaders, InputError } from "./inputs";
 import { OutputFolder, type OutputContents } from "./output-folder";
@@ -42,7 +43,7 @@ export interface RuntimeOptions {
   inputs?: Record<string, string>;
   /** Folder that receives the final job's Parquet files (and nothing else). */
   outDir: string;
-  /** Job ids or Glue job names whose runs end FAILED. Default: none. */
+  /** Job ids or job names whose runs end FAILED, whatever their engine (local/failure-injection.ts). Default: none. */
   failJobs?: readonly string[];
   /** Upload before StartExecution (the input then carries dataSince). Default: false (upload after the start). */
   uploadBeforeStart?: boolean;
@@ -279,7 +280,7 @@ export interface LocalServicesOptions {
   bucket: string;
   /** Job ids or job names whose runs end FAILED, whatever their engine. Default: none. */
   failJobs?: readonly string[];
-  /** Job ids or Glue job names whose first run ends FAILED (Glue jobs only). Default: none. */
+  /** Job ids or job names whose first run ends FAILED (the later ones run), whatever their engine. Default: none. */
   failJobsOnce?: readonly string[];
   /** See RuntimeOptions.eventDriven. */
   eventDriven: boolean;
@@ -304,6 +305,8 @@ export interface LocalServices {
   athena?: LocalAthenaServer;
   /** The local EMR Serverless, when a job runs on it. */
   emr?: LocalEmrServerlessServer;
+  /** The id of the EMR Serverless application the glue stack creates, when a job runs on it. */
+  emrApplicationId?: string;
   sfn: LocalStepFunctions;
   /** Every job run so far, on every engine, in start order (for reports). */
   jobRuns(): RunReport["jobs"];
@@ -355,14 +358,10 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     invocations.add(invocation);
     void invocation.finally(() => invocations.delete(invocation));
   };
-  // --fail-job names a job by id or by name, whatever its engine.
-  const jobIdOf = new Map(Object.keys(config.jobs).flatMap((id) => [[id, id] as const, [names.glueJob(id), id] as const]));
-  const unknownFailJobs = (options.failJobs ?? []).filter((j) => !jobIdOf.has(j));
-  if (unknownFailJobs.length)
-    throw new InputError(`failJobs: unknown job ${unknownFailJobs.join(", ")}; known: ${Object.keys(config.jobs).map((id) => `${id} (${names.glueJob(id)})`).join(", ")}`);
-  const failing = new Set((options.failJobs ?? []).map((j) => jobIdOf.get(j)!));
-  const failingOn = (engine: EngineName) => [...failing].filter((id) => config.jobs[id].engine === engine);
-  const injected = (id: string) => `Injected failure: job ${names.glueJob(id)} is in failJobs`;
+  // --fail-job and --fail-job-once name a job by id or by name, whatever its engine; each engine asks by job name.
+  const failures = new InjectedFailures(config, { always: options.failJobs, once: options.failJobsOnce });
+  const jobIdOfName = new Map(Object.keys(config.jobs).map((id) => [names.glueJob(id), id]));
+  const injectedFailure = (jobName: string) => failures.failure(jobIdOfName.get(jobName));
   const seenRunStates = new Map<string, string>();
   const jobProgress = (engine: EngineName, jobName: string, runId: string, state: string, errorMessage?: string, counts: ReturnType<typeof runCounts> = {}) => {
     if (seenRunStates.get(runId) === state) return;
@@ -408,18 +407,13 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   let emr: LocalEmrServerlessServer | undefined;
   let emrApplicationId: string | undefined;
   if (jobsOn(config, "emr-serverless").length > 0) {
-    const failingNames = failingOn("emr-serverless").map((id) => names.glueJob(id));
     emr = await startLocalEmrServerless({
       s3: s3.client,
       scriptsDir: scriptsDir(config),
       region,
       account: LOCAL_ACCOUNT,
       transitionMs: options.glueTransitionMs ?? 200,
-      // The runner names each run `<job name>:<task id>`.
-      injectedFailure: (r) => {
-        const job = failingNames.find((n) => r.name?.startsWith(`${n}:`));
-        return job ? `Injected failure: job ${job} is in failJobs` : undefined;
-      },
+      injectedFailure: (r) => injectedFailure(emrJobName(r)),
       onRunChange: (r: Readonly<EmrJobRun>) => jobProgress("emr-serverless", emrJobName(r), r.jobRunId, r.state, r.stateDetails || undefined, runCounts(r)),
       onStateChange: putEngineEvent,
     });
@@ -443,8 +437,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     bucket,
     s3: s3.client,
     storedObject: s3.storedObject,
-    failJobs: failingOn("glue"),
-    failJobsOnce: options.failJobsOnce,
+    injectedFailure: (r) => injectedFailure(r.JobName),
     transitionMs: options.glueTransitionMs ?? 200,
     region,
     onRunChange: (r: Readonly<JobRun>) => jobProgress("glue", r.JobName, r.Id, r.JobRunState, r.ErrorMessage, runCounts(r)),
@@ -454,7 +447,6 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   // The local Athena, with the workgroup the glue stack would create, over the same catalog tables.
   let athena: LocalAthenaServer | undefined;
   if (jobsOn(config, "athena").length > 0) {
-    const failingStaging = failingOn("athena").map((id) => `s3://${bucket}/${config.dataLake.stagingPrefix}${names.glueJob(id)}/`);
     athena = await startLocalAthena({
       s3: s3.client,
       catalog: { database: config.glue.databaseName, bucket, tables: catalogTables(config) },
@@ -462,11 +454,8 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       transitionMs: options.glueTransitionMs ?? 200,
       region,
       account: LOCAL_ACCOUNT,
-      // A query is a job's by its UNLOAD destination, the job's staging folder.
-      injectedFailure: (q) => {
-        const index = failingStaging.findIndex((uri) => q.Query.includes(`TO '${uri}`));
-        return index >= 0 ? injected(failingOn("athena")[index]) : undefined;
-      },
+      // A query is a job's by its UNLOAD destination, the job's staging folder; its counts statement is part of the same run.
+      injectedFailure: (q) => (isCountsStatement(q) ? undefined : injectedFailure(athenaJobName(q))),
       // A job's statement has succeeded only once the runner counted it and applied the gate: that line comes from the
       // task's answer (onEvent below). Its counts statement (core/athena-query.ts) is part of the same run.
       onQueryChange: (q: Readonly<QueryExecution>) => {
@@ -588,6 +577,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     glue,
     athena,
     emr,
+    emrApplicationId,
     sfn,
     jobRuns: () =>
       [

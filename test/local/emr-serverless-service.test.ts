@@ -1,4 +1,13 @@
-import { CancelJobRunCommand, EMRServerlessClient, GetApplicationCommand, GetJobRunCommand, ListJobRunsCommand, StartJobRunCommand, type JobRun } from "@aws-sdk/client-emr-serverless";
+import {
+  CancelJobRunCommand,
+  EMRServerlessClient,
+  GetApplicationCommand,
+  GetJobRunCommand,
+  ListApplicationsCommand,
+  ListJobRunsCommand,
+  StartJobRunCommand,
+  type JobRun,
+} from "@aws-sdk/client-emr-serverless";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -163,5 +172,25 @@ describe("local/emr-serverless-service", () => {
       .catch((e: Error) => e);
     expect(error).to.have.property("name", "ValidationException");
     expect(() => argumentMap(["--a", "1", "--b"])).to.throw(/--name value pairs/);
+  });
+
+  it("lists the applications in pages, so an operator finds the application's id by its name", async () => {
+    await start();
+    const other = server!.emr.createApplication("etl-test-other", "emr-7.9.0").applicationId;
+    const all = await emr.send(new ListApplicationsCommand({}));
+    expect(all.applications?.map((a) => [a.id, a.name, a.state, a.releaseLabel, a.type])).to.deep.equal([
+      [applicationId, "etl-test-spark", "CREATED", "emr-7.9.0", "Spark"],
+      [other, "etl-test-other", "CREATED", "emr-7.9.0", "Spark"],
+    ]);
+    expect(all.applications?.[0].createdAt).to.be.instanceOf(Date);
+    const page1 = await emr.send(new ListApplicationsCommand({ maxResults: 1 }));
+    const page2 = await emr.send(new ListApplicationsCommand({ maxResults: 1, nextToken: page1.nextToken }));
+    expect([...page1.applications!, ...page2.applications!].map((a) => a.id)).to.deep.equal([applicationId, other]);
+    expect(page2.nextToken).to.equal(undefined);
+    expect((await emr.send(new ListApplicationsCommand({ states: ["STOPPED"] }))).applications).to.deep.equal([]);
+    const badToken = await emr.send(new ListApplicationsCommand({ nextToken: "nope" })).catch((e: Error) => e);
+    expect(badToken).to.have.property("name", "ValidationException");
+    const noApp = await emr.send(new GetApplicationCommand({ applicationId: "nope" })).catch((e: Error) => e);
+    expect(noApp).to.have.property("name", "ResourceNotFoundException");
   });
 });

@@ -189,7 +189,7 @@ describe("local/glue-service", () => {
   });
 
   it("ends a run of an injected failure FAILED with an ErrorMessage, writes nothing, and emits an ERROR event", async () => {
-    await start({ failJobs: [other] });
+    await start({ injectedFailure: (run) => (run.JobName === OTHER ? `Injected failure: job ${OTHER} is in failJobs` : undefined) });
     await put(`${OTHER_RAW}m.csv`, "M");
     const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName: OTHER }));
     const run = await waitForFinal(OTHER, JobRunId!);
@@ -200,20 +200,26 @@ describe("local/glue-service", () => {
     expect(events.map((e) => [e.detail.state, e.detail.severity, e.detail.message])).to.deep.equal([["FAILED", "ERROR", run.ErrorMessage]]);
   });
 
-  it("accepts failJobs by Glue job name and rejects an unknown one", async () => {
-    await start({ failJobs: [JOB] });
-    await put(`${RAW}a.csv`, "A");
-    const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName: JOB }));
-    expect((await waitForFinal(JOB, JobRunId!)).JobRunState).to.equal("FAILED");
-    await server!.close();
-    server = undefined;
-    let error: unknown;
-    try {
-      await start({ failJobs: ["XYZ"] });
-    } catch (e) {
-      error = e;
-    }
-    expect(String(error)).to.contain("unknown job XYZ");
+  it("asks injectedFailure once per run, as it starts: a job whose first run fails runs the next time (--fail-job-once)", async () => {
+    const { datasetJobs, config } = workflowShape(baseConfig);
+    const job = datasetJobs[0];
+    const jobName = resourceNames(config).glueJob(job);
+    const asked: string[] = [];
+    await start({
+      injectedFailure: (run) => {
+        asked.push(run.Id);
+        return asked.length === 1 ? `Injected failure: the first run of job ${run.JobName} fails` : undefined;
+      },
+    });
+    for (const input of config.jobs[job].inputs) await put(`${config.datasets[input.dataset!].prefix}a.csv`, "A");
+    const first = await glue.send(new StartJobRunCommand({ JobName: jobName }));
+    const failed = await waitForFinal(jobName, first.JobRunId!);
+    expect([failed.JobRunState, failed.ErrorMessage]).to.deep.equal(["FAILED", `Injected failure: the first run of job ${jobName} fails`]);
+    expect(calls).to.have.length(0);
+    const second = await glue.send(new StartJobRunCommand({ JobName: jobName }));
+    expect((await waitForFinal(jobName, second.JobRunId!)).JobRunState).to.equal("SUCCEEDED");
+    expect(calls).to.have.length(1);
+    expect(asked).to.deep.equal([first.JobRunId, second.JobRunId]);
   });
 
   it("fails a run whose input prefix is empty, naming the input", async () => {
