@@ -2,7 +2,7 @@
 // Shared by the stacks (values are Terraform references) and the local runtime (values are local ARNs).
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
-import aslValidator from "asl-validator";
+import type validateAsl from "asl-validator";
 import { readCache, sha256, writeCache } from "../core/build-cache";
 
 const ASL_VALIDATOR_VERSION: string = require("asl-validator/package.json").version;
@@ -67,6 +67,8 @@ export function loadStateMachine(path: string, values: Readonly<Record<string, s
   // asl-validator compiles its JSON schemas on every call (~0.2 s): remember definitions that passed.
   const validatedKey = `asl-valid/${sha256(ASL_VALIDATOR_VERSION, json)}`;
   if (!readCache(validatedKey)) {
+    // Loaded only here: its import (ajv and its schemas) costs more than a cached synth's whole ASL step.
+    const aslValidator: typeof validateAsl = require("asl-validator");
     // The validator annotates what it is given (QueryLanguage on every state): validate a copy.
     const { isValid, errors } = aslValidator(structuredClone(definition));
     if (!isValid) {

@@ -1,12 +1,16 @@
-// The Athena statement of a job: its own SQL file (the one definition of its transformation on every engine) over
-// views that read its inputs through the Data Catalog, wrapped in an UNLOAD to the staging marker. Raw CSV datasets
-// are typed and renamed by the same schema files, with the same drop rules, as etl_common.py and local/etl-engine.ts:
-// only the dialect (Trino) differs. Must not import cdktf.
+// The Athena statements of a job: its own SQL file (the one definition of its transformation on every engine) over
+// views that read its inputs through the Data Catalog, wrapped in an UNLOAD to the staging marker; and the counts
+// statement (rows read and dropped per input, rows written, nulls per notNull column) that the runner's Athena
+// adapter runs once the first succeeded, to report the counts and apply the data-quality gate. Raw CSV datasets are
+// read through RegexSerDe (core/catalog.ts csvLineRegex) and typed and renamed by the same schema files, with the same
+// drop rules, as etl_common.py and local/etl-engine.ts: only the dialect (Trino) differs. Must not import cdktf.
 import { readFileSync } from "node:fs";
 import type { EtlConfig } from "./config";
 import { sqlPath } from "./config";
 import { datasetSchema, outputTableName, rawTableName } from "./catalog";
 import { STAGING_URI_MARKER } from "./job-spec";
+import { countsColumn } from "./athena-counts";
+import { jobQualityLimits } from "./quality";
 
 // The strict forms of typed values, identical to etl_common.py and local/etl-engine.ts (a test pins all three).
 export const ATHENA_VALUE_PATTERNS = {
@@ -20,6 +24,8 @@ export const ATHENA_DATE_FORMAT = "%c/%e/%Y";
 
 /** The UNLOAD options: Parquet with Snappy, as the other engines write. */
 export const UNLOAD_OPTIONS = "format = 'PARQUET', compression = 'SNAPPY'";
+/** The counts statement's UNLOAD options: one JSON line (gzip, Athena's default for JSON, named explicitly). */
+export const COUNTS_UNLOAD_OPTIONS = "format = 'JSON', compression = 'GZIP'";
 
 const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
@@ -37,8 +43,7 @@ function typedValue(column: string, type: string): string {
     case "boolean":
       return `CASE upper(${c}) WHEN 'TRUE' THEN true WHEN 'FALSE' THEN false END`;
     case "string":
-      // OpenCSVSerde reads an empty field as ''; Spark's and DuckDB's CSV readers as NULL.
-      return `NULLIF(${c}, '')`;
+      return c;
     default:
       throw new Error(`column type ${JSON.stringify(type)} is not supported`);
   }
@@ -56,6 +61,27 @@ function jobSql(config: EtlConfig, jobId: string): string {
   return text.trim().replace(/;\s*$/, "");
 }
 
+/**
+ * A field's value as the CSV readers of the other engines give it: a quoted field without its quotes (a doubled quote
+ * inside read as one), an empty field (quoted or not) NULL.
+ */
+function unquotedValue(column: string): string {
+  const c = quoteIdentifier(column);
+  return `CASE WHEN ${c} LIKE '"%' THEN NULLIF(replace(substr(${c}, 2, length(${c}) - 2), '""', '"'), '') ELSE NULLIF(${c}, '') END`;
+}
+
+/**
+ * What a raw line is, from its RegexSerDe columns (core/catalog.ts csvLineRegex): blank (white space alone: no record,
+ * as Spark's and DuckDB's readers skip it), a record (every field present), or else malformed (read and dropped).
+ */
+function rawLine(columns: readonly { name: string }[]): { blank: string; record: string } {
+  const first = quoteIdentifier(columns[0].name);
+  const last = quoteIdentifier(columns[columns.length - 1].name);
+  const whiteSpace = `coalesce(regexp_like(${first}, '^\\s*$'), false)`;
+  if (columns.length === 1) return { blank: whiteSpace, record: `${first} IS NOT NULL AND NOT ${whiteSpace}` };
+  return { blank: `(${whiteSpace} AND ${last} IS NULL)`, record: `${last} IS NOT NULL` };
+}
+
 /** The view of one input, as a WITH item. */
 function inputView(config: EtlConfig, jobId: string, index: number): string {
   const input = config.jobs[jobId].inputs[index];
@@ -69,7 +95,11 @@ function inputView(config: EtlConfig, jobId: string, index: number): string {
       `  SELECT * FROM (`,
       `    SELECT`,
       typed.map((t) => `      ${t}`).join(",\n"),
-      `    FROM ${database}.${quoteIdentifier(rawTableName(input.dataset))}`,
+      `    FROM (`,
+      `      SELECT ${columns.map((c) => `${unquotedValue(c.name)} AS ${quoteIdentifier(c.name)}`).join(",\n        ")}`,
+      `      FROM ${database}.${quoteIdentifier(rawTableName(input.dataset))}`,
+      `      WHERE ${rawLine(columns).record}`,
+      `    )`,
       `  )${valid.length ? ` WHERE ${valid.join(" AND ")}` : ""}`,
       `)`,
     ].join("\n");
@@ -84,13 +114,18 @@ function inputView(config: EtlConfig, jobId: string, index: number): string {
 
 const LEADING_COMMENTS = /^(\s*(--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/))*\s*/;
 
+function knownJob(config: EtlConfig, jobId: string) {
+  const job = config.jobs[jobId];
+  if (!job) throw new Error(`unknown job '${jobId}'; known: ${Object.keys(config.jobs).join(", ")}`);
+  return job;
+}
+
 /**
  * The whole statement of a job on Athena: `UNLOAD (WITH <input views> <job SQL>) TO '{{etl_staging_uri}}' WITH (...)`.
  * A job SQL that starts with its own WITH gets the input views prepended to its list. Errors name the file or field.
  */
 export function athenaQuery(config: EtlConfig, jobId: string): string {
-  const job = config.jobs[jobId];
-  if (!job) throw new Error(`unknown job '${jobId}'; known: ${Object.keys(config.jobs).join(", ")}`);
+  const job = knownJob(config, jobId);
   const views = job.inputs.map((_, i) => inputView(config, jobId, i));
   const sql = jobSql(config, jobId);
   const comments = LEADING_COMMENTS.exec(sql)![0];
@@ -101,4 +136,32 @@ export function athenaQuery(config: EtlConfig, jobId: string): string {
     : `WITH\n${views.join(",\n")}\n${comments}${body}`;
   // The newline before ')' ends a trailing '--' comment of the job's SQL.
   return `UNLOAD (\n${query}\n) TO '${STAGING_URI_MARKER}' WITH (${UNLOAD_OPTIONS})`;
+}
+
+/**
+ * The counts statement of a job on Athena: one JSON line with the rows read and kept per input (a raw dataset's lines
+ * that are not blank, and those its view keeps), the rows the job's SQL gives, and the nulls of each notNull column
+ * (jobs.<ID>.quality), unloaded to the marker (the runner replaces it with the run's counts folder). It runs the job's
+ * SQL a second time (Athena's UNLOAD reports no counts, and the staged output has no table): the job's data is
+ * scanned twice.
+ */
+export function athenaCountsQuery(config: EtlConfig, jobId: string, limits = jobQualityLimits(config, jobId)): string {
+  const job = knownJob(config, jobId);
+  const database = quoteIdentifier(config.glue.databaseName);
+  const views = job.inputs.map((_, i) => inputView(config, jobId, i));
+  const counts: string[] = [];
+  for (const input of job.inputs) {
+    const view = quoteIdentifier(input.name);
+    const read =
+      input.dataset !== undefined
+        ? `(SELECT count_if(NOT ${rawLine(datasetSchema(config, input.dataset).columns).blank}) FROM ${database}.${quoteIdentifier(rawTableName(input.dataset))})`
+        : `(SELECT count(*) FROM ${view})`;
+    counts.push(`${read} AS ${quoteIdentifier(countsColumn.read(input.name))}`, `(SELECT count(*) FROM ${view}) AS ${quoteIdentifier(countsColumn.kept(input.name))}`);
+  }
+  counts.push(`(SELECT count(*) FROM "etl_result") AS ${quoteIdentifier(countsColumn.written)}`);
+  for (const column of limits.notNull)
+    counts.push(`(SELECT count_if(${quoteIdentifier(column)} IS NULL) FROM "etl_result") AS ${quoteIdentifier(countsColumn.nulls(column))}`);
+  // The newline before ')' ends a trailing '--' comment of the job's SQL.
+  const query = `WITH\n${views.join(",\n")},\n"etl_result" AS (\n${jobSql(config, jobId)}\n)\nSELECT\n  ${counts.join(",\n  ")}`;
+  return `UNLOAD (\n${query}\n) TO '${STAGING_URI_MARKER}' WITH (${COUNTS_UNLOAD_OPTIONS})`;
 }

@@ -111,6 +111,11 @@ export const baseSchema = z
         curatedPrefix: s3Prefix,
         /** Where Athena and EMR Serverless runs write before the runner publishes to the job's output. */
         stagingPrefix: s3Prefix.default("staging/"),
+        /**
+         * Days after which a staged object expires (a run that failed or was stopped leaves its staging folder).
+         * At least 3: a run lasts at most a job's longest timeout (2 days) before it publishes.
+         */
+        stagingExpirationDays: z.number().int().min(3, "at least 3: a run may last 2 days (the longest job timeout) before it publishes its staged output").max(3650).default(7),
       })
       .strict(),
     artifacts: z.object({ bucketPrefix, scriptsPrefix: s3Prefix }).strict(),

@@ -9,6 +9,10 @@ export interface AthenaJobSpec {
   database: string;
   /** The whole statement, an UNLOAD whose destination is the marker STAGING_URI_MARKER. */
   query: string;
+  /** The counts statement (core/athena-query.ts athenaCountsQuery), run once `query` succeeded; its marker is the run's counts folder. */
+  countsQuery: string;
+  /** The data-quality limits the counts must meet before the output is published: core/quality.ts QualityLimits, spelled out (quality.ts imports the configuration, which imports this file). */
+  quality: { inputs: Record<string, { maxDroppedFraction: number | null }>; minOutputRows: number; notNull: string[] };
   /** Final output, s3://bucket/prefix/ (the job's `output`). */
   outputUri: string;
   /** Staging root, s3://bucket/<stagingPrefix><jobName>/; a run writes under <stagingUri><taskId>/. */

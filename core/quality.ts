@@ -114,3 +114,33 @@ export function parseQualityLimits(text: string | undefined): QualityLimits {
     throw new Error(`--etl_quality: notNull: expected a list of column names, got ${JSON.stringify(notNull)}`);
   return { inputs, minOutputRows, notNull };
 }
+
+/** The counts object a job writes next to its output (every engine but Athena, whose counts statement gives them). */
+export const COUNTS_OBJECT = "_etl_counts.json";
+
+/** What a task output and the counts object carry: rows read and dropped per input (Parquet inputs drop none), rows written. */
+export interface RunCounts {
+  rowsRead: Record<string, number>;
+  rowsDropped: Record<string, number>;
+  rowsWritten: number;
+}
+
+export function runCounts(counts: Pick<QualityCounts, "inputs" | "written">): RunCounts {
+  const each = (key: "read" | "dropped") => Object.fromEntries(Object.entries(counts.inputs).map(([name, c]) => [name, c[key]]));
+  return { rowsRead: each("read"), rowsDropped: each("dropped"), rowsWritten: counts.written };
+}
+
+/** Reads a counts object (`{ taskId, rowsRead, rowsDropped, rowsWritten }`); errors say what is wrong. */
+export function parseCountsObject(text: string, where: string): RunCounts & { taskId: string | null } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${where}: not JSON (${(e as Error).message})`);
+  }
+  const object = raw as Record<string, unknown> | null;
+  const isCounts = (v: unknown) => v !== null && typeof v === "object" && Object.values(v as object).every((n) => Number.isInteger(n) && (n as number) >= 0);
+  if (!object || typeof object !== "object" || !isCounts(object.rowsRead) || !isCounts(object.rowsDropped) || !Number.isInteger(object.rowsWritten))
+    throw new Error(`${where}: expected { taskId, rowsRead, rowsDropped, rowsWritten }, got ${text.slice(0, 200)}`);
+  return { taskId: typeof object.taskId === "string" ? object.taskId : null, rowsRead: object.rowsRead as Record<string, number>, rowsDropped: object.rowsDropped as Record<string, number>, rowsWritten: object.rowsWritten as number };
+}

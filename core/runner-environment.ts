@@ -2,6 +2,7 @@
 // (functions/etl-runner/config.ts). Plain code, so importing it pulls no zod into the stacks.
 import type { EtlConfig } from "./config";
 import type { EngineName } from "./job-spec";
+import { COUNTS_OBJECT } from "./quality";
 
 export interface RunnerConfig {
   activityArn: string;
@@ -15,6 +16,8 @@ export interface RunnerConfig {
   jobSpecsUri?: string;
   /** The source of the RunnerTaskScheduled events it puts after closing a task with success (resourceNames().eventSource). */
   eventSource: string;
+  /** The counts object (core/quality.ts COUNTS_OBJECT) of each job on Glue, by job name: s3://<data bucket>/<output>_etl_counts.json. */
+  glueCountsUris?: Record<string, string>;
 }
 
 /** The runner's POWERTOOLS_SERVICE_NAME, on AWS and locally. */
@@ -27,10 +30,20 @@ export const jobSpecsPrefix = (config: Pick<EtlConfig, "artifacts">) => `${confi
  * JOB_ENGINES and JOB_SPECS_URI for a configuration: `jobName` names a job as resourceNames().glueJob does, and
  * `artifactBucket` may be a Terraform token.
  */
-export function runnerJobs(config: Pick<EtlConfig, "jobs" | "artifacts">, jobName: (id: string) => string, artifactBucket: string): Pick<RunnerConfig, "jobEngines" | "jobSpecsUri"> {
+export function runnerJobs(
+  config: Pick<EtlConfig, "jobs" | "artifacts">,
+  jobName: (id: string) => string,
+  artifactBucket: string,
+  dataBucket: string,
+): Pick<RunnerConfig, "jobEngines" | "jobSpecsUri" | "glueCountsUris"> {
   const jobEngines = Object.fromEntries(Object.entries(config.jobs).map(([id, job]) => [jobName(id), job.engine]));
   const needsSpecs = Object.values(jobEngines).some((engine) => engine !== "glue");
-  return { jobEngines, jobSpecsUri: needsSpecs ? `s3://${artifactBucket}/${jobSpecsPrefix(config)}` : undefined };
+  const onGlue = Object.entries(config.jobs).filter(([, job]) => (job.engine ?? "glue") === "glue");
+  return {
+    jobEngines,
+    jobSpecsUri: needsSpecs ? `s3://${artifactBucket}/${jobSpecsPrefix(config)}` : undefined,
+    glueCountsUris: onGlue.length ? Object.fromEntries(onGlue.map(([id, job]) => [jobName(id), `s3://${dataBucket}/${job.output}${COUNTS_OBJECT}`])) : undefined,
+  };
 }
 
 /** Values may be Terraform tokens (strings). */
@@ -44,6 +57,7 @@ export function runnerEnvironment(config: RunnerConfig & { logLevel: string }): 
     JOB_ENGINES: JSON.stringify(config.jobEngines),
     EVENT_SOURCE: config.eventSource,
     ...(config.jobSpecsUri ? { JOB_SPECS_URI: config.jobSpecsUri } : {}),
+    ...(config.glueCountsUris ? { GLUE_COUNTS_URIS: JSON.stringify(config.glueCountsUris) } : {}),
     POWERTOOLS_SERVICE_NAME: RUNNER_SERVICE_NAME,
     POWERTOOLS_LOG_LEVEL: config.logLevel,
   };

@@ -36,6 +36,8 @@ export interface RunnerRefs {
   readonly tableName: string;
   /** The artifact bucket's name: the job specs of the jobs not on Glue are in it (JOB_SPECS_URI). */
   readonly artifactBucket: string;
+  /** The data lake's name: the Glue jobs' counts objects are in it (GLUE_COUNTS_URIS). */
+  readonly dataBucket: string;
 }
 
 export interface ArrivalRefs {
@@ -60,7 +62,7 @@ export const FUNCTIONS: { readonly runner: FunctionSpec<RunnerRefs>; readonly da
         maxTasksPerInvocation: c.runner.maxTasksPerInvocation,
         engineConcurrency: c.runner.engineConcurrency,
         eventSource: resourceNames(c).eventSource,
-        ...runnerJobs(c, resourceNames(c).glueJob, refs.artifactBucket),
+        ...runnerJobs(c, resourceNames(c).glueJob, refs.artifactBucket, refs.dataBucket),
         logLevel,
       }),
   },

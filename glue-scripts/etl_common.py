@@ -33,6 +33,8 @@ DATE_PATTERN = r"^(0?[1-9]|1[0-2])/(0?[1-9]|[12][0-9]|3[01])/[0-9]{4}$"
 BIGINT_PATTERN = r"^-?[0-9]+$"
 DOUBLE_PATTERN = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
 CORRUPT = "_corrupt_record"
+# Beside the output; '_' hides it from Spark, Hive, Athena and the local engine as a data file.
+COUNTS_OBJECT = "_etl_counts.json"
 JOB_ARGUMENTS = ("etl_inputs", "etl_output", "etl_sql")
 
 
@@ -399,9 +401,32 @@ def register_csv(spark, source: EtlInput) -> dict:
     return {"read": read, "dropped": dropped}
 
 
-def run_job(spark, inputs: list, output: str, sql_file: str, quality: Optional[dict] = None) -> int:
+def counts_object(counts: dict, task_id: Optional[str]) -> dict:
+    """The counts object written next to the output (core/quality.ts COUNTS_OBJECT and parseCountsObject): the
+    runner reads it into the task output and never publishes it. Parquet inputs drop no rows."""
+    return {
+        "taskId": task_id,
+        "rowsRead": {name: c["read"] for name, c in counts["inputs"].items()},
+        "rowsDropped": {name: c["dropped"] for name, c in counts["inputs"].items()},
+        "rowsWritten": counts["written"],
+    }
+
+
+def write_text(spark, path: str, text: str) -> None:
+    """Writes a small text file through Hadoop's file system (S3 on Glue and EMR, local files under spark-submit)."""
+    jvm = spark.sparkContext._jvm
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    stream = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).create(hadoop_path, True)
+    try:
+        stream.write(bytearray(text.encode("utf-8")))
+    finally:
+        stream.close()
+
+
+def run_job(spark, inputs: list, output: str, sql_file: str, quality: Optional[dict] = None, task_id: Optional[str] = None) -> int:
     """Registers the inputs, runs the SQL, checks the data-quality gate (DataQualityError: nothing is written),
-    overwrites the output with Parquet (Snappy); returns the rows written."""
+    overwrites the output with Parquet (Snappy) and writes the counts object (COUNTS_OBJECT) beside it; returns the
+    rows written."""
     # Invalid dates give NULL (dropped rows) rather than an upgrade exception; dates before 1582 (proleptic
     # Gregorian, as DuckDB and Athena read them) are written and read as they are instead of failing the write.
     spark.conf.set("spark.sql.legacy.timeParserPolicy", "CORRECTED")
@@ -425,6 +450,7 @@ def run_job(spark, inputs: list, output: str, sql_file: str, quality: Optional[d
     counts["nulls"] = output_nulls(result, limits["notNull"])
     enforce_quality(counts, limits)
     result.write.mode("overwrite").option("compression", "snappy").parquet(output)
+    write_text(spark, output.rstrip("/") + "/" + COUNTS_OBJECT, json.dumps(counts_object(counts, task_id)))
     read = {name: count["read"] for name, count in counts["inputs"].items()}
     dropped = {name: counts["inputs"][name]["dropped"] for name in counts["inputs"] if name in csv_inputs}
     # One structured record per run (rows read, dropped per CSV input, written), for log queries and npm run test:spark.
@@ -478,5 +504,5 @@ def main(argv=None) -> None:
     # --etl_quality is optional, so a job deployed before the gates existed still runs (with the safe defaults).
     quality = parse_quality(args.get("etl_quality"))
     spark, commit = start_session(args.get("JOB_NAME") or "etl", args)
-    run_job(spark, inputs, args["etl_output"], args["etl_sql"], quality)
+    run_job(spark, inputs, args["etl_output"], args["etl_sql"], quality, args.get("etl_task_id") or None)
     commit()

@@ -22,7 +22,12 @@ export const ATHENA_FUNCTIONS: Readonly<Record<string, { macro?: string }>> = {
   upper: {},
   coalesce: {},
   count: {},
+  count_if: {},
   sum: {},
+  // 1-based start, a length in characters; replace of every occurrence: the same in both.
+  substr: {},
+  length: {},
+  replace: {},
 };
 
 /** The date_parse formats covered (Trino's MySQL specifiers), as core/athena-query.ts writes them. */

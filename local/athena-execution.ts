@@ -1,15 +1,20 @@
-// How the local Athena runs one statement: the catalog tables it names are staged from the local S3 into DuckDB
-// (CSV tables as OpenCSVSerde reads them: by position, header line skipped, every column a string), the query runs
-// as written (local/athena-dialect.ts), and its result is written as Parquet to the UNLOAD destination, which must be
-// empty, as on Athena.
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+// How the local Athena runs one statement: the catalog tables it names are staged from the local S3 into DuckDB as
+// their table definitions read them (RegexSerDe text tables: each line of each file, the header lines skipped, matched
+// by the table's input.regex, a line that does not match all NULL; Parquet tables: typed columns by name), the query
+// runs as written (local/athena-dialect.ts), and its result is written as Parquet or JSON to the UNLOAD destination,
+// which must be empty, as on Athena.
+import { createReadStream } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import type { CatalogTable } from "../core/catalog";
+import { PARQUET_SERDE, REGEX_SERDE, type CatalogTable } from "../core/catalog";
 import { checkCoverage, installAthenaDialect, parseUnload } from "./athena-dialect";
-import { unclosedQuoteLines } from "./etl-engine";
+import { isGzipName } from "./csv";
 import { parseS3Uri, S3Staging } from "./s3-staging";
 
 /** The local Data Catalog: the tables of one database, over the local data-lake bucket. */
@@ -54,9 +59,10 @@ export async function runAthenaStatement(options: { s3: S3Client; catalog: Local
     throw new AthenaQueryError(`local Athena: ${(e as Error).message}`);
   }
   const format = unload.properties.format?.toUpperCase();
-  if (format !== "PARQUET") throw new AthenaQueryError(`local Athena: UNLOAD format ${JSON.stringify(unload.properties.format)} is not covered (only PARQUET)`);
+  if (format !== "PARQUET" && format !== "JSON") throw new AthenaQueryError(`local Athena: UNLOAD format ${JSON.stringify(unload.properties.format)} is not covered (only PARQUET and JSON)`);
   const compression = (unload.properties.compression ?? "GZIP").toUpperCase();
-  if (compression !== "SNAPPY" && compression !== "GZIP" && compression !== "ZSTD") throw new AthenaQueryError(`local Athena: compression ${compression} is not covered`);
+  const covered = format === "PARQUET" ? ["SNAPPY", "GZIP", "ZSTD"] : ["GZIP"];
+  if (!covered.includes(compression)) throw new AthenaQueryError(`local Athena: ${format} compression ${compression} is not covered`);
   const destination = parseS3Uri(unload.destination, "UNLOAD destination");
   if (!destination.prefix.endsWith("/")) throw new AthenaQueryError(`UNLOAD destination ${unload.destination} must be a folder (end with '/')`);
   if ((await staging.listKeys(destination.bucket, destination.prefix)).length > 0)
@@ -75,7 +81,9 @@ export async function runAthenaStatement(options: { s3: S3Client; catalog: Local
     const started = Date.now();
     let rows: number;
     try {
-      const copy = await connection.run(`COPY (${unload.query}) TO ${literal(join(outputDir, `${options.queryId}_00000.${compression.toLowerCase()}.parquet`))} (FORMAT parquet, COMPRESSION ${compression.toLowerCase()})`);
+      // Athena's names: <query id>_<n>.<compression>.parquet, <query id>_<n>.gz (JSON lines).
+      const file = format === "PARQUET" ? `${options.queryId}_00000.${compression.toLowerCase()}.parquet` : `${options.queryId}_00000.gz`;
+      const copy = await connection.run(`COPY (${unload.query}) TO ${literal(join(outputDir, file))} (FORMAT ${format.toLowerCase()}, COMPRESSION ${compression.toLowerCase()})`);
       rows = copy.rowsChanged;
     } catch (e) {
       throw new AthenaQueryError(`local Athena: the query failed (${(e as Error).message})`);
@@ -116,37 +124,54 @@ async function stageTable(connection: DuckDBConnection, staging: S3Staging, cata
   const name = `${identifier(catalog.database)}.${identifier(table.name)}`;
   const columns = table.columns.map((c) => `${identifier(c.name)} ${duckType(c.type)}`).join(", ");
   const list = `[${files.map((f) => literal(f.file)).join(", ")}]`;
-  if (table.format === "csv") for (const { file } of files) await closeQuotesAtLineEnds(file);
-  if (files.length === 0) await connection.run(`CREATE TABLE ${name} (${columns})`);
-  else if (table.format === "csv")
-    // OpenCSVSerde also reads a doubled quote inside quotes as one quote (RFC 4180), as DuckDB does with escape = quote.
-    await connection.run(
-      `CREATE VIEW ${name} AS SELECT * FROM read_csv(${list}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', ` +
-        `null_padding = true, columns = {${table.columns.map((c) => `${literal(c.name)}: 'VARCHAR'`).join(", ")}})`,
-    );
+  if (table.serde.library === REGEX_SERDE) await stageRegexTable(connection, catalog.database, table, files.map((f) => f.file));
+  else if (table.serde.library !== PARQUET_SERDE) throw new AthenaQueryError(`local Athena: table ${table.name}: SerDe ${table.serde.library} is not covered`);
+  else if (files.length === 0) await connection.run(`CREATE TABLE ${name} (${columns})`);
   else await connection.run(`CREATE VIEW ${name} AS SELECT ${table.columns.map((c) => identifier(c.name)).join(", ")} FROM read_parquet(${list})`);
   return files.reduce((sum, f) => sum + f.size, 0);
 }
 
 /**
- * Hive's text input hands OpenCSVSerde one line per record: a quote left open runs to the end of its line, never
- * into the next. The staged copy closes such quotes at the line end, so DuckDB reads the line as OpenCSVSerde does.
+ * A RegexSerDe text table, as Hive's text input and the SerDe read it: every line (ending at LF, CR LF or CR) of every
+ * file (*.gz decompressed), after the table's skip.header.line.count lines of each; a line that input.regex matches
+ * whole gives its groups (a group that took no part: NULL), any other line all NULL.
  */
-async function closeQuotesAtLineEnds(file: string): Promise<void> {
-  const data = await readFile(file);
-  const open = unclosedQuoteLines(data);
-  if (open.length === 0) return;
-  const parts: Uint8Array[] = [];
-  let at = 0;
-  for (const line of open) {
-    // Before the line break (LF, CR LF or CR), if any.
-    let end = line.end;
-    while (end > line.start && (data[end - 1] === 0x0a || data[end - 1] === 0x0d)) end--;
-    parts.push(data.subarray(at, end), Buffer.from('"'));
-    at = end;
+async function stageRegexTable(connection: DuckDBConnection, database: string, table: CatalogTable, files: string[]): Promise<void> {
+  const pattern = table.serde.parameters["input.regex"];
+  if (!pattern) throw new AthenaQueryError(`local Athena: table ${table.name}: RegexSerDe without input.regex`);
+  const regex = new RegExp(pattern, "u");
+  const skip = Number(table.parameters["skip.header.line.count"] ?? 0);
+  await connection.run(`CREATE TABLE ${identifier(database)}.${identifier(table.name)} (${table.columns.map((c) => `${identifier(c.name)} VARCHAR`).join(", ")})`);
+  const appender = await connection.createAppender(table.name, database);
+  try {
+    for (const file of files) {
+      let line = 0;
+      for await (const text of createInterface({ input: fileText(file), crlfDelay: Infinity })) {
+        if (line++ < skip) continue;
+        const match = regex.exec(text);
+        if (match && match.length - 1 !== table.columns.length)
+          throw new AthenaQueryError(`HIVE_CURSOR_ERROR: Number of matching groups doesn't match the number of columns (table ${table.name})`);
+        for (let i = 0; i < table.columns.length; i++) {
+          const value = match?.[i + 1];
+          if (value === undefined) appender.appendNull();
+          else appender.appendVarchar(value);
+        }
+        appender.endRow();
+      }
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
   }
-  parts.push(data.subarray(at));
-  await writeFile(file, Buffer.concat(parts));
+}
+
+/** A file's bytes, decompressed when its name ends in .gz (Hadoop picks the codec by the name). */
+function fileText(file: string): Readable {
+  const raw = createReadStream(file);
+  if (!isGzipName(file)) return raw;
+  const gunzip = createGunzip();
+  raw.on("error", (e) => gunzip.destroy(e));
+  return raw.pipe(gunzip);
 }
 
 function duckType(type: string): string {

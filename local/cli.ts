@@ -5,8 +5,9 @@ import { removeEarlySignalHandlers } from "./early-signals";
 import { mkdir, open, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { defineCommand, usageErrorLine, UsageError } from "../core/cli-args";
-import { ConfigError, loadConfig, PROJECT_ROOT, resourceNames, type EtlConfig } from "../core/config";
+import { ConfigError, loadConfig, PROJECT_ROOT, type EtlConfig } from "../core/config";
 import { DATASET_OPTIONS, datasetArguments, datasetHelp } from "./dataset-inputs";
+import { jobIdsNamed } from "./failure-injection";
 import { InputError } from "./inputs";
 import { readParquet } from "./parquet";
 import { formatProgress, formatSummary } from "./progress";
@@ -55,14 +56,10 @@ export { MAX_DELAY_MS } from "./dataset-inputs";
 export function parseCliArguments(argv: string[], config: EtlConfig): CliArguments {
   const values = START_COMMAND.parse(argv);
   if (values === "help") return { help: true, options: { outDir: resolve(DEFAULT_OUT_DIR) } };
-  const names = resourceNames(config);
   const failJobs = values["fail-job"] ?? [];
-  const known = Object.keys(config.jobs).flatMap((id) => [id, names.glueJob(id)]);
-  const unknown = failJobs.filter((j) => !known.includes(j));
-  if (unknown.length) throw new UsageError(`--fail-job: unknown job ${unknown.join(", ")}; known: ${known.join(", ")}`);
-
   let datasets;
   try {
+    jobIdsNamed(config, failJobs, "--fail-job");
     datasets = datasetArguments(config, values);
   } catch (e) {
     throw new UsageError((e as Error).message);

@@ -1,5 +1,5 @@
 // Local EMR Serverless: the job-run API the runner uses (StartJobRun with clientToken idempotency, GetJobRun,
-// ListJobRuns, CancelJobRun; GetApplication) over REST JSON, with EMR Serverless's state sequence
+// ListJobRuns, CancelJobRun; GetApplication, ListApplications) over REST JSON, with EMR Serverless's state sequence
 // SUBMITTED -> PENDING -> SCHEDULED -> RUNNING -> SUCCESS | FAILED and CANCELLING -> CANCELLED, and its
 // "EMR Serverless Job Run State Change" events. A run executes the job's transformation from its spark-submit
 // arguments (--etl_inputs, --etl_sql, --etl_output) with the DuckDB engine (local/etl-job-run.ts).
@@ -19,6 +19,7 @@ export interface EmrApplication {
   name: string;
   arn: string;
   releaseLabel: string;
+  createdAt: Date;
 }
 
 export interface EmrJobRun {
@@ -84,6 +85,21 @@ export function argumentMap(args: readonly string[]): Record<string, string> {
   return map;
 }
 
+/** A list call's page size: 1 to 50, default 50. */
+function maxResults(value: unknown): number {
+  const max = value === undefined ? 50 : Number(value);
+  if (!Number.isInteger(max) || max < 1 || max > 50) throw new AwsJsonError("ValidationException", "maxResults must be an integer from 1 to 50");
+  return max;
+}
+
+/** Where a page starts: the item the nextToken names (the first item of that page). */
+function pageStart(nextToken: unknown, ids: readonly string[]): number {
+  if (nextToken === undefined) return 0;
+  const start = typeof nextToken === "string" ? ids.indexOf(nextToken) : -1;
+  if (start < 0) throw new AwsJsonError("ValidationException", `invalid nextToken ${JSON.stringify(nextToken)}`);
+  return start;
+}
+
 export class LocalEmrServerless {
   private readonly applications = new Map<string, EmrApplication>();
   /** Per application, newest first. */
@@ -97,7 +113,7 @@ export class LocalEmrServerless {
   /** Creates an application (what the stack's aws_emrserverless_application is); returns it. */
   createApplication(name: string, releaseLabel: string): EmrApplication {
     const applicationId = `00${randomBytes(8).toString("hex")}`.slice(0, 16);
-    const application = { applicationId, name, releaseLabel, arn: `arn:aws:emr-serverless:${this.region}:${this.account}:/applications/${applicationId}` };
+    const application = { applicationId, name, releaseLabel, arn: `arn:aws:emr-serverless:${this.region}:${this.account}:/applications/${applicationId}`, createdAt: new Date() };
     this.applications.set(applicationId, application);
     this.runs.set(applicationId, []);
     return application;
@@ -115,6 +131,7 @@ export class LocalEmrServerless {
       { method: "GET", path: "/applications/{applicationId}/jobruns", operation: "ListJobRuns", handler: (input) => this.list(input) },
       { method: "DELETE", path: "/applications/{applicationId}/jobruns/{jobRunId}", operation: "CancelJobRun", handler: (input) => this.cancel(input) },
       { method: "GET", path: "/applications/{applicationId}", operation: "GetApplication", handler: (input) => ({ application: this.applicationView(this.application(input.applicationId)) }) },
+      { method: "GET", path: "/applications", operation: "ListApplications", handler: (input) => this.listApplications(input) },
     ];
   }
 
@@ -194,17 +211,27 @@ export class LocalEmrServerless {
 
   private list(input: Record<string, unknown>) {
     const runs = (this.application(input.applicationId), this.runs.get(input.applicationId as string)!);
-    const max = input.maxResults === undefined ? 50 : Number(input.maxResults);
-    if (!Number.isInteger(max) || max < 1 || max > 50) throw new AwsJsonError("ValidationException", "maxResults must be an integer from 1 to 50");
+    const max = maxResults(input.maxResults);
     const states = input.states === undefined ? undefined : new Set([input.states].flat() as string[]);
     const matching = states ? runs.filter((r) => states.has(r.state)) : runs;
-    let start = 0;
-    if (input.nextToken !== undefined) {
-      start = matching.findIndex((r) => r.jobRunId === input.nextToken);
-      if (start < 0) throw new AwsJsonError("ValidationException", `invalid nextToken ${JSON.stringify(input.nextToken)}`);
-    }
+    const start = pageStart(input.nextToken, matching.map((r) => r.jobRunId));
     const next = matching[start + max];
     return { jobRuns: matching.slice(start, start + max).map((r) => this.summary(r)), ...(next ? { nextToken: next.jobRunId } : {}) };
+  }
+
+  /** How an operator finds the application's id by its name (`aws emr-serverless list-applications`). */
+  private listApplications(input: Record<string, unknown>) {
+    const max = maxResults(input.maxResults);
+    const states = input.states === undefined ? undefined : new Set([input.states].flat() as string[]);
+    // Every local application is CREATED (it starts on demand, as the stack's auto-start configures it).
+    const matching = [...this.applications.values()].filter(() => !states || states.has("CREATED"));
+    const start = pageStart(input.nextToken, matching.map((a) => a.applicationId));
+    const next = matching[start + max];
+    const page = matching.slice(start, start + max).map((a) => {
+      const { applicationId, autoStopConfiguration: _, ...summary } = this.applicationView(a);
+      return { id: applicationId, ...summary };
+    });
+    return { applications: page, ...(next ? { nextToken: next.applicationId } : {}) };
   }
 
   private cancel(input: Record<string, unknown>) {
@@ -261,7 +288,8 @@ export class LocalEmrServerless {
   }
 
   private applicationView(a: EmrApplication) {
-    return { applicationId: a.applicationId, name: a.name, arn: a.arn, releaseLabel: a.releaseLabel, type: "Spark", state: "CREATED", createdAt: 0, updatedAt: 0, autoStopConfiguration: { enabled: true } };
+    const created = this.seconds(a.createdAt);
+    return { applicationId: a.applicationId, name: a.name, arn: a.arn, releaseLabel: a.releaseLabel, type: "Spark", state: "CREATED", createdAt: created, updatedAt: created, architecture: "X86_64", autoStopConfiguration: { enabled: true } };
   }
 
   private sleep(ms: number): Promise<void> {

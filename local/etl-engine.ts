@@ -38,6 +38,7 @@ export interface TransformationResult {
 }
 
 const VIEW_NAME = /^[a-z_][a-z0-9_]*$/;
+const DATE_FORMAT = "%m/%d/%Y";
 const OUTPUT_FILE = "part-00000.snappy.parquet";
 // Strict forms of typed values (whole-text matches), identical to etl_common.py (a test pins it),
 // so both engines accept and drop the same values.
@@ -64,12 +65,16 @@ export async function runTransformation(request: TransformationRequest): Promise
     await connection.run("SET preserve_insertion_order = false");
     const droppedRows: Record<string, number> = {};
     const counts: QualityCounts = { inputs: {}, written: 0, nulls: {} };
+    const views: CsvView[] = [];
     for (const input of request.inputs) {
       const files = await inputFiles(input);
       if (input.format === "parquet") counts.inputs[input.name] = { read: await registerParquet(connection, input, files), dropped: 0 };
       else {
-        counts.inputs[input.name] = await registerCsv(connection, input, files, loadCsvSchema(input, request.scriptsDir), scratch);
-        droppedRows[input.name] = counts.inputs[input.name].dropped;
+        const csv = await registerCsv(connection, input, files, loadCsvSchema(input, request.scriptsDir), scratch);
+        counts.inputs[input.name] = csv.counts;
+        droppedRows[input.name] = csv.counts.dropped;
+        views.push(csv.view);
+        await connection.run(`CREATE VIEW ${input.name} AS ${csv.view.fast?.select ?? csv.view.exact}`);
       }
     }
     const outputFile = join(request.outputDir, OUTPUT_FILE);
@@ -78,8 +83,14 @@ export async function runTransformation(request: TransformationRequest): Promise
     let rowsWritten: number;
     try {
       await connection.run("SET preserve_insertion_order = true");
-      const copy = await connection.run(`COPY (${sql.trim().replace(/;\s*$/, "")}) TO ${literal(outputFile)} (FORMAT parquet, COMPRESSION snappy)`);
-      rowsWritten = copy.rowsChanged;
+      const runJob = async () => (await connection.run(`COPY (${sql.trim().replace(/;\s*$/, "")}) TO ${literal(outputFile)} (FORMAT parquet, COMPRESSION snappy)`)).rowsChanged;
+      rowsWritten = await runJob();
+      // A fast view must have skipped exactly the lines the counting pass rejected (a scan the job cut short, by a
+      // LIMIT say, skips fewer); otherwise the job runs again on the exact views.
+      if (!(await fastViewsHeld(connection, views))) {
+        for (const view of views) await connection.run(`CREATE OR REPLACE VIEW ${view.name} AS ${view.exact}`);
+        rowsWritten = await runJob();
+      }
     } catch (e) {
       await rm(request.outputDir, { recursive: true, force: true });
       throw new Error(`${sqlPath}: the job's SQL failed (${(e as Error).message})`);
@@ -100,6 +111,16 @@ export async function runTransformation(request: TransformationRequest): Promise
     instance.closeSync();
     await scratch.remove();
   }
+}
+
+/** Whether every fast view skipped exactly the lines its counting pass rejected (distinct lines: a view read twice records them twice). */
+async function fastViewsHeld(connection: DuckDBConnection, views: readonly CsvView[]): Promise<boolean> {
+  for (const { table, lines } of views.flatMap((v) => v.fast?.rejects ?? [])) {
+    // No table: the job never read that file (it exists once a scan with store_rejects ran).
+    const skipped = await connection.runAndReadAll(`SELECT count(DISTINCT line) FROM ${table}`).then((r) => Number(r.getRows()[0][0]), () => -1);
+    if (skipped !== lines) return false;
+  }
+  return true;
 }
 
 /** The input's files, sorted (csv.ts dataFiles: a file, or a folder's files except hidden ones; Parquet: *.parquet). */
@@ -142,19 +163,37 @@ async function registerParquet(connection: DuckDBConnection, input: EtlInput, fi
   }
 }
 
+/** A CSV input's view: exact (typed through the strict forms, filtered when a row had a bad value) and, when no
+ * row had one, fast (DuckDB's own typed reader), checked after the job by the lines it skipped. */
+interface CsvView {
+  name: string;
+  exact: string;
+  fast?: { select: string; rejects: Array<{ table: string; lines: number }> };
+}
+
+/** DuckDB's type for a schema type: its CSV reader gives the strict forms' values for every text they accept. */
+const READER_TYPES: Record<string, string> = { date: "DATE", bigint: "BIGINT", double: "DOUBLE", boolean: "BOOLEAN", string: "VARCHAR" };
+/** Types checked once per distinct value (few distinct values: dates, booleans); the others are checked per row. */
+const CHECKED_PER_VALUE = new Set(["date", "boolean"]);
+
 /**
- * Exposes a CSV input's valid rows as its view, streamed from the files (*.gz decompressed) by every query: nothing
- * is loaded into a table, and DuckDB reads and types only the columns a query uses. One counting pass first finds
- * the rows read and dropped (malformed lines plus rows with a value that did not parse); when none has a bad value,
- * the view needs no filter, so the job's SQL parses only the columns it reads.
+ * Reads a CSV input once to count its rows read and dropped (malformed lines plus rows with a value that did not
+ * parse), and returns the view that exposes its valid rows, streamed from the files (*.gz decompressed) by every
+ * query: nothing is loaded into a table, and DuckDB reads and types only the columns a query uses.
+ * The counting pass checks dates and booleans once per distinct value (a hash aggregate per column), the other typed
+ * values per row; only when a distinct value is bad does a second pass count the rows that hold one. When no row
+ * has a bad value, the view is DuckDB's typed reader (no strict checks left to do).
  */
-async function registerCsv(connection: DuckDBConnection, input: EtlInput, files: string[], schema: SchemaFile, scratch: Scratch): Promise<{ read: number; dropped: number }> {
+async function registerCsv(connection: DuckDBConnection, input: EtlInput, files: string[], schema: SchemaFile, scratch: Scratch): Promise<{ counts: { read: number; dropped: number }; view: CsvView }> {
   const names = schema.columns.map((c) => c.name);
   const valid = schema.columns.filter((c) => c.type !== "string").map((c) => `${c.name} IS NOT NULL`).join(" AND ") || "true";
   let malformedLines = 0;
   let loaded = 0;
   let invalid = 0;
   const selects: string[] = [];
+  const fastSelects: string[] = [];
+  const rejects: Array<{ table: string; lines: number }> = [];
+  let fastPossible = true;
   for (const [i, file] of files.entries()) {
     const header = await readCsvHeader(file);
     const positions = new Map<string, number>();
@@ -175,32 +214,77 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
       await copyWithoutRanges(file, source, unclosed);
       malformedLines += unclosed.length;
     }
-    const typed = schema.columns.map((c) => `${typedValue(`c${positions.get(snakeCase(c.source!))}`, c.type)} AS ${c.name}`);
-    const columns = `columns = {${header.map((_, position) => `'c${position}': 'VARCHAR'`).join(", ")}}`;
-    const options = `header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', ${columns}`;
-    const rejects = `etl_rejects_${input.name}_${i}`;
+    const columns = schema.columns.map((c) => ({ ...c, position: positions.get(snakeCase(c.source!))! }));
+    const typed = columns.map((c) => `${typedValue(`c${c.position}`, c.type)} AS ${c.name}`);
+    const options = `header = true, auto_detect = false, delim = ',', quote = '"', escape = '"'`;
+    const text = `${options}, columns = {${header.map((_, position) => `'c${position}': 'VARCHAR'`).join(", ")}}`;
+    const rejectsTable = `etl_rejects_${input.name}_${i}`;
+    const csv = `read_csv(${literal(source)}, ${text}, store_rejects = true, rejects_table = '${rejectsTable}', rejects_scan = '${rejectsTable}_scan')`;
     try {
-      const checks = schema.columns.flatMap((c) => (c.type === "string" ? [] : [validValue(`c${positions.get(snakeCase(c.source!))}`, c.type)]));
-      const counted = await connection.runAndReadAll(
-        // coalesce: a check on an empty (NULL) value is NULL, and such a row is dropped by the view all the same.
-        `SELECT count(*), count(*) FILTER (WHERE NOT coalesce(${checks.join(" AND ") || "true"}, false)) ` +
-          `FROM read_csv(${literal(source)}, ${options}, store_rejects = true, rejects_table = '${rejects}', rejects_scan = '${rejects}_scan')`,
-      );
-      const [rows, bad] = counted.getRows()[0].map(Number);
+      const { rows, bad } = await countRows(connection, csv, columns);
       loaded += rows;
       invalid += bad;
       // A line of white space alone is no record (Spark's reader skips it too), not a malformed one.
-      const rejected = await connection.runAndReadAll(`SELECT count(DISTINCT line) FROM ${rejects} WHERE NOT regexp_full_match(csv_line, '\\s*')`);
-      malformedLines += Number(rejected.getRows()[0][0]);
+      const rejected = await connection.runAndReadAll(`SELECT count(DISTINCT line), count(DISTINCT line) FILTER (WHERE NOT regexp_full_match(csv_line, '\\s*')) FROM ${rejectsTable}`);
+      const [skipped, malformed] = rejected.getRows()[0].map(Number);
+      malformedLines += malformed;
+      rejects.push({ table: `etl_view_rejects_${input.name}_${i}`, lines: skipped });
     } catch (e) {
       throw new Error(`${file}: input '${input.name}': cannot read the CSV (${(e as Error).message})`);
     }
     // The same lines are skipped when the view is read (ignore_errors skips what store_rejects recorded).
-    selects.push(`SELECT ${typed.join(", ")} FROM read_csv(${literal(source)}, ${options}, ignore_errors = true)`);
+    selects.push(`SELECT ${typed.join(", ")} FROM read_csv(${literal(source)}, ${text}, ignore_errors = true)`);
+    // The typed reader needs one type per position (two schema columns on one header column could differ).
+    const types = new Map<number, string>();
+    for (const c of columns) {
+      if (types.has(c.position) && types.get(c.position) !== READER_TYPES[c.type]) fastPossible = false;
+      types.set(c.position, READER_TYPES[c.type]);
+    }
+    const readerColumns = header.map((_, position) => `'c${position}': '${types.get(position) ?? "VARCHAR"}'`).join(", ");
+    const table = rejects[rejects.length - 1].table;
+    fastSelects.push(
+      `SELECT ${columns.map((c) => `c${c.position} AS ${c.name}`).join(", ")} FROM read_csv(${literal(source)}, ${options}, dateformat = '${DATE_FORMAT}', ` +
+        `columns = {${readerColumns}}, store_rejects = true, rejects_table = '${table}', rejects_scan = '${table}_scan')`,
+    );
   }
   const filter = invalid > 0 ? ` WHERE ${valid}` : "";
-  await connection.run(`CREATE VIEW ${input.name} AS SELECT ${names.join(", ")} FROM (${selects.join(" UNION ALL ")})${filter}`);
-  return { read: malformedLines + loaded, dropped: malformedLines + invalid };
+  const view: CsvView = { name: input.name, exact: `SELECT ${names.join(", ")} FROM (${selects.join(" UNION ALL ")})${filter}` };
+  if (invalid === 0 && fastPossible) view.fast = { select: `SELECT ${names.join(", ")} FROM (${fastSelects.join(" UNION ALL ")})`, rejects };
+  return { counts: { read: malformedLines + loaded, dropped: malformedLines + invalid }, view };
+}
+
+/**
+ * Counts a CSV file's rows and those with a bad typed value. Dates and booleans are checked once per distinct value
+ * (GROUPING SETS: one hash table per column, in the same scan); bigints and doubles per row. A row is bad when a
+ * check is false or NULL (an empty value). When some distinct value is bad, the rows holding one are counted per row.
+ */
+async function countRows(connection: DuckDBConnection, csv: string, columns: ReadonlyArray<{ type: string; position: number }>): Promise<{ rows: number; bad: number }> {
+  const typedColumns = columns.filter((c) => c.type !== "string");
+  const perRow = (list: typeof typedColumns) => `NOT coalesce(${list.map((c) => validValue(`c${c.position}`, c.type)).join(" AND ") || "true"}, false)`;
+  const exact = async () => {
+    const counted = await connection.runAndReadAll(`SELECT count(*), count(*) FILTER (WHERE ${perRow(typedColumns)}) FROM ${csv}`);
+    const [rows, bad] = counted.getRows()[0].map(Number);
+    return { rows, bad };
+  };
+  const grouped = [...new Set(typedColumns.filter((c) => CHECKED_PER_VALUE.has(c.type)).map((c) => c.position))];
+  // grouping_id holds one bit per key; past 60 keys the per-row count is simpler.
+  if (!grouped.length || grouped.length > 60) return exact();
+  const keys = grouped.map((p) => `c${p}`);
+  const all = (1n << BigInt(keys.length)) - 1n;
+  // grouping_id sets a key's bit (the first key is the highest) when the set does not group by it.
+  const setOf = (k: number) => all - (1n << BigInt(keys.length - 1 - k));
+  const badValue = grouped.map((p, k) => `(set_id = ${setOf(k)} AND ${perRow(typedColumns.filter((c) => c.position === p))})`);
+  const counted = await connection.runAndReadAll(
+    `WITH sets AS (SELECT grouping_id(${keys.join(", ")}) AS set_id, ${keys.join(", ")}, count(*) AS n, ` +
+      `count(*) FILTER (WHERE ${perRow(typedColumns.filter((c) => !CHECKED_PER_VALUE.has(c.type)))}) AS bad ` +
+      `FROM ${csv} GROUP BY GROUPING SETS ((), ${keys.map((k) => `(${k})`).join(", ")})) ` +
+      `SELECT coalesce(sum(n) FILTER (WHERE set_id = ${all}), 0), coalesce(sum(bad) FILTER (WHERE set_id = ${all}), 0), ` +
+      `coalesce(sum(n) FILTER (WHERE ${badValue.join(" OR ")}), 0) FROM sets`,
+  );
+  const [rows, bad, badValues] = counted.getRows()[0].map(Number);
+  if (badValues === 0) return { rows, bad };
+  // This scan records the same rejected lines again; they are counted distinct.
+  return exact();
 }
 
 /** A line of a file: its bytes from `start` to `end` (after its line break), numbered from 1. */
@@ -382,7 +466,7 @@ function validValue(column: string, type: string): string {
 function typedValue(column: string, type: string): string {
   switch (type) {
     case "date":
-      return `CASE WHEN regexp_full_match(${column}, '${VALUE_PATTERNS.date}') THEN CAST(try_strptime(${column}, '%m/%d/%Y') AS DATE) END`;
+      return `CASE WHEN regexp_full_match(${column}, '${VALUE_PATTERNS.date}') THEN CAST(try_strptime(${column}, '${DATE_FORMAT}') AS DATE) END`;
     case "bigint":
       return `CASE WHEN regexp_full_match(${column}, '${VALUE_PATTERNS.bigint}') THEN TRY_CAST(${column} AS BIGINT) END`;
     case "double":

@@ -1,13 +1,13 @@
 // One run of a job's transformation against the local S3, from the job's arguments (--etl_inputs, --etl_output,
-// --etl_sql), as the Glue job or the EMR Serverless job run executes etl_common.py: the inputs are downloaded, the
+// --etl_sql), as the Glue job or the EMR Serverless job run executes etl_common.py: the inputs are staged, the
 // SQL runs with DuckDB (local/etl-engine.ts), and the output prefix is overwritten. Shared by the local Glue and the
 // local EMR Serverless.
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { EtlInput } from "../core/job-arguments";
-import { parseQualityLimits } from "../core/quality";
+import { COUNTS_OBJECT, parseQualityLimits } from "../core/quality";
 import { runTransformation, type TransformationRequest, type TransformationResult } from "./etl-engine";
 import { parseS3Uri, S3Staging, type StoredObjectPath } from "./s3-staging";
 
@@ -16,7 +16,7 @@ export type Transformation = (request: TransformationRequest) => Promise<Transfo
 
 export interface EtlJobRunOptions {
   s3: S3Client;
-  /** Where the local S3 stores an object's bytes: inputs are copied from there instead of downloaded. Default: downloaded. */
+  /** Where the local S3 stores an object's bytes: inputs are linked (or copied) from there instead of downloaded. Default: downloaded. */
   storedObject?: StoredObjectPath;
   /** The job's arguments, as `--name` -> value. */
   args: Readonly<Record<string, string>>;
@@ -49,12 +49,25 @@ export async function runEtlJob(options: EtlJobRunOptions): Promise<Pick<Transfo
   const workDir = await mkdtemp(join(tmpdir(), `${options.label}-`));
   try {
     const staging = new S3Staging(s3, options.storedObject);
-    const localInputs = await staging.downloadInputs(inputs, join(workDir, "inputs"), "argument --etl_inputs");
     const outputDir = join(workDir, "output");
-    await mkdir(outputDir, { recursive: true });
-    const result = await transformation({ inputs: localInputs, sqlFile: join(options.scriptsDir, sqlName), outputDir, scriptsDir: options.scriptsDir, quality });
+    const transform = async () => {
+      await rm(join(workDir, "inputs"), { recursive: true, force: true });
+      const localInputs = await staging.downloadInputs(inputs, join(workDir, "inputs"), "argument --etl_inputs");
+      await mkdir(outputDir, { recursive: true });
+      return transformation({ inputs: localInputs, sqlFile: join(options.scriptsDir, sqlName), outputDir, scriptsDir: options.scriptsDir, quality });
+    };
+    // The inputs are the local S3's stored files, linked: one overwritten while the job read it makes the job run
+    // again on copies (as if it had started after that upload).
+    let result = await transform().catch(async (e: unknown) => {
+      if ((await staging.changedObjects()).length) return transform();
+      throw e;
+    });
+    if ((await staging.changedObjects()).length) result = await transform();
     const counts = { rowsWritten: result.rowsWritten, rowsRead: { ...result.rowsRead }, droppedRows: { ...result.droppedRows } };
     if (!options.stillRunning()) return counts;
+    // The counts object next to the output, as etl_common.py writes it (the runner reads it, never publishes it).
+    const rowsDropped = Object.fromEntries(Object.keys(result.rowsRead).map((name) => [name, result.droppedRows[name] ?? 0]));
+    await writeFile(join(outputDir, COUNTS_OBJECT), JSON.stringify({ taskId: args["--etl_task_id"] ?? null, rowsRead: counts.rowsRead, rowsDropped, rowsWritten: counts.rowsWritten }));
     await staging.replacePrefix(output.bucket, output.prefix, outputDir);
     return counts;
   } finally {

@@ -65,10 +65,8 @@ export interface LocalGlueOptions {
   storedObject?: StoredObjectPath;
   /** Default: local/etl-engine.ts runTransformation. */
   transformation?: Transformation;
-  /** Job ids or job names whose runs end FAILED. Default: none. */
-  failJobs?: readonly string[];
-  /** Job ids or job names whose first run ends FAILED (the later ones run), to rehearse a redrive. Default: none. */
-  failJobsOnce?: readonly string[];
+  /** Returns a message when the run must fail (failure injection, local/failure-injection.ts); asked as it starts its work. */
+  injectedFailure?: (run: Readonly<JobRun>) => string | undefined;
   /** Called on every final state, like Glue's EventBridge events. */
   onJobStateChange?: (event: GlueJobStateChangeEvent) => void;
   /** Called on every state change (progress and reports). */
@@ -108,8 +106,6 @@ export class LocalGlue {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly transitionMs: number;
   private readonly msPerTimeoutMinute: number;
-  private readonly failJobs: Set<string>;
-  private readonly failOnce: Set<string>;
   private closed = false;
 
   constructor(private readonly options: LocalGlueOptions) {
@@ -131,13 +127,6 @@ export class LocalGlue {
       });
       this.runs.set(name, []);
     }
-    const known = new Set([...this.jobs.values()].flatMap((j) => [j.id, j.name]));
-    const unknown = (options.failJobs ?? []).filter((j) => !known.has(j));
-    if (unknown.length) throw new Error(`failJobs: unknown job ${unknown.join(", ")}; known: ${[...this.jobs.values()].map((j) => `${j.id} (${j.name})`).join(", ")}`);
-    this.failJobs = new Set(options.failJobs ?? []);
-    const unknownOnce = (options.failJobsOnce ?? []).filter((j) => !known.has(j));
-    if (unknownOnce.length) throw new Error(`failJobsOnce: unknown job ${unknownOnce.join(", ")}; known: ${[...this.jobs.values()].map((j) => `${j.id} (${j.name})`).join(", ")}`);
-    this.failOnce = new Set(options.failJobsOnce ?? []);
     this.transitionMs = options.transitionMs ?? 100;
     this.msPerTimeoutMinute = options.msPerTimeoutMinute ?? 60_000;
   }
@@ -394,15 +383,10 @@ export class LocalGlue {
 
   /** Downloads the inputs, runs the SQL, and overwrites the output prefix; returns the rows written and dropped. */
   private async runTransformation(job: JobDefinition, run: JobRun, stillRunning: () => boolean): Promise<Pick<TransformationResult, "rowsWritten" | "rowsRead" | "droppedRows">> {
-    if (this.failJobs.has(job.id) || this.failJobs.has(job.name)) {
+    const injected = this.options.injectedFailure?.(run);
+    if (injected) {
       await this.sleep(this.transitionMs);
-      throw new Error(`Injected failure: job ${job.name} is in failJobs`);
-    }
-    // The first run fails, whether the job was named by id or by name (both entries go).
-    const byId = this.failOnce.delete(job.id);
-    if (this.failOnce.delete(job.name) || byId) {
-      await this.sleep(this.transitionMs);
-      throw new Error(`Injected failure: the first run of job ${job.name} fails (failJobsOnce)`);
+      throw new Error(injected);
     }
     return runEtlJob({ s3: this.options.s3, storedObject: this.options.storedObject, args: run.Arguments, scriptsDir: scriptsDir(this.options.config), transformation: this.options.transformation, label: `etl-glue-${job.id}`, stillRunning });
   }

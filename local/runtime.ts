@@ -27,12 +27,14 @@ import { startLocalDynamoDB, type LocalDynamoDB } from "./dynamodb";
 import { saveEnv, withEnv } from "./env";
 import { LocalEventBus, localWiring, type S3NotificationEvent } from "./event-bus";
 import { startLocalEventBridge } from "./eventbridge-service";
+import { InjectedFailures } from "./failure-injection";
 import { startLocalGlue, type JobRun, type LocalGlueServer } from "./glue-service";
 import { checkCsvHeaders, InputError } from "./inputs";
 import { OutputFolder, type OutputContents } from "./output-folder";
 import { writeDatasetSamples } from "./dataset-samples";
 import { LOCAL_S3_CREDENTIALS, startLocalS3, type LocalS3 } from "./s3";
 import { LocalStepFunctions, type PutEventsEntry, type SfnEvent } from "./sfn-service";
+import type { RunCounts } from "../core/quality";
 
 
 export interface RuntimeOptions {
@@ -42,7 +44,7 @@ export interface RuntimeOptions {
   inputs?: Record<string, string>;
   /** Folder that receives the final job's Parquet files (and nothing else). */
   outDir: string;
-  /** Job ids or Glue job names whose runs end FAILED. Default: none. */
+  /** Job ids or job names whose runs end FAILED, whatever their engine (local/failure-injection.ts). Default: none. */
   failJobs?: readonly string[];
   /** Upload before StartExecution (the input then carries dataSince). Default: false (upload after the start). */
   uploadBeforeStart?: boolean;
@@ -281,7 +283,7 @@ export interface LocalServicesOptions {
   bucket: string;
   /** Job ids or job names whose runs end FAILED, whatever their engine. Default: none. */
   failJobs?: readonly string[];
-  /** Job ids or Glue job names whose first run ends FAILED (Glue jobs only). Default: none. */
+  /** Job ids or job names whose first run ends FAILED (the later ones run), whatever their engine. Default: none. */
   failJobsOnce?: readonly string[];
   /** See RuntimeOptions.eventDriven. */
   eventDriven: boolean;
@@ -306,6 +308,8 @@ export interface LocalServices {
   athena?: LocalAthenaServer;
   /** The local EMR Serverless, when a job runs on it. */
   emr?: LocalEmrServerlessServer;
+  /** The id of the EMR Serverless application the glue stack creates, when a job runs on it. */
+  emrApplicationId?: string;
   sfn: LocalStepFunctions;
   /** Every job run so far, on every engine, in start order (for reports). */
   jobRuns(): RunReport["jobs"];
@@ -357,14 +361,10 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     invocations.add(invocation);
     void invocation.finally(() => invocations.delete(invocation));
   };
-  // --fail-job names a job by id or by name, whatever its engine.
-  const jobIdOf = new Map(Object.keys(config.jobs).flatMap((id) => [[id, id] as const, [names.glueJob(id), id] as const]));
-  const unknownFailJobs = (options.failJobs ?? []).filter((j) => !jobIdOf.has(j));
-  if (unknownFailJobs.length)
-    throw new InputError(`failJobs: unknown job ${unknownFailJobs.join(", ")}; known: ${Object.keys(config.jobs).map((id) => `${id} (${names.glueJob(id)})`).join(", ")}`);
-  const failing = new Set((options.failJobs ?? []).map((j) => jobIdOf.get(j)!));
-  const failingOn = (engine: EngineName) => [...failing].filter((id) => config.jobs[id].engine === engine);
-  const injected = (id: string) => `Injected failure: job ${names.glueJob(id)} is in failJobs`;
+  // --fail-job and --fail-job-once name a job by id or by name, whatever its engine; each engine asks by job name.
+  const failures = new InjectedFailures(config, { always: options.failJobs, once: options.failJobsOnce });
+  const jobIdOfName = new Map(Object.keys(config.jobs).map((id) => [names.glueJob(id), id]));
+  const injectedFailure = (jobName: string) => failures.failure(jobIdOfName.get(jobName));
   const seenRunStates = new Map<string, string>();
   const jobProgress = (engine: EngineName, jobName: string, runId: string, state: string, errorMessage?: string, counts: ReturnType<typeof runCounts> = {}) => {
     if (seenRunStates.get(runId) === state) return;
@@ -410,18 +410,13 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   let emr: LocalEmrServerlessServer | undefined;
   let emrApplicationId: string | undefined;
   if (jobsOn(config, "emr-serverless").length > 0) {
-    const failingNames = failingOn("emr-serverless").map((id) => names.glueJob(id));
     emr = await startLocalEmrServerless({
       s3: s3.client,
       scriptsDir: scriptsDir(config),
       region,
       account: LOCAL_ACCOUNT,
       transitionMs: options.glueTransitionMs ?? 200,
-      // The runner names each run `<job name>:<task id>`.
-      injectedFailure: (r) => {
-        const job = failingNames.find((n) => r.name?.startsWith(`${n}:`));
-        return job ? `Injected failure: job ${job} is in failJobs` : undefined;
-      },
+      injectedFailure: (r) => injectedFailure(emrJobName(r)),
       onRunChange: (r: Readonly<EmrJobRun>) => jobProgress("emr-serverless", emrJobName(r), r.jobRunId, r.state, r.stateDetails || undefined, runCounts(r)),
       onStateChange: putEngineEvent,
     });
@@ -445,8 +440,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     bucket,
     s3: s3.client,
     storedObject: s3.storedObject,
-    failJobs: failingOn("glue"),
-    failJobsOnce: options.failJobsOnce,
+    injectedFailure: (r) => injectedFailure(r.JobName),
     transitionMs: options.glueTransitionMs ?? 200,
     region,
     onRunChange: (r: Readonly<JobRun>) => jobProgress("glue", r.JobName, r.Id, r.JobRunState, r.ErrorMessage, runCounts(r)),
@@ -456,7 +450,6 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   // The local Athena, with the workgroup the glue stack would create, over the same catalog tables.
   let athena: LocalAthenaServer | undefined;
   if (jobsOn(config, "athena").length > 0) {
-    const failingStaging = failingOn("athena").map((id) => `s3://${bucket}/${config.dataLake.stagingPrefix}${names.glueJob(id)}/`);
     athena = await startLocalAthena({
       s3: s3.client,
       catalog: { database: config.glue.databaseName, bucket, tables: catalogTables(config) },
@@ -464,16 +457,34 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       transitionMs: options.glueTransitionMs ?? 200,
       region,
       account: LOCAL_ACCOUNT,
-      // A query is a job's by its UNLOAD destination, the job's staging folder.
-      injectedFailure: (q) => {
-        const index = failingStaging.findIndex((uri) => q.Query.includes(`TO '${uri}`));
-        return index >= 0 ? injected(failingOn("athena")[index]) : undefined;
+      // A query is a job's by its UNLOAD destination, the job's staging folder; its counts statement is part of the same run.
+      injectedFailure: (q) => (isCountsStatement(q) ? undefined : injectedFailure(athenaJobName(q))),
+      // A job's statement has succeeded only once the runner counted it and applied the gate: that line comes from the
+      // task's answer (onEvent below). Its counts statement (core/athena-query.ts) is part of the same run.
+      onQueryChange: (q: Readonly<QueryExecution>) => {
+        if (q.State !== "SUCCEEDED" && !isCountsStatement(q)) jobProgress("athena", athenaJobName(q), q.QueryExecutionId, q.State, q.StateChangeReason);
       },
-      onQueryChange: (q: Readonly<QueryExecution>) => jobProgress("athena", athenaJobName(q), q.QueryExecutionId, q.State, q.StateChangeReason),
       onStateChange: putEngineEvent,
     });
     cleanups.push(() => athena!.close());
   }
+  const isCountsStatement = (q: Readonly<QueryExecution>) => /\bTO '[^']*\.counts\/'/.test(q.Query);
+  /** What the runner answered for each Athena run (by query id): its end and counts, as its task output or cause says. */
+  const athenaAnswers = new Map<string, { state: string; errorMessage?: string; counts: ReturnType<typeof runCounts> }>();
+  const recordAnswer = (event: SfnEvent) => {
+    if (event.type !== "ActivityTaskClosed") return;
+    let answer: { engine?: string; jobName?: string; runId?: string; state?: string; errorMessage?: string; counts?: RunCounts };
+    try {
+      answer = JSON.parse((event.outcome === "SUCCEEDED" ? event.output : event.cause) ?? "{}");
+    } catch {
+      return;
+    }
+    if (answer.engine !== "athena" || !answer.runId || !answer.jobName || !answer.state) return;
+    const counts = answer.counts ? { rowsRead: answer.counts.rowsRead, droppedRows: answer.counts.rowsDropped, rowsWritten: answer.counts.rowsWritten } : {};
+    const state = event.outcome === "SUCCEEDED" ? answer.state : answer.state === "SUCCEEDED" ? "FAILED" : answer.state;
+    athenaAnswers.set(answer.runId, { state, ...(answer.errorMessage ? { errorMessage: answer.errorMessage } : {}), counts });
+    jobProgress("athena", answer.jobName, answer.runId, state, answer.errorMessage, counts);
+  };
   const athenaJobName = (q: Readonly<QueryExecution>) => {
     const id = jobsOn(config, "athena").find((j) => q.Query.includes(`TO 's3://${bucket}/${config.dataLake.stagingPrefix}${names.glueJob(j)}/`));
     return id ? names.glueJob(id) : "(not a job's query)";
@@ -511,6 +522,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     onEvent: (event: SfnEvent) => {
       if (event.type === "StateEntered") progress({ type: "state", name: event.name, phase: "entered" });
       else if (event.type === "StateExited") progress({ type: "state", name: event.name, phase: "exited", status: event.status, error: event.error });
+      else recordAnswer(event);
     },
   });
   // Stop invoking, answer the long-polls, then let in-flight invocations finish before the other services go.
@@ -546,7 +558,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   const logLevel = process.env.POWERTOOLS_LOG_LEVEL ?? "WARN";
   const environments: { [F in FunctionId]: Record<string, string> } = {
     // The job specs of engines other than Glue live in the local artifact bucket (wired with the local emulators).
-    runner: FUNCTIONS.runner.environment(config, { activityArn: arns.runnerActivityArn, tableName: names.runnerTable, artifactBucket }, logLevel),
+    runner: FUNCTIONS.runner.environment(config, { activityArn: arns.runnerActivityArn, tableName: names.runnerTable, artifactBucket, dataBucket: bucket }, logLevel),
     dataArrival: FUNCTIONS.dataArrival.environment(
       config,
       { tableName: names.arrivalTable, waitActivityArns: Object.fromEntries(datasetIds.map((d) => [d, arns.waitActivityArn(d)])), dataBucket: bucket },
@@ -573,6 +585,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     glue,
     athena,
     emr,
+    emrApplicationId,
     sfn,
     jobRuns: () =>
       [
@@ -586,15 +599,21 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
           ...(r.ErrorMessage ? { errorMessage: r.ErrorMessage } : {}),
           ...runCounts(r),
         })),
-        ...(athena?.athena.allQueries() ?? []).map((q) => ({
-          jobName: athenaJobName(q),
-          engine: "athena" as const,
-          runId: q.QueryExecutionId,
-          state: q.State as string,
-          startedOn: iso(q.SubmissionDateTime),
-          completedOn: q.CompletionDateTime ? iso(q.CompletionDateTime) : null,
-          ...(q.State === "FAILED" || q.State === "CANCELLED" ? { errorMessage: q.StateChangeReason } : {}),
-        })),
+        ...(athena?.athena.allQueries() ?? [])
+          .filter((q) => !isCountsStatement(q))
+          .map((q) => {
+            const answer = athenaAnswers.get(q.QueryExecutionId);
+            return {
+              jobName: athenaJobName(q),
+              engine: "athena" as const,
+              runId: q.QueryExecutionId,
+              state: answer?.state ?? (q.State as string),
+              startedOn: iso(q.SubmissionDateTime),
+              completedOn: q.CompletionDateTime ? iso(q.CompletionDateTime) : null,
+              ...(answer?.errorMessage ? { errorMessage: answer.errorMessage } : q.State === "FAILED" || q.State === "CANCELLED" ? { errorMessage: q.StateChangeReason } : {}),
+              ...answer?.counts,
+            };
+          }),
         ...(emr?.emr.allRuns() ?? []).map((r) => ({
           jobName: emrJobName(r),
           engine: "emr-serverless" as const,

@@ -1,7 +1,7 @@
 // Staging between the local S3 and local folders, for the local engine services: a job's inputs are downloaded
 // into a work folder, and its output folder replaces what is under the output prefix (as Spark's overwrite mode).
 import { constants, createReadStream, createWriteStream } from "node:fs";
-import { copyFile, mkdir, readdir, stat } from "node:fs/promises";
+import { copyFile, link, mkdir, readdir, stat } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -22,9 +22,17 @@ export type StoredObjectPath = (bucket: string, key: string) => string;
 
 export class S3Staging {
   /**
-   * @param storedObject for a local S3 whose objects are files on this machine: downloads copy the stored file
-   *   (no bytes through HTTP; a copy-on-write clone where the file system has them). Objects are still listed
-   *   through the S3 API. Default: every object is downloaded through GetObject, streamed to its file.
+   * Stored files linked into a work folder, with the state each had once linked. s3rver overwrites an object in
+   * its file (same inode), so a linked input can change while a job reads it: changedObjects() tells.
+   */
+  private readonly linked = new Map<string, { uri: string; state: string }>();
+  /** Copy the stored files instead of linking them (once a linked input changed under a job). */
+  private copyOnly = false;
+
+  /**
+   * @param storedObject for a local S3 whose objects are files on this machine: downloads hard-link the stored file
+   *   (no bytes copied; a copy where linking fails, e.g. across file systems). Objects are still listed through
+   *   the S3 API. Default: every object is downloaded through GetObject, streamed to its file.
    */
   constructor(
     private readonly s3: S3Client,
@@ -56,13 +64,27 @@ export class S3Staging {
     return keys.length;
   }
 
-  /** Copies the stored file of a listed object; false when there is none (the object is then downloaded). */
+  /** Links (or copies) the stored file of a listed object; false when there is none (the object is then downloaded). */
   private async copyStored(bucket: string, key: string, target: string): Promise<boolean> {
     if (!this.storedObject) return false;
     const stored = this.storedObject(bucket, key);
     if (!(await stat(stored).then((s) => s.isFile(), () => false))) return false;
-    await copyFile(stored, target, constants.COPYFILE_FICLONE);
+    const linked = !this.copyOnly && (await link(stored, target).then(() => true, () => false));
+    if (!linked) await copyFile(stored, target, constants.COPYFILE_FICLONE);
+    else this.linked.set(target, { uri: `s3://${bucket}/${key}`, state: await fileState(target) });
     return true;
+  }
+
+  /**
+   * The objects whose linked file changed since it was downloaded (the local S3 overwrote them in place), as
+   * s3:// URIs. From then on, downloads copy: call download again for inputs that cannot change under a reader.
+   */
+  async changedObjects(): Promise<string[]> {
+    const changed: string[] = [];
+    for (const [file, { uri, state }] of this.linked) if ((await fileState(file).catch(() => "gone")) !== state) changed.push(uri);
+    if (changed.length) this.copyOnly = true;
+    this.linked.clear();
+    return changed;
   }
 
   /**
@@ -92,6 +114,12 @@ export class S3Staging {
       await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(file), ContentLength: size }));
     }
   }
+}
+
+/** What a write changes: size and modification time (not the change time, which other links and unlinks move). */
+async function fileState(file: string): Promise<string> {
+  const { size, mtimeNs } = await stat(file, { bigint: true });
+  return `${size}/${mtimeNs}`;
 }
 
 async function listFiles(dir: string): Promise<string[]> {

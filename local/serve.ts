@@ -4,21 +4,23 @@ import { defineCommand, integerOption, runAsScript, UsageError } from "../core/c
 import { loadConfig, resourceNames, type EtlConfig } from "../core/config";
 import { startEdge, type Edge } from "./edge";
 import { formatProgress } from "./progress";
+import { jobIdsNamed } from "./failure-injection";
 import { InputError } from "./inputs";
 import { checkedWorkflow, startLocalServices, type ProgressEvent } from "./runtime";
 
 export const SERVE_COMMAND = defineCommand({
   command: "npm run serve --",
-  summary: `Serves S3, DynamoDB, Step Functions and Glue on one local port, like LocalStack's edge port, with every
-resource the stacks create (the active configuration's names) and the real handlers wired as on AWS: uploads
-release the waits, the runner starts the jobs, failures notify. Use it with the AWS CLI or an SDK
-(--endpoint-url, any credentials) and run the walkthrough of the README's "Operate" section.`,
+  summary: `Serves S3, DynamoDB, Step Functions, Glue and the engines the jobs use (Athena, EMR Serverless) on one
+local port, like LocalStack's edge port, with every resource the stacks create (the active configuration's names)
+and the real handlers wired as on AWS: uploads release the waits, the runner starts the jobs, failures notify. Use
+it with the AWS CLI or an SDK (--endpoint-url, any credentials) and run the walkthrough of the README's "Operate"
+section.`,
   options: {
     port: { type: "string", value: "N", description: "port on 127.0.0.1 (0: any free port). Default: 4566" },
-    "fail-job-once": { type: "string", value: "JOB", multiple: true, description: "the first run of that job fails (job id such as PSD, or Glue job name),\nto rehearse redrive-execution" },
+    "fail-job-once": { type: "string", value: "JOB", multiple: true, description: "the first run of that job fails on its engine (Glue, Athena or EMR\nServerless; job id such as PSD, or job name such as etl-dev-PSD), to rehearse\nredrive-execution" },
   },
-  epilogue: `Prints the endpoint, the bucket, the state machine ARN and a line starting with "ready", then one line per
-state transition and job-run change. Stops on Ctrl-C or SIGTERM (exit 0).
+  epilogue: `Prints the endpoint, the bucket, the state machine ARN, the engines' workgroup and application, and a line
+starting with "ready", then one line per state transition and job-run change. Stops on Ctrl-C or SIGTERM (exit 0).
 Environment: ETL_CONFIG (configuration file), ETL_ENV (environment), POWERTOOLS_LOG_LEVEL (handler logs, default WARN).`,
 });
 
@@ -56,6 +58,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   };
   let edge: Edge;
   let stateMachineArn: string;
+  let engineResources: string[] = [];
   // The workflow and the catalog schemas against the configuration, before any server starts.
   const stateMachine = await checkedWorkflow(config, config.region);
   try {
@@ -73,6 +76,11 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     // The executions end (ABORTED) before the other services go.
     cleanups.push(() => services.stop());
     stateMachineArn = services.sfn.stateMachineArn;
+    // What an operator names in the engines' describe calls (on AWS: list-work-groups, list-applications).
+    engineResources = [
+      ...(services.athena ? [`athena workgroup ${names.athenaWorkGroup}`] : []),
+      ...(services.emrApplicationId ? [`emr-serverless application ${names.emrApplication} (id ${services.emrApplicationId})`] : []),
+    ];
     // The engines' services, when a job uses them: Athena by its X-Amz-Target prefix or SigV4 scope, EMR Serverless
     // (REST JSON) by its SigV4 scope.
     const extra: Record<string, string> = {
@@ -91,18 +99,20 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   out(`state machine: ${stateMachineArn}`);
   // Each job by the engine it runs on: only jobs on Glue are Glue jobs (GetJobs knows no other).
   out(`tables: ${names.runnerTable}, ${names.arrivalTable}; jobs: ${Object.entries(config.jobs).map(([id, job]) => `${names.glueJob(id)} (${job.engine})`).join(", ")}`);
+  if (engineResources.length) out(`engines: ${engineResources.join("; ")}`);
   out(`ready: aws --endpoint-url ${edge.endpoint} stepfunctions start-execution --state-machine-arn ${stateMachineArn}`);
   return { endpoint: edge.endpoint, bucket, stateMachineArn, close: closeAll };
 }
 
 async function main(values: { port?: string; "fail-job-once"?: string[] }): Promise<number> {
   const config = loadConfig();
-  const names = resourceNames(config);
   const port = integerOption("port", values.port, { max: 65535 }) ?? DEFAULT_PORT;
   const failJobsOnce = values["fail-job-once"] ?? [];
-  const known = Object.keys(config.jobs).flatMap((id) => [id, names.glueJob(id)]);
-  const unknown = failJobsOnce.filter((j) => !known.includes(j));
-  if (unknown.length) throw new UsageError(`--fail-job-once: unknown job ${unknown.join(", ")}; known: ${known.join(", ")}`);
+  try {
+    jobIdsNamed(config, failJobsOnce, "--fail-job-once");
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 
   let serving: Serving;
   try {

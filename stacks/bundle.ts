@@ -47,7 +47,11 @@ export function bundleOptions(functionsDir: string): BuildOptions {
     preserveSymlinks: true,
     // Lambda hands every function its credentials in environment variables: the SDK's default
     // credential chain (SSO, ini files, IMDS, ...) would only add weight and load time.
-    alias: { "@aws-sdk/credential-provider-node": join(PROJECT_ROOT, "functions/shared/lambda-credentials.ts") },
+    // Nor do the handlers call an operation that streams events (functions/shared/no-event-streams.ts).
+    alias: {
+      "@aws-sdk/credential-provider-node": join(PROJECT_ROOT, "functions/shared/lambda-credentials.ts"),
+      "@smithy/core/event-streams": join(PROJECT_ROOT, "functions/shared/no-event-streams.ts"),
+    },
   };
 }
 

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative, sep } from "node:path";
-import { GlueJob } from "@cdktf/provider-aws/lib/glue-job";
 import { GlueSecurityConfiguration } from "@cdktf/provider-aws/lib/glue-security-configuration";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
@@ -14,8 +13,9 @@ import { jobsOn } from "../core/topology";
 import { AthenaWorkgroup } from "./constructs/athena-workgroup";
 import { EmrServerlessApplication } from "./constructs/emr-serverless-application";
 import { GlueCatalog } from "./constructs/glue-catalog";
+import { GlueJob } from "./constructs/glue-job";
 import { skipCheck } from "./constructs/checkov-skip";
-import { SecureBucket } from "./constructs/secure-bucket";
+import { prefixAndBelow, SecureBucket } from "./constructs/secure-bucket";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
 import { policyDocument, serviceTrustPolicy } from "./iam-policy";
 import { jobArguments } from "../core/job-arguments";
@@ -27,6 +27,8 @@ const ATHENA_RESULTS_PREFIX = "athena-results/";
 const TEMP_PREFIX = "glue-temp/";
 /** Days a replaced or deleted object of the data lake is kept (as a noncurrent version). */
 const REPLACED_DATA_DAYS = 30;
+/** Every bucket: multipart uploads never completed are aborted after a day. */
+const ABORT_INCOMPLETE_UPLOADS = { id: "abort-incomplete-uploads", status: "Enabled", filter: [{ prefix: "" }], abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }] };
 
 export type GlueStackProps = EtlStackProps;
 
@@ -43,7 +45,7 @@ export class GlueStack extends EtlStack {
   /** The Data Catalog database and tables, for Athena. */
   readonly catalog: GlueCatalog;
   /** Glue jobs by job id (the configuration's key, e.g. "PSD"), for the jobs on engine "glue". */
-  readonly jobs: Record<string, GlueJob> = {};
+  readonly jobs: Record<string, GlueJob>;
   /** The Athena workgroup, when a job runs on Athena. */
   readonly athena?: AthenaWorkgroup;
   /** The EMR Serverless application and its job role, when a job runs on EMR Serverless. */
@@ -53,35 +55,85 @@ export class GlueStack extends EtlStack {
     super(scope, id, props);
     const { config } = props;
     const names = resourceNames(config);
-    const { rawPrefix, processedPrefix, curatedPrefix } = config.dataLake;
-    const scriptsPrefix = config.artifacts.scriptsPrefix;
 
-    const abortIncompleteUploads = { id: "abort-incomplete-uploads", status: "Enabled", filter: [{ prefix: "" }], abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }] };
-    // Server access logs of both buckets, kept as long as the other logs.
-    this.accessLogs = new SecureBucket(this, "access-logs", {
-      bucketPrefix: `${config.artifacts.bucketPrefix}logs-`,
+    this.accessLogs = this.createAccessLogBucket();
+    this.dataLake = this.createDataLake();
+    this.artifacts = this.createArtifactBucket();
+    const artifactUri = this.uploadScripts();
+    // Id "Default" is left out of Terraform addresses: the catalog keeps the addresses it had in the stack itself.
+    this.catalog = new GlueCatalog(this, "Default", { config, dataLake: this.dataLake, catalogArn: this.arn("glue", "catalog") });
+    this.jobs = this.createGlueJobs(artifactUri);
+
+    // Athena: the workgroup its jobs' queries run in (results encrypted in the artifact bucket).
+    if (jobsOn(config, "athena").length > 0)
+      this.athena = new AthenaWorkgroup(this, "athena", {
+        name: names.athenaWorkGroup,
+        description: `Queries of the Athena jobs of ${names.prefix}`,
+        resultsBucket: this.artifacts,
+        resultsPrefix: ATHENA_RESULTS_PREFIX,
+        bytesScannedCutoffPerQuery: config.athena.bytesScannedCutoffPerQuery,
+      });
+    if (jobsOn(config, "emr-serverless").length > 0) this.emrServerless = this.createEmrServerless();
+
+    // What the runner reads to start a job not on Glue: one JSON object per job, built as the local runtime builds it.
+    for (const { jobId, key, spec } of jobSpecs(config, {
+      dataBucket: this.dataLake.bucket.bucket,
+      artifactBucket: this.artifacts.bucket.bucket,
+      athena: this.athena ? { workGroup: this.athena.workGroupName } : undefined,
+      emrServerless: this.emrServerless ? { applicationId: this.emrServerless.applicationId, executionRoleArn: this.emrServerless.jobRoleArn } : undefined,
+    }))
+      new S3Object(this, `job-spec-${jobId}`, { bucket: this.artifacts.bucket.id, key, content: JSON.stringify(spec), contentType: "application/json" });
+
+    new TerraformOutput(this, "data-lake-bucket", { value: this.dataLake.bucket.bucket, description: "Upload raw datasets under their prefixes here" });
+    new TerraformOutput(this, "artifacts-bucket", { value: this.artifacts.bucket.bucket });
+  }
+
+  /** Server access logs of both buckets, kept as long as the other logs. */
+  private createAccessLogBucket(): SecureBucket {
+    const bucket = new SecureBucket(this, "access-logs", {
+      bucketPrefix: `${this.config.artifacts.bucketPrefix}logs-`,
       accessLogTargetFor: { accountId: this.accountId },
-      lifecycleRules: [{ id: "expire-access-logs", status: "Enabled", filter: [{ prefix: "" }], expiration: [{ days: config.logRetentionDays }] }, abortIncompleteUploads],
+      lifecycleRules: [{ id: "expire-access-logs", status: "Enabled", filter: [{ prefix: "" }], expiration: [{ days: this.config.logRetentionDays }] }, ABORT_INCOMPLETE_UPLOADS],
     });
-    skipCheck(this.accessLogs.bucket, "CKV_AWS_18", "it is the access-log target; logging its own writes would loop");
-    skipCheck(this.accessLogs.bucket, "CKV_AWS_21", "S3 log delivery only adds objects; the lifecycle expires them");
-    skipCheck(this.accessLogs.bucket, "CKV2_AWS_62", "nothing reacts to a log delivery");
-    // Versioned, so an upload over a raw file or a job's overwrite keeps the previous data for a while.
-    this.dataLake = new SecureBucket(this, "data-lake", {
-      bucketPrefix: config.dataLake.bucketPrefix,
+    skipCheck(bucket.bucket, "CKV_AWS_18", "it is the access-log target; logging its own writes would loop");
+    skipCheck(bucket.bucket, "CKV_AWS_21", "S3 log delivery only adds objects; the lifecycle expires them");
+    skipCheck(bucket.bucket, "CKV2_AWS_62", "nothing reacts to a log delivery");
+    return bucket;
+  }
+
+  /** Versioned, so an upload over a raw file or a job's overwrite keeps the previous data for a while. */
+  private createDataLake(): SecureBucket {
+    const { dataLake } = this.config;
+    const bucket = new SecureBucket(this, "data-lake", {
+      bucketPrefix: dataLake.bucketPrefix,
       versioned: true,
       accessLogs: this.accessLogs,
       lifecycleRules: [
         { id: "expire-replaced-data", status: "Enabled", filter: [{ prefix: "" }], noncurrentVersionExpiration: [{ noncurrentDays: REPLACED_DATA_DAYS }], expiration: [{ expiredObjectDeleteMarker: true }] },
-        abortIncompleteUploads,
+        // A run that failed or was stopped never publishes: its staged objects would stay forever. Where rules
+        // overlap, S3 applies the shorter expiration, so a replaced staged object goes after a day, not 30.
+        {
+          id: "expire-staging",
+          status: "Enabled",
+          filter: [{ prefix: dataLake.stagingPrefix }],
+          expiration: [{ days: dataLake.stagingExpirationDays }],
+          noncurrentVersionExpiration: [{ noncurrentDays: 1 }],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
+        },
+        ABORT_INCOMPLETE_UPLOADS,
       ],
     });
-    skipCheck(this.dataLake.bucket, "CKV2_AWS_62", "its event notification lives in the state-machine stack, next to the data-arrival function it invokes");
-    for (const prefix of [rawPrefix, processedPrefix, curatedPrefix]) {
+    skipCheck(bucket.bucket, "CKV2_AWS_62", "its event notification lives in the state-machine stack, next to the data-arrival function it invokes");
+    for (const prefix of [dataLake.rawPrefix, dataLake.processedPrefix, dataLake.curatedPrefix]) {
       // A zero-byte "folder" object so the prefixes show in the console before the first upload.
-      new S3Object(this, `folder-${prefix.replace(/\W/g, "")}`, { bucket: this.dataLake.bucket.id, key: prefix, content: "" });
+      new S3Object(this, `folder-${prefix.replace(/\W/g, "")}`, { bucket: bucket.bucket.id, key: prefix, content: "" });
     }
-    this.artifacts = new SecureBucket(this, "artifacts", {
+    return bucket;
+  }
+
+  private createArtifactBucket(): SecureBucket {
+    const config = this.config;
+    const bucket = new SecureBucket(this, "artifacts", {
       bucketPrefix: config.artifacts.bucketPrefix,
       versioned: true,
       accessLogs: this.accessLogs,
@@ -90,14 +142,21 @@ export class GlueStack extends EtlStack {
         ...(jobsOn(config, "athena").length > 0
           ? [{ id: "expire-athena-results", status: "Enabled", filter: [{ prefix: ATHENA_RESULTS_PREFIX }], expiration: [{ days: 7 }], noncurrentVersionExpiration: [{ noncurrentDays: 1 }] }]
           : []),
-        { id: "expire-old-script-versions", status: "Enabled", filter: [{ prefix: scriptsPrefix }], noncurrentVersionExpiration: [{ noncurrentDays: 90 }] },
-        abortIncompleteUploads,
+        { id: "expire-old-script-versions", status: "Enabled", filter: [{ prefix: config.artifacts.scriptsPrefix }], noncurrentVersionExpiration: [{ noncurrentDays: 90 }] },
+        ABORT_INCOMPLETE_UPLOADS,
       ],
     });
-    skipCheck(this.artifacts.bucket, "CKV2_AWS_62", "nothing reacts to an upload of scripts: the Glue jobs read them when they start");
+    skipCheck(bucket.bucket, "CKV2_AWS_62", "nothing reacts to an upload of scripts: the Glue jobs read them when they start");
+    return bucket;
+  }
 
-    // Every file of the scripts folder is a Glue artifact; source_hash makes a content change an update.
-    const folder = scriptsDir(config);
+  /**
+   * Every file of the scripts folder is a Glue artifact; source_hash makes a content change an update.
+   * Returns the s3:// URI of a file of that folder.
+   */
+  private uploadScripts(): (file: string) => string {
+    const scriptsPrefix = this.config.artifacts.scriptsPrefix;
+    const folder = scriptsDir(this.config);
     if (!existsSync(join(folder, COMMON_MODULE))) throw new Error(`scriptsDir: ${join(folder, COMMON_MODULE)} not found; every job imports it`);
     for (const file of listFiles(folder)) {
       const key = relative(folder, file).split(sep).join("/");
@@ -110,11 +169,15 @@ export class GlueStack extends EtlStack {
         sourceHash: createHash("md5").update(readFileSync(file)).digest("hex"),
       });
     }
-    const artifactUri = (file: string) => this.artifacts.uri(`${scriptsPrefix}${relative(folder, file).split(sep).join("/")}`);
+    return (file) => this.artifacts.uri(`${scriptsPrefix}${relative(folder, file).split(sep).join("/")}`);
+  }
 
-    // Id "Default" is left out of Terraform addresses: the catalog keeps the addresses it had in the stack itself.
-    this.catalog = new GlueCatalog(this, "Default", { config, dataLake: this.dataLake, catalogArn: this.arn("glue", "catalog") });
-
+  /** The security configuration and role the Glue jobs share, and one GlueJob per job on Glue. */
+  private createGlueJobs(artifactUri: (file: string) => string): Record<string, GlueJob> {
+    const config = this.config;
+    const names = resourceNames(config);
+    const { rawPrefix, processedPrefix, curatedPrefix } = config.dataLake;
+    const scriptsPrefix = config.artifacts.scriptsPrefix;
     const securityConfiguration = new GlueSecurityConfiguration(this, "security-configuration", {
       name: `${names.prefix}-glue`,
       encryptionConfiguration: {
@@ -135,108 +198,70 @@ export class GlueStack extends EtlStack {
       role: role.id,
       name: "etl-jobs",
       policy: policyDocument([
-        { Sid: "ReadArtifacts", Action: ["s3:GetObject"], Resource: [this.artifacts.objectsArn(scriptsPrefix)] },
-        { Sid: "ReadInputs", Action: ["s3:GetObject"], Resource: [data.objectsArn(rawPrefix), data.objectsArn(processedPrefix)] },
+        this.artifacts.grantObjects("ReadArtifacts", "read", [scriptsPrefix]),
+        data.grantObjects("ReadInputs", "read", [rawPrefix, processedPrefix]),
         // Outputs are overwritten; Spark's committer also reads back what it wrote.
-        { Sid: "WriteOutputs", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: [data.objectsArn(processedPrefix), data.objectsArn(curatedPrefix)] },
-        {
-          Sid: "ListDataLake",
-          Action: ["s3:ListBucket"],
-          Resource: [data.bucket.arn],
-          Condition: { StringLike: { "s3:prefix": [rawPrefix, processedPrefix, curatedPrefix].flatMap((p) => [p, `${p}*`]) } },
-        },
-        { Sid: "TempDir", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: [this.artifacts.objectsArn(TEMP_PREFIX)] },
-        { Sid: "ListTempDir", Action: ["s3:ListBucket"], Resource: [this.artifacts.bucket.arn], Condition: { StringLike: { "s3:prefix": [TEMP_PREFIX, `${TEMP_PREFIX}*`] } } },
-        {
-          Sid: "GlueLogs",
-          Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-          Resource: [this.arn("logs", "log-group:/aws-glue/*"), this.arn("logs", "log-group:/aws-glue/*:log-stream:*")],
-        },
-        // PutMetricData has no resource type; the namespace condition is the only scope.
-        { Sid: "GlueMetrics", Action: ["cloudwatch:PutMetricData"], Resource: ["*"], Condition: { StringEquals: { "cloudwatch:namespace": "Glue" } } },
+        data.grantObjects("WriteOutputs", "write", [processedPrefix, curatedPrefix]),
+        data.grantList("ListDataLake", prefixAndBelow([rawPrefix, processedPrefix, curatedPrefix])),
+        this.artifacts.grantObjects("TempDir", "write", [TEMP_PREFIX]),
+        this.artifacts.grantList("ListTempDir", prefixAndBelow([TEMP_PREFIX])),
+        ...GlueJob.roleRuntimeStatements((service, resource) => this.arn(service, resource)),
       ]),
     });
 
-    for (const jobId of jobsOn(config, "glue")) {
-      const job = config.jobs[jobId];
-      const schemaFiles = jobSchemaFiles(config, jobId).map((file) => schemaPath(config, file));
-      this.jobs[jobId] = new GlueJob(this, `job-${jobId}`, {
-        name: names.glueJob(jobId),
-        description: job.description,
-        roleArn: role.arn,
-        glueVersion: config.glue.version,
-        workerType: job.workerType ?? config.glue.workerType,
-        numberOfWorkers: job.numberOfWorkers ?? config.glue.numberOfWorkers,
-        timeout: job.timeoutMinutes ?? config.glue.timeoutMinutes,
-        // Retries belong to the state machine.
-        maxRetries: 0,
-        executionProperty: { maxConcurrentRuns: config.glue.maxConcurrentRuns },
-        securityConfiguration: securityConfiguration.name,
-        command: { name: "glueetl", pythonVersion: "3", scriptLocation: this.artifacts.uri(`${scriptsPrefix}${job.script}`) },
-        defaultArguments: {
-          ...jobArguments(config, jobId, data.bucket.bucket),
-          "--extra-py-files": artifactUri(join(folder, COMMON_MODULE)),
-          "--extra-files": [sqlPath(config, job), ...schemaFiles].map(artifactUri).join(","),
-          "--job-language": "python",
-          "--enable-metrics": "true",
-          "--enable-continuous-cloudwatch-log": "true",
-          "--TempDir": this.artifacts.uri(TEMP_PREFIX),
-        },
-      });
-    }
+    const commonModule = artifactUri(join(scriptsDir(config), COMMON_MODULE));
+    return Object.fromEntries(
+      jobsOn(config, "glue").map((jobId) => {
+        const job = config.jobs[jobId];
+        const glueJob = new GlueJob(this, `job-${jobId}`, {
+          jobName: names.glueJob(jobId),
+          description: job.description,
+          roleArn: role.arn,
+          scriptLocation: this.artifacts.uri(`${scriptsPrefix}${job.script}`),
+          glueVersion: config.glue.version,
+          workerType: job.workerType ?? config.glue.workerType,
+          numberOfWorkers: job.numberOfWorkers ?? config.glue.numberOfWorkers,
+          timeoutMinutes: job.timeoutMinutes ?? config.glue.timeoutMinutes,
+          maxConcurrentRuns: config.glue.maxConcurrentRuns,
+          securityConfiguration: securityConfiguration.name,
+          arguments: { ...jobArguments(config, jobId, data.bucket.bucket) },
+          extraPyFiles: [commonModule],
+          extraFiles: [sqlPath(config, job), ...jobSchemaFiles(config, jobId).map((file) => schemaPath(config, file))].map(artifactUri),
+          tempDir: this.artifacts.uri(TEMP_PREFIX),
+        });
+        return [jobId, glueJob];
+      }),
+    );
+  }
 
-    // Athena: the workgroup its jobs' queries run in (results encrypted in the artifact bucket).
-    if (jobsOn(config, "athena").length > 0)
-      this.athena = new AthenaWorkgroup(this, "athena", {
-        name: names.athenaWorkGroup,
-        description: `Queries of the Athena jobs of ${names.prefix}`,
-        resultsBucket: this.artifacts,
-        resultsPrefix: ATHENA_RESULTS_PREFIX,
-        bytesScannedCutoffPerQuery: config.athena.bytesScannedCutoffPerQuery,
-      });
-
-    // EMR Serverless: the application and the role its runs assume, allowed exactly what its jobs read and write.
+  /** EMR Serverless: the application and the role its runs assume, allowed exactly what its jobs read and write. */
+  private createEmrServerless(): EmrServerlessApplication {
+    const config = this.config;
+    const names = resourceNames(config);
     const emrJobs = jobsOn(config, "emr-serverless");
-    if (emrJobs.length > 0) {
-      const emr = (this.emrServerless = new EmrServerlessApplication(this, "emr-serverless", {
-        name: names.emrApplication,
-        releaseLabel: config.emrServerless.releaseLabel,
-        idleTimeoutMinutes: config.emrServerless.idleTimeoutMinutes,
-        maximumCapacity: config.emrServerless.maximumCapacity,
-        jobRoleName: names.emrJobRole,
-        logRetentionDays: config.logRetentionDays,
-        arn: (service, resource) => this.arn(service, resource),
-      }));
-      const scriptKeys = new Set(
-        emrJobs.flatMap((id) => [config.jobs[id].script, basename(sqlPath(config, config.jobs[id])), ...jobSchemaFiles(config, id).map((s) => `schemas/${s}`)]),
-      );
-      const inputPrefixes = new Set(emrJobs.flatMap((id) => config.jobs[id].inputs.map((i) => (i.dataset !== undefined ? config.datasets[i.dataset].prefix : config.jobs[i.job!].output))));
-      const stagingPrefixes = emrJobs.map((id) => jobStagingPrefix(config, names.glueJob(id)));
-      emr.grantJobAccess(
-        { Sid: "ReadJobScripts", Action: ["s3:GetObject"], Resource: [COMMON_MODULE, ...scriptKeys].map((key) => `${this.artifacts.bucket.arn}/${scriptsPrefix}${key}`) },
-        { Sid: "ReadJobInputs", Action: ["s3:GetObject"], Resource: [...inputPrefixes].map((p) => data.objectsArn(p)) },
-        // Spark's committer writes, reads back and deletes its temporary files under the run's staging folder.
-        { Sid: "WriteJobStaging", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"], Resource: stagingPrefixes.map((p) => data.objectsArn(p)) },
-        {
-          Sid: "ListJobFolders",
-          Action: ["s3:ListBucket"],
-          Resource: [data.bucket.arn],
-          Condition: { StringLike: { "s3:prefix": [...inputPrefixes, ...stagingPrefixes].flatMap((p) => [p, `${p}*`]) } },
-        },
-      );
-    }
-
-    // What the runner reads to start a job not on Glue: one JSON object per job, built as the local runtime builds it.
-    for (const { jobId, key, spec } of jobSpecs(config, {
-      dataBucket: data.bucket.bucket,
-      artifactBucket: this.artifacts.bucket.bucket,
-      athena: this.athena ? { workGroup: this.athena.workGroupName } : undefined,
-      emrServerless: this.emrServerless ? { applicationId: this.emrServerless.applicationId, executionRoleArn: this.emrServerless.jobRoleArn } : undefined,
-    }))
-      new S3Object(this, `job-spec-${jobId}`, { bucket: this.artifacts.bucket.id, key, content: JSON.stringify(spec), contentType: "application/json" });
-
-    new TerraformOutput(this, "data-lake-bucket", { value: data.bucket.bucket, description: "Upload raw datasets under their prefixes here" });
-    new TerraformOutput(this, "artifacts-bucket", { value: this.artifacts.bucket.bucket });
+    const emr = new EmrServerlessApplication(this, "emr-serverless", {
+      name: names.emrApplication,
+      releaseLabel: config.emrServerless.releaseLabel,
+      idleTimeoutMinutes: config.emrServerless.idleTimeoutMinutes,
+      maximumCapacity: config.emrServerless.maximumCapacity,
+      jobRoleName: names.emrJobRole,
+      logRetentionDays: config.logRetentionDays,
+      arn: (service, resource) => this.arn(service, resource),
+    });
+    const scriptKeys = new Set(
+      emrJobs.flatMap((id) => [config.jobs[id].script, basename(sqlPath(config, config.jobs[id])), ...jobSchemaFiles(config, id).map((s) => `schemas/${s}`)]),
+    );
+    const inputPrefixes = new Set(emrJobs.flatMap((id) => config.jobs[id].inputs.map((i) => (i.dataset !== undefined ? config.datasets[i.dataset].prefix : config.jobs[i.job!].output))));
+    const stagingPrefixes = emrJobs.map((id) => jobStagingPrefix(config, names.glueJob(id)));
+    const data = this.dataLake;
+    emr.grantJobAccess(
+      this.artifacts.grantObjects("ReadJobScripts", "read", [COMMON_MODULE, ...scriptKeys].map((key) => `${config.artifacts.scriptsPrefix}${key}`)),
+      data.grantObjects("ReadJobInputs", "read", [...inputPrefixes]),
+      // Spark's committer writes, reads back and deletes its temporary files under the run's staging folder.
+      data.grantObjects("WriteJobStaging", "stage", stagingPrefixes),
+      data.grantList("ListJobFolders", prefixAndBelow([...inputPrefixes, ...stagingPrefixes])),
+    );
+    return emr;
   }
 }
 

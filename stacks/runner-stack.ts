@@ -1,22 +1,23 @@
-import type { GlueJob } from "@cdktf/provider-aws/lib/glue-job";
 import type { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import type { SfnActivity } from "@cdktf/provider-aws/lib/sfn-activity";
-import type { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine";
 import type { Construct } from "constructs";
 import { resourceNames } from "../core/config";
+import { grantAnnounceRunnerTasks } from "./constructs/default-event-bus";
 import { EncryptedTable } from "./constructs/encrypted-table";
+import type { EtlStateMachine } from "./constructs/etl-state-machine";
+import type { GlueJob } from "./constructs/glue-job";
 import { LambdaEventRule } from "./constructs/lambda-event-rule";
 import { NodejsFunction } from "./constructs/nodejs-function";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
 import { RUNNER_TABLE } from "../core/table-keys";
-import { EMR_APPLICATION_ID_REF, FUNCTIONS, putKickStatement, STATE_MACHINE_ARN_REF } from "../core/topology";
+import { EMR_APPLICATION_ID_REF, FUNCTIONS, jobsOn, STATE_MACHINE_ARN_REF } from "../core/topology";
 import { runnerEngineAccess, type RunnerEngineResources } from "./runner-engines";
 
 export interface RunnerStackProps extends EtlStackProps {
   /** The runner activity (state-machine stack). */
   readonly runnerActivity: SfnActivity;
   /** The workflow (state-machine stack); its tasks are answered by the runner. */
-  readonly stateMachine: SfnStateMachine;
+  readonly stateMachine: EtlStateMachine;
   /** The Glue jobs the runner may start (glue stack), by job id; only those of jobs on engine "glue" are granted. */
   readonly jobs: Record<string, GlueJob>;
   /** The data-lake bucket (glue stack): outputs and staging areas of the jobs not on Glue. */
@@ -45,7 +46,6 @@ export class RunnerStack extends EtlStack {
     const names = resourceNames(config);
     const workGroupName = names.athenaWorkGroup;
     const access = runnerEngineAccess(config, names.glueJob, {
-      glueJobs: Object.fromEntries(Object.entries(props.jobs).map(([job, resource]) => [job, { arn: resource.arn, name: resource.name }])),
       athena: {
         workGroupName,
         workGroupArn: this.arn("athena", `workgroup/${workGroupName}`),
@@ -59,24 +59,20 @@ export class RunnerStack extends EtlStack {
       artifactsArn: props.artifacts.arn,
     });
 
-    const table = new EncryptedTable(this, "runs-table", { tableName: names.runnerTable, keys: RUNNER_TABLE }).table;
-    this.runner = NodejsFunction.fromSpec(this, "etl-runner", FUNCTIONS.runner, config, { activityArn: runnerActivity.arn, tableName: table.name, artifactBucket: props.artifacts.bucket });
-    this.runner.addToRolePolicy("runner-activity", [
-      { Sid: "PollRunnerTasks", Action: ["states:GetActivityTask"], Resource: [runnerActivity.arn] },
-      { Sid: "AnswerRunnerTasks", Action: ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"], Resource: [runnerActivity.arn, stateMachine.arn] },
-    ]);
+    const table = new EncryptedTable(this, "runs-table", { tableName: names.runnerTable, keys: RUNNER_TABLE });
+    this.runner = NodejsFunction.fromSpec(this, "etl-runner", FUNCTIONS.runner, config, { activityArn: runnerActivity.arn, tableName: table.table.name, artifactBucket: props.artifacts.bucket, dataBucket: props.dataLake.bucket });
+    stateMachine.grantTaskResponse(this.runner, [runnerActivity], { policyId: "runner-activity", label: "Runner", heartbeat: true });
+    for (const jobId of jobsOn(config, "glue")) {
+      const job = props.jobs[jobId];
+      if (!job) throw new Error(`runner stack: job ${jobId} runs on glue but the glue stack has no Glue job for it`);
+      job.grantStartAndMonitor(this.runner);
+    }
     for (const [policy, statements] of Object.entries(access.statements)) this.runner.addToRolePolicy(policy, statements);
-    this.runner.addToRolePolicy("runs-table", [
-      {
-        Sid: "RunItems",
-        // Only the calls functions/etl-runner makes (no GetItem: reads are Query and Scan).
-        Action: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"],
-        Resource: [table.arn],
-      },
-    ]);
+    // Only the calls functions/etl-runner makes (no GetItem: reads are Query and Scan).
+    table.grantItems(this.runner, "runs-table", "RunItems", ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:Scan"]);
 
     // The next runner task is scheduled right after one succeeds: the runner wakes the next runner itself.
-    this.runner.addToRolePolicy("announce-runner-tasks", [putKickStatement(this.arn("events", "event-bus/default"), names)]);
+    grantAnnounceRunnerTasks(this.runner, this.arn("events", "event-bus/default"), names);
 
     // RunnerTaskScheduled, the workflow's RUNNING events, the state changes of each engine in use and the fallback
     // schedule: the rules the topology gives the runner.

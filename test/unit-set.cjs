@@ -4,6 +4,7 @@
 module.exports = {
   integration: [
     "test/e2e/**",
+    "test/example/{e2e-*,local-athena-service}.test.ts",
     "test/asl/failure-path.test.ts",
     "test/bench/{call-counter,stats}.test.ts",
     "test/functions/*/{arrivals-table,contract,runs-table,release,start,uploads,wait-task,worker}.test.ts",

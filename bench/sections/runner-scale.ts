@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { STAGING_URI_MARKER, type EngineName, type JobSpec } from "../../core/job-spec";
+import { DEFAULT_LIMITS } from "../../core/quality";
 import { checkAllRuns } from "../../functions/etl-runner/check";
 import { emptySummary, type RunnerDeps } from "../../functions/etl-runner/deps";
 import { AthenaEngine } from "../../functions/etl-runner/engines/athena";
@@ -54,7 +55,7 @@ async function measureSize(context: BenchContext, config: EtlConfig, activeRuns:
   const specs = new Map<string, JobSpec>();
   for (const { engine, jobName } of jobs) {
     const stagingUri = `s3://bench/staging/${jobName}/`;
-    if (engine === "athena") specs.set(jobName, { engine, jobName, workGroup: WORK_GROUP, database: "bench", query: `UNLOAD (SELECT 1) TO '${STAGING_URI_MARKER}'`, outputUri: `s3://bench/out/${jobName}/`, stagingUri });
+    if (engine === "athena") specs.set(jobName, { engine, jobName, workGroup: WORK_GROUP, database: "bench", query: `UNLOAD (SELECT 1) TO '${STAGING_URI_MARKER}'`, countsQuery: `UNLOAD (SELECT 1) TO '${STAGING_URI_MARKER}'`, quality: DEFAULT_LIMITS, outputUri: `s3://bench/out/${jobName}/`, stagingUri });
     if (engine === "emr-serverless")
       specs.set(jobName, { engine, jobName, applicationId: APPLICATION_ID, executionRoleArn: "arn:aws:iam::000000000000:role/bench", entryPoint: "s3://bench/job.py", entryPointArguments: [], sparkSubmitParameters: "", outputUri: `s3://bench/out/${jobName}/`, stagingUri });
   }
@@ -104,7 +105,7 @@ async function measureSize(context: BenchContext, config: EtlConfig, activeRuns:
       sfn: sfnClient,
       engines: engineRegistry(jobEngines, {
         glue: () => new GlueEngine({ glue: glue.client }, logger),
-        athena: () => new AthenaEngine(athena.client, jobSpecs, logger),
+        athena: () => new AthenaEngine(athena.client, jobSpecs, logger, unusedS3),
         "emr-serverless": () => new EmrServerlessEngine(emr.client, jobSpecs, logger),
       }),
       publisher: new Publisher(unusedS3, jobSpecs),

@@ -11,7 +11,7 @@ import type { RunItem } from "./runs-table";
 import { logContext, removeItem, startRun, stopRun } from "./start";
 import { parseTaskInput } from "../shared/task-input";
 import { runnerTaskInput } from "./task-input";
-import { isDataQualityMessage } from "../../core/quality";
+import { isDataQualityMessage, runCounts, type RunCounts } from "../../core/quality";
 
 /** A STARTING claim older than this is taken over: its invocation died or lost its start's answer. */
 export const STALE_CLAIM_MS = 120_000;
@@ -25,8 +25,12 @@ export interface RunnerOutput {
   startedOn?: string;
   completedOn?: string;
   executionTime?: number;
-  [engineField: string]: string | number | undefined;
+  /** Rows read and dropped per input, and rows written, where the engine reports them. */
+  counts?: RunCounts;
+  [engineField: string]: string | number | RunCounts | undefined;
 }
+
+export type { RunCounts };
 
 /**
  * The cause of JobFailedError: JSON that fits the SFN limit as sent (escaping included), so the
@@ -55,7 +59,7 @@ export function failureCause(fields: { jobName: string; engine: EngineName; runI
   return result.length <= LIMITS.cause ? result : cause("").slice(0, LIMITS.cause);
 }
 
-export function successOutput(jobName: string, engine: EngineName, run: EngineRun): RunnerOutput {
+export function successOutput(jobName: string, engine: EngineName, run: EngineRun, counts?: RunCounts): RunnerOutput {
   return {
     jobName,
     engine,
@@ -65,6 +69,7 @@ export function successOutput(jobName: string, engine: EngineName, run: EngineRu
     completedOn: run.completedOn?.toISOString(),
     executionTime: run.executionTime,
     ...run.outputFields,
+    ...((counts ?? run.counts) && { counts: counts ?? runCounts(run.counts!) }),
   };
 }
 
@@ -142,14 +147,21 @@ export async function checkAllRuns(deps: RunnerDeps, summary: RunnerSummary): Pr
 export async function checkOneRun(deps: RunnerDeps, target: RunTarget, summary: RunnerSummary): Promise<void> {
   const { jobRunId } = target;
   const jobNames = target.jobName !== undefined ? [target.jobName] : deps.engines.jobsOn(target.engine);
-  const items = (await Promise.all(jobNames.map((job) => deps.table.queryJob(job)))).flat().filter((i) => i.jobRunId === jobRunId);
+  const tracked = (await Promise.all(jobNames.map((job) => deps.table.queryJob(job)))).flat();
+  let items = tracked.filter((i) => i.jobRunId === jobRunId);
+  if (items.length === 0 && jobNames.length > 0) {
+    // A helper run of a tracked one (Athena: its counts statement) wakes the run it belongs to.
+    const taskId = await deps.engines.of(jobNames[0]).taskOfHelperRun?.(jobRunId);
+    items = tracked.filter((i) => taskId !== undefined && i.taskId === taskId && i.jobRunId !== undefined);
+  }
   if (items.length === 0) {
     deps.logger.info("run is not tracked by the runner", { ...target });
     return;
   }
   const jobName = items[0].jobName;
-  const run = await describeRun(deps, jobName, jobRunId);
-  if (!run) throw new Error(`could not read ${deps.engines.of(jobName).label} run ${jobRunId} of job ${jobName}`);
+  const runId = items[0].jobRunId!;
+  const run = await describeRun(deps, jobName, runId);
+  if (!run) throw new Error(`could not read ${deps.engines.of(jobName).label} run ${runId} of job ${jobName}`);
   for (const item of items) await applyRunState(deps, item, run, summary);
 }
 
@@ -198,20 +210,20 @@ export async function applyRunState(deps: RunnerDeps, item: RunItem, run: RunLoo
     outcome = await sendTaskFailure(sfn, item.taskToken, error, causeOf(state, run.errorMessage ?? ""));
   } else {
     const target = await deps.publisher.target(item.jobName, adapter.engine);
-    const published = target ? await publishResult(deps, target, item, context) : "done";
+    const published = target ? await publishResult(deps, target, item, context) : { counts: await glueCounts(deps, item, context) };
     if (published === "retry") {
       // Transient S3 trouble: the task stays open (heartbeat) and the next cycle publishes again.
       if ((await sendTaskHeartbeat(sfn, item.taskToken)) === "sent") summary.heartbeats++;
       return;
     }
-    if (published === "done") {
-      outcome = await sendTaskSuccess(sfn, item.taskToken, successOutput(item.jobName, adapter.engine, run));
+    if ("counts" in published) {
+      outcome = await sendTaskSuccess(sfn, item.taskToken, successOutput(item.jobName, adapter.engine, run, published.counts));
       succeeded = true;
     } else {
       state = published.state;
       outcome = await sendTaskFailure(sfn, item.taskToken, RUNNER_ERRORS.jobFailed, causeOf(published.state, published.message));
     }
-    if (target && published === "done") await deps.publisher.finish(target, item.taskId).catch((error) => logger.warn("could not delete the publish marker", { ...context, error: describeError(error) }));
+    if (target && "counts" in published) await deps.publisher.finish(target, item.taskId).catch((error) => logger.warn("could not delete the publish marker", { ...context, error: describeError(error) }));
   }
   logger.info(outcome === "sent" ? "task closed" : "task was already gone", { ...context, state });
   if (outcome === "sent") summary.closed++;
@@ -220,13 +232,28 @@ export async function applyRunState(deps: RunnerDeps, item: RunItem, run: RunLoo
   await removeItem(deps, item);
 }
 
+/**
+ * The counts object a Glue run wrote beside its output (GLUE_COUNTS_URIS). Its output is already in place, so a
+ * missing or foreign object (a script deployed before counts existed) only leaves the counts out of the task output.
+ */
+async function glueCounts(deps: RunnerDeps, item: RunItem, context: Record<string, unknown>): Promise<RunCounts | undefined> {
+  const uri = deps.config.glueCountsUris?.[item.jobName];
+  if (!uri) return undefined;
+  try {
+    return await deps.publisher.readCountsAt(uri, item.taskId);
+  } catch (error) {
+    deps.logger.warn("the run's counts are unreadable; the task output goes without them", { ...context, countsUri: uri, error: describeError(error) });
+    return undefined;
+  }
+}
+
 /** Publishes a succeeded run's staged result; a run that staged nothing, or an S3 refusal, fails the task. */
-async function publishResult(deps: RunnerDeps, target: PublishTarget, item: RunItem, context: Record<string, unknown>): Promise<"done" | "retry" | { state: string; message: string }> {
+async function publishResult(deps: RunnerDeps, target: PublishTarget, item: RunItem, context: Record<string, unknown>): Promise<{ counts: RunCounts | undefined } | "retry" | { state: string; message: string }> {
   try {
     const result = await deps.publisher.publish(target, item.taskId);
     if (result === "empty") return { state: "NO_OUTPUT", message: `the run succeeded but wrote nothing under ${stagingRunUri(target.stagingUri, item.taskId)}: a run that keeps no data does not succeed` };
     deps.logger.info("published the run's output", { ...context, objects: result.published, outputUri: target.outputUri });
-    return "done";
+    return { counts: result.counts };
   } catch (error) {
     if (isTransientS3Error(error)) {
       deps.logger.warn("publishing failed; retrying next cycle", { ...context, error: describeError(error) });

@@ -17,6 +17,7 @@ const runnerEnv = z
     JOB_ENGINES: jsonVar(z.record(z.string().check(z.minLength(1)), engineName)),
     EVENT_SOURCE: stringVar,
     JOB_SPECS_URI: z.optional(z.string().check(z.regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/(.+\/)?$/, "an S3 URI of a folder, s3://bucket/prefix/"))),
+    GLUE_COUNTS_URIS: z.optional(jsonVar(z.record(z.string().check(z.minLength(1)), z.string().check(z.regex(/^s3:\/\/[^/]+\/.+$/, "an S3 URI"))))),
   })
   .check(
     z.refine((vars) => vars.JOB_SPECS_URI !== undefined || Object.values(vars.JOB_ENGINES).every((engine) => engine === "glue"), {
@@ -36,5 +37,6 @@ export function runnerConfigFromEnv(env: Record<string, string | undefined> = pr
     jobEngines: vars.JOB_ENGINES,
     eventSource: vars.EVENT_SOURCE,
     ...(vars.JOB_SPECS_URI !== undefined ? { jobSpecsUri: vars.JOB_SPECS_URI } : {}),
+    ...(vars.GLUE_COUNTS_URIS !== undefined ? { glueCountsUris: vars.GLUE_COUNTS_URIS } : {}),
   };
 }

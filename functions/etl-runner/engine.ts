@@ -1,6 +1,7 @@
 // The one interface between the runner protocol (claim, adoption, checks, heartbeats, answers) and an ETL technology.
 // The protocol lives in start.ts and check.ts, written once; each technology is an adapter in engines/.
 import type { EngineName } from "../../core/job-spec";
+import type { QualityCounts } from "../../core/quality";
 import type { RunnerTaskInput } from "./task-input";
 
 export type { EngineName };
@@ -24,6 +25,8 @@ export interface EngineRun {
   executionTime?: number;
   /** Engine-specific fields of the success output (Glue: jobRunId; Athena: the cost of the query). */
   outputFields?: Record<string, string | number>;
+  /** The job's counts, where the engine reports them (Athena: its counts statement). */
+  counts?: QualityCounts;
 }
 
 /** A run, "missing" when the engine does not know it. */
@@ -72,6 +75,11 @@ export interface EngineAdapter {
   describeRun(jobName: string, runId: string): Promise<RunLookup>;
   /** Stops a run nobody waits for; throws when the engine refuses. */
   stop(jobName: string, runId: string): Promise<void>;
+  /**
+   * The task a run belongs to when the run is a helper of the task's run rather than the run itself (Athena: the counts
+   * statement), so that the helper's state-change event wakes the task; undefined for any other run.
+   */
+  taskOfHelperRun?(runId: string): Promise<string | undefined>;
   /** A start error the ASL should retry (throttling, quotas, 5xx) or not (bad request, access, not found). */
   classifyStartError(error: Error): StartErrorClass;
 }

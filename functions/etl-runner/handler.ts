@@ -37,7 +37,7 @@ function runnerDeps(): RunnerDeps {
       sfn: createSfnClient(),
       engines: engineRegistry(config.jobEngines, {
         glue: () => new GlueEngine(createGlueClients(), logger),
-        athena: () => new AthenaEngine(createAthenaClient(), specs, logger),
+        athena: () => new AthenaEngine(createAthenaClient(), specs, logger, s3),
         "emr-serverless": () => new EmrServerlessEngine(createEmrServerlessClient(), specs, logger),
       }),
       publisher: new Publisher(s3, specs),

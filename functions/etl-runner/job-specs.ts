@@ -25,6 +25,12 @@ const athenaSpec = z.object({
   workGroup: text(),
   database: text(),
   query: text().check(z.refine((q) => q.includes(STAGING_URI_MARKER), `must contain the staging marker ${STAGING_URI_MARKER}`)),
+  countsQuery: text().check(z.refine((q) => q.includes(STAGING_URI_MARKER), `must contain the staging marker ${STAGING_URI_MARKER}`)),
+  quality: z.object({
+    inputs: z.record(z.string(), z.object({ maxDroppedFraction: z.nullable(z.number().check(z.gte(0), z.lte(1))) })),
+    minOutputRows: z.int().check(z.gte(0)),
+    notNull: z.array(z.string()),
+  }),
   outputUri: s3Folder(),
   stagingUri: s3Folder(),
 });

@@ -14,3 +14,6 @@ export function parseS3Uri(uri: string): S3Location {
 
 /** Where the run of a task writes before its result is published: <stagingUri><taskId>/. */
 export const stagingRunUri = (stagingUri: string, taskId: string) => `${stagingUri}${taskId}/`;
+
+/** Where an Athena run's counts statement writes (next to its staging folder, never published): <stagingUri><taskId>.counts/. */
+export const countsRunUri = (stagingUri: string, taskId: string) => `${stagingUri}${taskId}.counts/`;

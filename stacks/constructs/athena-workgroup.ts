@@ -57,17 +57,46 @@ export class AthenaWorkgroup extends Construct {
   /**
    * What a principal needs to run, watch and stop queries in this workgroup: the query actions on the workgroup only,
    * and the results folder (Athena writes results with the caller's credentials). Reading the tables is granted
-   * separately, on the catalog and the data the queries read.
+   * separately, on the catalog and the data the queries read (or with `athenaQueryStatements`).
    */
   grantQueries(): PolicyStatement[] {
-    return [
-      {
-        Sid: "RunAthenaQueries",
-        Action: ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:BatchGetQueryExecution", "athena:ListQueryExecutions", "athena:StopQueryExecution"],
-        Resource: [this.workGroupArn],
-      },
-      { Sid: "WriteAthenaResults", Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], Resource: [`${this.resultsBucketArn}/${this.resultsPrefix}*`] },
-      { Sid: "ListAthenaResults", Action: ["s3:ListBucket", "s3:GetBucketLocation"], Resource: [this.resultsBucketArn] },
-    ];
+    return athenaQueryStatements(this, { catalogArns: [], objectArns: [], bucketArns: [] });
   }
+}
+
+/** A workgroup by its attributes: an AthenaWorkgroup, or one another stack passes. */
+export interface AthenaWorkgroupAttributes {
+  readonly workGroupArn: string;
+  /** The bucket the workgroup writes query results to, and their key prefix (ends with '/'). */
+  readonly resultsBucketArn: string;
+  readonly resultsPrefix: string;
+}
+
+/** What queries read with the caller's credentials: Data Catalog ARNs, object ARN patterns and their buckets. */
+export interface AthenaQueryReads {
+  readonly catalogArns: readonly string[];
+  readonly objectArns: readonly string[];
+  readonly bucketArns: readonly string[];
+}
+
+/**
+ * What a principal needs to run queries in `workgroup` that read `reads`: the query actions on the workgroup, the
+ * catalog and objects read, the buckets' locations, and the results folder (written and listed under its prefix only).
+ * Statements with nothing to name are left out.
+ */
+export function athenaQueryStatements(workgroup: AthenaWorkgroupAttributes, reads: AthenaQueryReads): PolicyStatement[] {
+  const { workGroupArn, resultsBucketArn, resultsPrefix } = workgroup;
+  const statements: PolicyStatement[] = [
+    {
+      Sid: "RunAthenaQueries",
+      Action: ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:BatchGetQueryExecution", "athena:ListQueryExecutions", "athena:StopQueryExecution"],
+      Resource: [workGroupArn],
+    },
+    { Sid: "ReadCatalogForAthena", Action: ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions"], Resource: [...reads.catalogArns] },
+    { Sid: "ReadAthenaInputs", Action: ["s3:GetObject"], Resource: [...reads.objectArns] },
+    { Sid: "AthenaBucketLocations", Action: ["s3:GetBucketLocation"], Resource: [...reads.bucketArns, resultsBucketArn] },
+    { Sid: "WriteAthenaResults", Action: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], Resource: [`${resultsBucketArn}/${resultsPrefix}*`] },
+    { Sid: "ListAthenaResults", Action: ["s3:ListBucket"], Resource: [resultsBucketArn], Condition: { StringLike: { "s3:prefix": [`${resultsPrefix}*`] } } },
+  ];
+  return statements.filter((s) => s.Resource.length > 0);
 }

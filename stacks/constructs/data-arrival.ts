@@ -5,8 +5,10 @@ import type { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine"
 import { Construct } from "constructs";
 import { resourceNames, type EtlConfig } from "../../core/config";
 import { ARRIVAL_TABLE } from "../../core/table-keys";
-import { FUNCTIONS, putKickStatement, STATE_MACHINE_ARN_REF, UPLOADS } from "../../core/topology";
+import { FUNCTIONS, STATE_MACHINE_ARN_REF, UPLOADS } from "../../core/topology";
+import { grantAnnounceRunnerTasks } from "./default-event-bus";
 import { EncryptedTable } from "./encrypted-table";
+import { grantActivityTasks } from "./etl-state-machine";
 import type { Grantee } from "./grantee";
 import { LambdaEventRule } from "./lambda-event-rule";
 import { NodejsFunction } from "./nodejs-function";
@@ -71,18 +73,14 @@ export class DataArrival extends Construct {
       dependsOn: [permission],
     });
     // Its job's runner task is scheduled right after a wait is released: the function wakes the runner.
-    this.function.addToRolePolicy("announce-runner-tasks", [putKickStatement(props.eventBusArn ?? `arn:aws:events:${config.region}:${props.accountId}:event-bus/default`, names)]);
+    grantAnnounceRunnerTasks(this.function, props.eventBusArn ?? `arn:aws:events:${config.region}:${props.accountId}:event-bus/default`, names);
     // The workflow's RUNNING events (its wait tasks are scheduled right after the start or a redrive), the kick, the fallback schedule.
     LambdaEventRule.forTriggers(this, UPLOADS.target, this.function, config, { [STATE_MACHINE_ARN_REF]: stateMachine.arn });
   }
 
   /** Lets `grantee` poll the wait activities and answer their tasks (a wait task has no heartbeat). */
   grantWaitTasks(grantee: Grantee, activities: readonly SfnActivity[], stateMachine: SfnStateMachine): void {
-    const arns = activities.map((a) => a.arn);
-    grantee.addToRolePolicy("wait-activities", [
-      { Sid: "PollWaitTasks", Action: ["states:GetActivityTask"], Resource: arns },
-      { Sid: "AnswerWaitTasks", Action: ["states:SendTaskSuccess", "states:SendTaskFailure"], Resource: [...arns, stateMachine.arn] },
-    ]);
+    grantActivityTasks(grantee, { stateMachineArn: stateMachine.arn, activityArns: activities.map((a) => a.arn), policyId: "wait-activities", label: "Wait" });
   }
 
   /** Lets `grantee` record uploads and park wait tokens: item writes and queries on the arrival table. */

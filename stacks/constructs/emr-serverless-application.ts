@@ -85,13 +85,24 @@ export class EmrServerlessApplication extends Construct {
 
   /** What a principal needs to start, watch and cancel job runs on this application with its job role. */
   grantJobRuns(): PolicyStatement[] {
-    return [
-      {
-        Sid: "RunEmrServerlessJobs",
-        Action: ["emr-serverless:StartJobRun", "emr-serverless:GetJobRun", "emr-serverless:ListJobRuns", "emr-serverless:CancelJobRun"],
-        Resource: [this.applicationArn, `${this.applicationArn}/jobruns/*`],
-      },
-      { Sid: "PassEmrJobRole", Action: ["iam:PassRole"], Resource: [this.jobRoleArn], Condition: { StringEquals: { "iam:PassedToService": "emr-serverless.amazonaws.com" } } },
-    ];
+    return emrJobRunStatements(this);
   }
+}
+
+/** An application by its attributes: an EmrServerlessApplication, or one another stack passes. */
+export interface EmrServerlessApplicationAttributes {
+  readonly applicationArn: string;
+  readonly jobRoleArn: string;
+}
+
+/** What a principal needs to start, watch and cancel job runs on `application`, passing its job role to them. */
+export function emrJobRunStatements(application: EmrServerlessApplicationAttributes): PolicyStatement[] {
+  return [
+    {
+      Sid: "RunEmrServerlessJobs",
+      Action: ["emr-serverless:StartJobRun", "emr-serverless:GetJobRun", "emr-serverless:ListJobRuns", "emr-serverless:CancelJobRun"],
+      Resource: [application.applicationArn, `${application.applicationArn}/jobruns/*`],
+    },
+    { Sid: "PassEmrJobRole", Action: ["iam:PassRole"], Resource: [application.jobRoleArn], Condition: { StringEquals: { "iam:PassedToService": "emr-serverless.amazonaws.com" } } },
+  ];
 }

@@ -38,14 +38,12 @@ export class GlueCatalog extends Construct {
       this.addTable("dataset" in table.source ? `table-raw-${table.source.dataset}` : `table-${table.source.job}`, table.name, {
         tableType: "EXTERNAL_TABLE",
         description: table.description,
-        parameters: csv ? { EXTERNAL: "TRUE", classification: "csv", "skip.header.line.count": "1" } : { EXTERNAL: "TRUE", classification: "parquet", "parquet.compression": "SNAPPY" },
+        parameters: table.parameters,
         storageDescriptor: {
           location: dataLake.uri(table.prefix),
           inputFormat: csv ? "org.apache.hadoop.mapred.TextInputFormat" : "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
           outputFormat: csv ? "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat" : "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-          serDeInfo: csv
-            ? { serializationLibrary: "org.apache.hadoop.hive.serde2.OpenCSVSerde", parameters: { separatorChar: ",", quoteChar: '"', escapeChar: "\\" } }
-            : { serializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe" },
+          serDeInfo: { serializationLibrary: table.serde.library, ...(Object.keys(table.serde.parameters).length ? { parameters: table.serde.parameters } : {}) },
           columns: table.columns.map((c): GlueCatalogTableStorageDescriptorColumns => ({ name: c.name, type: c.type, ...(c.comment ? { comment: c.comment } : {}) })),
         },
       });

@@ -5,7 +5,7 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
-import { AssetType, TerraformAsset } from "cdktf";
+import { AssetType, Lazy, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
 import { resourceNames, type EtlConfig } from "../../core/config";
 import type { FunctionSpec } from "../../core/topology";
@@ -49,6 +49,7 @@ export class NodejsFunction extends Construct {
   readonly role: IamRole;
   readonly logGroup: CloudwatchLogGroup;
   readonly deadLetterQueue: SqsQueue;
+  private readonly policies = new Map<string, { policy: IamRolePolicy; statements: PolicyStatement[] }>();
 
   constructor(scope: Construct, id: string, props: NodejsFunctionProps) {
     super(scope, id);
@@ -126,9 +127,28 @@ export class NodejsFunction extends Construct {
     });
   }
 
-  /** Adds an inline policy `<id>` to the execution role. */
+  /**
+   * Adds statements to the execution role's inline policy `<id>`, created on first use. Grants of several resources
+   * into one policy merge: a statement with the Sid, actions and condition of an earlier one adds its resources to it.
+   */
   addToRolePolicy(id: string, statements: PolicyStatement[]): IamRolePolicy {
-    return new IamRolePolicy(this, `policy-${id}`, { role: this.role.id, name: id, policy: policyDocument(statements) });
+    const existing = this.policies.get(id);
+    if (!existing) {
+      const own = statements.map((s) => ({ ...s, Resource: [...s.Resource] }));
+      // Rendered at synthesis, after every grant.
+      const policy = new IamRolePolicy(this, `policy-${id}`, { role: this.role.id, name: id, policy: Lazy.stringValue({ produce: () => policyDocument(own) }) });
+      policyDocument(own);
+      this.policies.set(id, { policy, statements: own });
+      return policy;
+    }
+    for (const s of statements) {
+      const same = s.Sid === undefined ? undefined : existing.statements.find((e) => e.Sid === s.Sid);
+      if (!same) existing.statements.push({ ...s, Resource: [...s.Resource] });
+      else if (JSON.stringify([same.Action, same.Effect, same.Condition]) !== JSON.stringify([s.Action, s.Effect, s.Condition]))
+        throw new Error(`${this.node.path}: policy ${id}: statement ${s.Sid} is already granted with other actions or conditions`);
+      else same.Resource.push(...s.Resource.filter((r) => !same.Resource.includes(r)));
+    }
+    return existing.policy;
   }
 
   get arn(): string {

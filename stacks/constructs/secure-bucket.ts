@@ -89,8 +89,47 @@ export class SecureBucket extends Construct {
     return `${this.bucket.arn}/${prefix}*`;
   }
 
+  /** A statement allowing `access` to the objects at `keys` of this bucket (see objectsStatement). */
+  grantObjects(sid: string, access: ObjectAccess, keys: readonly string[]): PolicyStatement {
+    return objectsStatement(this.bucket.arn, sid, access, keys);
+  }
+
+  /** A statement allowing to list this bucket under `prefixes` only (see listStatement). */
+  grantList(sid: string, prefixes: readonly string[]): PolicyStatement {
+    return listStatement(this.bucket.arn, sid, prefixes);
+  }
+
   /** s3:// URI of `key` in this bucket. */
   uri(key = ""): string {
     return `s3://${this.bucket.bucket}/${key}`;
   }
 }
+
+/**
+ * What a grant on objects allows: `read` (GetObject); `write`: read, overwrite and delete (a job's output, which
+ * Spark's committer also reads back); `stage`: write plus aborting multipart uploads (staging and publishing).
+ */
+export type ObjectAccess = "read" | "write" | "stage";
+const OBJECT_ACTIONS: Record<ObjectAccess, string[]> = {
+  read: ["s3:GetObject"],
+  write: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+  stage: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+};
+
+/**
+ * A statement allowing `access` to objects of the bucket `bucketArn` (a SecureBucket's, or one another stack passes):
+ * a key ending with '/' is a prefix (every object under it), any other key that one object.
+ */
+export function objectsStatement(bucketArn: string, sid: string, access: ObjectAccess, keys: readonly string[]): PolicyStatement {
+  if (keys.length === 0) throw new Error(`statement ${sid}: needs at least one key or prefix`);
+  return { Sid: sid, Action: [...OBJECT_ACTIONS[access]], Resource: keys.map((key) => (key.endsWith("/") ? `${bucketArn}/${key}*` : `${bucketArn}/${key}`)) };
+}
+
+/** A statement allowing to list the bucket `bucketArn` only where the request's prefix matches one of `prefixes` (patterns, e.g. "raw/*"). */
+export function listStatement(bucketArn: string, sid: string, prefixes: readonly string[]): PolicyStatement {
+  if (prefixes.length === 0) throw new Error(`statement ${sid}: needs at least one prefix`);
+  return { Sid: sid, Action: ["s3:ListBucket"], Resource: [bucketArn], Condition: { StringLike: { "s3:prefix": [...prefixes] } } };
+}
+
+/** Patterns that match a prefix itself and everything under it ("raw/" → "raw/", "raw/*"), for listStatement. */
+export const prefixAndBelow = (prefixes: Iterable<string>): string[] => [...prefixes].flatMap((p) => [p, `${p}*`]);

@@ -1,12 +1,11 @@
 // The data-quality gate's rule, pinned by the table every engine's tests read (test/fixtures/quality-gates.json);
 // the limits come from the configuration and reach the job as --etl_quality.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { expect } from "chai";
-import { loadConfig, parseConfig } from "../../core/config";
+import { loadConfig } from "../../core/config";
 import { jobArguments } from "../../core/job-arguments";
 import { checkQuality, DataQualityError, enforceQuality, isDataQualityMessage, jobQualityLimits, parseQualityLimits } from "../../core/quality";
 import { QUALITY_CASES } from "../quality-cases";
+import { activeRawConfig, parseVariant } from "../support/workflow";
 
 describe("core/quality", () => {
   it("the shared table covers passing and failing cases", () => {
@@ -42,7 +41,7 @@ describe("core/quality", () => {
   });
 
   describe("limits from the configuration", () => {
-    const base = JSON.parse(readFileSync(join(__dirname, "..", "..", "etl.config.json"), "utf8"));
+    const base = activeRawConfig();
     const config = loadConfig();
     const jobIds = Object.keys(config.jobs);
     const csvJob = jobIds.find((id) => config.jobs[id].inputs.some((i) => i.dataset !== undefined))!;
@@ -63,10 +62,10 @@ describe("core/quality", () => {
     it("takes a dataset's limit for its inputs, and a job's limits over its datasets'", () => {
       const withDataset = structuredClone(base);
       withDataset.datasets[csvInput.dataset!].quality = { maxDroppedFraction: 0.1 };
-      expect(jobQualityLimits(parseConfig(withDataset), csvJob).inputs[csvInput.name]).to.deep.equal({ maxDroppedFraction: 0.1 });
+      expect(jobQualityLimits(parseVariant(withDataset), csvJob).inputs[csvInput.name]).to.deep.equal({ maxDroppedFraction: 0.1 });
       const withJob = structuredClone(withDataset);
       withJob.jobs[csvJob].quality = { maxDroppedFraction: 1, minOutputRows: 0, notNull: ["date"] };
-      expect(jobQualityLimits(parseConfig(withJob), csvJob)).to.deep.equal({
+      expect(jobQualityLimits(parseVariant(withJob), csvJob)).to.deep.equal({
         inputs: Object.fromEntries(config.jobs[csvJob].inputs.map((i) => [i.name, { maxDroppedFraction: 1 }])),
         minOutputRows: 0,
         notNull: ["date"],
@@ -79,7 +78,7 @@ describe("core/quality", () => {
       bad.datasets[csvInput.dataset!].quality = { maxDropped: 0.1 };
       const message = (() => {
         try {
-          parseConfig(bad);
+          parseVariant(bad);
           return "";
         } catch (e) {
           return (e as Error).message;
@@ -90,7 +89,7 @@ describe("core/quality", () => {
 
     it("rejects a bad --etl_quality, naming the field", () => {
       expect(() => parseQualityLimits("{")).to.throw(/--etl_quality: invalid JSON/);
-      expect(() => parseQualityLimits('{"inputs":{"sales":{"maxDroppedFraction":2}}}')).to.throw(/inputs\.sales\.maxDroppedFraction/);
+      expect(() => parseQualityLimits('{"inputs":{"orders":{"maxDroppedFraction":2}}}')).to.throw(/inputs\.orders\.maxDroppedFraction/);
       expect(() => parseQualityLimits('{"minOutputRows":-1}')).to.throw(/minOutputRows/);
       expect(() => parseQualityLimits('{"notNull":"date"}')).to.throw(/notNull/);
       expect(parseQualityLimits(undefined)).to.deep.equal({ inputs: {}, minOutputRows: 1, notNull: [] });

@@ -35,10 +35,10 @@ describe("core/sfn-integrations (state-by-state IAM)", () => {
   });
 
   it("glue:startJobRun.sync: StartJobRun, GetJobRun, GetJobRuns, BatchStopJobRun on the job; request-response: StartJobRun only", () => {
-    const sync = iam({ "Run PSD": task("arn:aws:states:::glue:startJobRun.sync", { JobName: "etl-dev-PSD" }) });
-    expect(sync).to.deep.equal([{ Sid: "RunPSD", Action: ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"], Resource: ["arn:aws:glue:eu-west-1:111122223333:job/etl-dev-PSD"] }]);
-    const rr = iam({ Start: task("arn:aws:states:::glue:startJobRun", { JobName: "etl-dev-PSD" }) });
-    expect(rr).to.deep.equal([{ Sid: "Start", Action: ["glue:StartJobRun"], Resource: ["arn:aws:glue:eu-west-1:111122223333:job/etl-dev-PSD"] }]);
+    const sync = iam({ "Run LoadOrders": task("arn:aws:states:::glue:startJobRun.sync", { JobName: "etl-dev-LoadOrders" }) });
+    expect(sync).to.deep.equal([{ Sid: "RunLoadOrders", Action: ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"], Resource: ["arn:aws:glue:eu-west-1:111122223333:job/etl-dev-LoadOrders"] }]);
+    const rr = iam({ Start: task("arn:aws:states:::glue:startJobRun", { JobName: "etl-dev-LoadOrders" }) });
+    expect(rr).to.deep.equal([{ Sid: "Start", Action: ["glue:StartJobRun"], Resource: ["arn:aws:glue:eu-west-1:111122223333:job/etl-dev-LoadOrders"] }]);
   });
 
   it("athena:startQueryExecution: the workgroup and catalog, the project's buckets and database, nothing wider where AWS allows narrower", () => {

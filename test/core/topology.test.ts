@@ -1,21 +1,22 @@
 // The topology's own rules: every trigger is a rule AWS accepts, every function's environment is what its handler
 // parses, and every integration has its IAM (and, type-checked, its local handler).
 import { expect } from "chai";
-import { readFileSync } from "node:fs";
-import { DEFAULT_CONFIG_FILE, loadConfig, parseConfig, PROJECT_ROOT, resourceNames } from "../../core/config";
+import { COUNTS_OBJECT } from "../../core/quality";
+import { loadConfig, resourceNames } from "../../core/config";
 import { EMR_APPLICATION_ID_REF, FUNCTIONS, resolveTriggers, SFN_INTEGRATIONS, STATE_MACHINE_ARN_REF, TRIGGERS, UPLOADS, type Trigger } from "../../core/topology";
 import { arrivalConfigFromEnv } from "../../functions/data-arrival/config";
 import { runnerConfigFromEnv } from "../../functions/etl-runner/config";
 import { LOCAL_INTEGRATIONS } from "../../local/sfn/integrations";
 import { FIXTURE_CONFIG } from "../stacks/synth";
+import { activeRawConfig, parseVariant } from "../support/workflow";
 
 describe("core/topology", () => {
   for (const file of [undefined, FIXTURE_CONFIG]) {
     const config = loadConfig(file);
     const names = resourceNames(config);
 
-    it(`${file ? "fixture" : "etl.config.json"}: each trigger is one rule with a unique id and an EventBridge-valid name, a pattern or a schedule`, () => {
-      const rules = resolveTriggers(config, { [STATE_MACHINE_ARN_REF]: "arn:aws:states:us-east-1:123456789012:stateMachine:sm" });
+    it(`${file ? "fixture" : "active configuration"}: each trigger is one rule with a unique id and an EventBridge-valid name, a pattern or a schedule`, () => {
+      const rules = resolveTriggers(config, { [STATE_MACHINE_ARN_REF]: "arn:aws:states:us-east-1:123456789012:stateMachine:sm", [EMR_APPLICATION_ID_REF]: "00fapp" });
       expect(new Set(rules.map((r) => r.id)).size).to.equal(rules.length);
       expect(new Set(rules.map((r) => r.ruleName)).size).to.equal(rules.length);
       for (const r of rules) {
@@ -27,9 +28,12 @@ describe("core/topology", () => {
       expect(UPLOADS.filters(config).map((f) => f.prefix)).to.deep.equal(Object.values(config.datasets).map((d) => d.prefix));
     });
 
-    it(`${file ? "fixture" : "etl.config.json"}: each function's environment is what its handler parses back`, () => {
-      const runnerEnv = FUNCTIONS.runner.environment(config, { activityArn: "arn:aws:states:us-east-1:123456789012:activity:a", tableName: names.runnerTable, artifactBucket: "artifacts" }, "INFO");
+    it(`${file ? "fixture" : "active configuration"}: each function's environment is what its handler parses back`, () => {
+      const runnerEnv = FUNCTIONS.runner.environment(config, { activityArn: "arn:aws:states:us-east-1:123456789012:activity:a", tableName: names.runnerTable, artifactBucket: "artifacts", dataBucket: "lake" }, "INFO");
       const runner = runnerConfigFromEnv(runnerEnv);
+      // Each job on Glue: its counts object, beside its output (read into the task output).
+      const onGlue = Object.keys(config.jobs).filter((id) => config.jobs[id].engine === "glue");
+      expect(runner.glueCountsUris ?? {}).to.deep.equal(Object.fromEntries(onGlue.map((id) => [names.glueJob(id), `s3://lake/${config.jobs[id].output}${COUNTS_OBJECT}`])));
       expect(runner).to.include({ tableName: names.runnerTable, runTtlDays: config.runner.runTtlDays, maxTasksPerInvocation: config.runner.maxTasksPerInvocation });
       expect(runner.jobEngines).to.deep.equal(Object.fromEntries(Object.keys(config.jobs).map((id) => [names.glueJob(id), config.jobs[id].engine])));
       const waitActivityArns = Object.fromEntries(Object.keys(config.datasets).map((d) => [d, `arn:aws:states:us-east-1:123456789012:activity:${names.waitActivity(d)}`]));
@@ -54,23 +58,38 @@ describe("core/topology", () => {
   });
 
   it("the runner wakes on the state changes of exactly the engines its jobs use", () => {
-    const raw = JSON.parse(readFileSync(DEFAULT_CONFIG_FILE, "utf8"));
+    const raw = activeRawConfig();
+    const jobs = Object.keys(raw.jobs);
     const rulesFor = (engines: Record<string, string>, refs = {}) => {
       const changed = structuredClone(raw);
-      for (const [id, engine] of Object.entries(engines)) changed.jobs[id].engine = engine;
-      return resolveTriggers(parseConfig(changed, { source: "variant", rootDir: PROJECT_ROOT }), { [STATE_MACHINE_ARN_REF]: "arn", ...refs }, "runner").filter(
+      for (const [id, engine] of Object.entries(engines)) {
+        changed.jobs[id].engine = engine;
+        // Glue's worker settings apply on Glue only.
+        if (engine !== "glue") for (const field of ["workerType", "numberOfWorkers"]) delete changed.jobs[id][field];
+      }
+      return resolveTriggers(parseVariant(changed), { [STATE_MACHINE_ARN_REF]: "arn", ...refs }, "runner").filter(
         (r) => r.eventPattern && r.eventPattern.source[0].startsWith("aws.") && r.eventPattern.source[0] !== "aws.states",
       );
     };
-    expect(rulesFor({ PSD: "glue", PMD: "glue", JMSD: "glue" }).map((r) => r.id)).to.deep.equal(["glue-job-state-change"]);
-    const mixed = rulesFor({ PMD: "athena", JMSD: "emr-serverless" }, { [EMR_APPLICATION_ID_REF]: "00fapp" });
+    const all = (engine: string) => Object.fromEntries(jobs.map((id) => [id, engine]));
+    expect(rulesFor(all("glue")).map((r) => r.id)).to.deep.equal(["glue-job-state-change"]);
+    // The first job on Glue, the second on Athena, the others on EMR Serverless.
+    const [onGlue, onAthena, ...onEmr] = jobs;
+    const names = resourceNames(parseVariant(raw));
+    const mixed = rulesFor(
+      { [onGlue]: "glue", ...(onAthena ? { [onAthena]: "athena" } : {}), ...Object.fromEntries(onEmr.map((id) => [id, "emr-serverless"])) },
+      { [EMR_APPLICATION_ID_REF]: "00fapp" },
+    );
     expect(mixed.map((r) => [r.id, r.eventPattern])).to.deep.equal([
-      ["glue-job-state-change", { source: ["aws.glue"], "detail-type": ["Glue Job State Change"], detail: { jobName: ["etl-dev-PSD"] } }],
-      ["athena-query-state-change", { source: ["aws.athena"], "detail-type": ["Athena Query State Change"], detail: { workgroupName: ["etl-dev-etl"] } }],
-      ["emr-serverless-job-run-state-change", { source: ["aws.emr-serverless"], "detail-type": ["EMR Serverless Job Run State Change"], detail: { applicationId: ["00fapp"] } }],
+      ["glue-job-state-change", { source: ["aws.glue"], "detail-type": ["Glue Job State Change"], detail: { jobName: [names.glueJob(onGlue)] } }],
+      ...(onAthena ? [["athena-query-state-change", { source: ["aws.athena"], "detail-type": ["Athena Query State Change"], detail: { workgroupName: [names.athenaWorkGroup] } }]] : []),
+      ...(onEmr.length
+        ? [["emr-serverless-job-run-state-change", { source: ["aws.emr-serverless"], "detail-type": ["EMR Serverless Job Run State Change"], detail: { applicationId: ["00fapp"] } }]]
+        : []),
     ]);
-    expect(rulesFor({ PSD: "athena", PMD: "athena", JMSD: "athena" }).map((r) => r.id)).to.deep.equal(["athena-query-state-change"]);
-    expect(() => rulesFor({ JMSD: "emr-serverless" })).to.throw(/JMSD run on emr-serverless: the runner's rule needs the EMR Serverless application's id/);
+    expect(rulesFor(all("athena")).map((r) => r.id)).to.deep.equal(["athena-query-state-change"]);
+    const last = jobs[jobs.length - 1];
+    expect(() => rulesFor({ [last]: "emr-serverless" })).to.throw(new RegExp(`${last} run on emr-serverless: the runner's rule needs the EMR Serverless application's id`));
   });
 
   it("every SFN integration has its documented IAM page and a local handler", () => {

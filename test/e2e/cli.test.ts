@@ -1,132 +1,43 @@
-// End to end: `npm start` as a child process (the real CLI, local services, handlers, ASL and DuckDB engine).
+// End to end: `npm start` as a child process (the real CLI, local services, handlers, ASL and DuckDB engine): its
+// mechanisms on the active configuration (ETL_CONFIG, default etl.config.json), whatever its datasets and jobs. The
+// shipped example's own results through the CLI are in test/example/e2e-cli.test.ts.
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
-import { loadConfig, resourceNames, type EtlConfig } from "../../core/config";
-import type { RunReport } from "../../local/runtime";
-import { writeSampleData } from "../../local/sample-data";
-import { gzipSync } from "node:zlib";
+import { loadConfig, PROJECT_ROOT, resourceNames, schemaPath, type EtlConfig } from "../../core/config";
+import { readSchemaFile } from "../../core/schema-file";
+import { snakeCase } from "../../local/csv";
+import { writeDatasetSamples } from "../../local/dataset-samples";
 import { MANIFEST_FILE } from "../../local/output-folder";
+import type { RunReport } from "../../local/runtime";
 import { folderSnapshot } from "../folder-snapshot";
 import { listening } from "../listening";
-import { splitCsvLine } from "../csv-line";
+import { jobStateName } from "../support/asl-states";
+import { expectAllClosed, runCli, serviceCount, type CliResult } from "../support/cli";
+import { configVariant } from "../support/config-variant";
+import { workflowShape } from "../support/workflow";
 
-const ROOT = resolve(__dirname, "..", "..");
+const ROOT = PROJECT_ROOT;
+const config = loadConfig();
+const shape = workflowShape(config);
+const names = resourceNames(config);
+/** The job --fail-job fails: the join when there is one (it runs last), else the last job. */
+const failJob = shape.joinJobs[0] ?? shape.jobs[shape.jobs.length - 1];
+/** The dataset whose upload the tests delay, give a bad file, etc. */
+const [firstDataset] = shape.datasets;
+const schemaOf = (dataset: string) => readSchemaFile(schemaPath(config, config.datasets[dataset].schema));
+/** --input NAME=FILE for each dataset of `files`. */
+const inputArgs = (files: Record<string, string>) => Object.entries(files).flatMap(([dataset, file]) => ["--input", `${dataset}=${file}`]);
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  /** The local endpoints the run announced. */
-  endpoints: string[];
-}
-
-/** Runs `npm start -- args` as `node --import tsx local/cli.ts args`; `onLine` sees stdout lines as they come. */
-function runCli(args: string[], onLine?: (line: string, child: ReturnType<typeof spawn>) => void, env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "local/cli.ts", ...args], {
-      cwd: ROOT,
-      env: { ...process.env, POWERTOOLS_LOG_LEVEL: "ERROR", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    let pending = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk;
-      pending += chunk;
-      const lines = pending.split("\n");
-      pending = lines.pop()!;
-      for (const line of lines) onLine?.(line, child);
-    });
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
-    // The CLI sets process.exitCode and lets the event loop drain: a leaked server or timer would hang it here.
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`the CLI did not exit within 45 s\n${stdout}\n${stderr}`));
-    }, 45_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      const services = /local services up: (.*)/.exec(stdout)?.[1] ?? "";
-      resolvePromise({ code, stdout, stderr, endpoints: [...services.matchAll(/http:\/\/127\.0\.0\.1:\d+/g)].map((m) => m[0]) });
-    });
-  });
-}
-
-/** S3, DynamoDB, Step Functions, EventBridge and one service per engine the configuration's jobs use (Glue always). */
-const serviceCount = (config: EtlConfig) => 4 + new Set(["glue", ...Object.values(config.jobs).map((j) => j.engine)]).size;
-
-async function expectAllClosed(result: CliResult, config: EtlConfig = loadConfig()): Promise<void> {
-  expect(result.endpoints, result.stdout).to.have.length(serviceCount(config));
-  for (const endpoint of result.endpoints) expect(await listening(endpoint), `${endpoint} still listening`).to.equal(false);
-}
-
-// ---- the independent computation of the joined dataset, from the CSV text alone ----
-
-function readCsv(text: string): Array<Record<string, string>> {
-  const [headerLine, ...lines] = text.trim().split(/\r?\n/);
-  const header = splitCsvLine(headerLine);
-  return lines.map((line) => {
-    const fields = splitCsvLine(line);
-    expect(fields, line).to.have.length(header.length);
-    return Object.fromEntries(header.map((h, i) => [h, fields[i]]));
-  });
-}
-
-/** M/D/YYYY -> YYYY-MM-DD */
-function isoDay(mdy: string): string {
-  const [m, d, y] = mdy.split("/");
-  return `${y}-${m.padStart(2, "0")}-${d.padStart(2, "0")}`;
-}
-
-/** One row per day present in both datasets: the daily sales aggregates, then the marketing metrics. */
-function expectedJoin(salesCsv: string, marketingCsv: string): Array<Record<string, string | number | null>> {
-  const daily = new Map<string, { opportunities: number; revenue: number; leads: number; leadRevenue: number }>();
-  for (const row of readCsv(salesCsv)) {
-    const day = isoDay(row["Date"]);
-    const agg = daily.get(day) ?? { opportunities: 0, revenue: 0, leads: 0, leadRevenue: 0 };
-    const revenue = Number(row["Forecasted Monthly Revenue"]);
-    agg.opportunities++;
-    agg.revenue += revenue;
-    if (row["Opportunity Stage"] === "Lead") (agg.leads++, (agg.leadRevenue += revenue));
-    daily.set(day, agg);
-  }
-  const rows: Array<Record<string, string | number | null>> = [];
-  for (const m of readCsv(marketingCsv)) {
-    const day = isoDay(m["Date"]);
-    const sales = daily.get(day);
-    if (!sales) continue;
-    const metrics: Record<string, string | number | null> = {};
-    for (const [header, value] of Object.entries(m)) {
-      if (header === "Date") continue;
-      const column = header.trim().toLowerCase().replace(/\s+/g, "_");
-      metrics[column] = header === "Events" ? (value === "" ? null : value) : Number(value);
-    }
-    rows.push({
-      date: day,
-      opportunities: sales.opportunities,
-      forecasted_monthly_revenue: sales.revenue,
-      leads_generated: sales.leads,
-      forecasted_lead_revenue: sales.leadRevenue,
-      ...metrics,
-    });
-  }
-  return rows.sort((a, b) => String(a.date).localeCompare(String(b.date)));
-}
-
-async function readParquetRows(dir: string): Promise<Array<Record<string, string | number | null>>> {
+async function parquetRowCount(dir: string): Promise<number> {
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
   try {
-    const reader = await connection.runAndReadAll(`SELECT * FROM read_parquet('${join(dir, "*.parquet")}') ORDER BY date`);
-    // BIGINTs come back as strings in JSON form; compare numbers as numbers.
-    return reader.getRowObjectsJson().map((row) =>
-      Object.fromEntries(Object.entries(row).map(([k, v]) => [k, k === "date" || k === "events" || v === null ? (v as string | null) : Number(v)])),
-    );
+    return Number((await connection.runAndReadAll(`SELECT COUNT(*) FROM read_parquet('${join(dir, "*.parquet")}')`)).getRows()[0][0]);
   } finally {
     connection.closeSync();
     instance.closeSync();
@@ -140,6 +51,8 @@ describe("e2e: npm start", () => {
     dir = await mkdtemp(join(tmpdir(), "etl-e2e-"));
   });
   after(() => rm(dir, { recursive: true, force: true }));
+  /** Small sample files for `datasets` (default: every configured one), as `npm start` generates them. */
+  const samples = (name: string, datasets?: string[]) => writeDatasetSamples(config, join(dir, name), datasets, { salesRows: 2000, days: 400 });
 
   /** Each job's run is reported with the job's engine and that engine's run id. */
   function expectEngines(report: RunReport, config: EtlConfig): void {
@@ -153,61 +66,18 @@ describe("e2e: npm start", () => {
     }
   }
 
-  it("runs the workflow on the generated sample data and writes the joined rows an independent computation expects", async () => {
-    const out = join(dir, "joined");
-    const reportFile = join(dir, "report.json");
-    const result = await runCli(["--out", out, "--report", reportFile]);
-    expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
-    await expectAllClosed(result);
-    // The shipped example mixes two engines.
-    const config = loadConfig();
-    expect(new Set(Object.values(config.jobs).map((j) => j.engine)).size).to.be.greaterThan(1);
-
-    // The CLI generated the default sample data; the generator is deterministic, so the test regenerates it.
-    const sample = await writeSampleData(join(dir, "sample"));
-    const expected = expectedJoin(await readFile(sample.sales, "utf8"), await readFile(sample.marketing, "utf8"));
-    expect(expected.length).to.be.greaterThan(1000);
-    const actual = await readParquetRows(out);
-    expect(actual.length).to.equal(expected.length);
-    expect(actual).to.deep.equal(expected);
-    const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
-    // The folder holds the result's Parquet files and the manifest listing them, nothing else (no lock, no staging).
-    expect((await readdir(out)).sort()).to.deep.equal([MANIFEST_FILE, ...report.output.files].sort());
-    expect(JSON.parse(await readFile(join(out, MANIFEST_FILE), "utf8"))).to.include({ rows: expected.length }).and.have.property("files").that.deep.equals(report.output.files);
-    expect(report.status).to.equal("SUCCEEDED");
-    expect(report.output).to.deep.equal({ dir: out, rows: expected.length, files: report.output.files, written: true });
-    expect(report.output.files.length).to.be.greaterThan(0);
-    expect(report.executionArn).to.match(/^arn:aws:states:us-east-1:\d{12}:execution:etl-dev-workflow:/);
-    const isoMs = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-    for (const time of [report.startedAt, report.stoppedAt, ...report.states.flatMap((s) => [s.enteredAt, s.exitedAt!]), ...report.jobs.flatMap((j) => [j.startedOn, j.completedOn!])])
-      expect(time).to.match(isoMs);
-    expect(report.jobs.map((j) => `${j.jobName}:${j.state}`).sort()).to.deep.equal(["etl-dev-JMSD:SUCCEEDED", "etl-dev-PMD:SUCCEEDED", "etl-dev-PSD:SUCCEEDED"]);
-    expectEngines(report, config);
-    expect(report.states.map((s) => s.name)).to.include.members(["WaitForSalesData", "WaitForMarketingData", "PSD", "PMD", "JMSD", "WorkflowSucceeded"]);
-    expect(report.states.every((s) => s.status === "SUCCEEDED")).to.equal(true);
-    expect(report.notifications).to.deep.equal([]);
-
-    // Progress lines with elapsed time, then the summary with the first rows.
-    expect(result.stdout).to.match(/\[\s*\d+\.\ds\] state JMSD entered/);
-    expect(result.stdout).to.match(/\[\s*\d+\.\ds\] job etl-dev-PSD \(glue\) run jr_\S+ RUNNING/);
-    expect(result.stdout).to.contain(`Workflow SUCCEEDED`);
-    expect(result.stdout).to.contain(`output: ${out} (${expected.length.toLocaleString("en-US")} rows)`);
-    expect(result.stdout).to.contain("first 5 rows:");
-    expect(result.stdout).to.contain(String(expected[0].date));
-  });
-
   it("--fail-job: the execution fails at that job, the failure rule publishes the notification, reports FAILED and exits 1", async () => {
     const out = join(dir, "failed");
     const reportFile = join(dir, "failed.json");
-    const result = await runCli(["--fail-job", "JMSD", "--out", out, "--report", reportFile]);
+    const result = await runCli(["--fail-job", failJob, "--out", out, "--report", reportFile]);
     expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(1);
     await expectAllClosed(result);
     const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
     expect(report.status).to.equal("FAILED");
-    expect(report.jobs.find((j) => j.jobName === "etl-dev-JMSD")!.state).to.equal("FAILED");
+    expect(report.jobs.find((j) => j.jobName === names.glueJob(failJob))!.state).to.equal("FAILED");
     expect(report.notifications).to.have.length(1);
-    expect(report.notifications[0].message).to.contain("JobFailedError").and.contain("etl-dev-JMSD");
-    expect(report.states.find((s) => s.name === "JMSD")!.status).to.equal("FAILED");
+    expect(report.notifications[0].message).to.contain("JobFailedError").and.contain(names.glueJob(failJob));
+    expect(report.states.find((s) => s.name === jobStateName(failJob))!.status).to.equal("FAILED");
     expect(report.output.rows).to.equal(0);
     expect(await readdir(out)).to.deep.equal([]);
     expect(result.stdout).to.contain("notification published");
@@ -215,15 +85,24 @@ describe("e2e: npm start", () => {
   });
 
   it("--fail-job on a job that runs on Athena: its query fails, the run takes the Catch path and leaves no output", async () => {
-    const config = loadConfig();
-    const athenaJob = Object.keys(config.jobs).find((id) => config.jobs[id].engine === "athena")!;
-    expect(athenaJob, "the shipped example has a job on Athena").to.be.a("string");
-    const name = resourceNames(config).glueJob(athenaJob);
+    // The configuration's job on Athena, or else its first dataset job moved there (one configuration line).
+    let athenaJob = shape.jobsOn("athena")[0];
+    let variant: { file: string; config: EtlConfig } | undefined;
+    if (athenaJob === undefined) {
+      athenaJob = shape.datasetJobs[0];
+      await mkdir(join(dir, "athena-variant"));
+      variant = configVariant(join(dir, "athena-variant"), (raw) => {
+        raw.jobs[athenaJob].engine = "athena";
+        delete raw.jobs[athenaJob].workerType;
+        delete raw.jobs[athenaJob].numberOfWorkers;
+      });
+    }
+    const name = names.glueJob(athenaJob);
     const out = join(dir, "failed-athena");
     const reportFile = join(dir, "failed-athena.json");
-    const result = await runCli(["--fail-job", athenaJob, "--out", out, "--report", reportFile]);
+    const result = await runCli(["--fail-job", athenaJob, "--out", out, "--report", reportFile], undefined, variant ? { ETL_CONFIG: variant.file } : {});
     expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(1);
-    await expectAllClosed(result);
+    await expectAllClosed(result, variant?.config);
     const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
     expect(report.status).to.equal("FAILED");
     const run = report.jobs.find((j) => j.jobName === name)!;
@@ -235,28 +114,11 @@ describe("e2e: npm start", () => {
     expect(await readdir(out)).to.deep.equal([]);
   });
 
-  it("the EMR Serverless variant (JMSD moved by one configuration line) writes the joined rows an independent computation expects", async () => {
-    const file = join(ROOT, "test/fixtures/jmsd-emr-serverless/etl.config.json");
-    const config = loadConfig(file);
-    expect(config.jobs.JMSD.engine).to.equal("emr-serverless");
-    const out = join(dir, "joined-emr");
-    const reportFile = join(dir, "emr.json");
-    const result = await runCli(["--out", out, "--report", reportFile], undefined, { ETL_CONFIG: file });
-    expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
-    await expectAllClosed(result, config);
-    const sample = await writeSampleData(join(dir, "sample-emr"));
-    const expected = expectedJoin(await readFile(sample.sales, "utf8"), await readFile(sample.marketing, "utf8"));
-    expect(await readParquetRows(out)).to.deep.equal(expected);
-    const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
-    expect(report.status).to.equal("SUCCEEDED");
-    expectEngines(report, config);
-    expect(result.stdout).to.match(/job etl-dev-JMSD \(emr-serverless\) run \S+ SCHEDULED/);
-  });
-
   it("--upload-before-start with a delayed upload: the datasets uploaded before the start still release the waits", async () => {
-    const data = await writeSampleData(join(dir, "small"), { salesRows: 2000 });
+    const data = await samples("small");
     const reportFile = join(dir, "before.json");
-    const result = await runCli(["--sales", data.sales, "--marketing", data.marketing, "--upload-before-start", "--delay-marketing", "300", "--out", join(dir, "before"), "--report", reportFile]);
+    const delayed = shape.datasets[shape.datasets.length - 1];
+    const result = await runCli([...inputArgs(data), "--upload-before-start", "--delay", `${delayed}=300`, "--out", join(dir, "before"), "--report", reportFile]);
     expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
     const lines = result.stdout.split("\n");
     const lastUpload = lines.findLastIndex((l) => l.includes("uploaded "));
@@ -266,54 +128,6 @@ describe("e2e: npm start", () => {
     expect(report.status).to.equal("SUCCEEDED");
     expect(report.output.rows).to.be.greaterThan(0);
     await expectAllClosed(result);
-  });
-
-  it("an unclosed quote in one row drops that row alone, shown on the job's progress line and in the report's droppedRows", async () => {
-    // The drop count is the local engine's (jobs on Glue and EMR Serverless); PSD reads sales on Glue.
-    expect(loadConfig().jobs.PSD.engine).to.equal("glue");
-    const data = await writeSampleData(join(dir, "quote"), { salesRows: 2000 });
-    const lines = (await readFile(data.sales, "utf8")).split("\n");
-    const cleanLines = [...lines.slice(0, 10), ...lines.slice(11)];
-    lines[10] = lines[10].replace(/,[^,]*$/, ',"unterminated');
-    await writeFile(data.sales, lines.join("\n"));
-    const reportFile = join(dir, "quote.json");
-    const result = await runCli(["--sales", data.sales, "--marketing", data.marketing, "--out", join(dir, "quote-out"), "--report", reportFile]);
-    expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
-    const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
-    const expected = expectedJoin(cleanLines.join("\n"), await readFile(data.marketing, "utf8"));
-    expect(expected.length).to.be.greaterThan(1000);
-    expect(await readParquetRows(join(dir, "quote-out"))).to.deep.equal(expected);
-    const byJob = Object.fromEntries(report.jobs.map((j) => [j.jobName, j]));
-    expect(byJob["etl-dev-PSD"].droppedRows).to.deep.equal({ sales: 1 });
-    expect(byJob["etl-dev-JMSD"].droppedRows).to.deep.equal({});
-    expect(result.stdout).to.match(/job etl-dev-PSD \(glue\) run jr_\S+ SUCCEEDED, dropped 1 malformed or unparseable row\(s\) of sales/);
-    await expectAllClosed(result);
-  });
-
-  it("reads input files not named *.csv (--sales sales.txt), as Spark reads every file under the prefix", async () => {
-    const data = await writeSampleData(join(dir, "txt"), { salesRows: 2000 });
-    const sales = join(dir, "txt", "sales.txt");
-    await writeFile(sales, await readFile(data.sales));
-    const reportFile = join(dir, "txt.json");
-    const result = await runCli(["--sales", sales, "--marketing", data.marketing, "--out", join(dir, "txt-out"), "--report", reportFile]);
-    expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
-    const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
-    expect(report.output.rows).to.equal(expectedJoin(await readFile(sales, "utf8"), await readFile(data.marketing, "utf8")).length);
-    await expectAllClosed(result);
-  });
-
-  it("rejects a malformed input file or a bad path with exit 2, naming the file, before starting anything", async () => {
-    const bad = join(dir, "marketing-bad.csv");
-    await writeFile(bad, "Date,New visitors SEO,Events\n1/1/2013,5,\n");
-    const malformed = await runCli(["--marketing", bad, "--out", join(dir, "bad")]);
-    expect(malformed.code).to.equal(2);
-    expect(malformed.stderr).to.contain(bad).and.contain('"Mailing list adds "').and.contain('"Return visitors"');
-    expect(malformed.stdout).to.not.contain("local services up");
-
-    const missing = join(dir, "nope.csv");
-    const badPath = await runCli(["--sales", missing]);
-    expect(badPath.code).to.equal(2);
-    expect(badPath.stderr).to.contain(missing);
   });
 
   it("rejects a --report path that cannot be written with exit 2, naming it, before starting anything", async () => {
@@ -331,22 +145,22 @@ describe("e2e: npm start", () => {
     const unknown = await runCli(["--bogus"]);
     expect(unknown.code).to.equal(2);
     expect(unknown.stderr).to.contain("--bogus").and.contain("Usage: npm start");
-    const badDelay = await runCli(["--delay-sales", "soon"]);
-    expect([badDelay.code, badDelay.stderr.includes("--delay-sales")]).to.deep.equal([2, true]);
+    const badDelay = await runCli(["--delay", `${firstDataset}=soon`]);
+    expect([badDelay.code, badDelay.stderr.includes(`--delay ${firstDataset}=soon`)]).to.deep.equal([2, true]);
     // Node clamps timers over 2^31-1 ms to 1 ms: such a delay is a usage error, not an immediate upload.
-    const hugeDelay = await runCli(["--delay-marketing", String(2 ** 31)]);
-    expect([hugeDelay.code, hugeDelay.stderr.includes("--delay-marketing: at most 2147483647")], hugeDelay.stderr).to.deep.equal([2, true]);
+    const hugeDelay = await runCli(["--delay", `${firstDataset}=${2 ** 31}`]);
+    expect([hugeDelay.code, hugeDelay.stderr.includes(`--delay ${firstDataset}=${2 ** 31}: at most 2147483647`)], hugeDelay.stderr).to.deep.equal([2, true]);
     const badJob = await runCli(["--fail-job", "NOPE"]);
     expect([badJob.code, badJob.stderr.includes("unknown job NOPE")]).to.deep.equal([2, true]);
     const help = await runCli(["--help"]);
     expect(help.code).to.equal(0);
-    for (const flag of ["--sales", "--marketing", "--out", "--report", "--fail-job", "--upload-before-start", "--delay-sales", "--delay-marketing"])
-      expect(help.stdout).to.contain(flag);
+    for (const flag of ["--input", "--delay", "--out", "--report", "--fail-job", "--upload-before-start"]) expect(help.stdout).to.contain(flag);
+    for (const dataset of shape.datasets) expect(help.stdout).to.match(new RegExp(`^  ${dataset} +upload prefix `, "m"));
   });
 
   it("closes every server and exits on Ctrl-C (SIGINT) in the middle of a run", async () => {
     let sent = false;
-    const result = await runCli(["--delay-sales", "30000", "--out", join(dir, "interrupted")], (line, child) => {
+    const result = await runCli(["--delay", `${firstDataset}=30000`, "--out", join(dir, "interrupted")], (line, child) => {
       if (!sent && / execution RUNNING/.test(line)) {
         sent = true;
         child.kill("SIGINT");
@@ -361,9 +175,11 @@ describe("e2e: npm start", () => {
   it("Ctrl-C while --upload-before-start waits on a delay exits 130 with an interrupted FAILED report, no stack trace", async () => {
     let sent = false;
     const reportFile = join(dir, "interrupted-before.json");
-    const args = ["--upload-before-start", "--delay-sales", "20000", "--out", join(dir, "interrupted-before"), "--report", reportFile];
+    const args = ["--upload-before-start", "--delay", `${firstDataset}=20000`, "--out", join(dir, "interrupted-before"), "--report", reportFile];
+    // Once another dataset is uploaded (or, with one dataset, the services are up), the CLI waits on the delay.
+    const waiting = shape.datasets.length > 1 ? new RegExp(`uploaded (${shape.datasets.slice(1).join("|")}):`) : /local services up/;
     const result = await runCli(args, (line, child) => {
-      if (!sent && /uploaded marketing/.test(line)) {
+      if (!sent && waiting.test(line)) {
         sent = true;
         setTimeout(() => child.kill("SIGINT"), 300);
       }
@@ -380,15 +196,15 @@ describe("e2e: npm start", () => {
 
   describe("data safety", () => {
     it("a failed run leaves the previous result and the user's own files as they were; Parquet files it did not write are refused (exit 2)", async () => {
-      const data = await writeSampleData(join(dir, "safe"), { salesRows: 2000 });
+      const data = await samples("safe");
       const out = join(dir, "safe-out");
-      const first = await runCli(["--sales", data.sales, "--marketing", data.marketing, "--out", out]);
+      const first = await runCli([...inputArgs(data), "--out", out]);
       expect(first.code, `${first.stdout}\n${first.stderr}`).to.equal(0);
       await writeFile(join(out, "README.txt"), "my notes");
       const before = await folderSnapshot(out);
 
       const reportFile = join(dir, "safe-failed.json");
-      const failed = await runCli(["--sales", data.sales, "--marketing", data.marketing, "--out", out, "--fail-job", "JMSD", "--report", reportFile]);
+      const failed = await runCli([...inputArgs(data), "--out", out, "--fail-job", failJob, "--report", reportFile]);
       expect(failed.code, `${failed.stdout}\n${failed.stderr}`).to.equal(1);
       expect(await folderSnapshot(out)).to.deep.equal(before);
       const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
@@ -399,7 +215,7 @@ describe("e2e: npm start", () => {
       const users = join(dir, "users-out");
       await mkdir(users);
       await writeFile(join(users, "part-00000.snappy.parquet"), "the user's own Parquet");
-      const refused = await runCli(["--sales", data.sales, "--marketing", data.marketing, "--out", users]);
+      const refused = await runCli([...inputArgs(data), "--out", users]);
       expect(refused.code, refused.stderr).to.equal(2);
       expect(refused.stderr).to.contain(users).and.contain("part-00000.snappy.parquet").and.contain("did not write");
       expect(refused.stdout).to.not.contain("local services up");
@@ -407,74 +223,73 @@ describe("e2e: npm start", () => {
     });
 
     it("an input whose every row is dropped (ISO dates) fails with DataQualityError: exit 1, the failure path notifies, the counts are shown", async () => {
-      const data = await writeSampleData(join(dir, "iso"), { salesRows: 500 });
-      const lines = (await readFile(data.sales, "utf8")).trim().split("\n");
-      const iso = [lines[0], ...lines.slice(1).map((line) => line.replace(/^(\d+)\/(\d+)\/(\d{4})/, (_, m, d, y) => `${y}-${m.padStart(2, "0")}-${d.padStart(2, "0")}`))];
-      expect(iso[1]).to.match(/^\d{4}-\d\d-\d\d,/);
-      await writeFile(data.sales, iso.join("\n") + "\n");
+      // A job reading one dataset with a date column, on the local engine (Glue or EMR Serverless): on Glue if need be.
+      const readsOneDated = (id: string) => {
+        const inputs = config.jobs[id].inputs;
+        return inputs.length === 1 && inputs[0].dataset !== undefined && schemaOf(inputs[0].dataset).columns.some((c) => c.type === "date");
+      };
+      const candidates = shape.datasetJobs.filter(readsOneDated);
+      expect(candidates, "a job reads one dataset with a date column").to.not.be.empty;
+      const job = candidates.find((id) => config.jobs[id].engine !== "athena") ?? candidates[0];
+      let variant: { file: string; config: EtlConfig } | undefined;
+      if (config.jobs[job].engine === "athena") {
+        await mkdir(join(dir, "iso-variant"));
+        variant = configVariant(join(dir, "iso-variant"), (raw) => void (raw.jobs[job].engine = "glue"));
+      }
+      const engine = (variant?.config ?? config).jobs[job].engine;
+      const [{ name: view, dataset }] = config.jobs[job].inputs;
+      const data = await samples("iso", [dataset!]);
+      const lines = (await readFile(data[dataset!], "utf8")).trim().split("\n");
+      const iso = [lines[0], ...lines.slice(1).map((line) => line.replace(/\b(\d+)\/(\d+)\/(\d{4})\b/g, (_, m, d, y) => `${y}-${m.padStart(2, "0")}-${d.padStart(2, "0")}`))];
+      expect(iso[1]).to.match(/\d{4}-\d\d-\d\d/);
+      await writeFile(data[dataset!], iso.join("\n") + "\n");
+      const rows = lines.length - 1;
       const reportFile = join(dir, "iso.json");
-      const result = await runCli(["--sales", data.sales, "--marketing", data.marketing, "--out", join(dir, "iso-out"), "--report", reportFile]);
+      const result = await runCli([...inputArgs(data), "--out", join(dir, "iso-out"), "--report", reportFile], undefined, variant ? { ETL_CONFIG: variant.file } : {});
       expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(1);
       const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
       expect(report.status).to.equal("FAILED");
-      const psd = report.jobs.find((j) => j.jobName === "etl-dev-PSD")!;
-      expect(psd.state).to.equal("FAILED");
-      expect(psd.errorMessage).to.match(/^DataQualityError: input 'sales': all 500 rows read were dropped/);
-      expect([psd.rowsRead, psd.droppedRows, psd.rowsWritten]).to.deep.equal([{ sales: 500 }, { sales: 500 }, 0]);
+      const run = report.jobs.find((j) => j.jobName === names.glueJob(job))!;
+      expect(run.state).to.equal("FAILED");
+      expect(run.errorMessage).to.match(new RegExp(`^DataQualityError: input '${view}': all ${rows} rows read were dropped`));
+      expect([run.rowsRead, run.droppedRows, run.rowsWritten]).to.deep.equal([{ [view]: rows }, { [view]: rows }, 0]);
       expect(report.error).to.match(/^DataQualityError/);
       expect(report.notifications).to.have.length(1);
-      expect(report.notifications[0].message).to.contain("DataQualityError").and.contain("rows read: sales 500; dropped: sales 500; written: 0");
+      expect(report.notifications[0].message).to.contain("DataQualityError").and.contain(`rows read: ${view} ${rows}; dropped: ${view} ${rows}; written: 0`);
       expect(report.output).to.deep.equal({ dir: join(dir, "iso-out"), files: [], rows: 0, written: false });
-      expect(result.stdout).to.match(/job etl-dev-PSD \(glue\) run jr_\S+ FAILED \(DataQualityError: .*\), dropped 500 malformed or unparseable row\(s\) of sales; rows read 500, written 0/);
-      await expectAllClosed(result);
+      const n = rows.toLocaleString("en-US");
+      expect(result.stdout).to.match(
+        new RegExp(`job ${names.glueJob(job)} \\(${engine}\\) run \\S+ FAILED \\(DataQualityError: .*\\), dropped ${n} malformed or unparseable row\\(s\\) of ${view}; rows read ${n}, written 0`),
+      );
+      await expectAllClosed(result, variant?.config);
     });
 
     it("refuses a header naming a required column twice, naming it and both positions (exit 2)", async () => {
-      const data = await writeSampleData(join(dir, "twice"), { salesRows: 50 });
-      const lines = (await readFile(data.sales, "utf8")).trim().split("\n");
-      await writeFile(data.sales, [`${lines[0]}, DATE`, ...lines.slice(1).map((l) => `${l},junk`)].join("\n") + "\n");
-      const columns = lines[0].split(",").length;
-      const result = await runCli(["--sales", data.sales, "--out", join(dir, "twice-out")]);
+      const file = (await samples("twice", [firstDataset]))[firstDataset];
+      const lines = (await readFile(file, "utf8")).trim().split("\n");
+      // The header's first column once more, in capitals and after a space: the same column after snake_case.
+      const header = lines[0].split(",");
+      const column = schemaOf(firstDataset).columns.find((c) => snakeCase(c.source!) === snakeCase(header[0]))!;
+      await writeFile(file, [`${lines[0]}, ${header[0].toUpperCase()}`, ...lines.slice(1).map((l) => `${l},junk`)].join("\n") + "\n");
+      const result = await runCli(["--input", `${firstDataset}=${file}`, "--out", join(dir, "twice-out")]);
       expect(result.code, result.stderr).to.equal(2);
-      expect(result.stderr).to.contain(data.sales).and.contain(`column 'date' twice, at positions 1 and ${columns + 1}`);
-    });
-
-    it("a gzip file and a folder of parts give the same result as the plain file", async () => {
-      const data = await writeSampleData(join(dir, "forms"), { salesRows: 3000 });
-      const text = await readFile(data.sales, "utf8");
-      const lines = text.trim().split("\n");
-      await writeFile(join(dir, "forms", "sales.csv.gz"), gzipSync(text));
-      const parts = join(dir, "forms", "sales-parts");
-      await mkdir(join(parts, "2026"), { recursive: true });
-      await writeFile(join(parts, "part-0.csv"), [lines[0], ...lines.slice(1, 1000)].join("\n") + "\n");
-      await writeFile(join(parts, "2026", "part-1.csv.gz"), gzipSync([lines[0], ...lines.slice(1000)].join("\n") + "\n"));
-      await writeFile(join(parts, "_SUCCESS"), "");
-      const expected = expectedJoin(text, await readFile(data.marketing, "utf8"));
-      for (const [name, sales] of [["gz", join(dir, "forms", "sales.csv.gz")], ["folder", parts]]) {
-        const out = join(dir, `forms-${name}`);
-        const reportFile = join(dir, `forms-${name}.json`);
-        const result = await runCli(["--sales", sales, "--marketing", data.marketing, "--out", out, "--report", reportFile]);
-        expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
-        expect(await readParquetRows(out), name).to.deep.equal(expected);
-        const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
-        expect(report.jobs.find((j) => j.jobName === "etl-dev-PSD")!.rowsRead, name).to.deep.equal({ sales: 3000 });
-      }
+      expect(result.stderr).to.contain(file).and.contain(`column '${column.name}' twice, at positions 1 and ${header.length + 1}`);
     });
 
     it("a binary input is refused naming the file and what it looks like, never its bytes (exit 2)", async () => {
-      const data = await writeSampleData(join(dir, "binary"), { salesRows: 50 });
-      await writeFile(data.sales, gzipSync(await readFile(data.sales)));
-      const result = await runCli(["--sales", data.sales, "--out", join(dir, "binary-out")]);
+      const file = (await samples("binary", [firstDataset]))[firstDataset];
+      await writeFile(file, gzipSync(await readFile(file)));
+      const result = await runCli(["--input", `${firstDataset}=${file}`, "--out", join(dir, "binary-out")]);
       expect(result.code, result.stderr).to.equal(2);
-      expect(result.stderr).to.contain(data.sales).and.contain("gzip data").and.not.match(/[\x00-\x08\x1f\ufffd]/);
+      expect(result.stderr).to.contain(file).and.contain("gzip data").and.not.match(/[\x00-\x08\x1f\ufffd]/);
     });
 
     it("a second run on the same --out is refused while the first runs; the first's report describes what is on disk", async () => {
       const out = join(dir, "shared-out");
       const reportFile = join(dir, "shared.json");
       let second: Promise<CliResult> | undefined;
-      // The first run waits on its sales upload until the second has been answered, then is stopped with Ctrl-C.
-      const first = await runCli(["--delay-sales", "60000", "--out", out, "--report", reportFile], (line, child) => {
+      // The first run waits on an upload until the second has been answered, then is stopped with Ctrl-C.
+      const first = await runCli(["--delay", `${firstDataset}=60000`, "--out", out, "--report", reportFile], (line, child) => {
         if (!second && / execution RUNNING/.test(line)) {
           second = runCli(["--out", out]);
           void second.finally(() => child.kill("SIGINT"));
@@ -489,12 +304,18 @@ describe("e2e: npm start", () => {
       expect(report.output).to.deep.equal({ dir: out, files: [], rows: 0, written: false });
       expect(await readdir(out)).to.deep.equal([]);
 
-      // Once the first has ended, its lock is gone and the folder is free.
+      // Once the first has ended, its lock is gone and the folder is free: a whole run on generated data succeeds.
       const again = await runCli(["--out", out, "--report", reportFile]);
       expect(again.code, `${again.stdout}\n${again.stderr}`).to.equal(0);
+      await expectAllClosed(again);
       const done = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
+      expect(done.status).to.equal("SUCCEEDED");
+      expectEngines(done, config);
+      expect(done.states.every((s) => s.status === "SUCCEEDED")).to.equal(true);
+      for (const job of shape.jobs) expect(again.stdout).to.match(new RegExp(`\\[\\s*\\d+\\.\\ds\\] state ${jobStateName(job)} entered`));
+      expect(done.output.rows).to.be.greaterThan(0);
       expect((await readdir(out)).sort()).to.deep.equal([MANIFEST_FILE, ...done.output.files].sort());
-      expect(await readParquetRows(out)).to.have.length(done.output.rows);
+      expect(await parquetRowCount(out)).to.equal(done.output.rows);
     });
   });
 
@@ -515,7 +336,7 @@ describe("e2e: npm start", () => {
 
     it("SIGTERM to the npm process ends the whole run within seconds: the CLI stops (exit 130), every server closed, no process left", async () => {
       const out = join(dir, "npm-term");
-      const npm = spawn("npm", ["start", "--", "--delay-sales", "30000", "--out", out], {
+      const npm = spawn("npm", ["start", "--", "--delay", `${firstDataset}=30000`, "--out", out], {
         cwd: ROOT,
         env: { ...process.env, POWERTOOLS_LOG_LEVEL: "ERROR" },
         stdio: ["ignore", "pipe", "pipe"],
@@ -544,7 +365,7 @@ describe("e2e: npm start", () => {
       }
       expect(tree.length, "npm runs the CLI").to.be.greaterThan(0);
       const endpoints = [...(/local services up: (.*)/.exec(stdout)?.[1] ?? "").matchAll(/http:\/\/127\.0\.0\.1:\d+/g)].map((m) => m[0]);
-      expect(endpoints).to.have.length(serviceCount(loadConfig()));
+      expect(endpoints).to.have.length(serviceCount(config));
 
       const sentAt = Date.now();
       npm.kill("SIGTERM");
@@ -580,7 +401,7 @@ describe("e2e: npm start", () => {
 
     it("SIGTERM to the CLI process ends the run with exit 130 and every server closed", async () => {
       let sent = false;
-      const result = await runCli(["--delay-sales", "30000", "--out", join(dir, "cli-term")], (line, child) => {
+      const result = await runCli(["--delay", `${firstDataset}=30000`, "--out", join(dir, "cli-term")], (line, child) => {
         if (!sent && / execution RUNNING/.test(line)) {
           sent = true;
           child.kill("SIGTERM");

@@ -1,6 +1,7 @@
-// Done-when of the native integrations: the PSD runner task replaced by glue:startJobRun.sync (and a lambda:invoke
-// of a configured local handler after it) synthesizes with least-privilege IAM, and the local runtime (npm start)
-// runs it to the same joined dataset as the shipped workflow.
+// Done-when of the native integrations: a dataset job's runner task (the active configuration's first dataset job
+// on Glue) replaced by glue:startJobRun.sync (and a lambda:invoke of a configured local handler after it)
+// synthesizes with least-privilege IAM, and the local runtime (npm start) runs it to the same result as the
+// configured workflow.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,46 +9,78 @@ import { join, resolve } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
 import { allStates } from "../../asl/loader";
-import { DEFAULT_CONFIG_FILE, loadConfig, parseConfig, PROJECT_ROOT, type EtlConfig } from "../../core/config";
+import { DEFAULT_CONFIG_FILE, definitionPath, loadConfig, parseConfig, PROJECT_ROOT, resourceNames, scriptsDir, type EtlConfig } from "../../core/config";
+import { writeDatasetSamples } from "../../local/dataset-samples";
 import { runLocalWorkflow } from "../../local/runtime";
-import { writeSampleData } from "../../local/sample-data";
+import { jobStateName } from "../support/asl-states";
+import { workflowShape } from "../support/workflow";
 import { synthConfig, resourceWith } from "../stacks/synth";
 
-/** The shipped ASL with the PSD branch's runner task replaced by a .sync Glue task, then a Lambda check. */
-function nativePsd(asl: any): any {
-  const branch = asl.States.ProcessDatasets.Branches.find((b: any) => b.States.PSD).States;
-  branch.PSD = {
+const ACTIVE_FILE = resolve(process.env.ETL_CONFIG ?? DEFAULT_CONFIG_FILE);
+const active = loadConfig(ACTIVE_FILE);
+const shape = workflowShape(active);
+const names = resourceNames(active);
+/** The job whose runner task goes native: a dataset job on Glue (the first dataset job, moved to Glue if none is). */
+const job = shape.datasetJobs.find((id) => active.jobs[id].engine === "glue") ?? shape.datasetJobs[0];
+const STATE = jobStateName(job, active);
+const CHECK = `Check${STATE}Run`;
+const KICK_RESOURCE = "arn:aws:states:::events:putEvents";
+
+/** The configured ASL with the job's kick and runner task replaced by a .sync Glue task, then a Lambda check. */
+function nativeJob(asl: any): { asl: any; kick: string | undefined } {
+  const branch = allStates(asl)
+    .filter(([, s]) => s.Type === "Parallel")
+    .flatMap(([, s]) => s.Branches.map((b: any) => b.States))
+    .find((states: any) => STATE in states);
+  expect(branch, `a Parallel branch holds ${STATE}`).to.not.equal(undefined);
+  // The state before the runner task: its kick (removed; the .sync task needs no worker), or the wait itself.
+  const [previousName, previous] = Object.entries<any>(branch).find(([, s]) => s.Next === STATE)!;
+  let kick: string | undefined;
+  let waiting = previous;
+  if (previous.Resource === KICK_RESOURCE) {
+    kick = previousName;
+    delete branch[kick];
+    waiting = Object.values<any>(branch).find((s) => s.Next === kick);
+  }
+  waiting.Next = STATE;
+  const { Next, End } = branch[STATE];
+  branch[STATE] = {
     Type: "Task",
-    Comment: "Runs Glue job PSD directly (.sync).",
+    Comment: `Runs Glue job ${job} directly (.sync).`,
     Resource: "arn:aws:states:::glue:startJobRun.sync",
-    Parameters: { JobName: "${JobName.PSD}", Arguments: { "--etl_execution.$": "$$.Execution.Name" } },
+    Parameters: { JobName: `\${JobName.${job}}`, Arguments: { "--etl_execution.$": "$$.Execution.Name" } },
     TimeoutSeconds: 7200,
     Retry: [{ ErrorEquals: ["Glue.ConcurrentRunsExceededException"], IntervalSeconds: 30, MaxAttempts: 6, BackoffRate: 2 }],
     ResultSelector: { "jobName.$": "$.JobName", "jobRunId.$": "$.Id", "state.$": "$.JobRunState" },
     ResultPath: "$.job",
-    Next: "CheckPSDRun",
+    Next: CHECK,
   };
-  branch.CheckPSDRun = {
+  branch[CHECK] = {
     Type: "Task",
     Resource: "arn:aws:states:::lambda:invoke",
     Parameters: { FunctionName: "${FunctionName.checkRun}", "Payload.$": "$.job" },
     ResultSelector: { "checked.$": "$.Payload.checked" },
     ResultPath: "$.check",
-    End: true,
+    ...(End || !Next ? { End: true } : { Next }),
   };
-  return asl;
+  return { asl, kick };
 }
+
+let KICK: string | undefined;
 
 function nativeConfig(root: string): EtlConfig {
   mkdirSync(join(root, "asl"), { recursive: true });
-  const asl = nativePsd(JSON.parse(readFileSync(join(PROJECT_ROOT, "asl", "etl-workflow.asl.json"), "utf8")));
-  writeFileSync(join(root, "asl", "native-glue.asl.json"), JSON.stringify(asl, null, 2));
-  const raw = JSON.parse(readFileSync(DEFAULT_CONFIG_FILE, "utf8"));
-  raw.scriptsDir = join(PROJECT_ROOT, raw.scriptsDir ?? "glue-scripts");
+  const native = nativeJob(JSON.parse(readFileSync(definitionPath(active), "utf8")));
+  KICK = native.kick;
+  writeFileSync(join(root, "asl", "native-glue.asl.json"), JSON.stringify(native.asl, null, 2));
+  const raw = JSON.parse(readFileSync(ACTIVE_FILE, "utf8"));
+  delete raw.$schema;
+  raw.scriptsDir = scriptsDir(active);
   raw.stateMachine.definition = "asl/native-glue.asl.json";
-  raw.lambdaFunctions = { checkRun: { functionName: "etl-dev-check-run", localHandler: resolve(__dirname, "../fixtures/native-glue/check-run.ts") } };
+  raw.jobs[job].engine = "glue";
+  raw.lambdaFunctions = { checkRun: { functionName: `${names.prefix}-check-run`, localHandler: resolve(__dirname, "../fixtures/native-glue/check-run.ts") } };
   writeFileSync(join(root, "etl.config.json"), JSON.stringify(raw, null, 2));
-  return parseConfig(raw, { source: "native-glue variant of etl.config.json", rootDir: root });
+  return parseConfig(raw, { source: "native-glue variant of the active configuration", rootDir: root });
 }
 
 async function sortedRows(dir: string): Promise<string> {
@@ -62,7 +95,7 @@ async function sortedRows(dir: string): Promise<string> {
   }
 }
 
-describe("native Glue integration replacing the PSD runner task (done-when)", function () {
+describe("native Glue integration replacing a dataset job's runner task (done-when)", function () {
   this.timeout(120_000);
   let root: string;
   let config: EtlConfig;
@@ -76,36 +109,36 @@ describe("native Glue integration replacing the PSD runner task (done-when)", fu
     const { stateMachine } = synthConfig(config);
     const policy = JSON.parse(resourceWith(stateMachine, "aws_iam_role_policy", "name", "workflow").policy);
     const sid = (s: string) => policy.Statement.find((x: any) => x.Sid === s);
-    expect(sid("PSD")).to.deep.equal({
+    const arn = (service: string, resource: string) => `arn:\${data.aws_partition.partition.partition}:${service}:${active.region}:\${data.aws_caller_identity.account.account_id}:${resource}`;
+    expect(sid(STATE)).to.deep.equal({
       Effect: "Allow",
-      Sid: "PSD",
+      Sid: STATE,
       Action: ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"],
-      Resource: ["arn:${data.aws_partition.partition.partition}:glue:us-east-1:${data.aws_caller_identity.account.account_id}:job/etl-dev-PSD"],
+      Resource: [arn("glue", `job/${names.glueJob(job)}`)],
     });
-    expect(sid("CheckPSDRun").Action).to.deep.equal(["lambda:InvokeFunction"]);
-    expect(sid("CheckPSDRun").Resource).to.deep.equal([
-      "arn:${data.aws_partition.partition.partition}:lambda:us-east-1:${data.aws_caller_identity.account.account_id}:function:etl-dev-check-run",
-      "arn:${data.aws_partition.partition.partition}:lambda:us-east-1:${data.aws_caller_identity.account.account_id}:function:etl-dev-check-run:*",
-    ]);
-    // Only the jobs still on the runner keep Glue access through it; the role grants Glue on PSD alone.
+    expect(sid(CHECK).Action).to.deep.equal(["lambda:InvokeFunction"]);
+    expect(sid(CHECK).Resource).to.deep.equal([arn("lambda", `function:${names.prefix}-check-run`), arn("lambda", `function:${names.prefix}-check-run:*`)]);
+    if (KICK) expect(sid(KICK)).to.equal(undefined);
+    // Only the jobs still on the runner keep Glue access through it; the role grants Glue on this job alone.
     const glueResources = policy.Statement.filter((s: any) => s.Action.some((a: string) => a.startsWith("glue:"))).flatMap((s: any) => s.Resource);
-    expect(glueResources).to.deep.equal([sid("PSD").Resource[0]]);
-    const definition = JSON.parse(resourceWith(stateMachine, "aws_sfn_state_machine", "name", "etl-dev-workflow").definition);
-    expect(allStates(definition).find(([n]) => n === "PSD")![1].Resource).to.equal("arn:aws:states:::glue:startJobRun.sync");
+    expect(glueResources).to.deep.equal([sid(STATE).Resource[0]]);
+    const definition = JSON.parse(resourceWith(stateMachine, "aws_sfn_state_machine", "name", names.stateMachine).definition);
+    expect(allStates(definition).find(([n]) => n === STATE)![1].Resource).to.equal("arn:aws:states:::glue:startJobRun.sync");
   });
 
-  it("runs locally to the same joined dataset as the shipped workflow, the Glue run recorded in the report", async () => {
-    const inputs = await writeSampleData(join(root, "data"), { salesRows: 3000 });
+  it("runs locally to the same result as the configured workflow, the Glue run recorded in the report", async () => {
+    const inputs = await writeDatasetSamples(active, join(root, "data"), undefined, { salesRows: 3000, days: 400 });
     const options = { inputs, glueTransitionMs: 20, timeoutMs: 90_000 };
-    const shipped = await runLocalWorkflow({ ...options, config: loadConfig(), outDir: join(root, "shipped") });
+    const shipped = await runLocalWorkflow({ ...options, config: active, outDir: join(root, "shipped") });
     const native = await runLocalWorkflow({ ...options, config, outDir: join(root, "native") });
     expect(shipped.status).to.equal("SUCCEEDED");
     expect(native.status, native.error).to.equal("SUCCEEDED");
     expect(native.output.rows).to.equal(shipped.output.rows).and.to.be.greaterThan(0);
     expect(await sortedRows(join(root, "native"))).to.equal(await sortedRows(join(root, "shipped")));
-    expect(native.jobs.map((j) => [j.jobName, j.state]).sort()).to.deep.equal([["etl-dev-JMSD", "SUCCEEDED"], ["etl-dev-PMD", "SUCCEEDED"], ["etl-dev-PSD", "SUCCEEDED"]]);
+    expect(native.jobs.map((j) => [j.jobName, j.state]).sort()).to.deep.equal(shape.jobs.map((id) => [names.glueJob(id), "SUCCEEDED"]).sort());
     const states = Object.fromEntries(native.states.map((s) => [s.name, s.status]));
-    expect(states).to.include({ PSD: "SUCCEEDED", CheckPSDRun: "SUCCEEDED" });
+    expect(states).to.include({ [STATE]: "SUCCEEDED", [CHECK]: "SUCCEEDED" });
+    if (KICK) expect(states).to.not.have.property(KICK);
   });
 
   it("npm start runs it with ETL_CONFIG naming that configuration", () => {
@@ -119,15 +152,15 @@ describe("native Glue integration replacing the PSD runner task (done-when)", fu
     expect(result.status, result.stderr + result.stdout).to.equal(0);
     const report = JSON.parse(readFileSync(join(root, "cli-report.json"), "utf8"));
     expect(report.status).to.equal("SUCCEEDED");
-    expect(report.states.map((s: { name: string }) => s.name)).to.include.members(["PSD", "CheckPSDRun"]);
+    expect(report.states.map((s: { name: string }) => s.name)).to.include.members([STATE, CHECK]);
     expect(report.output.rows).to.be.greaterThan(0);
   });
 
-  it("a failed PSD run takes the workflow's Catch path with the run's error in the cause", async () => {
-    const inputs = await writeSampleData(join(root, "data2"), { salesRows: 500 });
-    const report = await runLocalWorkflow({ inputs, glueTransitionMs: 20, timeoutMs: 90_000, config, outDir: join(root, "failed"), failJobs: ["PSD"] });
+  it("a failed Glue run takes the workflow's Catch path with the run's error in the cause", async () => {
+    const inputs = await writeDatasetSamples(active, join(root, "data2"), undefined, { salesRows: 500, days: 200 });
+    const report = await runLocalWorkflow({ inputs, glueTransitionMs: 20, timeoutMs: 90_000, config, outDir: join(root, "failed"), failJobs: [job] });
     expect(report.status).to.equal("FAILED");
-    expect(report.states.find((s) => s.name === "PSD")!.status).to.equal("FAILED");
+    expect(report.states.find((s) => s.name === STATE)!.status).to.equal("FAILED");
     expect(report.notifications).to.have.length(1);
     expect(report.notifications[0].message).to.match(/States\.TaskFailed/).and.to.match(/"JobRunState":"FAILED"/);
   });

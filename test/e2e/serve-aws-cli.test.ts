@@ -2,89 +2,22 @@
 // data engineer would run the walkthrough: start an execution, upload the datasets with `aws s3 cp`, follow it,
 // read its history, download the result; and with --fail-job-once, see it fail, redrive it and see only the failed
 // job run again. `npm run watch` follows the same executions.
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { expect } from "chai";
 import { loadConfig, resourceNames } from "../../core/config";
 import { readParquet } from "../../local/parquet";
 import { finalJob } from "../../local/runtime";
-import { writeSampleData } from "../../local/sample-data";
+import { writeDatasetSamples } from "../../local/dataset-samples";
 import { listening } from "../listening";
+import { AWS_CLI, cliEnv, requireAwsCli, runCommand, startServe as startServeWith, type Served } from "../support/serve-cli";
 
-const ROOT = resolve(__dirname, "..", "..");
-const AWS_CLI = join(ROOT, ".venv", "bin", "aws");
 const config = loadConfig();
 const names = resourceNames(config);
-
-// No profile, no metadata lookups: any credentials are accepted by the local endpoint.
-const CLI_ENV = {
-  ...process.env,
-  AWS_ACCESS_KEY_ID: "any-key",
-  AWS_SECRET_ACCESS_KEY: "any-secret",
-  AWS_DEFAULT_REGION: config.region,
-  AWS_CONFIG_FILE: "/dev/null",
-  AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-  AWS_EC2_METADATA_DISABLED: "true",
-  AWS_PAGER: "",
-  POWERTOOLS_LOG_LEVEL: "ERROR",
-};
-
-interface Served {
-  endpoint: string;
-  bucket: string;
-  stateMachineArn: string;
-  output: () => string;
-  stop: () => Promise<number | null>;
-}
-
-/** `npm run serve -- --port 0 ...args` until its `ready` line; `stop` sends Ctrl-C (SIGINT to its process group). */
-function startServe(args: string[] = []): Promise<Served> {
-  return new Promise((resolvePromise, reject) => {
-    const child: ChildProcess = spawn("npm", ["run", "--silent", "serve", "--", "--port", "0", ...args], { cwd: ROOT, env: CLI_ENV, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
-    const timer = setTimeout(() => {
-      process.kill(-child.pid!, "SIGKILL");
-      reject(new Error(`npm run serve printed no 'ready' line within 60 s\n${stdout}\n${stderr}`));
-    }, 60_000);
-    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk));
-    child.stdout!.on("data", (chunk: Buffer) => {
-      stdout += chunk;
-      if (!/^ready/m.test(stdout)) return;
-      clearTimeout(timer);
-      const field = (name: string) => new RegExp(`^${name}: (\\S+)`, "m").exec(stdout)?.[1] ?? "";
-      resolvePromise({
-        endpoint: field("endpoint"),
-        bucket: field("bucket"),
-        stateMachineArn: field("state machine"),
-        output: () => `${stdout}${stderr}`,
-        stop: async () => {
-          process.kill(-child.pid!, "SIGINT");
-          const stopped = await Promise.race([exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 20_000))]);
-          if (stopped === "timeout") {
-            process.kill(-child.pid!, "SIGKILL");
-            throw new Error(`npm run serve did not stop within 20 s of Ctrl-C\n${stdout}\n${stderr}`);
-          }
-          return stopped;
-        },
-      });
-    });
-    child.on("error", reject);
-    void exited.then((code) => reject(new Error(`npm run serve exited (${code}) before it was ready\n${stdout}\n${stderr}`)));
-  });
-}
-
-function run(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise) => {
-    execFile(file, args, { cwd: ROOT, env: CLI_ENV, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolvePromise({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const CLI_ENV = cliEnv(config.region);
+const startServe = (args: string[] = []) => startServeWith(args, CLI_ENV);
+const run = (file: string, args: string[]) => runCommand(file, args, CLI_ENV);
 
 describe("npm run serve with the real AWS CLI", function () {
   this.timeout(240_000);
@@ -93,9 +26,9 @@ describe("npm run serve with the real AWS CLI", function () {
   const served: Served[] = [];
 
   before(async () => {
-    if (!existsSync(AWS_CLI)) throw new Error(`the AWS CLI is missing from .venv/ (${AWS_CLI}): run 'npm run python:setup' (it installs requirements.txt, awscli included)`);
+    requireAwsCli();
     dir = await mkdtemp(join(tmpdir(), "etl-serve-cli-"));
-    data = await writeSampleData(join(dir, "data"), { salesRows: 2000 });
+    data = await writeDatasetSamples(config, join(dir, "data"), undefined, { salesRows: 2000, days: 400 });
   });
   afterEach(async () => {
     for (const s of served.splice(0)) await s.stop().catch(() => undefined);
@@ -132,8 +65,10 @@ describe("npm run serve with the real AWS CLI", function () {
       const { QueryExecutionIds: ids } = await aws("athena", "list-query-executions", "--work-group", names.athenaWorkGroup);
       if (!ids?.length) return [];
       const { QueryExecutions: queries } = await aws("athena", "batch-get-query-execution", "--query-execution-ids", ...ids);
-      // A job's query writes under its own staging folder.
-      return (queries as Array<{ Query: string; Status: { State: string } }>).filter((q) => q.Query.includes(`/${names.glueJob(jobId)}/`)).map((q) => q.Status.State);
+      // A job's statement writes under its own staging folder (its counts statement, beside it, is part of the same run).
+      return (queries as Array<{ Query: string; Status: { State: string } }>)
+        .filter((q) => q.Query.includes(`/${names.glueJob(jobId)}/`) && !/\.counts\/'/.test(q.Query))
+        .map((q) => q.Status.State);
     };
     const watch = (executionArn: string) => run("npm", ["run", "--silent", "watch", "--", executionArn, "--endpoint", s.endpoint, "--interval-ms", "1000"]);
     return { ...s, aws, upload, waitFor, jobRuns, watch };

@@ -1,6 +1,7 @@
 // The README's promise, tried as a user would: the three-datasets fixture (a new dataset, its job and its ASL
-// branch, as data only) applied to a copy of the project, then `npm start` (with generated data and with
-// --input NAME=FILE) and `cdktf synth` there. What is new is read from the configurations, not pinned here.
+// branch, as data only) applied to a copy of the project, then npm test's configuration-driven part
+// (`npm run test:config`), `npm start` (with generated data and with --input NAME=FILE) and `cdktf synth` there.
+// What is new is read from the configurations, not pinned here.
 import { execFileSync, spawn } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -112,6 +113,16 @@ describe("e2e: the three-datasets fixture applied to a copy of the project", () 
     }
     for (const job of newJobs) expect(report.jobs.find((j) => j.jobName === names.glueJob(job))?.state, job).to.equal("SUCCEEDED");
   }
+
+  it("npm run test:config (npm test's configuration-driven part) passes on the copy's configuration", async function () {
+    this.timeout(300_000); // about 20 s of CPU; far longer on a shared, loaded machine
+    const result = await run("npm", ["run", "test:config"], root, 300_000);
+    const summary = /^(\d+) passed, (\d+) failed$/m.exec(result.stdout);
+    expect(summary, `${result.stdout}\n${result.stderr}`).to.not.equal(null);
+    expect(result.code, result.stdout.slice(-20_000)).to.equal(0);
+    expect(Number(summary![2])).to.equal(0);
+    expect(Number(summary![1]), "it ran the unit set").to.be.greaterThan(100);
+  });
 
   it("npm start -- --help lists the datasets of the copy's configuration, the new one included", async () => {
     const result = await run("npm", ["start", "--silent", "--", "--help"], root, 60_000);

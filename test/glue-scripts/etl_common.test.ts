@@ -5,11 +5,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { loadConfig } from "../../core/config";
+import { loadConfig, scriptsDir } from "../../core/config";
 import { jobArguments } from "../../core/job-arguments";
-import { parseQualityLimits } from "../../core/quality";
+import { COUNTS_OBJECT, parseCountsObject, parseQualityLimits, runCounts } from "../../core/quality";
 import { duplicateColumnError, readCsvHeader, snakeCase } from "../../local/csv";
-import { QUALITY_FIXTURE } from "../quality-cases";
+import { QUALITY_CASES, QUALITY_FIXTURE } from "../quality-cases";
 import { unclosedQuoteLines, VALUE_PATTERNS } from "../../local/etl-engine";
 
 const SCRIPTS_DIR = join(__dirname, "..", "..", "glue-scripts");
@@ -31,9 +31,12 @@ function pythonError(call: string): string {
 
 describe("glue-scripts/etl_common.py", () => {
   it("every script compiles as Python 3", () => {
-    const scripts = readdirSync(SCRIPTS_DIR).filter((f) => f.endsWith(".py"));
-    expect(scripts).to.include.members(["etl_common.py", "process_sales_data.py", "process_marketing_data.py", "join_marketing_and_sales_data.py"]);
-    const compile = `import ast\nfor name in ${JSON.stringify(scripts)}:\n    ast.parse(open(${JSON.stringify(SCRIPTS_DIR)} + "/" + name).read(), name, feature_version=(3, 11))\nprint("true")`;
+    // The scripts folder of the active configuration: etl_common.py and every configured job's script.
+    const config = loadConfig();
+    const dir = scriptsDir(config);
+    const scripts = readdirSync(dir).filter((f) => f.endsWith(".py"));
+    expect(scripts).to.include.members(["etl_common.py", ...Object.values(config.jobs).map((j) => j.script)]);
+    const compile = `import ast\nfor name in ${JSON.stringify(scripts)}:\n    ast.parse(open(${JSON.stringify(dir)} + "/" + name).read(), name, feature_version=(3, 11))\nprint("true")`;
     expect(python(compile)).to.equal(true);
     expect(() => python(`ast = __import__("ast")\nast.parse("def f(:\\n pass")\nprint("true")`)).to.throw();
   });
@@ -44,6 +47,15 @@ describe("glue-scripts/etl_common.py", () => {
     // A flag without its value counts as empty, so it is named as missing.
     expect(pythonError(`e.parse_job_arguments(["--etl_inputs", "[]", "--etl_sql"])`)).to.match(/^missing job argument\(s\) --etl_output, --etl_sql; got/);
     expect(pythonError(`e.parse_job_arguments(["--etl_inputs", "[]"])`)).to.match(/^missing job argument\(s\) --etl_output, --etl_sql; got/);
+  });
+
+  it("writes the counts object the runner reads (core/quality.ts COUNTS_OBJECT, runCounts and parseCountsObject), for every case of the gate table", () => {
+    expect(python("print(json.dumps(e.COUNTS_OBJECT))")).to.equal(COUNTS_OBJECT);
+    for (const c of QUALITY_CASES) {
+      const object = python(`print(json.dumps(e.counts_object(${JSON.stringify(c.counts)}, "t1")))`) as Record<string, unknown>;
+      expect(object, c.name).to.deep.equal({ taskId: "t1", ...runCounts(c.counts) });
+      expect(parseCountsObject(JSON.stringify(object), "x")).to.deep.equal({ taskId: "t1", ...runCounts(c.counts) });
+    }
   });
 
   it("names columns as the local engine does", () => {

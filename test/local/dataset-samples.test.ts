@@ -1,15 +1,14 @@
 // Sample data for any dataset (local/dataset-samples.ts): derived from the schema file, read by the local engine
 // without a dropped row; the shipped example's datasets keep their realistic generators.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { expect } from "chai";
-import { DEFAULT_CONFIG_FILE, loadConfig, PROJECT_ROOT, schemaPath, scriptsDir } from "../../core/config";
+import { DEFAULT_CONFIG_FILE, loadConfig, PROJECT_ROOT, scriptsDir } from "../../core/config";
 import { readSchemaFile, type SchemaFile } from "../../core/schema-file";
 import { readCsvHeader } from "../../local/csv";
 import { sampleGeneratorFor, schemaChunks, writeDatasetSamples } from "../../local/dataset-samples";
 import { runTransformation } from "../../local/etl-engine";
-import { generateMarketing, generateSales } from "../../local/sample-data";
 import { FIXTURE_CONFIG } from "../stacks/synth";
 
 const UNPADDED_DATE = /^([1-9]|1[0-2])\/([1-9]|[12]\d|3[01])\/\d{4}$/;
@@ -121,20 +120,8 @@ describe("local/dataset-samples", () => {
     expect((error as Error).message).to.equal(`unknown dataset 'nope'; known: ${Object.keys(config.datasets).join(", ")}`);
   });
 
-  // The shipped example's own datasets (the two QuickSight shapes) keep their realistic generators.
-  describe("the shipped example", () => {
-    it("keeps the realistic sales and marketing generators, byte for byte", async () => {
-      const config = loadConfig(DEFAULT_CONFIG_FILE);
-      expect(sampleGeneratorFor(readSchemaFile(schemaPath(config, config.datasets.sales.schema)))).to.equal("sales");
-      expect(sampleGeneratorFor(readSchemaFile(schemaPath(config, config.datasets.marketing.schema)))).to.equal("marketing");
-      const files = await writeDatasetSamples(config, join(dir, "shipped"));
-      expect(await readFile(files.sales, "utf8")).to.equal(generateSales());
-      expect(await readFile(files.marketing, "utf8")).to.equal(generateMarketing());
-    });
-
-    it("derives a schema the realistic headers do not cover (the fixture's web) from its schema file", () => {
-      const web = readSchemaFile(join(PROJECT_ROOT, "test", "fixtures", "three-datasets", "glue-scripts", "schemas", "web.json"));
-      expect(sampleGeneratorFor(web)).to.equal("schema");
-    });
+  it("derives a schema the realistic headers do not cover (the fixture's web) from its schema file", () => {
+    const web = readSchemaFile(join(PROJECT_ROOT, "test", "fixtures", "three-datasets", "glue-scripts", "schemas", "web.json"));
+    expect(sampleGeneratorFor(web)).to.equal("schema");
   });
 });

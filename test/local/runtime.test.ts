@@ -3,23 +3,36 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { loadConfig, PROJECT_ROOT } from "../../core/config";
+import { loadConfig, resourceNames, schemaPath, type EtlConfig } from "../../core/config";
+import { readSchemaFile } from "../../core/schema-file";
+import { writeDatasetSamples } from "../../local/dataset-samples";
 import { finalJob, InputError, runLocalWorkflow, type ProgressEvent, type RuntimeOptions } from "../../local/runtime";
 import { LOCK_FILE, MANIFEST_FILE } from "../../local/output-folder";
-import { writeSampleData } from "../../local/sample-data";
 import { folderSnapshot } from "../folder-snapshot";
 import { listening } from "../listening";
+import { jobStateName } from "../support/asl-states";
+import { workflowShape } from "../support/workflow";
 
 const config = loadConfig();
+const shape = workflowShape(config);
+const names = resourceNames(config);
+/** The jobs that read `job`'s output. */
+const readersOf = (job: string) => shape.jobs.filter((id) => config.jobs[id].inputs.some((i) => i.job === job));
+/** The job whose failure the tests inject: the join when there is one (it runs last), else the last job. */
+const lastJob = shape.joinJobs[0] ?? shape.jobs[shape.jobs.length - 1];
+/** A job that another job reads, when there is one: its failure leaves its readers unrun. */
+const upstreamJob = shape.datasetJobs.find((id) => readersOf(id).length > 0) ?? shape.datasetJobs[0];
+const [firstDataset] = shape.datasets;
+const lastDataset = shape.datasets[shape.datasets.length - 1];
 
 
 describe("local/runtime", () => {
   let dir: string;
-  let inputs: { sales: string; marketing: string };
+  let inputs: Record<string, string>;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "etl-runtime-test-"));
-    inputs = await writeSampleData(join(dir, "data"), { salesRows: 3000 });
+    inputs = await writeDatasetSamples(config, join(dir, "data"), undefined, { salesRows: 3000, days: 400 });
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
@@ -40,20 +53,34 @@ describe("local/runtime", () => {
   }
 
   it("picks the job no other job reads as the final job", () => {
-    expect(finalJob(config)).to.equal("JMSD");
-    const twoSinks = { ...config, jobs: { A: config.jobs.PSD, B: config.jobs.PMD } };
+    const sinks = shape.jobs.filter((id) => readersOf(id).length === 0);
+    expect(finalJob(config)).to.equal(sinks[sinks.length - 1]);
+    const dataset = config.jobs[shape.datasetJobs[0]];
+    const twoSinks = { ...config, jobs: { A: dataset, B: dataset } };
     expect(finalJob(twoSinks)).to.equal("B");
+  });
+
+  it("reports every job's counts (rows read and dropped per input, rows written) on every engine, in the report and its progress lines", async () => {
+    const { report, events } = await run();
+    expect(report.status, report.error).to.equal("SUCCEEDED");
+    for (const job of report.jobs) {
+      const id = Object.keys(config.jobs).find((j) => `${config.project}-${config.environment}-${j}` === job.jobName)!;
+      const inputs = config.jobs[id].inputs.map((i) => i.name).sort();
+      expect(Object.keys(job.rowsRead ?? {}).sort(), `${job.jobName} (${job.engine}) rows read`).to.deep.equal(inputs);
+      expect(job.rowsWritten, `${job.jobName} (${job.engine}) rows written`).to.be.a("number").and.above(0);
+      const csvInputs = config.jobs[id].inputs.filter((i) => i.dataset !== undefined).map((i) => i.name);
+      expect(Object.keys(job.droppedRows ?? {}), `${job.jobName} (${job.engine}) rows dropped`).to.include.members(csvInputs);
+      const lines = events.filter((e): e is Extract<ProgressEvent, { type: "job" }> => e.type === "job" && e.runId === job.runId && e.state === "SUCCEEDED");
+      expect(lines, `${job.jobName}: one SUCCEEDED progress line`).to.have.length(1);
+      expect(lines[0]).to.deep.include({ rowsRead: job.rowsRead, rowsWritten: job.rowsWritten });
+    }
   });
 
   it("runs event-driven without the fallback schedule, and closes every server and restores the environment", async () => {
     const before = process.env.AWS_ENDPOINT_URL_SFN;
     const { report, endpoints, triggers } = await run({ fallbackPeriodMs: 3_600_000 });
     expect(report.status, report.error).to.equal("SUCCEEDED");
-    expect(report.jobs.map((j) => [j.jobName, j.state]).sort()).to.deep.equal([
-      ["etl-dev-JMSD", "SUCCEEDED"],
-      ["etl-dev-PMD", "SUCCEEDED"],
-      ["etl-dev-PSD", "SUCCEEDED"],
-    ]);
+    expect(report.jobs.map((j) => [j.jobName, j.state]).sort()).to.deep.equal(shape.jobs.map((id) => [names.glueJob(id), "SUCCEEDED"]).sort());
     expect(report.output.rows).to.be.greaterThan(0);
     // The result's Parquet files and the manifest that lists them (output-folder.ts), nothing else.
     expect((await readdir(report.output.dir)).sort()).to.deep.equal([MANIFEST_FILE, ...report.output.files].sort());
@@ -62,7 +89,13 @@ describe("local/runtime", () => {
     expect(report.output.written).to.equal(true);
     expect(triggers.some((t) => t.endsWith(":Scheduled Event"))).to.equal(false);
     // The workflow's RUNNING status change wakes both functions; the functions' own RunnerTaskScheduled wakes the runner.
-    expect(triggers).to.include.members(["etl-dev-data-arrival:Step Functions Execution Status Change", "etl-dev-etl-runner:Step Functions Execution Status Change", "etl-dev-etl-runner:RunnerTaskScheduled", "etl-dev-etl-runner:Glue Job State Change", "etl-dev-data-arrival:S3 notification"]);
+    expect(triggers).to.include.members([
+      `${names.dataArrivalFunction}:Step Functions Execution Status Change`,
+      `${names.runnerFunction}:Step Functions Execution Status Change`,
+      `${names.runnerFunction}:RunnerTaskScheduled`,
+      `${names.dataArrivalFunction}:S3 notification`,
+    ]);
+    expect(triggers.some((t) => t.endsWith(":WaitTaskScheduled")), "no kick in the workflow").to.equal(false);
     expect(report.states.every((s) => s.exitedAt !== null)).to.equal(true);
     expect(report.notifications).to.deep.equal([]);
     // S3, DynamoDB, Step Functions, EventBridge and one service per engine in use.
@@ -75,7 +108,7 @@ describe("local/runtime", () => {
       expect(job.runId, job.jobName).to.be.a("string").and.not.equal("");
     }
     const stateChanges = { glue: "Glue Job State Change", athena: "Athena Query State Change", "emr-serverless": "EMR Serverless Job Run State Change" } as const;
-    for (const engine of new Set(Object.values(config.jobs).map((j) => j.engine))) expect(triggers).to.include(`etl-dev-etl-runner:${stateChanges[engine]}`);
+    for (const engine of new Set(Object.values(config.jobs).map((j) => j.engine))) expect(triggers).to.include(`${names.runnerFunction}:${stateChanges[engine]}`);
     expect(process.env.AWS_ENDPOINT_URL_SFN).to.equal(before);
   });
 
@@ -89,19 +122,19 @@ describe("local/runtime", () => {
     const { report, events } = await run({ uploadBeforeStart: true });
     expect(report.status, report.error).to.equal("SUCCEEDED");
     const order = events.filter((e) => e.type === "upload" || (e.type === "execution" && e.status === "RUNNING")).map((e) => e.type);
-    expect(order).to.deep.equal(["upload", "upload", "execution"]);
+    expect(order).to.deep.equal([...shape.datasets.map(() => "upload"), "execution"]);
   });
 
   it("a failed job fails the execution at that job: FAILED report with the notification and no output", async () => {
-    const { report } = await run({ failJobs: ["PMD"], outDir: join(dir, "failed-out") });
+    const { report } = await run({ failJobs: [upstreamJob], outDir: join(dir, "failed-out") });
     expect(report.status).to.equal("FAILED");
     expect(report.error).to.contain("JobFailedError");
-    expect(report.jobs.find((j) => j.jobName === "etl-dev-PMD")!.state).to.equal("FAILED");
-    expect(report.jobs.some((j) => j.jobName === "etl-dev-JMSD")).to.equal(false);
+    expect(report.jobs.find((j) => j.jobName === names.glueJob(upstreamJob))!.state).to.equal("FAILED");
+    for (const reader of readersOf(upstreamJob)) expect(report.jobs.some((j) => j.jobName === names.glueJob(reader)), reader).to.equal(false);
     expect(report.notifications).to.have.length(1);
-    expect(report.notifications[0].message).to.contain("etl-dev-PMD");
+    expect(report.notifications[0].message).to.contain(names.glueJob(upstreamJob));
     expect(report.notifications[0].message).to.match(/^Execution arn:aws:states:\S+ ended FAILED with JobFailedError: /);
-    expect(report.states.find((s) => s.name === "PMD")!.status).to.equal("FAILED");
+    expect(report.states.find((s) => s.name === jobStateName(upstreamJob))!.status).to.equal("FAILED");
     expect(report.output).to.deep.equal({ dir: join(dir, "failed-out"), files: [], rows: 0, written: false });
     expect(await readdir(report.output.dir)).to.deep.equal([]);
   });
@@ -111,7 +144,7 @@ describe("local/runtime", () => {
     const first = await run({ outDir });
     expect(first.report.status, first.report.error).to.equal("SUCCEEDED");
     const before = await folderSnapshot(outDir);
-    const failed = await run({ outDir, failJobs: ["JMSD"] });
+    const failed = await run({ outDir, failJobs: [lastJob] });
     expect(failed.report.status).to.equal("FAILED");
     expect(await folderSnapshot(outDir)).to.deep.equal(before);
     expect(failed.report.output).to.deep.equal({ dir: outDir, files: first.report.output.files, rows: first.report.output.rows, written: false });
@@ -151,18 +184,20 @@ describe("local/runtime", () => {
   });
 
   it("fails a job on EMR Serverless by --fail-job, delivering its state changes to the runner as the rule would", async () => {
-    const emrConfig = loadConfig(join(PROJECT_ROOT, "test/fixtures/jmsd-emr-serverless/etl.config.json"));
-    const { report, triggers } = await run({ config: emrConfig, failJobs: ["JMSD"] });
+    // The last job moved to EMR Serverless, as one configuration line does.
+    const { workerType: _w, numberOfWorkers: _n, ...job } = config.jobs[lastJob];
+    const emrConfig: EtlConfig = { ...config, jobs: { ...config.jobs, [lastJob]: { ...job, engine: "emr-serverless" } } };
+    const { report, triggers } = await run({ config: emrConfig, failJobs: [lastJob] });
     expect(report.status).to.equal("FAILED");
-    const jmsd = report.jobs.find((j) => j.jobName === "etl-dev-JMSD")!;
-    expect(jmsd).to.deep.include({ engine: "emr-serverless", state: "FAILED" });
-    expect(jmsd.errorMessage).to.contain("Injected failure: job etl-dev-JMSD");
-    expect(triggers).to.include("etl-dev-etl-runner:EMR Serverless Job Run State Change");
-    expect(report.notifications[0].message).to.contain("JobFailedError").and.contain("etl-dev-JMSD");
+    const failed = report.jobs.find((j) => j.jobName === names.glueJob(lastJob))!;
+    expect(failed).to.deep.include({ engine: "emr-serverless", state: "FAILED" });
+    expect(failed.errorMessage).to.contain(`Injected failure: job ${names.glueJob(lastJob)}`);
+    expect(triggers).to.include(`${names.runnerFunction}:EMR Serverless Job Run State Change`);
+    expect(report.notifications[0].message).to.contain("JobFailedError").and.contain(names.glueJob(lastJob));
   });
 
   it("gives up at its time limit, and on an abort, closing everything", async () => {
-    const timedOut = await run({ timeoutMs: 500, uploadDelaysMs: { sales: 60_000 } });
+    const timedOut = await run({ timeoutMs: 500, uploadDelaysMs: { [firstDataset]: 60_000 } });
     expect(timedOut.report.status).to.equal("FAILED");
     expect(timedOut.report.error).to.contain("did not finish within 500 ms");
     for (const endpoint of timedOut.endpoints) expect(await listening(endpoint)).to.equal(false);
@@ -170,7 +205,7 @@ describe("local/runtime", () => {
     const abort = new AbortController();
     setTimeout(() => abort.abort(), 300);
     const started = Date.now();
-    const aborted = await run({ signal: abort.signal, uploadDelaysMs: { marketing: 60_000 } });
+    const aborted = await run({ signal: abort.signal, uploadDelaysMs: { [lastDataset]: 60_000 } });
     expect(aborted.report.status).to.equal("FAILED");
     expect(aborted.report.error).to.contain("interrupted");
     expect(Date.now() - started).to.be.below(10_000);
@@ -189,11 +224,14 @@ describe("local/runtime", () => {
 
   it("rejects a malformed header before starting any server, naming the file and the missing columns", async () => {
     const bad = join(dir, "bad.csv");
-    await writeFile(bad, "Date,Salesperson\n1/2/2011,x\n");
+    // The first column of the dataset's schema alone: the others are missing.
+    const { columns } = readSchemaFile(schemaPath(config, config.datasets[firstDataset].schema));
+    expect(columns.length, "a schema with more than one column").to.be.greaterThan(1);
+    await writeFile(bad, `${columns[0].source}\nx\n`);
     const events: ProgressEvent[] = [];
-    const error = await runLocalWorkflow({ config, inputs: { ...inputs, sales: bad }, outDir: join(dir, "out"), onProgress: (e) => events.push(e) }).catch((e: Error) => e);
+    const error = await runLocalWorkflow({ config, inputs: { ...inputs, [firstDataset]: bad }, outDir: join(dir, "out"), onProgress: (e) => events.push(e) }).catch((e: Error) => e);
     expect(error).to.be.instanceOf(InputError);
-    expect((error as Error).message).to.contain(bad).and.contain('"Lead Name"');
+    expect((error as Error).message).to.contain(bad).and.contain(`"${columns[1].source}"`).and.contain(`"${columns[columns.length - 1].source}"`);
     expect(events).to.deep.equal([]);
   });
 
@@ -206,8 +244,8 @@ describe("local/runtime", () => {
   });
 
   it("rejects an input for an unknown dataset", async () => {
-    const error = await runLocalWorkflow({ config, inputs: { ...inputs, weather: inputs.sales } as never, outDir: join(dir, "out") }).catch((e: Error) => e);
+    const error = await runLocalWorkflow({ config, inputs: { ...inputs, no_such_dataset: inputs[firstDataset] } as never, outDir: join(dir, "out") }).catch((e: Error) => e);
     expect(error).to.be.instanceOf(InputError);
-    expect((error as Error).message).to.contain("unknown dataset weather");
+    expect((error as Error).message).to.contain("unknown dataset no_such_dataset");
   });
 });

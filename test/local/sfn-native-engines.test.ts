@@ -12,12 +12,17 @@ import { jobArguments } from "../../core/job-arguments";
 import { STAGING_URI_MARKER } from "../../core/job-spec";
 import { startLocalAthena } from "../../local/athena-service";
 import { startLocalEmrServerless } from "../../local/emr-serverless-service";
-import { generateMarketing } from "../../local/sample-data";
 import { startLocalS3 } from "../../local/s3";
 import { LocalStepFunctions } from "../../local/sfn-service";
+import { sampleCsv } from "../support/samples";
+import { workflowShape } from "../support/workflow";
 
 const BUCKET = "data-lake-test";
 const config = loadConfig();
+// A job reading one raw dataset (on Athena, if the configuration has one): both engines run its statement or arguments.
+const readsOneDataset = (id: string) => config.jobs[id].inputs.length === 1 && config.jobs[id].inputs[0].dataset !== undefined;
+const job = workflowShape(config).jobsOn("athena").find(readsOneDataset) ?? workflowShape(config).jobs.find(readsOneDataset)!;
+const dataset = config.jobs[job].inputs[0].dataset!;
 
 describe("local SFN: native Athena and EMR Serverless .sync against the local engines", function () {
   this.timeout(60_000);
@@ -27,8 +32,8 @@ describe("local SFN: native Athena and EMR Serverless .sync against the local en
     const athena = await startLocalAthena({ s3: s3.client, catalog: { database: config.glue.databaseName, bucket: BUCKET, tables: catalogTables(config) }, workGroups: ["wg"], transitionMs: 10, onStateChange: (e) => sfnRef.sfn?.serviceEvent(e as never) });
     const emr = await startLocalEmrServerless({ s3: s3.client, scriptsDir: scriptsDir(config), transitionMs: 10, onStateChange: (e) => sfnRef.sfn?.serviceEvent(e as never), injectedFailure: (r) => (r.name === "bad" ? "Injected failure" : undefined) });
     const app = emr.emr.createApplication("spark", "emr-7.9.0").applicationId;
-    await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${config.datasets.marketing.prefix}m.csv`, Body: generateMarketing() }));
-    const args = jobArguments(config, "PMD", BUCKET);
+    await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${config.datasets[dataset].prefix}m.csv`, Body: sampleCsv(config, dataset, { days: 365 }) }));
+    const args = jobArguments(config, job, BUCKET);
     const spark = (name: string, out: string) => ({
       Type: "Task", Resource: "arn:aws:states:::emr-serverless:startJobRun.sync",
       Parameters: { ApplicationId: app, ExecutionRoleArn: "arn:aws:iam::000000000000:role/job", Name: name, JobDriver: { SparkSubmit: { EntryPoint: "s3://a/p.py", EntryPointArguments: ["--etl_inputs", args["--etl_inputs"], "--etl_sql", args["--etl_sql"], "--etl_output", out] } } },
@@ -36,7 +41,7 @@ describe("local SFN: native Athena and EMR Serverless .sync against the local en
     const definition = {
       StartAt: "Query",
       States: {
-        Query: { Type: "Task", Resource: "arn:aws:states:::athena:startQueryExecution.sync", Parameters: { QueryString: athenaQuery(config, "PMD").split(STAGING_URI_MARKER).join(`s3://${BUCKET}/staging/q1/`), WorkGroup: "wg", QueryExecutionContext: { Database: config.glue.databaseName } }, ResultPath: "$.query", Next: "BadQuery" },
+        Query: { Type: "Task", Resource: "arn:aws:states:::athena:startQueryExecution.sync", Parameters: { QueryString: athenaQuery(config, job).split(STAGING_URI_MARKER).join(`s3://${BUCKET}/staging/q1/`), WorkGroup: "wg", QueryExecutionContext: { Database: config.glue.databaseName } }, ResultPath: "$.query", Next: "BadQuery" },
         BadQuery: { Type: "Task", Resource: "arn:aws:states:::athena:startQueryExecution.sync", Parameters: { QueryString: "SELECT * FROM no_such_table", WorkGroup: "wg" }, ResultPath: "$.badQuery", Catch: [{ ErrorEquals: ["States.TaskFailed"], ResultPath: "$.badQueryError", Next: "Spark" }], Next: "Spark" },
         Spark: { ...spark("good", `s3://${BUCKET}/staging/emr1/`), ResultPath: "$.spark", Next: "BadSpark" },
         BadSpark: { ...spark("bad", `s3://${BUCKET}/staging/emr2/`), ResultPath: "$.badSpark", Catch: [{ ErrorEquals: ["States.TaskFailed"], ResultPath: "$.badSparkError", Next: "Done" }], Next: "Done" },

@@ -15,9 +15,11 @@ import {
 import { expect } from "chai";
 import { allStates, loadStateMachine } from "../../asl/loader";
 import { workflowPlaceholders } from "../../asl/placeholders";
-import { DEFAULT_CONFIG_FILE, definitionPath, loadConfig, resourceNames } from "../../core/config";
+import { definitionPath, loadConfig, resourceNames } from "../../core/config";
 import { localActivityArn, localWorkflowArns } from "../../local/arns";
 import { LocalStepFunctions, type LocalStepFunctionsOptions, type PutEventsEntry, type SfnEvent } from "../../local/sfn-service";
+import { jobStateName } from "../support/asl-states";
+import { workflowShape } from "../support/workflow";
 
 const FIXTURES = join(__dirname, "..", "fixtures", "asl");
 const WORK = localActivityArn("work");
@@ -378,11 +380,11 @@ describe("local/sfn-service", () => {
     });
   });
 
-  describe("the shipped workflow", () => {
+  describe("the configured workflow (ETL_CONFIG, default etl.config.json)", () => {
     type Answer = { output: object } | { error: string; cause: string };
 
     async function startShipped(options: Partial<LocalStepFunctionsOptions> = {}) {
-      const config = loadConfig(DEFAULT_CONFIG_FILE);
+      const config = loadConfig();
       const names = resourceNames(config);
       const datasets = Object.keys(config.datasets);
       const arns = { ...localWorkflowArns(config), failureTopicArn: TOPIC };
@@ -433,9 +435,13 @@ describe("local/sfn-service", () => {
       }, arrival);
 
       expect(done.status, done.cause).to.equal("SUCCEEDED");
-      const jobs = Object.keys(config.jobs).map((j) => names.glueJob(j));
+      const shape = workflowShape(config);
+      const jobs = shape.jobs.map((j) => names.glueJob(j));
       expect(jobsRun.slice().sort()).to.deep.equal(jobs.slice().sort());
-      expect(jobsRun[jobsRun.length - 1]).to.equal(names.glueJob("JMSD"), "the join runs last");
+      // A job runs after every job it reads (the join after the Parallel state).
+      for (const job of shape.jobs)
+        for (const input of config.jobs[job].inputs.filter((i) => i.job !== undefined))
+          expect(jobsRun.indexOf(names.glueJob(input.job!)), `${input.job} before ${job}`).to.be.below(jobsRun.indexOf(names.glueJob(job)));
       // No kicks: the workflow puts no event of its own (the functions wake on its RUNNING status change and on each other).
       expect(kicks).to.deep.equal([]);
       expect(executionArn).to.be.a("string");
@@ -443,29 +449,35 @@ describe("local/sfn-service", () => {
       expect(exited.map((e) => e.name)).to.have.members(allStates(stateMachine.definition).map(([name]) => name));
       expect(exited.every((e) => e.status === "SUCCEEDED")).to.equal(true);
       const output = JSON.parse(done.output!);
-      expect(output.processed).to.have.length(2);
-      expect(output.joined.jobName).to.equal(names.glueJob("JMSD"));
+      // One result per Parallel branch (one branch per dataset), then the joins' results.
+      expect(output.processed).to.have.length(shape.datasets.length);
+      for (const join of shape.joinJobs) expect(JSON.stringify(output)).to.contain(`"jobName":"${names.glueJob(join)}"`);
     });
 
     it("retries JobRetryableError, and on JobFailedError fails at the job with its error and cause, announcing it", async () => {
       const changes: string[] = [];
-      const { names, service, runUntilDone, arrival } = await startShipped({ retryIntervalOverrides: { PSD: 10 }, onStatusChange: (e) => void changes.push(String(e.detail.status)) });
-      const cause = JSON.stringify({ jobName: names.glueJob("PSD"), jobRunId: "jr_2", state: "FAILED", errorMessage: "boom" });
-      let psdAttempts = 0;
+      // A job of a Parallel branch, whatever the configuration calls it.
+      const shape = workflowShape();
+      const job = shape.datasetJobs[0];
+      const state = jobStateName(job);
+      const { config, names, service, runUntilDone, arrival, stateMachine } = await startShipped({ retryIntervalOverrides: { [state]: 10 }, onStatusChange: (e) => void changes.push(String(e.detail.status)) });
+      const cause = JSON.stringify({ jobName: names.glueJob(job), jobRunId: "jr_2", state: "FAILED", errorMessage: "boom" });
+      let attempts = 0;
       const done = await runUntilDone((input) => {
-        if (input.JobName !== names.glueJob("PSD")) return { output: { jobName: input.JobName } };
-        psdAttempts += 1;
-        return psdAttempts === 1 ? { error: "JobRetryableError", cause: "ConcurrentRunsExceededException" } : { error: "JobFailedError", cause };
+        if (input.JobName !== names.glueJob(job)) return { output: { jobName: input.JobName } };
+        attempts += 1;
+        return attempts === 1 ? { error: "JobRetryableError", cause: "ConcurrentRunsExceededException" } : { error: "JobFailedError", cause };
       }, arrival);
 
-      expect(psdAttempts).to.equal(2);
+      expect(attempts).to.equal(2);
       expect(done).to.include({ status: "FAILED", error: "JobFailedError", cause });
       // The failure rule turns the FAILED status change into the notification (test/asl/failure-path.test.ts).
       expect(changes).to.deep.equal(["RUNNING", "FAILED"]);
       const exits = Object.fromEntries(ofType(service.events, "StateExited").map((e) => [e.name, e.status]));
-      expect(exits).to.include({ PSD: "FAILED", ProcessDatasets: "FAILED" });
-      expect(exits).to.not.have.property("JMSD");
-      expect(ofType(service.events, "StateRetried").map((e) => [e.name, e.error])).to.deep.equal([["PSD", "JobRetryableError"]]);
+      const [parallel] = allStates(stateMachine.definition).find(([, s]) => s.Type === "Parallel")!;
+      expect(exits).to.include({ [state]: "FAILED", [parallel]: "FAILED" });
+      for (const reader of shape.jobs.filter((id) => config.jobs[id].inputs.some((i) => i.job === job))) expect(exits).to.not.have.property(jobStateName(reader));
+      expect(ofType(service.events, "StateRetried").map((e) => [e.name, e.error])).to.deep.equal([[state, "JobRetryableError"]]);
       expect(service.events.filter((e) => e.type === "ActivityTaskScheduled" || e.type === "ActivityTaskStarted").length).to.equal(
         2 * ofType(service.events, "ActivityTaskClosed").length,
         "every scheduled task was started and closed",

@@ -6,7 +6,7 @@ import { formatProgress } from "../../local/progress";
 import { HistoryFollower, main } from "../../local/watch";
 
 const ARN = "arn:aws:states:us-east-1:000000000000:execution:etl-dev-workflow:run-1";
-const TYPES = new Map([["Both", "Parallel"], ["PSD", "Task"], ["PMD", "Task"], ["JMSD", "Task"]]);
+const TYPES = new Map([["Both", "Parallel"], ["Left", "Task"], ["Right", "Task"], ["Join", "Task"]]);
 
 /** The history GetExecutionHistory gives for recorded events, as the SDK parses it (timestamps as Dates). */
 function history(events: Array<Record<string, unknown>>): HistoryEvent[] {
@@ -18,16 +18,16 @@ function history(events: Array<Record<string, unknown>>): HistoryEvent[] {
 const failedRun = [
   { type: "ExecutionStarted", input: {} },
   { type: "StateEntered", name: "Both", stateType: "Parallel", input: {} },
-  { type: "StateEntered", name: "PSD", stateType: "Task", input: {} },
-  { type: "StateEntered", name: "PMD", stateType: "Task", input: {} },
-  { type: "ActivityTaskScheduled", state: "PSD", activityArn: "a", input: {} },
-  { type: "ActivityTaskScheduled", state: "PMD", activityArn: "a", input: {} },
-  { type: "ActivityTaskStarted", state: "PMD", activityArn: "a" },
-  { type: "ActivityTaskStarted", state: "PSD", activityArn: "a" },
-  { type: "ActivityTaskClosed", state: "PMD", activityArn: "a", outcome: "SUCCEEDED", output: JSON.stringify({ jobName: "etl-dev-PMD", jobRunId: "jr_2", state: "SUCCEEDED" }) },
-  { type: "StateExited", name: "PMD", status: "SUCCEEDED", stateType: "Task", output: {} },
-  { type: "ActivityTaskClosed", state: "PSD", activityArn: "a", outcome: "FAILED", error: "JobFailedError", cause: JSON.stringify({ jobName: "etl-dev-PSD", jobRunId: "jr_1", state: "FAILED", errorMessage: "boom" }) },
-  { type: "StateExited", name: "PSD", status: "FAILED", error: "JobFailedError", stateType: "Task" },
+  { type: "StateEntered", name: "Left", stateType: "Task", input: {} },
+  { type: "StateEntered", name: "Right", stateType: "Task", input: {} },
+  { type: "ActivityTaskScheduled", state: "Left", activityArn: "a", input: {} },
+  { type: "ActivityTaskScheduled", state: "Right", activityArn: "a", input: {} },
+  { type: "ActivityTaskStarted", state: "Right", activityArn: "a" },
+  { type: "ActivityTaskStarted", state: "Left", activityArn: "a" },
+  { type: "ActivityTaskClosed", state: "Right", activityArn: "a", outcome: "SUCCEEDED", output: JSON.stringify({ jobName: "etl-dev-Right", jobRunId: "jr_2", state: "SUCCEEDED" }) },
+  { type: "StateExited", name: "Right", status: "SUCCEEDED", stateType: "Task", output: {} },
+  { type: "ActivityTaskClosed", state: "Left", activityArn: "a", outcome: "FAILED", error: "JobFailedError", cause: JSON.stringify({ jobName: "etl-dev-Left", jobRunId: "jr_1", state: "FAILED", errorMessage: "boom" }) },
+  { type: "StateExited", name: "Left", status: "FAILED", error: "JobFailedError", stateType: "Task" },
   { type: "StateExited", name: "Both", status: "FAILED", error: "JobFailedError", stateType: "Parallel" },
   { type: "ExecutionFailed", error: "JobFailedError", cause: "boom" },
 ];
@@ -40,13 +40,13 @@ describe("local/watch: the history as npm start's progress lines", () => {
     expect(lines).to.deep.equal([
       `execution RUNNING: ${ARN}`,
       "state Both entered",
-      "state PSD entered",
-      "state PMD entered",
-      "job etl-dev-PMD (glue) run jr_2 SUCCEEDED",
-      "state PMD exited SUCCEEDED",
-      "job etl-dev-PSD (glue) run jr_1 FAILED (boom)",
+      "state Left entered",
+      "state Right entered",
+      "job etl-dev-Right (glue) run jr_2 SUCCEEDED",
+      "state Right exited SUCCEEDED",
+      "job etl-dev-Left (glue) run jr_1 FAILED (boom)",
       "state Both exited FAILED (JobFailedError)",
-      "state PSD exited FAILED (JobFailedError)",
+      "state Left exited FAILED (JobFailedError)",
       `execution FAILED (JobFailedError: boom): ${ARN}`,
     ]);
     expect(follower.status).to.equal("FAILED");

@@ -4,7 +4,7 @@
 import { expect } from "chai";
 import { localWiring, LocalEventBus, matchesPattern, transformInput } from "../../local/event-bus";
 import { loadConfig, resourceNames } from "../../core/config";
-import { FAILURE_NOTIFICATION, FUNCTIONS, STATE_MACHINE_ARN_REF, type FunctionId } from "../../core/topology";
+import { EMR_APPLICATION_ID_REF, FAILURE_NOTIFICATION, FUNCTIONS, STATE_MACHINE_ARN_REF, type FunctionId } from "../../core/topology";
 import { FIXTURE_CONFIG, resources, synthFile, type TfJson } from "../stacks/synth";
 
 interface Wire {
@@ -46,6 +46,12 @@ function deployedWiring(stacks: TfJson[]) {
   return { rules: rules.sort((a, b) => a.ruleName.localeCompare(b.ruleName)), uploads };
 }
 
+/** A job on EMR Serverless: the runner's rule names the application, whose id only the stack knows (a reference). */
+function emrRefs(deployed: ReturnType<typeof deployedWiring>): Record<string, string> {
+  const application: string | undefined = deployed.rules.map((r) => (r.eventPattern as any)?.detail?.applicationId?.[0]).find((id) => id !== undefined);
+  return application ? { [EMR_APPLICATION_ID_REF]: application } : {};
+}
+
 for (const [label, file] of [["etl.config.json", undefined], ["three-datasets fixture", FIXTURE_CONFIG]] as const) {
   describe(`one topology: local wiring = synthesized wiring (${label})`, () => {
     it("the same rules: names, target functions, event patterns and schedules", () => {
@@ -56,7 +62,7 @@ for (const [label, file] of [["etl.config.json", undefined], ["three-datasets fi
       const runningRules = deployed.rules.filter((r) => (r.eventPattern as any)?.source?.[0] === "aws.states");
       expect(runningRules.map((r) => r.functionName).sort()).to.deep.equal(Object.values(FUNCTIONS).map((f) => f.functionName(resourceNames(synth.config))).sort());
       for (const r of runningRules) (r.eventPattern as any).detail.stateMachineArn = ["STATE-MACHINE-ARN"];
-      const local = localWiring(synth.config, { [STATE_MACHINE_ARN_REF]: "STATE-MACHINE-ARN" });
+      const local = localWiring(synth.config, { [STATE_MACHINE_ARN_REF]: "STATE-MACHINE-ARN", ...emrRefs(deployed) });
       const localRules = local.rules
         .map(({ ruleName, functionName, eventPattern, scheduleExpression }) => ({ ruleName, functionName, ...(eventPattern && { eventPattern }), ...(scheduleExpression && { scheduleExpression }) }))
         .sort((a, b) => a.ruleName.localeCompare(b.ruleName));
@@ -70,7 +76,7 @@ for (const [label, file] of [["etl.config.json", undefined], ["three-datasets fi
       const rule = Object.entries(resources(synth.stateMachine, "aws_cloudwatch_event_rule")).find(([, r]) => r.name === FAILURE_NOTIFICATION.ruleName(names))!;
       const target = Object.values(resources(synth.stateMachine, "aws_cloudwatch_event_target")).find((t) => referenced(t.rule)![1] === rule[0]);
       const deployedArn = JSON.parse(rule[1].event_pattern).detail.stateMachineArn[0] as string;
-      const local = localWiring(synth.config, {}, { stateMachineArn: "LOCAL-ARN", failureTopicArn: "LOCAL-TOPIC" }).topicRules;
+      const local = localWiring(synth.config, { [STATE_MACHINE_ARN_REF]: "LOCAL-ARN", ...emrRefs(deployedWiring([synth.glue, synth.stateMachine, synth.runner])) }, { stateMachineArn: "LOCAL-ARN", failureTopicArn: "LOCAL-TOPIC" }).topicRules;
       expect(local).to.have.length(1);
       expect(local[0].ruleName).to.equal(rule[1].name);
       // The same pattern, the state machine's ARN aside (the stack builds it from the name the local service uses).
@@ -82,8 +88,9 @@ for (const [label, file] of [["etl.config.json", undefined], ["three-datasets fi
 
     it("the same bucket notification: function, events and one prefix per dataset", () => {
       const synth = synthFile(file);
-      const { uploads } = deployedWiring([synth.glue, synth.stateMachine, synth.runner]);
-      const local = localWiring(synth.config, { [STATE_MACHINE_ARN_REF]: "arn" }).uploads;
+      const deployed = deployedWiring([synth.glue, synth.stateMachine, synth.runner]);
+      const { uploads } = deployed;
+      const local = localWiring(synth.config, { [STATE_MACHINE_ARN_REF]: "arn", ...emrRefs(deployed) }).uploads;
       expect(uploads.map((u) => u.functionName)).to.satisfy((names: string[]) => names.every((n) => n === local.functionName));
       expect(uploads.map((u) => u.prefix).sort()).to.deep.equal([...local.prefixes].sort());
       for (const u of uploads) expect(u.events).to.deep.equal(local.events);
@@ -96,7 +103,9 @@ describe("local event bus", () => {
   const names = resourceNames(config);
   const delivered: Array<[FunctionId, string]> = [];
   const stateMachineArn = "arn:aws:states:us-east-1:000000000000:stateMachine:workflow";
-  const bus = new LocalEventBus(localWiring(config, { [STATE_MACHINE_ARN_REF]: stateMachineArn }), (target, trigger) => delivered.push([target, trigger]));
+  // The EMR Serverless application's id, which the runner's rule names when a job of the configuration runs there.
+  const refs = { [STATE_MACHINE_ARN_REF]: stateMachineArn, [EMR_APPLICATION_ID_REF]: "00fakeapplication" };
+  const bus = new LocalEventBus(localWiring(config, refs), (target, trigger) => delivered.push([target, trigger]));
   beforeEach(() => (delivered.length = 0));
   const event = (source: string, detailType: string, detail: unknown = {}) => ({ version: "0", source, "detail-type": detailType, detail });
 
@@ -142,7 +151,7 @@ describe("local event bus", () => {
     await new Promise((r) => setTimeout(r, 35));
     stop();
     const targets = new Set(delivered.map(([t]) => t));
-    expect([...targets].sort()).to.deep.equal(localWiring(config, { [STATE_MACHINE_ARN_REF]: stateMachineArn }).rules.filter((r) => r.scheduleExpression).map((r) => r.target).sort());
+    expect([...targets].sort()).to.deep.equal(localWiring(config, refs).rules.filter((r) => r.scheduleExpression).map((r) => r.target).sort());
   });
 
   it("matches EventBridge's way and refuses a pattern form it does not emulate", () => {

@@ -116,6 +116,40 @@ describe("stacks/bundle", () => {
     }
   });
 
+  it("bundles an S3 client without the event-stream codec: its calls work, an event-stream operation fails naming why", async () => {
+    const { dir } = bundleOf(join(__dirname, "..", "fixtures", "bundle-probe", "s3", "handler.ts"));
+    expect(readFileSync(join(dir, "index.js"), "utf8")).to.not.include("EventStreamCodec");
+    const requests: string[] = [];
+    const server: Server = createServer((req, res) => {
+      req.resume().on("end", () => {
+        requests.push(`${req.method} ${req.url}`);
+        res.setHeader("content-type", "application/xml");
+        res.end('<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>probe</Name><KeyCount>1</KeyCount><Contents><Key>a.csv</Key></Contents></ListBucketResult>');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const script = `require(${JSON.stringify(join(dir, "index.js"))}).handler().then((r) => console.log(JSON.stringify(r)))`;
+      const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], {
+        env: {
+          PATH: process.env.PATH,
+          AWS_REGION: "us-east-1",
+          AWS_ACCESS_KEY_ID: "AKIDFROMLAMBDAENV",
+          AWS_SECRET_ACCESS_KEY: "secret",
+          AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+        },
+      });
+      const result = JSON.parse(stdout.trim().split("\n").pop()!);
+      expect(result.keys).to.deep.equal(["a.csv"]);
+      expect(result.select).to.include("event-stream operations are not bundled").and.include("no-event-streams.ts");
+      expect(requests[0]).to.match(/^GET \/probe\/?\?list-type=2/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   // 384 KB with Glue alone; the Athena, EMR Serverless and S3 clients (job specs, publishing) add about 170 KB, 130 KB
   // of it S3's. The budget catches a whole-package import (several MB), not each client.
   it("ships a runner bundle under 600 KB that signs with the credentials Lambda puts in the environment", async () => {
@@ -154,7 +188,7 @@ describe("stacks/bundle", () => {
           RUN_TTL_DAYS: "14",
           MAX_TASKS_PER_INVOCATION: "10",
           ENGINE_CONCURRENCY: "8",
-          JOB_ENGINES: JSON.stringify({ "etl-dev-PSD": "glue" }),
+          JOB_ENGINES: JSON.stringify({ "etl-dev-LoadOrders": "glue" }),
           EVENT_SOURCE: "etl.dev.workflow",
           POWERTOOLS_LOG_LEVEL: "SILENT",
         },

@@ -6,9 +6,23 @@ import { athenaQuery } from "../../core/athena-query";
 import { resourceNames, type EtlConfig } from "../../core/config";
 import type { AthenaJobSpec, EmrServerlessJobSpec, EngineName } from "../../core/job-spec";
 import { jobStagingPrefix } from "../../core/job-specs";
+import { workflowShape } from "../support/workflow";
 import { resources, synthConfig, variant, type TfJson } from "./synth";
 
-const withEngines = (engines: Record<string, EngineName>) => variant((raw) => Object.entries(engines).forEach(([id, engine]) => (raw.jobs[id].engine = engine)));
+const shape = workflowShape();
+/** The active configuration with every job on Glue but those in `engines` (Glue's worker settings dropped there). */
+const withEngines = (engines: Record<string, EngineName>, change: (raw: any) => void = () => undefined) =>
+  variant((raw) => {
+    for (const id of shape.jobs) {
+      const engine = engines[id] ?? "glue";
+      raw.jobs[id].engine = engine;
+      if (engine !== "glue") for (const field of ["workerType", "numberOfWorkers"]) delete raw.jobs[id][field];
+    }
+    change(raw);
+  });
+/** A job reading a raw dataset (on Athena below), and one reading only other jobs' outputs (on EMR Serverless below). */
+const datasetJob = shape.datasetJobs[0];
+const joinJob = shape.joinJobs[0];
 const specObjects = (glue: TfJson) => Object.values(resources(glue, "aws_s3_object")).filter((o) => /\/jobs\/[^/]+\.json$/.test(o.key));
 const specOf = (glue: TfJson, config: EtlConfig, jobId: string) => {
   const object = specObjects(glue).find((o) => o.key === `${config.artifacts.scriptsPrefix}jobs/${resourceNames(config).glueJob(jobId)}.json`);
@@ -19,7 +33,7 @@ const jobRolePolicy = (glue: TfJson) => JSON.parse(Object.values(resources(glue,
 
 describe("glue stack per engine", () => {
   it("creates neither workgroup, application nor job specs when every job runs on Glue", () => {
-    const config = withEngines({ PSD: "glue", PMD: "glue", JMSD: "glue" });
+    const config = withEngines({});
     const { glue } = synthConfig(config);
     expect(resources(glue, "aws_athena_workgroup")).to.deep.equal({});
     expect(resources(glue, "aws_emrserverless_application")).to.deep.equal({});
@@ -28,7 +42,7 @@ describe("glue stack per engine", () => {
   });
 
   describe("athena", () => {
-    const config = withEngines({ PMD: "athena", PSD: "glue", JMSD: "glue" });
+    const config = withEngines({ [datasetJob]: "athena" });
     let glue: TfJson;
     before(() => ({ glue } = synthConfig(config)));
 
@@ -45,14 +59,14 @@ describe("glue stack per engine", () => {
     });
 
     it("writes the job's spec (the generated statement, workgroup, database, output and staging URIs) and makes no Glue job for it", () => {
-      const spec = specOf(glue, config, "PMD") as AthenaJobSpec;
-      const name = resourceNames(config).glueJob("PMD");
+      const spec = specOf(glue, config, datasetJob) as AthenaJobSpec;
+      const name = resourceNames(config).glueJob(datasetJob);
       expect(spec.engine).to.equal("athena");
       expect(spec.jobName).to.equal(name);
-      expect(spec.query).to.equal(athenaQuery(config, "PMD"));
+      expect(spec.query).to.equal(athenaQuery(config, datasetJob));
       expect(spec.workGroup).to.match(/^\$\{aws_athena_workgroup\.[^.]+\.name\}$/);
       expect(spec.database).to.equal(config.glue.databaseName);
-      expect(spec.outputUri).to.match(new RegExp(`^s3://\\$\\{aws_s3_bucket\\.data-lake_bucket_[A-Z0-9]+\\.bucket\\}/${config.jobs.PMD.output}$`));
+      expect(spec.outputUri).to.match(new RegExp(`^s3://\\$\\{aws_s3_bucket\\.data-lake_bucket_[A-Z0-9]+\\.bucket\\}/${config.jobs[datasetJob].output}$`));
       expect(spec.stagingUri.endsWith(`/${jobStagingPrefix(config, name)}`)).to.equal(true);
       expect(specObjects(glue)).to.have.length(1);
       expect(Object.values(resources(glue, "aws_glue_job")).map((j) => j.name)).to.not.include(name);
@@ -65,7 +79,9 @@ describe("glue stack per engine", () => {
   });
 
   describe("emr-serverless", () => {
-    const config = withEngines({ JMSD: "emr-serverless", PMD: "glue", PSD: "glue" });
+    const config = withEngines({ [joinJob]: "emr-serverless" });
+    const job = config.jobs[joinJob];
+    const sql = job.script.replace(/\.py$/, ".sql");
     let glue: TfJson;
     before(() => ({ glue } = synthConfig(config)));
 
@@ -89,29 +105,35 @@ describe("glue stack per engine", () => {
       for (const s of statements) for (const r of s.Resource) expect(r, s.Sid).to.not.equal("*");
       const sid = (id: string) => statements.find((s) => s.Sid === id);
       const keys = sid("ReadJobScripts").Resource.map((r: string) => r.replace(/^.*\}\//, "")).sort();
-      expect(keys).to.deep.equal(["glue-scripts/etl_common.py", "glue-scripts/join_marketing_and_sales_data.py", "glue-scripts/join_marketing_and_sales_data.sql"]);
-      expect(sid("ReadJobInputs").Resource.map((r: string) => r.replace(/^.*\}\//, "")).sort()).to.deep.equal([config.jobs.PMD.output, config.jobs.PSD.output].map((p) => `${p}*`).sort());
-      expect(sid("WriteJobStaging").Resource.map((r: string) => r.replace(/^.*\}\//, ""))).to.deep.equal([`${jobStagingPrefix(config, resourceNames(config).glueJob("JMSD"))}*`]);
+      const scripts = config.artifacts.scriptsPrefix;
+      expect(keys).to.deep.equal([`${scripts}etl_common.py`, `${scripts}${job.script}`, `${scripts}${sql}`].sort());
+      expect(sid("ReadJobInputs").Resource.map((r: string) => r.replace(/^.*\}\//, "")).sort()).to.deep.equal(job.inputs.map((i) => `${config.jobs[i.job!].output}*`).sort());
+      expect(sid("WriteJobStaging").Resource.map((r: string) => r.replace(/^.*\}\//, ""))).to.deep.equal([`${jobStagingPrefix(config, resourceNames(config).glueJob(joinJob))}*`]);
       expect(sid("WriteJobStaging").Action).to.not.include("s3:*");
       expect(statements.flatMap((s) => s.Action).filter((a: string) => /^(glue|athena|emr-serverless|iam):/.test(a))).to.deep.equal([]);
     });
 
     it("writes the job's spec: its script, arguments and files from the artifact bucket, the application and the role", () => {
-      const spec = specOf(glue, config, "JMSD") as EmrServerlessJobSpec;
+      const spec = specOf(glue, config, joinJob) as EmrServerlessJobSpec;
       expect(spec.engine).to.equal("emr-serverless");
       expect(spec.applicationId).to.match(/^\$\{aws_emrserverless_application\.[^.]+\.id\}$/);
       expect(spec.executionRoleArn).to.match(/^\$\{aws_iam_role\.[^.]+\.arn\}$/);
-      expect(spec.entryPoint).to.match(/\/glue-scripts\/join_marketing_and_sales_data\.py$/);
+      expect(spec.entryPoint.endsWith(`/${config.artifacts.scriptsPrefix}${job.script}`)).to.equal(true);
       expect(spec.entryPointArguments[0]).to.equal("--etl_inputs");
-      expect(JSON.parse(spec.entryPointArguments[1]).map((i: any) => i.name)).to.deep.equal(["sales", "marketing"]);
-      expect(spec.entryPointArguments.slice(2, 4)).to.deep.equal(["--etl_sql", "join_marketing_and_sales_data.sql"]);
+      expect(JSON.parse(spec.entryPointArguments[1]).map((i: any) => i.name)).to.deep.equal(job.inputs.map((i) => i.name));
+      expect(spec.entryPointArguments.slice(2, 4)).to.deep.equal(["--etl_sql", sql]);
       expect(spec.entryPointArguments[4]).to.equal("--etl_quality");
-      expect(spec.sparkSubmitParameters).to.match(/^--py-files s3:\/\/\S+\/glue-scripts\/etl_common\.py --files s3:\/\/\S+\/glue-scripts\/join_marketing_and_sales_data\.sql$/);
-      expect(Object.values(resources(glue, "aws_glue_job")).map((j) => j.name)).to.not.include(resourceNames(config).glueJob("JMSD"));
+      const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      expect(spec.sparkSubmitParameters).to.match(
+        new RegExp(`^--py-files s3://\\S+/${escaped(config.artifacts.scriptsPrefix)}etl_common\\.py --files s3://\\S+/${escaped(config.artifacts.scriptsPrefix + sql)}$`),
+      );
+      expect(Object.values(resources(glue, "aws_glue_job")).map((j) => j.name)).to.not.include(resourceNames(config).glueJob(joinJob));
     });
   });
 
   it("refuses an Athena job that reads a job output without a catalog table, naming the field", () => {
-    expect(() => synthConfig(withEngines({ JMSD: "athena" }))).to.throw(/jobs\.JMSD\.inputs\[0\]\.job: .*catalogSchema/);
+    const read = shape.config.jobs[joinJob].inputs[0].job!;
+    const config = withEngines({ [joinJob]: "athena" }, (raw) => delete raw.jobs[read].catalogSchema);
+    expect(() => synthConfig(config)).to.throw(new RegExp(`jobs\\.${joinJob}\\.inputs\\[0\\]\\.job: .*catalogSchema`));
   });
 });

@@ -1,20 +1,23 @@
 import { expect } from "chai";
+import { csvLineRegex } from "../../core/catalog";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { jobArguments } from "../../core/job-arguments";
-import { scriptsDir } from "../../core/config";
+import { outputTableName, rawTableName } from "../../core/catalog";
+import { resourceNames, scriptsDir } from "../../core/config";
 import { resources, resourceWith, synthFile, type SynthesizedApp, type TfJson } from "./synth";
 
 const files = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? files(join(dir, n)) : [join(dir, n)]));
 
-describe("glue stack (example configuration)", () => {
+describe("glue stack (active configuration)", () => {
   let app: SynthesizedApp;
   let glue: TfJson;
   // References to the buckets, e.g. "${aws_s3_bucket.<id>.bucket}".
   let dataBucket: string;
   let dataArn: string;
   let artifactsArn: string;
+  let artifactsId: string;
   before(() => {
     app = synthFile();
     glue = app.glue;
@@ -22,6 +25,7 @@ describe("glue stack (example configuration)", () => {
     dataBucket = `\${aws_s3_bucket.${idOf("data-lake-")}.bucket}`;
     dataArn = `\${aws_s3_bucket.${idOf("data-lake-")}.arn}`;
     artifactsArn = `\${aws_s3_bucket.${idOf("artifacts-")}.arn}`;
+    artifactsId = idOf("artifacts-");
   });
 
   it("has the data-lake and artifact buckets, versioned, logging to the access-log bucket", () => {
@@ -72,56 +76,77 @@ describe("glue stack (example configuration)", () => {
       expect(object.bucket).to.include("artifacts");
     }
     expect(uploaded.some((o) => o.key === "glue-scripts/etl_common.py")).to.equal(true);
-    expect(uploaded.some((o) => o.key === "glue-scripts/schemas/sales.json")).to.equal(true);
+    for (const { schema } of Object.values(app.config.datasets)) expect(uploaded.some((o) => o.key === `glue-scripts/schemas/${schema}`), schema).to.equal(true);
   });
 
-  it("catalogs the raw CSV datasets (string columns from the schema) and the curated join (typed Parquet)", () => {
-    expect(Object.values(resources(glue, "aws_glue_catalog_database"))[0].name).to.equal("etl_orchestrator");
+  it("catalogs the raw CSV datasets (string columns from the schema) and each job's catalogSchema output (typed Parquet)", () => {
+    const { config } = app;
+    expect(Object.values(resources(glue, "aws_glue_catalog_database"))[0].name).to.equal(config.glue.databaseName);
     const tables = resources(glue, "aws_glue_catalog_table");
-    expect(Object.values(tables).map((t) => t.name).sort()).to.deep.equal(["marketing_and_sales", "raw_marketing", "raw_sales"]);
+    const withSchema = Object.keys(config.jobs).filter((id) => config.jobs[id].catalogSchema !== undefined);
+    expect(withSchema, "jobs with a catalogSchema").to.not.be.empty;
+    expect(Object.values(tables).map((t) => t.name).sort()).to.deep.equal([...Object.keys(config.datasets).map(rawTableName), ...withSchema.map((id) => outputTableName(config, id))].sort());
 
-    const sales = resourceWith(glue, "aws_glue_catalog_table", "name", "raw_sales");
-    const schema = JSON.parse(readFileSync(join(scriptsDir(app.config), "schemas", "sales.json"), "utf8"));
-    expect(sales.storage_descriptor.columns.map((c: any) => c.name)).to.deep.equal(schema.columns.map((c: any) => c.name));
-    expect(sales.storage_descriptor.columns.every((c: any) => c.type === "string")).to.equal(true);
-    expect(sales.storage_descriptor.ser_de_info.serialization_library).to.equal("org.apache.hadoop.hive.serde2.OpenCSVSerde");
-    expect(sales.parameters["skip.header.line.count"]).to.equal("1");
-    expect(sales.storage_descriptor.location).to.equal(`s3://${dataBucket}/raw/sales/`);
-    expect(sales.description).to.match(/string.*M\/D\/YYYY/);
+    for (const [dataset, { prefix, schema: file }] of Object.entries(config.datasets)) {
+      const raw = resourceWith(glue, "aws_glue_catalog_table", "name", rawTableName(dataset));
+      const schema = JSON.parse(readFileSync(join(scriptsDir(config), "schemas", file), "utf8"));
+      expect(raw.storage_descriptor.columns.map((c: any) => c.name), dataset).to.deep.equal(schema.columns.map((c: any) => c.name));
+      expect(raw.storage_descriptor.columns.every((c: any) => c.type === "string"), dataset).to.equal(true);
+      // RegexSerDe: a malformed line (unclosed quote, wrong field count) is all NULL, dropped and counted by the statements.
+      expect(raw.storage_descriptor.ser_de_info.serialization_library).to.equal("org.apache.hadoop.hive.serde2.RegexSerDe");
+      expect(raw.storage_descriptor.ser_de_info.parameters["input.regex"]).to.equal(csvLineRegex(schema.columns.length));
+      expect(raw.parameters["skip.header.line.count"]).to.equal("1");
+      expect(raw.storage_descriptor.location).to.equal(`s3://${dataBucket}/${prefix}`);
+      expect(raw.description).to.match(/string.*M\/D\/YYYY/);
+    }
 
-    const joined = resourceWith(glue, "aws_glue_catalog_table", "name", "marketing_and_sales");
-    const joinedSchema = JSON.parse(readFileSync(join(scriptsDir(app.config), "schemas", "marketing_and_sales.json"), "utf8"));
-    expect(joined.storage_descriptor.columns).to.deep.equal(joinedSchema.columns.map((c: any) => ({ name: c.name, type: c.type })));
-    expect(joined.storage_descriptor.ser_de_info.serialization_library).to.equal("org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe");
-    expect(joined.storage_descriptor.location).to.equal(`s3://${dataBucket}/curated/marketing_and_sales/`);
+    for (const id of withSchema) {
+      const job = config.jobs[id];
+      const output = resourceWith(glue, "aws_glue_catalog_table", "name", outputTableName(config, id));
+      const schema = JSON.parse(readFileSync(join(scriptsDir(config), "schemas", job.catalogSchema!), "utf8"));
+      expect(output.storage_descriptor.columns, id).to.deep.equal(schema.columns.map((c: any) => ({ name: c.name, type: c.type })));
+      expect(output.storage_descriptor.ser_de_info.serialization_library).to.equal("org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe");
+      expect(output.storage_descriptor.location).to.equal(`s3://${dataBucket}/${job.output}`);
+    }
   });
 
   it("defines one Glue 5 job per job on Glue, without Glue retries, with the shared job arguments", () => {
+    const { config } = app;
+    const names = resourceNames(config);
     const jobs = resources(glue, "aws_glue_job");
-    const onGlue = Object.keys(app.config.jobs).filter((id) => app.config.jobs[id].engine === "glue");
-    expect(Object.values(jobs).map((j) => j.name).sort()).to.deep.equal(onGlue.map((id) => `etl-dev-${id}`).sort());
-    const psd = resourceWith(glue, "aws_glue_job", "name", "etl-dev-PSD");
-    expect(psd).to.include({ glue_version: "5.0", worker_type: "G.1X", number_of_workers: 2, timeout: 60, max_retries: 0 });
-    expect(psd.execution_property).to.deep.equal({ max_concurrent_runs: 1 });
-    expect(psd.security_configuration).to.match(/aws_glue_security_configuration/);
-    expect(psd.command).to.deep.include({ name: "glueetl", python_version: "3" });
-    expect(psd.command.script_location).to.match(/^s3:\/\/\$\{aws_s3_bucket\.artifacts.*\}\/glue-scripts\/process_sales_data\.py$/);
-    const args = psd.default_arguments;
-    expect(args).to.deep.include(jobArguments(app.config, "PSD", dataBucket));
-    expect(args["--extra-py-files"]).to.match(/\/glue-scripts\/etl_common\.py$/);
-    expect(args["--extra-files"].split(",").map((u: string) => u.replace(/.*\/glue-scripts\//, ""))).to.deep.equal(["process_sales_data.sql", "schemas/sales.json"]);
-    expect(args).to.include({ "--job-language": "python", "--enable-metrics": "true", "--enable-continuous-cloudwatch-log": "true" });
-    expect(args["--TempDir"]).to.match(/^s3:\/\/\$\{aws_s3_bucket\.artifacts.*\}\/glue-temp\/$/);
-    // A job reading only other jobs' Parquet ships no schema.
-    const jmsd = resourceWith(glue, "aws_glue_job", "name", "etl-dev-JMSD");
-    expect(jmsd.default_arguments["--extra-files"]).to.match(/join_marketing_and_sales_data\.sql$/);
-    expect(jmsd.default_arguments["--extra-files"]).to.not.include(",");
+    const onGlue = Object.keys(config.jobs).filter((id) => config.jobs[id].engine === "glue");
+    expect(onGlue, "jobs on Glue").to.not.be.empty;
+    expect(Object.values(jobs).map((j) => j.name).sort()).to.deep.equal(onGlue.map(names.glueJob).sort());
+    for (const id of onGlue) {
+      const job = config.jobs[id];
+      const resource = resourceWith(glue, "aws_glue_job", "name", names.glueJob(id));
+      expect(resource, id).to.include({
+        glue_version: config.glue.version,
+        worker_type: job.workerType ?? config.glue.workerType,
+        number_of_workers: job.numberOfWorkers ?? config.glue.numberOfWorkers,
+        timeout: job.timeoutMinutes ?? config.glue.timeoutMinutes,
+        max_retries: 0,
+      });
+      expect(resource.execution_property).to.deep.equal({ max_concurrent_runs: config.glue.maxConcurrentRuns });
+      expect(resource.security_configuration).to.match(/aws_glue_security_configuration/);
+      expect(resource.command).to.deep.include({ name: "glueetl", python_version: "3" });
+      expect(resource.command.script_location).to.equal(`s3://\${aws_s3_bucket.${artifactsId}.bucket}/${config.artifacts.scriptsPrefix}${job.script}`);
+      const args = resource.default_arguments;
+      expect(args).to.deep.include(jobArguments(config, id, dataBucket));
+      expect(args["--extra-py-files"]).to.match(/\/glue-scripts\/etl_common\.py$/);
+      // The job's SQL and the schemas of the raw datasets it reads: a job reading only other jobs' Parquet ships no schema.
+      const schemas = job.inputs.flatMap((i) => (i.dataset !== undefined ? [`schemas/${config.datasets[i.dataset].schema}`] : []));
+      expect(args["--extra-files"].split(",").map((u: string) => u.replace(/.*\/glue-scripts\//, "")), id).to.deep.equal([job.script.replace(/\.py$/, ".sql"), ...new Set(schemas)]);
+      expect(args).to.include({ "--job-language": "python", "--enable-metrics": "true", "--enable-continuous-cloudwatch-log": "true" });
+      expect(args["--TempDir"]).to.match(/^s3:\/\/\$\{aws_s3_bucket\.artifacts.*\}\/glue-temp\/$/);
+    }
   });
 
   it("encrypts Glue output and scopes the job role to the project's prefixes", () => {
     const security = Object.values(resources(glue, "aws_glue_security_configuration"))[0];
     expect(security.encryption_configuration.s3_encryption.s3_encryption_mode).to.equal("SSE-S3");
-    const statements = JSON.parse(Object.values(resources(glue, "aws_iam_role_policy"))[0].policy).Statement;
+    // The Glue job role's policy (with a job on EMR Serverless, the stack also has the EMR job role's).
+    const statements = JSON.parse(resourceWith(glue, "aws_iam_role_policy", "name", "etl-jobs").policy).Statement;
     const sid = (s: string) => statements.find((x: any) => x.Sid === s);
     const data = dataArn;
     expect(sid("ReadInputs").Resource).to.deep.equal([`${data}/raw/*`, `${data}/processed/*`]);

@@ -15,6 +15,7 @@ import { GlueStack } from "../../stacks/glue-stack";
 import { serviceTrustPolicy } from "../../stacks/iam-policy";
 import { RunnerStack } from "../../stacks/runner-stack";
 import { StateMachineStack } from "../../stacks/state-machine-stack";
+import { workflowShape } from "../support/workflow";
 import { resources, resourceWith, variant, type TfJson } from "./synth";
 
 /** Each engine's actions (Athena reads the catalog with the caller's credentials). */
@@ -32,8 +33,8 @@ function synthRunner(config: EtlConfig, withEmr = true): { runner: TfJson; emrAp
     const ids = stackIds(config);
     const glue = new GlueStack(app, ids.glue, { config });
     const stateMachine = new StateMachineStack(app, ids.stateMachine, { config, dataLake: glue.dataLake });
-    const application = new EmrserverlessApplication(glue, "test-emr-application", { name: "etl-dev-spark", releaseLabel: "emr-7.9.0", type: "spark" });
-    const role = new IamRole(glue, "test-emr-job-role", { name: "etl-dev-emr-job", assumeRolePolicy: serviceTrustPolicy("emr-serverless.amazonaws.com") });
+    const application = new EmrserverlessApplication(glue, "test-emr-application", { name: resourceNames(config).emrApplication, releaseLabel: config.emrServerless.releaseLabel, type: "spark" });
+    const role = new IamRole(glue, "test-emr-job-role", { name: resourceNames(config).emrJobRole, assumeRolePolicy: serviceTrustPolicy("emr-serverless.amazonaws.com") });
     new RunnerStack(app, ids.runner, {
       config,
       runnerActivity: stateMachine.runnerActivity,
@@ -54,15 +55,30 @@ function synthRunner(config: EtlConfig, withEmr = true): { runner: TfJson; emrAp
 const statementsOf = (runner: TfJson) => Object.values(resources(runner, "aws_iam_role_policy")).flatMap((p) => JSON.parse(p.policy).Statement as any[]);
 const rulePatterns = (runner: TfJson) => Object.values(resources(runner, "aws_cloudwatch_event_rule")).flatMap((r) => (r.event_pattern ? [JSON.parse(r.event_pattern)] : []));
 const actionsOf = (runner: TfJson, engine: EngineName) => statementsOf(runner).filter((s) => s.Action.some((a: string) => ENGINE_ACTIONS[engine].test(a)));
-const withEngines = (engines: Record<string, EngineName>) => variant((raw) => Object.entries(engines).forEach(([id, engine]) => (raw.jobs[id].engine = engine)));
+const shape = workflowShape();
+/** The active configuration with every job on Glue but those in `engines` (Glue's worker settings dropped there). */
+const withEngines = (engines: Record<string, EngineName>) =>
+  variant((raw) => {
+    for (const id of shape.jobs) {
+      const engine = engines[id] ?? "glue";
+      raw.jobs[id].engine = engine;
+      if (engine !== "glue") for (const field of ["workerType", "numberOfWorkers"]) delete raw.jobs[id][field];
+    }
+  });
+/** A job reading a raw dataset, and one reading only other jobs' outputs. */
+const datasetJob = shape.datasetJobs[0];
+const joinJob = shape.joinJobs[0];
 
 describe("runner stack per engine", () => {
   const scenarios: Array<[string, Record<string, EngineName>]> = [
     ["every job on Glue", {}],
-    ["PMD on Athena", { PMD: "athena" }],
-    ["JMSD on EMR Serverless", { JMSD: "emr-serverless" }],
-    ["all three engines", { PMD: "athena", JMSD: "emr-serverless" }],
-    ["no job on Glue", { PSD: "athena", PMD: "athena", JMSD: "emr-serverless" }],
+    [`${datasetJob} on Athena`, { [datasetJob]: "athena" }],
+    [`${joinJob} on EMR Serverless`, { [joinJob]: "emr-serverless" }],
+    ["all three engines", { [datasetJob]: "athena", [joinJob]: "emr-serverless" }],
+    [
+      "no job on Glue (the dataset jobs on Athena, the others on EMR Serverless)",
+      Object.fromEntries(shape.jobs.map((id): [string, EngineName] => [id, shape.datasetJobs.includes(id) ? "athena" : "emr-serverless"])),
+    ],
   ];
   for (const [label, engines] of scenarios) {
     describe(label, () => {
@@ -106,9 +122,10 @@ describe("runner stack per engine", () => {
         expect(athenaRule).to.deep.equal({ source: ["aws.athena"], "detail-type": ["Athena Query State Change"], detail: { workgroupName: [`${names.prefix}-etl`] } });
         const queries = statementsOf(runner).find((s) => s.Sid === "RunAthenaQueries");
         expect(queries.Resource).to.have.length(1);
-        expect(queries.Resource[0]).to.match(/^arn:\$\{data\.aws_partition\.partition\.partition\}:athena:us-east-1:\$\{data\.aws_caller_identity\.account\.account_id\}:workgroup\/etl-dev-etl$/);
+        expect(queries.Resource[0]).to.equal(`arn:\${data.aws_partition.partition.partition}:athena:${config.region}:\${data.aws_caller_identity.account.account_id}:workgroup/${names.athenaWorkGroup}`);
         const catalog = statementsOf(runner).find((s) => s.Sid === "ReadCatalogForAthena");
-        expect(catalog.Resource.map((r: string) => r.replace(/^.*:glue:us-east-1:[^:]+:/, ""))).to.deep.equal(["catalog", "database/etl_orchestrator", "table/etl_orchestrator/*"]);
+        const database = config.glue.databaseName;
+        expect(catalog.Resource.map((r: string) => r.replace(new RegExp(`^.*:glue:${config.region}:[^:]+:`), ""))).to.deep.equal(["catalog", `database/${database}`, `table/${database}/*`]);
         // Inputs: exactly the raw datasets and job outputs the Athena jobs read.
         const inputs = jobsOn("athena").flatMap((id) => config.jobs[id].inputs.map((i) => (i.dataset ? config.datasets[i.dataset].prefix : config.jobs[i.job!].output)));
         const read = statementsOf(runner).find((s) => s.Sid === "ReadAthenaInputs");
@@ -151,7 +168,9 @@ describe("runner stack per engine", () => {
           expect(statementsOf(runner).filter((s) => s.Action.some((a: string) => a.startsWith("s3:")))).to.deep.equal([]);
           return;
         }
-        expect(env.JOB_SPECS_URI).to.match(/^s3:\/\/\$\{data\.terraform_remote_state\.cross-stack-reference-input-glue-dev\.outputs\..+\}\/glue-scripts\/jobs\/$/);
+        expect(env.JOB_SPECS_URI).to.match(
+          new RegExp(`^s3://\\$\\{data\\.terraform_remote_state\\.cross-stack-reference-input-${stackIds(config).glue}\\.outputs\\..+\\}/${config.artifacts.scriptsPrefix}jobs/$`),
+        );
         const keyOf = (arn: string) => arn.replace(/^.*\}\//, "");
         expect(specs.Action).to.deep.equal(["s3:GetObject"]);
         expect(specs.Resource.map(keyOf)).to.have.members(staged.map((id) => `glue-scripts/jobs/${names.glueJob(id)}.json`));
@@ -167,6 +186,6 @@ describe("runner stack per engine", () => {
   }
 
   it("refuses a job on EMR Serverless without the application, naming the job", () => {
-    expect(() => synthRunner(withEngines({ JMSD: "emr-serverless" }), false)).to.throw(/JMSD run on emr-serverless, which needs the EMR Serverless application/);
+    expect(() => synthRunner(withEngines({ [joinJob]: "emr-serverless" }), false)).to.throw(new RegExp(`${joinJob} run on emr-serverless, which needs the EMR Serverless application`));
   });
 });

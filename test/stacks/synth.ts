@@ -1,9 +1,10 @@
 // Test helper (not a test file): synthesizes the app of a configuration once and returns each stack's JSON.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { buildApp, stackIds } from "../../stacks/app";
-import { DEFAULT_CONFIG_FILE, type EtlConfig, loadConfig, parseConfig, PROJECT_ROOT } from "../../core/config";
+import { type EtlConfig, loadConfig } from "../../core/config";
+import { activeConfigFile, activeRawConfig, parseVariant } from "../support/workflow";
 
 export const FIXTURE_CONFIG = join(__dirname, "..", "fixtures", "three-datasets", "etl.config.json");
 
@@ -58,12 +59,13 @@ export function policies(stack: TfJson): Array<{ where: string; document: any }>
   return out;
 }
 
-/** The example configuration with `change` applied to its raw JSON, validated like a file's. */
-export function variant(change: (raw: any) => void, rootDir = PROJECT_ROOT): EtlConfig {
-  const raw = JSON.parse(readFileSync(DEFAULT_CONFIG_FILE, "utf8"));
-  if (rootDir !== PROJECT_ROOT) {
-    raw.scriptsDir = join(PROJECT_ROOT, raw.scriptsDir ?? "glue-scripts");
-  }
+/**
+ * The active configuration (ETL_CONFIG, else etl.config.json) with `change` applied to its raw JSON, validated
+ * like a file's. With another `rootDir` (a folder holding an edited ASL file), the scripts stay the active ones.
+ */
+export function variant(change: (raw: any) => void, rootDir?: string): EtlConfig {
+  const raw = activeRawConfig();
+  if (rootDir !== undefined) raw.scriptsDir = resolve(dirname(activeConfigFile()), raw.scriptsDir ?? "glue-scripts");
   change(raw);
-  return parseConfig(raw, { source: "variant of etl.config.json", rootDir });
+  return parseVariant(raw, { rootDir });
 }

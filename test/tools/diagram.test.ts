@@ -3,7 +3,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { DEFAULT_CONFIG_FILE, PROJECT_ROOT, parseConfig } from "../../core/config";
+import { DEFAULT_CONFIG_FILE, PROJECT_ROOT, resourceNames } from "../../core/config";
+import { activeConfigFile, activeRawConfig, parseVariant, workflowTasks } from "../support/workflow";
 import { DIAGRAM_FILE, README_BEGIN, README_END, diagramDocument, diagramTargets, embedInReadme, loadBaseConfig, runDiagram } from "../../tools/diagram";
 
 const TSX = join(PROJECT_ROOT, "node_modules", ".bin", "tsx");
@@ -19,41 +20,33 @@ describe("tools/diagram", () => {
     expect(readFileSync(DIAGRAM_FILE, "utf8")).to.equal(diagramDocument(loadBaseConfig(DEFAULT_CONFIG_FILE)));
   });
 
-  it("renders the shipped workflow: branches as subgraphs, tasks labelled with what they run", () => {
-    const doc = diagramDocument(loadBaseConfig(DEFAULT_CONFIG_FILE));
-    // A branch is its wait task, then its job: no kick states.
-    expect(doc).to.not.include("putEvents");
-    expect(doc.split("\n")).to.include("  s_WaitForSalesData --> s_PSD");
-    expect(doc).to.match(/^```mermaid\nflowchart TD\n/m);
-    for (const line of [
-      '  subgraph s_ProcessDatasets["ProcessDatasets<br/>Parallel"]',
-      '    subgraph s_ProcessDatasets__branch1["branch 1"]',
-      '    subgraph s_ProcessDatasets__branch2["branch 2"]',
-      '      s_PSD["PSD<br/>Glue job etl-dev-PSD"]',
-      '      s_WaitForMarketingData["WaitForMarketingData<br/>wait for marketing upload"]',
-      '  s_JMSD["JMSD<br/>Glue job etl-dev-JMSD"]',
-      '  s_WorkflowSucceeded(["WorkflowSucceeded<br/>Succeed"]):::succeed',
-      '  s_DefaultDataSince -->|"$.dataSince is present"| s_ProcessDatasets',
-      '  s_ProcessDatasets --> s_JMSD',
-      '  s_JMSD -.->|"retry JobRetryableError up to 6× (30 s, backoff 2)"| s_JMSD',
-    ])
-      expect(doc.split("\n")).to.include(line);
-  });
-
   it("labels each runner task with its job's engine from the configuration", () => {
-    const raw = JSON.parse(readFileSync(DEFAULT_CONFIG_FILE, "utf8"));
-    raw.jobs.PMD.engine = "athena";
-    raw.jobs.JMSD.engine = "emr-serverless";
-    const doc = diagramDocument(parseConfig(raw, { source: "variant", rootDir: PROJECT_ROOT }));
-    expect(doc).to.include('s_PMD["PMD<br/>Athena job etl-dev-PMD"]').and.include('s_JMSD["JMSD<br/>EMR Serverless job etl-dev-JMSD"]');
-    expect(doc).to.include('s_PSD["PSD<br/>Glue job etl-dev-PSD"]');
+    // The active workflow's runner states, the first job on Glue, the second on Athena, the others on EMR Serverless.
+    const raw = activeRawConfig();
+    const { runners } = workflowTasks();
+    expect(runners.length, "runner tasks").to.be.at.least(2);
+    const engines = ["glue", "athena", "emr-serverless"] as const;
+    const labels = { glue: "Glue", athena: "Athena", "emr-serverless": "EMR Serverless" };
+    const engineOf = (i: number) => engines[Math.min(i, 2)];
+    runners.forEach(({ job }, i) => {
+      raw.jobs[job].engine = engineOf(i);
+      if (engineOf(i) !== "glue") for (const field of ["workerType", "numberOfWorkers"]) delete raw.jobs[job][field];
+    });
+    const config = parseVariant(raw);
+    const doc = diagramDocument(config);
+    runners.forEach(({ state, job }, i) => expect(doc).to.include(`s_${state}["${state}<br/>${labels[engineOf(i)]} job ${resourceNames(config).glueJob(job)}"]`));
   });
 
   it("shows the base environment's names whatever ETL_ENV says", () => {
     const saved = process.env.ETL_ENV;
     process.env.ETL_ENV = "prod";
     try {
-      expect(diagramDocument(loadBaseConfig(DEFAULT_CONFIG_FILE))).to.include("Glue job etl-dev-PSD");
+      const config = loadBaseConfig(activeConfigFile());
+      const { runners } = workflowTasks(config);
+      expect(runners).to.not.be.empty;
+      const { job } = runners[0];
+      expect(config.environment).to.equal(activeRawConfig().environment);
+      expect(diagramDocument(config)).to.include(`job ${resourceNames(config).glueJob(job)}"]`);
       expect(process.env.ETL_ENV).to.equal("prod");
     } finally {
       if (saved === undefined) delete process.env.ETL_ENV;
@@ -102,9 +95,11 @@ describe("tools/diagram", () => {
 
     it("targets a README that has the markers", () => {
       writeFileSync(join(tmp, "README.md"), `${README_BEGIN}\n${README_END}\n`);
-      const targets = diagramTargets(loadBaseConfig(DEFAULT_CONFIG_FILE), { diagram: join(tmp, "d.md"), readme: join(tmp, "README.md") });
+      const config = loadBaseConfig(activeConfigFile());
+      const targets = diagramTargets(config, { diagram: join(tmp, "d.md"), readme: join(tmp, "README.md") });
       expect(targets.map((t) => t.file)).to.deep.equal([join(tmp, "d.md"), join(tmp, "README.md")]);
-      expect(targets[1].text).to.include('s_PSD["PSD<br/>Glue job etl-dev-PSD"]');
+      const [{ state, job }] = workflowTasks(config).runners;
+      expect(targets[1].text).to.match(new RegExp(`s_${state}\\["${state}<br/>\\S+( \\S+)? job ${resourceNames(config).glueJob(job)}"\\]`));
     });
   });
 });

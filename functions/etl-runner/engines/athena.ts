@@ -1,6 +1,9 @@
 // The Athena adapter: the job's statement (an UNLOAD into the run's staging folder) with the task id as the
 // ClientRequestToken; BatchGetQueryExecution for checks; a lost start is found by its staging folder in the query
-// text (ListQueryExecutions on the workgroup); StopQueryExecution.
+// text (ListQueryExecutions on the workgroup); StopQueryExecution. Once the statement succeeded, the job's counts
+// statement (core/athena-query.ts athenaCountsQuery) runs, started idempotently (token `<taskId>-counts`) on each
+// check until it ends: the run is reported succeeded only with its counts, within the data-quality limits (else
+// failed with "DataQualityError: ..."), so nothing is published before the gate passed.
 import {
   BatchGetQueryExecutionCommand,
   GetQueryExecutionCommand,
@@ -10,13 +13,17 @@ import {
   type AthenaClient,
   type QueryExecution,
 } from "@aws-sdk/client-athena";
-import { STAGING_URI_MARKER } from "../../../core/job-spec";
+import { gunzipSync } from "node:zlib";
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { athenaCounts } from "../../../core/athena-counts";
+import { STAGING_URI_MARKER, type AthenaJobSpec } from "../../../core/job-spec";
+import { checkQuality } from "../../../core/quality";
 import { describeError } from "../../shared/aws-errors";
 import { mapConcurrent } from "../../shared/concurrency";
 import type { Logger } from "../../shared/logger";
 import { classifyServiceError, emptyListing, type EngineAdapter, type EngineRun, type RunListing, type RunLookup, type RunQuery, type StartRequest } from "../engine";
 import type { JobSpecs } from "../job-specs";
-import { stagingRunUri } from "../s3-uri";
+import { countsRunUri, parseS3Uri, stagingRunUri } from "../s3-uri";
 
 /** BatchGetQueryExecution takes at most 50 ids. */
 const BATCH_SIZE = 50;
@@ -57,6 +64,7 @@ export class AthenaEngine implements EngineAdapter {
     private readonly athena: AthenaClient,
     private readonly specs: JobSpecs,
     private readonly logger: Logger,
+    private readonly s3: () => S3Client,
   ) {}
 
   async start({ jobName, taskId }: StartRequest): Promise<string | undefined> {
@@ -76,12 +84,23 @@ export class AthenaEngine implements EngineAdapter {
   async describeRuns(queries: readonly RunQuery[], concurrency: number): Promise<RunListing> {
     const listing = emptyListing();
     // Recorded runs: every job's ids together, 50 per call.
-    const runIds = [...new Set(queries.flatMap((q) => [...q.runIds]))];
+    const jobOf = new Map(queries.flatMap((q) => [...q.runIds].map((id) => [id, q.jobName] as const)));
+    const runIds = [...jobOf.keys()];
     await mapConcurrent(chunks(runIds, BATCH_SIZE), concurrency, async (ids) => {
+      let executions: QueryExecution[];
       try {
-        for (const execution of await this.batchGet(ids)) listing.runs.set(execution.QueryExecutionId!, athenaRun(execution));
+        executions = await this.batchGet(ids);
       } catch (error) {
         this.logger.warn("BatchGetQueryExecution failed; asking query by query", { count: ids.length, error: describeError(error) });
+        return;
+      }
+      for (const execution of executions) {
+        try {
+          listing.runs.set(execution.QueryExecutionId!, await this.counted(jobOf.get(execution.QueryExecutionId!)!, execution));
+        } catch (error) {
+          // Left out: the runner asks describeRun, and the next cycle again if that fails too.
+          this.logger.warn("counting the rows of a succeeded query failed", { queryExecutionId: execution.QueryExecutionId, error: describeError(error) });
+        }
       }
     });
     // Lost starts: the run's staging folder (it holds the task id) is in its query text.
@@ -124,7 +143,7 @@ export class AthenaEngine implements EngineAdapter {
         for (const execution of await this.batchGet(ids))
           for (const [taskId, uri] of missing)
             if (execution.Query?.includes(uri)) {
-              listing.runsByTask.set(taskId, athenaRun(execution));
+              listing.runsByTask.set(taskId, athenaRun(execution)); // adopted, then checked (and counted) as recorded
               missing.delete(taskId);
             }
       nextToken = answer.NextToken;
@@ -132,13 +151,77 @@ export class AthenaEngine implements EngineAdapter {
     }
   }
 
-  async describeRun(_jobName: string, runId: string): Promise<RunLookup> {
+  async describeRun(jobName: string, runId: string): Promise<RunLookup> {
     try {
       const answer = await this.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: runId }));
-      return answer.QueryExecution ? athenaRun(answer.QueryExecution) : "missing";
+      if (!answer.QueryExecution) return "missing";
+      return await this.counted(jobName, answer.QueryExecution);
     } catch (error) {
       // Athena answers an unknown id with InvalidRequestException "QueryExecution <id> was not found".
       if (error instanceof Error && error.name === "InvalidRequestException" && /not found/i.test(error.message)) return "missing";
+      throw error;
+    }
+  }
+
+  /**
+   * The run of a job statement: as Athena reports it until it succeeded; then running while its counts statement
+   * runs, failed when that fails or the counts are over the limits, else succeeded with the counts.
+   */
+  private async counted(jobName: string, execution: QueryExecution): Promise<EngineRun> {
+    const run = athenaRun(execution);
+    if (run.status !== "succeeded") return run;
+    const spec = await this.specs.get(jobName, "athena");
+    const taskId = taskIdOf(spec, execution.Query);
+    if (taskId === undefined) throw new Error(`query ${run.runId} of job ${jobName} does not write under ${spec.stagingUri}: not a run of the runner`);
+    const countsUri = countsRunUri(spec.stagingUri, taskId);
+    const started = await this.athena.send(
+      new StartQueryExecutionCommand({
+        QueryString: spec.countsQuery.split(STAGING_URI_MARKER).join(countsUri),
+        WorkGroup: spec.workGroup,
+        QueryExecutionContext: { Database: spec.database },
+        // The same token on every check: one counts statement per run, however often it is asked.
+        ClientRequestToken: `${taskId}-counts`,
+      }),
+    );
+    const counting = (await this.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: started.QueryExecutionId }))).QueryExecution;
+    const countsRun = athenaRun(counting ?? {});
+    if (countsRun.status === "running") return { ...run, state: "COUNTING", status: "running", stoppable: false };
+    if (countsRun.status === "failed")
+      return { ...run, state: "COUNTS_FAILED", status: "failed", errorMessage: `the counts statement (query ${countsRun.runId}) ended ${countsRun.state}: ${countsRun.errorMessage ?? "no reason given"}` };
+    const counts = athenaCounts(await this.readCounts(countsUri), spec.quality);
+    const cause = checkQuality(counts, spec.quality);
+    if (cause !== undefined) return { ...run, state: "DATA_QUALITY", status: "failed", errorMessage: `DataQualityError: ${cause}`, counts };
+    return { ...run, counts };
+  }
+
+  /** The counts statement's JSON line (UNLOAD writes it gzip-compressed, in one file). */
+  private async readCounts(countsUri: string): Promise<string> {
+    const { bucket, key: prefix } = parseS3Uri(countsUri);
+    const listed = await this.s3().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+    const files = (listed.Contents ?? []).map((o) => o.Key!).filter(Boolean);
+    if (files.length === 0) throw new Error(`the counts statement wrote nothing under ${countsUri}`);
+    const lines: string[] = [];
+    for (const key of files) {
+      const answer = await this.s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const bytes = Buffer.from((await answer.Body?.transformToByteArray()) ?? []);
+      const text = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes).toString("utf8") : bytes.toString("utf8");
+      lines.push(...text.split("\n").filter((l) => l.trim() !== ""));
+    }
+    if (lines.length !== 1) throw new Error(`the counts statement wrote ${lines.length} lines under ${countsUri}, expected 1`);
+    return lines[0];
+  }
+
+  /** A counts statement names its task in its destination, <stagingUri><taskId>.counts/. */
+  async taskOfHelperRun(runId: string): Promise<string | undefined> {
+    const lookup = await this.describeQuery(runId);
+    return lookup ? /\bTO '[^']*\/([^/']+)\.counts\/'/.exec(lookup.Query ?? "")?.[1] : undefined;
+  }
+
+  private async describeQuery(runId: string): Promise<QueryExecution | undefined> {
+    try {
+      return (await this.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: runId }))).QueryExecution;
+    } catch (error) {
+      if (error instanceof Error && error.name === "InvalidRequestException" && /not found/i.test(error.message)) return undefined;
       throw error;
     }
   }
@@ -150,4 +233,11 @@ export class AthenaEngine implements EngineAdapter {
   classifyStartError(error: Error) {
     return classifyServiceError(error, RETRYABLE_START_ERRORS);
   }
+}
+
+/** The task id of a job statement, from its destination (<stagingUri><taskId>/) in the query text. */
+function taskIdOf(spec: AthenaJobSpec, query: string | undefined): string | undefined {
+  const at = query?.indexOf(`TO '${spec.stagingUri}`);
+  if (query === undefined || at === undefined || at < 0) return undefined;
+  return /^([^/']+)\/'/.exec(query.slice(at + 4 + spec.stagingUri.length))?.[1];
 }

@@ -23,16 +23,16 @@ describe("data-arrival config", () => {
   }
 
   it("names DATASETS when it is not JSON or misses a field", () => {
-    expect(() => arrivalConfigFromEnv({ ...ARRIVAL_ENV, DATASETS: "{sales" })).to.throw(/DATASETS: not JSON/);
-    expect(() => arrivalConfigFromEnv({ ...ARRIVAL_ENV, DATASETS: '{"sales":{"prefix":"raw/sales/"}}' })).to.throw(/DATASETS\.sales\.activityArn/);
+    expect(() => arrivalConfigFromEnv({ ...ARRIVAL_ENV, DATASETS: "{orders" })).to.throw(/DATASETS: not JSON/);
+    expect(() => arrivalConfigFromEnv({ ...ARRIVAL_ENV, DATASETS: '{"orders":{"prefix":"raw/orders/"}}' })).to.throw(/DATASETS\.orders\.activityArn/);
     expect(() => arrivalConfigFromEnv({ ...ARRIVAL_ENV, DATASETS: "{}" })).to.throw(/DATASETS: at least one dataset/);
     expect(() => arrivalConfigFromEnv({ ...ARRIVAL_ENV, ARRIVAL_TTL_DAYS: "-1" })).to.throw(/ARRIVAL_TTL_DAYS/);
   });
 
   it("maps a key to the dataset with the longest matching prefix", () => {
-    const datasets = { ...CONFIG.datasets, sales_eu: { prefix: "raw/sales/eu/", activityArn: "arn:aws:states:us-east-1:1:activity:x" } };
-    expect(datasetOfKey(datasets, "raw/sales/2026.csv")).to.equal("sales");
-    expect(datasetOfKey(datasets, "raw/sales/eu/2026.csv")).to.equal("sales_eu");
-    expect(datasetOfKey(datasets, "raw/salesman.csv")).to.equal(undefined);
+    const datasets = { ...CONFIG.datasets, orders_eu: { prefix: "raw/orders/eu/", activityArn: "arn:aws:states:us-east-1:1:activity:x" } };
+    expect(datasetOfKey(datasets, "raw/orders/2026.csv")).to.equal("orders");
+    expect(datasetOfKey(datasets, "raw/orders/eu/2026.csv")).to.equal("orders_eu");
+    expect(datasetOfKey(datasets, "raw/ordersman.csv")).to.equal(undefined);
   });
 });

@@ -16,10 +16,10 @@ describe("data-arrival handler", () => {
     Object.assign(process.env, ARRIVAL_ENV);
     setup.ddb().on(PutItemCommand).resolves({});
     setup.ddb().on(QueryCommand).resolves({ Items: [] });
-    const summary = await handler({ Records: [s3Record({ key: "raw/sales/a+b.csv", eventTime: "2026-11-23T12:00:00.000Z" })] });
+    const summary = await handler({ Records: [s3Record({ key: "raw/orders/a+b.csv", eventTime: "2026-11-23T12:00:00.000Z" })] });
     expect(summary).to.include({ uploadsRecorded: 1, released: 0 });
     const put = setup.ddb().commandCalls(PutItemCommand)[0].args[0].input;
     expect(put.TableName).to.equal("etl-dev-data-arrivals");
-    expect(put.Item!.key).to.deep.equal({ S: "raw/sales/a b.csv" });
+    expect(put.Item!.key).to.deep.equal({ S: "raw/orders/a b.csv" });
   });
 });

@@ -18,8 +18,8 @@ export const CONFIG: ArrivalConfig = {
   arrivalTtlDays: 30,
   eventSource: "etl.dev.workflow",
   datasets: {
-    sales: { prefix: "raw/sales/", activityArn: activityArn("sales") },
-    marketing: { prefix: "raw/marketing/", activityArn: activityArn("marketing") },
+    orders: { prefix: "raw/orders/", activityArn: activityArn("orders") },
+    clicks: { prefix: "raw/clicks/", activityArn: activityArn("clicks") },
   },
 };
 

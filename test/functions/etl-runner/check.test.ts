@@ -15,7 +15,7 @@ import { LIMITS } from "../../../functions/shared/sfn";
 import { awsError } from "../fakes";
 import { itemAttributes, NOW, runnerHarness } from "./harness";
 
-const JOB = "etl-dev-PSD";
+const JOB = "etl-dev-LoadOrders";
 const STARTED = new Date("2026-11-23T11:50:00.000Z");
 const COMPLETED = new Date("2026-11-23T11:58:20.000Z");
 
@@ -76,7 +76,7 @@ describe("etl-runner check", () => {
     }
 
     it("a run that failed its data-quality gate: SendTaskFailure DataQualityError, the cause carrying the counts", async () => {
-      for (const message of ["DataQualityError: output: 0 rows written (limit: minOutputRows 1) (rows read: sales 3; dropped: sales 3; written: 0)", "Error Category: UNCLASSIFIED_ERROR; DataQualityError: output: 0 rows written"]) {
+      for (const message of ["DataQualityError: output: 0 rows written (limit: minOutputRows 1) (rows read: orders 3; dropped: orders 3; written: 0)", "Error Category: UNCLASSIFIED_ERROR; DataQualityError: output: 0 rows written"]) {
         const h = oneRun(run("FAILED", { ErrorMessage: message }));
         await checkAllRuns(h.deps, emptySummary());
         const failure = h.sfn.commandCalls(SendTaskFailureCommand);

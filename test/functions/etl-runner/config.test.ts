@@ -11,14 +11,14 @@ describe("etl-runner config", () => {
       runTtlDays: 14,
       maxTasksPerInvocation: 10,
       engineConcurrency: 8,
-      jobEngines: { "etl-dev-PSD": "glue", "etl-dev-PMD": "athena", "etl-dev-JMSD": "emr-serverless" },
+      jobEngines: { "etl-dev-LoadOrders": "glue", "etl-dev-CleanClicks": "athena", "etl-dev-JoinAll": "emr-serverless" },
       jobSpecsUri: "s3://artifacts-etl-dev-1/glue-scripts/jobs/",
       eventSource: "etl.dev.workflow",
     });
   });
 
   it("needs no JOB_SPECS_URI when every job runs on Glue", () => {
-    const env: Record<string, string> = { ...RUNNER_ENV, JOB_ENGINES: JSON.stringify({ "etl-dev-PSD": "glue" }) };
+    const env: Record<string, string> = { ...RUNNER_ENV, JOB_ENGINES: JSON.stringify({ "etl-dev-LoadOrders": "glue" }) };
     delete env.JOB_SPECS_URI;
     expect(runnerConfigFromEnv(env).jobSpecsUri).to.equal(undefined);
     expect(runnerEnvironment({ ...runnerConfigFromEnv(env), logLevel: "INFO" })).to.not.have.property("JOB_SPECS_URI");

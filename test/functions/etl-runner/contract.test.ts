@@ -5,6 +5,7 @@
 import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, SFNClient, TaskTimedOut } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
+import { checkQuality, COUNTS_OBJECT } from "../../../core/quality";
 import { RUNNER_TABLE } from "../../../core/table-keys";
 import { checkAllRuns, STALE_CLAIM_MS } from "../../../functions/etl-runner/check";
 import { emptySummary, type RunnerDeps, type RunnerSummary } from "../../../functions/etl-runner/deps";
@@ -47,7 +48,7 @@ describe("etl-runner contract (every engine)", () => {
     let now = NOW;
     const logger = silentLogger();
     const specs = new JobSpecs(() => s3.client, SPECS_URI);
-    const adapter = fake.adapter(specs, logger);
+    const adapter = fake.adapter(specs, logger, () => s3.client);
     const deps: RunnerDeps = {
       sfn: sfnClient,
       engines: engineRegistry({ [fake.jobName]: fake.engine }, { [fake.engine]: () => adapter }),
@@ -131,7 +132,73 @@ describe("etl-runner contract (every engine)", () => {
     it("Glue: the task input's arguments plus --etl_task_id", async () => {
       const w = await world(fakeGlue);
       await w.accept();
-      expect(w.fake.starts[0].input).to.deep.include({ JobName: "etl-dev-PSD", Arguments: { "--etl_execution": "exec-1", "--etl_task_id": TASK_ID } });
+      expect(w.fake.starts[0].input).to.deep.include({ JobName: "etl-dev-LoadOrders", Arguments: { "--etl_execution": "exec-1", "--etl_task_id": TASK_ID } });
+    });
+  });
+
+  describe("Athena: the counts statement and the data-quality gate, before anything is published", () => {
+    const countsPrefix = (w: World) => `${new URL((w.fake.spec as AthenaJobSpec).stagingUri).pathname.slice(1)}${TASK_ID}.counts/`;
+
+    it("runs the job's counts statement once the job's statement succeeded (token <taskId>-counts, the run's counts folder), and reports the counts", async () => {
+      const w = await world(fakeAthena);
+      const runId = await started(w);
+      w.stage(TASK_ID, { "part-0.parquet": "rows" });
+      w.fake.setState(runId, "SUCCEEDED");
+      await w.check();
+      const spec = w.fake.spec as AthenaJobSpec;
+      expect(w.fake.starts[1].input).to.deep.equal({
+        QueryString: spec.countsQuery.replace(STAGING_URI_MARKER, `${spec.stagingUri}${TASK_ID}.counts/`),
+        WorkGroup: spec.workGroup,
+        QueryExecutionContext: { Database: spec.database },
+        ClientRequestToken: `${TASK_ID}-counts`,
+      });
+      expect(JSON.parse(w.successes()[0].output).counts).to.deep.equal({ rowsRead: { rows: 5 }, rowsDropped: { rows: 1 }, rowsWritten: 4 });
+      expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({ "part-0.parquet": "rows" });
+      expect(w.s3.under(DATA_BUCKET, countsPrefix(w)), "the counts are never published, and deleted").to.deep.equal({});
+    });
+
+    it("keeps the task open (heartbeat, nothing published) while the counts statement runs; the same statement is asked again next cycle", async () => {
+      const w = await world(fakeAthena);
+      w.fake.counts = { ...w.fake.counts!, state: "RUNNING" };
+      const runId = await started(w);
+      w.stage(TASK_ID, { "part-0.parquet": "rows" });
+      w.fake.setState(runId, "SUCCEEDED");
+      await w.check();
+      expect(w.successes()).to.have.length(0);
+      expect(w.heartbeats()).to.have.length(1);
+      expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({});
+      await w.check();
+      const countsStarts = w.fake.starts.filter((s) => s.key === `${TASK_ID}-counts`);
+      expect(countsStarts).to.have.length(2);
+      expect(new Set(w.fake.runIds()).size, "one counts statement, however often it is asked").to.equal(2);
+    });
+
+    it("a run over its limits fails with DataQualityError (the counts and the limit in its cause), and its staged output and counts are deleted, never published", async () => {
+      const w = await world(fakeAthena);
+      w.s3.objects.set(`${DATA_BUCKET}/${w.output}old.parquet`, "previous");
+      w.fake.counts = { ...w.fake.counts!, line: JSON.stringify({ "rows.read": 7, "rows.kept": 0, written: 0 }) };
+      const runId = await started(w);
+      w.stage(TASK_ID, { "part-0.parquet": "rows" });
+      w.fake.setState(runId, "SUCCEEDED");
+      await w.check();
+      expect(w.failures().map((f) => f.error)).to.deep.equal(["DataQualityError"]);
+      const expected = checkQuality({ inputs: { rows: { read: 7, dropped: 7 } }, written: 0, nulls: {} }, (w.fake.spec as AthenaJobSpec).quality);
+      expect(expected).to.be.a("string");
+      expect(w.failures()[0].cause).to.include(expected!);
+      expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({ "old.parquet": "previous" });
+      expect(w.s3.under(DATA_BUCKET, "staging/")).to.deep.equal({});
+    });
+
+    it("a counts statement that fails fails the task with JobFailedError, publishing nothing", async () => {
+      const w = await world(fakeAthena);
+      w.fake.counts = { ...w.fake.counts!, state: "FAILED" };
+      const runId = await started(w);
+      w.stage(TASK_ID, { "part-0.parquet": "rows" });
+      w.fake.setState(runId, "SUCCEEDED");
+      await w.check();
+      expect(w.failures().map((f) => f.error)).to.deep.equal(["JobFailedError"]);
+      expect(w.failures()[0].cause).to.match(/COUNTS_FAILED/);
+      expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({});
     });
   });
 
@@ -229,7 +296,7 @@ describe("etl-runner contract (every engine)", () => {
           await w.check();
           expect(w.successes()).to.have.length(1);
           const output = JSON.parse(w.successes()[0].output);
-          expect(output).to.include({ jobName: w.fake.jobName, engine, runId, state: states.succeeded, ...w.fake.extraOutput(runId) });
+          expect(output).to.deep.include({ jobName: w.fake.jobName, engine, runId, state: states.succeeded, ...w.fake.extraOutput(runId) });
           expect(output.startedOn).to.match(/^2026-11-23T12:00:\d\d\.000Z$/);
           expect(output.completedOn).to.equal("2026-11-23T12:05:00.000Z");
           expect(output.executionTime).to.be.a("number").and.above(0);
@@ -361,8 +428,57 @@ describe("etl-runner contract (every engine)", () => {
             expect(w.successes()).to.have.length(1);
             expect(w.s3.mock.calls()).to.have.length(0);
           });
+
+          it("reads the counts object the run wrote beside its output (GLUE_COUNTS_URIS) into the task output; a missing or foreign one leaves them out", async () => {
+            const counts = { rowsRead: { a: 9 }, rowsDropped: { a: 2 }, rowsWritten: 7 };
+            for (const [object, expected] of [
+              [{ taskId: TASK_ID, ...counts }, counts],
+              [{ taskId: "another", ...counts }, undefined],
+              [undefined, undefined],
+            ] as const) {
+              const w = await world(make);
+              const key = `processed/${w.fake.jobName}/${COUNTS_OBJECT}`;
+              w.deps.config.glueCountsUris = { [w.fake.jobName]: `s3://${DATA_BUCKET}/${key}` };
+              if (object) w.s3.objects.set(`${DATA_BUCKET}/${key}`, JSON.stringify(object));
+              const runId = await started(w);
+              w.fake.setState(runId, states.succeeded);
+              await w.check();
+              expect(w.successes()).to.have.length(1);
+              expect(JSON.parse(w.successes()[0].output).counts).to.deep.equal(expected);
+            }
+          });
           return;
         }
+
+        it("reads the counts object the run staged (core/quality.ts COUNTS_OBJECT) into the task output, never publishing it, even when the publish is repeated", async () => {
+          const w = await world(make);
+          const runId = await started(w);
+          const counts = { rowsRead: { a: 9, b: 3 }, rowsDropped: { a: 2, b: 0 }, rowsWritten: 5 };
+          w.stage(TASK_ID, { "part-0.parquet": "new", [COUNTS_OBJECT]: JSON.stringify({ taskId: TASK_ID, ...counts }) });
+          w.fake.setState(runId, states.succeeded);
+          // The first publish stops after the marker (staged objects not deleted): the retry reports the same counts.
+          w.s3.failures.push({ command: "DeleteObjects", when: (i) => i.Delete.Objects[0].Key.startsWith("staging/"), error: awsError("InternalError", "x", 500) });
+          await w.check();
+          expect(w.successes()).to.have.length(0);
+          w.s3.objects.delete(`${DATA_BUCKET}/${w.staging(TASK_ID)}${COUNTS_OBJECT}`);
+          await w.check();
+          expect(w.successes()).to.have.length(1);
+          const output = JSON.parse(w.successes()[0].output);
+          // Athena's counts come from its counts statement (its fake's), the others' from the object.
+          if (engine !== "athena") expect(output.counts).to.deep.equal(counts);
+          expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({ "part-0.parquet": "new" });
+        });
+
+        it("refuses a staged counts object written for another task (PUBLISH_FAILED), publishing nothing", async () => {
+          const w = await world(make);
+          const runId = await started(w);
+          w.stage(TASK_ID, { "part-0.parquet": "new", [COUNTS_OBJECT]: JSON.stringify({ taskId: "another", rowsRead: {}, rowsDropped: {}, rowsWritten: 1 }) });
+          w.fake.setState(runId, states.succeeded);
+          await w.check();
+          expect(w.failures().map((f) => f.error)).to.deep.equal(["JobFailedError"]);
+          expect(w.failures()[0].cause).to.match(/PUBLISH_FAILED.*written for task another/);
+          expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({});
+        });
 
         it("replaces the previous output with the staged result, then deletes the staging objects, before answering", async () => {
           const w = await world(make);

@@ -5,6 +5,7 @@ import { AthenaClient, BatchGetQueryExecutionCommand, GetQueryExecutionCommand, 
 import { CancelJobRunCommand, EMRServerlessClient, GetJobRunCommand as EmrGetJobRunCommand, ListJobRunsCommand, StartJobRunCommand as EmrStartJobRunCommand, type JobRun as EmrJobRun, type JobRunState } from "@aws-sdk/client-emr-serverless";
 import { BatchStopJobRunCommand, GetJobRunCommand, GetJobRunsCommand, GlueClient, StartJobRunCommand, type JobRun } from "@aws-sdk/client-glue";
 import { CopyObjectCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { parseS3Uri } from "../../../functions/etl-runner/s3-uri";
 import { mockClient } from "aws-sdk-client-mock";
 import type { EngineName, JobSpec } from "../../../core/job-spec";
 import { STAGING_URI_MARKER } from "../../../core/job-spec";
@@ -41,7 +42,7 @@ export class FakeS3 {
       failing("GetObject", input);
       const body = this.objects.get(`${Bucket}/${Key}`);
       if (body === undefined) throw awsError("NoSuchKey", "The specified key does not exist.", 404);
-      return { Body: { transformToString: async () => body } };
+      return { Body: { transformToString: async () => body, transformToByteArray: async () => Buffer.from(body) } };
     });
     this.mock.on(PutObjectCommand).callsFake(async (input) => {
       const { Bucket, Key, Body } = input;
@@ -87,7 +88,7 @@ export class FakeS3 {
 export interface FakeEngine {
   readonly engine: EngineName;
   readonly jobName: string;
-  adapter(specs: JobSpecs, logger: Logger): EngineAdapter;
+  adapter(specs: JobSpecs, logger: Logger, s3: () => S3Client): EngineAdapter;
   /** The spec the stacks would write for the job (none for Glue). */
   readonly spec?: JobSpec;
   /** Every state of the engine, by what the runner must do. */
@@ -110,6 +111,8 @@ export interface FakeEngine {
   readonly extraOutput: (runId: string) => Record<string, unknown>;
   /** The id the next started run gets (default: the engine's own). */
   nextRunId?: string;
+  /** Athena: how its counts statements end, and the JSON line they write. */
+  counts?: { line: string; state: string };
   /** The engine's state-change event for a run, as EventBridge delivers it. */
   stateChangeEvent(runId: string, taskId: string, state: string): unknown;
   /** The call that describes many runs at once, and the one that describes a single run. */
@@ -132,7 +135,7 @@ const count = (mock: { calls(): Array<{ args: [any] }> }) => {
   return out;
 };
 
-export function fakeGlue(jobName = "etl-dev-PSD"): FakeEngine {
+export function fakeGlue(jobName = "etl-dev-LoadOrders"): FakeEngine {
   const client = new GlueClient({ region: "us-east-1" });
   const mock = mockClient(client);
   const runs = new Map<string, JobRun>();
@@ -180,19 +183,22 @@ export function fakeGlue(jobName = "etl-dev-PSD"): FakeEngine {
   return fake;
 }
 
-export function fakeAthena(jobName = "etl-dev-PMD"): FakeEngine {
+export function fakeAthena(jobName = "etl-dev-CleanClicks"): FakeEngine {
   const client = new AthenaClient({ region: "us-east-1" });
   const mock = mockClient(client);
   const executions = new Map<string, QueryExecution>();
   const tokens = new Map<string, string>();
   let n = 0;
+  let s3Client: (() => S3Client) | undefined;
   const spec: JobSpec = {
     engine: "athena",
     jobName,
     workGroup: "etl-dev-etl",
     database: "etl_orchestrator",
     query: `UNLOAD (SELECT 1) TO '${STAGING_URI_MARKER}' WITH (format = 'PARQUET', compression = 'SNAPPY')`,
-    outputUri: `s3://${DATA_BUCKET}/processed/marketing/`,
+    countsQuery: `UNLOAD (SELECT 5 AS "rows.read", 4 AS "rows.kept", 4 AS "written") TO '${STAGING_URI_MARKER}' WITH (format = 'JSON', compression = 'GZIP')`,
+    quality: { inputs: { rows: { maxDroppedFraction: null } }, minOutputRows: 1, notNull: [] },
+    outputUri: `s3://${DATA_BUCKET}/processed/clicks/`,
     stagingUri: `s3://${DATA_BUCKET}/staging/${jobName}/`,
   };
   const create = (query: string, state: string, id = `q-${++n}`) => {
@@ -203,7 +209,11 @@ export function fakeAthena(jobName = "etl-dev-PMD"): FakeEngine {
     engine: "athena",
     jobName,
     spec,
-    adapter: (specs, logger) => new AthenaEngine(client, specs, logger),
+    adapter: (specs, logger, s3) => {
+      s3Client = s3;
+      return new AthenaEngine(client, specs, logger, s3);
+    },
+    counts: { line: JSON.stringify({ "rows.read": 5, "rows.kept": 4, written: 4 }), state: "SUCCEEDED" },
     states: { succeeded: "SUCCEEDED", failed: ["FAILED", "CANCELLED"], running: ["QUEUED", "RUNNING"], runningNotStoppable: [] },
     retryableStartErrors: [awsError("TooManyRequestsException"), awsError("InternalServerException", "x", 500), awsError("ThrottlingException", "x", 429)],
     permanentStartErrors: [awsError("InvalidRequestException", "line 1:8: mismatched input"), awsError("AccessDeniedException", "x", 403), awsError("ResourceNotFoundException", "no workgroup")],
@@ -218,7 +228,7 @@ export function fakeAthena(jobName = "etl-dev-PMD"): FakeEngine {
     addRun: (taskId, state, id) => create(spec.query.split(STAGING_URI_MARKER).join(`${spec.stagingUri}${taskId}/`), state, id),
     stopped: [],
     calls: () => count(mock),
-    extraOutput: () => ({ dataScannedInBytes: 1234, engineExecutionTimeInMillis: 2100 }),
+    extraOutput: () => ({ dataScannedInBytes: 1234, engineExecutionTimeInMillis: 2100, counts: { rowsRead: { rows: 5 }, rowsDropped: { rows: 1 }, rowsWritten: 4 } }),
     stateChangeEvent: (runId, _taskId, state) => ({
       source: "aws.athena",
       "detail-type": "Athena Query State Change",
@@ -235,8 +245,14 @@ export function fakeAthena(jobName = "etl-dev-PMD"): FakeEngine {
     // Athena's idempotency: a token it has seen answers with the same query execution.
     let id = tokens.get(input.ClientRequestToken);
     if (!id && !(next.kind === "lose-answer" && !next.created)) {
-      id = create(input.QueryString, "QUEUED", takeRunId(fake));
+      // A counts statement (core/athena-query.ts) ends as fake.counts says and writes its JSON line.
+      const counts = /TO '(s3:\/\/[^']+\.counts\/)'/.exec(input.QueryString)?.[1];
+      id = create(input.QueryString, counts ? fake.counts!.state : "QUEUED", counts ? undefined : takeRunId(fake));
       tokens.set(input.ClientRequestToken, id);
+      if (counts && fake.counts!.state === "SUCCEEDED") {
+        const { bucket, key } = parseS3Uri(counts);
+        await s3Client!().send(new PutObjectCommand({ Bucket: bucket, Key: `${key}${id}_00000.gz`, Body: fake.counts!.line }));
+      }
     }
     if (next.kind === "lose-answer") throw noAnswer();
     return { QueryExecutionId: id };
@@ -264,7 +280,7 @@ export function fakeAthena(jobName = "etl-dev-PMD"): FakeEngine {
   return fake;
 }
 
-export function fakeEmrServerless(jobName = "etl-dev-JMSD"): FakeEngine {
+export function fakeEmrServerless(jobName = "etl-dev-JoinAll"): FakeEngine {
   const client = new EMRServerlessClient({ region: "us-east-1" });
   const mock = mockClient(client);
   const runs = new Map<string, EmrJobRun>();
@@ -275,10 +291,10 @@ export function fakeEmrServerless(jobName = "etl-dev-JMSD"): FakeEngine {
     jobName,
     applicationId: "00fabc123",
     executionRoleArn: "arn:aws:iam::123456789012:role/etl-dev-emr-job",
-    entryPoint: `s3://${ARTIFACT_BUCKET}/glue-scripts/join_marketing_and_sales_data.py`,
-    entryPointArguments: ["--etl_inputs", "[]", "--etl_sql", "join_marketing_and_sales_data.sql"],
+    entryPoint: `s3://${ARTIFACT_BUCKET}/glue-scripts/join_all.py`,
+    entryPointArguments: ["--etl_inputs", "[]", "--etl_sql", "join_all.sql"],
     sparkSubmitParameters: "--py-files s3://artifacts/glue-scripts/etl_common.py",
-    outputUri: `s3://${DATA_BUCKET}/curated/marketing_and_sales/`,
+    outputUri: `s3://${DATA_BUCKET}/curated/joined/`,
     stagingUri: `s3://${DATA_BUCKET}/staging/${jobName}/`,
   };
   const create = (name: string, state: string, id = `00f${String(++n).padStart(13, "0")}`) => {

@@ -7,13 +7,13 @@ describe("etl-runner events", () => {
   });
 
   it("recognizes the workflow's kick", () => {
-    const event = { source: "etl.dev.workflow", "detail-type": "RunnerTaskScheduled", detail: { job: "PSD", executionArn: "arn:x" } };
+    const event = { source: "etl.dev.workflow", "detail-type": "RunnerTaskScheduled", detail: { job: "LoadOrders", executionArn: "arn:x" } };
     expect(parseRunnerEvent(event)).to.deep.equal({ kind: "kick" });
   });
 
   it("turns a Glue state change into a single-run check", () => {
-    const event = { source: "aws.glue", "detail-type": "Glue Job State Change", detail: { jobName: "etl-dev-PSD", jobRunId: "jr_1", state: "SUCCEEDED" } };
-    expect(parseRunnerEvent(event)).to.deep.equal({ kind: "checkRun", jobName: "etl-dev-PSD", jobRunId: "jr_1" });
+    const event = { source: "aws.glue", "detail-type": "Glue Job State Change", detail: { jobName: "etl-dev-LoadOrders", jobRunId: "jr_1", state: "SUCCEEDED" } };
+    expect(parseRunnerEvent(event)).to.deep.equal({ kind: "checkRun", jobName: "etl-dev-LoadOrders", jobRunId: "jr_1" });
   });
 
   it("turns an Athena query state change into a check of that query among the Athena jobs' tasks", () => {
@@ -22,9 +22,9 @@ describe("etl-runner events", () => {
   });
 
   it("turns an EMR Serverless job run state change into a check of that run's job (named <jobName>:<taskId>)", () => {
-    const detail = { jobRunId: "00f1", applicationId: "00fapp", state: "SUCCESS", previousState: "RUNNING", jobRunName: "etl-dev-JMSD:abc123" };
+    const detail = { jobRunId: "00f1", applicationId: "00fapp", state: "SUCCESS", previousState: "RUNNING", jobRunName: "etl-dev-JoinAll:abc123" };
     const event = { source: "aws.emr-serverless", "detail-type": "EMR Serverless Job Run State Change", detail };
-    expect(parseRunnerEvent(event)).to.deep.equal({ kind: "checkRun", jobName: "etl-dev-JMSD", jobRunId: "00f1" });
+    expect(parseRunnerEvent(event)).to.deep.equal({ kind: "checkRun", jobName: "etl-dev-JoinAll", jobRunId: "00f1" });
     // A run without such a name is looked for among the EMR Serverless jobs' tasks.
     expect(parseRunnerEvent({ ...event, detail: { ...detail, jobRunName: "adhoc" } })).to.deep.equal({ kind: "checkRun", engine: "emr-serverless", jobRunId: "00f1" });
   });

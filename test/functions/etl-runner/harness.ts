@@ -22,7 +22,7 @@ export const RUNNER_ENV = {
   RUN_TTL_DAYS: "14",
   MAX_TASKS_PER_INVOCATION: "10",
   ENGINE_CONCURRENCY: "8",
-  JOB_ENGINES: JSON.stringify({ "etl-dev-PSD": "glue", "etl-dev-PMD": "athena", "etl-dev-JMSD": "emr-serverless" }),
+  JOB_ENGINES: JSON.stringify({ "etl-dev-LoadOrders": "glue", "etl-dev-CleanClicks": "athena", "etl-dev-JoinAll": "emr-serverless" }),
   JOB_SPECS_URI: "s3://artifacts-etl-dev-1/glue-scripts/jobs/",
   EVENT_SOURCE: "etl.dev.workflow",
 };

@@ -7,7 +7,7 @@ import { LONG_POLL_MARGIN_MS } from "../../../functions/shared/sfn";
 import { ACTIVITY_ARN, runnerHarness } from "./harness";
 
 const plenty = { workerName: "etl-dev-etl-runner/req-1", remainingMs: () => 300_000 };
-const task = (n: number) => ({ taskToken: `token-${n}`, input: JSON.stringify({ JobName: "etl-dev-PSD" }) });
+const task = (n: number) => ({ taskToken: `token-${n}`, input: JSON.stringify({ JobName: "etl-dev-LoadOrders" }) });
 
 describe("etl-runner invocation", () => {
   it("scheduled: checks all runs first, then polls until an empty poll and starts each task", async () => {
@@ -93,7 +93,7 @@ describe("etl-runner invocation", () => {
   it("checkRun: checks one run without polling", async () => {
     const h = runnerHarness();
     h.ddb.on(QueryCommand).resolves({ Items: [] });
-    await runRunner(h.deps, { kind: "checkRun", jobName: "etl-dev-PSD", jobRunId: "jr_1" }, plenty);
+    await runRunner(h.deps, { kind: "checkRun", jobName: "etl-dev-LoadOrders", jobRunId: "jr_1" }, plenty);
     expect(h.sfn.commandCalls(GetActivityTaskCommand)).to.have.length(0);
     expect(h.ddb.commandCalls(QueryCommand)).to.have.length(1);
   });

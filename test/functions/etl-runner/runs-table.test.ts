@@ -13,7 +13,7 @@ import { NOW, runnerHarness } from "./harness";
 const TABLE = "etl-dev-active-job-runs";
 
 function claimItem(taskId: string, extra: Partial<RunItem> = {}): RunItem {
-  return { jobName: "etl-dev-PSD", taskId, taskToken: `token-${taskId}`, status: "STARTING", taskInput: '{"JobName":"etl-dev-PSD"}', claimedAt: NOW.toISOString(), ...extra };
+  return { jobName: "etl-dev-LoadOrders", taskId, taskToken: `token-${taskId}`, status: "STARTING", taskInput: '{"JobName":"etl-dev-LoadOrders"}', claimedAt: NOW.toISOString(), ...extra };
 }
 
 describe("etl-runner runs table (dynalite)", () => {
@@ -46,7 +46,7 @@ describe("etl-runner runs table (dynalite)", () => {
     expect(await table.markRunning(item, "jr_1", NOW.toISOString())).to.equal(false);
     await table.claim(item, NOW);
     expect(await table.markRunning(item, "jr_1", NOW.toISOString())).to.equal(true);
-    const [stored] = await table.queryJob("etl-dev-PSD");
+    const [stored] = await table.queryJob("etl-dev-LoadOrders");
     expect(stored).to.include({ status: "RUNNING", jobRunId: "jr_1", startedAt: NOW.toISOString() });
   });
 
@@ -59,7 +59,7 @@ describe("etl-runner runs table (dynalite)", () => {
     expect(await table.markRunning(mine, "jr_2", NOW.toISOString())).to.equal(true);
     expect(await table.markRunning(item, "jr_late", NOW.toISOString()), "after another run was recorded").to.equal(false);
     expect(await table.markRunning(item, "jr_2", NOW.toISOString()), "the same run again").to.equal(true);
-    expect((await table.queryJob("etl-dev-PSD"))[0]).to.include({ jobRunId: "jr_2", status: "RUNNING" });
+    expect((await table.queryJob("etl-dev-LoadOrders"))[0]).to.include({ jobRunId: "jr_2", status: "RUNNING" });
   });
 
   it("lets exactly one invocation take over a stale claim", async () => {
@@ -67,7 +67,7 @@ describe("etl-runner runs table (dynalite)", () => {
     await table.claim(item, NOW);
     const results = await Promise.all([table.reclaim(item, "2026-11-23T12:05:00.000Z"), table.reclaim(item, "2026-11-23T12:05:00.001Z")]);
     expect(results.filter(Boolean)).to.have.length(1);
-    const holder = { ...item, claimedAt: (await table.queryJob("etl-dev-PSD"))[0].claimedAt };
+    const holder = { ...item, claimedAt: (await table.queryJob("etl-dev-LoadOrders"))[0].claimedAt };
     expect(await table.markRunning(holder, "jr_1", NOW.toISOString())).to.equal(true);
     expect(await table.reclaim(holder, "later")).to.equal(false);
   });
@@ -76,7 +76,7 @@ describe("etl-runner runs table (dynalite)", () => {
     // 12 items of ~100 KB exceed Scan's 1 MB page.
     const big = "x".repeat(100_000);
     for (let i = 0; i < 12; i++) {
-      await table.claim(claimItem(`t${i}`, { taskInput: JSON.stringify({ JobName: "etl-dev-PSD", Arguments: { "--pad": big } }) }), NOW);
+      await table.claim(claimItem(`t${i}`, { taskInput: JSON.stringify({ JobName: "etl-dev-LoadOrders", Arguments: { "--pad": big } }) }), NOW);
       await table.markRunning(claimItem(`t${i}`), `jr_${i}`, NOW.toISOString());
     }
     const firstPage = await dynamo.ddb.send(new ScanCommand({ TableName: TABLE }));

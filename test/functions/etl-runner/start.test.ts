@@ -22,14 +22,14 @@ describe("etl-runner start", () => {
     const h = runnerHarness();
     h.glue.on(StartJobRunCommand).resolves({ JobRunId: "jr_1" });
     const summary = emptySummary();
-    const input = { JobName: "etl-dev-PSD", Arguments: { "--etl_execution": "exec-1" }, WorkerType: "G.1X", NumberOfWorkers: 3 };
+    const input = { JobName: "etl-dev-LoadOrders", Arguments: { "--etl_execution": "exec-1" }, WorkerType: "G.1X", NumberOfWorkers: 3 };
     await acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify(input) }, summary);
 
     const taskId = taskIdOf(TOKEN);
     expect(taskId).to.match(/^[0-9a-f]{64}$/);
     const put = h.ddb.commandCalls(PutItemCommand)[0].args[0].input;
     expect(put.ConditionExpression).to.equal("attribute_not_exists(#sk)");
-    expect(put.Item).to.deep.include({ jobName: { S: "etl-dev-PSD" }, taskId: { S: taskId }, taskToken: { S: TOKEN }, status: { S: "STARTING" } });
+    expect(put.Item).to.deep.include({ jobName: { S: "etl-dev-LoadOrders" }, taskId: { S: taskId }, taskToken: { S: TOKEN }, status: { S: "STARTING" } });
     expect(put.Item!.expiresAt).to.deep.equal({ N: String(NOW.getTime() / 1000 + 14 * 86_400) });
     // --etl_execution is the execution's NAME ($$.Execution.Name): recorded and logged as such, never as an ARN.
     expect(put.Item!.executionName).to.deep.equal({ S: "exec-1" });
@@ -37,7 +37,7 @@ describe("etl-runner start", () => {
 
     const start = h.glue.commandCalls(StartJobRunCommand)[0].args[0].input;
     expect(start).to.deep.equal({
-      JobName: "etl-dev-PSD",
+      JobName: "etl-dev-LoadOrders",
       Arguments: { "--etl_execution": "exec-1", "--etl_task_id": taskId },
       WorkerType: "G.1X",
       NumberOfWorkers: 3,
@@ -67,7 +67,7 @@ describe("etl-runner start", () => {
       const h = runnerHarness();
       const clients = createGlueClients();
       h.sfn.on(SendTaskFailureCommand).resolves({});
-      await acceptTask({ ...h.deps, engines: glueEngines(clients) }, { taskToken: TOKEN, input: JSON.stringify({ JobName: "etl-dev-PSD" }) }, emptySummary());
+      await acceptTask({ ...h.deps, engines: glueEngines(clients) }, { taskToken: TOKEN, input: JSON.stringify({ JobName: "etl-dev-LoadOrders" }) }, emptySummary());
       clients.glue.destroy();
       clients.glueStart.destroy();
       expect(starts).to.equal(1);
@@ -87,7 +87,7 @@ describe("etl-runner start", () => {
     const logged: Array<Record<string, unknown>> = [];
     h.deps.logger.info = ((message: string, extra: Record<string, unknown>) => void logged.push({ message, ...extra })) as typeof h.deps.logger.info;
     const executionArn = "arn:aws:states:us-east-1:123456789012:execution:etl-dev-workflow:exec-1";
-    const input = { JobName: "etl-dev-PSD", Arguments: { "--etl_execution": "exec-1" }, executionArn };
+    const input = { JobName: "etl-dev-LoadOrders", Arguments: { "--etl_execution": "exec-1" }, executionArn };
     await acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify(input) }, emptySummary());
     const put = h.ddb.commandCalls(PutItemCommand)[0].args[0].input;
     expect(put.Item).to.deep.include({ executionArn: { S: executionArn }, executionName: { S: "exec-1" } });
@@ -159,13 +159,13 @@ describe("etl-runner start", () => {
     it(`reports StartJobRun ${name} as ${expected}, then deletes the claim`, async () => {
       const h = runnerHarness();
       h.glue.on(StartJobRunCommand).rejects(awsError(name, "no can do", status));
-      await acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify({ JobName: "etl-dev-PSD" }) }, emptySummary());
+      await acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify({ JobName: "etl-dev-LoadOrders" }) }, emptySummary());
       const failure = h.sfn.commandCalls(SendTaskFailureCommand)[0].args[0].input;
       expect(failure.error).to.equal(expected);
-      expect(failure.cause).to.include(name).and.include("no can do").and.include("etl-dev-PSD");
+      expect(failure.cause).to.include(name).and.include("no can do").and.include("etl-dev-LoadOrders");
       const deleted = h.ddb.commandCalls(DeleteItemCommand);
       expect(deleted).to.have.length(1);
-      expect(deleted[0].args[0].input.Key).to.deep.equal({ jobName: { S: "etl-dev-PSD" }, taskId: { S: taskIdOf(TOKEN) } });
+      expect(deleted[0].args[0].input.Key).to.deep.equal({ jobName: { S: "etl-dev-LoadOrders" }, taskId: { S: taskIdOf(TOKEN) } });
       expect(startErrorName(GLUE, awsError(name, "x", status))).to.equal(expected);
     });
   }

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { Testing } from "cdktf";
-import { loadConfig, PROJECT_ROOT, type EtlConfig } from "../../../core/config";
+import { loadConfig, scriptsDir, type EtlConfig } from "../../../core/config";
 import { GlueCatalog } from "../../../stacks/constructs/glue-catalog";
 import type { PolicyStatement } from "../../../stacks/iam-policy";
 import { SecureBucket } from "../../../stacks/constructs/secure-bucket";
@@ -46,7 +46,7 @@ describe("GlueCatalog", () => {
   it("rejects two tables of one name (a catalog schema named like a raw table), naming them", () => {
     const scripts = mkdtempSync(join(tmpdir(), "etl-catalog-"));
     try {
-      cpSync(join(PROJECT_ROOT, "glue-scripts"), scripts, { recursive: true });
+      cpSync(scriptsDir(config), scripts, { recursive: true });
       const [dataset] = Object.keys(config.datasets);
       writeFileSync(join(scripts, "schemas", `raw_${dataset}.json`), JSON.stringify({ columns: [{ name: "a", type: "string" }] }));
       const clash = variant((raw) => {

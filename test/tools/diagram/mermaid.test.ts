@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
+import { definitionPath, loadConfig } from "../../../core/config";
 import { describeRule, describeTask, escapeLabel, renderMermaid } from "../../../tools/diagram/mermaid";
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, "../../fixtures/asl-diagram", name), "utf8"));
@@ -67,70 +68,88 @@ describe("tools/diagram/mermaid", () => {
   });
 
   describe("one changed state is one changed line", () => {
-    const shipped = () => JSON.parse(readFileSync(join(__dirname, "../../../asl/etl-workflow.asl.json"), "utf8"));
-    const branchState = (d: any, name: string) => d.States.ProcessDatasets.Branches[0].States[name];
+    // The active workflow (ETL_CONFIG, else etl.config.json), as its file is written.
+    const workflow = () => JSON.parse(readFileSync(definitionPath(loadConfig()), "utf8"));
+    /** Every States map of a definition (the top level, each branch, each Map's processor), to find a state in its scope. */
+    const scopes = (machine: any): Array<Record<string, any>> => [
+      machine.States,
+      ...Object.values<any>(machine.States).flatMap((s) => [...(s.Branches ?? []), ...(s.ItemProcessor ?? s.Iterator ? [s.ItemProcessor ?? s.Iterator] : [])].flatMap(scopes)),
+    ];
+    /** The first state (and its scope) that `test` accepts, with a plain name (its diagram id is s_<name>). */
+    const find = (d: any, test: (state: any) => boolean): [Record<string, any>, string] => {
+      for (const scope of scopes(d)) for (const name of Object.keys(scope)) if (/^[A-Za-z0-9_]+$/.test(name) && test(scope[name])) return [scope, name];
+      throw new Error("no such state in the workflow");
+    };
 
     it("a changed Retry changes only its self-loop", () => {
-      const changed = shipped();
-      branchState(changed, "PSD").Retry[0].MaxAttempts = 9;
-      const { removed, added } = changedLines(renderMermaid(shipped()), renderMermaid(changed));
-      expect(removed).to.deep.equal(['  s_PSD -.->|"retry JobRetryableError up to 6× (30 s, backoff 2)"| s_PSD']);
-      expect(added).to.deep.equal(['  s_PSD -.->|"retry JobRetryableError up to 9× (30 s, backoff 2)"| s_PSD']);
+      const changed = workflow();
+      const [scope, name] = find(changed, (s) => s.Retry?.[0]?.MaxAttempts !== undefined && s.Retry[0].MaxAttempts !== 9);
+      const before = scope[name].Retry[0].MaxAttempts;
+      scope[name].Retry[0].MaxAttempts = 9;
+      const { removed, added } = changedLines(renderMermaid(workflow()), renderMermaid(changed));
+      expect(removed).to.have.length(1);
+      expect(removed[0]).to.match(new RegExp(`^  s_${name} -\\.->\\|"retry .* up to ${before}× .*"\\| s_${name}$`));
+      expect(added).to.deep.equal([removed[0].replace(`up to ${before}×`, "up to 9×")]);
     });
 
     it("a changed Task resource changes only its node", () => {
-      const changed = shipped();
-      const join: string = changed.States.ProcessDatasets.Next;
-      changed.States[join].Resource = "arn:aws:states:::sqs:sendMessage";
-      const { removed, added } = changedLines(renderMermaid(shipped()), renderMermaid(changed));
+      const changed = workflow();
+      const [scope, name] = find(changed, (s) => s.Type === "Task" && s.Resource !== "arn:aws:states:::sqs:sendMessage");
+      scope[name].Resource = "arn:aws:states:::sqs:sendMessage";
+      const { removed, added } = changedLines(renderMermaid(workflow()), renderMermaid(changed));
       expect(removed).to.have.length(1);
-      expect(added).to.deep.equal([`  s_${join}["${join}<br/>sqs sendMessage"]`]);
+      expect(added).to.deep.equal([`  s_${name}["${name}<br/>sqs sendMessage"]`]);
     });
 
     it("a changed Catch target changes only that edge", () => {
-      // The shipped workflow has no Catch (a failure ends the execution at the failed state): add one to both sides.
-      const withCatch = (next: string) => {
-        const d = shipped();
-        d.States[d.States.ProcessDatasets.Next].Catch = [{ ErrorEquals: ["States.ALL"], Next: next }];
-        return d;
+      // A workflow may have no Catch (the shipped one: a failure ends the execution at the failed state): add one to
+      // the same Task on both sides, each to another state of its scope.
+      const withCatch = (index: number) => {
+        const d = workflow();
+        const [scope, name] = find(d, (s) => s.Type === "Task");
+        const target = Object.keys(scope).filter((n) => n !== name && /^[A-Za-z0-9_]+$/.test(n))[index];
+        scope[name].Catch = [{ ErrorEquals: ["States.ALL"], Next: target }];
+        return { d, name, target };
       };
-      const join: string = shipped().States.ProcessDatasets.Next;
-      const { removed, added } = changedLines(renderMermaid(withCatch("ProcessDatasets")), renderMermaid(withCatch("WorkflowSucceeded")));
-      expect(removed).to.deep.equal([`  s_${join} -.->|"catch States.ALL"| s_ProcessDatasets`]);
-      expect(added).to.deep.equal([`  s_${join} -.->|"catch States.ALL"| s_WorkflowSucceeded`]);
+      const before = withCatch(0);
+      const after = withCatch(1);
+      expect(after.target, "a second state in the Task's scope").to.be.a("string");
+      const { removed, added } = changedLines(renderMermaid(before.d), renderMermaid(after.d));
+      expect(removed).to.deep.equal([`  s_${before.name} -.->|"catch States.ALL"| s_${before.target}`]);
+      expect(added).to.deep.equal([`  s_${after.name} -.->|"catch States.ALL"| s_${after.target}`]);
     });
   });
 
   describe("describeTask", () => {
     const activities = {
       "arn:aws:states:us-east-1:1:activity:runner": { kind: "runner" as const },
-      "arn:aws:states:us-east-1:1:activity:wait-sales": { kind: "wait" as const, dataset: "sales" },
+      "arn:aws:states:us-east-1:1:activity:wait-orders": { kind: "wait" as const, dataset: "orders" },
     };
 
     it("labels a runner task with its job's engine when the engines are known", () => {
-      const runner = { "arn:aws:states:us-east-1:1:activity:runner": { kind: "runner" as const, engineLabels: { "etl-dev-PMD": "Athena", "etl-dev-PSD": "Glue" } } };
-      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { JobName: "etl-dev-PMD" } }, runner)).to.equal("Athena job etl-dev-PMD");
-      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { JobName: "etl-dev-PSD" } }, runner)).to.equal("Glue job etl-dev-PSD");
+      const runner = { "arn:aws:states:us-east-1:1:activity:runner": { kind: "runner" as const, engineLabels: { "etl-dev-Clean": "Athena", "etl-dev-Load": "Glue" } } };
+      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { JobName: "etl-dev-Clean" } }, runner)).to.equal("Athena job etl-dev-Clean");
+      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { JobName: "etl-dev-Load" } }, runner)).to.equal("Glue job etl-dev-Load");
       expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { "JobName.$": "$.job" } }, runner)).to.equal("ETL job (from $.job)");
     });
 
     it("names the Glue job a runner activity task runs, from a value or a path", () => {
-      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { JobName: "etl-dev-PSD" } }, activities)).to.equal("Glue job etl-dev-PSD");
+      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { JobName: "etl-dev-Load" } }, activities)).to.equal("Glue job etl-dev-Load");
       expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner", Parameters: { "JobName.$": "$.job" } }, activities)).to.equal("Glue job (from $.job)");
       expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:runner" }, activities)).to.equal("Glue job (no JobName)");
     });
 
     it("names the dataset a wait activity task waits for", () => {
-      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:wait-sales" }, activities)).to.equal("wait for sales upload");
+      expect(describeTask({ Resource: "arn:aws:states:us-east-1:1:activity:wait-orders" }, activities)).to.equal("wait for orders upload");
     });
 
     it("names service integrations and their pattern", () => {
       expect(describeTask({ Resource: "arn:aws:states:::sns:publish", Parameters: { TopicArn: "arn:aws:sns:us-east-1:1:alerts" } })).to.equal("SNS publish to alerts");
       expect(describeTask({ Resource: "arn:aws:states:::events:putEvents", Parameters: { Entries: [{ DetailType: "A" }, { DetailType: "B" }] } })).to.equal("EventBridge putEvents A, B");
       expect(describeTask({ Resource: "arn:aws:states:::lambda:invoke.waitForTaskToken", Parameters: { FunctionName: "arn:aws:lambda:us-east-1:1:function:f" } })).to.equal("Lambda f (waitForTaskToken)");
-      expect(describeTask({ Resource: "arn:aws:states:::glue:startJobRun.sync", Parameters: { JobName: "etl-dev-PSD" } })).to.equal("Glue job etl-dev-PSD (sync)");
+      expect(describeTask({ Resource: "arn:aws:states:::glue:startJobRun.sync", Parameters: { JobName: "etl-dev-Load" } })).to.equal("Glue job etl-dev-Load (sync)");
       expect(describeTask({ Resource: "arn:aws:states:::athena:startQueryExecution.sync", Parameters: { QueryString: "SELECT 1", WorkGroup: "etl-dev-etl" } })).to.equal("Athena query in etl-dev-etl (sync)");
-      expect(describeTask({ Resource: "arn:aws:states:::emr-serverless:startJobRun", Parameters: { ApplicationId: "00app", Name: "PSD" } })).to.equal("EMR Serverless job run PSD on 00app");
+      expect(describeTask({ Resource: "arn:aws:states:::emr-serverless:startJobRun", Parameters: { ApplicationId: "00app", Name: "Load" } })).to.equal("EMR Serverless job run Load on 00app");
       expect(describeTask({ Resource: "arn:aws:states:::events:putEvents.waitForTaskToken", Parameters: { Entries: [{ DetailType: "CountLines" }] } })).to.equal("EventBridge putEvents CountLines (waitForTaskToken)");
       expect(describeTask({ Resource: "arn:aws:states:::dynamodb:putItem" })).to.equal("dynamodb putItem");
     });

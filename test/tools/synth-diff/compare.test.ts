@@ -1,13 +1,22 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
+import { definitionPath, loadConfig } from "../../../core/config";
 import { compareSyntheses, diffPolicies, diffStateMachines, diffValues, itemsOf, normalize, type Json } from "../../../tools/synth-diff/compare";
 import { describeChange, inlineValue, renderMarkdown } from "../../../tools/synth-diff/markdown";
 
 const FIXTURES = join(__dirname, "../../fixtures/diff");
 const read = (side: string, stack: string): Json => JSON.parse(readFileSync(join(FIXTURES, side, "stacks", stack, "cdk.tf.json"), "utf8"));
 const synthesis = (side: string) => ({ "glue-dev": read(side, "glue-dev"), "state-machine-dev": read(side, "state-machine-dev") });
-const shippedAsl = () => JSON.parse(readFileSync(join(__dirname, "../../../asl/etl-workflow.asl.json"), "utf8"));
+/** The active workflow (ETL_CONFIG, else etl.config.json), as its file is written. */
+const activeAsl = () => JSON.parse(readFileSync(definitionPath(loadConfig()), "utf8"));
+/** The first top-level Parallel state of a definition, and the first Task with TimeoutSeconds in one of its branches. */
+const parallelTask = (d: any) => {
+  for (const [parallel, state] of Object.entries<any>(d.States).filter(([, s]) => s.Type === "Parallel"))
+    for (const [i, branch] of state.Branches.entries())
+      for (const [name, task] of Object.entries<any>(branch.States)) if (task.Type === "Task" && typeof task.TimeoutSeconds === "number") return { parallel, branch: i + 1, name, task };
+  throw new Error("no Task with TimeoutSeconds in a Parallel branch of the workflow");
+};
 
 describe("tools/synth-diff/compare", () => {
   describe("compareSyntheses on the fixture change (an added state, a changed IAM policy)", () => {
@@ -94,25 +103,29 @@ describe("tools/synth-diff/compare", () => {
     });
   });
 
-  describe("one changed state in the shipped ASL is one line", () => {
+  describe("one changed state in the active ASL is one line", () => {
     const withDefinition = (definition: unknown) => ({
       "state-machine-dev": { resource: { aws_sfn_state_machine: { workflow: { name: "w", definition: JSON.stringify(definition) } } } },
     });
 
     it("a changed field of a nested Task", () => {
-      const changed = shippedAsl();
-      changed.States.ProcessDatasets.Branches[0].States.PSD.TimeoutSeconds = 3600;
-      const markdown = renderMarkdown(compareSyntheses(withDefinition(shippedAsl()), withDefinition(changed)), { base: "main" });
+      const changed = activeAsl();
+      const { parallel, branch, name, task } = parallelTask(changed);
+      const before = task.TimeoutSeconds;
+      task.TimeoutSeconds = before === 3600 ? 3601 : 3600;
+      const markdown = renderMarkdown(compareSyntheses(withDefinition(activeAsl()), withDefinition(changed)), { base: "main" });
       const stateLines = markdown.split("\n").filter((l) => l.includes("state `"));
-      expect(stateLines).to.deep.equal(["  - `definition` ✏️ state `PSD` (Task in ProcessDatasets branch 1): `TimeoutSeconds` `7200` → `3600`"]);
+      expect(stateLines).to.deep.equal([`  - \`definition\` ✏️ state \`${name}\` (Task in ${parallel} branch ${branch}): \`TimeoutSeconds\` \`${before}\` → \`${task.TimeoutSeconds}\``]);
     });
 
     it("a changed Parallel field does not drag its branches' states along", () => {
-      const changed = shippedAsl();
-      changed.States.ProcessDatasets.ResultPath = "$.results";
-      const { fields, states } = diffStateMachines(shippedAsl(), changed);
+      const changed = activeAsl();
+      const { parallel } = parallelTask(changed);
+      const before = changed.States[parallel].ResultPath;
+      changed.States[parallel].ResultPath = "$.results_elsewhere";
+      const { fields, states } = diffStateMachines(activeAsl(), changed);
       expect(fields).to.deep.equal([]);
-      expect(states).to.deep.equal([{ kind: "changed", name: "ProcessDatasets", type: "Parallel", parent: undefined, changes: [{ path: "ResultPath", before: "$.processed", after: "$.results" }] }]);
+      expect(states).to.deep.equal([{ kind: "changed", name: parallel, type: "Parallel", parent: undefined, changes: [{ path: "ResultPath", before, after: "$.results_elsewhere" }] }]);
     });
 
     it("a removed state, a moved state and a top-level field", () => {
@@ -143,22 +156,22 @@ describe("tools/synth-diff/compare", () => {
     const run = (job: string) => ({ Type: "Task", Resource: "arn:aws:states:::glue:startJobRun.sync", Parameters: { JobName: job }, End: true });
 
     it("puts each state's statement changes under the state's line, not under the policy", () => {
-      const base = { "sm-dev": stack({ "Run PSD": run("psd") }, [logs, glue("RunPSD", "psd")]) } as never;
-      const head = { "sm-dev": stack({ "Run PSD": run("psd2"), Athena: { Type: "Pass", End: true } }, [logs, glue("RunPSD", "psd2")]) } as never;
+      const base = { "sm-dev": stack({ "Run Load": run("psd") }, [logs, glue("RunLoad", "psd")]) } as never;
+      const head = { "sm-dev": stack({ "Run Load": run("psd2"), Athena: { Type: "Pass", End: true } }, [logs, glue("RunLoad", "psd2")]) } as never;
       const lines = renderMarkdown(compareSyntheses(base, head), { base: "main" }).split("\n");
-      const state = lines.findIndex((l) => l.includes("state `Run PSD`"));
+      const state = lines.findIndex((l) => l.includes("state `Run Load`"));
       expect(state).to.be.greaterThan(-1);
-      expect(lines[state + 1]).to.match(/^ {4}- IAM `aws_iam_role_policy\.state-machine-policy` `policy` statement ✏️ `RunPSD`: `Resource` \+`"arn:aws:glue:us-east-1:1:job\/psd2"` −`"arn:aws:glue:us-east-1:1:job\/psd"`/);
-      expect(lines.filter((l) => l.includes("`RunPSD`"))).to.have.length(1);
+      expect(lines[state + 1]).to.match(/^ {4}- IAM `aws_iam_role_policy\.state-machine-policy` `policy` statement ✏️ `RunLoad`: `Resource` \+`"arn:aws:glue:us-east-1:1:job\/psd2"` −`"arn:aws:glue:us-east-1:1:job\/psd"`/);
+      expect(lines.filter((l) => l.includes("`RunLoad`"))).to.have.length(1);
       expect(lines.join("\n")).to.include("1 statement change(s) shown with the states that cause them");
     });
 
     it("a removed state takes its statements with it, shown as removed under it", () => {
-      const base = { "sm-dev": stack({ Start: { Type: "Pass", Next: "Run PSD" }, "Run PSD": run("psd") }, [logs, glue("RunPSD", "psd")]) } as never;
+      const base = { "sm-dev": stack({ Start: { Type: "Pass", Next: "Run Load" }, "Run Load": run("psd") }, [logs, glue("RunLoad", "psd")]) } as never;
       const head = { "sm-dev": stack({ Start: { Type: "Pass", End: true } }, [logs]) } as never;
       const lines = renderMarkdown(compareSyntheses(base, head), { base: "main" }).split("\n");
-      const state = lines.findIndex((l) => l.includes("state `Run PSD`") && l.includes("removed"));
-      expect(lines[state + 1]).to.match(/IAM .* statement ➖ `RunPSD`: removed/);
+      const state = lines.findIndex((l) => l.includes("state `Run Load`") && l.includes("removed"));
+      expect(lines[state + 1]).to.match(/IAM .* statement ➖ `RunLoad`: removed/);
     });
   });
 

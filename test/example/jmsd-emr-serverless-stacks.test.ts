@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { DEFAULT_CONFIG_FILE, PROJECT_ROOT, resourceNames } from "../../core/config";
-import { resources, synthFile } from "./synth";
+import { resources, synthFile } from "../stacks/synth";
 
 const FIXTURE = join(PROJECT_ROOT, "test/fixtures/jmsd-emr-serverless");
 

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { resources, resourceWith, FIXTURE_CONFIG, synthFile, type SynthesizedApp } from "./synth";
+import { resources, resourceWith, FIXTURE_CONFIG, synthFile, type SynthesizedApp } from "../stacks/synth";
 
 // A third dataset branch is data only: a config entry, an ASL branch and a script/SQL/schema trio.
 describe("extensibility: the three-datasets fixture", () => {

@@ -2,10 +2,10 @@ import { expect } from "chai";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PROJECT_ROOT } from "../../core/config";
-import { FIXTURE_CONFIG, synthFile } from "./synth";
+import { FIXTURE_CONFIG, synthFile } from "../stacks/synth";
 
 // Regression snapshot of the synthesized JSON of the three-datasets fixture (its files are owned by this
-// test, so only a TypeScript change can move it). Refresh with: UPDATE_SNAPSHOTS=1 npx mocha test/stacks/snapshot.test.ts
+// test, so only a TypeScript change can move it). Refresh with: UPDATE_SNAPSHOTS=1 npx mocha test/example/snapshot.test.ts
 const SNAPSHOT = join(__dirname, "__snapshots__", "three-datasets.json");
 
 /** Asset hashes (in asset paths), bundle hashes (source_code_hash: esbuild output may differ between machines),
@@ -33,7 +33,7 @@ function differences(a: any, b: any, path = "$", out: string[] = [], limit = 20)
 }
 
 describe("synthesized JSON snapshot (three-datasets fixture)", () => {
-  it("matches test/stacks/__snapshots__/three-datasets.json", () => {
+  it("matches test/example/__snapshots__/three-datasets.json", () => {
     const app = synthFile(FIXTURE_CONFIG);
     const current = normalize({ glue: app.glue, stateMachine: app.stateMachine, runner: app.runner });
     if (process.env.UPDATE_SNAPSHOTS === "1") {

@@ -1,5 +1,5 @@
 // Opt-in acceptance check on the real QuickSight sample datasets (never needed by `npm test`):
-//   npx tsx test/glue-scripts/real-data-check.ts [DIR]   (default DIR: /work/shared/datasets/quicksight-samples)
+//   npx tsx test/example/local-real-data-check.ts [DIR]   (default DIR: /work/shared/datasets/quicksight-samples)
 // Runs PSD, PMD and JMSD with the local engine and compares the results with a plain TypeScript computation.
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { checkRunnerHeartbeats, checkRunnerTimeouts, ratePeriodSeconds } from "../../stacks/heartbeat-check";
+import { checkRunnerHeartbeats, checkRunnerTimeouts, ratePeriodSeconds } from "../../asl/heartbeat-check";
 
 const RUNNER = "arn:aws:states:us-east-1:1:activity:runner";
 const definition = (heartbeat?: number) => ({
@@ -15,7 +15,7 @@ const definition = (heartbeat?: number) => ({
   },
 });
 
-describe("stacks/heartbeat-check", () => {
+describe("asl/heartbeat-check", () => {
   it("reads rate() periods and ignores cron()", () => {
     expect(ratePeriodSeconds("rate(1 minute)")).to.equal(60);
     expect(ratePeriodSeconds("rate(10 minutes)")).to.equal(600);
@@ -40,18 +40,18 @@ describe("stacks/heartbeat-check", () => {
   });
 });
 
-describe("stacks/heartbeat-check: runner task timeouts", () => {
+describe("asl/heartbeat-check: runner task timeouts", () => {
   const machine = (timeout: number) => ({
     StartAt: "P",
     States: {
       P: {
         Type: "Parallel",
-        Branches: [{ StartAt: "Job", States: { Job: { Type: "Task", Resource: RUNNER, Parameters: { JobName: "etl-dev-PSD" }, TimeoutSeconds: timeout, HeartbeatSeconds: 900, End: true } } }],
+        Branches: [{ StartAt: "Job", States: { Job: { Type: "Task", Resource: RUNNER, Parameters: { JobName: "etl-dev-LoadOrders" }, TimeoutSeconds: timeout, HeartbeatSeconds: 900, End: true } } }],
         End: true,
       },
     },
   });
-  const jobs = { "etl-dev-PSD": { minutes: 120, field: "jobs.PSD.timeoutMinutes" } };
+  const jobs = { "etl-dev-LoadOrders": { minutes: 120, field: "jobs.LoadOrders.timeoutMinutes" } };
 
   it("accepts a runner task whose TimeoutSeconds covers the job's timeout", () => {
     expect(() => checkRunnerTimeouts(machine(7200), RUNNER, jobs, "wf.asl.json")).to.not.throw();
@@ -59,7 +59,7 @@ describe("stacks/heartbeat-check: runner task timeouts", () => {
 
   it("fails naming the file, the state and the job when the job may outlive its task", () => {
     expect(() => checkRunnerTimeouts(machine(7199), RUNNER, jobs, "wf.asl.json")).to.throw(
-      "wf.asl.json: runner task timeouts\n  - state 'Job' (Glue job 'etl-dev-PSD'): TimeoutSeconds 7199 is shorter than the job's timeout (jobs.PSD.timeoutMinutes = 120 min = 7200 s); the workflow would give up while Glue still runs",
+      "wf.asl.json: runner task timeouts\n  - state 'Job' (Glue job 'etl-dev-LoadOrders'): TimeoutSeconds 7199 is shorter than the job's timeout (jobs.LoadOrders.timeoutMinutes = 120 min = 7200 s); the workflow would give up while Glue still runs",
     );
   });
 });

@@ -1,0 +1,270 @@
+// The shipped example's own results through `npm start` (a child process: the real CLI, local services, handlers,
+// ASL and DuckDB engine): the joined rows of PSD, PMD and JMSD against an independent computation from the CSV
+// text, on the generated sample data, on the EMR Serverless variant and on the input forms people have, and the
+// --sales/--marketing shorthands. The CLI's mechanisms, whatever the configuration, are in test/e2e/cli.test.ts.
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { expect } from "chai";
+import { loadConfig, PROJECT_ROOT, resourceNames, type EtlConfig } from "../../core/config";
+import { MANIFEST_FILE } from "../../local/output-folder";
+import type { RunReport } from "../../local/runtime";
+import { writeSampleData } from "../../local/sample-data";
+import { splitCsvLine } from "../csv-line";
+import { expectAllClosed, runCli as runCliWith } from "../support/cli";
+import { configVariant } from "../support/config-variant";
+
+const ROOT = PROJECT_ROOT;
+
+// ---- the independent computation of the joined dataset, from the CSV text alone ----
+
+function readCsv(text: string): Array<Record<string, string>> {
+  const [headerLine, ...lines] = text.trim().split(/\r?\n/);
+  const header = splitCsvLine(headerLine);
+  return lines.map((line) => {
+    const fields = splitCsvLine(line);
+    expect(fields, line).to.have.length(header.length);
+    return Object.fromEntries(header.map((h, i) => [h, fields[i]]));
+  });
+}
+
+/** M/D/YYYY -> YYYY-MM-DD */
+function isoDay(mdy: string): string {
+  const [m, d, y] = mdy.split("/");
+  return `${y}-${m.padStart(2, "0")}-${d.padStart(2, "0")}`;
+}
+
+/** One row per day present in both datasets: the daily sales aggregates, then the marketing metrics. */
+function expectedJoin(salesCsv: string, marketingCsv: string): Array<Record<string, string | number | null>> {
+  const daily = new Map<string, { opportunities: number; revenue: number; leads: number; leadRevenue: number }>();
+  for (const row of readCsv(salesCsv)) {
+    const day = isoDay(row["Date"]);
+    const agg = daily.get(day) ?? { opportunities: 0, revenue: 0, leads: 0, leadRevenue: 0 };
+    const revenue = Number(row["Forecasted Monthly Revenue"]);
+    agg.opportunities++;
+    agg.revenue += revenue;
+    if (row["Opportunity Stage"] === "Lead") (agg.leads++, (agg.leadRevenue += revenue));
+    daily.set(day, agg);
+  }
+  const rows: Array<Record<string, string | number | null>> = [];
+  for (const m of readCsv(marketingCsv)) {
+    const day = isoDay(m["Date"]);
+    const sales = daily.get(day);
+    if (!sales) continue;
+    const metrics: Record<string, string | number | null> = {};
+    for (const [header, value] of Object.entries(m)) {
+      if (header === "Date") continue;
+      const column = header.trim().toLowerCase().replace(/\s+/g, "_");
+      metrics[column] = header === "Events" ? (value === "" ? null : value) : Number(value);
+    }
+    rows.push({
+      date: day,
+      opportunities: sales.opportunities,
+      forecasted_monthly_revenue: sales.revenue,
+      leads_generated: sales.leads,
+      forecasted_lead_revenue: sales.leadRevenue,
+      ...metrics,
+    });
+  }
+  return rows.sort((a, b) => String(a.date).localeCompare(String(b.date)));
+}
+
+async function readParquetRows(dir: string): Promise<Array<Record<string, string | number | null>>> {
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  try {
+    const reader = await connection.runAndReadAll(`SELECT * FROM read_parquet('${join(dir, "*.parquet")}') ORDER BY date`);
+    // BIGINTs come back as strings in JSON form; compare numbers as numbers.
+    return reader.getRowObjectsJson().map((row) =>
+      Object.fromEntries(Object.entries(row).map(([k, v]) => [k, k === "date" || k === "events" || v === null ? (v as string | null) : Number(v)])),
+    );
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+describe("example: npm start on the shipped example", () => {
+  let dir: string;
+
+  // The run's output (--out) is the last job no other job reads (local/runtime.ts finalJob). A job a user adds
+  // after the example's (README, "Adding a dataset") would take that place, so these tests run the active
+  // configuration with JMSD moved last: the same workflow, whose output is the example's join.
+  let joinLast: Record<string, string>;
+  const runCli = (args: string[]) => runCliWith(args, undefined, joinLast);
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "etl-e2e-example-"));
+    await mkdir(join(dir, "join-last"));
+    const variant = configVariant(join(dir, "join-last"), (raw) => {
+      const { JMSD, ...others } = raw.jobs;
+      raw.jobs = { ...others, JMSD };
+    });
+    joinLast = { ETL_CONFIG: variant.file };
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  /** Each job's run is reported with the job's engine and that engine's run id. */
+  function expectEngines(report: RunReport, config: EtlConfig): void {
+    const names = resourceNames(config);
+    const runIds = { glue: /^jr_[0-9a-f]{64}$/, athena: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, "emr-serverless": /^[0-9a-z]{16}$/ } as const;
+    for (const [id, job] of Object.entries(config.jobs)) {
+      const runs = report.jobs.filter((j) => j.jobName === names.glueJob(id));
+      expect(runs, id).to.have.length(1);
+      expect(runs[0].engine, id).to.equal(job.engine);
+      expect(runs[0].runId, id).to.match(runIds[job.engine]);
+    }
+  }
+
+  it("runs the workflow on the generated sample data and writes the joined rows an independent computation expects", async () => {
+    const out = join(dir, "joined");
+    const reportFile = join(dir, "report.json");
+    const result = await runCli(["--out", out, "--report", reportFile]);
+    expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
+    await expectAllClosed(result);
+    // The shipped example mixes two engines; one of its jobs runs on Athena (test/e2e/cli.test.ts fails one there).
+    const config = loadConfig();
+    expect(new Set(Object.values(config.jobs).map((j) => j.engine)).size).to.be.greaterThan(1);
+    expect(Object.values(config.jobs).some((j) => j.engine === "athena"), "the shipped example has a job on Athena").to.equal(true);
+
+    // The CLI generated the default sample data; the generator is deterministic, so the test regenerates it.
+    const sample = await writeSampleData(join(dir, "sample"));
+    const expected = expectedJoin(await readFile(sample.sales, "utf8"), await readFile(sample.marketing, "utf8"));
+    expect(expected.length).to.be.greaterThan(1000);
+    const actual = await readParquetRows(out);
+    expect(actual.length).to.equal(expected.length);
+    expect(actual).to.deep.equal(expected);
+    const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
+    // The folder holds the result's Parquet files and the manifest listing them, nothing else (no lock, no staging).
+    expect((await readdir(out)).sort()).to.deep.equal([MANIFEST_FILE, ...report.output.files].sort());
+    expect(JSON.parse(await readFile(join(out, MANIFEST_FILE), "utf8"))).to.include({ rows: expected.length }).and.have.property("files").that.deep.equals(report.output.files);
+    expect(report.status).to.equal("SUCCEEDED");
+    expect(report.output).to.deep.equal({ dir: out, rows: expected.length, files: report.output.files, written: true });
+    expect(report.output.files.length).to.be.greaterThan(0);
+    expect(report.executionArn).to.match(/^arn:aws:states:us-east-1:\d{12}:execution:etl-dev-workflow:/);
+    const isoMs = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+    for (const time of [report.startedAt, report.stoppedAt, ...report.states.flatMap((s) => [s.enteredAt, s.exitedAt!]), ...report.jobs.flatMap((j) => [j.startedOn, j.completedOn!])])
+      expect(time).to.match(isoMs);
+    expect(report.jobs.map((j) => `${j.jobName}:${j.state}`)).to.include.members(["etl-dev-JMSD:SUCCEEDED", "etl-dev-PMD:SUCCEEDED", "etl-dev-PSD:SUCCEEDED"]);
+    // Every configured job ran once: the example's three, and any a user added.
+    expect(report.jobs.map((j) => `${j.jobName}:${j.state}`).sort()).to.deep.equal(Object.keys(config.jobs).map((id) => `${resourceNames(config).glueJob(id)}:SUCCEEDED`).sort());
+    expectEngines(report, config);
+    expect(report.states.map((s) => s.name)).to.include.members(["WaitForSalesData", "WaitForMarketingData", "PSD", "PMD", "JMSD", "WorkflowSucceeded"]);
+    expect(report.states.every((s) => s.status === "SUCCEEDED")).to.equal(true);
+    expect(report.notifications).to.deep.equal([]);
+
+    // Progress lines with elapsed time, then the summary with the first rows.
+    expect(result.stdout).to.match(/\[\s*\d+\.\ds\] state JMSD entered/);
+    expect(result.stdout).to.match(/\[\s*\d+\.\ds\] job etl-dev-PSD \(glue\) run jr_\S+ RUNNING/);
+    expect(result.stdout).to.contain(`Workflow SUCCEEDED`);
+    expect(result.stdout).to.contain(`output: ${out} (${expected.length.toLocaleString("en-US")} rows)`);
+    expect(result.stdout).to.contain("first 5 rows:");
+    expect(result.stdout).to.contain(String(expected[0].date));
+  });
+
+
+  it("the EMR Serverless variant (JMSD moved by one configuration line) writes the joined rows an independent computation expects", async () => {
+    const file = join(ROOT, "test/fixtures/jmsd-emr-serverless/etl.config.json");
+    const config = loadConfig(file);
+    expect(config.jobs.JMSD.engine).to.equal("emr-serverless");
+    const out = join(dir, "joined-emr");
+    const reportFile = join(dir, "emr.json");
+    const result = await runCliWith(["--out", out, "--report", reportFile], undefined, { ETL_CONFIG: file });
+    expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
+    await expectAllClosed(result, config);
+    const sample = await writeSampleData(join(dir, "sample-emr"));
+    const expected = expectedJoin(await readFile(sample.sales, "utf8"), await readFile(sample.marketing, "utf8"));
+    expect(await readParquetRows(out)).to.deep.equal(expected);
+    const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
+    expect(report.status).to.equal("SUCCEEDED");
+    expectEngines(report, config);
+    expect(result.stdout).to.match(/job etl-dev-JMSD \(emr-serverless\) run \S+ SCHEDULED/);
+  });
+
+
+  it("an unclosed quote in one row drops that row alone, shown on the job's progress line and in the report's droppedRows", async () => {
+    // The drop count is the local engine's (jobs on Glue and EMR Serverless); PSD reads sales on Glue.
+    expect(loadConfig().jobs.PSD.engine).to.equal("glue");
+    const data = await writeSampleData(join(dir, "quote"), { salesRows: 2000 });
+    const lines = (await readFile(data.sales, "utf8")).split("\n");
+    const cleanLines = [...lines.slice(0, 10), ...lines.slice(11)];
+    lines[10] = lines[10].replace(/,[^,]*$/, ',"unterminated');
+    await writeFile(data.sales, lines.join("\n"));
+    const reportFile = join(dir, "quote.json");
+    const result = await runCli(["--sales", data.sales, "--marketing", data.marketing, "--out", join(dir, "quote-out"), "--report", reportFile]);
+    expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
+    const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
+    const expected = expectedJoin(cleanLines.join("\n"), await readFile(data.marketing, "utf8"));
+    expect(expected.length).to.be.greaterThan(1000);
+    expect(await readParquetRows(join(dir, "quote-out"))).to.deep.equal(expected);
+    const byJob = Object.fromEntries(report.jobs.map((j) => [j.jobName, j]));
+    expect(byJob["etl-dev-PSD"].droppedRows).to.deep.equal({ sales: 1 });
+    expect(byJob["etl-dev-JMSD"].droppedRows).to.deep.equal({});
+    expect(result.stdout).to.match(/job etl-dev-PSD \(glue\) run jr_\S+ SUCCEEDED, dropped 1 malformed or unparseable row\(s\) of sales/);
+    await expectAllClosed(result);
+  });
+
+
+  it("reads input files not named *.csv (--sales sales.txt), as Spark reads every file under the prefix", async () => {
+    const data = await writeSampleData(join(dir, "txt"), { salesRows: 2000 });
+    const sales = join(dir, "txt", "sales.txt");
+    await writeFile(sales, await readFile(data.sales));
+    const reportFile = join(dir, "txt.json");
+    const result = await runCli(["--sales", sales, "--marketing", data.marketing, "--out", join(dir, "txt-out"), "--report", reportFile]);
+    expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
+    const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
+    expect(report.output.rows).to.equal(expectedJoin(await readFile(sales, "utf8"), await readFile(data.marketing, "utf8")).length);
+    await expectAllClosed(result);
+  });
+
+
+  it("rejects a malformed input file or a bad path with exit 2, naming the file, before starting anything", async () => {
+    const bad = join(dir, "marketing-bad.csv");
+    await writeFile(bad, "Date,New visitors SEO,Events\n1/1/2013,5,\n");
+    const malformed = await runCli(["--marketing", bad, "--out", join(dir, "bad")]);
+    expect(malformed.code).to.equal(2);
+    expect(malformed.stderr).to.contain(bad).and.contain('"Mailing list adds "').and.contain('"Return visitors"');
+    expect(malformed.stdout).to.not.contain("local services up");
+
+    const missing = join(dir, "nope.csv");
+    const badPath = await runCli(["--sales", missing]);
+    expect(badPath.code).to.equal(2);
+    expect(badPath.stderr).to.contain(missing);
+  });
+
+
+  it("keeps the --sales/--marketing shorthands: bad delays are usage errors (exit 2), --help lists them", async () => {
+    const badDelay = await runCli(["--delay-sales", "soon"]);
+    expect([badDelay.code, badDelay.stderr.includes("--delay-sales")]).to.deep.equal([2, true]);
+    // Node clamps timers over 2^31-1 ms to 1 ms: such a delay is a usage error, not an immediate upload.
+    const hugeDelay = await runCli(["--delay-marketing", String(2 ** 31)]);
+    expect([hugeDelay.code, hugeDelay.stderr.includes("--delay-marketing: at most 2147483647")], hugeDelay.stderr).to.deep.equal([2, true]);
+    const help = await runCli(["--help"]);
+    expect(help.code).to.equal(0);
+    for (const flag of ["--sales", "--marketing", "--delay-sales", "--delay-marketing"]) expect(help.stdout).to.contain(flag);
+  });
+
+  it("a gzip file and a folder of parts give the same result as the plain file", async () => {
+    const data = await writeSampleData(join(dir, "forms"), { salesRows: 3000 });
+    const text = await readFile(data.sales, "utf8");
+    const lines = text.trim().split("\n");
+    await writeFile(join(dir, "forms", "sales.csv.gz"), gzipSync(text));
+    const parts = join(dir, "forms", "sales-parts");
+    await mkdir(join(parts, "2026"), { recursive: true });
+    await writeFile(join(parts, "part-0.csv"), [lines[0], ...lines.slice(1, 1000)].join("\n") + "\n");
+    await writeFile(join(parts, "2026", "part-1.csv.gz"), gzipSync([lines[0], ...lines.slice(1000)].join("\n") + "\n"));
+    await writeFile(join(parts, "_SUCCESS"), "");
+    const expected = expectedJoin(text, await readFile(data.marketing, "utf8"));
+    for (const [name, sales] of [["gz", join(dir, "forms", "sales.csv.gz")], ["folder", parts]]) {
+      const out = join(dir, `forms-${name}`);
+      const reportFile = join(dir, `forms-${name}.json`);
+      const result = await runCli(["--sales", sales, "--marketing", data.marketing, "--out", out, "--report", reportFile]);
+      expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
+      expect(await readParquetRows(out), name).to.deep.equal(expected);
+      const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
+      expect(report.jobs.find((j) => j.jobName === "etl-dev-PSD")!.rowsRead, name).to.deep.equal({ sales: 3000 });
+    }
+  });
+});

@@ -1,0 +1,55 @@
+// `npm start` as a child process, for the end-to-end tests (test/e2e/cli.test.ts and the example's
+// test/example/e2e-cli.test.ts): run it, and check that every local server it announced is closed.
+import { spawn } from "node:child_process";
+import { expect } from "chai";
+import { loadConfig, PROJECT_ROOT, type EtlConfig } from "../../core/config";
+import { listening } from "../listening";
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** The local endpoints the run announced. */
+  endpoints: string[];
+}
+
+/** Runs `npm start -- args` as `node --import tsx local/cli.ts args`; `onLine` sees stdout lines as they come. */
+export function runCli(args: string[], onLine?: (line: string, child: ReturnType<typeof spawn>) => void, env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "local/cli.ts", ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: "ERROR", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    let pending = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk;
+      pending += chunk;
+      const lines = pending.split("\n");
+      pending = lines.pop()!;
+      for (const line of lines) onLine?.(line, child);
+    });
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
+    // The CLI sets process.exitCode and lets the event loop drain: a leaked server or timer would hang it here.
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`the CLI did not exit within 45 s\n${stdout}\n${stderr}`));
+    }, 45_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      const services = /local services up: (.*)/.exec(stdout)?.[1] ?? "";
+      resolvePromise({ code, stdout, stderr, endpoints: [...services.matchAll(/http:\/\/127\.0\.0\.1:\d+/g)].map((m) => m[0]) });
+    });
+  });
+}
+
+/** S3, DynamoDB, Step Functions, EventBridge and one service per engine the configuration's jobs use (Glue always). */
+export const serviceCount = (config: EtlConfig) => 4 + new Set(["glue", ...Object.values(config.jobs).map((j) => j.engine)]).size;
+
+export async function expectAllClosed(result: CliResult, config: EtlConfig = loadConfig()): Promise<void> {
+  expect(result.endpoints, result.stdout).to.have.length(serviceCount(config));
+  for (const endpoint of result.endpoints) expect(await listening(endpoint), `${endpoint} still listening`).to.equal(false);
+}

@@ -1,0 +1,92 @@
+// `npm run serve` as a child process, and the real AWS CLI (the pinned awscli of .venv/, `npm run python:setup`)
+// against its endpoint: what the end-to-end tests of the local endpoint share.
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(__dirname, "..", "..");
+export const AWS_CLI = join(ROOT, ".venv", "bin", "aws");
+
+/** Fails naming the fix when the pinned AWS CLI is not installed. */
+export function requireAwsCli(): void {
+  if (!existsSync(AWS_CLI)) throw new Error(`the AWS CLI is missing from .venv/ (${AWS_CLI}): run 'npm run python:setup' (it installs requirements.txt, awscli included)`);
+}
+
+/** No profile, no metadata lookups: any credentials are accepted by the local endpoint. */
+export function cliEnv(region: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: "any-key",
+    AWS_SECRET_ACCESS_KEY: "any-secret",
+    AWS_DEFAULT_REGION: region,
+    AWS_CONFIG_FILE: "/dev/null",
+    AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_PAGER: "",
+    POWERTOOLS_LOG_LEVEL: "ERROR",
+    ...extra,
+  };
+}
+
+export interface Served {
+  endpoint: string;
+  bucket: string;
+  stateMachineArn: string;
+  output: () => string;
+  stop: () => Promise<number | null>;
+}
+
+/** `npm run serve -- --port 0 ...args` until its `ready` line; `stop` sends Ctrl-C (SIGINT to its process group). */
+export function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<Served> {
+  return new Promise((resolvePromise, reject) => {
+    const child: ChildProcess = spawn("npm", ["run", "--silent", "serve", "--", "--port", "0", ...args], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+    const timer = setTimeout(() => {
+      process.kill(-child.pid!, "SIGKILL");
+      reject(new Error(`npm run serve printed no 'ready' line within 60 s\n${stdout}\n${stderr}`));
+    }, 60_000);
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk));
+    child.stdout!.on("data", (chunk: Buffer) => {
+      stdout += chunk;
+      if (!/^ready/m.test(stdout)) return;
+      clearTimeout(timer);
+      const field = (name: string) => new RegExp(`^${name}: (\\S+)`, "m").exec(stdout)?.[1] ?? "";
+      resolvePromise({
+        endpoint: field("endpoint"),
+        bucket: field("bucket"),
+        stateMachineArn: field("state machine"),
+        output: () => `${stdout}${stderr}`,
+        stop: async () => {
+          process.kill(-child.pid!, "SIGINT");
+          const stopped = await Promise.race([exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 20_000))]);
+          if (stopped === "timeout") {
+            process.kill(-child.pid!, "SIGKILL");
+            throw new Error(`npm run serve did not stop within 20 s of Ctrl-C\n${stdout}\n${stderr}`);
+          }
+          return stopped;
+        },
+      });
+    });
+    child.on("error", reject);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`npm run serve exited (${code}) before it was ready\n${stdout}\n${stderr}`));
+    });
+  });
+}
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCommand(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<CommandResult> {
+  return new Promise((resolvePromise) => {
+    execFile(file, args, { cwd: ROOT, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolvePromise({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
