@@ -74,7 +74,9 @@ describe("stacks/app", () => {
     const jobs = Object.values(resources(prod.glue, "aws_glue_job"));
     // One Glue job per job on Glue, named for the environment.
     expect(jobs.map((j) => j.name).sort()).to.deep.equal(jobsOn(prod.config, "glue").map((id) => `${prod.config.project}-prod-${id}`).sort());
-    expect(jobs.every((j) => j.number_of_workers === 4)).to.equal(true);
+    // The environment's worker count, except where a job sets its own.
+    for (const id of jobsOn(prod.config, "glue"))
+      expect(jobs.find((j) => j.name === `${prod.config.project}-prod-${id}`)!.number_of_workers, id).to.equal((prod.config.jobs[id] as { numberOfWorkers?: number }).numberOfWorkers ?? 4);
     expect(Object.values(resources(prod.runner, "aws_cloudwatch_log_group"))[0].retention_in_days).to.equal(365);
   });
 
