@@ -49,7 +49,7 @@ export function runnerEngineAccess(config: EtlConfig, jobName: (id: string) => s
   if (glueJobs.length > 0)
     // The counts object each Glue job writes beside its output (GLUE_COUNTS_URIS), read into the task output; the
     // jobs' own calls are granted by their GlueJob constructs.
-    statements["glue-job-counts"] = [
+    statements["glue-jobs"] = [
       { Sid: "ReadGlueJobCounts", Action: ["s3:GetObject"], Resource: glueJobs.map(([, job]) => `${dataLakeArn}/${job.output}${COUNTS_OBJECT}`) },
     ];
 

@@ -101,7 +101,8 @@ describe("npm run serve: the engines' describe calls with the real AWS CLI, and 
     if (engine === "glue") return ((await aws("glue", "get-job-runs", "--job-name", jobName)).JobRuns as Array<{ Id: string; JobRunState: string }>).map((r) => ({ id: r.Id, state: r.JobRunState })).reverse();
     // A job's query writes under its own staging folder (<stagingPrefix><job name>/<task id>/); its EMR Serverless
     // runs are named <job name>:<task id>.
-    if (engine === "athena") return (await athenaQueries()).filter((q) => q.Query.includes(`/${config.dataLake.stagingPrefix}${jobName}/`)).map((q) => ({ id: q.QueryExecutionId, state: q.Status.State })).reverse();
+    // A job's statement writes under its staging folder; its counts statement (`….counts/`) is part of the same run.
+    if (engine === "athena") return (await athenaQueries()).filter((q) => q.Query.includes(`/${config.dataLake.stagingPrefix}${jobName}/`) && !/\.counts\/'/.test(q.Query)).map((q) => ({ id: q.QueryExecutionId, state: q.Status.State })).reverse();
     if (engine === "emr-serverless") return (await emrRuns()).filter((r) => r.name?.startsWith(`${jobName}:`)).map((r) => ({ id: r.id, state: r.state })).reverse();
     throw new Error(`job ${job}: no run listing for engine ${engine}`);
   };

@@ -77,6 +77,9 @@ describe("e2e: the three-datasets fixture applied to a copy of the project", () 
       mkdirSync(dirname(join(root, file)), { recursive: true });
       cpSync(join(FIXTURE_DIR, file), join(root, file));
     }
+    // The fixture's $schema points from its own folder; at the project's root, as a user's file would, it is ./.
+    const rootConfig = join(root, "etl.config.json");
+    writeFileSync(rootConfig, JSON.stringify({ ...JSON.parse(readFileSync(rootConfig, "utf8")), $schema: "./etl.config.schema.json" }, null, 2) + "\n");
     config = loadConfig(join(root, "etl.config.json"));
     const shipped = loadConfig(DEFAULT_CONFIG_FILE);
     newDatasets = Object.keys(config.datasets).filter((d) => !(d in shipped.datasets));

@@ -127,7 +127,7 @@ describe("example: PMD on the local Athena", () => {
     expect(actual).to.deep.equal(expected);
   });
 
-  it("reads a line with an unclosed quote as OpenCSVSerde does (one line per record, the field runs to the line end)", async () => {
+  it("drops a line with an unclosed quote, as Spark and the local engine do (the raw table's RegexSerDe gives it no fields)", async () => {
     await start();
     const lines = generateMarketing().trimEnd().split("\n");
     lines[5] = lines[5].replace(/,[^,]*$/, ',"open');
@@ -138,7 +138,7 @@ describe("example: PMD on the local Athena", () => {
     const file = join(work, "open.parquet");
     await writeFile(file, await (await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray());
     const rows = await parquetRows([file]);
-    expect(rows).to.have.length(lines.length - 1);
-    expect(rows.filter((r) => r[r.length - 1] === "open")).to.have.length(1);
+    expect(rows, "the header and the malformed line are not rows").to.have.length(lines.length - 2);
+    expect(rows.filter((r) => r.some((v) => typeof v === "string" && v.includes("open")))).to.have.length(0);
   });
 });

@@ -7,13 +7,21 @@ import { buildApp, stackIds } from "../../stacks/app";
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from "../../core/config";
 import { stackWorkingDir } from "../../stacks/etl-stack";
 import { resources, synthConfig, synthFile, variant } from "./synth";
+import { activeRawConfig, parseVariant } from "../support/workflow";
+
+/** The active configuration with a test-owned environment `prod` (more Glue workers, a year of logs). */
+const withProd = () => {
+  const raw = activeRawConfig();
+  raw.environments = { ...raw.environments, prod: { glue: { numberOfWorkers: 4 }, logRetentionDays: 365 } };
+  return parseVariant(raw, { environment: "prod" });
+};
 
 describe("stacks/app", () => {
   it("names the stacks <name>-<environment> in deploy order", () => {
     const { app, glue, stateMachine, runner } = buildApp(variant(() => undefined), { outdir: join(tmpdir(), "etl-never-written") });
     expect([glue, stateMachine, runner].map((s) => s.node.id)).to.deep.equal(["glue-dev", "state-machine-dev", "runner-dev"]);
     expect(app.node.children.map((c) => c.node.id)).to.deep.equal(["glue-dev", "state-machine-dev", "runner-dev"]);
-    expect(stackIds(loadConfig(DEFAULT_CONFIG_FILE, "prod"))).to.deep.equal({ glue: "glue-prod", stateMachine: "state-machine-prod", runner: "runner-prod" });
+    expect(stackIds(withProd())).to.deep.equal({ glue: "glue-prod", stateMachine: "state-machine-prod", runner: "runner-prod" });
   });
 
   it("configures the AWS provider with the region and the tags plus Environment in every stack", () => {
@@ -62,11 +70,13 @@ describe("stacks/app", () => {
   });
 
   it("applies an environment's overrides", () => {
-    const prod = synthConfig(loadConfig(DEFAULT_CONFIG_FILE, "prod"));
+    const prod = synthConfig(withProd());
     const jobs = Object.values(resources(prod.glue, "aws_glue_job"));
     // One Glue job per job on Glue, named for the environment.
-    expect(jobs.map((j) => j.name).sort()).to.deep.equal(jobsOn(prod.config, "glue").map((id) => `etl-prod-${id}`).sort());
-    expect(jobs.every((j) => j.number_of_workers === 4)).to.equal(true);
+    expect(jobs.map((j) => j.name).sort()).to.deep.equal(jobsOn(prod.config, "glue").map((id) => `${prod.config.project}-prod-${id}`).sort());
+    // The environment's worker count, except where a job sets its own.
+    for (const id of jobsOn(prod.config, "glue"))
+      expect(jobs.find((j) => j.name === `${prod.config.project}-prod-${id}`)!.number_of_workers, id).to.equal((prod.config.jobs[id] as { numberOfWorkers?: number }).numberOfWorkers ?? 4);
     expect(Object.values(resources(prod.runner, "aws_cloudwatch_log_group"))[0].retention_in_days).to.equal(365);
   });
 

@@ -4,6 +4,7 @@ import { EmrserverlessApplication } from "@cdktf/provider-aws/lib/emrserverless-
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { App } from "cdktf";
 import { expect } from "chai";
+import { COUNTS_OBJECT } from "../../core/quality";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -165,7 +166,11 @@ describe("runner stack per engine", () => {
         if (staged.length === 0) {
           expect(env.JOB_SPECS_URI).to.equal(undefined);
           expect([specs, publish, list]).to.deep.equal([undefined, undefined, undefined]);
-          expect(statementsOf(runner).filter((s) => s.Action.some((a: string) => a.startsWith("s3:")))).to.deep.equal([]);
+          // S3: only the counts object each Glue job writes beside its output.
+          const s3 = statementsOf(runner).filter((s) => s.Action.some((a: string) => a.startsWith("s3:")));
+          expect(s3.map((s) => [s.Sid, s.Action])).to.deep.equal([["ReadGlueJobCounts", ["s3:GetObject"]]]);
+          expect(s3[0].Resource).to.have.length(jobsOn("glue").length);
+          for (const [i, id] of jobsOn("glue").entries()) expect(s3[0].Resource[i]).to.match(new RegExp(`\\}/${config.jobs[id].output}${COUNTS_OBJECT}$`));
           return;
         }
         expect(env.JOB_SPECS_URI).to.match(
