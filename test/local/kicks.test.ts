@@ -5,8 +5,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { expect } from "chai";
 import { allStates } from "../../asl/loader";
-import { DEFAULT_CONFIG_FILE, definitionPath, loadConfig, parseConfig, PROJECT_ROOT } from "../../core/config";
+import { definitionPath, loadConfig, parseConfig } from "../../core/config";
 import { runLocalWorkflow } from "../../local/runtime";
+import { activeConfigFile } from "../support/workflow";
 
 describe("local runtime: a workflow that still has kicks", () => {
   let dir: string;
@@ -34,8 +35,9 @@ describe("local runtime: a workflow that still has kicks", () => {
         waits.push(name);
       }
     expect(waits).to.have.length(Object.keys(shipped.datasets).length);
-    const rawConfig = JSON.parse(readFileSync(process.env.ETL_CONFIG ?? DEFAULT_CONFIG_FILE, "utf8"));
-    rawConfig.scriptsDir = join(PROJECT_ROOT, rawConfig.scriptsDir ?? "glue-scripts");
+    // The active configuration with its scripts where they are (relative to its own folder), its ASL in `dir`.
+    const rawConfig = JSON.parse(readFileSync(activeConfigFile(), "utf8"));
+    rawConfig.scriptsDir = join(dirname(activeConfigFile()), rawConfig.scriptsDir ?? "glue-scripts");
     const definition = join(dir, rawConfig.stateMachine.definition);
     mkdirSync(dirname(definition), { recursive: true });
     writeFileSync(definition, JSON.stringify(raw, null, 2));
