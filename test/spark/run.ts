@@ -15,7 +15,7 @@ import { defineCommand, runAsScript } from "../../core/cli-args";
 import { runTransformation } from "../../local/etl-engine";
 import { PROJECT_ROOT, loadConfig, schemaPath, scriptPath, scriptsDir, type EtlConfig } from "../../core/config";
 import { jobArguments, type EtlInput } from "../../core/job-arguments";
-import { DataQualityError, parseQualityLimits } from "../../core/quality";
+import { COUNTS_OBJECT, DataQualityError, parseCountsObject, parseQualityLimits } from "../../core/quality";
 import { readSchemaFile } from "../../core/schema-file";
 import { jobOutputColumns } from "../../asl/consistency";
 import { DEFAULT_SALES_ROWS } from "../../local/sample-data";
@@ -156,8 +156,17 @@ async function runSpark(config: EtlConfig, runs: JobRun[], work: string): Promis
   outcomes.set(CANARY.id, canary.status === "error" ? failure(canary) : { status: "skipped" });
   for (const run of runs) {
     const r = results[run.id];
-    if (r.status === "ok")
-      outcomes.set(run.id, { status: "ok", rowsWritten: r.rowsWritten!, rowsRead: r.rowsRead!, droppedRows: r.droppedRows!, files: await parquetFiles(run.args("spark").output) });
+    if (r.status === "ok") {
+      const { output } = run.args("spark");
+      // The counts object the job writes beside its output (read by the runner into the task output) says what it logged.
+      const countsFile = join(output, COUNTS_OBJECT);
+      const counts = existsSync(countsFile) ? parseCountsObject(await readFile(countsFile, "utf8"), countsFile) : undefined;
+      // (the log names the CSV inputs' drops; the object gives every input's, 0 for Parquet inputs)
+      const logged = { rowsRead: r.rowsRead!, rowsDropped: Object.fromEntries(Object.keys(r.rowsRead!).map((name) => [name, r.droppedRows![name] ?? 0])), rowsWritten: r.rowsWritten! };
+      if (!counts || !isDeepStrictEqual({ rowsRead: counts.rowsRead, rowsDropped: counts.rowsDropped, rowsWritten: counts.rowsWritten }, logged))
+        outcomes.set(run.id, { status: "error", error: `${countsFile}: ${counts ? JSON.stringify(counts) : "missing"}, but the job logged ${JSON.stringify(logged)}`, dataQuality: false });
+      else outcomes.set(run.id, { status: "ok", rowsWritten: r.rowsWritten!, rowsRead: r.rowsRead!, droppedRows: r.droppedRows!, files: await parquetFiles(output) });
+    }
     else if (r.status === "error") outcomes.set(run.id, failure(r));
     else outcomes.set(run.id, { status: "skipped" });
   }
