@@ -1,5 +1,5 @@
-// The shipped example's PMD on the local Athena: its rows, one per kept input row, equal the local engine's, and an
-// unclosed quote reads as OpenCSVSerde reads it (its last column, Events, runs to the line end). The local Athena's
+// The shipped example's PMD on the local Athena: its rows, one per kept input row, equal the local engine's, and a
+// line with an unclosed quote is dropped (the raw table's RegexSerDe gives it no fields), as the other engines drop it. The local Athena's
 // mechanisms, on whatever the configuration has, are in test/local/athena-service.test.ts.
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
