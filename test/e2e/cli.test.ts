@@ -17,7 +17,7 @@ import type { RunReport } from "../../local/runtime";
 import { folderSnapshot } from "../folder-snapshot";
 import { listening } from "../listening";
 import { jobStateName } from "../support/asl-states";
-import { expectAllClosed, runCli, serviceCount, type CliResult } from "../support/cli";
+import { expectAllClosed, expectEngines, runCli, serviceCount, type CliResult } from "../support/cli";
 import { configVariant } from "../support/config-variant";
 import { workflowShape } from "../support/workflow";
 
@@ -54,17 +54,6 @@ describe("e2e: npm start", () => {
   /** Small sample files for `datasets` (default: every configured one), as `npm start` generates them. */
   const samples = (name: string, datasets?: string[]) => writeDatasetSamples(config, join(dir, name), datasets, { salesRows: 2000, days: 400 });
 
-  /** Each job's run is reported with the job's engine and that engine's run id. */
-  function expectEngines(report: RunReport, config: EtlConfig): void {
-    const names = resourceNames(config);
-    const runIds = { glue: /^jr_[0-9a-f]{64}$/, athena: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, "emr-serverless": /^[0-9a-z]{16}$/ } as const;
-    for (const [id, job] of Object.entries(config.jobs)) {
-      const runs = report.jobs.filter((j) => j.jobName === names.glueJob(id));
-      expect(runs, id).to.have.length(1);
-      expect(runs[0].engine, id).to.equal(job.engine);
-      expect(runs[0].runId, id).to.match(runIds[job.engine]);
-    }
-  }
 
   it("--fail-job: the execution fails at that job, the failure rule publishes the notification, reports FAILED and exits 1", async () => {
     const out = join(dir, "failed");

@@ -8,12 +8,12 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
-import { loadConfig, PROJECT_ROOT, resourceNames, type EtlConfig } from "../../core/config";
+import { loadConfig, PROJECT_ROOT, resourceNames } from "../../core/config";
 import { MANIFEST_FILE } from "../../local/output-folder";
 import type { RunReport } from "../../local/runtime";
 import { writeSampleData } from "../../local/sample-data";
 import { splitCsvLine } from "../csv-line";
-import { expectAllClosed, runCli as runCliWith } from "../support/cli";
+import { expectAllClosed, expectEngines, runCli as runCliWith } from "../support/cli";
 import { configVariant } from "../support/config-variant";
 
 const ROOT = PROJECT_ROOT;
@@ -106,17 +106,6 @@ describe("example: npm start on the shipped example", () => {
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  /** Each job's run is reported with the job's engine and that engine's run id. */
-  function expectEngines(report: RunReport, config: EtlConfig): void {
-    const names = resourceNames(config);
-    const runIds = { glue: /^jr_[0-9a-f]{64}$/, athena: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, "emr-serverless": /^[0-9a-z]{16}$/ } as const;
-    for (const [id, job] of Object.entries(config.jobs)) {
-      const runs = report.jobs.filter((j) => j.jobName === names.glueJob(id));
-      expect(runs, id).to.have.length(1);
-      expect(runs[0].engine, id).to.equal(job.engine);
-      expect(runs[0].runId, id).to.match(runIds[job.engine]);
-    }
-  }
 
   it("runs the workflow on the generated sample data and writes the joined rows an independent computation expects", async () => {
     const out = join(dir, "joined");

@@ -11,8 +11,8 @@ import {
   type QueryExecution,
 } from "@aws-sdk/client-athena";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
+import { parquetRows } from "../support/parquet";
 import { athenaQuery } from "../../core/athena-query";
 import { catalogTables } from "../../core/catalog";
 import { loadConfig, scriptsDir, sqlPath } from "../../core/config";
@@ -27,18 +27,6 @@ const WORKGROUP = "etl-test-etl";
 const config = loadConfig();
 const TOKEN = "a".repeat(64);
 
-/** Rows of Parquet bytes, ordered as stored. */
-async function parquetRows(files: string[]): Promise<unknown[][]> {
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
-  try {
-    const list = files.map((f) => `'${f}'`).join(", ");
-    return (await connection.runAndReadAll(`SELECT * FROM read_parquet([${list}])`)).getRowsJson() as unknown[][];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
 
 describe("example: PMD on the local Athena", () => {
   let s3: LocalS3;

@@ -4,8 +4,8 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
+import { isoDate, readParquet, type Row } from "../support/parquet";
 import { runTransformation, type TransformationRequest } from "../../local/etl-engine";
 import { generateMarketing, generateSales } from "../../local/sample-data";
 
@@ -17,29 +17,6 @@ const MARKETING_COLUMNS = [
 ];
 const SALES_COLUMNS = ["date", "opportunities", "forecasted_monthly_revenue", "leads_generated", "forecasted_lead_revenue"];
 
-type Row = Record<string, unknown>;
-
-/** Reads Parquet files back with DuckDB: column names and types, and rows as JSON values (dates 'YYYY-MM-DD', bigints as strings). */
-async function readParquet(files: string[]): Promise<{ columns: Array<[string, string]>; rows: Row[] }> {
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
-  try {
-    const list = `[${files.map((f) => `'${f}'`).join(", ")}]`;
-    const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${list})`);
-    const columns = described.getRowObjectsJson().map((r) => [String(r.column_name), String(r.column_type)] as [string, string]);
-    const rows = (await connection.runAndReadAll(`SELECT * FROM read_parquet(${list})`)).getRowObjectsJson() as Row[];
-    return { columns, rows };
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
-
-/** M/D/YYYY -> YYYY-MM-DD, independent of the engine. */
-function isoDate(text: string): string {
-  const [m, d, y] = text.split("/");
-  return `${y}-${m.padStart(2, "0")}-${d.padStart(2, "0")}`;
-}
 
 /** The PSD contract computed in plain TypeScript over unquoted CSV text. */
 function expectedDailySales(csv: string): Row[] {

@@ -12,8 +12,8 @@ import {
   type QueryExecution,
 } from "@aws-sdk/client-athena";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
+import { parquetRows } from "../support/parquet";
 import { athenaCounts } from "../../core/athena-counts";
 import { athenaCountsQuery, athenaQuery } from "../../core/athena-query";
 import { checkQuality, DataQualityError, jobQualityLimits } from "../../core/quality";
@@ -44,18 +44,6 @@ const RAW = config.datasets[DATASET!].prefix;
 /** The dataset's sample data, as `npm start` generates it (a year of days where generated from its schema). */
 const sample = () => sampleCsv(config, DATASET!, { days: 365 });
 
-/** Rows of Parquet bytes, ordered as stored. */
-async function parquetRows(files: string[]): Promise<unknown[][]> {
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
-  try {
-    const list = files.map((f) => `'${f}'`).join(", ");
-    return (await connection.runAndReadAll(`SELECT * FROM read_parquet([${list}])`)).getRowsJson() as unknown[][];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
 
 describe("local/athena-service", () => {
   let s3: LocalS3;

@@ -4,8 +4,8 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
+import { isoDate, readParquet, type Row } from "../support/parquet";
 import { gzipSync } from "node:zlib";
 import { DataQualityError } from "../../core/quality";
 import { readSchemaFile } from "../../core/schema-file";
@@ -20,29 +20,6 @@ const HEADER = SCHEMA.columns.map((c) => c.source).join(",");
 /** CSV text of the test's schema, as `npm start` generates it for a dataset with that schema; one stage is 'Lead'. */
 const generatedDeals = (days: number, seed: number) => [...schemaChunks(SCHEMA, { days, seed, name: "deals" })].join("").replaceAll(",Stage 1,", ",Lead,");
 
-type Row = Record<string, unknown>;
-
-/** Reads Parquet files back with DuckDB: column names and types, and rows as JSON values (dates 'YYYY-MM-DD', bigints as strings). */
-async function readParquet(files: string[]): Promise<{ columns: Array<[string, string]>; rows: Row[] }> {
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
-  try {
-    const list = `[${files.map((f) => `'${f}'`).join(", ")}]`;
-    const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${list})`);
-    const columns = described.getRowObjectsJson().map((r) => [String(r.column_name), String(r.column_type)] as [string, string]);
-    const rows = (await connection.runAndReadAll(`SELECT * FROM read_parquet(${list})`)).getRowObjectsJson() as Row[];
-    return { columns, rows };
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
-
-/** M/D/YYYY -> YYYY-MM-DD, independent of the engine. */
-function isoDate(text: string): string {
-  const [m, d, y] = text.split("/");
-  return `${y}-${m.padStart(2, "0")}-${d.padStart(2, "0")}`;
-}
 
 /** deals.sql computed in plain TypeScript over unquoted CSV text. */
 function expectedDaily(csv: string): Row[] {

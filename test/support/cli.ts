@@ -2,7 +2,8 @@
 // test/example/e2e-cli.test.ts): run it, and check that every local server it announced is closed.
 import { spawn } from "node:child_process";
 import { expect } from "chai";
-import { loadConfig, PROJECT_ROOT, type EtlConfig } from "../../core/config";
+import { loadConfig, PROJECT_ROOT, resourceNames, type EtlConfig } from "../../core/config";
+import type { RunReport } from "../../local/runtime";
 import { listening } from "../listening";
 
 export interface CliResult {
@@ -52,4 +53,16 @@ export const serviceCount = (config: EtlConfig) => 4 + new Set(["glue", ...Objec
 export async function expectAllClosed(result: CliResult, config: EtlConfig = loadConfig()): Promise<void> {
   expect(result.endpoints, result.stdout).to.have.length(serviceCount(config));
   for (const endpoint of result.endpoints) expect(await listening(endpoint), `${endpoint} still listening`).to.equal(false);
+}
+
+/** Each job's run is reported with the job's engine and that engine's run id. */
+export function expectEngines(report: RunReport, config: EtlConfig): void {
+  const names = resourceNames(config);
+  const runIds = { glue: /^jr_[0-9a-f]{64}$/, athena: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, "emr-serverless": /^[0-9a-z]{16}$/ } as const;
+  for (const [id, job] of Object.entries(config.jobs)) {
+    const runs = report.jobs.filter((j) => j.jobName === names.glueJob(id));
+    expect(runs, id).to.have.length(1);
+    expect(runs[0].engine, id).to.equal(job.engine);
+    expect(runs[0].runId, id).to.match(runIds[job.engine]);
+  }
 }
