@@ -1,37 +1,24 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import {
-  AthenaClient,
-  BatchGetQueryExecutionCommand,
-  GetQueryExecutionCommand,
-  ListQueryExecutionsCommand,
-  StartQueryExecutionCommand,
-  StopQueryExecutionCommand,
-  type QueryExecution,
-} from "@aws-sdk/client-athena";
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { BatchGetQueryExecutionCommand, GetQueryExecutionCommand, ListQueryExecutionsCommand, StopQueryExecutionCommand } from "@aws-sdk/client-athena";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import { parquetRows } from "../support/parquet";
+import { BUCKET, localAthenaHarness, WORKGROUP } from "../support/local-athena";
 import { athenaCounts } from "../../core/athena-counts";
 import { athenaCountsQuery, athenaQuery } from "../../core/athena-query";
 import { checkQuality, DataQualityError, jobQualityLimits } from "../../core/quality";
 import { CASES, sampleLines } from "../spark/cases";
-import { catalogTables } from "../../core/catalog";
 import { loadConfig, resourceNames, schemaPath, scriptsDir, sqlPath } from "../../core/config";
 import { readSchemaFile } from "../../core/schema-file";
 import { STAGING_URI_MARKER } from "../../core/job-spec";
-import { startLocalAthena, type AthenaQueryStateChangeEvent, type LocalAthenaOptions, type LocalAthenaServer } from "../../local/athena-service";
 import { runTransformation } from "../../local/etl-engine";
 import { snakeCase } from "../../local/csv";
-import { startLocalS3, type LocalS3 } from "../../local/s3";
 import { splitCsvLine } from "../csv-line";
 import { datasetSchema, sampleCsv } from "../support/samples";
 import { workflowShape } from "../support/workflow";
 
-const BUCKET = "data-lake-test";
-const WORKGROUP = "etl-test-etl";
 const config = loadConfig();
 const TOKEN = "a".repeat(64);
 // The configuration's job on Athena that reads one raw dataset, or else any job that does: the statement is
@@ -46,56 +33,11 @@ const sample = () => sampleCsv(config, DATASET!, { days: 365 });
 
 
 describe("local/athena-service", () => {
-  let s3: LocalS3;
-  let server: LocalAthenaServer | undefined;
-  let athena: AthenaClient;
-  let events: AthenaQueryStateChangeEvent[];
-  let work: string;
-
-  beforeEach(async () => {
-    s3 = await startLocalS3({ bucket: BUCKET });
-    work = await mkdtemp(join(tmpdir(), "athena-test-"));
-  });
-
-  async function start(options: Partial<LocalAthenaOptions> = {}) {
-    events = [];
-    server = await startLocalAthena({
-      s3: s3.client,
-      catalog: { database: config.glue.databaseName, bucket: BUCKET, tables: catalogTables(config) },
-      workGroups: [WORKGROUP],
-      transitionMs: 10,
-      onStateChange: (e) => events.push(e),
-      ...options,
-    });
-    athena = new AthenaClient({ endpoint: server.endpoint, region: "us-east-1", maxAttempts: 1 });
-  }
-
-  afterEach(async () => {
-    athena?.destroy();
-    await server?.close();
-    server = undefined;
-    await s3.close();
-    await rm(work, { recursive: true, force: true });
-  });
-
-  const put = (Key: string, Body: string) => s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body }));
-  const keysUnder = async (Prefix: string) => ((await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix }))).Contents ?? []).map((o) => o.Key!).sort();
+  const h = localAthenaHarness(config);
   const statementTo = (destination: string) => athenaQuery(config, job).split(STAGING_URI_MARKER).join(destination);
-  /** Without a token, the SDK makes one up (the field is an idempotency token). */
-  const startQuery = (QueryString: string, ClientRequestToken?: string) =>
-    athena.send(new StartQueryExecutionCommand({ QueryString, WorkGroup: WORKGROUP, QueryExecutionContext: { Database: config.glue.databaseName }, ClientRequestToken }));
-
-  async function waitForFinal(QueryExecutionId: string): Promise<QueryExecution> {
-    for (let i = 0; i < 500; i++) {
-      const { QueryExecution } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId }));
-      if (!["QUEUED", "RUNNING"].includes(QueryExecution!.Status!.State!)) return QueryExecution!;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error(`query ${QueryExecutionId} did not finish`);
-  }
 
   it("runs a job's generated statement as sent and writes the same rows as the local engine, dropping the same rows", async () => {
-    await start();
+    await h.start();
     // The sample data plus rows each drop rule removes (no such day, month 13, a number that is not one), from
     // the dataset's schema.
     const lines = sample().trimEnd().split("\n");
@@ -107,24 +49,24 @@ describe("local/athena-service", () => {
     const bad = [...(date >= 0 ? [withValue(date, "2/30/2013"), withValue(date, "13/1/2013")] : []), ...(number >= 0 ? [withValue(number, "12x")] : [])];
     expect(bad, "the schema has a date or a number column").to.not.be.empty;
     const csv = [...lines, ...bad].join("\n") + "\n";
-    await put(`${RAW}upload.csv`, csv);
+    await h.put(`${RAW}upload.csv`, csv);
     const destination = `s3://${BUCKET}/staging/${JOB_NAME}/${TOKEN}/`;
-    const { QueryExecutionId } = await startQuery(statementTo(destination), TOKEN);
-    const done = await waitForFinal(QueryExecutionId!);
+    const { QueryExecutionId } = await h.startQuery(statementTo(destination), TOKEN);
+    const done = await h.waitForFinal(QueryExecutionId!);
     expect(done.Status?.State, JSON.stringify(done.Status)).to.equal("SUCCEEDED");
     expect(done.Statistics?.DataScannedInBytes).to.equal(Buffer.byteLength(csv));
     expect(done.Statistics?.EngineExecutionTimeInMillis).to.be.a("number");
     expect(done.Query).to.equal(statementTo(destination));
 
-    const keys = await keysUnder(`staging/${JOB_NAME}/${TOKEN}/`);
+    const keys = await h.keysUnder(`staging/${JOB_NAME}/${TOKEN}/`);
     expect(keys).to.have.length(1);
-    const athenaFile = join(work, "athena.parquet");
-    const body = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: keys[0] }));
+    const athenaFile = join(h.work, "athena.parquet");
+    const body = await h.s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: keys[0] }));
     await writeFile(athenaFile, await body.Body!.transformToByteArray());
 
-    const csvFile = join(work, "upload.csv");
+    const csvFile = join(h.work, "upload.csv");
     await writeFile(csvFile, csv);
-    const engineOut = join(work, "engine");
+    const engineOut = join(h.work, "engine");
     const engine = await runTransformation({ inputs: [{ name: VIEW, path: csvFile, format: "csv", schema: config.datasets[DATASET!].schema }], sqlFile: sqlPath(config, config.jobs[job]), outputDir: engineOut, scriptsDir: scriptsDir(config) });
     expect(engine.droppedRows[VIEW]).to.equal(bad.length);
     const expected = await parquetRows((await readdir(engineOut)).map((f) => join(engineOut, f)));
@@ -140,7 +82,7 @@ describe("local/athena-service", () => {
   for (const job of workflowShape().jobsOn("athena").filter((id) => config.jobs[id].inputs.every((i) => i.dataset !== undefined)))
     for (const testCase of CASES.filter((c) => !headerCases.test(c.name)))
       it(`${job}: drops and counts as the local engine does: ${testCase.name}`, async () => {
-        await start({ transitionMs: 1 });
+        await h.start({ transitionMs: 1 });
         const shape = workflowShape();
         const inputs = [];
         for (const input of config.jobs[job].inputs) {
@@ -148,23 +90,23 @@ describe("local/athena-service", () => {
           const schema = datasetSchema(config, dataset);
           const [header, ...lines] = sampleLines(dataset, schema, 40);
           const files = testCase.files({ dataset, schema, header: splitCsvLine(header), lines }, shape.datasets.indexOf(dataset));
-          const dir = join(work, dataset);
+          const dir = join(h.work, dataset);
           for (const [name, body] of Object.entries(files)) {
             await mkdir(dirname(join(dir, name)), { recursive: true });
             await writeFile(join(dir, name), body);
-            await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${config.datasets[dataset].prefix}${name}`, Body: body }));
+            await h.s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${config.datasets[dataset].prefix}${name}`, Body: body }));
           }
           inputs.push({ name: input.name, path: dir, format: "csv" as const, schema: config.datasets[dataset].schema });
         }
         const catalogSchema = config.jobs[job].catalogSchema;
         const outputColumns = catalogSchema ? readSchemaFile(schemaPath(config, catalogSchema)).columns.map((c) => c.name) : [];
         const limits = testCase.quality?.(jobQualityLimits(config, job), { id: job, outputColumns }) ?? jobQualityLimits(config, job);
-        const engineOut = join(work, "engine");
+        const engineOut = join(h.work, "engine");
         const engine = await runTransformation({ inputs, sqlFile: sqlPath(config, config.jobs[job]), outputDir: engineOut, scriptsDir: scriptsDir(config), quality: limits }).catch((e: Error) => e);
 
         const run = async (statement: string, destination: string) => {
-          const { QueryExecutionId } = await startQuery(statement.split(STAGING_URI_MARKER).join(`s3://${BUCKET}/${destination}`));
-          const done = await waitForFinal(QueryExecutionId!);
+          const { QueryExecutionId } = await h.startQuery(statement.split(STAGING_URI_MARKER).join(`s3://${BUCKET}/${destination}`));
+          const done = await h.waitForFinal(QueryExecutionId!);
           if (engine instanceof Error && !(engine instanceof DataQualityError)) {
             // A job the local engine refuses (e.g. notNull naming a column its output lacks) fails on Athena too, naming it.
             expect(done.Status?.State).to.equal("FAILED");
@@ -172,8 +114,8 @@ describe("local/athena-service", () => {
             return [];
           }
           expect(done.Status?.State, JSON.stringify(done.Status)).to.equal("SUCCEEDED");
-          const keys = await keysUnder(destination);
-          return Promise.all(keys.map(async (key) => Buffer.from(await (await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray())));
+          const keys = await h.keysUnder(destination);
+          return Promise.all(keys.map(async (key) => Buffer.from(await (await h.s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray())));
         };
         const [countsFile] = await run(athenaCountsQuery(config, job, limits), "staging/counts/");
         if (!countsFile) return;
@@ -189,16 +131,16 @@ describe("local/athena-service", () => {
         expect(Object.fromEntries(Object.entries(counts.inputs).map(([n, c]) => [n, c.dropped]))).to.deep.equal(engine.droppedRows);
         expect(counts.written).to.equal(engine.rowsWritten);
         const [parquet] = await run(athenaQuery(config, job), "staging/out/");
-        await writeFile(join(work, "athena.parquet"), parquet);
-        expect(await parquetRows([join(work, "athena.parquet")])).to.deep.equal(await parquetRows(engine.files));
+        await writeFile(join(h.work, "athena.parquet"), parquet);
+        expect(await parquetRows([join(h.work, "athena.parquet")])).to.deep.equal(await parquetRows(engine.files));
       });
 
   it("goes QUEUED -> RUNNING -> SUCCEEDED and emits one state-change event per transition", async () => {
-    await start();
-    await put(`${RAW}a.csv`, sample());
-    const { QueryExecutionId } = await startQuery(statementTo(`s3://${BUCKET}/staging/x/`));
-    await waitForFinal(QueryExecutionId!);
-    const mine = events.filter((e) => e.detail.queryExecutionId === QueryExecutionId);
+    await h.start();
+    await h.put(`${RAW}a.csv`, sample());
+    const { QueryExecutionId } = await h.startQuery(statementTo(`s3://${BUCKET}/staging/x/`));
+    await h.waitForFinal(QueryExecutionId!);
+    const mine = h.events.filter((e) => e.detail.queryExecutionId === QueryExecutionId);
     expect(mine.map((e) => [e.detail.previousState, e.detail.currentState])).to.deep.equal([
       [null, "QUEUED"],
       ["QUEUED", "RUNNING"],
@@ -208,81 +150,81 @@ describe("local/athena-service", () => {
   });
 
   it("returns the same query for the same ClientRequestToken and refuses the token with another statement", async () => {
-    await start();
-    await put(`${RAW}a.csv`, sample());
+    await h.start();
+    await h.put(`${RAW}a.csv`, sample());
     const statement = statementTo(`s3://${BUCKET}/staging/y/`);
-    const first = await startQuery(statement, TOKEN);
-    const second = await startQuery(statement, TOKEN);
+    const first = await h.startQuery(statement, TOKEN);
+    const second = await h.startQuery(statement, TOKEN);
     expect(second.QueryExecutionId).to.equal(first.QueryExecutionId);
-    await waitForFinal(first.QueryExecutionId!);
-    const third = await startQuery(statement, TOKEN);
+    await h.waitForFinal(first.QueryExecutionId!);
+    const third = await h.startQuery(statement, TOKEN);
     expect(third.QueryExecutionId).to.equal(first.QueryExecutionId);
-    const error = await startQuery(statementTo(`s3://${BUCKET}/staging/z/`), TOKEN).catch((e: Error) => e);
+    const error = await h.startQuery(statementTo(`s3://${BUCKET}/staging/z/`), TOKEN).catch((e: Error) => e);
     expect(error).to.have.property("name", "InvalidRequestException");
-    const other = await startQuery(statement, "b".repeat(64));
+    const other = await h.startQuery(statement, "b".repeat(64));
     expect(other.QueryExecutionId).to.not.equal(first.QueryExecutionId);
   });
 
   it("fails an UNLOAD to a destination that holds data, as Athena does, and leaves that data alone", async () => {
-    await start();
-    await put(`${RAW}a.csv`, sample());
-    await put("staging/full/old.parquet", "previous");
-    const { QueryExecutionId } = await startQuery(statementTo(`s3://${BUCKET}/staging/full/`));
-    const done = await waitForFinal(QueryExecutionId!);
+    await h.start();
+    await h.put(`${RAW}a.csv`, sample());
+    await h.put("staging/full/old.parquet", "previous");
+    const { QueryExecutionId } = await h.startQuery(statementTo(`s3://${BUCKET}/staging/full/`));
+    const done = await h.waitForFinal(QueryExecutionId!);
     expect(done.Status?.State).to.equal("FAILED");
     expect(done.Status?.AthenaError?.ErrorMessage).to.match(/HIVE_PATH_ALREADY_EXISTS/);
     expect(done.Status?.StateChangeReason).to.match(/HIVE_PATH_ALREADY_EXISTS/);
-    expect(await keysUnder("staging/full/")).to.deep.equal(["staging/full/old.parquet"]);
+    expect(await h.keysUnder("staging/full/")).to.deep.equal(["staging/full/old.parquet"]);
   });
 
   it("fails a query whose function the local dialect does not cover, and a statement that is not an UNLOAD, naming why", async () => {
-    await start();
-    const notUnload = await startQuery("SELECT 1");
-    expect((await waitForFinal(notUnload.QueryExecutionId!)).Status?.StateChangeReason).to.match(/UNLOAD .* statements only/);
-    const badTable = await startQuery(`UNLOAD (SELECT * FROM "${config.glue.databaseName}"."nope") TO 's3://${BUCKET}/staging/q/' WITH (format = 'PARQUET')`);
-    expect((await waitForFinal(badTable.QueryExecutionId!)).Status?.StateChangeReason).to.match(/TABLE_NOT_FOUND.*nope/);
+    await h.start();
+    const notUnload = await h.startQuery("SELECT 1");
+    expect((await h.waitForFinal(notUnload.QueryExecutionId!)).Status?.StateChangeReason).to.match(/UNLOAD .* statements only/);
+    const badTable = await h.startQuery(`UNLOAD (SELECT * FROM "${config.glue.databaseName}"."nope") TO 's3://${BUCKET}/staging/q/' WITH (format = 'PARQUET')`);
+    expect((await h.waitForFinal(badTable.QueryExecutionId!)).Status?.StateChangeReason).to.match(/TABLE_NOT_FOUND.*nope/);
   });
 
   it("cancels a queued query on StopQueryExecution and writes nothing; stopping a finished query changes nothing", async () => {
-    await start({ transitionMs: 300 });
-    await put(`${RAW}a.csv`, sample());
-    const { QueryExecutionId } = await startQuery(statementTo(`s3://${BUCKET}/staging/c/`));
-    await athena.send(new StopQueryExecutionCommand({ QueryExecutionId }));
-    const done = await waitForFinal(QueryExecutionId!);
+    await h.start({ transitionMs: 300 });
+    await h.put(`${RAW}a.csv`, sample());
+    const { QueryExecutionId } = await h.startQuery(statementTo(`s3://${BUCKET}/staging/c/`));
+    await h.athena.send(new StopQueryExecutionCommand({ QueryExecutionId }));
+    const done = await h.waitForFinal(QueryExecutionId!);
     expect(done.Status?.State).to.equal("CANCELLED");
     await new Promise((r) => setTimeout(r, 400));
-    expect((await waitForFinal(QueryExecutionId!)).Status?.State).to.equal("CANCELLED");
-    expect(await keysUnder("staging/c/")).to.deep.equal([]);
-    await athena.send(new StopQueryExecutionCommand({ QueryExecutionId }));
-    expect(events.filter((e) => e.detail.queryExecutionId === QueryExecutionId).map((e) => e.detail.currentState)).to.deep.equal(["QUEUED", "CANCELLED"]);
+    expect((await h.waitForFinal(QueryExecutionId!)).Status?.State).to.equal("CANCELLED");
+    expect(await h.keysUnder("staging/c/")).to.deep.equal([]);
+    await h.athena.send(new StopQueryExecutionCommand({ QueryExecutionId }));
+    expect(h.events.filter((e) => e.detail.queryExecutionId === QueryExecutionId).map((e) => e.detail.currentState)).to.deep.equal(["QUEUED", "CANCELLED"]);
   });
 
   it("answers BatchGet with unknown ids as unprocessed, Get of an unknown id with not found, and lists a workgroup newest first", async () => {
-    await start();
-    const a = await startQuery("SELECT 1");
-    const b = await startQuery("SELECT 2");
-    const batch = await athena.send(new BatchGetQueryExecutionCommand({ QueryExecutionIds: [a.QueryExecutionId!, "missing-id"] }));
+    await h.start();
+    const a = await h.startQuery("SELECT 1");
+    const b = await h.startQuery("SELECT 2");
+    const batch = await h.athena.send(new BatchGetQueryExecutionCommand({ QueryExecutionIds: [a.QueryExecutionId!, "missing-id"] }));
     expect(batch.QueryExecutions?.map((q) => q.QueryExecutionId)).to.deep.equal([a.QueryExecutionId]);
     expect(batch.UnprocessedQueryExecutionIds?.map((u) => u.QueryExecutionId)).to.deep.equal(["missing-id"]);
-    const error = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: "missing-id" })).catch((e: Error) => e);
+    const error = await h.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: "missing-id" })).catch((e: Error) => e);
     expect(error).to.have.property("name", "InvalidRequestException");
     expect((error as Error).message).to.match(/not found/);
-    const page1 = await athena.send(new ListQueryExecutionsCommand({ WorkGroup: WORKGROUP, MaxResults: 1 }));
+    const page1 = await h.athena.send(new ListQueryExecutionsCommand({ WorkGroup: WORKGROUP, MaxResults: 1 }));
     expect(page1.QueryExecutionIds).to.deep.equal([b.QueryExecutionId]);
-    const page2 = await athena.send(new ListQueryExecutionsCommand({ WorkGroup: WORKGROUP, MaxResults: 1, NextToken: page1.NextToken }));
+    const page2 = await h.athena.send(new ListQueryExecutionsCommand({ WorkGroup: WORKGROUP, MaxResults: 1, NextToken: page1.NextToken }));
     expect(page2.QueryExecutionIds).to.deep.equal([a.QueryExecutionId]);
     expect(page2.NextToken).to.equal(undefined);
-    const unknown = await athena.send(new ListQueryExecutionsCommand({ WorkGroup: "other" })).catch((e: Error) => e);
+    const unknown = await h.athena.send(new ListQueryExecutionsCommand({ WorkGroup: "other" })).catch((e: Error) => e);
     expect(unknown).to.have.property("name", "InvalidRequestException");
   });
 
   it("fails a query the injected-failure hook names, as --fail-job does", async () => {
-    await start({ injectedFailure: (q) => (q.Query.includes(`/staging/${JOB_NAME}/`) ? `Injected failure: job ${JOB_NAME}` : undefined) });
-    await put(`${RAW}a.csv`, sample());
-    const { QueryExecutionId } = await startQuery(statementTo(`s3://${BUCKET}/staging/${JOB_NAME}/${TOKEN}/`));
-    const done = await waitForFinal(QueryExecutionId!);
+    await h.start({ injectedFailure: (q) => (q.Query.includes(`/staging/${JOB_NAME}/`) ? `Injected failure: job ${JOB_NAME}` : undefined) });
+    await h.put(`${RAW}a.csv`, sample());
+    const { QueryExecutionId } = await h.startQuery(statementTo(`s3://${BUCKET}/staging/${JOB_NAME}/${TOKEN}/`));
+    const done = await h.waitForFinal(QueryExecutionId!);
     expect(done.Status?.State).to.equal("FAILED");
     expect(done.Status?.StateChangeReason).to.equal(`Injected failure: job ${JOB_NAME}`);
-    expect(await keysUnder("staging/")).to.deep.equal([]);
+    expect(await h.keysUnder("staging/")).to.deep.equal([]);
   });
 });
