@@ -11,6 +11,7 @@ import { datasetSchema, outputTableName, rawTableName } from "./catalog";
 import { STAGING_URI_MARKER } from "./job-spec";
 import { countsColumn } from "./athena-counts";
 import { jobQualityLimits } from "./quality";
+import { FIRST_FIELD, LAST_FIELD, rawRows, type AthenaRawInput } from "./athena-inputs";
 
 // The strict forms of typed values, identical to etl_common.py and local/etl-engine.ts (a test pins all three).
 export const ATHENA_VALUE_PATTERNS = {
@@ -71,15 +72,29 @@ function unquotedValue(column: string): string {
 }
 
 /**
- * What a raw line is, from its RegexSerDe columns (core/catalog.ts csvLineRegex): blank (white space alone: no record,
- * as Spark's and DuckDB's readers skip it), a record (every field present), or else malformed (read and dropped).
+ * What a raw line is, from its first and last fields by position (core/athena-inputs.ts rawRows, csvLineRegex): blank
+ * (white space alone: no record, as Spark's and DuckDB's readers skip it), a record (every field present), or else
+ * malformed (read and dropped).
  */
-function rawLine(columns: readonly { name: string }[]): { blank: string; record: string } {
-  const first = quoteIdentifier(columns[0].name);
-  const last = quoteIdentifier(columns[columns.length - 1].name);
+function rawLine(columns: number): { blank: string; record: string } {
+  const first = quoteIdentifier(FIRST_FIELD);
+  const last = quoteIdentifier(LAST_FIELD);
   const whiteSpace = `coalesce(regexp_like(${first}, '^\\s*$'), false)`;
-  if (columns.length === 1) return { blank: whiteSpace, record: `${first} IS NOT NULL AND NOT ${whiteSpace}` };
+  if (columns === 1) return { blank: whiteSpace, record: `${first} IS NOT NULL AND NOT ${whiteSpace}` };
   return { blank: `(${whiteSpace} AND ${last} IS NULL)`, record: `${last} IS NOT NULL` };
+}
+
+/** The raw tables a job reads on Athena, one per raw input: what the runner binds to each run's files. */
+export function athenaRawInputs(config: EtlConfig, jobId: string, dataBucket: string): AthenaRawInput[] {
+  return knownJob(config, jobId).inputs.flatMap((input) => {
+    if (input.dataset === undefined) return [];
+    return [{ input: input.name, ...rawTable(config, input.dataset), uri: `s3://${dataBucket}/${config.datasets[input.dataset].prefix}` }];
+  });
+}
+
+function rawTable(config: EtlConfig, dataset: string): Pick<AthenaRawInput, "database" | "table" | "columns"> {
+  const columns = datasetSchema(config, dataset).columns.map((c) => ({ name: c.name, source: c.source ?? c.name }));
+  return { database: config.glue.databaseName, table: rawTableName(dataset), columns };
 }
 
 /** The view of one input, as a WITH item. */
@@ -97,8 +112,8 @@ function inputView(config: EtlConfig, jobId: string, index: number): string {
       typed.map((t) => `      ${t}`).join(",\n"),
       `    FROM (`,
       `      SELECT ${columns.map((c) => `${unquotedValue(c.name)} AS ${quoteIdentifier(c.name)}`).join(",\n        ")}`,
-      `      FROM ${database}.${quoteIdentifier(rawTableName(input.dataset))}`,
-      `      WHERE ${rawLine(columns).record}`,
+      `      FROM ${rawRows(rawTable(config, input.dataset))}`,
+      `      WHERE ${rawLine(columns.length).record}`,
       `    )`,
       `  )${valid.length ? ` WHERE ${valid.join(" AND ")}` : ""}`,
       `)`,
@@ -143,18 +158,17 @@ export function athenaQuery(config: EtlConfig, jobId: string): string {
  * that are not blank, and those its view keeps), the rows the job's SQL gives, and the nulls of each notNull column
  * (jobs.<ID>.quality), unloaded to the marker (the runner replaces it with the run's counts folder). It runs the job's
  * SQL a second time (Athena's UNLOAD reports no counts, and the staged output has no table): the job's data is
- * scanned twice.
+ * scanned twice, the same files (the runner binds both statements to the files it checked, core/athena-inputs.ts).
  */
 export function athenaCountsQuery(config: EtlConfig, jobId: string, limits = jobQualityLimits(config, jobId)): string {
   const job = knownJob(config, jobId);
-  const database = quoteIdentifier(config.glue.databaseName);
   const views = job.inputs.map((_, i) => inputView(config, jobId, i));
   const counts: string[] = [];
   for (const input of job.inputs) {
     const view = quoteIdentifier(input.name);
     const read =
       input.dataset !== undefined
-        ? `(SELECT count_if(NOT ${rawLine(datasetSchema(config, input.dataset).columns).blank}) FROM ${database}.${quoteIdentifier(rawTableName(input.dataset))})`
+        ? `(SELECT count_if(NOT ${rawLine(datasetSchema(config, input.dataset).columns.length).blank}) FROM ${rawRows(rawTable(config, input.dataset))})`
         : `(SELECT count(*) FROM ${view})`;
     counts.push(`${read} AS ${quoteIdentifier(countsColumn.read(input.name))}`, `(SELECT count(*) FROM ${view}) AS ${quoteIdentifier(countsColumn.kept(input.name))}`);
   }

@@ -17,6 +17,8 @@ export interface AthenaJobSpec {
   outputUri: string;
   /** Staging root, s3://bucket/<stagingPrefix><jobName>/; a run writes under <stagingUri><taskId>/. */
   stagingUri: string;
+  /** The raw tables the statements read (core/athena-inputs.ts AthenaRawInput): the runner checks their files' headers and binds both statements to those files. */
+  rawInputs?: Array<{ input: string; database: string; table: string; uri: string; columns: Array<{ name: string; source: string }> }>;
 }
 
 export interface EmrServerlessJobSpec {

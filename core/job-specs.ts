@@ -2,7 +2,7 @@
 // them as S3 objects and the local runtime writes the same objects into the local S3. Resource names and ids may be
 // Terraform references. Must not import cdktf.
 import { basename } from "node:path";
-import { athenaCountsQuery, athenaQuery } from "./athena-query";
+import { athenaCountsQuery, athenaQuery, athenaRawInputs } from "./athena-query";
 import { jobQualityLimits } from "./quality";
 import type { EtlConfig } from "./config";
 import { resourceNames, sqlPath } from "./config";
@@ -51,7 +51,7 @@ export function jobSpecs(config: EtlConfig, resources: JobSpecResources): JobSpe
     const key = jobSpecKey(jobSpecsPrefix(config), jobName);
     if (job.engine === "athena") {
       if (!resources.athena) throw new Error(`jobs.${jobId}.engine: athena needs the Athena workgroup`);
-      return [{ jobId, key, spec: { engine: "athena", ...common, workGroup: resources.athena.workGroup, database: config.glue.databaseName, query: athenaQuery(config, jobId), countsQuery: athenaCountsQuery(config, jobId), quality: jobQualityLimits(config, jobId) } }];
+      return [{ jobId, key, spec: { engine: "athena", ...common, workGroup: resources.athena.workGroup, database: config.glue.databaseName, query: athenaQuery(config, jobId), countsQuery: athenaCountsQuery(config, jobId), quality: jobQualityLimits(config, jobId), rawInputs: athenaRawInputs(config, jobId, resources.dataBucket) } }];
     }
     if (!resources.emrServerless) throw new Error(`jobs.${jobId}.engine: emr-serverless needs the EMR Serverless application and its job role`);
     const args = jobArguments(config, jobId, resources.dataBucket);

@@ -1,6 +1,7 @@
 // How the local Athena runs one statement: the catalog tables it names are staged from the local S3 into DuckDB as
 // their table definitions read them (RegexSerDe text tables: each line of each file, the header lines skipped, matched
-// by the table's input.regex, a line that does not match all NULL; Parquet tables: typed columns by name), the query
+// by the table's input.regex, a line that does not match all NULL, with the "$path" of its file; Parquet tables: typed
+// columns by name), the query
 // runs as written (local/athena-dialect.ts), and its result is written as Parquet or JSON to the UNLOAD destination,
 // which must be empty, as on Athena.
 import { createReadStream } from "node:fs";
@@ -124,7 +125,8 @@ async function stageTable(connection: DuckDBConnection, staging: S3Staging, cata
   const name = `${identifier(catalog.database)}.${identifier(table.name)}`;
   const columns = table.columns.map((c) => `${identifier(c.name)} ${duckType(c.type)}`).join(", ");
   const list = `[${files.map((f) => literal(f.file)).join(", ")}]`;
-  if (table.serde.library === REGEX_SERDE) await stageRegexTable(connection, catalog.database, table, files.map((f) => f.file));
+  const uriOf = (file: string) => `s3://${catalog.bucket}/${table.prefix}${relative(dir, file).split(sep).join("/")}`;
+  if (table.serde.library === REGEX_SERDE) await stageRegexTable(connection, catalog.database, table, files.map((f) => ({ file: f.file, uri: uriOf(f.file) })));
   else if (table.serde.library !== PARQUET_SERDE) throw new AthenaQueryError(`local Athena: table ${table.name}: SerDe ${table.serde.library} is not covered`);
   else if (files.length === 0) await connection.run(`CREATE TABLE ${name} (${columns})`);
   else await connection.run(`CREATE VIEW ${name} AS SELECT ${table.columns.map((c) => identifier(c.name)).join(", ")} FROM read_parquet(${list})`);
@@ -134,17 +136,18 @@ async function stageTable(connection: DuckDBConnection, staging: S3Staging, cata
 /**
  * A RegexSerDe text table, as Hive's text input and the SerDe read it: every line (ending at LF, CR LF or CR) of every
  * file (*.gz decompressed), after the table's skip.header.line.count lines of each; a line that input.regex matches
- * whole gives its groups (a group that took no part: NULL), any other line all NULL.
+ * whole gives its groups (a group that took no part: NULL), any other line all NULL. Each row also has Athena's
+ * "$path" pseudo-column, the s3:// URI of its file (a column here: `SELECT *` shows it, which Athena's does not).
  */
-async function stageRegexTable(connection: DuckDBConnection, database: string, table: CatalogTable, files: string[]): Promise<void> {
+async function stageRegexTable(connection: DuckDBConnection, database: string, table: CatalogTable, files: Array<{ file: string; uri: string }>): Promise<void> {
   const pattern = table.serde.parameters["input.regex"];
   if (!pattern) throw new AthenaQueryError(`local Athena: table ${table.name}: RegexSerDe without input.regex`);
   const regex = new RegExp(pattern, "u");
   const skip = Number(table.parameters["skip.header.line.count"] ?? 0);
-  await connection.run(`CREATE TABLE ${identifier(database)}.${identifier(table.name)} (${table.columns.map((c) => `${identifier(c.name)} VARCHAR`).join(", ")})`);
+  await connection.run(`CREATE TABLE ${identifier(database)}.${identifier(table.name)} (${[...table.columns.map((c) => c.name), PATH_COLUMN].map((c) => `${identifier(c)} VARCHAR`).join(", ")})`);
   const appender = await connection.createAppender(table.name, database);
   try {
-    for (const file of files) {
+    for (const { file, uri } of files) {
       let line = 0;
       for await (const text of createInterface({ input: fileText(file), crlfDelay: Infinity })) {
         if (line++ < skip) continue;
@@ -156,6 +159,7 @@ async function stageRegexTable(connection: DuckDBConnection, database: string, t
           if (value === undefined) appender.appendNull();
           else appender.appendVarchar(value);
         }
+        appender.appendVarchar(uri);
         appender.endRow();
       }
     }
@@ -173,6 +177,9 @@ function fileText(file: string): Readable {
   raw.on("error", (e) => gunzip.destroy(e));
   return raw.pipe(gunzip);
 }
+
+/** Athena's pseudo-column of a row's file (core/athena-inputs.ts binds statements to files with it). */
+export const PATH_COLUMN = "$path";
 
 function duckType(type: string): string {
   const types: Record<string, string> = { string: "VARCHAR", bigint: "BIGINT", double: "DOUBLE", boolean: "BOOLEAN", date: "DATE" };

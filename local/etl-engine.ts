@@ -12,7 +12,8 @@ import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { EtlInput } from "../core/job-arguments";
 import { DEFAULT_LIMITS, enforceQuality, type QualityCounts, type QualityLimits } from "../core/quality";
 import { readSchemaFile, type SchemaFile } from "../core/schema-file";
-import { dataFiles, duplicateColumnError, isGzipName, missingColumns, readCsvHeader, snakeCase } from "./csv";
+import { headerColumnsError } from "../core/csv-header";
+import { dataFiles, isGzipName, readCsvHeader, snakeCase } from "./csv";
 
 export interface TransformationRequest {
   /** As in `--etl_inputs`, with `path` a local file or folder (see inputFiles: CSV reads every file not hidden, recursively). */
@@ -198,11 +199,8 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
     const header = await readCsvHeader(file);
     const positions = new Map<string, number>();
     header.forEach((h, position) => positions.has(snakeCase(h)) || positions.set(snakeCase(h), position));
-    const duplicate = duplicateColumnError(header, schema.columns, input.name, file);
-    if (duplicate) throw new Error(duplicate);
-    const missing = missingColumns(header, schema.columns);
-    if (missing.length)
-      throw new Error(`${file}: input '${input.name}' lacks required column(s) ${missing.map((c) => JSON.stringify(c)).join(", ")} (header: ${JSON.stringify(header)})`);
+    const refused = headerColumnsError(header, schema.columns, input.name, file);
+    if (refused) throw new Error(refused);
     // Records are lines, as in Spark's default reader (multiLine false): a line with an unclosed quote is
     // malformed by itself. DuckDB would read on to the next quote, swallowing the following lines unreported.
     // The scan streams the file; only a file with such lines is copied without them (streamed too).

@@ -57,6 +57,14 @@ export interface RunListing {
 
 export type StartErrorClass = "retryable" | "permanent";
 
+/**
+ * The run's input is refused before anything starts (Athena: a file's header, checked by the runner): the task fails
+ * as a failed job does (JobFailedError, the message naming the file), since another engine's job fails on that input.
+ */
+export class JobInputError extends Error {
+  override name = "JobInputError";
+}
+
 export interface EngineAdapter {
   readonly engine: EngineName;
   /** For messages: "Glue", "Athena", "EMR Serverless". */
@@ -66,7 +74,7 @@ export interface EngineAdapter {
   /**
    * Starts the run of a task; the engine carries the task id so the run can be found again (and, where the engine
    * has idempotency tokens, a repeated start returns the same run). Sent once, never retried by the SDK. Returns the
-   * run id; throws the SDK's error (classified with classifyStartError) or a JobSpecError.
+   * run id; throws the SDK's error (classified with classifyStartError), a JobSpecError or a JobInputError.
    */
   start(request: StartRequest): Promise<string | undefined>;
   /** Describes many runs in few calls (batch and list APIs), and finds the runs of the given tasks. */

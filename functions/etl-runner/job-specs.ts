@@ -33,6 +33,12 @@ const athenaSpec = z.object({
   }),
   outputUri: s3Folder(),
   stagingUri: s3Folder(),
+  // Absent in a spec written before the runner checked headers: the statements then run as generated.
+  rawInputs: z.optional(
+    z.array(
+      z.object({ input: text(), database: text(), table: text(), uri: s3Folder(), columns: z.array(z.object({ name: text(), source: text() })).check(z.minLength(1)) }),
+    ),
+  ),
 });
 const emrSpec = z.object({
   engine: z.literal("emr-serverless"),

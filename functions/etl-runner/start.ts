@@ -2,7 +2,8 @@
 import { describeError, isServiceError } from "../shared/aws-errors";
 import { sendFinalTaskFailure, sendTaskFailure, taskIdOf, type ActivityTask } from "../shared/sfn";
 import { RUNNER_ERRORS, type RunnerDeps, type RunnerSummary } from "./deps";
-import type { EngineAdapter } from "./engine";
+import { JobInputError, type EngineAdapter } from "./engine";
+import { failureCause } from "./check";
 import { JobSpecError } from "./job-specs";
 import type { RunItem } from "./runs-table";
 import { parseTaskInput } from "../shared/task-input";
@@ -73,6 +74,15 @@ export async function startRun(deps: RunnerDeps, item: RunItem, input: RunnerTas
       const errorName = error.retryable ? RUNNER_ERRORS.retryable : RUNNER_ERRORS.start;
       logger.warn("job spec unusable; failing the task", { ...context, errorName, error: error.message });
       const outcome = await sendTaskFailure(sfn, item.taskToken, errorName, `${adapter.label} job ${item.jobName} not started: ${error.message}`);
+      if (outcome === "gone") logger.warn("task was already closed", context);
+      await removeItem(deps, item);
+      return;
+    }
+    if (error instanceof JobInputError) {
+      // Nothing was started: the input is refused as the job on another engine would refuse it.
+      logger.warn("input refused; failing the task", { ...context, error: error.message });
+      const cause = failureCause({ jobName: item.jobName, engine: adapter.engine, runId: "", state: "INPUT_REFUSED" }, error.message);
+      const outcome = await sendTaskFailure(sfn, item.taskToken, RUNNER_ERRORS.jobFailed, cause);
       if (outcome === "gone") logger.warn("task was already closed", context);
       await removeItem(deps, item);
       return;

@@ -1,7 +1,8 @@
 // The Athena adapter: the job's statement (an UNLOAD into the run's staging folder) with the task id as the
-// ClientRequestToken; BatchGetQueryExecution for checks; a lost start is found by its staging folder in the query
+// ClientRequestToken, started once every raw input file's header passed the other engines' rules and bound to those
+// files (athena-headers.ts, core/athena-inputs.ts); BatchGetQueryExecution for checks; a lost start is found by its staging folder in the query
 // text (ListQueryExecutions on the workgroup); StopQueryExecution. Once the statement succeeded, the job's counts
-// statement (core/athena-query.ts athenaCountsQuery) runs, started idempotently (token `<taskId>-counts`) on each
+// statement (core/athena-query.ts athenaCountsQuery, bound to the same files) runs, started idempotently (token `<taskId>-counts`) on each
 // check until it ends: the run is reported succeeded only with its counts, within the data-quality limits (else
 // failed with "DataQualityError: ..."), so nothing is published before the gate passed.
 import {
@@ -16,12 +17,14 @@ import {
 import { gunzipSync } from "node:zlib";
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { athenaCounts } from "../../../core/athena-counts";
+import { ATHENA_QUERY_LIMIT, bindCountsStatement, bindRawRows } from "../../../core/athena-inputs";
 import { STAGING_URI_MARKER, type AthenaJobSpec } from "../../../core/job-spec";
 import { checkQuality } from "../../../core/quality";
 import { describeError } from "../../shared/aws-errors";
 import { mapConcurrent } from "../../shared/concurrency";
 import type { Logger } from "../../shared/logger";
-import { classifyServiceError, emptyListing, type EngineAdapter, type EngineRun, type RunListing, type RunLookup, type RunQuery, type StartRequest } from "../engine";
+import { checkRawInputs } from "./athena-headers";
+import { classifyServiceError, emptyListing, JobInputError, type EngineAdapter, type EngineRun, type RunListing, type RunLookup, type RunQuery, type StartRequest } from "../engine";
 import type { JobSpecs } from "../job-specs";
 import { countsRunUri, parseS3Uri, stagingRunUri } from "../s3-uri";
 
@@ -69,9 +72,10 @@ export class AthenaEngine implements EngineAdapter {
 
   async start({ jobName, taskId }: StartRequest): Promise<string | undefined> {
     const spec = await this.specs.get(jobName, "athena");
+    const query = await this.boundQuery(spec, taskId);
     const answer = await this.athena.send(
       new StartQueryExecutionCommand({
-        QueryString: spec.query.split(STAGING_URI_MARKER).join(stagingRunUri(spec.stagingUri, taskId)),
+        QueryString: query,
         WorkGroup: spec.workGroup,
         QueryExecutionContext: { Database: spec.database },
         // Athena answers a repeated token with the same query: a start whose answer was lost cannot run twice.
@@ -79,6 +83,32 @@ export class AthenaEngine implements EngineAdapter {
       }),
     );
     return answer.QueryExecutionId;
+  }
+
+  /**
+   * The run's job statement: every raw file's header checked (athena-headers.ts, JobInputError naming a refused file)
+   * and the statement bound to those files, each read by its own header's column order. Its counts statement is bound
+   * to the same files when it runs (countsStatement), and is checked here against Athena's length limit too.
+   */
+  private async boundQuery(spec: AthenaJobSpec, taskId: string): Promise<string> {
+    const query = spec.query.split(STAGING_URI_MARKER).join(stagingRunUri(spec.stagingUri, taskId));
+    if (!spec.rawInputs?.length) return query;
+    const files = await checkRawInputs(this.s3(), spec.rawInputs);
+    const bound = bindRawRows(query, spec.rawInputs, files);
+    const counts = bindRawRows(spec.countsQuery, spec.rawInputs, files);
+    const longest = Math.max(bound.length, counts.length + countsRunUri(spec.stagingUri, taskId).length);
+    if (longest > ATHENA_QUERY_LIMIT) {
+      const listed = spec.rawInputs.map((r) => `${files[r.table]?.length ?? 0} files under ${r.uri}`).join(", ");
+      throw new JobInputError(`the job's statements would be ${longest} characters long, over Athena's limit of ${ATHENA_QUERY_LIMIT}: they name every file they read (${listed}); merge the files into fewer parts`);
+    }
+    return bound;
+  }
+
+  /** The run's counts statement, bound to the files its job statement read (undefined: the spec changed since it started). */
+  private countsStatement(spec: AthenaJobSpec, taskId: string, executedJob: string, countsUri: string): string | undefined {
+    const counts = spec.countsQuery.split(STAGING_URI_MARKER).join(countsUri);
+    if (!spec.rawInputs?.length) return counts;
+    return bindCountsStatement(counts, spec.query.split(STAGING_URI_MARKER).join(stagingRunUri(spec.stagingUri, taskId)), executedJob, spec.rawInputs);
   }
 
   async describeRuns(queries: readonly RunQuery[], concurrency: number): Promise<RunListing> {
@@ -174,9 +204,12 @@ export class AthenaEngine implements EngineAdapter {
     const taskId = taskIdOf(spec, execution.Query);
     if (taskId === undefined) throw new Error(`query ${run.runId} of job ${jobName} does not write under ${spec.stagingUri}: not a run of the runner`);
     const countsUri = countsRunUri(spec.stagingUri, taskId);
+    const countsQuery = this.countsStatement(spec, taskId, execution.Query!, countsUri);
+    if (countsQuery === undefined)
+      return { ...run, state: "COUNTS_FAILED", status: "failed", errorMessage: `query ${run.runId} is not the job's statement as its spec now gives it (the job was redeployed while it ran): its rows cannot be counted` };
     const started = await this.athena.send(
       new StartQueryExecutionCommand({
-        QueryString: spec.countsQuery.split(STAGING_URI_MARKER).join(countsUri),
+        QueryString: countsQuery,
         WorkGroup: spec.workGroup,
         QueryExecutionContext: { Database: spec.database },
         // The same token on every check: one counts statement per run, however often it is asked.

@@ -1,0 +1,110 @@
+import { expect } from "chai";
+import { bindCountsStatement, bindRawRows, boundRawRows, rawFilePositions, rawRows, type AthenaRawInput, type RawFile } from "../../core/athena-inputs";
+import { athenaCountsQuery, athenaQuery, athenaRawInputs } from "../../core/athena-query";
+import { loadConfig } from "../../core/config";
+import { duplicateColumnError } from "../../core/csv-header";
+import { STAGING_URI_MARKER } from "../../core/job-spec";
+import { workflowShape } from "../support/workflow";
+
+const config = loadConfig();
+const shape = workflowShape(config);
+// Every job that reads a raw dataset: the statements are generated the same way whatever its engine.
+const jobs = shape.datasetJobs;
+const BUCKET = "data-lake-test";
+
+/** A file of `raw` whose header lists the columns in `order` (indexes into the table's columns). */
+const fileIn = (raw: AthenaRawInput, name: string, order: number[]): RawFile => ({ uri: `${raw.uri}${name}`, positions: raw.columns.map((_, j) => order.indexOf(j)) });
+const headerOf = (raw: AthenaRawInput, order: number[]) => order.map((j) => raw.columns[j].source);
+
+describe("core/athena-inputs", () => {
+  it("the generated statements read each raw table through its unbound rows expression, which the runner replaces", () => {
+    for (const job of jobs)
+      for (const raw of athenaRawInputs(config, job, BUCKET)) {
+        expect(athenaQuery(config, job)).to.include(rawRows(raw));
+        // Twice in the counts statement: the lines read, and the view.
+        expect(athenaCountsQuery(config, job).split(rawRows(raw)).length - 1).to.equal(2);
+        expect(raw.uri).to.equal(`s3://${BUCKET}/${config.datasets[config.jobs[job].inputs.find((i) => i.name === raw.input)!.dataset!].prefix}`);
+      }
+  });
+
+  it("a file's header gives each column's field; a required column named twice or missing, or another width, is refused naming the file", () => {
+    for (const raw of jobs.flatMap((job) => athenaRawInputs(config, job, BUCKET))) {
+      const n = raw.columns.length;
+      const identity = raw.columns.map((_, j) => j);
+      const reversed = [...identity].reverse();
+      const path = `${raw.uri}part-1.csv`;
+      expect(rawFilePositions(raw, headerOf(raw, identity), path)).to.deep.equal(identity);
+      // Reversed and re-spelled (case, spaces): matched by snake_case, as the other engines match headers.
+      const spelled = headerOf(raw, reversed).map((h) => ` ${h.toUpperCase()} `);
+      expect(rawFilePositions(raw, spelled, path)).to.deep.equal(reversed);
+
+      const twice = [...headerOf(raw, identity).slice(0, n - 1), raw.columns[0].source.toUpperCase()];
+      const duplicate = duplicateColumnError(twice, raw.columns, raw.input, path)!;
+      expect(duplicate).to.include(`at positions 1 and ${n}`).and.include(path);
+      expect(() => rawFilePositions(raw, twice, path)).to.throw(duplicate);
+
+      if (n > 1) {
+        const missing = headerOf(raw, identity).slice(1);
+        expect(() => rawFilePositions(raw, missing, path)).to.throw(`${path}: input '${raw.input}' lacks required column(s) ${JSON.stringify(raw.columns[0].source)}`);
+      }
+      const wider = [...headerOf(raw, identity), "Notes"];
+      expect(() => rawFilePositions(raw, wider, path)).to.throw(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: input '${raw.input}': the header has ${n + 1} columns .*holds exactly its ${n} columns`));
+    }
+  });
+
+  it("binds the rows to the run's files: one column order reads by its positions, several choose each row's order by its \"$path\"", () => {
+    const [job] = jobs;
+    const [raw] = athenaRawInputs(config, job, BUCKET);
+    const identity = raw.columns.map((_, j) => j);
+    const reversed = [...identity].reverse();
+    const statement = athenaQuery(config, job);
+
+    const one = bindRawRows(statement, [raw], { [raw.table]: [fileIn(raw, "a.csv", identity), fileIn(raw, "b.csv.gz", identity)] });
+    expect(one).to.not.include(rawRows(raw));
+    expect(one).to.include(`WHERE "$path" IN ('${raw.uri}a.csv', '${raw.uri}b.csv.gz')`);
+    expect(one).to.not.include("CASE \"$path\"");
+
+    const mixed = bindRawRows(statement, [raw], { [raw.table]: [fileIn(raw, "a.csv", identity), fileIn(raw, "part/b.csv", reversed)] });
+    expect(mixed).to.include(`CASE "$path" WHEN '${raw.uri}a.csv' THEN 0 WHEN '${raw.uri}part/b.csv' THEN 1 END`);
+    if (raw.columns.length > 1) {
+      const [first, last] = [raw.columns[0].name, raw.columns[raw.columns.length - 1].name];
+      expect(mixed).to.include(`CASE "etl_column_order" WHEN 0 THEN "${first}" WHEN 1 THEN "${last}" END AS "${first}"`);
+    }
+    // A quote in a key is escaped, as every literal.
+    expect(bindRawRows(statement, [raw], { [raw.table]: [fileIn(raw, "it's.csv", identity)] })).to.include(`'${raw.uri}it''s.csv'`);
+  });
+
+  it("the counts statement is bound to the files the run's job statement read, found in the statement as executed", () => {
+    for (const job of jobs) {
+      const raws = athenaRawInputs(config, job, BUCKET);
+      const destination = `s3://${BUCKET}/staging/${job}/task/`;
+      const template = athenaQuery(config, job).split(STAGING_URI_MARKER).join(destination);
+      const files = Object.fromEntries(
+        raws.map((raw) => {
+          const order = raw.columns.map((_, j) => j);
+          return [raw.table, [fileIn(raw, "a.csv", order), fileIn(raw, "b.csv", [...order].reverse())]];
+        }),
+      );
+      const executed = bindRawRows(template, raws, files);
+      const bound = boundRawRows(template, executed, raws)!;
+      for (const raw of raws) expect(bound[raw.table]).to.equal(rawRows(raw, files[raw.table]));
+      const counts = bindCountsStatement(athenaCountsQuery(config, job), template, executed, raws)!;
+      expect(counts).to.equal(bindRawRows(athenaCountsQuery(config, job), raws, files));
+      // A run started before the runner bound statements (its statement as generated): the counts read every file too.
+      expect(bindCountsStatement(athenaCountsQuery(config, job), template, template, raws)).to.equal(athenaCountsQuery(config, job));
+      // A statement that is not the template bound (the job redeployed with other SQL meanwhile): no counts statement.
+      expect(bindCountsStatement(athenaCountsQuery(config, job), template, executed.replace("UNLOAD (", "UNLOAD ( "), raws)).to.equal(undefined);
+    }
+  });
+
+  it("two inputs of one dataset share the table's binding", () => {
+    const [job] = jobs;
+    const [raw] = athenaRawInputs(config, job, BUCKET);
+    const twin: AthenaRawInput = { ...raw, input: `${raw.input}_again` };
+    const template = `SELECT * FROM ${rawRows(raw)} JOIN ${rawRows(twin)}`;
+    const files = { [raw.table]: [fileIn(raw, "a.csv", raw.columns.map((_, j) => j))] };
+    const executed = bindRawRows(template, [raw, twin], files);
+    expect(executed).to.equal(`SELECT * FROM ${rawRows(raw, files[raw.table])} JOIN ${rawRows(raw, files[raw.table])}`);
+    expect(boundRawRows(template, executed, [raw, twin])).to.deep.equal({ [raw.table]: rawRows(raw, files[raw.table]) });
+  });
+});

@@ -1,0 +1,162 @@
+// The Athena adapter checks every raw file's header before the job's statement (mocked Athena and S3): the rules of
+// the other engines, the same messages naming the file, and both statements bound to the files it checked.
+import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
+import { AthenaClient, GetQueryExecutionCommand, StartQueryExecutionCommand } from "@aws-sdk/client-athena";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { SendTaskFailureCommand } from "@aws-sdk/client-sfn";
+import { mockClient } from "aws-sdk-client-mock";
+import { expect } from "chai";
+import { athenaCountsQuery, athenaQuery, athenaRawInputs } from "../../../core/athena-query";
+import { loadConfig } from "../../../core/config";
+import { duplicateColumnError } from "../../../core/csv-header";
+import type { AthenaJobSpec } from "../../../core/job-spec";
+import { jobQualityLimits } from "../../../core/quality";
+import { emptySummary, RUNNER_ERRORS } from "../../../functions/etl-runner/deps";
+import { JobInputError } from "../../../functions/etl-runner/engine";
+import { AthenaEngine } from "../../../functions/etl-runner/engines/athena";
+import { engineRegistry } from "../../../functions/etl-runner/engines/registry";
+import type { JobSpecs } from "../../../functions/etl-runner/job-specs";
+import { startRun } from "../../../functions/etl-runner/start";
+import { silentLogger } from "../fakes";
+import { runnerHarness } from "./harness";
+import { datasetSchema } from "../../support/samples";
+import { workflowShape } from "../../support/workflow";
+
+const config = loadConfig();
+const shape = workflowShape(config);
+// The configuration's job on Athena that reads a raw dataset, or else any job that does (the statements are the same).
+const job = shape.jobsOn("athena").find((id) => shape.datasetJobs.includes(id)) ?? shape.datasetJobs[0];
+const JOB_NAME = `etl-test-${job}`;
+const BUCKET = "data-lake-test";
+const TASK = "f".repeat(64);
+const raws = athenaRawInputs(config, job, BUCKET);
+const [raw] = raws;
+const dataset = config.jobs[job].inputs.find((i) => i.name === raw.input)!.dataset!;
+const prefix = config.datasets[dataset].prefix;
+const spec: AthenaJobSpec = {
+  engine: "athena",
+  jobName: JOB_NAME,
+  workGroup: "wg",
+  database: config.glue.databaseName,
+  query: athenaQuery(config, job),
+  countsQuery: athenaCountsQuery(config, job),
+  quality: jobQualityLimits(config, job),
+  outputUri: `s3://${BUCKET}/out/`,
+  stagingUri: `s3://${BUCKET}/staging/${JOB_NAME}/`,
+  rawInputs: raws,
+};
+const sources = datasetSchema(config, dataset).columns.map((c) => c.source!);
+const csv = (header: string[]) => `${header.join(",")}\n${header.map(() => "1").join(",")}\n`;
+
+describe("functions/etl-runner: Athena header checks", () => {
+  let objects: Map<string, Buffer>;
+  let s3: S3Client;
+  let athena: AthenaClient;
+  let athenaMock: ReturnType<typeof mockClient>;
+  let engine: AthenaEngine;
+
+  beforeEach(() => {
+    objects = new Map();
+    s3 = new S3Client({ region: "us-east-1" });
+    const s3Mock = mockClient(s3);
+    s3Mock.on(ListObjectsV2Command).callsFake(async ({ Bucket, Prefix }) => ({
+      Contents: [...objects].filter(([k]) => k.startsWith(`${Bucket}/${Prefix}`)).map(([k, v]) => ({ Key: k.slice(Bucket.length + 1), Size: v.length })),
+      IsTruncated: false,
+    }));
+    s3Mock.on(GetObjectCommand).callsFake(async ({ Bucket, Key, Range }) => {
+      const body = objects.get(`${Bucket}/${Key}`)!;
+      const [, from, to] = /bytes=(\d+)-(\d+)/.exec(Range ?? `bytes=0-${body.length - 1}`)!.map(Number);
+      const bytes = body.subarray(from, to + 1);
+      return { Body: Object.assign(Readable.from([bytes]), { transformToByteArray: async () => new Uint8Array(bytes) }) };
+    });
+    s3Mock.on(PutObjectCommand).resolves({});
+    athena = new AthenaClient({ region: "us-east-1" });
+    athenaMock = mockClient(athena);
+    athenaMock.on(StartQueryExecutionCommand).callsFake(async ({ ClientRequestToken }) => ({ QueryExecutionId: `q-${ClientRequestToken}` }));
+    const specs = { get: async () => spec } as unknown as JobSpecs;
+    engine = new AthenaEngine(athena, specs, silentLogger(), () => s3);
+  });
+
+  const upload = (name: string, body: string | Buffer) => objects.set(`${BUCKET}/${prefix}${name}`, Buffer.from(body));
+  const uri = (name: string) => `s3://${BUCKET}/${prefix}${name}`;
+  const started = () => athenaMock.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input.QueryString as string);
+  const start = () => engine.start({ jobName: JOB_NAME, taskId: TASK, input: { JobName: JOB_NAME } });
+
+  it("refuses a header naming a required column twice before any statement, naming the column, both positions and the file", async () => {
+    upload("a.csv", csv(sources));
+    const twice = [...sources, ` ${sources[0].toUpperCase()}`];
+    upload("b.csv", csv(twice));
+    const error = await start().catch((e: Error) => e);
+    expect(error).to.be.instanceOf(JobInputError);
+    expect((error as Error).message).to.equal(duplicateColumnError(twice, datasetSchema(config, dataset).columns, raw.input, uri("b.csv")));
+    expect((error as Error).message).to.include(`at positions 1 and ${sources.length + 1}`);
+    expect(started()).to.deep.equal([]);
+  });
+
+  it("a clean file: the job's statement reads exactly the files checked, by the schema's order", async () => {
+    upload("a.csv", csv(sources));
+    upload("_SUCCESS", "");
+    expect(await start()).to.equal(`q-${TASK}`);
+    const [statement] = started();
+    expect(statement).to.include(`WHERE "$path" IN ('${uri("a.csv")}')`).and.include(`${spec.stagingUri}${TASK}/`);
+    expect(statement).to.not.include("etl_column_order");
+  });
+
+  it("reordered columns (a gzip file): read by the file's own header; a folder whose files order them differently: each file by its own", async () => {
+    const reversed = [...sources].reverse();
+    upload("a.csv.gz", gzipSync(csv(reversed)));
+    await start();
+    const positions = sources.map((s) => reversed.indexOf(s));
+    expect(started()[0]).to.include(`"${raw.columns[positions[0]].name}" AS "${raw.columns[0].name}"`).and.include(`"$path" IN ('${uri("a.csv.gz")}')`);
+
+    athenaMock.resetHistory();
+    upload("part/b.csv", csv(sources));
+    await start();
+    expect(started()[0]).to.include(`CASE "$path" WHEN '${uri("a.csv.gz")}' THEN 0 WHEN '${uri("part/b.csv")}' THEN 1 END`);
+  });
+
+  it("refuses a file with columns beyond the table's, a missing column, an empty folder and a non-text file, naming each", async () => {
+    const refusal = async () => ((await start().catch((e: Error) => e)) as Error).message;
+    expect(await refusal()).to.equal(`input '${raw.input}': ${uri("").replace(/\/$/, "")}: no data file (names starting with '_' or '.' are skipped) in the folder`);
+    upload("wide.csv", csv([...sources, "Notes"]));
+    expect(await refusal()).to.match(new RegExp(`^${uri("wide.csv")}: input '${raw.input}': the header has ${sources.length + 1} columns`));
+    objects.clear();
+    if (sources.length > 1) {
+      upload("narrow.csv", csv(sources.slice(1)));
+      expect(await refusal()).to.include(`${uri("narrow.csv")}: input '${raw.input}' lacks required column(s) ${JSON.stringify(sources[0])}`);
+      objects.clear();
+    }
+    upload("packed.csv", gzipSync(csv(sources)));
+    expect(await refusal()).to.equal(`${uri("packed.csv")}: not a CSV text file: it holds gzip data; name it *.gz to have it decompressed`);
+    expect(started()).to.deep.equal([]);
+  });
+
+  it("the counts statement reads the files the job's statement read, even when another file arrived since", async () => {
+    upload("a.csv", csv(sources));
+    await start();
+    const [statement] = started();
+    upload("late.csv", csv(sources));
+    athenaMock.on(GetQueryExecutionCommand).callsFake(async ({ QueryExecutionId }) => ({
+      QueryExecution: { QueryExecutionId, Query: QueryExecutionId === `q-${TASK}` ? statement : "counts", Status: { State: QueryExecutionId === `q-${TASK}` ? "SUCCEEDED" : "RUNNING" } },
+    }));
+    const run = await engine.describeRun(JOB_NAME, `q-${TASK}`);
+    expect(run).to.include({ state: "COUNTING" });
+    const counts = started()[1];
+    expect(counts).to.include(`TO '${spec.stagingUri}${TASK}.counts/'`).and.include(`"$path" IN ('${uri("a.csv")}')`).and.not.include("late.csv");
+  });
+
+  it("the runner fails the task as a failed job (JobFailedError, the message in the cause), starting nothing", async () => {
+    upload("a.csv", csv([...sources, sources[0]]));
+    const h = runnerHarness();
+    const deps = { ...h.deps, engines: engineRegistry({ [JOB_NAME]: "athena" }, { athena: () => engine }) };
+    const item = { jobName: JOB_NAME, taskId: TASK, taskToken: "token", status: "STARTING" as const, taskInput: "{}", claimedAt: new Date().toISOString() };
+    await startRun(deps, item, { JobName: JOB_NAME }, emptySummary());
+    const [failure] = h.sfn.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input);
+    expect(failure.error).to.equal(RUNNER_ERRORS.jobFailed);
+    const cause = JSON.parse(failure.cause!);
+    expect(cause).to.include({ jobName: JOB_NAME, engine: "athena", state: "INPUT_REFUSED" });
+    expect(cause.errorMessage).to.include(uri("a.csv")).and.include(`at positions 1 and ${sources.length + 1}`);
+    expect(started()).to.deep.equal([]);
+  });
+});
