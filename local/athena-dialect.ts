@@ -22,7 +22,8 @@ export const ATHENA_FUNCTIONS: Readonly<Record<string, { macro?: string }>> = {
   upper: {},
   coalesce: {},
   count: {},
-  count_if: {},
+  // Trino: 0 over no rows (a header-only file); DuckDB's count_if gives NULL there.
+  count_if: { macro: "CREATE MACRO count_if(b) AS count(CASE WHEN b THEN 1 END)" },
   sum: {},
   // 1-based start, a length in characters; replace of every occurrence: the same in both.
   substr: {},

@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
-import { athenaCountsQuery, athenaQuery } from "../../core/athena-query";
+import { athenaCountsQuery, athenaQuery, athenaRawInputs } from "../../core/athena-query";
+import { bindRawRows } from "../../core/athena-inputs";
 import { jobQualityLimits } from "../../core/quality";
 import { outputTableName } from "../../core/catalog";
 import { DEFAULT_CONFIG_FILE, PROJECT_ROOT, loadConfig, schemaPath, type EtlConfig } from "../../core/config";
@@ -15,7 +16,13 @@ const CONFIG_FILES = [process.env.ETL_CONFIG ?? DEFAULT_CONFIG_FILE, join(PROJEC
 function athenaStatements(config: EtlConfig): string[] {
   return Object.keys(config.jobs)
     .filter((id) => config.jobs[id].inputs.every((i) => i.job === undefined || outputTableName(config, i.job) !== undefined))
-    .flatMap((id) => [athenaQuery(config, id), athenaCountsQuery(config, id, { ...jobQualityLimits(config, id), notNull: ["c"] })]);
+    .flatMap((id) => {
+      const statements = [athenaQuery(config, id), athenaCountsQuery(config, id, { ...jobQualityLimits(config, id), notNull: ["c"] })];
+      // As the runner binds them to a run's files: two files with their columns in two orders.
+      const raws = athenaRawInputs(config, id, "bucket");
+      const files = Object.fromEntries(raws.map((r) => [r.table, [r.columns.map((_, j) => j), r.columns.map((_, j) => r.columns.length - 1 - j)].map((positions, i) => ({ uri: `${r.uri}${i}.csv`, positions }))]));
+      return [...statements, ...statements.map((s) => bindRawRows(s, raws, files))];
+    });
 }
 
 /** Runs `select` (Trino text) on DuckDB with the dialect installed; returns the first row as JSON. */
@@ -59,7 +66,7 @@ describe("local/athena-dialect", () => {
       upper: ["upper('true')", "TRUE"],
       coalesce: ["coalesce(NULL, 3) = 3", true],
       count: ["(SELECT count(*) FROM (VALUES (1), (NULL)) t(x)) = 2", true],
-      count_if: ["(SELECT count_if(x IS NULL) FROM (VALUES (1), (NULL), (NULL)) t(x)) = 2", true],
+      count_if: ["(SELECT count_if(x IS NULL) FROM (VALUES (1), (NULL), (NULL)) t(x)) = 2 AND (SELECT count_if(x IS NULL) FROM (VALUES (1)) t(x) WHERE x > 1) = 0", true],
       substr: ["substr('\"ab\"', 2, length('\"ab\"') - 2)", "ab"],
       length: ["length('héllo') = 5", true],
       replace: ["replace('say \"\"hi\"\"', '\"\"', '\"')", 'say "hi"'],

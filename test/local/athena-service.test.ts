@@ -1,5 +1,5 @@
 import { mkdir, readdir, writeFile } from "node:fs/promises";
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { dirname, join } from "node:path";
 import { BatchGetQueryExecutionCommand, GetQueryExecutionCommand, ListQueryExecutionsCommand, StopQueryExecutionCommand } from "@aws-sdk/client-athena";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
@@ -7,9 +7,13 @@ import { expect } from "chai";
 import { parquetRows } from "../support/parquet";
 import { BUCKET, localAthenaHarness, WORKGROUP } from "../support/local-athena";
 import { athenaCounts } from "../../core/athena-counts";
-import { athenaCountsQuery, athenaQuery } from "../../core/athena-query";
+import { athenaCountsQuery, athenaQuery, athenaRawInputs } from "../../core/athena-query";
+import { bindRawRows } from "../../core/athena-inputs";
+import { JobInputError } from "../../functions/etl-runner/engine";
+import { checkRawInputs } from "../../functions/etl-runner/engines/athena-headers";
 import { checkQuality, DataQualityError, jobQualityLimits } from "../../core/quality";
 import { CASES, sampleLines } from "../spark/cases";
+import { rawTableName } from "../../core/catalog";
 import { loadConfig, resourceNames, schemaPath, scriptsDir, sqlPath } from "../../core/config";
 import { readSchemaFile } from "../../core/schema-file";
 import { STAGING_URI_MARKER } from "../../core/job-spec";
@@ -75,16 +79,18 @@ describe("local/athena-service", () => {
     expect(actual).to.deep.equal(expected);
   });
 
-  // The shared drop-rule and gate table (test/spark/cases.ts, which Spark and the local engine run too), on every job on
-  // Athena that reads raw datasets: the same rows kept, the same rows read and dropped, the same gate verdict. Left out:
-  // the cases of header checks and per-file column orders (Athena reads the raw table by position, with no header).
-  const headerCases = /header|column order|missing column|empty file|hidden files/;
+  // The shared drop-rule, header and gate table (test/spark/cases.ts, which Spark and the local engine run too), on every
+  // job on Athena that reads raw datasets, through the runner's header check (functions/etl-runner/engines/
+  // athena-headers.ts, against the local S3) and statements bound to the files it checked: the same rows kept, the
+  // same rows read and dropped, the same gate verdict, the same refusal of a header. The one difference: a file with a
+  // column beyond the schema's, which Athena's raw table cannot read, is refused naming the file (Spark reads it).
   for (const job of workflowShape().jobsOn("athena").filter((id) => config.jobs[id].inputs.every((i) => i.dataset !== undefined)))
-    for (const testCase of CASES.filter((c) => !headerCases.test(c.name)))
-      it(`${job}: drops and counts as the local engine does: ${testCase.name}`, async () => {
+    for (const testCase of CASES)
+      it(`${job}: reads, drops and counts as the local engine does: ${testCase.name}`, async () => {
         await h.start({ transitionMs: 1 });
         const shape = workflowShape();
         const inputs = [];
+        const s3Paths: Array<[string, string]> = [];
         for (const input of config.jobs[job].inputs) {
           const dataset = input.dataset!;
           const schema = datasetSchema(config, dataset);
@@ -97,6 +103,7 @@ describe("local/athena-service", () => {
             await h.s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${config.datasets[dataset].prefix}${name}`, Body: body }));
           }
           inputs.push({ name: input.name, path: dir, format: "csv" as const, schema: config.datasets[dataset].schema });
+          s3Paths.push([dir, `s3://${BUCKET}/${config.datasets[dataset].prefix.replace(/\/$/, "")}`]);
         }
         const catalogSchema = config.jobs[job].catalogSchema;
         const outputColumns = catalogSchema ? readSchemaFile(schemaPath(config, catalogSchema)).columns.map((c) => c.name) : [];
@@ -104,6 +111,20 @@ describe("local/athena-service", () => {
         const engineOut = join(h.work, "engine");
         const engine = await runTransformation({ inputs, sqlFile: sqlPath(config, config.jobs[job]), outputDir: engineOut, scriptsDir: scriptsDir(config), quality: limits }).catch((e: Error) => e);
 
+        const raws = athenaRawInputs(config, job, BUCKET);
+        const checked = await checkRawInputs(h.s3.client, raws).catch((e: Error) => e);
+        if (checked instanceof Error) {
+          expect(checked, checked.stack).to.be.instanceOf(JobInputError);
+          if (!(engine instanceof Error)) {
+            expect(testCase.name, `refused on Athena only: ${checked.message}`).to.match(/extra column/);
+            expect(checked.message).to.match(/^s3:\/\/\S+: input '\w+': the header has \d+ columns .* holds exactly its \d+ columns/);
+            return;
+          }
+          // The local engine's message, with the file's s3:// URI for its local path.
+          expect(checked.message).to.equal(s3Paths.reduce((message, [dir, uri]) => message.split(dir).join(uri), engine.message));
+          return;
+        }
+        const bind = (statement: string) => bindRawRows(statement, raws, checked);
         const run = async (statement: string, destination: string) => {
           const { QueryExecutionId } = await h.startQuery(statement.split(STAGING_URI_MARKER).join(`s3://${BUCKET}/${destination}`));
           const done = await h.waitForFinal(QueryExecutionId!);
@@ -117,7 +138,7 @@ describe("local/athena-service", () => {
           const keys = await h.keysUnder(destination);
           return Promise.all(keys.map(async (key) => Buffer.from(await (await h.s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray())));
         };
-        const [countsFile] = await run(athenaCountsQuery(config, job, limits), "staging/counts/");
+        const [countsFile] = await run(bind(athenaCountsQuery(config, job, limits)), "staging/counts/");
         if (!countsFile) return;
         const counts = athenaCounts(gunzipSync(countsFile).toString("utf8").trim(), limits);
         const cause = checkQuality(counts, limits);
@@ -130,10 +151,29 @@ describe("local/athena-service", () => {
         expect(Object.fromEntries(Object.entries(counts.inputs).map(([n, c]) => [n, c.read]))).to.deep.equal(engine.rowsRead);
         expect(Object.fromEntries(Object.entries(counts.inputs).map(([n, c]) => [n, c.dropped]))).to.deep.equal(engine.droppedRows);
         expect(counts.written).to.equal(engine.rowsWritten);
-        const [parquet] = await run(athenaQuery(config, job), "staging/out/");
+        const [parquet] = await run(bind(athenaQuery(config, job)), "staging/out/");
         await writeFile(join(h.work, "athena.parquet"), parquet);
         expect(await parquetRows([join(h.work, "athena.parquet")])).to.deep.equal(await parquetRows(engine.files));
       });
+
+  it("gives each row of a raw table Athena's \"$path\" pseudo-column, its file's s3:// URI (a *.gz file, a subfolder; hidden files skipped)", async () => {
+    await h.start();
+    const lines = sample().trimEnd().split("\n");
+    await h.put(`${RAW}a.csv`, lines.join("\n"));
+    await h.put(`${RAW}part/b.csv.gz`, gzipSync(lines.slice(0, 3).join("\n")));
+    await h.put(`${RAW}_SUCCESS`, "");
+    const table = `"${config.glue.databaseName}"."${rawTableName(DATASET!)}"`;
+    const { QueryExecutionId } = await h.startQuery(`UNLOAD (SELECT "$path", count(*) AS "rows" FROM ${table} GROUP BY "$path") TO 's3://${BUCKET}/staging/paths/' WITH (format = 'JSON', compression = 'GZIP')`);
+    const done = await h.waitForFinal(QueryExecutionId!);
+    expect(done.Status?.State, JSON.stringify(done.Status)).to.equal("SUCCEEDED");
+    const [key] = await h.keysUnder("staging/paths/");
+    const body = Buffer.from(await (await h.s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray());
+    const rows = gunzipSync(body).toString("utf8").trim().split("\n").map((l) => JSON.parse(l) as { $path: string; rows: number });
+    expect(rows.sort((a, b) => a.$path.localeCompare(b.$path))).to.deep.equal([
+      { $path: `s3://${BUCKET}/${RAW}a.csv`, rows: lines.length - 1 },
+      { $path: `s3://${BUCKET}/${RAW}part/b.csv.gz`, rows: 2 },
+    ]);
+  });
 
   it("goes QUEUED -> RUNNING -> SUCCEEDED and emits one state-change event per transition", async () => {
     await h.start();

@@ -76,6 +76,18 @@ function replaceValues(sample: DatasetSample, values: Record<string, string[]>):
   return { "data.csv": join(sample.header, lines) };
 }
 
+/** A CSV of `lines` with the header's columns in reverse order (the same columns, nothing added). */
+function reordered(sample: DatasetSample, lines: string[]): string {
+  const order = sample.header.map((_, i) => sample.header.length - 1 - i);
+  return join(
+    order.map((i) => sample.header[i]),
+    lines.map((line) => {
+      const fields = splitCsvLine(line);
+      return order.map((i) => csvField(fields[i])).join(",");
+    }),
+  );
+}
+
 const firstString = (sample: DatasetSample) => sample.schema.columns.find((c) => c.type === "string")?.source;
 const firstTyped = (sample: DatasetSample) => sample.schema.columns.find((c) => c.type !== "string")?.source;
 
@@ -132,6 +144,14 @@ export const CASES: SparkCase[] = [
         ".a.csv.crc": "not data",
         "_temporary/c.csv": "not,data\n1,2\n",
       };
+    },
+  },
+  { name: "another column order in one file (read by its header's names)", files: (s) => ({ "data.csv": reordered(s, s.lines) }) },
+  {
+    name: "a folder whose files order the columns differently (each read by its own header)",
+    files: (s) => {
+      const half = Math.ceil(s.lines.length / 2);
+      return { "a.csv": join(s.header, s.lines.slice(0, half)), "b.csv": reordered(s, s.lines.slice(half)) };
     },
   },
   { name: "a header without rows (an empty output: DataQualityError)", files: (s) => ({ "data.csv": join(s.header, []) }) },
