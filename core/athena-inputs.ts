@@ -70,11 +70,14 @@ export function rawRows(raw: Pick<AthenaRawInput, "database" | "table" | "column
 export function rawFilePositions(raw: AthenaRawInput, header: readonly string[], path: string): number[] {
   const refused = headerColumnsError(header, raw.columns, raw.input, path);
   if (refused) throw new Error(refused);
-  if (header.length !== raw.columns.length)
+  if (header.length !== raw.columns.length) {
+    const required = new Set(raw.columns.map((c) => snakeCase(c.source)));
+    const extra = header.filter((title) => !required.has(snakeCase(title)));
     throw new Error(
-      `${path}: input '${raw.input}': the header has ${header.length} columns (header: ${JSON.stringify(header)}); on Athena every file of table ${raw.table} ` +
-        `holds exactly its ${raw.columns.length} columns (${raw.columns.map((c) => JSON.stringify(c.source)).join(", ")}), in any order, since the table reads ${raw.columns.length} fields a line`,
+      `${path}: input '${raw.input}': the header has ${header.length} columns, the schema ${raw.columns.length}: on Athena every file of table ${raw.table} ` +
+        `holds exactly the schema's columns, in any order (the table reads ${raw.columns.length} fields a line)${extra.length ? `; remove column(s) ${extra.map((c) => JSON.stringify(c)).join(", ")}` : ""}`,
     );
+  }
   const first = new Map<string, number>();
   header.forEach((title, position) => first.has(snakeCase(title)) || first.set(snakeCase(title), position));
   return raw.columns.map((c) => first.get(snakeCase(c.source))!);

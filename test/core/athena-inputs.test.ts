@@ -48,7 +48,7 @@ describe("core/athena-inputs", () => {
         expect(() => rawFilePositions(raw, missing, path)).to.throw(`${path}: input '${raw.input}' lacks required column(s) ${JSON.stringify(raw.columns[0].source)}`);
       }
       const wider = [...headerOf(raw, identity), "Notes"];
-      expect(() => rawFilePositions(raw, wider, path)).to.throw(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: input '${raw.input}': the header has ${n + 1} columns .*holds exactly its ${n} columns`));
+      expect(() => rawFilePositions(raw, wider, path)).to.throw(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: input '${raw.input}': the header has ${n + 1} columns, the schema ${n}: on Athena every file of table ${raw.table} holds exactly the schema's columns, in any order .*; remove column\\(s\\) "Notes"$`));
     }
   });
 

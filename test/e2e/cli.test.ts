@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
@@ -101,6 +101,35 @@ describe("e2e: npm start", () => {
     expect(report.notifications[0].message).to.contain("JobFailedError").and.contain(name);
     expect(report.output.rows).to.equal(0);
     expect(await readdir(out)).to.deep.equal([]);
+  });
+
+  it("a job on Athena refuses an input file its raw table cannot read (a column beyond the schema's): the job fails naming the file, exit 1", async () => {
+    // The configuration's job on Athena that reads a raw dataset, or else its first dataset job moved there.
+    let athenaJob = shape.jobsOn("athena").find((id) => shape.datasetJobs.includes(id));
+    let variant: { file: string; config: EtlConfig } | undefined;
+    if (athenaJob === undefined) {
+      athenaJob = shape.datasetJobs[0];
+      await mkdir(join(dir, "athena-wide-variant"));
+      variant = configVariant(join(dir, "athena-wide-variant"), (raw) => {
+        raw.jobs[athenaJob!].engine = "athena";
+        delete raw.jobs[athenaJob!].workerType;
+        delete raw.jobs[athenaJob!].numberOfWorkers;
+      });
+    }
+    const dataset = config.jobs[athenaJob].inputs.find((i) => i.dataset !== undefined)!.dataset!;
+    const file = (await samples("athena-wide", [dataset]))[dataset];
+    const [header, ...rows] = (await readFile(file, "utf8")).trim().split("\n");
+    await writeFile(file, [`${header},Notes`, ...rows.map((r) => `${r},note`)].join("\n") + "\n");
+    const reportFile = join(dir, "athena-wide.json");
+    const result = await runCli(["--input", `${dataset}=${file}`, "--out", join(dir, "athena-wide-out"), "--report", reportFile], undefined, variant ? { ETL_CONFIG: variant.file } : {});
+    expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(1);
+    await expectAllClosed(result, variant?.config);
+    const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
+    expect(report.status).to.equal("FAILED");
+    expect(report.notifications).to.have.length(1);
+    const refusal = `the header has ${header.split(",").length + 1} columns`;
+    expect(report.notifications[0].message).to.contain("JobFailedError").and.contain(names.glueJob(athenaJob)).and.contain(refusal).and.contain(basename(file));
+    expect(result.stdout).to.contain(refusal);
   });
 
   it("--upload-before-start with a delayed upload: the datasets uploaded before the start still release the waits", async () => {
