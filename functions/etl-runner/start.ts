@@ -3,7 +3,7 @@ import { describeError, isServiceError } from "../shared/aws-errors";
 import { sendFinalTaskFailure, sendTaskFailure, taskIdOf, type ActivityTask } from "../shared/sfn";
 import { RUNNER_ERRORS, type RunnerDeps, type RunnerSummary } from "./deps";
 import { JobInputError, type EngineAdapter } from "./engine";
-import { failureCause } from "./check";
+import { failureCause } from "./failure-cause";
 import { JobSpecError } from "./job-specs";
 import type { RunItem } from "./runs-table";
 import { parseTaskInput } from "../shared/task-input";
