@@ -1,10 +1,11 @@
 // The Athena adapter: the job's statement (an UNLOAD into the run's staging folder) with the task id as the
-// ClientRequestToken, started once every raw input file's header passed the other engines' rules and bound to those
-// files (athena-headers.ts, core/athena-inputs.ts); BatchGetQueryExecution for checks; a lost start is found by its staging folder in the query
-// text (ListQueryExecutions on the workgroup); StopQueryExecution. Once the statement succeeded, the job's counts
-// statement (core/athena-query.ts athenaCountsQuery, bound to the same files) runs, started idempotently (token `<taskId>-counts`) on each
-// check until it ends: the run is reported succeeded only with its counts, within the data-quality limits (else
-// failed with "DataQualityError: ..."), so nothing is published before the gate passed.
+// ClientRequestToken, started once every raw input file's header passed the other engines' rules, and bound to those
+// files (athena-headers.ts, core/athena-inputs.ts); BatchGetQueryExecution for checks; a lost start is found by its
+// staging folder in the query text (ListQueryExecutions on the workgroup); StopQueryExecution. Once the statement
+// succeeded, the job's counts statement (core/athena-query.ts athenaCountsQuery, bound to the same files) runs,
+// started idempotently (token `<taskId>-counts`) on each check until it ends: the run is reported succeeded only with
+// its counts, within the data-quality limits (else failed with "DataQualityError: ..."), so nothing is published
+// before the gate passed.
 import {
   BatchGetQueryExecutionCommand,
   GetQueryExecutionCommand,
