@@ -13,6 +13,9 @@ import { jobSpecsPrefix } from "./runner-environment";
 /** The readers every job imports (Glue: --extra-py-files; EMR Serverless: --py-files). */
 export const COMMON_MODULE = "etl_common.py";
 
+/** Key prefix of the artifact bucket where the Athena workgroup writes query results (expired after a week). */
+export const ATHENA_RESULTS_PREFIX = "athena-results/";
+
 export interface JobSpecResources {
   /** The data-lake bucket's name. */
   dataBucket: string;

@@ -8,7 +8,7 @@ import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { AssetType, TerraformAsset, TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { resourceNames, schemaPath, scriptsDir, sqlPath } from "../core/config";
-import { COMMON_MODULE, jobSchemaFiles, jobSpecs, jobStagingPrefix } from "../core/job-specs";
+import { ATHENA_RESULTS_PREFIX, COMMON_MODULE, jobSchemaFiles, jobSpecs, jobStagingPrefix } from "../core/job-specs";
 import { jobsOn } from "../core/topology";
 import { AthenaWorkgroup } from "./constructs/athena-workgroup";
 import { EmrServerlessApplication } from "./constructs/emr-serverless-application";
@@ -21,8 +21,6 @@ import { policyDocument, serviceTrustPolicy } from "./iam-policy";
 import { jobArguments } from "../core/job-arguments";
 
 export { COMMON_MODULE };
-/** Prefix of the artifact bucket for the Athena workgroup's query results; expired after a week. */
-const ATHENA_RESULTS_PREFIX = "athena-results/";
 /** Prefix of the artifact bucket for Glue's temporary files (--TempDir); expired after a week. */
 const TEMP_PREFIX = "glue-temp/";
 /** Days a replaced or deleted object of the data lake is kept (as a noncurrent version). */

@@ -4,6 +4,7 @@ import { EmrserverlessApplication } from "@cdktf/provider-aws/lib/emrserverless-
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { App } from "cdktf";
 import { expect } from "chai";
+import { ATHENA_RESULTS_PREFIX } from "../../core/job-specs";
 import { COUNTS_OBJECT } from "../../core/quality";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -131,6 +132,9 @@ describe("runner stack per engine", () => {
         const inputs = jobsOn("athena").flatMap((id) => config.jobs[id].inputs.map((i) => (i.dataset ? config.datasets[i.dataset].prefix : config.jobs[i.job!].output)));
         const read = statementsOf(runner).find((s) => s.Sid === "ReadAthenaInputs");
         expect(read.Resource.map((r: string) => r.replace(/^.*\}\//, ""))).to.have.members([...new Set(inputs)].map((p) => `${p}*`));
+        // Results: by default under the prefix the glue stack's workgroup writes to (one constant for both stacks).
+        const results = statementsOf(runner).find((s) => s.Sid === "WriteAthenaResults");
+        expect(results.Resource.map((r: string) => r.replace(/^.*\}\//, ""))).to.deep.equal([`${ATHENA_RESULTS_PREFIX}*`]);
       });
 
       it("scopes EMR Serverless to the application and its job runs, and passes only the job role to EMR Serverless", () => {
