@@ -170,11 +170,11 @@ describe("runner stack per engine", () => {
         if (staged.length === 0) {
           expect(env.JOB_SPECS_URI).to.equal(undefined);
           expect([specs, publish, list]).to.deep.equal([undefined, undefined, undefined]);
-          // S3: only the counts object each Glue job writes beside its output.
+          // S3: only the counts object each Glue job writes in its staging folder, beside its output.
           const s3 = statementsOf(runner).filter((s) => s.Action.some((a: string) => a.startsWith("s3:")));
           expect(s3.map((s) => [s.Sid, s.Action])).to.deep.equal([["ReadGlueJobCounts", ["s3:GetObject"]]]);
           expect(s3[0].Resource).to.have.length(jobsOn("glue").length);
-          for (const [i, id] of jobsOn("glue").entries()) expect(s3[0].Resource[i]).to.match(new RegExp(`\\}/${config.jobs[id].output}${COUNTS_OBJECT}$`));
+          for (const [i, id] of jobsOn("glue").entries()) expect(s3[0].Resource[i]).to.match(new RegExp(`\\}/${config.dataLake.stagingPrefix}${names.glueJob(id)}/${COUNTS_OBJECT}$`));
           return;
         }
         expect(env.JOB_SPECS_URI).to.match(
