@@ -4,6 +4,7 @@ import { basename } from "node:path";
 import type { EtlConfig } from "./config";
 import { sqlPath } from "./config";
 import { jobQualityLimits } from "./quality";
+import { glueCountsKey } from "./runner-environment";
 
 export interface EtlInput {
   /** The view name the job's SQL reads. */
@@ -36,4 +37,9 @@ export function jobArguments(config: EtlConfig, jobId: string, dataBucket: strin
   return { "--etl_inputs": JSON.stringify(inputs), "--etl_output": uri(job.output), "--etl_sql": basename(sqlPath(config, job)),
     "--etl_quality": JSON.stringify(jobQualityLimits(config, jobId)),
   };
+}
+
+/** A Glue job's arguments: jobArguments, and --etl_counts, where it writes its counts object (glueCountsKey). */
+export function glueJobArguments(config: EtlConfig, jobId: string, dataBucket: string, jobName: string): JobArguments & { "--etl_counts": string } {
+  return { ...jobArguments(config, jobId, dataBucket), "--etl_counts": `s3://${dataBucket}/${glueCountsKey(config, jobName)}` };
 }

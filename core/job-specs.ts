@@ -8,10 +8,13 @@ import type { EtlConfig } from "./config";
 import { resourceNames, sqlPath } from "./config";
 import { jobArguments } from "./job-arguments";
 import { jobSpecKey, type JobSpec } from "./job-spec";
-import { jobSpecsPrefix } from "./runner-environment";
+import { jobSpecsPrefix, jobStagingPrefix } from "./runner-environment";
 
 /** The readers every job imports (Glue: --extra-py-files; EMR Serverless: --py-files). */
 export const COMMON_MODULE = "etl_common.py";
+
+/** Key prefix of the artifact bucket where the Athena workgroup writes query results (expired after a week). */
+export const ATHENA_RESULTS_PREFIX = "athena-results/";
 
 export interface JobSpecResources {
   /** The data-lake bucket's name. */
@@ -31,8 +34,7 @@ export interface JobSpecObject {
   spec: JobSpec;
 }
 
-/** Key prefix under which a job's runs stage their output: <stagingPrefix><job name>/. */
-export const jobStagingPrefix = (config: EtlConfig, jobName: string) => `${config.dataLake.stagingPrefix}${jobName}/`;
+export { jobStagingPrefix };
 
 /** The schema files a job's CSV inputs name (the job ships them: Glue --extra-files, EMR --files). */
 export const jobSchemaFiles = (config: EtlConfig, jobId: string): string[] => [

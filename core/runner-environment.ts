@@ -16,12 +16,21 @@ export interface RunnerConfig {
   jobSpecsUri?: string;
   /** The source of the RunnerTaskScheduled events it puts after closing a task with success (resourceNames().eventSource). */
   eventSource: string;
-  /** The counts object (core/quality.ts COUNTS_OBJECT) of each job on Glue, by job name: s3://<data bucket>/<output>_etl_counts.json. */
+  /** The counts object (core/quality.ts COUNTS_OBJECT) of each job on Glue, by job name: s3://<data bucket>/<glueCountsKey>. */
   glueCountsUris?: Record<string, string>;
 }
 
 /** The runner's POWERTOOLS_SERVICE_NAME, on AWS and locally. */
 export const RUNNER_SERVICE_NAME = "etl-runner";
+
+/** Key prefix under which a job's runs stage their output: <stagingPrefix><job name>/. */
+export const jobStagingPrefix = (config: Pick<EtlConfig, "dataLake">, jobName: string) => `${config.dataLake.stagingPrefix}${jobName}/`;
+
+/**
+ * Where a job on Glue writes its counts object (its --etl_counts): in its staging folder, beside its output rather
+ * than in it (a Glue run writes its output in place), so the output folder holds the job's result only.
+ */
+export const glueCountsKey = (config: Pick<EtlConfig, "dataLake">, jobName: string) => `${jobStagingPrefix(config, jobName)}${COUNTS_OBJECT}`;
 
 /** Key prefix of the job specs in the artifact bucket (core/job-spec.ts jobSpecKey). */
 export const jobSpecsPrefix = (config: Pick<EtlConfig, "artifacts">) => `${config.artifacts.scriptsPrefix}jobs/`;
@@ -31,7 +40,7 @@ export const jobSpecsPrefix = (config: Pick<EtlConfig, "artifacts">) => `${confi
  * `artifactBucket` may be a Terraform token.
  */
 export function runnerJobs(
-  config: Pick<EtlConfig, "jobs" | "artifacts">,
+  config: Pick<EtlConfig, "jobs" | "artifacts" | "dataLake">,
   jobName: (id: string) => string,
   artifactBucket: string,
   dataBucket: string,
@@ -42,7 +51,7 @@ export function runnerJobs(
   return {
     jobEngines,
     jobSpecsUri: needsSpecs ? `s3://${artifactBucket}/${jobSpecsPrefix(config)}` : undefined,
-    glueCountsUris: onGlue.length ? Object.fromEntries(onGlue.map(([id, job]) => [jobName(id), `s3://${dataBucket}/${job.output}${COUNTS_OBJECT}`])) : undefined,
+    glueCountsUris: onGlue.length ? Object.fromEntries(onGlue.map(([id]) => [jobName(id), `s3://${dataBucket}/${glueCountsKey(config, jobName(id))}`])) : undefined,
   };
 }
 

@@ -423,10 +423,13 @@ def write_text(spark, path: str, text: str) -> None:
         stream.close()
 
 
-def run_job(spark, inputs: list, output: str, sql_file: str, quality: Optional[dict] = None, task_id: Optional[str] = None) -> int:
+def run_job(
+    spark, inputs: list, output: str, sql_file: str, quality: Optional[dict] = None, task_id: Optional[str] = None, counts_path: Optional[str] = None
+) -> int:
     """Registers the inputs, runs the SQL, checks the data-quality gate (DataQualityError: nothing is written),
-    overwrites the output with Parquet (Snappy) and writes the counts object (COUNTS_OBJECT) beside it; returns the
-    rows written."""
+    overwrites the output with Parquet (Snappy) and then writes the counts object at counts_path (--etl_counts: a
+    Glue job's, in its staging folder, as its output is written in place), else as COUNTS_OBJECT in the output
+    folder (a staged run's, which the runner never publishes); returns the rows written."""
     # Invalid dates give NULL (dropped rows) rather than an upgrade exception; dates before 1582 (proleptic
     # Gregorian, as DuckDB and Athena read them) are written and read as they are instead of failing the write.
     spark.conf.set("spark.sql.legacy.timeParserPolicy", "CORRECTED")
@@ -450,7 +453,7 @@ def run_job(spark, inputs: list, output: str, sql_file: str, quality: Optional[d
     counts["nulls"] = output_nulls(result, limits["notNull"])
     enforce_quality(counts, limits)
     result.write.mode("overwrite").option("compression", "snappy").parquet(output)
-    write_text(spark, output.rstrip("/") + "/" + COUNTS_OBJECT, json.dumps(counts_object(counts, task_id)))
+    write_text(spark, counts_path or output.rstrip("/") + "/" + COUNTS_OBJECT, json.dumps(counts_object(counts, task_id)))
     read = {name: count["read"] for name, count in counts["inputs"].items()}
     dropped = {name: counts["inputs"][name]["dropped"] for name in counts["inputs"] if name in csv_inputs}
     # One structured record per run (rows read, dropped per CSV input, written), for log queries and npm run test:spark.
@@ -504,5 +507,5 @@ def main(argv=None) -> None:
     # --etl_quality is optional, so a job deployed before the gates existed still runs (with the safe defaults).
     quality = parse_quality(args.get("etl_quality"))
     spark, commit = start_session(args.get("JOB_NAME") or "etl", args)
-    run_job(spark, inputs, args["etl_output"], args["etl_sql"], quality, args.get("etl_task_id") or None)
+    run_job(spark, inputs, args["etl_output"], args["etl_sql"], quality, args.get("etl_task_id") or None, args.get("etl_counts") or None)
     commit()

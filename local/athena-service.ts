@@ -44,7 +44,7 @@ export interface AthenaQueryStateChangeEvent {
 export interface LocalAthenaOptions {
   s3: S3Client;
   catalog: LocalCatalog;
-  /** The workgroups that exist (the stacks create one). */
+  /** The workgroups that exist besides `primary`, which every AWS account has (the stacks create one). */
   workGroups: readonly string[];
   /** Returns a message when the query must fail (failure injection, e.g. `--fail-job`); checked as it runs. */
   injectedFailure?: (query: Readonly<QueryExecution>) => string | undefined;
@@ -99,7 +99,7 @@ export class LocalAthena {
 
   private workGroup(name: unknown): string {
     const workGroup = name === undefined ? "primary" : name;
-    if (typeof workGroup !== "string" || !this.options.workGroups.includes(workGroup)) throw new AwsJsonError("InvalidRequestException", `WorkGroup ${String(workGroup)} is not found.`);
+    if (typeof workGroup !== "string" || (workGroup !== "primary" && !this.options.workGroups.includes(workGroup))) throw new AwsJsonError("InvalidRequestException", `WorkGroup ${String(workGroup)} is not found.`);
     return workGroup;
   }
 

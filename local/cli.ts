@@ -25,7 +25,7 @@ use (Glue, Athena, EMR Serverless), with the real ASL and handler code, and writ
       type: "string",
       value: "DIR",
       description:
-        "where the joined *.parquet files go, listed in its manifest .etl-output.json;\nreplaced only once a run succeeds. A DIR holding other *.parquet files, or in\nuse by another run, is refused. Default: out/joined/ (git-ignored)",
+        "where the joined *.parquet files go, listed in its manifest .etl-output.json;\nreplaced only once a run succeeds. A DIR holding other *.parquet files, or in\nuse by another run, is refused. With several final jobs (jobs no other job\nreads), each one's files go to DIR/<job id>/. Default: out/joined/ (git-ignored)",
     },
     report: {
       type: "string",
@@ -210,7 +210,9 @@ async function runCli(argv: string[], out: (line: string) => void, err: (line: s
       reportError = `error: --report ${args.reportFile}: cannot write the report (${(e as Error).message})`;
     }
   }
-  const firstRows = report.status === "SUCCEEDED" && report.output.rows > 0 ? (await readParquet(report.output.dir, 5)).first : [];
+  const firstRows: Record<string, Array<Record<string, unknown>>> = {};
+  if (report.status === "SUCCEEDED")
+    for (const folder of report.output.byJob ? Object.values(report.output.byJob) : [report.output]) if (folder.rows > 0) firstRows[folder.dir] = (await readParquet(folder.dir, 5)).first;
   out(formatSummary(report, firstRows, Date.now() - startMs));
   if (reportError) {
     err(reportError);

@@ -5,7 +5,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { EtlInput } from "../core/job-arguments";
 import { COUNTS_OBJECT, parseQualityLimits } from "../core/quality";
 import { runTransformation, type TransformationRequest, type TransformationResult } from "./etl-engine";
@@ -41,6 +41,7 @@ export async function runEtlJob(options: EtlJobRunOptions): Promise<Pick<Transfo
     throw new Error(`argument --etl_inputs: invalid JSON list of inputs (${(e as Error).message})`);
   }
   const output = parseS3Uri(args["--etl_output"] ?? "", "argument --etl_output");
+  const countsUri = args["--etl_counts"] ? parseS3Uri(args["--etl_counts"], "argument --etl_counts") : undefined;
   const sqlName = args["--etl_sql"];
   if (!sqlName) throw new Error("argument --etl_sql is missing");
   const quality = parseQualityLimits(args["--etl_quality"]);
@@ -65,10 +66,13 @@ export async function runEtlJob(options: EtlJobRunOptions): Promise<Pick<Transfo
     if ((await staging.changedObjects()).length) result = await transform();
     const counts = { rowsWritten: result.rowsWritten, rowsRead: { ...result.rowsRead }, droppedRows: { ...result.droppedRows } };
     if (!options.stillRunning()) return counts;
-    // The counts object next to the output, as etl_common.py writes it (the runner reads it, never publishes it).
+    // The counts object, as etl_common.py writes it: at --etl_counts (a Glue job's, in its staging folder) once the
+    // output is in place, else in the output folder (a staged run's, which the runner reads and never publishes).
     const rowsDropped = Object.fromEntries(Object.keys(result.rowsRead).map((name) => [name, result.droppedRows[name] ?? 0]));
-    await writeFile(join(outputDir, COUNTS_OBJECT), JSON.stringify({ taskId: args["--etl_task_id"] ?? null, rowsRead: counts.rowsRead, rowsDropped, rowsWritten: counts.rowsWritten }));
+    const countsObject = JSON.stringify({ taskId: args["--etl_task_id"] ?? null, rowsRead: counts.rowsRead, rowsDropped, rowsWritten: counts.rowsWritten });
+    if (!countsUri) await writeFile(join(outputDir, COUNTS_OBJECT), countsObject);
     await staging.replacePrefix(output.bucket, output.prefix, outputDir);
+    if (countsUri) await s3.send(new PutObjectCommand({ Bucket: countsUri.bucket, Key: countsUri.prefix, Body: countsObject, ContentType: "application/json" }));
     return counts;
   } finally {
     await rm(workDir, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { EtlConfig } from "../core/config";
 import { resourceNames, scriptPath, scriptsDir } from "../core/config";
-import { jobArguments } from "../core/job-arguments";
+import { glueJobArguments } from "../core/job-arguments";
 import { DataQualityError } from "../core/quality";
 import type { TransformationResult } from "./etl-engine";
 import { runEtlJob, type Transformation } from "./etl-job-run";
@@ -118,7 +118,7 @@ export class LocalGlue {
       this.jobs.set(name, {
         id,
         name,
-        defaultArguments: { ...jobArguments(config, id, bucket) },
+        defaultArguments: { ...glueJobArguments(config, id, bucket, name) },
         timeoutMinutes: job.timeoutMinutes ?? config.glue.timeoutMinutes,
         maxConcurrentRuns: config.glue.maxConcurrentRuns,
         workerType: job.workerType ?? config.glue.workerType,

@@ -6,9 +6,11 @@
 //   lives. A lock whose process is gone (a crash, kill -9) is stale and taken over.
 // - A run stages its result in `.etl-staging-<pid>/` (same file system) and replaces the previous result only
 //   once it succeeded: a failed or interrupted run leaves the previous result as it was.
+// - A result of several parts (one per final job) has each in a subfolder named after it; the manifest lists their
+//   files as `<subfolder>/<file>`, and the rules above hold for those subfolders as for the folder itself.
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { link, mkdir, open, readdir, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
+import { link, mkdir, open, readdir, readFile, rename, rm, rmdir, unlink, writeFile } from "node:fs/promises";
 import { InputError } from "./inputs";
 import { readParquet } from "./parquet";
 
@@ -24,7 +26,7 @@ export class OutputFolderError extends InputError {
 
 interface Manifest {
   writtenBy: string;
-  /** The files of the result, names in the folder. During a replacement: both the old and the new ones. */
+  /** The files of the result, paths in the folder (`<subfolder>/<file>` for a part). During a replacement: both the old and the new ones. */
   files: string[];
   rows: number;
   executionArn?: string;
@@ -40,8 +42,34 @@ interface LockHolder {
 /** What the folder holds: the result's files and rows, as the manifest and the files on disk say. */
 export interface OutputContents {
   dir: string;
+  /** Paths in `dir`: `<file>`, or `<subfolder>/<file>` for a result in parts. */
   files: string[];
+  /** All files together. */
   rows: number;
+  /** A result in parts (one per final job): each subfolder's files (names in it) and rows. Absent otherwise. */
+  byJob?: Record<string, { dir: string; files: string[]; rows: number }>;
+}
+
+const isOutputFile = (name: string) => name.toLowerCase().endsWith(OUTPUT_KIND);
+
+/** The files and rows of `paths` (as the manifest lists them) in `dir`, per subfolder when they are in parts. */
+async function describe(dir: string, paths: string[]): Promise<OutputContents> {
+  const files = [...paths].sort();
+  const bySubfolder = new Map<string, string[]>();
+  for (const path of files) {
+    const slash = path.indexOf("/");
+    const subfolder = slash < 0 ? "" : path.slice(0, slash);
+    bySubfolder.set(subfolder, [...(bySubfolder.get(subfolder) ?? []), path.slice(slash + 1)]);
+  }
+  let rows = 0;
+  const parts: NonNullable<OutputContents["byJob"]> = {};
+  for (const [subfolder, names] of bySubfolder) {
+    const folder = subfolder ? join(dir, subfolder) : dir;
+    const part = { dir: folder, files: names, rows: (await readParquet(folder, 0)).rows };
+    rows += part.rows;
+    if (subfolder) parts[subfolder] = part;
+  }
+  return { dir, files, rows, ...(Object.keys(parts).length ? { byJob: parts } : {}) };
 }
 
 async function readManifest(dir: string): Promise<Manifest | undefined> {
@@ -86,9 +114,10 @@ export class OutputFolder {
 
   /**
    * Takes the folder: creates it, takes the lock (refusing while another live run holds it), and refuses a folder
-   * with *.parquet files the manifest does not list. Errors are OutputFolderError, naming the folder and why.
+   * with *.parquet files the manifest does not list, in it or in the `subfolders` the run will write (the parts of
+   * its result). Errors are OutputFolderError, naming the folder and why.
    */
-  static async claim(dir: string): Promise<OutputFolder> {
+  static async claim(dir: string, subfolders: readonly string[] = []): Promise<OutputFolder> {
     try {
       await mkdir(dir, { recursive: true });
     } catch (e) {
@@ -100,7 +129,15 @@ export class OutputFolder {
     try {
       const manifest = await readManifest(dir);
       const listed = new Set(manifest?.files ?? []);
-      const foreign = (await readdir(dir)).filter((name) => name.toLowerCase().endsWith(OUTPUT_KIND) && !listed.has(name)).sort();
+      const foreign: string[] = [];
+      for (const subfolder of ["", ...subfolders]) {
+        const names = await readdir(join(dir, subfolder)).catch((e: NodeJS.ErrnoException) => {
+          if (e.code === "ENOENT") return [];
+          throw new OutputFolderError(`${join(dir, subfolder)}: cannot use it for the output (${e.message})`);
+        });
+        const paths = names.filter(isOutputFile).map((name) => (subfolder ? `${subfolder}/${name}` : name));
+        foreign.push(...paths.filter((path) => !listed.has(path)).sort());
+      }
       if (foreign.length)
         throw new OutputFolderError(
           `${dir}: holds ${foreign.length} *.parquet file(s) this project did not write, as far as its manifest ${MANIFEST_FILE} says ` +
@@ -125,27 +162,36 @@ export class OutputFolder {
   }
 
   /**
-   * Replaces the previous result with the staged files: the manifest first lists old and new files (so a crash
-   * midway leaves only listed files), then the files move in, the old ones go, and the manifest lists the new.
+   * Replaces the previous result with the staged files (those in the staging folder and in its subfolders, the
+   * parts): the manifest first lists old and new files (so a crash midway leaves only listed files), then the files
+   * move in, the old ones go (and the subfolders they leave empty), and the manifest lists the new.
    */
   async commit(staging: string, executionArn: string): Promise<OutputContents> {
-    const names = (await readdir(staging)).filter((n) => n.toLowerCase().endsWith(OUTPUT_KIND)).sort();
-    const rows = names.length ? (await readParquet(staging, 0)).rows : 0;
+    const entries = await readdir(staging, { withFileTypes: true });
+    const names = entries.filter((e) => e.isFile() && isOutputFile(e.name)).map((e) => e.name);
+    for (const sub of entries.filter((e) => e.isDirectory()))
+      names.push(...(await readdir(join(staging, sub.name))).filter(isOutputFile).map((name) => `${sub.name}/${name}`));
+    names.sort();
+    const staged = await describe(staging, names);
     const previous = (await readManifest(this.dir))?.files ?? [];
-    const manifest = (files: string[]): string => `${JSON.stringify({ writtenBy: "etl-orchestrator npm start", files, rows, executionArn, writtenAt: new Date().toISOString() } satisfies Manifest, null, 2)}\n`;
+    const manifest = (files: string[]): string =>
+      `${JSON.stringify({ writtenBy: "etl-orchestrator npm start", files, rows: staged.rows, executionArn, writtenAt: new Date().toISOString() } satisfies Manifest, null, 2)}\n`;
     await writeAtomically(join(this.dir, MANIFEST_FILE), manifest([...new Set([...previous, ...names])].sort()));
+    for (const subfolder of Object.keys(staged.byJob ?? {})) await mkdir(join(this.dir, subfolder), { recursive: true });
     for (const name of names) await rename(join(staging, name), join(this.dir, name));
     for (const name of previous) if (!names.includes(name)) await rm(join(this.dir, name), { force: true });
+    // A subfolder of the previous result left empty goes too (one holding anyone else's file stays).
+    const emptied = new Set(previous.filter((p) => p.includes("/") && !names.includes(p)).map((p) => p.slice(0, p.indexOf("/"))));
+    for (const subfolder of emptied) await rmdir(join(this.dir, subfolder)).catch(() => undefined);
     await writeAtomically(join(this.dir, MANIFEST_FILE), manifest(names));
     await rm(staging, { recursive: true, force: true });
-    return { dir: this.dir, files: names, rows };
+    const parts = Object.entries(staged.byJob ?? {}).map(([subfolder, part]) => [subfolder, { ...part, dir: join(this.dir, subfolder) }]);
+    return { ...staged, dir: this.dir, ...(parts.length ? { byJob: Object.fromEntries(parts) } : {}) };
   }
 
   /** What the folder holds now (the previous result when this run wrote nothing). */
   async contents(): Promise<OutputContents> {
-    const files = ((await readManifest(this.dir))?.files ?? []).sort();
-    const rows = files.length ? (await readParquet(this.dir, 0)).rows : 0;
-    return { dir: this.dir, files, rows };
+    return describe(this.dir, (await readManifest(this.dir))?.files ?? []);
   }
 
   /** Removes the staging folder and the lock. Idempotent. */

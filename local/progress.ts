@@ -61,8 +61,11 @@ function formatRows(rows: Array<Record<string, unknown>>, maxColumns = 8): strin
   return table.join("\n");
 }
 
-/** The end-of-run summary: status, durations, output location, row count and the first rows. */
-export function formatSummary(report: RunReport, firstRows: Array<Record<string, unknown>>, totalMs: number): string {
+/**
+ * The end-of-run summary: status, durations, output location, row count and the first rows (`firstRows`, by the
+ * path of the folder they are from: the output folder, or each final job's subfolder of it).
+ */
+export function formatSummary(report: RunReport, firstRows: Record<string, Array<Record<string, unknown>>>, totalMs: number): string {
   const lines = [
     "",
     `Workflow ${report.status} in ${seconds(Date.parse(report.stoppedAt) - Date.parse(report.startedAt))} (total ${seconds(totalMs)} with local services)`,
@@ -74,9 +77,20 @@ export function formatSummary(report: RunReport, firstRows: Array<Record<string,
     lines.push(`  job ${job.jobName} (${job.engine}, run ${shortRunId(job.runId)}): ${job.state} in ${duration}${job.errorMessage ? ` (${job.errorMessage})` : ""}${droppedText(job.droppedRows)}${countsText(job)}`);
   }
   for (const n of report.notifications) lines.push(`  notification: ${n.subject ? `${n.subject}: ` : ""}${n.message}`);
-  if (report.output.written) {
+  const preview = (dir: string) => {
+    const rows = firstRows[dir] ?? [];
+    if (rows.length) lines.push(`  first ${rows.length} rows:`, formatRows(rows));
+  };
+  const parts = Object.entries(report.output.byJob ?? {});
+  if (report.output.written && parts.length) {
+    lines.push(`  output: ${report.output.dir}, one subfolder per final job:`);
+    for (const [job, part] of parts) {
+      lines.push(`  output of ${job}: ${part.dir} (${part.rows.toLocaleString("en-US")} rows)`);
+      preview(part.dir);
+    }
+  } else if (report.output.written) {
     lines.push(`  output: ${report.output.dir} (${report.output.rows.toLocaleString("en-US")} rows)`);
-    if (firstRows.length) lines.push(`  first ${firstRows.length} rows:`, formatRows(firstRows));
+    preview(report.output.dir);
   } else if (report.output.files.length) {
     lines.push(`  output: ${report.output.dir} unchanged: it still holds the previous result (${report.output.rows.toLocaleString("en-US")} rows)`);
   } else lines.push(`  output: nothing written to ${report.output.dir}`);

@@ -4,7 +4,7 @@
 // RunnerTaskScheduled events (and any putEvents kick in the ASL), the engines' state changes and a fallback schedule.
 import { randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
@@ -42,7 +42,10 @@ export interface RuntimeOptions {
   config?: EtlConfig;
   /** CSV file per dataset id. Datasets not given use the generated sample data. */
   inputs?: Record<string, string>;
-  /** Folder that receives the final job's Parquet files (and nothing else). */
+  /**
+   * Folder that receives the final job's Parquet files (and nothing else); with several final jobs, each one's in a
+   * subfolder named after the job (outputSubfolders).
+   */
   outDir: string;
   /** Job ids or job names whose runs end FAILED, whatever their engine (local/failure-injection.ts). Default: none. */
   failJobs?: readonly string[];
@@ -109,7 +112,8 @@ export interface RunReport {
   }>;
   notifications: Array<{ topicArn: string; subject?: string; message: string; at: string }>;
   /**
-   * What the output folder holds when the run ends: its result files and rows. `written`: this run wrote them;
+   * What the output folder holds when the run ends: its result files and rows (with several final jobs, `files`
+   * are `<job>/<file>` and `byJob` gives each job's subfolder, files and rows). `written`: this run wrote them;
    * false when it failed, which leaves the previous result (if any) in place.
    */
   output: OutputContents & { written: boolean };
@@ -190,11 +194,19 @@ function eventBridgeEvent(source: string, detailType: string, detail: unknown, r
   return { version: "0", id: randomUUID(), "detail-type": detailType, source, account: LOCAL_ACCOUNT, time: iso().replace(/\.\d{3}Z$/, "Z"), region, resources: [], detail };
 }
 
-/** The job whose output is the workflow's result: the one no other job reads (the last such in the configuration). */
-export function finalJob(config: EtlConfig): string {
+/** The jobs whose outputs are the workflow's result: those no other job reads, in the configuration's order. */
+export function finalJobs(config: EtlConfig): string[] {
   const read = new Set(Object.values(config.jobs).flatMap((j) => j.inputs.map((i) => i.job).filter((id) => id !== undefined)));
-  const sinks = Object.keys(config.jobs).filter((id) => !read.has(id));
-  return sinks[sinks.length - 1] ?? Object.keys(config.jobs).pop()!;
+  return Object.keys(config.jobs).filter((id) => !read.has(id));
+}
+
+/**
+ * Where each final job's output goes in the output folder: directly in it when there is one final job (the files
+ * are the result), else in a subfolder named after the job, so results of different shapes never mix.
+ */
+export function outputSubfolders(config: EtlConfig): Record<string, string> {
+  const jobs = finalJobs(config);
+  return Object.fromEntries(jobs.map((id) => [id, jobs.length > 1 ? id : ""]));
 }
 
 /** Runs the workflow once, end to end, and returns its report. Every server is closed before it returns or throws. */
@@ -239,7 +251,7 @@ export async function runLocalWorkflow(options: RuntimeOptions): Promise<RunRepo
     const parts = await checkCsvHeaders(config, files, options.signal);
     checkInterrupted("checking the inputs");
     // Locked for this run; nothing in it changes until the run has succeeded (see output-folder.ts).
-    const output = await OutputFolder.claim(outDir);
+    const output = await OutputFolder.claim(outDir, Object.values(outputSubfolders(config)).filter(Boolean));
     cleanups.push(() => output.release());
     checkInterrupted("checking the output folder");
 
@@ -753,7 +765,10 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   if (status === "SUCCEEDED") {
     // Staged next to the result, which is replaced only once every file is there.
     const staging = await run.output.staging();
-    await downloadParquet(s3, bucket, config.jobs[finalJob(config)].output, staging);
+    for (const [id, subfolder] of Object.entries(outputSubfolders(config))) {
+      await mkdir(join(staging, subfolder), { recursive: true });
+      await downloadParquet(s3, bucket, config.jobs[id].output, join(staging, subfolder));
+    }
     output = { ...(await run.output.commit(staging, executionArn)), written: true };
     progress({ type: "output", dir: output.dir, files: output.files, rows: output.rows });
   } else output = { ...(await run.output.contents()), written: false };

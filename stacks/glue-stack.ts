@@ -8,7 +8,8 @@ import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { AssetType, TerraformAsset, TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { resourceNames, schemaPath, scriptsDir, sqlPath } from "../core/config";
-import { COMMON_MODULE, jobSchemaFiles, jobSpecs, jobStagingPrefix } from "../core/job-specs";
+import { ATHENA_RESULTS_PREFIX, COMMON_MODULE, jobSchemaFiles, jobSpecs, jobStagingPrefix } from "../core/job-specs";
+import { glueCountsKey } from "../core/runner-environment";
 import { jobsOn } from "../core/topology";
 import { AthenaWorkgroup } from "./constructs/athena-workgroup";
 import { EmrServerlessApplication } from "./constructs/emr-serverless-application";
@@ -18,11 +19,9 @@ import { skipCheck } from "./constructs/checkov-skip";
 import { prefixAndBelow, SecureBucket } from "./constructs/secure-bucket";
 import { EtlStack, type EtlStackProps } from "./etl-stack";
 import { policyDocument, serviceTrustPolicy } from "./iam-policy";
-import { jobArguments } from "../core/job-arguments";
+import { glueJobArguments } from "../core/job-arguments";
 
 export { COMMON_MODULE };
-/** Prefix of the artifact bucket for the Athena workgroup's query results; expired after a week. */
-const ATHENA_RESULTS_PREFIX = "athena-results/";
 /** Prefix of the artifact bucket for Glue's temporary files (--TempDir); expired after a week. */
 const TEMP_PREFIX = "glue-temp/";
 /** Days a replaced or deleted object of the data lake is kept (as a noncurrent version). */
@@ -178,6 +177,7 @@ export class GlueStack extends EtlStack {
     const names = resourceNames(config);
     const { rawPrefix, processedPrefix, curatedPrefix } = config.dataLake;
     const scriptsPrefix = config.artifacts.scriptsPrefix;
+    const glueJobs = jobsOn(config, "glue");
     const securityConfiguration = new GlueSecurityConfiguration(this, "security-configuration", {
       name: `${names.prefix}-glue`,
       encryptionConfiguration: {
@@ -202,7 +202,9 @@ export class GlueStack extends EtlStack {
         data.grantObjects("ReadInputs", "read", [rawPrefix, processedPrefix]),
         // Outputs are overwritten; Spark's committer also reads back what it wrote.
         data.grantObjects("WriteOutputs", "write", [processedPrefix, curatedPrefix]),
-        data.grantList("ListDataLake", prefixAndBelow([rawPrefix, processedPrefix, curatedPrefix])),
+        // Each job's counts object, in its staging folder (core/runner-environment.ts glueCountsKey).
+        ...(glueJobs.length ? [data.grantObjects("WriteRunCounts", "write", glueJobs.map((jobId) => glueCountsKey(config, names.glueJob(jobId))))] : []),
+        data.grantList("ListDataLake", prefixAndBelow([rawPrefix, processedPrefix, curatedPrefix, ...glueJobs.map((jobId) => jobStagingPrefix(config, names.glueJob(jobId)))])),
         this.artifacts.grantObjects("TempDir", "write", [TEMP_PREFIX]),
         this.artifacts.grantList("ListTempDir", prefixAndBelow([TEMP_PREFIX])),
         ...GlueJob.roleRuntimeStatements((service, resource) => this.arn(service, resource)),
@@ -211,7 +213,7 @@ export class GlueStack extends EtlStack {
 
     const commonModule = artifactUri(join(scriptsDir(config), COMMON_MODULE));
     return Object.fromEntries(
-      jobsOn(config, "glue").map((jobId) => {
+      glueJobs.map((jobId) => {
         const job = config.jobs[jobId];
         const glueJob = new GlueJob(this, `job-${jobId}`, {
           jobName: names.glueJob(jobId),
@@ -224,7 +226,7 @@ export class GlueStack extends EtlStack {
           timeoutMinutes: job.timeoutMinutes ?? config.glue.timeoutMinutes,
           maxConcurrentRuns: config.glue.maxConcurrentRuns,
           securityConfiguration: securityConfiguration.name,
-          arguments: { ...jobArguments(config, jobId, data.bucket.bucket) },
+          arguments: { ...glueJobArguments(config, jobId, data.bucket.bucket, names.glueJob(jobId)) },
           extraPyFiles: [commonModule],
           extraFiles: [sqlPath(config, job), ...jobSchemaFiles(config, jobId).map((file) => schemaPath(config, file))].map(artifactUri),
           tempDir: this.artifacts.uri(TEMP_PREFIX),

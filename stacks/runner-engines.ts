@@ -1,10 +1,9 @@
 // What the runner needs of each engine a job uses besides Glue (whose jobs grant their own): IAM statements scoped to
 // that engine's resources, built by the engine's construct module from the resources' ARNs (they come from the glue
 // stack); its state-change rules are triggers in core/topology.ts. An engine no job uses gets nothing.
-import { COUNTS_OBJECT } from "../core/quality";
 import type { EtlConfig } from "../core/config";
 import type { EngineName } from "../core/job-spec";
-import { jobSpecsPrefix } from "../core/runner-environment";
+import { glueCountsKey, jobSpecsPrefix } from "../core/runner-environment";
 import { jobsOn as jobIdsOn } from "../core/topology";
 import { jobStagingPrefix } from "../core/job-specs";
 import { athenaQueryStatements } from "./constructs/athena-workgroup";
@@ -47,11 +46,9 @@ export function runnerEngineAccess(config: EtlConfig, jobName: (id: string) => s
   const { dataLakeArn, artifactsArn } = resources;
   const glueJobs = jobsOn("glue");
   if (glueJobs.length > 0)
-    // The counts object each Glue job writes beside its output (GLUE_COUNTS_URIS), read into the task output; the
-    // jobs' own calls are granted by their GlueJob constructs.
-    statements["glue-jobs"] = [
-      { Sid: "ReadGlueJobCounts", Action: ["s3:GetObject"], Resource: glueJobs.map(([, job]) => `${dataLakeArn}/${job.output}${COUNTS_OBJECT}`) },
-    ];
+    // The counts object each Glue job writes in its staging folder, beside its output (GLUE_COUNTS_URIS), read into
+    // the task output; the jobs' own calls are granted by their GlueJob constructs.
+    statements["glue-jobs"] = [{ Sid: "ReadGlueJobCounts", Action: ["s3:GetObject"], Resource: glueJobs.map(([id]) => `${dataLakeArn}/${glueCountsKey(config, jobName(id))}`) }];
 
   // Jobs not on Glue: their spec, and publishing (staging -> output) with the list calls scoped to those prefixes.
   const staged = [...jobsOn("athena"), ...jobsOn("emr-serverless")];

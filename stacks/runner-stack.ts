@@ -2,6 +2,7 @@ import type { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import type { SfnActivity } from "@cdktf/provider-aws/lib/sfn-activity";
 import type { Construct } from "constructs";
 import { resourceNames } from "../core/config";
+import { ATHENA_RESULTS_PREFIX } from "../core/job-specs";
 import { grantAnnounceRunnerTasks } from "./constructs/default-event-bus";
 import { EncryptedTable } from "./constructs/encrypted-table";
 import type { EtlStateMachine } from "./constructs/etl-state-machine";
@@ -26,7 +27,7 @@ export interface RunnerStackProps extends EtlStackProps {
   readonly artifacts: S3Bucket;
   /**
    * The Athena workgroup (glue stack), when a job runs on Athena.
-   * @default resourceNames().athenaWorkGroup, its ARN in this account and region, results under `athena-results/` of the artifact bucket
+   * @default resourceNames().athenaWorkGroup, its ARN in this account and region, results under ATHENA_RESULTS_PREFIX (core/job-specs.ts) of the artifact bucket
    */
   readonly athena?: Omit<NonNullable<RunnerEngineResources["athena"]>, "catalogArns">;
   /** The EMR Serverless application and job role (glue stack); required when a job runs on EMR Serverless. */
@@ -50,7 +51,7 @@ export class RunnerStack extends EtlStack {
         workGroupName,
         workGroupArn: this.arn("athena", `workgroup/${workGroupName}`),
         resultsBucketArn: props.artifacts.arn,
-        resultsPrefix: "athena-results/",
+        resultsPrefix: ATHENA_RESULTS_PREFIX,
         ...props.athena,
         catalogArns: [this.arn("glue", "catalog"), this.arn("glue", `database/${config.glue.databaseName}`), this.arn("glue", `table/${config.glue.databaseName}/*`)],
       },

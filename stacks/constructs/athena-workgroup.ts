@@ -1,5 +1,6 @@
 import { AthenaWorkgroup as AthenaWorkgroupResource } from "@cdktf/provider-aws/lib/athena-workgroup";
 import { Construct } from "constructs";
+import { ATHENA_RESULTS_PREFIX } from "../../core/job-specs";
 import type { PolicyStatement } from "../iam-policy";
 import type { SecureBucket } from "./secure-bucket";
 
@@ -8,7 +9,7 @@ export interface AthenaWorkgroupProps {
   readonly name: string;
   /** The bucket that holds the query results (and their metadata). */
   readonly resultsBucket: SecureBucket;
-  /** Key prefix of the results in that bucket. @default "athena-results/" */
+  /** Key prefix of the results in that bucket. @default ATHENA_RESULTS_PREFIX (core/job-specs.ts) */
   readonly resultsPrefix?: string;
   /** Athena cancels a query that would scan more bytes; at least 10,000,000 (Athena's minimum). */
   readonly bytesScannedCutoffPerQuery: number;
@@ -29,7 +30,7 @@ export class AthenaWorkgroup extends Construct {
 
   constructor(scope: Construct, id: string, props: AthenaWorkgroupProps) {
     super(scope, id);
-    const resultsPrefix = props.resultsPrefix ?? "athena-results/";
+    const resultsPrefix = props.resultsPrefix ?? ATHENA_RESULTS_PREFIX;
     if (!/^([A-Za-z0-9_.=-]+\/)+$/.test(resultsPrefix)) throw new Error(`${this.node.path}: resultsPrefix '${resultsPrefix}' must be a key prefix ending with '/'`);
     if (!Number.isInteger(props.bytesScannedCutoffPerQuery) || props.bytesScannedCutoffPerQuery < 10_000_000)
       throw new Error(`${this.node.path}: bytesScannedCutoffPerQuery ${props.bytesScannedCutoffPerQuery} must be an integer of at least 10000000 (Athena's minimum)`);

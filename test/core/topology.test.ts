@@ -31,9 +31,11 @@ describe("core/topology", () => {
     it(`${file ? "fixture" : "active configuration"}: each function's environment is what its handler parses back`, () => {
       const runnerEnv = FUNCTIONS.runner.environment(config, { activityArn: "arn:aws:states:us-east-1:123456789012:activity:a", tableName: names.runnerTable, artifactBucket: "artifacts", dataBucket: "lake" }, "INFO");
       const runner = runnerConfigFromEnv(runnerEnv);
-      // Each job on Glue: its counts object, beside its output (read into the task output).
+      // Each job on Glue: its counts object, in its staging folder beside its output (read into the task output).
       const onGlue = Object.keys(config.jobs).filter((id) => config.jobs[id].engine === "glue");
-      expect(runner.glueCountsUris ?? {}).to.deep.equal(Object.fromEntries(onGlue.map((id) => [names.glueJob(id), `s3://lake/${config.jobs[id].output}${COUNTS_OBJECT}`])));
+      expect(runner.glueCountsUris ?? {}).to.deep.equal(
+        Object.fromEntries(onGlue.map((id) => [names.glueJob(id), `s3://lake/${config.dataLake.stagingPrefix}${names.glueJob(id)}/${COUNTS_OBJECT}`])),
+      );
       expect(runner).to.include({ tableName: names.runnerTable, runTtlDays: config.runner.runTtlDays, maxTasksPerInvocation: config.runner.maxTasksPerInvocation });
       expect(runner.jobEngines).to.deep.equal(Object.fromEntries(Object.keys(config.jobs).map((id) => [names.glueJob(id), config.jobs[id].engine])));
       const waitActivityArns = Object.fromEntries(Object.keys(config.datasets).map((d) => [d, `arn:aws:states:us-east-1:123456789012:activity:${names.waitActivity(d)}`]));

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { loadConfig, resourceNames } from "../../core/config";
 import { readParquet } from "../../local/parquet";
-import { finalJob } from "../../local/runtime";
+import { finalJobs } from "../../local/runtime";
 import { writeDatasetSamples } from "../../local/dataset-samples";
 import { listening } from "../listening";
 import { AWS_CLI, cliEnv, requireAwsCli, runCommand, startServe as startServeWith, type Served } from "../support/serve-cli";
@@ -83,7 +83,7 @@ describe("npm run serve with the real AWS CLI", function () {
     for (const dataset of Object.keys(config.datasets)) await s.upload(dataset);
     const watched = await s.watch(executionArn);
     expect(watched.code, watched.stdout + watched.stderr).to.equal(0);
-    expect(watched.stdout).to.match(/execution SUCCEEDED/).and.match(new RegExp(`state ${finalJob(config)} exited SUCCEEDED`));
+    expect(watched.stdout).to.match(/execution SUCCEEDED/).and.match(new RegExp(`state ${finalJobs(config)[0]} exited SUCCEEDED`));
     await s.waitFor(executionArn, "SUCCEEDED");
 
     const { events } = await s.aws("stepfunctions", "get-execution-history", "--execution-arn", executionArn);
@@ -96,7 +96,7 @@ describe("npm run serve with the real AWS CLI", function () {
     expect(listed.executions.map((e: { name: string }) => e.name)).to.deep.equal(["walkthrough"]);
     expect((await s.aws("dynamodb", "scan", "--table-name", names.arrivalTable, "--select", "COUNT")).Count).to.be.at.least(Object.keys(config.datasets).length);
 
-    const prefix = config.jobs[finalJob(config)].output;
+    const prefix = config.jobs[finalJobs(config)[0]].output;
     const listing = await run(AWS_CLI, ["--endpoint-url", s.endpoint, "s3", "ls", `s3://${s.bucket}/${prefix}`, "--recursive"]);
     const keys = [...listing.stdout.matchAll(/\s(\S+\.parquet)$/gm)].map((m) => m[1]);
     expect(keys, listing.stdout + listing.stderr).to.have.length.greaterThan(0);

@@ -135,9 +135,19 @@ describe("e2e: the three-datasets fixture applied to a copy of the project", () 
     for (const name of newDatasets) expect(result.stdout).to.match(new RegExp(`^  ${name} .*default data generated from its schema$`, "m"));
   });
 
-  it("npm start runs the new dataset's branch on data generated from its schema", async () => {
+  it("npm start runs the new dataset's branch on data generated from its schema; each final job's output goes to its own subfolder", async () => {
     const { result, report } = await npmStart([]);
     expectBranchesRan(report, result.stdout);
+    // The jobs no other job reads: with more than one, --out holds a subfolder of Parquet files per job.
+    const finals = Object.keys(config.jobs).filter((id) => !Object.values(config.jobs).some((j) => j.inputs.some((i) => i.job === id)));
+    expect(finals.length, "the fixture leaves more than one final job").to.be.greaterThan(1);
+    const out = join(root, "out", "joined");
+    expect(readdirSync(out).filter((name) => !name.startsWith(".")).sort()).to.deep.equal([...finals].sort());
+    for (const job of finals) {
+      expect(readdirSync(join(out, job)).filter((f) => f.endsWith(".parquet")), job).to.not.be.empty;
+      expect(report.output.byJob?.[job]?.rows, job).to.be.above(0);
+      expect(result.stdout).to.contain(`output of ${job}: ${join(out, job)} (`);
+    }
   });
 
   it("npm start -- --input NAME=FILE runs it on the given file (a bad row in it is dropped and counted)", async () => {

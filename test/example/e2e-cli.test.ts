@@ -10,11 +10,10 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
 import { loadConfig, PROJECT_ROOT, resourceNames } from "../../core/config";
 import { MANIFEST_FILE } from "../../local/output-folder";
-import type { RunReport } from "../../local/runtime";
+import { finalJobs, type RunReport } from "../../local/runtime";
 import { writeSampleData } from "../../local/sample-data";
 import { splitCsvLine } from "../csv-line";
 import { expectAllClosed, expectEngines, runCli as runCliWith } from "../support/cli";
-import { configVariant } from "../support/config-variant";
 
 const ROOT = PROJECT_ROOT;
 
@@ -89,20 +88,14 @@ async function readParquetRows(dir: string): Promise<Array<Record<string, string
 describe("example: npm start on the shipped example", () => {
   let dir: string;
 
-  // The run's output (--out) is the last job no other job reads (local/runtime.ts finalJob). A job a user adds
-  // after the example's (README, "Adding a dataset") would take that place, so these tests run the active
-  // configuration with JMSD moved last: the same workflow, whose output is the example's join.
-  let joinLast: Record<string, string>;
-  const runCli = (args: string[]) => runCliWith(args, undefined, joinLast);
+  const runCli = (args: string[]) => runCliWith(args);
+  // The example's join is its one final job: --out DIR holds its files. Once a job a user adds (README, "Adding a
+  // dataset") is a final job too, each final job's files are in DIR/<job>/ (local/runtime.ts outputSubfolders).
+  const joinIn = (out: string) => (finalJobs(loadConfig()).length > 1 ? join(out, "JMSD") : out);
+  const joined = (report: RunReport) => report.output.byJob?.JMSD ?? report.output;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "etl-e2e-example-"));
-    await mkdir(join(dir, "join-last"));
-    const variant = configVariant(join(dir, "join-last"), (raw) => {
-      const { JMSD, ...others } = raw.jobs;
-      raw.jobs = { ...others, JMSD };
-    });
-    joinLast = { ETL_CONFIG: variant.file };
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
@@ -122,16 +115,18 @@ describe("example: npm start on the shipped example", () => {
     const sample = await writeSampleData(join(dir, "sample"));
     const expected = expectedJoin(await readFile(sample.sales, "utf8"), await readFile(sample.marketing, "utf8"));
     expect(expected.length).to.be.greaterThan(1000);
-    const actual = await readParquetRows(out);
+    const actual = await readParquetRows(joinIn(out));
     expect(actual.length).to.equal(expected.length);
     expect(actual).to.deep.equal(expected);
     const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
     // The folder holds the result's Parquet files and the manifest listing them, nothing else (no lock, no staging).
-    expect((await readdir(out)).sort()).to.deep.equal([MANIFEST_FILE, ...report.output.files].sort());
-    expect(JSON.parse(await readFile(join(out, MANIFEST_FILE), "utf8"))).to.include({ rows: expected.length }).and.have.property("files").that.deep.equals(report.output.files);
+    const folders = Object.keys(report.output.byJob ?? {});
+    expect((await readdir(out)).sort()).to.deep.equal([MANIFEST_FILE, ...folders, ...report.output.files.filter((f) => !f.includes("/"))].sort());
+    expect(JSON.parse(await readFile(join(out, MANIFEST_FILE), "utf8"))).to.include({ rows: report.output.rows }).and.have.property("files").that.deep.equals(report.output.files);
     expect(report.status).to.equal("SUCCEEDED");
-    expect(report.output).to.deep.equal({ dir: out, rows: expected.length, files: report.output.files, written: true });
-    expect(report.output.files.length).to.be.greaterThan(0);
+    expect(report.output).to.deep.include({ dir: out, written: true });
+    expect(joined(report)).to.deep.include({ dir: joinIn(out), rows: expected.length });
+    expect(joined(report).files.length).to.be.greaterThan(0);
     expect(report.executionArn).to.match(/^arn:aws:states:us-east-1:\d{12}:execution:etl-dev-workflow:/);
     const isoMs = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
     for (const time of [report.startedAt, report.stoppedAt, ...report.states.flatMap((s) => [s.enteredAt, s.exitedAt!]), ...report.jobs.flatMap((j) => [j.startedOn, j.completedOn!])])
@@ -148,7 +143,7 @@ describe("example: npm start on the shipped example", () => {
     expect(result.stdout).to.match(/\[\s*\d+\.\ds\] state JMSD entered/);
     expect(result.stdout).to.match(/\[\s*\d+\.\ds\] job etl-dev-PSD \(glue\) run jr_\S+ RUNNING/);
     expect(result.stdout).to.contain(`Workflow SUCCEEDED`);
-    expect(result.stdout).to.contain(`output: ${out} (${expected.length.toLocaleString("en-US")} rows)`);
+    expect(result.stdout).to.contain(`${joinIn(out)} (${expected.length.toLocaleString("en-US")} rows)`);
     expect(result.stdout).to.contain("first 5 rows:");
     expect(result.stdout).to.contain(String(expected[0].date));
   });
@@ -187,7 +182,7 @@ describe("example: npm start on the shipped example", () => {
     const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
     const expected = expectedJoin(cleanLines.join("\n"), await readFile(data.marketing, "utf8"));
     expect(expected.length).to.be.greaterThan(1000);
-    expect(await readParquetRows(join(dir, "quote-out"))).to.deep.equal(expected);
+    expect(await readParquetRows(joinIn(join(dir, "quote-out")))).to.deep.equal(expected);
     const byJob = Object.fromEntries(report.jobs.map((j) => [j.jobName, j]));
     expect(byJob["etl-dev-PSD"].droppedRows).to.deep.equal({ sales: 1 });
     expect(byJob["etl-dev-JMSD"].droppedRows).to.deep.equal({});
@@ -204,7 +199,7 @@ describe("example: npm start on the shipped example", () => {
     const result = await runCli(["--sales", sales, "--marketing", data.marketing, "--out", join(dir, "txt-out"), "--report", reportFile]);
     expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
     const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
-    expect(report.output.rows).to.equal(expectedJoin(await readFile(sales, "utf8"), await readFile(data.marketing, "utf8")).length);
+    expect(joined(report).rows).to.equal(expectedJoin(await readFile(sales, "utf8"), await readFile(data.marketing, "utf8")).length);
     await expectAllClosed(result);
   });
 
@@ -251,7 +246,7 @@ describe("example: npm start on the shipped example", () => {
       const reportFile = join(dir, `forms-${name}.json`);
       const result = await runCli(["--sales", sales, "--marketing", data.marketing, "--out", out, "--report", reportFile]);
       expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
-      expect(await readParquetRows(out), name).to.deep.equal(expected);
+      expect(await readParquetRows(joinIn(out)), name).to.deep.equal(expected);
       const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
       expect(report.jobs.find((j) => j.jobName === "etl-dev-PSD")!.rowsRead, name).to.deep.equal({ sales: 3000 });
     }

@@ -58,6 +58,45 @@ describe("glue-scripts/etl_common.py", () => {
     }
   });
 
+  it("writes the counts object after the output: at --etl_counts when given (a Glue job's, in its staging folder), else in the output folder", () => {
+    const dir = mkdtempSync(join(tmpdir(), "etl-common-counts-"));
+    try {
+      writeFileSync(join(dir, "job.sql"), "SELECT * FROM a");
+      // A stand-in for Spark that records what is written where, in order.
+      const written = python(`
+written = []
+e.write_text = lambda spark, path, text: written.append([path, json.loads(text)])
+class Frame:
+    write = property(lambda self: self)
+    def createOrReplaceTempView(self, name): pass
+    def count(self): return 3
+    def cache(self): return self
+    def unpersist(self): pass
+    def mode(self, mode): return self
+    def option(self, key, value): return self
+    def parquet(self, path): written.append([path, "parquet"])
+class Spark:
+    conf = type("Conf", (), {"set": lambda self, key, value: None})()
+    read = type("Read", (), {"parquet": lambda self, path: Frame()})()
+    def sql(self, query): return Frame()
+e.start_session = lambda name, args: (Spark(), lambda: None)
+e.output_nulls = lambda result, columns: {}
+inputs = json.dumps([{"name": "a", "path": "s3://b/in/", "format": "parquet"}])
+e.main(["--etl_inputs", inputs, "--etl_output", "s3://b/out/", "--etl_sql", ${JSON.stringify(join(dir, "job.sql"))}, "--etl_task_id", "t1", "--etl_counts", "s3://b/staging/j/${COUNTS_OBJECT}"])
+e.main(["--etl_inputs", inputs, "--etl_output", "s3://b/out/", "--etl_sql", ${JSON.stringify(join(dir, "job.sql"))}, "--etl_task_id", "t2"])
+print(json.dumps(written))`);
+      const counts = (taskId: string) => ({ taskId, rowsRead: { a: 3 }, rowsDropped: { a: 0 }, rowsWritten: 3 });
+      expect(written).to.deep.equal([
+        ["s3://b/out/", "parquet"],
+        [`s3://b/staging/j/${COUNTS_OBJECT}`, counts("t1")],
+        ["s3://b/out/", "parquet"],
+        [`s3://b/out/${COUNTS_OBJECT}`, counts("t2")],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("names columns as the local engine does", () => {
     const names = ["Mailing list adds ", "  New   visitors\tSEO", "Date", "Forecasted Monthly Revenue"];
     expect(python(`print(json.dumps([e.snake_case(n) for n in ${JSON.stringify(names)}]))`)).to.deep.equal(names.map(snakeCase));

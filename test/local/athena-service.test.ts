@@ -258,6 +258,14 @@ describe("local/athena-service", () => {
     expect(unknown).to.have.property("name", "InvalidRequestException");
   });
 
+  it("has the primary workgroup every AWS account has: listing without a workgroup answers, without the other workgroups' queries", async () => {
+    await start();
+    const { QueryExecutionId } = await startQuery("SELECT 1");
+    expect((await athena.send(new ListQueryExecutionsCommand({}))).QueryExecutionIds).to.deep.equal([]);
+    expect((await athena.send(new ListQueryExecutionsCommand({ WorkGroup: "primary" }))).QueryExecutionIds).to.deep.equal([]);
+    expect((await athena.send(new ListQueryExecutionsCommand({ WorkGroup: WORKGROUP }))).QueryExecutionIds).to.deep.equal([QueryExecutionId]);
+  });
+
   it("fails a query the injected-failure hook names, as --fail-job does", async () => {
     await h.start({ injectedFailure: (q) => (q.Query.includes(`/staging/${JOB_NAME}/`) ? `Injected failure: job ${JOB_NAME}` : undefined) });
     await h.put(`${RAW}a.csv`, sample());

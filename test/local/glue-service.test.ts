@@ -121,14 +121,18 @@ describe("local/glue-service", () => {
 
     // DefaultArguments from stacks/job-arguments.ts, merged with the run's own.
     const sql = baseConfig.jobs[job].script.replace(/\.py$/, ".sql");
-    expect(run.Arguments).to.include({ "--etl_execution": "exec-1", "--etl_output": `s3://${BUCKET}/${OUTPUT}`, "--etl_sql": sql });
+    const countsKey = `${baseConfig.dataLake.stagingPrefix}${JOB}/${COUNTS_OBJECT}`;
+    expect(run.Arguments).to.include({ "--etl_execution": "exec-1", "--etl_output": `s3://${BUCKET}/${OUTPUT}`, "--etl_sql": sql, "--etl_counts": `s3://${BUCKET}/${countsKey}` });
     expect(calls).to.have.length(1);
     expect(calls[0].inputs.map((i) => [i.name, i.format, i.schema])).to.deep.equal(baseConfig.jobs[job].inputs.map((i) => [i.name, "csv", baseConfig.datasets[i.dataset!].schema]));
     expect(calls[0].sqlFile).to.equal(sqlPath(baseConfig, baseConfig.jobs[job]));
     // The job's data-quality limits reach the engine from --etl_quality, as they reach the Glue script.
     expect(calls[0].quality).to.deep.equal(jobQualityLimits(baseConfig, job));
 
-    expect(await keysUnder(OUTPUT)).to.deep.equal([`${OUTPUT}${COUNTS_OBJECT}`, `${OUTPUT}part-0.parquet`]);
+    // The output folder holds the result only; the counts object is in the job's staging folder, beside it (--etl_counts).
+    expect(await keysUnder(OUTPUT)).to.deep.equal([`${OUTPUT}part-0.parquet`]);
+    const counts = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: countsKey }));
+    expect(JSON.parse(await counts.Body!.transformToString())).to.have.property("rowsWritten").that.is.a("number");
     const body = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: `${OUTPUT}part-0.parquet` }));
     expect(await body.Body!.transformToString()).to.equal(["A", "B", ...others.map(() => "C")].join("|"));
 

@@ -1,13 +1,14 @@
 import { spawnSync } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { loadConfig, resourceNames, schemaPath, type EtlConfig } from "../../core/config";
+import { DEFAULT_CONFIG_FILE, loadConfig, PROJECT_ROOT, resourceNames, schemaPath, type EtlConfig } from "../../core/config";
 import { readSchemaFile } from "../../core/schema-file";
 import { writeDatasetSamples } from "../../local/dataset-samples";
-import { finalJob, InputError, runLocalWorkflow, type ProgressEvent, type RuntimeOptions } from "../../local/runtime";
+import { finalJobs, InputError, outputSubfolders, runLocalWorkflow, type ProgressEvent, type RuntimeOptions } from "../../local/runtime";
 import { LOCK_FILE, MANIFEST_FILE } from "../../local/output-folder";
+import { readParquet } from "../../local/parquet";
 import { folderSnapshot } from "../folder-snapshot";
 import { listening } from "../listening";
 import { jobStateName } from "../support/asl-states";
@@ -52,12 +53,15 @@ describe("local/runtime", () => {
     return { report, events, endpoints, triggers };
   }
 
-  it("picks the job no other job reads as the final job", () => {
-    const sinks = shape.jobs.filter((id) => readersOf(id).length === 0);
-    expect(finalJob(config)).to.equal(sinks[sinks.length - 1]);
+  it("takes every job no other job reads as a final job; each gets its own subfolder of the output only when there are several", () => {
+    expect(finalJobs(config)).to.deep.equal(shape.finalJobs);
     const dataset = config.jobs[shape.datasetJobs[0]];
     const twoSinks = { ...config, jobs: { A: dataset, B: dataset } };
-    expect(finalJob(twoSinks)).to.equal("B");
+    expect(finalJobs(twoSinks)).to.deep.equal(["A", "B"]);
+    expect(outputSubfolders(twoSinks)).to.deep.equal({ A: "A", B: "B" });
+    const oneSink = { ...config, jobs: { A: dataset, B: { ...dataset, inputs: [{ name: "a", job: "A" }] } } };
+    expect(finalJobs(oneSink)).to.deep.equal(["B"]);
+    expect(outputSubfolders(oneSink)).to.deep.equal({ B: "" });
   });
 
   it("reports every job's counts (rows read and dropped per input, rows written) on every engine, in the report and its progress lines", async () => {
@@ -247,5 +251,82 @@ describe("local/runtime", () => {
     const error = await runLocalWorkflow({ config, inputs: { ...inputs, no_such_dataset: inputs[firstDataset] } as never, outDir: join(dir, "out") }).catch((e: Error) => e);
     expect(error).to.be.instanceOf(InputError);
     expect((error as Error).message).to.contain("unknown dataset no_such_dataset");
+  });
+
+  describe("with several final jobs (the three-datasets fixture)", () => {
+    const fixture = loadConfig(join(PROJECT_ROOT, "test", "fixtures", "three-datasets", "etl.config.json"));
+    const finals = workflowShape(fixture).finalJobs;
+    /** A configuration with one final job: the active one, or the shipped example. */
+    const single = [config, loadConfig(DEFAULT_CONFIG_FILE)].find((c) => workflowShape(c).finalJobs.length === 1)!;
+    let fixtureInputs: Record<string, string>;
+    let outDir: string;
+
+    before(async () => {
+      expect(finals.length, "the fixture has more than one final job").to.be.greaterThan(1);
+      expect(single, "a configuration with one final job").to.not.equal(undefined);
+      fixtureInputs = await writeDatasetSamples(fixture, join(dir, "fixture-data"), undefined, { salesRows: 1000, days: 60 });
+      outDir = join(dir, "final-jobs");
+    });
+
+    const runFixture = (options: Partial<RuntimeOptions> = {}) => run({ config: fixture, inputs: fixtureInputs, outDir, ...options });
+    /** The Parquet files directly in a folder. */
+    const parquetIn = async (folder: string) => (await readdir(folder)).filter((f) => f.endsWith(".parquet")).sort();
+
+    it("writes each final job's output to the subfolder named after it, and the report and the manifest describe them", async () => {
+      const { report } = await runFixture();
+      expect(report.status, report.error).to.equal("SUCCEEDED");
+      expect((await readdir(outDir)).sort()).to.deep.equal([MANIFEST_FILE, ...finals].sort());
+      expect(Object.keys(report.output.byJob ?? {}).sort()).to.deep.equal([...finals].sort());
+      const fixtureNames = resourceNames(fixture);
+      let total = 0;
+      for (const job of finals) {
+        const folder = join(outDir, job);
+        const part = report.output.byJob![job];
+        const files = await parquetIn(folder);
+        expect(files, job).to.not.be.empty;
+        expect(await readdir(folder), `${job}: Parquet files only`).to.have.length(files.length);
+        const rows = (await readParquet(folder, 0)).rows;
+        expect(part).to.deep.equal({ dir: folder, files, rows });
+        // The job's own output, whole: as many rows as its run wrote.
+        expect(rows, job).to.equal(report.jobs.find((j) => j.jobName === fixtureNames.glueJob(job))!.rowsWritten).and.above(0);
+        total += rows;
+      }
+      const paths = finals.flatMap((job) => report.output.byJob![job].files.map((f) => `${job}/${f}`)).sort();
+      expect(report.output).to.deep.include({ dir: outDir, files: paths, rows: total, written: true });
+      expect(JSON.parse(await readFile(join(outDir, MANIFEST_FILE), "utf8"))).to.deep.include({ files: paths, rows: total });
+    });
+
+    it("a failed run leaves every final job's previous output in place, and the report says what is on disk", async () => {
+      const before = Object.fromEntries(await Promise.all(finals.map(async (job) => [job, await folderSnapshot(join(outDir, job))] as const)));
+      const previous = JSON.parse(await readFile(join(outDir, MANIFEST_FILE), "utf8"));
+      const { report } = await runFixture({ failJobs: [finals[0]] });
+      expect(report.status).to.equal("FAILED");
+      for (const job of finals) expect(await folderSnapshot(join(outDir, job)), job).to.deep.equal(before[job]);
+      expect(report.output).to.deep.include({ dir: outDir, files: previous.files, rows: previous.rows, written: false });
+      expect(Object.keys(report.output.byJob ?? {}).sort()).to.deep.equal([...finals].sort());
+    });
+
+    it("refuses Parquet files it did not write in a final job's subfolder, and leaves them alone", async () => {
+      const users = join(dir, "final-jobs-users");
+      await mkdir(join(users, finals[1]), { recursive: true });
+      await writeFile(join(users, finals[1], "mine.parquet"), "the user's data");
+      const error = await runLocalWorkflow({ config: fixture, inputs: fixtureInputs, outDir: users }).catch((e: Error) => e);
+      expect(error).to.be.instanceOf(InputError);
+      expect((error as Error).message).to.contain(users).and.contain(`${finals[1]}/mine.parquet`).and.contain("did not write");
+      expect(await folderSnapshot(join(users, finals[1]))).to.deep.equal({ "mine.parquet": "the user's data" });
+      expect((await readdir(users)).sort()).to.deep.equal([finals[1]]);
+    });
+
+    it("the same folder then used with one final job holds that job's files directly, and the subfolders are gone (and back)", async () => {
+      const { report } = await run({ config: single, outDir, inputs: single === config ? inputs : undefined });
+      expect(report.status, report.error).to.equal("SUCCEEDED");
+      expect(report.output.byJob).to.equal(undefined);
+      expect((await readdir(outDir)).sort()).to.deep.equal([MANIFEST_FILE, ...report.output.files].sort());
+      expect(report.output.files.every((f) => f.endsWith(".parquet") && !f.includes("/"))).to.equal(true);
+
+      const again = await runFixture();
+      expect(again.report.status, again.report.error).to.equal("SUCCEEDED");
+      expect((await readdir(outDir)).sort()).to.deep.equal([MANIFEST_FILE, ...finals].sort());
+    });
   });
 });

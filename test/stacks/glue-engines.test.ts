@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { athenaQuery } from "../../core/athena-query";
 import { resourceNames, type EtlConfig } from "../../core/config";
 import type { AthenaJobSpec, EmrServerlessJobSpec, EngineName } from "../../core/job-spec";
-import { jobStagingPrefix } from "../../core/job-specs";
+import { ATHENA_RESULTS_PREFIX, jobStagingPrefix } from "../../core/job-specs";
 import { workflowShape } from "../support/workflow";
 import { resources, synthConfig, variant, type TfJson } from "./synth";
 
@@ -54,7 +54,8 @@ describe("glue stack per engine", () => {
       expect(workgroup.configuration.enforce_workgroup_configuration).to.equal(true);
       expect(workgroup.configuration.bytes_scanned_cutoff_per_query).to.equal(config.athena.bytesScannedCutoffPerQuery);
       expect(workgroup.configuration.result_configuration.encryption_configuration.encryption_option).to.equal("SSE_S3");
-      expect(workgroup.configuration.result_configuration.output_location).to.match(/^s3:\/\/\$\{aws_s3_bucket\.artifacts_bucket_[A-Z0-9]+\.bucket\}\/athena-results\/$/);
+      expect(workgroup.configuration.result_configuration.output_location).to.match(/^s3:\/\/\$\{aws_s3_bucket\.artifacts_bucket_[A-Z0-9]+\.bucket\}\//);
+      expect(workgroup.configuration.result_configuration.output_location.endsWith(`}/${ATHENA_RESULTS_PREFIX}`)).to.equal(true);
       expect(resources(glue, "aws_emrserverless_application")).to.deep.equal({});
     });
 
@@ -74,7 +75,7 @@ describe("glue stack per engine", () => {
 
     it("expires the workgroup's results after a week", () => {
       const rules = Object.values(resources(glue, "aws_s3_bucket_lifecycle_configuration")).flatMap((l) => l.rule);
-      expect(rules.find((r: any) => r.id === "expire-athena-results")?.filter[0].prefix).to.equal("athena-results/");
+      expect(rules.find((r: any) => r.id === "expire-athena-results")?.filter[0].prefix).to.equal(ATHENA_RESULTS_PREFIX);
     });
   });
 

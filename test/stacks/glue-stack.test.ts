@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { jobArguments } from "../../core/job-arguments";
+import { COUNTS_OBJECT } from "../../core/quality";
 import { outputTableName, rawTableName } from "../../core/catalog";
 import { resourceNames, scriptsDir } from "../../core/config";
 import { resources, resourceWith, synthFile, type SynthesizedApp, type TfJson } from "./synth";
@@ -133,6 +134,12 @@ describe("glue stack (active configuration)", () => {
       expect(resource.command.script_location).to.equal(`s3://\${aws_s3_bucket.${artifactsId}.bucket}/${config.artifacts.scriptsPrefix}${job.script}`);
       const args = resource.default_arguments;
       expect(args).to.deep.include(jobArguments(config, id, dataBucket));
+      // Its counts object goes to its staging folder, not into its output; the runner reads it from there.
+      const countsKey = `${config.dataLake.stagingPrefix}${names.glueJob(id)}/${COUNTS_OBJECT}`;
+      expect(args["--etl_counts"]).to.equal(`s3://${dataBucket}/${countsKey}`);
+      expect(countsKey.startsWith(job.output)).to.equal(false);
+      const runnerEnv = resourceWith(app.runner, "aws_lambda_function", "function_name", names.runnerFunction).environment.variables;
+      expect(JSON.parse(runnerEnv.GLUE_COUNTS_URIS)[names.glueJob(id)]).to.match(new RegExp(`^s3://\\$\\{[^}]+\\}/${countsKey}$`));
       expect(args["--extra-py-files"]).to.match(/\/glue-scripts\/etl_common\.py$/);
       // The job's SQL and the schemas of the raw datasets it reads: a job reading only other jobs' Parquet ships no schema.
       const schemas = job.inputs.flatMap((i) => (i.dataset !== undefined ? [`schemas/${config.datasets[i.dataset].schema}`] : []));
@@ -143,6 +150,8 @@ describe("glue stack (active configuration)", () => {
   });
 
   it("encrypts Glue output and scopes the job role to the project's prefixes", () => {
+    const { config } = app;
+    const names = resourceNames(config);
     const security = Object.values(resources(glue, "aws_glue_security_configuration"))[0];
     expect(security.encryption_configuration.s3_encryption.s3_encryption_mode).to.equal("SSE-S3");
     // The Glue job role's policy (with a job on EMR Serverless, the stack also has the EMR job role's).
@@ -153,6 +162,10 @@ describe("glue stack (active configuration)", () => {
     expect(sid("WriteOutputs").Action).to.include.members(["s3:PutObject", "s3:DeleteObject"]);
     expect(sid("WriteOutputs").Resource).to.deep.equal([`${data}/processed/*`, `${data}/curated/*`]);
     expect(sid("ListDataLake").Condition.StringLike["s3:prefix"]).to.include.members(["raw/*", "processed/*", "curated/*"]);
+    // Each Glue job writes its counts object, and that one object only, in its staging folder.
+    const glueJobs = Object.keys(config.jobs).filter((id) => config.jobs[id].engine === "glue").map(names.glueJob);
+    expect(sid("WriteRunCounts").Resource).to.deep.equal(glueJobs.map((job) => `${data}/${config.dataLake.stagingPrefix}${job}/${COUNTS_OBJECT}`));
+    expect(sid("ListDataLake").Condition.StringLike["s3:prefix"]).to.include.members(glueJobs.map((job) => `${config.dataLake.stagingPrefix}${job}/*`));
     expect(sid("ReadArtifacts").Resource).to.deep.equal([`${artifactsArn}/glue-scripts/*`]);
     expect(sid("GlueLogs").Resource[0]).to.match(/:log-group:\/aws-glue\/\*$/);
   });

@@ -4,6 +4,7 @@ import { EmrserverlessApplication } from "@cdktf/provider-aws/lib/emrserverless-
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { App } from "cdktf";
 import { expect } from "chai";
+import { ATHENA_RESULTS_PREFIX } from "../../core/job-specs";
 import { COUNTS_OBJECT } from "../../core/quality";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -131,6 +132,9 @@ describe("runner stack per engine", () => {
         const inputs = jobsOn("athena").flatMap((id) => config.jobs[id].inputs.map((i) => (i.dataset ? config.datasets[i.dataset].prefix : config.jobs[i.job!].output)));
         const read = statementsOf(runner).find((s) => s.Sid === "ReadAthenaInputs");
         expect(read.Resource.map((r: string) => r.replace(/^.*\}\//, ""))).to.have.members([...new Set(inputs)].map((p) => `${p}*`));
+        // Results: by default under the prefix the glue stack's workgroup writes to (one constant for both stacks).
+        const results = statementsOf(runner).find((s) => s.Sid === "WriteAthenaResults");
+        expect(results.Resource.map((r: string) => r.replace(/^.*\}\//, ""))).to.deep.equal([`${ATHENA_RESULTS_PREFIX}*`]);
       });
 
       it("scopes EMR Serverless to the application and its job runs, and passes only the job role to EMR Serverless", () => {
@@ -166,11 +170,11 @@ describe("runner stack per engine", () => {
         if (staged.length === 0) {
           expect(env.JOB_SPECS_URI).to.equal(undefined);
           expect([specs, publish, list]).to.deep.equal([undefined, undefined, undefined]);
-          // S3: only the counts object each Glue job writes beside its output.
+          // S3: only the counts object each Glue job writes in its staging folder, beside its output.
           const s3 = statementsOf(runner).filter((s) => s.Action.some((a: string) => a.startsWith("s3:")));
           expect(s3.map((s) => [s.Sid, s.Action])).to.deep.equal([["ReadGlueJobCounts", ["s3:GetObject"]]]);
           expect(s3[0].Resource).to.have.length(jobsOn("glue").length);
-          for (const [i, id] of jobsOn("glue").entries()) expect(s3[0].Resource[i]).to.match(new RegExp(`\\}/${config.jobs[id].output}${COUNTS_OBJECT}$`));
+          for (const [i, id] of jobsOn("glue").entries()) expect(s3[0].Resource[i]).to.match(new RegExp(`\\}/${config.dataLake.stagingPrefix}${names.glueJob(id)}/${COUNTS_OBJECT}$`));
           return;
         }
         expect(env.JOB_SPECS_URI).to.match(

@@ -31,6 +31,8 @@ export interface WorkflowShape {
   datasetJobs: string[];
   /** Jobs that read only other jobs' outputs (the join after the Parallel state). */
   joinJobs: string[];
+  /** Jobs no other job reads: their outputs are the workflow's result. */
+  finalJobs: string[];
   /** The job that reads `dataset` (the first, if several do). */
   jobOf(dataset: string): string;
   /** The raw datasets a job reads, directly or through the jobs it reads. */
@@ -50,6 +52,7 @@ export function workflowShape(config: EtlConfig = loadConfig()): WorkflowShape {
     jobs,
     datasetJobs: jobs.filter(readsDataset),
     joinJobs: jobs.filter((id) => !readsDataset(id)),
+    finalJobs: jobs.filter((id) => !jobs.some((reader) => config.jobs[reader].inputs.some((i) => i.job === id))),
     jobOf(dataset) {
       const id = jobs.find((j) => config.jobs[j].inputs.some((i) => i.dataset === dataset));
       if (!id) throw new Error(`no job reads dataset '${dataset}'`);
