@@ -259,11 +259,11 @@ describe("local/athena-service", () => {
   });
 
   it("has the primary workgroup every AWS account has: listing without a workgroup answers, without the other workgroups' queries", async () => {
-    await start();
-    const { QueryExecutionId } = await startQuery("SELECT 1");
-    expect((await athena.send(new ListQueryExecutionsCommand({}))).QueryExecutionIds).to.deep.equal([]);
-    expect((await athena.send(new ListQueryExecutionsCommand({ WorkGroup: "primary" }))).QueryExecutionIds).to.deep.equal([]);
-    expect((await athena.send(new ListQueryExecutionsCommand({ WorkGroup: WORKGROUP }))).QueryExecutionIds).to.deep.equal([QueryExecutionId]);
+    await h.start();
+    const { QueryExecutionId } = await h.startQuery("SELECT 1");
+    expect((await h.athena.send(new ListQueryExecutionsCommand({}))).QueryExecutionIds).to.deep.equal([]);
+    expect((await h.athena.send(new ListQueryExecutionsCommand({ WorkGroup: "primary" }))).QueryExecutionIds).to.deep.equal([]);
+    expect((await h.athena.send(new ListQueryExecutionsCommand({ WorkGroup: WORKGROUP }))).QueryExecutionIds).to.deep.equal([QueryExecutionId]);
   });
 
   it("fails a query the injected-failure hook names, as --fail-job does", async () => {
