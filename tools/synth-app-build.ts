@@ -94,7 +94,11 @@ export async function buildSynthApp(recordName: string): Promise<BuiltSynthApp> 
   writeCache(`synth-app/${recordName}`, JSON.stringify(record));
   // The superseded build and its V8 code cache, best effort (a synth reading it rebuilds).
   for (const name of previous ? [previous.main, `${previous.main}.v8`, previous.check] : []) {
-    if (name !== main.name && name !== check.name) rmSync(join(SYNTH_APP_DIR, name), { force: true });
+    try {
+      if (name !== main.name && name !== check.name) rmSync(join(SYNTH_APP_DIR, name), { force: true });
+    } catch {
+      // a read-only cache folder: nothing was written either
+    }
   }
   return { mainFile, code: main.text };
 }
