@@ -1,4 +1,5 @@
-// Entry point of `cdktf synth`: ETL_CONFIG picks the configuration file, ETL_ENV its environment.
+// Entry point of `cdktf synth` (through tools/synth-app.cjs): ETL_CONFIG picks the configuration file, ETL_ENV its environment.
+// The performance marks time the synth's phases for `npm run bench` (bench/synth-phases.cjs).
 import { prepareBundles } from "./stacks/bundle";
 
 async function main(): Promise<void> {
@@ -6,10 +7,15 @@ async function main(): Promise<void> {
   const bundling = prepareBundles();
   bundling.catch(() => undefined); // awaited below; a config error may end the run first
   const [{ buildApp }, { loadConfig }, { checkCatalogSchemas }] = await Promise.all([import("./stacks/app"), import("./core/config"), import("./asl/consistency")]);
+  performance.mark("synth:imported");
   const config = loadConfig();
   // Catalog schemas against the jobs' SQL, on DuckDB (a devDependency, installed wherever the cdktf CLI is).
   await Promise.all([bundling, checkCatalogSchemas(config)]);
-  buildApp(config).app.synth();
+  performance.mark("synth:prepared");
+  const { app } = buildApp(config);
+  performance.mark("synth:built");
+  app.synth();
+  performance.mark("synth:written");
 }
 
 main().catch((e: Error) => {

@@ -1,5 +1,6 @@
 // Measuring helpers: medians, repeated timings and fresh-process wall times.
 import { spawnSync, type SpawnSyncOptions } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 
 /** The median of `values` (the mean of the middle two for an even count). */
@@ -26,17 +27,41 @@ export async function repeat<T>(times: number, fn: (index: number) => Promise<T>
   return out;
 }
 
+/**
+ * CPU time (user + system, ms) of this process's children that have ended and been waited for, their own children
+ * included: Linux's cutime + cstime of /proc/self/stat, in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+ * Undefined where there is no /proc.
+ */
+export function childrenCpuMs(): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync("/proc/self/stat", "utf8");
+  } catch {
+    return undefined;
+  }
+  // Fields after the command name (which may hold spaces), from field 3 on: cutime and cstime are fields 16 and 17.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
 /** Wall time in ms of one fresh process; throws with its stderr when it fails. */
 export function timeProcess(command: string, args: readonly string[], options: SpawnSyncOptions = {}): number {
+  return runProcess(command, args, options).wallMs;
+}
+
+/** Wall and CPU time (user + sys, ms; undefined without /proc) of one fresh process, and its stdout; throws with its stderr when it fails. */
+export function runProcess(command: string, args: readonly string[], options: SpawnSyncOptions = {}): { wallMs: number; cpuMs?: number; stdout: string } {
+  const cpuBefore = childrenCpuMs();
   const start = performance.now();
   const result = spawnSync(command, args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, ...options });
   const elapsed = performance.now() - start;
+  const cpuAfter = childrenCpuMs();
   if (result.error) throw new Error(`${shellCommand(command, args)}: ${result.error.message}`);
   if (result.status !== 0) {
     const stderr = String(result.stderr ?? "").trim().split("\n").slice(-15).join("\n");
     throw new Error(`${shellCommand(command, args)} exited with ${result.status ?? result.signal}:\n${stderr}`);
   }
-  return elapsed;
+  return { wallMs: elapsed, cpuMs: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore, stdout: String(result.stdout ?? "") };
 }
 
 /** A command as one would type it, for reports. */

@@ -2,34 +2,15 @@
 // A bundle is reused only while every file esbuild read has the same size and modification time
 // (as make and tsc --incremental judge it) and the lockfile the same content; a validation only
 // for the very same definition. ETL_BUILD_CACHE=off disables it.
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { PROJECT_ROOT } from "./config";
+
+export { sha256 } from "./build-inputs";
 
 export const CACHE_DIR = join(PROJECT_ROOT, "node_modules", ".cache", "etl-orchestrator");
 
 export const cacheEnabled = () => process.env.ETL_BUILD_CACHE !== "off";
-
-export const sha256 = (...parts: Array<string | Buffer>) => {
-  const hash = createHash("sha256");
-  for (const part of parts) hash.update(part).update("\0");
-  return hash.digest("hex");
-};
-
-/**
- * A fingerprint of the files: path, size and modification time of each (a missing file counts as
- * missing). Stat-only, because a bundle reads over a thousand files and hashing them all would cost
- * most of what the cache saves.
- */
-export function fingerprintFiles(files: readonly string[]): string {
-  const hash = createHash("sha256");
-  for (const file of files) {
-    const stat = statSync(file, { throwIfNoEntry: false });
-    hash.update(`${file}\0${stat ? `${stat.size}:${stat.mtimeMs}` : "<missing>"}\0`);
-  }
-  return hash.digest("hex");
-}
 
 export function readCache(key: string): Buffer | undefined {
   if (!cacheEnabled()) return undefined;

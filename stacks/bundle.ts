@@ -1,10 +1,11 @@
 // esbuild bundles of the Lambda handlers (functions/<name>/handler.ts), made once per functions folder.
 // Must not import cdktf: main.ts starts the bundling before it loads the stacks, so both run at once.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
-import { build, buildSync, version as esbuildVersion, type BuildOptions, type BuildResult } from "esbuild";
-import { fingerprintFiles, readCache, sha256, writeCache } from "../core/build-cache";
+import type { BuildOptions, BuildResult } from "esbuild";
+import { readCache, sha256, writeCache } from "../core/build-cache";
+import { inputsUnchanged, recordInputs, type BuildInputs } from "../core/build-inputs";
 import { PROJECT_ROOT } from "../core/config";
 import { sha256Base64, zipSync, type ZipEntry } from "./zip";
 
@@ -60,16 +61,14 @@ interface BuiltFile {
   contents: Uint8Array;
 }
 
-/** A cached build: the files esbuild read (and their fingerprint), and what it wrote. */
-interface CachedBuild {
-  inputs: string[];
-  inputsFingerprint: string;
-  /** The lockfile's content: a reinstall that resolves differently must rebuild. */
-  lockfileHash: string;
+/** A cached build: the files esbuild read (core/build-inputs.ts), and what it wrote. */
+interface CachedBuild extends BuildInputs {
   outputs: Array<{ path: string; contents: string }>;
 }
 
-const lockfileHash = () => sha256(readFileSync(join(PROJECT_ROOT, "package-lock.json")));
+// esbuild's API is loaded only to build (about 20 ms of a synth that finds its bundles in the cache).
+const esbuild = () => require("esbuild") as typeof import("esbuild");
+const esbuildVersion: string = require("esbuild/package.json").version;
 const cacheKey = (functionsDir: string) => `bundles/${sha256(functionsDir, esbuildVersion, JSON.stringify(bundleOptions(functionsDir)))}.json`;
 
 /** The outputs of an earlier build whose every input is unchanged (the lockfile included), if any. */
@@ -77,14 +76,14 @@ export function cachedBuild(functionsDir: string): BuiltFile[] | undefined {
   const entry = readCache(cacheKey(functionsDir));
   if (!entry) return undefined;
   const cached = JSON.parse(entry.toString("utf8")) as CachedBuild;
-  if (cached.lockfileHash !== lockfileHash() || fingerprintFiles(cached.inputs) !== cached.inputsFingerprint) return undefined;
+  if (!inputsUnchanged(cached, PROJECT_ROOT)) return undefined;
   return cached.outputs.map((o) => ({ path: o.path, contents: Buffer.from(o.contents, "base64") }));
 }
 
 function cacheBuild(functionsDir: string, result: BuildResult): BuiltFile[] {
   const inputs = Object.keys(result.metafile!.inputs).map((input) => join(PROJECT_ROOT, input));
   const outputs = result.outputFiles!;
-  const cached: CachedBuild = { inputs, inputsFingerprint: fingerprintFiles(inputs), lockfileHash: lockfileHash(), outputs: outputs.map((o) => ({ path: o.path, contents: Buffer.from(o.contents).toString("base64") })) };
+  const cached: CachedBuild = { ...recordInputs(inputs, PROJECT_ROOT), outputs: outputs.map((o) => ({ path: o.path, contents: Buffer.from(o.contents).toString("base64") })) };
   writeCache(cacheKey(functionsDir), JSON.stringify(cached));
   return outputs;
 }
@@ -128,7 +127,7 @@ function bundleError(functionsDir: string, e: unknown): Error {
 export async function prepareBundles(functionsDir = DEFAULT_FUNCTIONS_DIR): Promise<void> {
   if (bundles.has(functionsDir)) return;
   try {
-    store(functionsDir, cachedBuild(functionsDir) ?? cacheBuild(functionsDir, await build({ ...bundleOptions(functionsDir), metafile: true })));
+    store(functionsDir, cachedBuild(functionsDir) ?? cacheBuild(functionsDir, await esbuild().build({ ...bundleOptions(functionsDir), metafile: true })));
   } catch (e) {
     throw bundleError(functionsDir, e);
   }
@@ -143,7 +142,7 @@ export function bundleOf(entryFile: string): Bundle {
   let all = bundles.get(functionsDir);
   if (!all) {
     try {
-      all = store(functionsDir, cachedBuild(functionsDir) ?? cacheBuild(functionsDir, buildSync({ ...bundleOptions(functionsDir), metafile: true })));
+      all = store(functionsDir, cachedBuild(functionsDir) ?? cacheBuild(functionsDir, esbuild().buildSync({ ...bundleOptions(functionsDir), metafile: true })));
     } catch (e) {
       throw bundleError(functionsDir, e);
     }

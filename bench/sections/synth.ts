@@ -1,12 +1,11 @@
-// Section 1: synth time of the whole app (all stacks), run directly and through the cdktf CLI.
-import { spawnSync } from "node:child_process";
+// Section 1: synth time of the whole app (all stacks), run directly (cdktf.json's app command) and through the cdktf CLI.
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { stackIds } from "../../stacks/app";
 import { loadConfig } from "../../core/config";
 import { childEnv, type BenchContext, type Section } from "../context";
 import type { Figure } from "../results";
-import { median, repeat, shellCommand, timeProcess } from "../stats";
+import { median, repeat, runProcess, shellCommand } from "../stats";
 
 const RUNS = 5;
 
@@ -26,29 +25,48 @@ export function checkSynthesized(outdir: string, expected: readonly string[]): v
   if (missing.length) throw new Error(`synth did not write stack(s) ${missing.join(", ")} (manifest lists ${Object.keys(stacks).join(", ") || "none"})`);
 }
 
-async function synthFigure(context: BenchContext, synth: SynthCommand, expectedStacks: readonly string[]): Promise<Figure> {
+/** The app command of cdktf.json (what `cdktf synth` runs), as a command and its arguments. */
+export function appCommand(root: string): { command: string; args: string[] } {
+  const app = (JSON.parse(readFileSync(join(root, "cdktf.json"), "utf8")) as { app?: string }).app;
+  if (!app) throw new Error(`${join(root, "cdktf.json")}: no "app" command`);
+  const [command, ...args] = app.trim().split(/\s+/);
+  return { command, args };
+}
+
+interface SynthSamples {
+  wall: number[];
+  cpu: number[];
+}
+
+/** One warm-up run (not counted), then RUNS runs of `synth`; `alongside` runs before each, in the same round. */
+async function measureSynth(context: BenchContext, synth: SynthCommand, expectedStacks: readonly string[], alongside?: () => void): Promise<SynthSamples> {
   const outdir = join(context.tmp, "cdktf.out");
   const once = () => {
     rmSync(outdir, { recursive: true, force: true });
-    const ms = timeProcess(synth.command, synth.args(outdir), { cwd: context.root, env: childEnv(synth.env(outdir)) });
+    const run = runProcess(synth.command, synth.args(outdir), { cwd: context.root, env: childEnv(synth.env(outdir)) });
     checkSynthesized(outdir, expectedStacks);
-    return ms;
+    return run;
   };
   context.log(`${synth.name}: warm-up run (not counted)`);
   once();
-  const samples = await repeat(RUNS, (i) => {
-    const ms = once();
-    context.log(`${synth.name}: run ${i + 1}/${RUNS}: ${ms.toFixed(0)} ms`);
-    return ms;
+  const samples: SynthSamples = { wall: [], cpu: [] };
+  await repeat(RUNS, (i) => {
+    alongside?.();
+    const { wallMs, cpuMs } = once();
+    samples.wall.push(wallMs / 1000);
+    if (cpuMs !== undefined) samples.cpu.push(cpuMs / 1000);
+    context.log(`${synth.name}: run ${i + 1}/${RUNS}: ${wallMs.toFixed(0)} ms${cpuMs === undefined ? "" : `, CPU ${cpuMs} ms`}`);
   });
+  return samples;
+}
+
+function synthFigures(synth: SynthCommand, samples: SynthSamples, note: string): Figure[] {
   const shown = Object.entries(synth.env("<tmp>/cdktf.out")).map(([k, v]) => `${k}=${v}`);
-  return {
-    name: synth.name,
-    unit: "s",
-    median: median(samples) / 1000,
-    samples: samples.map((ms) => ms / 1000),
-    command: `${[...shown, shellCommand(synth.command, synth.args("<tmp>/cdktf.out"))].join(" ")} (fresh process per run, wall time, after one uncounted warm-up)`,
-  };
+  const command = [...shown, shellCommand(synth.command, synth.args("<tmp>/cdktf.out"))].join(" ");
+  const figures: Figure[] = [{ name: synth.name, unit: "s", median: median(samples.wall), samples: samples.wall, command: `${command} (fresh process per run, wall time, after one uncounted warm-up)`, note }];
+  if (samples.cpu.length)
+    figures.push({ name: `${synth.name}, CPU time`, unit: "s", median: median(samples.cpu), samples: samples.cpu, command: `${command}: user + system CPU time of the process and its children (/proc/self/stat cutime + cstime of the bench)` });
+  return figures;
 }
 
 export const synthSection: Section = {
@@ -56,74 +74,83 @@ export const synthSection: Section = {
   title: "Synth time of the app (all stacks)",
   async run(context) {
     const expectedStacks = Object.values(stackIds(loadConfig()));
-    const direct = await synthFigure(
-      context,
-      { name: "synth, app run directly", command: "node", args: () => ["--import", "tsx", "main.ts"], env: (outdir) => ({ CDKTF_OUTDIR: outdir }) },
-      expectedStacks,
-    );
-    direct.target = { atMost: 1.0 };
-    direct.note = "build cache warm (stacks/build-cache.ts), as every synth after the first sees it";
-    const cold = await synthFigure(
-      context,
-      {
-        name: "synth, app run directly, no build cache",
-        command: "node",
-        args: () => ["--import", "tsx", "main.ts"],
-        env: (outdir) => ({ CDKTF_OUTDIR: outdir, ETL_BUILD_CACHE: "off" }),
-      },
-      expectedStacks,
-    );
-    cold.note = "a first synth: bundles built by esbuild and the ASL validated";
-    const cli = await synthFigure(
-      context,
-      { name: "synth, npx cdktf synth", command: "npx", args: (outdir) => ["cdktf", "synth", "--output", outdir], env: () => ({ CHECKPOINT_DISABLE: "1" }) },
-      expectedStacks,
-    );
-    cli.note = "includes the cdktf CLI's own start-up and its app command (cdktf.json: `node --import tsx main.ts`)";
-    return [direct, await startupRatio(context, direct), cold, cli, ...(await phaseFigures(context))];
+    const app = appCommand(context.root);
+    const direct: SynthCommand = { name: "synth, app run directly", command: app.command, args: () => app.args, env: (outdir) => ({ CDKTF_OUTDIR: outdir }) };
+    // A bare Node start in the same rounds as the warm synth, so that load drift hits both alike.
+    const bare: SynthSamples = { wall: [], cpu: [] };
+    const bareRun = () => {
+      const { wallMs, cpuMs } = runProcess("node", ["-e", "0"], { cwd: context.root, env: childEnv({}) });
+      bare.wall.push(wallMs / 1000);
+      if (cpuMs !== undefined) bare.cpu.push(cpuMs / 1000);
+    };
+    const warm = await measureSynth(context, direct, expectedStacks, bareRun);
+    context.log(`bare node -e 0: median ${(median(bare.wall) * 1000).toFixed(0)} ms`);
+    const [directFigure, directCpu] = synthFigures(direct, warm, "build cache warm (core/build-cache.ts: the synth app, the Lambda bundles, the ASL and catalog checks), as every synth after the first sees it");
+    directFigure.target = { atMost: 1.0 };
+    const cold: SynthCommand = { ...direct, name: "synth, app run directly, no build cache", env: (outdir) => ({ CDKTF_OUTDIR: outdir, ETL_BUILD_CACHE: "off" }) };
+    const coldFigures = synthFigures(cold, await measureSynth(context, cold, expectedStacks), "a first synth: the synth app and the Lambda bundles built by esbuild, the ASL and the catalog schemas checked");
+    const cli: SynthCommand = { name: "synth, npx cdktf synth", command: "npx", args: (outdir) => ["cdktf", "synth", "--output", outdir], env: () => ({ CHECKPOINT_DISABLE: "1" }) };
+    const cliFigures = synthFigures(cli, await measureSynth(context, cli, expectedStacks), `includes the cdktf CLI's own start-up and its app command (cdktf.json: \`${[app.command, ...app.args].join(" ")}\`)`);
+    return [
+      directFigure,
+      ...startupRatios(warm, bare),
+      ...(directCpu ? [directCpu] : []),
+      ...coldFigures,
+      ...cliFigures,
+      ...(await phaseFigures(context, app)),
+    ];
   },
 };
 
-/** The warm synth as a multiple of a bare Node start measured in the same run, so a noisy machine cancels out. */
-async function startupRatio(context: BenchContext, direct: Figure): Promise<Figure> {
-  const bare = await repeat(RUNS, () => timeProcess("node", ["-e", "0"], { cwd: context.root, env: childEnv({}) }));
-  const bareSeconds = median(bare) / 1000;
-  context.log(`bare node -e 0: median ${(bareSeconds * 1000).toFixed(0)} ms`);
-  return {
-    name: "synth, app run directly, as a multiple of `node -e 0`",
-    unit: "×",
-    median: direct.median / bareSeconds,
-    samples: direct.samples.map((s) => s / bareSeconds),
-    command: `each warm synth sample ÷ the median of ${RUNS} runs of \`node -e 0\` in the same section (${(bareSeconds * 1000).toFixed(0)} ms)`,
-    target: { atMost: 10 },
+/** The warm synth as a multiple of a bare Node start measured in the same rounds, so a noisy machine cancels out. */
+function startupRatios(warm: SynthSamples, bare: SynthSamples): Figure[] {
+  const ratio = (synth: number[], base: number[], what: string): Figure => {
+    const baseMedian = median(base);
+    return {
+      name: `synth, app run directly, as a multiple of \`node -e 0\`${what ? `, ${what}` : ""}`,
+      unit: "×",
+      median: median(synth) / baseMedian,
+      samples: synth.map((s) => s / baseMedian),
+      command: `each warm synth sample${what ? ` (${what})` : ""} ÷ the median of ${base.length} runs of \`node -e 0\`, one before each synth in the same rounds (${(baseMedian * 1000).toFixed(0)} ms)`,
+    };
   };
+  const wall = { ...ratio(warm.wall, bare.wall, ""), target: { atMost: 10 } };
+  return warm.cpu.length && bare.cpu.length ? [wall, ratio(warm.cpu, bare.cpu, "CPU time")] : [wall];
 }
 
+/** Phases as the performance marks of tools/synth-app.cjs and main.ts divide them (printed by bench/synth-phases.cjs). */
 const PHASES = [
-  ["startMs", "node + tsx start-up"],
-  ["importMs", "import the stacks"],
-  ["constructMs", "build the stacks (incl. bundling both Lambdas, no build cache)"],
-  ["writeMs", "write the synthesized JSON"],
+  ["synth-app:start", "node start-up"],
+  ["synth-app:loaded", "load the synth app (check its build, compile with V8's code cache)"],
+  ["synth:imported", "import the stacks (and take the Lambda bundles from the build cache)"],
+  ["synth:prepared", "read the configuration, cached catalog check"],
+  ["synth:built", "build the stacks"],
+  ["synth:written", "write the synthesized JSON"],
+  ["exit", "exit (temporary bundle folders removed)"],
 ] as const;
 
-/** Where the direct synth's time goes: bench/synth-phases.ts times each phase inside a fresh process. */
-async function phaseFigures(context: BenchContext): Promise<Figure[]> {
+/** Where the warm synth's time goes: the same app command, in fresh processes, with bench/synth-phases.cjs preloaded. */
+async function phaseFigures(context: BenchContext, app: { command: string; args: string[] }): Promise<Figure[]> {
   const outdir = join(context.tmp, "phases.out");
-  const args = ["--import", "tsx", "bench/synth-phases.ts", outdir];
+  const args = ["--require", "./bench/synth-phases.cjs", ...app.args];
+  if (app.command !== "node") throw new Error(`the synth phases need a node app command in cdktf.json, not ${app.command}`);
   const runs = await repeat(RUNS, () => {
     rmSync(outdir, { recursive: true, force: true });
-    const result = spawnSync("node", args, { cwd: context.root, env: childEnv({ ETL_BUILD_CACHE: "off" }), encoding: "utf8" });
-    if (result.status !== 0) throw new Error(`${shellCommand("node", args)} exited with ${result.status}: ${result.stderr}`);
-    return JSON.parse(result.stdout) as Record<(typeof PHASES)[number][0], number>;
+    const { stdout } = runProcess("node", args, { cwd: context.root, env: childEnv({ CDKTF_OUTDIR: outdir }) });
+    checkSynthesized(outdir, Object.values(stackIds(loadConfig())));
+    const marks = JSON.parse(stdout) as Record<string, number>;
+    const missing = PHASES.map(([mark]) => mark).filter((mark) => typeof marks[mark] !== "number");
+    if (missing.length) throw new Error(`${shellCommand("node", args)} printed no mark ${missing.join(", ")}: ${stdout.slice(0, 300)}`);
+    return PHASES.map(([mark], i) => marks[mark] - (i ? marks[PHASES[i - 1][0]] : 0));
   });
-  return PHASES.map(([key, label]) => {
-    const samples = runs.map((r) => r[key] / 1000);
+  return PHASES.map(([, label], i) => {
+    const samples = runs.map((r) => r[i] / 1000);
     return {
       name: `synth phase: ${label}`,
       unit: "s",
       median: median(samples),
       samples,
-      command: `ETL_BUILD_CACHE=off ${shellCommand("node", ["--import", "tsx", "bench/synth-phases.ts", "<tmp>"])} (fresh process per run; performance.now() around each phase)`,
+      command: `CDKTF_OUTDIR=<tmp> ${shellCommand("node", args)} (build cache warm; fresh process per run; performance marks, from the process's time origin)`,
     };
   });
 }

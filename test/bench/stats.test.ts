@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { median, repeat, shellCommand, timeProcess } from "../../bench/stats";
+import { median, repeat, runProcess, shellCommand, timeProcess } from "../../bench/stats";
 
 describe("bench/stats", () => {
   describe("median", () => {
@@ -44,6 +44,19 @@ describe("bench/stats", () => {
 
     it("throws with the command, exit code and stderr of a process that fails", () => {
       expect(() => timeProcess(process.execPath, ["-e", "console.error('boom'); process.exit(3)"])).to.throw(/exited with 3:\nboom/);
+    });
+  });
+
+  describe("runProcess", () => {
+    it("counts the CPU a process burns, not the time it sleeps, and returns its stdout", () => {
+      // Busy until the process itself has used 300 ms of CPU (on a loaded machine that takes longer in wall time).
+      const burn = "const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; }; while (cpu() < 300); process.stdout.write('done')";
+      const busy = runProcess(process.execPath, ["-e", burn]);
+      expect(busy.stdout).to.equal("done");
+      expect(busy.cpuMs).to.be.at.least(290); // clock ticks of 10 ms
+      const asleep = runProcess(process.execPath, ["-e", "setTimeout(() => undefined, 400)"]);
+      expect(asleep.wallMs).to.be.at.least(400);
+      expect(asleep.cpuMs).to.be.below(asleep.wallMs - 250);
     });
   });
 

@@ -2,9 +2,8 @@
 // branch, as data only) applied to a copy of the project, then npm test's configuration-driven part
 // (`npm run test:config`), `npm start` (with generated data and with --input NAME=FILE) and `cdktf synth` there.
 // What is new is read from the configurations, not pinned here.
-import { execFileSync, spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { expect } from "chai";
 import { allStates } from "../../asl/loader";
@@ -13,6 +12,7 @@ import { readSchemaFile } from "../../core/schema-file";
 import { schemaChunks } from "../../local/dataset-samples";
 import type { RunReport } from "../../local/runtime";
 import { stackIds } from "../../stacks/app";
+import { copyProject, removeProjectCopy } from "../support/project-copy";
 
 const FIXTURE_DIR = join(PROJECT_ROOT, "test", "fixtures", "three-datasets");
 
@@ -58,20 +58,7 @@ describe("e2e: the three-datasets fixture applied to a copy of the project", () 
   let newJobs: string[];
 
   before(() => {
-    root = mkdtempSync(join(tmpdir(), "etl-project-copy-"));
-    // The project as a clone has it (tracked files, and new ones not ignored), with this checkout's node_modules.
-    const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: PROJECT_ROOT, encoding: "utf8" })
-      .split("\0")
-      .filter(Boolean);
-    for (const file of files) {
-      mkdirSync(dirname(join(root, file)), { recursive: true });
-      try {
-        cpSync(join(PROJECT_ROOT, file), join(root, file));
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e; // deleted in the working tree, not yet committed
-      }
-    }
-    symlinkSync(join(PROJECT_ROOT, "node_modules"), join(root, "node_modules"), "dir");
+    root = copyProject();
     // Apply the fixture: its configuration, ASL and scripts replace the project's.
     for (const file of filesUnder(FIXTURE_DIR)) {
       mkdirSync(dirname(join(root, file)), { recursive: true });
@@ -87,7 +74,7 @@ describe("e2e: the three-datasets fixture applied to a copy of the project", () 
     expect(newDatasets, "the fixture adds a dataset").to.not.be.empty;
     expect(newJobs, "the fixture adds a job").to.not.be.empty;
   });
-  after(() => rmSync(root, { recursive: true, force: true }));
+  after(() => removeProjectCopy(root));
 
   /** The ASL states of a dataset's branch that must have run: its wait task and the runner tasks of the jobs reading it. */
   function branchStates(dataset: string): string[] {
@@ -198,7 +185,8 @@ describe("e2e: the three-datasets fixture applied to a copy of the project", () 
       const other = Object.keys(config.datasets).find((d) => d !== dataset)!;
       wait.Parameters.dataset = other;
       writeFileSync(file, JSON.stringify(raw, null, 2));
-      const result = await run(process.execPath, ["--import", "tsx", "main.ts"], root, 60_000);
+      // cdktf.json's app command: the ASL is read at each synth, whether the app's build is reused or not.
+      const result = await run(process.execPath, ["tools/synth-app.cjs"], root, 60_000);
       expect(result.code).to.equal(1);
       expect(result.stderr).to.contain(`state '${name}', Parameters.dataset: is "${other}"`).and.not.match(/\n\s+at /);
     } finally {

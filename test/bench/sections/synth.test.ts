@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { checkSynthesized } from "../../../bench/sections/synth";
+import { appCommand, checkSynthesized } from "../../../bench/sections/synth";
 
 describe("bench/sections/synth", () => {
   let outdir: string;
@@ -28,5 +28,12 @@ describe("bench/sections/synth", () => {
     writeStack("a");
     writeManifest(["a", "b"]);
     expect(() => checkSynthesized(outdir, ["a", "b", "c"])).to.throw("synth did not write stack(s) b, c (manifest lists a, b)");
+  });
+
+  it("times cdktf.json's app command, and names the file that has none", () => {
+    writeFileSync(join(outdir, "cdktf.json"), JSON.stringify({ app: "node  tools/app.cjs" }));
+    expect(appCommand(outdir)).to.deep.equal({ command: "node", args: ["tools/app.cjs"] });
+    writeFileSync(join(outdir, "cdktf.json"), JSON.stringify({ language: "typescript" }));
+    expect(() => appCommand(outdir)).to.throw(`${join(outdir, "cdktf.json")}: no "app" command`);
   });
 });

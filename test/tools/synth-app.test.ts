@@ -1,0 +1,150 @@
+// tools/synth-app.cjs, the app cdktf.json runs: main.ts from a cached esbuild build (tools/synth-app-build.ts), rebuilt
+// when a file it read changes. Run in a copy of the project, so that editing its files disturbs no other test.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { expect } from "chai";
+import { PROJECT_ROOT } from "../../core/config";
+import { build } from "esbuild";
+import { ownLocation, SYNTH_APP_DIR } from "../../tools/synth-app-build";
+import { configVariant } from "../support/config-variant";
+import { copyProject, removeProjectCopy, removeSynthAppBuild, synthAppRecord } from "../support/project-copy";
+
+/** Every file under `dir`, by relative path, with its bytes. */
+function filesOf(dir: string): Map<string, Buffer> {
+  const entries = readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile());
+  return new Map(entries.map((e) => [relative(dir, join(e.parentPath, e.name)), readFileSync(join(e.parentPath, e.name))]));
+}
+
+describe("tools/synth-app.cjs: the synth app of cdktf.json", function () {
+  this.timeout(180_000); // a build is about 1.5 s idle, several times that on a loaded machine
+  let root: string;
+  let scratch: string;
+  let outCount = 0;
+
+  before(() => {
+    root = copyProject("etl-synth-app-");
+    scratch = mkdtempSync(join(tmpdir(), "etl-synth-app-out-"));
+  });
+  after(() => {
+    removeProjectCopy(root);
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  /** Runs `command` in the copy with a fresh output folder; returns the folder and the process's result. */
+  function run(args: string[], env: Record<string, string> = {}) {
+    const outdir = join(scratch, `out-${++outCount}`);
+    const result = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", env: { ...process.env, CHECKPOINT_DISABLE: "1", CDKTF_OUTDIR: outdir, ...env } });
+    return { outdir, ...result };
+  }
+  function synth(env: Record<string, string> = {}) {
+    const result = run(["tools/synth-app.cjs"], env);
+    expect(result.status, result.stderr).to.equal(0);
+    return result;
+  }
+  const recordTime = () => statSync(join(SYNTH_APP_DIR, synthAppRecord(root)!.name)).mtimeMs;
+
+  it("is cdktf.json's app command: plain node on a JavaScript file, no tsx, no npx", () => {
+    const app: string = JSON.parse(readFileSync(join(PROJECT_ROOT, "cdktf.json"), "utf8")).app;
+    const [command, ...args] = app.split(/\s+/);
+    expect(command).to.equal("node");
+    expect(args).to.have.length(1);
+    expect(args[0]).to.match(/\.cjs$/);
+    expect(existsSync(join(PROJECT_ROOT, args[0]))).to.equal(true);
+  });
+
+  it("writes byte for byte what main.ts writes when tsx runs it, and caches its build beside the V8 code cache", () => {
+    const built = synth();
+    const viaTsx = run(["--import", "tsx", "main.ts"]);
+    expect(viaTsx.status, viaTsx.stderr).to.equal(0);
+    const ours = filesOf(built.outdir);
+    const theirs = filesOf(viaTsx.outdir);
+    expect([...ours.keys()].sort()).to.deep.equal([...theirs.keys()].sort());
+    expect([...ours.keys()].some((f) => f.endsWith("cdk.tf.json"))).to.equal(true);
+    for (const [file, bytes] of ours) expect(bytes.equals(theirs.get(file)!), file).to.equal(true);
+    const { record } = synthAppRecord(root)!;
+    expect(record.inputs).to.include.members([join(root, "main.ts"), join(root, "stacks/app.ts"), join(root, "tools/synth-app-build.ts")]);
+    for (const name of [record.main, `${record.main}.v8`, record.check]) expect(existsSync(join(SYNTH_APP_DIR, name)), name).to.equal(true);
+  });
+
+  it("reuses its build while every file it read is unchanged, and rebuilds after a stack file is edited", () => {
+    synth();
+    const before = synthAppRecord(root)!;
+    const builtAt = recordTime();
+    const again = synth();
+    expect(recordTime()).to.equal(builtAt);
+    expect(again.stdout).to.equal("");
+    const stackFile = join(root, "stacks/app.ts");
+    const original = readFileSync(stackFile, "utf8");
+    try {
+      writeFileSync(stackFile, `${original}\nprocess.stdout.write("stacks/app.ts edited\\n");\n`);
+      const edited = synth();
+      expect(edited.stdout).to.equal("stacks/app.ts edited\n");
+      const after = synthAppRecord(root)!;
+      expect(after.record.main).to.not.equal(before.record.main);
+      expect(existsSync(join(SYNTH_APP_DIR, before.record.main)), "the superseded build is removed").to.equal(false);
+      expect(synth().stdout, "and the new build is reused").to.equal("stacks/app.ts edited\n");
+    } finally {
+      writeFileSync(stackFile, original);
+    }
+  });
+
+  it("reads the configuration at every synth: an edited configuration changes the stacks, the build is reused", () => {
+    synth();
+    const builtAt = recordTime();
+    const { file } = configVariant(scratch, (raw) => (raw.tags = { ...raw.tags, SynthAppTest: "edited" }));
+    const { outdir } = synth({ ETL_CONFIG: file });
+    const stacks = [...filesOf(outdir)].filter(([f]) => f.endsWith("cdk.tf.json"));
+    expect(stacks).to.not.be.empty;
+    for (const [name, bytes] of stacks) expect(JSON.parse(bytes.toString()).provider.aws[0].default_tags[0].tags, name).to.include({ SynthAppTest: "edited" });
+    expect(recordTime()).to.equal(builtAt);
+  });
+
+  it("with ETL_BUILD_CACHE=off builds in memory and writes nothing to the cache", () => {
+    const cached = synth();
+    removeSynthAppBuild(root);
+    const uncached = synth({ ETL_BUILD_CACHE: "off" });
+    expect(synthAppRecord(root)).to.equal(undefined);
+    const ours = filesOf(uncached.outdir);
+    for (const [file, bytes] of filesOf(cached.outdir)) expect(bytes.equals(ours.get(file)!), file).to.equal(true);
+  });
+
+  it("rebuilds when its cached file is gone, and fails naming the file esbuild cannot build", () => {
+    synth();
+    const { record } = synthAppRecord(root)!;
+    rmSync(join(SYNTH_APP_DIR, record.main));
+    synth();
+    expect(existsSync(join(SYNTH_APP_DIR, synthAppRecord(root)!.record.main))).to.equal(true);
+    const stackFile = join(root, "stacks/app.ts");
+    const original = readFileSync(stackFile, "utf8");
+    try {
+      writeFileSync(stackFile, `${original}\nexport const broken = ;\n`);
+      const failed = run(["tools/synth-app.cjs"]);
+      expect(failed.status).to.equal(1);
+      expect(failed.stderr).to.include("cannot build the synth app").and.include("stacks/app.ts");
+    } finally {
+      writeFileSync(stackFile, original);
+    }
+  });
+
+  it("gives each bundled file that reads __dirname or __filename its own location, its \"use strict\" kept", async () => {
+    // As core/config.ts (PROJECT_ROOT) and cdktf's zip helper (`node ${__filename}`) need when the app runs from the cache.
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), "etl-own-location-")));
+    try {
+      mkdirSync(join(dir, "node_modules", "located"), { recursive: true });
+      writeFileSync(join(dir, "node_modules", "located", "index.js"), '"use strict";\nexports.file = __filename;\nexports.strict = (function () { return this; })() === undefined;\n');
+      mkdirSync(join(dir, "src"));
+      writeFileSync(join(dir, "src", "root.ts"), 'import { resolve } from "node:path";\nexport const ROOT = resolve(__dirname, "..");\n');
+      writeFileSync(join(dir, "src", "entry.ts"), 'import { ROOT } from "./root";\nimport { file, strict } from "located";\nconsole.log(JSON.stringify({ ROOT, file, strict }));\n');
+      const result = await build({ entryPoints: [join(dir, "src", "entry.ts")], bundle: true, write: false, platform: "node", format: "cjs", logLevel: "silent", plugins: [ownLocation] });
+      mkdirSync(join(dir, "cache", "app"), { recursive: true });
+      writeFileSync(join(dir, "cache", "app", "main.js"), result.outputFiles[0].text);
+      const ran = spawnSync(process.execPath, [join(dir, "cache", "app", "main.js")], { encoding: "utf8" });
+      expect(ran.status, ran.stderr).to.equal(0);
+      expect(JSON.parse(ran.stdout)).to.deep.equal({ ROOT: dir, file: join(dir, "node_modules", "located", "index.js"), strict: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
