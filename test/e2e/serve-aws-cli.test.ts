@@ -5,13 +5,15 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { DescribeExecutionCommandOutput } from "@aws-sdk/client-sfn";
 import { expect } from "chai";
 import { loadConfig, resourceNames } from "../../core/config";
 import { readParquet } from "../../local/parquet";
 import { finalJobs } from "../../local/runtime";
 import { writeDatasetSamples } from "../../local/dataset-samples";
 import { listening } from "../listening";
-import { AWS_CLI, cliEnv, requireAwsCli, runCommand, startServe as startServeWith, type Served } from "../support/serve-cli";
+import { jobStateName } from "../support/asl-states";
+import { AWS_CLI, cliEnv, executionSettled, literal, requireAwsCli, runCommand, startServe as startServeWith, type Served } from "../support/serve-cli";
 
 const config = loadConfig();
 const names = resourceNames(config);
@@ -47,15 +49,10 @@ describe("npm run serve with the real AWS CLI", function () {
       return result.stdout.trim() ? JSON.parse(result.stdout) : undefined;
     };
     const upload = (dataset: string) => aws("s3", "cp", data[dataset], `s3://${s.bucket}/${config.datasets[dataset].prefix}${dataset}.csv`, "--only-show-errors");
-    const statusOf = async (executionArn: string) => (await aws("stepfunctions", "describe-execution", "--execution-arn", executionArn)).status as string;
-    const waitFor = async (executionArn: string, wanted: string) => {
-      const deadline = Date.now() + 120_000;
-      let status = await statusOf(executionArn);
-      while (status === "RUNNING" && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 500));
-        status = await statusOf(executionArn);
-      }
-      expect(status, s.output()).to.equal(wanted);
+    /** Waits for the execution to end (asking Step Functions in-process, no AWS CLI process per poll); the AWS CLI then tells its status. */
+    const waitFor = async (executionArn: string, wanted: string, settled?: (d: DescribeExecutionCommandOutput) => boolean) => {
+      await executionSettled(s.endpoint, config.region, executionArn, settled);
+      expect((await aws("stepfunctions", "describe-execution", "--execution-arn", executionArn)).status, s.output()).to.equal(wanted);
     };
     /** The states of a job's runs, asked of its engine's own API through the endpoint. */
     const jobRuns = async (jobId: string): Promise<string[]> => {
@@ -122,10 +119,8 @@ describe("npm run serve with the real AWS CLI", function () {
     const s = await serve(["--fail-job-once", failing]);
     const { executionArn } = await s.aws("stepfunctions", "start-execution", "--state-machine-arn", s.stateMachineArn, "--input", "{}");
     for (const dataset of others) await s.upload(dataset);
-    for (const job of otherJobs) {
-      const deadline = Date.now() + 60_000;
-      while (!(await s.jobRuns(job)).includes("SUCCEEDED") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
-    }
+    // Their progress lines say when they are done (no polling); the engines' own listings are asserted below.
+    for (const job of otherJobs) await s.waitForLine(new RegExp(`\\] state ${literal(jobStateName(job))} exited SUCCEEDED`), `job ${job} to succeed`, 60_000);
     for (const dataset of failingDatasets) await s.upload(dataset);
     await s.waitFor(executionArn, "FAILED");
     const failed = await s.aws("stepfunctions", "describe-execution", "--execution-arn", executionArn);
@@ -136,7 +131,7 @@ describe("npm run serve with the real AWS CLI", function () {
     expect(watchedFailure.stdout).to.match(new RegExp(`state ${failing} exited FAILED \\(JobFailedError\\)`)).and.match(/execution FAILED/);
 
     await s.aws("stepfunctions", "redrive-execution", "--execution-arn", executionArn);
-    await s.waitFor(executionArn, "SUCCEEDED");
+    await s.waitFor(executionArn, "SUCCEEDED", (d) => (d.redriveCount ?? 0) > 0);
     const redriven = await s.aws("stepfunctions", "describe-execution", "--execution-arn", executionArn);
     expect(redriven).to.include({ status: "SUCCEEDED", redriveCount: 1 });
     expect(await s.jobRuns(failing)).to.have.members(["FAILED", "SUCCEEDED"]);

@@ -1,7 +1,7 @@
 // End to end: the engines' own describe calls through `npm run serve`, with the real AWS CLI, and a redrive rehearsal
 // whose failed job runs on Athena. Served with the configuration that puts jobs on every engine
 // (test/fixtures/jmsd-emr-serverless/), one process for the whole block: the rehearsal's runs are what the describe
-// calls then read. Job names come from that configuration, never from the shipped example.
+// calls then read (each of those tests runs the rehearsal first if no test has yet). Job names come from that configuration, never from the shipped example.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +9,8 @@ import { expect } from "chai";
 import { loadConfig, resourceNames } from "../../core/config";
 import type { EngineName } from "../../core/job-spec";
 import { writeSampleData } from "../../local/sample-data";
-import { AWS_CLI, cliEnv, requireAwsCli, ROOT, runCommand, startServe, type Served } from "../support/serve-cli";
+import { jobStateName } from "../support/asl-states";
+import { AWS_CLI, cliEnv, executionSettled, literal, requireAwsCli, ROOT, runCommand, startServe, type Served } from "../support/serve-cli";
 import { workflowShape } from "../support/workflow";
 
 const CONFIG_FILE = join(ROOT, "test/fixtures/jmsd-emr-serverless/etl.config.json");
@@ -69,13 +70,6 @@ describe("npm run serve: the engines' describe calls with the real AWS CLI, and 
     expect(result.stderr).to.match(new RegExp(`An error occurred \\(${code}\\) when calling the \\w+ operation`));
     return result.stderr;
   };
-  const until = async (what: string, done: () => Promise<boolean>) => {
-    const deadline = Date.now() + 90_000;
-    while (!(await done())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${served!.output()}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  };
 
   const athenaQueries = async (): Promise<AthenaQuery[]> => {
     const { QueryExecutionIds: ids } = await aws("athena", "list-query-executions", "--work-group", names.athenaWorkGroup);
@@ -111,7 +105,13 @@ describe("npm run serve: the engines' describe calls with the real AWS CLI, and 
   const describeExecution = (executionArn: string) => aws("stepfunctions", "describe-execution", "--execution-arn", executionArn);
   const history = async (executionArn: string) => (await aws("stepfunctions", "get-execution-history", "--execution-arn", executionArn)).events as Array<Record<string, any>>;
 
-  it(`--fail-job-once on a job on Athena: FAILED with Athena's reason, redrive-execution, SUCCEEDED with that job run twice and every other job once`, async () => {
+  /**
+   * The rehearsal: an execution whose job on Athena fails once, redriven to success. Its runs are what the describe
+   * tests read, so each test that needs them runs it first (once per file): any test passes alone (--grep).
+   */
+  let rehearsed: Promise<void> | undefined;
+  const rehearsal = () => (rehearsed ??= rehearse());
+  async function rehearse(): Promise<void> {
     const s = served!;
     const { executionArn } = await aws("stepfunctions", "start-execution", "--state-machine-arn", s.stateMachineArn, "--input", "{}");
     // The other branches end before the failing job's data comes, so the failure aborts no branch still running
@@ -119,12 +119,10 @@ describe("npm run serve: the engines' describe calls with the real AWS CLI, and 
     const failingDatasets = shape.datasetsOf(failing);
     const otherBranchJobs = shape.datasetJobs.filter((job) => shape.datasetsOf(job).every((d) => !failingDatasets.includes(d)));
     for (const dataset of shape.datasets.filter((d) => !failingDatasets.includes(d))) await upload(dataset);
-    await until(`the jobs ${otherBranchJobs.join(", ")} to succeed`, async () => {
-      const exited = (await history(executionArn)).filter((e) => e.type === "TaskStateExited").map((e) => e.stateExitedEventDetails.name);
-      return otherBranchJobs.every((job) => exited.includes(job));
-    });
+    // Waits on the run's own progress lines and on Step Functions in-process: no AWS CLI process per poll.
+    for (const job of otherBranchJobs) await s.waitForLine(new RegExp(`\\] state ${literal(jobStateName(job, config))} exited`), `job ${job} to end`);
     for (const dataset of failingDatasets) await upload(dataset);
-    await until("the execution to fail", async () => (await describeExecution(executionArn)).status !== "RUNNING");
+    await executionSettled(s.endpoint, config.region, executionArn);
     const failed = await describeExecution(executionArn);
     expect(failed, s.output()).to.include({ status: "FAILED", error: "JobFailedError", redriveStatus: "REDRIVABLE" });
     expect(failed.cause).to.contain(names.glueJob(failing)).and.contain("athena");
@@ -139,16 +137,21 @@ describe("npm run serve: the engines' describe calls with the real AWS CLI, and 
     expect(query.WorkGroup).to.equal(names.athenaWorkGroup);
 
     await aws("stepfunctions", "redrive-execution", "--execution-arn", executionArn);
-    await until("the redriven execution to end", async () => (await describeExecution(executionArn)).status !== "RUNNING");
+    await executionSettled(s.endpoint, config.region, executionArn, (d) => (d.redriveCount ?? 0) > 0);
     expect(await describeExecution(executionArn), s.output()).to.include({ status: "SUCCEEDED", redriveCount: 1 });
     expect((await history(executionArn)).filter((e) => e.type === "ExecutionRedriven")).to.have.length(1);
 
     // Counted from the engines' own run listings.
     expect((await runsOf(failing)).map((r) => r.state)).to.deep.equal(["FAILED", "SUCCEEDED"]);
     for (const job of shape.jobs.filter((j) => j !== failing)) expect((await runsOf(job)).map((r) => r.state), `${job} on ${engineOf(job)}`).to.deep.equal([succeeded(engineOf(job))]);
+  }
+
+  it(`--fail-job-once on a job on Athena: FAILED with Athena's reason, redrive-execution, SUCCEEDED with that job run twice and every other job once`, async () => {
+    await rehearsal();
   });
 
   it("Athena: get-query-execution, batch-get-query-execution and list-query-executions describe the jobs' queries; unknown ids get AWS's answers", async () => {
+    await rehearsal();
     const queries = await athenaQueries();
     for (const job of shape.jobsOn("athena")) expect(queries.some((q) => q.Query.includes(`/${names.glueJob(job)}/`)), job).to.equal(true);
     const done = queries.find((q) => q.Status.State === "SUCCEEDED")!;
@@ -173,6 +176,7 @@ describe("npm run serve: the engines' describe calls with the real AWS CLI, and 
   });
 
   it("EMR Serverless: list-applications, get-application, list-job-runs and get-job-run describe the application and the jobs' runs; unknown ids get ResourceNotFoundException", async () => {
+    await rehearsal();
     const applicationId = await emrApplicationId();
     const { application } = await aws("emr-serverless", "get-application", "--application-id", applicationId);
     expect(application).to.include({ applicationId, name: names.emrApplication, releaseLabel: config.emrServerless.releaseLabel, type: "Spark" });

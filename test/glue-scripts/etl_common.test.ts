@@ -51,8 +51,11 @@ describe("glue-scripts/etl_common.py", () => {
 
   it("writes the counts object the runner reads (core/quality.ts COUNTS_OBJECT, runCounts and parseCountsObject), for every case of the gate table", () => {
     expect(python("print(json.dumps(e.COUNTS_OBJECT))")).to.equal(COUNTS_OBJECT);
-    for (const c of QUALITY_CASES) {
-      const object = python(`print(json.dumps(e.counts_object(${JSON.stringify(c.counts)}, "t1")))`) as Record<string, unknown>;
+    // Every case in one Python process (a process costs more than all the cases).
+    const objects = python(`print(json.dumps([e.counts_object(c, "t1") for c in ${JSON.stringify(QUALITY_CASES.map((c) => c.counts))}]))`) as Array<Record<string, unknown>>;
+    expect(objects).to.have.length(QUALITY_CASES.length);
+    for (const [i, c] of QUALITY_CASES.entries()) {
+      const object = objects[i];
       expect(object, c.name).to.deep.equal({ taskId: "t1", ...runCounts(c.counts) });
       expect(parseCountsObject(JSON.stringify(object), "x")).to.deep.equal({ taskId: "t1", ...runCounts(c.counts) });
     }
@@ -155,12 +158,19 @@ print(json.dumps(written))`);
     const dir = mkdtempSync(join(tmpdir(), "etl-common-header-"));
     try {
       const lines = ['Date,"Lead, Name","say ""hi""",', "\ufeffDate,Events", '"Date,Events', 'Date,"Events"x', 'Da"te,Events', "  "];
-      for (const [i, line] of lines.entries()) {
+      const files = lines.map((line, i) => {
         const file = join(dir, `${i}.csv`);
         writeFileSync(file, `${line}\r\n1,2\n`);
-        const local = await readCsvHeader(file).then((h) => h, (e: Error) => e.message);
-        const call = `e.parse_header(${JSON.stringify(line)}, ${JSON.stringify(file)})`;
-        expect(python(`try:\n    print(json.dumps(${call}))\nexcept ValueError as error:\n    print(json.dumps(str(error)))`), line).to.deep.equal(local);
+        return file;
+      });
+      // Every line in one Python process: its header, or its error message.
+      const parsed = python(
+        `def header(line, file):\n    try:\n        return e.parse_header(line, file)\n    except ValueError as error:\n        return str(error)\nprint(json.dumps([header(l, f) for l, f in ${JSON.stringify(lines.map((line, i) => [line, files[i]]))}]))`,
+      ) as unknown[];
+      expect(parsed).to.have.length(lines.length);
+      for (const [i, line] of lines.entries()) {
+        const local = await readCsvHeader(files[i]).then((h) => h, (e: Error) => e.message);
+        expect(parsed[i], line).to.deep.equal(local);
       }
       expect(await readCsvHeader(join(dir, "0.csv"))).to.deep.equal(["Date", "Lead, Name", 'say "hi"', ""]);
     } finally {

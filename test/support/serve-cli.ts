@@ -3,6 +3,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { DescribeExecutionCommand, SFNClient, type DescribeExecutionCommandOutput } from "@aws-sdk/client-sfn";
 
 export const ROOT = resolve(__dirname, "..", "..");
 export const AWS_CLI = join(ROOT, ".venv", "bin", "aws");
@@ -33,6 +34,8 @@ export interface Served {
   bucket: string;
   stateMachineArn: string;
   output: () => string;
+  /** Resolves with the first output line matching `pattern` (already printed or still to come): no polling. */
+  waitForLine: (pattern: RegExp, what: string, timeoutMs?: number) => Promise<string>;
   stop: () => Promise<number | null>;
 }
 
@@ -42,7 +45,14 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<Serv
     const child: ChildProcess = spawn("npm", ["run", "--silent", "serve", "--", "--port", "0", ...args], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
+    /** Lines awaited by waitForLine, checked as each chunk comes. */
+    const awaited = new Set<() => void>();
     const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+    let closed = false;
+    void exited.then(() => {
+      closed = true;
+      awaited.forEach((check) => check());
+    });
     const timer = setTimeout(() => {
       process.kill(-child.pid!, "SIGKILL");
       reject(new Error(`npm run serve printed no 'ready' line within 60 s\n${stdout}\n${stderr}`));
@@ -50,6 +60,7 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<Serv
     child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk));
     child.stdout!.on("data", (chunk: Buffer) => {
       stdout += chunk;
+      awaited.forEach((check) => check());
       if (!/^ready/m.test(stdout)) return;
       clearTimeout(timer);
       const field = (name: string) => new RegExp(`^${name}: (\\S+)`, "m").exec(stdout)?.[1] ?? "";
@@ -58,6 +69,23 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<Serv
         bucket: field("bucket"),
         stateMachineArn: field("state machine"),
         output: () => `${stdout}${stderr}`,
+        waitForLine: (pattern, what, timeoutMs = 90_000) =>
+          new Promise((resolveLine, rejectLine) => {
+            let ended = false;
+            const check = () => {
+              const lines = stdout.split("\n");
+              if (!closed) lines.pop(); // a line still being written
+              const line = lines.find((l) => pattern.test(l));
+              if (line === undefined && !closed && !ended) return;
+              awaited.delete(check);
+              clearTimeout(lineTimer);
+              if (line !== undefined) resolveLine(line);
+              else rejectLine(new Error(`npm run serve ${ended ? `printed no line for ${what} within ${timeoutMs} ms` : `exited before ${what}`}\n${stdout}\n${stderr}`));
+            };
+            const lineTimer = setTimeout(() => ((ended = true), check()), timeoutMs);
+            awaited.add(check);
+            check();
+          }),
         stop: async () => {
           process.kill(-child.pid!, "SIGINT");
           const stopped = await Promise.race([exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 20_000))]);
@@ -77,6 +105,9 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<Serv
   });
 }
 
+/** `text` as a regular expression matching it literally. */
+export const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
 export interface CommandResult {
   code: number;
   stdout: string;
@@ -89,4 +120,30 @@ export function runCommand(file: string, args: string[], env: NodeJS.ProcessEnv)
       resolvePromise({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
     });
   });
+}
+
+/**
+ * Waits until the execution is no longer RUNNING (and `done`, if given, holds of its description), asking Step
+ * Functions through the endpoint in-process: a wait, not a check, so it costs no AWS CLI process per poll (the tests
+ * then ask the AWS CLI what they assert).
+ */
+export async function executionSettled(
+  endpoint: string,
+  region: string,
+  executionArn: string,
+  done: (description: DescribeExecutionCommandOutput) => boolean = () => true,
+  timeoutMs = 120_000,
+): Promise<DescribeExecutionCommandOutput> {
+  const sfn = new SFNClient({ endpoint, region, credentials: { accessKeyId: "any-key", secretAccessKey: "any-secret" } });
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const description = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      if (description.status !== "RUNNING" && done(description)) return description;
+      if (Date.now() > deadline) throw new Error(`execution ${executionArn} still ${description.status} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    sfn.destroy();
+  }
 }
