@@ -2,7 +2,7 @@
 // Each input becomes a view named by the job's inputs[].name; the job's SQL file runs on them once,
 // and its result is written as Parquet (Snappy). DuckDB does all the row work: no per-row JavaScript.
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, isAbsolute, join } from "node:path";
 import { Transform, type Readable } from "node:stream";
@@ -400,11 +400,28 @@ function csvBytes(file: string): Readable {
 async function unclosedQuoteRanges(file: string): Promise<Array<{ start: number; end: number }>> {
   const scanner = new UnclosedQuoteScanner();
   try {
-    for await (const chunk of csvBytes(file) as AsyncIterable<Buffer>) scanner.push(chunk);
+    if (isGzipName(file)) for await (const chunk of csvBytes(file) as AsyncIterable<Buffer>) scanner.push(chunk);
+    else await readInto(file, (chunk) => scanner.push(chunk));
   } catch (e) {
     throw new Error(`${file}: cannot read the CSV file (${(e as Error).message})`);
   }
   return scanner.end();
+}
+
+/** Reads a file through one reused 1 MiB buffer: a read stream allocates fresh memory per chunk, which made the quote
+ * scan of 449 MiB cost 0.44-0.53 s of CPU instead of 0.12-0.14 s. `use` must not keep the chunk. */
+async function readInto(file: string, use: (chunk: Buffer) => void): Promise<void> {
+  const handle = await open(file);
+  try {
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      use(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Writes the file's bytes without the ranges (sorted, not overlapping) to `target`, streamed. */

@@ -163,6 +163,15 @@ describe("local/etl-engine", () => {
       expect((await readParquet(result.files)).rows).to.deep.equal([{ n: "2" }]);
     });
 
+    it("names the SQL file and its error when the job's SQL fails on a file without a bad row, and leaves no output", async () => {
+      const sql = join(dir, "fails.sql");
+      await writeFile(sql, "SELECT CAST(deal_name AS INTEGER) AS n FROM deals");
+      await writeFile(join(dir, "deals.csv"), [HEADER, good[0], good[1]].join("\n") + "\n");
+      const error = await runTransformation({ ...deals(join(dir, "deals.csv")), sqlFile: sql }).then(() => undefined, (e: Error) => e);
+      expect(error?.message).to.match(new RegExp(`^${sql}: the job's SQL failed \\(Conversion Error: .*US_SMB_`));
+      expect(await readdir(dir)).to.deep.equal(["deals.csv", "fails.sql"]);
+    });
+
     it("drops and counts a line with an unclosed quote alone: records are lines, as in Spark (the lines after it are kept)", async () => {
       const unclosed = good[3].replace(",TRUE", ',"TRUE'); // the last field opens a quote that never closes
       for (const eol of ["\n", "\r\n"]) {
