@@ -52,7 +52,9 @@ export async function checkRawInputs(s3: S3Client, raws: readonly AthenaRawInput
     const tables: Array<{ raw: AthenaRawInput; bucket: string; listed: Array<{ key: string; size: number }> }> = [];
     for (const raw of distinctTables(raws)) {
       if (now() >= deadline) throw overdue();
-      const listed = await listDataFiles(s3, raw.uri, abort.signal);
+      const listed = await listDataFiles(s3, raw.uri, abort.signal).catch((e: unknown) => {
+        throw now() >= deadline ? overdue() : e;
+      });
       // The local engine's messages (local/etl-engine.ts, local/csv.ts), with the file's s3:// URI.
       if (listed.length === 0) throw new JobInputError(`input '${raw.input}': ${raw.uri.replace(/\/$/, "")}: no data file (names starting with '_' or '.' are skipped) in the folder`);
       tables.push({ raw, bucket: parseS3Uri(raw.uri).bucket, listed });
