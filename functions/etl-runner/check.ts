@@ -3,7 +3,7 @@ import { mapConcurrent } from "../shared/concurrency";
 import { describeError } from "../shared/aws-errors";
 import { sendTaskFailure, sendTaskHeartbeat, sendTaskSuccess, type SendOutcome } from "../shared/sfn";
 import { RUNNER_ERRORS, type RunnerDeps, type RunnerSummary } from "./deps";
-import type { EngineAdapter, EngineName, EngineRun, RunListing, RunLookup } from "./engine";
+import { STALE_CLAIM_MS, type EngineAdapter, type EngineName, type EngineRun, type RunListing, type RunLookup } from "./engine";
 import type { RunTarget } from "./events";
 import { isTransientS3Error, type PublishTarget } from "./publish";
 import { stagingRunUri } from "./s3-uri";
@@ -14,8 +14,7 @@ import { parseTaskInput } from "../shared/task-input";
 import { runnerTaskInput } from "./task-input";
 import { isDataQualityMessage, runCounts, type RunCounts } from "../../core/quality";
 
-/** A STARTING claim older than this is taken over: its invocation died or lost its start's answer. */
-export const STALE_CLAIM_MS = 120_000;
+export { STALE_CLAIM_MS };
 
 /** The task output on success (docs/architecture.md); engines add their own fields (outputFields). */
 export interface RunnerOutput {

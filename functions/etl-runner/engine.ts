@@ -65,6 +65,23 @@ export class JobInputError extends Error {
   override name = "JobInputError";
 }
 
+/**
+ * The run's input could not be checked before anything started (Athena: a file's header could not be read, or the
+ * check ran out of time): the message names the file or the count checked. Retryable when trying again can help.
+ */
+export class JobInputReadError extends Error {
+  override name = "JobInputReadError";
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** A STARTING claim older than this is taken over: its invocation died or lost its start's answer. A start must end well within it. */
+export const STALE_CLAIM_MS = 120_000;
+
 export interface EngineAdapter {
   readonly engine: EngineName;
   /** For messages: "Glue", "Athena", "EMR Serverless". */
@@ -74,7 +91,7 @@ export interface EngineAdapter {
   /**
    * Starts the run of a task; the engine carries the task id so the run can be found again (and, where the engine
    * has idempotency tokens, a repeated start returns the same run). Sent once, never retried by the SDK. Returns the
-   * run id; throws the SDK's error (classified with classifyStartError), a JobSpecError or a JobInputError.
+   * run id; throws the SDK's error (classified with classifyStartError), a JobSpecError, a JobInputError or a JobInputReadError.
    */
   start(request: StartRequest): Promise<string | undefined>;
   /** Describes many runs in few calls (batch and list APIs), and finds the runs of the given tasks. */

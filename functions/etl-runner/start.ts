@@ -2,7 +2,7 @@
 import { describeError, isServiceError } from "../shared/aws-errors";
 import { sendFinalTaskFailure, sendTaskFailure, taskIdOf, type ActivityTask } from "../shared/sfn";
 import { RUNNER_ERRORS, type RunnerDeps, type RunnerSummary } from "./deps";
-import { JobInputError, type EngineAdapter } from "./engine";
+import { JobInputError, JobInputReadError, type EngineAdapter } from "./engine";
 import { failureCause } from "./failure-cause";
 import { JobSpecError } from "./job-specs";
 import type { RunItem } from "./runs-table";
@@ -69,10 +69,10 @@ export async function startRun(deps: RunnerDeps, item: RunItem, input: RunnerTas
   try {
     jobRunId = await adapter.start({ jobName: item.jobName, taskId: item.taskId, input });
   } catch (error) {
-    if (error instanceof JobSpecError) {
-      // Nothing was started: the spec could not be read (retryable) or is wrong (permanent).
+    if (error instanceof JobSpecError || error instanceof JobInputReadError) {
+      // Nothing was started: the spec or an input could not be read (retryable) or the spec is wrong (permanent).
       const errorName = error.retryable ? RUNNER_ERRORS.retryable : RUNNER_ERRORS.start;
-      logger.warn("job spec unusable; failing the task", { ...context, errorName, error: error.message });
+      logger.warn(error instanceof JobSpecError ? "job spec unusable; failing the task" : "input not checked; failing the task", { ...context, errorName, error: error.message });
       const outcome = await sendTaskFailure(sfn, item.taskToken, errorName, `${adapter.label} job ${item.jobName} not started: ${error.message}`);
       if (outcome === "gone") logger.warn("task was already closed", context);
       await removeItem(deps, item);

@@ -3,7 +3,7 @@
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { AthenaClient, GetQueryExecutionCommand, StartQueryExecutionCommand } from "@aws-sdk/client-athena";
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import { SendTaskFailureCommand } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
@@ -13,8 +13,9 @@ import { duplicateColumnError } from "../../../core/csv-header";
 import type { AthenaJobSpec } from "../../../core/job-spec";
 import { jobQualityLimits } from "../../../core/quality";
 import { emptySummary, RUNNER_ERRORS } from "../../../functions/etl-runner/deps";
-import { JobInputError } from "../../../functions/etl-runner/engine";
+import { JobInputError, JobInputReadError, STALE_CLAIM_MS } from "../../../functions/etl-runner/engine";
 import { AthenaEngine } from "../../../functions/etl-runner/engines/athena";
+import { checkRawInputs, HEADER_CHECK_MS } from "../../../functions/etl-runner/engines/athena-headers";
 import { engineRegistry } from "../../../functions/etl-runner/engines/registry";
 import type { JobSpecs } from "../../../functions/etl-runner/job-specs";
 import { startRun } from "../../../functions/etl-runner/start";
@@ -54,12 +55,13 @@ describe("functions/etl-runner: Athena header checks", () => {
   let s3: S3Client;
   let athena: AthenaClient;
   let athenaMock: ReturnType<typeof mockClient>;
+  let s3Mock: ReturnType<typeof mockClient>;
   let engine: AthenaEngine;
 
   beforeEach(() => {
     objects = new Map();
     s3 = new S3Client({ region: "us-east-1" });
-    const s3Mock = mockClient(s3);
+    s3Mock = mockClient(s3);
     s3Mock.on(ListObjectsV2Command).callsFake(async ({ Bucket, Prefix }) => ({
       Contents: [...objects].filter(([k]) => k.startsWith(`${Bucket}/${Prefix}`)).map(([k, v]) => ({ Key: k.slice(Bucket.length + 1), Size: v.length })),
       IsTruncated: false,
@@ -158,5 +160,173 @@ describe("functions/etl-runner: Athena header checks", () => {
     expect(cause).to.include({ jobName: JOB_NAME, engine: "athena", state: "INPUT_REFUSED" });
     expect(cause.errorMessage).to.include(uri("a.csv")).and.include(`at positions 1 and ${sources.length + 1}`);
     expect(started()).to.deep.equal([]);
+  });
+
+  const startError = async () => (await start().catch((e: Error) => e)) as Error;
+  /** The task failure startRun sends when the start throws. */
+  const taskFailure = async () => {
+    const h = runnerHarness();
+    const deps = { ...h.deps, engines: engineRegistry({ [JOB_NAME]: "athena" }, { athena: () => engine }) };
+    const item = { jobName: JOB_NAME, taskId: TASK, taskToken: "token", status: "STARTING" as const, taskInput: "{}", claimedAt: new Date().toISOString() };
+    await startRun(deps, item, { JobName: JOB_NAME }, emptySummary());
+    return h.sfn.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input)[0];
+  };
+  const reset = () => Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+  const getsOf = (name: string) => s3Mock.commandCalls(GetObjectCommand).filter((c) => c.args[0].input.Key === `${prefix}${name}`);
+
+  it("a body that fails mid-read (ranged path): retryable, naming the file, not a refused input", async () => {
+    upload("a.csv", csv(sources));
+    s3Mock.on(GetObjectCommand).resolves({ Body: Object.assign(new Readable({ read() {} }), { transformToByteArray: () => Promise.reject(reset()) }) } as never);
+    const error = await startError();
+    expect(error).to.be.instanceOf(JobInputReadError).and.include({ retryable: true });
+    expect(error.message).to.equal(`${uri("a.csv")}: cannot read the file's header: Error: read ECONNRESET`);
+    const failure = await taskFailure();
+    expect(failure.error).to.equal(RUNNER_ERRORS.retryable);
+    expect(failure.cause).to.include(uri("a.csv")).and.not.include("StartQueryExecution");
+    expect(started()).to.deep.equal([]);
+  });
+
+  it("a gzip body that fails mid-stream: retryable, naming the file, no hang and no uncaught error; the body destroyed", async function () {
+    this.timeout(5_000);
+    upload("a.csv.gz", gzipSync(csv(sources)));
+    const bodies: Readable[] = [];
+    s3Mock.on(GetObjectCommand).callsFake(async () => {
+      // The gzip header only (no line yet), then the connection drops.
+      const body = new Readable({ read() {} });
+      body.push(objects.get(`${BUCKET}/${prefix}a.csv.gz`)!.subarray(0, 10));
+      setTimeout(() => body.destroy(reset()), 5);
+      bodies.push(body);
+      return { Body: body };
+    });
+    const error = await startError();
+    expect(error).to.be.instanceOf(JobInputReadError).and.include({ retryable: true });
+    expect(error.message).to.equal(`${uri("a.csv.gz")}: cannot read the file's header: Error: read ECONNRESET`);
+    expect(bodies.every((b) => b.destroyed)).to.equal(true);
+  });
+
+  it("a gzip file read only up to its first line: the rest of the body is destroyed, not drained", async () => {
+    upload("a.csv.gz", gzipSync(csv(sources) + "1,2\n".repeat(200_000)));
+    const bodies: Readable[] = [];
+    s3Mock.on(GetObjectCommand).callsFake(async () => {
+      const bytes = objects.get(`${BUCKET}/${prefix}a.csv.gz`)!;
+      // In 1 KiB chunks, as a socket delivers them.
+      const body = Readable.from(Array.from({ length: Math.ceil(bytes.length / 1024) }, (_, i) => bytes.subarray(i * 1024, (i + 1) * 1024)));
+      bodies.push(body);
+      return { Body: body };
+    });
+    expect(await start()).to.equal(`q-${TASK}`);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(bodies.map((b) => b.destroyed)).to.deep.equal([true]);
+  });
+
+  it("a corrupt gzip file is the input's fault: refused, naming the file", async () => {
+    const packed = gzipSync(csv(sources));
+    upload("bad.csv.gz", Buffer.concat([packed.subarray(0, 10), Buffer.alloc(64, 0xff)]));
+    const error = await startError();
+    expect(error).to.be.instanceOf(JobInputError);
+    expect(error.message).to.match(new RegExp(`^${uri("bad.csv.gz").replace(/[.]/g, "\\.")}: cannot read the CSV file \\(not valid gzip data`));
+    const failure = await taskFailure();
+    expect(failure.error).to.equal(RUNNER_ERRORS.jobFailed);
+    expect(JSON.parse(failure.cause!)).to.include({ state: "INPUT_REFUSED" });
+  });
+
+  it("a file deleted (NoSuchKey) or shrunk (416 InvalidRange) since the listing: retryable, naming the file; access denied: permanent, naming it", async () => {
+    upload("a.csv", csv(sources));
+    upload("b.csv", csv(sources));
+    const answers: Array<[Error, boolean]> = [
+      [new NoSuchKey({ message: "The specified key does not exist.", $metadata: { httpStatusCode: 404 } }), true],
+      [new S3ServiceException({ name: "InvalidRange", $fault: "client", message: "The requested range is not satisfiable", $metadata: { httpStatusCode: 416 } }), true],
+      [new S3ServiceException({ name: "AccessDenied", $fault: "client", message: "Access Denied", $metadata: { httpStatusCode: 403 } }), false],
+    ];
+    for (const [answer, retryable] of answers) {
+      s3Mock.on(GetObjectCommand, { Key: `${prefix}b.csv` }).rejects(answer);
+      const error = await startError();
+      expect(error, answer.name).to.be.instanceOf(JobInputReadError).and.include({ retryable });
+      expect(error.message).to.equal(`${uri("b.csv")}: cannot read the file's header: ${answer.name}: ${answer.message}`);
+      athenaMock.resetHistory();
+      const failure = await taskFailure();
+      expect(failure.error).to.equal(retryable ? RUNNER_ERRORS.retryable : RUNNER_ERRORS.start);
+      expect(failure.cause).to.equal(`Athena job ${JOB_NAME} not started: ${error.message}`);
+    }
+    expect(started()).to.deep.equal([]);
+  });
+
+  it("follows a listing's continuation tokens and asks for url-encoded keys (decoded: a space, '+', a character XML cannot carry)", async () => {
+    const names = ["a b.csv", "c+d.csv", "e\u0001.csv", "f.csv"];
+    for (const name of names) upload(name, csv(sources));
+    s3Mock.on(ListObjectsV2Command).callsFake(async ({ Bucket, Prefix, ContinuationToken, EncodingType }) => {
+      const keys = [...objects.keys()].filter((k) => k.startsWith(`${Bucket}/${Prefix}`)).map((k) => k.slice(Bucket.length + 1));
+      const at = Number(ContinuationToken ?? 0);
+      const encode = (key: string) => (EncodingType === "url" ? encodeURIComponent(key).replace(/%2F/g, "/").replace(/%20/g, "+") : key);
+      const page = keys.slice(at, at + 1).map((k) => ({ Key: encode(k), Size: objects.get(`${Bucket}/${k}`)!.length }));
+      const more = at + 1 < keys.length;
+      return { Contents: page, EncodingType, IsTruncated: more, NextContinuationToken: more ? String(at + 1) : undefined };
+    });
+    await start();
+    const lists = s3Mock.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input);
+    expect(lists.map((l) => l.ContinuationToken)).to.deep.equal([undefined, "1", "2", "3"]);
+    expect(lists.every((l) => l.EncodingType === "url")).to.equal(true);
+    expect(s3Mock.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key)).to.have.members(names.map((n) => `${prefix}${n}`));
+    for (const name of names) expect(started()[0]).to.include(`'${uri(name)}'`);
+  });
+
+  it("a header over 64 KiB is read by a second ranged read; one over the 1 MiB limit is refused, plain or gzip, naming the file", async () => {
+    // Padding inside the header line: names are matched trimmed.
+    const padded = (bytes: number) => csv([`${sources[0]}${" ".repeat(bytes)}`, ...sources.slice(1)]);
+    upload("long.csv", padded(70 * 1024));
+    expect(await start()).to.equal(`q-${TASK}`);
+    const size = objects.get(`${BUCKET}/${prefix}long.csv`)!.length;
+    expect(getsOf("long.csv").map((c) => c.args[0].input.Range)).to.deep.equal(["bytes=0-65535", `bytes=0-${size - 1}`]);
+    athenaMock.resetHistory();
+    objects.clear();
+    upload("huge.csv", padded(1 << 20));
+    expect((await startError()).message).to.equal(`${uri("huge.csv")}: malformed CSV header: the header is longer than 1048576 bytes`);
+    objects.clear();
+    upload("huge.csv.gz", gzipSync(padded(1 << 20)));
+    expect((await startError()).message).to.equal(`${uri("huge.csv.gz")}: malformed CSV header: the header is longer than 1048576 bytes`);
+    expect(started()).to.deep.equal([]);
+  });
+
+  it("reports the refusal of the first file in order whatever the timing, and starts no read after a failure", async () => {
+    const names = Array.from({ length: 200 }, (_, i) => `f${String(i).padStart(3, "0")}.csv`);
+    for (const name of names) upload(name, csv(sources));
+    const twice = [...sources, sources[0]];
+    upload(names[5], csv(twice));
+    upload(names[30], csv(twice));
+    const answer = s3Mock.commandCalls(GetObjectCommand).length; // none yet
+    s3Mock.on(GetObjectCommand).callsFake(async ({ Bucket, Key, Range }) => {
+      // The first bad file answers last: the later one fails first in time.
+      if (Key === `${prefix}${names[5]}`) await new Promise((resolve) => setTimeout(resolve, 50));
+      const [, from, to] = /bytes=(\d+)-(\d+)/.exec(Range!)!.map(Number);
+      const bytes = objects.get(`${Bucket}/${Key}`)!.subarray(from, to + 1);
+      return { Body: Object.assign(Readable.from([bytes]), { transformToByteArray: async () => new Uint8Array(bytes) }) };
+    });
+    const error = await startError();
+    expect(error).to.be.instanceOf(JobInputError);
+    expect(error.message).to.include(uri(names[5])).and.not.include(uri(names[30]));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Reads stop once file 30 failed: at most the workers' reads in flight beyond it.
+    expect(s3Mock.commandCalls(GetObjectCommand).length - answer).to.be.within(31, 31 + 16);
+  });
+
+  it("stops at its deadline (by default half the stale-claim window) with a retryable error saying how many files were checked", async () => {
+    expect(HEADER_CHECK_MS).to.equal(STALE_CLAIM_MS / 2);
+    const names = Array.from({ length: 40 }, (_, i) => `f${String(i).padStart(2, "0")}.csv`);
+    for (const name of names) upload(name, csv(sources));
+    let clock = 0;
+    const answer = s3Mock.commandCalls(GetObjectCommand);
+    s3Mock.on(GetObjectCommand).callsFake(async ({ Bucket, Key }) => {
+      clock += 1_000; // each read takes a second
+      const bytes = objects.get(`${Bucket}/${Key}`)!;
+      return { Body: Object.assign(Readable.from([bytes]), { transformToByteArray: async () => new Uint8Array(bytes) }) };
+    });
+    const error = (await checkRawInputs(s3, raws, { deadline: 20_000, now: () => clock }).catch((e: Error) => e)) as Error;
+    expect(error).to.be.instanceOf(JobInputReadError).and.include({ retryable: true });
+    const [, checked] = /: (\d+) of 40 files checked; /.exec(error.message) ?? [];
+    expect(Number(checked)).to.be.within(20, 36);
+    expect(s3Mock.commandCalls(GetObjectCommand).length - answer.length).to.be.below(40);
+    clock = 0;
+    const listedOnly = (await checkRawInputs(s3, raws, { deadline: 0, now: () => clock }).catch((e: Error) => e)) as Error;
+    expect(listedOnly.message).to.include("0 of 0 files checked (the listing unfinished)");
   });
 });

@@ -15,6 +15,24 @@ describe("mapConcurrent", () => {
     expect(peak).to.equal(3);
   });
 
+  it("starts nothing after a failure, and rejects with the lowest index that failed once the calls in flight settled", async () => {
+    const started: number[] = [];
+    let inFlight = 0;
+    const error = await mapConcurrent(Array.from({ length: 100 }, (_, i) => i), 4, async (n) => {
+      started.push(n);
+      inFlight++;
+      // 3 fails late, 6 fails at once: 6 is the first failure in time.
+      await new Promise((resolve) => setTimeout(resolve, n === 3 ? 30 : 1));
+      inFlight--;
+      if (n === 3 || n === 6) throw new Error(`item ${n}`);
+      return n;
+    }).catch((e: Error) => e);
+    expect((error as Error).message).to.equal("item 3");
+    expect(inFlight).to.equal(0);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(Math.max(...started)).to.be.below(6 + 4);
+  });
+
   it("handles an empty list", async () => {
     expect(await mapConcurrent([], 4, async () => 1)).to.deep.equal([]);
   });
