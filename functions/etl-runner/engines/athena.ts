@@ -1,8 +1,9 @@
 // The Athena adapter: the job's statement (an UNLOAD into the run's staging folder) with the task id as the
 // ClientRequestToken, started once every raw input file's header passed the other engines' rules, and bound to those
 // files (athena-headers.ts, core/athena-inputs.ts) with its counts statement, both kept in the staging area for the
-// run (a restart sends the same statement under the same token; the counts read the files the job read); BatchGetQueryExecution for checks; a lost start is found by its
-// staging folder in the query text (ListQueryExecutions on the workgroup); StopQueryExecution. Once the statement
+// run (a restart sends the same statement under the same token; the counts read the files the job read);
+// BatchGetQueryExecution for checks; a lost start is found by its staging folder in the query text
+// (ListQueryExecutions on the workgroup); StopQueryExecution. Once the statement
 // succeeded, the job's counts statement (core/athena-query.ts athenaCountsQuery, bound to the same files) runs,
 // started idempotently (token `<taskId>-counts`) on each check until it ends: the run is reported succeeded only with
 // its counts, within the data-quality limits (else failed with "DataQualityError: ..."), so nothing is published
