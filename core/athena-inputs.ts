@@ -2,8 +2,9 @@
 // position (core/catalog.ts csvLineRegex) and skips each file's header, so the runner reads every file's header first
 // (functions/etl-runner/engines/athena-headers.ts) with the rules of the other engines (core/csv-header.ts), and the
 // job's statement then reads exactly those files ("$path"), each file's columns taken from the positions its own header
-// gives, as Spark and the local engine read them. The counts statement is bound to the same files (boundRawRows), so
-// the counts describe what the job read. Pure functions: the runner's bundle takes this file. Must not import cdktf.
+// gives, as Spark and the local engine read them. The counts statement is bound to the same files when the job's is
+// (the runner keeps both for the run), so the counts describe what the job read. Pure functions: the runner's bundle
+// takes this file. Must not import cdktf.
 import { headerColumnsError, snakeCase } from "./csv-header";
 
 export interface AthenaRawInput {
@@ -24,7 +25,7 @@ export interface RawFile {
   positions: number[];
 }
 
-/** Athena's limit on a statement's length (StartQueryExecution QueryString). */
+/** Athena's limit on a statement's length in bytes (StartQueryExecution QueryString, UTF-8). */
 export const ATHENA_QUERY_LIMIT = 262_144;
 
 /** Columns of the raw rows expression beside the table's: the line's first and last fields, by position (what csvLineRegex matched). */
@@ -50,16 +51,17 @@ export function rawRows(raw: Pick<AthenaRawInput, "database" | "table" | "column
     const key = file.positions.join(",");
     (orders.get(key) ?? orders.set(key, { positions: file.positions, files: [] }).get(key)!).files.push(file.uri);
   }
-  const pinned = `"$path" IN (${files.map((f) => literal(f.uri)).join(", ")})`;
+  const among = (uris: readonly string[]) => `"$path" IN (${uris.map(literal).join(", ")})`;
   const groups = [...orders.values()];
   if (groups.length === 1) {
     const [{ positions }] = groups;
-    return `(SELECT ${raw.columns.map((c, j) => `${at(positions[j])} AS ${quoteIdentifier(c.name)}`).join(", ")}, ${edges} FROM ${table} WHERE ${pinned})`;
+    return `(SELECT ${raw.columns.map((c, j) => `${at(positions[j])} AS ${quoteIdentifier(c.name)}`).join(", ")}, ${edges} FROM ${table} WHERE ${among(files.map((f) => f.uri))})`;
   }
-  // Files of several column orders: each row's order from its file, chosen once per row.
-  const order = `CASE "$path" ${groups.flatMap((g, i) => g.files.map((uri) => `WHEN ${literal(uri)} THEN ${i}`)).join(" ")} END`;
+  // Files of several column orders: each row's order from its file, chosen once per row; each URI named once (the
+  // statement's length bounds the number of files), a file of none of the groups has no order and is left out.
+  const order = `CASE ${groups.map((g, i) => `WHEN ${among(g.files)} THEN ${i}`).join(" ")} END`;
   const mapped = raw.columns.map((c, j) => `CASE "etl_column_order" ${groups.map((g, i) => `WHEN ${i} THEN ${at(g.positions[j])}`).join(" ")} END AS ${quoteIdentifier(c.name)}`);
-  return `(SELECT ${mapped.join(", ")}, ${edges} FROM (SELECT ${raw.columns.map((_, j) => at(j)).join(", ")}, ${order} AS "etl_column_order" FROM ${table} WHERE ${pinned}))`;
+  return `(SELECT ${mapped.join(", ")}, ${edges} FROM (SELECT ${raw.columns.map((_, j) => at(j)).join(", ")}, ${order} AS "etl_column_order" FROM ${table}) WHERE "etl_column_order" IS NOT NULL)`;
 }
 
 /**
@@ -93,32 +95,4 @@ export function bindRawRows(statement: string, raws: readonly AthenaRawInput[], 
   let bound = statement;
   for (const raw of distinctTables(raws)) bound = bound.split(rawRows(raw)).join(rawRows(raw, files[raw.table]));
   return bound;
-}
-
-/**
- * The raw rows expressions a run's job statement was bound with, by table, found by aligning the statement as
- * executed with the spec's (`template`, its staging marker replaced as for the run): what bindRawRows put in place of
- * each table's rawRows. Undefined when the executed statement is not the template bound (the spec changed since).
- */
-export function boundRawRows(template: string, executed: string, raws: readonly AthenaRawInput[]): Record<string, string> | undefined {
-  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const tables = distinctTables(raws);
-  let pattern = escape(template);
-  tables.forEach((raw, i) => {
-    const [first, ...rest] = pattern.split(escape(rawRows(raw)));
-    if (rest.length === 0) return;
-    pattern = `${first}(?<t${i}>[\\s\\S]*?)${rest.join(`\\k<t${i}>`)}`;
-  });
-  const match = new RegExp(`^${pattern}$`).exec(executed);
-  if (!match) return undefined;
-  return Object.fromEntries(tables.flatMap((raw, i) => (match.groups?.[`t${i}`] === undefined ? [] : [[raw.table, match.groups[`t${i}`]]])));
-}
-
-/** The counts statement bound as the run's job statement was (boundRawRows), or undefined when they cannot be aligned. */
-export function bindCountsStatement(countsTemplate: string, jobTemplate: string, executedJob: string, raws: readonly AthenaRawInput[]): string | undefined {
-  const bound = boundRawRows(jobTemplate, executedJob, raws);
-  if (bound === undefined) return undefined;
-  let statement = countsTemplate;
-  for (const raw of distinctTables(raws)) if (bound[raw.table] !== undefined) statement = statement.split(rawRows(raw)).join(bound[raw.table]);
-  return statement;
 }

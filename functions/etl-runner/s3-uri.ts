@@ -17,3 +17,6 @@ export const stagingRunUri = (stagingUri: string, taskId: string) => `${stagingU
 
 /** Where an Athena run's counts statement writes (next to its staging folder, never published): <stagingUri><taskId>.counts/. */
 export const countsRunUri = (stagingUri: string, taskId: string) => `${stagingUri}${taskId}.counts/`;
+
+/** Where an Athena run's bound statements are kept from its start (a restart reuses them, its counts read them): <stagingUri><taskId>.statements.json. */
+export const statementsRunUri = (stagingUri: string, taskId: string) => `${stagingUri}${taskId}.statements.json`;

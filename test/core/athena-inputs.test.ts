@@ -1,9 +1,8 @@
 import { expect } from "chai";
-import { bindCountsStatement, bindRawRows, boundRawRows, rawFilePositions, rawRows, type AthenaRawInput, type RawFile } from "../../core/athena-inputs";
+import { bindRawRows, rawFilePositions, rawRows, type AthenaRawInput, type RawFile } from "../../core/athena-inputs";
 import { athenaCountsQuery, athenaQuery, athenaRawInputs } from "../../core/athena-query";
 import { loadConfig } from "../../core/config";
 import { duplicateColumnError } from "../../core/csv-header";
-import { STAGING_URI_MARKER } from "../../core/job-spec";
 import { workflowShape } from "../support/workflow";
 
 const config = loadConfig();
@@ -64,37 +63,18 @@ describe("core/athena-inputs", () => {
     expect(one).to.include(`WHERE "$path" IN ('${raw.uri}a.csv', '${raw.uri}b.csv.gz')`);
     expect(one).to.not.include("CASE \"$path\"");
 
-    const mixed = bindRawRows(statement, [raw], { [raw.table]: [fileIn(raw, "a.csv", identity), fileIn(raw, "part/b.csv", reversed)] });
-    expect(mixed).to.include(`CASE "$path" WHEN '${raw.uri}a.csv' THEN 0 WHEN '${raw.uri}part/b.csv' THEN 1 END`);
+    const mixedFiles = [fileIn(raw, "a.csv", identity), fileIn(raw, "part/b.csv", reversed), fileIn(raw, "c.csv", identity), fileIn(raw, "part/d.csv", reversed)];
+    const mixed = bindRawRows(statement, [raw], { [raw.table]: mixedFiles });
+    // One WHEN per column order, each file named once in the whole expression; rows of no file checked are left out.
+    expect(mixed).to.include(`CASE WHEN "$path" IN ('${raw.uri}a.csv', '${raw.uri}c.csv') THEN 0 WHEN "$path" IN ('${raw.uri}part/b.csv', '${raw.uri}part/d.csv') THEN 1 END AS "etl_column_order"`);
+    expect(mixed).to.include(`WHERE "etl_column_order" IS NOT NULL`);
+    for (const file of mixedFiles) expect(mixed.split(`'${file.uri}'`).length - 1, file.uri).to.equal(1);
     if (raw.columns.length > 1) {
       const [first, last] = [raw.columns[0].name, raw.columns[raw.columns.length - 1].name];
       expect(mixed).to.include(`CASE "etl_column_order" WHEN 0 THEN "${first}" WHEN 1 THEN "${last}" END AS "${first}"`);
     }
     // A quote in a key is escaped, as every literal.
     expect(bindRawRows(statement, [raw], { [raw.table]: [fileIn(raw, "it's.csv", identity)] })).to.include(`'${raw.uri}it''s.csv'`);
-  });
-
-  it("the counts statement is bound to the files the run's job statement read, found in the statement as executed", () => {
-    for (const job of jobs) {
-      const raws = athenaRawInputs(config, job, BUCKET);
-      const destination = `s3://${BUCKET}/staging/${job}/task/`;
-      const template = athenaQuery(config, job).split(STAGING_URI_MARKER).join(destination);
-      const files = Object.fromEntries(
-        raws.map((raw) => {
-          const order = raw.columns.map((_, j) => j);
-          return [raw.table, [fileIn(raw, "a.csv", order), fileIn(raw, "b.csv", [...order].reverse())]];
-        }),
-      );
-      const executed = bindRawRows(template, raws, files);
-      const bound = boundRawRows(template, executed, raws)!;
-      for (const raw of raws) expect(bound[raw.table]).to.equal(rawRows(raw, files[raw.table]));
-      const counts = bindCountsStatement(athenaCountsQuery(config, job), template, executed, raws)!;
-      expect(counts).to.equal(bindRawRows(athenaCountsQuery(config, job), raws, files));
-      // A run started before the runner bound statements (its statement as generated): the counts read every file too.
-      expect(bindCountsStatement(athenaCountsQuery(config, job), template, template, raws)).to.equal(athenaCountsQuery(config, job));
-      // A statement that is not the template bound (the job redeployed with other SQL meanwhile): no counts statement.
-      expect(bindCountsStatement(athenaCountsQuery(config, job), template, executed.replace("UNLOAD (", "UNLOAD ( "), raws)).to.equal(undefined);
-    }
   });
 
   it("two inputs of one dataset share the table's binding", () => {
@@ -105,6 +85,5 @@ describe("core/athena-inputs", () => {
     const files = { [raw.table]: [fileIn(raw, "a.csv", raw.columns.map((_, j) => j))] };
     const executed = bindRawRows(template, [raw, twin], files);
     expect(executed).to.equal(`SELECT * FROM ${rawRows(raw, files[raw.table])} JOIN ${rawRows(raw, files[raw.table])}`);
-    expect(boundRawRows(template, executed, [raw, twin])).to.deep.equal({ [raw.table]: rawRows(raw, files[raw.table]) });
   });
 });

@@ -1,7 +1,9 @@
 // The Athena adapter: the job's statement (an UNLOAD into the run's staging folder) with the task id as the
 // ClientRequestToken, started once every raw input file's header passed the other engines' rules, and bound to those
-// files (athena-headers.ts, core/athena-inputs.ts); BatchGetQueryExecution for checks; a lost start is found by its
-// staging folder in the query text (ListQueryExecutions on the workgroup); StopQueryExecution. Once the statement
+// files (athena-headers.ts, core/athena-inputs.ts) with its counts statement, both kept in the staging area for the
+// run (a restart sends the same statement under the same token; the counts read the files the job read);
+// BatchGetQueryExecution for checks; a lost start is found by its staging folder in the query text
+// (ListQueryExecutions on the workgroup); StopQueryExecution. Once the statement
 // succeeded, the job's counts statement (core/athena-query.ts athenaCountsQuery, bound to the same files) runs,
 // started idempotently (token `<taskId>-counts`) on each check until it ends: the run is reported succeeded only with
 // its counts, within the data-quality limits (else failed with "DataQualityError: ..."), so nothing is published
@@ -16,9 +18,9 @@ import {
   type QueryExecution,
 } from "@aws-sdk/client-athena";
 import { gunzipSync } from "node:zlib";
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { athenaCounts } from "../../../core/athena-counts";
-import { ATHENA_QUERY_LIMIT, bindCountsStatement, bindRawRows } from "../../../core/athena-inputs";
+import { ATHENA_QUERY_LIMIT, bindRawRows } from "../../../core/athena-inputs";
 import { STAGING_URI_MARKER, type AthenaJobSpec } from "../../../core/job-spec";
 import { checkQuality } from "../../../core/quality";
 import { describeError } from "../../shared/aws-errors";
@@ -27,7 +29,7 @@ import type { Logger } from "../../shared/logger";
 import { checkRawInputs } from "./athena-headers";
 import { classifyServiceError, emptyListing, JobInputError, type EngineAdapter, type EngineRun, type RunListing, type RunLookup, type RunQuery, type StartRequest } from "../engine";
 import type { JobSpecs } from "../job-specs";
-import { countsRunUri, parseS3Uri, stagingRunUri } from "../s3-uri";
+import { countsRunUri, parseS3Uri, stagingRunUri, statementsRunUri } from "../s3-uri";
 
 /** BatchGetQueryExecution takes at most 50 ids. */
 const BATCH_SIZE = 50;
@@ -57,6 +59,12 @@ export function athenaRun(execution: QueryExecution): EngineRun {
   };
 }
 
+/** A run's job and counts statements, as bound at its first start. */
+interface RunStatements {
+  job: string;
+  counts: string;
+}
+
 const chunks = <T>(items: readonly T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
 export class AthenaEngine implements EngineAdapter {
@@ -73,10 +81,10 @@ export class AthenaEngine implements EngineAdapter {
 
   async start({ jobName, taskId }: StartRequest): Promise<string | undefined> {
     const spec = await this.specs.get(jobName, "athena");
-    const query = await this.boundQuery(spec, taskId);
+    const { job } = await this.runStatements(spec, taskId);
     const answer = await this.athena.send(
       new StartQueryExecutionCommand({
-        QueryString: query,
+        QueryString: job,
         WorkGroup: spec.workGroup,
         QueryExecutionContext: { Database: spec.database },
         // Athena answers a repeated token with the same query: a start whose answer was lost cannot run twice.
@@ -87,29 +95,48 @@ export class AthenaEngine implements EngineAdapter {
   }
 
   /**
-   * The run's job statement: every raw file's header checked (athena-headers.ts, JobInputError naming a refused file)
-   * and the statement bound to those files, each read by its own header's column order. Its counts statement is bound
-   * to the same files when it runs (countsStatement), and is checked here against Athena's length limit too.
+   * The run's statements: the spec's, unless it reads raw inputs. Then, at the task's first start, every raw file's
+   * header checked (athena-headers.ts, JobInputError naming a refused file), both statements bound to those files,
+   * held to Athena's limit and kept (statementsRunUri) before the job's starts; a restart of the task takes them as
+   * kept, so a file that arrived since cannot change the statement sent under the same token.
    */
-  private async boundQuery(spec: AthenaJobSpec, taskId: string): Promise<string> {
-    const query = spec.query.split(STAGING_URI_MARKER).join(stagingRunUri(spec.stagingUri, taskId));
-    if (!spec.rawInputs?.length) return query;
+  private async runStatements(spec: AthenaJobSpec, taskId: string): Promise<RunStatements> {
+    const job = spec.query.split(STAGING_URI_MARKER).join(stagingRunUri(spec.stagingUri, taskId));
+    const counts = spec.countsQuery.split(STAGING_URI_MARKER).join(countsRunUri(spec.stagingUri, taskId));
+    if (!spec.rawInputs?.length) return { job, counts };
+    const kept = await this.keptStatements(spec, taskId);
+    if (kept) return kept;
     const files = await checkRawInputs(this.s3(), spec.rawInputs);
-    const bound = bindRawRows(query, spec.rawInputs, files);
-    const counts = bindRawRows(spec.countsQuery, spec.rawInputs, files);
-    const longest = Math.max(bound.length, counts.length + countsRunUri(spec.stagingUri, taskId).length);
+    const bound: RunStatements = { job: bindRawRows(job, spec.rawInputs, files), counts: bindRawRows(counts, spec.rawInputs, files) };
+    const longest = Math.max(Buffer.byteLength(bound.job, "utf8"), Buffer.byteLength(bound.counts, "utf8"));
     if (longest > ATHENA_QUERY_LIMIT) {
       const listed = spec.rawInputs.map((r) => `${files[r.table]?.length ?? 0} files under ${r.uri}`).join(", ");
-      throw new JobInputError(`the job's statements would be ${longest} characters long, over Athena's limit of ${ATHENA_QUERY_LIMIT}: they name every file they read (${listed}); merge the files into fewer parts`);
+      throw new JobInputError(`the job's statements would be ${longest} bytes long, over Athena's limit of ${ATHENA_QUERY_LIMIT}: they name every file they read (${listed}); merge the files into fewer parts`);
     }
+    const { bucket, key } = parseS3Uri(statementsRunUri(spec.stagingUri, taskId));
+    await this.s3().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(bound), ContentType: "application/json" }));
     return bound;
   }
 
-  /** The run's counts statement, bound to the files its job statement read (undefined: the spec changed since it started). */
-  private countsStatement(spec: AthenaJobSpec, taskId: string, executedJob: string, countsUri: string): string | undefined {
-    const counts = spec.countsQuery.split(STAGING_URI_MARKER).join(countsUri);
-    if (!spec.rawInputs?.length) return counts;
-    return bindCountsStatement(counts, spec.query.split(STAGING_URI_MARKER).join(stagingRunUri(spec.stagingUri, taskId)), executedJob, spec.rawInputs);
+  /**
+   * The statements kept at the task's first start, undefined before it. Listed first: a GetObject of a missing key
+   * answers 403 to a role whose ListBucket is limited by prefix.
+   */
+  private async keptStatements(spec: AthenaJobSpec, taskId: string): Promise<RunStatements | undefined> {
+    const uri = statementsRunUri(spec.stagingUri, taskId);
+    const { bucket, key } = parseS3Uri(uri);
+    const listed = await this.s3().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key }));
+    if (!(listed.Contents ?? []).some((o) => o.Key === key)) return undefined;
+    const answer = await this.s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const text = (await answer.Body?.transformToString("utf8")) ?? "";
+    let kept: Partial<RunStatements> | undefined;
+    try {
+      kept = JSON.parse(text) as Partial<RunStatements>;
+    } catch {
+      // refused below
+    }
+    if (typeof kept?.job !== "string" || typeof kept.counts !== "string") throw new Error(`${uri}: not a run's statements (a JSON object with the strings "job" and "counts")`);
+    return { job: kept.job, counts: kept.counts };
   }
 
   async describeRuns(queries: readonly RunQuery[], concurrency: number): Promise<RunListing> {
@@ -205,9 +232,10 @@ export class AthenaEngine implements EngineAdapter {
     const taskId = taskIdOf(spec, execution.Query);
     if (taskId === undefined) throw new Error(`query ${run.runId} of job ${jobName} does not write under ${spec.stagingUri}: not a run of the runner`);
     const countsUri = countsRunUri(spec.stagingUri, taskId);
-    const countsQuery = this.countsStatement(spec, taskId, execution.Query!, countsUri);
+    // Bound to raw files: as kept at the start, whatever the spec says now (a redeploy while the run was in flight).
+    const countsQuery = spec.rawInputs?.length ? (await this.keptStatements(spec, taskId))?.counts : (await this.runStatements(spec, taskId)).counts;
     if (countsQuery === undefined)
-      return { ...run, state: "COUNTS_FAILED", status: "failed", errorMessage: `query ${run.runId} is not the job's statement as its spec now gives it (the job was redeployed while it ran): its rows cannot be counted` };
+      return { ...run, state: "COUNTS_FAILED", status: "failed", errorMessage: `query ${run.runId} has no statements kept at ${statementsRunUri(spec.stagingUri, taskId)}: its rows cannot be counted` };
     const started = await this.athena.send(
       new StartQueryExecutionCommand({
         QueryString: countsQuery,

@@ -3,14 +3,15 @@
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { AthenaClient, GetQueryExecutionCommand, StartQueryExecutionCommand } from "@aws-sdk/client-athena";
-import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client, S3ServiceException, type S3ClientResolvedConfig, type ServiceInputTypes, type ServiceOutputTypes } from "@aws-sdk/client-s3";
 import { SendTaskFailureCommand } from "@aws-sdk/client-sfn";
-import { mockClient } from "aws-sdk-client-mock";
+import { mockClient, type AwsStub } from "aws-sdk-client-mock";
 import { expect } from "chai";
+import { ATHENA_QUERY_LIMIT, bindRawRows } from "../../../core/athena-inputs";
 import { athenaCountsQuery, athenaQuery, athenaRawInputs } from "../../../core/athena-query";
 import { loadConfig } from "../../../core/config";
 import { duplicateColumnError } from "../../../core/csv-header";
-import type { AthenaJobSpec } from "../../../core/job-spec";
+import { STAGING_URI_MARKER, type AthenaJobSpec } from "../../../core/job-spec";
 import { jobQualityLimits } from "../../../core/quality";
 import { emptySummary, RUNNER_ERRORS } from "../../../functions/etl-runner/deps";
 import { JobInputError, JobInputReadError, STALE_CLAIM_MS } from "../../../functions/etl-runner/engine";
@@ -18,6 +19,7 @@ import { AthenaEngine } from "../../../functions/etl-runner/engines/athena";
 import { checkRawInputs, HEADER_CHECK_MS } from "../../../functions/etl-runner/engines/athena-headers";
 import { engineRegistry } from "../../../functions/etl-runner/engines/registry";
 import type { JobSpecs } from "../../../functions/etl-runner/job-specs";
+import { parseS3Uri, statementsRunUri } from "../../../functions/etl-runner/s3-uri";
 import { startRun } from "../../../functions/etl-runner/start";
 import { silentLogger } from "../fakes";
 import { runnerHarness } from "./harness";
@@ -53,10 +55,12 @@ const csv = (header: string[]) => `${header.join(",")}\n${header.map(() => "1").
 describe("functions/etl-runner: Athena header checks", () => {
   let objects: Map<string, Buffer>;
   let s3: S3Client;
+  let s3Mock: AwsStub<ServiceInputTypes, ServiceOutputTypes, S3ClientResolvedConfig>;
   let athena: AthenaClient;
   let athenaMock: ReturnType<typeof mockClient>;
-  let s3Mock: ReturnType<typeof mockClient>;
   let engine: AthenaEngine;
+  /** The spec the runner reads (a test redeploys the job by replacing it). */
+  let current: AthenaJobSpec;
 
   beforeEach(() => {
     objects = new Map();
@@ -70,13 +74,14 @@ describe("functions/etl-runner: Athena header checks", () => {
       const body = objects.get(`${Bucket}/${Key}`)!;
       const [, from, to] = /bytes=(\d+)-(\d+)/.exec(Range ?? `bytes=0-${body.length - 1}`)!.map(Number);
       const bytes = body.subarray(from, to + 1);
-      return { Body: Object.assign(Readable.from([bytes]), { transformToByteArray: async () => new Uint8Array(bytes) }) };
+      return { Body: Object.assign(Readable.from([bytes]), { transformToByteArray: async () => new Uint8Array(bytes), transformToString: async () => bytes.toString("utf8") }) };
     });
-    s3Mock.on(PutObjectCommand).resolves({});
+    s3Mock.on(PutObjectCommand).callsFake(async ({ Bucket, Key, Body }) => void objects.set(`${Bucket}/${Key}`, Buffer.from(Body as string)));
     athena = new AthenaClient({ region: "us-east-1" });
     athenaMock = mockClient(athena);
     athenaMock.on(StartQueryExecutionCommand).callsFake(async ({ ClientRequestToken }) => ({ QueryExecutionId: `q-${ClientRequestToken}` }));
-    const specs = { get: async () => spec } as unknown as JobSpecs;
+    current = spec;
+    const specs = { get: async () => current } as unknown as JobSpecs;
     engine = new AthenaEngine(athena, specs, silentLogger(), () => s3);
   });
 
@@ -114,8 +119,8 @@ describe("functions/etl-runner: Athena header checks", () => {
 
     athenaMock.resetHistory();
     upload("part/b.csv", csv(sources));
-    await start();
-    expect(started()[0]).to.include(`CASE "$path" WHEN '${uri("a.csv.gz")}' THEN 0 WHEN '${uri("part/b.csv")}' THEN 1 END`);
+    await engine.start({ jobName: JOB_NAME, taskId: "e".repeat(64), input: { JobName: JOB_NAME } });
+    expect(started()[0]).to.include(`CASE WHEN "$path" IN ('${uri("a.csv.gz")}') THEN 0 WHEN "$path" IN ('${uri("part/b.csv")}') THEN 1 END`);
   });
 
   it("refuses a file with columns beyond the table's, a missing column, an empty folder and a non-text file, naming each", async () => {
@@ -134,18 +139,61 @@ describe("functions/etl-runner: Athena header checks", () => {
     expect(started()).to.deep.equal([]);
   });
 
-  it("the counts statement reads the files the job's statement read, even when another file arrived since", async () => {
+  const statementsKept = () => objects.get(`${BUCKET}/${parseS3Uri(statementsRunUri(spec.stagingUri, TASK)).key}`);
+  const headerReads = () => s3Mock.commandCalls(GetObjectCommand).filter((c) => c.args[0].input.Key!.startsWith(prefix)).length;
+
+  it("a restart of the task after a new upload sends the statement kept at its first start, under the same token", async () => {
+    upload("a.csv", csv(sources));
+    await start();
+    const kept = JSON.parse(statementsKept()!.toString("utf8"));
+    expect(kept.job).to.equal(started()[0]);
+    expect(kept.counts).to.include(`TO '${spec.stagingUri}${TASK}.counts/'`).and.include(`"$path" IN ('${uri("a.csv")}')`);
+    const reads = headerReads();
+    upload("late.csv", csv(sources));
+    await start();
+    const calls = athenaMock.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input);
+    expect(calls.map((c) => c.ClientRequestToken)).to.deep.equal([TASK, TASK]);
+    expect(calls[1].QueryString).to.equal(calls[0].QueryString).and.not.include("late.csv");
+    expect(headerReads(), "no header read again").to.equal(reads);
+  });
+
+  it("the counts statement is the one kept at the start: the files the job read, even after a new upload and a redeploy with other SQL", async () => {
     upload("a.csv", csv(sources));
     await start();
     const [statement] = started();
+    const kept = JSON.parse(statementsKept()!.toString("utf8"));
     upload("late.csv", csv(sources));
+    current = { ...spec, query: spec.query.replace("UNLOAD (", "UNLOAD ( "), countsQuery: spec.countsQuery.replace("UNLOAD (", "UNLOAD ( ") };
     athenaMock.on(GetQueryExecutionCommand).callsFake(async ({ QueryExecutionId }) => ({
       QueryExecution: { QueryExecutionId, Query: QueryExecutionId === `q-${TASK}` ? statement : "counts", Status: { State: QueryExecutionId === `q-${TASK}` ? "SUCCEEDED" : "RUNNING" } },
     }));
     const run = await engine.describeRun(JOB_NAME, `q-${TASK}`);
     expect(run).to.include({ state: "COUNTING" });
     const counts = started()[1];
-    expect(counts).to.include(`TO '${spec.stagingUri}${TASK}.counts/'`).and.include(`"$path" IN ('${uri("a.csv")}')`).and.not.include("late.csv");
+    expect(counts).to.equal(kept.counts).and.not.include("late.csv");
+  });
+
+  it("a run whose statements were not kept cannot be counted: it fails naming where they should be", async () => {
+    athenaMock.on(GetQueryExecutionCommand).resolves({ QueryExecution: { QueryExecutionId: `q-${TASK}`, Query: `UNLOAD (SELECT 1) TO '${spec.stagingUri}${TASK}/'`, Status: { State: "SUCCEEDED" } } });
+    const run = await engine.describeRun(JOB_NAME, `q-${TASK}`);
+    expect(run).to.include({ state: "COUNTS_FAILED", status: "failed" });
+    expect((run as { errorMessage: string }).errorMessage).to.include(statementsRunUri(spec.stagingUri, TASK));
+    expect(started()).to.deep.equal([]);
+  });
+
+  it("refuses statements over Athena's limit in UTF-8 bytes (non-ASCII keys), though their characters are fewer, starting and keeping nothing", async () => {
+    const names = Array.from({ length: 600 }, (_, i) => `${"€".repeat(100)}-${i}.csv`);
+    for (const name of names) upload(name, csv(sources));
+    const files = { [raw.table]: names.map((name) => ({ uri: uri(name), positions: raw.columns.map((_, j) => j) })) };
+    const counts = bindRawRows(spec.countsQuery.split(STAGING_URI_MARKER).join(`${spec.stagingUri}${TASK}.counts/`), spec.rawInputs!, files);
+    expect(counts.length, "the characters are within the limit").to.be.below(ATHENA_QUERY_LIMIT);
+    const error = (await start().catch((e: Error) => e)) as Error;
+    expect(error).to.be.instanceOf(JobInputError);
+    expect(error.message).to.equal(
+      `the job's statements would be ${Buffer.byteLength(counts, "utf8")} bytes long, over Athena's limit of ${ATHENA_QUERY_LIMIT}: they name every file they read (600 files under ${raw.uri}); merge the files into fewer parts`,
+    );
+    expect(started()).to.deep.equal([]);
+    expect(statementsKept()).to.equal(undefined);
   });
 
   it("the runner fails the task as a failed job (JobFailedError, the message in the cause), starting nothing", async () => {
@@ -263,7 +311,8 @@ describe("functions/etl-runner: Athena header checks", () => {
       return { Contents: page, EncodingType, IsTruncated: more, NextContinuationToken: more ? String(at + 1) : undefined };
     });
     await start();
-    const lists = s3Mock.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input);
+    // The raw folder's listing (a start also looks for the statements it kept in staging).
+    const lists = s3Mock.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input).filter((l) => l.Prefix === prefix);
     expect(lists.map((l) => l.ContinuationToken)).to.deep.equal([undefined, "1", "2", "3"]);
     expect(lists.every((l) => l.EncodingType === "url")).to.equal(true);
     expect(s3Mock.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key)).to.have.members(names.map((n) => `${prefix}${n}`));
