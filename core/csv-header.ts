@@ -2,6 +2,21 @@
 // messages in local/csv.ts (the local engine and the CLI's input checks), glue-scripts/etl_common.py (Spark) and the
 // runner's Athena adapter (functions/etl-runner/engines/athena-headers.ts). Must not import cdktf or node:fs.
 
+/** Bytes read for a file's header: a header without a line break within them is refused as too long. */
+export const HEADER_LIMIT = 1 << 20;
+
+/** A file named *.gz (any case) is gzip-compressed CSV, as every engine reads it. */
+export const isGzipName = (path: string) => path.toLowerCase().endsWith(".gz");
+
+/**
+ * Whether a file of an input folder is skipped, as Spark and Athena (Hive) skip it: a name, or a folder on its path
+ * below the input's, starting with '_' or '.' (`_SUCCESS`, `.part.crc`, `_temporary/`). `relativePath` is '/'- or
+ * '\\'-separated, from the input's folder.
+ */
+export function isSkippedInputFile(relativePath: string): boolean {
+  return relativePath.split(/[\\/]/).some((part) => part.startsWith("_") || part.startsWith("."));
+}
+
 /** Column naming rule of the contract: trimmed, runs of white space -> one '_', lower case ('Mailing list adds ' -> mailing_list_adds). */
 export function snakeCase(name: string): string {
   return name.trim().split(/\s+/).join("_").toLowerCase();

@@ -4,18 +4,16 @@
 // columns by name), the query
 // runs as written (local/athena-dialect.ts), and its result is written as Parquet or JSON to the UNLOAD destination,
 // which must be empty, as on Athena.
-import { createReadStream } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { createInterface } from "node:readline";
-import type { Readable } from "node:stream";
-import { createGunzip } from "node:zlib";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { PARQUET_SERDE, REGEX_SERDE, type CatalogTable } from "../core/catalog";
 import { checkCoverage, installAthenaDialect, parseUnload } from "./athena-dialect";
-import { isGzipName } from "./csv";
+import { isSkippedInputFile } from "../core/csv-header";
+import { csvBytes } from "./csv";
 import { parseS3Uri, S3Staging } from "./s3-staging";
 
 /** The local Data Catalog: the tables of one database, over the local data-lake bucket. */
@@ -118,7 +116,7 @@ async function stageTable(connection: DuckDBConnection, staging: S3Staging, cata
     entries
       .filter((e) => e.isFile())
       .map((e) => join(e.parentPath, e.name))
-      .filter((file) => !relative(dir, file).split(sep).some((part) => part.startsWith("_") || part.startsWith(".")))
+      .filter((file) => !isSkippedInputFile(relative(dir, file)))
       .sort()
       .map(async (file) => ({ file, size: (await stat(file)).size })),
   );
@@ -149,7 +147,7 @@ async function stageRegexTable(connection: DuckDBConnection, database: string, t
   try {
     for (const { file, uri } of files) {
       let line = 0;
-      for await (const text of createInterface({ input: fileText(file), crlfDelay: Infinity })) {
+      for await (const text of createInterface({ input: csvBytes(file), crlfDelay: Infinity })) {
         if (line++ < skip) continue;
         const match = regex.exec(text);
         if (match && match.length - 1 !== table.columns.length)
@@ -167,15 +165,6 @@ async function stageRegexTable(connection: DuckDBConnection, database: string, t
   } finally {
     appender.closeSync();
   }
-}
-
-/** A file's bytes, decompressed when its name ends in .gz (Hadoop picks the codec by the name). */
-function fileText(file: string): Readable {
-  const raw = createReadStream(file);
-  if (!isGzipName(file)) return raw;
-  const gunzip = createGunzip();
-  raw.on("error", (e) => gunzip.destroy(e));
-  return raw.pipe(gunzip);
 }
 
 /** Athena's pseudo-column of a row's file (core/athena-inputs.ts binds statements to files with it). */

@@ -1,14 +1,13 @@
 // CSV helpers shared by the local engine, the input checks and the sample-data generator.
+import { createReadStream } from "node:fs";
 import { open, readdir, stat } from "node:fs/promises";
-import { relative, sep, join } from "node:path";
+import { relative, join } from "node:path";
+import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { headerOfHead } from "../core/csv-header";
+import { HEADER_LIMIT, headerOfHead, isGzipName, isSkippedInputFile } from "../core/csv-header";
 
 // The header rules live in core/csv-header.ts (the runner's Athena adapter applies them too).
-export { describeNonText, duplicateColumnError, missingColumns, snakeCase } from "../core/csv-header";
-
-/** True for a file name the engines decompress (Spark picks the codec by the name, DuckDB too). */
-export const isGzipName = (path: string) => path.toLowerCase().endsWith(".gz");
+export { describeNonText, duplicateColumnError, isGzipName, missingColumns, snakeCase } from "../core/csv-header";
 
 /**
  * The data files of an input path: the file itself, or every file under the folder (recursively) except
@@ -22,11 +21,10 @@ export async function dataFiles(path: string, extension?: string): Promise<strin
   if (info.isFile()) return [path];
   if (!info.isDirectory()) throw new Error(`${path}: not a file or a folder`);
   const entries = await readdir(path, { withFileTypes: true, recursive: true });
-  const hidden = (file: string) => relative(path, file).split(sep).some((part) => part.startsWith("_") || part.startsWith("."));
   const files = entries
     .filter((e) => e.isFile() && (extension === undefined || e.name.toLowerCase().endsWith(extension)))
     .map((e) => join(e.parentPath, e.name))
-    .filter((file) => !hidden(file))
+    .filter((file) => !isSkippedInputFile(relative(path, file)))
     .sort();
   if (files.length === 0)
     throw new Error(`${path}: no ${extension === undefined ? "data file (names starting with '_' or '.' are skipped)" : `*${extension} file`} in the folder`);
@@ -34,11 +32,19 @@ export async function dataFiles(path: string, extension?: string): Promise<strin
 }
 
 /** Quotes a CSV field only when it needs it (RFC 4180). */
+/** A CSV file's bytes, decompressed when its name ends in .gz (as Spark and Hadoop pick the codec by the name), as a stream. */
+export function csvBytes(file: string): Readable {
+  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
+  if (!isGzipName(file)) return raw;
+  const gunzip = createGunzip();
+  raw.on("error", (e) => gunzip.destroy(e));
+  return raw.pipe(gunzip);
+}
+
 export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
-const HEADER_LIMIT = 1 << 20;
 const LF = 0x0a;
 const CR = 0x0d;
 

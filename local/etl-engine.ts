@@ -1,19 +1,18 @@
 // The local ETL engine: the Glue reader semantics of glue-scripts/etl_common.py, in DuckDB.
 // Each input becomes a view named by the job's inputs[].name; the job's SQL file runs on them once,
 // and its result is written as Parquet (Snappy). DuckDB does all the row work: no per-row JavaScript.
-import { createReadStream, createWriteStream } from "node:fs";
+import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, isAbsolute, join } from "node:path";
-import { Transform, type Readable } from "node:stream";
+import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { EtlInput } from "../core/job-arguments";
 import { DEFAULT_LIMITS, enforceQuality, type QualityCounts, type QualityLimits } from "../core/quality";
 import { readSchemaFile, type SchemaFile } from "../core/schema-file";
 import { headerColumnsError } from "../core/csv-header";
-import { dataFiles, isGzipName, readCsvHeader, snakeCase } from "./csv";
+import { csvBytes, dataFiles, isGzipName, readCsvHeader, snakeCase } from "./csv";
 
 export interface TransformationRequest {
   /** As in `--etl_inputs`, with `path` a local file or folder (see inputFiles: CSV reads every file not hidden, recursively). */
@@ -385,15 +384,6 @@ export function unclosedQuoteLines(data: Uint8Array): LineRange[] {
     for (; at < start; at++) if (data[at] === LF || (data[at] === CR && data[at + 1] !== LF)) line++;
     return { line, start, end };
   });
-}
-
-/** A CSV file's bytes (decompressed when its name ends in .gz), as a stream. */
-function csvBytes(file: string): Readable {
-  const raw = createReadStream(file, { highWaterMark: 1 << 20 });
-  if (!isGzipName(file)) return raw;
-  const gunzip = createGunzip();
-  raw.on("error", (e) => gunzip.destroy(e));
-  return raw.pipe(gunzip);
 }
 
 /** The byte ranges of a file's lines with an unclosed quote (streamed: memory does not grow with the file). */

@@ -14,7 +14,6 @@ import { parseTaskInput } from "../shared/task-input";
 import { runnerTaskInput } from "./task-input";
 import { isDataQualityMessage, runCounts, type RunCounts } from "../../core/quality";
 
-export { STALE_CLAIM_MS };
 
 /** The task output on success (docs/architecture.md); engines add their own fields (outputFields). */
 export interface RunnerOutput {

@@ -65,6 +65,12 @@ export async function startRun(deps: RunnerDeps, item: RunItem, input: RunnerTas
   const { sfn, table, logger } = deps;
   const adapter = deps.engines.of(item.jobName);
   const context = { ...logContext(item), engine: adapter.engine };
+  /** Fails the task (the item's run was not started or is over) and forgets the item. */
+  const failTask = async (errorName: string, cause: string) => {
+    const outcome = await sendTaskFailure(sfn, item.taskToken, errorName, cause);
+    if (outcome === "gone") logger.warn("task was already closed", context);
+    await removeItem(deps, item);
+  };
   let jobRunId: string | undefined;
   try {
     jobRunId = await adapter.start({ jobName: item.jobName, taskId: item.taskId, input });
@@ -73,19 +79,12 @@ export async function startRun(deps: RunnerDeps, item: RunItem, input: RunnerTas
       // Nothing was started: the spec or an input could not be read (retryable) or the spec is wrong (permanent).
       const errorName = error.retryable ? RUNNER_ERRORS.retryable : RUNNER_ERRORS.start;
       logger.warn(error instanceof JobSpecError ? "job spec unusable; failing the task" : "input not checked; failing the task", { ...context, errorName, error: error.message });
-      const outcome = await sendTaskFailure(sfn, item.taskToken, errorName, `${adapter.label} job ${item.jobName} not started: ${error.message}`);
-      if (outcome === "gone") logger.warn("task was already closed", context);
-      await removeItem(deps, item);
-      return;
+      return failTask(errorName, `${adapter.label} job ${item.jobName} not started: ${error.message}`);
     }
     if (error instanceof JobInputError) {
       // Nothing was started: the input is refused as the job on another engine would refuse it.
       logger.warn("input refused; failing the task", { ...context, error: error.message });
-      const cause = failureCause({ jobName: item.jobName, engine: adapter.engine, runId: "", state: "INPUT_REFUSED" }, error.message);
-      const outcome = await sendTaskFailure(sfn, item.taskToken, RUNNER_ERRORS.jobFailed, cause);
-      if (outcome === "gone") logger.warn("task was already closed", context);
-      await removeItem(deps, item);
-      return;
+      return failTask(RUNNER_ERRORS.jobFailed, failureCause({ jobName: item.jobName, engine: adapter.engine, runId: "", state: "INPUT_REFUSED" }, error.message));
     }
     if (!isServiceError(error)) {
       // No answer (network, timeout): the run may exist. The item stays STARTING; the check cycle
@@ -96,11 +95,7 @@ export async function startRun(deps: RunnerDeps, item: RunItem, input: RunnerTas
     }
     const errorName = startErrorName(adapter, error);
     logger.warn(`${adapter.startCall} failed`, { ...context, errorName, error: describeError(error) });
-    const cause = `${adapter.startCall} for ${adapter.label} job ${item.jobName} failed: ${describeError(error)}`;
-    const outcome = await sendTaskFailure(sfn, item.taskToken, errorName, cause);
-    if (outcome === "gone") logger.warn("task was already closed", context);
-    await removeItem(deps, item);
-    return;
+    return failTask(errorName, `${adapter.startCall} for ${adapter.label} job ${item.jobName} failed: ${describeError(error)}`);
   }
   if (!jobRunId) {
     summary.errors++;

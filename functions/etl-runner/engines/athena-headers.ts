@@ -6,7 +6,7 @@ import { pipeline, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { distinctTables, rawFilePositions, type AthenaRawInput, type RawFile } from "../../../core/athena-inputs";
-import { headerOfHead } from "../../../core/csv-header";
+import { HEADER_LIMIT, headerOfHead, isGzipName, isSkippedInputFile } from "../../../core/csv-header";
 import { describeError, isServiceError } from "../../shared/aws-errors";
 import { mapConcurrent } from "../../shared/concurrency";
 import { classifyServiceError, JobInputError, JobInputReadError, STALE_CLAIM_MS } from "../engine";
@@ -16,13 +16,11 @@ import { parseS3Uri } from "../s3-uri";
 const CONCURRENCY = 16;
 /** A header is read in one ranged GET of this size, or of HEADER_LIMIT when it is longer (as local/csv.ts reads it). */
 const FIRST_READ = 64 * 1024;
-const HEADER_LIMIT = 1 << 20;
 /** The default time for all the checks: half the stale-claim window, leaving the rest for the start itself. */
 export const HEADER_CHECK_MS = STALE_CLAIM_MS / 2;
 /** S3 errors worth another try: the file was replaced or shrank between the listing and the read, or throttling. */
 const RETRYABLE_S3_ERRORS = new Set(["NoSuchKey", "InvalidRange", "SlowDown"]);
 
-const isGzipName = (key: string) => key.toLowerCase().endsWith(".gz");
 const hasLineBreak = (bytes: Uint8Array) => bytes.includes(0x0a) || bytes.includes(0x0d);
 
 export interface CheckOptions {
@@ -103,8 +101,7 @@ async function listDataFiles(s3: S3Client, folderUri: string, abortSignal: Abort
     for (const object of page.Contents ?? []) {
       // S3 encodes as a form does (a space as '+'); a store that ignores EncodingType answers plain keys.
       const key = page.EncodingType === "url" ? decodeURIComponent((object.Key ?? "").replace(/\+/g, " ")) : (object.Key ?? "");
-      const hidden = key.slice(prefix.length).split("/").some((part) => part.startsWith("_") || part.startsWith("."));
-      if (key.endsWith("/") || hidden) continue;
+      if (key.endsWith("/") || isSkippedInputFile(key.slice(prefix.length))) continue;
       files.push({ key, size: object.Size ?? 0 });
     }
     ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;

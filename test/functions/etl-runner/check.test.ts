@@ -9,7 +9,8 @@ import {
   TaskTimedOut,
 } from "@aws-sdk/client-sfn";
 import { expect } from "chai";
-import { checkAllRuns, checkOneRun, STALE_CLAIM_MS } from "../../../functions/etl-runner/check";
+import { checkAllRuns, checkOneRun } from "../../../functions/etl-runner/check";
+import { STALE_CLAIM_MS } from "../../../functions/etl-runner/engine";
 import { failureCause } from "../../../functions/etl-runner/failure-cause";
 import { emptySummary } from "../../../functions/etl-runner/deps";
 import { LIMITS } from "../../../functions/shared/sfn";

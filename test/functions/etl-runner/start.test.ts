@@ -6,7 +6,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { emptySummary } from "../../../functions/etl-runner/deps";
 import { acceptTask, startErrorName, taskIdOf } from "../../../functions/etl-runner/start";
-import { STALE_CLAIM_MS } from "../../../functions/etl-runner/check";
+import { STALE_CLAIM_MS } from "../../../functions/etl-runner/engine";
 import { createGlueClient, createGlueClients, GLUE_MAX_ATTEMPTS, GLUE_REQUEST_TIMEOUT_MS } from "../../../functions/etl-runner/clients";
 import { RunsTable } from "../../../functions/etl-runner/runs-table";
 import { RUNNER_TABLE } from "../../../core/table-keys";
