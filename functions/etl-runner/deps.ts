@@ -17,6 +17,8 @@ export interface RunnerDeps {
   config: RunnerConfig;
   logger: Logger;
   now: () => Date;
+  /** The Lambda invocation's remaining time in ms (runRunner sets it from the context); infinite or absent without one. */
+  remainingMs?: () => number;
   /**
    * Wakes a runner after a task closed with success (the next runner task is scheduled then). The handler always
    * sets it; without it the next task waits for the fallback schedule.

@@ -37,6 +37,11 @@ export interface StartRequest {
   /** The idempotency key: the SHA-256 (hex) of the task token. */
   taskId: string;
   input: RunnerTaskInput;
+  /**
+   * Epoch ms by which start must have answered: the Lambda invocation's end less START_OUTCOME_MARGIN_MS (start.ts),
+   * undefined without a Lambda context. An adapter's own limits apply too; the earlier one wins.
+   */
+  deadline?: number;
 }
 
 /** What a check cycle asks about one job: its recorded runs, and the tasks whose start answer was lost. */

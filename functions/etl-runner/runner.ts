@@ -7,7 +7,9 @@ import { acceptTask } from "./start";
 
 export type { Invocation };
 
-export async function runRunner(deps: RunnerDeps, request: RunnerRequest, invocation: Invocation): Promise<RunnerSummary> {
+export async function runRunner(container: RunnerDeps, request: RunnerRequest, invocation: Invocation): Promise<RunnerSummary> {
+  // A start late in the invocation must answer before the Lambda timeout cuts it off (startRun's deadline).
+  const deps: RunnerDeps = { ...container, remainingMs: invocation.remainingMs };
   const summary = emptySummary();
   if (request.kind === "checkRun") {
     const { kind: _, ...target } = request;

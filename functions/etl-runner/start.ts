@@ -11,6 +11,15 @@ import { runnerTaskInput, type RunnerTaskInput } from "./task-input";
 
 export { taskIdOf };
 
+/** The part of the invocation a start leaves for recording its outcome (DynamoDB, SFN) after the adapter answered. */
+export const START_OUTCOME_MARGIN_MS = 10_000;
+
+/** The deadline of an adapter's start (epoch ms): the invocation's end less the margin; undefined without a Lambda context. */
+export function startDeadline(deps: Pick<RunnerDeps, "remainingMs">): number | undefined {
+  const remaining = deps.remainingMs?.() ?? Number.POSITIVE_INFINITY;
+  return Number.isFinite(remaining) ? Date.now() + remaining - START_OUTCOME_MARGIN_MS : undefined;
+}
+
 /** The error name a start error is reported with: JobRetryableError (the ASL retries it) or JobStartError. */
 export function startErrorName(adapter: EngineAdapter, error: Error): string {
   return adapter.classifyStartError(error) === "retryable" ? RUNNER_ERRORS.retryable : RUNNER_ERRORS.start;
@@ -73,7 +82,7 @@ export async function startRun(deps: RunnerDeps, item: RunItem, input: RunnerTas
   };
   let jobRunId: string | undefined;
   try {
-    jobRunId = await adapter.start({ jobName: item.jobName, taskId: item.taskId, input });
+    jobRunId = await adapter.start({ jobName: item.jobName, taskId: item.taskId, input, deadline: startDeadline(deps) });
   } catch (error) {
     if (error instanceof JobSpecError || error instanceof JobInputReadError) {
       // Nothing was started: the spec or an input could not be read (retryable) or the spec is wrong (permanent).

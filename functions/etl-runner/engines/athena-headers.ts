@@ -16,7 +16,7 @@ import { parseS3Uri } from "../s3-uri";
 const CONCURRENCY = 16;
 /** A header is read in one ranged GET of this size, or of HEADER_LIMIT when it is longer (as local/csv.ts reads it). */
 const FIRST_READ = 64 * 1024;
-/** The default time for all the checks: half the stale-claim window, leaving the rest for the start itself. */
+/** The most time for all the checks: half the stale-claim window, leaving the rest for the start itself. */
 export const HEADER_CHECK_MS = STALE_CLAIM_MS / 2;
 /** S3 errors worth another try: the file was replaced or shrank between the listing and the read, or throttling. */
 const RETRYABLE_S3_ERRORS = new Set(["NoSuchKey", "InvalidRange", "SlowDown"]);
@@ -24,7 +24,7 @@ const RETRYABLE_S3_ERRORS = new Set(["NoSuchKey", "InvalidRange", "SlowDown"]);
 const hasLineBreak = (bytes: Uint8Array) => bytes.includes(0x0a) || bytes.includes(0x0d);
 
 export interface CheckOptions {
-  /** Epoch ms after which no further header is read (default: now + HEADER_CHECK_MS). */
+  /** The start's deadline (epoch ms, the Lambda invocation's): no header is read after it, nor after now + HEADER_CHECK_MS. */
   deadline?: number;
   now?: () => number;
 }
@@ -37,7 +37,9 @@ export interface CheckOptions {
  */
 export async function checkRawInputs(s3: S3Client, raws: readonly AthenaRawInput[], options: CheckOptions = {}): Promise<Record<string, RawFile[]>> {
   const now = options.now ?? Date.now;
-  const deadline = options.deadline ?? now() + HEADER_CHECK_MS;
+  const ownDeadline = now() + HEADER_CHECK_MS;
+  const deadline = Math.min(ownDeadline, options.deadline ?? Number.POSITIVE_INFINITY);
+  const limit = deadline < ownDeadline ? "the start's deadline in the Lambda invocation" : `its limit of ${HEADER_CHECK_MS / 1000} s`;
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), Math.max(0, deadline - now()));
   const pastDeadline = new Error("past the deadline");
@@ -45,7 +47,7 @@ export async function checkRawInputs(s3: S3Client, raws: readonly AthenaRawInput
   let total = 0;
   let listing = true;
   const overdue = () =>
-    new JobInputReadError(`the header check of the job's raw input files reached its deadline: ${checked} of ${total} files checked${listing ? " (the listing unfinished)" : ""}; merge the files into fewer parts if this repeats`, true);
+    new JobInputReadError(`the header check of the job's raw input files reached ${limit}: ${checked} of ${total} files checked${listing ? " (the listing unfinished)" : ""}; merge the files into fewer parts if this repeats`, true);
   try {
     const tables: Array<{ raw: AthenaRawInput; bucket: string; listed: Array<{ key: string; size: number }> }> = [];
     for (const raw of distinctTables(raws)) {

@@ -79,9 +79,9 @@ export class AthenaEngine implements EngineAdapter {
     private readonly s3: () => S3Client,
   ) {}
 
-  async start({ jobName, taskId }: StartRequest): Promise<string | undefined> {
+  async start({ jobName, taskId, deadline }: StartRequest): Promise<string | undefined> {
     const spec = await this.specs.get(jobName, "athena");
-    const { job } = await this.runStatements(spec, taskId);
+    const { job } = await this.runStatements(spec, taskId, deadline);
     const answer = await this.athena.send(
       new StartQueryExecutionCommand({
         QueryString: job,
@@ -100,13 +100,13 @@ export class AthenaEngine implements EngineAdapter {
    * held to Athena's limit and kept (statementsRunUri) before the job's starts; a restart of the task takes them as
    * kept, so a file that arrived since cannot change the statement sent under the same token.
    */
-  private async runStatements(spec: AthenaJobSpec, taskId: string): Promise<RunStatements> {
+  private async runStatements(spec: AthenaJobSpec, taskId: string, deadline?: number): Promise<RunStatements> {
     const job = spec.query.split(STAGING_URI_MARKER).join(stagingRunUri(spec.stagingUri, taskId));
     const counts = spec.countsQuery.split(STAGING_URI_MARKER).join(countsRunUri(spec.stagingUri, taskId));
     if (!spec.rawInputs?.length) return { job, counts };
     const kept = await this.keptStatements(spec, taskId);
     if (kept) return kept;
-    const files = await checkRawInputs(this.s3(), spec.rawInputs);
+    const files = await checkRawInputs(this.s3(), spec.rawInputs, { deadline });
     const bound: RunStatements = { job: bindRawRows(job, spec.rawInputs, files), counts: bindRawRows(counts, spec.rawInputs, files) };
     const longest = Math.max(Buffer.byteLength(bound.job, "utf8"), Buffer.byteLength(bound.counts, "utf8"));
     if (longest > ATHENA_QUERY_LIMIT) {

@@ -20,7 +20,7 @@ import { checkRawInputs, HEADER_CHECK_MS } from "../../../functions/etl-runner/e
 import { engineRegistry } from "../../../functions/etl-runner/engines/registry";
 import type { JobSpecs } from "../../../functions/etl-runner/job-specs";
 import { parseS3Uri, statementsRunUri } from "../../../functions/etl-runner/s3-uri";
-import { startRun } from "../../../functions/etl-runner/start";
+import { START_OUTCOME_MARGIN_MS, startRun } from "../../../functions/etl-runner/start";
 import { silentLogger } from "../fakes";
 import { runnerHarness } from "./harness";
 import { datasetSchema } from "../../support/samples";
@@ -374,8 +374,51 @@ describe("functions/etl-runner: Athena header checks", () => {
     const [, checked] = /: (\d+) of 40 files checked; /.exec(error.message) ?? [];
     expect(Number(checked)).to.be.within(20, 36);
     expect(s3Mock.commandCalls(GetObjectCommand).length - answer.length).to.be.below(40);
+    expect(error.message).to.match(/^the header check of the job's raw input files reached the start's deadline in the Lambda invocation: /);
     clock = 0;
     const listedOnly = (await checkRawInputs(s3, raws, { deadline: 0, now: () => clock }).catch((e: Error) => e)) as Error;
     expect(listedOnly.message).to.include("0 of 0 files checked (the listing unfinished)");
+    // An invocation deadline later than the check's own limit: the limit still ends the check.
+    clock = 0;
+    const limited = (await checkRawInputs(s3, raws, { deadline: 10 * HEADER_CHECK_MS, now: () => clock * (HEADER_CHECK_MS / 20_000) }).catch((e: Error) => e)) as Error;
+    expect(limited).to.be.instanceOf(JobInputReadError);
+    expect(limited.message).to.match(new RegExp(`reached its limit of ${HEADER_CHECK_MS / 1000} s: \\d+ of 40 files checked; `));
+  });
+
+  /** startRun of the Athena job, in an invocation with `remainingMs` left (none: no Lambda context). */
+  const startInInvocation = async (remainingMs?: () => number) => {
+    const h = runnerHarness();
+    const deps = { ...h.deps, engines: engineRegistry({ [JOB_NAME]: "athena" }, { athena: () => engine }), remainingMs };
+    const item = { jobName: JOB_NAME, taskId: TASK, taskToken: "token", status: "STARTING" as const, taskInput: "{}", claimedAt: new Date().toISOString() };
+    const summary = emptySummary();
+    await startRun(deps, item, { JobName: JOB_NAME }, summary);
+    return { failure: h.sfn.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input)[0], summary };
+  };
+
+  it("a start late in the Lambda invocation ends its header check by the invocation's deadline less the margin, failing the task retryable", async () => {
+    const names = Array.from({ length: 64 }, (_, i) => `f${String(i).padStart(2, "0")}.csv`);
+    for (const name of names) upload(name, csv(sources));
+    s3Mock.on(GetObjectCommand).callsFake(async ({ Bucket, Key }) => {
+      await new Promise((resolve) => setTimeout(resolve, 40)); // 64 reads, 16 at a time: 160 ms in all
+      const bytes = objects.get(`${Bucket}/${Key}`)!;
+      return { Body: Object.assign(Readable.from([bytes]), { transformToByteArray: async () => new Uint8Array(bytes) }) };
+    });
+    // 60 ms of the invocation left beyond the margin: the check stops within it, well before its own 60 s limit.
+    const late = await startInInvocation(() => START_OUTCOME_MARGIN_MS + 60);
+    expect(late.failure.error).to.equal(RUNNER_ERRORS.retryable);
+    expect(late.failure.cause).to.match(/reached the start's deadline in the Lambda invocation: \d+ of 64 files checked/);
+    expect(started()).to.deep.equal([]);
+    // Without a Lambda context (remaining time unknown, or infinite as the handler reports it then): checked and started.
+    for (const remainingMs of [undefined, () => Number.POSITIVE_INFINITY]) {
+      athenaMock.resetHistory();
+      const free = await startInInvocation(remainingMs);
+      expect(free.failure).to.equal(undefined);
+      expect(free.summary.tasksStarted).to.equal(1);
+      expect(started()).to.have.length(1);
+      objects.delete(`${BUCKET}/${parseS3Uri(statementsRunUri(spec.stagingUri, TASK)).key}`);
+    }
+    // Plenty of time left: the same.
+    athenaMock.resetHistory();
+    expect((await startInInvocation(() => 300_000)).summary.tasksStarted).to.equal(1);
   });
 });

@@ -2,7 +2,9 @@ import { ScanCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
 import { StartJobRunCommand } from "@aws-sdk/client-glue";
 import { GetActivityTaskCommand } from "@aws-sdk/client-sfn";
 import { expect } from "chai";
+import type { EngineAdapter, StartRequest } from "../../../functions/etl-runner/engine";
 import { runRunner } from "../../../functions/etl-runner/runner";
+import { START_OUTCOME_MARGIN_MS } from "../../../functions/etl-runner/start";
 import { LONG_POLL_MARGIN_MS } from "../../../functions/shared/sfn";
 import { ACTIVITY_ARN, runnerHarness } from "./harness";
 
@@ -24,6 +26,25 @@ describe("etl-runner invocation", () => {
     expect(h.glue.commandCalls(StartJobRunCommand)).to.have.length(2);
     expect(h.ddb.commandCalls(ScanCommand)).to.have.length(1);
     expect(summary).to.include({ tasksReceived: 2, tasksStarted: 2 });
+  });
+
+  it("gives each start the invocation's deadline less the outcome's margin (the adapter interface's one deadline); none without a Lambda context", async () => {
+    for (const [remaining, expected] of [
+      [() => 300_000, 300_000 - START_OUTCOME_MARGIN_MS],
+      [() => Number.POSITIVE_INFINITY, undefined],
+    ] as const) {
+      const h = runnerHarness();
+      h.sfn.on(GetActivityTaskCommand).resolvesOnce(task(1)).resolves({});
+      h.ddb.on(ScanCommand).resolves({ Items: [] });
+      const requests: StartRequest[] = [];
+      const adapter = { engine: "glue", label: "Glue", startCall: "StartJobRun", start: async (request: StartRequest) => (requests.push(request), "jr") } as Partial<EngineAdapter> as EngineAdapter;
+      const engines = { ...h.deps.engines, of: () => adapter };
+      const before = Date.now();
+      await runRunner({ ...h.deps, engines }, { kind: "kick" }, { ...plenty, remainingMs: remaining });
+      expect(requests).to.have.length(1);
+      if (expected === undefined) expect(requests[0].deadline).to.equal(undefined);
+      else expect(requests[0].deadline).to.be.within(before + expected, Date.now() + expected);
+    }
   });
 
   it("picks up at most MAX_TASKS_PER_INVOCATION tasks", async () => {
