@@ -52,16 +52,21 @@ export function rawRows(raw: Pick<AthenaRawInput, "database" | "table" | "column
     (orders.get(key) ?? orders.set(key, { positions: file.positions, files: [] }).get(key)!).files.push(file.uri);
   }
   const among = (uris: readonly string[]) => `"$path" IN (${uris.map(literal).join(", ")})`;
+  // The top-level "$path" IN (...) of the files checked, whatever their orders: Athena prunes the table's other files
+  // (not read, not billed), which a filter on a CASE result would not let it do.
+  const scan = `FROM ${table} WHERE ${among(files.map((f) => f.uri))}`;
   const groups = [...orders.values()];
   if (groups.length === 1) {
     const [{ positions }] = groups;
-    return `(SELECT ${raw.columns.map((c, j) => `${at(positions[j])} AS ${quoteIdentifier(c.name)}`).join(", ")}, ${edges} FROM ${table} WHERE ${among(files.map((f) => f.uri))})`;
+    return `(SELECT ${raw.columns.map((c, j) => `${at(positions[j])} AS ${quoteIdentifier(c.name)}`).join(", ")}, ${edges} ${scan})`;
   }
-  // Files of several column orders: each row's order from its file, chosen once per row; each URI named once (the
-  // statement's length bounds the number of files), a file of none of the groups has no order and is left out.
-  const order = `CASE ${groups.map((g, i) => `WHEN ${among(g.files)} THEN ${i}`).join(" ")} END`;
+  // Files of several column orders: each row's order from its file, chosen once per row by one IN list per order but
+  // the largest, whose files are the ELSE (named once, in the scan's list; the others twice: the statement's length
+  // bounds the number of files).
+  const rest = groups.reduce((largest, g, i) => (g.files.length > groups[largest].files.length ? i : largest), 0);
+  const order = `CASE ${groups.flatMap((g, i) => (i === rest ? [] : [`WHEN ${among(g.files)} THEN ${i}`])).join(" ")} ELSE ${rest} END`;
   const mapped = raw.columns.map((c, j) => `CASE "etl_column_order" ${groups.map((g, i) => `WHEN ${i} THEN ${at(g.positions[j])}`).join(" ")} END AS ${quoteIdentifier(c.name)}`);
-  return `(SELECT ${mapped.join(", ")}, ${edges} FROM (SELECT ${raw.columns.map((_, j) => at(j)).join(", ")}, ${order} AS "etl_column_order" FROM ${table}) WHERE "etl_column_order" IS NOT NULL)`;
+  return `(SELECT ${mapped.join(", ")}, ${edges} FROM (SELECT ${raw.columns.map((_, j) => at(j)).join(", ")}, ${order} AS "etl_column_order" ${scan}))`;
 }
 
 /**

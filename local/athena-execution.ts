@@ -74,7 +74,8 @@ export async function runAthenaStatement(options: { s3: S3Client; catalog: Local
     await installAthenaDialect(connection);
     await connection.run(`CREATE SCHEMA ${identifier(catalog.database)}`);
     let dataScannedInBytes = 0;
-    for (const table of referencedTables(catalog, unload.query)) dataScannedInBytes += await stageTable(connection, staging, catalog, table, join(work, "tables", table.name));
+    for (const table of referencedTables(catalog, unload.query))
+      dataScannedInBytes += await stageTable(connection, staging, catalog, table, join(work, "tables", table.name), prunedPaths(unload.query, catalog.database, table.name));
     const outputDir = join(work, "output");
     await mkdir(outputDir, { recursive: true });
     const started = Date.now();
@@ -108,22 +109,45 @@ function referencedTables(catalog: LocalCatalog, query: string): CatalogTable[] 
   return catalog.tables.filter((t) => names.has(t.name));
 }
 
-/** Makes one table queryable; returns the bytes read. Files named '_*' or '.*' are skipped, as Hive does. */
-async function stageTable(connection: DuckDBConnection, staging: S3Staging, catalog: LocalCatalog, table: CatalogTable, dir: string): Promise<number> {
+/**
+ * The files a query can read of a table when every scan of it is filtered by a top-level `"$path" IN (...)` (the whole
+ * WHERE of the scan, as core/athena-inputs.ts binds a run's statements): the listed s3:// URIs, which Athena's engine
+ * prunes the table's files to. Undefined when some scan is not so filtered (every file is read).
+ */
+export function prunedPaths(query: string, database: string, table: string): Set<string> | undefined {
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const reference = new RegExp(`"?${escape(database)}"?\\s*\\.\\s*"?${escape(table)}"?(?![A-Za-z0-9_])`, "g");
+  const filtered = /^\s+WHERE\s+"\$path"\s+IN\s*\(\s*('(?:[^']|'')*'(?:\s*,\s*'(?:[^']|'')*')*)\s*\)\s*\)/;
+  const paths = new Set<string>();
+  let scans = 0;
+  for (const match of query.matchAll(reference)) {
+    scans++;
+    const list = filtered.exec(query.slice(match.index + match[0].length))?.[1];
+    if (list === undefined) return undefined;
+    for (const [, uri] of list.matchAll(/'((?:[^']|'')*)'/g)) paths.add(uri.replace(/''/g, "'"));
+  }
+  return scans > 0 ? paths : undefined;
+}
+
+/**
+ * Makes one table queryable; returns the bytes read. Files named '_*' or '.*' are skipped, as Hive does; with `only`
+ * (prunedPaths), the files not in it are neither read nor counted.
+ */
+async function stageTable(connection: DuckDBConnection, staging: S3Staging, catalog: LocalCatalog, table: CatalogTable, dir: string, only?: ReadonlySet<string>): Promise<number> {
   await staging.download(catalog.bucket, table.prefix, dir);
   const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  const uriOf = (file: string) => `s3://${catalog.bucket}/${table.prefix}${relative(dir, file).split(sep).join("/")}`;
   const files = await Promise.all(
     entries
       .filter((e) => e.isFile())
       .map((e) => join(e.parentPath, e.name))
-      .filter((file) => !isSkippedInputFile(relative(dir, file)))
+      .filter((file) => !isSkippedInputFile(relative(dir, file)) && (only === undefined || only.has(uriOf(file))))
       .sort()
       .map(async (file) => ({ file, size: (await stat(file)).size })),
   );
   const name = `${identifier(catalog.database)}.${identifier(table.name)}`;
   const columns = table.columns.map((c) => `${identifier(c.name)} ${duckType(c.type)}`).join(", ");
   const list = `[${files.map((f) => literal(f.file)).join(", ")}]`;
-  const uriOf = (file: string) => `s3://${catalog.bucket}/${table.prefix}${relative(dir, file).split(sep).join("/")}`;
   if (table.serde.library === REGEX_SERDE) await stageRegexTable(connection, catalog.database, table, files.map((f) => ({ file: f.file, uri: uriOf(f.file) })));
   else if (table.serde.library !== PARQUET_SERDE) throw new AthenaQueryError(`local Athena: table ${table.name}: SerDe ${table.serde.library} is not covered`);
   else if (files.length === 0) await connection.run(`CREATE TABLE ${name} (${columns})`);

@@ -60,15 +60,22 @@ describe("core/athena-inputs", () => {
 
     const one = bindRawRows(statement, [raw], { [raw.table]: [fileIn(raw, "a.csv", identity), fileIn(raw, "b.csv.gz", identity)] });
     expect(one).to.not.include(rawRows(raw));
-    expect(one).to.include(`WHERE "$path" IN ('${raw.uri}a.csv', '${raw.uri}b.csv.gz')`);
+    expect(one).to.include(`FROM "${raw.database}"."${raw.table}" WHERE "$path" IN ('${raw.uri}a.csv', '${raw.uri}b.csv.gz'))`);
     expect(one).to.not.include("CASE \"$path\"");
 
-    const mixedFiles = [fileIn(raw, "a.csv", identity), fileIn(raw, "part/b.csv", reversed), fileIn(raw, "c.csv", identity), fileIn(raw, "part/d.csv", reversed)];
+    const mixedFiles = [fileIn(raw, "a.csv", identity), fileIn(raw, "part/b.csv", reversed), fileIn(raw, "c.csv", identity), fileIn(raw, "part/d.csv", reversed), fileIn(raw, "part/e.csv", reversed)];
     const mixed = bindRawRows(statement, [raw], { [raw.table]: mixedFiles });
-    // One WHEN per column order, each file named once in the whole expression; rows of no file checked are left out.
-    expect(mixed).to.include(`CASE WHEN "$path" IN ('${raw.uri}a.csv', '${raw.uri}c.csv') THEN 0 WHEN "$path" IN ('${raw.uri}part/b.csv', '${raw.uri}part/d.csv') THEN 1 END AS "etl_column_order"`);
-    expect(mixed).to.include(`WHERE "etl_column_order" IS NOT NULL`);
-    for (const file of mixedFiles) expect(mixed.split(`'${file.uri}'`).length - 1, file.uri).to.equal(1);
+    // The table's scan keeps only the files checked, at its top level (Athena prunes the folder's other files by it);
+    // one WHEN per column order but the largest (order 1, three files), whose files are the ELSE.
+    const table = `"${raw.database}"."${raw.table}"`;
+    const all = mixedFiles.map((f) => `'${f.uri}'`).join(", ");
+    expect(mixed).to.include(`CASE WHEN "$path" IN ('${raw.uri}a.csv', '${raw.uri}c.csv') THEN 0 ELSE 1 END AS "etl_column_order" FROM ${table} WHERE "$path" IN (${all})))`);
+    expect(mixed).to.not.include(`"etl_column_order" IS NOT NULL`);
+    // Each file of the ELSE order named once, the others twice.
+    for (const file of mixedFiles) expect(mixed.split(`'${file.uri}'`).length - 1, file.uri).to.equal(file.uri.includes("part/") ? 1 : 2);
+    // Three orders, two of one file each: the first of the largest is the ELSE, the others chosen in order.
+    const three = bindRawRows(statement, [raw], { [raw.table]: [fileIn(raw, "a.csv", identity), fileIn(raw, "b.csv", reversed), fileIn(raw, "c.csv", reversed), ...(raw.columns.length > 2 ? [fileIn(raw, "d.csv", [1, 0, ...identity.slice(2)])] : [])] });
+    expect(three).to.include(`CASE WHEN "$path" IN ('${raw.uri}a.csv') THEN 0 ${raw.columns.length > 2 ? `WHEN "$path" IN ('${raw.uri}d.csv') THEN 2 ` : ""}ELSE 1 END`);
     if (raw.columns.length > 1) {
       const [first, last] = [raw.columns[0].name, raw.columns[raw.columns.length - 1].name];
       expect(mixed).to.include(`CASE "etl_column_order" WHEN 0 THEN "${first}" WHEN 1 THEN "${last}" END AS "${first}"`);

@@ -18,6 +18,7 @@ import { loadConfig, resourceNames, schemaPath, scriptsDir, sqlPath } from "../.
 import { readSchemaFile } from "../../core/schema-file";
 import { STAGING_URI_MARKER } from "../../core/job-spec";
 import { runTransformation } from "../../local/etl-engine";
+import { prunedPaths } from "../../local/athena-execution";
 import { snakeCase } from "../../local/csv";
 import { splitCsvLine } from "../csv-line";
 import { datasetSchema, sampleCsv } from "../support/samples";
@@ -173,6 +174,47 @@ describe("local/athena-service", () => {
       { $path: `s3://${BUCKET}/${RAW}a.csv`, rows: lines.length - 1 },
       { $path: `s3://${BUCKET}/${RAW}part/b.csv.gz`, rows: 2 },
     ]);
+  });
+
+  it("reads only the files a bound statement lists at its scan's top level (\"$path\" IN): an unlisted file of the folder is neither read nor counted", async () => {
+    await h.start();
+    const [raw] = athenaRawInputs(config, job, BUCKET).filter((r) => r.input === VIEW);
+    const [header, ...rows] = sample().trimEnd().split("\n");
+    const fields = splitCsvLine(header);
+    // Two column orders (the second file's reversed), and a file the runner did not check: corrupt gzip, which fails
+    // any statement that reads it.
+    const reversedCsv = [header, ...rows.slice(0, 5)].map((line) => splitCsvLine(line).reverse().map((f) => (/[",]/.test(f) ? `"${f.replaceAll('"', '""')}"` : f)).join(",")).join("\n") + "\n";
+    const plain = [header, ...rows].join("\n") + "\n";
+    await h.put(`${RAW}a.csv`, plain);
+    await h.put(`${RAW}b.csv`, reversedCsv);
+    const unlisted = Buffer.concat([gzipSync(plain).subarray(0, 10), Buffer.alloc(64, 0xff)]);
+    await h.put(`${RAW}late.csv.gz`, unlisted);
+    const positions = (order: string[]) => raw.columns.map((c) => order.findIndex((f) => snakeCase(f) === snakeCase(c.source)));
+    const files = { [raw.table]: [{ uri: `s3://${BUCKET}/${RAW}a.csv`, positions: positions(fields) }, { uri: `s3://${BUCKET}/${RAW}b.csv`, positions: positions([...fields].reverse()) }] };
+    const statement = (destination: string) => bindRawRows(athenaCountsQuery(config, job), [raw], files).split(STAGING_URI_MARKER).join(`s3://${BUCKET}/${destination}`);
+    expect(statement("x/")).to.include(`"etl_column_order" FROM "${raw.database}"."${raw.table}" WHERE "$path" IN ('s3://${BUCKET}/${RAW}a.csv', 's3://${BUCKET}/${RAW}b.csv')`);
+    const pruned = await h.waitForFinal((await h.startQuery(statement("staging/pruned/"))).QueryExecutionId!);
+    expect(pruned.Status?.State, JSON.stringify(pruned.Status)).to.equal("SUCCEEDED");
+    expect(pruned.Statistics?.DataScannedInBytes).to.equal(Buffer.byteLength(plain) + Buffer.byteLength(reversedCsv));
+    const [key] = await h.keysUnder("staging/pruned/");
+    const counts = athenaCounts(gunzipSync(Buffer.from(await (await h.s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray())).toString("utf8").trim(), jobQualityLimits(config, job));
+    expect(counts.inputs[VIEW].read).to.equal(rows.length + 5);
+    // The negative case: a scan filtered on anything but its top-level "$path" list (here, through the CASE result) reads every file.
+    const onCase = statement("staging/unpruned/").replace(/ FROM ("[^"]+"\."[^"]+") WHERE "\$path" IN \([^)]*\)\)\)/g, (_, table) => ` FROM ${table}) WHERE "etl_column_order" IS NOT NULL)`);
+    expect(onCase).to.not.include(`WHERE "$path" IN ('s3://${BUCKET}/${RAW}a.csv'`);
+    const unpruned = await h.waitForFinal((await h.startQuery(onCase)).QueryExecutionId!);
+    expect(unpruned.Status?.State).to.equal("FAILED");
+    // The unlisted file's gzip error (zlib's message; the listed files alone were read above).
+    expect(unpruned.Status?.StateChangeReason).to.match(/invalid block type|incorrect header check|unexpected end of file/);
+  });
+
+  it("prunes a table's files only when every scan of it has a top-level \"$path\" IN list as its whole WHERE", () => {
+    const t = `"db"."t"`;
+    expect([...prunedPaths(`SELECT * FROM (SELECT a FROM ${t} WHERE "$path" IN ('s3://b/x.csv', 's3://b/it''s.csv')) JOIN (SELECT a FROM db.t WHERE "$path" IN ('s3://b/y.csv'))`, "db", "t")!]).to.deep.equal(["s3://b/x.csv", "s3://b/it's.csv", "s3://b/y.csv"]);
+    expect(prunedPaths(`SELECT * FROM (SELECT a FROM ${t} WHERE "$path" IN ('s3://b/x.csv')) JOIN (SELECT a FROM ${t})`, "db", "t"), "one scan unfiltered").to.equal(undefined);
+    expect(prunedPaths(`(SELECT a FROM ${t} WHERE "$path" IN ('s3://b/x.csv') OR a = 1)`, "db", "t"), "more than the list").to.equal(undefined);
+    expect(prunedPaths(`(SELECT a FROM ${t} WHERE "$path" IN ('s3://b/x.csv'))`, "db", "u"), "another table").to.equal(undefined);
+    expect(prunedPaths(`(SELECT a FROM "db"."t_2" WHERE "$path" IN ('s3://b/x.csv')) JOIN ${t}`, "db", "t"), "a longer name is another table").to.equal(undefined);
   });
 
   it("goes QUEUED -> RUNNING -> SUCCEEDED and emits one state-change event per transition", async () => {

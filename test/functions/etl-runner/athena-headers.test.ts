@@ -120,7 +120,7 @@ describe("functions/etl-runner: Athena header checks", () => {
     athenaMock.resetHistory();
     upload("part/b.csv", csv(sources));
     await engine.start({ jobName: JOB_NAME, taskId: "e".repeat(64), input: { JobName: JOB_NAME } });
-    expect(started()[0]).to.include(`CASE WHEN "$path" IN ('${uri("a.csv.gz")}') THEN 0 WHEN "$path" IN ('${uri("part/b.csv")}') THEN 1 END`);
+    expect(started()[0]).to.include(`CASE WHEN "$path" IN ('${uri("part/b.csv")}') THEN 1 ELSE 0 END AS "etl_column_order" FROM "${raw.database}"."${raw.table}" WHERE "$path" IN ('${uri("a.csv.gz")}', '${uri("part/b.csv")}')`);
   });
 
   it("refuses a file with columns beyond the table's, a missing column, an empty folder and a non-text file, naming each", async () => {
@@ -194,6 +194,20 @@ describe("functions/etl-runner: Athena header checks", () => {
     );
     expect(started()).to.deep.equal([]);
     expect(statementsKept()).to.equal(undefined);
+  });
+
+  it("the limit counts the scan's list of every file checked with several column orders (each file of a smaller order named twice)", async () => {
+    const reversed = [...sources].reverse();
+    const names = Array.from({ length: 400 }, (_, i) => `${"€".repeat(100)}-${String(i).padStart(3, "0")}.csv`);
+    names.forEach((name, i) => upload(name, csv(i % 2 ? reversed : sources)));
+    const files = { [raw.table]: names.map((name, i) => ({ uri: uri(name), positions: i % 2 ? sources.map((s) => reversed.indexOf(s)) : sources.map((_, j) => j) })) };
+    const counts = bindRawRows(spec.countsQuery.split(STAGING_URI_MARKER).join(`${spec.stagingUri}${TASK}.counts/`), spec.rawInputs!, files);
+    const scans = counts.split(`WHERE "$path" IN (${names.map((n) => `'${uri(n)}'`).join(", ")})`).length - 1;
+    expect(scans, "every scan of the table lists every file").to.equal(2);
+    const error = (await start().catch((e: Error) => e)) as Error;
+    expect(error).to.be.instanceOf(JobInputError);
+    expect(error.message).to.match(new RegExp(`^the job's statements would be ${Buffer.byteLength(counts, "utf8")} bytes long, over Athena's limit`));
+    expect(started()).to.deep.equal([]);
   });
 
   it("the runner fails the task as a failed job (JobFailedError, the message in the cause), starting nothing", async () => {
