@@ -9,7 +9,8 @@
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { ConfigError, definitionPath, schemaPath, sqlPath, type EtlConfig } from "../core/config";
-import { readCache, sha256, writeCache } from "../core/build-cache";
+import { readCache, writeCache } from "../core/build-cache";
+import { sha256 } from "../core/build-inputs";
 import { readSchemaFile, type SchemaFile } from "../core/schema-file";
 import { workflowPlaceholders, type WorkflowArns } from "./placeholders";
 import { AslError, allStates, loadStateMachine, type LoadedStateMachine } from "./loader";

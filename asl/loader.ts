@@ -3,7 +3,8 @@
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import type validateAsl from "asl-validator";
-import { readCache, sha256, writeCache } from "../core/build-cache";
+import { readCache, writeCache } from "../core/build-cache";
+import { sha256 } from "../core/build-inputs";
 
 const ASL_VALIDATOR_VERSION: string = require("asl-validator/package.json").version;
 

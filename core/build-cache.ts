@@ -1,12 +1,11 @@
 // A cache for the synth's two slow pure steps: the esbuild bundles and the ASL validation.
 // A bundle is reused only while every file esbuild read has the same size and modification time
-// (as make and tsc --incremental judge it) and the lockfile the same content; a validation only
-// for the very same definition. ETL_BUILD_CACHE=off disables it.
+// (as make and tsc --incremental judge it) and the lockfile the same content, and is stored only when
+// none of them changed while it was built (core/build-inputs.ts); a validation only for the very
+// same definition. ETL_BUILD_CACHE=off disables it.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { PROJECT_ROOT } from "./config";
-
-export { sha256 } from "./build-inputs";
 
 export const CACHE_DIR = join(PROJECT_ROOT, "node_modules", ".cache", "etl-orchestrator");
 

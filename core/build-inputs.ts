@@ -17,9 +17,15 @@ export const sha256 = (...parts: Array<string | Buffer>) => {
  * most of what the cache saves.
  */
 export function fingerprintFiles(files: readonly string[]): string {
+  return fingerprint(files, Number.POSITIVE_INFINITY)!;
+}
+
+/** fingerprintFiles, or undefined when a file is missing or changed (ctime) at or after `changedSince`. */
+function fingerprint(files: readonly string[], changedSince: number): string | undefined {
   const hash = createHash("sha256");
   for (const file of files) {
     const stat = statSync(file, { throwIfNoEntry: false });
+    if (Number.isFinite(changedSince) && (!stat || stat.ctimeMs >= changedSince)) return undefined;
     hash.update(`${file}\0${stat ? `${stat.size}:${stat.mtimeMs}` : "<missing>"}\0`);
   }
   return hash.digest("hex");
@@ -33,10 +39,33 @@ export interface BuildInputs {
   lockfileHash: string;
 }
 
+/** Taken before a build: when it started, and the lockfile's hash then. */
+export interface BuildStart {
+  startedAt: number;
+  lockfileHash: string;
+}
+
+/**
+ * How far a file's change time may lag behind Date.now() at the change: the kernel stamps it from a coarse clock, at
+ * most one tick (4-10 ms) behind. A file changed this long before a build started is also taken as changed during it.
+ */
+export const CHANGE_TIME_SLACK_MS = 50;
+
 const lockfileHash = (projectRoot: string) => sha256(readFileSync(join(projectRoot, "package-lock.json")));
 
-export function recordInputs(inputs: string[], projectRoot: string): BuildInputs {
-  return { inputs, inputsFingerprint: fingerprintFiles(inputs), lockfileHash: lockfileHash(projectRoot) };
+export function startBuild(projectRoot: string): BuildStart {
+  return { startedAt: Date.now(), lockfileHash: lockfileHash(projectRoot) };
+}
+
+/**
+ * The record of a build's inputs, or undefined when one changed during the build: an input changed (its ctime, which
+ * no tool sets back) since the build started or gone, or the lockfile's content changed. What the build read could
+ * then differ from what the record would say, so the caller stores nothing (the next build records it).
+ */
+export function recordInputs(inputs: string[], projectRoot: string, start: BuildStart): BuildInputs | undefined {
+  const inputsFingerprint = fingerprint(inputs, start.startedAt - CHANGE_TIME_SLACK_MS);
+  if (inputsFingerprint === undefined || lockfileHash(projectRoot) !== start.lockfileHash) return undefined;
+  return { inputs, inputsFingerprint, lockfileHash: start.lockfileHash };
 }
 
 /** Whether every input of a recorded build, and the lockfile, is as it was. */

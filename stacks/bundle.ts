@@ -4,8 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import type { BuildOptions, BuildResult } from "esbuild";
-import { readCache, sha256, writeCache } from "../core/build-cache";
-import { inputsUnchanged, recordInputs, type BuildInputs } from "../core/build-inputs";
+import { readCache, writeCache } from "../core/build-cache";
+import { inputsUnchanged, recordInputs, sha256, startBuild, type BuildInputs, type BuildStart } from "../core/build-inputs";
 import { PROJECT_ROOT } from "../core/config";
 import { sha256Base64, zipSync, type ZipEntry } from "./zip";
 
@@ -80,11 +80,12 @@ export function cachedBuild(functionsDir: string): BuiltFile[] | undefined {
   return cached.outputs.map((o) => ({ path: o.path, contents: Buffer.from(o.contents, "base64") }));
 }
 
-function cacheBuild(functionsDir: string, result: BuildResult): BuiltFile[] {
+/** Caches a build begun at `start`, unless an input changed during it (recordInputs); returns its outputs either way. */
+function cacheBuild(functionsDir: string, start: BuildStart, result: BuildResult): BuiltFile[] {
   const inputs = Object.keys(result.metafile!.inputs).map((input) => join(PROJECT_ROOT, input));
   const outputs = result.outputFiles!;
-  const cached: CachedBuild = { ...recordInputs(inputs, PROJECT_ROOT), outputs: outputs.map((o) => ({ path: o.path, contents: Buffer.from(o.contents).toString("base64") })) };
-  writeCache(cacheKey(functionsDir), JSON.stringify(cached));
+  const recorded = recordInputs(inputs, PROJECT_ROOT, start);
+  if (recorded) writeCache(cacheKey(functionsDir), JSON.stringify({ ...recorded, outputs: outputs.map((o) => ({ path: o.path, contents: Buffer.from(o.contents).toString("base64") })) } satisfies CachedBuild));
   return outputs;
 }
 
@@ -127,7 +128,12 @@ function bundleError(functionsDir: string, e: unknown): Error {
 export async function prepareBundles(functionsDir = DEFAULT_FUNCTIONS_DIR): Promise<void> {
   if (bundles.has(functionsDir)) return;
   try {
-    store(functionsDir, cachedBuild(functionsDir) ?? cacheBuild(functionsDir, await esbuild().build({ ...bundleOptions(functionsDir), metafile: true })));
+    let outputs = cachedBuild(functionsDir);
+    if (!outputs) {
+      const start = startBuild(PROJECT_ROOT); // before esbuild reads anything
+      outputs = cacheBuild(functionsDir, start, await esbuild().build({ ...bundleOptions(functionsDir), metafile: true }));
+    }
+    store(functionsDir, outputs);
   } catch (e) {
     throw bundleError(functionsDir, e);
   }
@@ -142,7 +148,12 @@ export function bundleOf(entryFile: string): Bundle {
   let all = bundles.get(functionsDir);
   if (!all) {
     try {
-      all = store(functionsDir, cachedBuild(functionsDir) ?? cacheBuild(functionsDir, esbuild().buildSync({ ...bundleOptions(functionsDir), metafile: true })));
+      let outputs = cachedBuild(functionsDir);
+      if (!outputs) {
+        const start = startBuild(PROJECT_ROOT); // before esbuild reads anything
+        outputs = cacheBuild(functionsDir, start, esbuild().buildSync({ ...bundleOptions(functionsDir), metafile: true }));
+      }
+      all = store(functionsDir, outputs);
     } catch (e) {
       throw bundleError(functionsDir, e);
     }

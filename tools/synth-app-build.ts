@@ -5,8 +5,8 @@
 import { readFileSync, rmSync } from "node:fs";
 import { dirname, extname, join } from "node:path";
 import { build, type BuildOptions, type Loader, type Plugin } from "esbuild";
-import { CACHE_DIR, cacheEnabled, sha256, writeCache } from "../core/build-cache";
-import { recordInputs, type BuildInputs } from "../core/build-inputs";
+import { CACHE_DIR, cacheEnabled, writeCache } from "../core/build-cache";
+import { recordInputs, sha256, startBuild, type BuildInputs } from "../core/build-inputs";
 import { PROJECT_ROOT } from "../core/config";
 
 /** The record of a cached build, `synth-app/<hash of the project folder>.json` in the build cache. */
@@ -71,10 +71,13 @@ export interface BuiltSynthApp {
   /** Where the app is cached (or would be, with ETL_BUILD_CACHE=off). */
   mainFile: string;
   code: string;
+  /** Whether it is in the cache (not with ETL_BUILD_CACHE=off, nor when an input changed during the build). */
+  cached: boolean;
 }
 
 /** Builds the app and, unless ETL_BUILD_CACHE=off, caches it under `recordName` in SYNTH_APP_DIR. */
 export async function buildSynthApp(recordName: string): Promise<BuiltSynthApp> {
+  const start = startBuild(PROJECT_ROOT); // before esbuild reads anything
   const result = await build(synthAppOptions());
   const inputs = [...Object.keys(result.metafile!.inputs).map((input) => join(PROJECT_ROOT, input)), ...EXTRA_INPUTS];
   const output = (entry: string) => {
@@ -85,12 +88,15 @@ export async function buildSynthApp(recordName: string): Promise<BuiltSynthApp> 
   };
   const main = output("main");
   const mainFile = join(SYNTH_APP_DIR, main.name);
-  if (!cacheEnabled()) return { mainFile, code: main.text };
+  if (!cacheEnabled()) return { mainFile, code: main.text, cached: false };
   const check = output("check");
+  // An input changed during the build: the app runs as built, but is not cached (the next synth builds it again).
+  const recorded = recordInputs(inputs, PROJECT_ROOT, start);
+  if (!recorded) return { mainFile, code: main.text, cached: false };
   const previous = readRecord(recordName);
   writeCache(`synth-app/${main.name}`, main.text);
   writeCache(`synth-app/${check.name}`, check.text);
-  const record: SynthAppRecord = { ...recordInputs(inputs, PROJECT_ROOT), main: main.name, check: check.name };
+  const record: SynthAppRecord = { ...recorded, main: main.name, check: check.name };
   writeCache(`synth-app/${recordName}`, JSON.stringify(record));
   // The superseded build and its V8 code cache, best effort (a synth reading it rebuilds).
   for (const name of previous ? [previous.main, `${previous.main}.v8`, previous.check] : []) {
@@ -100,7 +106,7 @@ export async function buildSynthApp(recordName: string): Promise<BuiltSynthApp> 
       // a read-only cache folder: nothing was written either
     }
   }
-  return { mainFile, code: main.text };
+  return { mainFile, code: main.text, cached: true };
 }
 
 function readRecord(recordName: string): SynthAppRecord | undefined {

@@ -42,11 +42,12 @@ async function build() {
   }
 }
 
-/** Runs the bundle as a CommonJS module, with V8's code cache of an earlier run when it has one. */
-function run({ mainFile, code }) {
+/** Runs the bundle as a CommonJS module, with V8's code cache of an earlier run when it has one (a cached build only). */
+function run({ mainFile, code, cached = true }) {
   const codeCacheFile = `${mainFile}.v8`;
+  const keepCode = cacheOn && cached;
   let cachedData;
-  if (cacheOn) {
+  if (keepCode) {
     try {
       cachedData = readFileSync(codeCacheFile);
     } catch {
@@ -54,7 +55,7 @@ function run({ mainFile, code }) {
     }
   }
   const script = new vm.Script(Module.wrap(code), { filename: mainFile, cachedData });
-  if (cacheOn && (!cachedData || script.cachedDataRejected)) {
+  if (keepCode && (!cachedData || script.cachedDataRejected)) {
     // At exit, so the functions the synth compiled lazily are in it too. A failed write only costs the next compile.
     process.once("exit", () => {
       try {

@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import { bundleOf, cachedBuild, DEFAULT_FUNCTIONS_DIR, prepareBundles } from "../../stacks/bundle";
 import { zipSync } from "../../stacks/zip";
+import { CHANGE_TIME_SLACK_MS } from "../../core/build-inputs";
 
 describe("stacks/bundle", () => {
   let functionsDir: string;
@@ -19,6 +20,8 @@ describe("stacks/bundle", () => {
       writeFileSync(join(functionsDir, name, "handler.ts"), `import { format } from "node:util";\nexport const handler = async (event: unknown) => format("%s says %j", "${name}", event);\n`);
     }
     mkdirSync(join(functionsDir, "shared")); // no handler.ts: not a function
+    // Written before any build here starts: a file changed during a build leaves the build uncached.
+    return new Promise((resolve) => setTimeout(resolve, CHANGE_TIME_SLACK_MS + 10));
   });
   after(() => rmSync(functionsDir, { recursive: true, force: true }));
 
@@ -73,6 +76,23 @@ describe("stacks/bundle", () => {
       expect(cachedBuild(functionsDir)).to.equal(undefined);
     } finally {
       writeFileSync(entry, original);
+    }
+  });
+
+  it("does not cache a build whose input was edited while it ran (its bundle is used)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "etl-functions-edited-"));
+    try {
+      mkdirSync(join(dir, "edited"));
+      const entry = join(dir, "edited", "handler.ts");
+      writeFileSync(entry, `export const handler = async () => "before";\n`);
+      await new Promise((resolve) => setTimeout(resolve, CHANGE_TIME_SLACK_MS + 10));
+      const building = prepareBundles(dir);
+      writeFileSync(entry, `export const handler = async () => "during";\n`); // esbuild is reading the folder
+      await building;
+      expect(readFileSync(join(bundleOf(entry).dir, "index.js"), "utf8")).to.match(/"(before|during)"/);
+      expect(cachedBuild(dir), "nothing cached: what was read may not be what the record would say").to.equal(undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -90,6 +90,34 @@ describe("tools/synth-app.cjs: the synth app of cdktf.json", function () {
     }
   });
 
+  it("does not cache a build during which a file it reads was edited: the synth runs it, the next synth builds and caches", () => {
+    removeSynthAppBuild(root);
+    const stackFile = join(root, "stacks/app.ts");
+    const original = readFileSync(stackFile, "utf8");
+    // Edits stacks/app.ts right after the build read it (ownLocation reads every source file with fs.readFileSync).
+    const preload = join(scratch, "edit-during-build.cjs");
+    writeFileSync(
+      preload,
+      `const fs = require("node:fs");\nconst read = fs.readFileSync;\nlet edited = false;\n` +
+        `fs.readFileSync = function (path, ...rest) {\n` +
+        `  const text = read.call(this, path, ...rest);\n` +
+        `  if (!edited && path === ${JSON.stringify(stackFile)}) { edited = true; fs.appendFileSync(path, "\\n// edited during the build\\n"); }\n` +
+        `  return text;\n};\n`,
+    );
+    try {
+      const during = run(["--require", preload, "tools/synth-app.cjs"]);
+      expect(during.status, during.stderr).to.equal(0);
+      expect(readFileSync(stackFile, "utf8")).to.include("// edited during the build");
+      expect(synthAppRecord(root), "no record of the build").to.equal(undefined);
+      const codeCaches = readdirSync(SYNTH_APP_DIR).filter((n) => n.endsWith(".v8"));
+      expect(codeCaches.filter((n) => !existsSync(join(SYNTH_APP_DIR, n.slice(0, -".v8".length)))), "nor a code cache of it").to.deep.equal([]);
+      synth();
+      expect(synthAppRecord(root)!.record.inputs).to.include(stackFile);
+    } finally {
+      writeFileSync(stackFile, original);
+    }
+  });
+
   it("reads the configuration at every synth: an edited configuration changes the stacks, the build is reused", () => {
     synth();
     const builtAt = recordTime();
