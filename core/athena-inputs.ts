@@ -101,3 +101,35 @@ export function bindRawRows(statement: string, raws: readonly AthenaRawInput[], 
   for (const raw of distinctTables(raws)) bound = bound.split(rawRows(raw)).join(rawRows(raw, files[raw.table]));
   return bound;
 }
+
+/**
+ * The raw rows expressions a run's job statement was bound with, by table, found by aligning the statement as
+ * executed with the spec's (`template`, its staging marker replaced as for the run): what was put in place of each
+ * table's rawRows. Undefined when the executed statement is not the template bound (the spec changed since). How
+ * runners before the kept statements found them, kept for the runs they started (bindCountsAsExecuted).
+ */
+export function boundRawRows(template: string, executed: string, raws: readonly AthenaRawInput[]): Record<string, string> | undefined {
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const tables = distinctTables(raws);
+  let pattern = escape(template);
+  tables.forEach((raw, i) => {
+    const [first, ...rest] = pattern.split(escape(rawRows(raw)));
+    if (rest.length === 0) return;
+    pattern = `${first}(?<t${i}>[\\s\\S]*?)${rest.join(`\\k<t${i}>`)}`;
+  });
+  const match = new RegExp(`^${pattern}$`).exec(executed);
+  if (!match) return undefined;
+  return Object.fromEntries(tables.flatMap((raw, i) => (match.groups?.[`t${i}`] === undefined ? [] : [[raw.table, match.groups[`t${i}`]]])));
+}
+
+/**
+ * The counts statement bound as a run's executed job statement was (boundRawRows), or undefined when they cannot be
+ * aligned: the counts of a run started by a runner before the kept statements, as that runner computed them.
+ */
+export function bindCountsAsExecuted(countsTemplate: string, jobTemplate: string, executedJob: string, raws: readonly AthenaRawInput[]): string | undefined {
+  const bound = boundRawRows(jobTemplate, executedJob, raws);
+  if (bound === undefined) return undefined;
+  let statement = countsTemplate;
+  for (const raw of distinctTables(raws)) if (bound[raw.table] !== undefined) statement = statement.split(rawRows(raw)).join(bound[raw.table]);
+  return statement;
+}

@@ -7,7 +7,7 @@ import { STALE_CLAIM_MS, type EngineAdapter, type EngineName, type EngineRun, ty
 import type { RunTarget } from "./events";
 import { isTransientS3Error, type PublishTarget } from "./publish";
 import { stagingRunUri } from "./s3-uri";
-import type { RunItem } from "./runs-table";
+import { claimedByEarlierRunner, type RunItem } from "./runs-table";
 import { failureCause } from "./failure-cause";
 import { logContext, removeItem, startRun, stopRun } from "./start";
 import { parseTaskInput } from "../shared/task-input";
@@ -72,6 +72,7 @@ export async function checkAllRuns(deps: RunnerDeps, summary: RunnerSummary): Pr
           jobName,
           runIds: new Set(jobItems.flatMap((i) => (i.jobRunId ? [i.jobRunId] : []))),
           taskIds: new Set(jobItems.filter(isStale).map((i) => i.taskId)),
+          earlierRunnerRunIds: new Set(jobItems.flatMap((i) => (i.jobRunId && claimedByEarlierRunner(i) ? [i.jobRunId] : []))),
         }))
         .filter((q) => q.runIds.size + q.taskIds.size > 0);
       if (queries.length === 0) return;
@@ -90,7 +91,7 @@ export async function checkAllRuns(deps: RunnerDeps, summary: RunnerSummary): Pr
   for (const listing of listings.values()) for (const [runId, run] of listing.runs) runs.set(runId, run);
   const unlisted = items.filter((i) => i.jobRunId && !runs.has(i.jobRunId));
   await mapConcurrent(unlisted, config.engineConcurrency, async (item) => {
-    runs.set(item.jobRunId!, await describeRun(deps, item.jobName, item.jobRunId!));
+    runs.set(item.jobRunId!, await describeRun(deps, item.jobName, item.jobRunId!, claimedByEarlierRunner(item)));
   });
 
   await mapConcurrent(items, config.engineConcurrency, async (item) => {
@@ -133,16 +134,16 @@ export async function checkOneRun(deps: RunnerDeps, target: RunTarget, summary: 
   }
   const jobName = items[0].jobName;
   const runId = items[0].jobRunId!;
-  const run = await describeRun(deps, jobName, runId);
+  const run = await describeRun(deps, jobName, runId, claimedByEarlierRunner(items[0]));
   if (!run) throw new Error(`could not read ${deps.engines.of(jobName).label} run ${runId} of job ${jobName}`);
   for (const item of items) await applyRunState(deps, item, run, summary);
 }
 
 /** One run; undefined when the engine could not be asked (logged; the next cycle asks again). */
-async function describeRun(deps: RunnerDeps, jobName: string, jobRunId: string): Promise<RunLookup | undefined> {
+async function describeRun(deps: RunnerDeps, jobName: string, jobRunId: string, byEarlierRunner: boolean): Promise<RunLookup | undefined> {
   const adapter = deps.engines.of(jobName);
   try {
-    return await adapter.describeRun(jobName, jobRunId);
+    return await adapter.describeRun(jobName, jobRunId, byEarlierRunner);
   } catch (error) {
     deps.logger.warn("describing the run failed; retrying next cycle", { jobName, engine: adapter.engine, jobRunId, error: describeError(error) });
     return undefined;

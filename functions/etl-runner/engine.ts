@@ -49,6 +49,8 @@ export interface RunQuery {
   jobName: string;
   runIds: ReadonlySet<string>;
   taskIds: ReadonlySet<string>;
+  /** Of runIds, the runs whose task a runner before RUNNER_VERSION 2 claimed (runs-table.ts): read as it left them. */
+  earlierRunnerRunIds?: ReadonlySet<string>;
 }
 
 export interface RunListing {
@@ -101,8 +103,11 @@ export interface EngineAdapter {
   start(request: StartRequest): Promise<string | undefined>;
   /** Describes many runs in few calls (batch and list APIs), and finds the runs of the given tasks. */
   describeRuns(queries: readonly RunQuery[], concurrency: number): Promise<RunListing>;
-  /** One run (a state-change event, or the fallback for a run describeRuns left out); throws when it cannot ask. */
-  describeRun(jobName: string, runId: string): Promise<RunLookup>;
+  /**
+   * One run (a state-change event, or the fallback for a run describeRuns left out); throws when it cannot ask.
+   * `byEarlierRunner`: its task was claimed by a runner before RUNNER_VERSION 2 (as RunQuery.earlierRunnerRunIds).
+   */
+  describeRun(jobName: string, runId: string, byEarlierRunner?: boolean): Promise<RunLookup>;
   /** Stops a run nobody waits for; throws when the engine refuses. */
   stop(jobName: string, runId: string): Promise<void>;
   /**

@@ -14,6 +14,12 @@ const { partitionKey: PK, sortKey: SK, ttlAttribute: TTL } = RUNNER_TABLE;
 
 export type RunStatus = "STARTING" | "RUNNING";
 
+/**
+ * The version of the runner that claimed a task, written on its item. 2: an Athena run's statements are kept at its
+ * start. An item without it was claimed by an earlier runner (its run may have no kept statements).
+ */
+export const RUNNER_VERSION = 2;
+
 export interface RunItem {
   jobName: string;
   taskId: string;
@@ -28,7 +34,12 @@ export interface RunItem {
   /** The execution's name from `Arguments["--etl_execution"]` (the ASL passes `$$.Execution.Name`), for logs. */
   executionName?: string;
   startedAt?: string;
+  /** RUNNER_VERSION of the runner that claimed the task; undefined: claimed by a runner before version 2. */
+  runnerVersion?: number;
 }
+
+/** Whether the item's task was claimed by a runner before RUNNER_VERSION 2 (before Athena kept its statements). */
+export const claimedByEarlierRunner = (item: RunItem) => item.runnerVersion === undefined;
 
 function toAttributes(item: RunItem, expiresAt: number): Attributes {
   const attributes: Attributes = {
@@ -44,6 +55,7 @@ function toAttributes(item: RunItem, expiresAt: number): Attributes {
   if (item.executionArn) attributes.executionArn = { S: item.executionArn };
   if (item.executionName) attributes.executionName = { S: item.executionName };
   if (item.startedAt) attributes.startedAt = { S: item.startedAt };
+  if (item.runnerVersion !== undefined) attributes.runnerVersion = { N: String(item.runnerVersion) };
   return attributes;
 }
 
@@ -63,6 +75,7 @@ export function fromAttributes(attributes: Attributes): RunItem | undefined {
     executionArn: text("executionArn"),
     executionName: text("executionName"),
     startedAt: text("startedAt"),
+    runnerVersion: attributes.runnerVersion?.N !== undefined ? Number(attributes.runnerVersion.N) : undefined,
   };
 }
 

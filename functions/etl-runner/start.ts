@@ -5,7 +5,7 @@ import { RUNNER_ERRORS, type RunnerDeps, type RunnerSummary } from "./deps";
 import { JobInputError, JobInputReadError, type EngineAdapter } from "./engine";
 import { failureCause } from "./failure-cause";
 import { JobSpecError } from "./job-specs";
-import type { RunItem } from "./runs-table";
+import { RUNNER_VERSION, type RunItem } from "./runs-table";
 import { parseTaskInput } from "../shared/task-input";
 import { runnerTaskInput, type RunnerTaskInput } from "./task-input";
 
@@ -49,6 +49,7 @@ export async function acceptTask(deps: RunnerDeps, task: ActivityTask, summary: 
     claimedAt: now.toISOString(),
     executionArn: input.executionArn,
     executionName: input.Arguments?.["--etl_execution"],
+    runnerVersion: RUNNER_VERSION,
   };
   const context = logContext(item);
   let claimed: boolean;

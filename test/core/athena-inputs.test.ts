@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { bindRawRows, rawFilePositions, rawRows, type AthenaRawInput, type RawFile } from "../../core/athena-inputs";
+import { bindCountsAsExecuted, bindRawRows, boundRawRows, rawFilePositions, rawRows, type AthenaRawInput, type RawFile } from "../../core/athena-inputs";
+import { STAGING_URI_MARKER } from "../../core/job-spec";
 import { athenaCountsQuery, athenaQuery, athenaRawInputs } from "../../core/athena-query";
 import { loadConfig } from "../../core/config";
 import { duplicateColumnError } from "../../core/csv-header";
@@ -82,6 +83,32 @@ describe("core/athena-inputs", () => {
     }
     // A quote in a key is escaped, as every literal.
     expect(bindRawRows(statement, [raw], { [raw.table]: [fileIn(raw, "it's.csv", identity)] })).to.include(`'${raw.uri}it''s.csv'`);
+  });
+
+  it("the counts of a run an earlier runner started: bound as its executed job statement, found by aligning it with the spec's", () => {
+    for (const job of jobs) {
+      const raws = athenaRawInputs(config, job, BUCKET);
+      const destination = `s3://${BUCKET}/staging/${job}/task/`;
+      const template = athenaQuery(config, job).split(STAGING_URI_MARKER).join(destination);
+      const files = Object.fromEntries(
+        raws.map((raw) => {
+          const order = raw.columns.map((_, j) => j);
+          return [raw.table, [fileIn(raw, "a.csv", order), fileIn(raw, "b.csv", [...order].reverse())]];
+        }),
+      );
+      const executed = bindRawRows(template, raws, files);
+      const bound = boundRawRows(template, executed, raws)!;
+      for (const raw of raws) expect(bound[raw.table]).to.equal(rawRows(raw, files[raw.table]));
+      expect(bindCountsAsExecuted(athenaCountsQuery(config, job), template, executed, raws)).to.equal(bindRawRows(athenaCountsQuery(config, job), raws, files));
+      // Whatever form that runner bound the rows in: the text it put in place of each table's rows.
+      const earlierForm = raws.reduce((statement, raw) => statement.split(rawRows(raw)).join(`(SELECT 'earlier ${raw.table}')`), template);
+      const counts = bindCountsAsExecuted(athenaCountsQuery(config, job), template, earlierForm, raws)!;
+      for (const raw of raws) expect(counts).to.include(`(SELECT 'earlier ${raw.table}')`).and.not.include(rawRows(raw));
+      // A run started before statements were bound at all (its statement as generated): the counts read every file too.
+      expect(bindCountsAsExecuted(athenaCountsQuery(config, job), template, template, raws)).to.equal(athenaCountsQuery(config, job));
+      // A statement that is not the template bound (the job redeployed with other SQL meanwhile): no counts statement.
+      expect(bindCountsAsExecuted(athenaCountsQuery(config, job), template, executed.replace("UNLOAD (", "UNLOAD ( "), raws)).to.equal(undefined);
+    }
   });
 
   it("two inputs of one dataset share the table's binding", () => {

@@ -20,7 +20,7 @@ import {
 import { gunzipSync } from "node:zlib";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { athenaCounts } from "../../../core/athena-counts";
-import { ATHENA_QUERY_LIMIT, bindRawRows } from "../../../core/athena-inputs";
+import { ATHENA_QUERY_LIMIT, bindCountsAsExecuted, bindRawRows } from "../../../core/athena-inputs";
 import { STAGING_URI_MARKER, type AthenaJobSpec } from "../../../core/job-spec";
 import { checkQuality } from "../../../core/quality";
 import { describeError } from "../../shared/aws-errors";
@@ -143,6 +143,7 @@ export class AthenaEngine implements EngineAdapter {
     const listing = emptyListing();
     // Recorded runs: every job's ids together, 50 per call.
     const jobOf = new Map(queries.flatMap((q) => [...q.runIds].map((id) => [id, q.jobName] as const)));
+    const byEarlierRunner = new Set(queries.flatMap((q) => [...(q.earlierRunnerRunIds ?? [])]));
     const runIds = [...jobOf.keys()];
     await mapConcurrent(chunks(runIds, BATCH_SIZE), concurrency, async (ids) => {
       let executions: QueryExecution[];
@@ -154,7 +155,7 @@ export class AthenaEngine implements EngineAdapter {
       }
       for (const execution of executions) {
         try {
-          listing.runs.set(execution.QueryExecutionId!, await this.counted(jobOf.get(execution.QueryExecutionId!)!, execution));
+          listing.runs.set(execution.QueryExecutionId!, await this.counted(jobOf.get(execution.QueryExecutionId!)!, execution, byEarlierRunner.has(execution.QueryExecutionId!)));
         } catch (error) {
           // Left out: the runner asks describeRun, and the next cycle again if that fails too.
           this.logger.warn("counting the rows of a succeeded query failed", { queryExecutionId: execution.QueryExecutionId, error: describeError(error) });
@@ -209,11 +210,11 @@ export class AthenaEngine implements EngineAdapter {
     }
   }
 
-  async describeRun(jobName: string, runId: string): Promise<RunLookup> {
+  async describeRun(jobName: string, runId: string, byEarlierRunner = false): Promise<RunLookup> {
     try {
       const answer = await this.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: runId }));
       if (!answer.QueryExecution) return "missing";
-      return await this.counted(jobName, answer.QueryExecution);
+      return await this.counted(jobName, answer.QueryExecution, byEarlierRunner);
     } catch (error) {
       // Athena answers an unknown id with InvalidRequestException "QueryExecution <id> was not found".
       if (error instanceof Error && error.name === "InvalidRequestException" && /not found/i.test(error.message)) return "missing";
@@ -224,8 +225,9 @@ export class AthenaEngine implements EngineAdapter {
   /**
    * The run of a job statement: as Athena reports it until it succeeded; then running while its counts statement
    * runs, failed when that fails or the counts are over the limits, else succeeded with the counts.
+   * `byEarlierRunner`: its task was claimed by a runner before the kept statements (RunQuery.earlierRunnerRunIds).
    */
-  private async counted(jobName: string, execution: QueryExecution): Promise<EngineRun> {
+  private async counted(jobName: string, execution: QueryExecution, byEarlierRunner = false): Promise<EngineRun> {
     const run = athenaRun(execution);
     if (run.status !== "succeeded") return run;
     const spec = await this.specs.get(jobName, "athena");
@@ -233,7 +235,25 @@ export class AthenaEngine implements EngineAdapter {
     if (taskId === undefined) throw new Error(`query ${run.runId} of job ${jobName} does not write under ${spec.stagingUri}: not a run of the runner`);
     const countsUri = countsRunUri(spec.stagingUri, taskId);
     // Bound to raw files: as kept at the start, whatever the spec says now (a redeploy while the run was in flight).
-    const countsQuery = spec.rawInputs?.length ? (await this.keptStatements(spec, taskId))?.counts : (await this.runStatements(spec, taskId)).counts;
+    let countsQuery = spec.rawInputs?.length ? (await this.keptStatements(spec, taskId))?.counts : (await this.runStatements(spec, taskId)).counts;
+    if (countsQuery === undefined && byEarlierRunner) {
+      // A run an earlier runner started keeps no statements: its counts as that runner bound them, from the statement
+      // it executed and the spec's templates (none when the job was redeployed with other SQL since).
+      countsQuery = bindCountsAsExecuted(
+        spec.countsQuery.split(STAGING_URI_MARKER).join(countsUri),
+        spec.query.split(STAGING_URI_MARKER).join(stagingRunUri(spec.stagingUri, taskId)),
+        execution.Query ?? "",
+        spec.rawInputs!,
+      );
+      this.logger.info("counting a run an earlier runner started, without kept statements: the counts statement bound as its executed statement (fallback countsAsExecuted)", {
+        jobName,
+        queryExecutionId: run.runId,
+        fallback: "countsAsExecuted",
+        aligned: countsQuery !== undefined,
+      });
+      if (countsQuery === undefined)
+        return { ...run, state: "COUNTS_FAILED", status: "failed", errorMessage: `query ${run.runId}, started by an earlier runner, is not the job's statement as its spec now gives it (the job was redeployed while it ran): its rows cannot be counted` };
+    }
     if (countsQuery === undefined)
       return { ...run, state: "COUNTS_FAILED", status: "failed", errorMessage: `query ${run.runId} has no statements kept at ${statementsRunUri(spec.stagingUri, taskId)}: its rows cannot be counted` };
     const started = await this.athena.send(

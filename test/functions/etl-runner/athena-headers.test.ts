@@ -2,12 +2,12 @@
 // the other engines, the same messages naming the file, and both statements bound to the files it checked.
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
-import { AthenaClient, GetQueryExecutionCommand, StartQueryExecutionCommand } from "@aws-sdk/client-athena";
+import { AthenaClient, BatchGetQueryExecutionCommand, GetQueryExecutionCommand, StartQueryExecutionCommand } from "@aws-sdk/client-athena";
 import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client, S3ServiceException, type S3ClientResolvedConfig, type ServiceInputTypes, type ServiceOutputTypes } from "@aws-sdk/client-s3";
 import { SendTaskFailureCommand } from "@aws-sdk/client-sfn";
 import { mockClient, type AwsStub } from "aws-sdk-client-mock";
 import { expect } from "chai";
-import { ATHENA_QUERY_LIMIT, bindRawRows } from "../../../core/athena-inputs";
+import { ATHENA_QUERY_LIMIT, bindRawRows, rawRows } from "../../../core/athena-inputs";
 import { athenaCountsQuery, athenaQuery, athenaRawInputs } from "../../../core/athena-query";
 import { loadConfig } from "../../../core/config";
 import { duplicateColumnError } from "../../../core/csv-header";
@@ -179,6 +179,65 @@ describe("functions/etl-runner: Athena header checks", () => {
     expect(run).to.include({ state: "COUNTS_FAILED", status: "failed" });
     expect((run as { errorMessage: string }).errorMessage).to.include(statementsRunUri(spec.stagingUri, TASK));
     expect(started()).to.deep.equal([]);
+  });
+
+  describe("a run started by a runner before the kept statements (its item has no runnerVersion)", () => {
+    const files = () => ({ [raw.table]: [{ uri: uri("a.csv"), positions: raw.columns.map((_, j) => j) }, { uri: uri("b.csv"), positions: raw.columns.map((_, j) => raw.columns.length - 1 - j) }] });
+    const template = (statement: string, uriOf: string) => statement.split(STAGING_URI_MARKER).join(uriOf);
+    /** The job statement that runner sent: bound to the files it checked, in its own form of the expression. */
+    const boundByEarlierRunner = rawRows(raw, files()[raw.table]).replace(/ ELSE 0 END/, ` WHEN "$path" IN ('x') THEN 0 END`);
+    const executedByEarlierRunner = template(spec.query, `${spec.stagingUri}${TASK}/`).split(rawRows(raw)).join(boundByEarlierRunner);
+    const logged: Array<{ message: string; fields: Record<string, unknown> }> = [];
+    const succeeded = (query: string) =>
+      athenaMock.on(GetQueryExecutionCommand).callsFake(async ({ QueryExecutionId }) => ({
+        QueryExecution: { QueryExecutionId, Query: QueryExecutionId === `q-${TASK}` ? query : "counts", Status: { State: QueryExecutionId === `q-${TASK}` ? "SUCCEEDED" : "RUNNING" } },
+      }));
+    beforeEach(() => {
+      logged.length = 0;
+      const logger = Object.assign(silentLogger(), { info: (message: string, fields: Record<string, unknown> = {}) => void logged.push({ message, fields }) });
+      engine = new AthenaEngine(athena, { get: async () => current } as unknown as JobSpecs, logger, () => s3);
+    });
+
+    it("is counted by the counts statement bound as its executed statement (as that runner counted), the fallback named in the logs", async () => {
+      succeeded(executedByEarlierRunner);
+      const run = await engine.describeRun(JOB_NAME, `q-${TASK}`, true);
+      expect(run).to.include({ state: "COUNTING", status: "running" });
+      const expected = template(spec.countsQuery, `${spec.stagingUri}${TASK}.counts/`).split(rawRows(raw)).join(boundByEarlierRunner);
+      expect(expected).to.not.equal(template(spec.countsQuery, `${spec.stagingUri}${TASK}.counts/`));
+      expect(started()).to.deep.equal([expected]);
+      expect(started()[0]).to.include(`WHEN "$path" IN ('x') THEN 0 END`).and.include(`TO '${spec.stagingUri}${TASK}.counts/'`);
+      expect(logged.map((l) => l.fields.fallback)).to.deep.equal(["countsAsExecuted"]);
+      // Through the batch path as well, told by the run query.
+      athenaMock.on(BatchGetQueryExecutionCommand).resolves({ QueryExecutions: [{ QueryExecutionId: `q-${TASK}`, Query: executedByEarlierRunner, Status: { State: "SUCCEEDED" } }] });
+      const listing = await engine.describeRuns([{ jobName: JOB_NAME, runIds: new Set([`q-${TASK}`]), taskIds: new Set(), earlierRunnerRunIds: new Set([`q-${TASK}`]) }], 1);
+      expect(listing.runs.get(`q-${TASK}`)).to.include({ state: "COUNTING" });
+    });
+
+    it("whose statement is not the spec's bound (redeployed with other SQL since) fails COUNTS_FAILED saying so, starting nothing", async () => {
+      current = { ...spec, query: spec.query.replace("UNLOAD (", "UNLOAD ( ") };
+      succeeded(executedByEarlierRunner);
+      const run = await engine.describeRun(JOB_NAME, `q-${TASK}`, true);
+      expect(run).to.include({ state: "COUNTS_FAILED", status: "failed" });
+      expect((run as { errorMessage: string }).errorMessage).to.equal(`query q-${TASK}, started by an earlier runner, is not the job's statement as its spec now gives it (the job was redeployed while it ran): its rows cannot be counted`);
+      expect(started()).to.deep.equal([]);
+      expect(logged.map((l) => [l.fields.fallback, l.fields.aligned])).to.deep.equal([["countsAsExecuted", false]]);
+    });
+
+    it("with kept statements (restarted by this runner) uses them; a run of this runner without them gets no fallback", async () => {
+      upload("a.csv", csv(sources));
+      await start();
+      const kept = JSON.parse(statementsKept()!.toString("utf8"));
+      succeeded(kept.job);
+      await engine.describeRun(JOB_NAME, `q-${TASK}`, true);
+      expect(started()[1]).to.equal(kept.counts);
+      objects.delete(`${BUCKET}/${parseS3Uri(statementsRunUri(spec.stagingUri, TASK)).key}`);
+      athenaMock.resetHistory();
+      succeeded(executedByEarlierRunner);
+      expect(await engine.describeRun(JOB_NAME, `q-${TASK}`, false)).to.include({ state: "COUNTS_FAILED" });
+      expect(await engine.describeRun(JOB_NAME, `q-${TASK}`)).to.include({ state: "COUNTS_FAILED" });
+      expect(started()).to.deep.equal([]);
+      expect(logged).to.deep.equal([]);
+    });
   });
 
   it("refuses statements over Athena's limit in UTF-8 bytes (non-ASCII keys), though their characters are fewer, starting and keeping nothing", async () => {

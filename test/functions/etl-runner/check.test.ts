@@ -10,7 +10,8 @@ import {
 } from "@aws-sdk/client-sfn";
 import { expect } from "chai";
 import { checkAllRuns, checkOneRun } from "../../../functions/etl-runner/check";
-import { STALE_CLAIM_MS } from "../../../functions/etl-runner/engine";
+import { STALE_CLAIM_MS, type EngineAdapter, type RunQuery } from "../../../functions/etl-runner/engine";
+import { RUNNER_VERSION } from "../../../functions/etl-runner/runs-table";
 import { failureCause } from "../../../functions/etl-runner/failure-cause";
 import { emptySummary } from "../../../functions/etl-runner/deps";
 import { LIMITS } from "../../../functions/shared/sfn";
@@ -40,6 +41,29 @@ const gone = {
 };
 
 describe("etl-runner check", () => {
+  it("tells the adapter which runs' tasks an earlier runner claimed (items without runnerVersion), in the batch and run by run", async () => {
+    const h = runnerHarness();
+    const items = [itemAttributes({ jobName: JOB, taskId: "t1", jobRunId: "old" }), itemAttributes({ jobName: JOB, taskId: "t2", jobRunId: "new", runnerVersion: RUNNER_VERSION })];
+    h.ddb.on(ScanCommand).resolves({ Items: items });
+    h.ddb.on(QueryCommand).resolves({ Items: items });
+    const queries: RunQuery[] = [];
+    const described: Array<[string, boolean | undefined]> = [];
+    const adapter = {
+      engine: "glue",
+      label: "Glue",
+      describeRuns: async (q: readonly RunQuery[]) => (queries.push(...q), { runs: new Map(), runsByTask: new Map(), unsearchedJobs: new Set() }),
+      describeRun: async (_job: string, runId: string, byEarlierRunner?: boolean) => (described.push([runId, byEarlierRunner]), { runId, state: "RUNNING", status: "running", stoppable: true }),
+    } as Partial<EngineAdapter> as EngineAdapter;
+    const deps = { ...h.deps, engines: { of: () => adapter, jobsOn: () => [JOB] } };
+    await checkAllRuns(deps, emptySummary());
+    expect(queries.map((q) => [...(q.earlierRunnerRunIds ?? [])])).to.deep.equal([["old"]]);
+    expect(described.sort()).to.deep.equal([["new", false], ["old", true]]);
+    described.length = 0;
+    await checkOneRun(deps, { jobName: JOB, jobRunId: "old" }, emptySummary());
+    await checkOneRun(deps, { engine: "glue", jobRunId: "new" }, emptySummary());
+    expect(described).to.deep.equal([["old", true], ["new", false]]);
+  });
+
   describe("every Glue state", () => {
     it("SUCCEEDED: SendTaskSuccess with the run's summary, then deletes the item", async () => {
       const h = oneRun(run("SUCCEEDED"));

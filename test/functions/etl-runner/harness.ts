@@ -58,6 +58,7 @@ export function itemAttributes(item: Partial<RunItem> & { jobName: string; taskI
   };
   if (item.jobRunId) attributes.jobRunId = { S: item.jobRunId };
   if (item.executionArn) attributes.executionArn = { S: item.executionArn };
+  if (item.runnerVersion !== undefined) attributes.runnerVersion = { N: String(item.runnerVersion) };
   return attributes;
 }
 

@@ -8,7 +8,7 @@ import { emptySummary } from "../../../functions/etl-runner/deps";
 import { acceptTask, startErrorName, taskIdOf } from "../../../functions/etl-runner/start";
 import { STALE_CLAIM_MS } from "../../../functions/etl-runner/engine";
 import { createGlueClient, createGlueClients, GLUE_MAX_ATTEMPTS, GLUE_REQUEST_TIMEOUT_MS } from "../../../functions/etl-runner/clients";
-import { RunsTable } from "../../../functions/etl-runner/runs-table";
+import { RUNNER_VERSION, RunsTable } from "../../../functions/etl-runner/runs-table";
 import { RUNNER_TABLE } from "../../../core/table-keys";
 import { awsError, silentLogger, startDynalite } from "../fakes";
 import { GlueEngine } from "../../../functions/etl-runner/engines/glue";
@@ -31,6 +31,8 @@ describe("etl-runner start", () => {
     expect(put.ConditionExpression).to.equal("attribute_not_exists(#sk)");
     expect(put.Item).to.deep.include({ jobName: { S: "etl-dev-LoadOrders" }, taskId: { S: taskId }, taskToken: { S: TOKEN }, status: { S: "STARTING" } });
     expect(put.Item!.expiresAt).to.deep.equal({ N: String(NOW.getTime() / 1000 + 14 * 86_400) });
+    // This runner's version: a run it claimed is never read as an earlier runner left it.
+    expect(put.Item!.runnerVersion).to.deep.equal({ N: String(RUNNER_VERSION) });
     // --etl_execution is the execution's NAME ($$.Execution.Name): recorded and logged as such, never as an ARN.
     expect(put.Item!.executionName).to.deep.equal({ S: "exec-1" });
     expect(put.Item!.executionArn).to.equal(undefined);
