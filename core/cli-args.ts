@@ -2,6 +2,11 @@
 // synth:hcl, bench, config:schema): node's util.parseArgs behind a declared command, so every tool answers
 // --help with a usage text generated from the same declaration, and every usage error is one line naming the
 // bad argument, exit 2, no stack trace.
+// Entry points: an entry point statically imports only this parser, the configuration and node's modules; what
+// the command runs on (the runtime, DuckDB, the SDK clients, cdktf, the HCL tools) it loads once the arguments
+// parse, through a loader declared at the top: `const runtime = () => require("./runtime") as typeof import("./runtime")`
+// (require, not import(): mocha's tsx/cjs hook resolves only require), so --help and a usage error cost no more
+// than that (test/tools/entry-points.test.ts).
 import { parseArgs } from "node:util";
 
 export interface OptionSpec {

@@ -9,9 +9,12 @@ import { ConfigError, loadConfig, PROJECT_ROOT, type EtlConfig } from "../core/c
 import { DATASET_OPTIONS, datasetArguments, datasetHelp } from "./dataset-inputs";
 import { jobIdsNamed } from "./failure-injection";
 import { InputError } from "./inputs";
-import { readParquet } from "./parquet";
 import { formatProgress, formatSummary } from "./progress";
-import { runLocalWorkflow, type RunReport, type RuntimeOptions } from "./runtime";
+import type { RunReport, RuntimeOptions } from "./runtime";
+
+// Loaded once the arguments parse (core/cli-args.ts: entry points): the runtime, and DuckDB for the first rows.
+const runtime = () => require("./runtime") as typeof import("./runtime");
+const parquet = () => require("./parquet") as typeof import("./parquet");
 
 export const DEFAULT_OUT_DIR = join(PROJECT_ROOT, "out", "joined");
 
@@ -178,7 +181,7 @@ async function runCli(argv: string[], out: (line: string) => void, err: (line: s
   const startMs = Date.now();
   let report: RunReport;
   try {
-    report = await runLocalWorkflow({
+    report = await runtime().runLocalWorkflow({
       ...args.options,
       config,
       signal: interrupt.signal,
@@ -212,7 +215,7 @@ async function runCli(argv: string[], out: (line: string) => void, err: (line: s
   }
   const firstRows: Record<string, Array<Record<string, unknown>>> = {};
   if (report.status === "SUCCEEDED")
-    for (const folder of report.output.byJob ? Object.values(report.output.byJob) : [report.output]) if (folder.rows > 0) firstRows[folder.dir] = (await readParquet(folder.dir, 5)).first;
+    for (const folder of report.output.byJob ? Object.values(report.output.byJob) : [report.output]) if (folder.rows > 0) firstRows[folder.dir] = (await parquet().readParquet(folder.dir, 5)).first;
   out(formatSummary(report, firstRows, Date.now() - startMs));
   if (reportError) {
     err(reportError);

@@ -6,7 +6,10 @@ import { startEdge, type Edge } from "./edge";
 import { formatProgress } from "./progress";
 import { jobIdsNamed } from "./failure-injection";
 import { InputError } from "./inputs";
-import { checkedWorkflow, startLocalServices, type ProgressEvent } from "./runtime";
+import type { ProgressEvent } from "./runtime";
+
+// Loaded once the arguments parse (core/cli-args.ts: entry points).
+const runtime = () => require("./runtime") as typeof import("./runtime");
 
 export const SERVE_COMMAND = defineCommand({
   command: "npm run serve --",
@@ -59,6 +62,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   let edge: Edge;
   let stateMachineArn: string;
   let engineResources: string[] = [];
+  const { checkedWorkflow, startLocalServices } = runtime();
   // The workflow and the catalog schemas against the configuration, before any server starts.
   const stateMachine = await checkedWorkflow(config, config.region);
   try {

@@ -1,10 +1,13 @@
 // `npm run watch -- <execution ARN> [--endpoint URL]`: follows an execution, on AWS or on the local endpoint
 // (`npm run serve`), through GetExecutionHistory, printing the progress lines `npm start` prints. Exit 0 when it
 // succeeds, 1 when it fails, times out or is aborted, 2 on bad usage or an unknown execution.
-import { ExecutionDoesNotExist, GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from "@aws-sdk/client-sfn";
+import type { HistoryEvent, SFNClient } from "@aws-sdk/client-sfn";
 import { defineCommand, integerOption, runAsScript, runCommand, UsageError } from "../core/cli-args";
 import { formatProgress } from "./progress";
 import type { ProgressEvent } from "./runtime";
+
+// Loaded once the arguments parse (core/cli-args.ts: entry points).
+const sfn = () => require("@aws-sdk/client-sfn") as typeof import("@aws-sdk/client-sfn");
 
 export const WATCH_COMMAND = defineCommand({
   command: "npm run watch --",
@@ -107,6 +110,7 @@ function parseJson(text: string | undefined): Record<string, any> | undefined {
 
 /** Every history event newer than `afterId`, oldest first (read newest first, so a long history is not re-read). */
 async function newEvents(client: SFNClient, executionArn: string, afterId: number): Promise<HistoryEvent[]> {
+  const { GetExecutionHistoryCommand } = sfn();
   const events: HistoryEvent[] = [];
   let nextToken: string | undefined;
   do {
@@ -132,6 +136,7 @@ export interface WatchOptions {
 export async function watch(options: WatchOptions): Promise<string> {
   const region = /^arn:aws[a-z-]*:states:([a-z0-9-]+):/.exec(options.executionArn)?.[1];
   const localCredentials = options.endpoint && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } } : {};
+  const { SFNClient } = sfn();
   const client = new SFNClient({ ...(options.endpoint && { endpoint: options.endpoint }), region: process.env.AWS_REGION ?? region, ...localCredentials });
   const follower = new HistoryFollower(options.executionArn);
   let startMs: number | undefined;
@@ -169,7 +174,7 @@ async function run(values: WatchValues, out: (line: string) => void, err: (line:
     const status = await watch({ executionArn, endpoint: values.endpoint, intervalMs, out, signal: interrupt.signal });
     return status === "SUCCEEDED" ? 0 : 1;
   } catch (e) {
-    if (e instanceof ExecutionDoesNotExist) {
+    if (e instanceof sfn().ExecutionDoesNotExist) {
       err(`error: ${e.message}`);
       return 2;
     }

@@ -16,7 +16,15 @@ if (process.env.ETL_TEST_UNIT === "1") {
   const net = require("node:net") as typeof import("node:net");
   const childProcess = require("node:child_process") as typeof import("node:child_process");
   net.Server.prototype.listen = refuse("a server listening") as never;
+  const fork = childProcess.fork;
   for (const name of ["spawn", "spawnSync", "exec", "execSync", "execFile", "execFileSync", "fork"] as const) {
     (childProcess as Record<string, unknown>)[name] = refuse(`child_process.${name}`);
+  }
+  // A parallel run's main process runs no test: it only forks mocha's workers, each of which loads this guard. A
+  // worker has mocha's MOCHA_WORKER_ID and an IPC channel (a mocha a test starts inherits the variable only).
+  const mochaWorker = require.resolve("mocha/lib/nodejs/worker.cjs");
+  if (process.env.MOCHA_WORKER_ID === undefined || process.send === undefined) {
+    childProcess.fork = ((modulePath: string, ...rest: never[]) =>
+      modulePath === mochaWorker ? fork(modulePath, ...rest) : refuse("child_process.fork")()) as typeof fork;
   }
 }

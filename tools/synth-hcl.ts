@@ -10,12 +10,14 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from "node:os";
 import * as pathModule from "node:path";
 import { join, relative, resolve } from "node:path";
-import { format } from "@cdktf/hcl-tools";
-import { parse } from "@cdktf/hcl2json";
 import { defineCommand, runAsScript } from "../core/cli-args";
 import { PROJECT_ROOT } from "../core/config";
 import { SynthError, synthesize } from "./synth-diff";
-import { stackWorkingDir } from "../stacks/etl-stack";
+
+// Loaded once the arguments parse (core/cli-args.ts: entry points): the HCL tools (WebAssembly), and cdktf.
+const hclTools = () => require("@cdktf/hcl-tools") as typeof import("@cdktf/hcl-tools");
+const hcl2json = () => require("@cdktf/hcl2json") as typeof import("@cdktf/hcl2json");
+const etlStack = () => require("../stacks/etl-stack") as typeof import("../stacks/etl-stack");
 import { canonicalHcl, relativeStatePaths, withCheckovSkips } from "./synth-hcl/canonical";
 import { repairHcl, stringsOf } from "./synth-hcl/repair";
 
@@ -43,6 +45,8 @@ function asCanonical(v: unknown, statePaths: ReadonlyMap<string, string>, key = 
  * `statePaths` moves. `file` names it in errors.
  */
 export async function plainHcl(raw: string, json: unknown, file: string, statePaths: ReadonlyMap<string, string> = new Map()): Promise<string> {
+  const { format } = hclTools();
+  const { parse } = hcl2json();
   const hcl = await format(withCheckovSkips(canonicalHcl(repairHcl(raw, stringsOf(withoutMetadata(json))), statePaths), json));
   const expected = stringsOf(asCanonical(withoutMetadata(json), statePaths));
   let parsed: unknown;
@@ -60,6 +64,7 @@ export async function plainHcl(raw: string, json: unknown, file: string, statePa
 
 /** Synthesizes HCL for every stack into `outDir/<stack>/`; returns the stack ids. Replaces what was there. */
 export async function synthHcl(outDir = DEFAULT_HCL_DIR, root = PROJECT_ROOT): Promise<string[]> {
+  const { stackWorkingDir } = etlStack();
   const scratch = mkdtempSync(join(tmpdir(), "synth-hcl-"));
   try {
     synthesize(root, join(scratch, "json"));

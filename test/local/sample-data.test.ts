@@ -16,6 +16,10 @@ const epochDay = (date: string) => {
   const [m, d, y] = date.split("/").map(Number);
   return Date.UTC(y, m - 1, d) / 86_400_000;
 };
+// The rows (as CSV lines, the first ten) that break `holds`: one assertion for 21,000 rows, naming the bad ones
+// (a chai assertion per row cost seconds).
+const rowsBreaking = (rows: string[][], holds: (row: string[], index: number) => boolean) =>
+  rows.flatMap((row, index) => (holds(row, index) ? [] : [row.join(",")])).slice(0, 10);
 
 describe("local/sample-data", () => {
   describe("generateSales", () => {
@@ -26,19 +30,13 @@ describe("local/sample-data", () => {
       expect(lines(csv)[0]).to.equal(SALES_HEADER);
       expect(rows).to.have.length(20_994);
       expect(csv.endsWith("\n")).to.equal(true);
-      for (const row of rows) expect(row, row.join(",")).to.have.length(12);
+      expect(rowsBreaking(rows, (row) => row.length === 12)).to.deep.equal([]);
     });
 
     it("writes unpadded M/D/YYYY dates over 2011-2016 in date order, with the target close after the date", () => {
-      let previous = -Infinity;
-      for (const row of rows) {
-        expect(row[0]).to.match(UNPADDED_DATE);
-        expect(row[5]).to.match(UNPADDED_DATE);
-        const day = epochDay(row[0]);
-        expect(day).to.be.at.least(previous);
-        expect(epochDay(row[5])).to.be.greaterThan(day);
-        previous = day;
-      }
+      expect(rowsBreaking(rows, (row) => UNPADDED_DATE.test(row[0]) && UNPADDED_DATE.test(row[5]))).to.deep.equal([]);
+      expect(rowsBreaking(rows, (row, i) => i === 0 || epochDay(row[0]) >= epochDay(rows[i - 1][0])), "date order").to.deep.equal([]);
+      expect(rowsBreaking(rows, (row) => epochDay(row[5]) > epochDay(row[0])), "target close after the date").to.deep.equal([]);
       expect(rows[0][0].endsWith("/2011")).to.equal(true);
       expect(rows[rows.length - 1][0].endsWith("/2016")).to.equal(true);
     });
@@ -48,12 +46,9 @@ describe("local/sample-data", () => {
       expect([...stages].sort()).to.deep.equal(["Closed Lost", "Closed Won", "Contracting", "Lead", "Prospect", "Qualified"]);
       expect(new Set(rows.map((r) => r[3]))).to.deep.equal(new Set(["SMB", "Enterprise", "Startup"]));
       expect(new Set(rows.map((r) => r[4]))).to.deep.equal(new Set(["US", "EMEA", "APAC"]));
-      for (const r of rows) {
-        expect(r.slice(9)).to.satisfy((b: string[]) => b.every((v) => v === "TRUE" || v === "FALSE"));
-        expect(r[6]).to.match(/^\d+$/);
-        expect(r[8]).to.match(/^\d+$/);
-        if (r[7] === "Closed Lost") expect(r[6]).to.equal("0");
-      }
+      expect(rowsBreaking(rows, (r) => r.slice(9).every((v) => v === "TRUE" || v === "FALSE")), "booleans").to.deep.equal([]);
+      expect(rowsBreaking(rows, (r) => /^\d+$/.test(r[6]) && /^\d+$/.test(r[8])), "integer revenues").to.deep.equal([]);
+      expect(rowsBreaking(rows, (r) => r[7] !== "Closed Lost" || r[6] === "0"), "0 for lost deals").to.deep.equal([]);
       const leads = rows.filter((r) => r[7] === "Lead").length;
       expect(leads / rows.length).to.be.within(0.35, 0.55);
     });
@@ -85,12 +80,9 @@ describe("local/sample-data", () => {
       expect(rows).to.have.length(1461);
       expect(rows[0][0]).to.equal("1/1/2013");
       expect(rows[1460][0]).to.equal("12/31/2016");
-      rows.forEach((row, i) => {
-        expect(row).to.have.length(19);
-        expect(row[0]).to.match(UNPADDED_DATE);
-        expect(epochDay(row[0])).to.equal(epochDay("1/1/2013") + i);
-        for (const value of row.slice(1, 18)) expect(value, row.join(",")).to.match(/^-?\d+$/);
-      });
+      expect(rowsBreaking(rows, (row) => row.length === 19), "19 fields").to.deep.equal([]);
+      expect(rowsBreaking(rows, (row, i) => UNPADDED_DATE.test(row[0]) && epochDay(row[0]) === epochDay("1/1/2013") + i), "one row per day").to.deep.equal([]);
+      expect(rowsBreaking(rows, (row) => row.slice(1, 18).every((value) => /^-?\d+$/.test(value))), "integer metrics").to.deep.equal([]);
     });
 
     it("leaves Events empty on most days and is deterministic per seed", () => {

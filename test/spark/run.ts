@@ -10,17 +10,19 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { dirname, join, relative, sep } from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { defineCommand, runAsScript } from "../../core/cli-args";
-import { runTransformation } from "../../local/etl-engine";
 import { PROJECT_ROOT, loadConfig, schemaPath, scriptPath, scriptsDir, type EtlConfig } from "../../core/config";
 import { jobArguments, type EtlInput } from "../../core/job-arguments";
 import { COUNTS_OBJECT, DataQualityError, parseCountsObject, parseQualityLimits } from "../../core/quality";
 import { readSchemaFile } from "../../core/schema-file";
-import { jobOutputColumns } from "../../asl/consistency";
 import { DEFAULT_SALES_ROWS } from "../../local/sample-data";
 import { splitCsvLine } from "../csv-line";
 import { CASES, sampleLines, type DatasetSample } from "./cases";
+
+// Loaded once the arguments parse (core/cli-args.ts: entry points): DuckDB, the local engine, the ASL checks.
+const duckdb = () => require("@duckdb/node-api") as typeof import("@duckdb/node-api");
+const etlEngine = () => require("../../local/etl-engine") as typeof import("../../local/etl-engine");
+const consistency = () => require("../../asl/consistency") as typeof import("../../asl/consistency");
 
 const BUCKET = "test-spark-bucket";
 const PYTHON = join(PROJECT_ROOT, ".venv", "bin", "python");
@@ -99,7 +101,7 @@ async function runDuckDb(config: EtlConfig, runs: JobRun[]): Promise<Map<string,
     }
     const { inputs, output, sql, quality } = run.args("duckdb");
     try {
-      const result = await runTransformation({ inputs, sqlFile: sql, outputDir: output, scriptsDir: scriptsDir(config), quality: parseQualityLimits(quality) });
+      const result = await etlEngine().runTransformation({ inputs, sqlFile: sql, outputDir: output, scriptsDir: scriptsDir(config), quality: parseQualityLimits(quality) });
       outcomes.set(run.id, { status: "ok", rowsWritten: result.rowsWritten, rowsRead: result.rowsRead, droppedRows: result.droppedRows, files: result.files });
     } catch (e) {
       outcomes.set(run.id, { status: "error", error: (e as Error).message, dataQuality: e instanceof DataQualityError });
@@ -184,7 +186,7 @@ async function parquetFiles(dir: string): Promise<string[]> {
 
 /** Columns (name, DuckDB type) and rows (JSON values, in order) of Parquet files read one after the other. */
 async function readOutput(files: string[]): Promise<{ columns: string[]; rows: unknown[][] }> {
-  const instance = await DuckDBInstance.create(":memory:");
+  const instance = await duckdb().DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
   try {
     let columns: string[] = [];
@@ -248,7 +250,7 @@ async function main(options: { case?: string; keep?: boolean }): Promise<number>
   try {
     const started = Date.now();
     const runs: JobRun[] = [];
-    const outputColumns = await jobOutputColumns(config);
+    const outputColumns = await consistency().jobOutputColumns(config);
     for (const caseIndex of cases) {
       const rows = CASES[caseIndex].name === "sample data" ? SAMPLE_ROWS.full : SAMPLE_ROWS.small;
       const samples = Object.entries(config.datasets).map(([dataset, d]) => {

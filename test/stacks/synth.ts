@@ -11,24 +11,27 @@ export const FIXTURE_CONFIG = join(__dirname, "..", "fixtures", "three-datasets"
 export type TfJson = { resource: Record<string, Record<string, any>>; data?: Record<string, Record<string, any>>; terraform: any; provider: any; output?: any };
 export interface SynthesizedApp {
   config: EtlConfig;
-  outdir: string;
   glue: TfJson;
   stateMachine: TfJson;
   runner: TfJson;
 }
 
 const cache = new Map<string, SynthesizedApp>();
-const outdirs: string[] = [];
-after(() => outdirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-/** Synthesizes `config` into a temporary folder and parses the three stacks. */
+/**
+ * Synthesizes `config` into a temporary folder, parses the three stacks and removes the folder (at once: a root
+ * `after` hook in this helper would only run for the first file of each mocha worker).
+ */
 export function synthConfig(config: EtlConfig): SynthesizedApp {
   const outdir = mkdtempSync(join(tmpdir(), "etl-synth-test-"));
-  outdirs.push(outdir);
-  buildApp(config, { outdir }).app.synth();
-  const ids = stackIds(config);
-  const read = (id: string) => JSON.parse(readFileSync(join(outdir, "stacks", id, "cdk.tf.json"), "utf8")) as TfJson;
-  return { config, outdir, glue: read(ids.glue), stateMachine: read(ids.stateMachine), runner: read(ids.runner) };
+  try {
+    buildApp(config, { outdir }).app.synth();
+    const ids = stackIds(config);
+    const read = (id: string) => JSON.parse(readFileSync(join(outdir, "stacks", id, "cdk.tf.json"), "utf8")) as TfJson;
+    return { config, glue: read(ids.glue), stateMachine: read(ids.stateMachine), runner: read(ids.runner) };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
 }
 
 /** Like synthConfig for a configuration file (and environment), synthesized once per test run. */
