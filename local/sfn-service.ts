@@ -5,8 +5,11 @@
 // (sfn/integrations.ts). The shared records and errors are in sfn/model.ts.
 import "./polyfill"; // before aws-local-stepfunctions: it needs Promise.withResolvers
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { ExecutionError, StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
 import { allStates, type LoadedStateMachine } from "../asl/loader";
+import { readCache, sha256, writeCache } from "../core/build-cache";
 import { parseResource, SUPPORTED_RESOURCES } from "../core/sfn-integrations";
 import { LOCAL_ACCOUNT, LOCAL_REGION } from "./arns";
 import { AwsJsonError, startAwsJsonServer, type AwsJsonServer } from "./aws-json-server";
@@ -133,6 +136,25 @@ function libraryDefinition(definition: Record<string, unknown>): StateMachineDef
   return copy as unknown as StateMachineDefinition;
 }
 
+/** The library's own package.json and its asl-validator's: what decides whether a definition passes its check. */
+const LIBRARY_VALIDATOR = (() => {
+  const library = join(dirname(require.resolve("aws-local-stepfunctions")), "..");
+  return [join(library, "package.json"), require.resolve("asl-validator/package.json", { paths: [library] })].map((file) => readFileSync(file, "utf8")).join("\n");
+})();
+
+/**
+ * The library checks each definition it is given with asl-validator, which compiles its JSON schemas on every call
+ * (0.15-0.4 s of CPU per execution service): a definition that passed once is not checked again (the build cache,
+ * as asl/loader.ts does for its own check). One that fails is never remembered, so it fails every time.
+ */
+function libraryMachine(definition: StateMachineDefinition): StateMachine {
+  const passedKey = `sfn-definition-valid/${sha256(LIBRARY_VALIDATOR, JSON.stringify(definition))}`;
+  if (readCache(passedKey)) return new StateMachine(definition, { validationOptions: { noValidate: true } });
+  const machine = new StateMachine(definition);
+  writeCache(passedKey, "");
+  return machine;
+}
+
 export class LocalStepFunctions {
   readonly stateMachineArn: string;
   /** Messages published by `sns:publish` tasks, in order. */
@@ -205,7 +227,7 @@ export class LocalStepFunctions {
     this.tasks = new ActivityTasks({ region, accountId, longPollMs, emit: (e, event, at) => this.emit(e, event, at), isClosed: () => this.closed });
     try {
       ({ tasks: this.taskStates, nested: this.nestedStates } = describeStates(options.stateMachine.definition));
-      this.machine = new StateMachine(libraryDefinition(options.stateMachine.definition));
+      this.machine = libraryMachine(libraryDefinition(options.stateMachine.definition));
     } catch (e) {
       throw new Error(`${file}: ${(e as Error).message}`);
     }
@@ -406,7 +428,7 @@ export class LocalStepFunctions {
     if (execution.redriveCount >= MAX_REDRIVES) throw new AwsJsonError("ExecutionNotRedrivable", `execution '${execution.executionArn}' was redriven ${MAX_REDRIVES} times, the most AWS allows`);
     let machine: StateMachine;
     try {
-      machine = new StateMachine(libraryDefinition(redriveDefinition(this.options.stateMachine.definition, execution.records)));
+      machine = libraryMachine(libraryDefinition(redriveDefinition(this.options.stateMachine.definition, execution.records)));
     } catch (e) {
       if (e instanceof NotRedrivableError) throw new AwsJsonError("ExecutionNotRedrivable", `execution '${execution.executionArn}': ${e.message}`);
       throw e;

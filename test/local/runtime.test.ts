@@ -53,6 +53,17 @@ describe("local/runtime", () => {
     return { report, events, endpoints, triggers };
   }
 
+  /**
+   * One event-driven run that succeeds (no fallback schedule), into its own folder: started by the first test that
+   * reads it, then shared by the tests that only read its result (each still starts it when run alone).
+   */
+  let succeeded: Promise<Awaited<ReturnType<typeof run>> & { sfnEndpointBefore: string | undefined }> | undefined;
+  const succeededRun = () =>
+    (succeeded ??= (async () => {
+      const sfnEndpointBefore = process.env.AWS_ENDPOINT_URL_SFN;
+      return { ...(await run({ fallbackPeriodMs: 3_600_000, outDir: join(dir, "succeeded") })), sfnEndpointBefore };
+    })());
+
   it("takes every job no other job reads as a final job; each gets its own subfolder of the output only when there are several", () => {
     expect(finalJobs(config)).to.deep.equal(shape.finalJobs);
     const dataset = config.jobs[shape.datasetJobs[0]];
@@ -65,7 +76,7 @@ describe("local/runtime", () => {
   });
 
   it("reports every job's counts (rows read and dropped per input, rows written) on every engine, in the report and its progress lines", async () => {
-    const { report, events } = await run();
+    const { report, events } = await succeededRun();
     expect(report.status, report.error).to.equal("SUCCEEDED");
     for (const job of report.jobs) {
       const id = Object.keys(config.jobs).find((j) => `${config.project}-${config.environment}-${j}` === job.jobName)!;
@@ -81,8 +92,7 @@ describe("local/runtime", () => {
   });
 
   it("runs event-driven without the fallback schedule, and closes every server and restores the environment", async () => {
-    const before = process.env.AWS_ENDPOINT_URL_SFN;
-    const { report, endpoints, triggers } = await run({ fallbackPeriodMs: 3_600_000 });
+    const { report, endpoints, triggers, sfnEndpointBefore } = await succeededRun();
     expect(report.status, report.error).to.equal("SUCCEEDED");
     expect(report.jobs.map((j) => [j.jobName, j.state]).sort()).to.deep.equal(shape.jobs.map((id) => [names.glueJob(id), "SUCCEEDED"]).sort());
     expect(report.output.rows).to.be.greaterThan(0);
@@ -113,7 +123,7 @@ describe("local/runtime", () => {
     }
     const stateChanges = { glue: "Glue Job State Change", athena: "Athena Query State Change", "emr-serverless": "EMR Serverless Job Run State Change" } as const;
     for (const engine of new Set(Object.values(config.jobs).map((j) => j.engine))) expect(triggers).to.include(`${names.runnerFunction}:${stateChanges[engine]}`);
-    expect(process.env.AWS_ENDPOINT_URL_SFN).to.equal(before);
+    expect(process.env.AWS_ENDPOINT_URL_SFN).to.equal(sfnEndpointBefore);
   });
 
   it("still finishes on the fallback schedule alone (schedule-only mode)", async () => {
@@ -144,9 +154,9 @@ describe("local/runtime", () => {
   });
 
   it("a failed run leaves the previous result in place, and the report says what is on disk", async () => {
-    const outDir = join(dir, "kept");
-    const first = await run({ outDir });
+    const first = await succeededRun();
     expect(first.report.status, first.report.error).to.equal("SUCCEEDED");
+    const outDir = first.report.output.dir;
     const before = await folderSnapshot(outDir);
     const failed = await run({ outDir, failJobs: [lastJob] });
     expect(failed.report.status).to.equal("FAILED");

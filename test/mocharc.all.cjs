@@ -1,0 +1,30 @@
+// `npm test`: every test file, in parallel on the workers of .mocharc.json, the slowest files first. Mocha hands the
+// files to its workers in the order given (its default is by name), so a long file that comes late leaves one
+// worker running it alone at the end. The slowest are from the profile in BENCHMARKS.md ("Test loop").
+const { existsSync, readdirSync } = require("node:fs");
+const { join } = require("node:path");
+
+const SLOWEST_FIRST = [
+  "test/e2e/cli.test.ts",
+  "test/e2e/three-datasets-copy.test.ts",
+  "test/example/e2e-cli.test.ts",
+  "test/e2e/serve-aws-cli.test.ts",
+  "test/e2e/serve-engines-cli.test.ts",
+  "test/tools/commands.test.ts",
+  "test/local/runtime.test.ts",
+  "test/tools/synth-app.test.ts",
+  "test/e2e/native-glue.test.ts",
+  "test/local/athena-service.test.ts",
+  "test/tools/synth-hcl.test.ts",
+  "test/local/sfn-integrations.test.ts",
+];
+
+const root = join(__dirname, "..");
+const missing = SLOWEST_FIRST.filter((file) => !existsSync(join(root, file)));
+if (missing.length) throw new Error(`test/mocharc.all.cjs: SLOWEST_FIRST names files that do not exist: ${missing.join(", ")}`);
+const all = readdirSync(join(root, "test"), { recursive: true })
+  .map((file) => `test/${file.split("\\").join("/")}`)
+  .filter((file) => file.endsWith(".test.ts"))
+  .sort();
+
+module.exports = { ...require("../.mocharc.json"), spec: [...SLOWEST_FIRST, ...all.filter((file) => !SLOWEST_FIRST.includes(file))] };
