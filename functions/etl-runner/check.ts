@@ -267,7 +267,10 @@ async function recoverStaleClaim(deps: RunnerDeps, item: RunItem, adoptable: Eng
       logger.warn("claim lost before the adopted run was recorded; leaving it to its new holder", { ...context, jobRunId: adoptable.runId });
       return;
     }
-    await applyRunState(deps, { ...mine, status: "RUNNING", jobRunId: adoptable.runId }, adoptable, summary);
+    // A listing lacks what the engine's full read adds (Athena: the counts and the data-quality gate; EMR Serverless:
+    // execution times): a run that ended is read as a recorded run is. Unread, it stays recorded (heartbeat sent) for the next cycle.
+    const run = adoptable.status === "running" ? adoptable : await describeRun(deps, item.jobName, adoptable.runId, claimedByEarlierRunner(item));
+    if (run) await applyRunState(deps, { ...mine, status: "RUNNING", jobRunId: adoptable.runId }, run, summary);
     return;
   }
   const parsed = parseTaskInput(runnerTaskInput, item.taskInput);

@@ -283,7 +283,10 @@ describe("etl-runner check", () => {
       h.glue.on(GetJobRunsCommand).resolves({
         JobRuns: [run("RUNNING", { Id: "jr_other", Arguments: { "--etl_task_id": "t9" } }), run("SUCCEEDED", { Id: "jr_mine", Arguments: { "--etl_task_id": "t1" } })],
       });
+      // Ended: read again as a recorded run is (GetJobRun), not answered from the listing.
+      h.glue.on(GetJobRunCommand).resolves({ JobRun: run("SUCCEEDED", { Id: "jr_mine", Arguments: { "--etl_task_id": "t1" } }) });
       await checkAllRuns(h.deps, emptySummary());
+      expect(h.glue.commandCalls(GetJobRunCommand).map((c) => c.args[0].input)).to.deep.equal([{ JobName: JOB, RunId: "jr_mine" }]);
       const updates = h.ddb.commandCalls(UpdateItemCommand).map((c) => c.args[0].input.ExpressionAttributeValues);
       expect(updates[0]).to.deep.include({ ":old": { S: stale }, ":starting": { S: "STARTING" } });
       expect(updates[1]).to.deep.include({ ":running": { S: "RUNNING" }, ":run": { S: "jr_mine" } });

@@ -98,6 +98,17 @@ describe("etl-runner contract (every engine)", () => {
     return item.jobRunId!;
   }
 
+  /** A task whose start answer was lost, its run ended `state` before the claim went stale; returns the run id. */
+  async function lostStartEnded(w: World, state: string, errorMessage?: string): Promise<string> {
+    w.fake.nextStart = { kind: "lose-answer", created: true };
+    await w.accept();
+    const [runId] = w.fake.runIds();
+    w.stage(TASK_ID, { "part-0.parquet": "rows" });
+    w.fake.setState(runId, state, errorMessage);
+    w.advance(STALE_CLAIM_MS);
+    return runId;
+  }
+
   describe("start requests, as the engines contract specifies", () => {
     it("Athena: the job's statement with the run's staging folder, in its workgroup and database, with a ClientRequestToken", async () => {
       const w = await world(fakeAthena);
@@ -190,6 +201,59 @@ describe("etl-runner contract (every engine)", () => {
       expect(w.s3.under(DATA_BUCKET, "staging/")).to.deep.equal({});
     });
 
+    describe("a lost start's run, adopted by the check cycle once it ended: counted and gated as a recorded run is, not answered from the workgroup listing", () => {
+      it("succeeded: its counts statement runs and the task output carries the counts", async () => {
+        const w = await world(fakeAthena);
+        const runId = await lostStartEnded(w, "SUCCEEDED");
+        await w.check();
+        expect(w.fake.starts.map((s) => s.key)).to.deep.equal([TASK_ID, `${TASK_ID}-counts`]);
+        expect(w.successes()).to.have.length(1);
+        expect(JSON.parse(w.successes()[0].output)).to.deep.include({ runId, state: "SUCCEEDED", ...w.fake.extraOutput(runId) });
+        expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({ "part-0.parquet": "rows" });
+        expect(await w.items()).to.deep.equal([]);
+      });
+
+      it("over its limits: fails with DataQualityError, its staged output deleted, never published", async () => {
+        const w = await world(fakeAthena);
+        w.s3.objects.set(`${DATA_BUCKET}/${w.output}old.parquet`, "previous");
+        w.fake.counts = { ...w.fake.counts!, line: JSON.stringify({ "rows.read": 7, "rows.kept": 0, written: 0 }) };
+        await lostStartEnded(w, "SUCCEEDED");
+        await w.check();
+        expect(w.successes()).to.deep.equal([]);
+        expect(w.failures().map((f) => f.error)).to.deep.equal(["DataQualityError"]);
+        const expected = checkQuality({ inputs: { rows: { read: 7, dropped: 7 } }, written: 0, nulls: {} }, (w.fake.spec as AthenaJobSpec).quality);
+        expect(w.failures()[0].cause).to.include(expected!);
+        expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({ "old.parquet": "previous" });
+        expect(w.s3.under(DATA_BUCKET, "staging/")).to.deep.equal({});
+      });
+
+      it("while its counts statement runs: the task stays open (heartbeat), nothing published, the run recorded", async () => {
+        const w = await world(fakeAthena);
+        w.fake.counts = { ...w.fake.counts!, state: "RUNNING" };
+        const runId = await lostStartEnded(w, "SUCCEEDED");
+        await w.check();
+        expect([...w.successes(), ...w.failures()]).to.deep.equal([]);
+        expect(w.heartbeats().length).to.be.at.least(1);
+        expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({});
+        expect((await w.items())[0]).to.include({ status: "RUNNING", jobRunId: runId });
+      });
+
+      it("its counts unreadable this cycle (S3 throttled): heartbeat, the run recorded, answered with its counts next cycle", async () => {
+        const w = await world(fakeAthena);
+        const runId = await lostStartEnded(w, "SUCCEEDED");
+        w.s3.failures.push({ command: "ListObjectsV2", when: (i) => String(i.Prefix).endsWith(".counts/"), error: awsError("SlowDown", "reduce your request rate", 503) });
+        await w.check();
+        expect([...w.successes(), ...w.failures()]).to.deep.equal([]);
+        expect(w.heartbeats().length).to.be.at.least(1);
+        expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({});
+        expect((await w.items())[0]).to.include({ status: "RUNNING", jobRunId: runId });
+        await w.check();
+        expect(w.successes()).to.have.length(1);
+        expect(JSON.parse(w.successes()[0].output).counts).to.deep.equal({ rowsRead: { rows: 5 }, rowsDropped: { rows: 1 }, rowsWritten: 4 });
+        expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({ "part-0.parquet": "rows" });
+      });
+    });
+
     it("a counts statement that fails fails the task with JobFailedError, publishing nothing", async () => {
       const w = await world(fakeAthena);
       w.fake.counts = { ...w.fake.counts!, state: "FAILED" };
@@ -241,6 +305,30 @@ describe("etl-runner contract (every engine)", () => {
           expect(w.fake.starts.length, "not started again").to.equal(1);
           expect((await w.items())[0]).to.include({ status: "RUNNING", jobRunId: w.fake.runIds()[0] });
           expect(w.heartbeats().length).to.be.at.least(1);
+          expect(w.fake.calls()[w.fake.perRunCall] ?? 0, "a run still in progress is not read again").to.equal(0);
+        });
+
+        it(`a lost start's run that has since ${states.succeeded} is adopted and answered with a recorded run's output (the engine's full read, not its listing)`, async () => {
+          const w = await world(make);
+          const runId = await lostStartEnded(w, states.succeeded);
+          await w.check();
+          expect(w.successes()).to.have.length(1);
+          const output = JSON.parse(w.successes()[0].output);
+          expect(output).to.deep.include({ jobName: w.fake.jobName, engine, runId, state: states.succeeded, ...w.fake.extraOutput(runId) });
+          expect(output.startedOn).to.match(/^2026-11-23T12:00:\d\d\.000Z$/);
+          expect(output.completedOn).to.equal("2026-11-23T12:05:00.000Z");
+          expect(output.executionTime).to.be.a("number").and.above(0);
+          expect(w.fake.starts.filter((s) => s.key === TASK_ID), "not started again").to.have.length(1);
+          expect(await w.items()).to.deep.equal([]);
+        });
+
+        it(`a lost start's run that has since ${states.failed[0]} is adopted and fails the task with the engine's reason`, async () => {
+          const w = await world(make);
+          const runId = await lostStartEnded(w, states.failed[0], "it broke");
+          await w.check();
+          expect(w.failures().map((f) => f.error)).to.deep.equal(["JobFailedError"]);
+          expect(JSON.parse(w.failures()[0].cause)).to.include({ runId, state: states.failed[0], errorMessage: "it broke" });
+          expect(w.successes()).to.deep.equal([]);
         });
 
         it("a stale claim whose start never reached the engine is started again, with the same key", async () => {
