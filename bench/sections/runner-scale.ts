@@ -157,7 +157,7 @@ export const runnerScaleSection: Section = {
     const figures: Figure[] = [];
     for (const activeRuns of SIZES) {
       const cycles = await measureSize(context, config, activeRuns);
-      const how = `checkAllRuns() of functions/etl-runner/check.ts over ${activeRuns} RUNNING runs spread over ${ENGINES.length * JOBS_PER_ENGINE} jobs (${JOBS_PER_ENGINE} each on ${ENGINES.join(", ")}; dynalite, in-process engine fakes, fake SFN over HTTP; ENGINE_CONCURRENCY ${config.runner.engineConcurrency}), ${CYCLES} cycles; wall time of one call; calls counted per command on each client`;
+      const how = `checkAllRuns() of functions/etl-runner/check.ts over ${activeRuns} RUNNING runs spread over ${ENGINES.length * JOBS_PER_ENGINE} jobs (${JOBS_PER_ENGINE} each on ${ENGINES.join(", ")}; dynalite, in-process engine fakes, fake SFN over HTTP through the runner's createSfnClient(); ENGINE_CONCURRENCY ${config.runner.engineConcurrency}), ${CYCLES} cycles; wall time of one call; calls counted per command on each client`;
       figures.push({
         name: `${activeRuns.toLocaleString("en-US")} runs: check cycle`,
         unit: "s",
