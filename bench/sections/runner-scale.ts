@@ -3,7 +3,6 @@
 // in-process fakes of their AWS APIs (bench/engine-fakes.ts), SFN a fake on the AWS JSON protocol over HTTP.
 import { createHash } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { SFNClient } from "@aws-sdk/client-sfn";
 import { STAGING_URI_MARKER, type EngineName, type JobSpec } from "../../core/job-spec";
 import { DEFAULT_LIMITS } from "../../core/quality";
 import { checkAllRuns } from "../../functions/etl-runner/check";
@@ -18,6 +17,7 @@ import { RunsTable } from "../../functions/etl-runner/runs-table";
 import { stagingRunUri } from "../../functions/etl-runner/s3-uri";
 import { mapConcurrent } from "../../functions/shared/concurrency";
 import { createLogger } from "../../functions/shared/logger";
+import { createSfnClient } from "../../functions/shared/sfn";
 import { localWorkflowArns } from "../../local/arns";
 import { withEnv } from "../../local/env";
 import { startAwsJsonServer } from "../../local/aws-json-server";
@@ -74,7 +74,8 @@ async function measureSize(context: BenchContext, config: EtlConfig, activeRuns:
     });
     cleanups.push(() => sfnServer.close());
     const ddbClient = counter.attach(new DynamoDBClient({ endpoint: dynamodb.endpoint, region, credentials }), "dynamodb");
-    const sfnClient = counter.attach(new SFNClient({ endpoint: sfnServer.endpoint, region, credentials }), "sfn");
+    // The runner's own SFN client (functions/shared/sfn.ts), pointed at the fake.
+    const sfnClient = counter.attach(createSfnClient({ endpoint: sfnServer.endpoint, region, credentials }), "sfn");
     cleanups.push(() => [ddbClient, sfnClient].forEach((c) => c.destroy()));
     const table = new RunsTable(ddbClient, names.runnerTable, config.runner.runTtlDays);
 
@@ -156,7 +157,7 @@ export const runnerScaleSection: Section = {
     const figures: Figure[] = [];
     for (const activeRuns of SIZES) {
       const cycles = await measureSize(context, config, activeRuns);
-      const how = `checkAllRuns() of functions/etl-runner/check.ts over ${activeRuns} RUNNING runs spread over ${ENGINES.length * JOBS_PER_ENGINE} jobs (${JOBS_PER_ENGINE} each on ${ENGINES.join(", ")}; dynalite, in-process engine fakes, fake SFN over HTTP; ENGINE_CONCURRENCY ${config.runner.engineConcurrency}), ${CYCLES} cycles; wall time of one call; calls counted per command on each client`;
+      const how = `checkAllRuns() of functions/etl-runner/check.ts over ${activeRuns} RUNNING runs spread over ${ENGINES.length * JOBS_PER_ENGINE} jobs (${JOBS_PER_ENGINE} each on ${ENGINES.join(", ")}; dynalite, in-process engine fakes, fake SFN over HTTP through the runner's createSfnClient(); ENGINE_CONCURRENCY ${config.runner.engineConcurrency}), ${CYCLES} cycles; wall time of one call; calls counted per command on each client`;
       figures.push({
         name: `${activeRuns.toLocaleString("en-US")} runs: check cycle`,
         unit: "s",

@@ -153,16 +153,18 @@ async function describeRun(deps: RunnerDeps, jobName: string, jobRunId: string, 
 /** Answers SFN for one tracked run: success, failure, or a heartbeat while it is in progress. */
 export async function applyRunState(deps: RunnerDeps, item: RunItem, run: RunLookup, summary: RunnerSummary): Promise<void> {
   const { sfn, logger } = deps;
+  summary.runsChecked++;
+  // The common case at scale (every run in progress): one heartbeat, nothing else built per run.
+  const heartbeat = run !== "missing" && run.status === "running" ? await sendTaskHeartbeat(sfn, item.taskToken) : undefined;
+  if (heartbeat === "sent") {
+    summary.heartbeats++;
+    return;
+  }
   const adapter = deps.engines.of(item.jobName);
   const jobRunId = item.jobRunId ?? (run === "missing" ? "" : run.runId);
   const context = { ...logContext(item), engine: adapter.engine, jobRunId };
   const causeOf = (state: string, message: string) => failureCause({ jobName: item.jobName, engine: adapter.engine, runId: jobRunId, state }, message);
-  summary.runsChecked++;
-  if (run !== "missing" && run.status === "running") {
-    if ((await sendTaskHeartbeat(sfn, item.taskToken)) === "sent") {
-      summary.heartbeats++;
-      return;
-    }
+  if (heartbeat === "gone" && run !== "missing") {
     logger.warn("task is gone while its run is in progress; removing it", { ...context, state: run.state });
     await removeItem(deps, item);
     if (run.stoppable) await stopRun(deps, item.jobName, jobRunId);

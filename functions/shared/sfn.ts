@@ -6,6 +6,7 @@ import {
   SendTaskHeartbeatCommand,
   SendTaskSuccessCommand,
   SFNClient,
+  type SFNClientConfig,
 } from "@aws-sdk/client-sfn";
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -38,8 +39,15 @@ export interface ActivityTask {
   input: string;
 }
 
-export function createSfnClient(): SFNClient {
+/**
+ * The workers' SFN client. `cacheMiddleware`: the middleware stack is resolved once per command class, not on every
+ * call (a check cycle sends a heartbeat per active run); nothing adds middleware per command. `overrides` (endpoint,
+ * region, credentials) serve local runs and benchmarks.
+ */
+export function createSfnClient(overrides: Pick<SFNClientConfig, "endpoint" | "region" | "credentials"> = {}): SFNClient {
   return new SFNClient({
+    ...overrides,
+    cacheMiddleware: true,
     requestHandler: new NodeHttpHandler({
       connectionTimeout: 5_000,
       requestTimeout: LONG_POLL_SOCKET_TIMEOUT_MS,
