@@ -3,8 +3,8 @@
 // context), from the same events: S3 notifications, the workflow's RUNNING status change, the functions' own
 // RunnerTaskScheduled events (and any putEvents kick in the ASL), the engines' state changes and a fallback schedule.
 import { randomUUID } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
@@ -695,10 +695,8 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     let bytes = 0;
     try {
       for (const file of files) {
-        // Streamed: memory does not grow with the file.
-        const { size } = await stat(file);
-        await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(file), Body: createReadStream(file), ContentLength: size }));
-        bytes += size;
+        // Streamed into s3rver's store (memory does not grow with the file), with the notification a PutObject gives.
+        bytes += (await s3.putFile(bucket, keyOf(file), file)).size;
       }
     } finally {
       release();
