@@ -5,6 +5,18 @@
 /** Bytes read for a file's header: a header without a line break within them is refused as too long. */
 export const HEADER_LIMIT = 1 << 20;
 
+/**
+ * The refusal of a header longer than HEADER_LIMIT, as every engine words it, or undefined. `head`: the file's first
+ * bytes (decompressed), up to a line break or past HEADER_LIMIT when the file goes on that far. A file that ends
+ * within the limit without a line break is a complete header.
+ */
+export function headerLengthError(head: Uint8Array, path: string): string | undefined {
+  if (head.length <= HEADER_LIMIT) return undefined;
+  const first = head.subarray(0, HEADER_LIMIT);
+  if (first.includes(0x0a) || first.includes(0x0d)) return undefined;
+  return `${path}: malformed CSV header: the header is longer than ${HEADER_LIMIT} bytes`;
+}
+
 /** A file named *.gz (any case) is gzip-compressed CSV, as every engine reads it. */
 export const isGzipName = (path: string) => path.toLowerCase().endsWith(".gz");
 

@@ -4,7 +4,7 @@ import { open, readdir, stat } from "node:fs/promises";
 import { relative, join } from "node:path";
 import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { HEADER_LIMIT, headerOfHead, isGzipName, isSkippedInputFile } from "../core/csv-header";
+import { HEADER_LIMIT, headerLengthError, headerOfHead, isGzipName, isSkippedInputFile } from "../core/csv-header";
 
 // The header rules live in core/csv-header.ts (the runner's Athena adapter applies them too).
 export { describeNonText, duplicateColumnError, isGzipName, missingColumns, snakeCase } from "../core/csv-header";
@@ -48,7 +48,7 @@ export function csvField(value: string): string {
 const LF = 0x0a;
 const CR = 0x0d;
 
-/** The first bytes of a file (decompressed when its name ends in .gz), up to its first line break or the limit. */
+/** The first bytes of a file (decompressed when its name ends in .gz), up to its first line break or past HEADER_LIMIT. */
 async function readHead(path: string): Promise<Buffer> {
   const file = await open(path, "r");
   try {
@@ -62,7 +62,7 @@ async function readHead(path: string): Promise<Buffer> {
         length += bytesRead;
         const chunk = Buffer.from(buffer.subarray(0, bytesRead));
         chunks.push(chunk);
-        if (chunk.includes(LF) || chunk.includes(CR) || length >= HEADER_LIMIT) break;
+        if (chunk.includes(LF) || chunk.includes(CR) || length > HEADER_LIMIT) break;
       }
       return Buffer.concat(chunks);
     }
@@ -73,7 +73,7 @@ async function readHead(path: string): Promise<Buffer> {
       for await (const chunk of gunzip as AsyncIterable<Buffer>) {
         chunks.push(chunk);
         length += chunk.length;
-        if (chunk.includes(LF) || chunk.includes(CR) || length >= HEADER_LIMIT) break;
+        if (chunk.includes(LF) || chunk.includes(CR) || length > HEADER_LIMIT) break;
       }
     } catch (e) {
       throw new Error(`not valid gzip data (${(e as Error).message})`);
@@ -98,6 +98,9 @@ export async function readCsvHeader(path: string): Promise<string[]> {
   } catch (e) {
     throw new Error(`${path}: cannot read the CSV file (${(e as Error).message})`);
   }
+  // The runner's Athena check refuses it too (functions/etl-runner/engines/athena-headers.ts).
+  const tooLong = headerLengthError(head, path);
+  if (tooLong) throw new Error(tooLong);
   return headerOfHead(head, path, isGzipName(path));
 }
 

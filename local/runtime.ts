@@ -3,8 +3,8 @@
 // context), from the same events: S3 notifications, the workflow's RUNNING status change, the functions' own
 // RunnerTaskScheduled events (and any putEvents kick in the ASL), the engines' state changes and a fallback schedule.
 import { randomUUID } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, relative, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
@@ -323,6 +323,8 @@ export interface LocalServices {
   /** The id of the EMR Serverless application the glue stack creates, when a job runs on it. */
   emrApplicationId?: string;
   sfn: LocalStepFunctions;
+  /** The default event bus: an event put on it reaches the functions as the stacks' rules deliver it. */
+  bus: LocalEventBus;
   /** Every job run so far, on every engine, in start order (for reports). */
   jobRuns(): RunReport["jobs"];
   /**
@@ -330,7 +332,7 @@ export interface LocalServices {
    * notifications once every part is stored, so a job never starts on half a folder).
    */
   holdNotifications(keys: string[]): () => void;
-  /** Stops invoking the functions and the schedules, and closes the Step Functions service (ending its executions). */
+  /** Stops invoking the functions and the schedules, and ends the Step Functions executions (the servers close in the cleanups). */
   stop(): Promise<void>;
 }
 
@@ -537,11 +539,13 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
       else recordAnswer(event);
     },
   });
-  // Stop invoking, answer the long-polls, then let in-flight invocations finish before the other services go.
+  // Stop invoking, end the executions and answer the long-polls, let in-flight invocations finish (Step Functions
+  // still answers them, as AWS answers a worker of a finished execution), then close it before the other services go.
   cleanups.push(async () => {
     closing = true;
-    await sfn.close();
+    await sfn.endWork();
     await settleWithin([...invocations], 15_000);
+    await sfn.close();
   });
   progress({
     type: "services",
@@ -599,6 +603,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     emr,
     emrApplicationId,
     sfn,
+    bus,
     jobRuns: () =>
       [
         ...glue.glue.allRuns().map((r) => ({
@@ -648,7 +653,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     async stop() {
       closing = true;
       stopSchedules();
-      await sfn.close();
+      await sfn.endWork();
     },
   };
 }
@@ -690,10 +695,8 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     let bytes = 0;
     try {
       for (const file of files) {
-        // Streamed: memory does not grow with the file.
-        const { size } = await stat(file);
-        await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(file), Body: createReadStream(file), ContentLength: size }));
-        bytes += size;
+        // Streamed into s3rver's store (memory does not grow with the file), with the notification a PutObject gives.
+        bytes += (await s3.putFile(bucket, keyOf(file), file)).size;
       }
     } finally {
       release();
@@ -753,7 +756,7 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
   runOver.abort();
   if (outcome.kind === "error") {
     runtimeError = outcome.message;
-    // Closing the service aborts the execution; its events are then complete.
+    // Stopping ends the execution (ABORTED); its events are then complete.
     await services.stop();
   }
   const description = await finished;

@@ -1,12 +1,15 @@
 // Local S3: s3rver on 127.0.0.1 with one bucket, and its object-created events forwarded in the shape
 // of an S3 bucket notification, so the data-arrival handler sees what it would see on AWS.
-import { mkdtemp, rm } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
 import type { S3Event, S3EventRecord } from "aws-lambda";
 import S3rver from "s3rver";
+import S3rverEvent from "s3rver/lib/models/event";
+import S3Object from "s3rver/lib/models/object";
 
 export interface LocalS3Options {
   /** Bucket created at start. */
@@ -26,6 +29,12 @@ export interface LocalS3 {
   client: S3Client;
   /** The file s3rver stores an object's bytes in (it may not exist): local readers copy it instead of downloading. */
   storedObject(bucket: string, key: string): string;
+  /**
+   * Stores a local file as the object `key`, as s3rver's PutObject handler does (the same store call: bytes, MD5 ETag,
+   * metadata; then the same ObjectCreated:Put event), without the HTTP round trip: the runtime's uploads of the inputs.
+   * Returns the object's size.
+   */
+  putFile(bucket: string, key: string, file: string): Promise<{ size: number }>;
   close(): Promise<void>;
 }
 
@@ -77,6 +86,19 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     bucket: options.bucket,
     client,
     storedObject: (bucket, key) => server.store.getResourcePath(bucket, key, "object"),
+    async putFile(bucket, key, file) {
+      // What a PutObject through the SDK costs besides this: signing, the loopback socket and s3rver's HTTP parsing,
+      // about 0.5 s of CPU for 449 MiB (s3rver's MD5 stays: the ETag the functions see).
+      // The content type the SDK sends for a stream body.
+      const headers = { "content-length": (await stat(file)).size, "content-type": "application/octet-stream" };
+      const content = createReadStream(file, { highWaterMark: 1 << 20 });
+      // s3rver's store listens for errors after its own transform only: a read error would leave its promise pending.
+      const readFailed = new Promise<never>((_, reject) => content.once("error", (e) => reject(new Error(`${file}: cannot read the file (${e.message})`))));
+      const { size, md5 } = await Promise.race([server.store.putObject(new S3Object(bucket, key, content, headers)), readFailed]);
+      const stored = new S3Object(bucket, key, null, { "content-length": size, etag: JSON.stringify(md5) });
+      server.emit("event", new S3rverEvent({ bucket, eventType: "Put", S3Item: stored }, { reqHeaders: { host: new URL(endpoint).host }, sourceIp: "127.0.0.1" }));
+      return { size };
+    },
     async close() {
       if (closed) return;
       closed = true;

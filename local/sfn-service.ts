@@ -278,15 +278,25 @@ export class LocalStepFunctions {
     return this.describe(execution);
   }
 
-  /** Answers pending long-polls with `{}`, aborts running executions, closes the server and every socket. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const execution of this.executions.values()) {
-      if (execution.status === "RUNNING") this.stop(execution, "LocalServiceClosed", "the local Step Functions service was closed");
+  /**
+   * Ends the service's work but keeps answering: aborts running executions, refuses new ones, and answers pending and
+   * new long-polls with `{}`. A worker still busy then gets AWS's answers for a finished execution (TaskTimedOut for
+   * its task), not a refused connection; close() stops listening. Idempotent.
+   */
+  async endWork(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      for (const execution of this.executions.values()) {
+        if (execution.status === "RUNNING") this.stop(execution, "LocalServiceClosed", "the local Step Functions service was closed");
+      }
     }
     await Promise.all([...this.executions.values()].map((e) => e.done));
     this.tasks.releasePolls();
+  }
+
+  /** endWork(), then closes the server and every socket. Idempotent. */
+  async close(): Promise<void> {
+    await this.endWork();
     await this.server.close();
   }
 

@@ -16,9 +16,29 @@ declare module "s3rver" {
     close(): Promise<void>;
     httpServer?: import("node:http").Server;
     /** Where the filesystem store keeps things: `getResourcePath(bucket, key, "object")` is an object's bytes. */
-    store: { getResourcePath(bucket: string, key: string, resource: string): string };
+    store: {
+      getResourcePath(bucket: string, key: string, resource: string): string;
+      /** What PutObject's handler calls: writes the bytes, their MD5 (the ETag) and the metadata. */
+      putObject(object: object): Promise<{ size: number; md5: string }>;
+    };
   }
   export = S3rver;
+}
+
+declare module "s3rver/lib/models/object" {
+  /** `metadata`: request headers, lower case (content-length, content-type, etag, x-amz-meta-*). */
+  class S3Object {
+    constructor(bucket: string, key: string, content: import("node:stream").Readable | Buffer | null, metadata: Record<string, string | number>);
+  }
+  export = S3Object;
+}
+
+declare module "s3rver/lib/models/event" {
+  /** The S3 event record s3rver emits ("event") after a PutObject; `eventData.S3Item` is the stored object's S3Object. */
+  class S3Event {
+    constructor(eventData: { bucket: string; eventType: "Put"; S3Item: object }, request: { reqHeaders: Record<string, string>; sourceIp: string });
+  }
+  export = S3Event;
 }
 
 declare module "dynalite" {

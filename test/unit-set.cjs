@@ -9,7 +9,7 @@ module.exports = {
     "test/bench/{call-counter,stats}.test.ts",
     "test/functions/*/{arrivals-table,contract,runs-table,release,sfn-client,start,uploads,wait-task,wake-events,worker}.test.ts",
     "test/glue-scripts/etl_common.test.ts",
-    "test/local/{athena-service,aws-json-server,emr-serverless-service,eventbridge-service,glue-service,kicks,runtime,s3-staging,sfn-service,sfn-integrations,sfn-native-engines,sfn-redrive}.test.ts",
+    "test/local/{athena-service,aws-json-server,emr-serverless-service,eventbridge-service,glue-service,kicks,runtime,s3,s3-staging,sfn-service,sfn-integrations,sfn-native-engines,sfn-redrive}.test.ts",
     "test/stacks/bundle.test.ts",
     "test/tools/{commands,diagram,synth-app,synth-diff,synth-hcl}.test.ts",
     "test/unit-set.test.ts",

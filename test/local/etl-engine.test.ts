@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { isoDate, readParquet, type Row } from "../support/parquet";
 import { gzipSync } from "node:zlib";
+import { HEADER_LIMIT } from "../../core/csv-header";
 import { DataQualityError } from "../../core/quality";
 import { readSchemaFile } from "../../core/schema-file";
 import { schemaChunks } from "../../local/dataset-samples";
@@ -228,6 +229,26 @@ describe("local/etl-engine", () => {
         if (content !== undefined) await writeFile(file, content);
         const error = await runTransformation(deals(file)).then(() => undefined, (e: Error) => e);
         expect(error?.message, name).to.include(file).and.include(problem);
+      }
+    });
+
+    it("refuses a header longer than HEADER_LIMIT bytes naming the file, plain or gzip, as the Athena check does; one within it is read", async () => {
+      // Padding after the last name (names are matched trimmed): cut at the limit, the header would still name every column.
+      const withHeaderOf = (bytes: number) => {
+        const header = HEADER + " ".repeat(bytes - HEADER.length);
+        return [header, good[0]].join("\n") + "\n";
+      };
+      for (const [name, write] of [
+        ["long.csv", (text: string) => text],
+        ["long.csv.gz", (text: string) => gzipSync(text)],
+      ] as const) {
+        const file = join(dir, name);
+        await writeFile(file, write(withHeaderOf(HEADER_LIMIT + 1)));
+        const error = await runTransformation(deals(file)).then(() => undefined, (e: Error) => e);
+        expect(error?.message, name).to.equal(`${file}: malformed CSV header: the header is longer than ${HEADER_LIMIT} bytes`);
+        // The line break within the limit: a complete header.
+        await writeFile(file, write(withHeaderOf(HEADER_LIMIT - 1)));
+        expect((await runTransformation(deals(file))).rowsRead, name).to.deep.equal({ deals: 1 });
       }
     });
 

@@ -6,7 +6,9 @@ import { expect } from "chai";
 import { DEFAULT_CONFIG_FILE, loadConfig, PROJECT_ROOT, resourceNames, schemaPath, type EtlConfig } from "../../core/config";
 import { readSchemaFile } from "../../core/schema-file";
 import { writeDatasetSamples } from "../../local/dataset-samples";
-import { finalJobs, InputError, outputSubfolders, runLocalWorkflow, type ProgressEvent, type RuntimeOptions } from "../../local/runtime";
+import { checkedWorkflow, finalJobs, InputError, outputSubfolders, runLocalWorkflow, startLocalServices, type ProgressEvent, type RuntimeOptions } from "../../local/runtime";
+import { KICKS } from "../../core/kicks";
+import { kickSource } from "../../core/topology";
 import { LOCK_FILE, MANIFEST_FILE } from "../../local/output-folder";
 import { readParquet } from "../../local/parquet";
 import { folderSnapshot } from "../folder-snapshot";
@@ -234,6 +236,32 @@ describe("local/runtime", () => {
     expect((error as Error).message).to.contain("interrupted while");
     expect(events).to.deep.equal([]);
     expect(await readdir(outDir).catch(() => [])).to.deep.equal([]);
+  });
+
+  it("shuts down with invocations in flight: Step Functions answers them until they settle, then nothing listens", async () => {
+    const events: ProgressEvent[] = [];
+    const cleanups: Array<() => Promise<void>> = [];
+    const services = await startLocalServices({
+      config,
+      stateMachine: await checkedWorkflow(config, config.region),
+      bucket: `${config.dataLake.bucketPrefix}local`,
+      eventDriven: true,
+      fallbackPeriodMs: 3_600_000,
+      progress: (e) => events.push(e as ProgressEvent),
+      cleanups,
+    });
+    const endpoints = Object.values((events.find((e) => e.type === "services") as Extract<ProgressEvent, { type: "services" }>).endpoints);
+    // The runner's rule takes it: the invocation starts now and long-polls Step Functions once its client is ready,
+    // which is after the shutdown below has begun.
+    const kick = { version: "0", id: "kick-1", "detail-type": KICKS.runner, source: kickSource(names), account: "000000000000", time: new Date().toISOString(), region: config.region, resources: [], detail: {} };
+    expect(services.bus.put(kick)).to.have.length(1);
+    expect(events.filter((e) => e.type === "invocation")).to.have.length(1);
+    const started = Date.now();
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    expect(Date.now() - started).to.be.below(10_000);
+    // Before: Step Functions closed first, and the poll got ECONNREFUSED ("... failed on RunnerTaskScheduled").
+    expect(events.filter((e) => e.type === "invocation-error")).to.deep.equal([]);
+    for (const endpoint of endpoints) expect(await listening(endpoint), endpoint).to.equal(false);
   });
 
   it("rejects a malformed header before starting any server, naming the file and the missing columns", async () => {

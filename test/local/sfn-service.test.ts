@@ -372,6 +372,24 @@ describe("local/sfn-service", () => {
       expect(String((refused as Error & { cause?: { code?: string } }).cause?.code)).to.equal("ECONNREFUSED");
     });
 
+    it("endWork() ends the executions and answers the polls, yet still answers a busy worker as AWS does, until close()", async () => {
+      const { service, run, poll, pollTask, sfn } = await start("timeouts.asl.json");
+      const arn = await run({ mode: "heartbeat" });
+      const { token } = await pollTask();
+      const waiting = poll();
+      await service.endWork();
+      expect((await service.waitForExecution(arn)).status).to.equal("ABORTED");
+      expect((await waiting).taskToken).to.equal(undefined);
+      // The worker still holding the task hears that it is over, not a refused connection; a new poll gets no task.
+      expect((await rejection(sfn.send(new SendTaskHeartbeatCommand({ taskToken: token })))).name).to.equal("TaskTimedOut");
+      expect((await poll()).taskToken).to.equal(undefined);
+      expect((await rejection(run())).name).to.equal("ServiceUnavailable");
+      sfn.destroy();
+      await service.close();
+      const refused = await rejection(fetch(service.endpoint, { method: "POST" }));
+      expect(String((refused as Error & { cause?: { code?: string } }).cause?.code)).to.equal("ECONNREFUSED");
+    });
+
     it("rejects a definition it cannot run, naming the file and state", async () => {
       const stateMachine = loadStateMachine(join(FIXTURES, "single-activity.asl.json"), { WorkActivityArn: WORK });
       (stateMachine.definition as any).States.Work.HeartbeatSecondsPath = "$.beat";

@@ -6,7 +6,7 @@ import { pipeline, type Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { distinctTables, rawFilePositions, type AthenaRawInput, type RawFile } from "../../../core/athena-inputs";
-import { HEADER_LIMIT, headerOfHead, isGzipName, isSkippedInputFile } from "../../../core/csv-header";
+import { HEADER_LIMIT, headerLengthError, headerOfHead, isGzipName, isSkippedInputFile } from "../../../core/csv-header";
 import { describeError, isServiceError } from "../../shared/aws-errors";
 import { mapConcurrent } from "../../shared/concurrency";
 import { classifyServiceError, JobInputError, JobInputReadError, STALE_CLAIM_MS } from "../engine";
@@ -14,7 +14,7 @@ import { parseS3Uri } from "../s3-uri";
 
 /** Header reads in flight per run. */
 const CONCURRENCY = 16;
-/** A header is read in one ranged GET of this size, or of HEADER_LIMIT when it is longer (as local/csv.ts reads it). */
+/** A header is read in one ranged GET of this size, or of HEADER_LIMIT + 1 bytes when it is longer (as local/csv.ts reads it). */
 const FIRST_READ = 64 * 1024;
 /** The most time for all the checks: half the stale-claim window, leaving the rest for the start itself. */
 export const HEADER_CHECK_MS = STALE_CLAIM_MS / 2;
@@ -129,7 +129,12 @@ async function readHead(s3: S3Client, bucket: string, key: string, size: number,
   if (size === 0) return new Uint8Array();
   const cannotRead = (error: unknown) => s3ReadError(error, `${uri}: cannot read the file's header`);
   const get = (range?: string) => s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: range }), { abortSignal }).catch((error: unknown) => Promise.reject(cannotRead(error)));
-  const tooLong = () => new JobInputError(`${uri}: malformed CSV header: the header is longer than ${HEADER_LIMIT} bytes`);
+  // The rule and message of every engine (core/csv-header.ts): `head` goes past HEADER_LIMIT when the file does.
+  const checkedLength = (head: Uint8Array) => {
+    const tooLong = headerLengthError(head, uri);
+    if (tooLong) throw new JobInputError(tooLong);
+    return head;
+  };
   if (!isGzipName(key)) {
     const ranged = async (bytes: number) => {
       const answer = await get(`bytes=0-${Math.min(bytes, size) - 1}`);
@@ -137,9 +142,7 @@ async function readHead(s3: S3Client, bucket: string, key: string, size: number,
     };
     const head = await ranged(FIRST_READ);
     if (hasLineBreak(head) || size <= FIRST_READ) return head;
-    const longer = await ranged(HEADER_LIMIT);
-    if (!hasLineBreak(longer) && size > HEADER_LIMIT) throw tooLong();
-    return longer;
+    return checkedLength(await ranged(HEADER_LIMIT + 1));
   }
   const answer = await get();
   // pipeline: an error of the body reaches the loop below, and the body is destroyed when the loop ends early.
@@ -161,7 +164,5 @@ async function readHead(s3: S3Client, bucket: string, key: string, size: number,
   } finally {
     gunzip.destroy();
   }
-  const head = Buffer.concat(chunks);
-  if (!hasLineBreak(head.subarray(0, HEADER_LIMIT)) && head.length > HEADER_LIMIT) throw tooLong();
-  return head;
+  return checkedLength(Buffer.concat(chunks));
 }

@@ -1,0 +1,64 @@
+import { createReadStream } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { expect } from "chai";
+import type { S3Event } from "aws-lambda";
+import { startLocalS3, type LocalS3 } from "../../local/s3";
+import { listening } from "../listening";
+
+describe("local/s3", () => {
+  let dir: string;
+  let s3: LocalS3;
+  const events: S3Event[] = [];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "local-s3-test-"));
+    s3 = await startLocalS3({ bucket: "data", onObjectCreated: (e) => events.push(e) });
+  });
+  after(async () => {
+    await s3.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("putFile stores a file as a PutObject of it does: the same bytes, ETag, metadata and notification", async () => {
+    const file = join(dir, "sales 1.csv");
+    // Over one read chunk (1 MiB), with multi-byte characters.
+    await writeFile(file, "Date,Name\n" + "1/2/2020,Zoë\n".repeat(120_000));
+    const size = (await s3.putFile("data", "raw/sales/by-file 1.csv", file)).size;
+    await s3.client.send(new PutObjectCommand({ Bucket: "data", Key: "raw/sales/by-put 1.csv", Body: createReadStream(file), ContentLength: size }));
+    const [byFile, byPut] = await Promise.all(
+      ["raw/sales/by-file 1.csv", "raw/sales/by-put 1.csv"].map(async (Key) => {
+        const head = await s3.client.send(new HeadObjectCommand({ Bucket: "data", Key }));
+        const body = await (await s3.client.send(new GetObjectCommand({ Bucket: "data", Key }))).Body!.transformToString();
+        return { eTag: head.ETag, length: head.ContentLength, type: head.ContentType, metadata: head.Metadata, body };
+      }),
+    );
+    expect({ ...byFile, body: byFile.body.length }).to.deep.equal({ ...byPut, body: byPut.body.length });
+    expect(byFile.body === byPut.body).to.equal(true);
+    expect(byFile.length).to.equal(size).and.be.greaterThan(1 << 20);
+    // Each notification once, alike but for the key and what s3rver draws per request (ids, time, sequencer).
+    expect(events.map((e) => e.Records.map((r) => r.s3.object.key))).to.deep.equal([["raw/sales/by-file+1.csv"], ["raw/sales/by-put+1.csv"]]);
+    const shape = (e: S3Event) =>
+      e.Records.map((r) => ({
+        ...r,
+        eventTime: typeof r.eventTime,
+        userIdentity: typeof r.userIdentity.principalId,
+        responseElements: Object.keys(r.responseElements),
+        s3: { ...r.s3, bucket: { ...r.s3.bucket, ownerIdentity: typeof r.s3.bucket.ownerIdentity.principalId }, object: { ...r.s3.object, key: typeof r.s3.object.key, sequencer: typeof r.s3.object.sequencer } },
+      }));
+    expect(shape(events[0])).to.deep.equal(shape(events[1]));
+    expect(events[0].Records[0].s3.object).to.include({ size, eTag: byFile.eTag!.replace(/"/g, "") });
+  });
+
+  it("putFile fails naming nothing stored for a missing file, and close leaves nothing listening", async () => {
+    const count = events.length;
+    const error = await s3.putFile("data", "raw/missing.csv", join(dir, "missing.csv")).then(() => undefined, (e: Error) => e);
+    expect(error?.message).to.contain(join(dir, "missing.csv"));
+    expect(events.length).to.equal(count);
+    const other = await startLocalS3({ bucket: "other" });
+    await other.close();
+    expect(await listening(other.endpoint)).to.equal(false);
+  });
+});
