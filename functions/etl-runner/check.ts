@@ -15,6 +15,12 @@ import { runnerTaskInput } from "./task-input";
 import { isDataQualityMessage, runCounts, type RunCounts } from "../../core/quality";
 
 
+/**
+ * How long a cycle's claim to answer an ended run's task holds: Lambda's longest timeout (900 s), so a cycle still
+ * running always holds its claim; one that died is taken over after it.
+ */
+export const ANSWER_CLAIM_MS = 900_000;
+
 /** The task output on success (docs/architecture.md); engines add their own fields (outputFields). */
 export interface RunnerOutput {
   jobName: string;
@@ -170,6 +176,9 @@ export async function applyRunState(deps: RunnerDeps, item: RunItem, run: RunLoo
     if (run.stoppable) await stopRun(deps, item.jobName, jobRunId);
     return;
   }
+  // A schedule and a state-change event can check the same ended run at once: one cycle answers, the other leaves it.
+  const claimedAt = await claimAnswer(deps, item, context, summary);
+  if (claimedAt === undefined) return;
   // A failure is reported even when the spec cannot be read (its staged objects then stay); a success needs it.
   const failedTarget = () => deps.publisher.target(item.jobName, adapter.engine).catch((error) => void logger.warn("job spec unreadable; staged objects are left", { ...context, error: describeError(error) }));
   let state = run === "missing" ? "NOT_FOUND" : run.state;
@@ -190,6 +199,7 @@ export async function applyRunState(deps: RunnerDeps, item: RunItem, run: RunLoo
     if (published === "retry") {
       // Transient S3 trouble: the task stays open (heartbeat) and the next cycle publishes again.
       if ((await sendTaskHeartbeat(sfn, item.taskToken)) === "sent") summary.heartbeats++;
+      await deps.table.releaseAnswer(item, claimedAt);
       return;
     }
     if ("counts" in published) {
@@ -206,6 +216,20 @@ export async function applyRunState(deps: RunnerDeps, item: RunItem, run: RunLoo
   // The workflow schedules its next runner task right after this one succeeds: wake a runner to take it now.
   if (outcome === "sent" && succeeded) await deps.announceRunnerTask?.({ closed: "job", jobName: item.jobName }, logger);
   await removeItem(deps, item);
+}
+
+/**
+ * Claims answering an ended run's task (runs table, conditional write); its time, or undefined when another cycle
+ * holds the claim (the task is kept alive with a heartbeat: that cycle may have died) or the task was answered.
+ */
+async function claimAnswer(deps: RunnerDeps, item: RunItem, context: Record<string, unknown>, summary: RunnerSummary): Promise<string | undefined> {
+  const now = deps.now();
+  const at = now.toISOString();
+  if (await deps.table.claimAnswer(item, at, new Date(now.getTime() - ANSWER_CLAIM_MS).toISOString())) return at;
+  const outcome = await sendTaskHeartbeat(deps.sfn, item.taskToken);
+  if (outcome === "sent") summary.heartbeats++;
+  deps.logger.info("another cycle is answering the task; leaving it", { ...context, taskOpen: outcome === "sent" });
+  return undefined;
 }
 
 /**

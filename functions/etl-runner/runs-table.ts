@@ -130,13 +130,30 @@ export class RunsTable {
     });
   }
 
+  /**
+   * Claims answering the task of an ended run (publishing its result, answering SFN, removing the item) at `at`:
+   * false when the item is gone or another cycle holds a claim made after `expiredBefore`.
+   */
+  async claimAnswer(item: RunItem, at: string, expiredBefore: string): Promise<boolean> {
+    return this.update(item, "SET answeringAt = :at", "attribute_exists(#sk) AND (attribute_not_exists(answeringAt) OR answeringAt <= :expired)", {
+      ":at": { S: at },
+      ":expired": { S: expiredBefore },
+    });
+  }
+
+  /** Gives up the claim made at `at` (the task stays open), so the next cycle answers without waiting for it to expire. */
+  async releaseAnswer(item: RunItem, at: string): Promise<boolean> {
+    return this.update(item, "REMOVE answeringAt", "answeringAt = :at", { ":at": { S: at } });
+  }
+
   private async update(item: RunItem, update: string, condition: string, values: Attributes): Promise<boolean> {
+    const names = Object.entries(usedNames(`${update} ${condition}`, { "#sk": SK, "#status": "status" }));
     const command = new UpdateItemCommand({
       TableName: this.tableName,
       Key: this.key(item.jobName, item.taskId),
       UpdateExpression: update,
       ConditionExpression: condition,
-      ExpressionAttributeNames: usedNames(`${update} ${condition}`, { "#sk": SK, "#status": "status" }),
+      ...(names.length > 0 && { ExpressionAttributeNames: Object.fromEntries(names) }),
       ExpressionAttributeValues: values,
     });
     return conditionalWrite(() => this.ddb.send(command));

@@ -7,7 +7,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
 import { checkQuality, COUNTS_OBJECT } from "../../../core/quality";
 import { RUNNER_TABLE } from "../../../core/table-keys";
-import { checkAllRuns } from "../../../functions/etl-runner/check";
+import { ANSWER_CLAIM_MS, checkAllRuns } from "../../../functions/etl-runner/check";
 import { STALE_CLAIM_MS } from "../../../functions/etl-runner/engine";
 import { emptySummary, type RunnerDeps, type RunnerSummary } from "../../../functions/etl-runner/deps";
 import { engineRegistry } from "../../../functions/etl-runner/engines/registry";
@@ -604,6 +604,64 @@ describe("etl-runner contract (every engine)", () => {
           expect(w.s3.under(DATA_BUCKET, w.output)).to.have.keys("part-0.parquet", "written-later-by-nobody.parquet");
           expect(w.s3.under(DATA_BUCKET, "staging/")).to.deep.equal({});
           expect(await w.items()).to.deep.equal([]);
+        });
+
+        describe("two cycles over the same succeeded run at once (a schedule and a state-change event on AWS)", () => {
+          /** A world whose SFN refuses any answer to a task already answered, as Step Functions does. */
+          async function racing() {
+            const w = await world(make);
+            w.s3.objects.set(`${DATA_BUCKET}/${w.output}old.parquet`, "previous");
+            const runId = await started(w);
+            w.stage(TASK_ID, { "part-0.parquet": "new 0", "part-1.parquet": "new 1" });
+            w.fake.setState(runId, states.succeeded);
+            for (const command of [SendTaskSuccessCommand, SendTaskFailureCommand])
+              w.sfn.on(command as typeof SendTaskSuccessCommand).callsFake(async ({ taskToken }) => {
+                if (w.gone.has(taskToken)) throw new TaskTimedOut({ message: "Task Timed Out", $metadata: {} });
+                w.gone.add(taskToken);
+                return {};
+              });
+            const cycles = {
+              schedule: () => w.check(),
+              event: () => runRunner(w.deps, parseRunnerEvent(w.fake.stateChangeEvent(runId, TASK_ID, states.succeeded)), { workerName: "w", remainingMs: () => 0 }),
+            };
+            /** Holds the next cycle at its first copy (staged objects listed, no marker yet); resolves once it is there. */
+            const holdAtCopy = (until: Promise<unknown>) => new Promise<void>((reached) => w.s3.holds.push({ command: "CopyObject", until, reached }));
+            return { w, cycles, holdAtCopy };
+          }
+
+          for (const [first, second] of [["schedule", "event"], ["event", "schedule"], ["schedule", "schedule"]] as const)
+            it(`${first} cycle held mid-publish while a ${second} cycle checks: published once, one SendTaskSuccess, no failure`, async () => {
+              const { w, cycles, holdAtCopy } = await racing();
+              let release!: () => void;
+              const held = holdAtCopy(new Promise<void>((r) => (release = r)));
+              const firstCycle = cycles[first]();
+              await held;
+              await cycles[second]();
+              release();
+              await firstCycle;
+              expect(w.failures(), "no failure answered").to.deep.equal([]);
+              expect(w.successes()).to.have.length(1);
+              expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({ "part-0.parquet": "new 0", "part-1.parquet": "new 1" });
+              expect(w.s3.under(DATA_BUCKET, "staging/"), "staging and the publish marker are gone").to.deep.equal({});
+              expect(await w.items()).to.deep.equal([]);
+            });
+
+          it("a cycle that died mid-publish holds its claim until ANSWER_CLAIM_MS: then another cycle publishes and answers", async () => {
+            const { w, cycles, holdAtCopy } = await racing();
+            const held = holdAtCopy(new Promise(() => undefined)); // never resumes, as a Lambda that timed out
+            void cycles.schedule();
+            await held;
+            w.advance(ANSWER_CLAIM_MS - 1);
+            await cycles.schedule();
+            expect(w.successes(), "claim still held").to.have.length(0);
+            expect(w.heartbeats(), "the waiting cycle keeps the task alive").to.have.length(1);
+            w.advance(1);
+            await cycles.schedule();
+            expect(w.failures()).to.deep.equal([]);
+            expect(w.successes()).to.have.length(1);
+            expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({ "part-0.parquet": "new 0", "part-1.parquet": "new 1" });
+            expect(await w.items()).to.deep.equal([]);
+          });
         });
 
         it("a run that staged nothing fails (NO_OUTPUT) and the previous output stays", async () => {

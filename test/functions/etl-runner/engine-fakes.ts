@@ -31,28 +31,36 @@ export class FakeS3 {
   readonly mock = mockClient(this.client);
   /** Errors to throw once, for the first call of `command` whose input `when` accepts. */
   readonly failures: Array<{ command: string; when?: (input: any) => boolean; error: Error }> = [];
+  /** Calls to hold, once each: the first call of `command` whose input `when` accepts waits for `until` (interleaving callers). */
+  readonly holds: Array<{ command: string; when?: (input: any) => boolean; until: Promise<unknown>; reached: () => void }> = [];
 
   constructor() {
-    const failing = (command: string, input?: any) => {
+    const failing = async (command: string, input?: any) => {
+      const held = this.holds.findIndex((h) => h.command === command && (!h.when || h.when(input)));
+      if (held >= 0) {
+        const [hold] = this.holds.splice(held, 1);
+        hold.reached();
+        await hold.until;
+      }
       const index = this.failures.findIndex((f) => f.command === command && (!f.when || f.when(input)));
       if (index >= 0) throw this.failures.splice(index, 1)[0].error;
     };
     this.mock.on(GetObjectCommand).callsFake(async (input) => {
       const { Bucket, Key } = input;
-      failing("GetObject", input);
+      await failing("GetObject", input);
       const body = this.objects.get(`${Bucket}/${Key}`);
       if (body === undefined) throw awsError("NoSuchKey", "The specified key does not exist.", 404);
       return { Body: { transformToString: async () => body, transformToByteArray: async () => Buffer.from(body) } };
     });
     this.mock.on(PutObjectCommand).callsFake(async (input) => {
       const { Bucket, Key, Body } = input;
-      failing("PutObject", input);
+      await failing("PutObject", input);
       this.objects.set(`${Bucket}/${Key}`, String(Body));
       return {};
     });
     this.mock.on(CopyObjectCommand).callsFake(async (input) => {
       const { Bucket, Key, CopySource } = input;
-      failing("CopyObject", input);
+      await failing("CopyObject", input);
       const source = decodeURIComponent(String(CopySource));
       const body = this.objects.get(source);
       if (body === undefined) throw awsError("NoSuchKey", `no ${source}`, 404);
@@ -61,19 +69,19 @@ export class FakeS3 {
     });
     this.mock.on(ListObjectsV2Command).callsFake(async (input) => {
       const { Bucket, Prefix = "" } = input;
-      failing("ListObjectsV2", input);
+      await failing("ListObjectsV2", input);
       const keys = [...this.objects.keys()].filter((k) => k.startsWith(`${Bucket}/${Prefix}`)).map((k) => k.slice(Bucket!.length + 1)).sort();
       return { Contents: keys.map((Key) => ({ Key })), IsTruncated: false };
     });
     this.mock.on(DeleteObjectsCommand).callsFake(async (input) => {
       const { Bucket, Delete } = input;
-      failing("DeleteObjects", input);
+      await failing("DeleteObjects", input);
       for (const { Key } of Delete!.Objects!) this.objects.delete(`${Bucket}/${Key}`);
       return {};
     });
     this.mock.on(DeleteObjectCommand).callsFake(async (input) => {
       const { Bucket, Key } = input;
-      failing("DeleteObject", input);
+      await failing("DeleteObject", input);
       this.objects.delete(`${Bucket}/${Key}`);
       return {};
     });
