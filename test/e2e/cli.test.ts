@@ -1,5 +1,7 @@
-// End to end: `npm start` as a child process (the real CLI, local services, handlers, ASL and DuckDB engine): its
-// mechanisms on the active configuration (ETL_CONFIG, default etl.config.json), whatever its datasets and jobs. The
+// End to end: `npm start` (the real CLI, local services, handlers, ASL and DuckDB engine): its mechanisms on the
+// active configuration (ETL_CONFIG, default etl.config.json), whatever its datasets and jobs. What the CLI prints,
+// exits with and writes is checked on its entry function in this process (runCliInProcess); signals, the launcher
+// and what only a process shows (no process left, a second process refused) on child processes (runCli). The
 // shipped example's own results through the CLI are in test/example/e2e-cli.test.ts.
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -17,7 +19,7 @@ import type { RunReport } from "../../local/runtime";
 import { folderSnapshot } from "../folder-snapshot";
 import { listening } from "../listening";
 import { jobStateName } from "../support/asl-states";
-import { expectAllClosed, expectEngines, runCli, serviceCount, type CliResult } from "../support/cli";
+import { expectAllClosed, expectEngines, runCli, runCliInProcess, serviceCount, type CliResult } from "../support/cli";
 import { configVariant } from "../support/config-variant";
 import { workflowShape } from "../support/workflow";
 
@@ -58,7 +60,7 @@ describe("e2e: npm start", () => {
   it("--fail-job: the execution fails at that job, the failure rule publishes the notification, reports FAILED and exits 1", async () => {
     const out = join(dir, "failed");
     const reportFile = join(dir, "failed.json");
-    const result = await runCli(["--fail-job", failJob, "--out", out, "--report", reportFile]);
+    const result = await runCliInProcess(["--fail-job", failJob, "--out", out, "--report", reportFile]);
     expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(1);
     await expectAllClosed(result);
     const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
@@ -89,7 +91,7 @@ describe("e2e: npm start", () => {
     const name = names.glueJob(athenaJob);
     const out = join(dir, "failed-athena");
     const reportFile = join(dir, "failed-athena.json");
-    const result = await runCli(["--fail-job", athenaJob, "--out", out, "--report", reportFile], undefined, variant ? { ETL_CONFIG: variant.file } : {});
+    const result = await runCliInProcess(["--fail-job", athenaJob, "--out", out, "--report", reportFile], variant ? { ETL_CONFIG: variant.file } : {});
     expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(1);
     await expectAllClosed(result, variant?.config);
     const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
@@ -121,7 +123,7 @@ describe("e2e: npm start", () => {
     const [header, ...rows] = (await readFile(file, "utf8")).trim().split("\n");
     await writeFile(file, [`${header},Notes`, ...rows.map((r) => `${r},note`)].join("\n") + "\n");
     const reportFile = join(dir, "athena-wide.json");
-    const result = await runCli(["--input", `${dataset}=${file}`, "--out", join(dir, "athena-wide-out"), "--report", reportFile], undefined, variant ? { ETL_CONFIG: variant.file } : {});
+    const result = await runCliInProcess(["--input", `${dataset}=${file}`, "--out", join(dir, "athena-wide-out"), "--report", reportFile], variant ? { ETL_CONFIG: variant.file } : {});
     expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(1);
     await expectAllClosed(result, variant?.config);
     const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
@@ -136,7 +138,7 @@ describe("e2e: npm start", () => {
     const data = await samples("small");
     const reportFile = join(dir, "before.json");
     const delayed = shape.datasets[shape.datasets.length - 1];
-    const result = await runCli([...inputArgs(data), "--upload-before-start", "--delay", `${delayed}=300`, "--out", join(dir, "before"), "--report", reportFile]);
+    const result = await runCliInProcess([...inputArgs(data), "--upload-before-start", "--delay", `${delayed}=300`, "--out", join(dir, "before"), "--report", reportFile]);
     expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
     const lines = result.stdout.split("\n");
     const lastUpload = lines.findLastIndex((l) => l.includes("uploaded "));
@@ -152,7 +154,7 @@ describe("e2e: npm start", () => {
     const file = join(dir, "a-file");
     await writeFile(file, "x");
     for (const report of [join(file, "report.json"), dir]) {
-      const result = await runCli(["--report", report, "--out", join(dir, "unused")]);
+      const result = await runCliInProcess(["--report", report, "--out", join(dir, "unused")]);
       expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(2);
       expect(result.stderr).to.contain(`--report ${report}`).and.not.match(/\n\s+at /);
       expect(result.stdout).to.not.contain("local services up");
@@ -160,17 +162,18 @@ describe("e2e: npm start", () => {
   });
 
   it("rejects unknown flags, bad values and unknown jobs with exit 2 and the usage; --help exits 0", async () => {
+    // The launcher's exit code on a failure: a real process.
     const unknown = await runCli(["--bogus"]);
     expect(unknown.code).to.equal(2);
     expect(unknown.stderr).to.contain("--bogus").and.contain("Usage: npm start");
-    const badDelay = await runCli(["--delay", `${firstDataset}=soon`]);
+    const badDelay = await runCliInProcess(["--delay", `${firstDataset}=soon`]);
     expect([badDelay.code, badDelay.stderr.includes(`--delay ${firstDataset}=soon`)]).to.deep.equal([2, true]);
     // Node clamps timers over 2^31-1 ms to 1 ms: such a delay is a usage error, not an immediate upload.
-    const hugeDelay = await runCli(["--delay", `${firstDataset}=${2 ** 31}`]);
+    const hugeDelay = await runCliInProcess(["--delay", `${firstDataset}=${2 ** 31}`]);
     expect([hugeDelay.code, hugeDelay.stderr.includes(`--delay ${firstDataset}=${2 ** 31}: at most 2147483647`)], hugeDelay.stderr).to.deep.equal([2, true]);
-    const badJob = await runCli(["--fail-job", "NOPE"]);
+    const badJob = await runCliInProcess(["--fail-job", "NOPE"]);
     expect([badJob.code, badJob.stderr.includes("unknown job NOPE")]).to.deep.equal([2, true]);
-    const help = await runCli(["--help"]);
+    const help = await runCliInProcess(["--help"]);
     expect(help.code).to.equal(0);
     for (const flag of ["--input", "--delay", "--out", "--report", "--fail-job", "--upload-before-start"]) expect(help.stdout).to.contain(flag);
     for (const dataset of shape.datasets) expect(help.stdout).to.match(new RegExp(`^  ${dataset} +upload prefix `, "m"));
@@ -216,13 +219,13 @@ describe("e2e: npm start", () => {
     it("a failed run leaves the previous result and the user's own files as they were; Parquet files it did not write are refused (exit 2)", async () => {
       const data = await samples("safe");
       const out = join(dir, "safe-out");
-      const first = await runCli([...inputArgs(data), "--out", out]);
+      const first = await runCliInProcess([...inputArgs(data), "--out", out]);
       expect(first.code, `${first.stdout}\n${first.stderr}`).to.equal(0);
       await writeFile(join(out, "README.txt"), "my notes");
       const before = await folderSnapshot(out);
 
       const reportFile = join(dir, "safe-failed.json");
-      const failed = await runCli([...inputArgs(data), "--out", out, "--fail-job", failJob, "--report", reportFile]);
+      const failed = await runCliInProcess([...inputArgs(data), "--out", out, "--fail-job", failJob, "--report", reportFile]);
       expect(failed.code, `${failed.stdout}\n${failed.stderr}`).to.equal(1);
       expect(await folderSnapshot(out)).to.deep.equal(before);
       const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
@@ -233,7 +236,7 @@ describe("e2e: npm start", () => {
       const users = join(dir, "users-out");
       await mkdir(users);
       await writeFile(join(users, "part-00000.snappy.parquet"), "the user's own Parquet");
-      const refused = await runCli([...inputArgs(data), "--out", users]);
+      const refused = await runCliInProcess([...inputArgs(data), "--out", users]);
       expect(refused.code, refused.stderr).to.equal(2);
       expect(refused.stderr).to.contain(users).and.contain("part-00000.snappy.parquet").and.contain("did not write");
       expect(refused.stdout).to.not.contain("local services up");
@@ -263,7 +266,7 @@ describe("e2e: npm start", () => {
       await writeFile(data[dataset!], iso.join("\n") + "\n");
       const rows = lines.length - 1;
       const reportFile = join(dir, "iso.json");
-      const result = await runCli([...inputArgs(data), "--out", join(dir, "iso-out"), "--report", reportFile], undefined, variant ? { ETL_CONFIG: variant.file } : {});
+      const result = await runCliInProcess([...inputArgs(data), "--out", join(dir, "iso-out"), "--report", reportFile], variant ? { ETL_CONFIG: variant.file } : {});
       expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(1);
       const report = JSON.parse(await readFile(reportFile, "utf8")) as RunReport;
       expect(report.status).to.equal("FAILED");
@@ -289,7 +292,7 @@ describe("e2e: npm start", () => {
       const header = lines[0].split(",");
       const column = schemaOf(firstDataset).columns.find((c) => snakeCase(c.source!) === snakeCase(header[0]))!;
       await writeFile(file, [`${lines[0]}, ${header[0].toUpperCase()}`, ...lines.slice(1).map((l) => `${l},junk`)].join("\n") + "\n");
-      const result = await runCli(["--input", `${firstDataset}=${file}`, "--out", join(dir, "twice-out")]);
+      const result = await runCliInProcess(["--input", `${firstDataset}=${file}`, "--out", join(dir, "twice-out")]);
       expect(result.code, result.stderr).to.equal(2);
       expect(result.stderr).to.contain(file).and.contain(`column '${column.name}' twice, at positions 1 and ${header.length + 1}`);
     });
@@ -297,7 +300,7 @@ describe("e2e: npm start", () => {
     it("a binary input is refused naming the file and what it looks like, never its bytes (exit 2)", async () => {
       const file = (await samples("binary", [firstDataset]))[firstDataset];
       await writeFile(file, gzipSync(await readFile(file)));
-      const result = await runCli(["--input", `${firstDataset}=${file}`, "--out", join(dir, "binary-out")]);
+      const result = await runCliInProcess(["--input", `${firstDataset}=${file}`, "--out", join(dir, "binary-out")]);
       expect(result.code, result.stderr).to.equal(2);
       expect(result.stderr).to.contain(file).and.contain("gzip data").and.not.match(/[\x00-\x08\x1f\ufffd]/);
     });
@@ -306,10 +309,11 @@ describe("e2e: npm start", () => {
       const out = join(dir, "shared-out");
       const reportFile = join(dir, "shared.json");
       let second: Promise<CliResult> | undefined;
-      // The first run waits on an upload until the second has been answered, then is stopped with Ctrl-C.
+      // The first run (a process: its lock names its pid) waits on an upload until the second has been answered,
+      // then is stopped with Ctrl-C.
       const first = await runCli(["--delay", `${firstDataset}=60000`, "--out", out, "--report", reportFile], (line, child) => {
         if (!second && / execution RUNNING/.test(line)) {
-          second = runCli(["--out", out]);
+          second = runCliInProcess(["--out", out]);
           void second.finally(() => child.kill("SIGINT"));
         }
       });
@@ -322,7 +326,8 @@ describe("e2e: npm start", () => {
       expect(report.output).to.deep.equal({ dir: out, files: [], rows: 0, written: false });
       expect(await readdir(out)).to.deep.equal([]);
 
-      // Once the first has ended, its lock is gone and the folder is free: a whole run on generated data succeeds.
+      // Once the first has ended, its lock is gone and the folder is free: a whole run on generated data succeeds,
+      // through the launcher (a real process, which must also end by itself: nothing left open).
       const again = await runCli(["--out", out, "--report", reportFile]);
       expect(again.code, `${again.stdout}\n${again.stderr}`).to.equal(0);
       await expectAllClosed(again);

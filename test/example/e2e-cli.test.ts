@@ -1,7 +1,8 @@
-// The shipped example's own results through `npm start` (a child process: the real CLI, local services, handlers,
-// ASL and DuckDB engine): the joined rows of PSD, PMD and JMSD against an independent computation from the CSV
-// text, on the generated sample data, on the EMR Serverless variant and on the input forms people have, and the
-// --sales/--marketing shorthands. The CLI's mechanisms, whatever the configuration, are in test/e2e/cli.test.ts.
+// The shipped example's own results through `npm start` (the CLI's entry function in this process: the real CLI,
+// local services, handlers, ASL and DuckDB engine; its launcher and signals are in test/e2e/cli.test.ts): the
+// joined rows of PSD, PMD and JMSD against an independent computation from the CSV text, on the generated sample
+// data, on the EMR Serverless variant and on the input forms people have, and the --sales/--marketing shorthands.
+// The CLI's mechanisms, whatever the configuration, are in test/e2e/cli.test.ts.
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +14,7 @@ import { MANIFEST_FILE } from "../../local/output-folder";
 import { finalJobs, type RunReport } from "../../local/runtime";
 import { writeSampleData } from "../../local/sample-data";
 import { splitCsvLine } from "../csv-line";
-import { expectAllClosed, expectEngines, runCli as runCliWith } from "../support/cli";
+import { expectAllClosed, expectEngines, runCliInProcess } from "../support/cli";
 
 const ROOT = PROJECT_ROOT;
 
@@ -88,7 +89,7 @@ async function readParquetRows(dir: string): Promise<Array<Record<string, string
 describe("example: npm start on the shipped example", () => {
   let dir: string;
 
-  const runCli = (args: string[]) => runCliWith(args);
+  const runCli = (args: string[]) => runCliInProcess(args);
   // The example's join is its one final job: --out DIR holds its files. Once a job a user adds (README, "Adding a
   // dataset") is a final job too, each final job's files are in DIR/<job>/ (local/runtime.ts outputSubfolders).
   const joinIn = (out: string) => (finalJobs(loadConfig()).length > 1 ? join(out, "JMSD") : out);
@@ -155,7 +156,7 @@ describe("example: npm start on the shipped example", () => {
     expect(config.jobs.JMSD.engine).to.equal("emr-serverless");
     const out = join(dir, "joined-emr");
     const reportFile = join(dir, "emr.json");
-    const result = await runCliWith(["--out", out, "--report", reportFile], undefined, { ETL_CONFIG: file });
+    const result = await runCliInProcess(["--out", out, "--report", reportFile], { ETL_CONFIG: file });
     expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
     await expectAllClosed(result, config);
     const sample = await writeSampleData(join(dir, "sample-emr"));

@@ -1,8 +1,10 @@
-// `npm start` as a child process, for the end-to-end tests (test/e2e/cli.test.ts and the example's
-// test/example/e2e-cli.test.ts): run it, and check that every local server it announced is closed.
+// `npm start` for the end-to-end tests (test/e2e/cli.test.ts and the example's test/example/e2e-cli.test.ts): as a
+// child process, or its entry function in this process; and check that every local server it announced is closed.
 import { spawn } from "node:child_process";
 import { expect } from "chai";
 import { loadConfig, PROJECT_ROOT, resourceNames, type EtlConfig } from "../../core/config";
+import { main } from "../../local/cli";
+import { withEnv } from "../../local/env";
 import type { RunReport } from "../../local/runtime";
 import { listening } from "../listening";
 
@@ -41,10 +43,43 @@ export function runCli(args: string[], onLine?: (line: string, child: ReturnType
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);
-      const services = /local services up: (.*)/.exec(stdout)?.[1] ?? "";
-      resolvePromise({ code, stdout, stderr, endpoints: [...services.matchAll(/http:\/\/127\.0\.0\.1:\d+/g)].map((m) => m[0]) });
+      resolvePromise(cliResult(code, stdout, stderr));
     });
   });
+}
+
+function cliResult(code: number | null, stdout: string, stderr: string): CliResult {
+  const services = /local services up: (.*)/.exec(stdout)?.[1] ?? "";
+  return { code, stdout, stderr, endpoints: [...services.matchAll(/http:\/\/127\.0\.0\.1:\d+/g)].map((m) => m[0]) };
+}
+
+/**
+ * What a run in this process must leave as it found: the environment and the signal handlers. Not the user-agent
+ * tag Powertools adds to process.env once per process when first imported (by the handlers here, as in Lambda).
+ */
+const processState = () => {
+  const { AWS_SDK_UA_APP_ID: _userAgent, ...env } = process.env;
+  return { env, SIGINT: process.listenerCount("SIGINT"), SIGTERM: process.listenerCount("SIGTERM") };
+};
+
+/**
+ * Runs the CLI's entry function (local/cli.ts main) in this process, with `env` set for the run, and captures what
+ * it prints: what a child process would print, exit code and files, without a process's start-up. Fails if the
+ * run left an environment variable or a signal handler behind. Signals and the launcher need `runCli`.
+ */
+export async function runCliInProcess(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const before = processState();
+  let stdout = "";
+  let stderr = "";
+  const code = await withEnv({ POWERTOOLS_LOG_LEVEL: "ERROR", ...env }, () =>
+    main(
+      args,
+      (line) => (stdout += `${line}\n`),
+      (line) => (stderr += `${line}\n`),
+    ),
+  );
+  expect(processState(), "the run restored the environment and the signal handlers").to.deep.equal(before);
+  return cliResult(code, stdout, stderr);
 }
 
 /** S3, DynamoDB, Step Functions, EventBridge and one service per engine the configuration's jobs use (Glue always). */
