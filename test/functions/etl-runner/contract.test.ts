@@ -427,6 +427,33 @@ describe("etl-runner contract (every engine)", () => {
           expect(w.failures().map((f) => [f.error, JSON.parse(f.cause).state])).to.deep.equal([["JobFailedError", "NOT_FOUND"]]);
         });
 
+        /** Step Functions refuses the next `command` once with a throttle, as it does under load. */
+        function throttleOnce(w: World, command: typeof SendTaskSuccessCommand | typeof SendTaskFailureCommand | typeof SendTaskHeartbeatCommand) {
+          let throttled = false;
+          w.sfn.on(command as typeof SendTaskHeartbeatCommand).callsFake(async () => {
+            if (throttled) return {};
+            throttled = true;
+            throw awsError("ThrottlingException", "Rate exceeded", 400);
+          });
+        }
+
+        for (const [ended, command] of [[states.succeeded, SendTaskSuccessCommand], [states.failed[0], SendTaskFailureCommand]] as const)
+          it(`${ended}: an answer refused by a throttle is given by the next cycle, not after the answer claim expires`, async () => {
+            const w = await world(make);
+            const runId = await started(w);
+            w.stage(TASK_ID, { "part-0.parquet": "rows" });
+            w.fake.setState(runId, ended, "boom");
+            throttleOnce(w, command);
+            await w.check();
+            expect(w.summary.errors, "the throttle is counted").to.equal(1);
+            expect((await w.items())[0], "the claim to answer is released").to.not.have.property("answeringAt");
+            w.advance(60_000);
+            await w.check();
+            expect(w.sfn.commandCalls(command as typeof SendTaskSuccessCommand), "refused once, answered next cycle").to.have.length(2);
+            expect(await w.items()).to.deep.equal([]);
+            if (ended === states.succeeded) expect(w.failures()).to.deep.equal([]);
+          });
+
         it("a state-change event closes its task at once", async () => {
           const w = await world(make);
           const runId = await started(w);
@@ -603,6 +630,23 @@ describe("etl-runner contract (every engine)", () => {
           expect(w.successes()).to.have.length(1);
           expect(w.s3.under(DATA_BUCKET, w.output)).to.have.keys("part-0.parquet", "written-later-by-nobody.parquet");
           expect(w.s3.under(DATA_BUCKET, "staging/")).to.deep.equal({});
+          expect(await w.items()).to.deep.equal([]);
+        });
+
+        it("a retried publish whose heartbeat is throttled still releases the claim: the next cycle publishes and answers", async () => {
+          const w = await world(make);
+          const runId = await started(w);
+          w.stage(TASK_ID, { "part-0.parquet": "new" });
+          w.fake.setState(runId, states.succeeded);
+          w.s3.failures.push({ command: "DeleteObjects", when: (i) => i.Delete.Objects[0].Key.startsWith("staging/"), error: awsError("InternalError", "x", 500) });
+          w.sfn.on(SendTaskHeartbeatCommand).rejectsOnce(awsError("ThrottlingException", "Rate exceeded", 400)).resolves({});
+          await w.check();
+          expect(w.successes()).to.deep.equal([]);
+          expect(w.summary.errors).to.equal(1);
+          w.advance(60_000);
+          await w.check();
+          expect(w.successes()).to.have.length(1);
+          expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({ "part-0.parquet": "new" });
           expect(await w.items()).to.deep.equal([]);
         });
 
