@@ -321,9 +321,11 @@ async function recoverStaleClaim(deps: RunnerDeps, item: RunItem, adoptable: Eng
       return;
     }
     // A listing lacks what the engine's full read adds (Athena: the counts and the data-quality gate; EMR Serverless:
-    // execution times): a run that ended is read as a recorded run is. Unread, it stays recorded (heartbeat sent) for the next cycle.
+    // execution times): a run that ended is read as a recorded run is. Unread, or not found by a read lagging the listing
+    // that just found it, it stays recorded (heartbeat sent) for the next cycle.
     const run = adoptable.status === "running" ? adoptable : await describeRun(deps, item.jobName, adoptable.runId, claimedByEarlierRunner(item));
-    if (run) await applyRunState(deps, { ...mine, status: "RUNNING", jobRunId: adoptable.runId }, run, summary);
+    if (run && run !== "missing") await applyRunState(deps, { ...mine, status: "RUNNING", jobRunId: adoptable.runId }, run, summary);
+    else logger.warn("the adopted run could not be read in full; left recorded for the next cycle", { ...context, jobRunId: adoptable.runId, found: run !== "missing" });
     return;
   }
   const parsed = parseTaskInput(runnerTaskInput, item.taskInput);

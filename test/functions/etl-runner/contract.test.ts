@@ -322,6 +322,25 @@ describe("etl-runner contract (every engine)", () => {
           expect(await w.items()).to.deep.equal([]);
         });
 
+        it(`a lost start's run that has since ${states.succeeded}, not found by the full read lagging the listing: left recorded (heartbeat), answered next cycle`, async () => {
+          const w = await world(make);
+          const runId = await lostStartEnded(w, states.succeeded);
+          const adapter = w.deps.engines.of(w.fake.jobName);
+          const describeRun = adapter.describeRun.bind(adapter);
+          adapter.describeRun = async () => {
+            adapter.describeRun = describeRun;
+            return "missing";
+          };
+          await w.check();
+          expect([...w.successes(), ...w.failures()], "not failed as having no such run").to.deep.equal([]);
+          expect(w.heartbeats().length).to.be.at.least(1);
+          expect((await w.items())[0]).to.include({ status: "RUNNING", jobRunId: runId });
+          await w.check();
+          expect(w.successes()).to.have.length(1);
+          expect(JSON.parse(w.successes()[0].output)).to.include({ runId, state: states.succeeded });
+          expect(await w.items()).to.deep.equal([]);
+        });
+
         it(`a lost start's run that has since ${states.failed[0]} is adopted and fails the task with the engine's reason`, async () => {
           const w = await world(make);
           const runId = await lostStartEnded(w, states.failed[0], "it broke");
