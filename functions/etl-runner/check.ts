@@ -105,6 +105,8 @@ export async function checkAllRuns(deps: RunnerDeps, summary: RunnerSummary): Pr
       if (item.jobRunId) {
         const run = runs.get(item.jobRunId);
         if (run) await applyRunState(deps, item, run, summary);
+        // Unread this cycle (logged): the task is kept alive, not left to die by its heartbeat timeout.
+        else if ((await sendTaskHeartbeat(deps.sfn, item.taskToken)) === "sent") summary.heartbeats++;
       } else if (isStale(item)) {
         const listing = listingOf(item);
         if (!listing || listing.unsearchedJobs.has(item.jobName)) {

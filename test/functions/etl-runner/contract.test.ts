@@ -254,6 +254,40 @@ describe("etl-runner contract (every engine)", () => {
       });
     });
 
+    it("a counts statement refused as its token's idempotency mismatch (started before with another text) fails the task COUNTS_FAILED, naming it, publishing nothing", async () => {
+      const w = await world(fakeAthena);
+      const runId = await started(w);
+      w.stage(TASK_ID, { "part-0.parquet": "rows" });
+      w.fake.setState(runId, "SUCCEEDED");
+      // Athena's answer to a ClientRequestToken used before with other parameters (local/athena-service.ts answers the same).
+      const mismatch = () => awsError("InvalidRequestException", "Idempotent parameters do not match");
+      w.fake.counts = { ...w.fake.counts!, refusals: [mismatch(), mismatch()] };
+      await w.check();
+      expect(w.fake.starts.map((s) => s.key)).to.deep.equal([TASK_ID, `${TASK_ID}-counts`]);
+      expect(w.failures().map((f) => f.error)).to.deep.equal(["JobFailedError"]);
+      expect(JSON.parse(w.failures()[0].cause)).to.include({ runId, state: "COUNTS_FAILED" });
+      expect(JSON.parse(w.failures()[0].cause).errorMessage).to.include(`token ${TASK_ID}-counts was already used with another statement`);
+      expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({});
+      expect(await w.items()).to.deep.equal([]);
+    });
+
+    it("a counts statement that cannot be started this cycle (throttled): the task is kept alive (heartbeat), counted and answered next cycle", async () => {
+      const w = await world(fakeAthena);
+      const runId = await started(w);
+      w.stage(TASK_ID, { "part-0.parquet": "rows" });
+      w.fake.setState(runId, "SUCCEEDED");
+      // Refused in the cycle's batch read and in its run-by-run read after it.
+      const throttled = () => awsError("ThrottlingException", "Rate exceeded", 400);
+      w.fake.counts = { ...w.fake.counts!, refusals: [throttled(), throttled()] };
+      await w.check();
+      expect([...w.successes(), ...w.failures()]).to.deep.equal([]);
+      expect(w.heartbeats().map((h) => h.taskToken)).to.deep.equal([TOKEN]);
+      expect((await w.items())[0]).to.include({ status: "RUNNING", jobRunId: runId });
+      await w.check();
+      expect(w.successes()).to.have.length(1);
+      expect(JSON.parse(w.successes()[0].output).counts).to.deep.equal({ rowsRead: { rows: 5 }, rowsDropped: { rows: 1 }, rowsWritten: 4 });
+    });
+
     it("a counts statement that fails fails the task with JobFailedError, publishing nothing", async () => {
       const w = await world(fakeAthena);
       w.fake.counts = { ...w.fake.counts!, state: "FAILED" };
