@@ -304,6 +304,16 @@ describe("etl-runner contract (every engine)", () => {
   for (const make of ENGINE_FAKES) {
     const { engine, states } = make();
     describe(engine, () => {
+      /** One SendTaskSuccess, with the contract's output for the engine's succeeded run `runId`. */
+      function expectSucceededOutput(w: World, runId: string) {
+        expect(w.successes()).to.have.length(1);
+        const output = JSON.parse(w.successes()[0].output);
+        expect(output).to.deep.include({ jobName: w.fake.jobName, engine, runId, state: states.succeeded, ...w.fake.extraOutput(runId) });
+        expect(output.startedOn).to.match(/^2026-11-23T12:00:\d\d\.000Z$/);
+        expect(output.completedOn).to.equal("2026-11-23T12:05:00.000Z");
+        expect(output.executionTime).to.be.a("number").and.above(0);
+      }
+
       describe("starting", () => {
         it("starts the run with the task id as its idempotency key and records the run id", async () => {
           const w = await world(make);
@@ -346,12 +356,7 @@ describe("etl-runner contract (every engine)", () => {
           const w = await world(make);
           const runId = await lostStartEnded(w, states.succeeded);
           await w.check();
-          expect(w.successes()).to.have.length(1);
-          const output = JSON.parse(w.successes()[0].output);
-          expect(output).to.deep.include({ jobName: w.fake.jobName, engine, runId, state: states.succeeded, ...w.fake.extraOutput(runId) });
-          expect(output.startedOn).to.match(/^2026-11-23T12:00:\d\d\.000Z$/);
-          expect(output.completedOn).to.equal("2026-11-23T12:05:00.000Z");
-          expect(output.executionTime).to.be.a("number").and.above(0);
+          expectSucceededOutput(w, runId);
           expect(w.fake.starts.filter((s) => s.key === TASK_ID), "not started again").to.have.length(1);
           expect(await w.items()).to.deep.equal([]);
         });
@@ -436,12 +441,7 @@ describe("etl-runner contract (every engine)", () => {
           w.stage(TASK_ID, { "part-0.parquet": "rows" });
           w.fake.setState(runId, states.succeeded);
           await w.check();
-          expect(w.successes()).to.have.length(1);
-          const output = JSON.parse(w.successes()[0].output);
-          expect(output).to.deep.include({ jobName: w.fake.jobName, engine, runId, state: states.succeeded, ...w.fake.extraOutput(runId) });
-          expect(output.startedOn).to.match(/^2026-11-23T12:00:\d\d\.000Z$/);
-          expect(output.completedOn).to.equal("2026-11-23T12:05:00.000Z");
-          expect(output.executionTime).to.be.a("number").and.above(0);
+          expectSucceededOutput(w, runId);
           expect(await w.items()).to.deep.equal([]);
           expect(w.summary).to.include({ closed: 1 });
         });
