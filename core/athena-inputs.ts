@@ -6,6 +6,7 @@
 // (the runner keeps both for the run), so the counts describe what the job read. Pure functions: the runner's bundle
 // takes this file. Must not import cdktf.
 import { headerColumnsError, snakeCase } from "./csv-header";
+import { escapeRegExp } from "./regex";
 
 export interface AthenaRawInput {
   /** The job's input (its view's name). */
@@ -109,11 +110,10 @@ export function bindRawRows(statement: string, raws: readonly AthenaRawInput[], 
  * runners before the kept statements found them, kept for the runs they started (bindCountsAsExecuted).
  */
 export function boundRawRows(template: string, executed: string, raws: readonly AthenaRawInput[]): Record<string, string> | undefined {
-  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const tables = distinctTables(raws);
-  let pattern = escape(template);
+  let pattern = escapeRegExp(template);
   tables.forEach((raw, i) => {
-    const [first, ...rest] = pattern.split(escape(rawRows(raw)));
+    const [first, ...rest] = pattern.split(escapeRegExp(rawRows(raw)));
     if (rest.length === 0) return;
     pattern = `${first}(?<t${i}>[\\s\\S]*?)${rest.join(`\\k<t${i}>`)}`;
   });

@@ -15,6 +15,7 @@ import { checkCoverage, installAthenaDialect, parseUnload } from "./athena-diale
 import { isSkippedInputFile } from "../core/csv-header";
 import { csvBytes } from "./csv";
 import { parseS3Uri, S3Staging } from "./s3-staging";
+import { escapeRegExp } from "../core/regex";
 
 /** The local Data Catalog: the tables of one database, over the local data-lake bucket. */
 export interface LocalCatalog {
@@ -115,8 +116,7 @@ function referencedTables(catalog: LocalCatalog, query: string): CatalogTable[] 
  * prunes the table's files to. Undefined when some scan is not so filtered (every file is read).
  */
 export function prunedPaths(query: string, database: string, table: string): Set<string> | undefined {
-  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const reference = new RegExp(`"?${escape(database)}"?\\s*\\.\\s*"?${escape(table)}"?(?![A-Za-z0-9_])`, "g");
+  const reference = new RegExp(`"?${escapeRegExp(database)}"?\\s*\\.\\s*"?${escapeRegExp(table)}"?(?![A-Za-z0-9_])`, "g");
   const filtered = /^\s+WHERE\s+"\$path"\s+IN\s*\(\s*('(?:[^']|'')*'(?:\s*,\s*'(?:[^']|'')*')*)\s*\)\s*\)/;
   const paths = new Set<string>();
   let scans = 0;

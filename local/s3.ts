@@ -1,10 +1,13 @@
 // Local S3: s3rver on 127.0.0.1 with one bucket, and its object-created events forwarded in the shape
 // of an S3 bucket notification, so the data-arrival handler sees what it would see on AWS.
-import { createReadStream } from "node:fs";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { createHash, randomUUID } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, rename, rm, stat } from "node:fs/promises";
 import type { Server } from "node:http";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { S3Client } from "@aws-sdk/client-s3";
 import type { S3Event, S3EventRecord } from "aws-lambda";
 import S3rver from "s3rver";
@@ -30,9 +33,10 @@ export interface LocalS3 {
   /** The file s3rver stores an object's bytes in (it may not exist): local readers copy it instead of downloading. */
   storedObject(bucket: string, key: string): string;
   /**
-   * Stores a local file as the object `key`, as s3rver's PutObject handler does (the same store call: bytes, MD5 ETag,
-   * metadata; then the same ObjectCreated:Put event), without the HTTP round trip: the runtime's uploads of the inputs.
-   * Returns the object's size.
+   * Stores a local file as the object `key`, as s3rver's PutObject handler does (its checks: the bucket exists; its
+   * store: bytes, MD5 ETag, metadata; then the same ObjectCreated:Put event), without the HTTP round trip: the
+   * runtime's uploads of the inputs. A file that cannot be read stores nothing (the previous object stays) and emits
+   * nothing. Returns the object's size.
    */
   putFile(bucket: string, key: string, file: string): Promise<{ size: number }>;
   close(): Promise<void>;
@@ -61,7 +65,11 @@ function encodeEventKey(key: string): string {
 export const LOCAL_S3_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
 
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
-  const directory = await mkdtemp(join(tmpdir(), "etl-s3-"));
+  // s3rver's store, and beside it (same file system: renamed into the store) the files putFile is writing.
+  const root = await mkdtemp(join(tmpdir(), "etl-s3-"));
+  const directory = join(root, "store");
+  const partials = join(root, "partial");
+  await Promise.all([mkdir(directory), mkdir(partials)]);
   const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory, configureBuckets: [options.bucket, ...(options.otherBuckets ?? [])].map((name) => ({ name })) });
   server.on("event", (event: S3Event) => {
     const records: S3EventRecord[] = event.Records.filter((r) => r.eventName.startsWith("ObjectCreated:")).map((r) => ({
@@ -75,7 +83,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   try {
     address = await server.run();
   } catch (e) {
-    await rm(directory, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true });
     throw e;
   }
   const endpoint = `http://127.0.0.1:${address.port}`;
@@ -90,11 +98,31 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       // What a PutObject through the SDK costs besides this: signing, the loopback socket and s3rver's HTTP parsing,
       // about 0.5 s of CPU for 449 MiB (s3rver's MD5 stays: the ETag the functions see).
       // The content type the SDK sends for a stream body.
-      const headers = { "content-length": (await stat(file)).size, "content-type": "application/octet-stream" };
-      const content = createReadStream(file, { highWaterMark: 1 << 20 });
-      // s3rver's store listens for errors after its own transform only: a read error would leave its promise pending.
-      const readFailed = new Promise<never>((_, reject) => content.once("error", (e) => reject(new Error(`${file}: cannot read the file (${e.message})`))));
-      const { size, md5 } = await Promise.race([server.store.putObject(new S3Object(bucket, key, content, headers)), readFailed]);
+      // As s3rver's HTTP handler: an unknown bucket is refused (its store would create the folder).
+      if (!(await server.store.getBucket(bucket))) throw new Error(`${file}: cannot store it as s3://${bucket}/${key}: local S3 has no bucket '${bucket}'`);
+      const headers = { "content-length": (await stat(file).catch((e: Error) => fail(file, e))).size, "content-type": "application/octet-stream" };
+      // s3rver's store.putObject leaves its streams open and a partial object on a read error: the same write
+      // (bytes and MD5) through a pipeline, to a file renamed into the store once complete.
+      const partial = join(partials, randomUUID());
+      const hash = createHash("md5");
+      let size = 0;
+      const count = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          hash.update(chunk);
+          size += chunk.length;
+          done(null, chunk);
+        },
+      });
+      try {
+        await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), count, createWriteStream(partial)).catch((e: Error) => fail(file, e));
+        const objectPath = server.store.getResourcePath(bucket, key, "object");
+        await mkdir(dirname(objectPath), { recursive: true });
+        await rename(partial, objectPath);
+      } finally {
+        await rm(partial, { force: true });
+      }
+      const md5 = hash.digest("hex");
+      await server.store.putMetadata(bucket, key, new S3Object(bucket, key, null, headers).metadata, md5);
       const stored = new S3Object(bucket, key, null, { "content-length": size, etag: JSON.stringify(md5) });
       server.emit("event", new S3rverEvent({ bucket, eventType: "Put", S3Item: stored }, { reqHeaders: { host: new URL(endpoint).host }, sourceIp: "127.0.0.1" }));
       return { size };
@@ -106,7 +134,11 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       const http = server.httpServer as Server;
       http.closeAllConnections();
       await server.close();
-      await rm(directory, { recursive: true, force: true });
+      await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+function fail(file: string, error: Error): never {
+  throw new Error(`${file}: cannot read the file (${error.message})`);
 }

@@ -18,8 +18,10 @@ declare module "s3rver" {
     /** Where the filesystem store keeps things: `getResourcePath(bucket, key, "object")` is an object's bytes. */
     store: {
       getResourcePath(bucket: string, key: string, resource: string): string;
-      /** What PutObject's handler calls: writes the bytes, their MD5 (the ETag) and the metadata. */
-      putObject(object: object): Promise<{ size: number; md5: string }>;
+      /** The bucket, or null when there is none (the HTTP handlers' NoSuchBucket check). */
+      getBucket(bucket: string): Promise<object | null>;
+      /** What PutObject's store call writes after the bytes: their MD5 (the ETag) and the object's metadata. */
+      putMetadata(bucket: string, key: string, metadata: Record<string, string | number>, md5: string): Promise<void>;
     };
   }
   export = S3rver;
@@ -29,6 +31,8 @@ declare module "s3rver/lib/models/object" {
   /** `metadata`: request headers, lower case (content-length, content-type, etag, x-amz-meta-*). */
   class S3Object {
     constructor(bucket: string, key: string, content: import("node:stream").Readable | Buffer | null, metadata: Record<string, string | number>);
+    /** The headers kept as the object's metadata (a default content-type added). */
+    readonly metadata: Record<string, string | number>;
   }
   export = S3Object;
 }

@@ -105,6 +105,8 @@ export async function checkAllRuns(deps: RunnerDeps, summary: RunnerSummary): Pr
       if (item.jobRunId) {
         const run = runs.get(item.jobRunId);
         if (run) await applyRunState(deps, item, run, summary);
+        // Unread this cycle (logged): the task is kept alive, not left to die by its heartbeat timeout.
+        else if ((await sendTaskHeartbeat(deps.sfn, item.taskToken)) === "sent") summary.heartbeats++;
       } else if (isStale(item)) {
         const listing = listingOf(item);
         if (!listing || listing.unsearchedJobs.has(item.jobName)) {
@@ -169,7 +171,6 @@ export async function applyRunState(deps: RunnerDeps, item: RunItem, run: RunLoo
   const adapter = deps.engines.of(item.jobName);
   const jobRunId = item.jobRunId ?? (run === "missing" ? "" : run.runId);
   const context = { ...logContext(item), engine: adapter.engine, jobRunId };
-  const causeOf = (state: string, message: string) => failureCause({ jobName: item.jobName, engine: adapter.engine, runId: jobRunId, state }, message);
   if (heartbeat === "gone" && run !== "missing") {
     logger.warn("task is gone while its run is in progress; removing it", { ...context, state: run.state });
     await removeItem(deps, item);
@@ -179,27 +180,54 @@ export async function applyRunState(deps: RunnerDeps, item: RunItem, run: RunLoo
   // A schedule and a state-change event can check the same ended run at once: one cycle answers, the other leaves it.
   const claimedAt = await claimAnswer(deps, item, context, summary);
   if (claimedAt === undefined) return;
+  try {
+    await answerEndedRun(deps, item, run, jobRunId, claimedAt, context, summary);
+  } catch (error) {
+    // Whatever threw (SFN throttled, the spec unreadable), the next cycle answers: it must not wait out the claim.
+    await releaseAnswer(deps, item, claimedAt, context);
+    throw error;
+  }
+}
+
+/** Gives up this cycle's claim to answer (best effort: an unreleased claim only delays the answer, logged). */
+async function releaseAnswer(deps: RunnerDeps, item: RunItem, claimedAt: string, context: Record<string, unknown>): Promise<void> {
+  try {
+    await deps.table.releaseAnswer(item, claimedAt);
+  } catch (error) {
+    deps.logger.warn("could not release the claim to answer; the task waits for it to expire", { ...context, error: describeError(error) });
+  }
+}
+
+/** Answers an ended run's task under this cycle's claim (made at `claimedAt`). */
+async function answerEndedRun(deps: RunnerDeps, item: RunItem, run: RunLookup, jobRunId: string, claimedAt: string, context: Record<string, unknown>, summary: RunnerSummary): Promise<void> {
+  const { sfn, logger } = deps;
+  const adapter = deps.engines.of(item.jobName);
+  const causeOf = (state: string, message: string) => failureCause({ jobName: item.jobName, engine: adapter.engine, runId: jobRunId, state }, message);
   // A failure is reported even when the spec cannot be read (its staged objects then stay); a success needs it.
   const failedTarget = () => deps.publisher.target(item.jobName, adapter.engine).catch((error) => void logger.warn("job spec unreadable; staged objects are left", { ...context, error: describeError(error) }));
   let state = run === "missing" ? "NOT_FOUND" : run.state;
   let outcome: SendOutcome;
   let succeeded = false;
+  let target: PublishTarget | undefined;
   if (run === "missing") {
-    const target = await failedTarget();
+    target = await failedTarget();
     if (target) await discardStaging(deps, target, item, context);
     outcome = await sendTaskFailure(sfn, item.taskToken, RUNNER_ERRORS.jobFailed, causeOf(state, `${adapter.label} has no such run`));
   } else if (run.status === "failed") {
-    const target = await failedTarget();
+    target = await failedTarget();
     if (target) await discardStaging(deps, target, item, context);
     const error = isDataQualityMessage(run.errorMessage) ? RUNNER_ERRORS.dataQuality : RUNNER_ERRORS.jobFailed;
     outcome = await sendTaskFailure(sfn, item.taskToken, error, causeOf(state, run.errorMessage ?? ""));
   } else {
-    const target = await deps.publisher.target(item.jobName, adapter.engine);
+    target = await deps.publisher.target(item.jobName, adapter.engine);
     const published = target ? await publishResult(deps, target, item, context) : { counts: await glueCounts(deps, item, context) };
     if (published === "retry") {
       // Transient S3 trouble: the task stays open (heartbeat) and the next cycle publishes again.
-      if ((await sendTaskHeartbeat(sfn, item.taskToken)) === "sent") summary.heartbeats++;
-      await deps.table.releaseAnswer(item, claimedAt);
+      try {
+        if ((await sendTaskHeartbeat(sfn, item.taskToken)) === "sent") summary.heartbeats++;
+      } finally {
+        await releaseAnswer(deps, item, claimedAt, context);
+      }
       return;
     }
     if ("counts" in published) {
@@ -209,8 +237,9 @@ export async function applyRunState(deps: RunnerDeps, item: RunItem, run: RunLoo
       state = published.state;
       outcome = await sendTaskFailure(sfn, item.taskToken, RUNNER_ERRORS.jobFailed, causeOf(published.state, published.message));
     }
-    if (target && "counts" in published) await deps.publisher.finish(target, item.taskId).catch((error) => logger.warn("could not delete the publish marker", { ...context, error: describeError(error) }));
   }
+  // Only once answered: a cycle that answers again (this one's answer refused) reads the run's counts again.
+  if (target) await deps.publisher.finish(target, item.taskId).catch((error) => logger.warn("could not delete the publish marker and the run's counts", { ...context, error: describeError(error) }));
   logger.info(outcome === "sent" ? "task closed" : "task was already gone", { ...context, state });
   if (outcome === "sent") summary.closed++;
   // The workflow schedules its next runner task right after this one succeeds: wake a runner to take it now.
@@ -294,9 +323,11 @@ async function recoverStaleClaim(deps: RunnerDeps, item: RunItem, adoptable: Eng
       return;
     }
     // A listing lacks what the engine's full read adds (Athena: the counts and the data-quality gate; EMR Serverless:
-    // execution times): a run that ended is read as a recorded run is. Unread, it stays recorded (heartbeat sent) for the next cycle.
+    // execution times): a run that ended is read as a recorded run is. Unread, or not found by a read lagging the listing
+    // that just found it, it stays recorded (heartbeat sent) for the next cycle.
     const run = adoptable.status === "running" ? adoptable : await describeRun(deps, item.jobName, adoptable.runId, claimedByEarlierRunner(item));
-    if (run) await applyRunState(deps, { ...mine, status: "RUNNING", jobRunId: adoptable.runId }, run, summary);
+    if (run && run !== "missing") await applyRunState(deps, { ...mine, status: "RUNNING", jobRunId: adoptable.runId }, run, summary);
+    else logger.warn("the adopted run could not be read in full; left recorded for the next cycle", { ...context, jobRunId: adoptable.runId, found: run !== "missing" });
     return;
   }
   const parsed = parseTaskInput(runnerTaskInput, item.taskInput);

@@ -86,6 +86,14 @@ export class JobInputReadError extends Error {
   }
 }
 
+/**
+ * A start not begun: too little of the invocation is left to check the run's input (Athena) before its deadline.
+ * Nothing is started or answered: the claim stays STARTING and the check cycle starts it again once it is stale.
+ */
+export class StartDeferredError extends Error {
+  override name = "StartDeferredError";
+}
+
 /** A STARTING claim older than this is taken over: its invocation died or lost its start's answer. A start must end well within it. */
 export const STALE_CLAIM_MS = 120_000;
 

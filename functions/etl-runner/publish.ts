@@ -95,21 +95,20 @@ export class Publisher {
       await this.s3().send(new PutObjectCommand({ Bucket: marker.bucket, Key: marker.key, Body: JSON.stringify({ taskId, outputUri: target.outputUri, ...done }), ContentType: "application/json" }));
     }
     await this.deleteKeys(staging.bucket, staged);
-    await this.deleteCounts(target, taskId);
     return { published: done.objects, ...(done.counts && { counts: done.counts }) };
   }
 
-  /** After the task was answered: the marker is no longer needed. */
+  /** After the task was answered (success or failure): its publish marker and its counts are no longer needed. */
   async finish(target: PublishTarget, taskId: string): Promise<void> {
     const marker = markerOf(target, taskId);
     await this.s3().send(new DeleteObjectCommand({ Bucket: marker.bucket, Key: marker.key }));
+    await this.deleteCounts(target, taskId);
   }
 
   /** Deletes what a failed run staged. */
   async discard(target: PublishTarget, taskId: string): Promise<void> {
     const staging = parseS3Uri(stagingRunUri(target.stagingUri, taskId));
     await this.deleteKeys(staging.bucket, await this.list(staging));
-    await this.deleteCounts(target, taskId);
   }
 
   /** An Athena run's counts (read before it was reported, never published). */

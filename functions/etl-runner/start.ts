@@ -2,7 +2,7 @@
 import { describeError, isServiceError } from "../shared/aws-errors";
 import { sendFinalTaskFailure, sendTaskFailure, taskIdOf, type ActivityTask } from "../shared/sfn";
 import { RUNNER_ERRORS, type RunnerDeps, type RunnerSummary } from "./deps";
-import { JobInputError, JobInputReadError, type EngineAdapter } from "./engine";
+import { JobInputError, JobInputReadError, StartDeferredError, type EngineAdapter } from "./engine";
 import { failureCause } from "./failure-cause";
 import { JobSpecError } from "./job-specs";
 import { RUNNER_VERSION, type RunItem } from "./runs-table";
@@ -85,6 +85,11 @@ export async function startRun(deps: RunnerDeps, item: RunItem, input: RunnerTas
   try {
     jobRunId = await adapter.start({ jobName: item.jobName, taskId: item.taskId, input, deadline: startDeadline(deps) });
   } catch (error) {
+    if (error instanceof StartDeferredError) {
+      // Failing it would spend one of the ASL's retries on the invocation's timing: the check cycle restarts it.
+      logger.warn("too little of the invocation left to start; the check cycle restarts it once the claim is stale", { ...context, reason: error.message });
+      return;
+    }
     if (error instanceof JobSpecError || error instanceof JobInputReadError) {
       // Nothing was started: the spec or an input could not be read (retryable) or the spec is wrong (permanent).
       const errorName = error.retryable ? RUNNER_ERRORS.retryable : RUNNER_ERRORS.start;

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
+import { GetActivityTaskCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { expect } from "chai";
 import { DEFAULT_CONFIG_FILE, loadConfig, PROJECT_ROOT, resourceNames, schemaPath, type EtlConfig } from "../../core/config";
 import { readSchemaFile } from "../../core/schema-file";
@@ -251,14 +252,37 @@ describe("local/runtime", () => {
       cleanups,
     });
     const endpoints = Object.values((events.find((e) => e.type === "services") as Extract<ProgressEvent, { type: "services" }>).endpoints);
-    // The runner's rule takes it: the invocation starts now and long-polls Step Functions once its client is ready,
-    // which is after the shutdown below has begun.
-    const kick = { version: "0", id: "kick-1", "detail-type": KICKS.runner, source: kickSource(names), account: "000000000000", time: new Date().toISOString(), region: config.region, resources: [], detail: {} };
-    expect(services.bus.put(kick)).to.have.length(1);
-    expect(events.filter((e) => e.type === "invocation")).to.have.length(1);
-    const started = Date.now();
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-    expect(Date.now() - started).to.be.below(10_000);
+    // The invocation's long-poll is held until Step Functions has ended its work (the shutdown under way): it reaches
+    // Step Functions only then, whatever the machine's speed. (The handler's SDK is this process's, not reloaded.)
+    let shutdownBegun!: () => void;
+    const shutdown = new Promise<void>((resolve) => (shutdownBegun = resolve));
+    const endWork = services.sfn.endWork.bind(services.sfn);
+    services.sfn.endWork = async () => {
+      await endWork();
+      shutdownBegun();
+    };
+    const send = SFNClient.prototype.send;
+    let heldPolls = 0;
+    SFNClient.prototype.send = async function (this: SFNClient, ...args: Parameters<SFNClient["send"]>) {
+      if (args[0] instanceof GetActivityTaskCommand) {
+        heldPolls++;
+        await shutdown;
+      }
+      return (send as (...a: unknown[]) => unknown).apply(this, args);
+    } as SFNClient["send"];
+    try {
+      // The runner's rule takes it: the invocation starts now.
+      const kick = { version: "0", id: "kick-1", "detail-type": KICKS.runner, source: kickSource(names), account: "000000000000", time: new Date().toISOString(), region: config.region, resources: [], detail: {} };
+      expect(services.bus.put(kick)).to.have.length(1);
+      expect(events.filter((e) => e.type === "invocation")).to.have.length(1);
+      const started = Date.now();
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+      expect(heldPolls, "the invocation polled, after the shutdown began").to.be.at.least(1);
+      // Only a hang: the shutdown gives invocations 15 s to settle (settleWithin), then closes regardless.
+      expect(Date.now() - started).to.be.below(30_000);
+    } finally {
+      SFNClient.prototype.send = send;
+    }
     // Before: Step Functions closed first, and the poll got ECONNREFUSED ("... failed on RunnerTaskScheduled").
     expect(events.filter((e) => e.type === "invocation-error")).to.deep.equal([]);
     for (const endpoint of endpoints) expect(await listening(endpoint), endpoint).to.equal(false);

@@ -1,8 +1,8 @@
 import { createReadStream } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { dirname, join } from "node:path";
+import { GetObjectCommand, HeadObjectCommand, ListBucketsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import type { S3Event } from "aws-lambda";
 import { startLocalS3, type LocalS3 } from "../../local/s3";
@@ -50,6 +50,34 @@ describe("local/s3", () => {
       }));
     expect(shape(events[0])).to.deep.equal(shape(events[1]));
     expect(events[0].Records[0].s3.object).to.include({ size, eTag: byFile.eTag!.replace(/"/g, "") });
+  });
+
+  it("putFile of a file that fails mid-read stores nothing: the previous object stays, no event, no partial file, the call settles", async () => {
+    const good = join(dir, "good.csv");
+    await writeFile(good, "a,b\n1,2\n");
+    await s3.putFile("data", "raw/reread.csv", good);
+    const count = events.length;
+    // A directory opens and stats as a file does, then fails its first read (EISDIR).
+    const unreadable = join(dir, "unreadable.csv");
+    await mkdir(unreadable);
+    const error = await s3.putFile("data", "raw/reread.csv", unreadable).then(() => undefined, (e: Error) => e);
+    expect(error?.message).to.contain(unreadable).and.contain("cannot read the file");
+    expect(events.length).to.equal(count);
+    const body = await (await s3.client.send(new GetObjectCommand({ Bucket: "data", Key: "raw/reread.csv" }))).Body!.transformToString();
+    expect(body).to.equal("a,b\n1,2\n");
+    const partials = join(dirname(s3.storedObject("data", "top")), "..", "..", "partial");
+    expect(await readdir(partials)).to.deep.equal([]);
+  });
+
+  it("putFile refuses a bucket local S3 was not configured with, as its HTTP PutObject does: nothing created, no event", async () => {
+    const file = join(dir, "stray.csv");
+    await writeFile(file, "a\n1\n");
+    const count = events.length;
+    const error = await s3.putFile("no-such-bucket", "raw/stray.csv", file).then(() => undefined, (e: Error) => e);
+    expect(error?.message).to.contain("no bucket 'no-such-bucket'").and.contain(file);
+    expect(events.length).to.equal(count);
+    const buckets = (await s3.client.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name);
+    expect(buckets).to.deep.equal(["data"]);
   });
 
   it("putFile fails naming nothing stored for a missing file, and close leaves nothing listening", async () => {

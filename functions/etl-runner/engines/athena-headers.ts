@@ -9,7 +9,7 @@ import { distinctTables, rawFilePositions, type AthenaRawInput, type RawFile } f
 import { HEADER_LIMIT, headerLengthError, headerOfHead, isGzipName, isSkippedInputFile } from "../../../core/csv-header";
 import { describeError, isServiceError } from "../../shared/aws-errors";
 import { mapConcurrent } from "../../shared/concurrency";
-import { classifyServiceError, JobInputError, JobInputReadError, STALE_CLAIM_MS } from "../engine";
+import { classifyServiceError, JobInputError, JobInputReadError, STALE_CLAIM_MS, StartDeferredError } from "../engine";
 import { parseS3Uri } from "../s3-uri";
 
 /** Header reads in flight per run. */
@@ -18,6 +18,8 @@ const CONCURRENCY = 16;
 const FIRST_READ = 64 * 1024;
 /** The most time for all the checks: half the stale-claim window, leaving the rest for the start itself. */
 export const HEADER_CHECK_MS = STALE_CLAIM_MS / 2;
+/** Less time than this before the start's deadline: the check is not begun (StartDeferredError), it could only fail. */
+export const HEADER_CHECK_FLOOR_MS = 5_000;
 /** S3 errors worth another try: the file was replaced or shrank between the listing and the read, or throttling. */
 const RETRYABLE_S3_ERRORS = new Set(["NoSuchKey", "InvalidRange", "SlowDown"]);
 
@@ -39,7 +41,12 @@ export async function checkRawInputs(s3: S3Client, raws: readonly AthenaRawInput
   const now = options.now ?? Date.now;
   const ownDeadline = now() + HEADER_CHECK_MS;
   const deadline = Math.min(ownDeadline, options.deadline ?? Number.POSITIVE_INFINITY);
-  const limit = deadline < ownDeadline ? "the start's deadline in the Lambda invocation" : `its limit of ${HEADER_CHECK_MS / 1000} s`;
+  if (deadline - now() < HEADER_CHECK_FLOOR_MS)
+    throw new StartDeferredError(`${Math.max(0, Math.round((deadline - now()) / 1000))} s left before the start's deadline in the Lambda invocation, under the header check's floor of ${HEADER_CHECK_FLOOR_MS / 1000} s`);
+  const byInvocation = deadline < ownDeadline;
+  // Only the check's own limit says something about the input; the invocation's end only says it was taken late.
+  const limit = byInvocation ? "the start's deadline in the Lambda invocation" : `its limit of ${HEADER_CHECK_MS / 1000} s`;
+  const advice = byInvocation ? "the invocation's time ran out, a retry checks them again" : "merge the files into fewer parts if this repeats";
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), Math.max(0, deadline - now()));
   const pastDeadline = new Error("past the deadline");
@@ -47,7 +54,7 @@ export async function checkRawInputs(s3: S3Client, raws: readonly AthenaRawInput
   let total = 0;
   let listing = true;
   const overdue = () =>
-    new JobInputReadError(`the header check of the job's raw input files reached ${limit}: ${checked} of ${total} files checked${listing ? " (the listing unfinished)" : ""}; merge the files into fewer parts if this repeats`, true);
+    new JobInputReadError(`the header check of the job's raw input files reached ${limit}: ${checked} of ${total} files checked${listing ? " (the listing unfinished)" : ""}; ${advice}`, true);
   try {
     const tables: Array<{ raw: AthenaRawInput; bucket: string; listed: Array<{ key: string; size: number }> }> = [];
     for (const raw of distinctTables(raws)) {

@@ -256,15 +256,24 @@ export class AthenaEngine implements EngineAdapter {
     }
     if (countsQuery === undefined)
       return { ...run, state: "COUNTS_FAILED", status: "failed", errorMessage: `query ${run.runId} has no statements kept at ${statementsRunUri(spec.stagingUri, taskId)}: its rows cannot be counted` };
-    const started = await this.athena.send(
-      new StartQueryExecutionCommand({
-        QueryString: countsQuery,
-        WorkGroup: spec.workGroup,
-        QueryExecutionContext: { Database: spec.database },
-        // The same token on every check: one counts statement per run, however often it is asked.
-        ClientRequestToken: `${taskId}-counts`,
-      }),
-    );
+    const countsToken = `${taskId}-counts`;
+    let started;
+    try {
+      started = await this.athena.send(
+        new StartQueryExecutionCommand({
+          QueryString: countsQuery,
+          WorkGroup: spec.workGroup,
+          QueryExecutionContext: { Database: spec.database },
+          // The same token on every check: one counts statement per run, however often it is asked.
+          ClientRequestToken: countsToken,
+        }),
+      );
+    } catch (error) {
+      // Refused on every check, never ending: the run fails now rather than by its task's timeout.
+      if (isIdempotencyMismatch(error))
+        return { ...run, state: "COUNTS_FAILED", status: "failed", errorMessage: `the counts statement's token ${countsToken} was already used with another statement (an earlier runner's, or the counts template since redeployed), so Athena refuses this one: its rows cannot be counted (${describeError(error)})` };
+      throw error;
+    }
     const counting = (await this.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: started.QueryExecutionId }))).QueryExecution;
     const countsRun = athenaRun(counting ?? {});
     if (countsRun.status === "running") return { ...run, state: "COUNTING", status: "running", stoppable: false };
@@ -322,4 +331,9 @@ function taskIdOf(spec: AthenaJobSpec, query: string | undefined): string | unde
   const at = query?.indexOf(`TO '${spec.stagingUri}`);
   if (query === undefined || at === undefined || at < 0) return undefined;
   return /^([^/']+)\/'/.exec(query.slice(at + 4 + spec.stagingUri.length))?.[1];
+}
+
+/** Athena's refusal of a ClientRequestToken already used with other parameters (InvalidRequestException, "Idempotent parameters do not match"). */
+function isIdempotencyMismatch(error: unknown): boolean {
+  return error instanceof Error && /InvalidRequest|Idempoten/i.test(error.name) && /idempotent parameters? do not match|idempoten.*mismatch/i.test(error.message);
 }

@@ -14,9 +14,9 @@ import { duplicateColumnError } from "../../../core/csv-header";
 import { STAGING_URI_MARKER, type AthenaJobSpec } from "../../../core/job-spec";
 import { jobQualityLimits } from "../../../core/quality";
 import { emptySummary, RUNNER_ERRORS } from "../../../functions/etl-runner/deps";
-import { JobInputError, JobInputReadError, STALE_CLAIM_MS } from "../../../functions/etl-runner/engine";
+import { JobInputError, JobInputReadError, STALE_CLAIM_MS, StartDeferredError } from "../../../functions/etl-runner/engine";
 import { AthenaEngine } from "../../../functions/etl-runner/engines/athena";
-import { checkRawInputs, HEADER_CHECK_MS } from "../../../functions/etl-runner/engines/athena-headers";
+import { checkRawInputs, HEADER_CHECK_FLOOR_MS, HEADER_CHECK_MS } from "../../../functions/etl-runner/engines/athena-headers";
 import { engineRegistry } from "../../../functions/etl-runner/engines/registry";
 import type { JobSpecs } from "../../../functions/etl-runner/job-specs";
 import { parseS3Uri, statementsRunUri } from "../../../functions/etl-runner/s3-uri";
@@ -448,14 +448,34 @@ describe("functions/etl-runner: Athena header checks", () => {
     expect(Number(checked)).to.be.within(20, 36);
     expect(s3Mock.commandCalls(GetObjectCommand).length - answer.length).to.be.below(40);
     expect(error.message).to.match(/^the header check of the job's raw input files reached the start's deadline in the Lambda invocation: /);
-    clock = 0;
-    const listedOnly = (await checkRawInputs(s3, raws, { deadline: 0, now: () => clock }).catch((e: Error) => e)) as Error;
-    expect(listedOnly.message).to.include("0 of 0 files checked (the listing unfinished)");
+    // The invocation's end says nothing about the files: no advice to merge them.
+    expect(error.message).to.match(/; the invocation's time ran out, a retry checks them again$/).and.not.include("merge");
     // An invocation deadline later than the check's own limit: the limit still ends the check.
     clock = 0;
     const limited = (await checkRawInputs(s3, raws, { deadline: 10 * HEADER_CHECK_MS, now: () => clock * (HEADER_CHECK_MS / 20_000) }).catch((e: Error) => e)) as Error;
     expect(limited).to.be.instanceOf(JobInputReadError);
-    expect(limited.message).to.match(new RegExp(`reached its limit of ${HEADER_CHECK_MS / 1000} s: \\d+ of 40 files checked; `));
+    expect(limited.message).to.match(new RegExp(`reached its limit of ${HEADER_CHECK_MS / 1000} s: \\d+ of 40 files checked; merge the files into fewer parts if this repeats$`));
+    clock = 0;
+    const listing = s3Mock.commandCalls(ListObjectsV2Command).length;
+    s3Mock.on(ListObjectsV2Command).callsFake(async () => {
+      clock += HEADER_CHECK_FLOOR_MS; // the listing outlasts the time left, then is cut off
+      throw new Error("aborted");
+    });
+    const listedOnly = (await checkRawInputs(s3, raws, { deadline: HEADER_CHECK_FLOOR_MS, now: () => clock }).catch((e: Error) => e)) as Error;
+    expect(listedOnly.message).to.include("0 of 0 files checked (the listing unfinished)");
+    expect(s3Mock.commandCalls(ListObjectsV2Command).length - listing).to.equal(1);
+  });
+
+  it(`with less than ${HEADER_CHECK_FLOOR_MS / 1000} s before the start's deadline, the check is not begun (StartDeferredError): nothing listed or read`, async () => {
+    upload("f00.csv", csv(sources));
+    for (const left of [HEADER_CHECK_FLOOR_MS - 1, 0, -3_000]) {
+      const error = (await checkRawInputs(s3, raws, { deadline: 1_000_000 + left, now: () => 1_000_000 }).catch((e: Error) => e)) as Error;
+      expect(error, `${left} ms left`).to.be.instanceOf(StartDeferredError);
+      expect(error.message).to.include(`under the header check's floor of ${HEADER_CHECK_FLOOR_MS / 1000} s`);
+    }
+    expect(s3Mock.commandCalls(ListObjectsV2Command)).to.have.length(0);
+    expect(s3Mock.commandCalls(GetObjectCommand)).to.have.length(0);
+    expect(await checkRawInputs(s3, raws, { deadline: 1_000_000 + HEADER_CHECK_FLOOR_MS, now: () => 1_000_000 })).to.have.property(raws[0].table);
   });
 
   /** startRun of the Athena job, in an invocation with `remainingMs` left (none: no Lambda context). */
@@ -468,19 +488,17 @@ describe("functions/etl-runner: Athena header checks", () => {
     return { failure: h.sfn.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input)[0], summary };
   };
 
-  it("a start late in the Lambda invocation ends its header check by the invocation's deadline less the margin, failing the task retryable", async () => {
+  it("a start too late in the Lambda invocation for its header check is not begun: the task is not failed (no ASL retry spent), its claim left for the check cycle to restart", async () => {
     const names = Array.from({ length: 64 }, (_, i) => `f${String(i).padStart(2, "0")}.csv`);
     for (const name of names) upload(name, csv(sources));
-    s3Mock.on(GetObjectCommand).callsFake(async ({ Bucket, Key }) => {
-      await new Promise((resolve) => setTimeout(resolve, 40)); // 64 reads, 16 at a time: 160 ms in all
-      const bytes = objects.get(`${Bucket}/${Key}`)!;
-      return { Body: Object.assign(Readable.from([bytes]), { transformToByteArray: async () => new Uint8Array(bytes) }) };
-    });
-    // 60 ms of the invocation left beyond the margin: the check stops within it, well before its own 60 s limit.
-    const late = await startInInvocation(() => START_OUTCOME_MARGIN_MS + 60);
-    expect(late.failure.error).to.equal(RUNNER_ERRORS.retryable);
-    expect(late.failure.cause).to.match(/reached the start's deadline in the Lambda invocation: \d+ of 64 files checked/);
+    // Less than the floor left beyond the margin (the invocation's deadline at or before now included).
+    for (const left of [HEADER_CHECK_FLOOR_MS - 1_000, 60, -5_000]) {
+      const late = await startInInvocation(() => START_OUTCOME_MARGIN_MS + left);
+      expect(late.failure, `${left} ms left`).to.equal(undefined);
+      expect(late.summary).to.include({ tasksStarted: 0, errors: 0 });
+    }
     expect(started()).to.deep.equal([]);
+    expect(s3Mock.commandCalls(GetObjectCommand)).to.have.length(0);
     // Without a Lambda context (remaining time unknown, or infinite as the handler reports it then): checked and started.
     for (const remainingMs of [undefined, () => Number.POSITIVE_INFINITY]) {
       athenaMock.resetHistory();

@@ -238,13 +238,15 @@ describe("etl-runner check", () => {
     expect(h.ddb.commandCalls(DeleteItemCommand)).to.have.length(2);
   });
 
-  it("leaves a run for the next cycle when Glue cannot be asked", async () => {
+  it("leaves a run for the next cycle when Glue cannot be asked, its task kept alive (heartbeat), not answered", async () => {
     const h = runnerHarness();
     h.ddb.on(ScanCommand).resolves({ Items: [itemAttributes({ jobName: JOB, taskId: "t1", jobRunId: "jr_1" })] });
     h.glue.on(GetJobRunsCommand).rejects(awsError("ThrottlingException"));
     h.glue.on(GetJobRunCommand).rejects(awsError("ThrottlingException"));
-    await checkAllRuns(h.deps, emptySummary());
-    expect(h.sfn.calls()).to.have.length(0);
+    const summary = emptySummary();
+    await checkAllRuns(h.deps, summary);
+    expect(h.sfn.calls().map((c) => c.args[0].constructor.name)).to.deep.equal(["SendTaskHeartbeatCommand"]);
+    expect(summary.heartbeats).to.equal(1);
     expect(h.ddb.commandCalls(DeleteItemCommand)).to.have.length(0);
   });
 

@@ -254,6 +254,40 @@ describe("etl-runner contract (every engine)", () => {
       });
     });
 
+    it("a counts statement refused as its token's idempotency mismatch (started before with another text) fails the task COUNTS_FAILED, naming it, publishing nothing", async () => {
+      const w = await world(fakeAthena);
+      const runId = await started(w);
+      w.stage(TASK_ID, { "part-0.parquet": "rows" });
+      w.fake.setState(runId, "SUCCEEDED");
+      // Athena's answer to a ClientRequestToken used before with other parameters (local/athena-service.ts answers the same).
+      const mismatch = () => awsError("InvalidRequestException", "Idempotent parameters do not match");
+      w.fake.counts = { ...w.fake.counts!, refusals: [mismatch(), mismatch()] };
+      await w.check();
+      expect(w.fake.starts.map((s) => s.key)).to.deep.equal([TASK_ID, `${TASK_ID}-counts`]);
+      expect(w.failures().map((f) => f.error)).to.deep.equal(["JobFailedError"]);
+      expect(JSON.parse(w.failures()[0].cause)).to.include({ runId, state: "COUNTS_FAILED" });
+      expect(JSON.parse(w.failures()[0].cause).errorMessage).to.include(`token ${TASK_ID}-counts was already used with another statement`);
+      expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({});
+      expect(await w.items()).to.deep.equal([]);
+    });
+
+    it("a counts statement that cannot be started this cycle (throttled): the task is kept alive (heartbeat), counted and answered next cycle", async () => {
+      const w = await world(fakeAthena);
+      const runId = await started(w);
+      w.stage(TASK_ID, { "part-0.parquet": "rows" });
+      w.fake.setState(runId, "SUCCEEDED");
+      // Refused in the cycle's batch read and in its run-by-run read after it.
+      const throttled = () => awsError("ThrottlingException", "Rate exceeded", 400);
+      w.fake.counts = { ...w.fake.counts!, refusals: [throttled(), throttled()] };
+      await w.check();
+      expect([...w.successes(), ...w.failures()]).to.deep.equal([]);
+      expect(w.heartbeats().map((h) => h.taskToken)).to.deep.equal([TOKEN]);
+      expect((await w.items())[0]).to.include({ status: "RUNNING", jobRunId: runId });
+      await w.check();
+      expect(w.successes()).to.have.length(1);
+      expect(JSON.parse(w.successes()[0].output).counts).to.deep.equal({ rowsRead: { rows: 5 }, rowsDropped: { rows: 1 }, rowsWritten: 4 });
+    });
+
     it("a counts statement that fails fails the task with JobFailedError, publishing nothing", async () => {
       const w = await world(fakeAthena);
       w.fake.counts = { ...w.fake.counts!, state: "FAILED" };
@@ -270,6 +304,16 @@ describe("etl-runner contract (every engine)", () => {
   for (const make of ENGINE_FAKES) {
     const { engine, states } = make();
     describe(engine, () => {
+      /** One SendTaskSuccess, with the contract's output for the engine's succeeded run `runId`. */
+      function expectSucceededOutput(w: World, runId: string) {
+        expect(w.successes()).to.have.length(1);
+        const output = JSON.parse(w.successes()[0].output);
+        expect(output).to.deep.include({ jobName: w.fake.jobName, engine, runId, state: states.succeeded, ...w.fake.extraOutput(runId) });
+        expect(output.startedOn).to.match(/^2026-11-23T12:00:\d\d\.000Z$/);
+        expect(output.completedOn).to.equal("2026-11-23T12:05:00.000Z");
+        expect(output.executionTime).to.be.a("number").and.above(0);
+      }
+
       describe("starting", () => {
         it("starts the run with the task id as its idempotency key and records the run id", async () => {
           const w = await world(make);
@@ -312,13 +356,27 @@ describe("etl-runner contract (every engine)", () => {
           const w = await world(make);
           const runId = await lostStartEnded(w, states.succeeded);
           await w.check();
-          expect(w.successes()).to.have.length(1);
-          const output = JSON.parse(w.successes()[0].output);
-          expect(output).to.deep.include({ jobName: w.fake.jobName, engine, runId, state: states.succeeded, ...w.fake.extraOutput(runId) });
-          expect(output.startedOn).to.match(/^2026-11-23T12:00:\d\d\.000Z$/);
-          expect(output.completedOn).to.equal("2026-11-23T12:05:00.000Z");
-          expect(output.executionTime).to.be.a("number").and.above(0);
+          expectSucceededOutput(w, runId);
           expect(w.fake.starts.filter((s) => s.key === TASK_ID), "not started again").to.have.length(1);
+          expect(await w.items()).to.deep.equal([]);
+        });
+
+        it(`a lost start's run that has since ${states.succeeded}, not found by the full read lagging the listing: left recorded (heartbeat), answered next cycle`, async () => {
+          const w = await world(make);
+          const runId = await lostStartEnded(w, states.succeeded);
+          const adapter = w.deps.engines.of(w.fake.jobName);
+          const describeRun = adapter.describeRun.bind(adapter);
+          adapter.describeRun = async () => {
+            adapter.describeRun = describeRun;
+            return "missing";
+          };
+          await w.check();
+          expect([...w.successes(), ...w.failures()], "not failed as having no such run").to.deep.equal([]);
+          expect(w.heartbeats().length).to.be.at.least(1);
+          expect((await w.items())[0]).to.include({ status: "RUNNING", jobRunId: runId });
+          await w.check();
+          expect(w.successes()).to.have.length(1);
+          expect(JSON.parse(w.successes()[0].output)).to.include({ runId, state: states.succeeded });
           expect(await w.items()).to.deep.equal([]);
         });
 
@@ -383,12 +441,7 @@ describe("etl-runner contract (every engine)", () => {
           w.stage(TASK_ID, { "part-0.parquet": "rows" });
           w.fake.setState(runId, states.succeeded);
           await w.check();
-          expect(w.successes()).to.have.length(1);
-          const output = JSON.parse(w.successes()[0].output);
-          expect(output).to.deep.include({ jobName: w.fake.jobName, engine, runId, state: states.succeeded, ...w.fake.extraOutput(runId) });
-          expect(output.startedOn).to.match(/^2026-11-23T12:00:\d\d\.000Z$/);
-          expect(output.completedOn).to.equal("2026-11-23T12:05:00.000Z");
-          expect(output.executionTime).to.be.a("number").and.above(0);
+          expectSucceededOutput(w, runId);
           expect(await w.items()).to.deep.equal([]);
           expect(w.summary).to.include({ closed: 1 });
         });
@@ -426,6 +479,33 @@ describe("etl-runner contract (every engine)", () => {
           await w.check();
           expect(w.failures().map((f) => [f.error, JSON.parse(f.cause).state])).to.deep.equal([["JobFailedError", "NOT_FOUND"]]);
         });
+
+        /** Step Functions refuses the next `command` once with a throttle, as it does under load. */
+        function throttleOnce(w: World, command: typeof SendTaskSuccessCommand | typeof SendTaskFailureCommand | typeof SendTaskHeartbeatCommand) {
+          let throttled = false;
+          w.sfn.on(command as typeof SendTaskHeartbeatCommand).callsFake(async () => {
+            if (throttled) return {};
+            throttled = true;
+            throw awsError("ThrottlingException", "Rate exceeded", 400);
+          });
+        }
+
+        for (const [ended, command] of [[states.succeeded, SendTaskSuccessCommand], [states.failed[0], SendTaskFailureCommand]] as const)
+          it(`${ended}: an answer refused by a throttle is given by the next cycle, not after the answer claim expires`, async () => {
+            const w = await world(make);
+            const runId = await started(w);
+            w.stage(TASK_ID, { "part-0.parquet": "rows" });
+            w.fake.setState(runId, ended, "boom");
+            throttleOnce(w, command);
+            await w.check();
+            expect(w.summary.errors, "the throttle is counted").to.equal(1);
+            expect((await w.items())[0], "the claim to answer is released").to.not.have.property("answeringAt");
+            w.advance(60_000);
+            await w.check();
+            expect(w.sfn.commandCalls(command as typeof SendTaskSuccessCommand), "refused once, answered next cycle").to.have.length(2);
+            expect(await w.items()).to.deep.equal([]);
+            if (ended === states.succeeded) expect(w.failures()).to.deep.equal([]);
+          });
 
         it("a state-change event closes its task at once", async () => {
           const w = await world(make);
@@ -603,6 +683,23 @@ describe("etl-runner contract (every engine)", () => {
           expect(w.successes()).to.have.length(1);
           expect(w.s3.under(DATA_BUCKET, w.output)).to.have.keys("part-0.parquet", "written-later-by-nobody.parquet");
           expect(w.s3.under(DATA_BUCKET, "staging/")).to.deep.equal({});
+          expect(await w.items()).to.deep.equal([]);
+        });
+
+        it("a retried publish whose heartbeat is throttled still releases the claim: the next cycle publishes and answers", async () => {
+          const w = await world(make);
+          const runId = await started(w);
+          w.stage(TASK_ID, { "part-0.parquet": "new" });
+          w.fake.setState(runId, states.succeeded);
+          w.s3.failures.push({ command: "DeleteObjects", when: (i) => i.Delete.Objects[0].Key.startsWith("staging/"), error: awsError("InternalError", "x", 500) });
+          w.sfn.on(SendTaskHeartbeatCommand).rejectsOnce(awsError("ThrottlingException", "Rate exceeded", 400)).resolves({});
+          await w.check();
+          expect(w.successes()).to.deep.equal([]);
+          expect(w.summary.errors).to.equal(1);
+          w.advance(60_000);
+          await w.check();
+          expect(w.successes()).to.have.length(1);
+          expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({ "part-0.parquet": "new" });
           expect(await w.items()).to.deep.equal([]);
         });
 

@@ -119,8 +119,8 @@ export interface FakeEngine {
   readonly extraOutput: (runId: string) => Record<string, unknown>;
   /** The id the next started run gets (default: the engine's own). */
   nextRunId?: string;
-  /** Athena: how its counts statements end, and the JSON line they write. */
-  counts?: { line: string; state: string };
+  /** Athena: how its counts statements end, and the JSON line they write; `refusals`: the next starts of one refused, in order. */
+  counts?: { line: string; state: string; refusals?: Error[] };
   /** The engine's state-change event for a run, as EventBridge delivers it. */
   stateChangeEvent(runId: string, taskId: string, state: string): unknown;
   /** The call that describes many runs at once, and the one that describes a single run. */
@@ -250,6 +250,8 @@ export function fakeAthena(jobName = "etl-dev-CleanClicks"): FakeEngine {
     fake.nextStart = { kind: "answer" };
     fake.starts.push({ key: input.ClientRequestToken, input });
     if (next.kind === "refuse") throw next.error;
+    const refusal = /\.counts\/'/.test(input.QueryString) ? fake.counts!.refusals?.shift() : undefined;
+    if (refusal) throw refusal;
     // Athena's idempotency: a token it has seen answers with the same query execution.
     let id = tokens.get(input.ClientRequestToken);
     if (!id && !(next.kind === "lose-answer" && !next.created)) {
