@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import type validateAsl from "asl-validator";
-import { readCache, writeCache } from "../core/build-cache";
+import { passOnce } from "../core/build-cache";
 import { sha256 } from "../core/build-inputs";
 
 const ASL_VALIDATOR_VERSION: string = require("asl-validator/package.json").version;
@@ -66,8 +66,8 @@ export function loadStateMachine(path: string, values: Readonly<Record<string, s
   const definition = parseJson(substituted, file) as Record<string, unknown>;
   const json = JSON.stringify(definition);
   // asl-validator compiles its JSON schemas on every call (~0.2 s): remember definitions that passed.
-  const validatedKey = `asl-valid/${sha256(ASL_VALIDATOR_VERSION, json)}`;
-  if (!readCache(validatedKey)) {
+  passOnce(`asl-valid/${sha256(ASL_VALIDATOR_VERSION, json)}`, (passedBefore) => {
+    if (passedBefore) return;
     // Loaded only here: its import (ajv and its schemas) costs more than a cached synth's whole ASL step.
     const aslValidator: typeof validateAsl = require("asl-validator");
     // The validator annotates what it is given (QueryLanguage on every state): validate a copy.
@@ -76,8 +76,7 @@ export function loadStateMachine(path: string, values: Readonly<Record<string, s
       const messages = errors.map((e) => `  - ${e["Error code"]}: ${e.Message}`);
       throw new AslError(`${file}: invalid Amazon States Language\n${messages.join("\n")}`);
     }
-    writeCache(validatedKey, "");
-  }
+  });
   return { file, json, definition };
 }
 

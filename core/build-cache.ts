@@ -30,3 +30,15 @@ export function writeCache(key: string, data: string | Buffer): void {
     // Read-only node_modules and the like: the cache is an optimization, never a requirement.
   }
 }
+
+/**
+ * A slow check remembered once it passed (asl-validator compiles its schemas on every call): `check` gets whether
+ * the same check (`key`, which must cover everything it depends on) passed before; its result is returned and, when
+ * it returns rather than throws, recorded. A failing check is never recorded, so it fails every time.
+ */
+export function passOnce<T>(key: string, check: (passedBefore: boolean) => T): T {
+  const passedBefore = readCache(key) !== undefined;
+  const result = check(passedBefore);
+  if (!passedBefore) writeCache(key, "");
+  return result;
+}

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ExecutionError, StateMachine, type StateMachineDefinition } from "aws-local-stepfunctions";
 import { allStates, type LoadedStateMachine } from "../asl/loader";
-import { readCache, writeCache } from "../core/build-cache";
+import { passOnce } from "../core/build-cache";
 import { sha256 } from "../core/build-inputs";
 import { parseResource, SUPPORTED_RESOURCES } from "../core/sfn-integrations";
 import { LOCAL_ACCOUNT, LOCAL_REGION } from "./arns";
@@ -149,11 +149,9 @@ const LIBRARY_VALIDATOR = (() => {
  * as asl/loader.ts does for its own check). One that fails is never remembered, so it fails every time.
  */
 function libraryMachine(definition: StateMachineDefinition): StateMachine {
-  const passedKey = `sfn-definition-valid/${sha256(LIBRARY_VALIDATOR, JSON.stringify(definition))}`;
-  if (readCache(passedKey)) return new StateMachine(definition, { validationOptions: { noValidate: true } });
-  const machine = new StateMachine(definition);
-  writeCache(passedKey, "");
-  return machine;
+  return passOnce(`sfn-definition-valid/${sha256(LIBRARY_VALIDATOR, JSON.stringify(definition))}`, (passedBefore) =>
+    new StateMachine(definition, passedBefore ? { validationOptions: { noValidate: true } } : undefined),
+  );
 }
 
 export class LocalStepFunctions {
