@@ -97,9 +97,9 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     async putFile(bucket, key, file) {
       // What a PutObject through the SDK costs besides this: signing, the loopback socket and s3rver's HTTP parsing,
       // about 0.5 s of CPU for 449 MiB (s3rver's MD5 stays: the ETag the functions see).
-      // The content type the SDK sends for a stream body.
       // As s3rver's HTTP handler: an unknown bucket is refused (its store would create the folder).
       if (!(await server.store.getBucket(bucket))) throw new Error(`${file}: cannot store it as s3://${bucket}/${key}: local S3 has no bucket '${bucket}'`);
+      // The content type the SDK sends for a stream body.
       const headers = { "content-length": (await stat(file).catch((e: Error) => fail(file, e))).size, "content-type": "application/octet-stream" };
       // s3rver's store.putObject leaves its streams open and a partial object on a read error: the same write
       // (bytes and MD5) through a pipeline, to a file renamed into the store once complete.
