@@ -4,6 +4,7 @@ import { STAGING_URI_MARKER } from "../../core/job-spec";
 import { athenaCountsQuery, athenaQuery, athenaRawInputs } from "../../core/athena-query";
 import { loadConfig } from "../../core/config";
 import { duplicateColumnError } from "../../core/csv-header";
+import { escapeRegExp } from "../../core/regex";
 import { workflowShape } from "../support/workflow";
 
 const config = loadConfig();
@@ -48,7 +49,7 @@ describe("core/athena-inputs", () => {
         expect(() => rawFilePositions(raw, missing, path)).to.throw(`${path}: input '${raw.input}' lacks required column(s) ${JSON.stringify(raw.columns[0].source)}`);
       }
       const wider = [...headerOf(raw, identity), "Notes"];
-      expect(() => rawFilePositions(raw, wider, path)).to.throw(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: input '${raw.input}': the header has ${n + 1} columns, the schema ${n}: on Athena every file of table ${raw.table} holds exactly the schema's columns, in any order .*; remove column\\(s\\) "Notes"$`));
+      expect(() => rawFilePositions(raw, wider, path)).to.throw(new RegExp(`^${escapeRegExp(path)}: input '${raw.input}': the header has ${n + 1} columns, the schema ${n}: on Athena every file of table ${raw.table} holds exactly the schema's columns, in any order .*; remove column\\(s\\) "Notes"$`));
     }
   });
 

@@ -6,6 +6,7 @@ import { athenaQuery } from "../../core/athena-query";
 import { resourceNames, type EtlConfig } from "../../core/config";
 import type { AthenaJobSpec, EmrServerlessJobSpec, EngineName } from "../../core/job-spec";
 import { ATHENA_RESULTS_PREFIX, jobStagingPrefix } from "../../core/job-specs";
+import { escapeRegExp } from "../../core/regex";
 import { workflowShape } from "../support/workflow";
 import { resources, synthConfig, variant, type TfJson } from "./synth";
 
@@ -124,9 +125,8 @@ describe("glue stack per engine", () => {
       expect(JSON.parse(spec.entryPointArguments[1]).map((i: any) => i.name)).to.deep.equal(job.inputs.map((i) => i.name));
       expect(spec.entryPointArguments.slice(2, 4)).to.deep.equal(["--etl_sql", sql]);
       expect(spec.entryPointArguments[4]).to.equal("--etl_quality");
-      const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
       expect(spec.sparkSubmitParameters).to.match(
-        new RegExp(`^--py-files s3://\\S+/${escaped(config.artifacts.scriptsPrefix)}etl_common\\.py --files s3://\\S+/${escaped(config.artifacts.scriptsPrefix + sql)}$`),
+        new RegExp(`^--py-files s3://\\S+/${escapeRegExp(config.artifacts.scriptsPrefix)}etl_common\\.py --files s3://\\S+/${escapeRegExp(config.artifacts.scriptsPrefix + sql)}$`),
       );
       expect(Object.values(resources(glue, "aws_glue_job")).map((j) => j.name)).to.not.include(resourceNames(config).glueJob(joinJob));
     });
