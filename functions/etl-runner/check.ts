@@ -16,8 +16,8 @@ import { isDataQualityMessage, runCounts, type RunCounts } from "../../core/qual
 
 
 /**
- * How long a cycle's claim to answer an ended run's task holds: Lambda's longest timeout (900 s), so a cycle still
- * running always holds its claim; one that died is taken over after it.
+ * The longest a cycle's claim to answer an ended run's task holds: Lambda's longest timeout (900 s). A claim made in
+ * a Lambda invocation holds until that invocation's end, when its cycle is either done or cut off.
  */
 export const ANSWER_CLAIM_MS = 900_000;
 
@@ -248,13 +248,16 @@ async function answerEndedRun(deps: RunnerDeps, item: RunItem, run: RunLookup, j
 }
 
 /**
- * Claims answering an ended run's task (runs table, conditional write); its time, or undefined when another cycle
- * holds the claim (the task is kept alive with a heartbeat: that cycle may have died) or the task was answered.
+ * Claims answering an ended run's task (runs table, conditional write) until this invocation ends; the claim's time,
+ * or undefined when another cycle holds the claim (the task is kept alive with a heartbeat: that cycle may have died)
+ * or the task was answered.
  */
 async function claimAnswer(deps: RunnerDeps, item: RunItem, context: Record<string, unknown>, summary: RunnerSummary): Promise<string | undefined> {
   const now = deps.now();
   const at = now.toISOString();
-  if (await deps.table.claimAnswer(item, at, new Date(now.getTime() - ANSWER_CLAIM_MS).toISOString())) return at;
+  const holdMs = Math.min(ANSWER_CLAIM_MS, deps.remainingMs?.() ?? ANSWER_CLAIM_MS);
+  const until = new Date(now.getTime() + holdMs).toISOString();
+  if (await deps.table.claimAnswer(item, at, until, new Date(now.getTime() - ANSWER_CLAIM_MS).toISOString())) return at;
   const outcome = await sendTaskHeartbeat(deps.sfn, item.taskToken);
   if (outcome === "sent") summary.heartbeats++;
   deps.logger.info("another cycle is answering the task; leaving it", { ...context, taskOpen: outcome === "sent" });

@@ -131,19 +131,22 @@ export class RunsTable {
   }
 
   /**
-   * Claims answering the task of an ended run (publishing its result, answering SFN, removing the item) at `at`:
-   * false when the item is gone or another cycle holds a claim made after `expiredBefore`.
+   * Claims answering the task of an ended run (publishing its result, answering SFN, removing the item) at `at`,
+   * held until `until`: false when the item is gone or another cycle's claim still holds at `at`. A claim without
+   * `answerClaimUntil` (made by a runner before it existed) holds while it was made after `legacyExpiredBefore`.
    */
-  async claimAnswer(item: RunItem, at: string, expiredBefore: string): Promise<boolean> {
-    return this.update(item, "SET answeringAt = :at", "attribute_exists(#sk) AND (attribute_not_exists(answeringAt) OR answeringAt <= :expired)", {
-      ":at": { S: at },
-      ":expired": { S: expiredBefore },
-    });
+  async claimAnswer(item: RunItem, at: string, until: string, legacyExpiredBefore: string): Promise<boolean> {
+    return this.update(
+      item,
+      "SET answeringAt = :at, answerClaimUntil = :until",
+      "attribute_exists(#sk) AND (attribute_not_exists(answeringAt) OR answerClaimUntil <= :at OR (attribute_not_exists(answerClaimUntil) AND answeringAt <= :legacy))",
+      { ":at": { S: at }, ":until": { S: until }, ":legacy": { S: legacyExpiredBefore } },
+    );
   }
 
   /** Gives up the claim made at `at` (the task stays open), so the next cycle answers without waiting for it to expire. */
   async releaseAnswer(item: RunItem, at: string): Promise<boolean> {
-    return this.update(item, "REMOVE answeringAt", "answeringAt = :at", { ":at": { S: at } });
+    return this.update(item, "REMOVE answeringAt, answerClaimUntil", "answeringAt = :at", { ":at": { S: at } });
   }
 
   private async update(item: RunItem, update: string, condition: string, values: Attributes): Promise<boolean> {

@@ -2,6 +2,7 @@
 // (duplicate deliveries, lost start answers, stale claims), every engine state is answered, a gone task's run is
 // stopped, start errors are classed, Step Functions' limits hold, and a staged result is published exactly once.
 // The engines are in-memory fakes answering with AWS's shapes (engine-fakes.ts); DynamoDB is dynalite.
+import { UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, SFNClient, TaskTimedOut } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
@@ -25,6 +26,8 @@ import { NOW } from "./harness";
 
 const TOKEN = "task-token-1";
 const TASK_ID = taskIdOf(TOKEN);
+/** What is left of a Lambda invocation that handles a state-change event (its claims hold until its end). */
+const INVOCATION_LEFT_MS = 30_000;
 
 describe("etl-runner contract (every engine)", () => {
   let dynamo: LocalDynamo;
@@ -499,7 +502,7 @@ describe("etl-runner contract (every engine)", () => {
             throttleOnce(w, command);
             await w.check();
             expect(w.summary.errors, "the throttle is counted").to.equal(1);
-            expect((await w.items())[0], "the claim to answer is released").to.not.have.property("answeringAt");
+            expect((await w.items())[0], "the claim to answer is released").to.not.have.any.keys("answeringAt", "answerClaimUntil");
             w.advance(60_000);
             await w.check();
             expect(w.sfn.commandCalls(command as typeof SendTaskSuccessCommand), "refused once, answered next cycle").to.have.length(2);
@@ -512,7 +515,7 @@ describe("etl-runner contract (every engine)", () => {
           const runId = await started(w);
           w.stage(TASK_ID, { "part-0.parquet": "rows" });
           w.fake.setState(runId, states.succeeded);
-          const summary = await runRunner(w.deps, parseRunnerEvent(w.fake.stateChangeEvent(runId, TASK_ID, states.succeeded)), { workerName: "w", remainingMs: () => 0 });
+          const summary = await runRunner(w.deps, parseRunnerEvent(w.fake.stateChangeEvent(runId, TASK_ID, states.succeeded)), { workerName: "w", remainingMs: () => INVOCATION_LEFT_MS });
           expect(w.successes()).to.have.length(1);
           expect(summary).to.include({ closed: 1 });
         });
@@ -719,7 +722,7 @@ describe("etl-runner contract (every engine)", () => {
               });
             const cycles = {
               schedule: () => w.check(),
-              event: () => runRunner(w.deps, parseRunnerEvent(w.fake.stateChangeEvent(runId, TASK_ID, states.succeeded)), { workerName: "w", remainingMs: () => 0 }),
+              event: () => runRunner(w.deps, parseRunnerEvent(w.fake.stateChangeEvent(runId, TASK_ID, states.succeeded)), { workerName: "w", remainingMs: () => INVOCATION_LEFT_MS }),
             };
             /** Holds the next cycle at its first copy (staged objects listed, no marker yet); resolves once it is there. */
             const holdAtCopy = (until: Promise<unknown>) => new Promise<void>((reached) => w.s3.holds.push({ command: "CopyObject", until, reached }));
@@ -743,7 +746,44 @@ describe("etl-runner contract (every engine)", () => {
               expect(await w.items()).to.deep.equal([]);
             });
 
-          it("a cycle that died mid-publish holds its claim until ANSWER_CLAIM_MS: then another cycle publishes and answers", async () => {
+          it("a cycle of an invocation that died mid-publish holds its claim until the invocation's end: then another cycle answers", async () => {
+            const { w, cycles, holdAtCopy } = await racing();
+            const held = holdAtCopy(new Promise(() => undefined)); // never resumes, as a Lambda that timed out
+            void cycles.event();
+            await held;
+            w.advance(INVOCATION_LEFT_MS - 1);
+            await cycles.schedule();
+            expect(w.successes(), "claim still held").to.have.length(0);
+            expect(w.heartbeats(), "the waiting cycle keeps the task alive").to.have.length(1);
+            w.advance(1);
+            await cycles.schedule();
+            expect(w.failures()).to.deep.equal([]);
+            expect(w.successes()).to.have.length(1);
+            expect(await w.items()).to.deep.equal([]);
+          });
+
+          it("a claim made by a runner before answerClaimUntil existed holds for ANSWER_CLAIM_MS", async () => {
+            const { w, cycles } = await racing();
+            const [item] = await w.items();
+            // What an earlier runner wrote when it claimed the answer: the claim's time only.
+            await dynamo.ddb.send(
+              new UpdateItemCommand({
+                TableName: w.deps.config.tableName,
+                Key: { [RUNNER_TABLE.partitionKey]: { S: item.jobName }, [RUNNER_TABLE.sortKey]: { S: item.taskId } },
+                UpdateExpression: "SET answeringAt = :at",
+                ExpressionAttributeValues: { ":at": { S: w.deps.now().toISOString() } },
+              }),
+            );
+            w.advance(ANSWER_CLAIM_MS - 1);
+            await cycles.schedule();
+            expect(w.successes(), "claim still held").to.have.length(0);
+            w.advance(1);
+            await cycles.schedule();
+            expect(w.successes()).to.have.length(1);
+            expect(await w.items()).to.deep.equal([]);
+          });
+
+          it("a cycle without a Lambda context that died mid-publish holds its claim until ANSWER_CLAIM_MS: then another cycle publishes and answers", async () => {
             const { w, cycles, holdAtCopy } = await racing();
             const held = holdAtCopy(new Promise(() => undefined)); // never resumes, as a Lambda that timed out
             void cycles.schedule();

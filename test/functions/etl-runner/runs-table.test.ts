@@ -52,16 +52,19 @@ describe("etl-runner runs table (dynalite)", () => {
 
   it("lets one caller at a time claim answering a task: a claim is taken over once expired, released only by its holder, never made on a gone item", async () => {
     const item = claimItem("t1", { status: "RUNNING", jobRunId: "jr_1" });
-    const [at, later, expired] = ["2026-11-23T12:00:00.000Z", "2026-11-23T12:00:01.000Z", "2026-11-23T11:59:59.000Z"];
-    expect(await table.claimAnswer(item, at, expired), "gone").to.equal(false);
+    const [at, later, until] = ["2026-11-23T12:00:00.000Z", "2026-11-23T12:00:01.000Z", "2026-11-23T12:00:01.000Z"];
+    const legacy = "2026-11-23T11:45:00.000Z";
+    expect(await table.claimAnswer(item, at, until, legacy), "gone").to.equal(false);
     await table.claim(item, NOW);
-    expect(await table.claimAnswer(item, at, expired)).to.equal(true);
-    expect(await table.claimAnswer(item, later, expired), "held").to.equal(false);
+    expect(await table.claimAnswer(item, at, until, legacy)).to.equal(true);
+    expect(await table.claimAnswer(item, "2026-11-23T12:00:00.999Z", until, legacy), "held until its end").to.equal(false);
     expect(await table.releaseAnswer(item, later), "not the holder").to.equal(false);
-    expect(await table.claimAnswer(item, later, at), "expired").to.equal(true);
+    expect(await table.claimAnswer(item, later, "2026-11-23T12:15:01.000Z", legacy), "expired at its end").to.equal(true);
     expect(await table.releaseAnswer(item, at), "taken over").to.equal(false);
     expect(await table.releaseAnswer(item, later)).to.equal(true);
-    expect(await table.claimAnswer(item, later, expired), "released").to.equal(true);
+    const [released] = await table.queryJob(item.jobName);
+    expect(released, "released").to.not.have.any.keys("answeringAt", "answerClaimUntil");
+    expect(await table.claimAnswer(item, later, until, legacy), "released").to.equal(true);
     const [stored] = await table.queryJob(item.jobName);
     expect(stored, "the item otherwise unchanged").to.include({ status: "RUNNING", jobRunId: "jr_1", taskToken: "token-t1" });
   });
