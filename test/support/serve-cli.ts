@@ -88,7 +88,10 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<Serv
           }),
         stop: async () => {
           process.kill(-child.pid!, "SIGINT");
-          const stopped = await Promise.race([exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 20_000))]);
+          let stopTimer: NodeJS.Timeout | undefined;
+          const stopped = await Promise.race([exited, new Promise<"timeout">((r) => (stopTimer = setTimeout(() => r("timeout"), 20_000)))]);
+          // Cleared: a pending timer would keep mocha's process (a file run alone) alive 20 s after the tests.
+          clearTimeout(stopTimer);
           if (stopped === "timeout") {
             process.kill(-child.pid!, "SIGKILL");
             throw new Error(`npm run serve did not stop within 20 s of Ctrl-C\n${stdout}\n${stderr}`);
