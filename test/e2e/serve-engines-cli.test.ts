@@ -10,7 +10,7 @@ import { loadConfig, resourceNames } from "../../core/config";
 import type { EngineName } from "../../core/job-spec";
 import { writeSampleData } from "../../local/sample-data";
 import { jobStateName } from "../support/asl-states";
-import { AWS_CLI, cliEnv, executionSettled, literal, requireAwsCli, ROOT, runCommand, startServe, type Served } from "../support/serve-cli";
+import { awsCli, cliEnv, executionSettled, literal, ROOT, runCommand, startServe, type AwsCli, type Served } from "../support/serve-cli";
 import { workflowShape } from "../support/workflow";
 
 const CONFIG_FILE = join(ROOT, "test/fixtures/jmsd-emr-serverless/etl.config.json");
@@ -41,9 +41,10 @@ describe("npm run serve: the engines' describe calls with the real AWS CLI, and 
   let dir: string;
   let data: Record<string, string>;
   let served: Served | undefined;
+  let cli: AwsCli | undefined;
 
   before(async function () {
-    requireAwsCli();
+    cli = awsCli(ENV);
     for (const engine of ["athena", "emr-serverless"] as const)
       if (shape.jobsOn(engine).length === 0) throw new Error(`${CONFIG_FILE}: this test needs a job on ${engine} (jobs: ${shape.jobs.map((j) => `${j} on ${engineOf(j)}`).join(", ")})`);
     dir = await mkdtemp(join(tmpdir(), "etl-serve-engines-"));
@@ -51,12 +52,13 @@ describe("npm run serve: the engines' describe calls with the real AWS CLI, and 
     served = await startServe(["--fail-job-once", failing], ENV);
   });
   after(async () => {
+    await cli?.close();
     await served?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   /** The AWS CLI against the endpoint: exit code and output. */
-  const awsRaw = (...args: string[]) => runCommand(AWS_CLI, ["--endpoint-url", served!.endpoint, "--output", "json", ...args], ENV);
+  const awsRaw = (...args: string[]) => cli!.run(["--endpoint-url", served!.endpoint, "--output", "json", ...args]);
   /** The AWS CLI against the endpoint: the parsed JSON answer. */
   const aws = async (...args: string[]) => {
     const result = await awsRaw(...args);
