@@ -51,10 +51,15 @@ describe("npm run serve with the real AWS CLI", function () {
       return result.stdout.trim() ? JSON.parse(result.stdout) : undefined;
     };
     const upload = (dataset: string) => aws("s3", "cp", data[dataset], `s3://${s.bucket}/${config.datasets[dataset].prefix}${dataset}.csv`, "--only-show-errors");
-    /** Waits for the execution to end (asking Step Functions in-process, no AWS CLI process per poll); the AWS CLI then tells its status. */
+    /**
+     * Waits for the execution to end (asking Step Functions in-process, no AWS CLI process per poll); the AWS CLI
+     * then describes it: its description, whose status is `wanted`.
+     */
     const waitFor = async (executionArn: string, wanted: string, settled?: (d: DescribeExecutionCommandOutput) => boolean) => {
       await executionSettled(s.endpoint, config.region, executionArn, settled);
-      expect((await aws("stepfunctions", "describe-execution", "--execution-arn", executionArn)).status, s.output()).to.equal(wanted);
+      const description = await aws("stepfunctions", "describe-execution", "--execution-arn", executionArn);
+      expect(description.status, s.output()).to.equal(wanted);
+      return description;
     };
     /** The states of a job's runs, asked of its engine's own API through the endpoint. */
     const jobRuns = async (jobId: string): Promise<string[]> => {
@@ -124,8 +129,7 @@ describe("npm run serve with the real AWS CLI", function () {
     // Their progress lines say when they are done (no polling); the engines' own listings are asserted below.
     for (const job of otherJobs) await s.waitForLine(new RegExp(`\\] state ${literal(jobStateName(job))} exited SUCCEEDED`), `job ${job} to succeed`, 60_000);
     for (const dataset of failingDatasets) await s.upload(dataset);
-    await s.waitFor(executionArn, "FAILED");
-    const failed = await s.aws("stepfunctions", "describe-execution", "--execution-arn", executionArn);
+    const failed = await s.waitFor(executionArn, "FAILED");
     expect(failed).to.include({ error: "JobFailedError", redriveStatus: "REDRIVABLE" });
     expect(s.output()).to.contain(`notification published: Execution ${executionArn} ended FAILED with JobFailedError`);
     const watchedFailure = await s.watch(executionArn);
@@ -133,8 +137,7 @@ describe("npm run serve with the real AWS CLI", function () {
     expect(watchedFailure.stdout).to.match(new RegExp(`state ${failing} exited FAILED \\(JobFailedError\\)`)).and.match(/execution FAILED/);
 
     await s.aws("stepfunctions", "redrive-execution", "--execution-arn", executionArn);
-    await s.waitFor(executionArn, "SUCCEEDED", (d) => (d.redriveCount ?? 0) > 0);
-    const redriven = await s.aws("stepfunctions", "describe-execution", "--execution-arn", executionArn);
+    const redriven = await s.waitFor(executionArn, "SUCCEEDED", (d) => (d.redriveCount ?? 0) > 0);
     expect(redriven).to.include({ status: "SUCCEEDED", redriveCount: 1 });
     expect(await s.jobRuns(failing)).to.have.members(["FAILED", "SUCCEEDED"]);
     for (const job of Object.keys(config.jobs).filter((id) => id !== failing)) expect(await s.jobRuns(job), job).to.deep.equal(["SUCCEEDED"]);
