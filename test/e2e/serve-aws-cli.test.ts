@@ -13,7 +13,7 @@ import { finalJobs } from "../../local/runtime";
 import { writeDatasetSamples } from "../../local/dataset-samples";
 import { listening } from "../listening";
 import { jobStateName } from "../support/asl-states";
-import { AWS_CLI, cliEnv, executionSettled, literal, requireAwsCli, runCommand, startServe as startServeWith, type Served } from "../support/serve-cli";
+import { awsCli, cliEnv, executionSettled, literal, runCommand, startServe as startServeWith, type AwsCli, type Served } from "../support/serve-cli";
 
 const config = loadConfig();
 const names = resourceNames(config);
@@ -25,10 +25,11 @@ describe("npm run serve with the real AWS CLI", function () {
   this.timeout(240_000);
   let dir: string;
   let data: Record<string, string>;
+  let cli: AwsCli | undefined;
   const served: Served[] = [];
 
   before(async () => {
-    requireAwsCli();
+    cli = awsCli(CLI_ENV);
     dir = await mkdtemp(join(tmpdir(), "etl-serve-cli-"));
     data = await writeDatasetSamples(config, join(dir, "data"), undefined, { salesRows: 2000, days: 400 });
   });
@@ -36,6 +37,7 @@ describe("npm run serve with the real AWS CLI", function () {
     for (const s of served.splice(0)) await s.stop().catch(() => undefined);
   });
   after(async () => {
+    await cli?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -44,15 +46,20 @@ describe("npm run serve with the real AWS CLI", function () {
     served.push(s);
     /** The AWS CLI against the endpoint; the parsed JSON answer. */
     const aws = async (...args: string[]) => {
-      const result = await run(AWS_CLI, ["--endpoint-url", s.endpoint, "--output", "json", ...args]);
+      const result = await cli!.run(["--endpoint-url", s.endpoint, "--output", "json", ...args]);
       if (result.code !== 0) throw new Error(`aws ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
       return result.stdout.trim() ? JSON.parse(result.stdout) : undefined;
     };
     const upload = (dataset: string) => aws("s3", "cp", data[dataset], `s3://${s.bucket}/${config.datasets[dataset].prefix}${dataset}.csv`, "--only-show-errors");
-    /** Waits for the execution to end (asking Step Functions in-process, no AWS CLI process per poll); the AWS CLI then tells its status. */
+    /**
+     * Waits for the execution to end (asking Step Functions in-process, no AWS CLI process per poll); the AWS CLI
+     * then describes it: its description, whose status is `wanted`.
+     */
     const waitFor = async (executionArn: string, wanted: string, settled?: (d: DescribeExecutionCommandOutput) => boolean) => {
       await executionSettled(s.endpoint, config.region, executionArn, settled);
-      expect((await aws("stepfunctions", "describe-execution", "--execution-arn", executionArn)).status, s.output()).to.equal(wanted);
+      const description = await aws("stepfunctions", "describe-execution", "--execution-arn", executionArn);
+      expect(description.status, s.output()).to.equal(wanted);
+      return description;
     };
     /** The states of a job's runs, asked of its engine's own API through the endpoint. */
     const jobRuns = async (jobId: string): Promise<string[]> => {
@@ -94,7 +101,7 @@ describe("npm run serve with the real AWS CLI", function () {
     expect((await s.aws("dynamodb", "scan", "--table-name", names.arrivalTable, "--select", "COUNT")).Count).to.be.at.least(Object.keys(config.datasets).length);
 
     const prefix = config.jobs[finalJobs(config)[0]].output;
-    const listing = await run(AWS_CLI, ["--endpoint-url", s.endpoint, "s3", "ls", `s3://${s.bucket}/${prefix}`, "--recursive"]);
+    const listing = await cli!.run(["--endpoint-url", s.endpoint, "s3", "ls", `s3://${s.bucket}/${prefix}`, "--recursive"]);
     const keys = [...listing.stdout.matchAll(/\s(\S+\.parquet)$/gm)].map((m) => m[1]);
     expect(keys, listing.stdout + listing.stderr).to.have.length.greaterThan(0);
     const out = join(dir, "curated");
@@ -122,8 +129,7 @@ describe("npm run serve with the real AWS CLI", function () {
     // Their progress lines say when they are done (no polling); the engines' own listings are asserted below.
     for (const job of otherJobs) await s.waitForLine(new RegExp(`\\] state ${literal(jobStateName(job))} exited SUCCEEDED`), `job ${job} to succeed`, 60_000);
     for (const dataset of failingDatasets) await s.upload(dataset);
-    await s.waitFor(executionArn, "FAILED");
-    const failed = await s.aws("stepfunctions", "describe-execution", "--execution-arn", executionArn);
+    const failed = await s.waitFor(executionArn, "FAILED");
     expect(failed).to.include({ error: "JobFailedError", redriveStatus: "REDRIVABLE" });
     expect(s.output()).to.contain(`notification published: Execution ${executionArn} ended FAILED with JobFailedError`);
     const watchedFailure = await s.watch(executionArn);
@@ -131,8 +137,7 @@ describe("npm run serve with the real AWS CLI", function () {
     expect(watchedFailure.stdout).to.match(new RegExp(`state ${failing} exited FAILED \\(JobFailedError\\)`)).and.match(/execution FAILED/);
 
     await s.aws("stepfunctions", "redrive-execution", "--execution-arn", executionArn);
-    await s.waitFor(executionArn, "SUCCEEDED", (d) => (d.redriveCount ?? 0) > 0);
-    const redriven = await s.aws("stepfunctions", "describe-execution", "--execution-arn", executionArn);
+    const redriven = await s.waitFor(executionArn, "SUCCEEDED", (d) => (d.redriveCount ?? 0) > 0);
     expect(redriven).to.include({ status: "SUCCEEDED", redriveCount: 1 });
     expect(await s.jobRuns(failing)).to.have.members(["FAILED", "SUCCEEDED"]);
     for (const job of Object.keys(config.jobs).filter((id) => id !== failing)) expect(await s.jobRuns(job), job).to.deep.equal(["SUCCEEDED"]);
@@ -140,7 +145,7 @@ describe("npm run serve with the real AWS CLI", function () {
     expect(events.filter((e: { type: string }) => e.type === "ExecutionRedriven")).to.have.length(1);
 
     // Redriving it again is refused: it succeeded.
-    const again = await run(AWS_CLI, ["--endpoint-url", s.endpoint, "stepfunctions", "redrive-execution", "--execution-arn", executionArn]);
+    const again = await cli!.run(["--endpoint-url", s.endpoint, "stepfunctions", "redrive-execution", "--execution-arn", executionArn]);
     expect(again.code).to.not.equal(0);
     expect(again.stderr).to.contain("ExecutionNotRedrivable");
   });

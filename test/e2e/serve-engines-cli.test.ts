@@ -10,7 +10,7 @@ import { loadConfig, resourceNames } from "../../core/config";
 import type { EngineName } from "../../core/job-spec";
 import { writeSampleData } from "../../local/sample-data";
 import { jobStateName } from "../support/asl-states";
-import { AWS_CLI, cliEnv, executionSettled, literal, requireAwsCli, ROOT, runCommand, startServe, type Served } from "../support/serve-cli";
+import { awsCli, cliEnv, executionSettled, literal, ROOT, runCommand, startServe, type AwsCli, type Served } from "../support/serve-cli";
 import { workflowShape } from "../support/workflow";
 
 const CONFIG_FILE = join(ROOT, "test/fixtures/jmsd-emr-serverless/etl.config.json");
@@ -41,9 +41,10 @@ describe("npm run serve: the engines' describe calls with the real AWS CLI, and 
   let dir: string;
   let data: Record<string, string>;
   let served: Served | undefined;
+  let cli: AwsCli | undefined;
 
   before(async function () {
-    requireAwsCli();
+    cli = awsCli(ENV);
     for (const engine of ["athena", "emr-serverless"] as const)
       if (shape.jobsOn(engine).length === 0) throw new Error(`${CONFIG_FILE}: this test needs a job on ${engine} (jobs: ${shape.jobs.map((j) => `${j} on ${engineOf(j)}`).join(", ")})`);
     dir = await mkdtemp(join(tmpdir(), "etl-serve-engines-"));
@@ -51,12 +52,13 @@ describe("npm run serve: the engines' describe calls with the real AWS CLI, and 
     served = await startServe(["--fail-job-once", failing], ENV);
   });
   after(async () => {
+    await cli?.close();
     await served?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   /** The AWS CLI against the endpoint: exit code and output. */
-  const awsRaw = (...args: string[]) => runCommand(AWS_CLI, ["--endpoint-url", served!.endpoint, "--output", "json", ...args], ENV);
+  const awsRaw = (...args: string[]) => cli!.run(["--endpoint-url", served!.endpoint, "--output", "json", ...args]);
   /** The AWS CLI against the endpoint: the parsed JSON answer. */
   const aws = async (...args: string[]) => {
     const result = await awsRaw(...args);
@@ -88,16 +90,17 @@ describe("npm run serve: the engines' describe calls with the real AWS CLI, and 
     return foundApplicationId;
   };
   const emrRuns = async (): Promise<EmrRunSummary[]> => (await aws("emr-serverless", "list-job-runs", "--application-id", await emrApplicationId())).jobRuns;
+  /** A job's EMR Serverless runs among `runs`, oldest first: they are named <job name>:<task id>. */
+  const emrRunsOf = (job: string, runs: EmrRunSummary[]) => runs.filter((r) => r.name?.startsWith(`${names.glueJob(job)}:`)).map((r) => ({ id: r.id, state: r.state })).reverse();
   /** A job's runs, oldest first, as its engine lists them: Glue's job runs, Athena's queries, EMR Serverless's job runs. */
   const runsOf = async (job: string): Promise<Array<{ id: string; state: string }>> => {
     const jobName = names.glueJob(job);
     const engine = engineOf(job);
     if (engine === "glue") return ((await aws("glue", "get-job-runs", "--job-name", jobName)).JobRuns as Array<{ Id: string; JobRunState: string }>).map((r) => ({ id: r.Id, state: r.JobRunState })).reverse();
-    // A job's query writes under its own staging folder (<stagingPrefix><job name>/<task id>/); its EMR Serverless
-    // runs are named <job name>:<task id>.
-    // A job's statement writes under its staging folder; its counts statement (`….counts/`) is part of the same run.
+    // A job's query writes under its own staging folder (<stagingPrefix><job name>/<task id>/); its counts
+    // statement (`….counts/`) is part of the same run.
     if (engine === "athena") return (await athenaQueries()).filter((q) => q.Query.includes(`/${config.dataLake.stagingPrefix}${jobName}/`) && !/\.counts\/'/.test(q.Query)).map((q) => ({ id: q.QueryExecutionId, state: q.Status.State })).reverse();
-    if (engine === "emr-serverless") return (await emrRuns()).filter((r) => r.name?.startsWith(`${jobName}:`)).map((r) => ({ id: r.id, state: r.state })).reverse();
+    if (engine === "emr-serverless") return emrRunsOf(job, await emrRuns());
     throw new Error(`job ${job}: no run listing for engine ${engine}`);
   };
   const succeeded = (engine: EngineName) => (engine === "emr-serverless" ? "SUCCESS" : "SUCCEEDED");
@@ -182,7 +185,7 @@ describe("npm run serve: the engines' describe calls with the real AWS CLI, and 
     expect(application).to.include({ applicationId, name: names.emrApplication, releaseLabel: config.emrServerless.releaseLabel, type: "Spark" });
     const runs = await emrRuns();
     for (const job of shape.jobsOn("emr-serverless")) {
-      const [summary] = await runsOf(job);
+      const [summary] = emrRunsOf(job, runs);
       expect(summary, `${job}: ${JSON.stringify(runs)}`).to.not.equal(undefined);
       const { jobRun } = await aws("emr-serverless", "get-job-run", "--application-id", applicationId, "--job-run-id", summary.id);
       expect(jobRun).to.include({ applicationId, jobRunId: summary.id, state: "SUCCESS", releaseLabel: config.emrServerless.releaseLabel });
