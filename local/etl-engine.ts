@@ -1,6 +1,7 @@
 // The local ETL engine: the Glue reader semantics of glue-scripts/etl_common.py, in DuckDB.
 // Each input becomes a view named by the job's inputs[].name; the job's SQL file runs on them once,
-// and its result is written as Parquet (Snappy). DuckDB does all the row work: no per-row JavaScript.
+// and its result is written as Parquet (Snappy). DuckDB does the row work; the one pass over the bytes in Node
+// (local/strict-lines.ts, else the unclosed-quote scan) only vouches for a clean file or finds malformed lines.
 import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,6 +14,7 @@ import { DEFAULT_LIMITS, enforceQuality, type QualityCounts, type QualityLimits 
 import { readSchemaFile, type SchemaFile } from "../core/schema-file";
 import { headerColumnsError } from "../core/csv-header";
 import { csvBytes, dataFiles, isGzipName, readCsvHeader, snakeCase } from "./csv";
+import { StrictLineCounter, type FieldKind } from "./strict-lines";
 
 export interface TransformationRequest {
   /** As in `--etl_inputs`, with `path` a local file or folder (see inputFiles: CSV reads every file not hidden, recursively). */
@@ -53,6 +55,13 @@ export const VALUE_PATTERNS = {
  * over its data-quality limits throws DataQualityError and leaves no output.
  */
 export async function runTransformation(request: TransformationRequest): Promise<TransformationResult> {
+  // Counts from the strict line check stand only if DuckDB's reader then skipped no line of those files; otherwise
+  // the run is redone with the counting scan on every file (that check and DuckDB disagreeing is a bug, not data).
+  return (await transform(request, true)) ?? (await transform(request, false))!;
+}
+
+/** One attempt; undefined when `vouch` was on and a vouched file's counts did not hold. */
+async function transform(request: TransformationRequest, vouch: boolean): Promise<TransformationResult | undefined> {
   const sqlPath = isAbsolute(request.sqlFile) ? request.sqlFile : join(request.scriptsDir, request.sqlFile);
   const sql = await readFile(sqlPath, "utf8").catch((e: Error) => {
     throw new Error(`${sqlPath}: cannot read the job's SQL (${e.message})`);
@@ -70,7 +79,7 @@ export async function runTransformation(request: TransformationRequest): Promise
       const files = await inputFiles(input);
       if (input.format === "parquet") counts.inputs[input.name] = { read: await registerParquet(connection, input, files), dropped: 0 };
       else {
-        const csv = await registerCsv(connection, input, files, loadCsvSchema(input, request.scriptsDir), scratch);
+        const csv = await registerCsv(connection, input, files, loadCsvSchema(input, request.scriptsDir), scratch, vouch);
         counts.inputs[input.name] = csv.counts;
         droppedRows[input.name] = csv.counts.dropped;
         views.push(csv.view);
@@ -88,6 +97,10 @@ export async function runTransformation(request: TransformationRequest): Promise
       // A fast view must have skipped exactly the lines the counting pass rejected (a scan the job cut short, by a
       // LIMIT say, skips fewer); otherwise the job runs again on the exact views.
       if (!(await fastViewsHeld(connection, views))) {
+        if (views.some((v) => v.vouched)) {
+          await rm(request.outputDir, { recursive: true, force: true });
+          return undefined;
+        }
         for (const view of views) await connection.run(`CREATE OR REPLACE VIEW ${view.name} AS ${view.exact}`);
         rowsWritten = await runJob();
       }
@@ -168,6 +181,8 @@ async function registerParquet(connection: DuckDBConnection, input: EtlInput, fi
 interface CsvView {
   name: string;
   exact: string;
+  /** Whether some file's counts came from the strict line check. */
+  vouched: boolean;
   fast?: { select: string; rejects: Array<{ table: string; lines: number }> };
 }
 
@@ -177,19 +192,21 @@ const READER_TYPES: Record<string, string> = { date: "DATE", bigint: "BIGINT", d
 const CHECKED_PER_VALUE = new Set(["date", "boolean"]);
 
 /**
- * Reads a CSV input once to count its rows read and dropped (malformed lines plus rows with a value that did not
- * parse), and returns the view that exposes its valid rows, streamed from the files (*.gz decompressed) by every
+ * Counts a CSV input's rows read and dropped (malformed lines plus rows with a value that did not parse), and
+ * returns the view that exposes its valid rows, streamed from the files (*.gz decompressed) by every
  * query: nothing is loaded into a table, and DuckDB reads and types only the columns a query uses.
  * The counting pass checks dates and booleans once per distinct value (a hash aggregate per column), the other typed
  * values per row; only when a distinct value is bad does a second pass count the rows that hold one. When no row
- * has a bad value, the view is DuckDB's typed reader (no strict checks left to do).
+ * has a bad value, the view is DuckDB's typed reader (no strict checks left to do). A file the strict line check
+ * vouches for (every line a record, every typed value in its strict form) skips the quote scan and the counting pass.
  */
-async function registerCsv(connection: DuckDBConnection, input: EtlInput, files: string[], schema: SchemaFile, scratch: Scratch): Promise<{ counts: { read: number; dropped: number }; view: CsvView }> {
+async function registerCsv(connection: DuckDBConnection, input: EtlInput, files: string[], schema: SchemaFile, scratch: Scratch, vouch: boolean): Promise<{ counts: { read: number; dropped: number }; view: CsvView }> {
   const names = schema.columns.map((c) => c.name);
   const valid = schema.columns.filter((c) => c.type !== "string").map((c) => `${c.name} IS NOT NULL`).join(" AND ") || "true";
   let malformedLines = 0;
   let loaded = 0;
   let invalid = 0;
+  let vouched = false;
   const selects: string[] = [];
   const fastSelects: string[] = [];
   const rejects: Array<{ table: string; lines: number }> = [];
@@ -200,54 +217,77 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
     header.forEach((h, position) => positions.has(snakeCase(h)) || positions.set(snakeCase(h), position));
     const refused = headerColumnsError(header, schema.columns, input.name, file);
     if (refused) throw new Error(refused);
-    // Records are lines, as in Spark's default reader (multiLine false): a line with an unclosed quote is
-    // malformed by itself. DuckDB would read on to the next quote, swallowing the following lines unreported.
-    // The scan streams the file; only a file with such lines is copied without them (streamed too).
-    const unclosed = await unclosedQuoteRanges(file);
-    let source = file;
-    if (unclosed.length) {
-      // The copy is plain text (DuckDB picks the compression by the name).
-      source = join(await scratch.dir(), `${input.name}-${i}-${basename(file).replace(/\.gz$/i, "")}`);
-      await copyWithoutRanges(file, source, unclosed);
-      malformedLines += unclosed.length;
-    }
     const columns = schema.columns.map((c) => ({ ...c, position: positions.get(snakeCase(c.source!))! }));
-    const typed = columns.map((c) => `${typedValue(`c${c.position}`, c.type)} AS ${c.name}`);
+    // The typed reader needs one type per position (two schema columns on one header column could differ).
+    const types = new Map<number, SchemaFile["columns"][number]["type"]>();
+    let oneTypeEach = true;
+    for (const c of columns) {
+      if (types.has(c.position) && types.get(c.position) !== c.type) oneTypeEach = false;
+      types.set(c.position, c.type);
+    }
+    fastPossible &&= oneTypeEach;
     const options = `header = true, auto_detect = false, delim = ',', quote = '"', escape = '"'`;
     const text = `${options}, columns = {${header.map((_, position) => `'c${position}': 'VARCHAR'`).join(", ")}}`;
     const rejectsTable = `etl_rejects_${input.name}_${i}`;
-    const csv = `read_csv(${literal(source)}, ${text}, store_rejects = true, rejects_table = '${rejectsTable}', rejects_scan = '${rejectsTable}_scan')`;
-    try {
-      const { rows, bad } = await countRows(connection, csv, columns);
-      loaded += rows;
-      invalid += bad;
-      // A line of white space alone is no record (Spark's reader skips it too), not a malformed one.
-      const rejected = await connection.runAndReadAll(`SELECT count(DISTINCT line), count(DISTINCT line) FILTER (WHERE NOT regexp_full_match(csv_line, '\\s*')) FROM ${rejectsTable}`);
-      const [skipped, malformed] = rejected.getRows()[0].map(Number);
-      malformedLines += malformed;
-      rejects.push({ table: `etl_view_rejects_${input.name}_${i}`, lines: skipped });
-    } catch (e) {
-      throw new Error(`${file}: input '${input.name}': cannot read the CSV (${(e as Error).message})`);
+    const viewRejects = `etl_view_rejects_${input.name}_${i}`;
+    // A file the strict line check vouches for needs neither the quote scan nor the counting scan: its lines are its
+    // records, none dropped, and DuckDB's typed reader must then skip none of them (checked after the job).
+    const records = vouch && fastPossible ? await strictRecordCount(file, header.map((_, position) => types.get(position) ?? "string")) : undefined;
+    let source = file;
+    if (records !== undefined) {
+      vouched = true;
+      loaded += records;
+      rejects.push({ table: viewRejects, lines: 0 });
+    } else {
+      // Records are lines, as in Spark's default reader (multiLine false): a line with an unclosed quote is
+      // malformed by itself. DuckDB would read on to the next quote, swallowing the following lines unreported.
+      // The scan streams the file; only a file with such lines is copied without them (streamed too).
+      const unclosed = await unclosedQuoteRanges(file);
+      if (unclosed.length) {
+        // The copy is plain text (DuckDB picks the compression by the name).
+        source = join(await scratch.dir(), `${input.name}-${i}-${basename(file).replace(/\.gz$/i, "")}`);
+        await copyWithoutRanges(file, source, unclosed);
+        malformedLines += unclosed.length;
+      }
+      const csv = `read_csv(${literal(source)}, ${text}, store_rejects = true, rejects_table = '${rejectsTable}', rejects_scan = '${rejectsTable}_scan')`;
+      try {
+        const { rows, bad } = await countRows(connection, csv, columns);
+        loaded += rows;
+        invalid += bad;
+        // A line of white space alone is no record (Spark's reader skips it too), not a malformed one.
+        const rejected = await connection.runAndReadAll(`SELECT count(DISTINCT line), count(DISTINCT line) FILTER (WHERE NOT regexp_full_match(csv_line, '\\s*')) FROM ${rejectsTable}`);
+        const [skipped, malformed] = rejected.getRows()[0].map(Number);
+        malformedLines += malformed;
+        rejects.push({ table: viewRejects, lines: skipped });
+      } catch (e) {
+        throw new Error(`${file}: input '${input.name}': cannot read the CSV (${(e as Error).message})`);
+      }
     }
+    const typed = columns.map((c) => `${typedValue(`c${c.position}`, c.type)} AS ${c.name}`);
     // The same lines are skipped when the view is read (ignore_errors skips what store_rejects recorded).
     selects.push(`SELECT ${typed.join(", ")} FROM read_csv(${literal(source)}, ${text}, ignore_errors = true)`);
-    // The typed reader needs one type per position (two schema columns on one header column could differ).
-    const types = new Map<number, string>();
-    for (const c of columns) {
-      if (types.has(c.position) && types.get(c.position) !== READER_TYPES[c.type]) fastPossible = false;
-      types.set(c.position, READER_TYPES[c.type]);
-    }
-    const readerColumns = header.map((_, position) => `'c${position}': '${types.get(position) ?? "VARCHAR"}'`).join(", ");
-    const table = rejects[rejects.length - 1].table;
+    const readerColumns = header.map((_, position) => `'c${position}': '${READER_TYPES[types.get(position) ?? "string"]}'`).join(", ");
     fastSelects.push(
       `SELECT ${columns.map((c) => `c${c.position} AS ${c.name}`).join(", ")} FROM read_csv(${literal(source)}, ${options}, dateformat = '${DATE_FORMAT}', ` +
-        `columns = {${readerColumns}}, store_rejects = true, rejects_table = '${table}', rejects_scan = '${table}_scan')`,
+        `columns = {${readerColumns}}, store_rejects = true, rejects_table = '${viewRejects}', rejects_scan = '${viewRejects}_scan')`,
     );
   }
   const filter = invalid > 0 ? ` WHERE ${valid}` : "";
-  const view: CsvView = { name: input.name, exact: `SELECT ${names.join(", ")} FROM (${selects.join(" UNION ALL ")})${filter}` };
+  const view: CsvView = { name: input.name, exact: `SELECT ${names.join(", ")} FROM (${selects.join(" UNION ALL ")})${filter}`, vouched };
   if (invalid === 0 && fastPossible) view.fast = { select: `SELECT ${names.join(", ")} FROM (${fastSelects.join(" UNION ALL ")})`, rejects };
   return { counts: { read: malformedLines + loaded, dropped: malformedLines + invalid }, view };
+}
+
+/** A file's records when the strict line check vouches for every line (see local/strict-lines.ts), else undefined. */
+async function strictRecordCount(file: string, kinds: FieldKind[]): Promise<number | undefined> {
+  const counter = new StrictLineCounter(kinds);
+  try {
+    if (isGzipName(file)) for await (const chunk of csvBytes(file) as AsyncIterable<Buffer>) counter.push(chunk);
+    else await readInto(file, (chunk) => counter.push(chunk));
+  } catch (e) {
+    throw new Error(`${file}: cannot read the CSV file (${(e as Error).message})`);
+  }
+  return counter.end();
 }
 
 /**
@@ -468,7 +508,7 @@ function validValue(column: string, type: string): string {
 }
 
 /** A typed value, or NULL when the text does not parse (the row is then dropped). */
-function typedValue(column: string, type: string): string {
+export function typedValue(column: string, type: string): string {
   switch (type) {
     case "date":
       return `CASE WHEN regexp_full_match(${column}, '${VALUE_PATTERNS.date}') THEN CAST(try_strptime(${column}, '${DATE_FORMAT}') AS DATE) END`;
