@@ -61,7 +61,7 @@ export async function runTransformation(request: TransformationRequest): Promise
   return (await transform(request, true)) ?? (await transform(request, false))!;
 }
 
-/** One attempt; with `speculate`, undefined when some file was not vouched for (then nothing is left in the output). */
+/** One attempt; with `speculate`, undefined when some file was not vouched for or the job failed (then nothing is left in the output). */
 async function transform(request: TransformationRequest, speculate: boolean): Promise<TransformationResult | undefined> {
   const sqlPath = isAbsolute(request.sqlFile) ? request.sqlFile : join(request.scriptsDir, request.sqlFile);
   const sql = await readFile(sqlPath, "utf8").catch((e: Error) => {
@@ -102,20 +102,16 @@ async function transform(request: TransformationRequest, speculate: boolean): Pr
     await mkdir(request.outputDir, { recursive: true });
     await connection.run("SET preserve_insertion_order = true");
     const runJob = async () => (await connection.run(`COPY (${sql.trim().replace(/;\s*$/, "")}) TO ${literal(outputFile)} (FORMAT parquet, COMPRESSION snappy)`)).rowsChanged;
-    const jobFailed = async (e: unknown) => {
-      await rm(request.outputDir, { recursive: true, force: true });
-      return new Error(`${sqlPath}: the job's SQL failed (${(e as Error).message})`);
-    };
     let rowsWritten: number;
     if (speculate) {
       // The check runs in Node while DuckDB's threads run the job; a file it does not vouch for stops the job.
       const [job, records] = await Promise.allSettled([runJob(), strictRecordCounts(checks, () => connection.interrupt())]);
-      if (records.status === "rejected" || !records.value || (job.status === "fulfilled" && !(await fastViewsHeld(connection, views)))) {
+      // A job that failed fails again the exact way, which names what failed as it always did.
+      if (records.status === "rejected" || !records.value || job.status === "rejected" || !(await fastViewsHeld(connection, views))) {
         await rm(request.outputDir, { recursive: true, force: true });
         if (records.status === "rejected") throw records.reason;
         return undefined;
       }
-      if (job.status === "rejected") throw await jobFailed(job.reason);
       rowsWritten = job.value;
       for (const [name, read] of records.value) {
         counts.inputs[name] = { read, dropped: 0 };
@@ -131,7 +127,8 @@ async function transform(request: TransformationRequest, speculate: boolean): Pr
           rowsWritten = await runJob();
         }
       } catch (e) {
-        throw await jobFailed(e);
+        await rm(request.outputDir, { recursive: true, force: true });
+        throw new Error(`${sqlPath}: the job's SQL failed (${(e as Error).message})`);
       }
     }
     counts.written = rowsWritten;
