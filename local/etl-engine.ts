@@ -1,6 +1,7 @@
 // The local ETL engine: the Glue reader semantics of glue-scripts/etl_common.py, in DuckDB.
 // Each input becomes a view named by the job's inputs[].name; the job's SQL file runs on them once,
-// and its result is written as Parquet (Snappy). DuckDB does all the row work: no per-row JavaScript.
+// and its result is written as Parquet (Snappy). DuckDB does the row work; the one pass over the bytes in Node
+// (local/strict-lines.ts, else the unclosed-quote scan) only vouches for a clean file or finds malformed lines.
 import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,6 +14,7 @@ import { DEFAULT_LIMITS, enforceQuality, type QualityCounts, type QualityLimits 
 import { readSchemaFile, type SchemaFile } from "../core/schema-file";
 import { headerColumnsError } from "../core/csv-header";
 import { csvBytes, dataFiles, isGzipName, readCsvHeader, snakeCase } from "./csv";
+import { StrictLineCounter, type FieldKind } from "./strict-lines";
 
 export interface TransformationRequest {
   /** As in `--etl_inputs`, with `path` a local file or folder (see inputFiles: CSV reads every file not hidden, recursively). */
@@ -53,6 +55,14 @@ export const VALUE_PATTERNS = {
  * over its data-quality limits throws DataQualityError and leaves no output.
  */
 export async function runTransformation(request: TransformationRequest): Promise<TransformationResult> {
+  // First the fast way: the job runs on DuckDB's typed reader while the strict line check reads every CSV file; it
+  // stands when the check vouches for every file and the reader then skipped none of their lines. Otherwise (a file
+  // with a bad or malformed line, or with lines the check is not sure of) the run is redone the exact way.
+  return (await transform(request, true)) ?? (await transform(request, false))!;
+}
+
+/** One attempt; with `speculate`, undefined when some file was not vouched for or the job failed (then nothing is left in the output). */
+async function transform(request: TransformationRequest, speculate: boolean): Promise<TransformationResult | undefined> {
   const sqlPath = isAbsolute(request.sqlFile) ? request.sqlFile : join(request.scriptsDir, request.sqlFile);
   const sql = await readFile(sqlPath, "utf8").catch((e: Error) => {
     throw new Error(`${sqlPath}: cannot read the job's SQL (${e.message})`);
@@ -66,34 +76,60 @@ export async function runTransformation(request: TransformationRequest): Promise
     const droppedRows: Record<string, number> = {};
     const counts: QualityCounts = { inputs: {}, written: 0, nulls: {} };
     const views: CsvView[] = [];
+    const checks: StrictCheck[] = [];
     for (const input of request.inputs) {
       const files = await inputFiles(input);
       if (input.format === "parquet") counts.inputs[input.name] = { read: await registerParquet(connection, input, files), dropped: 0 };
       else {
-        const csv = await registerCsv(connection, input, files, loadCsvSchema(input, request.scriptsDir), scratch);
-        counts.inputs[input.name] = csv.counts;
-        droppedRows[input.name] = csv.counts.dropped;
-        views.push(csv.view);
-        await connection.run(`CREATE VIEW ${input.name} AS ${csv.view.fast?.select ?? csv.view.exact}`);
+        const schema = loadCsvSchema(input, request.scriptsDir);
+        if (speculate) {
+          const fast = await fastCsvView(input, files, schema);
+          if (!fast) return undefined;
+          views.push(fast.view);
+          checks.push(...fast.checks);
+        } else {
+          const csv = await registerCsv(connection, input, files, schema, scratch);
+          counts.inputs[input.name] = csv.counts;
+          droppedRows[input.name] = csv.counts.dropped;
+          views.push(csv.view);
+        }
+        const view = views[views.length - 1];
+        await connection.run(`CREATE VIEW ${input.name} AS ${view.fast?.select ?? view.exact}`);
       }
     }
     const outputFile = join(request.outputDir, OUTPUT_FILE);
     await rm(request.outputDir, { recursive: true, force: true });
     await mkdir(request.outputDir, { recursive: true });
+    await connection.run("SET preserve_insertion_order = true");
+    const runJob = async () => (await connection.run(`COPY (${sql.trim().replace(/;\s*$/, "")}) TO ${literal(outputFile)} (FORMAT parquet, COMPRESSION snappy)`)).rowsChanged;
     let rowsWritten: number;
-    try {
-      await connection.run("SET preserve_insertion_order = true");
-      const runJob = async () => (await connection.run(`COPY (${sql.trim().replace(/;\s*$/, "")}) TO ${literal(outputFile)} (FORMAT parquet, COMPRESSION snappy)`)).rowsChanged;
-      rowsWritten = await runJob();
-      // A fast view must have skipped exactly the lines the counting pass rejected (a scan the job cut short, by a
-      // LIMIT say, skips fewer); otherwise the job runs again on the exact views.
-      if (!(await fastViewsHeld(connection, views))) {
-        for (const view of views) await connection.run(`CREATE OR REPLACE VIEW ${view.name} AS ${view.exact}`);
-        rowsWritten = await runJob();
+    if (speculate) {
+      // The check runs in Node while DuckDB's threads run the job; a file it does not vouch for stops the job.
+      const [job, records] = await Promise.allSettled([runJob(), strictRecordCounts(checks, () => connection.interrupt())]);
+      // A job that failed fails again the exact way, which names what failed as it always did.
+      if (records.status === "rejected" || !records.value || job.status === "rejected" || !(await fastViewsHeld(connection, views))) {
+        await rm(request.outputDir, { recursive: true, force: true });
+        if (records.status === "rejected") throw records.reason;
+        return undefined;
       }
-    } catch (e) {
-      await rm(request.outputDir, { recursive: true, force: true });
-      throw new Error(`${sqlPath}: the job's SQL failed (${(e as Error).message})`);
+      rowsWritten = job.value;
+      for (const [name, read] of records.value) {
+        counts.inputs[name] = { read, dropped: 0 };
+        droppedRows[name] = 0;
+      }
+    } else {
+      try {
+        rowsWritten = await runJob();
+        // A fast view must have skipped exactly the lines the counting pass rejected (a scan the job cut short, by a
+        // LIMIT say, skips fewer); otherwise the job runs again on the exact views.
+        if (!(await fastViewsHeld(connection, views))) {
+          for (const view of views) await connection.run(`CREATE OR REPLACE VIEW ${view.name} AS ${view.exact}`);
+          rowsWritten = await runJob();
+        }
+      } catch (e) {
+        await rm(request.outputDir, { recursive: true, force: true });
+        throw new Error(`${sqlPath}: the job's SQL failed (${(e as Error).message})`);
+      }
     }
     counts.written = rowsWritten;
     const limits = request.quality ?? DEFAULT_LIMITS;
@@ -175,6 +211,88 @@ interface CsvView {
 const READER_TYPES: Record<string, string> = { date: "DATE", bigint: "BIGINT", double: "DOUBLE", boolean: "BOOLEAN", string: "VARCHAR" };
 /** Types checked once per distinct value (few distinct values: dates, booleans); the others are checked per row. */
 const CHECKED_PER_VALUE = new Set(["date", "boolean"]);
+const CSV_OPTIONS = `header = true, auto_detect = false, delim = ',', quote = '"', escape = '"'`;
+
+/** How one CSV file of an input is read: its header checked against the schema, the schema's columns placed. */
+async function csvFile(input: EtlInput, file: string, i: number, schema: SchemaFile) {
+  const header = await readCsvHeader(file);
+  const positions = new Map<string, number>();
+  header.forEach((h, position) => positions.has(snakeCase(h)) || positions.set(snakeCase(h), position));
+  const refused = headerColumnsError(header, schema.columns, input.name, file);
+  if (refused) throw new Error(refused);
+  const columns = schema.columns.map((c) => ({ ...c, position: positions.get(snakeCase(c.source!))! }));
+  // The typed reader needs one type per position (two schema columns on one header column could differ).
+  const types = new Map<number, FieldKind>();
+  let oneTypeEach = true;
+  for (const c of columns) {
+    if (types.has(c.position) && types.get(c.position) !== c.type) oneTypeEach = false;
+    types.set(c.position, c.type);
+  }
+  const rejects = `etl_view_rejects_${input.name}_${i}`;
+  return {
+    columns,
+    /** Each header position's kind for the strict line check (a column no schema column reads is text); undefined
+     * when DuckDB's typed reader cannot serve the file. */
+    kinds: oneTypeEach ? header.map((_, position) => types.get(position) ?? "string") : undefined,
+    /** Every column as text. */
+    text: `${CSV_OPTIONS}, columns = {${header.map((_, position) => `'c${position}': 'VARCHAR'`).join(", ")}}`,
+    /** DuckDB's typed reader of `source`, recording the lines it skips in `table`. */
+    fast: (source: string) => ({
+      table: rejects,
+      select:
+        `SELECT ${columns.map((c) => `c${c.position} AS ${c.name}`).join(", ")} FROM read_csv(${literal(source)}, ${CSV_OPTIONS}, dateformat = '${DATE_FORMAT}', ` +
+        `columns = {${header.map((_, position) => `'c${position}': '${READER_TYPES[types.get(position) ?? "string"]}'`).join(", ")}}, ` +
+        `store_rejects = true, rejects_table = '${rejects}', rejects_scan = '${rejects}_scan')`,
+    }),
+  };
+}
+
+/** A CSV file for the strict line check, and the input it counts for. */
+interface StrictCheck {
+  input: string;
+  file: string;
+  kinds: FieldKind[];
+}
+
+/** A CSV input's fast view, before any count; undefined when a file needs more than DuckDB's typed reader. */
+async function fastCsvView(input: EtlInput, files: string[], schema: SchemaFile): Promise<{ view: CsvView; checks: StrictCheck[] } | undefined> {
+  const selects: string[] = [];
+  const checks: StrictCheck[] = [];
+  const rejects: Array<{ table: string; lines: number }> = [];
+  for (const [i, file] of files.entries()) {
+    const read = await csvFile(input, file, i, schema);
+    if (!read.kinds) return undefined;
+    const fast = read.fast(file);
+    selects.push(fast.select);
+    // The strict line check vouches for no line DuckDB's reader would skip.
+    rejects.push({ table: fast.table, lines: 0 });
+    checks.push({ input: input.name, file, kinds: read.kinds });
+  }
+  const names = schema.columns.map((c) => c.name).join(", ");
+  return { view: { name: input.name, exact: "", fast: { select: `SELECT ${names} FROM (${selects.join(" UNION ALL ")})`, rejects } }, checks };
+}
+
+/** Records per input when the strict line check vouches for every file; at the first it does not, `stop()` and undefined. */
+async function strictRecordCounts(checks: readonly StrictCheck[], stop: () => void): Promise<Map<string, number> | undefined> {
+  const records = new Map<string, number>();
+  for (const { input, file, kinds } of checks) {
+    const counter = new StrictLineCounter(kinds);
+    try {
+      if (isGzipName(file)) for await (const chunk of csvBytes(file) as AsyncIterable<Buffer>) counter.push(chunk);
+      else await readInto(file, (chunk) => counter.push(chunk));
+    } catch (e) {
+      stop();
+      throw new Error(`${file}: cannot read the CSV file (${(e as Error).message})`);
+    }
+    const counted = counter.end();
+    if (counted === undefined) {
+      stop();
+      return undefined;
+    }
+    records.set(input, (records.get(input) ?? 0) + counted);
+  }
+  return records;
+}
 
 /**
  * Reads a CSV input once to count its rows read and dropped (malformed lines plus rows with a value that did not
@@ -195,11 +313,7 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
   const rejects: Array<{ table: string; lines: number }> = [];
   let fastPossible = true;
   for (const [i, file] of files.entries()) {
-    const header = await readCsvHeader(file);
-    const positions = new Map<string, number>();
-    header.forEach((h, position) => positions.has(snakeCase(h)) || positions.set(snakeCase(h), position));
-    const refused = headerColumnsError(header, schema.columns, input.name, file);
-    if (refused) throw new Error(refused);
+    const { columns, kinds, text, fast } = await csvFile(input, file, i, schema);
     // Records are lines, as in Spark's default reader (multiLine false): a line with an unclosed quote is
     // malformed by itself. DuckDB would read on to the next quote, swallowing the following lines unreported.
     // The scan streams the file; only a file with such lines is copied without them (streamed too).
@@ -211,12 +325,10 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
       await copyWithoutRanges(file, source, unclosed);
       malformedLines += unclosed.length;
     }
-    const columns = schema.columns.map((c) => ({ ...c, position: positions.get(snakeCase(c.source!))! }));
     const typed = columns.map((c) => `${typedValue(`c${c.position}`, c.type)} AS ${c.name}`);
-    const options = `header = true, auto_detect = false, delim = ',', quote = '"', escape = '"'`;
-    const text = `${options}, columns = {${header.map((_, position) => `'c${position}': 'VARCHAR'`).join(", ")}}`;
     const rejectsTable = `etl_rejects_${input.name}_${i}`;
     const csv = `read_csv(${literal(source)}, ${text}, store_rejects = true, rejects_table = '${rejectsTable}', rejects_scan = '${rejectsTable}_scan')`;
+    const typedReader = fast(source);
     try {
       const { rows, bad } = await countRows(connection, csv, columns);
       loaded += rows;
@@ -225,24 +337,14 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
       const rejected = await connection.runAndReadAll(`SELECT count(DISTINCT line), count(DISTINCT line) FILTER (WHERE NOT regexp_full_match(csv_line, '\\s*')) FROM ${rejectsTable}`);
       const [skipped, malformed] = rejected.getRows()[0].map(Number);
       malformedLines += malformed;
-      rejects.push({ table: `etl_view_rejects_${input.name}_${i}`, lines: skipped });
+      rejects.push({ table: typedReader.table, lines: skipped });
     } catch (e) {
       throw new Error(`${file}: input '${input.name}': cannot read the CSV (${(e as Error).message})`);
     }
     // The same lines are skipped when the view is read (ignore_errors skips what store_rejects recorded).
     selects.push(`SELECT ${typed.join(", ")} FROM read_csv(${literal(source)}, ${text}, ignore_errors = true)`);
-    // The typed reader needs one type per position (two schema columns on one header column could differ).
-    const types = new Map<number, string>();
-    for (const c of columns) {
-      if (types.has(c.position) && types.get(c.position) !== READER_TYPES[c.type]) fastPossible = false;
-      types.set(c.position, READER_TYPES[c.type]);
-    }
-    const readerColumns = header.map((_, position) => `'c${position}': '${types.get(position) ?? "VARCHAR"}'`).join(", ");
-    const table = rejects[rejects.length - 1].table;
-    fastSelects.push(
-      `SELECT ${columns.map((c) => `c${c.position} AS ${c.name}`).join(", ")} FROM read_csv(${literal(source)}, ${options}, dateformat = '${DATE_FORMAT}', ` +
-        `columns = {${readerColumns}}, store_rejects = true, rejects_table = '${table}', rejects_scan = '${table}_scan')`,
-    );
+    fastPossible &&= kinds !== undefined;
+    fastSelects.push(typedReader.select);
   }
   const filter = invalid > 0 ? ` WHERE ${valid}` : "";
   const view: CsvView = { name: input.name, exact: `SELECT ${names.join(", ")} FROM (${selects.join(" UNION ALL ")})${filter}` };
@@ -468,7 +570,7 @@ function validValue(column: string, type: string): string {
 }
 
 /** A typed value, or NULL when the text does not parse (the row is then dropped). */
-function typedValue(column: string, type: string): string {
+export function typedValue(column: string, type: string): string {
   switch (type) {
     case "date":
       return `CASE WHEN regexp_full_match(${column}, '${VALUE_PATTERNS.date}') THEN CAST(try_strptime(${column}, '${DATE_FORMAT}') AS DATE) END`;

@@ -12,6 +12,7 @@ import { DataQualityError } from "../../core/quality";
 import { readSchemaFile } from "../../core/schema-file";
 import { schemaChunks } from "../../local/dataset-samples";
 import { runTransformation, UnclosedQuoteScanner, type TransformationRequest } from "../../local/etl-engine";
+import { StrictLineCounter, type FieldKind } from "../../local/strict-lines";
 import { QUALITY_CASES } from "../quality-cases";
 
 const SCRIPTS_DIR = join(__dirname, "fixtures", "engine");
@@ -153,6 +154,29 @@ describe("local/etl-engine", () => {
         ["2000-02-29", null, "-9223372036854775808", "9223372036854775807", false, true],
         ["2011-01-02", "Bob, Jr", "5", "0", false, false],
       ]);
+    });
+
+    it("gives the same counts and rows whether the strict line check vouches for a file or the counting scan reads it", async () => {
+      const sql = join(dir, "all.sql");
+      await writeFile(sql, "SELECT * FROM deals ORDER BY deal_name");
+      const kinds = HEADER.split(",").map((h) => (SCHEMA.columns.find((c) => c.source === h)!.type as FieldKind));
+      const lines = [...generatedDeals(20, 3).trim().split("\n").slice(1), ...good];
+      for (const eol of ["\n", "\r\n"]) {
+        // A blank line is no record, but the check leaves such a file to the counting scan.
+        const files = { vouched: [HEADER, ...lines].join(eol) + eol, counted: [HEADER, ...lines.slice(0, 5), "", ...lines.slice(5)].join(eol) + eol };
+        const answers = [];
+        for (const [name, text] of Object.entries(files)) {
+          await writeFile(join(dir, `${name}.csv`), text);
+          const counter = new StrictLineCounter(kinds);
+          counter.push(Buffer.from(text));
+          expect(counter.end(), `${name}, ${JSON.stringify(eol)}`).to.equal(name === "vouched" ? lines.length : undefined);
+          const result = await runTransformation({ ...deals(join(dir, `${name}.csv`), join(dir, name)), sqlFile: sql });
+          answers.push({ rowsRead: result.rowsRead, droppedRows: result.droppedRows, rowsWritten: result.rowsWritten, ...(await readParquet(result.files)) });
+        }
+        expect(answers[0].rowsRead).to.deep.equal({ deals: lines.length });
+        expect(answers[0].droppedRows).to.deep.equal({ deals: 0 });
+        expect(answers[0], JSON.stringify(eol)).to.deep.equal(answers[1]);
+      }
     });
 
     it("gives the same answer to a job that reads only part of its input (LIMIT), malformed lines included", async () => {

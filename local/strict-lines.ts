@@ -1,0 +1,236 @@
+// Vouches for a clean CSV file in one pass over its bytes, so the engine can skip its counting scan. It only ever says
+// "every line is a record whose typed values all hold their strict forms" (and how many there are) or "not sure": it
+// never decides a drop. Anything it does not recognise (a quoted typed value, an empty or blank line, a lone CR, a
+// year before 1000, a bigint of 19 digits, bytes that are not UTF-8...) makes it give up, and the engine's exact
+// path (DuckDB's counting scan) decides. So it accepts a subset of what the strict forms accept (a test pins that).
+import { isUtf8 } from "node:buffer";
+
+/** The kind of a header position: a schema type, or "string" for a column no schema column reads. */
+export type FieldKind = "string" | "date" | "bigint" | "double" | "boolean";
+
+const KIND_CODES: Record<FieldKind, number> = { string: 0, date: 1, bigint: 2, double: 3, boolean: 4 };
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const LF = 0x0a;
+const CR = 0x0d;
+const SLASH = 0x2f;
+const MINUS = 0x2d;
+const DOT = 0x2e;
+const DAYS_IN_MONTH = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+/** Bytes that end an unquoted text field or make the check give up: control bytes (tab aside), '"' and ','. */
+const TEXT_STOP = new Uint8Array(256);
+for (let b = 0; b < 0x20; b++) if (b !== 0x09) TEXT_STOP[b] = 1;
+TEXT_STOP[QUOTE] = 1;
+TEXT_STOP[COMMA] = 1;
+/** Longest bigint it vouches for (19 digits may overflow BIGINT). */
+const BIGINT_DIGITS = 18;
+/** Longest line it vouches for (DuckDB's reader has a maximum line size). */
+const MAX_LINE = 1 << 20;
+
+/**
+ * Counts a CSV file's records when every line after the header is well formed (one field per header column, ',' as
+ * delimiter, text fields plain or in '"' with '""' inside, every line ending as the header does: LF or CR LF) and every typed value holds its
+ * strict form (VALUE_PATTERNS) and parses. Chunks are pushed in order; `end()` gives the count, or undefined.
+ */
+export class StrictLineCounter {
+  private readonly kinds: Uint8Array;
+  private headerDone = false;
+  /** Whether the header ends in CR LF: every line must end as it does (DuckDB refuses a file that mixes them). */
+  private crlf = false;
+  private failed = false;
+  private records = 0;
+  /** The bytes of a line not yet ended, in pieces (copied: the caller may reuse its chunk). */
+  private pending: Buffer[] = [];
+  private pendingLength = 0;
+
+  constructor(kinds: readonly FieldKind[]) {
+    this.kinds = Uint8Array.from(kinds.map((k) => KIND_CODES[k]));
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.failed || chunk.length === 0) return;
+    const data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    let start = 0;
+    const lastLf = data.lastIndexOf(LF);
+    if (lastLf === -1) {
+      this.keep(data);
+      if (this.pendingLength > MAX_LINE) this.failed = true;
+      return;
+    }
+    if (this.pendingLength) {
+      const firstLf = data.indexOf(LF);
+      const line = Buffer.concat([...this.pending, data.subarray(0, firstLf + 1)]);
+      this.pending = [];
+      this.pendingLength = 0;
+      this.lines(line, 0, line.length);
+      start = firstLf + 1;
+    }
+    this.lines(data, start, lastLf + 1);
+    if (lastLf + 1 < data.length) this.keep(data.subarray(lastLf + 1));
+  }
+
+  /** The number of records, or undefined when some line was not vouched for. */
+  end(): number | undefined {
+    if (this.pendingLength && !this.failed) {
+      // A last line without a line break (one ending in a lone CR is left to the exact path).
+      const line = Buffer.concat(this.pending);
+      this.pending = [];
+      this.pendingLength = 0;
+      if (line[line.length - 1] === CR) this.failed = true;
+      else {
+        const ended = Buffer.concat([line, this.crlf ? Uint8Array.of(CR, LF) : Uint8Array.of(LF)]);
+        this.lines(ended, 0, ended.length);
+      }
+    }
+    return this.failed || !this.headerDone ? undefined : this.records;
+  }
+
+  private keep(bytes: Buffer): void {
+    this.pending.push(Buffer.from(bytes));
+    this.pendingLength += bytes.length;
+  }
+
+  /** Checks the complete lines data[start, end) (end is just after a LF). */
+  private lines(data: Buffer, start: number, end: number): void {
+    if (this.failed) return;
+    if (!isUtf8(data.subarray(start, end))) {
+      this.failed = true;
+      return;
+    }
+    if (!this.headerDone) {
+      // The header is its first line (read and checked by the engine); here it must simply be one line.
+      const lf = data.indexOf(LF, start);
+      let quotes = 0;
+      for (let at = data.indexOf(QUOTE, start); at !== -1 && at < lf; at = data.indexOf(QUOTE, at + 1)) quotes++;
+      const cr = data.indexOf(CR, start);
+      if (quotes % 2 === 1 || (cr !== -1 && cr < lf - 1)) {
+        this.failed = true;
+        return;
+      }
+      this.headerDone = true;
+      this.crlf = lf > start && data[lf - 1] === CR;
+      start = lf + 1;
+    }
+    const counted = countRecords(data, start, end, this.kinds, this.crlf);
+    if (counted < 0) this.failed = true;
+    else this.records += counted;
+  }
+}
+
+/** The records in data[start, end), every one vouched for, or -1. */
+function countRecords(data: Uint8Array, start: number, end: number, kinds: Uint8Array, crlf: boolean): number {
+  const last = kinds.length - 1;
+  let p = start;
+  let records = 0;
+  while (p < end) {
+    const lineStart = p;
+    // An empty or blank line is no record (Spark and DuckDB skip it); a line starting with white space is left to
+    // the exact path rather than told apart from a blank one here.
+    const first = data[p];
+    if (first === LF || first === CR || first === 0x20 || first === 0x09) return -1;
+    for (let k = 0; k <= last; k++) {
+      let b = data[p];
+      switch (kinds[k]) {
+        case 0: // text: plain, or quoted with "" inside
+          if (b === QUOTE) {
+            for (;;) {
+              b = data[++p];
+              if (b === QUOTE) {
+                if (data[p + 1] !== QUOTE) break;
+                p++;
+              } else if (b === LF || b === CR || p >= end) return -1;
+            }
+            b = data[++p];
+          } else {
+            while (b > COMMA || (b !== COMMA && b !== QUOTE && (b >= 0x20 || b === 0x09))) b = data[++p];
+          }
+          break;
+        case 1: {
+          // date: M/D/YYYY, month and day with an optional leading zero, a real calendar day, year 1000-9999
+          let month = b - 48;
+          if (month < 0 || month > 9) return -1;
+          b = data[++p];
+          if (b !== SLASH) {
+            const d = b - 48;
+            if (d < 0 || d > 9) return -1;
+            month = month * 10 + d;
+            b = data[++p];
+            if (b !== SLASH) return -1;
+          }
+          b = data[++p];
+          let day = b - 48;
+          if (day < 0 || day > 9) return -1;
+          b = data[++p];
+          if (b !== SLASH) {
+            const d = b - 48;
+            if (d < 0 || d > 9) return -1;
+            day = day * 10 + d;
+            b = data[++p];
+            if (b !== SLASH) return -1;
+          }
+          let year = 0;
+          for (let i = 0; i < 4; i++) {
+            const d = data[++p] - 48;
+            if (!(d >= 0 && d <= 9)) return -1;
+            year = year * 10 + d;
+          }
+          b = data[++p];
+          if (month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month] || year < 1000) return -1;
+          if (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0))) return -1;
+          break;
+        }
+        case 2: {
+          // bigint: -?[0-9]+, at most 18 digits
+          if (b === MINUS) b = data[++p];
+          const digits = p;
+          while (b >= 48 && b <= 57) b = data[++p];
+          if (p === digits || p - digits > BIGINT_DIGITS) return -1;
+          break;
+        }
+        case 3: {
+          // double: -?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?, at most 15 integer digits and a 2-digit exponent
+          if (b === MINUS) b = data[++p];
+          let digits = p;
+          while (b >= 48 && b <= 57) b = data[++p];
+          if (p === digits || p - digits > 15) return -1;
+          if (b === DOT) {
+            b = data[++p];
+            digits = p;
+            while (b >= 48 && b <= 57) b = data[++p];
+            if (p === digits) return -1;
+          }
+          if (b === 0x65 || b === 0x45) {
+            b = data[++p];
+            if (b === 0x2b || b === MINUS) b = data[++p];
+            digits = p;
+            while (b >= 48 && b <= 57) b = data[++p];
+            if (p === digits || p - digits > 2) return -1;
+          }
+          break;
+        }
+        default: {
+          // boolean: TRUE or FALSE in any case
+          const c = b | 0x20;
+          if (c === 0x74 && (data[p + 1] | 0x20) === 0x72 && (data[p + 2] | 0x20) === 0x75 && (data[p + 3] | 0x20) === 0x65) p += 4;
+          else if (c === 0x66 && (data[p + 1] | 0x20) === 0x61 && (data[p + 2] | 0x20) === 0x6c && (data[p + 3] | 0x20) === 0x73 && (data[p + 4] | 0x20) === 0x65) p += 5;
+          else return -1;
+          b = data[p];
+        }
+      }
+      if (k < last) {
+        if (b !== COMMA) return -1;
+        p++;
+      } else {
+        if (crlf) {
+          if (b !== CR) return -1;
+          b = data[++p];
+        }
+        if (b !== LF) return -1;
+        p++;
+      }
+    }
+    if (p - lineStart > MAX_LINE) return -1;
+    records++;
+  }
+  return records;
+}
