@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from "node:path";
 
 const ROOT = resolve(__dirname, "..", "..");
 const scripts = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts as Record<string, string>;
-const entryPoints = Object.values(scripts).flatMap((command) => /^(?:exec node --import )?tsx (\S+\.ts)$/.exec(command)?.[1] ?? []);
+const entryPoints = Object.values(scripts).flatMap((command) => /^(?:exec )?node tools\/launch\.cjs (\S+\.ts)$/.exec(command)?.[1] ?? []);
 
 /** The packages an entry point may load before it parses: the configuration's schema library, and asl-validator's version. */
 const BEFORE_PARSING = new Set(["zod", "asl-validator/package.json"]);
