@@ -57,6 +57,8 @@ async function build() {
     return await require("./app-build.ts").buildApp(entry, recordName);
   } finally {
     unregister();
+    // esbuild's service process, ended and reaped now rather than left idle for the rest of the run.
+    await require("esbuild").stop();
   }
 }
 
