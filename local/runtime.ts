@@ -181,8 +181,13 @@ const FUNCTIONS_DIR = resolve(__dirname, "..", "functions");
  */
 function coldStart<T>(name: string): T {
   // Launched from a prebuilt app (tools/launch.cjs): the handler's own bundle, run again.
-  const bundled = launched()?.loadFresh(join(FUNCTIONS_DIR, name, "handler.ts"));
-  if (bundled) return bundled as T;
+  const app = launched();
+  if (app) {
+    const file = join(FUNCTIONS_DIR, name, "handler.ts");
+    const bundled = app.loadFresh(file);
+    if (!bundled) throw new Error(`${file}: not an entry point of the launched app's build (tools/app-build.ts HANDLER_ENTRIES)`);
+    return bundled as T;
+  }
   const forget = () => {
     for (const key of Object.keys(require.cache)) if (key.startsWith(FUNCTIONS_DIR + sep)) delete require.cache[key];
   };
