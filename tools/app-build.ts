@@ -1,7 +1,7 @@
 // Builds an app that tools/launch.cjs runs: one entry point (main.ts for `cdktf synth`, local/cli.ts for `npm start`,
 // each npm script's file) and everything it imports, packages included, as one CommonJS file, so a command neither
-// starts tsx nor resolves and parses hundreds of modules. An app that runs the local runtime also gets each Lambda
-// handler as an entry point of its own, which the runtime loads afresh per cold start (core/launched.ts). The build is
+// starts tsx nor resolves and parses hundreds of modules. An app that can load handlers (the local runtime, through
+// core/launched.ts) also gets each Lambda handler as an entry point of its own, loaded afresh per cold start. The build is
 // cached (core/build-cache.ts) beside its record of the files it read (core/build-inputs.ts), with that check compiled
 // on its own for the launcher, and a source map per file for the launcher's stack traces.
 import { readFileSync, rmSync } from "node:fs";
@@ -36,8 +36,8 @@ export const APP_EXTERNAL = ["esbuild", "@duckdb/node-api", "asl-validator", "dy
 /** What the local runtime loads by path, once per cold start: each function's handler (local/runtime.ts coldStart). */
 export const HANDLER_ENTRIES = Object.values(FUNCTIONS).map((spec) => `functions/${spec.entry}/handler.ts`);
 
-/** The file that loads the handlers: an app that bundles it gets them as entry points too. */
-const RUNTIME = "local/runtime.ts";
+/** How an app loads them (local/runtime.ts does): an app that bundles it gets them as entry points too. */
+const LOADS_ENTRIES = "core/launched.ts";
 
 export function appOptions(entryPoints: Record<string, string>): BuildOptions {
   return {
@@ -110,7 +110,7 @@ export interface BuiltApp {
 export async function buildApp(entry: string, recordName: string): Promise<BuiltApp> {
   const start = startBuild(PROJECT_ROOT); // before esbuild reads anything
   const results = [await build(appOptions({ main: entry, check: "core/build-inputs.ts" }))];
-  const runsHandlers = RUNTIME in results[0].metafile!.inputs;
+  const runsHandlers = LOADS_ENTRIES in results[0].metafile!.inputs;
   if (runsHandlers) results.push(await build(appOptions(Object.fromEntries(HANDLER_ENTRIES.map((file) => [entryName(file), file])))));
   const inputs = [...new Set(results.flatMap((r) => Object.keys(r.metafile!.inputs)))].map((input) => join(PROJECT_ROOT, input));
   const main = output(results[0], "main");

@@ -1,7 +1,8 @@
 // tools/launch.cjs, how every npm script starts: an entry point from its cached esbuild build (tools/app-build.ts),
 // rebuilt when a file it read changes, the Lambda handlers loaded afresh from entry points of their own, stack traces
 // naming the .ts sources. Run in a copy of the project with a probe entry point (so that editing files disturbs no
-// other test); the probe imports the local runtime, as `npm start`'s app does, so its app has the handlers.
+// other test); the probe uses core/launched.ts, as the local runtime in `npm start`'s app does, so its app has the
+// handlers.
 // (test/tools/synth-app.test.ts covers the same launcher for `cdktf synth`.)
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -17,14 +18,16 @@ const PROBE = "launch-probe.ts";
 const HANDLER = `functions/${FUNCTIONS.dataArrival.entry}/handler.ts`;
 
 /**
- * Loads the runtime (so the app gets the handlers' entry points), then reports on stdout: the handler loaded twice
+ * Reports on stdout: the handler loaded twice
  * by the launcher (fresh module state each: a counter the test appends to the handler), what a file without an
  * entry point gives, and the stack of an error thrown inside the handler's bundle and of one inside the app.
  */
 const PROBE_SOURCE = `import { join } from "node:path";
 import { launched } from "./core/launched";
 import { loadConfig } from "./core/config";
-import "./local/runtime";
+
+// A package the build leaves out, required from node_modules (the recorder's positive case).
+if (process.argv.includes("--load-duckdb")) require("@duckdb/node-api");
 
 type Probed = { bump(): number; edition: number; handler(event: unknown): Promise<unknown> };
 const app = launched();
@@ -102,8 +105,8 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
       child.on("close", (code) => done({ code, stdout, stderr, packages: [...new Set(readFileSync(packagesFile, "utf8").split("\n").filter(Boolean))] }));
     });
   }
-  async function probe(env: Record<string, string> = {}) {
-    const result = await launch([PROBE], { env });
+  async function probe(env: Record<string, string> = {}, args: string[] = []) {
+    const result = await launch([PROBE, ...args], { env });
     expect(result.code, result.stderr).to.equal(0);
     return { ...result, report: JSON.parse(result.stdout) };
   }
@@ -118,7 +121,7 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     for (const [name, command] of onTs) expect(command, name).to.match(/^(exec )?node tools\/launch\.cjs \S+\.ts$/);
   });
 
-  it("builds once (through tsx), then runs from the cache without tsx; each handler load is a fresh module", async () => {
+  it("builds once (through tsx), then runs from the cache without tsx; each handler load is a fresh module; stacks name the .ts", async () => {
     removeAppBuild(root, PROBE);
     const cold = await probe();
     expect(tsxLoaded(cold), "a cold launch builds through tsx").to.equal(true);
@@ -126,19 +129,18 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     expect(Object.keys(record.entries).sort()).to.deep.equal([...HANDLER_ENTRIES].sort());
     for (const name of [record.main, `${record.main}.map`, record.check, ...Object.values(record.entries)]) expect(existsSync(join(APP_DIR, name)), name).to.equal(true);
     const builtAt = recordTime();
-    const warm = await probe();
+    const warm = await probe({}, ["--load-duckdb"]);
     expect(tsxLoaded(warm), `a warm launch loads no tsx: ${warm.packages.join(", ")}`).to.equal(false);
     expect(recordTime()).to.equal(builtAt);
     // The first load counts 1, 2; the second starts again at 1: nothing shared between the two loads.
     expect(warm.report.bumps).to.deep.equal([1, 2, 1]);
     expect(warm.report.edition).to.equal(1);
     expect(warm.report.noEntry, "a file the build has no entry point for").to.equal(null);
-    // The packages the build leaves out are required from node_modules when the runtime loads.
-    expect(warm.packages).to.include.members(["@duckdb/node-api", "dynalite"]);
-  });
-
-  it("names the .ts sources in stack traces, from the app and from a handler's bundle", async () => {
-    const { report } = await probe();
+    // A package the build leaves out is required from node_modules when the app requires it (and only then).
+    expect(warm.packages).to.include("@duckdb/node-api");
+    expect(cold.packages).to.not.include("@duckdb/node-api");
+    // Stack traces name the .ts sources, from the app and from a handler's bundle.
+    const { report } = warm;
     expect(report.inApp).to.contain("no-such-config.json").and.match(new RegExp(`\\(${join(root, "core/config.ts")}:\\d+:\\d+\\)`));
     expect(report.inHandler).to.match(new RegExp(`${join(root, "functions", FUNCTIONS.dataArrival.entry)}/[\\w-]+\\.ts:\\d+:\\d+`));
     for (const stack of [report.inApp, report.inHandler]) expect(stack, "no frame left in a bundle").to.not.contain(APP_DIR);
@@ -196,7 +198,7 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
 
   it("loads no package before the arguments parse: `npm start -- --help` neither DuckDB nor dynalite (nor tsx)", async () => {
     // Run in this checkout, whose app other tests share: the static check of test/tools/entry-points.test.ts, seen
-    // in the bundled app (the probe above, which loads the runtime, is the positive case).
+    // in the bundled app (the probe above, which requires DuckDB when told to, is the positive case).
     await launch(["local/cli.ts", "--help"], { cwd: PROJECT_ROOT }); // builds it, if no other test did yet
     const help = await launch(["local/cli.ts", "--help"], { cwd: PROJECT_ROOT });
     expect(help.code, help.stderr).to.equal(0);
