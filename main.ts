@@ -1,4 +1,4 @@
-// Entry point of `cdktf synth` (through tools/synth-app.cjs): ETL_CONFIG picks the configuration file, ETL_ENV its environment.
+// Entry point of `cdktf synth` (through tools/launch.cjs): ETL_CONFIG picks the configuration file, ETL_ENV its environment.
 // The performance marks time the synth's phases for `npm run bench` (bench/synth-phases.cjs).
 import { prepareBundles } from "./stacks/bundle";
 

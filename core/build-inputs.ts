@@ -1,5 +1,5 @@
 // What a cached build read, and whether it is all unchanged: the one check of every build the synth caches
-// (the Lambda bundles, the synth app). Node built-ins only: tools/synth-app.cjs loads it, compiled, before
+// (the Lambda bundles, the launched apps). Node built-ins only: tools/launch.cjs loads it, compiled, before
 // anything else, to decide whether its prebuilt app is current.
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";

@@ -18,6 +18,7 @@ import { catalogTables } from "../core/catalog";
 import { loadConfig, localHandlerPath, resourceNames, scriptsDir, type EtlConfig } from "../core/config";
 import type { EngineName } from "../core/job-spec";
 import { jobSpecs } from "../core/job-specs";
+import { launched } from "../core/launched";
 import { ARRIVAL_TABLE, RUNNER_TABLE } from "../core/table-keys";
 import { EMR_APPLICATION_ID_REF, FUNCTIONS, jobsOn, type FunctionId } from "../core/topology";
 import { startLocalAthena, type LocalAthenaServer, type QueryExecution } from "./athena-service";
@@ -179,6 +180,14 @@ const FUNCTIONS_DIR = resolve(__dirname, "..", "functions");
  * their clients and environment per container), so a second run in the same process gets its own endpoints.
  */
 function coldStart<T>(name: string): T {
+  // Launched from a prebuilt app (tools/launch.cjs): the handler's own bundle, run again.
+  const app = launched();
+  if (app) {
+    const file = join(FUNCTIONS_DIR, name, "handler.ts");
+    const bundled = app.loadFresh(file);
+    if (!bundled) throw new Error(`${file}: not an entry point of the launched app's build (tools/app-build.ts HANDLER_ENTRIES)`);
+    return bundled as T;
+  }
   const forget = () => {
     for (const key of Object.keys(require.cache)) if (key.startsWith(FUNCTIONS_DIR + sep)) delete require.cache[key];
   };
@@ -801,7 +810,8 @@ function localLambda(config: EtlConfig, nameOrArn: string, functions: Partial<Re
   if (!configured) return undefined;
   const { file, exported } = localHandlerPath(config, configured.localHandler);
   return async (event: unknown) => {
-    const handler = (require(file) as Record<string, unknown>)[exported];
+    const app = launched(); // a prebuilt app has no TypeScript loader of its own for the configured file
+    const handler = ((app ? app.requireSource(file) : require(file)) as Record<string, unknown>)[exported];
     if (typeof handler !== "function") throw new Error(`${file}: exports no function '${exported}' (lambdaFunctions localHandler)`);
     const fn: LocalFunction = { name, timeoutSeconds: 900, memoryMb: 128, env: {}, handler: handler as Handler };
     return handler(event, lambdaContext(fn, region));

@@ -12,6 +12,7 @@ const SLOWEST_FIRST = [
   "test/e2e/serve-engines-cli.test.ts",
   "test/tools/commands.test.ts",
   "test/local/runtime.test.ts",
+  "test/tools/launch.test.ts",
   "test/tools/synth-app.test.ts",
   "test/e2e/native-glue.test.ts",
   "test/local/athena-service.test.ts",

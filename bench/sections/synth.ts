@@ -118,10 +118,10 @@ function startupRatios(warm: SynthSamples, bare: SynthSamples): Figure[] {
   return warm.cpu.length && bare.cpu.length ? [wall, ratio(warm.cpu, bare.cpu, "CPU time")] : [wall];
 }
 
-/** Phases as the performance marks of tools/synth-app.cjs and main.ts divide them (printed by bench/synth-phases.cjs). */
+/** Phases as the performance marks of tools/launch.cjs and main.ts divide them (printed by bench/synth-phases.cjs). */
 const PHASES = [
-  ["synth-app:start", "node start-up"],
-  ["synth-app:loaded", "load the synth app (check its build, compile with V8's code cache)"],
+  ["launch:start", "node start-up"],
+  ["launch:loaded", "load the synth app (check its build, compile with V8's code cache)"],
   ["synth:imported", "import the stacks (and take the Lambda bundles from the build cache)"],
   ["synth:prepared", "read the configuration, cached catalog check"],
   ["synth:built", "build the stacks"],

@@ -405,7 +405,7 @@ describe("e2e: npm start", () => {
       // The CLI's modules are loading once DuckDB's native library is mapped (tsx, loaded before, handles signals
       // its own way): the moment to interrupt, before any server starts.
       const loading = async (pid: number) => (await readFile(`/proc/${pid}/maps`, "utf8").catch(() => "")).includes("duckdb");
-      const child = spawn(process.execPath, ["--import", "tsx", "local/cli.ts", "--out", join(dir, "early-term")], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, ["tools/launch.cjs", "local/cli.ts", "--out", join(dir, "early-term")], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (c: Buffer) => (stdout += c));

@@ -186,7 +186,7 @@ describe("e2e: the three-datasets fixture applied to a copy of the project", () 
       wait.Parameters.dataset = other;
       writeFileSync(file, JSON.stringify(raw, null, 2));
       // cdktf.json's app command: the ASL is read at each synth, whether the app's build is reused or not.
-      const result = await run(process.execPath, ["tools/synth-app.cjs"], root, 60_000);
+      const result = await run(process.execPath, ["tools/launch.cjs", "main.ts"], root, 60_000);
       expect(result.code).to.equal(1);
       expect(result.stderr).to.contain(`state '${name}', Parameters.dataset: is "${other}"`).and.not.match(/\n\s+at /);
     } finally {

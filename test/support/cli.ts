@@ -16,10 +16,10 @@ export interface CliResult {
   endpoints: string[];
 }
 
-/** Runs `npm start -- args` as `node --import tsx local/cli.ts args`; `onLine` sees stdout lines as they come. */
+/** Runs `npm start -- args` as npm does (`node tools/launch.cjs local/cli.ts args`); `onLine` sees stdout lines as they come. */
 export function runCli(args: string[], onLine?: (line: string, child: ReturnType<typeof spawn>) => void, env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "local/cli.ts", ...args], {
+    const child = spawn(process.execPath, ["tools/launch.cjs", "local/cli.ts", ...args], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, POWERTOOLS_LOG_LEVEL: "ERROR", ...env },
       stdio: ["ignore", "pipe", "pipe"],

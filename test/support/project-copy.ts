@@ -5,7 +5,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PROJECT_ROOT } from "../../core/config";
-import { SYNTH_APP_DIR, type SynthAppRecord } from "../../tools/synth-app-build";
+import { APP_DIR, type AppRecord } from "../../tools/app-build";
 
 export function copyProject(prefix = "etl-project-copy-"): string {
   const root = mkdtempSync(join(tmpdir(), prefix));
@@ -24,29 +24,44 @@ export function copyProject(prefix = "etl-project-copy-"): string {
   return root;
 }
 
-/** The synth app's cached build for `root` (tools/synth-app.cjs): its record (file name and content), if any. */
-export function synthAppRecord(root: string): { name: string; record: SynthAppRecord } | undefined {
-  if (!existsSync(SYNTH_APP_DIR)) return undefined;
-  for (const name of readdirSync(SYNTH_APP_DIR).filter((n) => n.endsWith(".json"))) {
-    let record: SynthAppRecord;
+/** The cached app of `entry` (project-relative) built for `root` (tools/launch.cjs): its record (file name and content), if any. */
+export function appRecord(root: string, entry = "main.ts"): { name: string; record: AppRecord } | undefined {
+  return appRecords(root).find((r) => r.record.entry === entry);
+}
+
+/** Every cached app built for `root` (every app at all without it). */
+function appRecords(root?: string): Array<{ name: string; record: AppRecord }> {
+  if (!existsSync(APP_DIR)) return [];
+  const found = [];
+  for (const name of readdirSync(APP_DIR).filter((n) => n.endsWith(".json"))) {
+    let record: AppRecord;
     try {
-      record = JSON.parse(readFileSync(join(SYNTH_APP_DIR, name), "utf8"));
+      record = JSON.parse(readFileSync(join(APP_DIR, name), "utf8"));
     } catch {
       continue; // another test's record, being replaced
     }
-    if (record.inputs.includes(join(root, "main.ts"))) return { name, record };
+    if (root === undefined || record.inputs.includes(join(root, record.entry))) found.push({ name, record });
   }
-  return undefined;
+  return found;
 }
 
-/** Removes the synth app's cached build for `root`: record, app, V8 code cache and check. */
-export function removeSynthAppBuild(root: string): void {
-  const found = synthAppRecord(root);
-  if (found) for (const name of [found.name, found.record.main, `${found.record.main}.v8`, found.record.check]) rmSync(join(SYNTH_APP_DIR, name), { force: true });
+const appFiles = (record: AppRecord) => [record.main, record.check, ...Object.values(record.entries)];
+
+/**
+ * Removes the cached app of `entry` for `root` (every app of it when no entry is given): record, files, maps, V8
+ * code caches; not a file another record names (the compiled check is the same for every project folder).
+ */
+export function removeAppBuild(root: string, entry?: string): void {
+  const removed = appRecords(root).filter((r) => entry === undefined || r.record.entry === entry);
+  for (const { name } of removed) rmSync(join(APP_DIR, name), { force: true });
+  const stillNamed = new Set(appRecords().flatMap((r) => appFiles(r.record)));
+  for (const file of removed.flatMap((r) => appFiles(r.record)).filter((f) => !stillNamed.has(f))) {
+    for (const ext of ["", ".map", ".v8"]) rmSync(join(APP_DIR, file + ext), { force: true });
+  }
 }
 
-/** Removes the copy, and its synth app build from the build cache this checkout's copies share. */
+/** Removes the copy, and its apps from the build cache this checkout's copies share. */
 export function removeProjectCopy(root: string): void {
-  removeSynthAppBuild(root);
+  removeAppBuild(root);
   rmSync(root, { recursive: true, force: true });
 }

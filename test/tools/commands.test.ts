@@ -7,14 +7,15 @@ import { expect } from "chai";
 
 const ROOT = resolve(__dirname, "..", "..");
 const scripts = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts as Record<string, string>;
-/** `tsx <file>` scripts are the project's own tools (test, synth and build run mocha, cdktf and tsc). */
+/** `node tools/launch.cjs <file>` scripts are the project's own tools (test, synth and build run mocha, cdktf and tsc). */
 const tools = Object.entries(scripts)
-  .map(([name, command]) => ({ name, file: /^(?:exec node --import )?tsx (\S+\.ts)$/.exec(command)?.[1] }))
+  .map(([name, command]) => ({ name, file: /^(?:exec )?node tools\/launch\.cjs (\S+\.ts)$/.exec(command)?.[1] }))
   .filter((t): t is { name: string; file: string } => t.file !== undefined);
 
 function run(file: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ["--import", "tsx", file, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    // As the script runs it (its prebuilt app: tools/launch.cjs).
+    const child = spawn(process.execPath, ["tools/launch.cjs", file, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c));

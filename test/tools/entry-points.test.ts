@@ -1,8 +1,9 @@
 // Every npm script's entry point parses its arguments before it loads the runtime, DuckDB, the SDK clients, cdktf
-// or the HCL tools (core/cli-args.ts: entry points): --help and a usage error cost the start-up of node, tsx, the
-// argument parser and the configuration, nothing more. Read statically: the modules a file loads when it is
-// required, followed through the project's files; `import type`, `typeof import()` and a require() inside a
-// function load nothing then.
+// or the HCL tools (core/cli-args.ts: entry points): --help and a usage error cost the start-up of node, the
+// launcher, the argument parser and the configuration, nothing more. Read statically: the modules a file loads when
+// it is required, followed through the project's files; `import type`, `typeof import()` and a require() inside a
+// function load nothing then. The launcher's bundle keeps that order (a require() inside a function runs its module
+// then); test/tools/launch.test.ts sees it in a bundled `npm start -- --help`.
 import { expect } from "chai";
 import { readFileSync, statSync } from "node:fs";
 import { builtinModules } from "node:module";
@@ -10,7 +11,7 @@ import { dirname, join, relative, resolve } from "node:path";
 
 const ROOT = resolve(__dirname, "..", "..");
 const scripts = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts as Record<string, string>;
-const entryPoints = Object.values(scripts).flatMap((command) => /^(?:exec node --import )?tsx (\S+\.ts)$/.exec(command)?.[1] ?? []);
+const entryPoints = Object.values(scripts).flatMap((command) => /^(?:exec )?node tools\/launch\.cjs (\S+\.ts)$/.exec(command)?.[1] ?? []);
 
 /** The packages an entry point may load before it parses: the configuration's schema library, and asl-validator's version. */
 const BEFORE_PARSING = new Set(["zod", "asl-validator/package.json"]);

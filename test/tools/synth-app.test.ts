@@ -1,5 +1,5 @@
-// tools/synth-app.cjs, the app cdktf.json runs: main.ts from a cached esbuild build (tools/synth-app-build.ts), rebuilt
-// when a file it read changes. Run in a copy of the project, so that editing its files disturbs no other test.
+// The app cdktf.json runs, `node tools/launch.cjs main.ts`: main.ts from a cached esbuild build (tools/app-build.ts),
+// rebuilt when a file it read changes. Run in a copy of the project, so that editing its files disturbs no other test.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,9 +7,9 @@ import { join, relative } from "node:path";
 import { expect } from "chai";
 import { PROJECT_ROOT } from "../../core/config";
 import { build } from "esbuild";
-import { ownLocation, SYNTH_APP_DIR } from "../../tools/synth-app-build";
+import { APP_DIR, ownLocation } from "../../tools/app-build";
 import { configVariant } from "../support/config-variant";
-import { copyProject, removeProjectCopy, removeSynthAppBuild, synthAppRecord } from "../support/project-copy";
+import { appRecord, copyProject, removeAppBuild, removeProjectCopy } from "../support/project-copy";
 
 /** Every file under `dir`, by relative path, with its bytes. */
 function filesOf(dir: string): Map<string, Buffer> {
@@ -17,7 +17,9 @@ function filesOf(dir: string): Map<string, Buffer> {
   return new Map(entries.map((e) => [relative(dir, join(e.parentPath, e.name)), readFileSync(join(e.parentPath, e.name))]));
 }
 
-describe("tools/synth-app.cjs: the synth app of cdktf.json", function () {
+const SYNTH_APP = ["tools/launch.cjs", "main.ts"];
+
+describe("tools/launch.cjs main.ts: the synth app of cdktf.json", function () {
   this.timeout(180_000); // a build is about 1.5 s idle, several times that on a loaded machine
   let root: string;
   let scratch: string;
@@ -39,18 +41,17 @@ describe("tools/synth-app.cjs: the synth app of cdktf.json", function () {
     return { outdir, ...result };
   }
   function synth(env: Record<string, string> = {}) {
-    const result = run(["tools/synth-app.cjs"], env);
+    const result = run(SYNTH_APP, env);
     expect(result.status, result.stderr).to.equal(0);
     return result;
   }
-  const recordTime = () => statSync(join(SYNTH_APP_DIR, synthAppRecord(root)!.name)).mtimeMs;
+  const recordTime = () => statSync(join(APP_DIR, appRecord(root)!.name)).mtimeMs;
 
-  it("is cdktf.json's app command: plain node on a JavaScript file, no tsx, no npx", () => {
+  it("is cdktf.json's app command: plain node on the JavaScript launcher, no tsx, no npx", () => {
     const app: string = JSON.parse(readFileSync(join(PROJECT_ROOT, "cdktf.json"), "utf8")).app;
     const [command, ...args] = app.split(/\s+/);
     expect(command).to.equal("node");
-    expect(args).to.have.length(1);
-    expect(args[0]).to.match(/\.cjs$/);
+    expect(args).to.deep.equal(SYNTH_APP);
     expect(existsSync(join(PROJECT_ROOT, args[0]))).to.equal(true);
   });
 
@@ -63,14 +64,15 @@ describe("tools/synth-app.cjs: the synth app of cdktf.json", function () {
     expect([...ours.keys()].sort()).to.deep.equal([...theirs.keys()].sort());
     expect([...ours.keys()].some((f) => f.endsWith("cdk.tf.json"))).to.equal(true);
     for (const [file, bytes] of ours) expect(bytes.equals(theirs.get(file)!), file).to.equal(true);
-    const { record } = synthAppRecord(root)!;
-    expect(record.inputs).to.include.members([join(root, "main.ts"), join(root, "stacks/app.ts"), join(root, "tools/synth-app-build.ts")]);
-    for (const name of [record.main, `${record.main}.v8`, record.check]) expect(existsSync(join(SYNTH_APP_DIR, name)), name).to.equal(true);
+    const { record } = appRecord(root)!;
+    expect(record.inputs).to.include.members([join(root, "main.ts"), join(root, "stacks/app.ts"), join(root, "tools/app-build.ts")]);
+    for (const name of [record.main, `${record.main}.v8`, `${record.main}.map`, record.check]) expect(existsSync(join(APP_DIR, name)), name).to.equal(true);
+    expect(record.entries, "no handler entry points: the synth runs no handler").to.deep.equal({});
   });
 
   it("reuses its build while every file it read is unchanged, and rebuilds after a stack file is edited", () => {
     synth();
-    const before = synthAppRecord(root)!;
+    const before = appRecord(root)!;
     const builtAt = recordTime();
     const again = synth();
     expect(recordTime()).to.equal(builtAt);
@@ -81,9 +83,9 @@ describe("tools/synth-app.cjs: the synth app of cdktf.json", function () {
       writeFileSync(stackFile, `${original}\nprocess.stdout.write("stacks/app.ts edited\\n");\n`);
       const edited = synth();
       expect(edited.stdout).to.equal("stacks/app.ts edited\n");
-      const after = synthAppRecord(root)!;
+      const after = appRecord(root)!;
       expect(after.record.main).to.not.equal(before.record.main);
-      expect(existsSync(join(SYNTH_APP_DIR, before.record.main)), "the superseded build is removed").to.equal(false);
+      expect(existsSync(join(APP_DIR, before.record.main)), "the superseded build is removed").to.equal(false);
       expect(synth().stdout, "and the new build is reused").to.equal("stacks/app.ts edited\n");
     } finally {
       writeFileSync(stackFile, original);
@@ -91,7 +93,7 @@ describe("tools/synth-app.cjs: the synth app of cdktf.json", function () {
   });
 
   it("does not cache a build during which a file it reads was edited: the synth runs it, the next synth builds and caches", () => {
-    removeSynthAppBuild(root);
+    removeAppBuild(root, "main.ts");
     const stackFile = join(root, "stacks/app.ts");
     const original = readFileSync(stackFile, "utf8");
     // Edits stacks/app.ts right after the build read it (ownLocation reads every source file with fs.readFileSync).
@@ -105,14 +107,14 @@ describe("tools/synth-app.cjs: the synth app of cdktf.json", function () {
         `  return text;\n};\n`,
     );
     try {
-      const during = run(["--require", preload, "tools/synth-app.cjs"]);
+      const during = run(["--require", preload, ...SYNTH_APP]);
       expect(during.status, during.stderr).to.equal(0);
       expect(readFileSync(stackFile, "utf8")).to.include("// edited during the build");
-      expect(synthAppRecord(root), "no record of the build").to.equal(undefined);
-      const codeCaches = readdirSync(SYNTH_APP_DIR).filter((n) => n.endsWith(".v8"));
-      expect(codeCaches.filter((n) => !existsSync(join(SYNTH_APP_DIR, n.slice(0, -".v8".length)))), "nor a code cache of it").to.deep.equal([]);
+      expect(appRecord(root), "no record of the build").to.equal(undefined);
+      const codeCaches = readdirSync(APP_DIR).filter((n) => n.endsWith(".v8"));
+      expect(codeCaches.filter((n) => !existsSync(join(APP_DIR, n.slice(0, -".v8".length)))), "nor a code cache of it").to.deep.equal([]);
       synth();
-      expect(synthAppRecord(root)!.record.inputs).to.include(stackFile);
+      expect(appRecord(root)!.record.inputs).to.include(stackFile);
     } finally {
       writeFileSync(stackFile, original);
     }
@@ -131,26 +133,26 @@ describe("tools/synth-app.cjs: the synth app of cdktf.json", function () {
 
   it("with ETL_BUILD_CACHE=off builds in memory and writes nothing to the cache", () => {
     const cached = synth();
-    removeSynthAppBuild(root);
+    removeAppBuild(root, "main.ts");
     const uncached = synth({ ETL_BUILD_CACHE: "off" });
-    expect(synthAppRecord(root)).to.equal(undefined);
+    expect(appRecord(root)).to.equal(undefined);
     const ours = filesOf(uncached.outdir);
     for (const [file, bytes] of filesOf(cached.outdir)) expect(bytes.equals(ours.get(file)!), file).to.equal(true);
   });
 
   it("rebuilds when its cached file is gone, and fails naming the file esbuild cannot build", () => {
     synth();
-    const { record } = synthAppRecord(root)!;
-    rmSync(join(SYNTH_APP_DIR, record.main));
+    const { record } = appRecord(root)!;
+    rmSync(join(APP_DIR, record.main));
     synth();
-    expect(existsSync(join(SYNTH_APP_DIR, synthAppRecord(root)!.record.main))).to.equal(true);
+    expect(existsSync(join(APP_DIR, appRecord(root)!.record.main))).to.equal(true);
     const stackFile = join(root, "stacks/app.ts");
     const original = readFileSync(stackFile, "utf8");
     try {
       writeFileSync(stackFile, `${original}\nexport const broken = ;\n`);
-      const failed = run(["tools/synth-app.cjs"]);
+      const failed = run(SYNTH_APP);
       expect(failed.status).to.equal(1);
-      expect(failed.stderr).to.include("cannot build the synth app").and.include("stacks/app.ts");
+      expect(failed.stderr).to.include("cannot build main.ts").and.include("stacks/app.ts");
     } finally {
       writeFileSync(stackFile, original);
     }

@@ -1,0 +1,209 @@
+// tools/launch.cjs, how every npm script starts: an entry point from its cached esbuild build (tools/app-build.ts),
+// rebuilt when a file it read changes, the Lambda handlers loaded afresh from entry points of their own, stack traces
+// naming the .ts sources. Run in a copy of the project with a probe entry point (so that editing files disturbs no
+// other test); the probe uses core/launched.ts, as the local runtime in `npm start`'s app does, so its app has the
+// handlers.
+// (test/tools/synth-app.test.ts covers the same launcher for `cdktf synth`.)
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { PROJECT_ROOT } from "../../core/config";
+import { FUNCTIONS } from "../../core/topology";
+import { APP_DIR, HANDLER_ENTRIES } from "../../tools/app-build";
+import { appRecord, copyProject, removeAppBuild, removeProjectCopy } from "../support/project-copy";
+
+const PROBE = "launch-probe.ts";
+const HANDLER = `functions/${FUNCTIONS.dataArrival.entry}/handler.ts`;
+
+/**
+ * Reports on stdout: the handler loaded twice
+ * by the launcher (fresh module state each: a counter the test appends to the handler), what a file without an
+ * entry point gives, and the stack of an error thrown inside the handler's bundle and of one inside the app.
+ */
+const PROBE_SOURCE = `import { join } from "node:path";
+import { launched } from "./core/launched";
+import { loadConfig } from "./core/config";
+
+// A package the build leaves out, required from node_modules (the recorder's positive case).
+if (process.argv.includes("--load-duckdb")) require("@duckdb/node-api");
+
+type Probed = { bump(): number; edition: number; handler(event: unknown): Promise<unknown> };
+const app = launched();
+if (!app) throw new Error("not launched");
+const handlerFile = join(__dirname, ${JSON.stringify(HANDLER)});
+const first = app.loadFresh(handlerFile) as Probed;
+const second = app.loadFresh(handlerFile) as Probed;
+const bumps = [first.bump(), first.bump(), second.bump()];
+async function stacks() {
+  const inHandler = await first.handler(undefined).then(() => "", (e: Error) => e.stack);
+  let inApp = "";
+  try {
+    loadConfig(join(__dirname, "no-such-config.json"));
+  } catch (e) {
+    inApp = (e as Error).stack ?? "";
+  }
+  return { inHandler, inApp };
+}
+stacks().then((s) => console.log(JSON.stringify({ bumps, edition: second.edition, noEntry: app.loadFresh(join(__dirname, "local/cli.ts")) ?? null, ...s })));
+`;
+
+/** Appended to the copy's handler: module state the probe can count on, and which edition of the file was built. */
+const handlerProbe = (edition: number) => `\nlet probeCount = 0;\nexport const bump = () => ++probeCount;\nexport const edition = ${edition};\n`;
+
+interface Launch {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** The packages the process required from node_modules (the preload's record). */
+  packages: string[];
+}
+
+describe("tools/launch.cjs: the npm scripts' launcher", function () {
+  this.timeout(300_000); // builds of the runtime's app, several at once in one case, on a loaded machine
+  let root: string;
+  let scratch: string;
+  let handlerSource: string;
+  let launches = 0;
+
+  before(() => {
+    root = copyProject("etl-launch-");
+    scratch = mkdtempSync(join(tmpdir(), "etl-launch-out-"));
+    writeFileSync(join(root, PROBE), PROBE_SOURCE);
+    handlerSource = readFileSync(join(root, HANDLER), "utf8");
+    writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(1));
+    // Records every package a process requires (through node's loader: the packages the build leaves out, and tsx).
+    writeFileSync(
+      join(scratch, "record-packages.cjs"),
+      `const Module = require("node:module");\nconst { appendFileSync } = require("node:fs");\nconst load = Module._load;\n` +
+        `Module._load = function (request, ...rest) {\n` +
+        `  if (!/^(node:|[.\\/])/.test(request) && !Module.isBuiltin(request)) appendFileSync(process.env.PACKAGES_FILE, request + "\\n");\n` +
+        `  return load.call(this, request, ...rest);\n};\n`,
+    );
+  });
+  after(() => {
+    removeProjectCopy(root);
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  /** `node tools/launch.cjs args` in `cwd` (the copy), with the package recorder preloaded. */
+  function launch(args: string[], { cwd = root, env = {} }: { cwd?: string; env?: Record<string, string> } = {}): Promise<Launch> {
+    const packagesFile = join(scratch, `packages-${++launches}.txt`);
+    writeFileSync(packagesFile, "");
+    return new Promise((done, fail) => {
+      const child = spawn(process.execPath, ["--require", join(scratch, "record-packages.cjs"), "tools/launch.cjs", ...args], {
+        cwd,
+        env: { ...process.env, PACKAGES_FILE: packagesFile, POWERTOOLS_LOG_LEVEL: "ERROR", ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => (stdout += c));
+      child.stderr.on("data", (c: Buffer) => (stderr += c));
+      child.on("error", fail);
+      child.on("close", (code) => done({ code, stdout, stderr, packages: [...new Set(readFileSync(packagesFile, "utf8").split("\n").filter(Boolean))] }));
+    });
+  }
+  async function probe(env: Record<string, string> = {}, args: string[] = []) {
+    const result = await launch([PROBE, ...args], { env });
+    expect(result.code, result.stderr).to.equal(0);
+    return { ...result, report: JSON.parse(result.stdout) };
+  }
+  const built = () => appRecord(root, PROBE);
+  const recordTime = () => statSync(join(APP_DIR, built()!.name)).mtimeMs;
+  const tsxLoaded = (l: Launch) => l.packages.some((p) => p.startsWith("tsx"));
+
+  it("is how every npm script that runs a project .ts file starts (no tsx, no npx)", () => {
+    const scripts: Record<string, string> = JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")).scripts;
+    const onTs = Object.entries(scripts).filter(([, command]) => /\.ts\b/.test(command));
+    expect(onTs.map(([name]) => name)).to.include.members(["start", "serve", "watch", "bench", "synth:hcl"]);
+    for (const [name, command] of onTs) expect(command, name).to.match(/^(exec )?node tools\/launch\.cjs \S+\.ts$/);
+  });
+
+  it("builds once (through tsx), then runs from the cache without tsx; each handler load is a fresh module; stacks name the .ts", async () => {
+    removeAppBuild(root, PROBE);
+    const cold = await probe();
+    expect(tsxLoaded(cold), "a cold launch builds through tsx").to.equal(true);
+    const { record } = built()!;
+    expect(Object.keys(record.entries).sort()).to.deep.equal([...HANDLER_ENTRIES].sort());
+    for (const name of [record.main, `${record.main}.map`, record.check, ...Object.values(record.entries)]) expect(existsSync(join(APP_DIR, name)), name).to.equal(true);
+    const builtAt = recordTime();
+    const warm = await probe({}, ["--load-duckdb"]);
+    expect(tsxLoaded(warm), `a warm launch loads no tsx: ${warm.packages.join(", ")}`).to.equal(false);
+    expect(recordTime()).to.equal(builtAt);
+    // The first load counts 1, 2; the second starts again at 1: nothing shared between the two loads.
+    expect(warm.report.bumps).to.deep.equal([1, 2, 1]);
+    expect(warm.report.edition).to.equal(1);
+    expect(warm.report.noEntry, "a file the build has no entry point for").to.equal(null);
+    // A package the build leaves out is required from node_modules when the app requires it (and only then).
+    expect(warm.packages).to.include("@duckdb/node-api");
+    expect(cold.packages).to.not.include("@duckdb/node-api");
+    // Stack traces name the .ts sources, from the app and from a handler's bundle.
+    const { report } = warm;
+    expect(report.inApp).to.contain("no-such-config.json").and.match(new RegExp(`\\(${join(root, "core/config.ts")}:\\d+:\\d+\\)`));
+    expect(report.inHandler).to.match(new RegExp(`${join(root, "functions", FUNCTIONS.dataArrival.entry)}/[\\w-]+\\.ts:\\d+:\\d+`));
+    for (const stack of [report.inApp, report.inHandler]) expect(stack, "no frame left in a bundle").to.not.contain(APP_DIR);
+  });
+
+  it("rebuilds after a handler is edited: the bundled handler is the edited one, the superseded files are removed", async () => {
+    await probe();
+    const before = built()!.record;
+    try {
+      writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(2));
+      const edited = await probe();
+      expect(tsxLoaded(edited)).to.equal(true);
+      expect(edited.report.edition).to.equal(2);
+      const after = built()!.record;
+      expect(after.entries[HANDLER]).to.not.equal(before.entries[HANDLER]);
+      expect(existsSync(join(APP_DIR, before.entries[HANDLER])), "the superseded handler").to.equal(false);
+      const again = await probe();
+      expect(tsxLoaded(again), "and the new build is reused").to.equal(false);
+      expect(again.report.edition).to.equal(2);
+    } finally {
+      writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(1));
+    }
+  });
+
+  it("builds safely when launches start at once on a cold cache: each runs, one record names files that all exist", async () => {
+    removeAppBuild(root, PROBE);
+    const launchesAtOnce = await Promise.all([probe(), probe()]); // as mocha's two workers start them
+    for (const l of launchesAtOnce) expect(l.report.bumps).to.deep.equal([1, 2, 1]);
+    const { record } = built()!;
+    for (const name of [record.main, record.check, ...Object.values(record.entries)]) expect(existsSync(join(APP_DIR, name)), name).to.equal(true);
+    expect(readdirSync(APP_DIR).filter((n) => n.endsWith(".tmp")), "no partial file left").to.deep.equal([]);
+    const next = await probe();
+    expect(tsxLoaded(next), "the next launch reuses that build").to.equal(false);
+  });
+
+  it("with ETL_BUILD_CACHE=off builds in memory, handlers included, and writes nothing to the cache", async () => {
+    removeAppBuild(root, PROBE);
+    const uncached = await probe({ ETL_BUILD_CACHE: "off" });
+    expect(uncached.report.bumps).to.deep.equal([1, 2, 1]);
+    expect(uncached.report.inHandler).to.match(new RegExp(`${join(root, "functions")}/.*\\.ts:\\d+:\\d+`));
+    expect(built()).to.equal(undefined);
+  });
+
+  it("refuses what is not a .ts file of the project, with exit 2 and the usage; a build error names the file", async () => {
+    for (const args of [[], ["tools/launch.cjs"], [join(tmpdir(), "elsewhere.ts")]]) {
+      const refused = await launch(args);
+      expect(refused.code, args.join(" ")).to.equal(2);
+      expect(refused.stderr).to.match(/^usage: node tools\/launch\.cjs <a \.ts file of /);
+    }
+    writeFileSync(join(root, "broken-entry.ts"), "export const broken = ;\n");
+    const failed = await launch(["broken-entry.ts"]);
+    expect(failed.code).to.equal(1);
+    expect(failed.stderr).to.contain("cannot build broken-entry.ts").and.contain("broken-entry.ts:1");
+  });
+
+  it("loads no package before the arguments parse: `npm start -- --help` neither DuckDB nor dynalite (nor tsx)", async () => {
+    // Run in this checkout, whose app other tests share: the static check of test/tools/entry-points.test.ts, seen
+    // in the bundled app (the probe above, which requires DuckDB when told to, is the positive case).
+    await launch(["local/cli.ts", "--help"], { cwd: PROJECT_ROOT }); // builds it, if no other test did yet
+    const help = await launch(["local/cli.ts", "--help"], { cwd: PROJECT_ROOT });
+    expect(help.code, help.stderr).to.equal(0);
+    expect(help.stdout).to.match(/^Usage: npm start --/);
+    const heavy = help.packages.filter((p) => p === "@duckdb/node-api" || p === "dynalite" || p.startsWith("tsx"));
+    expect(heavy, help.packages.join(", ")).to.deep.equal([]);
+  });
+});
