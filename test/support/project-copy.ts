@@ -39,10 +39,13 @@ export function synthAppRecord(root: string): { name: string; record: SynthAppRe
   return undefined;
 }
 
-/** Removes the synth app's cached build for `root`: record, app, V8 code cache and check. */
+/**
+ * Removes the synth app's cached build for `root`: record, app and V8 code cache. Not its check: named by its content,
+ * which is the same for every copy, it is also the check of this checkout's build and of other tests' copies.
+ */
 export function removeSynthAppBuild(root: string): void {
   const found = synthAppRecord(root);
-  if (found) for (const name of [found.name, found.record.main, `${found.record.main}.v8`, found.record.check]) rmSync(join(SYNTH_APP_DIR, name), { force: true });
+  if (found) for (const name of [found.name, found.record.main, `${found.record.main}.v8`]) rmSync(join(SYNTH_APP_DIR, name), { force: true });
 }
 
 /** Removes the copy, and its synth app build from the build cache this checkout's copies share. */
