@@ -67,6 +67,22 @@ describe("local/runtime", () => {
       return { ...(await run({ fallbackPeriodMs: 3_600_000, outDir: join(dir, "succeeded") })), sfnEndpointBefore };
     })());
 
+  /**
+   * One run that uploads before the start, into a folder holding a file of another kind and the lock of a run that is
+   * gone: shared by the three tests that read it (each starts it when run alone).
+   */
+  let prepared: Promise<Awaited<ReturnType<typeof run>> & { outDir: string }> | undefined;
+  const preparedRun = () =>
+    (prepared ??= (async () => {
+      const outDir = join(dir, "prepared");
+      await mkdir(outDir, { recursive: true });
+      await writeFile(join(outDir, "notes.txt"), "notes");
+      // A crashed run's lock: its pid is gone.
+      const gone = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+      await writeFile(join(outDir, LOCK_FILE), JSON.stringify({ pid: Number(gone.stdout), host: hostname(), startedAt: "2026-12-01T00:00:00.000Z" }));
+      return { outDir, ...(await run({ outDir, uploadBeforeStart: true })) };
+    })());
+
   it("takes every job no other job reads as a final job; each gets its own subfolder of the output only when there are several", () => {
     expect(finalJobs(config)).to.deep.equal(shape.finalJobs);
     const dataset = config.jobs[shape.datasetJobs[0]];
@@ -136,7 +152,7 @@ describe("local/runtime", () => {
   });
 
   it("uploads before the start with dataSince in the input, and the run still succeeds", async () => {
-    const { report, events } = await run({ uploadBeforeStart: true });
+    const { report, events } = await preparedRun();
     expect(report.status, report.error).to.equal("SUCCEEDED");
     const order = events.filter((e) => e.type === "upload" || (e.type === "execution" && e.status === "RUNNING")).map((e) => e.type);
     expect(order).to.deep.equal([...shape.datasets.map(() => "upload"), "execution"]);
@@ -177,11 +193,10 @@ describe("local/runtime", () => {
     expect((error as Error).message).to.contain(outDir).and.contain("mine.parquet").and.contain("did not write");
     expect(await folderSnapshot(outDir)).to.deep.equal({ "mine.parquet": "the user's data", "notes.txt": "notes" });
 
-    // Files of another kind do not matter and are never touched.
-    await rm(join(outDir, "mine.parquet"));
-    const { report } = await run({ outDir });
-    expect(report.status, report.error).to.equal("SUCCEEDED");
-    expect((await folderSnapshot(outDir))["notes.txt"]).to.equal("notes");
+    // Files of another kind do not matter and are never touched: a run into a folder holding one.
+    const prepared = await preparedRun();
+    expect(prepared.report.status, prepared.report.error).to.equal("SUCCEEDED");
+    expect((await folderSnapshot(prepared.outDir))["notes.txt"]).to.equal("notes");
   });
 
   it("refuses a second run on an output folder in use, and takes over the lock of a run that is gone", async () => {
@@ -192,12 +207,10 @@ describe("local/runtime", () => {
     const error = await runLocalWorkflow({ config, inputs, outDir }).catch((e: Error) => e);
     expect(error).to.be.instanceOf(InputError);
     expect((error as Error).message).to.contain(outDir).and.contain("another run").and.contain(`pid ${process.ppid}`);
-    // A crashed run's lock: its pid is gone.
-    const gone = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
-    await writeFile(join(outDir, LOCK_FILE), JSON.stringify({ pid: Number(gone.stdout), host: hostname(), startedAt: "2026-12-01T00:00:00.000Z" }));
-    const { report } = await run({ outDir });
-    expect(report.status, report.error).to.equal("SUCCEEDED");
-    expect(await readdir(outDir)).to.not.include(LOCK_FILE);
+    // A crashed run's lock (its pid is gone) in the folder of a run: taken over.
+    const prepared = await preparedRun();
+    expect(prepared.report.status, prepared.report.error).to.equal("SUCCEEDED");
+    expect(await readdir(prepared.outDir)).to.not.include(LOCK_FILE);
   });
 
   it("fails a job on EMR Serverless by --fail-job, delivering its state changes to the runner as the rule would", async () => {

@@ -1,5 +1,4 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { format } from "@cdktf/hcl-tools";
 import { expect } from "chai";
@@ -8,34 +7,35 @@ import { plainHcl, synthHcl } from "../../tools/synth-hcl";
 import { canonicalHcl, interpolationOnly } from "../../tools/synth-hcl/canonical";
 
 describe("tools/synth-hcl", () => {
-  let tmp: string;
-  beforeEach(() => (tmp = mkdtempSync(join(tmpdir(), "synth-hcl-test-"))));
-  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+  // One synthesis (two app runs and the HCL tools, seconds of CPU) read by every test of it, started by the first
+  // that needs it; under the project, as `npm run synth:hcl` writes it, for the state paths relative to it.
+  let out: string | undefined;
+  let synthesized: Promise<string[]> | undefined;
+  const synthesizedStacks = () => (synthesized ??= synthHcl((out = mkdtempSync(join(PROJECT_ROOT, ".synth-hcl-test-")))));
+  after(() => out && rmSync(out, { recursive: true, force: true }));
 
   it("writes each of the three stacks as HCL that parses and keeps every value of the JSON synthesis", async () => {
-    const stacks = await synthHcl(tmp);
+    const stacks = await synthesizedStacks();
+    const dir = out!;
     expect(stacks).to.deep.equal(["glue-dev", "runner-dev", "state-machine-dev"]);
-    expect(readdirSync(tmp).sort()).to.deep.equal(stacks);
+    expect(readdirSync(dir).sort()).to.deep.equal(stacks);
     for (const id of stacks) {
-      const hcl = readFileSync(join(tmp, id, "main.tf"), "utf8");
+      const hcl = readFileSync(join(dir, id, "main.tf"), "utf8");
       expect(hcl, id).to.match(/^terraform \{\n/).and.match(/backend "(local|s3)" \{/).and.include('resource "aws_');
-      expect(existsSync(join(tmp, id, "assets")), `${id} assets`).to.equal(true);
+      expect(existsSync(join(dir, id, "assets")), `${id} assets`).to.equal(true);
     }
-    const glue = readFileSync(join(tmp, "glue-dev", "main.tf"), "utf8");
+    const glue = readFileSync(join(dir, "glue-dev", "main.tf"), "utf8");
     // The strings cdktf 0.21 renders invalid: JSON with interpolations, dashed map keys.
     expect(glue).to.match(/policy += "\{\\"Version\\":\\"2012-10-17\\",.*\$\{aws_s3_bucket\.[^}]+\.arn\}/);
     expect(glue).to.match(/"--etl_output" += "s3:\/\/\$\{aws_s3_bucket\./);
-    expect(readFileSync(join(tmp, "state-machine-dev", "main.tf"), "utf8")).to.match(/resource "aws_sfn_state_machine" "[^"]+" \{/);
+    expect(readFileSync(join(dir, "state-machine-dev", "main.tf"), "utf8")).to.match(/resource "aws_sfn_state_machine" "[^"]+" \{/);
   });
 
   describe("canonical Terraform", () => {
     const stacks: Record<string, string> = {};
-    let out: string;
     before(async () => {
-      out = mkdtempSync(join(PROJECT_ROOT, ".synth-hcl-test-"));
-      for (const id of await synthHcl(out)) stacks[id] = readFileSync(join(out, id, "main.tf"), "utf8");
+      for (const id of await synthesizedStacks()) stacks[id] = readFileSync(join(out!, id, "main.tf"), "utf8");
     });
-    after(() => rmSync(out, { recursive: true, force: true }));
 
     it("is formatted as terraform fmt formats it", async () => {
       for (const [id, hcl] of Object.entries(stacks)) expect(await format(hcl), id).to.equal(hcl);
@@ -65,9 +65,9 @@ describe("tools/synth-hcl", () => {
         expect(paths.length, id).to.be.greaterThan(0);
         for (const path of paths) {
           expect(isAbsolute(path), path).to.equal(false);
-          expect(resolve(out, id, path)).to.match(new RegExp(`^${PROJECT_ROOT}/terraform\\.[a-z-]+\\.tfstate$`));
+          expect(resolve(out!, id, path)).to.match(new RegExp(`^${PROJECT_ROOT}/terraform\\.[a-z-]+\\.tfstate$`));
         }
-        expect(resolve(out, id, paths[0])).to.equal(join(PROJECT_ROOT, `terraform.${id}.tfstate`));
+        expect(resolve(out!, id, paths[0])).to.equal(join(PROJECT_ROOT, `terraform.${id}.tfstate`));
       }
     });
   });
