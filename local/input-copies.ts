@@ -4,7 +4,8 @@
 // is used only if the file is unchanged (device, inode, size, modification and change times) from before it was
 // read to the moment it is stored; otherwise, or if anything failed, the file is stored as without a copy.
 import { Worker } from "node:worker_threads";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtempSync, statSync } from "node:fs";
+import { rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dataFiles } from "./csv";
@@ -22,7 +23,7 @@ export interface InputCopies {
    * has not changed since it was read; else undefined (too small, not listed, failed, changed, already taken, closed).
    */
   take(file: string): Promise<PreparedObject | undefined>;
-  /** Stops the worker and removes the copies not taken. Idempotent. */
+  /** Stops the workers and removes the copies not taken. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -63,8 +64,10 @@ for (const { file, copy } of workerData.files) {
     output = undefined;
     parentPort.postMessage({ file, copy, md5: hash.digest("hex"), size, identity: unchanged ? before : undefined });
   } catch (e) {
-    if (output !== undefined) fs.closeSync(output);
-    fs.rmSync(copy, { force: true });
+    if (output !== undefined) {
+      fs.closeSync(output);
+      fs.rmSync(copy, { force: true });
+    }
     parentPort.postMessage({ file, error: String((e && e.message) || e) });
   } finally {
     if (input !== undefined) fs.closeSync(input);
@@ -89,36 +92,51 @@ interface WorkerAnswer {
 export function startInputCopies(paths: readonly string[], options: { minBytes?: number } = {}): InputCopies {
   const minBytes = options.minBytes ?? MIN_COPY_BYTES;
   let closed = false;
-  let worker: Worker | undefined;
   let dir: string | undefined;
+  const workers: Worker[] = [];
   const answers = new Map<string, { promise: Promise<WorkerAnswer | undefined>; resolve: (a: WorkerAnswer | undefined) => void; taken?: boolean }>();
-  const endAll = () => {
-    for (const { resolve } of answers.values()) resolve(undefined);
+  const sizeOf = (path: string) => {
+    try {
+      const info = statSync(path);
+      return info.isFile() ? info.size : info.isDirectory() ? "folder" : undefined;
+    } catch {
+      return undefined;
+    }
   };
-  const started = (async () => {
-    const files: string[] = [];
-    for (const path of paths)
-      for (const file of await dataFiles(path).catch(() => [])) {
-        const size = await stat(file).then((s) => (s.isFile() ? s.size : -1), () => -1);
-        if (size >= minBytes && !files.includes(file)) files.push(file);
-      }
+  /** One worker for these files, in order. */
+  const copy = (files: string[]) => {
+    files = files.filter((file) => !answers.has(file) && (sizeOf(file) as number) >= minBytes);
     if (files.length === 0 || closed) return;
-    dir = await mkdtemp(join(tmpdir(), "etl-input-copies-"));
-    if (closed) return;
+    dir ??= mkdtempSync(join(tmpdir(), "etl-input-copies-"));
+    const work = files.map((file, i) => ({ file, copy: join(dir!, `${answers.size + i}`) }));
     for (const file of files) {
       let resolve!: (a: WorkerAnswer | undefined) => void;
       const promise = new Promise<WorkerAnswer | undefined>((r) => (resolve = r));
       answers.set(file, { promise, resolve });
     }
-    worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { files: files.map((file, i) => ({ file, copy: join(dir!, `${i}`) })) } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { files: work } });
+    const end = () => {
+      for (const file of files) answers.get(file)?.resolve(undefined);
+    };
     worker.on("message", (answer: WorkerAnswer) => answers.get(answer.file)?.resolve(answer));
-    worker.on("error", endAll);
-    worker.on("exit", endAll);
-  })().catch(endAll);
+    worker.on("error", end);
+    worker.on("exit", end);
+    workers.push(worker);
+  };
+  // The files at once (a stat each): the copying starts before the caller's next synchronous work (the CLI then
+  // loads the runtime, about a second); a folder's parts once listed.
+  try {
+    copy(paths.filter((path) => sizeOf(path) !== "folder"));
+  } catch {
+    // No copies (e.g. no temporary folder): the files are stored as without.
+  }
+  const listed = (async () => {
+    for (const folder of paths.filter((path) => sizeOf(path) === "folder")) copy(await dataFiles(folder).catch(() => []));
+  })().catch(() => undefined);
 
   return {
     async take(file) {
-      await started;
+      await listed;
       const entry = answers.get(file);
       if (!entry || entry.taken) return undefined;
       entry.taken = true;
@@ -134,9 +152,9 @@ export function startInputCopies(paths: readonly string[], options: { minBytes?:
     async close() {
       if (closed) return;
       closed = true;
-      await started;
-      await worker?.terminate();
-      endAll();
+      await listed;
+      await Promise.all(workers.map((worker) => worker.terminate()));
+      for (const { resolve } of answers.values()) resolve(undefined);
       if (dir) await rm(dir, { recursive: true, force: true });
     },
   };

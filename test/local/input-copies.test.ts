@@ -51,12 +51,15 @@ describe("local/input-copies", () => {
     expect(await copies.take(join(dir, "other.csv"))).to.equal(undefined);
   });
 
-  it("copies each data file of a folder of parts and leaves out the files a reader skips", async () => {
+  it("copies each data file of a folder of parts and leaves out the files a reader skips; and a file given beside the folder", async () => {
     const folder = join(dir, "parts");
     await mkdir(join(folder, "day=1"), { recursive: true });
     const parts = { "day=1/part-0.csv": "a\n1\n", "part-1.csv.gz": "not really gzip", _SUCCESS: "", ".part-1.csv.crc": "x" };
     for (const [name, text] of Object.entries(parts)) await writeFile(join(folder, name), text);
-    const copies = start([folder], { minBytes: 0 });
+    const file = join(dir, "beside.csv");
+    await writeFile(file, "b\n2\n");
+    const copies = start([file, folder], { minBytes: 0 });
+    expect(await copies.take(file)).to.deep.include({ md5: md5(Buffer.from("b\n2\n")), size: 4 });
     for (const name of ["day=1/part-0.csv", "part-1.csv.gz"]) {
       const copy = await copies.take(join(folder, name));
       expect(copy, name).to.deep.include({ md5: md5(Buffer.from(parts[name as keyof typeof parts])), size: parts[name as keyof typeof parts].length });
@@ -86,7 +89,7 @@ describe("local/input-copies", () => {
     expect(await readFile(replaced, "utf8")).to.equal("a,b\n9,9\n");
   });
 
-  it("close stops the worker and removes the copies not taken; a take after it gives none; close twice is fine", async () => {
+  it("close stops the workers and removes the copies not taken; a take after it gives none; close twice is fine", async () => {
     const first = join(dir, "first.csv");
     const second = join(dir, "second.csv");
     await writeFile(first, "a\n1\n");
