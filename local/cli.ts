@@ -8,6 +8,7 @@ import { defineCommand, usageErrorLine, UsageError } from "../core/cli-args";
 import { ConfigError, loadConfig, PROJECT_ROOT, type EtlConfig } from "../core/config";
 import { DATASET_OPTIONS, datasetArguments, datasetHelp } from "./dataset-inputs";
 import { jobIdsNamed } from "./failure-injection";
+import { startInputCopies, undelayedInputs } from "./input-copies";
 import { InputError } from "./inputs";
 import { formatProgress, formatSummary } from "./progress";
 import type { RunReport, RuntimeOptions } from "./runtime";
@@ -179,10 +180,13 @@ async function runCli(argv: string[], out: (line: string) => void, err: (line: s
   if (isInterrupted()) return 130;
 
   const startMs = Date.now();
+  // Before the runtime loads (about a second): the large inputs' copies for the store are made meanwhile, on another thread.
+  const inputCopies = startInputCopies(undelayedInputs(args.options.inputs ?? {}, args.options.uploadDelaysMs));
   let report: RunReport;
   try {
     report = await runtime().runLocalWorkflow({
       ...args.options,
+      inputCopies,
       config,
       signal: interrupt.signal,
       onProgress: (event) => {
@@ -202,6 +206,8 @@ async function runCli(argv: string[], out: (line: string) => void, err: (line: s
     }
     err(`error: the local run failed: ${(e as Error)?.stack ?? e}`);
     return 1;
+  } finally {
+    await inputCopies.close();
   }
 
   let reportError: string | undefined;

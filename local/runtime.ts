@@ -30,6 +30,7 @@ import { LocalEventBus, localWiring, type S3NotificationEvent } from "./event-bu
 import { startLocalEventBridge } from "./eventbridge-service";
 import { InjectedFailures } from "./failure-injection";
 import { startLocalGlue, type JobRun, type LocalGlueServer } from "./glue-service";
+import { startInputCopies, undelayedInputs, type InputCopies } from "./input-copies";
 import { checkCsvHeaders, InputError } from "./inputs";
 import { OutputFolder, type OutputContents } from "./output-folder";
 import { writeDatasetSamples } from "./dataset-samples";
@@ -67,6 +68,11 @@ export interface RuntimeOptions {
    * scheduled checks, so schedule-only runs want this short. Default: 60,000 ms, as AWS.
    */
   longPollMs?: number;
+  /**
+   * Copies of the large inputs, started early by the caller (startInputCopies of undelayedInputs(inputs,
+   * uploadDelaysMs)); the run takes them when it stores the inputs and closes them. Default: started by the run.
+   */
+  inputCopies?: InputCopies;
   /** Time a Glue run spends in STARTING (and STOPPING). Default: 200 ms. */
   glueTransitionMs?: number;
   /** The run gives up (FAILED) after this long. Default: 10 minutes. */
@@ -245,6 +251,9 @@ export async function runLocalWorkflow(options: RuntimeOptions): Promise<RunRepo
     if (options.signal?.aborted) throw new Error(`interrupted while ${step}`);
   };
   try {
+    // Made on a worker thread while the checks run and the services start.
+    const copies = options.inputCopies ?? startInputCopies(undelayedInputs(options.inputs ?? {}, options.uploadDelaysMs));
+    cleanups.push(() => copies.close());
     checkInterrupted("starting");
     // The workflow and the catalog schemas against the configuration, then the inputs: a miscopied ASL branch,
     // a stale catalog schema or a bad file is reported before any server starts.
@@ -264,7 +273,7 @@ export async function runLocalWorkflow(options: RuntimeOptions): Promise<RunRepo
     cleanups.push(() => output.release());
     checkInterrupted("checking the output folder");
 
-    return await runWithServices(config, options, { stateMachine, files, parts, names, region, eventDriven, fallbackPeriodMs, output, progress, cleanups });
+    return await runWithServices(config, options, { stateMachine, files, parts, copies, names, region, eventDriven, fallbackPeriodMs, output, progress, cleanups });
   } finally {
     await closeAll();
   }
@@ -287,6 +296,7 @@ interface RunContext {
   /** Per dataset: the input path (a file or a folder) and its data files. */
   files: Record<string, string>;
   parts: Record<string, string[]>;
+  copies: InputCopies;
   names: ReturnType<typeof resourceNames>;
   region: string;
   eventDriven: boolean;
@@ -704,8 +714,9 @@ async function runWithServices(config: EtlConfig, options: RuntimeOptions, run: 
     let bytes = 0;
     try {
       for (const file of files) {
-        // Streamed into s3rver's store (memory does not grow with the file), with the notification a PutObject gives.
-        bytes += (await s3.putFile(bucket, keyOf(file), file)).size;
+        // Streamed into s3rver's store (memory does not grow with the file), or its copy made ahead renamed there,
+        // with the notification a PutObject gives.
+        bytes += (await s3.putFile(bucket, keyOf(file), file, await run.copies.take(file))).size;
       }
     } finally {
       release();

@@ -2,7 +2,7 @@
 // of an S3 bucket notification, so the data-arrival handler sees what it would see on AWS.
 import { createHash, randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, rename, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -13,6 +13,7 @@ import type { S3Event, S3EventRecord } from "aws-lambda";
 import S3rver from "s3rver";
 import S3rverEvent from "s3rver/lib/models/event";
 import S3Object from "s3rver/lib/models/object";
+import type { PreparedObject } from "./input-copies";
 
 export interface LocalS3Options {
   /** Bucket created at start. */
@@ -36,9 +37,10 @@ export interface LocalS3 {
    * Stores a local file as the object `key`, as s3rver's PutObject handler does (its checks: the bucket exists; its
    * store: bytes, MD5 ETag, metadata; then the same ObjectCreated:Put event), without the HTTP round trip: the
    * runtime's uploads of the inputs. A file that cannot be read stores nothing (the previous object stays) and emits
-   * nothing. Returns the object's size.
+   * nothing. Returns the object's size. With `prepared` (a finished copy of the file and its MD5: input-copies.ts),
+   * the copy is renamed into the store instead of reading the file (if that rename fails, the file is read as without).
    */
-  putFile(bucket: string, key: string, file: string): Promise<{ size: number }>;
+  putFile(bucket: string, key: string, file: string, prepared?: PreparedObject): Promise<{ size: number }>;
   close(): Promise<void>;
 }
 
@@ -89,42 +91,46 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const endpoint = `http://127.0.0.1:${address.port}`;
   const client = new S3Client({ ...s3ClientConfig(endpoint, options.region), credentials: LOCAL_S3_CREDENTIALS });
   let closed = false;
+  // s3rver's store.putObject leaves its streams open and a partial object on a read error: the same write (bytes
+  // and MD5) through a pipeline, to a file renamed into the store once complete.
+  const storeCopy = async (file: string, objectPath: string) => {
+    const partial = join(partials, randomUUID());
+    const hash = createHash("md5");
+    let size = 0;
+    const count = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), count, createWriteStream(partial)).catch((e: Error) => fail(file, e));
+      await mkdir(dirname(objectPath), { recursive: true });
+      await rename(partial, objectPath);
+    } finally {
+      await rm(partial, { force: true });
+    }
+    return { md5: hash.digest("hex"), size };
+  };
   return {
     endpoint,
     bucket: options.bucket,
     client,
     storedObject: (bucket, key) => server.store.getResourcePath(bucket, key, "object"),
-    async putFile(bucket, key, file) {
+    async putFile(bucket, key, file, prepared) {
       // What a PutObject through the SDK costs besides this: signing, the loopback socket and s3rver's HTTP parsing,
       // about 0.5 s of CPU for 449 MiB (s3rver's MD5 stays: the ETag the functions see).
       // As s3rver's HTTP handler: an unknown bucket is refused (its store would create the folder).
       if (!(await server.store.getBucket(bucket))) throw new Error(`${file}: cannot store it as s3://${bucket}/${key}: local S3 has no bucket '${bucket}'`);
+      const objectPath = server.store.getResourcePath(bucket, key, "object");
+      const stored = prepared && (await moveInto(prepared.path, objectPath)) ? prepared : await storeCopy(file, objectPath);
+      const { md5, size } = stored;
       // The content type the SDK sends for a stream body.
-      const headers = { "content-length": (await stat(file).catch((e: Error) => fail(file, e))).size, "content-type": "application/octet-stream" };
-      // s3rver's store.putObject leaves its streams open and a partial object on a read error: the same write
-      // (bytes and MD5) through a pipeline, to a file renamed into the store once complete.
-      const partial = join(partials, randomUUID());
-      const hash = createHash("md5");
-      let size = 0;
-      const count = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          hash.update(chunk);
-          size += chunk.length;
-          done(null, chunk);
-        },
-      });
-      try {
-        await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), count, createWriteStream(partial)).catch((e: Error) => fail(file, e));
-        const objectPath = server.store.getResourcePath(bucket, key, "object");
-        await mkdir(dirname(objectPath), { recursive: true });
-        await rename(partial, objectPath);
-      } finally {
-        await rm(partial, { force: true });
-      }
-      const md5 = hash.digest("hex");
+      const headers = { "content-length": size, "content-type": "application/octet-stream" };
       await server.store.putMetadata(bucket, key, new S3Object(bucket, key, null, headers).metadata, md5);
-      const stored = new S3Object(bucket, key, null, { "content-length": size, etag: JSON.stringify(md5) });
-      server.emit("event", new S3rverEvent({ bucket, eventType: "Put", S3Item: stored }, { reqHeaders: { host: new URL(endpoint).host }, sourceIp: "127.0.0.1" }));
+      const item = new S3Object(bucket, key, null, { "content-length": size, etag: JSON.stringify(md5) });
+      server.emit("event", new S3rverEvent({ bucket, eventType: "Put", S3Item: item }, { reqHeaders: { host: new URL(endpoint).host }, sourceIp: "127.0.0.1" }));
       return { size };
     },
     async close() {
@@ -137,6 +143,18 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/** A finished file renamed over the object's (a reader of the old one keeps it whole); false if that failed. */
+async function moveInto(finished: string, objectPath: string): Promise<boolean> {
+  try {
+    await mkdir(dirname(objectPath), { recursive: true });
+    await rename(finished, objectPath);
+    return true;
+  } catch {
+    await rm(finished, { force: true });
+    return false;
+  }
 }
 
 function fail(file: string, error: Error): never {

@@ -1,12 +1,14 @@
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { GetActivityTaskCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { expect } from "chai";
 import { DEFAULT_CONFIG_FILE, loadConfig, PROJECT_ROOT, resourceNames, schemaPath, type EtlConfig } from "../../core/config";
 import { readSchemaFile } from "../../core/schema-file";
 import { writeDatasetSamples } from "../../local/dataset-samples";
+import { startInputCopies, type InputCopies, type PreparedObject } from "../../local/input-copies";
 import { checkedWorkflow, finalJobs, InputError, outputSubfolders, runLocalWorkflow, startLocalServices, type ProgressEvent, type RuntimeOptions } from "../../local/runtime";
 import { KICKS } from "../../core/kicks";
 import { kickSource } from "../../core/topology";
@@ -156,6 +158,21 @@ describe("local/runtime", () => {
     expect(report.status, report.error).to.equal("SUCCEEDED");
     const order = events.filter((e) => e.type === "upload" || (e.type === "execution" && e.status === "RUNNING")).map((e) => e.type);
     expect(order).to.deep.equal([...shape.datasets.map(() => "upload"), "execution"]);
+  });
+
+  it("stores the inputs from the copies made ahead that it is given (inputCopies), closes them, and reads the same rows as a run without", async () => {
+    const copies = startInputCopies(Object.values(inputs), { minBytes: 0 });
+    const taken: Array<PreparedObject | undefined> = [];
+    const spy: InputCopies = { take: async (file) => (taken[taken.push(await copies.take(file)) - 1]), close: () => copies.close() };
+    const [{ report }, shared] = [await run({ inputCopies: spy, outDir: join(dir, "copies") }), await succeededRun()];
+    expect(report.status, report.error).to.equal("SUCCEEDED");
+    expect(taken).to.have.length(shape.datasets.length);
+    expect(taken.every((copy) => copy !== undefined)).to.equal(true);
+    // Renamed into the store, then the rest removed by close.
+    for (const copy of taken) expect(existsSync(dirname(copy!.path)), copy!.path).to.equal(false);
+    const counts = (r: typeof report) => r.jobs.map((j) => [j.jobName, j.rowsRead, j.droppedRows, j.rowsWritten]).sort();
+    expect(counts(report)).to.deep.equal(counts(shared.report));
+    expect(report.output.rows).to.equal(shared.report.output.rows);
   });
 
   it("a failed job fails the execution at that job: FAILED report with the notification and no output", async () => {

@@ -1,10 +1,12 @@
-import { createReadStream } from "node:fs";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { GetObjectCommand, HeadObjectCommand, ListBucketsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import type { S3Event } from "aws-lambda";
+import { startInputCopies } from "../../local/input-copies";
 import { startLocalS3, type LocalS3 } from "../../local/s3";
 import { listening } from "../listening";
 
@@ -50,6 +52,48 @@ describe("local/s3", () => {
       }));
     expect(shape(events[0])).to.deep.equal(shape(events[1]));
     expect(events[0].Records[0].s3.object).to.include({ size, eTag: byFile.eTag!.replace(/"/g, "") });
+  });
+
+  it("putFile with a copy made ahead (input-copies.ts) renames the copy into the store: the object, ETag, metadata and notification of a putFile that reads the file", async () => {
+    const file = join(dir, "ahead.csv");
+    await writeFile(file, "Date,Name\n" + "1/2/2020,Zoë\n".repeat(120_000));
+    const copies = startInputCopies([file], { minBytes: 0 });
+    try {
+      const copy = (await copies.take(file))!;
+      const count = events.length;
+      expect((await s3.putFile("data", "raw/ahead/copied.csv", file, copy)).size).to.equal(copy.size);
+      expect(existsSync(copy.path)).to.equal(false);
+      await s3.putFile("data", "raw/ahead/read.csv", file);
+      const [copied, read] = await Promise.all(
+        ["raw/ahead/copied.csv", "raw/ahead/read.csv"].map(async (Key) => {
+          const head = await s3.client.send(new HeadObjectCommand({ Bucket: "data", Key }));
+          const body = await (await s3.client.send(new GetObjectCommand({ Bucket: "data", Key }))).Body!.transformToString();
+          return { eTag: head.ETag, length: head.ContentLength, type: head.ContentType, metadata: head.Metadata, body };
+        }),
+      );
+      expect(copied).to.deep.equal(read);
+      expect(copied.eTag).to.equal(JSON.stringify(createHash("md5").update(await readFile(file)).digest("hex")));
+      const added = events.slice(count).map((e) => e.Records.map((r) => ({ key: r.s3.object.key, size: r.s3.object.size, eTag: r.s3.object.eTag, name: r.eventName })));
+      expect(added).to.deep.equal(["copied", "read"].map((name) => [{ key: `raw/ahead/${name}.csv`, size: copy.size, eTag: copy.md5, name: "ObjectCreated:Put" }]));
+    } finally {
+      await copies.close();
+    }
+  });
+
+  it("putFile with a copy that cannot be renamed (gone) reads the file instead; with an unknown bucket it stores nothing", async () => {
+    const file = join(dir, "gone.csv");
+    await writeFile(file, "a,b\n1,2\n");
+    const stale = { path: join(dir, "no-such-copy"), md5: "0".repeat(32), size: 999 };
+    const count = events.length;
+    expect((await s3.putFile("data", "raw/gone.csv", file, stale)).size).to.equal(8);
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: "data", Key: "raw/gone.csv" }));
+    expect(head.ETag).to.equal(JSON.stringify(createHash("md5").update("a,b\n1,2\n").digest("hex")));
+    expect(events.slice(count).map((e) => e.Records[0].s3.object.eTag)).to.deep.equal([head.ETag!.replace(/"/g, "")]);
+    const copy = join(dir, "copy-for-stray");
+    await writeFile(copy, "a,b\n1,2\n");
+    const error = await s3.putFile("no-such-bucket", "raw/stray.csv", file, { path: copy, md5: "x", size: 8 }).then(() => undefined, (e: Error) => e);
+    expect(error?.message).to.contain("no bucket 'no-such-bucket'");
+    expect(events.length).to.equal(count + 1);
   });
 
   it("putFile of a file that fails mid-read stores nothing: the previous object stays, no event, no partial file, the call settles", async () => {
