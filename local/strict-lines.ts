@@ -4,24 +4,17 @@
 // year before 1000, a bigint of 19 digits, bytes that are not UTF-8...) makes it give up, and the engine's exact
 // path (DuckDB's counting scan) decides. So it accepts a subset of what the strict forms accept (a test pins that).
 import { isUtf8 } from "node:buffer";
+import { CR, LF, QUOTE } from "./csv";
 
 /** The kind of a header position: a schema type, or "string" for a column no schema column reads. */
 export type FieldKind = "string" | "date" | "bigint" | "double" | "boolean";
 
 const KIND_CODES: Record<FieldKind, number> = { string: 0, date: 1, bigint: 2, double: 3, boolean: 4 };
-const QUOTE = 0x22;
 const COMMA = 0x2c;
-const LF = 0x0a;
-const CR = 0x0d;
 const SLASH = 0x2f;
 const MINUS = 0x2d;
 const DOT = 0x2e;
 const DAYS_IN_MONTH = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-/** Bytes that end an unquoted text field or make the check give up: control bytes (tab aside), '"' and ','. */
-const TEXT_STOP = new Uint8Array(256);
-for (let b = 0; b < 0x20; b++) if (b !== 0x09) TEXT_STOP[b] = 1;
-TEXT_STOP[QUOTE] = 1;
-TEXT_STOP[COMMA] = 1;
 /** Longest bigint it vouches for (19 digits may overflow BIGINT). */
 const BIGINT_DIGITS = 18;
 /** Longest line it vouches for (DuckDB's reader has a maximum line size). */
@@ -47,7 +40,13 @@ export class StrictLineCounter {
     this.kinds = Uint8Array.from(kinds.map((k) => KIND_CODES[k]));
   }
 
-  push(chunk: Uint8Array): void {
+  /** False once it is no longer sure (the rest need not be pushed). */
+  push(chunk: Uint8Array): boolean {
+    this.take(chunk);
+    return !this.failed;
+  }
+
+  private take(chunk: Uint8Array): void {
     if (this.failed || chunk.length === 0) return;
     const data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     let start = 0;
