@@ -88,29 +88,24 @@ type InputCounts = Record<string, { read: number; dropped: number }>;
 /** The job on DuckDB's typed reader, vouched by the strict line check; undefined when it does not stand (then nothing is left in the output). */
 async function fastAttempt(request: TransformationRequest, job: Job): Promise<TransformationResult | undefined> {
   return withDuckDb(async (connection) => {
-    const inputs: InputCounts = {};
     const checks: StrictCheck[] = [];
     const views: FastView[] = [];
-    for (const input of request.inputs) {
-      const files = await inputFiles(input);
-      if (input.format === "parquet") {
-        inputs[input.name] = { read: await registerParquet(connection, input, files), dropped: 0 };
-        continue;
-      }
-      const view = await fastCsvView(input, files, loadCsvSchema(input, request.scriptsDir));
-      if (!view) {
-        engineProbe.onAttempt?.({ path: "fast", stood: false, job: "not run", check: "not run" });
-        return undefined;
-      }
+    const inputs = await registerInputs(connection, request, async (input, files, schema) => {
+      const view = await fastCsvView(input, files, schema);
+      if (!view) return undefined;
       views.push(view);
       checks.push(...view.checks);
-      await connection.run(`CREATE VIEW ${input.name} AS ${view.select}`);
+      return view.select;
+    });
+    if (!inputs) {
+      engineProbe.onAttempt?.({ path: "fast", stood: false, job: "not run", check: "not run" });
+      return undefined;
     }
     const outputFile = await emptyOutput(request.outputDir);
     // The check runs in Node while DuckDB's threads run the job: a file it does not vouch for stops the job, a job
     // that fails stops the check.
     const checkStop = new AbortController();
-    let check: "vouched" | "not vouched" | "stopped" = "stopped";
+    let check: "vouched" | "not vouched" | "stopped" | undefined;
     const [ran, records] = await Promise.allSettled([
       runJob(connection, job, outputFile).catch((e: Error) => {
         checkStop.abort();
@@ -118,8 +113,7 @@ async function fastAttempt(request: TransformationRequest, job: Job): Promise<Tr
       }),
       strictRecordCounts(checks, checkStop.signal).then(
         (counts) => {
-          if (counts) check = "vouched";
-          else if (!checkStop.signal.aborted) check = "not vouched";
+          check = counts ? "vouched" : checkStop.signal.aborted ? "stopped" : "not vouched";
           if (!counts) connection.interrupt();
           return counts;
         },
@@ -132,7 +126,7 @@ async function fastAttempt(request: TransformationRequest, job: Job): Promise<Tr
     // A job that failed fails again the exact way, which names what failed as it always did.
     const stood = records.status === "fulfilled" && records.value !== undefined && ran.status === "fulfilled" && (await fastViewsHeld(connection, views));
     if (!stood) await rm(request.outputDir, { recursive: true, force: true });
-    engineProbe.onAttempt?.({ path: "fast", stood, job: ran.status === "fulfilled" ? "done" : "failed", check: records.status === "rejected" ? "failed" : check });
+    engineProbe.onAttempt?.({ path: "fast", stood, job: ran.status === "fulfilled" ? "done" : "failed", check: check ?? "failed" });
     if (records.status === "rejected") throw records.reason;
     if (!stood) return undefined;
     for (const [name, read] of records.value!) inputs[name] = { read, dropped: 0 };
@@ -146,19 +140,15 @@ async function exactRun(request: TransformationRequest, job: Job): Promise<Trans
     engineProbe.onAttempt?.({ path: "exact" });
     // Loading the typed CSV rows in any order is faster; the job's SQL orders its result where it matters.
     await connection.run("SET preserve_insertion_order = false");
-    const inputs: InputCounts = {};
     const views: CsvView[] = [];
-    for (const input of request.inputs) {
-      const files = await inputFiles(input);
-      if (input.format === "parquet") {
-        inputs[input.name] = { read: await registerParquet(connection, input, files), dropped: 0 };
-        continue;
-      }
-      const csv = await registerCsv(connection, input, files, loadCsvSchema(input, request.scriptsDir), scratch);
-      inputs[input.name] = csv.counts;
+    const csvCounts: InputCounts = {};
+    const parquetCounts = (await registerInputs(connection, request, async (input, files, schema) => {
+      const csv = await registerCsv(connection, input, files, schema, scratch);
+      csvCounts[input.name] = csv.counts;
       views.push(csv.view);
-      await connection.run(`CREATE VIEW ${input.name} AS ${csv.view.fast?.select ?? csv.view.exact}`);
-    }
+      return csv.view.fast?.select ?? csv.view.exact;
+    }))!;
+    const inputs = { ...parquetCounts, ...csvCounts };
     const outputFile = await emptyOutput(request.outputDir);
     await connection.run("SET preserve_insertion_order = true");
     let rowsWritten: number;
@@ -176,6 +166,27 @@ async function exactRun(request: TransformationRequest, job: Job): Promise<Trans
     }
     return finish(connection, request, outputFile, inputs, rowsWritten);
   });
+}
+
+/** Registers each input as its view, in request order: a Parquet one here, a CSV one as `csvView` selects it (undefined
+ * stops). Returns the Parquet inputs' counts, or undefined when `csvView` stopped. */
+async function registerInputs(
+  connection: DuckDBConnection,
+  request: TransformationRequest,
+  csvView: (input: EtlInput, files: string[], schema: SchemaFile) => Promise<string | undefined>,
+): Promise<InputCounts | undefined> {
+  const counts: InputCounts = {};
+  for (const input of request.inputs) {
+    const files = await inputFiles(input);
+    if (input.format === "parquet") {
+      counts[input.name] = { read: await registerParquet(connection, input, files), dropped: 0 };
+      continue;
+    }
+    const select = await csvView(input, files, loadCsvSchema(input, request.scriptsDir));
+    if (select === undefined) return undefined;
+    await connection.run(`CREATE VIEW ${input.name} AS ${select}`);
+  }
+  return counts;
 }
 
 /** Runs `use` on a fresh in-memory DuckDB, closed afterwards with its scratch folder. */
