@@ -45,8 +45,10 @@ export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
-const LF = 0x0a;
-const CR = 0x0d;
+/** Bytes the CSV scans look for ('"', LF and CR are one byte each in UTF-8). */
+export const QUOTE = 0x22;
+export const LF = 0x0a;
+export const CR = 0x0d;
 
 /** The first bytes of a file (decompressed when its name ends in .gz), up to its first line break or past HEADER_LIMIT. */
 async function readHead(path: string): Promise<Buffer> {

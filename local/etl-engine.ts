@@ -13,7 +13,7 @@ import type { EtlInput } from "../core/job-arguments";
 import { DEFAULT_LIMITS, enforceQuality, type QualityCounts, type QualityLimits } from "../core/quality";
 import { readSchemaFile, type SchemaFile } from "../core/schema-file";
 import { headerColumnsError } from "../core/csv-header";
-import { csvBytes, dataFiles, isGzipName, readCsvHeader, snakeCase } from "./csv";
+import { CR, csvBytes, dataFiles, isGzipName, LF, QUOTE, readCsvHeader, snakeCase } from "./csv";
 import { StrictLineCounter, type FieldKind } from "./strict-lines";
 
 export interface TransformationRequest {
@@ -55,93 +55,147 @@ export const VALUE_PATTERNS = {
  * over its data-quality limits throws DataQualityError and leaves no output.
  */
 export async function runTransformation(request: TransformationRequest): Promise<TransformationResult> {
-  // First the fast way: the job runs on DuckDB's typed reader while the strict line check reads every CSV file; it
-  // stands when the check vouches for every file and the reader then skipped none of their lines. Otherwise (a file
-  // with a bad or malformed line, or with lines the check is not sure of) the run is redone the exact way.
-  return (await transform(request, true)) ?? (await transform(request, false))!;
-}
-
-/** One attempt; with `speculate`, undefined when some file was not vouched for or the job failed (then nothing is left in the output). */
-async function transform(request: TransformationRequest, speculate: boolean): Promise<TransformationResult | undefined> {
   const sqlPath = isAbsolute(request.sqlFile) ? request.sqlFile : join(request.scriptsDir, request.sqlFile);
   const sql = await readFile(sqlPath, "utf8").catch((e: Error) => {
     throw new Error(`${sqlPath}: cannot read the job's SQL (${e.message})`);
   });
+  const job = { sqlPath, query: sql.trim().replace(/;\s*$/, "") };
+  // First the fast way: the job runs on DuckDB's typed reader while the strict line check reads every CSV file; it
+  // stands when the check vouches for every file and the reader then skipped none of their lines. Otherwise (a file
+  // with a bad or malformed line, or with lines the check is not sure of) the run is redone the exact way.
+  return (await fastAttempt(request, job)) ?? (await exactRun(request, job));
+}
+
+/** What a test can see of a run (nothing else uses it): which way it went, and the line check it used. */
+export const engineProbe: {
+  /** After each attempt, its output already removed when it did not stand. */
+  onAttempt?: (attempt: Attempt) => void;
+  lineCounter: (kinds: FieldKind[]) => LineCounter;
+} = { lineCounter: (kinds) => new StrictLineCounter(kinds) };
+
+export type Attempt =
+  | { path: "fast"; stood: boolean; job: "done" | "failed" | "not run"; check: "vouched" | "not vouched" | "stopped" | "failed" | "not run" }
+  | { path: "exact" };
+
+interface Job {
+  sqlPath: string;
+  query: string;
+}
+
+/** Per input: rows read and dropped. */
+type InputCounts = Record<string, { read: number; dropped: number }>;
+
+/** The job on DuckDB's typed reader, vouched by the strict line check; undefined when it does not stand (then nothing is left in the output). */
+async function fastAttempt(request: TransformationRequest, job: Job): Promise<TransformationResult | undefined> {
+  return withDuckDb(async (connection) => {
+    const checks: StrictCheck[] = [];
+    const views: FastView[] = [];
+    const inputs = await registerInputs(connection, request, async (input, files, schema) => {
+      const view = await fastCsvView(input, files, schema);
+      if (!view) return undefined;
+      views.push(view);
+      checks.push(...view.checks);
+      return view.select;
+    });
+    if (!inputs) {
+      engineProbe.onAttempt?.({ path: "fast", stood: false, job: "not run", check: "not run" });
+      return undefined;
+    }
+    const outputFile = await emptyOutput(request.outputDir);
+    // The check runs in Node while DuckDB's threads run the job: a file it does not vouch for stops the job, a job
+    // that fails stops the check.
+    const checkStop = new AbortController();
+    let check: "vouched" | "not vouched" | "stopped" | undefined;
+    const [ran, records] = await Promise.allSettled([
+      runJob(connection, job, outputFile).catch((e: Error) => {
+        checkStop.abort();
+        throw e;
+      }),
+      strictRecordCounts(checks, checkStop.signal).then(
+        (counts) => {
+          check = counts ? "vouched" : checkStop.signal.aborted ? "stopped" : "not vouched";
+          if (!counts) connection.interrupt();
+          return counts;
+        },
+        (e: Error) => {
+          connection.interrupt();
+          throw e;
+        },
+      ),
+    ]);
+    // A job that failed fails again the exact way, which names what failed as it always did.
+    const stood = records.status === "fulfilled" && records.value !== undefined && ran.status === "fulfilled" && (await fastViewsHeld(connection, views));
+    if (!stood) await rm(request.outputDir, { recursive: true, force: true });
+    engineProbe.onAttempt?.({ path: "fast", stood, job: ran.status === "fulfilled" ? "done" : "failed", check: check ?? "failed" });
+    if (records.status === "rejected") throw records.reason;
+    if (!stood) return undefined;
+    for (const [name, read] of records.value!) inputs[name] = { read, dropped: 0 };
+    return finish(connection, request, outputFile, inputs, (ran as PromiseFulfilledResult<number>).value);
+  });
+}
+
+/** The job on the exact views: every CSV file read once to count its rows read and dropped. */
+async function exactRun(request: TransformationRequest, job: Job): Promise<TransformationResult> {
+  return withDuckDb(async (connection, scratch) => {
+    engineProbe.onAttempt?.({ path: "exact" });
+    // Loading the typed CSV rows in any order is faster; the job's SQL orders its result where it matters.
+    await connection.run("SET preserve_insertion_order = false");
+    const views: CsvView[] = [];
+    const csvCounts: InputCounts = {};
+    const parquetCounts = (await registerInputs(connection, request, async (input, files, schema) => {
+      const csv = await registerCsv(connection, input, files, schema, scratch);
+      csvCounts[input.name] = csv.counts;
+      views.push(csv.view);
+      return csv.view.fast?.select ?? csv.view.exact;
+    }))!;
+    const inputs = { ...parquetCounts, ...csvCounts };
+    const outputFile = await emptyOutput(request.outputDir);
+    await connection.run("SET preserve_insertion_order = true");
+    let rowsWritten: number;
+    try {
+      rowsWritten = await runJob(connection, job, outputFile);
+      // A fast view must have skipped exactly the lines the counting pass rejected (a scan the job cut short, by a
+      // LIMIT say, skips fewer); otherwise the job runs again on the exact views.
+      if (!(await fastViewsHeld(connection, views.flatMap((v) => v.fast ?? [])))) {
+        for (const view of views) await connection.run(`CREATE OR REPLACE VIEW ${view.name} AS ${view.exact}`);
+        rowsWritten = await runJob(connection, job, outputFile);
+      }
+    } catch (e) {
+      await rm(request.outputDir, { recursive: true, force: true });
+      throw new Error(`${job.sqlPath}: the job's SQL failed (${(e as Error).message})`);
+    }
+    return finish(connection, request, outputFile, inputs, rowsWritten);
+  });
+}
+
+/** Registers each input as its view, in request order: a Parquet one here, a CSV one as `csvView` selects it (undefined
+ * stops). Returns the Parquet inputs' counts, or undefined when `csvView` stopped. */
+async function registerInputs(
+  connection: DuckDBConnection,
+  request: TransformationRequest,
+  csvView: (input: EtlInput, files: string[], schema: SchemaFile) => Promise<string | undefined>,
+): Promise<InputCounts | undefined> {
+  const counts: InputCounts = {};
+  for (const input of request.inputs) {
+    const files = await inputFiles(input);
+    if (input.format === "parquet") {
+      counts[input.name] = { read: await registerParquet(connection, input, files), dropped: 0 };
+      continue;
+    }
+    const select = await csvView(input, files, loadCsvSchema(input, request.scriptsDir));
+    if (select === undefined) return undefined;
+    await connection.run(`CREATE VIEW ${input.name} AS ${select}`);
+  }
+  return counts;
+}
+
+/** Runs `use` on a fresh in-memory DuckDB, closed afterwards with its scratch folder. */
+async function withDuckDb<T>(use: (connection: DuckDBConnection, scratch: Scratch) => Promise<T>): Promise<T> {
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
   const scratch = new Scratch();
   try {
-    // Loading the typed CSV rows in any order is faster; the job's SQL orders its result where it matters.
-    await connection.run("SET preserve_insertion_order = false");
-    const droppedRows: Record<string, number> = {};
-    const counts: QualityCounts = { inputs: {}, written: 0, nulls: {} };
-    const views: CsvView[] = [];
-    const checks: StrictCheck[] = [];
-    for (const input of request.inputs) {
-      const files = await inputFiles(input);
-      if (input.format === "parquet") counts.inputs[input.name] = { read: await registerParquet(connection, input, files), dropped: 0 };
-      else {
-        const schema = loadCsvSchema(input, request.scriptsDir);
-        if (speculate) {
-          const fast = await fastCsvView(input, files, schema);
-          if (!fast) return undefined;
-          views.push(fast.view);
-          checks.push(...fast.checks);
-        } else {
-          const csv = await registerCsv(connection, input, files, schema, scratch);
-          counts.inputs[input.name] = csv.counts;
-          droppedRows[input.name] = csv.counts.dropped;
-          views.push(csv.view);
-        }
-        const view = views[views.length - 1];
-        await connection.run(`CREATE VIEW ${input.name} AS ${view.fast?.select ?? view.exact}`);
-      }
-    }
-    const outputFile = join(request.outputDir, OUTPUT_FILE);
-    await rm(request.outputDir, { recursive: true, force: true });
-    await mkdir(request.outputDir, { recursive: true });
-    await connection.run("SET preserve_insertion_order = true");
-    const runJob = async () => (await connection.run(`COPY (${sql.trim().replace(/;\s*$/, "")}) TO ${literal(outputFile)} (FORMAT parquet, COMPRESSION snappy)`)).rowsChanged;
-    let rowsWritten: number;
-    if (speculate) {
-      // The check runs in Node while DuckDB's threads run the job; a file it does not vouch for stops the job.
-      const [job, records] = await Promise.allSettled([runJob(), strictRecordCounts(checks, () => connection.interrupt())]);
-      // A job that failed fails again the exact way, which names what failed as it always did.
-      if (records.status === "rejected" || !records.value || job.status === "rejected" || !(await fastViewsHeld(connection, views))) {
-        await rm(request.outputDir, { recursive: true, force: true });
-        if (records.status === "rejected") throw records.reason;
-        return undefined;
-      }
-      rowsWritten = job.value;
-      for (const [name, read] of records.value) {
-        counts.inputs[name] = { read, dropped: 0 };
-        droppedRows[name] = 0;
-      }
-    } else {
-      try {
-        rowsWritten = await runJob();
-        // A fast view must have skipped exactly the lines the counting pass rejected (a scan the job cut short, by a
-        // LIMIT say, skips fewer); otherwise the job runs again on the exact views.
-        if (!(await fastViewsHeld(connection, views))) {
-          for (const view of views) await connection.run(`CREATE OR REPLACE VIEW ${view.name} AS ${view.exact}`);
-          rowsWritten = await runJob();
-        }
-      } catch (e) {
-        await rm(request.outputDir, { recursive: true, force: true });
-        throw new Error(`${sqlPath}: the job's SQL failed (${(e as Error).message})`);
-      }
-    }
-    counts.written = rowsWritten;
-    const limits = request.quality ?? DEFAULT_LIMITS;
-    try {
-      counts.nulls = await outputNulls(connection, outputFile, limits.notNull);
-      enforceQuality(counts, limits);
-    } catch (e) {
-      await rm(request.outputDir, { recursive: true, force: true });
-      throw e;
-    }
-    const rowsRead = Object.fromEntries(Object.entries(counts.inputs).map(([name, c]) => [name, c.read]));
-    return { rowsWritten, rowsRead, droppedRows, files: [outputFile] };
+    return await use(connection, scratch);
   } finally {
     connection.closeSync();
     instance.closeSync();
@@ -149,11 +203,44 @@ async function transform(request: TransformationRequest, speculate: boolean): Pr
   }
 }
 
+/** Empties the output folder; returns the file the job writes there. */
+async function emptyOutput(outputDir: string): Promise<string> {
+  await rm(outputDir, { recursive: true, force: true });
+  await mkdir(outputDir, { recursive: true });
+  return join(outputDir, OUTPUT_FILE);
+}
+
+async function runJob(connection: DuckDBConnection, job: Job, outputFile: string): Promise<number> {
+  return (await connection.run(`COPY (${job.query}) TO ${literal(outputFile)} (FORMAT parquet, COMPRESSION snappy)`)).rowsChanged;
+}
+
+/** Checks the written output against the quality limits (removing it when over them); the result, inputs in request order. */
+async function finish(connection: DuckDBConnection, request: TransformationRequest, outputFile: string, inputs: InputCounts, rowsWritten: number): Promise<TransformationResult> {
+  const ordered: InputCounts = Object.fromEntries(request.inputs.map((i) => [i.name, inputs[i.name]]));
+  const counts: QualityCounts = { inputs: ordered, written: rowsWritten, nulls: {} };
+  const limits = request.quality ?? DEFAULT_LIMITS;
+  try {
+    counts.nulls = await outputNulls(connection, outputFile, limits.notNull);
+    enforceQuality(counts, limits);
+  } catch (e) {
+    await rm(request.outputDir, { recursive: true, force: true });
+    throw e;
+  }
+  const csvInputs = request.inputs.filter((i) => i.format === "csv");
+  return {
+    rowsWritten,
+    rowsRead: Object.fromEntries(request.inputs.map((i) => [i.name, ordered[i.name].read])),
+    droppedRows: Object.fromEntries(csvInputs.map((i) => [i.name, ordered[i.name].dropped])),
+    files: [outputFile],
+  };
+}
+
 /** Whether every fast view skipped exactly the lines its counting pass rejected (distinct lines: a view read twice records them twice). */
-async function fastViewsHeld(connection: DuckDBConnection, views: readonly CsvView[]): Promise<boolean> {
-  for (const { table, lines } of views.flatMap((v) => v.fast?.rejects ?? [])) {
-    // No table: the job never read that file (it exists once a scan with store_rejects ran).
-    const skipped = await connection.runAndReadAll(`SELECT count(DISTINCT line) FROM ${table}`).then((r) => Number(r.getRows()[0][0]), () => -1);
+async function fastViewsHeld(connection: DuckDBConnection, views: readonly FastView[]): Promise<boolean> {
+  for (const { table, lines } of views.flatMap((v) => v.rejects)) {
+    // No table: the job never read that file (it exists once a scan with store_rejects ran), so it skipped none of
+    // its lines and none of them reached the output.
+    const skipped = await connection.runAndReadAll(`SELECT count(DISTINCT line) FROM ${table}`).then((r) => Number(r.getRows()[0][0]), () => 0);
     if (skipped !== lines) return false;
   }
   return true;
@@ -199,12 +286,18 @@ async function registerParquet(connection: DuckDBConnection, input: EtlInput, fi
   }
 }
 
-/** A CSV input's view: exact (typed through the strict forms, filtered when a row had a bad value) and, when no
- * row had one, fast (DuckDB's own typed reader), checked after the job by the lines it skipped. */
+/** A view on DuckDB's own typed reader, checked after the job: each file's reader must have skipped `lines` lines (distinct) in `table`. */
+interface FastView {
+  select: string;
+  rejects: Array<{ table: string; lines: number }>;
+}
+
+/** A CSV input's views on the exact path: exact (typed through the strict forms, filtered when a row had a bad
+ * value) and, when no row had one, fast. */
 interface CsvView {
   name: string;
   exact: string;
-  fast?: { select: string; rejects: Array<{ table: string; lines: number }> };
+  fast?: FastView;
 }
 
 /** DuckDB's type for a schema type: its CSV reader gives the strict forms' values for every text they accept. */
@@ -212,6 +305,12 @@ const READER_TYPES: Record<string, string> = { date: "DATE", bigint: "BIGINT", d
 /** Types checked once per distinct value (few distinct values: dates, booleans); the others are checked per row. */
 const CHECKED_PER_VALUE = new Set(["date", "boolean"]);
 const CSV_OPTIONS = `header = true, auto_detect = false, delim = ',', quote = '"', escape = '"'`;
+
+/** read_csv of `source` with `options`. The compression is given, never guessed: DuckDB's 'auto' knows '.gz' in lower
+ * case only, and would read an 'x.CSV.GZ' as text (no rows) where csvBytes decompresses it. */
+function readCsv(source: string, options: string): string {
+  return `read_csv(${literal(source)}, compression = '${isGzipName(source) ? "gzip" : "none"}', ${options})`;
+}
 
 /** How one CSV file of an input is read: its header checked against the schema, the schema's columns placed. */
 async function csvFile(input: EtlInput, file: string, i: number, schema: SchemaFile) {
@@ -240,9 +339,9 @@ async function csvFile(input: EtlInput, file: string, i: number, schema: SchemaF
     fast: (source: string) => ({
       table: rejects,
       select:
-        `SELECT ${columns.map((c) => `c${c.position} AS ${c.name}`).join(", ")} FROM read_csv(${literal(source)}, ${CSV_OPTIONS}, dateformat = '${DATE_FORMAT}', ` +
-        `columns = {${header.map((_, position) => `'c${position}': '${READER_TYPES[types.get(position) ?? "string"]}'`).join(", ")}}, ` +
-        `store_rejects = true, rejects_table = '${rejects}', rejects_scan = '${rejects}_scan')`,
+        `SELECT ${columns.map((c) => `c${c.position} AS ${c.name}`).join(", ")} FROM ${readCsv(source, `${CSV_OPTIONS}, dateformat = '${DATE_FORMAT}', ` +
+          `columns = {${header.map((_, position) => `'c${position}': '${READER_TYPES[types.get(position) ?? "string"]}'`).join(", ")}}, ` +
+          `store_rejects = true, rejects_table = '${rejects}', rejects_scan = '${rejects}_scan'`)}`,
     }),
   };
 }
@@ -254,11 +353,11 @@ interface StrictCheck {
   kinds: FieldKind[];
 }
 
-/** A CSV input's fast view, before any count; undefined when a file needs more than DuckDB's typed reader. */
-async function fastCsvView(input: EtlInput, files: string[], schema: SchemaFile): Promise<{ view: CsvView; checks: StrictCheck[] } | undefined> {
+/** A CSV input's fast view and the checks that vouch for its files; undefined when a file needs more than DuckDB's typed reader. */
+async function fastCsvView(input: EtlInput, files: string[], schema: SchemaFile): Promise<(FastView & { checks: StrictCheck[] }) | undefined> {
   const selects: string[] = [];
   const checks: StrictCheck[] = [];
-  const rejects: Array<{ table: string; lines: number }> = [];
+  const rejects: FastView["rejects"] = [];
   for (const [i, file] of files.entries()) {
     const read = await csvFile(input, file, i, schema);
     if (!read.kinds) return undefined;
@@ -269,26 +368,25 @@ async function fastCsvView(input: EtlInput, files: string[], schema: SchemaFile)
     checks.push({ input: input.name, file, kinds: read.kinds });
   }
   const names = schema.columns.map((c) => c.name).join(", ");
-  return { view: { name: input.name, exact: "", fast: { select: `SELECT ${names} FROM (${selects.join(" UNION ALL ")})`, rejects } }, checks };
+  return { select: `SELECT ${names} FROM (${selects.join(" UNION ALL ")})`, rejects, checks };
 }
 
-/** Records per input when the strict line check vouches for every file; at the first it does not, `stop()` and undefined. */
-async function strictRecordCounts(checks: readonly StrictCheck[], stop: () => void): Promise<Map<string, number> | undefined> {
+/** What the strict line check needs of a line counter (a test may give its own, engineProbe). */
+export interface LineCounter {
+  /** False once it is no longer sure (the rest of the file need not be read). */
+  push(chunk: Uint8Array): boolean;
+  end(): number | undefined;
+}
+
+/** Records per input when the strict line check vouches for every file; undefined at the first it does not, or once `stop` aborts. */
+async function strictRecordCounts(checks: readonly StrictCheck[], stop: AbortSignal): Promise<Map<string, number> | undefined> {
   const records = new Map<string, number>();
   for (const { input, file, kinds } of checks) {
-    const counter = new StrictLineCounter(kinds);
-    try {
-      if (isGzipName(file)) for await (const chunk of csvBytes(file) as AsyncIterable<Buffer>) counter.push(chunk);
-      else await readInto(file, (chunk) => counter.push(chunk));
-    } catch (e) {
-      stop();
-      throw new Error(`${file}: cannot read the CSV file (${(e as Error).message})`);
-    }
-    const counted = counter.end();
-    if (counted === undefined) {
-      stop();
-      return undefined;
-    }
+    const counter = engineProbe.lineCounter(kinds);
+    let sure = true;
+    await forEachCsvChunk(file, (chunk) => (sure = !stop.aborted && counter.push(chunk)));
+    const counted = sure ? counter.end() : undefined;
+    if (counted === undefined) return undefined;
     records.set(input, (records.get(input) ?? 0) + counted);
   }
   return records;
@@ -320,14 +418,14 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
     const unclosed = await unclosedQuoteRanges(file);
     let source = file;
     if (unclosed.length) {
-      // The copy is plain text (DuckDB picks the compression by the name).
+      // The copy is plain text (readCsv gives the compression by the name).
       source = join(await scratch.dir(), `${input.name}-${i}-${basename(file).replace(/\.gz$/i, "")}`);
       await copyWithoutRanges(file, source, unclosed);
       malformedLines += unclosed.length;
     }
     const typed = columns.map((c) => `${typedValue(`c${c.position}`, c.type)} AS ${c.name}`);
     const rejectsTable = `etl_rejects_${input.name}_${i}`;
-    const csv = `read_csv(${literal(source)}, ${text}, store_rejects = true, rejects_table = '${rejectsTable}', rejects_scan = '${rejectsTable}_scan')`;
+    const csv = readCsv(source, `${text}, store_rejects = true, rejects_table = '${rejectsTable}', rejects_scan = '${rejectsTable}_scan'`);
     const typedReader = fast(source);
     try {
       const { rows, bad } = await countRows(connection, csv, columns);
@@ -342,7 +440,7 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
       throw new Error(`${file}: input '${input.name}': cannot read the CSV (${(e as Error).message})`);
     }
     // The same lines are skipped when the view is read (ignore_errors skips what store_rejects recorded).
-    selects.push(`SELECT ${typed.join(", ")} FROM read_csv(${literal(source)}, ${text}, ignore_errors = true)`);
+    selects.push(`SELECT ${typed.join(", ")} FROM ${readCsv(source, `${text}, ignore_errors = true`)}`);
     fastPossible &&= kinds !== undefined;
     fastSelects.push(typedReader.select);
   }
@@ -392,10 +490,6 @@ export interface LineRange {
   start: number;
   end: number;
 }
-
-const QUOTE = 0x22;
-const LF = 0x0a;
-const CR = 0x0d;
 
 /**
  * Finds the lines with an odd number of '"' (an unclosed quote) in a stream of chunks, as byte ranges. A line ends
@@ -491,25 +585,31 @@ export function unclosedQuoteLines(data: Uint8Array): LineRange[] {
 /** The byte ranges of a file's lines with an unclosed quote (streamed: memory does not grow with the file). */
 async function unclosedQuoteRanges(file: string): Promise<Array<{ start: number; end: number }>> {
   const scanner = new UnclosedQuoteScanner();
-  try {
-    if (isGzipName(file)) for await (const chunk of csvBytes(file) as AsyncIterable<Buffer>) scanner.push(chunk);
-    else await readInto(file, (chunk) => scanner.push(chunk));
-  } catch (e) {
-    throw new Error(`${file}: cannot read the CSV file (${(e as Error).message})`);
-  }
+  await forEachCsvChunk(file, (chunk) => scanner.push(chunk));
   return scanner.end();
 }
 
+/** Gives a CSV file's bytes (a .gz decompressed) to `use` chunk by chunk, until `use` returns false; errors name the file. */
+async function forEachCsvChunk(file: string, use: (chunk: Buffer) => boolean | void): Promise<void> {
+  try {
+    if (isGzipName(file)) {
+      for await (const chunk of csvBytes(file) as AsyncIterable<Buffer>) if (use(chunk) === false) return;
+    } else await readInto(file, use);
+  } catch (e) {
+    throw new Error(`${file}: cannot read the CSV file (${(e as Error).message})`);
+  }
+}
+
 /** Reads a file through one reused 1 MiB buffer: a read stream allocates fresh memory per chunk, which made the quote
- * scan of 449 MiB cost 0.44-0.53 s of CPU instead of 0.12-0.14 s. `use` must not keep the chunk. */
-async function readInto(file: string, use: (chunk: Buffer) => void): Promise<void> {
+ * scan of 449 MiB cost 0.44-0.53 s of CPU instead of 0.12-0.14 s. `use` must not keep the chunk; returning false stops the read. */
+async function readInto(file: string, use: (chunk: Buffer) => boolean | void): Promise<void> {
   const handle = await open(file);
   try {
     const buffer = Buffer.allocUnsafe(1 << 20);
     for (;;) {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
       if (bytesRead === 0) return;
-      use(buffer.subarray(0, bytesRead));
+      if (use(buffer.subarray(0, bytesRead)) === false) return;
     }
   } finally {
     await handle.close();

@@ -1,6 +1,7 @@
 // The local engine's mechanisms (CSV reading, drop rules per value type, inputs, output, the quality gate) on a
 // job the test owns (test/local/fixtures/engine: a `deals` schema and its SQL), so they hold whatever datasets
 // and jobs the project's configuration has. The shipped example's results are in test/example/local-etl-engine.test.ts.
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +12,7 @@ import { HEADER_LIMIT } from "../../core/csv-header";
 import { DataQualityError } from "../../core/quality";
 import { readSchemaFile } from "../../core/schema-file";
 import { schemaChunks } from "../../local/dataset-samples";
-import { runTransformation, UnclosedQuoteScanner, type TransformationRequest } from "../../local/etl-engine";
+import { engineProbe, runTransformation, UnclosedQuoteScanner, type Attempt, type LineCounter, type TransformationRequest } from "../../local/etl-engine";
 import { StrictLineCounter, type FieldKind } from "../../local/strict-lines";
 import { QUALITY_CASES } from "../quality-cases";
 
@@ -42,12 +43,29 @@ function expectedDaily(csv: string): Row[] {
     .map(([date, d]) => ({ date, deals: String(d.deals), amount: String(d.amount), leads: String(d.leads), lead_amount: String(d.leadAmount) }));
 }
 
+/** The ways a run went (engineProbe), each with whether the output folder existed right after it. */
+async function attempts<T>(run: () => Promise<T>, outputDir?: string): Promise<{ result?: T; error?: Error; seen: Array<Attempt & { output?: boolean }> }> {
+  const seen: Array<Attempt & { output?: boolean }> = [];
+  engineProbe.onAttempt = (attempt) => seen.push(outputDir ? { ...attempt, output: existsSync(outputDir) } : attempt);
+  try {
+    return { result: await run(), seen };
+  } catch (e) {
+    return { error: e as Error, seen };
+  } finally {
+    delete engineProbe.onAttempt;
+  }
+}
+
+const FAST = { path: "fast", stood: true, job: "done", check: "vouched" };
+
 describe("local/etl-engine", () => {
   let dir: string;
+  const realLineCounter = engineProbe.lineCounter;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "etl-engine-test-"));
   });
   afterEach(async () => {
+    engineProbe.lineCounter = realLineCounter;
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -170,7 +188,9 @@ describe("local/etl-engine", () => {
           const counter = new StrictLineCounter(kinds);
           counter.push(Buffer.from(text));
           expect(counter.end(), `${name}, ${JSON.stringify(eol)}`).to.equal(name === "vouched" ? lines.length : undefined);
-          const result = await runTransformation({ ...deals(join(dir, `${name}.csv`), join(dir, name)), sqlFile: sql });
+          const { result, seen } = await attempts(() => runTransformation({ ...deals(join(dir, `${name}.csv`), join(dir, name)), sqlFile: sql }));
+          expect(seen.map((a) => a.path), `${name}, ${JSON.stringify(eol)}`).to.deep.equal(name === "vouched" ? ["fast"] : ["fast", "exact"]);
+          if (!result) throw new Error("no result");
           answers.push({ rowsRead: result.rowsRead, droppedRows: result.droppedRows, rowsWritten: result.rowsWritten, ...(await readParquet(result.files)) });
         }
         expect(answers[0].rowsRead).to.deep.equal({ deals: lines.length });
@@ -186,6 +206,119 @@ describe("local/etl-engine", () => {
       const result = await runTransformation({ ...deals(join(dir, "deals.csv")), sqlFile: sql });
       expect(result.droppedRows).to.deep.equal({ deals: 1 });
       expect((await readParquet(result.files)).rows).to.deep.equal([{ n: "2" }]);
+    });
+
+    it("goes the fast way for a clean file; a file with a bad line goes the exact way, the fast attempt's output removed first", async () => {
+      const outputDir = join(dir, "out");
+      await writeFile(join(dir, "clean.csv"), [HEADER, ...good].join("\n") + "\n");
+      const clean = await attempts(() => runTransformation(deals(join(dir, "clean.csv"), outputDir)), outputDir);
+      expect(clean.seen).to.deep.equal([{ ...FAST, output: true }]);
+      expect(clean.result?.rowsRead).to.deep.equal({ deals: good.length });
+      await writeFile(join(dir, "bad.csv"), [HEADER, ...good, bad[0]].join("\n") + "\n");
+      const withBad = await attempts(() => runTransformation(deals(join(dir, "bad.csv"), outputDir)), outputDir);
+      expect(withBad.seen.map((a) => [a.path, a.output])).to.deep.equal([["fast", false], ["exact", false]]);
+      expect(withBad.seen[0]).to.include({ stood: false, check: "not vouched" });
+      expect([withBad.result?.rowsRead, withBad.result?.droppedRows]).to.deep.equal([{ deals: good.length + 1 }, { deals: 1 }]);
+    });
+
+    it("stops the fast attempt's job as soon as the check gives up (the job does not run to its end)", async () => {
+      // DuckDB's reader takes '+7777'; the strict form does not, so the exact view drops that row and the job is quick.
+      const sql = join(dir, "slow.sql");
+      await writeFile(sql, "SELECT count(*) AS n FROM (SELECT * FROM deals WHERE amount = 7777) d, range(20000000000) r");
+      await writeFile(join(dir, "deals.csv"), [HEADER, good[0], good[1].replace(",250,", ",+7777,")].join("\n") + "\n");
+      const { result, seen } = await attempts(() => runTransformation({ ...deals(join(dir, "deals.csv")), sqlFile: sql }));
+      expect(seen).to.deep.equal([{ path: "fast", stood: false, job: "failed", check: "not vouched" }, { path: "exact" }]);
+      expect(result?.droppedRows).to.deep.equal({ deals: 1 });
+      expect((await readParquet(result!.files)).rows).to.deep.equal([{ n: "0" }]);
+    });
+
+    it("does not let the fast attempt stand when the reader skipped a line the check vouched for (a check that vouches for anything)", async () => {
+      engineProbe.lineCounter = () => {
+        let lines = 0;
+        return { push: (chunk) => ((lines += chunk.filter((b) => b === 0x0a).length), true), end: () => lines - 1 } satisfies LineCounter;
+      };
+      await writeFile(join(dir, "deals.csv"), [HEADER, good[0], bad[7], good[1]].join("\n") + "\n");
+      const { result, seen } = await attempts(() => runTransformation(deals(join(dir, "deals.csv"))));
+      expect(seen).to.deep.equal([{ path: "fast", stood: false, job: "done", check: "vouched" }, { path: "exact" }]);
+      expect([result?.rowsRead, result?.droppedRows, result?.rowsWritten]).to.deep.equal([{ deals: 3 }, { deals: 1 }, 1]);
+    });
+
+    it("stops the check when the fast attempt's job fails, then names the SQL error the exact way", async () => {
+      const sql = join(dir, "fails.sql");
+      await writeFile(sql, "SELECT CAST(deal_name AS INTEGER) AS n FROM deals");
+      const text = [HEADER, ...Array.from({ length: 80_000 }, (_, i) => good[i % good.length])].join("\n") + "\n";
+      const chunks = Math.ceil(Buffer.byteLength(text) / (1 << 20));
+      expect(chunks, "the file must span several chunks").to.be.greaterThan(3);
+      await writeFile(join(dir, "deals.csv"), text);
+      let pushed = 0;
+      let ended = false;
+      engineProbe.lineCounter = (kinds) => {
+        const counter = realLineCounter(kinds);
+        return {
+          push: (chunk) => {
+            // The first chunk waits long enough for the job to have failed.
+            if (pushed++ === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+            return counter.push(chunk);
+          },
+          end: () => ((ended = true), counter.end()),
+        };
+      };
+      const { error, seen } = await attempts(() => runTransformation({ ...deals(join(dir, "deals.csv")), sqlFile: sql }));
+      expect(seen).to.deep.equal([{ path: "fast", stood: false, job: "failed", check: "stopped" }, { path: "exact" }]);
+      expect(error?.message).to.match(new RegExp(`^${sql}: the job's SQL failed \\(Conversion Error: `));
+      expect([ended, pushed < chunks]).to.deep.equal([false, true]);
+    });
+
+    it("runs once, the fast way, a job that reads no line of its CSV input; its counts come from the check", async () => {
+      await writeFile(join(dir, "deals.csv"), [HEADER, ...good].join("\n") + "\n");
+      for (const query of ["SELECT 1 AS n", "SELECT count(*) AS n FROM deals WHERE false", "SELECT count(*) AS n FROM deals, (SELECT 1 WHERE false)"]) {
+        const sql = join(dir, "none.sql");
+        await writeFile(sql, query);
+        const { result, seen } = await attempts(() => runTransformation({ ...deals(join(dir, "deals.csv")), sqlFile: sql }));
+        expect(seen, query).to.deep.equal([FAST]);
+        expect([result?.rowsRead, result?.droppedRows], query).to.deep.equal([{ deals: good.length }, { deals: 0 }]);
+      }
+    });
+
+    it("lists rowsRead in the request's order of inputs, the fast way and the exact way", async () => {
+      await writeFile(join(dir, "clean.csv"), [HEADER, ...good].join("\n") + "\n");
+      await writeFile(join(dir, "bad.csv"), [HEADER, ...good, bad[0]].join("\n") + "\n");
+      const all = join(dir, "all.sql");
+      await writeFile(all, "SELECT * FROM deals");
+      const parquet = (await runTransformation({ ...deals(join(dir, "clean.csv"), join(dir, "p")), sqlFile: all })).files[0];
+      const sql = join(dir, "both.sql");
+      await writeFile(sql, "SELECT count(*) AS n FROM deals, earlier");
+      for (const [file, path] of [["clean.csv", "fast"], ["bad.csv", "exact"]]) {
+        const csv = { name: "deals", path: join(dir, file), format: "csv" as const, schema: "deals.json" };
+        const pq = { name: "earlier", path: parquet, format: "parquet" as const };
+        for (const inputs of [[csv, pq], [pq, csv]]) {
+          const { result, seen } = await attempts(() => runTransformation({ ...deals(""), inputs, sqlFile: sql }));
+          expect(seen.at(-1)?.path).to.equal(path);
+          expect(Object.keys(result!.rowsRead), `${path}: ${inputs.map((i) => i.name)}`).to.deep.equal(inputs.map((i) => i.name));
+        }
+      }
+    });
+
+    it("reads a double column the same whether the check vouches for the file or the counting scan reads it", async () => {
+      await mkdir(join(dir, "schemas"));
+      await writeFile(join(dir, "schemas", "m.json"), JSON.stringify({ format: "csv", columns: [{ source: "S", name: "s", type: "string" }, { source: "X", name: "x", type: "double" }] }));
+      const sql = join(dir, "m.sql");
+      await writeFile(sql, "SELECT s, x, CAST(x AS VARCHAR) AS text, x = 0 AND 1 / x < 0 AS negative_zero FROM m ORDER BY s");
+      const values = ["0", "-0", "-0.0", "1e10", "1E-5", "-2.5e+3", "7e-99", "1.5E99", "123456789012345.678", "0.1000000000000000055511151231257827", "3.14159265358979323846264338327950288", "-000012.50"];
+      const lines = values.map((v, i) => `${String(i).padStart(2, "0")},${v}`);
+      const answers = [];
+      for (const [name, extra] of [["vouched", []], ["counted", ["99,1.5.5"]]] as const) {
+        await writeFile(join(dir, `${name}.csv`), ["S,X", ...lines, ...extra].join("\n") + "\n");
+        const { result, seen } = await attempts(() =>
+          runTransformation({ inputs: [{ name: "m", path: join(dir, `${name}.csv`), format: "csv", schema: "m.json" }], sqlFile: sql, outputDir: join(dir, name), scriptsDir: dir }),
+        );
+        expect(seen.map((a) => a.path), name).to.deep.equal(name === "vouched" ? ["fast"] : ["fast", "exact"]);
+        expect(result?.droppedRows, name).to.deep.equal({ m: extra.length });
+        answers.push((await readParquet(result!.files)).rows);
+      }
+      expect(answers[0]).to.deep.equal(answers[1]);
+      expect(answers[0].map((r) => r.negative_zero)).to.deep.equal(values.map((v) => /^-0(\.0)?$/.test(v)));
+      expect(answers[0].map((r) => Number(r.text))).to.deep.equal(values.map(Number));
     });
 
     it("names the SQL file and its error when the job's SQL fails on a file without a bad row, and leaves no output", async () => {
@@ -391,6 +524,24 @@ describe("local/etl-engine", () => {
         const result = await runTransformation(deals(path, join(dir, out)));
         expect((await readParquet(result.files)).rows, path).to.deep.equal(expected);
         expect([result.rowsRead, result.droppedRows], path).to.deep.equal([{ deals: lines.length - 1 }, { deals: 0 }]);
+      }
+    });
+
+    it("reads a gzip file named .GZ or .Gz, the fast way and the exact way (with and without a malformed line)", async () => {
+      const good = generatedDeals(20, 4).trim().split("\n").slice(1);
+      const unclosed = good[1].replace(/,(TRUE|FALSE)$/, ',"$1');
+      const cases = [
+        ["x.CSV.GZ", good, "fast", 0],
+        ["y.csv.Gz", [...good, "1/2/2011,Ann,US_SMB_8,SMB,US,2/2/2011,1.5,Lead,10,FALSE,FALSE,TRUE"], "exact", 1],
+        ["z.CSV.GZ", [good[0], unclosed, ...good.slice(2)], "exact", 1],
+      ] as const;
+      for (const [name, lines, path, dropped] of cases) {
+        await writeFile(join(dir, name), gzipSync([HEADER, ...lines].join("\n") + "\n"));
+        const { result, seen } = await attempts(() => runTransformation(deals(join(dir, name), join(dir, `out-${name}`))));
+        expect(seen.at(-1)?.path, name).to.equal(path);
+        expect([result?.rowsRead, result?.droppedRows, result?.rowsWritten && result.rowsWritten > 0], name).to.deep.equal([{ deals: lines.length }, { deals: dropped }, true]);
+        const kept = lines.filter((l) => l !== unclosed && !l.includes(",1.5,"));
+        expect((await readParquet(result!.files)).rows, name).to.deep.equal(expectedDaily([HEADER, ...kept].join("\n")));
       }
     });
 
