@@ -246,9 +246,9 @@ describe("local/etl-engine", () => {
     it("stops the check when the fast attempt's job fails, then names the SQL error the exact way", async () => {
       const sql = join(dir, "fails.sql");
       await writeFile(sql, "SELECT CAST(deal_name AS INTEGER) AS n FROM deals");
-      const text = [HEADER, ...Array.from({ length: 80_000 }, (_, i) => good[i % good.length])].join("\n") + "\n";
+      const text = [HEADER, ...Array.from({ length: 500_000 }, (_, i) => good[i % good.length])].join("\n") + "\n";
       const chunks = Math.ceil(Buffer.byteLength(text) / (1 << 20));
-      expect(chunks, "the file must span several chunks").to.be.greaterThan(3);
+      expect(chunks, "the file must span many chunks").to.be.greaterThan(25);
       await writeFile(join(dir, "deals.csv"), text);
       let pushed = 0;
       let ended = false;
@@ -256,8 +256,9 @@ describe("local/etl-engine", () => {
         const counter = realLineCounter(kinds);
         return {
           push: (chunk) => {
-            // The first chunk waits long enough for the job to have failed.
-            if (pushed++ === 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+            // Each chunk waits 100 ms: the job (failing on its first row) has seconds to fail before the file is read.
+            pushed++;
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
             return counter.push(chunk);
           },
           end: () => ((ended = true), counter.end()),
