@@ -108,7 +108,7 @@ export interface BuiltApp {
 
 /** Builds the app of `entry` (project-relative) and, unless ETL_BUILD_CACHE=off, caches it under `recordName` in APP_DIR. */
 export async function buildApp(entry: string, recordName: string): Promise<BuiltApp> {
-  const start = startBuild(PROJECT_ROOT); // before esbuild reads anything
+  const start = cacheEnabled() ? startBuild(PROJECT_ROOT) : undefined; // before esbuild reads anything
   const results = [await build(appOptions({ main: entry, check: "core/build-inputs.ts" }))];
   const runsHandlers = LOADS_ENTRIES in results[0].metafile!.inputs;
   if (runsHandlers) results.push(await build(appOptions(Object.fromEntries(HANDLER_ENTRIES.map((file) => [entryName(file), file])))));
@@ -116,7 +116,7 @@ export async function buildApp(entry: string, recordName: string): Promise<Built
   const main = output(results[0], "main");
   const entries = Object.fromEntries((runsHandlers ? HANDLER_ENTRIES : []).map((file) => [file, output(results[1], entryName(file))]));
   const built = (cached: boolean): BuiltApp => ({ main, entries, cached });
-  if (!cacheEnabled()) return built(false);
+  if (!start) return built(false);
   // An input changed during the build: the app runs as built, but is not cached (the next launch builds it again).
   const recorded = recordInputs([...inputs, ...EXTRA_INPUTS], PROJECT_ROOT, start);
   if (!recorded) return built(false);
