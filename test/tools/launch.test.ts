@@ -4,8 +4,8 @@
 // other test); the probe uses core/launched.ts, as the local runtime in `npm start`'s app does, so its app has the
 // handlers.
 // (test/tools/synth-app.test.ts covers the same launcher for `cdktf synth`.)
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, watch, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -19,8 +19,9 @@ const HANDLER = `functions/${FUNCTIONS.dataArrival.entry}/handler.ts`;
 
 /**
  * Reports on stdout: the handler loaded twice
- * by the launcher (fresh module state each: a counter the test appends to the handler), what a file without an
- * entry point gives, and the stack of an error thrown inside the handler's bundle and of one inside the app.
+ * by the launcher (fresh module state each: a counter the test appends to the handler; no module gaining a child per
+ * load), what a file without an entry point gives, and the stack of an error thrown inside the handler's bundle, of
+ * one inside the app and the first line of one of Node's own errors (its code).
  */
 const PROBE_SOURCE = `import { join } from "node:path";
 import { launched } from "./core/launched";
@@ -33,9 +34,19 @@ type Probed = { bump(): number; edition: number; handler(event: unknown): Promis
 const app = launched();
 if (!app) throw new Error("not launched");
 const handlerFile = join(__dirname, ${JSON.stringify(HANDLER)});
+const launcherChildren = () => require.main!.children.length;
+const childrenBefore = launcherChildren();
 const first = app.loadFresh(handlerFile) as Probed;
 const second = app.loadFresh(handlerFile) as Probed;
+// Nothing keeps a loaded handler alive: no module (the launcher's) gains a child per load.
+const childrenGained = launcherChildren() - childrenBefore;
 const bumps = [first.bump(), first.bump(), second.bump()];
+let nodeError = "";
+try {
+  require("node:fs").readFileSync({});
+} catch (e) {
+  nodeError = (e as Error).stack!.split("\\n")[0];
+}
 async function stacks() {
   const inHandler = await first.handler(undefined).then(() => "", (e: Error) => e.stack);
   let inApp = "";
@@ -46,7 +57,7 @@ async function stacks() {
   }
   return { inHandler, inApp };
 }
-stacks().then((s) => console.log(JSON.stringify({ bumps, edition: second.edition, noEntry: app.loadFresh(join(__dirname, "local/cli.ts")) ?? null, ...s })));
+stacks().then((s) => console.log(JSON.stringify({ bumps, childrenGained, nodeError, edition: second.edition, noEntry: app.loadFresh(join(__dirname, "local/cli.ts")) ?? null, ...s })));
 `;
 
 /** Appended to the copy's handler: module state the probe can count on, and which edition of the file was built. */
@@ -88,7 +99,10 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
   });
 
   /** `node tools/launch.cjs args` in `cwd` (the copy), with the package recorder preloaded. */
-  function launch(args: string[], { cwd = root, env = {} }: { cwd?: string; env?: Record<string, string> } = {}): Promise<Launch> {
+  function launch(
+    args: string[],
+    { cwd = root, env = {}, onPackage }: { cwd?: string; env?: Record<string, string>; onPackage?: (packages: string, child: ChildProcess) => void } = {},
+  ): Promise<Launch> {
     const packagesFile = join(scratch, `packages-${++launches}.txt`);
     writeFileSync(packagesFile, "");
     return new Promise((done, fail) => {
@@ -102,6 +116,9 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
       child.stdout.on("data", (c: Buffer) => (stdout += c));
       child.stderr.on("data", (c: Buffer) => (stderr += c));
       child.on("error", fail);
+      // Told of every package the process requires, as it requires it.
+      const watcher = onPackage && watch(packagesFile, () => onPackage(readFileSync(packagesFile, "utf8"), child));
+      child.on("close", () => watcher?.close());
       child.on("close", (code) => done({ code, stdout, stderr, packages: [...new Set(readFileSync(packagesFile, "utf8").split("\n").filter(Boolean))] }));
     });
   }
@@ -134,6 +151,7 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     expect(recordTime()).to.equal(builtAt);
     // The first load counts 1, 2; the second starts again at 1: nothing shared between the two loads.
     expect(warm.report.bumps).to.deep.equal([1, 2, 1]);
+    expect(warm.report.childrenGained, "a module kept per handler load").to.equal(0);
     expect(warm.report.edition).to.equal(1);
     expect(warm.report.noEntry, "a file the build has no entry point for").to.equal(null);
     // A package the build leaves out is required from node_modules when the app requires it (and only then).
@@ -144,6 +162,8 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     expect(report.inApp).to.contain("no-such-config.json").and.match(new RegExp(`\\(${join(root, "core/config.ts")}:\\d+:\\d+\\)`));
     expect(report.inHandler).to.match(new RegExp(`${join(root, "functions", FUNCTIONS.dataArrival.entry)}/[\\w-]+\\.ts:\\d+:\\d+`));
     for (const stack of [report.inApp, report.inHandler]) expect(stack, "no frame left in a bundle").to.not.contain(APP_DIR);
+    // Node's error codes stay, as Node prints them.
+    expect(report.nodeError).to.match(/^TypeError \[ERR_INVALID_ARG_TYPE\]: The "path" argument/);
   });
 
   it("rebuilds after a handler is edited: the bundled handler is the edited one, the superseded files are removed", async () => {
@@ -163,6 +183,22 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     } finally {
       writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(1));
     }
+  });
+
+  it("ends a first run with 130 and a message on a signal during its build (before the app's own handling loads)", async () => {
+    removeAppBuild(root, PROBE);
+    let signalled = false;
+    const interrupted = await launch([PROBE], {
+      onPackage: (packages, child) => {
+        if (signalled || !packages.split("\n").includes("esbuild")) return; // the build has started
+        signalled = true;
+        child.kill("SIGTERM");
+      },
+    });
+    expect(signalled, "the build started").to.equal(true);
+    expect(interrupted.code, interrupted.stderr).to.equal(130);
+    expect(interrupted.stderr).to.contain(`SIGTERM: interrupted while building ${PROBE}`);
+    expect(built(), "nothing recorded").to.equal(undefined);
   });
 
   it("builds safely when launches start at once on a cold cache: each runs, one record names files that all exist", async () => {
