@@ -4,7 +4,7 @@
 // core/launched.ts) also gets each Lambda handler as an entry point of its own, loaded afresh per cold start. The build is
 // cached (core/build-cache.ts) beside its record of the files it read (core/build-inputs.ts), with that check compiled
 // on its own for the launcher, and a source map per file for the launcher's stack traces.
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, extname, join, sep } from "node:path";
 import { build, type BuildOptions, type BuildResult, type Loader, type Plugin } from "esbuild";
 import { CACHE_DIR, cacheEnabled, writeCache } from "../core/build-cache";
@@ -121,7 +121,7 @@ export async function buildApp(entry: string, recordName: string): Promise<Built
   const recorded = recordInputs([...inputs, ...EXTRA_INPUTS], PROJECT_ROOT, start);
   if (!recorded) return built(false);
   const check = output(results[0], "check");
-  const previous = readRecord(recordName);
+  const previous = readRecord(join(APP_DIR, recordName));
   const written = [main, check, ...Object.values(entries)];
   // Content-named, written before the record that names them: a launch reading the previous record still finds its
   // files, and two launches building at once write the same bytes under the same names.
@@ -131,18 +131,7 @@ export async function buildApp(entry: string, recordName: string): Promise<Built
   }
   const record: AppRecord = { ...recorded, entry, main: name(main), check: name(check), entries: Object.fromEntries(Object.entries(entries).map(([file, f]) => [file, name(f)])) };
   writeCache(`apps/${recordName}`, JSON.stringify(record));
-  // The superseded build, its source maps and V8 code caches, best effort (a launch reading it rebuilds).
-  const kept = new Set(written.map(name));
-  for (const superseded of previous ? [previous.main, previous.check, ...Object.values(previous.entries ?? {})] : []) {
-    if (kept.has(superseded)) continue;
-    for (const file of [superseded, `${superseded}.map`, `${superseded}.v8`]) {
-      try {
-        rmSync(join(APP_DIR, file), { force: true });
-      } catch {
-        // a read-only cache folder: nothing was written either
-      }
-    }
-  }
+  if (previous) removeUnnamedAppFiles(appFiles(previous));
   return built(true);
 }
 
@@ -163,10 +152,53 @@ function output(result: BuildResult, entry: string): BuiltFile {
   return { file, code, map: find(".js.map").text };
 }
 
-function readRecord(recordName: string): AppRecord | undefined {
+function readRecord(file: string): AppRecord | undefined {
   try {
-    return JSON.parse(readFileSync(join(APP_DIR, recordName), "utf8")) as AppRecord;
+    return JSON.parse(readFileSync(file, "utf8")) as AppRecord;
   } catch {
-    return undefined;
+    return undefined; // none, or being replaced
   }
+}
+
+/** Every cached app built for the project folder `root` (every app of every folder without it): record file name and content. */
+export function appRecords(root?: string): Array<{ name: string; record: AppRecord }> {
+  if (!existsSync(APP_DIR)) return [];
+  const found = [];
+  for (const recordName of readdirSync(APP_DIR).filter((n) => n.endsWith(".json"))) {
+    const record = readRecord(join(APP_DIR, recordName));
+    if (record && (root === undefined || record.inputs.includes(join(root, record.entry)))) found.push({ name: recordName, record });
+  }
+  return found;
+}
+
+const appFiles = (record: AppRecord) => [record.main, record.check, ...Object.values(record.entries ?? {})];
+
+/**
+ * Removes app files (with their source maps and V8 code caches), best effort, except those a record still names:
+ * the files are content-named, so the compiled check and a handler's bundle are shared by the apps of every entry
+ * point and project folder (worktrees, test copies) that share this node_modules.
+ * A process still running a superseded build loses nothing it needs: the launcher opens every bundle of its build when
+ * it starts (tools/launch.cjs currentBuild), so on POSIX a removed one stays readable through that descriptor; only its
+ * source maps are gone (its stack traces then keep the bundle's positions), and it writes no V8 code cache for a
+ * removed bundle. So superseded files are removed at once rather than kept for some age or one more build.
+ */
+function removeUnnamedAppFiles(files: readonly string[]): void {
+  const stillNamed = new Set(appRecords().flatMap((r) => appFiles(r.record)));
+  for (const file of files) {
+    if (stillNamed.has(file)) continue;
+    for (const ext of ["", ".map", ".v8"]) {
+      try {
+        rmSync(join(APP_DIR, file + ext), { force: true });
+      } catch {
+        // a read-only cache folder: nothing was written either
+      }
+    }
+  }
+}
+
+/** Removes the cached app of `entry` for the project folder `root` (every app of it when no entry is given): its record and the files no other record names. */
+export function removeAppBuild(root: string, entry?: string): void {
+  const removed = appRecords(root).filter((r) => entry === undefined || r.record.entry === entry);
+  for (const { name: recordName } of removed) rmSync(join(APP_DIR, recordName), { force: true });
+  removeUnnamedAppFiles(removed.flatMap((r) => appFiles(r.record)));
 }

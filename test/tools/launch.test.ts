@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { PROJECT_ROOT } from "../../core/config";
 import { FUNCTIONS } from "../../core/topology";
-import { APP_DIR, HANDLER_ENTRIES } from "../../tools/app-build";
-import { appRecord, copyProject, removeAppBuild, removeProjectCopy } from "../support/project-copy";
+import { APP_DIR, HANDLER_ENTRIES, removeAppBuild } from "../../tools/app-build";
+import { appRecord, copyProject, removeProjectCopy } from "../support/project-copy";
 
 const PROBE = "launch-probe.ts";
 const HANDLER = `functions/${FUNCTIONS.dataArrival.entry}/handler.ts`;
