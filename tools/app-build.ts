@@ -4,26 +4,15 @@
 // core/launched.ts) also gets each Lambda handler as an entry point of its own, loaded afresh per cold start. The build is
 // cached (core/build-cache.ts) beside its record of the files it read (core/build-inputs.ts), with that check compiled
 // on its own for the launcher, and a source map per file for the launcher's stack traces.
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, extname, join, sep } from "node:path";
 import { build, type BuildOptions, type BuildResult, type Loader, type Plugin } from "esbuild";
-import { CACHE_DIR, cacheEnabled, writeCache } from "../core/build-cache";
-import { recordInputs, sha256, startBuild, type BuildInputs } from "../core/build-inputs";
+import { cacheEnabled, writeCache } from "../core/build-cache";
+import { recordInputs, sha256, startBuild } from "../core/build-inputs";
 import { PROJECT_ROOT } from "../core/config";
 import { FUNCTIONS } from "../core/topology";
+import { APP_DIR, appFiles, readRecord, removeUnnamedAppFiles, type AppRecord } from "./app-records";
 
-/** The record of a cached app, `apps/<hash of the project folder and entry point>.json` in the build cache. */
-export interface AppRecord extends BuildInputs {
-  /** The entry point, relative to the project folder (`local/cli.ts`). */
-  entry: string;
-  /** The app and the compiled core/build-inputs.ts, by file name in the same folder. */
-  main: string;
-  check: string;
-  /** The entry points the app loads by path (the handlers), by project-relative source path: their file names. */
-  entries: Record<string, string>;
-}
-
-export const APP_DIR = join(CACHE_DIR, "apps");
 
 /**
  * Packages left out of the file, required from node_modules when used: esbuild and DuckDB have native binaries;
@@ -150,55 +139,4 @@ function output(result: BuildResult, entry: string): BuiltFile {
   // The bundle's own comment names esbuild's file name: the launcher finds the map beside the file instead.
   const code = js.text.replace(/\n\/\/# sourceMappingURL=[^\n]*\n?$/, "\n");
   return { file, code, map: find(".js.map").text };
-}
-
-function readRecord(file: string): AppRecord | undefined {
-  try {
-    return JSON.parse(readFileSync(file, "utf8")) as AppRecord;
-  } catch {
-    return undefined; // none, or being replaced
-  }
-}
-
-/** Every cached app built for the project folder `root` (every app of every folder without it): record file name and content. */
-export function appRecords(root?: string): Array<{ name: string; record: AppRecord }> {
-  if (!existsSync(APP_DIR)) return [];
-  const found = [];
-  for (const recordName of readdirSync(APP_DIR).filter((n) => n.endsWith(".json"))) {
-    const record = readRecord(join(APP_DIR, recordName));
-    if (record && (root === undefined || record.inputs.includes(join(root, record.entry)))) found.push({ name: recordName, record });
-  }
-  return found;
-}
-
-const appFiles = (record: AppRecord) => [record.main, record.check, ...Object.values(record.entries ?? {})];
-
-/**
- * Removes app files (with their source maps and V8 code caches), best effort, except those a record still names:
- * the files are content-named, so the compiled check and a handler's bundle are shared by the apps of every entry
- * point and project folder (worktrees, test copies) that share this node_modules.
- * A process still running a superseded build loses nothing it needs: the launcher opens every bundle of its build when
- * it starts (tools/launch.cjs currentBuild), so on POSIX a removed one stays readable through that descriptor; only its
- * source maps are gone (its stack traces then keep the bundle's positions), and it writes no V8 code cache for a
- * removed bundle. So superseded files are removed at once rather than kept for some age or one more build.
- */
-function removeUnnamedAppFiles(files: readonly string[]): void {
-  const stillNamed = new Set(appRecords().flatMap((r) => appFiles(r.record)));
-  for (const file of files) {
-    if (stillNamed.has(file)) continue;
-    for (const ext of ["", ".map", ".v8"]) {
-      try {
-        rmSync(join(APP_DIR, file + ext), { force: true });
-      } catch {
-        // a read-only cache folder: nothing was written either
-      }
-    }
-  }
-}
-
-/** Removes the cached app of `entry` for the project folder `root` (every app of it when no entry is given): its record and the files no other record names. */
-export function removeAppBuild(root: string, entry?: string): void {
-  const removed = appRecords(root).filter((r) => entry === undefined || r.record.entry === entry);
-  for (const { name: recordName } of removed) rmSync(join(APP_DIR, recordName), { force: true });
-  removeUnnamedAppFiles(removed.flatMap((r) => appFiles(r.record)));
 }

@@ -16,7 +16,7 @@ performance.mark("launch:start");
 
 const root = resolve(__dirname, "..");
 const cacheOn = process.env.ETL_BUILD_CACHE !== "off"; // as core/build-cache.ts reads it
-// APP_DIR of tools/app-build.ts (test/tools/launch.test.ts checks that a launch finds its build there).
+// APP_DIR of tools/app-records.ts (test/tools/launch.test.ts checks that a launch finds its build there).
 const appDir = join(root, "node_modules", ".cache", "etl-orchestrator", "apps");
 
 const [entryArg, ...args] = process.argv.slice(2);

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { defineCommand, runAsScript } from "../core/cli-args";
 import { PROJECT_ROOT } from "../core/config";
-import { removeAppBuild } from "./app-build";
+import { removeAppBuild } from "./app-records";
 import { Json, Synthesis, compareSyntheses } from "./synth-diff/compare";
 import { renderMarkdown } from "./synth-diff/markdown";
 

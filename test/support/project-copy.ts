@@ -5,7 +5,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PROJECT_ROOT } from "../../core/config";
-import { appRecords, removeAppBuild, type AppRecord } from "../../tools/app-build";
+import { appRecords, removeAppBuild, type AppRecord } from "../../tools/app-records";
 
 export function copyProject(prefix = "etl-project-copy-"): string {
   const root = mkdtempSync(join(tmpdir(), prefix));

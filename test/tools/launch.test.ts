@@ -5,14 +5,16 @@
 // handlers.
 // (test/tools/synth-app.test.ts covers the same launcher for `cdktf synth`.)
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, watch, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { PROJECT_ROOT } from "../../core/config";
 import { FUNCTIONS } from "../../core/topology";
-import { APP_DIR, HANDLER_ENTRIES, removeAppBuild } from "../../tools/app-build";
+import { HANDLER_ENTRIES } from "../../tools/app-build";
+import { APP_DIR, removeAppBuild } from "../../tools/app-records";
 import { appRecord, copyProject, removeProjectCopy } from "../support/project-copy";
+import { launchedFile, SCRIPTS } from "../support/scripts";
 
 const PROBE = "launch-probe.ts";
 const HANDLER = `functions/${FUNCTIONS.dataArrival.entry}/handler.ts`;
@@ -132,10 +134,9 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
   const tsxLoaded = (l: Launch) => l.packages.some((p) => p.startsWith("tsx"));
 
   it("is how every npm script that runs a project .ts file starts (no tsx, no npx)", () => {
-    const scripts: Record<string, string> = JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")).scripts;
-    const onTs = Object.entries(scripts).filter(([, command]) => /\.ts\b/.test(command));
+    const onTs = Object.entries(SCRIPTS).filter(([, command]) => /\.ts\b/.test(command));
     expect(onTs.map(([name]) => name)).to.include.members(["start", "serve", "watch", "bench", "synth:hcl"]);
-    for (const [name, command] of onTs) expect(command, name).to.match(/^(exec )?node tools\/launch\.cjs \S+\.ts$/);
+    for (const [name, command] of onTs) expect(launchedFile(command), `${name}: ${command}`).to.not.equal(undefined);
   });
 
   it("builds once (through tsx), then runs from the cache without tsx; each handler load is a fresh module; stacks name the .ts", async () => {

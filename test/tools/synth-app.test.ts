@@ -7,7 +7,8 @@ import { join, relative } from "node:path";
 import { expect } from "chai";
 import { PROJECT_ROOT } from "../../core/config";
 import { build } from "esbuild";
-import { APP_DIR, ownLocation, removeAppBuild } from "../../tools/app-build";
+import { ownLocation } from "../../tools/app-build";
+import { APP_DIR, removeAppBuild } from "../../tools/app-records";
 import { configVariant } from "../support/config-variant";
 import { appRecord, copyProject, removeProjectCopy } from "../support/project-copy";
 

@@ -1,12 +1,12 @@
-// tools/app-build.ts's removal of cached apps: a file is removed only when no other record names it (the compiled check
+// tools/app-records.ts: the removal of cached apps: a file is removed only when no other record names it (the compiled check
 // and the handlers' bundles are content-named, shared by every entry point and project folder using this node_modules).
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
-import { APP_DIR, appRecords, removeAppBuild, type AppRecord } from "../../tools/app-build";
+import { APP_DIR, appRecords, removeAppBuild, type AppRecord } from "../../tools/app-records";
 
-describe("tools/app-build: removeAppBuild", () => {
+describe("tools/app-records: removeAppBuild", () => {
   const id = randomUUID().slice(0, 8);
   // Two project folders (never created: records name them only) whose apps share a handler bundle and the check.
   const roots = ["/nonexistent/a", "/nonexistent/b"].map((r) => `${r}-${id}`);
