@@ -139,13 +139,39 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     for (const [name, command] of onTs) expect(launchedFile(command), `${name}: ${command}`).to.not.equal(undefined);
   });
 
-  it("builds once (through tsx), then runs from the cache without tsx; each handler load is a fresh module; stacks name the .ts", async () => {
+  // Four full builds in all: the cold pair, the rebuild after an edit, and the uncached one.
+  it("ends a first run with 130 and a message on a signal during its build (before the app's own handling loads)", async () => {
     removeAppBuild(root, PROBE);
-    const cold = await probe();
-    expect(tsxLoaded(cold), "a cold launch builds through tsx").to.equal(true);
+    let signalled = false;
+    const interrupted = await launch([PROBE], {
+      onPackage: (packages, child) => {
+        if (signalled || !packages.split("\n").includes("esbuild")) return; // the build has started
+        signalled = true;
+        child.kill("SIGTERM");
+      },
+    });
+    expect(signalled, "the build started").to.equal(true);
+    expect(interrupted.code, interrupted.stderr).to.equal(130);
+    expect(interrupted.stderr).to.contain(`SIGTERM: interrupted while building ${PROBE}`);
+    expect(built(), "nothing recorded").to.equal(undefined);
+  });
+
+  let cold: Launch;
+  it("builds (through tsx) when launches start at once on a cold cache: each runs, one record names files that all exist", async () => {
+    removeAppBuild(root, PROBE);
+    const launchesAtOnce = await Promise.all([probe(), probe()]); // as mocha's two workers start them
+    for (const l of launchesAtOnce) {
+      expect(tsxLoaded(l), "a cold launch builds through tsx").to.equal(true);
+      expect(l.report.bumps).to.deep.equal([1, 2, 1]);
+    }
+    cold = launchesAtOnce[0];
     const { record } = built()!;
     expect(Object.keys(record.entries).sort()).to.deep.equal([...HANDLER_ENTRIES].sort());
     for (const name of [record.main, `${record.main}.map`, record.check, ...Object.values(record.entries)]) expect(existsSync(join(APP_DIR, name)), name).to.equal(true);
+    expect(readdirSync(APP_DIR).filter((n) => n.endsWith(".tmp")), "no partial file left").to.deep.equal([]);
+  });
+
+  it("then runs from the cache without tsx; each handler load is a fresh module; stacks name the .ts", async () => {
     const builtAt = recordTime();
     const warm = await probe({}, ["--load-duckdb"]);
     expect(tsxLoaded(warm), `a warm launch loads no tsx: ${warm.packages.join(", ")}`).to.equal(false);
@@ -168,57 +194,29 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
   });
 
   it("rebuilds after a handler is edited: the bundled handler is the edited one, the superseded files are removed", async () => {
-    await probe();
     const before = built()!.record;
-    try {
-      writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(2));
-      const edited = await probe();
-      expect(tsxLoaded(edited)).to.equal(true);
-      expect(edited.report.edition).to.equal(2);
-      const after = built()!.record;
-      expect(after.entries[HANDLER]).to.not.equal(before.entries[HANDLER]);
-      expect(existsSync(join(APP_DIR, before.entries[HANDLER])), "the superseded handler").to.equal(false);
-      const again = await probe();
-      expect(tsxLoaded(again), "and the new build is reused").to.equal(false);
-      expect(again.report.edition).to.equal(2);
-    } finally {
-      writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(1));
-    }
-  });
-
-  it("ends a first run with 130 and a message on a signal during its build (before the app's own handling loads)", async () => {
-    removeAppBuild(root, PROBE);
-    let signalled = false;
-    const interrupted = await launch([PROBE], {
-      onPackage: (packages, child) => {
-        if (signalled || !packages.split("\n").includes("esbuild")) return; // the build has started
-        signalled = true;
-        child.kill("SIGTERM");
-      },
-    });
-    expect(signalled, "the build started").to.equal(true);
-    expect(interrupted.code, interrupted.stderr).to.equal(130);
-    expect(interrupted.stderr).to.contain(`SIGTERM: interrupted while building ${PROBE}`);
-    expect(built(), "nothing recorded").to.equal(undefined);
-  });
-
-  it("builds safely when launches start at once on a cold cache: each runs, one record names files that all exist", async () => {
-    removeAppBuild(root, PROBE);
-    const launchesAtOnce = await Promise.all([probe(), probe()]); // as mocha's two workers start them
-    for (const l of launchesAtOnce) expect(l.report.bumps).to.deep.equal([1, 2, 1]);
-    const { record } = built()!;
-    for (const name of [record.main, record.check, ...Object.values(record.entries)]) expect(existsSync(join(APP_DIR, name)), name).to.equal(true);
-    expect(readdirSync(APP_DIR).filter((n) => n.endsWith(".tmp")), "no partial file left").to.deep.equal([]);
-    const next = await probe();
-    expect(tsxLoaded(next), "the next launch reuses that build").to.equal(false);
+    writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(2)); // after() removes the copy
+    const edited = await probe();
+    expect(tsxLoaded(edited)).to.equal(true);
+    expect(edited.report.edition).to.equal(2);
+    const after = built()!.record;
+    expect(after.entries[HANDLER]).to.not.equal(before.entries[HANDLER]);
+    expect(existsSync(join(APP_DIR, before.entries[HANDLER])), "the superseded handler").to.equal(false);
+    const again = await probe();
+    expect(tsxLoaded(again), "and the new build is reused").to.equal(false);
+    expect(again.report.edition).to.equal(2);
   });
 
   it("with ETL_BUILD_CACHE=off builds in memory, handlers included, and writes nothing to the cache", async () => {
-    removeAppBuild(root, PROBE);
+    const before = built()!;
+    const builtAt = recordTime();
     const uncached = await probe({ ETL_BUILD_CACHE: "off" });
+    expect(tsxLoaded(uncached), "built, not read from the cache").to.equal(true);
     expect(uncached.report.bumps).to.deep.equal([1, 2, 1]);
+    expect(uncached.report.edition).to.equal(2);
     expect(uncached.report.inHandler).to.match(new RegExp(`${join(root, "functions")}/.*\\.ts:\\d+:\\d+`));
-    expect(built()).to.equal(undefined);
+    expect(built(), "the record as it was").to.deep.equal(before);
+    expect(recordTime()).to.equal(builtAt);
   });
 
   it("refuses what is not a .ts file of the project, with exit 2 and the usage; a build error names the file", async () => {
