@@ -96,6 +96,7 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     );
   });
   after(() => {
+    removeAppBuild(join(scratch, "other-folder"));
     removeProjectCopy(root);
     rmSync(scratch, { recursive: true, force: true });
   });
@@ -193,15 +194,26 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     expect(report.nodeError).to.match(/^TypeError \[ERR_INVALID_ARG_TYPE\]: The "path" argument/);
   });
 
-  it("rebuilds after a handler is edited: the bundled handler is the edited one, the superseded files are removed", async () => {
+  it("rebuilds after the app and a handler are edited: the edited ones run; superseded files are removed but those another record names", async () => {
     const before = built()!.record;
-    writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(2)); // after() removes the copy
+    // Another project folder sharing this node_modules whose app has the same handler bundle (content-named).
+    const otherRoot = join(scratch, "other-folder"); // its record removed by after() too, if the case fails
+    const otherRecord = join(APP_DIR, `launch-test-other-${launches}.json`);
+    writeFileSync(otherRecord, JSON.stringify({ ...before, inputs: [join(otherRoot, PROBE)], main: "none.js", check: "none.js", entries: { [HANDLER]: before.entries[HANDLER] } }));
+    // after() removes the copy
+    writeFileSync(join(root, PROBE), `${PROBE_SOURCE}export const probeEdition = 2;\n`);
+    writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(2));
     const edited = await probe();
     expect(tsxLoaded(edited)).to.equal(true);
     expect(edited.report.edition).to.equal(2);
     const after = built()!.record;
+    expect(after.main).to.not.equal(before.main);
     expect(after.entries[HANDLER]).to.not.equal(before.entries[HANDLER]);
-    expect(existsSync(join(APP_DIR, before.entries[HANDLER])), "the superseded handler").to.equal(false);
+    expect(existsSync(join(APP_DIR, before.main)), "the superseded app").to.equal(false);
+    expect(existsSync(join(APP_DIR, before.entries[HANDLER])), "the superseded handler the other record names").to.equal(true);
+    removeAppBuild(otherRoot);
+    expect(existsSync(otherRecord)).to.equal(false);
+    expect(existsSync(join(APP_DIR, before.entries[HANDLER])), "named by none now").to.equal(false);
     const again = await probe();
     expect(tsxLoaded(again), "and the new build is reused").to.equal(false);
     expect(again.report.edition).to.equal(2);
