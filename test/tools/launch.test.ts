@@ -59,7 +59,11 @@ async function stacks() {
   }
   return { inHandler, inApp };
 }
-stacks().then((s) => console.log(JSON.stringify({ bumps, childrenGained, nodeError, edition: second.edition, noEntry: app.loadFresh(join(__dirname, "local/cli.ts")) ?? null, ...s })));
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+stacks().then((s) => console.log(JSON.stringify({ cpuMs: cpuMs(), bumps, childrenGained, nodeError, edition: second.edition, noEntry: app.loadFresh(join(__dirname, "local/cli.ts")) ?? null, ...s })));
 `;
 
 /** Appended to the copy's handler: module state the probe can count on, and which edition of the file was built. */
@@ -170,6 +174,10 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     expect(Object.keys(record.entries).sort()).to.deep.equal([...HANDLER_ENTRIES].sort());
     for (const name of [record.main, `${record.main}.map`, record.check, ...Object.values(record.entries)]) expect(existsSync(join(APP_DIR, name)), name).to.equal(true);
     expect(readdirSync(APP_DIR).filter((n) => n.endsWith(".tmp")), "no partial file left").to.deep.equal([]);
+    // V8's code cache is headed by the CPU time of the run that wrote it, counted from the app's load: a first run's
+    // build (seconds of CPU, before the app loads) is not in it, so it is below what either whole process had used.
+    const writerCpuMs = readFileSync(join(APP_DIR, `${record.main}.v8`)).readDoubleLE(0);
+    expect(writerCpuMs).to.be.above(0).and.below(Math.min(...launchesAtOnce.map((l) => l.report.cpuMs)));
   });
 
   it("then runs from the cache without tsx; each handler load is a fresh module; stacks name the .ts", async () => {
