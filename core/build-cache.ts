@@ -17,17 +17,25 @@ export function readCache(key: string): Buffer | undefined {
   return existsSync(file) ? readFileSync(file) : undefined;
 }
 
-/** Writes atomically (rename), so a concurrent synth never reads half an entry. A failed write only costs a rebuild. */
+let warnedUnwritable = false;
+
+/**
+ * Writes atomically (rename), so a concurrent synth never reads half an entry. A failed write only costs a rebuild,
+ * but is said once per process on stderr, naming the folder: else every command would rebuild with no word why.
+ */
 export function writeCache(key: string, data: string | Buffer): void {
   if (!cacheEnabled()) return;
+  const file = join(CACHE_DIR, key);
   try {
-    const file = join(CACHE_DIR, key);
     mkdirSync(dirname(file), { recursive: true });
     const partial = `${file}.${process.pid}.tmp`;
     writeFileSync(partial, data);
     renameSync(partial, file);
-  } catch {
+  } catch (e) {
     // Read-only node_modules and the like: the cache is an optimization, never a requirement.
+    if (warnedUnwritable) return;
+    warnedUnwritable = true;
+    process.stderr.write(`build cache: cannot write ${dirname(file)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): nothing is cached, each command builds again (ETL_BUILD_CACHE=off skips the cache)\n`);
   }
 }
 

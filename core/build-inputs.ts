@@ -2,7 +2,7 @@
 // (the Lambda bundles, the launched apps). Node built-ins only: tools/launch.cjs loads it, compiled, before
 // anything else, to decide whether its prebuilt app is current.
 import { createHash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 export const sha256 = (...parts: Array<string | Buffer>) => {
@@ -51,7 +51,12 @@ export interface BuildStart {
  */
 export const CHANGE_TIME_SLACK_MS = 50;
 
-const lockfileHash = (projectRoot: string) => sha256(readFileSync(join(projectRoot, "package-lock.json")));
+/** The lockfile's content hash; "<missing>" without one (as fingerprintFiles counts a missing file), so that a
+ * checkout without package-lock.json still runs, and rebuilds once one appears. */
+function lockfileHash(projectRoot: string): string {
+  const file = join(projectRoot, "package-lock.json");
+  return existsSync(file) ? sha256(readFileSync(file)) : "<missing>";
+}
 
 export function startBuild(projectRoot: string): BuildStart {
   return { startedAt: Date.now(), lockfileHash: lockfileHash(projectRoot) };

@@ -4,26 +4,15 @@
 // core/launched.ts) also gets each Lambda handler as an entry point of its own, loaded afresh per cold start. The build is
 // cached (core/build-cache.ts) beside its record of the files it read (core/build-inputs.ts), with that check compiled
 // on its own for the launcher, and a source map per file for the launcher's stack traces.
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, extname, join, sep } from "node:path";
 import { build, type BuildOptions, type BuildResult, type Loader, type Plugin } from "esbuild";
-import { CACHE_DIR, cacheEnabled, writeCache } from "../core/build-cache";
-import { recordInputs, sha256, startBuild, type BuildInputs } from "../core/build-inputs";
+import { cacheEnabled, writeCache } from "../core/build-cache";
+import { recordInputs, sha256, startBuild } from "../core/build-inputs";
 import { PROJECT_ROOT } from "../core/config";
 import { FUNCTIONS } from "../core/topology";
+import { APP_DIR, appFiles, readRecord, removeUnnamedAppFiles, type AppRecord } from "./app-records";
 
-/** The record of a cached app, `apps/<hash of the project folder and entry point>.json` in the build cache. */
-export interface AppRecord extends BuildInputs {
-  /** The entry point, relative to the project folder (`local/cli.ts`). */
-  entry: string;
-  /** The app and the compiled core/build-inputs.ts, by file name in the same folder. */
-  main: string;
-  check: string;
-  /** The entry points the app loads by path (the handlers), by project-relative source path: their file names. */
-  entries: Record<string, string>;
-}
-
-export const APP_DIR = join(CACHE_DIR, "apps");
 
 /**
  * Packages left out of the file, required from node_modules when used: esbuild and DuckDB have native binaries;
@@ -108,7 +97,7 @@ export interface BuiltApp {
 
 /** Builds the app of `entry` (project-relative) and, unless ETL_BUILD_CACHE=off, caches it under `recordName` in APP_DIR. */
 export async function buildApp(entry: string, recordName: string): Promise<BuiltApp> {
-  const start = startBuild(PROJECT_ROOT); // before esbuild reads anything
+  const start = cacheEnabled() ? startBuild(PROJECT_ROOT) : undefined; // before esbuild reads anything
   const results = [await build(appOptions({ main: entry, check: "core/build-inputs.ts" }))];
   const runsHandlers = LOADS_ENTRIES in results[0].metafile!.inputs;
   if (runsHandlers) results.push(await build(appOptions(Object.fromEntries(HANDLER_ENTRIES.map((file) => [entryName(file), file])))));
@@ -116,12 +105,12 @@ export async function buildApp(entry: string, recordName: string): Promise<Built
   const main = output(results[0], "main");
   const entries = Object.fromEntries((runsHandlers ? HANDLER_ENTRIES : []).map((file) => [file, output(results[1], entryName(file))]));
   const built = (cached: boolean): BuiltApp => ({ main, entries, cached });
-  if (!cacheEnabled()) return built(false);
+  if (!start) return built(false);
   // An input changed during the build: the app runs as built, but is not cached (the next launch builds it again).
   const recorded = recordInputs([...inputs, ...EXTRA_INPUTS], PROJECT_ROOT, start);
   if (!recorded) return built(false);
   const check = output(results[0], "check");
-  const previous = readRecord(recordName);
+  const previous = readRecord(join(APP_DIR, recordName));
   const written = [main, check, ...Object.values(entries)];
   // Content-named, written before the record that names them: a launch reading the previous record still finds its
   // files, and two launches building at once write the same bytes under the same names.
@@ -131,18 +120,7 @@ export async function buildApp(entry: string, recordName: string): Promise<Built
   }
   const record: AppRecord = { ...recorded, entry, main: name(main), check: name(check), entries: Object.fromEntries(Object.entries(entries).map(([file, f]) => [file, name(f)])) };
   writeCache(`apps/${recordName}`, JSON.stringify(record));
-  // The superseded build, its source maps and V8 code caches, best effort (a launch reading it rebuilds).
-  const kept = new Set(written.map(name));
-  for (const superseded of previous ? [previous.main, previous.check, ...Object.values(previous.entries ?? {})] : []) {
-    if (kept.has(superseded)) continue;
-    for (const file of [superseded, `${superseded}.map`, `${superseded}.v8`]) {
-      try {
-        rmSync(join(APP_DIR, file), { force: true });
-      } catch {
-        // a read-only cache folder: nothing was written either
-      }
-    }
-  }
+  if (previous) removeUnnamedAppFiles(appFiles(previous));
   return built(true);
 }
 
@@ -161,12 +139,4 @@ function output(result: BuildResult, entry: string): BuiltFile {
   // The bundle's own comment names esbuild's file name: the launcher finds the map beside the file instead.
   const code = js.text.replace(/\n\/\/# sourceMappingURL=[^\n]*\n?$/, "\n");
   return { file, code, map: find(".js.map").text };
-}
-
-function readRecord(recordName: string): AppRecord | undefined {
-  try {
-    return JSON.parse(readFileSync(join(APP_DIR, recordName), "utf8")) as AppRecord;
-  } catch {
-    return undefined;
-  }
 }

@@ -6,7 +6,7 @@
 // (the build's source maps, read only when a stack trace is formatted).
 "use strict";
 const { createHash } = require("node:crypto");
-const { openSync, readFileSync, renameSync, writeFileSync } = require("node:fs");
+const { existsSync, openSync, readFileSync, renameSync, writeFileSync } = require("node:fs");
 const Module = require("node:module");
 const { dirname, isAbsolute, join, relative, resolve, sep } = require("node:path");
 const { performance } = require("node:perf_hooks");
@@ -16,7 +16,7 @@ performance.mark("launch:start");
 
 const root = resolve(__dirname, "..");
 const cacheOn = process.env.ETL_BUILD_CACHE !== "off"; // as core/build-cache.ts reads it
-// APP_DIR of tools/app-build.ts (test/tools/launch.test.ts checks that a launch finds its build there).
+// APP_DIR of tools/app-records.ts (test/tools/launch.test.ts checks that a launch finds its build there).
 const appDir = join(root, "node_modules", ".cache", "etl-orchestrator", "apps");
 
 const [entryArg, ...args] = process.argv.slice(2);
@@ -51,11 +51,24 @@ function currentBuild() {
 }
 
 async function build() {
+  // A first run builds for seconds before the app (and its own signal handling, local/early-signals.ts) loads: a
+  // signal then ends it as the app's would, with 130 and a message, esbuild's service stopped. Removed before run().
+  const onSignal = (signal) => {
+    try {
+      require("esbuild").stop();
+    } catch {}
+    process.stderr.write(`${signal}: interrupted while building ${entry}\n`);
+    process.exit(130);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   // Registered for this one require (tsx's namespaced require would also namespace esbuild's binary path).
   const unregister = require("tsx/cjs/api").register();
   try {
     return await require("./app-build.ts").buildApp(entry, recordName);
   } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     unregister();
     // esbuild's service process, ended and reaped now rather than left idle for the rest of the run.
     await require("esbuild").stop();
@@ -66,7 +79,9 @@ async function build() {
  * Compiles a bundle, with V8's code cache of an earlier run when it has one (a cached build only). The cache is
  * written at exit, so that the functions the run compiled lazily are in it too, and written again by a run that
  * took over twice the CPU time of the run that wrote it (a --help wrote it, a whole run needs more of the app):
- * the file starts with that CPU time (8 bytes). A failed write only costs the next compile.
+ * the file starts with that CPU time (8 bytes), counted from when the app is loaded (a first run's build is no use
+ * of the app). Not written for a bundle a rebuild has removed since (it would be left behind). A failed write only costs the
+ * next compile.
  */
 function compile({ file, code }, cached) {
   const codeCacheFile = `${file}.v8`;
@@ -86,9 +101,10 @@ function compile({ file, code }, cached) {
   if (keepCode) {
     const stale = !cachedData || script.cachedDataRejected;
     process.once("exit", () => {
-      const { user, system } = process.cpuUsage();
+      const { user, system } = process.cpuUsage(cpuAtLoad);
       const cpuMs = (user + system) / 1000;
       if (!stale && cpuMs <= 2 * writerCpuMs) return;
+      if (!existsSync(file)) return;
       try {
         const header = Buffer.alloc(8);
         header.writeDoubleLE(cpuMs);
@@ -101,9 +117,12 @@ function compile({ file, code }, cached) {
   return script;
 }
 
-/** Runs a compiled bundle as a new CommonJS module of its own file; returns its exports. */
+/**
+ * Runs a compiled bundle as a new CommonJS module of its own file; returns its exports. No parent: a parent keeps
+ * each module in its `children` for good, so every handler cold start would stay in memory.
+ */
 function execute(script, file) {
-  const app = new Module(file, module);
+  const app = new Module(file);
   app.filename = file;
   app.paths = Module._nodeModulePaths(dirname(file));
   const requireFromApp = Object.assign((id) => app.require(id), {
@@ -148,6 +167,11 @@ function mapStackTraces(bundles) {
     let head;
     try {
       head = Error.prototype.toString.call(error);
+      // Node's own errors print their code (`TypeError [ERR_INVALID_ARG_TYPE]: …`) through their class's toString.
+      if (typeof error.code === "string" && error.toString !== Error.prototype.toString) {
+        const own = String(error);
+        if (own.startsWith(`${error.name} [${error.code}]`)) head = own;
+      }
     } catch {
       head = "Error";
     }
@@ -158,6 +182,9 @@ function mapStackTraces(bundles) {
     }
   };
 }
+
+/** The process's CPU time when the app starts loading (after a build), where the V8 code cache's measure of a run starts. */
+let cpuAtLoad;
 
 function run(built) {
   const bundles = new Map([built.main, ...Object.values(built.entries)].map((b) => [b.file, b]));
@@ -181,6 +208,7 @@ function run(built) {
       return require(file);
     },
   };
+  cpuAtLoad = process.cpuUsage();
   const script = compile(built.main, built.cached);
   performance.mark("launch:loaded");
   execute(script, built.main.file);

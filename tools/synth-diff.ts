@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { defineCommand, runAsScript } from "../core/cli-args";
 import { PROJECT_ROOT } from "../core/config";
+import { removeAppBuild } from "./app-records";
 import { Json, Synthesis, compareSyntheses } from "./synth-diff/compare";
 import { renderMarkdown } from "./synth-diff/markdown";
 
@@ -71,6 +72,8 @@ export function synthesizeRef(ref: string, outdir: string, repo = PROJECT_ROOT):
     synthesize(tree, outdir);
     return readSynthesis(outdir, tree);
   } finally {
+    // Its launched app (tools/launch.cjs), cached in the node_modules it shares: not left behind by every run.
+    removeAppBuild(tree);
     try {
       git("worktree", "remove", "--force", tree);
     } catch {

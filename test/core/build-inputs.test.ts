@@ -26,6 +26,16 @@ describe("core/build-inputs", () => {
     expect(inputsUnchanged(recorded, root)).to.equal(true);
   });
 
+  it("takes a missing lockfile as missing (a checkout without one still builds), and rebuilds once one appears", () => {
+    rmSync(join(root, "package-lock.json"));
+    const start = startBuild(root);
+    expect(start.lockfileHash).to.equal("<missing>");
+    const recorded = recordInputs(inputs, root, start)!;
+    expect(inputsUnchanged(recorded, root)).to.equal(true);
+    writeFileSync(join(root, "package-lock.json"), "{}");
+    expect(inputsUnchanged(recorded, root), "a lockfile appeared").to.equal(false);
+  });
+
   it("refuses the record when an input was edited, deleted or re-dated into the past during the build, or the lockfile changed", async () => {
     const cases: Array<[string, () => void]> = [
       ["edited", () => writeFileSync(inputs[1], "export const x = 2;\n")],

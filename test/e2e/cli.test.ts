@@ -402,8 +402,8 @@ describe("e2e: npm start", () => {
     });
 
     it("SIGTERM while the CLI is still starting (loading, checking its inputs) exits 130 at once", async () => {
-      // The CLI's modules are loading once DuckDB's native library is mapped (tsx, loaded before, handles signals
-      // its own way): the moment to interrupt, before any server starts.
+      // The CLI's modules are loading once DuckDB's native library is mapped (after local/early-signals.ts, which the
+      // launched app runs first): the moment to interrupt, before any server starts.
       const loading = async (pid: number) => (await readFile(`/proc/${pid}/maps`, "utf8").catch(() => "")).includes("duckdb");
       const child = spawn(process.execPath, ["tools/launch.cjs", "local/cli.ts", "--out", join(dir, "early-term")], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";

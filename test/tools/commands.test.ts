@@ -1,15 +1,14 @@
 // Every npm script that takes arguments behaves like a tool: --help prints its usage and exits 0, and a bad
 // argument exits 2 with one line naming it, no stack trace. The scripts are read from package.json.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { expect } from "chai";
+import { launchedFile, SCRIPTS } from "../support/scripts";
 
 const ROOT = resolve(__dirname, "..", "..");
-const scripts = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts as Record<string, string>;
 /** `node tools/launch.cjs <file>` scripts are the project's own tools (test, synth and build run mocha, cdktf and tsc). */
-const tools = Object.entries(scripts)
-  .map(([name, command]) => ({ name, file: /^(?:exec )?node tools\/launch\.cjs (\S+\.ts)$/.exec(command)?.[1] }))
+const tools = Object.entries(SCRIPTS)
+  .map(([name, command]) => ({ name, file: launchedFile(command) }))
   .filter((t): t is { name: string; file: string } => t.file !== undefined);
 
 function run(file: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -6,9 +6,10 @@ import { expect } from "chai";
 import { DEFAULT_CONFIG_FILE, PROJECT_ROOT, resourceNames } from "../../core/config";
 import { activeConfigFile, activeRawConfig, parseVariant, workflowTasks } from "../support/workflow";
 import { DIAGRAM_FILE, README_BEGIN, README_END, diagramDocument, diagramTargets, embedInReadme, loadBaseConfig, runDiagram } from "../../tools/diagram";
+import { scriptArgs } from "../support/scripts";
 
-const TSX = join(PROJECT_ROOT, "node_modules", ".bin", "tsx");
-const CLI = join(PROJECT_ROOT, "tools", "diagram.ts");
+/** As `npm run diagram` runs it. */
+const CLI = scriptArgs("diagram");
 
 describe("tools/diagram", () => {
   let tmp: string;
@@ -57,14 +58,14 @@ describe("tools/diagram", () => {
   it("--check exits 1 naming a stale file, and writes nothing; without --check it writes the file", () => {
     const out = join(tmp, "state-machine.md");
     writeFileSync(out, "stale\n");
-    const check = spawnSync(TSX, [CLI, "--check", "--out", out], { encoding: "utf8" });
+    const check = spawnSync(process.execPath, [...CLI, "--check", "--out", out], { encoding: "utf8" });
     expect(check.status).to.equal(1);
     expect(check.stderr).to.include("state-machine.md").and.include("npm run diagram");
     expect(readFileSync(out, "utf8")).to.equal("stale\n");
 
-    execFileSync(TSX, [CLI, "--out", out]);
+    execFileSync(process.execPath, [...CLI, "--out", out]);
     expect(readFileSync(out, "utf8")).to.equal(readFileSync(DIAGRAM_FILE, "utf8"));
-    expect(spawnSync(TSX, [CLI, "--check", "--out", out]).status).to.equal(0);
+    expect(spawnSync(process.execPath, [...CLI, "--check", "--out", out]).status).to.equal(0);
   });
 
   it("fails naming the ASL file when the definition is invalid", () => {
@@ -72,7 +73,7 @@ describe("tools/diagram", () => {
     cpSync(join(PROJECT_ROOT, "asl"), join(tmp, "asl"), { recursive: true });
     cpSync(DEFAULT_CONFIG_FILE, join(tmp, "etl.config.json"));
     writeFileSync(join(tmp, "asl", "etl-workflow.asl.json"), '{ "StartAt": "A", "States": { "A": { "Type": "Pass", "Next": "Nowhere" } } }');
-    const result = spawnSync(TSX, [CLI, "--check", "--config", join(tmp, "etl.config.json"), "--out", join(tmp, "out.md")], { encoding: "utf8" });
+    const result = spawnSync(process.execPath, [...CLI, "--check", "--config", join(tmp, "etl.config.json"), "--out", join(tmp, "out.md")], { encoding: "utf8" });
     expect(result.status).to.equal(1);
     expect(result.stderr).to.include("etl-workflow.asl.json").and.include("invalid Amazon States Language");
   });

@@ -5,13 +5,13 @@
 // function load nothing then. The launcher's bundle keeps that order (a require() inside a function runs its module
 // then); test/tools/launch.test.ts sees it in a bundled `npm start -- --help`.
 import { expect } from "chai";
+import { launchedFile, SCRIPTS } from "../support/scripts";
 import { readFileSync, statSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 
 const ROOT = resolve(__dirname, "..", "..");
-const scripts = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts as Record<string, string>;
-const entryPoints = Object.values(scripts).flatMap((command) => /^(?:exec )?node tools\/launch\.cjs (\S+\.ts)$/.exec(command)?.[1] ?? []);
+const entryPoints = Object.values(SCRIPTS).flatMap((command) => launchedFile(command) ?? []);
 
 /** The packages an entry point may load before it parses: the configuration's schema library, and asl-validator's version. */
 const BEFORE_PARSING = new Set(["zod", "asl-validator/package.json"]);

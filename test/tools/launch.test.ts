@@ -4,23 +4,26 @@
 // other test); the probe uses core/launched.ts, as the local runtime in `npm start`'s app does, so its app has the
 // handlers.
 // (test/tools/synth-app.test.ts covers the same launcher for `cdktf synth`.)
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { PROJECT_ROOT } from "../../core/config";
 import { FUNCTIONS } from "../../core/topology";
-import { APP_DIR, HANDLER_ENTRIES } from "../../tools/app-build";
-import { appRecord, copyProject, removeAppBuild, removeProjectCopy } from "../support/project-copy";
+import { HANDLER_ENTRIES } from "../../tools/app-build";
+import { APP_DIR, removeAppBuild } from "../../tools/app-records";
+import { appRecord, copyProject, removeProjectCopy } from "../support/project-copy";
+import { launchedFile, SCRIPTS } from "../support/scripts";
 
 const PROBE = "launch-probe.ts";
 const HANDLER = `functions/${FUNCTIONS.dataArrival.entry}/handler.ts`;
 
 /**
  * Reports on stdout: the handler loaded twice
- * by the launcher (fresh module state each: a counter the test appends to the handler), what a file without an
- * entry point gives, and the stack of an error thrown inside the handler's bundle and of one inside the app.
+ * by the launcher (fresh module state each: a counter the test appends to the handler; no module gaining a child per
+ * load), what a file without an entry point gives, and the stack of an error thrown inside the handler's bundle, of
+ * one inside the app and the first line of one of Node's own errors (its code).
  */
 const PROBE_SOURCE = `import { join } from "node:path";
 import { launched } from "./core/launched";
@@ -33,9 +36,19 @@ type Probed = { bump(): number; edition: number; handler(event: unknown): Promis
 const app = launched();
 if (!app) throw new Error("not launched");
 const handlerFile = join(__dirname, ${JSON.stringify(HANDLER)});
+const launcherChildren = () => require.main!.children.length;
+const childrenBefore = launcherChildren();
 const first = app.loadFresh(handlerFile) as Probed;
 const second = app.loadFresh(handlerFile) as Probed;
+// Nothing keeps a loaded handler alive: no module (the launcher's) gains a child per load.
+const childrenGained = launcherChildren() - childrenBefore;
 const bumps = [first.bump(), first.bump(), second.bump()];
+let nodeError = "";
+try {
+  require("node:fs").readFileSync({});
+} catch (e) {
+  nodeError = (e as Error).stack!.split("\\n")[0];
+}
 async function stacks() {
   const inHandler = await first.handler(undefined).then(() => "", (e: Error) => e.stack);
   let inApp = "";
@@ -46,7 +59,11 @@ async function stacks() {
   }
   return { inHandler, inApp };
 }
-stacks().then((s) => console.log(JSON.stringify({ bumps, edition: second.edition, noEntry: app.loadFresh(join(__dirname, "local/cli.ts")) ?? null, ...s })));
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+stacks().then((s) => console.log(JSON.stringify({ cpuMs: cpuMs(), bumps, childrenGained, nodeError, edition: second.edition, noEntry: app.loadFresh(join(__dirname, "local/cli.ts")) ?? null, ...s })));
 `;
 
 /** Appended to the copy's handler: module state the probe can count on, and which edition of the file was built. */
@@ -83,12 +100,16 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     );
   });
   after(() => {
+    removeAppBuild(join(scratch, "other-folder"));
     removeProjectCopy(root);
     rmSync(scratch, { recursive: true, force: true });
   });
 
   /** `node tools/launch.cjs args` in `cwd` (the copy), with the package recorder preloaded. */
-  function launch(args: string[], { cwd = root, env = {} }: { cwd?: string; env?: Record<string, string> } = {}): Promise<Launch> {
+  function launch(
+    args: string[],
+    { cwd = root, env = {}, onPackage }: { cwd?: string; env?: Record<string, string>; onPackage?: (packages: string, child: ChildProcess) => void } = {},
+  ): Promise<Launch> {
     const packagesFile = join(scratch, `packages-${++launches}.txt`);
     writeFileSync(packagesFile, "");
     return new Promise((done, fail) => {
@@ -102,6 +123,9 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
       child.stdout.on("data", (c: Buffer) => (stdout += c));
       child.stderr.on("data", (c: Buffer) => (stderr += c));
       child.on("error", fail);
+      // Told of every package the process requires, as it requires it.
+      const watcher = onPackage && watch(packagesFile, () => onPackage(readFileSync(packagesFile, "utf8"), child));
+      child.on("close", () => watcher?.close());
       child.on("close", (code) => done({ code, stdout, stderr, packages: [...new Set(readFileSync(packagesFile, "utf8").split("\n").filter(Boolean))] }));
     });
   }
@@ -115,25 +139,55 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
   const tsxLoaded = (l: Launch) => l.packages.some((p) => p.startsWith("tsx"));
 
   it("is how every npm script that runs a project .ts file starts (no tsx, no npx)", () => {
-    const scripts: Record<string, string> = JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")).scripts;
-    const onTs = Object.entries(scripts).filter(([, command]) => /\.ts\b/.test(command));
+    const onTs = Object.entries(SCRIPTS).filter(([, command]) => /\.ts\b/.test(command));
     expect(onTs.map(([name]) => name)).to.include.members(["start", "serve", "watch", "bench", "synth:hcl"]);
-    for (const [name, command] of onTs) expect(command, name).to.match(/^(exec )?node tools\/launch\.cjs \S+\.ts$/);
+    for (const [name, command] of onTs) expect(launchedFile(command), `${name}: ${command}`).to.not.equal(undefined);
   });
 
-  it("builds once (through tsx), then runs from the cache without tsx; each handler load is a fresh module; stacks name the .ts", async () => {
+  // Four full builds in all: the cold pair, the rebuild after an edit, and the uncached one.
+  it("ends a first run with 130 and a message on a signal during its build (before the app's own handling loads)", async () => {
     removeAppBuild(root, PROBE);
-    const cold = await probe();
-    expect(tsxLoaded(cold), "a cold launch builds through tsx").to.equal(true);
+    let signalled = false;
+    const interrupted = await launch([PROBE], {
+      onPackage: (packages, child) => {
+        if (signalled || !packages.split("\n").includes("esbuild")) return; // the build has started
+        signalled = true;
+        child.kill("SIGTERM");
+      },
+    });
+    expect(signalled, "the build started").to.equal(true);
+    expect(interrupted.code, interrupted.stderr).to.equal(130);
+    expect(interrupted.stderr).to.contain(`SIGTERM: interrupted while building ${PROBE}`);
+    expect(built(), "nothing recorded").to.equal(undefined);
+  });
+
+  let cold: Launch;
+  it("builds (through tsx) when launches start at once on a cold cache: each runs, one record names files that all exist", async () => {
+    removeAppBuild(root, PROBE);
+    const launchesAtOnce = await Promise.all([probe(), probe()]); // as mocha's two workers start them
+    for (const l of launchesAtOnce) {
+      expect(tsxLoaded(l), "a cold launch builds through tsx").to.equal(true);
+      expect(l.report.bumps).to.deep.equal([1, 2, 1]);
+    }
+    cold = launchesAtOnce[0];
     const { record } = built()!;
     expect(Object.keys(record.entries).sort()).to.deep.equal([...HANDLER_ENTRIES].sort());
     for (const name of [record.main, `${record.main}.map`, record.check, ...Object.values(record.entries)]) expect(existsSync(join(APP_DIR, name)), name).to.equal(true);
+    expect(readdirSync(APP_DIR).filter((n) => n.endsWith(".tmp")), "no partial file left").to.deep.equal([]);
+    // V8's code cache is headed by the CPU time of the run that wrote it, counted from the app's load: a first run's
+    // build (seconds of CPU, before the app loads) is not in it, so it is below what either whole process had used.
+    const writerCpuMs = readFileSync(join(APP_DIR, `${record.main}.v8`)).readDoubleLE(0);
+    expect(writerCpuMs).to.be.above(0).and.below(Math.min(...launchesAtOnce.map((l) => l.report.cpuMs)));
+  });
+
+  it("then runs from the cache without tsx; each handler load is a fresh module; stacks name the .ts", async () => {
     const builtAt = recordTime();
     const warm = await probe({}, ["--load-duckdb"]);
     expect(tsxLoaded(warm), `a warm launch loads no tsx: ${warm.packages.join(", ")}`).to.equal(false);
     expect(recordTime()).to.equal(builtAt);
     // The first load counts 1, 2; the second starts again at 1: nothing shared between the two loads.
     expect(warm.report.bumps).to.deep.equal([1, 2, 1]);
+    expect(warm.report.childrenGained, "a module kept per handler load").to.equal(0);
     expect(warm.report.edition).to.equal(1);
     expect(warm.report.noEntry, "a file the build has no entry point for").to.equal(null);
     // A package the build leaves out is required from node_modules when the app requires it (and only then).
@@ -144,44 +198,45 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     expect(report.inApp).to.contain("no-such-config.json").and.match(new RegExp(`\\(${join(root, "core/config.ts")}:\\d+:\\d+\\)`));
     expect(report.inHandler).to.match(new RegExp(`${join(root, "functions", FUNCTIONS.dataArrival.entry)}/[\\w-]+\\.ts:\\d+:\\d+`));
     for (const stack of [report.inApp, report.inHandler]) expect(stack, "no frame left in a bundle").to.not.contain(APP_DIR);
+    // Node's error codes stay, as Node prints them.
+    expect(report.nodeError).to.match(/^TypeError \[ERR_INVALID_ARG_TYPE\]: The "path" argument/);
   });
 
-  it("rebuilds after a handler is edited: the bundled handler is the edited one, the superseded files are removed", async () => {
-    await probe();
+  it("rebuilds after the app and a handler are edited: the edited ones run; superseded files are removed but those another record names", async () => {
     const before = built()!.record;
-    try {
-      writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(2));
-      const edited = await probe();
-      expect(tsxLoaded(edited)).to.equal(true);
-      expect(edited.report.edition).to.equal(2);
-      const after = built()!.record;
-      expect(after.entries[HANDLER]).to.not.equal(before.entries[HANDLER]);
-      expect(existsSync(join(APP_DIR, before.entries[HANDLER])), "the superseded handler").to.equal(false);
-      const again = await probe();
-      expect(tsxLoaded(again), "and the new build is reused").to.equal(false);
-      expect(again.report.edition).to.equal(2);
-    } finally {
-      writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(1));
-    }
-  });
-
-  it("builds safely when launches start at once on a cold cache: each runs, one record names files that all exist", async () => {
-    removeAppBuild(root, PROBE);
-    const launchesAtOnce = await Promise.all([probe(), probe()]); // as mocha's two workers start them
-    for (const l of launchesAtOnce) expect(l.report.bumps).to.deep.equal([1, 2, 1]);
-    const { record } = built()!;
-    for (const name of [record.main, record.check, ...Object.values(record.entries)]) expect(existsSync(join(APP_DIR, name)), name).to.equal(true);
-    expect(readdirSync(APP_DIR).filter((n) => n.endsWith(".tmp")), "no partial file left").to.deep.equal([]);
-    const next = await probe();
-    expect(tsxLoaded(next), "the next launch reuses that build").to.equal(false);
+    // Another project folder sharing this node_modules whose app has the same handler bundle (content-named).
+    const otherRoot = join(scratch, "other-folder"); // its record removed by after() too, if the case fails
+    const otherRecord = join(APP_DIR, `launch-test-other-${launches}.json`);
+    writeFileSync(otherRecord, JSON.stringify({ ...before, inputs: [join(otherRoot, PROBE)], main: "none.js", check: "none.js", entries: { [HANDLER]: before.entries[HANDLER] } }));
+    // after() removes the copy
+    writeFileSync(join(root, PROBE), `${PROBE_SOURCE}export const probeEdition = 2;\n`);
+    writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(2));
+    const edited = await probe();
+    expect(tsxLoaded(edited)).to.equal(true);
+    expect(edited.report.edition).to.equal(2);
+    const after = built()!.record;
+    expect(after.main).to.not.equal(before.main);
+    expect(after.entries[HANDLER]).to.not.equal(before.entries[HANDLER]);
+    expect(existsSync(join(APP_DIR, before.main)), "the superseded app").to.equal(false);
+    expect(existsSync(join(APP_DIR, before.entries[HANDLER])), "the superseded handler the other record names").to.equal(true);
+    removeAppBuild(otherRoot);
+    expect(existsSync(otherRecord)).to.equal(false);
+    expect(existsSync(join(APP_DIR, before.entries[HANDLER])), "named by none now").to.equal(false);
+    const again = await probe();
+    expect(tsxLoaded(again), "and the new build is reused").to.equal(false);
+    expect(again.report.edition).to.equal(2);
   });
 
   it("with ETL_BUILD_CACHE=off builds in memory, handlers included, and writes nothing to the cache", async () => {
-    removeAppBuild(root, PROBE);
+    const before = built()!;
+    const builtAt = recordTime();
     const uncached = await probe({ ETL_BUILD_CACHE: "off" });
+    expect(tsxLoaded(uncached), "built, not read from the cache").to.equal(true);
     expect(uncached.report.bumps).to.deep.equal([1, 2, 1]);
+    expect(uncached.report.edition).to.equal(2);
     expect(uncached.report.inHandler).to.match(new RegExp(`${join(root, "functions")}/.*\\.ts:\\d+:\\d+`));
-    expect(built()).to.equal(undefined);
+    expect(built(), "the record as it was").to.deep.equal(before);
+    expect(recordTime()).to.equal(builtAt);
   });
 
   it("refuses what is not a .ts file of the project, with exit 2 and the usage; a build error names the file", async () => {

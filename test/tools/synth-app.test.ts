@@ -7,9 +7,10 @@ import { join, relative } from "node:path";
 import { expect } from "chai";
 import { PROJECT_ROOT } from "../../core/config";
 import { build } from "esbuild";
-import { APP_DIR, ownLocation } from "../../tools/app-build";
+import { ownLocation } from "../../tools/app-build";
+import { APP_DIR, removeAppBuild } from "../../tools/app-records";
 import { configVariant } from "../support/config-variant";
-import { appRecord, copyProject, removeAppBuild, removeProjectCopy } from "../support/project-copy";
+import { appRecord, copyProject, removeProjectCopy } from "../support/project-copy";
 
 /** Every file under `dir`, by relative path, with its bytes. */
 function filesOf(dir: string): Map<string, Buffer> {

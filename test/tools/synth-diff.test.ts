@@ -3,12 +3,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { PROJECT_ROOT } from "../../core/config";
 import { readSynthesis, synthDiff, synthesizeRef } from "../../tools/synth-diff";
+import { scriptArgs } from "../support/scripts";
 
 const FIXTURES = join(__dirname, "../fixtures/diff");
-const TSX = join(PROJECT_ROOT, "node_modules", ".bin", "tsx");
-const CLI = join(PROJECT_ROOT, "tools", "synth-diff.ts");
+/** As `npm run synth:diff` runs it. */
+const CLI = scriptArgs("synth:diff");
 
 // A stand-in cdktf app: writes one stack whose content names the tree it ran in and the file "version".
 const FAKE_APP = `
@@ -27,7 +27,7 @@ describe("tools/synth-diff", () => {
 
   it("compares two output folders and writes the Markdown to --out", () => {
     const out = join(tmp, "diff.md");
-    const result = spawnSync(TSX, [CLI, "--base", "main", "--base-out", join(FIXTURES, "base"), "--head-out", join(FIXTURES, "head"), "--out", out], { encoding: "utf8" });
+    const result = spawnSync(process.execPath, [...CLI, "--base", "main", "--base-out", join(FIXTURES, "base"), "--head-out", join(FIXTURES, "head"), "--out", out], { encoding: "utf8" });
     expect(result.status, result.stderr).to.equal(0);
     expect(readFileSync(out, "utf8")).to.equal(result.stdout);
     expect(result.stdout).to.include("## Synth diff: `main` → working tree").and.include("➕ state `Audit` (Pass) added");
