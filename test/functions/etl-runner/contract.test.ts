@@ -746,22 +746,6 @@ describe("etl-runner contract (every engine)", () => {
               expect(await w.items()).to.deep.equal([]);
             });
 
-          it("a cycle of an invocation that died mid-publish holds its claim until the invocation's end: then another cycle answers", async () => {
-            const { w, cycles, holdAtCopy } = await racing();
-            const held = holdAtCopy(new Promise(() => undefined)); // never resumes, as a Lambda that timed out
-            void cycles.event();
-            await held;
-            w.advance(INVOCATION_LEFT_MS - 1);
-            await cycles.schedule();
-            expect(w.successes(), "claim still held").to.have.length(0);
-            expect(w.heartbeats(), "the waiting cycle keeps the task alive").to.have.length(1);
-            w.advance(1);
-            await cycles.schedule();
-            expect(w.failures()).to.deep.equal([]);
-            expect(w.successes()).to.have.length(1);
-            expect(await w.items()).to.deep.equal([]);
-          });
-
           it("a claim made by a runner before answerClaimUntil existed holds for ANSWER_CLAIM_MS", async () => {
             const { w, cycles } = await racing();
             const [item] = await w.items();
@@ -783,22 +767,26 @@ describe("etl-runner contract (every engine)", () => {
             expect(await w.items()).to.deep.equal([]);
           });
 
-          it("a cycle without a Lambda context that died mid-publish holds its claim until ANSWER_CLAIM_MS: then another cycle publishes and answers", async () => {
-            const { w, cycles, holdAtCopy } = await racing();
-            const held = holdAtCopy(new Promise(() => undefined)); // never resumes, as a Lambda that timed out
-            void cycles.schedule();
-            await held;
-            w.advance(ANSWER_CLAIM_MS - 1);
-            await cycles.schedule();
-            expect(w.successes(), "claim still held").to.have.length(0);
-            expect(w.heartbeats(), "the waiting cycle keeps the task alive").to.have.length(1);
-            w.advance(1);
-            await cycles.schedule();
-            expect(w.failures()).to.deep.equal([]);
-            expect(w.successes()).to.have.length(1);
-            expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({ "part-0.parquet": "new 0", "part-1.parquet": "new 1" });
-            expect(await w.items()).to.deep.equal([]);
-          });
+          // A cycle whose Lambda timed out mid-publish: its claim holds until its invocation's end (a state-change event's
+          // invocation), or ANSWER_CLAIM_MS without a Lambda context (w.check); then another cycle publishes and answers.
+          for (const [dying, holdMs, held] of [["event", INVOCATION_LEFT_MS, "the invocation's end"], ["schedule", ANSWER_CLAIM_MS, "ANSWER_CLAIM_MS (no Lambda context)"]] as const)
+            it(`the ${dying} cycle, dead mid-publish, holds its claim until ${held}: then another cycle publishes and answers`, async () => {
+              const { w, cycles, holdAtCopy } = await racing();
+              const stuck = holdAtCopy(new Promise(() => undefined)); // never resumes, as a Lambda that timed out
+              void cycles[dying]();
+              await stuck;
+              w.advance(holdMs - 1);
+              await cycles.schedule();
+              expect(w.successes(), "claim still held").to.have.length(0);
+              expect(w.heartbeats(), "the waiting cycle keeps the task alive").to.have.length(1);
+              w.advance(1);
+              await cycles.schedule();
+              expect(w.failures()).to.deep.equal([]);
+              expect(w.successes()).to.have.length(1);
+              expect(w.s3.under(DATA_BUCKET, w.output)).to.deep.equal({ "part-0.parquet": "new 0", "part-1.parquet": "new 1" });
+              expect(await w.items()).to.deep.equal([]);
+            });
+
         });
 
         it("a run that staged nothing fails (NO_OUTPUT) and the previous output stays", async () => {
