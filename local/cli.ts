@@ -8,7 +8,7 @@ import { defineCommand, usageErrorLine, UsageError } from "../core/cli-args";
 import { ConfigError, loadConfig, PROJECT_ROOT, type EtlConfig } from "../core/config";
 import { DATASET_OPTIONS, datasetArguments, datasetHelp } from "./dataset-inputs";
 import { jobIdsNamed } from "./failure-injection";
-import { startInputCopies, undelayedInputs } from "./input-copies";
+import { startRunInputCopies } from "./input-copies";
 import { InputError } from "./inputs";
 import { formatProgress, formatSummary } from "./progress";
 import type { RunReport, RuntimeOptions } from "./runtime";
@@ -181,7 +181,7 @@ async function runCli(argv: string[], out: (line: string) => void, err: (line: s
 
   const startMs = Date.now();
   // Before the runtime loads (about a second): the large inputs' copies for the store are made meanwhile, on another thread.
-  const inputCopies = startInputCopies(undelayedInputs(args.options.inputs ?? {}, args.options.uploadDelaysMs));
+  const inputCopies = startRunInputCopies(args.options);
   let report: RunReport;
   try {
     report = await runtime().runLocalWorkflow({

@@ -166,3 +166,8 @@ export function undelayedInputs(inputs: Readonly<Record<string, string>>, upload
     .filter(([dataset]) => !((uploadDelaysMs[dataset] ?? 0) > 0))
     .map(([, path]) => path);
 }
+
+/** The copies a run makes ahead: of its inputs uploaded without a delay (started by the CLI before it loads the runtime, else by the run). */
+export function startRunInputCopies(options: { inputs?: Readonly<Record<string, string>>; uploadDelaysMs?: Readonly<Record<string, number>> }): InputCopies {
+  return startInputCopies(undelayedInputs(options.inputs ?? {}, options.uploadDelaysMs));
+}

@@ -30,7 +30,7 @@ import { LocalEventBus, localWiring, type S3NotificationEvent } from "./event-bu
 import { startLocalEventBridge } from "./eventbridge-service";
 import { InjectedFailures } from "./failure-injection";
 import { startLocalGlue, type JobRun, type LocalGlueServer } from "./glue-service";
-import { startInputCopies, undelayedInputs, type InputCopies } from "./input-copies";
+import { startRunInputCopies, type InputCopies } from "./input-copies";
 import { checkCsvHeaders, InputError } from "./inputs";
 import { OutputFolder, type OutputContents } from "./output-folder";
 import { writeDatasetSamples } from "./dataset-samples";
@@ -69,8 +69,8 @@ export interface RuntimeOptions {
    */
   longPollMs?: number;
   /**
-   * Copies of the large inputs, started early by the caller (startInputCopies of undelayedInputs(inputs,
-   * uploadDelaysMs)); the run takes them when it stores the inputs and closes them. Default: started by the run.
+   * Copies of the large inputs, started early by the caller (startRunInputCopies of these options); the run takes
+   * them when it stores the inputs and closes them. Default: started by the run.
    */
   inputCopies?: InputCopies;
   /** Time a Glue run spends in STARTING (and STOPPING). Default: 200 ms. */
@@ -252,7 +252,7 @@ export async function runLocalWorkflow(options: RuntimeOptions): Promise<RunRepo
   };
   try {
     // Made on a worker thread while the checks run and the services start.
-    const copies = options.inputCopies ?? startInputCopies(undelayedInputs(options.inputs ?? {}, options.uploadDelaysMs));
+    const copies = options.inputCopies ?? startRunInputCopies(options);
     cleanups.push(() => copies.close());
     checkInterrupted("starting");
     // The workflow and the catalog schemas against the configuration, then the inputs: a miscopied ASL branch,
