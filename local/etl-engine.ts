@@ -239,8 +239,12 @@ async function finish(connection: DuckDBConnection, request: TransformationReque
 async function fastViewsHeld(connection: DuckDBConnection, views: readonly FastView[]): Promise<boolean> {
   for (const { table, lines } of views.flatMap((v) => v.rejects)) {
     // No table: the job never read that file (it exists once a scan with store_rejects ran), so it skipped none of
-    // its lines and none of them reached the output.
-    const skipped = await connection.runAndReadAll(`SELECT count(DISTINCT line) FROM ${table}`).then((r) => Number(r.getRows()[0][0]), () => 0);
+    // its lines and none of them reached the output. A table that cannot be read is "not sure" (NaN), never "none
+    // skipped": the exact views then decide.
+    const exists = await connection.runAndReadAll(`SELECT count(*) FROM duckdb_tables() WHERE table_name = ${literal(table)}`);
+    const skipped = Number(exists.getRows()[0][0])
+      ? await connection.runAndReadAll(`SELECT count(DISTINCT line) FROM ${table}`).then((r) => Number(r.getRows()[0][0]), () => NaN)
+      : 0;
     if (skipped !== lines) return false;
   }
   return true;

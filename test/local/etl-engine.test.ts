@@ -5,7 +5,9 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DuckDBConnection } from "@duckdb/node-api";
 import { expect } from "chai";
+import { stub } from "sinon";
 import { isoDate, readParquet, type Row } from "../support/parquet";
 import { gzipSync } from "node:zlib";
 import { HEADER_LIMIT } from "../../core/csv-header";
@@ -219,6 +221,26 @@ describe("local/etl-engine", () => {
       expect(withBad.seen.map((a) => [a.path, a.output])).to.deep.equal([["fast", false], ["exact", false]]);
       expect(withBad.seen[0]).to.include({ stood: false, check: "not vouched" });
       expect([withBad.result?.rowsRead, withBad.result?.droppedRows]).to.deep.equal([{ deals: good.length + 1 }, { deals: 1 }]);
+    });
+
+    it("a rejects table it cannot read is 'not sure', never 'no line skipped': the run is redone the exact way", async () => {
+      await writeFile(join(dir, "clean.csv"), [HEADER, ...good].join("\n") + "\n");
+      const read = DuckDBConnection.prototype.runAndReadAll;
+      let injected = 0; // only the fast attempt's read (the exact path counts its own rejects the same way)
+      const failing = stub(DuckDBConnection.prototype, "runAndReadAll").callsFake(function (this: DuckDBConnection, sql: string, ...rest: unknown[]) {
+        if (sql.includes("count(DISTINCT line)") && !injected++) return Promise.reject(new Error("IO Error: injected"));
+        return (read as (...a: unknown[]) => ReturnType<typeof read>).call(this, sql, ...rest);
+      });
+      try {
+        const { result, seen, error } = await attempts(() => runTransformation(deals(join(dir, "clean.csv"))));
+        expect(error?.message, error?.message).to.equal(undefined);
+        expect(injected, "the fast attempt's rejects table was read").to.be.at.least(1);
+        expect(seen.map((a) => a.path)).to.deep.equal(["fast", "exact"]);
+        expect(seen[0]).to.include({ stood: false, check: "vouched" });
+        expect([result?.rowsRead, result?.droppedRows]).to.deep.equal([{ deals: good.length }, { deals: 0 }]);
+      } finally {
+        failing.restore();
+      }
     });
 
     it("stops the fast attempt's job as soon as the check gives up (the job does not run to its end)", async () => {
