@@ -3,13 +3,14 @@
 // and rebuilds it first otherwise (through tsx, which only a rebuild loads). Plain JavaScript, so that a command
 // starts no TypeScript loader; V8's code cache of the bundle saves compiling it. The app's handlers, built as entry
 // points of their own, are loaded afresh per cold start (core/launched.ts), and its stack traces name the .ts sources
-// (the build's source maps, read only when a stack trace is formatted).
+// (the build's source maps, read only when an error's stack trace is formatted).
 "use strict";
 const { createHash } = require("node:crypto");
 const { existsSync, openSync, readFileSync, renameSync, writeFileSync } = require("node:fs");
 const Module = require("node:module");
 const { dirname, isAbsolute, join, relative, resolve, sep } = require("node:path");
 const { performance } = require("node:perf_hooks");
+const { isNativeError } = require("node:util/types");
 const vm = require("node:vm");
 
 performance.mark("launch:start");
@@ -175,8 +176,12 @@ function mapStackTraces(bundles) {
     } catch {
       head = "Error";
     }
+    // Only an error's frames are worth the source map. A stack captured onto another object (cdktf takes one per
+    // token it creates, its creation stack, and formats it at once) keeps the bundle's positions: mapping those
+    // parsed the whole app's map on every synth (about 0.2 s).
+    const frameOf = isNativeError(error) || error instanceof Error ? frameText : String;
     try {
-      return [head, ...frames.map((frame) => `    at ${frameText(frame)}`)].join("\n");
+      return [head, ...frames.map((frame) => `    at ${frameOf(frame)}`)].join("\n");
     } catch {
       return [head, ...frames.map((frame) => `    at ${frame}`)].join("\n");
     }
