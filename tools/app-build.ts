@@ -11,7 +11,7 @@ import { cacheEnabled, writeCache } from "../core/build-cache";
 import { recordInputs, sha256, startBuild } from "../core/build-inputs";
 import { PROJECT_ROOT } from "../core/config";
 import { FUNCTIONS } from "../core/topology";
-import { APP_DIR, appFiles, readRecord, removeUnnamedAppFiles, type AppRecord } from "./app-records";
+import { APP_DIR, appFiles, readRecord, removeOldSynthApp, removeUnnamedAppFiles, type AppRecord } from "./app-records";
 
 
 /**
@@ -121,6 +121,7 @@ export async function buildApp(entry: string, recordName: string): Promise<Built
   const record: AppRecord = { ...recorded, entry, main: name(main), check: name(check), entries: Object.fromEntries(Object.entries(entries).map(([file, f]) => [file, name(f)])) };
   writeCache(`apps/${recordName}`, JSON.stringify(record));
   if (previous) removeUnnamedAppFiles(appFiles(previous));
+  removeOldSynthApp();
   return built(true);
 }
 

@@ -5,14 +5,14 @@
 // handlers.
 // (test/tools/synth-app.test.ts covers the same launcher for `cdktf synth`.)
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { expect } from "chai";
 import { PROJECT_ROOT } from "../../core/config";
 import { FUNCTIONS } from "../../core/topology";
 import { HANDLER_ENTRIES } from "../../tools/app-build";
-import { APP_DIR, removeAppBuild } from "../../tools/app-records";
+import { APP_DIR, OLD_SYNTH_APP_DIR, removeAppBuild } from "../../tools/app-records";
 import { appRecord, copyProject, removeProjectCopy } from "../support/project-copy";
 import { launchedFile, SCRIPTS } from "../support/scripts";
 
@@ -167,6 +167,9 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
   let cold: Launch;
   it("builds (through tsx) when launches start at once on a cold cache: each runs, one record names files that all exist", async () => {
     removeAppBuild(root, PROBE);
+    // The synth app's folder from before the launcher, which a cached build removes.
+    mkdirSync(OLD_SYNTH_APP_DIR, { recursive: true });
+    writeFileSync(join(OLD_SYNTH_APP_DIR, "0123456789abcdef.json"), "{}");
     const launchesAtOnce = await Promise.all([probe(), probe()]); // as mocha's two workers start them
     for (const l of launchesAtOnce) {
       expect(tsxLoaded(l), "a cold launch builds through tsx").to.equal(true);
@@ -177,6 +180,7 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     expect(Object.keys(record.entries).sort()).to.deep.equal([...HANDLER_ENTRIES].sort());
     for (const name of [record.main, `${record.main}.map`, record.check, ...Object.values(record.entries)]) expect(existsSync(join(APP_DIR, name)), name).to.equal(true);
     expect(readdirSync(APP_DIR).filter((n) => n.endsWith(".tmp")), "no partial file left").to.deep.equal([]);
+    expect(existsSync(OLD_SYNTH_APP_DIR), "the old synth app's folder").to.equal(false);
     // V8's code cache is headed by the CPU time of the run that wrote it, counted from the app's load: a first run's
     // build (seconds of CPU, before the app loads) is not in it, so it is below what either whole process had used.
     const writerCpuMs = readFileSync(join(APP_DIR, `${record.main}.v8`)).readDoubleLE(0);
