@@ -197,7 +197,6 @@ function run(built) {
   const scripts = new Map();
   let tsxRegistered = false;
   globalThis[Symbol.for("etl-orchestrator.launched")] = {
-    entryFile,
     loadFresh(sourceFile) {
       const bundle = built.entries[relative(root, sourceFile).split(sep).join("/")];
       if (!bundle) return undefined;

@@ -36,7 +36,8 @@ type Probed = { bump(): number; edition: number; handler(event: unknown): Promis
 const app = launched();
 if (!app) throw new Error("not launched");
 const handlerFile = join(__dirname, ${JSON.stringify(HANDLER)});
-const launcherChildren = () => require.main!.children.length;
+// The launcher's module (the entry point's own require.main is its module, as when node runs it).
+const launcherChildren = () => process.mainModule!.children.length;
 const childrenBefore = launcherChildren();
 const first = app.loadFresh(handlerFile) as Probed;
 const second = app.loadFresh(handlerFile) as Probed;
@@ -66,7 +67,7 @@ const cpuMs = () => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 };
-stacks().then((s) => console.log(JSON.stringify({ cpuMs: cpuMs(), bumps, childrenGained, nodeError, edition: second.edition, noEntry: app.loadFresh(join(__dirname, "local/cli.ts")) ?? null, ...s })));
+stacks().then((s) => console.log(JSON.stringify({ cpuMs: cpuMs(), isMain: require.main === module, bumps, childrenGained, nodeError, edition: second.edition, noEntry: app.loadFresh(join(__dirname, "local/cli.ts")) ?? null, ...s })));
 `;
 
 /** Appended to the copy's handler: module state the probe can count on, and which edition of the file was built. */
@@ -196,6 +197,7 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     expect(warm.report.bumps).to.deep.equal([1, 2, 1]);
     expect(warm.report.childrenGained, "a module kept per handler load").to.equal(0);
     expect(warm.report.edition).to.equal(1);
+    expect(warm.report.isMain, "the entry point runs as a script").to.equal(true);
     expect(warm.report.noEntry, "a file the build has no entry point for").to.equal(null);
     // A package the build leaves out is required from node_modules when the app requires it (and only then).
     expect(warm.packages).to.include("@duckdb/node-api");

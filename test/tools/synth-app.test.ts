@@ -184,6 +184,37 @@ describe("tools/launch.cjs main.ts: the synth app of cdktf.json", function () {
     }
   });
 
+  it("makes `require.main === module` hold in the build's entry point only, in code only: strings and comments keep the text", async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), "etl-require-main-")));
+    try {
+      mkdirSync(join(dir, "node_modules", "reads-main"), { recursive: true });
+      writeFileSync(join(dir, "node_modules", "reads-main", "index.js"), "exports.mainFile = require.main.filename;\nexports.isMain = require.main === module;\n");
+      mkdirSync(join(dir, "src"));
+      // An imported project file with the check, and the check's text in a string, a template, a regex and a comment.
+      writeFileSync(
+        join(dir, "src", "imported.ts"),
+        'export const importedIsMain = require.main === module;\nexport const texts = ["require.main === module", `${"x"} require.main === module`, /require.main === module/.source]; // require.main === module\n',
+      );
+      writeFileSync(
+        join(dir, "src", "entry.ts"),
+        'import { importedIsMain, texts } from "./imported";\nimport { mainFile, isMain } from "reads-main";\nconst own = \'require.main === module\';\n' +
+          "console.log(JSON.stringify({ entryIsMain: require.main === module, importedIsMain, packageIsMain: isMain, mainFile, texts: [own, ...texts] }));\n",
+      );
+      const result = await build({ entryPoints: [join(dir, "src", "entry.ts")], bundle: true, write: false, platform: "node", format: "cjs", logLevel: "silent", plugins: [ownLocation] });
+      mkdirSync(join(dir, "cache", "app"), { recursive: true });
+      writeFileSync(join(dir, "cache", "app", "main.js"), result.outputFiles[0].text);
+      // Loaded by another file, as the launcher loads an app: node's require.main is that file.
+      const runner = join(dir, "cache", "runner.cjs");
+      writeFileSync(runner, 'require("./app/main.js");\n');
+      const ran = spawnSync(process.execPath, [runner], { encoding: "utf8" });
+      expect(ran.status, ran.stderr).to.equal(0);
+      const text = "require.main === module";
+      expect(JSON.parse(ran.stdout)).to.deep.equal({ entryIsMain: true, importedIsMain: false, packageIsMain: false, mainFile: runner, texts: [text, text, `x ${text}`, text] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("gives each bundled file that reads __dirname or __filename its own location, its \"use strict\" kept", async () => {
     // As core/config.ts (PROJECT_ROOT) and cdktf's zip helper (`node ${__filename}`) need when the app runs from the cache.
     const dir = realpathSync(mkdtempSync(join(tmpdir(), "etl-own-location-")));
