@@ -1,13 +1,11 @@
-// What tools/launch.cjs tells the app it runs (an npm script's prebuilt bundle, tools/app-build.ts): which entry point
-// it launched, and how to load a file the app loads by path (a Lambda handler) as a fresh module from that build.
+// What tools/launch.cjs tells the app it runs (an npm script's prebuilt bundle, tools/app-build.ts): how to load a file
+// the app loads by path (a Lambda handler) as a fresh module from that build.
 // Absent when the code runs from its sources (tsx, mocha): callers then require the .ts file as before.
 
 /** Set by tools/launch.cjs on globalThis under this symbol (Symbol.for, so the bundle and the launcher share it). */
 export const LAUNCHED = Symbol.for("etl-orchestrator.launched");
 
 export interface Launched {
-  /** The absolute path of the source file the app was built from (`…/local/cli.ts`). */
-  readonly entryFile: string;
   /**
    * A fresh module (its code run again, nothing shared with an earlier load) of the build's entry point for
    * `sourceFile` (absolute), or undefined when the build has none for it.

@@ -4,14 +4,14 @@
 // core/launched.ts) also gets each Lambda handler as an entry point of its own, loaded afresh per cold start. The build is
 // cached (core/build-cache.ts) beside its record of the files it read (core/build-inputs.ts), with that check compiled
 // on its own for the launcher, and a source map per file for the launcher's stack traces.
-import { readFileSync } from "node:fs";
-import { dirname, extname, join, sep } from "node:path";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { dirname, extname, join, resolve } from "node:path";
 import { build, type BuildOptions, type BuildResult, type Loader, type Plugin } from "esbuild";
 import { cacheEnabled, writeCache } from "../core/build-cache";
 import { recordInputs, sha256, startBuild } from "../core/build-inputs";
 import { PROJECT_ROOT } from "../core/config";
 import { FUNCTIONS } from "../core/topology";
-import { APP_DIR, appFiles, readRecord, removeUnnamedAppFiles, type AppRecord } from "./app-records";
+import { APP_DIR, appFiles, readRecord, removeOldSynthApp, removeUnnamedAppFiles, type AppRecord } from "./app-records";
 
 
 /**
@@ -55,26 +55,48 @@ export function appOptions(entryPoints: Record<string, string>): BuildOptions {
  * The app runs from the cache folder, but a file that reads its own location must still get it: core/config.ts's
  * PROJECT_ROOT (resolve(__dirname, "..")), cdktf's zip helper that runs `node ${__filename}`. Such a file gets
  * `__dirname` and `__filename` declared as its own path, after its directive prologue ("use strict" stays one).
- * Likewise a project file's `require.main === module` (an entry point's "run as a script") holds only in the app
- * launched from that very file, not in every file the app bundles.
+ * Likewise `require.main` (an entry point's "run as a script", `require.main === module`) is the entry point's own
+ * module in the build's entry points, as when node runs the file, and the launcher's in every other file: esbuild
+ * replaces it (define, so in code only, never in a string or comment) by a variable the bundle's first line sets to
+ * the launcher's and an entry point's own declaration to its module.
  */
 export const ownLocation: Plugin = {
   name: "own-location",
   setup(build) {
+    const options = build.initialOptions;
+    const entries = entryFiles(options);
+    options.define = { ...options.define, "require.main": REQUIRE_MAIN };
+    options.banner = { ...options.banner, js: [`var ${REQUIRE_MAIN} = require.main;`, options.banner?.js].filter(Boolean).join("\n") };
     build.onLoad({ filter: /\.[cm]?[jt]s$/ }, ({ path }) => {
-      let source = readFileSync(path, "utf8");
-      const runsAsScript = !path.includes(`${sep}node_modules${sep}`) && source.includes(MAIN_CHECK);
-      if (runsAsScript) source = source.split(MAIN_CHECK).join(`(globalThis[Symbol.for("etl-orchestrator.launched")]?.entryFile === ${JSON.stringify(path)})`);
+      const source = readFileSync(path, "utf8");
       const located = /\b__(dirname|filename)\b/.test(source);
+      const runsAsScript = entries.has(path) && source.includes("require.main");
       if (!located && !runsAsScript) return undefined; // esbuild reads it as usual
-      const prologue = located ? /^(?:#![^\n]*\n)?(?:\s*(["'])use strict\1;?)?/.exec(source)![0] : "";
-      const declared = located ? `var __dirname = ${JSON.stringify(dirname(path))}, __filename = ${JSON.stringify(path)};` : "";
+      const prologue = /^(?:#![^\n]*\n)?(?:\s*(["'])use strict\1;?)?/.exec(source)![0];
+      const declared = [
+        located ? `var __dirname = ${JSON.stringify(dirname(path))}, __filename = ${JSON.stringify(path)};` : "",
+        runsAsScript ? `var ${REQUIRE_MAIN} = module;` : "",
+      ].join("");
       return { contents: `${prologue}${declared}${source.slice(prologue.length)}`, loader: LOADERS[extname(path)], resolveDir: dirname(path) };
     });
   },
 };
 
-const MAIN_CHECK = "require.main === module";
+/** What `require.main` becomes in the app (named so that no bundled file has a variable of that name). */
+const REQUIRE_MAIN = "__etlOrchestratorRequireMain";
+
+/** The absolute paths of a build's entry points, whichever form its options give them in. */
+function entryFiles(options: BuildOptions): Set<string> {
+  const points = options.entryPoints ?? [];
+  const files = Array.isArray(points) ? points.map((p) => (typeof p === "string" ? p : p.in)) : Object.values(points);
+  // esbuild names a file by its real path (a project copy may be reached through a link).
+  return new Set(
+    files.flatMap((file) => {
+      const path = resolve(options.absWorkingDir ?? process.cwd(), file);
+      return existsSync(path) ? [path, realpathSync(path)] : [path];
+    }),
+  );
+}
 
 const LOADERS: Record<string, Loader> = { ".ts": "ts", ".mts": "ts", ".cts": "ts", ".js": "js", ".mjs": "js", ".cjs": "js" };
 
@@ -121,6 +143,7 @@ export async function buildApp(entry: string, recordName: string): Promise<Built
   const record: AppRecord = { ...recorded, entry, main: name(main), check: name(check), entries: Object.fromEntries(Object.entries(entries).map(([file, f]) => [file, name(f)])) };
   writeCache(`apps/${recordName}`, JSON.stringify(record));
   if (previous) removeUnnamedAppFiles(appFiles(previous));
+  removeOldSynthApp();
   return built(true);
 }
 

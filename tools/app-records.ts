@@ -62,6 +62,21 @@ export function removeUnnamedAppFiles(files: readonly string[]): void {
   }
 }
 
+/**
+ * Where the synth app was cached before tools/launch.cjs (by tools/synth-app.cjs, up to commit cc126d5): nothing reads
+ * it now. Removed by every cached build (so by the first one in a node_modules the launcher comes to, a no-op after),
+ * and after synth:diff synthesizes a base that old, which writes it again.
+ */
+export const OLD_SYNTH_APP_DIR = join(CACHE_DIR, "synth-app");
+
+export function removeOldSynthApp(): void {
+  try {
+    rmSync(OLD_SYNTH_APP_DIR, { recursive: true, force: true });
+  } catch {
+    // a read-only cache folder: it costs disk space only
+  }
+}
+
 /** Removes the cached app of `entry` for the project folder `root` (every app of it when no entry is given): its record and the files no other record names. */
 export function removeAppBuild(root: string, entry?: string): void {
   const removed = appRecords(root).filter((r) => entry === undefined || r.record.entry === entry);

@@ -3,13 +3,14 @@
 // and rebuilds it first otherwise (through tsx, which only a rebuild loads). Plain JavaScript, so that a command
 // starts no TypeScript loader; V8's code cache of the bundle saves compiling it. The app's handlers, built as entry
 // points of their own, are loaded afresh per cold start (core/launched.ts), and its stack traces name the .ts sources
-// (the build's source maps, read only when a stack trace is formatted).
+// (the build's source maps, read only when an error's stack trace is formatted).
 "use strict";
 const { createHash } = require("node:crypto");
-const { existsSync, openSync, readFileSync, renameSync, writeFileSync } = require("node:fs");
+const { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, watch, writeFileSync } = require("node:fs");
 const Module = require("node:module");
 const { dirname, isAbsolute, join, relative, resolve, sep } = require("node:path");
 const { performance } = require("node:perf_hooks");
+const { isNativeError } = require("node:util/types");
 const vm = require("node:vm");
 
 performance.mark("launch:start");
@@ -50,29 +51,144 @@ function currentBuild() {
   }
 }
 
-async function build() {
+/**
+ * The app's build, by this process or by another one building it at that moment: launches that start at once on a cold
+ * cache (mocha's workers, a command's --help beside its run) build it once. The one that takes the lock (a file beside
+ * the record, naming its process) builds; the others wait for the lock to go, then run what it cached. A lock whose
+ * process is gone (killed mid-build) is taken over; a process that cannot take one (an unwritable cache) builds
+ * unlocked, as does one that waited LOCK_WAIT_MS (a lock named by a reused process id): at worst both build, as they
+ * would without a lock, each writing the same content-named files atomically.
+ */
+async function buildOnce() {
   // A first run builds for seconds before the app (and its own signal handling, local/early-signals.ts) loads: a
   // signal then ends it as the app's would, with 130 and a message, esbuild's service stopped. Removed before run().
+  let building = false;
   const onSignal = (signal) => {
-    try {
-      require("esbuild").stop();
-    } catch {}
+    if (building) {
+      try {
+        require("esbuild").stop();
+      } catch {}
+    }
     process.stderr.write(`${signal}: interrupted while building ${entry}\n`);
-    process.exit(130);
+    process.exit(130); // the lock, if held, goes at exit
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
+  const waitUntil = Date.now() + LOCK_WAIT_MS;
+  try {
+    for (;;) {
+      const lock = cacheOn ? takeLock() : undefined;
+      if (lock === false && Date.now() < waitUntil) {
+        await lockGone(waitUntil);
+        const cached = currentBuild();
+        if (cached) return cached;
+        continue; // its build was not cached (an input changed during it): build, or wait for another
+      }
+      try {
+        // Built and released by another process between this one's look at the cache and its lock.
+        const cached = lock ? currentBuild() : undefined;
+        if (cached) return cached;
+        building = true;
+        return await build();
+      } finally {
+        if (lock) releaseLock();
+      }
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+async function build() {
   // Registered for this one require (tsx's namespaced require would also namespace esbuild's binary path).
   const unregister = require("tsx/cjs/api").register();
   try {
     return await require("./app-build.ts").buildApp(entry, recordName);
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
     unregister();
     // esbuild's service process, ended and reaped now rather than left idle for the rest of the run.
     await require("esbuild").stop();
   }
+}
+
+/** How long a launch waits for another process's build before building too (a build takes seconds, a minute loaded). */
+const LOCK_WAIT_MS = 5 * 60_000;
+const lockFile = join(appDir, `${recordName}.lock`);
+const lockHolder = () => {
+  try {
+    return Number(readFileSync(lockFile, "utf8"));
+  } catch {
+    return undefined; // released
+  }
+};
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === "EPERM";
+  }
+};
+/** Whether a process holds the lock: its file names a live process, or is being written (empty for a moment). */
+const lockHeld = () => {
+  const holder = lockHolder();
+  if (holder === undefined) return false;
+  if (Number.isInteger(holder) && holder > 0) return alive(holder);
+  try {
+    return Date.now() - statSync(lockFile).mtimeMs < 10_000;
+  } catch {
+    return false;
+  }
+};
+const releaseLock = () => {
+  process.off("exit", releaseLock);
+  if (lockHolder() === process.pid) rmSync(lockFile, { force: true });
+};
+
+/** true: this process holds the lock; false: a live one does; undefined: none can be taken (the cache folder cannot be written). */
+function takeLock() {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      mkdirSync(appDir, { recursive: true });
+      writeFileSync(lockFile, String(process.pid), { flag: "wx" });
+      process.once("exit", releaseLock);
+      return true;
+    } catch (e) {
+      if (e.code !== "EEXIST") return undefined;
+    }
+    if (lockHeld()) return false;
+    rmSync(lockFile, { force: true }); // left by a process that is gone, or just released: taken (again) once
+  }
+  return lockHeld() ? false : undefined;
+}
+
+/**
+ * Resolves when the lock file goes (a change in the cache folder), its process is gone (which sends no event: looked
+ * at every second), or at `waitUntil`.
+ */
+function lockGone(waitUntil) {
+  return new Promise((done) => {
+    let watcher;
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      clearInterval(timer);
+      watcher?.close();
+      done();
+    };
+    const check = () => {
+      if (!lockHeld() || Date.now() >= waitUntil) finish();
+    };
+    const timer = setInterval(check, 1000);
+    try {
+      watcher = watch(appDir, check);
+    } catch {
+      // no watch: the timer still sees it
+    }
+    check(); // released before the watch began
+  });
 }
 
 /**
@@ -175,8 +291,12 @@ function mapStackTraces(bundles) {
     } catch {
       head = "Error";
     }
+    // Only an error's frames are worth the source map. A stack captured onto another object (cdktf takes one per
+    // token it creates, its creation stack, and formats it at once) keeps the bundle's positions: mapping those
+    // parsed the whole app's map on every synth (about 0.2 s).
+    const frameOf = isNativeError(error) || error instanceof Error ? frameText : String;
     try {
-      return [head, ...frames.map((frame) => `    at ${frameText(frame)}`)].join("\n");
+      return [head, ...frames.map((frame) => `    at ${frameOf(frame)}`)].join("\n");
     } catch {
       return [head, ...frames.map((frame) => `    at ${frame}`)].join("\n");
     }
@@ -192,7 +312,6 @@ function run(built) {
   const scripts = new Map();
   let tsxRegistered = false;
   globalThis[Symbol.for("etl-orchestrator.launched")] = {
-    entryFile,
     loadFresh(sourceFile) {
       const bundle = built.entries[relative(root, sourceFile).split(sep).join("/")];
       if (!bundle) return undefined;
@@ -217,7 +336,7 @@ function run(built) {
 const built = currentBuild();
 if (built) run(built);
 else
-  build().then(run, (e) => {
+  buildOnce().then(run, (e) => {
     console.error(`cannot build ${entry} (tools/app-build.ts): ${e.stack ?? e.message}`);
     process.exit(1);
   });

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { defineCommand, runAsScript } from "../core/cli-args";
 import { PROJECT_ROOT } from "../core/config";
-import { removeAppBuild } from "./app-records";
+import { removeAppBuild, removeOldSynthApp } from "./app-records";
 import { Json, Synthesis, compareSyntheses } from "./synth-diff/compare";
 import { renderMarkdown } from "./synth-diff/markdown";
 
@@ -72,8 +72,10 @@ export function synthesizeRef(ref: string, outdir: string, repo = PROJECT_ROOT):
     synthesize(tree, outdir);
     return readSynthesis(outdir, tree);
   } finally {
-    // Its launched app (tools/launch.cjs), cached in the node_modules it shares: not left behind by every run.
+    // Its launched app (tools/launch.cjs), cached in the node_modules it shares, is not left behind by every run;
+    // nor is the old folder of a base from before the launcher.
     removeAppBuild(tree);
+    removeOldSynthApp();
     try {
       git("worktree", "remove", "--force", tree);
     } catch {

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
-import { APP_DIR, appRecords, removeAppBuild, type AppRecord } from "../../tools/app-records";
+import { APP_DIR, appRecords, OLD_SYNTH_APP_DIR, removeAppBuild, removeOldSynthApp, type AppRecord } from "../../tools/app-records";
 
 describe("tools/app-records: removeAppBuild", () => {
   const id = randomUUID().slice(0, 8);
@@ -38,5 +38,22 @@ describe("tools/app-records: removeAppBuild", () => {
     expect(appRecords(roots[1]), "another entry point's removal leaves it").to.have.length(1);
     removeAppBuild(roots[1], "main.ts");
     for (const file of [...shared, own[1]]) expect(present(file), file).to.deep.equal([false, false, false]);
+  });
+});
+
+describe("tools/app-records: removeOldSynthApp", () => {
+  const kept = join(APP_DIR, `test-kept-${randomUUID().slice(0, 8)}.js`);
+  after(() => rmSync(kept, { force: true }));
+
+  it("removes the synth app's folder from before the launcher, and nothing else of the cache; none is no error", () => {
+    mkdirSync(join(OLD_SYNTH_APP_DIR, "nested"), { recursive: true });
+    writeFileSync(join(OLD_SYNTH_APP_DIR, "0123456789abcdef.json"), "{}");
+    writeFileSync(join(OLD_SYNTH_APP_DIR, "nested", "main-0.js"), "");
+    mkdirSync(APP_DIR, { recursive: true });
+    writeFileSync(kept, "");
+    removeOldSynthApp();
+    expect(existsSync(OLD_SYNTH_APP_DIR)).to.equal(false);
+    expect(existsSync(kept), "the launcher's own folder").to.equal(true);
+    expect(() => removeOldSynthApp()).to.not.throw();
   });
 });

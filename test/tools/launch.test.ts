@@ -4,15 +4,15 @@
 // other test); the probe uses core/launched.ts, as the local runtime in `npm start`'s app does, so its app has the
 // handlers.
 // (test/tools/synth-app.test.ts covers the same launcher for `cdktf synth`.)
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { expect } from "chai";
 import { PROJECT_ROOT } from "../../core/config";
 import { FUNCTIONS } from "../../core/topology";
 import { HANDLER_ENTRIES } from "../../tools/app-build";
-import { APP_DIR, removeAppBuild } from "../../tools/app-records";
+import { APP_DIR, OLD_SYNTH_APP_DIR, removeAppBuild } from "../../tools/app-records";
 import { appRecord, copyProject, removeProjectCopy } from "../support/project-copy";
 import { launchedFile, SCRIPTS } from "../support/scripts";
 
@@ -23,7 +23,7 @@ const HANDLER = `functions/${FUNCTIONS.dataArrival.entry}/handler.ts`;
  * Reports on stdout: the handler loaded twice
  * by the launcher (fresh module state each: a counter the test appends to the handler; no module gaining a child per
  * load), what a file without an entry point gives, and the stack of an error thrown inside the handler's bundle, of
- * one inside the app and the first line of one of Node's own errors (its code).
+ * one inside the app, of a plain object's captured stack, and the first line of one of Node's own errors (its code).
  */
 const PROBE_SOURCE = `import { join } from "node:path";
 import { launched } from "./core/launched";
@@ -36,7 +36,8 @@ type Probed = { bump(): number; edition: number; handler(event: unknown): Promis
 const app = launched();
 if (!app) throw new Error("not launched");
 const handlerFile = join(__dirname, ${JSON.stringify(HANDLER)});
-const launcherChildren = () => require.main!.children.length;
+// The launcher's module (the entry point's own require.main is its module, as when node runs it).
+const launcherChildren = () => process.mainModule!.children.length;
 const childrenBefore = launcherChildren();
 const first = app.loadFresh(handlerFile) as Probed;
 const second = app.loadFresh(handlerFile) as Probed;
@@ -57,13 +58,16 @@ async function stacks() {
   } catch (e) {
     inApp = (e as Error).stack ?? "";
   }
-  return { inHandler, inApp };
+  // A stack captured onto a plain object, as cdktf takes one per token: not an error's, so not source-mapped.
+  const captured: { stack?: string } = {};
+  Error.captureStackTrace(captured);
+  return { inHandler, inApp, captured: captured.stack };
 }
 const cpuMs = () => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 };
-stacks().then((s) => console.log(JSON.stringify({ cpuMs: cpuMs(), bumps, childrenGained, nodeError, edition: second.edition, noEntry: app.loadFresh(join(__dirname, "local/cli.ts")) ?? null, ...s })));
+stacks().then((s) => console.log(JSON.stringify({ cpuMs: cpuMs(), isMain: require.main === module, bumps, childrenGained, nodeError, edition: second.edition, noEntry: app.loadFresh(join(__dirname, "local/cli.ts")) ?? null, ...s })));
 `;
 
 /** Appended to the copy's handler: module state the probe can count on, and which edition of the file was built. */
@@ -164,20 +168,27 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
   let cold: Launch;
   it("builds (through tsx) when launches start at once on a cold cache: each runs, one record names files that all exist", async () => {
     removeAppBuild(root, PROBE);
+    // The synth app's folder from before the launcher, which a cached build removes.
+    mkdirSync(OLD_SYNTH_APP_DIR, { recursive: true });
+    writeFileSync(join(OLD_SYNTH_APP_DIR, "0123456789abcdef.json"), "{}");
     const launchesAtOnce = await Promise.all([probe(), probe()]); // as mocha's two workers start them
-    for (const l of launchesAtOnce) {
-      expect(tsxLoaded(l), "a cold launch builds through tsx").to.equal(true);
-      expect(l.report.bumps).to.deep.equal([1, 2, 1]);
-    }
-    cold = launchesAtOnce[0];
+    for (const l of launchesAtOnce) expect(l.report.bumps).to.deep.equal([1, 2, 1]);
+    // One builds (through tsx); the other waits for its lock and runs what it cached.
+    expect(launchesAtOnce.map(tsxLoaded).sort(), "builds").to.deep.equal([false, true]);
+    const builder = launchesAtOnce.find(tsxLoaded)!;
+    cold = builder;
     const { record } = built()!;
     expect(Object.keys(record.entries).sort()).to.deep.equal([...HANDLER_ENTRIES].sort());
     for (const name of [record.main, `${record.main}.map`, record.check, ...Object.values(record.entries)]) expect(existsSync(join(APP_DIR, name)), name).to.equal(true);
-    expect(readdirSync(APP_DIR).filter((n) => n.endsWith(".tmp")), "no partial file left").to.deep.equal([]);
+    // Of this app (the cache folder is shared with every other test's apps).
+    const ownFiles = [built()!.name, record.main, record.check, ...Object.values(record.entries)];
+    const leftOver = readdirSync(APP_DIR).filter((n) => (n.endsWith(".tmp") || n.endsWith(".lock")) && ownFiles.some((own) => n.startsWith(own)));
+    expect(leftOver, "no partial file or lock left").to.deep.equal([]);
+    expect(existsSync(OLD_SYNTH_APP_DIR), "the old synth app's folder").to.equal(false);
     // V8's code cache is headed by the CPU time of the run that wrote it, counted from the app's load: a first run's
-    // build (seconds of CPU, before the app loads) is not in it, so it is below what either whole process had used.
+    // build (seconds of CPU, before the app loads) is not in it, so it is below what the building process had used.
     const writerCpuMs = readFileSync(join(APP_DIR, `${record.main}.v8`)).readDoubleLE(0);
-    expect(writerCpuMs).to.be.above(0).and.below(Math.min(...launchesAtOnce.map((l) => l.report.cpuMs)));
+    expect(writerCpuMs).to.be.above(0).and.below(builder.report.cpuMs);
   });
 
   it("then runs from the cache without tsx; each handler load is a fresh module; stacks name the .ts", async () => {
@@ -189,6 +200,7 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     expect(warm.report.bumps).to.deep.equal([1, 2, 1]);
     expect(warm.report.childrenGained, "a module kept per handler load").to.equal(0);
     expect(warm.report.edition).to.equal(1);
+    expect(warm.report.isMain, "the entry point runs as a script").to.equal(true);
     expect(warm.report.noEntry, "a file the build has no entry point for").to.equal(null);
     // A package the build leaves out is required from node_modules when the app requires it (and only then).
     expect(warm.packages).to.include("@duckdb/node-api");
@@ -197,7 +209,11 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     const { report } = warm;
     expect(report.inApp).to.contain("no-such-config.json").and.match(new RegExp(`\\(${join(root, "core/config.ts")}:\\d+:\\d+\\)`));
     expect(report.inHandler).to.match(new RegExp(`${join(root, "functions", FUNCTIONS.dataArrival.entry)}/[\\w-]+\\.ts:\\d+:\\d+`));
-    for (const stack of [report.inApp, report.inHandler]) expect(stack, "no frame left in a bundle").to.not.contain(APP_DIR);
+    // The copy's own path to the cache folder (its node_modules is a link to this checkout's).
+    const copyAppDir = join(root, relative(PROJECT_ROOT, APP_DIR));
+    for (const stack of [report.inApp, report.inHandler]) expect(stack, "no frame left in a bundle").to.not.contain(copyAppDir);
+    // Only errors' stacks: one captured onto a plain object keeps the bundle's positions (no source map parsed for it).
+    expect(report.captured).to.contain(`(${copyAppDir}/main-`).and.not.contain(join(root, PROBE));
     // Node's error codes stay, as Node prints them.
     expect(report.nodeError).to.match(/^TypeError \[ERR_INVALID_ARG_TYPE\]: The "path" argument/);
   });
@@ -211,8 +227,12 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     // after() removes the copy
     writeFileSync(join(root, PROBE), `${PROBE_SOURCE}export const probeEdition = 2;\n`);
     writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(2));
+    // A build lock left by a process that is gone (killed mid-build) is taken over, not waited for.
+    const lockFile = join(APP_DIR, `${built()!.name}.lock`);
+    writeFileSync(lockFile, String(spawnSync(process.execPath, ["-e", "0"]).pid));
     const edited = await probe();
     expect(tsxLoaded(edited)).to.equal(true);
+    expect(existsSync(lockFile), "the lock released").to.equal(false);
     expect(edited.report.edition).to.equal(2);
     const after = built()!.record;
     expect(after.main).to.not.equal(before.main);

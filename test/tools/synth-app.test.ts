@@ -87,7 +87,18 @@ describe("tools/launch.cjs main.ts: the synth app of cdktf.json", function () {
     ensureBuilt();
     const before = appRecord(root)!;
     const builtAt = recordTime();
-    const again = synth();
+    // Counts the source maps the launcher parses: none, as no error's stack is formatted (cdktf's creation stack of
+    // each token, captured onto a plain object and formatted at once, keeps the bundle's positions).
+    const countMaps = join(scratch, "count-source-maps.cjs");
+    writeFileSync(
+      countMaps,
+      `const Module = require("node:module");\nlet parsed = 0;\n` +
+        `Module.SourceMap = class extends Module.SourceMap { constructor(...args) { super(...args); parsed++; } };\n` +
+        `process.once("exit", () => process.stderr.write(\`source maps parsed: \${parsed}\\n\`));\n`,
+    );
+    const again = run(["--require", countMaps, ...SYNTH_APP]);
+    expect(again.status, again.stderr).to.equal(0);
+    expect(again.stderr).to.equal("source maps parsed: 0\n");
     expect(recordTime()).to.equal(builtAt);
     expect(again.stdout).to.equal("");
     const stackFile = join(root, "stacks/app.ts");
@@ -170,6 +181,37 @@ describe("tools/launch.cjs main.ts: the synth app of cdktf.json", function () {
       expect(failed.stderr).to.include("cannot build main.ts").and.include("stacks/app.ts");
     } finally {
       writeFileSync(stackFile, original);
+    }
+  });
+
+  it("makes `require.main === module` hold in the build's entry point only, in code only: strings and comments keep the text", async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), "etl-require-main-")));
+    try {
+      mkdirSync(join(dir, "node_modules", "reads-main"), { recursive: true });
+      writeFileSync(join(dir, "node_modules", "reads-main", "index.js"), "exports.mainFile = require.main.filename;\nexports.isMain = require.main === module;\n");
+      mkdirSync(join(dir, "src"));
+      // An imported project file with the check, and the check's text in a string, a template, a regex and a comment.
+      writeFileSync(
+        join(dir, "src", "imported.ts"),
+        'export const importedIsMain = require.main === module;\nexport const texts = ["require.main === module", `${"x"} require.main === module`, /require.main === module/.source]; // require.main === module\n',
+      );
+      writeFileSync(
+        join(dir, "src", "entry.ts"),
+        'import { importedIsMain, texts } from "./imported";\nimport { mainFile, isMain } from "reads-main";\nconst own = \'require.main === module\';\n' +
+          "console.log(JSON.stringify({ entryIsMain: require.main === module, importedIsMain, packageIsMain: isMain, mainFile, texts: [own, ...texts] }));\n",
+      );
+      const result = await build({ entryPoints: [join(dir, "src", "entry.ts")], bundle: true, write: false, platform: "node", format: "cjs", logLevel: "silent", plugins: [ownLocation] });
+      mkdirSync(join(dir, "cache", "app"), { recursive: true });
+      writeFileSync(join(dir, "cache", "app", "main.js"), result.outputFiles[0].text);
+      // Loaded by another file, as the launcher loads an app: node's require.main is that file.
+      const runner = join(dir, "cache", "runner.cjs");
+      writeFileSync(runner, 'require("./app/main.js");\n');
+      const ran = spawnSync(process.execPath, [runner], { encoding: "utf8" });
+      expect(ran.status, ran.stderr).to.equal(0);
+      const text = "require.main === module";
+      expect(JSON.parse(ran.stdout)).to.deep.equal({ entryIsMain: true, importedIsMain: false, packageIsMain: false, mainFile: runner, texts: [text, text, `x ${text}`, text] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,8 +1,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
+import { OLD_SYNTH_APP_DIR } from "../../tools/app-records";
 import { readSynthesis, synthDiff, synthesizeRef } from "../../tools/synth-diff";
 import { scriptArgs } from "../support/scripts";
 
@@ -61,10 +62,14 @@ describe("tools/synth-diff", () => {
       git("commit", "--quiet", "-am", "broken");
     });
 
-    it("synthesizes the ref's own files, maps its path to <root>, and removes the worktree", () => {
+    it("synthesizes the ref's own files, maps its path to <root>, and removes the worktree and the old synth app's folder", () => {
+      // As a base from before tools/launch.cjs leaves it (its synth app's cache in the shared node_modules).
+      mkdirSync(OLD_SYNTH_APP_DIR, { recursive: true });
+      writeFileSync(join(OLD_SYNTH_APP_DIR, "record.json"), "{}");
       const synthesis = synthesizeRef("HEAD~1", join(tmp, "out"), repo);
       expect(synthesis).to.deep.equal({ demo: { resource: { aws_s3_bucket: { b: { bucket: "v1", path: "<root>/x" } } } } });
       expect(git("worktree", "list").trim().split("\n")).to.have.length(1);
+      expect(existsSync(OLD_SYNTH_APP_DIR)).to.equal(false);
     });
 
     it("reports a failing synth with its output, and still removes the worktree", () => {
