@@ -333,12 +333,11 @@ export class LocalStepFunctions {
         { state, pattern: integration.pattern, input, signal: task.signal, openCallback: task.openCallback, withToken: replaceToken },
         context,
       );
-      this.emit(execution, { type: "TaskClosed", state, resource: info.resource, outcome: "SUCCEEDED", output });
+      if (!task.recorded()) this.emit(execution, { type: "TaskClosed", state, resource: info.resource, outcome: "SUCCEEDED", output });
       return output;
     } catch (e) {
       const error = e as Error;
-      const outcome = error.name === "States.HeartbeatTimeout" ? "HEARTBEAT_TIMED_OUT" : (task.abandonedAs() ?? "FAILED");
-      this.emit(execution, { type: "TaskClosed", state, resource: info.resource, outcome, error: error.name, cause: error.message });
+      if (!task.recorded()) this.emit(execution, { type: "TaskClosed", state, resource: info.resource, outcome: "FAILED", error: error.name, cause: error.message });
       throw e;
     } finally {
       task.close();
