@@ -269,6 +269,11 @@ export class LocalStepFunctions {
     return this.tasks.arn(name);
   }
 
+  /** How many GetActivityTask long-polls the service holds now (a poll still on its way is not counted). */
+  heldPolls(): number {
+    return this.tasks.heldPolls();
+  }
+
   /** Resolves when the execution has ended and every event about it is recorded. */
   async waitForExecution(executionArn: string): Promise<ExecutionDescription> {
     const execution = this.execution(executionArn);

@@ -46,6 +46,11 @@ export class ActivityTasks {
     return localActivityArn(name, this.options.region, this.options.accountId);
   }
 
+  /** How many GetActivityTask requests are waiting for a task. */
+  heldPolls(): number {
+    return [...this.activities.values()].reduce((sum, activity) => sum + activity.polls.length, 0);
+  }
+
   /** Answers every waiting GetActivityTask with no task (the service is closing). */
   releasePolls(): void {
     for (const activity of this.activities.values()) for (const poll of activity.polls.splice(0)) poll(undefined);

@@ -125,7 +125,8 @@ describe("local/sfn-service", () => {
     it("ends pending long-polls with {} at once when the service closes", async () => {
       const { service, poll } = await start("single-activity.asl.json", { longPollMs: 60_000 });
       const pending = poll();
-      await sleep(100);
+      // Held by the service, not still on its way (close() resets a connection whose request it has not read).
+      while (service.heldPolls() === 0) await new Promise((resolve) => setImmediate(resolve));
       const began = Date.now();
       await service.close();
       expect((await pending).taskToken).to.equal(undefined);
