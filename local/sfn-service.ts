@@ -269,6 +269,11 @@ export class LocalStepFunctions {
     return this.tasks.arn(name);
   }
 
+  /** How many GetActivityTask long-polls the service holds now (a poll still on its way is not counted). */
+  heldPolls(): number {
+    return this.tasks.heldPolls();
+  }
+
   /** Resolves when the execution has ended and every event about it is recorded. */
   async waitForExecution(executionArn: string): Promise<ExecutionDescription> {
     const execution = this.execution(executionArn);
@@ -333,12 +338,11 @@ export class LocalStepFunctions {
         { state, pattern: integration.pattern, input, signal: task.signal, openCallback: task.openCallback, withToken: replaceToken },
         context,
       );
-      this.emit(execution, { type: "TaskClosed", state, resource: info.resource, outcome: "SUCCEEDED", output });
+      if (!task.recorded()) this.emit(execution, { type: "TaskClosed", state, resource: info.resource, outcome: "SUCCEEDED", output });
       return output;
     } catch (e) {
       const error = e as Error;
-      const outcome = error.name === "States.HeartbeatTimeout" ? "HEARTBEAT_TIMED_OUT" : (task.abandonedAs() ?? "FAILED");
-      this.emit(execution, { type: "TaskClosed", state, resource: info.resource, outcome, error: error.name, cause: error.message });
+      if (!task.recorded()) this.emit(execution, { type: "TaskClosed", state, resource: info.resource, outcome: "FAILED", error: error.name, cause: error.message });
       throw e;
     } finally {
       task.close();

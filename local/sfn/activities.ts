@@ -46,6 +46,11 @@ export class ActivityTasks {
     return localActivityArn(name, this.options.region, this.options.accountId);
   }
 
+  /** How many GetActivityTask requests are waiting for a task. */
+  heldPolls(): number {
+    return [...this.activities.values()].reduce((sum, activity) => sum + activity.polls.length, 0);
+  }
+
   /** Answers every waiting GetActivityTask with no task (the service is closing). */
   releasePolls(): void {
     for (const activity of this.activities.values()) for (const poll of activity.polls.splice(0)) poll(undefined);
@@ -159,7 +164,12 @@ export class ActivityTasks {
     task.outcome = outcome;
     clearTimeout(task.heartbeatTimer);
     task.execution.tasks.delete(task);
-    if (!task.activity) return true; // an integration task: its handler's end is recorded (TaskClosed)
+    if (!task.activity) {
+      // An integration task: its handler records its result; a timeout or an abort is recorded now, not once the
+      // handler's clean-up (stopping the engine's run) is done, which may be after the execution ended.
+      if (outcome !== "SUCCEEDED" && outcome !== "FAILED") this.options.emit(task.execution, { type: "TaskClosed", state: task.state, resource: task.resource!, outcome, error, cause });
+      return true;
+    }
     const queued = task.activity.queue.indexOf(task);
     if (queued >= 0) task.activity.queue.splice(queued, 1);
     this.options.emit(task.execution, { type: "ActivityTaskClosed", state: task.state, activityArn: task.activity.arn, outcome, error, cause, output });
@@ -187,7 +197,7 @@ export class ActivityTasks {
     let reject!: (error: Error) => void;
     const answer = new Promise<unknown>((res, rej) => ((resolve = res), (reject = rej)));
     answer.catch(() => undefined); // awaited only by callbacks
-    const task: ActivityTask = { token: "", state, execution, input: "", status: "STARTED", resolve, reject, abort: () => controller.abort() };
+    const task: ActivityTask = { token: "", state, execution, input: "", status: "STARTED", resolve, reject, abort: () => controller.abort(), resource: info.resource };
     if (execution.status !== "RUNNING") controller.abort();
     else execution.tasks.add(task);
     return {
@@ -201,8 +211,8 @@ export class ActivityTasks {
         return { token: task.token, answer };
       },
       close: () => this.closeTask(task, "SUCCEEDED"),
-      /** Why the execution stopped waiting (TIMED_OUT, ABORTED), once it has. */
-      abandonedAs: () => (controller.signal.aborted ? (task.outcome ?? "ABORTED") : undefined),
+      /** Whether its end is recorded already: the execution stopped waiting for it (timed out, aborted, no heartbeat). */
+      recorded: () => task.outcome !== undefined && task.outcome !== "SUCCEEDED" && task.outcome !== "FAILED",
     };
   }
 

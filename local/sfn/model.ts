@@ -106,6 +106,8 @@ export interface ActivityTask {
   reject: (error: Error) => void;
   /** An integration task's: tells its handler the execution no longer waits. */
   abort?: () => void;
+  /** An integration task's Resource (its TaskClosed names it). */
+  resource?: string;
   /** How it was closed, once closed. */
   outcome?: ActivityTaskOutcome;
 }

@@ -96,7 +96,7 @@ async function sortedRows(dir: string): Promise<string> {
 }
 
 describe("native Glue integration replacing a dataset job's runner task (done-when)", function () {
-  this.timeout(120_000);
+  this.timeout(300_000); // two local runs in one case: a minute or more each on a loaded machine
   let root: string;
   let config: EtlConfig;
   before(() => {
@@ -128,7 +128,7 @@ describe("native Glue integration replacing a dataset job's runner task (done-wh
 
   it("runs locally to the same result as the configured workflow, the Glue run recorded in the report", async () => {
     const inputs = await writeDatasetSamples(active, join(root, "data"), undefined, { salesRows: 3000, days: 400 });
-    const options = { inputs, glueTransitionMs: 20, timeoutMs: 90_000 };
+    const options = { inputs, glueTransitionMs: 20, timeoutMs: 120_000 };
     const shipped = await runLocalWorkflow({ ...options, config: active, outDir: join(root, "shipped") });
     const native = await runLocalWorkflow({ ...options, config, outDir: join(root, "native") });
     expect(shipped.status).to.equal("SUCCEEDED");
@@ -147,7 +147,7 @@ describe("native Glue integration replacing a dataset job's runner task (done-wh
       cwd: PROJECT_ROOT,
       env: { ...process.env, ETL_CONFIG: join(root, "etl.config.json"), CHECKPOINT_DISABLE: "1", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
       encoding: "utf8",
-      timeout: 100_000,
+      timeout: 150_000,
     });
     expect(result.status, result.stderr + result.stdout).to.equal(0);
     const report = JSON.parse(readFileSync(join(root, "cli-report.json"), "utf8"));
@@ -158,7 +158,7 @@ describe("native Glue integration replacing a dataset job's runner task (done-wh
 
   it("a failed Glue run takes the workflow's Catch path with the run's error in the cause", async () => {
     const inputs = await writeDatasetSamples(active, join(root, "data2"), undefined, { salesRows: 500, days: 200 });
-    const report = await runLocalWorkflow({ inputs, glueTransitionMs: 20, timeoutMs: 90_000, config, outDir: join(root, "failed"), failJobs: [job] });
+    const report = await runLocalWorkflow({ inputs, glueTransitionMs: 20, timeoutMs: 120_000, config, outDir: join(root, "failed"), failJobs: [job] });
     expect(report.status).to.equal("FAILED");
     expect(report.states.find((s) => s.name === STATE)!.status).to.equal("FAILED");
     expect(report.notifications).to.have.length(1);

@@ -127,7 +127,7 @@ describe("npm run serve with the real AWS CLI", function () {
     const { executionArn } = await s.aws("stepfunctions", "start-execution", "--state-machine-arn", s.stateMachineArn, "--input", "{}");
     for (const dataset of others) await s.upload(dataset);
     // Their progress lines say when they are done (no polling); the engines' own listings are asserted below.
-    for (const job of otherJobs) await s.waitForLine(new RegExp(`\\] state ${literal(jobStateName(job))} exited SUCCEEDED`), `job ${job} to succeed`, 60_000);
+    for (const job of otherJobs) await s.waitForLine(new RegExp(`\\] state ${literal(jobStateName(job))} exited SUCCEEDED`), `job ${job} to succeed`);
     for (const dataset of failingDatasets) await s.upload(dataset);
     const failed = await s.waitFor(executionArn, "FAILED");
     expect(failed).to.include({ error: "JobFailedError", redriveStatus: "REDRIVABLE" });

@@ -268,13 +268,15 @@ describe("local/athena-service", () => {
   });
 
   it("cancels a queued query on StopQueryExecution and writes nothing; stopping a finished query changes nothing", async () => {
-    await h.start({ transitionMs: 300 });
+    // 2 s in QUEUED: time for a round trip to stop it there, even on a loaded machine.
+    await h.start({ transitionMs: 2000 });
     await h.put(`${RAW}a.csv`, sample());
     const { QueryExecutionId } = await h.startQuery(statementTo(`s3://${BUCKET}/staging/c/`));
     await h.athena.send(new StopQueryExecutionCommand({ QueryExecutionId }));
     const done = await h.waitForFinal(QueryExecutionId!);
     expect(done.Status?.State).to.equal("CANCELLED");
-    await new Promise((r) => setTimeout(r, 400));
+    // The service's own work on the query settles (its QUEUED wait ends; it must not run the query then).
+    await h.server.athena.close();
     expect((await h.waitForFinal(QueryExecutionId!)).Status?.State).to.equal("CANCELLED");
     expect(await h.keysUnder("staging/c/")).to.deep.equal([]);
     await h.athena.send(new StopQueryExecutionCommand({ QueryExecutionId }));

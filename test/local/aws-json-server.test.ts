@@ -87,9 +87,12 @@ describe("local/aws-json-server", () => {
   it("aborts the handler's signal when the client goes away", async () => {
     let aborted!: () => void;
     const sawAbort = new Promise<void>((resolve) => (aborted = resolve));
+    let entered!: () => void;
+    const inHandler = new Promise<void>((resolve) => (entered = resolve));
     const endpoint = await start({
       Hang: (_input, signal) =>
         new Promise((resolve) => {
+          entered();
           signal.addEventListener("abort", () => {
             aborted();
             resolve({});
@@ -99,17 +102,19 @@ describe("local/aws-json-server", () => {
     const req = request(`${endpoint}/`, { method: "POST", headers: { "x-amz-target": "AWSTest.Hang", "content-type": "application/x-amz-json-1.0" } });
     req.on("error", () => undefined);
     req.end("{}");
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await inHandler; // not a fixed pause: a request destroyed before the server read it would reach no handler
     req.destroy();
     await sawAbort;
   });
 
   it("close() lets aborted handlers answer, then closes every socket", async () => {
+    let entered!: () => void;
+    const inHandler = new Promise<void>((resolve) => (entered = resolve));
     const endpoint = await start({
-      Wait: (_input, signal) => new Promise((resolve) => signal.addEventListener("abort", () => resolve({ ended: true }))),
+      Wait: (_input, signal) => new Promise((resolve) => (entered(), signal.addEventListener("abort", () => resolve({ ended: true })))),
     });
     const pending = post(endpoint, "AWSTest.Wait", "{}");
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await inHandler;
     await server!.close();
     expect((await pending).body).to.deep.equal({ ended: true });
     const refused = await post(endpoint, "AWSTest.Wait", "{}").then(

@@ -40,6 +40,17 @@ describe("local/emr-serverless-service", () => {
   let emr: EMRServerlessClient;
   let events: EmrJobRunStateChangeEvent[];
   let applicationId: string;
+  // waitForFinal checks again at each state change (woken by its event: no sleep between checks, no count of them).
+  const waiters = new Set<() => void>();
+  const nextChange = () =>
+    new Promise<void>((resolve) => {
+      const wake = () => (waiters.delete(wake), resolve());
+      waiters.add(wake);
+    });
+  const recordEvent = (e: EmrJobRunStateChangeEvent) => {
+    events.push(e);
+    for (const wake of [...waiters]) wake();
+  };
 
   beforeEach(async () => {
     s3 = await startLocalS3({ bucket: BUCKET });
@@ -47,7 +58,7 @@ describe("local/emr-serverless-service", () => {
 
   async function start(options: Partial<LocalEmrServerlessOptions> = {}) {
     events = [];
-    server = await startLocalEmrServerless({ s3: s3.client, scriptsDir: scriptsDir(config), transitionMs: 10, onStateChange: (e) => events.push(e), ...options });
+    server = await startLocalEmrServerless({ s3: s3.client, scriptsDir: scriptsDir(config), transitionMs: 10, onStateChange: recordEvent, ...options });
     applicationId = server.emr.createApplication("etl-test-spark", "emr-7.9.0").applicationId;
     emr = new EMRServerlessClient({ endpoint: server.endpoint, region: "us-east-1", maxAttempts: 1 });
   }
@@ -70,12 +81,12 @@ describe("local/emr-serverless-service", () => {
     emr.send(new StartJobRunCommand({ applicationId, clientToken, executionRoleArn: ROLE, name, jobDriver: { sparkSubmit: { entryPoint: `s3://artifacts/glue-scripts/${config.jobs[job].script}`, entryPointArguments: runArguments(output) } } }));
 
   async function waitForFinal(jobRunId: string): Promise<JobRun> {
-    for (let i = 0; i < 500; i++) {
+    for (;;) {
+      const changed = nextChange();
       const { jobRun } = await emr.send(new GetJobRunCommand({ applicationId, jobRunId }));
       if (["SUCCESS", "FAILED", "CANCELLED"].includes(jobRun!.state!)) return jobRun!;
-      await new Promise((r) => setTimeout(r, 10));
+      await changed;
     }
-    throw new Error(`run ${jobRunId} did not finish`);
   }
 
   it("runs the job's transformation from its arguments through the real state sequence, writing Parquet to --etl_output", async () => {
@@ -131,17 +142,20 @@ describe("local/emr-serverless-service", () => {
   });
 
   it("cancels through CANCELLING to CANCELLED and writes nothing; cancelling a finished run is refused", async () => {
-    await start({ transitionMs: 100 });
+    // 2 s in CANCELLING: time for a round trip to see it, even on a loaded machine.
+    await start({ transitionMs: 2000 });
     await put(`${RAW}m.csv`, SAMPLE);
     const { jobRunId } = await startRun("token-4", `s3://${BUCKET}/staging/c/`);
     await emr.send(new CancelJobRunCommand({ applicationId, jobRunId }));
     expect((await emr.send(new GetJobRunCommand({ applicationId, jobRunId }))).jobRun?.state).to.equal("CANCELLING");
     const done = await waitForFinal(jobRunId!);
     expect(done.state).to.equal("CANCELLED");
-    await new Promise((r) => setTimeout(r, 500));
-    expect(await keysUnder("staging/c/")).to.deep.equal([]);
     const error = await emr.send(new CancelJobRunCommand({ applicationId, jobRunId })).catch((e: Error) => e);
     expect(error).to.have.property("name", "ValidationException");
+    // Once the service's work on the run has settled (close waits for it), nothing was written.
+    await server!.close();
+    server = undefined;
+    expect(await keysUnder("staging/c/")).to.deep.equal([]);
     expect(events.filter((e) => e.detail.jobRunId === jobRunId).map((e) => e.detail.state)).to.deep.equal(["SUBMITTED", "CANCELLING", "CANCELLED"]);
   });
 

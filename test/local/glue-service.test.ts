@@ -55,6 +55,17 @@ describe("local/glue-service", () => {
   let events: GlueJobStateChangeEvent[];
   let states: string[];
   let calls: Array<Parameters<Transformation>[0]>;
+  // waitForFinal checks again at each run change (woken by it: no sleep between checks, no count of them).
+  const waiters = new Set<() => void>();
+  const nextChange = () =>
+    new Promise<void>((resolve) => {
+      const wake = () => (waiters.delete(wake), resolve());
+      waiters.add(wake);
+    });
+  const recordChange = (run: Readonly<{ JobName: string; JobRunState: string }>) => {
+    states.push(`${run.JobName}:${run.JobRunState}`);
+    for (const wake of [...waiters]) wake();
+  };
 
   // A fresh bucket per test, so no test sees another's objects.
   beforeEach(async () => {
@@ -72,7 +83,7 @@ describe("local/glue-service", () => {
       transformation: recordingTransformation(calls),
       transitionMs: 20,
       onJobStateChange: (e) => events.push(e),
-      onRunChange: (run) => states.push(`${run.JobName}:${run.JobRunState}`),
+      onRunChange: recordChange,
       ...options,
     });
     glue = new GlueClient({ endpoint: server.endpoint, region: "us-east-1", maxAttempts: 1 });
@@ -89,12 +100,12 @@ describe("local/glue-service", () => {
   const keysUnder = async (Prefix: string) => ((await s3.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix }))).Contents ?? []).map((o) => o.Key).sort();
 
   async function waitForFinal(JobName: string, RunId: string): Promise<SdkJobRun> {
-    for (let i = 0; i < 200; i++) {
+    for (;;) {
+      const changed = nextChange();
       const { JobRun } = await glue.send(new GetJobRunCommand({ JobName, RunId }));
       if (!["STARTING", "RUNNING", "STOPPING"].includes(JobRun!.JobRunState!)) return JobRun!;
-      await new Promise((r) => setTimeout(r, 10));
+      await changed;
     }
-    throw new Error(`run ${RunId} did not finish`);
   }
 
   it("runs STARTING -> RUNNING -> SUCCEEDED, moves data through S3, overwrites the output and emits a state-change event", async () => {
@@ -270,11 +281,17 @@ describe("local/glue-service", () => {
   });
 
   it("stops a running run through STOPPING to STOPPED without writing its output", async () => {
-    await start({ transformation: recordingTransformation([], 400) });
+    // The transformation is under way (RUNNING) until the test lets it finish, after the stop.
+    let entered!: () => void;
+    const transforming = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const transformation = recordingTransformation([]);
+    await start({ transformation: async (request) => (entered(), await released, transformation(request)) });
     await put(`${RAW}a.csv`, "A");
     await put(`${OUTPUT}keep.parquet`, "previous");
     const { JobRunId } = await glue.send(new StartJobRunCommand({ JobName: JOB }));
-    await new Promise((r) => setTimeout(r, 60));
+    await transforming;
     const stop = await glue.send(new BatchStopJobRunCommand({ JobName: JOB, JobRunIds: [JobRunId!, "jr_missing"] }));
     expect(stop.SuccessfulSubmissions).to.deep.equal([{ JobName: JOB, JobRunId }]);
     expect(stop.Errors!.map((e) => [e.JobRunId, e.ErrorDetail!.ErrorCode])).to.deep.equal([["jr_missing", "EntityNotFoundException"]]);
@@ -282,10 +299,13 @@ describe("local/glue-service", () => {
     expect(run.JobRunState).to.equal("STOPPED");
     expect(states).to.deep.equal([`${JOB}:STARTING`, `${JOB}:RUNNING`, `${JOB}:STOPPING`, `${JOB}:STOPPED`]);
     expect(events.map((e) => e.detail.state)).to.deep.equal(["STOPPED"]);
-    await new Promise((r) => setTimeout(r, 450));
-    expect(await keysUnder(OUTPUT)).to.deep.equal([`${OUTPUT}keep.parquet`]);
     const again = await glue.send(new BatchStopJobRunCommand({ JobName: JOB, JobRunIds: [JobRunId!] }));
     expect(again.Errors![0].ErrorDetail!.ErrorCode).to.equal("InvalidInputException");
+    // The transformation finishes after the stop; once the server has let it settle (close waits), nothing was written.
+    release();
+    await server!.close();
+    server = undefined;
+    expect(await keysUnder(OUTPUT)).to.deep.equal([`${OUTPUT}keep.parquet`]);
   });
 
   it("keeps running a run whose listener throws", async () => {

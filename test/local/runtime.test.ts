@@ -49,7 +49,7 @@ describe("local/runtime", () => {
       inputs,
       outDir: join(dir, "out"),
       glueTransitionMs: 20,
-      timeoutMs: 30_000,
+      timeoutMs: 150_000, // only a hang: the schedule-only run was measured near 30 s at load 13-16 (below mocha's 180 s)
       onProgress: (e) => events.push(e),
       ...options,
     });
@@ -255,7 +255,7 @@ describe("local/runtime", () => {
     const aborted = await run({ signal: abort.signal, uploadDelaysMs: { [lastDataset]: 60_000 } });
     expect(aborted.report.status).to.equal("FAILED");
     expect(aborted.report.error).to.contain("interrupted");
-    expect(Date.now() - started).to.be.below(10_000);
+    expect(Date.now() - started).to.be.below(30_000); // the abort, not the upload 60 s later
   });
 
   it("an interrupt while the inputs and the output folder are checked ends the run before any server starts, leaving no lock", async () => {

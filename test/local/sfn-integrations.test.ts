@@ -30,32 +30,58 @@ async function run(definition: object, options: Partial<LocalStepFunctionsOption
 
 const taskClosed = (events: SfnEvent[], state: string) => events.filter((e): e is Extract<SfnEvent, { type: "TaskClosed" }> => e.type === "TaskClosed" && e.state === state);
 
+/** The calls an in-test service received, in order; `called` waits for one, woken by each call (no sleep, no polling). */
+class CallLog {
+  readonly calls: string[] = [];
+  private readonly waiters = new Set<() => void>();
+  record(call: string): void {
+    this.calls.push(call);
+    for (const wake of [...this.waiters]) wake();
+  }
+  async called(call: string, times = 1): Promise<void> {
+    while (this.calls.filter((c) => c === call).length < times) {
+      await new Promise<void>((resolve) => {
+        const wake = () => (this.waiters.delete(wake), resolve());
+        this.waiters.add(wake);
+      });
+    }
+  }
+}
+
 /** An in-test Glue (AWSGlue JSON protocol): runs end when the test says, with Glue's state-change event. */
 class TestGlue {
   runs = new Map<string, { JobName: string; Id: string; JobRunState: string; StartedOn: number; ErrorMessage?: string }>();
-  calls: string[] = [];
+  log = new CallLog();
+  calls = this.log.calls;
   server!: AwsJsonServer;
-  busy = false;
+  /** StartJobRun answers ConcurrentRunsExceededException this many times before it starts a run. */
+  refusals = 0;
+  /** BatchStopJobRun stops the runs at once, and answers once this settles. */
+  stopsAnswered: Promise<void> = Promise.resolve();
   onEnd: (event: { source: string; "detail-type": string; detail: Record<string, unknown> }) => void = () => undefined;
   async start() {
     this.server = await startAwsJsonServer({
       service: "AWSGlue",
       handlers: {
         StartJobRun: (input) => {
-          this.calls.push("StartJobRun");
-          if (this.busy) throw new AwsJsonError("ConcurrentRunsExceededException", "Concurrent runs exceeded for job");
+          this.log.record("StartJobRun");
+          if (this.refusals > 0) {
+            this.refusals--;
+            throw new AwsJsonError("ConcurrentRunsExceededException", "Concurrent runs exceeded for job");
+          }
           if (input.JobName !== "job") throw new AwsJsonError("EntityNotFoundException", `Job ${String(input.JobName)} not found`);
           const Id = `jr_${this.runs.size + 1}`;
           this.runs.set(Id, { JobName: "job", Id, JobRunState: "RUNNING", StartedOn: Date.now() / 1000 });
           return { JobRunId: Id };
         },
         GetJobRun: (input) => {
-          this.calls.push("GetJobRun");
+          this.log.record("GetJobRun");
           return { JobRun: this.runs.get(String(input.RunId)) };
         },
-        BatchStopJobRun: (input) => {
-          this.calls.push("BatchStopJobRun");
+        BatchStopJobRun: async (input) => {
           for (const id of input.JobRunIds as string[]) this.end(id, "STOPPED");
+          this.log.record("BatchStopJobRun");
+          await this.stopsAnswered;
           return { SuccessfulSubmissions: [], Errors: [] };
         },
       },
@@ -70,8 +96,7 @@ class TestGlue {
 
 const glueTask = (resource: string, extra: object = {}) => ({ Type: "Task", Resource: resource, Parameters: { JobName: "job" }, End: true, ...extra });
 
-describe("local Step Functions service: service integrations", function () {
-  this.timeout(30_000);
+describe("local Step Functions service: service integrations", () => {
   let glue: TestGlue;
   beforeEach(async () => (glue = await new TestGlue().start()));
   afterEach(() => glue.server.close());
@@ -81,13 +106,17 @@ describe("local Step Functions service: service integrations", function () {
       const r = await run({ StartAt: "Run", States: { Run: glueTask("arn:aws:states:::glue:startJobRun.sync") } }, { serviceEndpoints: { glue: glue.server.endpoint }, syncRecheckMs: 60_000 });
       glue.onEnd = (e) => r.sfn.serviceEvent(e);
       try {
+        await glue.log.called("GetJobRun");
+        // Time for a polling wait to show itself: a correct one makes no call before the event (or the 60 s re-check).
         await new Promise((res) => setTimeout(res, 300));
         expect(glue.calls).to.deep.equal(["StartJobRun", "GetJobRun"]);
+        const ended = Date.now();
         glue.end("jr_1", "SUCCEEDED");
         const d = await r.done();
         expect(d.status).to.equal("SUCCEEDED");
         expect(JSON.parse(d.output!)).to.include({ Id: "jr_1", JobName: "job", JobRunState: "SUCCEEDED" });
-        expect(Date.now() - r.started).to.be.below(5_000); // the event ended the wait, not the 60 s re-check
+        expect(Date.now() - ended).to.be.below(30_000); // the event ended the wait, not the 60 s re-check
+        expect(glue.calls, "one check after the event").to.deep.equal(["StartJobRun", "GetJobRun", "GetJobRun"]);
         expect(taskClosed(r.sfn.events, "Run").map((e) => e.outcome)).to.deep.equal(["SUCCEEDED"]);
       } finally {
         await r.close();
@@ -102,7 +131,7 @@ describe("local Step Functions service: service integrations", function () {
       const r = await run(definition, { serviceEndpoints: { glue: glue.server.endpoint }, syncRecheckMs: 60_000 });
       glue.onEnd = (e) => r.sfn.serviceEvent(e);
       try {
-        await new Promise((res) => setTimeout(res, 300));
+        await glue.log.called("GetJobRun");
         glue.end("jr_1", "FAILED", "division by zero");
         const d = await r.done();
         expect(d.status).to.equal("SUCCEEDED");
@@ -115,33 +144,37 @@ describe("local Step Functions service: service integrations", function () {
     });
 
     it("Glue.ConcurrentRunsExceededException is retried by a Retry on that name; request-response returns at once", async () => {
-      glue.busy = true;
+      glue.refusals = 2;
       const definition = { StartAt: "Run", States: { Run: glueTask("arn:aws:states:::glue:startJobRun", { Retry: [{ ErrorEquals: ["Glue.ConcurrentRunsExceededException"], IntervalSeconds: 1, MaxAttempts: 3 }] }) } };
       const r = await run(definition, { serviceEndpoints: { glue: glue.server.endpoint }, retryIntervalOverrides: { Run: 200 } });
       try {
-        setTimeout(() => (glue.busy = false), 300);
         const d = await r.done();
         expect(d.status).to.equal("SUCCEEDED");
         expect(JSON.parse(d.output!)).to.deep.equal({ JobName: "job", JobRunId: "jr_1" });
-        expect(glue.calls.filter((c) => c === "StartJobRun").length).to.be.greaterThan(1);
-        expect(glue.calls).to.not.include("GetJobRun");
-        expect(r.sfn.events.some((e) => e.type === "StateRetried" && e.error === "Glue.ConcurrentRunsExceededException")).to.equal(true);
+        expect(glue.calls).to.deep.equal(["StartJobRun", "StartJobRun", "StartJobRun"]);
+        const retried = r.sfn.events.filter((e) => e.type === "StateRetried").map((e) => e.type === "StateRetried" && e.error);
+        expect(retried).to.deep.equal(["Glue.ConcurrentRunsExceededException", "Glue.ConcurrentRunsExceededException"]);
       } finally {
         await r.close();
       }
     });
 
-    it(".sync stops the run when the task times out (States.Timeout)", async () => {
+    it(".sync stops the run when the task times out (States.Timeout), recorded as it times out", async () => {
+      // Glue answers the stop only at the end: the task's timeout is recorded without waiting for that answer.
+      let answerStops!: () => void;
+      glue.stopsAnswered = new Promise<void>((resolve) => (answerStops = resolve));
       const r = await run({ StartAt: "Run", States: { Run: glueTask("arn:aws:states:::glue:startJobRun.sync", { TimeoutSeconds: 1 }) } }, { serviceEndpoints: { glue: glue.server.endpoint }, syncRecheckMs: 60_000 });
       try {
         const d = await r.done();
         expect(d.status).to.equal("FAILED");
         expect(d.error).to.equal("States.Timeout");
-        await new Promise((res) => setTimeout(res, 200));
-        expect(glue.calls).to.include("BatchStopJobRun");
+        expect(taskClosed(r.sfn.events, "Run").map((e) => [e.outcome, e.error])).to.deep.equal([["TIMED_OUT", "States.Timeout"]]);
+        const types = r.sfn.events.map((e) => e.type);
+        expect(types.indexOf("TaskClosed"), types.join(", ")).to.be.below(types.indexOf("ExecutionFailed"));
+        await glue.log.called("BatchStopJobRun"); // best effort: it may reach Glue after the execution ended
         expect(glue.runs.get("jr_1")!.JobRunState).to.equal("STOPPED");
-        expect(taskClosed(r.sfn.events, "Run").map((e) => e.outcome)).to.deep.equal(["TIMED_OUT"]);
       } finally {
+        answerStops();
         await r.close();
       }
     });
@@ -187,6 +220,7 @@ describe("local Step Functions service: service integrations", function () {
     const runs = new Map<string, { applicationId: string; jobRunId: string; state: string; stateDetails?: string; executionRole: string; entryPointArguments: string[] }>();
     let server: Server;
     let endpoint: string;
+    const log = new CallLog();
     let onEvent: (e: { source: string; "detail-type": string; detail: Record<string, unknown> }) => void = () => undefined;
     const end = (id: string, state: string, stateDetails?: string) => {
       Object.assign(runs.get(id)!, { state, stateDetails });
@@ -209,6 +243,7 @@ describe("local Step Functions service: service integrations", function () {
           const run = runs.get(id);
           if (!run) return reply(404, { message: `Job run ${id} does not exist` }, "ResourceNotFoundException");
           if (req.method === "DELETE") return end(id, "CANCELLED"), reply(200, { applicationId: app, jobRunId: id });
+          log.record(`GetJobRun ${id}`);
           return reply(200, { jobRun: { ...run, createdAt: 1700000000 } });
         });
       });
@@ -235,17 +270,18 @@ describe("local Step Functions service: service integrations", function () {
       const r = await run(definition, { serviceEndpoints: { emrServerless: endpoint }, syncRecheckMs: 60_000 });
       onEvent = (e) => r.sfn.serviceEvent(e);
       try {
-        await new Promise((res) => setTimeout(res, 300));
+        // Each run ends once its first check has answered RUNNING: the state-change event must end the wait.
+        await log.called("GetJobRun run1");
         expect(runs.get("run1")).to.include({ executionRole: "arn:aws:iam::000000000000:role/job" });
         expect(runs.get("run1")!.entryPointArguments).to.deep.equal(["--etl_sql", "x.sql"]);
         end("run1", "SUCCESS");
-        await new Promise((res) => setTimeout(res, 300));
+        await log.called("GetJobRun run2");
         end("run2", "FAILED", "Job failed: exit code 1");
         const output = JSON.parse((await r.done()).output!);
         expect(output.good.JobRun).to.include({ JobRunId: "run1", State: "SUCCESS", ApplicationId: "00app" });
         expect(output.error.Error).to.equal("States.TaskFailed");
         expect(JSON.parse(output.error.Cause).JobRun).to.include({ State: "FAILED", StateDetails: "Job failed: exit code 1" });
-        expect(Date.now() - r.started).to.be.below(10_000);
+        expect(Date.now() - r.started).to.be.below(30_000); // the events ended the waits, not the 60 s re-checks
       } finally {
         await r.close();
       }
@@ -308,8 +344,10 @@ describe("local Step Functions service: service integrations", function () {
 
     it(".waitForTaskToken hands the token to the function and waits for SendTaskSuccess; HeartbeatSeconds is enforced", async () => {
       let token = "";
+      const handOffs = new CallLog();
       const handOff = async (event: any) => {
         token = event.token;
+        handOffs.record("handOff");
         return "accepted";
       };
       const definition = (heartbeat: number) => ({
@@ -321,7 +359,7 @@ describe("local Step Functions service: service integrations", function () {
       });
       const answered = await run(definition(5), { lambdaFunction: () => handOff });
       try {
-        await new Promise((res) => setTimeout(res, 300));
+        await handOffs.called("handOff");
         expect(token).to.match(/^[A-Za-z0-9_-]{64}$/);
         await answered.client.send(new SendTaskHeartbeatCommand({ taskToken: token }));
         await answered.client.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ reviewed: true }) }));
@@ -374,8 +412,10 @@ describe("local Step Functions service: service integrations", function () {
         CountLines: {
           Type: "Task",
           Resource: "arn:aws:states:::events:putEvents.waitForTaskToken",
-          Parameters: { Entries: [{ Source: "etl.dev.workflow", DetailType: "CountLines", Detail: { "taskToken.$": "$$.Task.Token", "text.$": "$.text", "hang.$": "$.hang", workMs: 1500, heartbeatMs: 300 } }] },
-          HeartbeatSeconds: 1,
+          Parameters: { Entries: [{ Source: "etl.dev.workflow", DetailType: "CountLines", Detail: { "taskToken.$": "$$.Task.Token", "text.$": "$.text", "hang.$": "$.hang", workMs: 3500, heartbeatMs: 250 } }] },
+          // 3 s: the worker (another process) heartbeats as the event reaches it, which on a loaded machine was seen
+          // over 2 s after the task started (load 23).
+          HeartbeatSeconds: 3,
           TimeoutSeconds: 60,
           Catch: [{ ErrorEquals: ["States.HeartbeatTimeout"], ResultPath: "$.error", Next: "WorkerSilent" }],
           End: true,

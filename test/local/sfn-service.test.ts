@@ -110,7 +110,7 @@ describe("local/sfn-service", () => {
       const began = Date.now();
       const empty = await poll();
       expect(empty.taskToken).to.equal(undefined);
-      expect(Date.now() - began).to.be.within(150, 1500);
+      expect(Date.now() - began).to.be.within(150, 30_000); // the 200 ms long-poll, not the 60 s default
       expect((await rejection(poll(localActivityArn("missing")))).name).to.equal("ActivityDoesNotExist");
     });
 
@@ -125,11 +125,12 @@ describe("local/sfn-service", () => {
     it("ends pending long-polls with {} at once when the service closes", async () => {
       const { service, poll } = await start("single-activity.asl.json", { longPollMs: 60_000 });
       const pending = poll();
-      await sleep(100);
+      // Held by the service, not still on its way (close() resets a connection whose request it has not read).
+      while (service.heldPolls() === 0) await new Promise((resolve) => setImmediate(resolve));
       const began = Date.now();
       await service.close();
       expect((await pending).taskToken).to.equal(undefined);
-      expect(Date.now() - began).to.be.below(1000);
+      expect(Date.now() - began).to.be.below(30_000); // not the 60 s long-poll
     });
   });
 
@@ -183,14 +184,18 @@ describe("local/sfn-service", () => {
       const { service, sfn, run, pollTask } = await start("timeouts.asl.json");
       const arn = await run({ mode: "heartbeat" });
       const { token } = await pollTask();
-      for (let i = 0; i < 3; i++) {
-        await sleep(600);
+      // HeartbeatSeconds is 2: a heartbeat every 250 ms for 2.5 s (only a stall of 1.75 s could break it), then silence.
+      let lastBeat = 0;
+      for (let i = 0; i < 10; i++) {
+        await sleep(250);
+        lastBeat = Date.now();
         await sfn.send(new SendTaskHeartbeatCommand({ taskToken: token }));
       }
       const done = await service.waitForExecution(arn);
       expect(done.status).to.equal("FAILED");
       expect(done.error).to.equal("States.HeartbeatTimeout");
-      expect(done.stopDate!.getTime() - done.startDate.getTime()).to.be.within(2600, 5000);
+      expect(done.stopDate!.getTime() - done.startDate.getTime(), "alive past HeartbeatSeconds").to.be.at.least(2500);
+      expect(done.stopDate!.getTime() - lastBeat, "ended by the silence after the last heartbeat").to.be.within(1900, 20_000);
       expect((await rejection(sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: "{}" })))).name).to.equal("TaskTimedOut");
       const closed = ofType(service.events, "ActivityTaskClosed");
       expect(closed.map((e) => e.outcome)).to.deep.equal(["HEARTBEAT_TIMED_OUT"]);
@@ -217,7 +222,8 @@ describe("local/sfn-service", () => {
       const done = await service.waitForExecution(arn);
       expect(done.error).to.equal("States.Timeout");
       expect(done.status).to.equal("FAILED");
-      expect(done.stopDate!.getTime() - done.startDate.getTime()).to.be.within(1900, 4000);
+      // At TimeoutSeconds (2), not extended by the heartbeats that go on every 400 ms (that would never end).
+      expect(done.stopDate!.getTime() - done.startDate.getTime()).to.be.within(1900, 20_000);
       expect((await rejection(sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: "{}" })))).name).to.equal("TaskTimedOut");
       expect(ofType(service.events, "ActivityTaskClosed").map((e) => e.outcome)).to.deep.equal(["TIMED_OUT"]);
     });

@@ -34,6 +34,13 @@ export interface LocalAthenaHarness {
 /** Registers mocha hooks that start the local S3 before each test and close everything after; call in a describe. */
 export function localAthenaHarness(config: EtlConfig): LocalAthenaHarness {
   const harness = { events: [] as AthenaQueryStateChangeEvent[] } as Omit<LocalAthenaHarness, "server" | "athena"> & { server?: LocalAthenaServer; athena?: AthenaClient };
+  // waitForFinal checks again at each state change (woken by its event: no sleep between checks, no count of them).
+  const waiters = new Set<() => void>();
+  const nextChange = () =>
+    new Promise<void>((resolve) => {
+      const wake = () => (waiters.delete(wake), resolve());
+      waiters.add(wake);
+    });
 
   beforeEach(async () => {
     harness.s3 = await startLocalS3({ bucket: BUCKET });
@@ -58,7 +65,10 @@ export function localAthenaHarness(config: EtlConfig): LocalAthenaHarness {
       catalog: { database: config.glue.databaseName, bucket: BUCKET, tables: catalogTables(config) },
       workGroups: [WORKGROUP],
       transitionMs: 10,
-      onStateChange: (e) => harness.events.push(e),
+      onStateChange: (e) => {
+        harness.events.push(e);
+        for (const wake of [...waiters]) wake();
+      },
       ...options,
     });
     harness.athena = new AthenaClient({ endpoint: harness.server.endpoint, region: "us-east-1", maxAttempts: 1 });
@@ -68,12 +78,12 @@ export function localAthenaHarness(config: EtlConfig): LocalAthenaHarness {
   harness.startQuery = (QueryString, ClientRequestToken) =>
     harness.athena!.send(new StartQueryExecutionCommand({ QueryString, WorkGroup: WORKGROUP, QueryExecutionContext: { Database: config.glue.databaseName }, ClientRequestToken }));
   harness.waitForFinal = async (QueryExecutionId) => {
-    for (let i = 0; i < 500; i++) {
+    for (;;) {
+      const changed = nextChange();
       const { QueryExecution } = await harness.athena!.send(new GetQueryExecutionCommand({ QueryExecutionId }));
       if (!["QUEUED", "RUNNING"].includes(QueryExecution!.Status!.State!)) return QueryExecution!;
-      await new Promise((r) => setTimeout(r, 10));
+      await changed;
     }
-    throw new Error(`query ${QueryExecutionId} did not finish`);
   };
   return harness as LocalAthenaHarness;
 }

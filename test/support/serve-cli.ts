@@ -56,8 +56,8 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<Serv
     });
     const timer = setTimeout(() => {
       process.kill(-child.pid!, "SIGKILL");
-      reject(new Error(`npm run serve printed no 'ready' line within 60 s\n${stdout}\n${stderr}`));
-    }, 60_000);
+      reject(new Error(`npm run serve printed no 'ready' line within 150 s\n${stdout}\n${stderr}`));
+    }, 150_000);
     child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk));
     child.stdout!.on("data", (chunk: Buffer) => {
       stdout += chunk;
@@ -90,12 +90,12 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<Serv
         stop: async () => {
           process.kill(-child.pid!, "SIGINT");
           let stopTimer: NodeJS.Timeout | undefined;
-          const stopped = await Promise.race([exited, new Promise<"timeout">((r) => (stopTimer = setTimeout(() => r("timeout"), 20_000)))]);
-          // Cleared: a pending timer would keep mocha's process (a file run alone) alive 20 s after the tests.
+          const stopped = await Promise.race([exited, new Promise<"timeout">((r) => (stopTimer = setTimeout(() => r("timeout"), 60_000)))]);
+          // Cleared: a pending timer would keep mocha's process (a file run alone) alive 60 s after the tests.
           clearTimeout(stopTimer);
           if (stopped === "timeout") {
             process.kill(-child.pid!, "SIGKILL");
-            throw new Error(`npm run serve did not stop within 20 s of Ctrl-C\n${stdout}\n${stderr}`);
+            throw new Error(`npm run serve did not stop within 60 s of Ctrl-C\n${stdout}\n${stderr}`);
           }
           return stopped;
         },
