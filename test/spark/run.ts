@@ -135,7 +135,7 @@ async function csvLineRun(config: EtlConfig, work: string, index: number): Promi
 async function answerProblems(outcome: Outcome, expected: CsvLineCase["expected"]): Promise<string[]> {
   if (outcome.status !== "ok") return [`expected rows read ${expected.read}, dropped ${expected.dropped}; got ${outcome.status === "error" ? `error: ${outcome.error}` : outcome.status}`];
   const got = { read: outcome.rowsRead[CSV_LINE_VIEW], dropped: outcome.droppedRows[CSV_LINE_VIEW], rows: (await readOutput(outcome.files)).rows };
-  return isDeepStrictEqual(got, expected) ? [] : [`the case's answer: ${JSON.stringify(expected).slice(0, 300)}\n      got:          ${JSON.stringify(got).slice(0, 300)}`];
+  return isDeepStrictEqual(got, expected) ? [] : [`gives ${JSON.stringify(got).slice(0, 300)}\n        the case's answer: ${JSON.stringify(expected).slice(0, 300)}`];
 }
 
 async function runDuckDb(config: EtlConfig, runs: JobRun[]): Promise<Map<string, Outcome>> {
