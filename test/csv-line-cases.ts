@@ -88,6 +88,19 @@ export const CSV_LINE_CASES: CsvLineCase[] = [
     expected: { read: 3, dropped: 1, rows: [["a"], ["b"]] },
   },
   {
+    name: "one column, a folder: a line equal to the header is a row, in a file with a line with an unclosed quote and in one without",
+    columns: text,
+    // Two headers (one quoted), so two groups of files: only the first has a line with an unclosed quote.
+    files: { "a.csv": 'Name\na\nName\n"x\nb\n', "b.csv": '"Name"\r\nc\r\n"Name"\r\n' },
+    expected: { read: 6, dropped: 1, rows: [["Name"], ["Name"], ["a"], ["b"], ["c"]] },
+  },
+  {
+    name: "two columns: a line equal to the header does not parse (dropped and counted) beside a line with an unclosed quote",
+    columns: [...text, ...number],
+    files: { "data.csv": 'Name,N\na,1\nName,N\n"x,1\nb,2\n' },
+    expected: { read: 4, dropped: 2, rows: [["a", "1"], ["b", "2"]] },
+  },
+  {
     name: "one column: two values on a line are malformed, a quoted comma is a value",
     columns: text,
     files: { "data.csv": 'Name\na\nx,y\n"x,y"\nb\n' },
