@@ -342,6 +342,14 @@ def first_line(spark, path: str) -> str:
         stream.close()
 
 
+def data_lines(spark, files: list):
+    """The files' lines after each one's first (its header), as Spark's line reader splits them (LF, CR LF or CR; a
+    *.gz file decompressed): the line at offset 0 of each file is its header."""
+    context = spark.sparkContext
+    text = "org.apache.hadoop.mapreduce.lib.input.TextInputFormat", "org.apache.hadoop.io.LongWritable", "org.apache.hadoop.io.Text"
+    return context.union([context.newAPIHadoopFile(path, *text) for path in files]).filter(lambda line: line[0] != 0).map(lambda line: line[1])
+
+
 def typed_rows(spark, files: list, header: list, positions: dict, columns: list):
     """The typed rows of files sharing one header (plus _corrupt_record), and the count of lines with an unclosed quote."""
     from pyspark.sql import functions as F
@@ -352,11 +360,14 @@ def typed_rows(spark, files: list, header: list, positions: dict, columns: list)
     text = spark.read.text(files)
     quotes = F.length("value") - F.length(F.regexp_replace("value", '"', ""))
     unclosed = text.filter(quotes % 2 == 1).count()
-    lines = files if unclosed == 0 else text.filter(quotes % 2 == 0).rdd.map(lambda row: row.value)
+    # Then the other lines are parsed without each file's first (its header), dropped here by its offset: Spark's
+    # header option on lines (not files) would drop every line equal to the header, uncounted.
+    # (unclosed_quote inline: a lambda naming this module's function would need the module on the executors)
+    lines = files if unclosed == 0 else data_lines(spark, files).filter(lambda line: line.count('"') % 2 == 0)
     # Read by position with the header's width, so short or long lines land in _corrupt_record.
     raw_schema = StructType([StructField(f"c{i}", StringType()) for i in range(len(header))] + [StructField(CORRUPT, StringType())])
     raw = (
-        spark.read.option("header", True)
+        spark.read.option("header", unclosed == 0)
         .option("multiLine", False)
         .option("escape", '"')  # RFC 4180: a quote inside a quoted field is doubled (Spark's default escape is '\\')
         .option("mode", "PERMISSIVE")

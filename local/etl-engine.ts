@@ -334,6 +334,8 @@ async function csvFile(input: EtlInput, file: string, i: number, schema: SchemaF
   const rejects = `etl_view_rejects_${input.name}_${i}`;
   return {
     columns,
+    /** The header's column count. */
+    width: header.length,
     /** Each header position's kind for the strict line check (a column no schema column reads is text); undefined
      * when DuckDB's typed reader cannot serve the file. */
     kinds: oneTypeEach ? header.map((_, position) => types.get(position) ?? "string") : undefined,
@@ -415,16 +417,19 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
   const rejects: Array<{ table: string; lines: number }> = [];
   let fastPossible = true;
   for (const [i, file] of files.entries()) {
-    const { columns, kinds, text, fast } = await csvFile(input, file, i, schema);
+    const { columns, kinds, text, fast, width } = await csvFile(input, file, i, schema);
     // Records are lines, as in Spark's default reader (multiLine false): a line with an unclosed quote is
     // malformed by itself. DuckDB would read on to the next quote, swallowing the following lines unreported.
-    // The scan streams the file; only a file with such lines is copied without them (streamed too).
-    const unclosed = await unclosedQuoteRanges(file);
+    // A blank line is no record in Spark's reader; DuckDB skips it as a short line when the header has several
+    // columns, but reads it as a record (NULL, or its white space) when the header has one: such a file's blank
+    // lines are removed too (not counted). The scan streams the file; only a file with such lines is copied without
+    // them (streamed too).
+    const { unclosed, blank } = await linesToRemove(file, width === 1);
     let source = file;
-    if (unclosed.length) {
+    if (unclosed.length || blank.length) {
       // The copy is plain text (readCsv gives the compression by the name).
       source = join(await scratch.dir(), `${input.name}-${i}-${basename(file).replace(/\.gz$/i, "")}`);
-      await copyWithoutRanges(file, source, unclosed);
+      await copyWithoutRanges(file, source, [...unclosed, ...blank].sort((a, b) => a.start - b.start));
       malformedLines += unclosed.length;
     }
     const typed = columns.map((c) => `${typedValue(`c${c.position}`, c.type)} AS ${c.name}`);
@@ -435,8 +440,9 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
       const { rows, bad } = await countRows(connection, csv, columns);
       loaded += rows;
       invalid += bad;
-      // A line of white space alone is no record (Spark's reader skips it too), not a malformed one.
-      const rejected = await connection.runAndReadAll(`SELECT count(DISTINCT line), count(DISTINCT line) FILTER (WHERE NOT regexp_full_match(csv_line, '\\s*')) FROM ${rejectsTable}`);
+      // A blank line is no record (Spark's reader skips it too), not a malformed one: blank as Java's String.trim
+      // sees it, every character at most U+0020 (white space and control characters).
+      const rejected = await connection.runAndReadAll(`SELECT count(DISTINCT line), count(DISTINCT line) FILTER (WHERE NOT regexp_full_match(csv_line, '[\\x00-\\x20]*')) FROM ${rejectsTable}`);
       const [skipped, malformed] = rejected.getRows()[0].map(Number);
       malformedLines += malformed;
       rejects.push({ table: typedReader.table, lines: skipped });
@@ -586,11 +592,85 @@ export function unclosedQuoteLines(data: Uint8Array): LineRange[] {
   });
 }
 
-/** The byte ranges of a file's lines with an unclosed quote (streamed: memory does not grow with the file). */
-async function unclosedQuoteRanges(file: string): Promise<Array<{ start: number; end: number }>> {
-  const scanner = new UnclosedQuoteScanner();
-  await forEachCsvChunk(file, (chunk) => scanner.push(chunk));
-  return scanner.end();
+/**
+ * Finds the blank lines (every byte at most 0x20: white space and control characters alone, blank to Java's
+ * String.trim, which Spark's CSV reader skips lines by) in a stream of chunks, as byte ranges. A line ends at LF,
+ * CR LF or a lone CR, as in UnclosedQuoteScanner; a line that is not blank is crossed with native searches.
+ */
+export class BlankLineScanner {
+  private readonly ranges: Array<{ start: number; end: number }> = [];
+  /** Absolute offset of the next byte pushed. */
+  private offset = 0;
+  /** Absolute offset where the current line starts. */
+  private lineStart = 0;
+  /** Whether the current line's bytes so far are all blank. */
+  private blank = true;
+  /** A CR that ended the last chunk: whether it ends its line alone depends on the next byte. */
+  private pendingCr = false;
+
+  push(chunk: Uint8Array): void {
+    const length = chunk.length;
+    let p = 0;
+    if (this.pendingCr && length > 0) {
+      this.pendingCr = false;
+      if (chunk[0] === LF) this.endLine(this.offset + (p = 1));
+      else this.endLine(this.offset);
+    }
+    // The next LF and CR at or after p: -2 not searched yet, -1 none in this chunk.
+    let lf = -2;
+    let cr = -2;
+    while (p < length) {
+      let b = chunk[p];
+      if (this.blank) {
+        while (b !== LF && b !== CR && b <= 0x20 && ++p < length) b = chunk[p];
+        if (p === length) break;
+        if (b > 0x20) this.blank = false;
+      }
+      if (!this.blank) {
+        if (lf !== -1 && lf < p) lf = chunk.indexOf(LF, p);
+        if (cr !== -1 && cr < p) cr = chunk.indexOf(CR, p);
+        const at = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+        if (at === -1) break;
+        b = chunk[(p = at)];
+      }
+      if (b === LF) this.endLine(this.offset + ++p);
+      else if (p + 1 === length) {
+        this.pendingCr = true;
+        p++;
+      } else if (chunk[p + 1] === LF) this.endLine(this.offset + (p += 2));
+      else this.endLine(this.offset + ++p);
+    }
+    this.offset += length;
+  }
+
+  /** The ranges found, once the last chunk is pushed. */
+  end(): Array<{ start: number; end: number }> {
+    if (this.pendingCr) {
+      this.pendingCr = false;
+      this.endLine(this.offset);
+    }
+    // A last line without a line break.
+    if (this.lineStart < this.offset) this.endLine(this.offset);
+    return this.ranges;
+  }
+
+  private endLine(end: number): void {
+    if (this.blank) this.ranges.push({ start: this.lineStart, end });
+    this.lineStart = end;
+    this.blank = true;
+  }
+}
+
+/** The byte ranges of a file's lines with an unclosed quote and, when `blankLines`, of its blank lines (streamed: memory
+ * does not grow with the file). */
+async function linesToRemove(file: string, blankLines: boolean): Promise<{ unclosed: Array<{ start: number; end: number }>; blank: Array<{ start: number; end: number }> }> {
+  const quotes = new UnclosedQuoteScanner();
+  const blanks = blankLines ? new BlankLineScanner() : undefined;
+  await forEachCsvChunk(file, (chunk) => {
+    quotes.push(chunk);
+    blanks?.push(chunk);
+  });
+  return { unclosed: quotes.end(), blank: blanks?.end() ?? [] };
 }
 
 /** Gives a CSV file's bytes (a .gz decompressed) to `use` chunk by chunk, until `use` returns false; errors name the file. */

@@ -8,15 +8,16 @@ import { join } from "node:path";
 import { DuckDBConnection } from "@duckdb/node-api";
 import { expect } from "chai";
 import { stub } from "sinon";
-import { isoDate, readParquet, type Row } from "../support/parquet";
+import { isoDate, parquetRows, readParquet, type Row } from "../support/parquet";
 import { gzipSync } from "node:zlib";
 import { HEADER_LIMIT } from "../../core/csv-header";
 import { DataQualityError } from "../../core/quality";
 import { readSchemaFile } from "../../core/schema-file";
 import { schemaChunks } from "../../local/dataset-samples";
-import { engineProbe, runTransformation, UnclosedQuoteScanner, type Attempt, type LineCounter, type TransformationRequest } from "../../local/etl-engine";
+import { BlankLineScanner, engineProbe, runTransformation, UnclosedQuoteScanner, type Attempt, type LineCounter, type TransformationRequest } from "../../local/etl-engine";
 import { StrictLineCounter, type FieldKind } from "../../local/strict-lines";
 import { QUALITY_CASES } from "../quality-cases";
+import { CSV_LINE_CASES, CSV_LINE_QUALITY, CSV_LINE_SQL, CSV_LINE_VIEW } from "../csv-line-cases";
 
 const SCRIPTS_DIR = join(__dirname, "fixtures", "engine");
 const SCHEMA = readSchemaFile(join(SCRIPTS_DIR, "schemas", "deals.json"));
@@ -105,6 +106,39 @@ describe("local/etl-engine", () => {
         const scanner = new UnclosedQuoteScanner();
         for (let at = 0; at < data.length; at += size) scanner.push(data.subarray(at, at + size));
         expect(scanner.end(), `chunks of ${size} bytes`).to.deep.equal(expected);
+      }
+    });
+
+    it("finds the same blank lines (bytes up to 0x20 alone) however the file is cut into chunks (line breaks LF, CR LF, lone CR)", () => {
+      // A byte-by-byte reference: a line ends at LF, CR LF or a lone CR; it is blank when no byte of it is above 0x20.
+      const reference = (data: Buffer) => {
+        const found: Array<{ start: number; end: number }> = [];
+        let start = 0;
+        let blank = true;
+        for (let i = 0; i < data.length; i++) {
+          if (data[i] === 0x0a || data[i] === 0x0d) {
+            if (data[i] === 0x0d && data[i + 1] === 0x0a) i++;
+            if (blank) found.push({ start, end: i + 1 });
+            start = i + 1;
+            blank = true;
+          } else if (data[i] > 0x20) blank = false;
+        }
+        if (start < data.length && blank) found.push({ start, end: data.length });
+        return found;
+      };
+      for (const text of [
+        ["Name", "a", "", "  ", "\t", "b", "\x0b\x00", " x ", "", "é", "\r", "c\r", "\r\n", " "].join("\n"),
+        "Name\r\n\r\na\r\r\r\n \r\n",
+        "Name\nb\n\n",
+      ]) {
+        const data = Buffer.from(text);
+        const expected = reference(data);
+        expect(expected, "the sample must hold blank lines").to.not.be.empty;
+        for (let size = 1; size <= data.length; size++) {
+          const scanner = new BlankLineScanner();
+          for (let at = 0; at < data.length; at += size) scanner.push(data.subarray(at, at + size));
+          expect(scanner.end(), `${JSON.stringify(text)} in chunks of ${size} bytes`).to.deep.equal(expected);
+        }
       }
     });
 
@@ -441,6 +475,33 @@ describe("local/etl-engine", () => {
       const broken = await runTransformation({ ...deals(""), inputs: [{ name: "deals", path: join(dir, "broken.parquet"), format: "parquet" }] }).then(() => undefined, (e: Error) => e);
       expect(broken?.message).to.include(join(dir, "broken.parquet"));
     });
+  });
+
+  // The table Spark runs too (npm run test:spark checks its answers on real Spark): each case the way the run goes,
+  // then the exact way (a check that never vouches), with the same answer.
+  describe("CSV line cases shared with Spark (test/csv-line-cases.ts)", () => {
+    for (const c of CSV_LINE_CASES)
+      it(c.name, async () => {
+        const scripts = join(dir, "scripts");
+        await mkdir(join(scripts, "schemas"), { recursive: true });
+        await writeFile(join(scripts, "schemas", "lines.json"), JSON.stringify({ format: "csv", columns: c.columns }));
+        await writeFile(join(scripts, "lines.sql"), CSV_LINE_SQL);
+        await mkdir(join(dir, "in"));
+        for (const [name, body] of Object.entries(c.files)) await writeFile(join(dir, "in", name), body);
+        const path = Object.keys(c.files).length === 1 ? join(dir, "in", Object.keys(c.files)[0]) : join(dir, "in");
+        const request: TransformationRequest = { inputs: [{ name: CSV_LINE_VIEW, path, format: "csv", schema: "lines.json" }], sqlFile: "lines.sql", outputDir: join(scripts, "out"), scriptsDir: scripts, quality: CSV_LINE_QUALITY };
+        const answer = async () => {
+          const { result, error, seen } = await attempts(() => runTransformation(request));
+          if (!result) throw error;
+          return { seen: seen.map((a) => a.path), read: result.rowsRead[CSV_LINE_VIEW], dropped: result.droppedRows[CSV_LINE_VIEW], rows: await parquetRows(result.files) };
+        };
+        const { seen, ...first } = await answer();
+        expect(first, seen.join(" then ")).to.deep.equal(c.expected);
+        engineProbe.lineCounter = () => ({ push: () => false, end: () => undefined });
+        const { seen: exactSeen, ...exact } = await answer();
+        expect(exactSeen).to.deep.equal(["fast", "exact"]);
+        expect(exact, "the exact way").to.deep.equal(c.expected);
+      });
   });
 
   describe("output and SQL", () => {

@@ -3,7 +3,9 @@
 // the workflow runs them, on each case of cases.ts; the local DuckDB engine runs the same jobs on the same files.
 // Every job's outcome must be the same in both: the error (DataQualityError or another) and its message, or the
 // rows written, the rows read and dropped per input, the output's columns and types, and its rows in order. Both
-// get the job's --etl_quality (its configured limits, or the case's). Ends with "N passed, N failed"; exit 1 on a failure.
+// get the job's --etl_quality (its configured limits, or the case's). Then each case of test/csv-line-cases.ts (an
+// input on a schema of its own) runs in both through the configuration's first script that reads a dataset: both must
+// give the case's answer (Spark's, which the local engine's tests hold it to). Ends with "N passed, N failed"; exit 1 on a failure.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
@@ -17,6 +19,7 @@ import { COUNTS_OBJECT, DataQualityError, parseCountsObject, parseQualityLimits 
 import { readSchemaFile } from "../../core/schema-file";
 import { DEFAULT_SALES_ROWS } from "../../local/sample-data";
 import { splitCsvLine } from "../csv-line";
+import { CSV_LINE_CASES, CSV_LINE_QUALITY, CSV_LINE_SQL, CSV_LINE_VIEW, type CsvLineCase } from "../csv-line-cases";
 import { CASES, sampleLines, type DatasetSample } from "./cases";
 
 // Loaded once the arguments parse (core/cli-args.ts: entry points): DuckDB, the local engine, the ASL checks.
@@ -42,8 +45,10 @@ interface JobRun {
   caseName: string;
   job: string;
   needs: string[];
-  /** The job's arguments with the bucket mapped to an engine's folders. */
-  args(engine: "spark" | "duckdb"): { inputs: EtlInput[]; output: string; sql: string; quality: string };
+  /** The job's arguments with the bucket mapped to an engine's folders (scriptsDir: the local engine's, when not the configuration's). */
+  args(engine: "spark" | "duckdb"): { inputs: EtlInput[]; output: string; sql: string; quality: string; scriptsDir?: string };
+  /** A CSV line case's answer, which both engines must give. */
+  expected?: CsvLineCase["expected"];
 }
 
 /** Jobs in the order the workflow can run them: a job after every job whose output it reads. */
@@ -92,6 +97,47 @@ function plannedRuns(config: EtlConfig, work: string, caseIndex: number, outputC
   });
 }
 
+/** What the name of a CSV line case's run starts with (--case selects them all by it). */
+const CSV_LINE_CASE = "CSV line case:";
+
+/** A CSV line case as a run of the configuration's first job script that reads a dataset, on the case's own input, schema and SQL. */
+async function csvLineRun(config: EtlConfig, work: string, index: number): Promise<JobRun> {
+  const job = jobOrder(config).find((id) => config.jobs[id].inputs.some((i) => i.dataset !== undefined))!;
+  const { name, columns, files, expected } = CSV_LINE_CASES[index];
+  const root = join(work, `csv-line-${index}`);
+  const scripts = join(root, "scripts");
+  await mkdir(join(scripts, "schemas"), { recursive: true });
+  await writeFile(join(scripts, "schemas", "lines.json"), JSON.stringify({ format: "csv", columns }));
+  await writeFile(join(scripts, "lines.sql"), CSV_LINE_SQL);
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(dirname(join(root, "data", path)), { recursive: true });
+    await writeFile(join(root, "data", path), content);
+  }
+  const data = Object.keys(files).length === 1 ? join(root, "data", Object.keys(files)[0]) : join(root, "data");
+  return {
+    id: `csv-line-${index}/${job}`,
+    caseName: `${CSV_LINE_CASE} ${name}`,
+    job,
+    needs: [],
+    expected,
+    // Spark's job reads the schema and SQL files by their paths; the local engine from its scripts folder.
+    args: (engine) => ({
+      inputs: [{ name: CSV_LINE_VIEW, path: data, format: "csv", schema: engine === "spark" ? join(scripts, "schemas", "lines.json") : "lines.json" }],
+      output: join(root, engine),
+      sql: engine === "spark" ? join(scripts, "lines.sql") : "lines.sql",
+      quality: JSON.stringify(CSV_LINE_QUALITY),
+      scriptsDir: scripts,
+    }),
+  };
+}
+
+/** How an outcome differs from a CSV line case's answer; empty when it gives it. */
+async function answerProblems(outcome: Outcome, expected: CsvLineCase["expected"]): Promise<string[]> {
+  if (outcome.status !== "ok") return [`expected rows read ${expected.read}, dropped ${expected.dropped}; got ${outcome.status === "error" ? `error: ${outcome.error}` : outcome.status}`];
+  const got = { read: outcome.rowsRead[CSV_LINE_VIEW], dropped: outcome.droppedRows[CSV_LINE_VIEW], rows: (await readOutput(outcome.files)).rows };
+  return isDeepStrictEqual(got, expected) ? [] : [`gives ${JSON.stringify(got).slice(0, 300)}\n        the case's answer: ${JSON.stringify(expected).slice(0, 300)}`];
+}
+
 async function runDuckDb(config: EtlConfig, runs: JobRun[]): Promise<Map<string, Outcome>> {
   const outcomes = new Map<string, Outcome>();
   for (const run of runs) {
@@ -99,9 +145,9 @@ async function runDuckDb(config: EtlConfig, runs: JobRun[]): Promise<Map<string,
       outcomes.set(run.id, { status: "skipped" });
       continue;
     }
-    const { inputs, output, sql, quality } = run.args("duckdb");
+    const { inputs, output, sql, quality, scriptsDir: scripts } = run.args("duckdb");
     try {
-      const result = await etlEngine().runTransformation({ inputs, sqlFile: sql, outputDir: output, scriptsDir: scriptsDir(config), quality: parseQualityLimits(quality) });
+      const result = await etlEngine().runTransformation({ inputs, sqlFile: sql, outputDir: output, scriptsDir: scripts ?? scriptsDir(config), quality: parseQualityLimits(quality) });
       outcomes.set(run.id, { status: "ok", rowsWritten: result.rowsWritten, rowsRead: result.rowsRead, droppedRows: result.droppedRows, files: result.files });
     } catch (e) {
       outcomes.set(run.id, { status: "error", error: (e as Error).message, dataQuality: e instanceof DataQualityError });
@@ -233,7 +279,7 @@ async function compare(spark: Outcome, duckdb: Outcome): Promise<string[]> {
 export const TEST_SPARK_COMMAND = defineCommand({
   command: "npm run test:spark --",
   summary:
-    "Runs every job of the active configuration (etl.config.json, or ETL_CONFIG / ETL_ENV) on local Spark through its own script, and on the local DuckDB engine, for each case of test/spark/cases.ts, and compares the outcomes. Needs npm run python:setup (Python 3.11) and Java 17.",
+    "Runs every job of the active configuration (etl.config.json, or ETL_CONFIG / ETL_ENV) on local Spark through its own script, and on the local DuckDB engine, for each case of test/spark/cases.ts, and compares the outcomes; then runs the CSV line cases (test/csv-line-cases.ts) in both and checks each gives the case's answer. Needs npm run python:setup (Python 3.11) and Java 17.",
   options: {
     case: { type: "string", value: "TEXT", description: "only the cases whose name contains TEXT" },
     keep: { type: "boolean", description: "keep the work folder (inputs, both engines' outputs, the Spark log)" },
@@ -261,7 +307,10 @@ async function main(options: { case?: string; keep?: boolean }): Promise<number>
       await writeCaseFiles(config, join(work, `case-${caseIndex}`, "data"), samples, caseIndex);
       runs.push(...plannedRuns(config, work, caseIndex, outputColumns));
     }
-    console.log(`test:spark: ${runs.length} job runs (${cases.length} cases x ${Object.keys(config.jobs).length} jobs of ${config.project}-${config.environment}) in ${work}`);
+    const lineCases = CSV_LINE_CASES.map((c, i) => i).filter((i) => only === undefined || `${CSV_LINE_CASE} ${CSV_LINE_CASES[i].name}`.includes(only));
+    for (const index of lineCases) runs.push(await csvLineRun(config, work, index));
+    if (!runs.length) throw new Error(`--case ${JSON.stringify(only)}: no case's name contains it`);
+    console.log(`test:spark: ${runs.length} job runs (${cases.length} cases x ${Object.keys(config.jobs).length} jobs of ${config.project}-${config.environment}, ${lineCases.length} CSV line cases) in ${work}`);
     const duckdb = await runDuckDb(config, runs);
     console.log(`DuckDB: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const spark = await runSpark(config, runs, work);
@@ -271,6 +320,7 @@ async function main(options: { case?: string; keep?: boolean }): Promise<number>
     for (const run of runs) {
       if (run.caseName !== caseName) console.log(`\n${(caseName = run.caseName)}`);
       const problems = await compare(spark.get(run.id)!, duckdb.get(run.id)!);
+      if (run.expected) for (const [engine, outcomes] of [["Spark", spark], ["DuckDB", duckdb]] as const) problems.push(...(await answerProblems(outcomes.get(run.id)!, run.expected)).map((p) => `${engine}: ${p}`));
       const outcome = duckdb.get(run.id)!;
       const detail =
         outcome.status === "ok"
