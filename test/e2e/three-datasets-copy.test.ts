@@ -105,7 +105,7 @@ describe("e2e: the three-datasets fixture applied to a copy of the project", () 
   }
 
   it("npm run test:config (npm test's configuration-driven part) passes on the copy's configuration", async function () {
-    this.timeout(300_000); // about 15 s of CPU; far longer on a shared, loaded machine
+    this.timeout(300_000); // about 20 s of CPU; far longer on a shared, loaded machine
     const result = await run("npm", ["run", "test:config"], root, 300_000);
     const summary = /^(\d+) passed, (\d+) failed$/m.exec(result.stdout);
     expect(summary, `${result.stdout}\n${result.stderr}`).to.not.equal(null);
