@@ -1,23 +1,27 @@
 // `npm test`: every test file, in parallel on the workers of .mocharc.json, the slowest files first. Mocha hands the
 // files to its workers in the order given (its default is by name), so a long file that comes late leaves one
-// worker running it alone at the end. The slowest are from the profile in BENCHMARKS.md ("Test loop").
+// worker running it alone at the end. The slowest, by wall time each file alone, are from the profile in BENCHMARKS.md
+// ("Test loop", session 7).
 const { existsSync, readdirSync } = require("node:fs");
 const { join } = require("node:path");
 
 const SLOWEST_FIRST = [
-  "test/e2e/cli.test.ts",
   "test/e2e/three-datasets-copy.test.ts",
-  "test/example/e2e-cli.test.ts",
-  "test/e2e/serve-aws-cli.test.ts",
-  "test/e2e/serve-engines-cli.test.ts",
-  "test/tools/commands.test.ts",
-  "test/local/runtime.test.ts",
-  "test/tools/launch.test.ts",
   "test/tools/synth-app.test.ts",
-  "test/e2e/native-glue.test.ts",
+  "test/e2e/serve-aws-cli.test.ts",
+  "test/local/runtime.test.ts",
+  "test/example/e2e-cli.test.ts",
+  "test/e2e/cli.test.ts",
+  "test/tools/commands.test.ts",
   "test/local/athena-service.test.ts",
-  "test/tools/synth-hcl.test.ts",
+  "test/e2e/native-glue.test.ts",
+  "test/e2e/serve-engines-cli.test.ts",
+  "test/tools/launch.test.ts",
+  "test/local/sfn-service.test.ts",
   "test/local/sfn-integrations.test.ts",
+  "test/functions/etl-runner/contract.test.ts",
+  "test/tools/synth-hcl.test.ts",
+  "test/local/etl-engine.test.ts",
 ];
 
 const root = join(__dirname, "..");

@@ -14,4 +14,21 @@ module.exports = {
     "test/tools/{commands,diagram,launch,synth-app,synth-diff,synth-hcl}.test.ts",
     "test/unit-set.test.ts",
   ],
+  // Unit tests that read none of the configuration (etl.config.json or ETL_CONFIG / ETL_ENV, the ASL, schemas and
+  // scripts it names): they pass or fail the same under any configuration, so `npm run test:config` leaves them out.
+  // test/config-set.test.ts fails naming a file here that reads it, or imports a file that does.
+  configFree: [
+    "test/asl/{heartbeat-check,loader}.test.ts",
+    "test/bench/{machine,results}.test.ts",
+    "test/core/{build-cache,build-inputs,cli-args,sfn-integrations}.test.ts",
+    "test/functions/data-arrival/{config,events,handler}.test.ts",
+    "test/functions/etl-runner/{check,config,events,handler,publish,runner}.test.ts",
+    "test/functions/shared/{concurrency,dynamo,env,kick,logger,sfn}.test.ts",
+    "test/local/{edge,env,etl-engine,input-copies,sample-data,strict-lines}.test.ts",
+    "test/stacks/constructs/{checkov-skip,engine-constructs,engine-grants,lambda-event-rule,nodejs-function-policies,nodejs-function,secure-bucket-grants,secure-bucket}.test.ts",
+    "test/stacks/schema-file.test.ts",
+    "test/tools/{app-records,entry-points}.test.ts",
+    "test/tools/ci/upsert-comment.test.ts",
+    "test/tools/synth-hcl/repair.test.ts",
+  ],
 };
