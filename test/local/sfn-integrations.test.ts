@@ -423,10 +423,10 @@ describe("local Step Functions service: service integrations", () => {
         CountLines: {
           Type: "Task",
           Resource: "arn:aws:states:::events:putEvents.waitForTaskToken",
-          Parameters: { Entries: [{ Source: "etl.dev.workflow", DetailType: "CountLines", Detail: { "taskToken.$": "$$.Task.Token", "text.$": "$.text", "hang.$": "$.hang", workMs: 3500, heartbeatMs: 250 } }] },
-          // 3 s: the worker (another process) heartbeats as the event reaches it, which on a loaded machine was seen
-          // over 2 s after the task started (load 23).
-          HeartbeatSeconds: 3,
+          Parameters: { Entries: [{ Source: "etl.dev.workflow", DetailType: "CountLines", Detail: { "taskToken.$": "$$.Task.Token", "text.$": "$.text", "hang.$": "$.hang", workMs: 8500, heartbeatMs: 250 } }] },
+          // 8 s: the worker (another process) heartbeats as the event reaches it, which on a loaded machine was seen
+          // over 2 s after the task started (load 23); its work (workMs) lasts just past it.
+          HeartbeatSeconds: 8,
           TimeoutSeconds: 60,
           Catch: [{ ErrorEquals: ["States.HeartbeatTimeout"], ResultPath: "$.error", Next: "WorkerSilent" }],
           End: true,
