@@ -347,7 +347,15 @@ def data_lines(spark, files: list):
     *.gz file decompressed): the line at offset 0 of each file is its header."""
     context = spark.sparkContext
     text = "org.apache.hadoop.mapreduce.lib.input.TextInputFormat", "org.apache.hadoop.io.LongWritable", "org.apache.hadoop.io.Text"
-    return context.union([context.newAPIHadoopFile(path, *text) for path in files]).filter(lambda line: line[0] != 0).map(lambda line: line[1])
+    # The input path set directly, escaped: newAPIHadoopFile's path is split at commas (a file "x, y.csv" would be
+    # read as "x" and " y.csv"); Hadoop unescapes a backslash before ',' or '\\' when it reads this setting.
+    rdds = [context.newAPIHadoopRDD(*text, conf={"mapreduce.input.fileinputformat.inputdir": hadoop_escaped(path)}) for path in files]
+    return context.union(rdds).filter(lambda line: line[0] != 0).map(lambda line: line[1])
+
+
+def hadoop_escaped(path: str) -> str:
+    """A path as one entry of Hadoop's comma-separated input paths (StringUtils.escapeString): '\\' and ',' escaped."""
+    return path.replace("\\", "\\\\").replace(",", "\\,")
 
 
 def typed_rows(spark, files: list, header: list, positions: dict, columns: list):

@@ -95,6 +95,19 @@ export const CSV_LINE_CASES: CsvLineCase[] = [
     expected: { read: 6, dropped: 1, rows: [["Name"], ["Name"], ["a"], ["b"], ["c"]] },
   },
   {
+    name: "one column: a file named with a comma, with a line with an unclosed quote",
+    columns: text,
+    // Hadoop splits a list of input paths at commas: the name must reach it escaped.
+    files: { "x, y.csv": 'Name\na\n"x\nb\n' },
+    expected: { read: 3, dropped: 1, rows: [["a"], ["b"]] },
+  },
+  {
+    name: "one column, a folder: a file named with a comma beside another, both with a line with an unclosed quote",
+    columns: text,
+    files: { "a, b.csv": 'Name\na\n"x\n', "c.csv": 'Name\nc\n"y\n' },
+    expected: { read: 4, dropped: 2, rows: [["a"], ["c"]] },
+  },
+  {
     name: "two columns: a line equal to the header does not parse (dropped and counted) beside a line with an unclosed quote",
     columns: [...text, ...number],
     files: { "data.csv": 'Name,N\na,1\nName,N\n"x,1\nb,2\n' },

@@ -1,8 +1,9 @@
 // The records of the apps tools/app-build.ts caches for tools/launch.cjs, and their removal. Apart from the build
 // (no esbuild, no topology), so that a command cleaning up after itself (tools/synth-diff.ts) loads no build tools.
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { CACHE_DIR } from "../core/build-cache";
+import { PROJECT_ROOT } from "../core/config";
 import type { BuildInputs } from "../core/build-inputs";
 
 /** The record of a cached app, `apps/<hash of the project folder and entry point>.json` in the build cache. */
@@ -67,11 +68,13 @@ export function removeUnnamedAppFiles(files: readonly string[]): void {
  * it now. Removed by every cached build (so by the first one in a node_modules the launcher comes to, a no-op after),
  * and after synth:diff synthesizes a base that old, which writes it again.
  */
-export const OLD_SYNTH_APP_DIR = join(CACHE_DIR, "synth-app");
+export const oldSynthAppDir = (root = PROJECT_ROOT) => join(root, relative(PROJECT_ROOT, CACHE_DIR), "synth-app");
+export const OLD_SYNTH_APP_DIR = oldSynthAppDir();
 
-export function removeOldSynthApp(): void {
+/** Removes the old synth app's folder in the build cache of the project folder `root` (this checkout's by default). */
+export function removeOldSynthApp(root = PROJECT_ROOT): void {
   try {
-    rmSync(OLD_SYNTH_APP_DIR, { recursive: true, force: true });
+    rmSync(oldSynthAppDir(root), { recursive: true, force: true });
   } catch {
     // a read-only cache folder: it costs disk space only
   }

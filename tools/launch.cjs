@@ -6,7 +6,7 @@
 // (the build's source maps, read only when an error's stack trace is formatted).
 "use strict";
 const { createHash } = require("node:crypto");
-const { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, watch, writeFileSync } = require("node:fs");
+const { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, utimesSync, watch, writeFileSync } = require("node:fs");
 const Module = require("node:module");
 const { dirname, isAbsolute, join, relative, resolve, sep } = require("node:path");
 const { performance } = require("node:perf_hooks");
@@ -55,9 +55,10 @@ function currentBuild() {
  * The app's build, by this process or by another one building it at that moment: launches that start at once on a cold
  * cache (mocha's workers, a command's --help beside its run) build it once. The one that takes the lock (a file beside
  * the record, naming its process) builds; the others wait for the lock to go, then run what it cached. A lock whose
- * process is gone (killed mid-build) is taken over; a process that cannot take one (an unwritable cache) builds
- * unlocked, as does one that waited LOCK_WAIT_MS (a lock named by a reused process id): at worst both build, as they
- * would without a lock, each writing the same content-named files atomically.
+ * process is gone (killed mid-build), or whose file its holder has not touched for LOCK_STALE_MS (a reused process id),
+ * is taken over; a process that cannot take one (an unwritable cache) builds unlocked, as does one that waited
+ * LOCK_WAIT_MS: at worst both build, as they would without a lock, each writing the same content-named files
+ * atomically.
  */
 async function buildOnce() {
   // A first run builds for seconds before the app (and its own signal handling, local/early-signals.ts) loads: a
@@ -112,8 +113,14 @@ async function build() {
   }
 }
 
-/** How long a launch waits for another process's build before building too (a build takes seconds, a minute loaded). */
-const LOCK_WAIT_MS = 5 * 60_000;
+/**
+ * How long a launch waits for another process's build before building too (a build takes seconds, a minute loaded):
+ * below the 150 s the tests give a launched child.
+ */
+const LOCK_WAIT_MS = 60_000;
+/** The holder touches its lock this often; a lock untouched for LOCK_STALE_MS is stale (its process id may be reused). */
+const LOCK_TOUCH_MS = 5_000;
+const LOCK_STALE_MS = 30_000;
 const lockFile = join(appDir, `${recordName}.lock`);
 const lockHolder = () => {
   try {
@@ -130,20 +137,36 @@ const alive = (pid) => {
     return e.code === "EPERM";
   }
 };
-/** Whether a process holds the lock: its file names a live process, or is being written (empty for a moment). */
+/**
+ * Whether another process holds the lock: its file names a live process other than this one and was touched in the
+ * last LOCK_STALE_MS, or is being written (empty for a moment). A process id reused after its holder was killed (this
+ * process's own, or another's) leaves a lock untouched.
+ */
 const lockHeld = () => {
   const holder = lockHolder();
   if (holder === undefined) return false;
-  if (Number.isInteger(holder) && holder > 0) return alive(holder);
+  let age;
   try {
-    return Date.now() - statSync(lockFile).mtimeMs < 10_000;
+    age = Date.now() - statSync(lockFile).mtimeMs;
   } catch {
     return false;
   }
+  if (Number.isInteger(holder) && holder > 0) return holder !== process.pid && age < LOCK_STALE_MS && alive(holder);
+  return age < 10_000;
 };
+let lockTouch;
 const releaseLock = () => {
   process.off("exit", releaseLock);
+  clearInterval(lockTouch);
   if (lockHolder() === process.pid) rmSync(lockFile, { force: true });
+};
+/** Touches the lock while this process holds it (not once another took it over). */
+const touchLock = () => {
+  try {
+    if (lockHolder() === process.pid) utimesSync(lockFile, new Date(), new Date());
+  } catch {
+    // gone: nothing to keep fresh
+  }
 };
 
 /** true: this process holds the lock; false: a live one does; undefined: none can be taken (the cache folder cannot be written). */
@@ -153,12 +176,17 @@ function takeLock() {
       mkdirSync(appDir, { recursive: true });
       writeFileSync(lockFile, String(process.pid), { flag: "wx" });
       process.once("exit", releaseLock);
+      lockTouch = setInterval(touchLock, LOCK_TOUCH_MS).unref();
       return true;
     } catch (e) {
       if (e.code !== "EEXIST") return undefined;
     }
     if (lockHeld()) return false;
-    rmSync(lockFile, { force: true }); // left by a process that is gone, or just released: taken (again) once
+    try {
+      rmSync(lockFile, { force: true }); // left by a process that is gone, or just released: taken (again) once
+    } catch {
+      return undefined; // a stale lock in a cache this process cannot write: built unlocked
+    }
   }
   return lockHeld() ? false : undefined;
 }
@@ -184,6 +212,7 @@ function lockGone(waitUntil) {
     const timer = setInterval(check, 1000);
     try {
       watcher = watch(appDir, check);
+      watcher.on("error", () => {}); // the folder gone or unwatchable: the timer still sees the lock
     } catch {
       // no watch: the timer still sees it
     }

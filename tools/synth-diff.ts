@@ -73,9 +73,9 @@ export function synthesizeRef(ref: string, outdir: string, repo = PROJECT_ROOT):
     return readSynthesis(outdir, tree);
   } finally {
     // Its launched app (tools/launch.cjs), cached in the node_modules it shares, is not left behind by every run;
-    // nor is the old folder of a base from before the launcher.
+    // nor is the old folder of a base from before the launcher (in the repository's node_modules, which it shares).
     removeAppBuild(tree);
-    removeOldSynthApp();
+    removeOldSynthApp(repo);
     try {
       git("worktree", "remove", "--force", tree);
     } catch {

@@ -167,6 +167,11 @@ print(json.dumps(written))`);
     expect(names.map(snakeCase)).to.deep.equal(["mailing_list_adds", "new_visitors_seo", "date", "forecasted_monthly_revenue"]);
   });
 
+  it("escapes a path for Hadoop's comma-separated input paths (StringUtils.escapeString): a comma and a backslash", async () => {
+    const paths = ["s3://b/raw/x, y.csv", "/d/a\\b,c.csv", "/d/plain.csv"];
+    expect(await python(`print(json.dumps([e.hadoop_escaped(p) for p in ${JSON.stringify(paths)}]))`)).to.deep.equal(["s3://b/raw/x\\, y.csv", "/d/a\\\\b\\,c.csv", "/d/plain.csv"]);
+  });
+
   it("uses the local engine's value patterns", async () => {
     const patterns = await python(`print(json.dumps({"date": e.DATE_PATTERN, "bigint": e.BIGINT_PATTERN, "double": e.DOUBLE_PATTERN}))`);
     expect(patterns).to.deep.equal(Object.fromEntries(Object.entries(VALUE_PATTERNS).map(([k, v]) => [k, `^${v}$`])));

@@ -10,6 +10,7 @@ import { expect } from "chai";
 import { loadStateMachine } from "../../asl/loader";
 import { AwsJsonError, startAwsJsonServer, type AwsJsonServer } from "../../local/aws-json-server";
 import { LocalStepFunctions, type LocalStepFunctionsOptions, type SfnEvent } from "../../local/sfn-service";
+import { LOCAL_INTEGRATIONS } from "../../local/sfn/integrations";
 import { SendTaskHeartbeatCommand, SendTaskSuccessCommand, SFNClient } from "@aws-sdk/client-sfn";
 
 const dir = mkdtempSync(join(tmpdir(), "etl-sfn-integrations-"));
@@ -163,17 +164,27 @@ describe("local Step Functions service: service integrations", () => {
       // Glue answers the stop only at the end: the task's timeout is recorded without waiting for that answer.
       let answerStops!: () => void;
       glue.stopsAnswered = new Promise<void>((resolve) => (answerStops = resolve));
+      // The integration's handler, seen settling (its clean-up done) after the execution ended.
+      const integration = LOCAL_INTEGRATIONS["glue:startJobRun"];
+      let handlerSettled!: Promise<unknown>;
+      LOCAL_INTEGRATIONS["glue:startJobRun"] = (call, context) => (handlerSettled = integration(call, context));
       const r = await run({ StartAt: "Run", States: { Run: glueTask("arn:aws:states:::glue:startJobRun.sync", { TimeoutSeconds: 1 }) } }, { serviceEndpoints: { glue: glue.server.endpoint }, syncRecheckMs: 60_000 });
       try {
         const d = await r.done();
         expect(d.status).to.equal("FAILED");
         expect(d.error).to.equal("States.Timeout");
-        expect(taskClosed(r.sfn.events, "Run").map((e) => [e.outcome, e.error])).to.deep.equal([["TIMED_OUT", "States.Timeout"]]);
+        const closedAs = () => taskClosed(r.sfn.events, "Run").map((e) => [e.outcome, e.error]);
+        expect(closedAs()).to.deep.equal([["TIMED_OUT", "States.Timeout"]]);
         const types = r.sfn.events.map((e) => e.type);
         expect(types.indexOf("TaskClosed"), types.join(", ")).to.be.below(types.indexOf("ExecutionFailed"));
         await glue.log.called("BatchStopJobRun"); // best effort: it may reach Glue after the execution ended
         expect(glue.runs.get("jr_1")!.JobRunState).to.equal("STOPPED");
+        answerStops();
+        expect(await handlerSettled.then(() => "resolved", (e: Error) => e.name)).to.equal("States.Aborted");
+        await new Promise((resolve) => setImmediate(resolve)); // what runIntegration does once its handler settles
+        expect(closedAs(), "recorded once, not again when the handler settled").to.deep.equal([["TIMED_OUT", "States.Timeout"]]);
       } finally {
+        LOCAL_INTEGRATIONS["glue:startJobRun"] = integration;
         answerStops();
         await r.close();
       }
@@ -412,10 +423,10 @@ describe("local Step Functions service: service integrations", () => {
         CountLines: {
           Type: "Task",
           Resource: "arn:aws:states:::events:putEvents.waitForTaskToken",
-          Parameters: { Entries: [{ Source: "etl.dev.workflow", DetailType: "CountLines", Detail: { "taskToken.$": "$$.Task.Token", "text.$": "$.text", "hang.$": "$.hang", workMs: 3500, heartbeatMs: 250 } }] },
-          // 3 s: the worker (another process) heartbeats as the event reaches it, which on a loaded machine was seen
-          // over 2 s after the task started (load 23).
-          HeartbeatSeconds: 3,
+          Parameters: { Entries: [{ Source: "etl.dev.workflow", DetailType: "CountLines", Detail: { "taskToken.$": "$$.Task.Token", "text.$": "$.text", "hang.$": "$.hang", workMs: 8500, heartbeatMs: 250 } }] },
+          // 8 s: the worker (another process) heartbeats as the event reaches it, which on a loaded machine was seen
+          // over 2 s after the task started (load 23); its work (workMs) lasts just past it.
+          HeartbeatSeconds: 8,
           TimeoutSeconds: 60,
           Catch: [{ ErrorEquals: ["States.HeartbeatTimeout"], ResultPath: "$.error", Next: "WorkerSilent" }],
           End: true,

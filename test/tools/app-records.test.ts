@@ -1,10 +1,11 @@
 // tools/app-records.ts: the removal of cached apps: a file is removed only when no other record names it (the compiled check
 // and the handlers' bundles are content-named, shared by every entry point and project folder using this node_modules).
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { expect } from "chai";
-import { APP_DIR, appRecords, OLD_SYNTH_APP_DIR, removeAppBuild, removeOldSynthApp, type AppRecord } from "../../tools/app-records";
+import { APP_DIR, appRecords, OLD_SYNTH_APP_DIR, oldSynthAppDir, removeAppBuild, removeOldSynthApp, type AppRecord } from "../../tools/app-records";
 
 describe("tools/app-records: removeAppBuild", () => {
   const id = randomUUID().slice(0, 8);
@@ -42,18 +43,26 @@ describe("tools/app-records: removeAppBuild", () => {
 });
 
 describe("tools/app-records: removeOldSynthApp", () => {
-  const kept = join(APP_DIR, `test-kept-${randomUUID().slice(0, 8)}.js`);
-  after(() => rmSync(kept, { force: true }));
+  // A project folder of this test's own (its build cache where this checkout's is), so that no other test's is touched.
+  const root = mkdtempSync(join(tmpdir(), "etl-old-synth-app-"));
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it("is in this checkout's build cache, beside the launcher's apps", () => {
+    expect(OLD_SYNTH_APP_DIR).to.equal(join(dirname(APP_DIR), "synth-app"));
+  });
 
   it("removes the synth app's folder from before the launcher, and nothing else of the cache; none is no error", () => {
-    mkdirSync(join(OLD_SYNTH_APP_DIR, "nested"), { recursive: true });
-    writeFileSync(join(OLD_SYNTH_APP_DIR, "0123456789abcdef.json"), "{}");
-    writeFileSync(join(OLD_SYNTH_APP_DIR, "nested", "main-0.js"), "");
-    mkdirSync(APP_DIR, { recursive: true });
+    const old = oldSynthAppDir(root);
+    expect(old.startsWith(root + "/"), old).to.equal(true);
+    mkdirSync(join(old, "nested"), { recursive: true });
+    writeFileSync(join(old, "0123456789abcdef.json"), "{}");
+    writeFileSync(join(old, "nested", "main-0.js"), "");
+    const kept = join(dirname(old), "apps", "kept.js");
+    mkdirSync(dirname(kept), { recursive: true });
     writeFileSync(kept, "");
-    removeOldSynthApp();
-    expect(existsSync(OLD_SYNTH_APP_DIR)).to.equal(false);
+    removeOldSynthApp(root);
+    expect(existsSync(old)).to.equal(false);
     expect(existsSync(kept), "the launcher's own folder").to.equal(true);
-    expect(() => removeOldSynthApp()).to.not.throw();
+    expect(() => removeOldSynthApp(root)).to.not.throw();
   });
 });

@@ -5,7 +5,8 @@
 // handlers.
 // (test/tools/synth-app.test.ts covers the same launcher for `cdktf synth`.)
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, utimesSync, watch, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { expect } from "chai";
@@ -70,6 +71,49 @@ const cpuMs = () => {
 stacks().then((s) => console.log(JSON.stringify({ cpuMs: cpuMs(), isMain: require.main === module, bumps, childrenGained, nodeError, edition: second.edition, noEntry: app.loadFresh(join(__dirname, "local/cli.ts")) ?? null, ...s })));
 `;
 
+/**
+ * Preloaded to see a launch's build lock (LOCK_FILE): writes it first naming this process (LOCK_OWN_PID, as a reused
+ * process id would), makes removing it fail (LOCK_RM_FAILS, as in a cache this process cannot write), and logs to
+ * LOCK_LOG when the launch takes it ("locked") and when it starts building ("build", then ends the process), after
+ * holding it for LOCK_HOLD_MS (logging whether the lock was touched meanwhile).
+ */
+const LOCK_PROBE = `const fs = require("node:fs");
+const Module = require("node:module");
+const { LOCK_FILE, LOCK_LOG, LOCK_OWN_PID, LOCK_RM_FAILS, LOCK_HOLD_MS } = process.env;
+const log = (line) => fs.appendFileSync(LOCK_LOG, line + "\\n");
+if (LOCK_OWN_PID) fs.writeFileSync(LOCK_FILE, String(process.pid));
+let lockedAt;
+const writeFileSync = fs.writeFileSync;
+fs.writeFileSync = function (file, data, options) {
+  const result = writeFileSync.apply(this, arguments);
+  if (file === LOCK_FILE && options && options.flag === "wx") {
+    log("locked");
+    lockedAt = fs.statSync(LOCK_FILE).mtimeMs;
+  }
+  return result;
+};
+const rmSync = fs.rmSync;
+fs.rmSync = function (file, ...rest) {
+  if (LOCK_RM_FAILS && file === LOCK_FILE) throw Object.assign(new Error("EACCES: permission denied, rm " + file), { code: "EACCES" });
+  return rmSync.call(this, file, ...rest);
+};
+const load = Module._load;
+Module._load = function (request, ...rest) {
+  if (request === "tsx/cjs/api") {
+    log("build");
+    if (!LOCK_HOLD_MS) process.exit(0);
+    return { register: () => () => {} };
+  }
+  if (request === "./app-build.ts") {
+    return { buildApp: () => new Promise(() => setTimeout(() => {
+      log(fs.statSync(LOCK_FILE).mtimeMs > lockedAt ? "touched" : "untouched");
+      process.exit(0);
+    }, Number(LOCK_HOLD_MS))) };
+  }
+  return load.call(this, request, ...rest);
+};
+`;
+
 /** Appended to the copy's handler: module state the probe can count on, and which edition of the file was built. */
 const handlerProbe = (edition: number) => `\nlet probeCount = 0;\nexport const bump = () => ++probeCount;\nexport const edition = ${edition};\n`;
 
@@ -92,6 +136,7 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     root = copyProject("etl-launch-");
     scratch = mkdtempSync(join(tmpdir(), "etl-launch-out-"));
     writeFileSync(join(root, PROBE), PROBE_SOURCE);
+    writeFileSync(join(scratch, "lock-probe.cjs"), LOCK_PROBE);
     handlerSource = readFileSync(join(root, HANDLER), "utf8");
     writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(1));
     // Records every package a process requires (through node's loader: the packages the build leaves out, and tsx).
@@ -112,12 +157,18 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
   /** `node tools/launch.cjs args` in `cwd` (the copy), with the package recorder preloaded. */
   function launch(
     args: string[],
-    { cwd = root, env = {}, onPackage }: { cwd?: string; env?: Record<string, string>; onPackage?: (packages: string, child: ChildProcess) => void } = {},
+    {
+      cwd = root,
+      env = {},
+      onPackage,
+      preload = [],
+    }: { cwd?: string; env?: Record<string, string>; onPackage?: (packages: string, child: ChildProcess) => void; preload?: string[] } = {},
   ): Promise<Launch> {
     const packagesFile = join(scratch, `packages-${++launches}.txt`);
     writeFileSync(packagesFile, "");
     return new Promise((done, fail) => {
-      const child = spawn(process.execPath, ["--require", join(scratch, "record-packages.cjs"), "tools/launch.cjs", ...args], {
+      const requires = [join(scratch, "record-packages.cjs"), ...preload].flatMap((file) => ["--require", file]);
+      const child = spawn(process.execPath, [...requires, "tools/launch.cjs", ...args], {
         cwd,
         env: { ...process.env, PACKAGES_FILE: packagesFile, POWERTOOLS_LOG_LEVEL: "ERROR", ...env },
         stdio: ["ignore", "pipe", "pipe"],
@@ -269,6 +320,42 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     const failed = await launch(["broken-entry.ts"]);
     expect(failed.code).to.equal(1);
     expect(failed.stderr).to.contain("cannot build broken-entry.ts").and.contain("broken-entry.ts:1");
+  });
+
+  it("takes over a build lock of its own process id or untouched for 30 s, touches the lock it holds, builds unlocked when a stale lock cannot be removed", async () => {
+    const entry = "lock-entry.ts"; // never built: each launch below stops as its build starts
+    writeFileSync(join(root, entry), "export {};\n");
+    // As tools/launch.cjs names it: in the copy's cache folder (through its node_modules link), by the project folder
+    // (as node resolves the launcher's) and the entry point.
+    const copyRoot = realpathSync(root);
+    const lockFile = join(copyRoot, relative(PROJECT_ROOT, APP_DIR), `${createHash("sha256").update(`${copyRoot}\0${entry}`).digest("hex").slice(0, 16)}.json.lock`);
+    const lockLaunch = async (env: Record<string, string>) => {
+      const logFile = join(scratch, `lock-${++launches}.log`);
+      writeFileSync(logFile, "");
+      const result = await launch([entry], { env: { LOCK_FILE: lockFile, LOCK_LOG: logFile, ...env }, preload: [join(scratch, "lock-probe.cjs")] });
+      expect(result.code, result.stderr).to.equal(0);
+      return readFileSync(logFile, "utf8").split("\n").filter(Boolean);
+    };
+    /** A lock naming a live process (this one), last touched a minute ago. */
+    const untouchedLock = () => {
+      writeFileSync(lockFile, String(process.pid));
+      const minuteAgo = new Date(Date.now() - 60_000);
+      utimesSync(lockFile, minuteAgo, minuteAgo);
+    };
+    try {
+      // Its own process id (a holder killed, its id reused by this launch): taken, held and touched while building.
+      expect(await lockLaunch({ LOCK_OWN_PID: "1", LOCK_HOLD_MS: "7000" })).to.deep.equal(["locked", "build", "touched"]);
+      expect(existsSync(lockFile), "released at exit").to.equal(false);
+      untouchedLock();
+      expect(await lockLaunch({})).to.deep.equal(["locked", "build"]);
+      expect(existsSync(lockFile), "released at exit").to.equal(false);
+      // A stale lock the launch cannot remove: it builds without one.
+      untouchedLock();
+      expect(await lockLaunch({ LOCK_RM_FAILS: "1" })).to.deep.equal(["build"]);
+      expect(existsSync(lockFile), "left as it was").to.equal(true);
+    } finally {
+      rmSync(lockFile, { force: true });
+    }
   });
 
   it("loads no package before the arguments parse: `npm start -- --help` neither DuckDB nor dynalite (nor tsx)", async () => {

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { OLD_SYNTH_APP_DIR } from "../../tools/app-records";
+import { oldSynthAppDir } from "../../tools/app-records";
 import { readSynthesis, synthDiff, synthesizeRef } from "../../tools/synth-diff";
 import { scriptArgs } from "../support/scripts";
 
@@ -63,13 +63,15 @@ describe("tools/synth-diff", () => {
     });
 
     it("synthesizes the ref's own files, maps its path to <root>, and removes the worktree and the old synth app's folder", () => {
-      // As a base from before tools/launch.cjs leaves it (its synth app's cache in the shared node_modules).
-      mkdirSync(OLD_SYNTH_APP_DIR, { recursive: true });
-      writeFileSync(join(OLD_SYNTH_APP_DIR, "record.json"), "{}");
+      // As a base from before tools/launch.cjs leaves it (its synth app's cache in the node_modules it shares: the
+      // test repository's own, so that no other test's folder is touched).
+      const oldSynthApp = oldSynthAppDir(repo);
+      mkdirSync(oldSynthApp, { recursive: true });
+      writeFileSync(join(oldSynthApp, "record.json"), "{}");
       const synthesis = synthesizeRef("HEAD~1", join(tmp, "out"), repo);
       expect(synthesis).to.deep.equal({ demo: { resource: { aws_s3_bucket: { b: { bucket: "v1", path: "<root>/x" } } } } });
       expect(git("worktree", "list").trim().split("\n")).to.have.length(1);
-      expect(existsSync(OLD_SYNTH_APP_DIR)).to.equal(false);
+      expect(existsSync(oldSynthApp)).to.equal(false);
     });
 
     it("reports a failing synth with its output, and still removes the worktree", () => {
