@@ -494,11 +494,15 @@ async function countRows(connection: DuckDBConnection, csv: string, columns: Rea
   return exact();
 }
 
-/** A line of a file: its bytes from `start` to `end` (after its line break), numbered from 1. */
-export interface LineRange {
-  line: number;
+/** Bytes of a file, from `start` to `end` (a line: after its line break). */
+export interface ByteRange {
   start: number;
   end: number;
+}
+
+/** A line of a file: its bytes from `start` to `end` (after its line break), numbered from 1. */
+export interface LineRange extends ByteRange {
+  line: number;
 }
 
 /**
@@ -508,7 +512,7 @@ export interface LineRange {
  * more than its read; memory is one chunk.
  */
 export class UnclosedQuoteScanner {
-  private readonly ranges: Array<{ start: number; end: number }> = [];
+  private readonly ranges: ByteRange[] = [];
   /** Absolute offset of the next byte pushed. */
   private offset = 0;
   /** Absolute offset where the current line starts. */
@@ -536,7 +540,7 @@ export class UnclosedQuoteScanner {
   }
 
   /** The ranges found, once the last chunk is pushed. */
-  end(): Array<{ start: number; end: number }> {
+  end(): ByteRange[] {
     if (this.pendingCr) {
       this.pendingCr = false;
       this.scan(Uint8Array.of(CR), this.offset - 1);
@@ -598,7 +602,7 @@ export function unclosedQuoteLines(data: Uint8Array): LineRange[] {
  * CR LF or a lone CR, as in UnclosedQuoteScanner; a line that is not blank is crossed with native searches.
  */
 export class BlankLineScanner {
-  private readonly ranges: Array<{ start: number; end: number }> = [];
+  private readonly ranges: ByteRange[] = [];
   /** Absolute offset of the next byte pushed. */
   private offset = 0;
   /** Absolute offset where the current line starts. */
@@ -644,7 +648,7 @@ export class BlankLineScanner {
   }
 
   /** The ranges found, once the last chunk is pushed. */
-  end(): Array<{ start: number; end: number }> {
+  end(): ByteRange[] {
     if (this.pendingCr) {
       this.pendingCr = false;
       this.endLine(this.offset);
@@ -663,7 +667,7 @@ export class BlankLineScanner {
 
 /** The byte ranges of a file's lines with an unclosed quote and, when `blankLines`, of its blank lines (streamed: memory
  * does not grow with the file). */
-async function linesToRemove(file: string, blankLines: boolean): Promise<{ unclosed: Array<{ start: number; end: number }>; blank: Array<{ start: number; end: number }> }> {
+async function linesToRemove(file: string, blankLines: boolean): Promise<{ unclosed: ByteRange[]; blank: ByteRange[] }> {
   const quotes = new UnclosedQuoteScanner();
   const blanks = blankLines ? new BlankLineScanner() : undefined;
   await forEachCsvChunk(file, (chunk) => {
@@ -701,7 +705,7 @@ async function readInto(file: string, use: (chunk: Buffer) => boolean | void): P
 }
 
 /** Writes the file's bytes without the ranges (sorted, not overlapping) to `target`, streamed. */
-async function copyWithoutRanges(file: string, target: string, ranges: ReadonlyArray<{ start: number; end: number }>): Promise<void> {
+async function copyWithoutRanges(file: string, target: string, ranges: readonly ByteRange[]): Promise<void> {
   let offset = 0;
   let next = 0;
   const filter = new Transform({

@@ -167,7 +167,7 @@ export class ActivityTasks {
     if (!task.activity) {
       // An integration task: its handler records its result; a timeout or an abort is recorded now, not once the
       // handler's clean-up (stopping the engine's run) is done, which may be after the execution ended.
-      if (outcome !== "SUCCEEDED" && outcome !== "FAILED") this.options.emit(task.execution, { type: "TaskClosed", state: task.state, resource: task.resource!, outcome, error, cause });
+      if (endedByExecution(outcome)) this.options.emit(task.execution, { type: "TaskClosed", state: task.state, resource: task.resource!, outcome, error, cause });
       return true;
     }
     const queued = task.activity.queue.indexOf(task);
@@ -212,7 +212,7 @@ export class ActivityTasks {
       },
       close: () => this.closeTask(task, "SUCCEEDED"),
       /** Whether its end is recorded already: the execution stopped waiting for it (timed out, aborted, no heartbeat). */
-      recorded: () => task.outcome !== undefined && task.outcome !== "SUCCEEDED" && task.outcome !== "FAILED",
+      recorded: () => task.outcome !== undefined && endedByExecution(task.outcome),
     };
   }
 
@@ -244,4 +244,9 @@ export class ActivityTasks {
       } else activity.queue.push(task);
     });
   }
+}
+
+/** Whether a task's outcome is the execution's doing (timed out, aborted, no heartbeat), not its handler's answer. */
+function endedByExecution(outcome: ActivityTaskOutcome): boolean {
+  return outcome !== "SUCCEEDED" && outcome !== "FAILED";
 }
