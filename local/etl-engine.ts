@@ -14,7 +14,8 @@ import { DEFAULT_LIMITS, enforceQuality, type QualityCounts, type QualityLimits 
 import { readSchemaFile, type SchemaFile } from "../core/schema-file";
 import { headerColumnsError } from "../core/csv-header";
 import { CR, csvBytes, dataFiles, isGzipName, LF, QUOTE, readCsvHeader, snakeCase } from "./csv";
-import { StrictLineCounter, type FieldKind } from "./strict-lines";
+import type { FieldKind } from "./strict-lines";
+import { strictLineCounter } from "./strict-lines-wasm";
 
 export interface TransformationRequest {
   /** As in `--etl_inputs`, with `path` a local file or folder (see inputFiles: CSV reads every file not hidden, recursively). */
@@ -70,8 +71,8 @@ export async function runTransformation(request: TransformationRequest): Promise
 export const engineProbe: {
   /** After each attempt, its output already removed when it did not stand. */
   onAttempt?: (attempt: Attempt) => void;
-  lineCounter: (kinds: FieldKind[]) => LineCounter;
-} = { lineCounter: (kinds) => new StrictLineCounter(kinds) };
+  lineCounter: (kinds: FieldKind[]) => LineCounter | Promise<LineCounter>;
+} = { lineCounter: strictLineCounter };
 
 export type Attempt =
   | { path: "fast"; stood: boolean; job: "done" | "failed" | "not run"; check: "vouched" | "not vouched" | "stopped" | "failed" | "not run" }
@@ -388,7 +389,7 @@ export interface LineCounter {
 async function strictRecordCounts(checks: readonly StrictCheck[], stop: AbortSignal): Promise<Map<string, number> | undefined> {
   const records = new Map<string, number>();
   for (const { input, file, kinds } of checks) {
-    const counter = engineProbe.lineCounter(kinds);
+    const counter = await engineProbe.lineCounter(kinds);
     let sure = true;
     await forEachCsvChunk(file, (chunk) => (sure = !stop.aborted && counter.push(chunk)));
     const counted = sure ? counter.end() : undefined;

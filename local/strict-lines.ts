@@ -8,7 +8,7 @@ import { isUtf8 } from "node:buffer";
 /** The kind of a header position: a schema type, or "string" for a column no schema column reads. */
 export type FieldKind = "string" | "date" | "bigint" | "double" | "boolean";
 
-const KIND_CODES: Record<FieldKind, number> = { string: 0, date: 1, bigint: 2, double: 3, boolean: 4 };
+export const KIND_CODES: Record<FieldKind, number> = { string: 0, date: 1, bigint: 2, double: 3, boolean: 4 };
 // The bytes the hot loop compares, as constants of this module: imported ones become property reads in the compiled
 // CommonJS (the check ran 1.7x slower with csv.ts's, and with a date helper passing its value through a module variable).
 const QUOTE = 0x22;
@@ -35,7 +35,7 @@ const MAX_LINE = 1 << 20;
  * strict form (VALUE_PATTERNS) and parses. Chunks are pushed in order; `end()` gives the count, or undefined.
  */
 export class StrictLineCounter {
-  private readonly kinds: Uint8Array;
+  private readonly scan: RecordScan;
   private headerDone = false;
   /** Whether the header ends in CR LF: every line must end as it does (DuckDB refuses a file that mixes them). */
   private crlf = false;
@@ -45,8 +45,9 @@ export class StrictLineCounter {
   private pending: Buffer[] = [];
   private pendingLength = 0;
 
-  constructor(kinds: readonly FieldKind[]) {
-    this.kinds = Uint8Array.from(kinds.map((k) => KIND_CODES[k]));
+  /** `scanner` gives the scan of complete lines (local/strict-lines-wasm.ts); the default is this module's own. */
+  constructor(kinds: readonly FieldKind[], scanner: RecordScanner = jsRecordScan) {
+    this.scan = scanner(Uint8Array.from(kinds.map((k) => KIND_CODES[k])));
   }
 
   /** False once it is no longer sure (the rest need not be pushed). */
@@ -115,11 +116,19 @@ export class StrictLineCounter {
       this.crlf = lf > start && data[lf - 1] === CR;
       start = lf + 1;
     }
-    const counted = countRecords(data, start, end, this.kinds, this.crlf);
+    const counted = start < end ? this.scan(data, start, end, this.crlf) : 0;
     if (counted < 0) this.failed = true;
     else this.records += counted;
   }
 }
+
+/** Counts the records in data[start, end) (start < end, end just after a LF), every one vouched for, or -1. */
+export type RecordScan = (data: Uint8Array, start: number, end: number, crlf: boolean) => number;
+/** A RecordScan for one file's kinds (a header position's KIND_CODES). */
+export type RecordScanner = (kinds: Uint8Array) => RecordScan;
+
+/** The rules in TypeScript: the reference that local/strict-lines.wat must match (test/local/strict-lines-wasm.test.ts). */
+export const jsRecordScan: RecordScanner = (kinds) => (data, start, end, crlf) => countRecords(data, start, end, kinds, crlf);
 
 /** The records in data[start, end), every one vouched for, or -1. */
 function countRecords(data: Uint8Array, start: number, end: number, kinds: Uint8Array, crlf: boolean): number {

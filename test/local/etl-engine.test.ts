@@ -308,8 +308,8 @@ describe("local/etl-engine", () => {
       await writeFile(join(dir, "deals.csv"), text);
       let pushed = 0;
       let ended = false;
-      engineProbe.lineCounter = (kinds) => {
-        const counter = realLineCounter(kinds);
+      engineProbe.lineCounter = async (kinds) => {
+        const counter = await realLineCounter(kinds);
         return {
           push: (chunk) => {
             // Each chunk waits 100 ms: the job (failing on its first row) has seconds to fail before the file is read.
