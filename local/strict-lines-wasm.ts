@@ -20,30 +20,26 @@ interface ScanExports {
   count(kinds: number, start: number, end: number, last: number, crlf: number): number;
 }
 
-let compiled: Promise<WebAssembly.Module> | undefined;
 let scanner: Promise<RecordScanner> | undefined;
 
-/** The compiled scan, once per process. */
-function scanModule(): Promise<WebAssembly.Module> {
-  compiled ??= (async () => {
-    const wat = readFileSync(WAT_FILE, "utf8");
-    const wabtVersion = (JSON.parse(readFileSync(require.resolve("wabt/package.json"), "utf8")) as { version: string }).version;
-    const key = `strict-lines-${createHash("sha256").update(wabtVersion).update("\0").update(wat).digest("hex").slice(0, 24)}.wasm`;
-    const cached = readCache(key);
-    if (cached) return new WebAssembly.Module(cached as Uint8Array<ArrayBuffer>);
-    const wabt = await (await import("wabt")).default();
-    const parsed = wabt.parseWat(WAT_FILE, wat);
-    try {
-      parsed.validate();
-      const { buffer } = parsed.toBinary({});
-      const module = new WebAssembly.Module(buffer as Uint8Array<ArrayBuffer>);
-      writeCache(key, Buffer.from(buffer));
-      return module;
-    } finally {
-      parsed.destroy();
-    }
-  })();
-  return compiled;
+/** The compiled scan. */
+async function scanModule(): Promise<WebAssembly.Module> {
+  const wat = readFileSync(WAT_FILE, "utf8");
+  const wabtVersion = (JSON.parse(readFileSync(require.resolve("wabt/package.json"), "utf8")) as { version: string }).version;
+  const key = `strict-lines-${createHash("sha256").update(wabtVersion).update("\0").update(wat).digest("hex").slice(0, 24)}.wasm`;
+  const cached = readCache(key);
+  if (cached) return new WebAssembly.Module(cached as Uint8Array<ArrayBuffer>);
+  const wabt = await (await import("wabt")).default();
+  const parsed = wabt.parseWat(WAT_FILE, wat);
+  try {
+    parsed.validate();
+    const { buffer } = parsed.toBinary({});
+    const module = new WebAssembly.Module(buffer as Uint8Array<ArrayBuffer>);
+    writeCache(key, Buffer.from(buffer));
+    return module;
+  } finally {
+    parsed.destroy();
+  }
 }
 
 /**
@@ -70,7 +66,7 @@ function wasmScanner(module: WebAssembly.Module): RecordScanner {
   };
 }
 
-/** The WebAssembly record scanner (for a StrictLineCounter). */
+/** The WebAssembly record scanner (for a StrictLineCounter), compiled once per process. */
 export function wasmRecordScanner(): Promise<RecordScanner> {
   scanner ??= scanModule().then(wasmScanner);
   return scanner;
