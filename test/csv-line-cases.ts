@@ -126,6 +126,12 @@ export const CSV_LINE_CASES: CsvLineCase[] = [
     expected: { read: 1, dropped: 0, rows: [["a"]] },
   },
   {
+    name: "one column: a byte order mark at the start of a data line is part of its value (a quote after it is text)",
+    columns: text,
+    files: { "data.csv": 'Name\na\n\ufeffb\n\ufeff"c"\n' },
+    expected: { read: 3, dropped: 0, rows: [["a"], ['\ufeff"c"'], ["\ufeffb"]] },
+  },
+  {
     name: "one column: lines of control characters alone are blank (as Java's String.trim sees them), past the first 64 KiB",
     columns: number,
     files: { "data.csv": `N\n${past64KiB((i) => String(i))}\x0b\n\x01\x02\n \x0c\n\x00\n20000\n` },

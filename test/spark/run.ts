@@ -26,6 +26,7 @@ import { CASES, sampleLines, type DatasetSample } from "./cases";
 const duckdb = () => require("@duckdb/node-api") as typeof import("@duckdb/node-api");
 const etlEngine = () => require("../../local/etl-engine") as typeof import("../../local/etl-engine");
 const consistency = () => require("../../asl/consistency") as typeof import("../../asl/consistency");
+const parquetSupport = () => require("../support/parquet") as typeof import("../support/parquet");
 
 const BUCKET = "test-spark-bucket";
 const PYTHON = join(PROJECT_ROOT, ".venv", "bin", "python");
@@ -230,7 +231,7 @@ async function parquetFiles(dir: string): Promise<string[]> {
     .map((e) => join(dir, e));
 }
 
-/** Columns (name, DuckDB type) and rows (JSON values, in order) of Parquet files read one after the other. */
+/** Columns (name, DuckDB type) and rows (JSON values, in order, text as stored) of Parquet files read one after the other. */
 async function readOutput(files: string[]): Promise<{ columns: string[]; rows: unknown[][] }> {
   const instance = await duckdb().DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
@@ -238,10 +239,9 @@ async function readOutput(files: string[]): Promise<{ columns: string[]; rows: u
     let columns: string[] = [];
     const rows: unknown[][] = [];
     for (const file of files) {
-      const source = `read_parquet('${file.replace(/'/g, "''")}')`;
-      const described = (await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)).getRowObjectsJson();
-      columns = described.map((r) => `${r.column_name} ${r.column_type}`);
-      rows.push(...((await connection.runAndReadAll(`SELECT * FROM ${source}`)).getRowsJson() as unknown[][]));
+      const read = await parquetSupport().jsonRows(connection, `read_parquet('${file.replace(/'/g, "''")}')`);
+      columns = read.columns.map(([name, type]) => `${name} ${type}`);
+      rows.push(...read.rows);
     }
     return { columns, rows };
   } finally {
