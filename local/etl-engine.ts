@@ -15,6 +15,7 @@ import { readSchemaFile, type SchemaFile } from "../core/schema-file";
 import { headerColumnsError } from "../core/csv-header";
 import { CR, csvBytes, dataFiles, isGzipName, LF, QUOTE, readCsvHeader, snakeCase } from "./csv";
 import { StrictLineCounter, type FieldKind } from "./strict-lines";
+import { FirstBadByte, notUtf8Error, Utf8Check } from "./utf8-lines";
 
 export interface TransformationRequest {
   /** As in `--etl_inputs`, with `path` a local file or folder (see inputFiles: CSV reads every file not hidden, recursively). */
@@ -424,7 +425,7 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
     // columns, but reads it as a record (NULL, or its white space) when the header has one: such a file's blank
     // lines are removed too (not counted). The scan streams the file; only a file with such lines is copied without
     // them (streamed too).
-    const { unclosed, blank } = await linesToRemove(file, width === 1);
+    const { unclosed, blank } = await linesToRemove(input, file, width === 1);
     let source = file;
     if (unclosed.length || blank.length) {
       // The copy is plain text (readCsv gives the compression by the name).
@@ -666,14 +667,21 @@ export class BlankLineScanner {
 }
 
 /** The byte ranges of a file's lines with an unclosed quote and, when `blankLines`, of its blank lines (streamed: memory
- * does not grow with the file). */
-async function linesToRemove(file: string, blankLines: boolean): Promise<{ unclosed: ByteRange[]; blank: ByteRange[] }> {
+ * does not grow with the file). A file with a line that is not UTF-8 is refused, naming its first bad byte. */
+async function linesToRemove(input: EtlInput, file: string, blankLines: boolean): Promise<{ unclosed: ByteRange[]; blank: ByteRange[] }> {
   const quotes = new UnclosedQuoteScanner();
   const blanks = blankLines ? new BlankLineScanner() : undefined;
+  const utf8 = new Utf8Check();
   await forEachCsvChunk(file, (chunk) => {
+    utf8.push(chunk);
     quotes.push(chunk);
     blanks?.push(chunk);
   });
+  if (!utf8.end()) {
+    const bad = new FirstBadByte();
+    await forEachCsvChunk(file, (chunk) => bad.push(chunk));
+    throw new Error(notUtf8Error(file, input.name, bad.end()!));
+  }
   return { unclosed: quotes.end(), blank: blanks?.end() ?? [] };
 }
 

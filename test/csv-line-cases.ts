@@ -3,6 +3,7 @@
 // answer: npm run test:spark runs every case on real Spark (etl_common.py) and on the local engine and checks both
 // give it; test/local/etl-engine.test.ts checks the local engine gives it, the fast way and the exact way.
 import { gzipSync } from "node:zlib";
+import { join } from "node:path";
 import type { SchemaFile } from "../core/schema-file";
 
 export interface CsvLineCase {
@@ -11,8 +12,9 @@ export interface CsvLineCase {
   columns: Array<Required<Pick<SchemaFile["columns"][number], "source" | "name" | "type">>>;
   /** The input's files: path in the input's folder -> content. */
   files: Record<string, string | Buffer>;
-  /** What Spark reads: rows read and dropped, and the rows kept (JSON values, as test/support/parquet.ts reads them) in CSV_LINE_SQL's order. */
-  expected: { read: number; dropped: number; rows: unknown[][] };
+  /** What Spark reads: rows read and dropped, and the rows kept (JSON values, as test/support/parquet.ts reads them) in
+   * CSV_LINE_SQL's order; or the error both engines refuse the input with, given the input's path. */
+  expected: { read: number; dropped: number; rows: unknown[][] } | { error: (path: string) => string };
 }
 
 /** The input's view name, and the job every case runs: every row, in order (NULL first in both engines). */
@@ -130,6 +132,34 @@ export const CSV_LINE_CASES: CsvLineCase[] = [
     columns: text,
     files: { "data.csv": 'Name\na\n\ufeffb\n\ufeff"c"\n' },
     expected: { read: 3, dropped: 0, rows: [["a"], ['\ufeff"c"'], ["\ufeffb"]] },
+  },
+  {
+    name: "two columns: a byte order mark before a number makes it unparseable (dropped), before a text value it is kept",
+    columns: [...number, ...text],
+    files: { "data.csv": "N,Name\n1,a\n\ufeff2,b\n3,\ufeffc\n" },
+    expected: { read: 3, dropped: 1, rows: [["1", "a"], ["3", "\ufeffc"]] },
+  },
+  {
+    name: "one column: control characters in values are kept (Spark checks the header alone), in the first 64 KiB",
+    columns: text,
+    files: { "data.csv": "Name\na\nb\x01c\nd\x00e\n\x07f\n" },
+    expected: { read: 4, dropped: 0, rows: [["\x07f"], ["a"], ["b\x01c"], ["d\x00e"]] },
+  },
+  {
+    name: "one column: a data line that is not UTF-8 is refused, naming the file, line and byte",
+    columns: text,
+    files: { "data.csv": Buffer.concat([Buffer.from("Name\na\nb"), Buffer.from([0xff]), Buffer.from("c\n")]) },
+    expected: { error: (path) => `${path}: input 'lines': line 3 is not UTF-8 text (byte 0xff at offset 8); save the file as UTF-8` },
+  },
+  {
+    name: "one column, a folder: the first file (in order) with a line that is not UTF-8 is named; a *.gz file, CR LF and lone CR endings, an unclosed quote",
+    columns: text,
+    files: {
+      "a.csv": 'Name\né\n"x\n',
+      "b.csv.gz": gzipSync(Buffer.concat([Buffer.from('Name\r\n"x\ré\r\ny'), Buffer.from([0xe0, 0x80]), Buffer.from("z\r\n")])),
+      "c.csv": Buffer.concat([Buffer.from("Name\nq"), Buffer.from([0xff]), Buffer.from("\n")]),
+    },
+    expected: { error: (path) => `${join(path, "b.csv.gz")}: input 'lines': line 4 is not UTF-8 text (byte 0xe0 at offset 14); save the file as UTF-8` },
   },
   {
     name: "one column: lines of control characters alone are blank (as Java's String.trim sees them), past the first 64 KiB",
