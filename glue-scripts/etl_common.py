@@ -305,7 +305,7 @@ def typed_column(column: str, type_name: str):
 
 
 def input_files(spark, source: EtlInput) -> list:
-    """The input's data files, sorted: the path itself if it is a file, else every file under it (recursively)
+    """The input's data files, sorted: the path itself if it is a file (refused when its name is hidden), else every file under it (recursively)
     except hidden ones (a name below the input starting with '_' or '.', as Hadoop skips them); the same rule as
     local/etl-engine.ts inputFiles. Each file is named as the input's path plus its relative path."""
     jvm = spark.sparkContext._jvm
@@ -314,6 +314,9 @@ def input_files(spark, source: EtlInput) -> list:
     if not fs.exists(root):
         raise ValueError(f"input '{source.name}': cannot read {source.path} (no such file or folder)")
     if fs.getFileStatus(root).isFile():
+        if root.getName().startswith(("_", ".")):
+            # Spark's reader would skip it as hidden (no rows, the job succeeding on nothing); the local engine's wording (local/csv.ts dataFiles).
+            raise ValueError(f"input '{source.name}': {source.path}: the file's name starts with '_' or '.', which Spark and Hadoop skip as hidden (read as no rows); rename it")
         return [source.path]
     prefix = fs.makeQualified(root).toString().rstrip("/") + "/"
     files, listing = [], fs.listFiles(root, True)
@@ -396,14 +399,23 @@ def data_lines(spark, files: list):
     context = spark.sparkContext
     text = "org.apache.hadoop.mapreduce.lib.input.TextInputFormat", "org.apache.hadoop.io.LongWritable", "org.apache.hadoop.io.Text"
     # The input path set directly, escaped: newAPIHadoopFile's path is split at commas (a file "x, y.csv" would be
-    # read as "x" and " y.csv"); Hadoop unescapes a backslash before ',' or '\\' when it reads this setting.
-    rdds = [context.newAPIHadoopRDD(*text, conf={"mapreduce.input.fileinputformat.inputdir": hadoop_escaped(path)}) for path in files]
+    # read as "x" and " y.csv"); Hadoop unescapes a backslash before ',' or '\\' when it reads this setting, then globs it.
+    rdds = [context.newAPIHadoopRDD(*text, conf={"mapreduce.input.fileinputformat.inputdir": hadoop_escaped(glob_escaped(path))}) for path in files]
     return context.union(rdds).filter(lambda line: line[0] != 0).map(lambda line: line[1])
 
 
 def hadoop_escaped(path: str) -> str:
     """A path as one entry of Hadoop's comma-separated input paths (StringUtils.escapeString): '\\' and ',' escaped."""
     return path.replace("\\", "\\\\").replace(",", "\\,")
+
+
+GLOB_CHARACTERS = re.compile(r"([\\{}\[\]*?])")
+
+
+def glob_escaped(path: str) -> str:
+    """A path as a Hadoop glob that matches only itself: Spark's readers and FileInputFormat glob their input paths, so
+    a file named 'a\\b.csv' or 'a[1].csv' would not be found, and 'a*.csv' would match others too."""
+    return GLOB_CHARACTERS.sub(r"\\\1", path)
 
 
 def typed_rows(spark, files: list, header: list, positions: dict, columns: list):
@@ -414,7 +426,8 @@ def typed_rows(spark, files: list, header: list, positions: dict, columns: list)
 
     # Lines with an unclosed quote (unclosed_quote, in SQL) are dropped before parsing: the local engine does
     # the same, rather than each engine guessing where such a value ends.
-    text = spark.read.text(files)
+    paths = [glob_escaped(path) for path in files]
+    text = spark.read.text(paths)
     quotes = F.length("value") - F.length(F.regexp_replace("value", '"', ""))
     # A line that is not UTF-8 changes when decoded and encoded again (each bad sequence becomes U+FFFD).
     not_utf8 = F.col("value").cast("binary") != F.encode("value", "UTF-8")
@@ -425,7 +438,7 @@ def typed_rows(spark, files: list, header: list, positions: dict, columns: list)
     # Then the other lines are parsed without each file's first (its header), dropped here by its offset: Spark's
     # header option on lines (not files) would drop every line equal to the header, uncounted.
     # (unclosed_quote inline: a lambda naming this module's function would need the module on the executors)
-    lines = files if unclosed == 0 else data_lines(spark, files).filter(lambda line: line.count('"') % 2 == 0)
+    lines = paths if unclosed == 0 else data_lines(spark, files).filter(lambda line: line.count('"') % 2 == 0)
     # Read by position with the header's width, so short or long lines land in _corrupt_record.
     raw_schema = StructType([StructField(f"c{i}", StringType()) for i in range(len(header))] + [StructField(CORRUPT, StringType())])
     raw = (
@@ -517,7 +530,7 @@ def run_job(
     csv_inputs = {source.name for source in inputs if source.format != "parquet"}
     for source in inputs:
         if source.format == "parquet":
-            frame = spark.read.parquet(source.path)
+            frame = spark.read.parquet(glob_escaped(source.path))
             frame.createOrReplaceTempView(source.name)
             counts["inputs"][source.name] = {"read": frame.count(), "dropped": 0}
         else:

@@ -263,11 +263,11 @@ async function inputFiles(input: EtlInput): Promise<string[]> {
 /** Null count of each notNull column of the written output; a column the output lacks is named. */
 async function outputNulls(connection: DuckDBConnection, file: string, columns: readonly string[]): Promise<Record<string, number>> {
   if (!columns.length) return {};
-  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${literal(file)})`);
+  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${fileLiteral(file)})`);
   const present = described.getRows().map((r) => String(r[0]));
   const unknown = columns.filter((c) => !present.includes(c));
   if (unknown.length) throw new Error(`--etl_quality: notNull column(s) ${unknown.join(", ")} not in the job's output (columns: ${present.join(", ")})`);
-  const nulls = await connection.runAndReadAll(`SELECT ${columns.map((c) => `count(*) FILTER (WHERE "${c}" IS NULL)`).join(", ")} FROM read_parquet(${literal(file)})`);
+  const nulls = await connection.runAndReadAll(`SELECT ${columns.map((c) => `count(*) FILTER (WHERE "${c}" IS NULL)`).join(", ")} FROM read_parquet(${fileLiteral(file)})`);
   const row = nulls.getRows()[0];
   return Object.fromEntries(columns.map((c, i) => [c, Number(row[i])]));
 }
@@ -284,7 +284,7 @@ function loadCsvSchema(input: EtlInput, scriptsDir: string): SchemaFile {
 /** Registers a Parquet input as its view; returns its row count (from the files' metadata). */
 async function registerParquet(connection: DuckDBConnection, input: EtlInput, files: string[]): Promise<number> {
   try {
-    await connection.run(`CREATE VIEW ${input.name} AS SELECT * FROM read_parquet([${files.map(literal).join(", ")}])`);
+    await connection.run(`CREATE VIEW ${input.name} AS SELECT * FROM read_parquet([${files.map(fileLiteral).join(", ")}])`);
     return Number((await connection.runAndReadAll(`SELECT count(*) FROM ${input.name}`)).getRows()[0][0]);
   } catch (e) {
     throw new Error(`input '${input.name}': cannot read the Parquet files ${files.join(", ")} (${(e as Error).message})`);
@@ -314,7 +314,7 @@ const CSV_OPTIONS = `header = true, auto_detect = false, delim = ',', quote = '"
 /** read_csv of `source` with `options`. The compression is given, never guessed: DuckDB's 'auto' knows '.gz' in lower
  * case only, and would read an 'x.CSV.GZ' as text (no rows) where csvBytes decompresses it. */
 function readCsv(source: string, options: string): string {
-  return `read_csv(${literal(source)}, compression = '${isGzipName(source) ? "gzip" : "none"}', ${options})`;
+  return `read_csv(${fileLiteral(source)}, compression = '${isGzipName(source) ? "gzip" : "none"}', ${options})`;
 }
 
 /** How one CSV file of an input is read: its header checked against the schema, the schema's columns placed. */
@@ -785,4 +785,10 @@ export function typedValue(column: string, type: string): string {
 
 function literal(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
+}
+
+/** A file's path as a SQL literal DuckDB's readers take for that file alone: they glob their path ('*', '?', '[...]';
+ * a file named 'a[b].csv' would not be found and 'a*.csv' would match others too), and a character in brackets is itself. */
+function fileLiteral(path: string): string {
+  return literal(path.replace(/[*?[]/g, "[$&]"));
 }

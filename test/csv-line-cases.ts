@@ -110,6 +110,23 @@ export const CSV_LINE_CASES: CsvLineCase[] = [
     expected: { read: 4, dropped: 2, rows: [["a"], ["c"]] },
   },
   {
+    name: "one column, a folder: files named with glob characters (\\ * ? [ ] { }) and a comma are read as named, each once; with and without a line with an unclosed quote",
+    columns: text,
+    // Spark's readers and Hadoop's FileInputFormat glob their paths: each name must reach them escaped. Two headers
+    // (one quoted), so two groups of files: only the second has a line with an unclosed quote.
+    files: {
+      "a\\b.csv": "Name\nb1\n",
+      "a*.csv": "Name\nstar\n",
+      "ab.csv": "Name\nab\n",
+      "d?.csv": "Name\nq\n",
+      "dx.csv": "Name\ndx\n",
+      "a[b].csv": '"Name"\nbracket\n"x\n',
+      "{c}.csv": '"Name"\nbrace\n',
+      "x, y\\z.csv": '"Name"\ncomma\n',
+    },
+    expected: { read: 9, dropped: 1, rows: [["ab"], ["b1"], ["brace"], ["bracket"], ["comma"], ["dx"], ["q"], ["star"]] },
+  },
+  {
     name: "two columns: a line equal to the header does not parse (dropped and counted) beside a line with an unclosed quote",
     columns: [...text, ...number],
     files: { "data.csv": 'Name,N\na,1\nName,N\n"x,1\nb,2\n' },
@@ -160,6 +177,12 @@ export const CSV_LINE_CASES: CsvLineCase[] = [
       "c.csv": Buffer.concat([Buffer.from("Name\nq"), Buffer.from([0xff]), Buffer.from("\n")]),
     },
     expected: { error: (path) => `${join(path, "b.csv.gz")}: input 'lines': line 4 is not UTF-8 text (byte 0xe0 at offset 14); save the file as UTF-8` },
+  },
+  {
+    name: "one column: a file named alone whose name starts with '_' is refused, not read as no rows (Spark skips it as hidden)",
+    columns: text,
+    files: { "_data.csv": "Name\na\n" },
+    expected: { error: (path) => `input 'lines': ${path}: the file's name starts with '_' or '.', which Spark and Hadoop skip as hidden (read as no rows); rename it` },
   },
   {
     name: "one column: lines of control characters alone are blank (as Java's String.trim sees them), past the first 64 KiB",

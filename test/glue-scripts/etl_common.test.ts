@@ -174,6 +174,15 @@ print(json.dumps(written))`);
     expect(await python(`print(json.dumps([e.hadoop_escaped(p) for p in ${JSON.stringify(paths)}]))`)).to.deep.equal(["s3://b/raw/x\\, y.csv", "/d/a\\\\b\\,c.csv", "/d/plain.csv"]);
   });
 
+  it("escapes a path as a Hadoop glob matching only itself (\\ * ? [ ] { }), before the comma escape for an input path list", async () => {
+    const paths = ["/d/a\\b[1]{x}*?.csv", "/d/x, y.csv", "/d/plain.csv"];
+    expect(await python(`print(json.dumps([[e.glob_escaped(p), e.hadoop_escaped(e.glob_escaped(p))] for p in ${JSON.stringify(paths)}]))`)).to.deep.equal([
+      ["/d/a\\\\b\\[1\\]\\{x\\}\\*\\?.csv", "/d/a\\\\\\\\b\\\\[1\\\\]\\\\{x\\\\}\\\\*\\\\?.csv"],
+      ["/d/x, y.csv", "/d/x\\, y.csv"],
+      ["/d/plain.csv", "/d/plain.csv"],
+    ]);
+  });
+
   it("uses the local engine's value patterns", async () => {
     const patterns = await python(`print(json.dumps({"date": e.DATE_PATTERN, "bigint": e.BIGINT_PATTERN, "double": e.DOUBLE_PATTERN}))`);
     expect(patterns).to.deep.equal(Object.fromEntries(Object.entries(VALUE_PATTERNS).map(([k, v]) => [k, `^${v}$`])));

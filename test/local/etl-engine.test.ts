@@ -500,7 +500,8 @@ describe("local/etl-engine", () => {
         expect(first, seen.join(" then ")).to.deep.equal(expected);
         engineProbe.lineCounter = () => ({ push: () => false, end: () => undefined });
         const { seen: exactSeen, ...exact } = await answer();
-        expect(exactSeen).to.deep.equal(["fast", "exact"]);
+        // (an input refused before any file is read fails before either way starts)
+        expect(exactSeen).to.deep.equal(seen.length ? ["fast", "exact"] : []);
         expect(exact, "the exact way").to.deep.equal(expected);
       });
   });
