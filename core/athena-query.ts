@@ -73,13 +73,15 @@ function unquotedValue(column: string): string {
 
 /**
  * What a raw line is, from its first and last fields by position (core/athena-inputs.ts rawRows, csvLineRegex): blank
- * (white space alone: no record, as Spark's and DuckDB's readers skip it), a record (every field present), or else
+ * (white space and control characters alone: no record, as Spark's reader and the local engine skip it), a record (every field present), or else
  * malformed (read and dropped).
  */
 function rawLine(columns: number): { blank: string; record: string } {
   const first = quoteIdentifier(FIRST_FIELD);
   const last = quoteIdentifier(LAST_FIELD);
-  const whiteSpace = `coalesce(regexp_like(${first}, '^\\s*$'), false)`;
+  // Blank as Java's String.trim sees it (Spark's reader skips such lines), every character at most U+0020, written out:
+  // '\s' is [ \t\n\x0B\f\r] in Athena's Java pattern syntax but lacks \x0B in the local Athena's RE2, and neither has \x01.
+  const whiteSpace = `coalesce(regexp_like(${first}, '^[\\x00-\\x20]*$'), false)`;
   if (columns === 1) return { blank: whiteSpace, record: `${first} IS NOT NULL AND NOT ${whiteSpace}` };
   return { blank: `(${whiteSpace} AND ${last} IS NULL)`, record: `${last} IS NOT NULL` };
 }

@@ -93,16 +93,17 @@ export function describeNonText(head: Uint8Array): string | undefined {
   if (starts(0x28, 0xb5, 0x2f, 0xfd)) return "zstd data";
   if (starts(0xd0, 0xcf, 0x11, 0xe0)) return "an old Excel .xls workbook";
   if (starts(0xff, 0xfe) || starts(0xfe, 0xff)) return "UTF-16 text (save it as UTF-8)";
-  // Text has no NUL and few control characters besides tab and line breaks; UTF-8 must decode.
-  let control = 0;
-  for (const byte of head) {
-    if (byte === 0) return "not text (binary data)";
-    if (byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) control++;
-  }
-  if (control > 0) return "not text (binary data)";
+  // The header line (up to its first line break) has no NUL and no control character besides tab, and decodes as
+  // UTF-8: Spark checks the header alone (etl_common.py check_header_text), and its reader keeps such characters in
+  // data lines as values (a data line that is not UTF-8 is refused by each engine's reading, naming the line).
+  const lf = head.indexOf(0x0a);
+  const cr = head.indexOf(0x0d);
+  const lineEnd = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+  const line = head.subarray(0, lineEnd === -1 ? head.length : lineEnd);
+  for (const byte of line) if (byte < 0x20 && byte !== 0x09) return "not text (binary data)";
   try {
-    // A multi-byte character cut at the end of the sample is fine; a bad byte anywhere else is not.
-    new TextDecoder("utf-8", { fatal: true }).decode(head.subarray(0, Math.max(0, head.length - 3)));
+    // A head without a line break may end inside a character (a header cut at the read's end); a bad byte elsewhere is not text.
+    new TextDecoder("utf-8", { fatal: true }).decode(lineEnd === -1 ? line.subarray(0, Math.max(0, line.length - 3)) : line);
   } catch {
     return "not text (not UTF-8)";
   }

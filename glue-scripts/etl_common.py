@@ -305,7 +305,7 @@ def typed_column(column: str, type_name: str):
 
 
 def input_files(spark, source: EtlInput) -> list:
-    """The input's data files, sorted: the path itself if it is a file, else every file under it (recursively)
+    """The input's data files, sorted: the path itself if it is a file (refused when its name is hidden), else every file under it (recursively)
     except hidden ones (a name below the input starting with '_' or '.', as Hadoop skips them); the same rule as
     local/etl-engine.ts inputFiles. Each file is named as the input's path plus its relative path."""
     jvm = spark.sparkContext._jvm
@@ -314,6 +314,9 @@ def input_files(spark, source: EtlInput) -> list:
     if not fs.exists(root):
         raise ValueError(f"input '{source.name}': cannot read {source.path} (no such file or folder)")
     if fs.getFileStatus(root).isFile():
+        if root.getName().startswith(("_", ".")):
+            # Spark's reader would skip it as hidden (no rows, the job succeeding on nothing); the local engine's wording (local/csv.ts dataFiles).
+            raise ValueError(f"input '{source.name}': {source.path}: the file's name starts with '_' or '.', which Spark and Hadoop skip as hidden (read as no rows); rename it")
         return [source.path]
     prefix = fs.makeQualified(root).toString().rstrip("/") + "/"
     files, listing = [], fs.listFiles(root, True)
@@ -327,19 +330,67 @@ def input_files(spark, source: EtlInput) -> list:
     return sorted(files)
 
 
-def first_line(spark, path: str) -> str:
-    """A file's first line (ending at LF, CR LF or CR, as Spark's line reader), read on the driver; a *.gz file is
-    decompressed (Hadoop picks the codec by the name, as Spark's reader does)."""
+def open_text(spark, path: str):
+    """A file's bytes as a Java input stream (a *.gz file decompressed: Hadoop picks the codec by the name, as Spark's
+    reader does), read on the driver; close it when done."""
     jvm = spark.sparkContext._jvm
     conf = spark.sparkContext._jsc.hadoopConfiguration()
     hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
     stream = hadoop_path.getFileSystem(conf).open(hadoop_path)
+    codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(conf).getCodec(hadoop_path)
+    return codec.createInputStream(stream) if codec is not None else stream
+
+
+def first_line(spark, path: str) -> str:
+    """A file's first line (ending at LF, CR LF or CR, as Spark's line reader), read on the driver."""
+    jvm = spark.sparkContext._jvm
+    text = open_text(spark, path)
     try:
-        codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(conf).getCodec(hadoop_path)
-        text = codec.createInputStream(stream) if codec is not None else stream
         return jvm.java.io.BufferedReader(jvm.java.io.InputStreamReader(text, "UTF-8")).readLine() or ""
     finally:
-        stream.close()
+        text.close()
+
+
+def first_bad_byte(chunks):
+    """Where the first byte that starts no valid UTF-8 sequence is in a file's bytes (an iterable of chunks): (line,
+    offset, byte), the line from 1 (the header), lines ending at LF, CR LF or CR; None when every byte is UTF-8. The
+    same answer as local/utf8-lines.ts FirstBadByte (a test pins both on the same bytes)."""
+    offset, line, last_cr, pending = 0, 1, False, b""
+    for chunk in [*chunks, None]:
+        data = pending + (chunk or b"")
+        try:
+            data.decode("utf-8")
+            good, bad = len(data), None
+        except UnicodeDecodeError as error:
+            # A character cut by the chunk's end is completed by the next chunk.
+            cut = chunk is not None and error.reason == "unexpected end of data"
+            good, bad = error.start, None if cut else error.start
+        part = data[:good]
+        line += part.count(b"\n") + part.count(b"\r") - part.count(b"\r\n") - (1 if last_cr and part[:1] == b"\n" else 0)
+        if part:
+            last_cr = part[-1:] == b"\r"
+        if bad is not None:
+            return line, offset + bad, data[bad]
+        offset, pending = offset + good, data[good:]
+    return None
+
+
+def not_utf8_error(path: str, input_name: str, line: int, offset: int, byte: int) -> str:
+    """A file with a line that is not UTF-8: Spark would read U+FFFD in place of each bad sequence (and count quotes on
+    the raw bytes), which the local engine cannot give, so both refuse it. Identical to local/utf8-lines.ts notUtf8Error."""
+    return f"{path}: input '{input_name}': line {line} is not UTF-8 text (byte 0x{byte:02x} at offset {offset}); save the file as UTF-8"
+
+
+def check_utf8(spark, files: list, input_name: str) -> None:
+    """Raises not_utf8_error for the first of `files` (in order) with a byte that is not UTF-8, read on the driver."""
+    for path in files:
+        text = open_text(spark, path)
+        try:
+            bad = first_bad_byte(iter(lambda: bytes(text.readNBytes(1 << 20)) or None, None))
+        finally:
+            text.close()
+        if bad is not None:
+            raise ValueError(not_utf8_error(path, input_name, *bad))
 
 
 def data_lines(spark, files: list):
@@ -348,8 +399,8 @@ def data_lines(spark, files: list):
     context = spark.sparkContext
     text = "org.apache.hadoop.mapreduce.lib.input.TextInputFormat", "org.apache.hadoop.io.LongWritable", "org.apache.hadoop.io.Text"
     # The input path set directly, escaped: newAPIHadoopFile's path is split at commas (a file "x, y.csv" would be
-    # read as "x" and " y.csv"); Hadoop unescapes a backslash before ',' or '\\' when it reads this setting.
-    rdds = [context.newAPIHadoopRDD(*text, conf={"mapreduce.input.fileinputformat.inputdir": hadoop_escaped(path)}) for path in files]
+    # read as "x" and " y.csv"); Hadoop unescapes a backslash before ',' or '\\' when it reads this setting, then globs it.
+    rdds = [context.newAPIHadoopRDD(*text, conf={"mapreduce.input.fileinputformat.inputdir": hadoop_escaped(glob_escaped(path))}) for path in files]
     return context.union(rdds).filter(lambda line: line[0] != 0).map(lambda line: line[1])
 
 
@@ -358,20 +409,36 @@ def hadoop_escaped(path: str) -> str:
     return path.replace("\\", "\\\\").replace(",", "\\,")
 
 
+GLOB_CHARACTERS = re.compile(r"([\\{}\[\]*?])")
+
+
+def glob_escaped(path: str) -> str:
+    """A path as a Hadoop glob that matches only itself: Spark's readers and FileInputFormat glob their input paths, so
+    a file named 'a\\b.csv' or 'a[1].csv' would not be found, and 'a*.csv' would match others too."""
+    return GLOB_CHARACTERS.sub(r"\\\1", path)
+
+
 def typed_rows(spark, files: list, header: list, positions: dict, columns: list):
-    """The typed rows of files sharing one header (plus _corrupt_record), and the count of lines with an unclosed quote."""
+    """The typed rows of files sharing one header (plus _corrupt_record), the count of lines with an unclosed quote,
+    and whether a line is not UTF-8 (then no rows: the input is refused)."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
     # Lines with an unclosed quote (unclosed_quote, in SQL) are dropped before parsing: the local engine does
     # the same, rather than each engine guessing where such a value ends.
-    text = spark.read.text(files)
+    paths = [glob_escaped(path) for path in files]
+    text = spark.read.text(paths)
     quotes = F.length("value") - F.length(F.regexp_replace("value", '"', ""))
-    unclosed = text.filter(quotes % 2 == 1).count()
+    # A line that is not UTF-8 changes when decoded and encoded again (each bad sequence becomes U+FFFD).
+    not_utf8 = F.col("value").cast("binary") != F.encode("value", "UTF-8")
+    counted = text.agg(F.count_if(quotes % 2 == 1), F.count_if(not_utf8)).first()
+    unclosed, invalid = counted[0], counted[1]
+    if invalid:
+        return None, unclosed, True
     # Then the other lines are parsed without each file's first (its header), dropped here by its offset: Spark's
     # header option on lines (not files) would drop every line equal to the header, uncounted.
     # (unclosed_quote inline: a lambda naming this module's function would need the module on the executors)
-    lines = files if unclosed == 0 else data_lines(spark, files).filter(lambda line: line.count('"') % 2 == 0)
+    lines = paths if unclosed == 0 else data_lines(spark, files).filter(lambda line: line.count('"') % 2 == 0)
     # Read by position with the header's width, so short or long lines land in _corrupt_record.
     raw_schema = StructType([StructField(f"c{i}", StringType()) for i in range(len(header))] + [StructField(CORRUPT, StringType())])
     raw = (
@@ -383,7 +450,7 @@ def typed_rows(spark, files: list, header: list, positions: dict, columns: list)
         .schema(raw_schema)
         .csv(lines)
     )
-    return raw.select(*[typed_column(f"c{positions[c['name']]}", c["type"]).alias(c["name"]) for c in columns], F.col(CORRUPT)), unclosed
+    return raw.select(*[typed_column(f"c{positions[c['name']]}", c["type"]).alias(c["name"]) for c in columns], F.col(CORRUPT)), unclosed, False
 
 
 def register_csv(spark, source: EtlInput) -> dict:
@@ -402,12 +469,17 @@ def register_csv(spark, source: EtlInput) -> dict:
             check_header_text([line], source.name, path)  # before parsing: binary bytes may look like stray quotes
             column_positions(parse_header(line, path), columns, source.name, path)
         groups.setdefault(line, []).append(path)
-    parts, unclosed = [], 0
+    parts, unclosed, not_utf8 = [], 0, []
     for line, files in groups.items():
         header = parse_header(line, files[0])
-        frame, count = typed_rows(spark, files, header, column_positions(header, columns, source.name, files[0]), columns)
+        frame, count, invalid = typed_rows(spark, files, header, column_positions(header, columns, source.name, files[0]), columns)
         parts.append(frame)
         unclosed += count
+        not_utf8 += files if invalid else []
+    if not_utf8:
+        # The first such file in the input's order, as the local engine finds it.
+        check_utf8(spark, sorted(not_utf8), source.name)
+        raise ValueError(f"input '{source.name}': a line of {', '.join(sorted(not_utf8))} is not UTF-8 text; save the files as UTF-8")
     typed = reduce(DataFrame.unionByName, parts).cache()
     valid = F.col(CORRUPT).isNull()
     for column in columns:
@@ -458,7 +530,7 @@ def run_job(
     csv_inputs = {source.name for source in inputs if source.format != "parquet"}
     for source in inputs:
         if source.format == "parquet":
-            frame = spark.read.parquet(source.path)
+            frame = spark.read.parquet(glob_escaped(source.path))
             frame.createOrReplaceTempView(source.name)
             counts["inputs"][source.name] = {"read": frame.count(), "dropped": 0}
         else:

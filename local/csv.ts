@@ -1,7 +1,7 @@
 // CSV helpers shared by the local engine, the input checks and the sample-data generator.
 import { createReadStream } from "node:fs";
 import { open, readdir, stat } from "node:fs/promises";
-import { relative, join } from "node:path";
+import { basename, relative, join } from "node:path";
 import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { HEADER_LIMIT, headerLengthError, headerOfHead, isGzipName, isSkippedInputFile } from "../core/csv-header";
@@ -10,15 +10,20 @@ import { HEADER_LIMIT, headerLengthError, headerOfHead, isGzipName, isSkippedInp
 export { describeNonText, duplicateColumnError, isGzipName, missingColumns, snakeCase } from "../core/csv-header";
 
 /**
- * The data files of an input path: the file itself, or every file under the folder (recursively) except
- * hidden ones (a name, or a folder on its path, starting with '_' or '.', as Hadoop skips them), sorted.
+ * The data files of an input path: the file itself (refused when its name starts with '_' or '.'), or every file under
+ * the folder (recursively) except hidden ones (a name, or a folder on its path, starting with '_' or '.', as Hadoop
+ * skips them), sorted.
  * `extension` keeps only files with that ending (Parquet folders). Errors name the path.
  */
 export async function dataFiles(path: string, extension?: string): Promise<string[]> {
   const info = await stat(path).catch((e: Error) => {
     throw new Error(`${path}: cannot read the file or folder (${e.message})`);
   });
-  if (info.isFile()) return [path];
+  if (info.isFile()) {
+    // Spark reads a file named so as no rows, even named alone (etl_common.py input_files refuses it alike).
+    if (isSkippedInputFile(basename(path))) throw new Error(`${path}: the file's name starts with '_' or '.', which Spark and Hadoop skip as hidden (read as no rows); rename it`);
+    return [path];
+  }
   if (!info.isDirectory()) throw new Error(`${path}: not a file or a folder`);
   const entries = await readdir(path, { withFileTypes: true, recursive: true });
   const files = entries

@@ -16,6 +16,7 @@ import { headerColumnsError } from "../core/csv-header";
 import { CR, csvBytes, dataFiles, isGzipName, LF, QUOTE, readCsvHeader, snakeCase } from "./csv";
 import type { FieldKind } from "./strict-lines";
 import { strictLineCounter } from "./strict-lines-wasm";
+import { FirstBadByte, notUtf8Error, Utf8Check } from "./utf8-lines";
 
 export interface TransformationRequest {
   /** As in `--etl_inputs`, with `path` a local file or folder (see inputFiles: CSV reads every file not hidden, recursively). */
@@ -263,11 +264,11 @@ async function inputFiles(input: EtlInput): Promise<string[]> {
 /** Null count of each notNull column of the written output; a column the output lacks is named. */
 async function outputNulls(connection: DuckDBConnection, file: string, columns: readonly string[]): Promise<Record<string, number>> {
   if (!columns.length) return {};
-  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${literal(file)})`);
+  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${fileLiteral(file)})`);
   const present = described.getRows().map((r) => String(r[0]));
   const unknown = columns.filter((c) => !present.includes(c));
   if (unknown.length) throw new Error(`--etl_quality: notNull column(s) ${unknown.join(", ")} not in the job's output (columns: ${present.join(", ")})`);
-  const nulls = await connection.runAndReadAll(`SELECT ${columns.map((c) => `count(*) FILTER (WHERE "${c}" IS NULL)`).join(", ")} FROM read_parquet(${literal(file)})`);
+  const nulls = await connection.runAndReadAll(`SELECT ${columns.map((c) => `count(*) FILTER (WHERE "${c}" IS NULL)`).join(", ")} FROM read_parquet(${fileLiteral(file)})`);
   const row = nulls.getRows()[0];
   return Object.fromEntries(columns.map((c, i) => [c, Number(row[i])]));
 }
@@ -284,7 +285,7 @@ function loadCsvSchema(input: EtlInput, scriptsDir: string): SchemaFile {
 /** Registers a Parquet input as its view; returns its row count (from the files' metadata). */
 async function registerParquet(connection: DuckDBConnection, input: EtlInput, files: string[]): Promise<number> {
   try {
-    await connection.run(`CREATE VIEW ${input.name} AS SELECT * FROM read_parquet([${files.map(literal).join(", ")}])`);
+    await connection.run(`CREATE VIEW ${input.name} AS SELECT * FROM read_parquet([${files.map(fileLiteral).join(", ")}])`);
     return Number((await connection.runAndReadAll(`SELECT count(*) FROM ${input.name}`)).getRows()[0][0]);
   } catch (e) {
     throw new Error(`input '${input.name}': cannot read the Parquet files ${files.join(", ")} (${(e as Error).message})`);
@@ -314,7 +315,7 @@ const CSV_OPTIONS = `header = true, auto_detect = false, delim = ',', quote = '"
 /** read_csv of `source` with `options`. The compression is given, never guessed: DuckDB's 'auto' knows '.gz' in lower
  * case only, and would read an 'x.CSV.GZ' as text (no rows) where csvBytes decompresses it. */
 function readCsv(source: string, options: string): string {
-  return `read_csv(${literal(source)}, compression = '${isGzipName(source) ? "gzip" : "none"}', ${options})`;
+  return `read_csv(${fileLiteral(source)}, compression = '${isGzipName(source) ? "gzip" : "none"}', ${options})`;
 }
 
 /** How one CSV file of an input is read: its header checked against the schema, the schema's columns placed. */
@@ -425,7 +426,7 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
     // columns, but reads it as a record (NULL, or its white space) when the header has one: such a file's blank
     // lines are removed too (not counted). The scan streams the file; only a file with such lines is copied without
     // them (streamed too).
-    const { unclosed, blank } = await linesToRemove(file, width === 1);
+    const { unclosed, blank } = await linesToRemove(input, file, width === 1);
     let source = file;
     if (unclosed.length || blank.length) {
       // The copy is plain text (readCsv gives the compression by the name).
@@ -667,14 +668,21 @@ export class BlankLineScanner {
 }
 
 /** The byte ranges of a file's lines with an unclosed quote and, when `blankLines`, of its blank lines (streamed: memory
- * does not grow with the file). */
-async function linesToRemove(file: string, blankLines: boolean): Promise<{ unclosed: ByteRange[]; blank: ByteRange[] }> {
+ * does not grow with the file). A file with a line that is not UTF-8 is refused, naming its first bad byte. */
+async function linesToRemove(input: EtlInput, file: string, blankLines: boolean): Promise<{ unclosed: ByteRange[]; blank: ByteRange[] }> {
   const quotes = new UnclosedQuoteScanner();
   const blanks = blankLines ? new BlankLineScanner() : undefined;
+  const utf8 = new Utf8Check();
   await forEachCsvChunk(file, (chunk) => {
+    utf8.push(chunk);
     quotes.push(chunk);
     blanks?.push(chunk);
   });
+  if (!utf8.end()) {
+    const bad = new FirstBadByte();
+    await forEachCsvChunk(file, (chunk) => bad.push(chunk));
+    throw new Error(notUtf8Error(file, input.name, bad.end()!));
+  }
   return { unclosed: quotes.end(), blank: blanks?.end() ?? [] };
 }
 
@@ -778,4 +786,10 @@ export function typedValue(column: string, type: string): string {
 
 function literal(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
+}
+
+/** A file's path as a SQL literal DuckDB's readers take for that file alone: they glob their path ('*', '?', '[...]';
+ * a file named 'a[b].csv' would not be found and 'a*.csv' would match others too), and a character in brackets is itself. */
+function fileLiteral(path: string): string {
+  return literal(path.replace(/[*?[]/g, "[$&]"));
 }

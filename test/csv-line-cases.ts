@@ -3,6 +3,7 @@
 // answer: npm run test:spark runs every case on real Spark (etl_common.py) and on the local engine and checks both
 // give it; test/local/etl-engine.test.ts checks the local engine gives it, the fast way and the exact way.
 import { gzipSync } from "node:zlib";
+import { join } from "node:path";
 import type { SchemaFile } from "../core/schema-file";
 
 export interface CsvLineCase {
@@ -11,8 +12,9 @@ export interface CsvLineCase {
   columns: Array<Required<Pick<SchemaFile["columns"][number], "source" | "name" | "type">>>;
   /** The input's files: path in the input's folder -> content. */
   files: Record<string, string | Buffer>;
-  /** What Spark reads: rows read and dropped, and the rows kept (JSON values, as test/support/parquet.ts reads them) in CSV_LINE_SQL's order. */
-  expected: { read: number; dropped: number; rows: unknown[][] };
+  /** What Spark reads: rows read and dropped, and the rows kept (JSON values, as test/support/parquet.ts reads them) in
+   * CSV_LINE_SQL's order; or the error both engines refuse the input with, given the input's path. */
+  expected: { read: number; dropped: number; rows: unknown[][] } | { error: (path: string) => string };
 }
 
 /** The input's view name, and the job every case runs: every row, in order (NULL first in both engines). */
@@ -108,6 +110,23 @@ export const CSV_LINE_CASES: CsvLineCase[] = [
     expected: { read: 4, dropped: 2, rows: [["a"], ["c"]] },
   },
   {
+    name: "one column, a folder: files named with glob characters (\\ * ? [ ] { }) and a comma are read as named, each once; with and without a line with an unclosed quote",
+    columns: text,
+    // Spark's readers and Hadoop's FileInputFormat glob their paths: each name must reach them escaped. Two headers
+    // (one quoted), so two groups of files: only the second has a line with an unclosed quote.
+    files: {
+      "a\\b.csv": "Name\nb1\n",
+      "a*.csv": "Name\nstar\n",
+      "ab.csv": "Name\nab\n",
+      "d?.csv": "Name\nq\n",
+      "dx.csv": "Name\ndx\n",
+      "a[b].csv": '"Name"\nbracket\n"x\n',
+      "{c}.csv": '"Name"\nbrace\n',
+      "x, y\\z.csv": '"Name"\ncomma\n',
+    },
+    expected: { read: 9, dropped: 1, rows: [["ab"], ["b1"], ["brace"], ["bracket"], ["comma"], ["dx"], ["q"], ["star"]] },
+  },
+  {
     name: "two columns: a line equal to the header does not parse (dropped and counted) beside a line with an unclosed quote",
     columns: [...text, ...number],
     files: { "data.csv": 'Name,N\na,1\nName,N\n"x,1\nb,2\n' },
@@ -124,6 +143,46 @@ export const CSV_LINE_CASES: CsvLineCase[] = [
     columns: text,
     files: { "data.csv": "\ufeffName\n\na\n" },
     expected: { read: 1, dropped: 0, rows: [["a"]] },
+  },
+  {
+    name: "one column: a byte order mark at the start of a data line is part of its value (a quote after it is text)",
+    columns: text,
+    files: { "data.csv": 'Name\na\n\ufeffb\n\ufeff"c"\n' },
+    expected: { read: 3, dropped: 0, rows: [["a"], ['\ufeff"c"'], ["\ufeffb"]] },
+  },
+  {
+    name: "two columns: a byte order mark before a number makes it unparseable (dropped), before a text value it is kept",
+    columns: [...number, ...text],
+    files: { "data.csv": "N,Name\n1,a\n\ufeff2,b\n3,\ufeffc\n" },
+    expected: { read: 3, dropped: 1, rows: [["1", "a"], ["3", "\ufeffc"]] },
+  },
+  {
+    name: "one column: control characters in values are kept (Spark checks the header alone), in the first 64 KiB",
+    columns: text,
+    files: { "data.csv": "Name\na\nb\x01c\nd\x00e\n\x07f\n" },
+    expected: { read: 4, dropped: 0, rows: [["\x07f"], ["a"], ["b\x01c"], ["d\x00e"]] },
+  },
+  {
+    name: "one column: a data line that is not UTF-8 is refused, naming the file, line and byte",
+    columns: text,
+    files: { "data.csv": Buffer.concat([Buffer.from("Name\na\nb"), Buffer.from([0xff]), Buffer.from("c\n")]) },
+    expected: { error: (path) => `${path}: input 'lines': line 3 is not UTF-8 text (byte 0xff at offset 8); save the file as UTF-8` },
+  },
+  {
+    name: "one column, a folder: the first file (in order) with a line that is not UTF-8 is named; a *.gz file, CR LF and lone CR endings, an unclosed quote",
+    columns: text,
+    files: {
+      "a.csv": 'Name\né\n"x\n',
+      "b.csv.gz": gzipSync(Buffer.concat([Buffer.from('Name\r\n"x\ré\r\ny'), Buffer.from([0xe0, 0x80]), Buffer.from("z\r\n")])),
+      "c.csv": Buffer.concat([Buffer.from("Name\nq"), Buffer.from([0xff]), Buffer.from("\n")]),
+    },
+    expected: { error: (path) => `${join(path, "b.csv.gz")}: input 'lines': line 4 is not UTF-8 text (byte 0xe0 at offset 14); save the file as UTF-8` },
+  },
+  {
+    name: "one column: a file named alone whose name starts with '_' is refused, not read as no rows (Spark skips it as hidden)",
+    columns: text,
+    files: { "_data.csv": "Name\na\n" },
+    expected: { error: (path) => `input 'lines': ${path}: the file's name starts with '_' or '.', which Spark and Hadoop skip as hidden (read as no rows); rename it` },
   },
   {
     name: "one column: lines of control characters alone are blank (as Java's String.trim sees them), past the first 64 KiB",

@@ -12,6 +12,8 @@ import { COUNTS_OBJECT, parseCountsObject, parseQualityLimits, runCounts } from 
 import { duplicateColumnError, readCsvHeader, snakeCase } from "../../local/csv";
 import { QUALITY_CASES, QUALITY_FIXTURE } from "../quality-cases";
 import { unclosedQuoteLines, VALUE_PATTERNS } from "../../local/etl-engine";
+import { FirstBadByte, notUtf8Error, Utf8Check } from "../../local/utf8-lines";
+import { isUtf8 } from "node:buffer";
 
 const SCRIPTS_DIR = join(__dirname, "..", "..", "glue-scripts");
 
@@ -172,6 +174,15 @@ print(json.dumps(written))`);
     expect(await python(`print(json.dumps([e.hadoop_escaped(p) for p in ${JSON.stringify(paths)}]))`)).to.deep.equal(["s3://b/raw/x\\, y.csv", "/d/a\\\\b\\,c.csv", "/d/plain.csv"]);
   });
 
+  it("escapes a path as a Hadoop glob matching only itself (\\ * ? [ ] { }), before the comma escape for an input path list", async () => {
+    const paths = ["/d/a\\b[1]{x}*?.csv", "/d/x, y.csv", "/d/plain.csv"];
+    expect(await python(`print(json.dumps([[e.glob_escaped(p), e.hadoop_escaped(e.glob_escaped(p))] for p in ${JSON.stringify(paths)}]))`)).to.deep.equal([
+      ["/d/a\\\\b\\[1\\]\\{x\\}\\*\\?.csv", "/d/a\\\\\\\\b\\\\[1\\\\]\\\\{x\\\\}\\\\*\\\\?.csv"],
+      ["/d/x, y.csv", "/d/x\\, y.csv"],
+      ["/d/plain.csv", "/d/plain.csv"],
+    ]);
+  });
+
   it("uses the local engine's value patterns", async () => {
     const patterns = await python(`print(json.dumps({"date": e.DATE_PATTERN, "bigint": e.BIGINT_PATTERN, "double": e.DOUBLE_PATTERN}))`);
     expect(patterns).to.deep.equal(Object.fromEntries(Object.entries(VALUE_PATTERNS).map(([k, v]) => [k, `^${v}$`])));
@@ -185,6 +196,43 @@ print(json.dumps(written))`);
     expect(python_).to.deep.equal([true, false, false, true, false, true, false, false, true, true]);
     const source = readFileSync(join(SCRIPTS_DIR, "etl_common.py"), "utf8");
     expect(source).to.include('.option("multiLine", False)').and.include("quotes % 2 == 1");
+  });
+
+  it("finds a file's first byte that is not UTF-8 where the local engine does (line, offset, byte), in chunks cut anywhere, and words the refusal alike", async () => {
+    const bytes = (...parts: Array<string | number[]>) => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : Buffer.from(p))));
+    const files = [
+      bytes("Name\na\nb", [0xff], "c\n"),
+      bytes("Name\r\nx\ré\r\ny", [0xe0, 0x80], "z\r\n"), // CR LF and a lone CR; E0 needs A0-BF next
+      bytes("N\n€\n𝄞\n", [0xed, 0xa0, 0x80], "\n"), // a surrogate
+      bytes("N\n", [0xc0, 0xaf], "\n"), // an overlong form
+      bytes("N\n", [0xf4, 0x90, 0x80, 0x80], "\n"), // past U+10FFFF
+      bytes("N\r\n\r\na", [0xf0, 0x9f, 0x98]), // a character cut by the end of the file
+      bytes("N\n", [0x80], "\n"), // a lone continuation byte
+      bytes("N\n€𝄞é\r\r\n\n"), // all UTF-8
+    ];
+    const local = files.map((file) =>
+      Array.from({ length: file.length + 1 }, (_, cut) => {
+        const check = new Utf8Check();
+        const first = new FirstBadByte();
+        for (const part of [file.subarray(0, cut), file.subarray(cut)]) check.push(part), first.push(part);
+        const bad = first.end();
+        return { valid: check.end(), bad: bad && [bad.line, bad.offset, bad.byte] };
+      }),
+    );
+    const cuts = files.map((f) => f.length + 1);
+    const spark = (await python(
+      `files = [bytes(b) for b in ${JSON.stringify(files.map((f) => [...f]))}]\n` +
+        `print(json.dumps([[list(e.first_bad_byte([f[:cut], f[cut:]]) or []) or None for cut in range(len(f) + 1)] for f in files]))`,
+    )) as Array<Array<number[] | null>>;
+    for (const [i, file] of files.entries()) {
+      for (let cut = 0; cut < cuts[i]; cut++) {
+        expect(local[i][cut].valid, `file ${i} cut at ${cut}`).to.equal(isUtf8(file));
+        expect(local[i][cut].bad ?? null, `file ${i} cut at ${cut}`).to.deep.equal(spark[i][cut]);
+      }
+    }
+    expect(local.map((f) => f[0].bad ?? null)).to.deep.equal([[3, 8, 0xff], [4, 13, 0xe0], [4, 11, 0xed], [2, 2, 0xc0], [2, 2, 0xf4], [3, 6, 0xf0], [2, 2, 0x80], null]);
+    const message = await python(`print(json.dumps(e.not_utf8_error("/d/x.csv", "sales", 4, 13, 0xe0)))`);
+    expect(message).to.equal(notUtf8Error("/d/x.csv", "sales", { line: 4, offset: 13, byte: 0xe0 }));
   });
 
   it("parses --etl_inputs and names the bad field", async () => {

@@ -114,6 +114,14 @@ export const CASES: SparkCase[] = [
       return { "data.csv": join(s.header, lines) };
     },
   },
+  {
+    name: "lines of control characters alone (blank, as Java's String.trim sees them: no rows)",
+    files: (s) => {
+      const lines = [...s.lines];
+      lines.splice(Math.min(4, lines.length), 0, "\x0b", "\x0c\x01", " \x1f\t", "\x00");
+      return { "data.csv": join(s.header, lines) };
+    },
+  },
   { name: "CRLF line endings, no line break at the end", files: (s) => ({ "data.csv": join(s.header, s.lines, "\r\n").replace(/\r\n$/, "") }) },
   {
     name: "quoted fields: commas, doubled quotes, empty quoted strings",

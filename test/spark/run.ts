@@ -19,13 +19,14 @@ import { COUNTS_OBJECT, DataQualityError, parseCountsObject, parseQualityLimits 
 import { readSchemaFile } from "../../core/schema-file";
 import { DEFAULT_SALES_ROWS } from "../../local/sample-data";
 import { splitCsvLine } from "../csv-line";
-import { CSV_LINE_CASES, CSV_LINE_QUALITY, CSV_LINE_SQL, CSV_LINE_VIEW, type CsvLineCase } from "../csv-line-cases";
+import { CSV_LINE_CASES, CSV_LINE_QUALITY, CSV_LINE_SQL, CSV_LINE_VIEW } from "../csv-line-cases";
 import { CASES, sampleLines, type DatasetSample } from "./cases";
 
 // Loaded once the arguments parse (core/cli-args.ts: entry points): DuckDB, the local engine, the ASL checks.
 const duckdb = () => require("@duckdb/node-api") as typeof import("@duckdb/node-api");
 const etlEngine = () => require("../../local/etl-engine") as typeof import("../../local/etl-engine");
 const consistency = () => require("../../asl/consistency") as typeof import("../../asl/consistency");
+const parquetSupport = () => require("../support/parquet") as typeof import("../support/parquet");
 
 const BUCKET = "test-spark-bucket";
 const PYTHON = join(PROJECT_ROOT, ".venv", "bin", "python");
@@ -48,7 +49,7 @@ interface JobRun {
   /** The job's arguments with the bucket mapped to an engine's folders (scriptsDir: the local engine's, when not the configuration's). */
   args(engine: "spark" | "duckdb"): { inputs: EtlInput[]; output: string; sql: string; quality: string; scriptsDir?: string };
   /** A CSV line case's answer, which both engines must give. */
-  expected?: CsvLineCase["expected"];
+  expected?: Answer;
 }
 
 /** Jobs in the order the workflow can run them: a job after every job whose output it reads. */
@@ -97,6 +98,9 @@ function plannedRuns(config: EtlConfig, work: string, caseIndex: number, outputC
   });
 }
 
+/** A CSV line case's answer for its input's path. */
+type Answer = { read: number; dropped: number; rows: unknown[][] } | { error: string };
+
 /** What the name of a CSV line case's run starts with (--case selects them all by it). */
 const CSV_LINE_CASE = "CSV line case:";
 
@@ -119,7 +123,7 @@ async function csvLineRun(config: EtlConfig, work: string, index: number): Promi
     caseName: `${CSV_LINE_CASE} ${name}`,
     job,
     needs: [],
-    expected,
+    expected: "error" in expected ? { error: expected.error(data) } : expected,
     // Spark's job reads the schema and SQL files by their paths; the local engine from its scripts folder.
     args: (engine) => ({
       inputs: [{ name: CSV_LINE_VIEW, path: data, format: "csv", schema: engine === "spark" ? join(scripts, "schemas", "lines.json") : "lines.json" }],
@@ -132,7 +136,8 @@ async function csvLineRun(config: EtlConfig, work: string, index: number): Promi
 }
 
 /** How an outcome differs from a CSV line case's answer; empty when it gives it. */
-async function answerProblems(outcome: Outcome, expected: CsvLineCase["expected"]): Promise<string[]> {
+async function answerProblems(outcome: Outcome, expected: Answer): Promise<string[]> {
+  if ("error" in expected) return outcome.status === "error" && outcome.error === expected.error ? [] : [`expected the error ${expected.error}; got ${outcome.status === "error" ? `error: ${outcome.error}` : outcome.status}`];
   if (outcome.status !== "ok") return [`expected rows read ${expected.read}, dropped ${expected.dropped}; got ${outcome.status === "error" ? `error: ${outcome.error}` : outcome.status}`];
   const got = { read: outcome.rowsRead[CSV_LINE_VIEW], dropped: outcome.droppedRows[CSV_LINE_VIEW], rows: (await readOutput(outcome.files)).rows };
   return isDeepStrictEqual(got, expected) ? [] : [`gives ${JSON.stringify(got).slice(0, 300)}\n        the case's answer: ${JSON.stringify(expected).slice(0, 300)}`];
@@ -230,7 +235,7 @@ async function parquetFiles(dir: string): Promise<string[]> {
     .map((e) => join(dir, e));
 }
 
-/** Columns (name, DuckDB type) and rows (JSON values, in order) of Parquet files read one after the other. */
+/** Columns (name, DuckDB type) and rows (JSON values, in order, text as stored) of Parquet files read one after the other. */
 async function readOutput(files: string[]): Promise<{ columns: string[]; rows: unknown[][] }> {
   const instance = await duckdb().DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
@@ -238,10 +243,9 @@ async function readOutput(files: string[]): Promise<{ columns: string[]; rows: u
     let columns: string[] = [];
     const rows: unknown[][] = [];
     for (const file of files) {
-      const source = `read_parquet('${file.replace(/'/g, "''")}')`;
-      const described = (await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)).getRowObjectsJson();
-      columns = described.map((r) => `${r.column_name} ${r.column_type}`);
-      rows.push(...((await connection.runAndReadAll(`SELECT * FROM ${source}`)).getRowsJson() as unknown[][]));
+      const read = await parquetSupport().jsonRows(connection, `read_parquet('${file.replace(/'/g, "''")}')`);
+      columns = read.columns.map(([name, type]) => `${name} ${type}`);
+      rows.push(...read.rows);
     }
     return { columns, rows };
   } finally {

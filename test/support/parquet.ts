@@ -3,7 +3,7 @@ import { DuckDBInstance } from "@duckdb/node-api";
 
 export type Row = Record<string, unknown>;
 
-async function query<T>(run: (connection: Awaited<ReturnType<DuckDBInstance["connect"]>>, list: string) => Promise<T>, files: string[]): Promise<T> {
+async function query<T>(run: (connection: Connection, list: string) => Promise<T>, files: string[]): Promise<T> {
   const instance = await DuckDBInstance.create(":memory:");
   const connection = await instance.connect();
   try {
@@ -14,18 +14,35 @@ async function query<T>(run: (connection: Awaited<ReturnType<DuckDBInstance["con
   }
 }
 
+type Connection = Awaited<ReturnType<DuckDBInstance["connect"]>>;
+
+// @duckdb/node-api decodes text with a TextDecoder that drops a leading U+FEFF (a byte order mark) from every value,
+// so text columns are read as their bytes and decoded here, keeping it: an engine that kept one must be seen to.
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** Column names and types of `source` (a FROM clause), and its rows as JSON values, text exactly as stored. */
+export async function jsonRows(connection: Connection, source: string): Promise<{ columns: Array<[string, string]>; rows: unknown[][] }> {
+  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
+  const columns = described.getRowObjectsJson().map((r) => [String(r.column_name), String(r.column_type)] as [string, string]);
+  const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
+  const result = await connection.runAndReadAll(`SELECT ${columns.map(([name, type]) => (type === "VARCHAR" ? `encode(${quoted(name)})` : quoted(name))).join(", ")} FROM ${source}`);
+  const raw = result.getRows();
+  const rows = result.getRowsJson() as unknown[][];
+  columns.forEach(([, type], c) => {
+    if (type === "VARCHAR") rows.forEach((row, r) => (row[c] = raw[r][c] === null ? null : utf8.decode((raw[r][c] as { bytes: Uint8Array }).bytes)));
+  });
+  return { columns, rows };
+}
+
 /** Column names and types, and rows as JSON values (dates 'YYYY-MM-DD', bigints as strings). */
 export const readParquet = (files: string[]): Promise<{ columns: Array<[string, string]>; rows: Row[] }> =>
   query(async (connection, list) => {
-    const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${list})`);
-    const columns = described.getRowObjectsJson().map((r) => [String(r.column_name), String(r.column_type)] as [string, string]);
-    const rows = (await connection.runAndReadAll(`SELECT * FROM read_parquet(${list})`)).getRowObjectsJson() as Row[];
-    return { columns, rows };
+    const { columns, rows } = await jsonRows(connection, `read_parquet(${list})`);
+    return { columns, rows: rows.map((row) => Object.fromEntries(columns.map(([name], c) => [name, row[c]]))) };
   }, files);
 
 /** Rows as arrays of JSON values, ordered as stored. */
-export const parquetRows = (files: string[]): Promise<unknown[][]> =>
-  query(async (connection, list) => (await connection.runAndReadAll(`SELECT * FROM read_parquet(${list})`)).getRowsJson() as unknown[][], files);
+export const parquetRows = (files: string[]): Promise<unknown[][]> => query(async (connection, list) => (await jsonRows(connection, `read_parquet(${list})`)).rows, files);
 
 /** M/D/YYYY -> YYYY-MM-DD, independent of the engine. */
 export function isoDate(text: string): string {
