@@ -45,7 +45,7 @@ export interface ActivityTask {
  * region, credentials) serve local runs and benchmarks.
  */
 export function createSfnClient(overrides: Pick<SFNClientConfig, "endpoint" | "region" | "credentials"> = {}): SFNClient {
-  return new SFNClient({
+  const client = new SFNClient({
     ...overrides,
     cacheMiddleware: true,
     requestHandler: new NodeHttpHandler({
@@ -54,6 +54,24 @@ export function createSfnClient(overrides: Pick<SFNClientConfig, "endpoint" | "r
       socketTimeout: LONG_POLL_SOCKET_TIMEOUT_MS,
     }),
   });
+  reuseSigner(client);
+  return client;
+}
+
+/**
+ * Keeps the first request signer the client builds. The SDK builds a new SignatureV4 for every request (a copy of the
+ * client's whole config, and a signing-key cache that starts empty, so four HMACs per request) from values that no
+ * longer change once the client has signed: the signing region and name are fixed at its first request. The signer
+ * asks the client's credential provider at each signing, so refreshed credentials are used as before.
+ */
+function reuseSigner(client: SFNClient): void {
+  const build = client.config.signer;
+  let signer: ReturnType<typeof build> | undefined;
+  client.config.signer = (authScheme) =>
+    (signer ??= build(authScheme).catch((error: unknown) => {
+      signer = undefined; // a failed build (region unresolved) is tried again by the next request
+      throw error;
+    }));
 }
 
 /** A task's id for logs and keys: the SHA-256 (hex) of its token (tokens are long and secret-ish). */
