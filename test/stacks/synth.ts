@@ -19,22 +19,32 @@ export interface SynthesizedApp {
 const cache = new Map<string, SynthesizedApp>();
 
 /**
- * Synthesizes `config` into a temporary folder, parses the three stacks and removes the folder (at once: a root
- * `after` hook in this helper would only run for the first file of each mocha worker). Source maps are off while
- * it builds and synthesizes: cdktf captures a whole stack trace for every token it creates, and tsx's source maps
- * made mapping those frames about a third of a synthesis's CPU (an error it throws is formatted after, mapped).
+ * Runs `build` (constructing and synthesizing cdktf stacks) with source maps off: cdktf captures a whole stack trace
+ * for every token it creates, and mapping those frames through tsx's source maps was about a third of a synthesis's
+ * CPU. An error `build` throws still has its mapped stack: V8 formats it when it is read, after this.
  */
-export function synthConfig(config: EtlConfig): SynthesizedApp {
-  const outdir = mkdtempSync(join(tmpdir(), "etl-synth-test-"));
+export function withoutSourceMaps<T>(build: () => T): T {
   const sourceMaps = process.sourceMapsEnabled;
   process.setSourceMapsEnabled(false);
   try {
-    buildApp(config, { outdir }).app.synth();
+    return build();
+  } finally {
+    process.setSourceMapsEnabled(sourceMaps);
+  }
+}
+
+/**
+ * Synthesizes `config` into a temporary folder, parses the three stacks and removes the folder (at once: a root
+ * `after` hook in this helper would only run for the first file of each mocha worker).
+ */
+export function synthConfig(config: EtlConfig): SynthesizedApp {
+  const outdir = mkdtempSync(join(tmpdir(), "etl-synth-test-"));
+  try {
+    withoutSourceMaps(() => buildApp(config, { outdir }).app.synth());
     const ids = stackIds(config);
     const read = (id: string) => JSON.parse(readFileSync(join(outdir, "stacks", id, "cdk.tf.json"), "utf8")) as TfJson;
     return { config, glue: read(ids.glue), stateMachine: read(ids.stateMachine), runner: read(ids.runner) };
   } finally {
-    process.setSourceMapsEnabled(sourceMaps);
     rmSync(outdir, { recursive: true, force: true });
   }
 }
