@@ -12,7 +12,7 @@ import { stackIds } from "../../stacks/app";
 import { GlueStack } from "../../stacks/glue-stack";
 import { serviceTrustPolicy } from "../../stacks/iam-policy";
 import { StateMachineStack } from "../../stacks/state-machine-stack";
-import { resourceWith, variant, type TfJson } from "./synth";
+import { resourceWith, variant, withoutSourceMaps, type TfJson } from "./synth";
 
 describe("state-machine stack with native Athena and EMR Serverless tasks", () => {
   let root: string;
@@ -45,13 +45,15 @@ describe("state-machine stack with native Athena and EMR Serverless tasks", () =
     const config = variant(() => undefined, root);
     const names = resourceNames(config);
     const outdir = join(root, `out-${withEmr}`);
-    const app = new App({ outdir });
     const ids = stackIds(config);
-    const glue = new GlueStack(app, ids.glue, { config });
-    const application = new EmrserverlessApplication(glue, "test-emr-application", { name: names.emrApplication, releaseLabel: config.emrServerless.releaseLabel, type: "spark" });
-    const role = new IamRole(glue, "test-emr-job-role", { name: names.emrJobRole, assumeRolePolicy: serviceTrustPolicy("emr-serverless.amazonaws.com") });
-    new StateMachineStack(app, ids.stateMachine, { config, dataLake: glue.dataLake, ...(withEmr ? { emrServerless: { applicationId: application.id, jobRoleArn: role.arn } } : {}) });
-    app.synth();
+    withoutSourceMaps(() => {
+      const app = new App({ outdir });
+      const glue = new GlueStack(app, ids.glue, { config });
+      const application = new EmrserverlessApplication(glue, "test-emr-application", { name: names.emrApplication, releaseLabel: config.emrServerless.releaseLabel, type: "spark" });
+      const role = new IamRole(glue, "test-emr-job-role", { name: names.emrJobRole, assumeRolePolicy: serviceTrustPolicy("emr-serverless.amazonaws.com") });
+      new StateMachineStack(app, ids.stateMachine, { config, dataLake: glue.dataLake, ...(withEmr ? { emrServerless: { applicationId: application.id, jobRoleArn: role.arn } } : {}) });
+      app.synth();
+    });
     return JSON.parse(readFileSync(join(outdir, "stacks", ids.stateMachine, "cdk.tf.json"), "utf8")) as TfJson;
   }
 

@@ -18,7 +18,7 @@ import { serviceTrustPolicy } from "../../stacks/iam-policy";
 import { RunnerStack } from "../../stacks/runner-stack";
 import { StateMachineStack } from "../../stacks/state-machine-stack";
 import { workflowShape } from "../support/workflow";
-import { resources, resourceWith, variant, type TfJson } from "./synth";
+import { resources, resourceWith, variant, withoutSourceMaps, type TfJson } from "./synth";
 
 /** Each engine's actions (Athena reads the catalog with the caller's credentials). */
 const ENGINE_ACTIONS: Record<EngineName, RegExp> = {
@@ -31,22 +31,24 @@ const ENGINE_ACTIONS: Record<EngineName, RegExp> = {
 function synthRunner(config: EtlConfig, withEmr = true): { runner: TfJson; emrAppRef: string; emrRoleRef: string } {
   const outdir = mkdtempSync(join(tmpdir(), "etl-runner-engines-"));
   try {
-    const app = new App({ outdir });
     const ids = stackIds(config);
-    const glue = new GlueStack(app, ids.glue, { config });
-    const stateMachine = new StateMachineStack(app, ids.stateMachine, { config, dataLake: glue.dataLake });
-    const application = new EmrserverlessApplication(glue, "test-emr-application", { name: resourceNames(config).emrApplication, releaseLabel: config.emrServerless.releaseLabel, type: "spark" });
-    const role = new IamRole(glue, "test-emr-job-role", { name: resourceNames(config).emrJobRole, assumeRolePolicy: serviceTrustPolicy("emr-serverless.amazonaws.com") });
-    new RunnerStack(app, ids.runner, {
-      config,
-      runnerActivity: stateMachine.runnerActivity,
-      stateMachine: stateMachine.stateMachine,
-      jobs: glue.jobs,
-      dataLake: glue.dataLake.bucket,
-      artifacts: glue.artifacts.bucket,
-      ...(withEmr ? { emrServerless: { applicationId: application.id, applicationArn: application.arn, jobRoleArn: role.arn } } : {}),
+    withoutSourceMaps(() => {
+      const app = new App({ outdir });
+      const glue = new GlueStack(app, ids.glue, { config });
+      const stateMachine = new StateMachineStack(app, ids.stateMachine, { config, dataLake: glue.dataLake });
+      const application = new EmrserverlessApplication(glue, "test-emr-application", { name: resourceNames(config).emrApplication, releaseLabel: config.emrServerless.releaseLabel, type: "spark" });
+      const role = new IamRole(glue, "test-emr-job-role", { name: resourceNames(config).emrJobRole, assumeRolePolicy: serviceTrustPolicy("emr-serverless.amazonaws.com") });
+      new RunnerStack(app, ids.runner, {
+        config,
+        runnerActivity: stateMachine.runnerActivity,
+        stateMachine: stateMachine.stateMachine,
+        jobs: glue.jobs,
+        dataLake: glue.dataLake.bucket,
+        artifacts: glue.artifacts.bucket,
+        ...(withEmr ? { emrServerless: { applicationId: application.id, applicationArn: application.arn, jobRoleArn: role.arn } } : {}),
+      });
+      app.synth();
     });
-    app.synth();
     const runner = JSON.parse(readFileSync(join(outdir, "stacks", ids.runner, "cdk.tf.json"), "utf8")) as TfJson;
     return { runner, emrAppRef: "test-emr-application", emrRoleRef: "test-emr-job-role" };
   } finally {

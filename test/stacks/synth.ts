@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { buildApp, stackIds } from "../../stacks/app";
-import { type EtlConfig, loadConfig } from "../../core/config";
+import { DEFAULT_CONFIG_FILE, type EtlConfig, loadConfig } from "../../core/config";
 import { activeConfigFile, activeRawConfig, parseVariant } from "../support/workflow";
 
 export const FIXTURE_CONFIG = join(__dirname, "..", "fixtures", "three-datasets", "etl.config.json");
@@ -19,13 +19,28 @@ export interface SynthesizedApp {
 const cache = new Map<string, SynthesizedApp>();
 
 /**
+ * Runs `build` (constructing and synthesizing cdktf stacks) with source maps off: cdktf captures a whole stack trace
+ * for every token it creates, and mapping those frames through tsx's source maps was about a third of a synthesis's
+ * CPU. An error `build` throws still has its mapped stack: V8 formats it when it is read, after this.
+ */
+export function withoutSourceMaps<T>(build: () => T): T {
+  const sourceMaps = process.sourceMapsEnabled;
+  process.setSourceMapsEnabled(false);
+  try {
+    return build();
+  } finally {
+    process.setSourceMapsEnabled(sourceMaps);
+  }
+}
+
+/**
  * Synthesizes `config` into a temporary folder, parses the three stacks and removes the folder (at once: a root
  * `after` hook in this helper would only run for the first file of each mocha worker).
  */
 export function synthConfig(config: EtlConfig): SynthesizedApp {
   const outdir = mkdtempSync(join(tmpdir(), "etl-synth-test-"));
   try {
-    buildApp(config, { outdir }).app.synth();
+    withoutSourceMaps(() => buildApp(config, { outdir }).app.synth());
     const ids = stackIds(config);
     const read = (id: string) => JSON.parse(readFileSync(join(outdir, "stacks", id, "cdk.tf.json"), "utf8")) as TfJson;
     return { config, glue: read(ids.glue), stateMachine: read(ids.stateMachine), runner: read(ids.runner) };
@@ -34,9 +49,10 @@ export function synthConfig(config: EtlConfig): SynthesizedApp {
   }
 }
 
-/** Like synthConfig for a configuration file (and environment), synthesized once per test run. */
+/** Like synthConfig for a configuration file (and environment), synthesized once per process: the key is the file
+ * and environment loadConfig resolves, so the default and the same file named are one synthesis. */
 export function synthFile(file?: string, environment?: string): SynthesizedApp {
-  const key = `${file ?? "(default)"}#${environment ?? ""}`;
+  const key = `${resolve(file ?? process.env.ETL_CONFIG ?? DEFAULT_CONFIG_FILE)}#${environment ?? (process.env.ETL_ENV || "")}`;
   if (!cache.has(key)) cache.set(key, synthConfig(loadConfig(file, environment)));
   return cache.get(key)!;
 }
