@@ -64,6 +64,8 @@ export class LocalAthena {
   private readonly queries: QueryExecution[] = [];
   private readonly byToken = new Map<string, QueryExecution>();
   private readonly pending = new Set<Promise<void>>();
+  /** Ends a query's QUEUED wait early, by id: a stopped query's work settles at once. */
+  private readonly queuedWakes = new Map<string, () => void>();
   private readonly sequence = new Map<string, number>();
   private closed = false;
 
@@ -159,6 +161,7 @@ export class LocalAthena {
     const query = this.find(body.QueryExecutionId);
     // Stopping a finished query is accepted and changes nothing, as on Athena.
     if (!FINAL_STATES.has(query.State)) this.finish(query, "CANCELLED", { message: "Query was cancelled by user" });
+    this.queuedWakes.get(query.QueryExecutionId)?.();
     return {};
   }
 
@@ -205,7 +208,14 @@ export class LocalAthena {
   }
 
   private async execute(query: QueryExecution): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, this.options.transitionMs ?? 100));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.options.transitionMs ?? 100);
+      this.queuedWakes.set(query.QueryExecutionId, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.queuedWakes.delete(query.QueryExecutionId);
     if (query.State !== "QUEUED") return;
     this.transition(query, "RUNNING");
     const injected = this.options.injectedFailure?.(query);

@@ -1,27 +1,30 @@
 // `npm test`: every test file, in parallel on the workers of .mocharc.json, the slowest files first. Mocha hands the
 // files to its workers in the order given (its default is by name), so a long file that comes late leaves one
-// worker running it alone at the end. The slowest, by wall time each file alone, are from the profile in BENCHMARKS.md
-// ("Test loop", session 7).
+// worker running it alone at the end. The slowest, by wall time each file's tests took in a whole `npm test`, are
+// from the profile in BENCHMARKS.md ("Test loop", session 8).
 const { existsSync, readdirSync } = require("node:fs");
 const { join } = require("node:path");
 
 const SLOWEST_FIRST = [
   "test/e2e/three-datasets-copy.test.ts",
   "test/tools/synth-app.test.ts",
-  "test/e2e/serve-aws-cli.test.ts",
-  "test/local/runtime.test.ts",
-  "test/example/e2e-cli.test.ts",
   "test/e2e/cli.test.ts",
-  "test/tools/commands.test.ts",
-  "test/local/athena-service.test.ts",
-  "test/e2e/native-glue.test.ts",
-  "test/e2e/serve-engines-cli.test.ts",
+  "test/e2e/serve-aws-cli.test.ts",
+  "test/example/e2e-cli.test.ts",
   "test/tools/launch.test.ts",
+  "test/local/runtime.test.ts",
+  "test/e2e/serve-engines-cli.test.ts",
+  "test/local/athena-service.test.ts",
+  "test/tools/commands.test.ts",
   "test/local/sfn-service.test.ts",
   "test/local/sfn-integrations.test.ts",
-  "test/functions/etl-runner/contract.test.ts",
-  "test/tools/synth-hcl.test.ts",
   "test/local/etl-engine.test.ts",
+  "test/e2e/native-glue.test.ts",
+  "test/stacks/bundle.test.ts",
+  "test/local/emr-serverless-service.test.ts",
+  "test/tools/synth-hcl.test.ts",
+  "test/local/glue-service.test.ts",
+  "test/functions/etl-runner/contract.test.ts",
 ];
 
 const root = join(__dirname, "..");

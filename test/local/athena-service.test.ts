@@ -268,15 +268,17 @@ describe("local/athena-service", () => {
   });
 
   it("cancels a queued query on StopQueryExecution and writes nothing; stopping a finished query changes nothing", async () => {
-    // 2 s in QUEUED: time for a round trip to stop it there, even on a loaded machine.
-    await h.start({ transitionMs: 2000 });
+    // A minute in QUEUED: time for a round trip to stop it there on any machine; the stop ends that wait at once.
+    await h.start({ transitionMs: 60_000 });
     await h.put(`${RAW}a.csv`, sample());
     const { QueryExecutionId } = await h.startQuery(statementTo(`s3://${BUCKET}/staging/c/`));
     await h.athena.send(new StopQueryExecutionCommand({ QueryExecutionId }));
     const done = await h.waitForFinal(QueryExecutionId!);
     expect(done.Status?.State).to.equal("CANCELLED");
-    // The service's own work on the query settles (its QUEUED wait ends; it must not run the query then).
+    // The service's own work on the query settles (its QUEUED wait ended with the stop; it must not run the query then).
+    const closing = Date.now();
     await h.server.athena.close();
+    expect(Date.now() - closing, "the stop ended the QUEUED wait").to.be.below(30_000);
     expect((await h.waitForFinal(QueryExecutionId!)).Status?.State).to.equal("CANCELLED");
     expect(await h.keysUnder("staging/c/")).to.deep.equal([]);
     await h.athena.send(new StopQueryExecutionCommand({ QueryExecutionId }));

@@ -443,12 +443,14 @@ describe("local Step Functions service: service integrations", () => {
       const client = new SFNClient({ endpoint: again.endpoint, region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } });
       try {
         const { StartExecutionCommand } = await import("@aws-sdk/client-sfn");
-        const ok = await client.send(new StartExecutionCommand({ stateMachineArn: again.stateMachineArn, input: JSON.stringify({ text: "a\nb\n\nc\n", hang: false }) }));
-        const d = await again.waitForExecution(ok.executionArn!);
+        // Both at once (each waits out HeartbeatSeconds, one heartbeating past it, one silent), as one worker serves many tasks.
+        const [ok, hung] = await Promise.all([
+          client.send(new StartExecutionCommand({ stateMachineArn: again.stateMachineArn, input: JSON.stringify({ text: "a\nb\n\nc\n", hang: false }) })),
+          client.send(new StartExecutionCommand({ stateMachineArn: again.stateMachineArn, input: JSON.stringify({ text: "x", hang: true }) })),
+        ]);
+        const [d, timedOut] = await Promise.all([again.waitForExecution(ok.executionArn!), again.waitForExecution(hung.executionArn!)]);
         expect(d.status).to.equal("SUCCEEDED");
         expect(JSON.parse(d.output!)).to.deep.equal({ lines: 3, worker: "external-worker" });
-        const hung = await client.send(new StartExecutionCommand({ stateMachineArn: again.stateMachineArn, input: JSON.stringify({ text: "x", hang: true }) }));
-        const timedOut = await again.waitForExecution(hung.executionArn!);
         expect(JSON.parse(timedOut.output!).error.Error).to.equal("States.HeartbeatTimeout");
       } finally {
         client.destroy();

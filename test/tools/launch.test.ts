@@ -74,8 +74,8 @@ stacks().then((s) => console.log(JSON.stringify({ cpuMs: cpuMs(), isMain: requir
 /**
  * Preloaded to see a launch's build lock (LOCK_FILE): writes it first naming this process (LOCK_OWN_PID, as a reused
  * process id would), makes removing it fail (LOCK_RM_FAILS, as in a cache this process cannot write), and logs to
- * LOCK_LOG when the launch takes it ("locked") and when it starts building ("build", then ends the process), after
- * holding it for LOCK_HOLD_MS (logging whether the lock was touched meanwhile).
+ * LOCK_LOG when the launch takes it ("locked") and when it starts building ("build", then ends the process), or with
+ * LOCK_HOLD_MS holds it until the launch touches it ("touched", as the change is seen) or for LOCK_HOLD_MS ("untouched").
  */
 const LOCK_PROBE = `const fs = require("node:fs");
 const Module = require("node:module");
@@ -105,10 +105,16 @@ Module._load = function (request, ...rest) {
     return { register: () => () => {} };
   }
   if (request === "./app-build.ts") {
-    return { buildApp: () => new Promise(() => setTimeout(() => {
-      log(fs.statSync(LOCK_FILE).mtimeMs > lockedAt ? "touched" : "untouched");
-      process.exit(0);
-    }, Number(LOCK_HOLD_MS))) };
+    return { buildApp: () => new Promise(() => {
+      const end = (line) => {
+        log(line);
+        process.exit(0);
+      };
+      const touched = () => fs.statSync(LOCK_FILE).mtimeMs > lockedAt;
+      fs.watch(LOCK_FILE, () => touched() && end("touched"));
+      if (touched()) end("touched");
+      setTimeout(() => end(touched() ? "touched" : "untouched"), Number(LOCK_HOLD_MS));
+    }) };
   }
   return load.call(this, request, ...rest);
 };
@@ -344,7 +350,8 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     };
     try {
       // Its own process id (a holder killed, its id reused by this launch): taken, held and touched while building.
-      expect(await lockLaunch({ LOCK_OWN_PID: "1", LOCK_HOLD_MS: "7000" })).to.deep.equal(["locked", "build", "touched"]);
+      // The launch touches it every 100 ms here (5 s by default); held until it does, at most 60 s.
+      expect(await lockLaunch({ LOCK_OWN_PID: "1", LOCK_HOLD_MS: "60000", ETL_LAUNCH_LOCK_TOUCH_MS: "100" })).to.deep.equal(["locked", "build", "touched"]);
       expect(existsSync(lockFile), "released at exit").to.equal(false);
       untouchedLock();
       expect(await lockLaunch({})).to.deep.equal(["locked", "build"]);
