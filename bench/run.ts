@@ -20,6 +20,7 @@ const SECTIONS: Record<string, () => Promise<Section>> = {
   "runner-scale": async () => (await import("./sections/runner-scale")).runnerScaleSection,
   etl: async () => (await import("./sections/etl-throughput")).etlThroughputSection,
   "end-to-end": async () => (await import("./sections/end-to-end")).endToEndSection,
+  "test-loop": async () => (await import("./sections/test-loop")).testLoopSection,
 };
 
 export const BENCH_COMMAND = defineCommand({
