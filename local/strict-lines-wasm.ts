@@ -28,12 +28,10 @@ export interface Assembler {
   assemble(wat: string): Promise<Uint8Array>;
 }
 
-const wat = () => readFileSync(WAT_FILE, "utf8");
-
 /** The build cache's key for the scan: its WAT's text (wabt's version is checked inside the entry, see `entryBinary`). */
-export const scanCacheKey = (): string => `strict-lines-${createHash("sha256").update(wat()).digest("hex").slice(0, 24)}.wasm`;
+const cacheKey = (wat: string): string => `strict-lines-${createHash("sha256").update(wat).digest("hex").slice(0, 24)}.wasm`;
 
-/** wabt, read only when needed: a good cached entry serves without it. */
+/** wabt: its version read from its package.json (cheap), wabt itself loaded only to assemble. Throws when not installed. */
 function wabtAssembler(): Assembler {
   const version = (JSON.parse(readFileSync(require.resolve("wabt/package.json"), "utf8")) as { version: string }).version;
   return {
@@ -76,9 +74,11 @@ function entryBinary(cached: Buffer, version: string | undefined): Uint8Array | 
 /**
  * The scan from the build cache entry `key`, assembled again (and the entry overwritten) when the entry is missing,
  * damaged or does not compile; when that fails too, one stderr line naming the entry and the cause, and the
- * TypeScript scan. `assembler` is wabt's (a test gives its own).
+ * TypeScript scan. `key` is the WAT's, `assembler` wabt's (a test gives its own).
  */
-export async function loadRecordScanner(key = scanCacheKey(), assembler: () => Assembler = wabtAssembler): Promise<RecordScanner> {
+export async function loadRecordScanner(key?: string, assembler: () => Assembler = wabtAssembler): Promise<RecordScanner> {
+  const wat = readFileSync(WAT_FILE, "utf8");
+  key ??= cacheKey(wat);
   const file = join(CACHE_DIR, key);
   let cached: Buffer | undefined;
   let cause = "no entry";
@@ -105,7 +105,7 @@ export async function loadRecordScanner(key = scanCacheKey(), assembler: () => A
   }
   try {
     if (found instanceof Error) throw found;
-    const binary = await found.assemble(wat());
+    const binary = await found.assemble(wat);
     const scanner = wasmScanner(new WebAssembly.Module(binary as Uint8Array<ArrayBuffer>));
     writeCache(key, entry(found.version, binary));
     return scanner;
