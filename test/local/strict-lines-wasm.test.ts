@@ -9,13 +9,13 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { expect } from "chai";
 import { CACHE_DIR } from "../../core/build-cache";
-import { salesChunks, seededRandom } from "../../local/sample-data";
+import { SALES_COLUMNS, salesChunks, seededRandom } from "../../local/sample-data";
 import { KIND_CODES, StrictLineCounter, jsRecordScan, type FieldKind, type RecordScanner } from "../../local/strict-lines";
 import { loadRecordScanner, wasmRecordScanner, type Assembler } from "../../local/strict-lines-wasm";
 import { CSV_LINE_CASES } from "../csv-line-cases";
-import { salesKinds } from "../support/samples";
 
-const SALES_KINDS = salesKinds();
+/** The kinds of the sales sample's columns, as its generator writes them. */
+const SALES_KINDS: FieldKind[] = SALES_COLUMNS.map((c) => c.type);
 const EVERY_KIND: FieldKind[] = ["string", "date", "bigint", "double", "boolean", "string"];
 const EVERY_KIND_ROWS = [
   '"a, ""b""",12/31/1999,-42,-1.5e+10,fAlSe,x',
