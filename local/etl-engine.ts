@@ -15,7 +15,7 @@ import { readSchemaFile, type SchemaFile } from "../core/schema-file";
 import { headerColumnsError } from "../core/csv-header";
 import { CR, csvBytes, dataFiles, isGzipName, LF, QUOTE, readCsvHeader, snakeCase } from "./csv";
 import type { FieldKind } from "./strict-lines";
-import { strictLineCounter } from "./strict-lines-wasm";
+import { wasmLineCounter } from "./strict-lines-wasm";
 import { FirstBadByte, notUtf8Error, Utf8Check } from "./utf8-lines";
 
 export interface TransformationRequest {
@@ -73,7 +73,7 @@ export const engineProbe: {
   /** After each attempt, its output already removed when it did not stand. */
   onAttempt?: (attempt: Attempt) => void;
   lineCounter: (kinds: FieldKind[]) => LineCounter | Promise<LineCounter>;
-} = { lineCounter: strictLineCounter };
+} = { lineCounter: wasmLineCounter };
 
 export type Attempt =
   | { path: "fast"; stood: boolean; job: "done" | "failed" | "not run"; check: "vouched" | "not vouched" | "stopped" | "failed" | "not run" }

@@ -8,8 +8,23 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { csvField } from "./csv";
 
-export const SALES_HEADER =
-  "Date,Salesperson,Lead Name,Segment,Region,Target Close,Forecasted Monthly Revenue,Opportunity Stage,Weighted Revenue,Closed Opportunity,Active Opportunity,Latest Status Entry";
+/** The sales sample's columns in order, each with the type of the values written in it (the example's schema types
+ * them so: test/example/local-schemas.test.ts). */
+export const SALES_COLUMNS: ReadonlyArray<{ title: string; type: "date" | "string" | "bigint" | "boolean" }> = [
+  { title: "Date", type: "date" },
+  { title: "Salesperson", type: "string" },
+  { title: "Lead Name", type: "string" },
+  { title: "Segment", type: "string" },
+  { title: "Region", type: "string" },
+  { title: "Target Close", type: "date" },
+  { title: "Forecasted Monthly Revenue", type: "bigint" },
+  { title: "Opportunity Stage", type: "string" },
+  { title: "Weighted Revenue", type: "bigint" },
+  { title: "Closed Opportunity", type: "boolean" },
+  { title: "Active Opportunity", type: "boolean" },
+  { title: "Latest Status Entry", type: "boolean" },
+];
+export const SALES_HEADER = SALES_COLUMNS.map((c) => c.title).join(",");
 export const MARKETING_HEADER =
   "Date,New visitors SEO,New visitors CPC,New visitors Social Media,Return visitors,Twitter mentions,Twitter follower adds,Twitter followers cumulative,Mailing list adds ,Mailing list cumulative,Website Pageviews,Website Visits,Website Unique Visits,Mobile uniques,Tablet uniques,Desktop uniques,Free sign up,Paid conversion,Events";
 export const DEFAULT_SALES_ROWS = 20_994;

@@ -18,7 +18,7 @@
   (start $textBytes)
   (func (export "count") (param $kinds i32) (param $start i32) (param $end i32) (param $last i32) (param $crlf i32) (result i32)
     (local $p i32) (local $b i32) (local $k i32) (local $records i32) (local $lineStart i32)
-    (local $month i32) (local $day i32) (local $year i32) (local $d i32) (local $digits i32)
+    (local $month i32) (local $day i32) (local $year i32) (local $yearDigitsLeft i32) (local $d i32) (local $digitsStart i32)
     (local.set $p (local.get $start))
     (block $fail
       (loop $line
@@ -81,14 +81,14 @@
               (local.set $p (i32.add (local.get $p) (i32.const 1)))
               (br_if $fail (i32.ne (i32.load8_u (local.get $p)) (i32.const 47)))))
             (local.set $year (i32.const 0))
-            (local.set $digits (i32.const 4))
+            (local.set $yearDigitsLeft (i32.const 4))
             (loop $y
               (local.set $p (i32.add (local.get $p) (i32.const 1)))
               (local.set $d (i32.sub (i32.load8_u (local.get $p)) (i32.const 48)))
               (br_if $fail (i32.gt_u (local.get $d) (i32.const 9)))
               (local.set $year (i32.add (i32.mul (local.get $year) (i32.const 10)) (local.get $d)))
-              (local.set $digits (i32.sub (local.get $digits) (i32.const 1)))
-              (br_if $y (local.get $digits)))
+              (local.set $yearDigitsLeft (i32.sub (local.get $yearDigitsLeft) (i32.const 1)))
+              (br_if $y (local.get $yearDigitsLeft)))
             (local.set $p (i32.add (local.get $p) (i32.const 1)))
             (local.set $b (i32.load8_u (local.get $p)))
             ;; month 1-12, day 1..days[month], year >= 1000, Feb 29 only in leap years
@@ -107,48 +107,48 @@
           (if (i32.eq (local.get $b) (i32.const 45)) (then
             (local.set $p (i32.add (local.get $p) (i32.const 1)))
             (local.set $b (i32.load8_u (local.get $p)))))
-          (local.set $digits (local.get $p))
+          (local.set $digitsStart (local.get $p))
           (block $e (loop $l
             (br_if $e (i32.gt_u (i32.sub (local.get $b) (i32.const 48)) (i32.const 9)))
             (local.set $p (i32.add (local.get $p) (i32.const 1)))
             (local.set $b (i32.load8_u (local.get $p)))
             (br $l)))
-          (br_if $fail (i32.gt_u (i32.sub (i32.sub (local.get $p) (local.get $digits)) (i32.const 1)) (i32.const 17)))
+          (br_if $fail (i32.gt_u (i32.sub (i32.sub (local.get $p) (local.get $digitsStart)) (i32.const 1)) (i32.const 17)))
           (br $done))
         ;; double: -?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?, at most 15 integer digits and a 2-digit exponent
         (if (i32.eq (local.get $b) (i32.const 45)) (then
           (local.set $p (i32.add (local.get $p) (i32.const 1)))
           (local.set $b (i32.load8_u (local.get $p)))))
-        (local.set $digits (local.get $p))
+        (local.set $digitsStart (local.get $p))
         (block $e (loop $l
           (br_if $e (i32.gt_u (i32.sub (local.get $b) (i32.const 48)) (i32.const 9)))
           (local.set $p (i32.add (local.get $p) (i32.const 1)))
           (local.set $b (i32.load8_u (local.get $p)))
           (br $l)))
-        (br_if $fail (i32.gt_u (i32.sub (i32.sub (local.get $p) (local.get $digits)) (i32.const 1)) (i32.const 14)))
+        (br_if $fail (i32.gt_u (i32.sub (i32.sub (local.get $p) (local.get $digitsStart)) (i32.const 1)) (i32.const 14)))
         (if (i32.eq (local.get $b) (i32.const 46)) (then
           (local.set $p (i32.add (local.get $p) (i32.const 1)))
           (local.set $b (i32.load8_u (local.get $p)))
-          (local.set $digits (local.get $p))
+          (local.set $digitsStart (local.get $p))
           (block $e (loop $l
             (br_if $e (i32.gt_u (i32.sub (local.get $b) (i32.const 48)) (i32.const 9)))
             (local.set $p (i32.add (local.get $p) (i32.const 1)))
             (local.set $b (i32.load8_u (local.get $p)))
             (br $l)))
-          (br_if $fail (i32.eq (local.get $p) (local.get $digits)))))
+          (br_if $fail (i32.eq (local.get $p) (local.get $digitsStart)))))
         (if (i32.eq (i32.or (local.get $b) (i32.const 32)) (i32.const 101)) (then
           (local.set $p (i32.add (local.get $p) (i32.const 1)))
           (local.set $b (i32.load8_u (local.get $p)))
           (if (i32.or (i32.eq (local.get $b) (i32.const 43)) (i32.eq (local.get $b) (i32.const 45))) (then
             (local.set $p (i32.add (local.get $p) (i32.const 1)))
             (local.set $b (i32.load8_u (local.get $p)))))
-          (local.set $digits (local.get $p))
+          (local.set $digitsStart (local.get $p))
           (block $e (loop $l
             (br_if $e (i32.gt_u (i32.sub (local.get $b) (i32.const 48)) (i32.const 9)))
             (local.set $p (i32.add (local.get $p) (i32.const 1)))
             (local.set $b (i32.load8_u (local.get $p)))
             (br $l)))
-          (br_if $fail (i32.gt_u (i32.sub (i32.sub (local.get $p) (local.get $digits)) (i32.const 1)) (i32.const 1)))))
+          (br_if $fail (i32.gt_u (i32.sub (i32.sub (local.get $p) (local.get $digitsStart)) (i32.const 1)) (i32.const 1)))))
         (br $done))
       ;; boolean: TRUE or FALSE in any case
       (if (i32.eq (i32.or (i32.load (local.get $p)) (i32.const 0x20202020)) (i32.const 0x65757274))

@@ -4,7 +4,7 @@
 import { expect } from "chai";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { typedValue } from "../../local/etl-engine";
-import { salesChunks } from "../../local/sample-data";
+import { SALES_COLUMNS, salesChunks, seededRandom } from "../../local/sample-data";
 import { StrictLineCounter, jsRecordScan, type FieldKind, type RecordScanner } from "../../local/strict-lines";
 import { wasmRecordScanner } from "../../local/strict-lines-wasm";
 
@@ -19,22 +19,14 @@ function count(kinds: FieldKind[], text: string | Buffer, size = Infinity): numb
   return counter.end();
 }
 
-/** Pseudo-random generator (mulberry32), so a failure names values that reproduce. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const SALES_KINDS: FieldKind[] = ["date", "string", "string", "string", "string", "date", "bigint", "string", "bigint", "boolean", "boolean", "boolean"];
+/** The kinds of the sales sample's columns, as its generator writes them. */
+const SALES_KINDS: FieldKind[] = SALES_COLUMNS.map((c) => c.type);
 
 for (const scan of ["TypeScript", "WebAssembly"] as const) {
   describe(`local/strict-lines (record scan in ${scan})`, () => {
     before(async () => {
       scanner = scan === "TypeScript" ? jsRecordScan : await wasmRecordScanner();
+      if (scan === "WebAssembly") expect(scanner, "the WebAssembly scan loaded").to.not.equal(jsRecordScan);
     });
 
     it("vouches for the generated sales data however it is cut into chunks, counting its records", () => {
@@ -46,7 +38,7 @@ for (const scan of ["TypeScript", "WebAssembly"] as const) {
     });
 
     it("vouches only for values the strict forms accept (the engine's SQL for them, in DuckDB)", async () => {
-      const next = random(14);
+      const next = seededRandom(14);
       const pick = (alphabet: string, length: number) => Array.from({ length }, () => alphabet[Math.floor(next() * alphabet.length)]).join("");
       const values: Record<"date" | "bigint" | "double" | "boolean", string[]> = {
         date: ["1/2/2020", "01/02/2020", "12/31/9999", "2/29/2000", "2/29/2020", "2/29/1900", "2/29/2019", "2/30/2020", "4/31/2020", "0/1/2020", "13/1/2020", "1/0/2020", "1/32/2020", "1/2/20", "1/2/0020", "1/2/999", "1/2/20200", " 1/2/2020", "1/2/2020 ", "001/2/2020", "1-2-2020", "2020-01-02"],
