@@ -311,7 +311,8 @@ const READER_TYPES: Record<string, string> = { date: "DATE", bigint: "BIGINT", d
 /** Types checked once per distinct value (few distinct values: dates, booleans); the others are checked per row. */
 const CHECKED_PER_VALUE = new Set(["date", "boolean"]);
 // buffer_size: DuckDB's default (32 MiB) buffers pile up by 1-3 more on a loaded machine as its scan threads drift
-// apart, ~330 or ~393 MiB peak by chance; 4 MiB buffers (twice the 2 MiB line limit) hold ~290 MiB, same speed.
+// apart, ~330 or ~393 MiB peak by chance; 4 MiB buffers hold ~290 MiB, same speed. It also bounds a line: one up to
+// about 4 MiB is read (the default refused lines over 2 MiB), a longer one is a reject, dropped and counted.
 const CSV_OPTIONS = `header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', buffer_size = ${4 * 2 ** 20}`;
 
 /** read_csv of `source` with `options`. The compression is given, never guessed: DuckDB's 'auto' knows '.gz' in lower
