@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { buildApp, stackIds } from "../../stacks/app";
-import { DEFAULT_CONFIG_FILE, type EtlConfig, loadConfig } from "../../core/config";
+import { type EtlConfig, loadConfig } from "../../core/config";
 import { activeConfigFile, activeRawConfig, parseVariant } from "../support/workflow";
 
 export const FIXTURE_CONFIG = join(__dirname, "..", "fixtures", "three-datasets", "etl.config.json");
@@ -52,7 +52,7 @@ export function synthConfig(config: EtlConfig): SynthesizedApp {
 /** Like synthConfig for a configuration file (and environment), synthesized once per process: the key is the file
  * and environment loadConfig resolves, so the default and the same file named are one synthesis. */
 export function synthFile(file?: string, environment?: string): SynthesizedApp {
-  const key = `${resolve(file ?? process.env.ETL_CONFIG ?? DEFAULT_CONFIG_FILE)}#${environment ?? (process.env.ETL_ENV || "")}`;
+  const key = `${file === undefined ? activeConfigFile() : resolve(file)}#${environment ?? (process.env.ETL_ENV || "")}`;
   if (!cache.has(key)) cache.set(key, synthConfig(loadConfig(file, environment)));
   return cache.get(key)!;
 }
