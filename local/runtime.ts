@@ -24,7 +24,7 @@ import { EMR_APPLICATION_ID_REF, FUNCTIONS, jobsOn, type FunctionId } from "../c
 import { startLocalAthena, type LocalAthenaServer, type QueryExecution } from "./athena-service";
 import { startLocalEmrServerless, type EmrJobRun, type LocalEmrServerlessServer } from "./emr-serverless-service";
 import { LOCAL_ACCOUNT, localStateMachineArn, localWorkflowArns } from "./arns";
-import { startLocalDynamoDB, type LocalDynamoDB } from "./dynamodb";
+import type { LocalDynamoDB } from "./dynamodb";
 import { saveEnv, withEnv } from "./env";
 import { LocalEventBus, localWiring, type S3NotificationEvent } from "./event-bus";
 import { startLocalEventBridge } from "./eventbridge-service";
@@ -34,10 +34,15 @@ import { startRunInputCopies, type InputCopies } from "./input-copies";
 import { checkCsvHeaders, InputError } from "./inputs";
 import { OutputFolder, type OutputContents } from "./output-folder";
 import { writeDatasetSamples } from "./dataset-samples";
-import { LOCAL_S3_CREDENTIALS, startLocalS3, type LocalS3 } from "./s3";
-import { LocalStepFunctions, type PutEventsEntry, type SfnEvent } from "./sfn-service";
+import type { LocalS3 } from "./s3";
+import type { LocalStepFunctions, PutEventsEntry, SfnEvent } from "./sfn-service";
 import type { RunCounts } from "../core/quality";
 
+// The servers' libraries (s3rver, dynalite, aws-local-stepfunctions: about 0.6 s of CPU, most of this module's
+// import) load once the services start: a run refused for its configuration or inputs loads none of them.
+const s3Service = () => require("./s3") as typeof import("./s3");
+const dynamodbService = () => require("./dynamodb") as typeof import("./dynamodb");
+const sfnService = () => require("./sfn-service") as typeof import("./sfn-service");
 
 export interface RuntimeOptions {
   /** Default: etl.config.json (ETL_CONFIG / ETL_ENV honoured). */
@@ -418,9 +423,9 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   // S3 notifications held back while a dataset's parts are uploaded, by object key.
   const heldNotifications = new Map<string, S3NotificationEvent[]>();
   // Services. Each is closed in reverse order of start, after the in-flight invocations settle.
-  const dynamodb: LocalDynamoDB = await startLocalDynamoDB({ [names.runnerTable]: RUNNER_TABLE, [names.arrivalTable]: ARRIVAL_TABLE }, region);
+  const dynamodb: LocalDynamoDB = await dynamodbService().startLocalDynamoDB({ [names.runnerTable]: RUNNER_TABLE, [names.arrivalTable]: ARRIVAL_TABLE }, region);
   cleanups.push(() => dynamodb.close());
-  const s3: LocalS3 = await startLocalS3({
+  const s3: LocalS3 = await s3Service().startLocalS3({
     bucket,
     otherBuckets: [artifactBucket],
     region,
@@ -534,7 +539,7 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
   // The default bus's PutEvents, for the functions' RunnerTaskScheduled events (not delivered when schedule-only).
   const eventBridge = await startLocalEventBridge({ account: LOCAL_ACCOUNT, region, onEvent: (event) => void bus.put(event, run.eventDriven) });
   cleanups.push(() => eventBridge.close());
-  sfn = await LocalStepFunctions.start({
+  sfn = await sfnService().LocalStepFunctions.start({
     stateMachine: options.stateMachine,
     stateMachineName: names.stateMachine,
     region,
@@ -585,8 +590,8 @@ export async function startLocalServices(options: LocalServicesOptions): Promise
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
     // Local credentials only (never the caller's): s3rver checks the handlers' S3 signatures against these.
-    AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+    AWS_ACCESS_KEY_ID: s3Service().LOCAL_S3_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3Service().LOCAL_S3_CREDENTIALS.secretAccessKey,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
   };
   Object.assign(process.env, sharedEnv);
