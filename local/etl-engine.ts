@@ -64,8 +64,9 @@ export async function runTransformation(request: TransformationRequest): Promise
   const job = { sqlPath, query: sql.trim().replace(/;\s*$/, "") };
   // First the fast way: the job runs on DuckDB's typed reader while the strict line check reads every CSV file; it
   // stands when the check vouches for every file and the reader then skipped none of their lines. Otherwise (a file
-  // with a bad or malformed line, or with lines the check is not sure of) the run is redone the exact way.
-  return (await fastAttempt(request, job)) ?? (await exactRun(request, job));
+  // with a bad or malformed line, or with lines the check is not sure of) the run is redone the exact way, on the
+  // same DuckDB (opening one costs about 20 ms of CPU) but a connection of its own.
+  return withDuckDb(async (duckdb) => (await duckdb.attempt((connection) => fastAttempt(connection, request, job))) ?? (await duckdb.attempt((connection) => exactRun(connection, duckdb.scratch, request, job))));
 }
 
 /** What a test can see of a run (nothing else uses it): which way it went, and the line check it used. */
@@ -88,86 +89,82 @@ interface Job {
 type InputCounts = Record<string, { read: number; dropped: number }>;
 
 /** The job on DuckDB's typed reader, vouched by the strict line check; undefined when it does not stand (then nothing is left in the output). */
-async function fastAttempt(request: TransformationRequest, job: Job): Promise<TransformationResult | undefined> {
-  return withDuckDb(async (connection) => {
-    const checks: StrictCheck[] = [];
-    const views: FastView[] = [];
-    const inputs = await registerInputs(connection, request, async (input, files, schema) => {
-      const view = await fastCsvView(input, files, schema);
-      if (!view) return undefined;
-      views.push(view);
-      checks.push(...view.checks);
-      return view.select;
-    });
-    if (!inputs) {
-      engineProbe.onAttempt?.({ path: "fast", stood: false, job: "not run", check: "not run" });
-      return undefined;
-    }
-    const outputFile = await emptyOutput(request.outputDir);
-    // The check runs in Node while DuckDB's threads run the job: a file it does not vouch for stops the job, a job
-    // that fails stops the check.
-    const checkStop = new AbortController();
-    let check: "vouched" | "not vouched" | "stopped" | undefined;
-    const [ran, records] = await Promise.allSettled([
-      runJob(connection, job, outputFile).catch((e: Error) => {
-        checkStop.abort();
-        throw e;
-      }),
-      strictRecordCounts(checks, checkStop.signal).then(
-        (counts) => {
-          check = counts ? "vouched" : checkStop.signal.aborted ? "stopped" : "not vouched";
-          if (!counts) connection.interrupt();
-          return counts;
-        },
-        (e: Error) => {
-          connection.interrupt();
-          throw e;
-        },
-      ),
-    ]);
-    // A job that failed fails again the exact way, which names what failed as it always did.
-    const stood = records.status === "fulfilled" && records.value !== undefined && ran.status === "fulfilled" && (await fastViewsHeld(connection, views));
-    if (!stood) await rm(request.outputDir, { recursive: true, force: true });
-    engineProbe.onAttempt?.({ path: "fast", stood, job: ran.status === "fulfilled" ? "done" : "failed", check: check ?? "failed" });
-    if (records.status === "rejected") throw records.reason;
-    if (!stood) return undefined;
-    for (const [name, read] of records.value!) inputs[name] = { read, dropped: 0 };
-    return finish(connection, request, outputFile, inputs, (ran as PromiseFulfilledResult<number>).value);
+async function fastAttempt(connection: DuckDBConnection, request: TransformationRequest, job: Job): Promise<TransformationResult | undefined> {
+  const checks: StrictCheck[] = [];
+  const views: FastView[] = [];
+  const inputs = await registerInputs(connection, request, async (input, files, schema) => {
+    const view = await fastCsvView(input, files, schema);
+    if (!view) return undefined;
+    views.push(view);
+    checks.push(...view.checks);
+    return view.select;
   });
+  if (!inputs) {
+    engineProbe.onAttempt?.({ path: "fast", stood: false, job: "not run", check: "not run" });
+    return undefined;
+  }
+  const outputFile = await emptyOutput(request.outputDir);
+  // The check runs in Node while DuckDB's threads run the job: a file it does not vouch for stops the job, a job
+  // that fails stops the check.
+  const checkStop = new AbortController();
+  let check: "vouched" | "not vouched" | "stopped" | undefined;
+  const [ran, records] = await Promise.allSettled([
+    runJob(connection, job, outputFile).catch((e: Error) => {
+      checkStop.abort();
+      throw e;
+    }),
+    strictRecordCounts(checks, checkStop.signal).then(
+      (counts) => {
+        check = counts ? "vouched" : checkStop.signal.aborted ? "stopped" : "not vouched";
+        if (!counts) connection.interrupt();
+        return counts;
+      },
+      (e: Error) => {
+        connection.interrupt();
+        throw e;
+      },
+    ),
+  ]);
+  // A job that failed fails again the exact way, which names what failed as it always did.
+  const stood = records.status === "fulfilled" && records.value !== undefined && ran.status === "fulfilled" && (await fastViewsHeld(connection, views));
+  if (!stood) await rm(request.outputDir, { recursive: true, force: true });
+  engineProbe.onAttempt?.({ path: "fast", stood, job: ran.status === "fulfilled" ? "done" : "failed", check: check ?? "failed" });
+  if (records.status === "rejected") throw records.reason;
+  if (!stood) return undefined;
+  for (const [name, read] of records.value!) inputs[name] = { read, dropped: 0 };
+  return finish(connection, request, outputFile, inputs, (ran as PromiseFulfilledResult<number>).value);
 }
 
 /** The job on the exact views: every CSV file read once to count its rows read and dropped. */
-async function exactRun(request: TransformationRequest, job: Job): Promise<TransformationResult> {
-  return withDuckDb(async (connection, scratch) => {
-    engineProbe.onAttempt?.({ path: "exact" });
-    // Loading the typed CSV rows in any order is faster; the job's SQL orders its result where it matters.
-    await connection.run("SET preserve_insertion_order = false");
-    const views: CsvView[] = [];
-    const csvCounts: InputCounts = {};
-    const parquetCounts = (await registerInputs(connection, request, async (input, files, schema) => {
-      const csv = await registerCsv(connection, input, files, schema, scratch);
-      csvCounts[input.name] = csv.counts;
-      views.push(csv.view);
-      return csv.view.fast?.select ?? csv.view.exact;
-    }))!;
-    const inputs = { ...parquetCounts, ...csvCounts };
-    const outputFile = await emptyOutput(request.outputDir);
-    await connection.run("SET preserve_insertion_order = true");
-    let rowsWritten: number;
-    try {
+async function exactRun(connection: DuckDBConnection, scratch: Scratch, request: TransformationRequest, job: Job): Promise<TransformationResult> {
+  engineProbe.onAttempt?.({ path: "exact" });
+  // Loading the typed CSV rows in any order is faster; the job's SQL orders its result where it matters.
+  await connection.run("SET preserve_insertion_order = false");
+  const views: CsvView[] = [];
+  const csvCounts: InputCounts = {};
+  const parquetCounts = (await registerInputs(connection, request, async (input, files, schema) => {
+    const csv = await registerCsv(connection, input, files, schema, scratch);
+    csvCounts[input.name] = csv.counts;
+    views.push(csv.view);
+    return csv.view.fast?.select ?? csv.view.exact;
+  }))!;
+  const inputs = { ...parquetCounts, ...csvCounts };
+  const outputFile = await emptyOutput(request.outputDir);
+  await connection.run("SET preserve_insertion_order = true");
+  let rowsWritten: number;
+  try {
+    rowsWritten = await runJob(connection, job, outputFile);
+    // A fast view must have skipped exactly the lines the counting pass rejected (a scan the job cut short, by a
+    // LIMIT say, skips fewer); otherwise the job runs again on the exact views.
+    if (!(await fastViewsHeld(connection, views.flatMap((v) => v.fast ?? [])))) {
+      for (const view of views) await connection.run(`CREATE OR REPLACE TEMP VIEW ${view.name} AS ${view.exact}`);
       rowsWritten = await runJob(connection, job, outputFile);
-      // A fast view must have skipped exactly the lines the counting pass rejected (a scan the job cut short, by a
-      // LIMIT say, skips fewer); otherwise the job runs again on the exact views.
-      if (!(await fastViewsHeld(connection, views.flatMap((v) => v.fast ?? [])))) {
-        for (const view of views) await connection.run(`CREATE OR REPLACE VIEW ${view.name} AS ${view.exact}`);
-        rowsWritten = await runJob(connection, job, outputFile);
-      }
-    } catch (e) {
-      await rm(request.outputDir, { recursive: true, force: true });
-      throw new Error(`${job.sqlPath}: the job's SQL failed (${(e as Error).message})`);
     }
-    return finish(connection, request, outputFile, inputs, rowsWritten);
-  });
+  } catch (e) {
+    await rm(request.outputDir, { recursive: true, force: true });
+    throw new Error(`${job.sqlPath}: the job's SQL failed (${(e as Error).message})`);
+  }
+  return finish(connection, request, outputFile, inputs, rowsWritten);
 }
 
 /** Registers each input as its view, in request order: a Parquet one here, a CSV one as `csvView` selects it (undefined
@@ -186,20 +183,33 @@ async function registerInputs(
     }
     const select = await csvView(input, files, loadCsvSchema(input, request.scriptsDir));
     if (select === undefined) return undefined;
-    await connection.run(`CREATE VIEW ${input.name} AS ${select}`);
+    await connection.run(`CREATE TEMP VIEW ${input.name} AS ${select}`);
   }
   return counts;
 }
 
+/** A run's in-memory DuckDB and scratch folder; each attempt has a connection of its own, so that what one attempt
+ * made (its temporary views and rejects tables) is gone when the next starts. */
+interface RunDuckDb {
+  attempt<T>(use: (connection: DuckDBConnection) => Promise<T>): Promise<T>;
+  scratch: Scratch;
+}
+
 /** Runs `use` on a fresh in-memory DuckDB, closed afterwards with its scratch folder. */
-async function withDuckDb<T>(use: (connection: DuckDBConnection, scratch: Scratch) => Promise<T>): Promise<T> {
+async function withDuckDb<T>(use: (duckdb: RunDuckDb) => Promise<T>): Promise<T> {
   const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
   const scratch = new Scratch();
+  const attempt = async <A>(run: (connection: DuckDBConnection) => Promise<A>): Promise<A> => {
+    const connection = await instance.connect();
+    try {
+      return await run(connection);
+    } finally {
+      connection.closeSync();
+    }
+  };
   try {
-    return await use(connection, scratch);
+    return await use({ attempt, scratch });
   } finally {
-    connection.closeSync();
     instance.closeSync();
     await scratch.remove();
   }
@@ -285,7 +295,7 @@ function loadCsvSchema(input: EtlInput, scriptsDir: string): SchemaFile {
 /** Registers a Parquet input as its view; returns its row count (from the files' metadata). */
 async function registerParquet(connection: DuckDBConnection, input: EtlInput, files: string[]): Promise<number> {
   try {
-    await connection.run(`CREATE VIEW ${input.name} AS SELECT * FROM read_parquet([${files.map(fileLiteral).join(", ")}])`);
+    await connection.run(`CREATE TEMP VIEW ${input.name} AS SELECT * FROM read_parquet([${files.map(fileLiteral).join(", ")}])`);
     return Number((await connection.runAndReadAll(`SELECT count(*) FROM ${input.name}`)).getRows()[0][0]);
   } catch (e) {
     throw new Error(`input '${input.name}': cannot read the Parquet files ${files.join(", ")} (${(e as Error).message})`);
