@@ -255,6 +255,7 @@ describe("local/etl-engine", () => {
       const withBad = await attempts(() => runTransformation(deals(join(dir, "bad.csv"), outputDir)), outputDir).finally(() => opened.restore());
       expect(withBad.seen.map((a) => [a.path, a.output])).to.deep.equal([["fast", false], ["exact", false]]);
       expect(opened.callCount, "both ways on one DuckDB (each with a connection of its own)").to.equal(1);
+      expect(opened.firstCall.args[1], "a small input: one DuckDB thread").to.deep.equal({ threads: "1" });
       expect(withBad.seen[0]).to.include({ stood: false, check: "not vouched" });
       expect([withBad.result?.rowsRead, withBad.result?.droppedRows]).to.deep.equal([{ deals: good.length + 1 }, { deals: 1 }]);
     });
@@ -322,7 +323,9 @@ describe("local/etl-engine", () => {
           end: () => ((ended = true), counter.end()),
         };
       };
-      const { error, seen } = await attempts(() => runTransformation({ ...deals(join(dir, "deals.csv")), sqlFile: sql }));
+      const opened = spy(DuckDBInstance, "create");
+      const { error, seen } = await attempts(() => runTransformation({ ...deals(join(dir, "deals.csv")), sqlFile: sql })).finally(() => opened.restore());
+      expect(opened.args.map((a) => a[1]), "an input of many MiB: DuckDB's default threads").to.deep.equal([{}]);
       expect(seen).to.deep.equal([{ path: "fast", stood: false, job: "failed", check: "stopped" }, { path: "exact" }]);
       expect(error?.message).to.match(new RegExp(`^${sql}: the job's SQL failed \\(Conversion Error: `));
       expect([ended, pushed < chunks]).to.deep.equal([false, true]);
