@@ -3,7 +3,7 @@
 // and its result is written as Parquet (Snappy). DuckDB does the row work; the one pass over the bytes in Node
 // (local/strict-lines.ts, else the unclosed-quote scan) only vouches for a clean file or finds malformed lines.
 import { createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, open, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, open, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, isAbsolute, join } from "node:path";
 import { Transform } from "node:stream";
@@ -62,18 +62,22 @@ export async function runTransformation(request: TransformationRequest): Promise
     throw new Error(`${sqlPath}: cannot read the job's SQL (${e.message})`);
   });
   const job = { sqlPath, query: sql.trim().replace(/;\s*$/, "") };
+  const listed: ListedFiles = await Promise.all(request.inputs.map((input) => inputFiles(input).catch((e: Error) => e)));
   // First the fast way: the job runs on DuckDB's typed reader while the strict line check reads every CSV file; it
   // stands when the check vouches for every file and the reader then skipped none of their lines. Otherwise (a file
-  // with a bad or malformed line, or with lines the check is not sure of) the run is redone the exact way.
-  return (await fastAttempt(request, job)) ?? (await exactRun(request, job));
+  // with a bad or malformed line, or with lines the check is not sure of) the run is redone the exact way, on the
+  // same DuckDB (opening one costs about 20 ms of CPU) but a connection of its own.
+  return withDuckDb(await oneThreadEnough(listed), async (duckdb) => (await duckdb.attempt((connection) => fastAttempt(connection, request, listed, job))) ?? (await duckdb.attempt((connection) => exactRun(connection, duckdb.scratch, request, listed, job))));
 }
 
-/** What a test can see of a run (nothing else uses it): which way it went, and the line check it used. */
+/** What a test can see of a run (nothing else uses it): which way it went, the line check it used, and from what size
+ * (bytes, as `weightedBytes` counts them) the exact way counts dates and booleans per distinct value. */
 export const engineProbe: {
   /** After each attempt, its output already removed when it did not stand. */
   onAttempt?: (attempt: Attempt) => void;
   lineCounter: (kinds: FieldKind[]) => LineCounter | Promise<LineCounter>;
-} = { lineCounter: wasmLineCounter };
+  perValueCountFrom: number;
+} = { lineCounter: wasmLineCounter, perValueCountFrom: 2 ** 20 };
 
 export type Attempt =
   | { path: "fast"; stood: boolean; job: "done" | "failed" | "not run"; check: "vouched" | "not vouched" | "stopped" | "failed" | "not run" }
@@ -88,118 +92,151 @@ interface Job {
 type InputCounts = Record<string, { read: number; dropped: number }>;
 
 /** The job on DuckDB's typed reader, vouched by the strict line check; undefined when it does not stand (then nothing is left in the output). */
-async function fastAttempt(request: TransformationRequest, job: Job): Promise<TransformationResult | undefined> {
-  return withDuckDb(async (connection) => {
-    const checks: StrictCheck[] = [];
-    const views: FastView[] = [];
-    const inputs = await registerInputs(connection, request, async (input, files, schema) => {
-      const view = await fastCsvView(input, files, schema);
-      if (!view) return undefined;
-      views.push(view);
-      checks.push(...view.checks);
-      return view.select;
-    });
-    if (!inputs) {
-      engineProbe.onAttempt?.({ path: "fast", stood: false, job: "not run", check: "not run" });
-      return undefined;
-    }
-    const outputFile = await emptyOutput(request.outputDir);
-    // The check runs in Node while DuckDB's threads run the job: a file it does not vouch for stops the job, a job
-    // that fails stops the check.
-    const checkStop = new AbortController();
-    let check: "vouched" | "not vouched" | "stopped" | undefined;
-    const [ran, records] = await Promise.allSettled([
-      runJob(connection, job, outputFile).catch((e: Error) => {
-        checkStop.abort();
-        throw e;
-      }),
-      strictRecordCounts(checks, checkStop.signal).then(
-        (counts) => {
-          check = counts ? "vouched" : checkStop.signal.aborted ? "stopped" : "not vouched";
-          if (!counts) connection.interrupt();
-          return counts;
-        },
-        (e: Error) => {
-          connection.interrupt();
-          throw e;
-        },
-      ),
-    ]);
-    // A job that failed fails again the exact way, which names what failed as it always did.
-    const stood = records.status === "fulfilled" && records.value !== undefined && ran.status === "fulfilled" && (await fastViewsHeld(connection, views));
-    if (!stood) await rm(request.outputDir, { recursive: true, force: true });
-    engineProbe.onAttempt?.({ path: "fast", stood, job: ran.status === "fulfilled" ? "done" : "failed", check: check ?? "failed" });
-    if (records.status === "rejected") throw records.reason;
-    if (!stood) return undefined;
-    for (const [name, read] of records.value!) inputs[name] = { read, dropped: 0 };
-    return finish(connection, request, outputFile, inputs, (ran as PromiseFulfilledResult<number>).value);
+async function fastAttempt(connection: DuckDBConnection, request: TransformationRequest, listed: ListedFiles, job: Job): Promise<TransformationResult | undefined> {
+  const checks: StrictCheck[] = [];
+  const views: FastView[] = [];
+  const inputs = await registerInputs(connection, request, listed, async (input, files, schema) => {
+    const view = await fastCsvView(input, files, schema);
+    if (!view) return undefined;
+    views.push(view);
+    checks.push(...view.checks);
+    return view.select;
   });
+  if (!inputs) {
+    engineProbe.onAttempt?.({ path: "fast", stood: false, job: "not run", check: "not run" });
+    return undefined;
+  }
+  const outputFile = await emptyOutput(request.outputDir);
+  // The check runs in Node while DuckDB's threads run the job: a file it does not vouch for stops the job, a job
+  // that fails stops the check.
+  const checkStop = new AbortController();
+  let check: "vouched" | "not vouched" | "stopped" | undefined;
+  const [ran, records] = await Promise.allSettled([
+    runJob(connection, job, outputFile).catch((e: Error) => {
+      checkStop.abort();
+      throw e;
+    }),
+    strictRecordCounts(checks, checkStop.signal).then(
+      (counts) => {
+        check = counts ? "vouched" : checkStop.signal.aborted ? "stopped" : "not vouched";
+        if (!counts) connection.interrupt();
+        return counts;
+      },
+      (e: Error) => {
+        connection.interrupt();
+        throw e;
+      },
+    ),
+  ]);
+  // A job that failed fails again the exact way, which names what failed as it always did.
+  const stood = records.status === "fulfilled" && records.value !== undefined && ran.status === "fulfilled" && (await fastViewsHeld(connection, views));
+  if (!stood) await rm(request.outputDir, { recursive: true, force: true });
+  engineProbe.onAttempt?.({ path: "fast", stood, job: ran.status === "fulfilled" ? "done" : "failed", check: check ?? "failed" });
+  if (records.status === "rejected") throw records.reason;
+  if (!stood) return undefined;
+  for (const [name, read] of records.value!) inputs[name] = { read, dropped: 0 };
+  return finish(connection, request, outputFile, inputs, (ran as PromiseFulfilledResult<number>).value);
 }
 
 /** The job on the exact views: every CSV file read once to count its rows read and dropped. */
-async function exactRun(request: TransformationRequest, job: Job): Promise<TransformationResult> {
-  return withDuckDb(async (connection, scratch) => {
-    engineProbe.onAttempt?.({ path: "exact" });
-    // Loading the typed CSV rows in any order is faster; the job's SQL orders its result where it matters.
-    await connection.run("SET preserve_insertion_order = false");
-    const views: CsvView[] = [];
-    const csvCounts: InputCounts = {};
-    const parquetCounts = (await registerInputs(connection, request, async (input, files, schema) => {
-      const csv = await registerCsv(connection, input, files, schema, scratch);
-      csvCounts[input.name] = csv.counts;
-      views.push(csv.view);
-      return csv.view.fast?.select ?? csv.view.exact;
-    }))!;
-    const inputs = { ...parquetCounts, ...csvCounts };
-    const outputFile = await emptyOutput(request.outputDir);
-    await connection.run("SET preserve_insertion_order = true");
-    let rowsWritten: number;
-    try {
+async function exactRun(connection: DuckDBConnection, scratch: Scratch, request: TransformationRequest, listed: ListedFiles, job: Job): Promise<TransformationResult> {
+  engineProbe.onAttempt?.({ path: "exact" });
+  // Loading the typed CSV rows in any order is faster; the job's SQL orders its result where it matters.
+  await connection.run("SET preserve_insertion_order = false");
+  const views: CsvView[] = [];
+  const csvCounts: InputCounts = {};
+  const parquetCounts = (await registerInputs(connection, request, listed, async (input, files, schema) => {
+    const csv = await registerCsv(connection, input, files, schema, scratch);
+    csvCounts[input.name] = csv.counts;
+    views.push(csv.view);
+    return csv.view.fast?.select ?? csv.view.exact;
+  }))!;
+  const inputs = { ...parquetCounts, ...csvCounts };
+  const outputFile = await emptyOutput(request.outputDir);
+  await connection.run("SET preserve_insertion_order = true");
+  let rowsWritten: number;
+  try {
+    rowsWritten = await runJob(connection, job, outputFile);
+    // A fast view must have skipped exactly the lines the counting pass rejected (a scan the job cut short, by a
+    // LIMIT say, skips fewer); otherwise the job runs again on the exact views.
+    if (!(await fastViewsHeld(connection, views.flatMap((v) => v.fast ?? [])))) {
+      for (const view of views) await connection.run(`CREATE OR REPLACE TEMP VIEW ${view.name} AS ${view.exact}`);
       rowsWritten = await runJob(connection, job, outputFile);
-      // A fast view must have skipped exactly the lines the counting pass rejected (a scan the job cut short, by a
-      // LIMIT say, skips fewer); otherwise the job runs again on the exact views.
-      if (!(await fastViewsHeld(connection, views.flatMap((v) => v.fast ?? [])))) {
-        for (const view of views) await connection.run(`CREATE OR REPLACE VIEW ${view.name} AS ${view.exact}`);
-        rowsWritten = await runJob(connection, job, outputFile);
-      }
-    } catch (e) {
-      await rm(request.outputDir, { recursive: true, force: true });
-      throw new Error(`${job.sqlPath}: the job's SQL failed (${(e as Error).message})`);
     }
-    return finish(connection, request, outputFile, inputs, rowsWritten);
-  });
+  } catch (e) {
+    await rm(request.outputDir, { recursive: true, force: true });
+    throw new Error(`${job.sqlPath}: the job's SQL failed (${(e as Error).message})`);
+  }
+  return finish(connection, request, outputFile, inputs, rowsWritten);
 }
+
+/** Each input's files (inputFiles), listed once for both ways; an input that could not be listed holds its error,
+ * thrown when that input's turn comes, so errors come in request order as before. */
+type ListedFiles = Array<string[] | Error>;
 
 /** Registers each input as its view, in request order: a Parquet one here, a CSV one as `csvView` selects it (undefined
  * stops). Returns the Parquet inputs' counts, or undefined when `csvView` stopped. */
 async function registerInputs(
   connection: DuckDBConnection,
   request: TransformationRequest,
+  listed: ListedFiles,
   csvView: (input: EtlInput, files: string[], schema: SchemaFile) => Promise<string | undefined>,
 ): Promise<InputCounts | undefined> {
   const counts: InputCounts = {};
-  for (const input of request.inputs) {
-    const files = await inputFiles(input);
+  for (const [i, input] of request.inputs.entries()) {
+    const files = listed[i];
+    if (files instanceof Error) throw files;
     if (input.format === "parquet") {
       counts[input.name] = { read: await registerParquet(connection, input, files), dropped: 0 };
       continue;
     }
     const select = await csvView(input, files, loadCsvSchema(input, request.scriptsDir));
     if (select === undefined) return undefined;
-    await connection.run(`CREATE VIEW ${input.name} AS ${select}`);
+    await connection.run(`CREATE TEMP VIEW ${input.name} AS ${select}`);
   }
   return counts;
 }
 
-/** Runs `use` on a fresh in-memory DuckDB, closed afterwards with its scratch folder. */
-async function withDuckDb<T>(use: (connection: DuckDBConnection, scratch: Scratch) => Promise<T>): Promise<T> {
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
+/** A run's in-memory DuckDB and scratch folder; each attempt has a connection of its own, so that what one attempt
+ * made (its temporary views and rejects tables) is gone when the next starts. */
+interface RunDuckDb {
+  attempt<T>(use: (connection: DuckDBConnection) => Promise<T>): Promise<T>;
+  scratch: Scratch;
+}
+
+/** Inputs of at most this many bytes run on one DuckDB thread: DuckDB's reader scans a CSV file this small (one of
+ * its buffers, CSV_OPTIONS) in one piece anyway, and a second thread only costs CPU and waits (a 3-row run: 30%
+ * less CPU). A .gz or Parquet file counts 8 times its size (compressed). */
+const ONE_THREAD_BYTES = 4 * 2 ** 20;
+
+/** Whether the run's inputs are small enough for one DuckDB thread (a file that cannot be read counts as large). */
+async function oneThreadEnough(listed: ListedFiles): Promise<boolean> {
+  const files = listed.flatMap((f) => (f instanceof Error ? [] : f));
+  const sizes = await Promise.all(files.map(weightedBytes));
+  return sizes.reduce((a, b) => a + b, 0) <= ONE_THREAD_BYTES;
+}
+
+/** A file's size, a .gz or Parquet file's counted 8 times (compressed); Infinity when it cannot be read. */
+async function weightedBytes(file: string): Promise<number> {
+  return stat(file).then((s) => (isGzipName(file) || file.toLowerCase().endsWith(".parquet") ? 8 : 1) * s.size, () => Infinity);
+}
+
+/** Runs `use` on a fresh in-memory DuckDB (`oneThread`: with one thread, else DuckDB's default of one per core),
+ * closed afterwards with its scratch folder. */
+async function withDuckDb<T>(oneThread: boolean, use: (duckdb: RunDuckDb) => Promise<T>): Promise<T> {
+  const instance = await DuckDBInstance.create(":memory:", oneThread ? { threads: "1" } : {});
   const scratch = new Scratch();
+  const attempt = async <A>(run: (connection: DuckDBConnection) => Promise<A>): Promise<A> => {
+    const connection = await instance.connect();
+    try {
+      return await run(connection);
+    } finally {
+      connection.closeSync();
+    }
+  };
   try {
-    return await use(connection, scratch);
+    return await use({ attempt, scratch });
   } finally {
-    connection.closeSync();
     instance.closeSync();
     await scratch.remove();
   }
@@ -242,11 +279,12 @@ async function fastViewsHeld(connection: DuckDBConnection, views: readonly FastV
   for (const { table, lines } of views.flatMap((v) => v.rejects)) {
     // No table: the job never read that file (it exists once a scan with store_rejects ran), so it skipped none of
     // its lines and none of them reached the output. A table that cannot be read is "not sure" (NaN), never "none
-    // skipped": the exact views then decide.
-    const exists = await connection.runAndReadAll(`SELECT count(*) FROM duckdb_tables() WHERE table_name = ${literal(table)}`);
-    const skipped = Number(exists.getRows()[0][0])
-      ? await connection.runAndReadAll(`SELECT count(DISTINCT line) FROM ${table}`).then((r) => Number(r.getRows()[0][0]), () => NaN)
-      : 0;
+    // skipped": the exact views then decide. Whether it exists is asked only when it cannot be read (the catalog
+    // scan costs about 3 ms of CPU in a fresh DuckDB, most of a small run's checks).
+    const skipped = await connection.runAndReadAll(`SELECT count(DISTINCT line) FROM ${table}`).then(
+      (r) => Number(r.getRows()[0][0]),
+      async () => (Number((await connection.runAndReadAll(`SELECT count(*) FROM duckdb_tables() WHERE table_name = ${literal(table)}`)).getRows()[0][0]) ? NaN : 0),
+    );
     if (skipped !== lines) return false;
   }
   return true;
@@ -285,7 +323,7 @@ function loadCsvSchema(input: EtlInput, scriptsDir: string): SchemaFile {
 /** Registers a Parquet input as its view; returns its row count (from the files' metadata). */
 async function registerParquet(connection: DuckDBConnection, input: EtlInput, files: string[]): Promise<number> {
   try {
-    await connection.run(`CREATE VIEW ${input.name} AS SELECT * FROM read_parquet([${files.map(fileLiteral).join(", ")}])`);
+    await connection.run(`CREATE TEMP VIEW ${input.name} AS SELECT * FROM read_parquet([${files.map(fileLiteral).join(", ")}])`);
     return Number((await connection.runAndReadAll(`SELECT count(*) FROM ${input.name}`)).getRows()[0][0]);
   } catch (e) {
     throw new Error(`input '${input.name}': cannot read the Parquet files ${files.join(", ")} (${(e as Error).message})`);
@@ -442,7 +480,7 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
     const csv = readCsv(source, `${text}, store_rejects = true, rejects_table = '${rejectsTable}', rejects_scan = '${rejectsTable}_scan'`);
     const typedReader = fast(source);
     try {
-      const { rows, bad } = await countRows(connection, csv, columns);
+      const { rows, bad } = await countRows(connection, csv, columns, (await weightedBytes(source)) >= engineProbe.perValueCountFrom);
       loaded += rows;
       invalid += bad;
       // A blank line is no record (Spark's reader skips it too), not a malformed one: blank as Java's String.trim
@@ -466,11 +504,13 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
 }
 
 /**
- * Counts a CSV file's rows and those with a bad typed value. Dates and booleans are checked once per distinct value
- * (GROUPING SETS: one hash table per column, in the same scan); bigints and doubles per row. A row is bad when a
- * check is false or NULL (an empty value). When some distinct value is bad, the rows holding one are counted per row.
+ * Counts a CSV file's rows and those with a bad typed value. A row is bad when a check is false or NULL (an empty
+ * value). With `perValue` (a large file), dates and booleans are checked once per distinct value (GROUPING SETS: one
+ * hash table per column, in the same scan), bigints and doubles per row, and when some distinct value is bad, the
+ * rows holding one are counted per row. Otherwise every value is checked per row: on a small file (up to about
+ * 10,000 rows) that costs less than the hash tables (a 1,000-row file: 6 ms of CPU, against 12).
  */
-async function countRows(connection: DuckDBConnection, csv: string, columns: ReadonlyArray<{ type: string; position: number }>): Promise<{ rows: number; bad: number }> {
+async function countRows(connection: DuckDBConnection, csv: string, columns: ReadonlyArray<{ type: string; position: number }>, perValue: boolean): Promise<{ rows: number; bad: number }> {
   const typedColumns = columns.filter((c) => c.type !== "string");
   const perRow = (list: typeof typedColumns) => `NOT coalesce(${list.map((c) => validValue(`c${c.position}`, c.type)).join(" AND ") || "true"}, false)`;
   const exact = async () => {
@@ -480,7 +520,7 @@ async function countRows(connection: DuckDBConnection, csv: string, columns: Rea
   };
   const grouped = [...new Set(typedColumns.filter((c) => CHECKED_PER_VALUE.has(c.type)).map((c) => c.position))];
   // grouping_id holds one bit per key; past 60 keys the per-row count is simpler.
-  if (!grouped.length || grouped.length > 60) return exact();
+  if (!perValue || !grouped.length || grouped.length > 60) return exact();
   const keys = grouped.map((p) => `c${p}`);
   const all = (1n << BigInt(keys.length)) - 1n;
   // grouping_id sets a key's bit (the first key is the highest) when the set does not group by it.

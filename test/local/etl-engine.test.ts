@@ -5,9 +5,9 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DuckDBConnection } from "@duckdb/node-api";
+import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
-import { stub } from "sinon";
+import { spy, stub } from "sinon";
 import { isoDate, parquetRows, readParquet, type Row } from "../support/parquet";
 import { gzipSync } from "node:zlib";
 import { HEADER_LIMIT } from "../../core/csv-header";
@@ -63,12 +63,12 @@ const FAST = { path: "fast", stood: true, job: "done", check: "vouched" };
 
 describe("local/etl-engine", () => {
   let dir: string;
-  const realLineCounter = engineProbe.lineCounter;
+  const { lineCounter: realLineCounter, perValueCountFrom } = engineProbe;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "etl-engine-test-"));
   });
   afterEach(async () => {
-    engineProbe.lineCounter = realLineCounter;
+    Object.assign(engineProbe, { lineCounter: realLineCounter, perValueCountFrom });
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -160,15 +160,21 @@ describe("local/etl-engine", () => {
       "1/2/2011,Ann,US_SMB_13,SMB,US", // too few fields
     ];
 
+    // A small file's rows are checked per row; a large one's dates and booleans once per distinct value: both ways.
+    const countWays = [perValueCountFrom, 0];
+
     it("drops and counts rows with unparseable values or malformed lines, and keeps the rest", async () => {
       await writeFile(join(dir, "deals.csv"), [HEADER, good[0], bad[0], good[1], ...bad.slice(1), good[2], good[3]].join("\n") + "\n");
-      const result = await runTransformation(deals(join(dir, "deals.csv")));
-      expect(result.droppedRows).to.deep.equal({ deals: bad.length });
-      const { rows } = await readParquet(result.files);
-      expect(rows).to.deep.equal([
-        { date: "2011-01-02", deals: "3", amount: "345", leads: "2", lead_amount: "95" },
-        { date: "2016-12-31", deals: "1", amount: "7", leads: "0", lead_amount: "0" },
-      ]);
+      for (const from of countWays) {
+        engineProbe.perValueCountFrom = from;
+        const result = await runTransformation(deals(join(dir, "deals.csv")));
+        expect(result.droppedRows, `per value from ${from} bytes`).to.deep.equal({ deals: bad.length });
+        const { rows } = await readParquet(result.files);
+        expect(rows, `per value from ${from} bytes`).to.deep.equal([
+          { date: "2011-01-02", deals: "3", amount: "345", leads: "2", lead_amount: "95" },
+          { date: "2016-12-31", deals: "1", amount: "7", leads: "0", lead_amount: "0" },
+        ]);
+      }
     });
 
     it("counts a row with bad values in several columns once, whichever typed columns they are in", async () => {
@@ -179,10 +185,11 @@ describe("local/etl-engine", () => {
         "1/2/2011,Ann,US_SMB_23,SMB,US,2/2/2011,100,Lead,10,FALSE,FALSE,t", // boolean alone
       ];
       await writeFile(join(dir, "deals.csv"), [HEADER, good[0], ...several, good[3]].join("\n") + "\n");
-      const result = await runTransformation(deals(join(dir, "deals.csv")));
-      expect(result.droppedRows).to.deep.equal({ deals: several.length });
-      expect(result.rowsRead).to.deep.equal({ deals: several.length + 2 });
-      expect(result.rowsWritten).to.equal(2);
+      for (const from of countWays) {
+        engineProbe.perValueCountFrom = from;
+        const result = await runTransformation(deals(join(dir, "deals.csv")));
+        expect([result.droppedRows, result.rowsRead, result.rowsWritten], `per value from ${from} bytes`).to.deep.equal([{ deals: several.length }, { deals: several.length + 2 }, 2]);
+      }
     });
 
     it("types every column alike whether the file has a bad row or not (DuckDB's reader serves a file without one)", async () => {
@@ -251,8 +258,11 @@ describe("local/etl-engine", () => {
       expect(clean.seen).to.deep.equal([{ ...FAST, output: true }]);
       expect(clean.result?.rowsRead).to.deep.equal({ deals: good.length });
       await writeFile(join(dir, "bad.csv"), [HEADER, ...good, bad[0]].join("\n") + "\n");
-      const withBad = await attempts(() => runTransformation(deals(join(dir, "bad.csv"), outputDir)), outputDir);
+      const opened = spy(DuckDBInstance, "create");
+      const withBad = await attempts(() => runTransformation(deals(join(dir, "bad.csv"), outputDir)), outputDir).finally(() => opened.restore());
       expect(withBad.seen.map((a) => [a.path, a.output])).to.deep.equal([["fast", false], ["exact", false]]);
+      expect(opened.callCount, "both ways on one DuckDB (each with a connection of its own)").to.equal(1);
+      expect(opened.firstCall.args[1], "a small input: one DuckDB thread").to.deep.equal({ threads: "1" });
       expect(withBad.seen[0]).to.include({ stood: false, check: "not vouched" });
       expect([withBad.result?.rowsRead, withBad.result?.droppedRows]).to.deep.equal([{ deals: good.length + 1 }, { deals: 1 }]);
     });
@@ -320,7 +330,9 @@ describe("local/etl-engine", () => {
           end: () => ((ended = true), counter.end()),
         };
       };
-      const { error, seen } = await attempts(() => runTransformation({ ...deals(join(dir, "deals.csv")), sqlFile: sql }));
+      const opened = spy(DuckDBInstance, "create");
+      const { error, seen } = await attempts(() => runTransformation({ ...deals(join(dir, "deals.csv")), sqlFile: sql })).finally(() => opened.restore());
+      expect(opened.args.map((a) => a[1]), "an input of many MiB: DuckDB's default threads").to.deep.equal([{}]);
       expect(seen).to.deep.equal([{ path: "fast", stood: false, job: "failed", check: "stopped" }, { path: "exact" }]);
       expect(error?.message).to.match(new RegExp(`^${sql}: the job's SQL failed \\(Conversion Error: `));
       expect([ended, pushed < chunks]).to.deep.equal([false, true]);
