@@ -12,6 +12,7 @@ import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import type { EtlInput } from "../core/job-arguments";
 import { DEFAULT_LIMITS, enforceQuality, type QualityCounts, type QualityLimits } from "../core/quality";
 import { readSchemaFile, type SchemaFile } from "../core/schema-file";
+import { mapConcurrent } from "../functions/shared/concurrency";
 import { headerColumnsError } from "../core/csv-header";
 import { CR, csvBytes, dataFiles, isGzipName, LF, QUOTE, readCsvHeader, snakeCase } from "./csv";
 import type { FieldKind } from "./strict-lines";
@@ -67,7 +68,11 @@ export async function runTransformation(request: TransformationRequest): Promise
   // stands when the check vouches for every file and the reader then skipped none of their lines. Otherwise (a file
   // with a bad or malformed line, or with lines the check is not sure of) the run is redone the exact way, on the
   // same DuckDB (opening one costs about 20 ms of CPU) but a connection of its own.
-  return withDuckDb(await oneThreadEnough(listed), async (duckdb) => (await duckdb.attempt((connection) => fastAttempt(connection, request, listed, job))) ?? (await duckdb.attempt((connection) => exactRun(connection, duckdb.scratch, request, listed, job))));
+  const sizes = await weightedSizes(listed);
+  return withDuckDb(oneThreadEnough(listed, sizes), async (duckdb) => {
+    const fast = await duckdb.attempt((connection) => fastAttempt(connection, request, listed, job));
+    return fast ?? duckdb.attempt((connection) => exactRun(connection, duckdb.scratch, request, listed, sizes, job));
+  });
 }
 
 /** What a test can see of a run (nothing else uses it): which way it went, the line check it used, and from what size
@@ -139,14 +144,14 @@ async function fastAttempt(connection: DuckDBConnection, request: Transformation
 }
 
 /** The job on the exact views: every CSV file read once to count its rows read and dropped. */
-async function exactRun(connection: DuckDBConnection, scratch: Scratch, request: TransformationRequest, listed: ListedFiles, job: Job): Promise<TransformationResult> {
+async function exactRun(connection: DuckDBConnection, scratch: Scratch, request: TransformationRequest, listed: ListedFiles, sizes: FileSizes, job: Job): Promise<TransformationResult> {
   engineProbe.onAttempt?.({ path: "exact" });
   // Loading the typed CSV rows in any order is faster; the job's SQL orders its result where it matters.
   await connection.run("SET preserve_insertion_order = false");
   const views: CsvView[] = [];
   const csvCounts: InputCounts = {};
   const parquetCounts = (await registerInputs(connection, request, listed, async (input, files, schema) => {
-    const csv = await registerCsv(connection, input, files, schema, scratch);
+    const csv = await registerCsv(connection, input, files, schema, scratch, sizes);
     csvCounts[input.name] = csv.counts;
     views.push(csv.view);
     return csv.view.fast?.select ?? csv.view.exact;
@@ -204,16 +209,27 @@ interface RunDuckDb {
   scratch: Scratch;
 }
 
-/** Inputs of at most this many bytes run on one DuckDB thread: DuckDB's reader scans a CSV file this small (one of
- * its buffers, CSV_OPTIONS) in one piece anyway, and a second thread only costs CPU and waits (a 3-row run: 30%
- * less CPU). A .gz or Parquet file counts 8 times its size (compressed). */
+/** A run whose files (every file of every input) add up to at most this many bytes (weightedBytes) runs on one DuckDB
+ * thread: on small inputs a second thread mostly costs CPU and waits (a 3-row run: 30% less CPU). The price: a
+ * CPU-heavy job on small inputs, or a folder of many small parts (read one file per thread otherwise), runs
+ * single-threaded. */
 const ONE_THREAD_BYTES = 4 * 2 ** 20;
+/** Files stat'ed at once. */
+const STAT_CONCURRENCY = 8;
+
+/** Each listed file's size as weightedBytes counts it. */
+type FileSizes = ReadonlyMap<string, number>;
+
+async function weightedSizes(listed: ListedFiles): Promise<FileSizes> {
+  const files = [...new Set(listed.flatMap((f) => (f instanceof Error ? [] : f)))];
+  const sizes = await mapConcurrent(files, STAT_CONCURRENCY, weightedBytes);
+  return new Map(files.map((file, i) => [file, sizes[i]]));
+}
 
 /** Whether the run's inputs are small enough for one DuckDB thread (a file that cannot be read counts as large). */
-async function oneThreadEnough(listed: ListedFiles): Promise<boolean> {
+function oneThreadEnough(listed: ListedFiles, sizes: FileSizes): boolean {
   const files = listed.flatMap((f) => (f instanceof Error ? [] : f));
-  const sizes = await Promise.all(files.map(weightedBytes));
-  return sizes.reduce((a, b) => a + b, 0) <= ONE_THREAD_BYTES;
+  return files.reduce((total, file) => total + sizes.get(file)!, 0) <= ONE_THREAD_BYTES;
 }
 
 /** A file's size, a .gz or Parquet file's counted 8 times (compressed); Infinity when it cannot be read. */
@@ -346,7 +362,8 @@ interface CsvView {
 
 /** DuckDB's type for a schema type: its CSV reader gives the strict forms' values for every text they accept. */
 const READER_TYPES: Record<string, string> = { date: "DATE", bigint: "BIGINT", double: "DOUBLE", boolean: "BOOLEAN", string: "VARCHAR" };
-/** Types checked once per distinct value (few distinct values: dates, booleans); the others are checked per row. */
+/** Types checked once per distinct value in a file of engineProbe.perValueCountFrom bytes or more (few distinct values:
+ * dates, booleans); the others, and every type in a smaller file, are checked per row. */
 const CHECKED_PER_VALUE = new Set(["date", "boolean"]);
 // buffer_size: DuckDB's default (32 MiB) buffers pile up by 1-3 more on a loaded machine as its scan threads drift
 // apart, ~330 or ~393 MiB peak by chance; 4 MiB buffers hold ~290 MiB, same speed. It also bounds a line: one up to
@@ -445,11 +462,12 @@ async function strictRecordCounts(checks: readonly StrictCheck[], stop: AbortSig
  * Reads a CSV input once to count its rows read and dropped (malformed lines plus rows with a value that did not
  * parse), and returns the view that exposes its valid rows, streamed from the files (*.gz decompressed) by every
  * query: nothing is loaded into a table, and DuckDB reads and types only the columns a query uses.
- * The counting pass checks dates and booleans once per distinct value (a hash aggregate per column), the other typed
- * values per row; only when a distinct value is bad does a second pass count the rows that hold one. When no row
- * has a bad value, the view is DuckDB's typed reader (no strict checks left to do).
+ * The counting pass checks every typed value per row in a file under 1 MiB (engineProbe.perValueCountFrom; the listed
+ * file's size as weightedBytes counts it, stat'ed once per run); from 1 MiB on, dates and booleans once per distinct value (a hash aggregate per
+ * column), the others per row, and only when a distinct value is bad does a second pass count the rows that hold one.
+ * When no row has a bad value, the view is DuckDB's typed reader (no strict checks left to do).
  */
-async function registerCsv(connection: DuckDBConnection, input: EtlInput, files: string[], schema: SchemaFile, scratch: Scratch): Promise<{ counts: { read: number; dropped: number }; view: CsvView }> {
+async function registerCsv(connection: DuckDBConnection, input: EtlInput, files: string[], schema: SchemaFile, scratch: Scratch, sizes: FileSizes): Promise<{ counts: { read: number; dropped: number }; view: CsvView }> {
   const names = schema.columns.map((c) => c.name);
   const valid = schema.columns.filter((c) => c.type !== "string").map((c) => `${c.name} IS NOT NULL`).join(" AND ") || "true";
   let malformedLines = 0;
@@ -480,7 +498,7 @@ async function registerCsv(connection: DuckDBConnection, input: EtlInput, files:
     const csv = readCsv(source, `${text}, store_rejects = true, rejects_table = '${rejectsTable}', rejects_scan = '${rejectsTable}_scan'`);
     const typedReader = fast(source);
     try {
-      const { rows, bad } = await countRows(connection, csv, columns, (await weightedBytes(source)) >= engineProbe.perValueCountFrom);
+      const { rows, bad } = await countRows(connection, csv, columns, sizes.get(file)! >= engineProbe.perValueCountFrom);
       loaded += rows;
       invalid += bad;
       // A blank line is no record (Spark's reader skips it too), not a malformed one: blank as Java's String.trim
