@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
 import { spy, stub } from "sinon";
@@ -192,6 +192,17 @@ describe("local/etl-engine", () => {
       }
     });
 
+    it("counts bad bigints, malformed lines and an unclosed quote both ways when no date or boolean is bad (the per-value count stands)", async () => {
+      const unclosed = '1/2/2011,Ann,"US_SMB_30,SMB,US,2/2/2011,100,Lead,10,FALSE,FALSE,TRUE';
+      const notDateOrBoolean = [bad[3], bad[4], bad[5], bad[7], bad[8], unclosed];
+      await writeFile(join(dir, "deals.csv"), [HEADER, good[0], ...notDateOrBoolean, good[3]].join("\n") + "\n");
+      for (const from of countWays) {
+        engineProbe.perValueCountFrom = from;
+        const result = await runTransformation(deals(join(dir, "deals.csv")));
+        expect([result.droppedRows, result.rowsRead, result.rowsWritten], `per value from ${from} bytes`).to.deep.equal([{ deals: notDateOrBoolean.length }, { deals: notDateOrBoolean.length + 2 }, 2]);
+      }
+    });
+
     it("types every column alike whether the file has a bad row or not (DuckDB's reader serves a file without one)", async () => {
       const sql = join(dir, "all.sql");
       await writeFile(sql, "SELECT * FROM deals ORDER BY deal_name");
@@ -265,6 +276,41 @@ describe("local/etl-engine", () => {
       expect(opened.firstCall.args[1], "a small input: one DuckDB thread").to.deep.equal({ threads: "1" });
       expect(withBad.seen[0]).to.include({ stood: false, check: "not vouched" });
       expect([withBad.result?.rowsRead, withBad.result?.droppedRows]).to.deep.equal([{ deals: good.length + 1 }, { deals: 1 }]);
+    });
+
+    it("runs on one DuckDB thread up to 4 MiB of files in all (every input's), a .gz or Parquet file counted 8 times its size", async () => {
+      // The threads are chosen from the files' sizes before DuckDB opens; the run stops there, so the bytes need not be CSV.
+      const options: unknown[] = [];
+      const opening = stub(DuckDBInstance, "create").callsFake(async (_path, given) => {
+        options.push(given);
+        throw new Error("stopped where DuckDB opens");
+      });
+      const MiB = 2 ** 20;
+      const threadsFor = async (files: Record<string, number>, parquet?: number) => {
+        const folder = await mkdtemp(join(dir, "in-"));
+        for (const [name, bytes] of Object.entries(files)) await writeFile(join(folder, name), Buffer.alloc(bytes, "a"));
+        const request = deals(folder);
+        if (parquet !== undefined) {
+          await writeFile(join(dir, `${basename(folder)}.parquet`), Buffer.alloc(parquet, "a"));
+          request.inputs.push({ name: "other", path: join(dir, `${basename(folder)}.parquet`), format: "parquet" });
+        }
+        options.length = 0;
+        const error = await runTransformation(request).then(() => undefined, (e: Error) => e);
+        expect(error?.message).to.equal("stopped where DuckDB opens");
+        return options.length === 1 ? options[0] : options;
+      };
+      try {
+        const one = { threads: "1" };
+        expect(await threadsFor({ "a.csv": 4 * MiB }), "4 MiB").to.deep.equal(one);
+        expect(await threadsFor({ "a.csv": 4 * MiB + 1 }), "4 MiB and a byte").to.deep.equal({});
+        expect(await threadsFor({ "a.csv": 2 * MiB, "b.csv": 2 * MiB + 1 }), "two files of a folder").to.deep.equal({});
+        expect(await threadsFor({ "a.csv": 600 * 1024 }), "600 KiB of CSV").to.deep.equal(one);
+        expect(await threadsFor({ "a.csv.gz": 600 * 1024 }), "600 KiB of gzip").to.deep.equal({});
+        expect(await threadsFor({ "a.csv": 2 * MiB }, 300 * 1024), "2 MiB of CSV and 300 KiB of Parquet").to.deep.equal({});
+        expect(await threadsFor({ "a.csv": 2 * MiB }, 200 * 1024), "2 MiB of CSV and 200 KiB of Parquet").to.deep.equal(one);
+      } finally {
+        opening.restore();
+      }
     });
 
     it("a rejects table it cannot read is 'not sure', never 'no line skipped': the run is redone the exact way", async () => {
