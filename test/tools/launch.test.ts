@@ -16,6 +16,7 @@ import { HANDLER_ENTRIES } from "../../tools/app-build";
 import { APP_DIR, OLD_SYNTH_APP_DIR, removeAppBuild } from "../../tools/app-records";
 import { appRecord, copyProject, removeProjectCopy } from "../support/project-copy";
 import { launchedFile, SCRIPTS } from "../support/scripts";
+import { workflowShape } from "../support/workflow";
 
 const PROBE = "launch-probe.ts";
 const HANDLER = `functions/${FUNCTIONS.dataArrival.entry}/handler.ts`;
@@ -374,5 +375,17 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     expect(help.stdout).to.match(/^Usage: npm start --/);
     const heavy = help.packages.filter((p) => p === "@duckdb/node-api" || p === "dynalite" || p.startsWith("tsx"));
     expect(heavy, help.packages.join(", ")).to.deep.equal([]);
+  });
+
+  it("loads no server library for a run refused for its inputs: `npm start` with a bad CSV header exits 2 without dynalite", async () => {
+    // The runtime loads and checks the inputs (its error names the file); dynalite, the one server library left out
+    // of the build (s3rver and aws-local-stepfunctions are bundled), would be required from node_modules.
+    const [dataset] = workflowShape().datasets;
+    const badFile = join(scratch, "bad-header.csv");
+    writeFileSync(badFile, "not_a_column\nx\n");
+    const refused = await launch(["local/cli.ts", "--input", `${dataset}=${badFile}`, "--out", join(scratch, "refused-out")], { cwd: PROJECT_ROOT });
+    expect(refused.code, refused.stderr).to.equal(2);
+    expect(refused.stderr).to.contain(`${badFile}: malformed CSV header`);
+    expect(refused.packages, refused.packages.join(", ")).to.not.include("dynalite");
   });
 });
