@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { Transform } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { S3Client } from "@aws-sdk/client-s3";
 import type { S3Event, S3EventRecord } from "aws-lambda";
@@ -112,6 +112,27 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       await rm(partial, { force: true });
     }
     return { md5: hash.digest("hex"), size };
+  };
+  // s3rver's PutObject (and multipart completion) is answered once the body is handed to the object file's stream, before
+  // the file is written (a buffered body: before it is even opened): a read right after the answer could miss the
+  // object, and a close could remove the store under the write (an uncaught ENOENT). The same write, in the same file
+  // (local/s3-staging.ts relies on s3rver overwriting it in place), answered once the file is complete and closed.
+  server.store.putObject = async (object) => {
+    const objectPath = server.store.getResourcePath(object.bucket, object.key, "object");
+    await mkdir(dirname(objectPath), { recursive: true });
+    const hash = createHash("md5");
+    let size = 0;
+    const count = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    await pipeline(Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content, count, createWriteStream(objectPath));
+    const md5 = hash.digest("hex");
+    await server.store.putMetadata(object.bucket, object.key, object.metadata, md5);
+    return { size, md5 };
   };
   return {
     endpoint,

@@ -22,6 +22,8 @@ declare module "s3rver" {
       getBucket(bucket: string): Promise<object | null>;
       /** What PutObject's store call writes after the bytes: their MD5 (the ETag) and the object's metadata. */
       putMetadata(bucket: string, key: string, metadata: Record<string, string | number>, md5: string): Promise<void>;
+      /** PutObject's (and multipart completion's) write: an S3Object's body (a Buffer or a stream) and its metadata. */
+      putObject(object: { bucket: string; key: string; content: import("node:stream").Readable | Buffer; metadata: Record<string, string | number> }): Promise<{ md5: string; size: number }>;
     };
   }
   export = S3rver;
