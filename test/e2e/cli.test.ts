@@ -179,18 +179,33 @@ describe("e2e: npm start", () => {
     for (const dataset of shape.datasets) expect(help.stdout).to.match(new RegExp(`^  ${dataset} +upload prefix `, "m"));
   });
 
+  /**
+   * A run (a process: its lock names its pid) that waits on an upload until a second run on its --out, in this
+   * process, has been answered, then is stopped with Ctrl-C: started by the first test that reads it, so that each
+   * test still runs it when run alone.
+   */
+  let interrupted: Promise<{ out: string; reportFile: string; first: CliResult; refused: CliResult }> | undefined;
+  const interruptedRun = () =>
+    (interrupted ??= (async () => {
+      const out = join(dir, "shared-out");
+      const reportFile = join(dir, "shared.json");
+      let second: Promise<CliResult> | undefined;
+      const first = await runCli(["--delay", `${firstDataset}=60000`, "--out", out, "--report", reportFile], (line, child) => {
+        if (!second && / execution RUNNING/.test(line)) {
+          second = runCliInProcess(["--out", out]);
+          void second.finally(() => child.kill("SIGINT"));
+        }
+      });
+      expect(second, `the run never reached RUNNING\n${first.stdout}\n${first.stderr}`).to.not.equal(undefined);
+      return { out, reportFile, first, refused: await second! };
+    })());
+
   it("closes every server and exits on Ctrl-C (SIGINT) in the middle of a run", async () => {
-    let sent = false;
-    const result = await runCli(["--delay", `${firstDataset}=30000`, "--out", join(dir, "interrupted")], (line, child) => {
-      if (!sent && / execution RUNNING/.test(line)) {
-        sent = true;
-        child.kill("SIGINT");
-      }
-    });
-    expect(sent, result.stdout).to.equal(true);
-    expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(130);
-    expect(result.stderr).to.contain("SIGINT");
-    await expectAllClosed(result);
+    // The run the second-run case below stops with Ctrl-C while its upload waits (60 s).
+    const { first } = await interruptedRun();
+    expect(first.code, `${first.stdout}\n${first.stderr}`).to.equal(130);
+    expect(first.stderr).to.contain("SIGINT");
+    await expectAllClosed(first);
   });
 
   it("Ctrl-C while --upload-before-start waits on a delay exits 130 with an interrupted FAILED report, no stack trace", async () => {
@@ -306,18 +321,7 @@ describe("e2e: npm start", () => {
     });
 
     it("a second run on the same --out is refused while the first runs; the first's report describes what is on disk", async () => {
-      const out = join(dir, "shared-out");
-      const reportFile = join(dir, "shared.json");
-      let second: Promise<CliResult> | undefined;
-      // The first run (a process: its lock names its pid) waits on an upload until the second has been answered,
-      // then is stopped with Ctrl-C.
-      const first = await runCli(["--delay", `${firstDataset}=60000`, "--out", out, "--report", reportFile], (line, child) => {
-        if (!second && / execution RUNNING/.test(line)) {
-          second = runCliInProcess(["--out", out]);
-          void second.finally(() => child.kill("SIGINT"));
-        }
-      });
-      const refused = await second!;
+      const { out, reportFile, first, refused } = await interruptedRun();
       expect(refused.code, refused.stderr).to.equal(2);
       expect(refused.stderr).to.contain(out).and.contain("another run is writing to this output folder").and.contain("pid ");
       expect(refused.stdout).to.not.contain("local services up");
