@@ -91,27 +91,19 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const endpoint = `http://127.0.0.1:${address.port}`;
   const client = new S3Client({ ...s3ClientConfig(endpoint, options.region), credentials: LOCAL_S3_CREDENTIALS });
   let closed = false;
-  // s3rver's store.putObject leaves its streams open and a partial object on a read error: the same write (bytes
-  // and MD5) through a pipeline, to a file renamed into the store once complete.
+  // putFile's write: to a file renamed into the store once complete, so a file failing mid-read keeps the previous
+  // object (the in-place write below would leave it cut off) and the error names the file.
   const storeCopy = async (file: string, objectPath: string) => {
     const partial = join(partials, randomUUID());
-    const hash = createHash("md5");
-    let size = 0;
-    const count = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        hash.update(chunk);
-        size += chunk.length;
-        done(null, chunk);
-      },
-    });
+    const counted = countingMd5();
     try {
-      await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), count, createWriteStream(partial)).catch((e: Error) => fail(file, e));
+      await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), counted.stream, createWriteStream(partial)).catch((e: Error) => fail(file, e));
       await mkdir(dirname(objectPath), { recursive: true });
       await rename(partial, objectPath);
     } finally {
       await rm(partial, { force: true });
     }
-    return { md5: hash.digest("hex"), size };
+    return counted.result();
   };
   // s3rver's PutObject (and multipart completion) is answered once the body is handed to the object file's stream, before
   // the file is written (a buffered body: before it is even opened): a read right after the answer could miss the
@@ -120,17 +112,9 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   server.store.putObject = async (object) => {
     const objectPath = server.store.getResourcePath(object.bucket, object.key, "object");
     await mkdir(dirname(objectPath), { recursive: true });
-    const hash = createHash("md5");
-    let size = 0;
-    const count = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        hash.update(chunk);
-        size += chunk.length;
-        done(null, chunk);
-      },
-    });
-    await pipeline(Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content, count, createWriteStream(objectPath));
-    const md5 = hash.digest("hex");
+    const counted = countingMd5();
+    await pipeline(Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content, counted.stream, createWriteStream(objectPath));
+    const { md5, size } = counted.result();
     await server.store.putMetadata(object.bucket, object.key, object.metadata, md5);
     return { size, md5 };
   };
@@ -176,6 +160,20 @@ async function moveInto(finished: string, objectPath: string): Promise<boolean> 
     await rm(finished, { force: true });
     return false;
   }
+}
+
+/** A pass-through stream counting the bytes and their MD5 (the ETag s3rver stores). */
+function countingMd5() {
+  const hash = createHash("md5");
+  let size = 0;
+  const stream = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  return { stream, result: () => ({ md5: hash.digest("hex"), size }) };
 }
 
 function fail(file: string, error: Error): never {
