@@ -20,6 +20,7 @@ from botocore import loaders  # awscli's own botocore, under the name its module
 
 AWS_SCRIPT = sys.argv[1]
 
+# Kept for this process's life: assumes no command changes the models (e.g. `aws configure add-model`).
 # Read in this process (parsed afresh from the file), by path; a forked command takes each at most once.
 parsed_files = {}
 # Service listings, by (search paths, model type): a sorted list of names.
