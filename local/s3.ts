@@ -92,7 +92,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const client = new S3Client({ ...s3ClientConfig(endpoint, options.region), credentials: LOCAL_S3_CREDENTIALS });
   let closed = false;
   // putFile's write: to a file renamed into the store once complete, so a file failing mid-read keeps the previous
-  // object (the in-place write below would leave it cut off) and the error names the file.
+  // object (the in-place write below cannot: it has overwritten it) and the error names the file.
   const storeCopy = async (file: string, objectPath: string) => {
     const partial = join(partials, randomUUID());
     const counted = countingMd5();
@@ -113,7 +113,14 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     const objectPath = server.store.getResourcePath(object.bucket, object.key, "object");
     await mkdir(dirname(objectPath), { recursive: true });
     const counted = countingMd5();
-    await pipeline(Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content, counted.stream, createWriteStream(objectPath));
+    try {
+      await pipeline(Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content, counted.stream, createWriteStream(objectPath));
+    } catch (e) {
+      // A body failing partway (the client gone) has already overwritten the previous bytes in place: no object is the
+      // honest state (S3 keeps the previous one or none), rather than cut-off bytes under the previous ETag.
+      await server.store.deleteObject(object.bucket, object.key).catch(() => undefined);
+      throw e;
+    }
     const { md5, size } = counted.result();
     await server.store.putMetadata(object.bucket, object.key, object.metadata, md5);
     return { size, md5 };

@@ -24,6 +24,8 @@ declare module "s3rver" {
       putMetadata(bucket: string, key: string, metadata: Record<string, string | number>, md5: string): Promise<void>;
       /** PutObject's (and multipart completion's) write: an S3Object's body (a Buffer or a stream) and its metadata. */
       putObject(object: { bucket: string; key: string; content: import("node:stream").Readable | Buffer; metadata: Record<string, string | number> }): Promise<{ md5: string; size: number }>;
+      /** Removes the object's bytes, MD5 and metadata (each may be missing), then its emptied folders. */
+      deleteObject(bucket: string, key: string): Promise<void>;
     };
   }
   export = S3rver;
