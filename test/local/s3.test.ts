@@ -1,9 +1,18 @@
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync } from "node:fs";
+import { createReadStream, existsSync, statSync, watch } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { GetObjectCommand, HeadObjectCommand, ListBucketsCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { Readable } from "node:stream";
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import type { S3Event } from "aws-lambda";
 import { startInputCopies } from "../../local/input-copies";
@@ -133,4 +142,117 @@ describe("local/s3", () => {
     await other.close();
     expect(await listening(other.endpoint)).to.equal(false);
   });
+  it("PutObject is answered once the object is stored: a HeadObject and GetObject right after see all of a large streamed body", async () => {
+    const chunks = Array.from({ length: 16 }, (_, i) => Buffer.alloc(1 << 20, i));
+    const whole = Buffer.concat(chunks);
+    await s3.client.send(new PutObjectCommand({ Bucket: "data", Key: "large.bin", Body: Readable.from(chunks), ContentLength: whole.length }));
+    const [head, body] = await Promise.all([
+      s3.client.send(new HeadObjectCommand({ Bucket: "data", Key: "large.bin" })),
+      s3.client.send(new GetObjectCommand({ Bucket: "data", Key: "large.bin" })).then((r) => r.Body!.transformToByteArray()),
+    ]);
+    expect(head).to.include({ ContentLength: whole.length, ETag: JSON.stringify(createHash("md5").update(whole).digest("hex")) });
+    expect(Buffer.compare(Buffer.from(body), whole)).to.equal(0);
+  });
+
+  it("a PutObject whose body fails partway stores nothing: the previous object (overwritten in place) is gone, no event, the server still answers", async () => {
+    const Key = "cut-off.bin";
+    await s3.client.send(new PutObjectCommand({ Bucket: "data", Key, Body: "previous" }));
+    const count = events.length;
+    const objectFile = s3.storedObject("data", Key);
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    const firstChunkStored = storedFileReaches(objectFile, () => sizeOf(objectFile) === chunk.length);
+    let gone: Promise<void> | undefined;
+    // The SDK pipes the body without passing its error on: the caller aborts the request, as a caller would.
+    const request = new AbortController();
+    let reads = 0;
+    const body = new Readable({
+      read() {
+        if (reads++ === 0) return void this.push(chunk);
+        void firstChunkStored.then(() => {
+          gone = storedFileReaches(objectFile, () => !existsSync(objectFile));
+          this.destroy(new Error("the source failed"));
+        });
+      },
+    });
+    body.once("error", () => request.abort());
+    const error = await s3.client.send(new PutObjectCommand({ Bucket: "data", Key, Body: body, ContentLength: 4 * chunk.length }), { abortSignal: request.signal }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(error?.name).to.equal("AbortError");
+    await gone;
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: "data", Key })).then(() => "found", (e: Error) => e.name);
+    expect(head).to.equal("NotFound");
+    expect(events.length).to.equal(count);
+    await s3.client.send(new PutObjectCommand({ Bucket: "data", Key, Body: "next" }));
+    expect(await (await s3.client.send(new GetObjectCommand({ Bucket: "data", Key }))).Body!.transformToString()).to.equal("next");
+  });
+
+  it("close during a streaming PutObject settles: the call fails, nothing listens, the store is removed", async () => {
+    const other = await startLocalS3({ bucket: "other" });
+    const objectFile = other.storedObject("other", "streaming.bin");
+    const chunk = Buffer.alloc(64 * 1024, 2);
+    const firstChunkStored = storedFileReaches(objectFile, () => sizeOf(objectFile) === chunk.length);
+    let reads = 0;
+    // One chunk, then the body waits (it never ends).
+    const body = new Readable({
+      read() {
+        if (reads++ === 0) this.push(chunk);
+      },
+    });
+    const put = other.client.send(new PutObjectCommand({ Bucket: "other", Key: "streaming.bin", Body: body, ContentLength: 4 * chunk.length })).then(() => "stored", () => "failed");
+    try {
+      await firstChunkStored;
+    } finally {
+      await other.close();
+    }
+    expect(await put).to.equal("failed");
+    expect(await listening(other.endpoint)).to.equal(false);
+    expect(existsSync(dirname(dirname(dirname(objectFile))))).to.equal(false);
+  });
+
+  it("a multipart upload (5 MiB part, then a short one) completes as one object: its bytes, the completion's ETag, content type, metadata and notification", async () => {
+    const Key = "multi/part.csv";
+    const parts = [Buffer.alloc(5 << 20, "a"), Buffer.from("tail\n")];
+    const count = events.length;
+    const { UploadId } = await s3.client.send(new CreateMultipartUploadCommand({ Bucket: "data", Key, ContentType: "text/csv", Metadata: { source: "test" } }));
+    const uploaded = [];
+    for (const [index, Body] of parts.entries()) {
+      const { ETag } = await s3.client.send(new UploadPartCommand({ Bucket: "data", Key, UploadId, PartNumber: index + 1, Body }));
+      uploaded.push({ ETag, PartNumber: index + 1 });
+    }
+    const completed = await s3.client.send(new CompleteMultipartUploadCommand({ Bucket: "data", Key, UploadId, MultipartUpload: { Parts: uploaded } }));
+    const [head, body] = await Promise.all([
+      s3.client.send(new HeadObjectCommand({ Bucket: "data", Key })),
+      s3.client.send(new GetObjectCommand({ Bucket: "data", Key })).then((r) => r.Body!.transformToByteArray()),
+    ]);
+    expect(Buffer.compare(Buffer.from(body), Buffer.concat(parts))).to.equal(0);
+    expect(head).to.include({ ETag: completed.ETag, ContentLength: parts[0].length + parts[1].length, ContentType: "text/csv" });
+    expect(head.Metadata).to.deep.equal({ source: "test" });
+    const added = events.slice(count).map((e) => e.Records.map((r) => ({ key: r.s3.object.key, size: r.s3.object.size, eTag: r.s3.object.eTag })));
+    expect(added).to.deep.equal([[{ key: Key, size: head.ContentLength, eTag: completed.ETag!.replace(/"/g, "") }]]);
+  });
 });
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return -1;
+  }
+}
+
+/** Resolves once `reached()` holds, checked now and at each change in the stored file's folder (which must exist). */
+function storedFileReaches(file: string, reached: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const watcher = watch(dirname(file), () => {
+      if (!reached()) return;
+      watcher.close();
+      resolve();
+    });
+    if (reached()) {
+      watcher.close();
+      resolve();
+    }
+  });
+}
