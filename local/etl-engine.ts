@@ -220,16 +220,20 @@ const STAT_CONCURRENCY = 8;
 /** Each listed file's size as weightedBytes counts it. */
 type FileSizes = ReadonlyMap<string, number>;
 
+/** Every file the inputs listed, in request order (an input that could not be listed has none). */
+function listedFiles(listed: ListedFiles): string[] {
+  return listed.flatMap((f) => (f instanceof Error ? [] : f));
+}
+
 async function weightedSizes(listed: ListedFiles): Promise<FileSizes> {
-  const files = [...new Set(listed.flatMap((f) => (f instanceof Error ? [] : f)))];
+  const files = [...new Set(listedFiles(listed))];
   const sizes = await mapConcurrent(files, STAT_CONCURRENCY, weightedBytes);
   return new Map(files.map((file, i) => [file, sizes[i]]));
 }
 
 /** Whether the run's inputs are small enough for one DuckDB thread (a file that cannot be read counts as large). */
 function oneThreadEnough(listed: ListedFiles, sizes: FileSizes): boolean {
-  const files = listed.flatMap((f) => (f instanceof Error ? [] : f));
-  return files.reduce((total, file) => total + sizes.get(file)!, 0) <= ONE_THREAD_BYTES;
+  return listedFiles(listed).reduce((total, file) => total + sizes.get(file)!, 0) <= ONE_THREAD_BYTES;
 }
 
 /** A file's size, a .gz or Parquet file's counted 8 times (compressed); Infinity when it cannot be read. */
@@ -463,8 +467,9 @@ async function strictRecordCounts(checks: readonly StrictCheck[], stop: AbortSig
  * parse), and returns the view that exposes its valid rows, streamed from the files (*.gz decompressed) by every
  * query: nothing is loaded into a table, and DuckDB reads and types only the columns a query uses.
  * The counting pass checks every typed value per row in a file under 1 MiB (engineProbe.perValueCountFrom; the listed
- * file's size as weightedBytes counts it, stat'ed once per run); from 1 MiB on, dates and booleans once per distinct value (a hash aggregate per
- * column), the others per row, and only when a distinct value is bad does a second pass count the rows that hold one.
+ * file's size as weightedBytes counts it, stat'ed once per run); from 1 MiB on, dates and booleans once per distinct
+ * value (a hash aggregate per column), the others per row, and only when a distinct value is bad does a second pass
+ * count the rows that hold one.
  * When no row has a bad value, the view is DuckDB's typed reader (no strict checks left to do).
  */
 async function registerCsv(connection: DuckDBConnection, input: EtlInput, files: string[], schema: SchemaFile, scratch: Scratch, sizes: FileSizes): Promise<{ counts: { read: number; dropped: number }; view: CsvView }> {
