@@ -1,8 +1,11 @@
-// `npm test`: every test file, in parallel on the workers of .mocharc.json, the slowest files first. Mocha hands the
-// files to its workers in the order given (its default is by name), so a long file that comes late leaves one
-// worker running it alone at the end. The slowest, by wall time each file's tests took in a whole `npm test`, are
-// from the profile in BENCHMARKS.md ("Test loop", session 8).
+// `npm test`: every test file, in parallel on one worker more than the machine has cores, the slowest files first.
+// The integration files spend much of their time waiting (on child processes, servers and the timers of the ASL they
+// run): with one worker per core, a core idles through each such wait. Mocha hands the files to its workers in the
+// order given (its default is by name), so a long file that comes late leaves one worker running it alone at the
+// end. The slowest, by wall time each file's tests took in a whole `npm test`, are from the profile in BENCHMARKS.md
+// ("Test loop", session 10).
 const { existsSync, readdirSync } = require("node:fs");
+const { availableParallelism } = require("node:os");
 const { join } = require("node:path");
 
 const SLOWEST_FIRST = [
@@ -35,4 +38,8 @@ const all = readdirSync(join(root, "test"), { recursive: true })
   .filter((file) => file.endsWith(".test.ts"))
   .sort();
 
-module.exports = { ...require("../.mocharc.json"), spec: [...SLOWEST_FIRST, ...all.filter((file) => !SLOWEST_FIRST.includes(file))] };
+module.exports = {
+  ...require("../.mocharc.json"),
+  jobs: availableParallelism() + 1,
+  spec: [...SLOWEST_FIRST, ...all.filter((file) => !SLOWEST_FIRST.includes(file))],
+};
