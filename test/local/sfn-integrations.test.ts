@@ -466,9 +466,10 @@ describe("local Step Functions service: service integrations", () => {
         working = false;
         // Were the working task's heartbeats too few to time the silent one out, this ends it (the check below fails).
         if (!closedAt.has(hung.executionArn!)) clock.advance(8000);
-        const timedOut = await again.waitForExecution(hung.executionArn!);
+        expect(closedAt.get(hung.executionArn!), "the silent task closed at HeartbeatSeconds").to.equal(8000);
         expect(closedAt.get(ok.executionArn!), "the working task closed past HeartbeatSeconds").to.be.at.least(8000);
-        expect(closedAt.get(hung.executionArn!), "the silent task at HeartbeatSeconds").to.equal(8000);
+        expect(clock.pending, "no heartbeat timer left").to.equal(0);
+        const timedOut = await again.waitForExecution(hung.executionArn!);
         expect(d.status).to.equal("SUCCEEDED");
         expect(JSON.parse(d.output!)).to.deep.equal({ lines: 3, worker: "external-worker" });
         expect(JSON.parse(timedOut.output!).error.Error).to.equal("States.HeartbeatTimeout");
