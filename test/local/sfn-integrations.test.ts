@@ -379,22 +379,21 @@ describe("local Step Functions service: service integrations", () => {
       } finally {
         await answered.close();
       }
-      // TimeoutSeconds closes the task: a late answer gets TaskTimedOut, as in AWS.
-      const late = await run({ ...definition(60), States: { ...definition(60).States, HandOff: { ...definition(60).States.HandOff, TimeoutSeconds: 1, HeartbeatSeconds: undefined } } }, { lambdaFunction: () => handOff });
-      try {
-        const d = await late.done();
-        expect(d.error).to.equal("States.Timeout");
-        const answer = await late.client.send(new SendTaskSuccessCommand({ taskToken: token, output: "{}" })).catch((e: Error) => e);
-        expect((answer as Error).name).to.equal("TaskTimedOut");
-      } finally {
-        await late.close();
-      }
+      // Side by side, both on the service's real timers: TimeoutSeconds closes the task (a late answer gets TaskTimedOut,
+      // as in AWS); silence past HeartbeatSeconds fails it (the default timers, which other tests replace with a clock).
+      let lateToken = "";
+      const lateHandOff = async (event: any) => ((lateToken = event.token), "accepted");
+      const late = await run({ ...definition(60), States: { ...definition(60).States, HandOff: { ...definition(60).States.HandOff, TimeoutSeconds: 1, HeartbeatSeconds: undefined } } }, { lambdaFunction: () => lateHandOff });
       const silent = await run(definition(1), { lambdaFunction: () => handOff });
       try {
-        const output = JSON.parse((await silent.done()).output!);
-        expect(output.error.Error).to.equal("States.HeartbeatTimeout");
+        const [d, silentDone] = await Promise.all([late.done(), silent.done()]);
+        expect(d.error).to.equal("States.Timeout");
+        const answer = await late.client.send(new SendTaskSuccessCommand({ taskToken: lateToken, output: "{}" })).catch((e: Error) => e);
+        expect((answer as Error).name).to.equal("TaskTimedOut");
+        expect(JSON.parse(silentDone.output!).error.Error).to.equal("States.HeartbeatTimeout");
         expect(taskClosed(silent.sfn.events, "HandOff").map((e) => e.outcome)).to.deep.equal(["HEARTBEAT_TIMED_OUT"]);
       } finally {
+        await late.close();
         await silent.close();
       }
     });
@@ -424,7 +423,7 @@ describe("local Step Functions service: service integrations", () => {
         CountLines: {
           Type: "Task",
           Resource: "arn:aws:states:::events:putEvents.waitForTaskToken",
-          Parameters: { Entries: [{ Source: "etl.dev.workflow", DetailType: "CountLines", Detail: { "taskToken.$": "$$.Task.Token", "text.$": "$.text", "hang.$": "$.hang", workMs: 2000, heartbeatMs: 100 } }] },
+          Parameters: { Entries: [{ Source: "etl.dev.workflow", DetailType: "CountLines", Detail: { "taskToken.$": "$$.Task.Token", "text.$": "$.text", "hang.$": "$.hang", workMs: 1000, heartbeatMs: 50 } }] },
           // On the test's clock (see the test): the worker's real start-up, however slow, is not counted against it.
           HeartbeatSeconds: 8,
           TimeoutSeconds: 60,

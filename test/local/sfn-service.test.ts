@@ -241,7 +241,8 @@ describe("local/sfn-service", () => {
   describe("Retry, Catch and integrations", () => {
     it("retries on a custom error name, then succeeds; putEvents entries reach the callback", async () => {
       const entries: PutEventsEntry[][] = [];
-      const { service, sfn, run, pollTask } = await start("retry-catch.asl.json", { putEvents: (e) => void entries.push(e) });
+      // The retry's pause (IntervalSeconds 1) is not what is shown here.
+      const { service, sfn, run, pollTask } = await start("retry-catch.asl.json", { putEvents: (e) => void entries.push(e), retryIntervalOverrides: { Work: 0 } });
       const arn = await run({});
       const first = await pollTask();
       await sfn.send(new SendTaskFailureCommand({ taskToken: first.token, error: "FlakyError", cause: "try again" }));
