@@ -382,7 +382,7 @@ describe("local/sfn-service", () => {
       await service.close();
       expect((await service.waitForExecution(arn)).status).to.equal("ABORTED");
       await new Promise((resolve) => setImmediate(resolve));
-      const ours = [...live.values()].filter((caller) => /local[\\/](sfn-service|aws-json-server)|aws-local-stepfunctions/.test(caller));
+      const ours = [...live.values()].filter((caller) => /local[\\/](sfn-service|sfn[\\/]|aws-json-server)|aws-local-stepfunctions/.test(caller));
       expect(ours, ours.join("\n\n")).to.deep.equal([]);
       const refused = await rejection(fetch(service.endpoint, { method: "POST" }));
       expect(String((refused as Error & { cause?: { code?: string } }).cause?.code)).to.equal("ECONNREFUSED");
