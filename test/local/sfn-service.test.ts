@@ -223,16 +223,20 @@ describe("local/sfn-service", () => {
     });
 
     it("TimeoutSeconds: fails the task with States.Timeout despite heartbeats, which States.TaskFailed does not catch", async () => {
-      const { service, sfn, run, pollTask } = await start("timeouts.asl.json");
+      const { service, sfn, run, poll } = await start("timeouts.asl.json");
+      // The poll is held before the task is scheduled, so it gets the task however late the machine runs it.
+      const polled = poll();
+      while (service.heldPolls() === 0) await new Promise((resolve) => setImmediate(resolve));
       const arn = await run({ mode: "timeout" });
-      const { token } = await pollTask();
-      const beats = setInterval(() => void sfn.send(new SendTaskHeartbeatCommand({ taskToken: token })).catch(() => undefined), 400);
+      const token = (await polled).taskToken!;
+      expect(token, "the task").to.be.a("string");
+      const beats = setInterval(() => void sfn.send(new SendTaskHeartbeatCommand({ taskToken: token })).catch(() => undefined), 200);
       cleanups.push(() => clearInterval(beats));
       const done = await service.waitForExecution(arn);
       expect(done.error).to.equal("States.Timeout");
       expect(done.status).to.equal("FAILED");
-      // At TimeoutSeconds (2), not extended by the heartbeats that go on every 400 ms (that would never end).
-      expect(done.stopDate!.getTime() - done.startDate.getTime()).to.be.within(1900, 20_000);
+      // At TimeoutSeconds (1), not extended by the heartbeats that go on every 200 ms (that would never end).
+      expect(done.stopDate!.getTime() - done.startDate.getTime()).to.be.within(900, 20_000);
       expect((await rejection(sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: "{}" })))).name).to.equal("TaskTimedOut");
       expect(ofType(service.events, "ActivityTaskClosed").map((e) => e.outcome)).to.deep.equal(["TIMED_OUT"]);
     });
