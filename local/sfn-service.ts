@@ -26,6 +26,7 @@ import {
   iso,
   LocalRuntimeError,
   MAX_TIMER_SECONDS,
+  NODE_TIMERS,
   TaskError,
   optionalString,
   OUTPUT_MAX_CHARS,
@@ -38,9 +39,10 @@ import {
   type SnsNotification,
   type StateExitStatus,
   type TaskStateInfo,
+  type TaskTimers,
 } from "./sfn/model";
 
-export type { ActivityTaskOutcome, ExecutionDescription, ExecutionStatus, PutEventsEntry, SfnEvent, SnsNotification, StateExitStatus } from "./sfn/model";
+export type { ActivityTaskOutcome, ExecutionDescription, ExecutionStatus, PutEventsEntry, SfnEvent, SnsNotification, StateExitStatus, TaskTimers } from "./sfn/model";
 
 const LONG_POLL_MS = 60_000;
 /** AWS: an execution can be redriven at most 1,000 times. */
@@ -88,6 +90,11 @@ export interface LocalStepFunctionsOptions {
   lambdaFunction?: (name: string) => LocalFunction | undefined;
   /** A `.sync` task re-checks its run this often in case a state-change event was lost (see `serviceEvent`). Default: 10,000 ms. */
   syncRecheckMs?: number;
+  /**
+   * The timers HeartbeatSeconds runs on (TimeoutSeconds, Retry and Wait stay on the library's real timers). Default:
+   * Node's. A test passes timers it advances itself, to show heartbeat timing without waiting it out.
+   */
+  heartbeatTimers?: TaskTimers;
 }
 
 /** `$$.Task.Token` evaluates to this while the library evaluates a state's Parameters; the task's token replaces it. */
@@ -219,11 +226,15 @@ export class LocalStepFunctions {
     if (!Number.isInteger(longPollMs) || longPollMs < 1 || longPollMs > LONG_POLL_MS) {
       throw new Error(`longPollMs ${options.longPollMs}: expected an integer from 1 to ${LONG_POLL_MS}`);
     }
+    const timers = options.heartbeatTimers ?? NODE_TIMERS;
+    if (typeof timers.setTimeout !== "function" || typeof timers.clearTimeout !== "function") {
+      throw new Error("heartbeatTimers: expected an object with setTimeout(callback, ms) and clearTimeout(handle)");
+    }
     this.stateMachineArn = `arn:aws:states:${region}:${accountId}:stateMachine:${name}`;
     this.region = region;
     this.accountId = accountId;
     for (const [stateName, state] of allStates(options.stateMachine.definition)) this.stateTypes.set(stateName, state.Type);
-    this.tasks = new ActivityTasks({ region, accountId, longPollMs, emit: (e, event, at) => this.emit(e, event, at), isClosed: () => this.closed });
+    this.tasks = new ActivityTasks({ region, accountId, longPollMs, timers, emit: (e, event, at) => this.emit(e, event, at), isClosed: () => this.closed });
     try {
       ({ tasks: this.taskStates, nested: this.nestedStates } = describeStates(options.stateMachine.definition));
       this.machine = libraryMachine(libraryDefinition(options.stateMachine.definition));

@@ -21,6 +21,7 @@ import {
   type Emit,
   type Execution,
   type TaskStateInfo,
+  type TaskTimers,
 } from "./model";
 
 const TOKEN = /^[A-Za-z0-9_-]{64}$/;
@@ -33,6 +34,8 @@ export interface ActivityTasksOptions {
   emit: Emit;
   /** A closing service answers new polls at once. */
   isClosed: () => boolean;
+  /** What HeartbeatSeconds is timed with. */
+  timers: TaskTimers;
 }
 
 export class ActivityTasks {
@@ -55,7 +58,6 @@ export class ActivityTasks {
   releasePolls(): void {
     for (const activity of this.activities.values()) for (const poll of activity.polls.splice(0)) poll(undefined);
   }
-
 
   create(input: Record<string, unknown>) {
     const name = requiredString(input, "name");
@@ -149,8 +151,8 @@ export class ActivityTasks {
 
   private armHeartbeat(task: ActivityTask) {
     if (task.heartbeatMs === undefined) return;
-    clearTimeout(task.heartbeatTimer);
-    task.heartbeatTimer = setTimeout(() => {
+    this.options.timers.clearTimeout(task.heartbeatTimer);
+    task.heartbeatTimer = this.options.timers.setTimeout(() => {
       const cause = `no heartbeat or result for state '${task.state}' within HeartbeatSeconds`;
       this.closeTask(task, "HEARTBEAT_TIMED_OUT", "States.HeartbeatTimeout", cause);
       task.reject(new TaskError("States.HeartbeatTimeout", cause));
@@ -162,7 +164,7 @@ export class ActivityTasks {
     if (task.status === "CLOSED") return false;
     task.status = "CLOSED";
     task.outcome = outcome;
-    clearTimeout(task.heartbeatTimer);
+    this.options.timers.clearTimeout(task.heartbeatTimer);
     task.execution.tasks.delete(task);
     if (!task.activity) {
       // An integration task: its handler records its result; a timeout or an abort is recorded now, not once the

@@ -101,7 +101,7 @@ export interface ActivityTask {
   input: string;
   status: "SCHEDULED" | "STARTED" | "CLOSED";
   heartbeatMs?: number;
-  heartbeatTimer?: NodeJS.Timeout;
+  heartbeatTimer?: unknown;
   resolve: (output: unknown) => void;
   reject: (error: Error) => void;
   /** An integration task's: tells its handler the execution no longer waits. */
@@ -129,6 +129,20 @@ export interface Execution extends ExecutionDescription {
   openStates: Map<string, OpenState>;
   done: Promise<void>;
 }
+
+/**
+ * The timers HeartbeatSeconds runs on: Node's by default. A caller that must show a heartbeat timeout's timing
+ * without waiting it out in real time (a test) passes timers it advances itself.
+ */
+export interface TaskTimers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const NODE_TIMERS: TaskTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 export interface TaskStateInfo {
   resource: string;

@@ -1,8 +1,9 @@
 // Test doubles shared by the function tests: AWS errors as the SDK raises them, an in-memory
-// DynamoDB (dynalite on 127.0.0.1) with the real key design, and a silent logger.
+// DynamoDB (dynalite on 127.0.0.1) with the real key design, a silent logger, and a fake clock for retry pauses.
 import type { AddressInfo } from "node:net";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
+import { useFakeTimers } from "sinon";
 import dynalite from "dynalite";
 import type { TableKeys } from "../../core/table-keys";
 import { createLogger } from "../../functions/shared/logger";
@@ -14,6 +15,28 @@ export function awsError(name: string, message = `${name} message`, status = 400
 }
 
 export const silentLogger = () => createLogger();
+
+/**
+ * Runs `work` with setTimeout (also node:timers/promises') on sinon's fake clock, which moves only between the checks
+ * `paused` makes: a retry's pause is shown to be taken (the next attempt waits for the clock), not waited out. Only
+ * for code that does no real I/O (mocked clients): nothing else may wait on a timer meanwhile.
+ */
+export async function withFakePauses<T>(work: () => Promise<T>, paused: () => void): Promise<T> {
+  const clock = useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+  try {
+    const running = work();
+    running.catch(() => undefined); // awaited below
+    for (;;) {
+      await clock.tickAsync(0); // what can happen without the clock moving has happened
+      if (clock.countTimers() === 0) break;
+      paused();
+      await clock.nextAsync();
+    }
+    return await running;
+  } finally {
+    clock.restore();
+  }
+}
 
 export interface LocalDynamo {
   ddb: DynamoDBClient;

@@ -11,6 +11,7 @@ import { loadStateMachine } from "../../asl/loader";
 import { AwsJsonError, startAwsJsonServer, type AwsJsonServer } from "../../local/aws-json-server";
 import { LocalStepFunctions, type LocalStepFunctionsOptions, type SfnEvent } from "../../local/sfn-service";
 import { LOCAL_INTEGRATIONS } from "../../local/sfn/integrations";
+import { ManualClock } from "../support/manual-clock";
 import { SendTaskHeartbeatCommand, SendTaskSuccessCommand, SFNClient } from "@aws-sdk/client-sfn";
 
 const dir = mkdtempSync(join(tmpdir(), "etl-sfn-integrations-"));
@@ -378,22 +379,21 @@ describe("local Step Functions service: service integrations", () => {
       } finally {
         await answered.close();
       }
-      // TimeoutSeconds closes the task: a late answer gets TaskTimedOut, as in AWS.
-      const late = await run({ ...definition(60), States: { ...definition(60).States, HandOff: { ...definition(60).States.HandOff, TimeoutSeconds: 1, HeartbeatSeconds: undefined } } }, { lambdaFunction: () => handOff });
-      try {
-        const d = await late.done();
-        expect(d.error).to.equal("States.Timeout");
-        const answer = await late.client.send(new SendTaskSuccessCommand({ taskToken: token, output: "{}" })).catch((e: Error) => e);
-        expect((answer as Error).name).to.equal("TaskTimedOut");
-      } finally {
-        await late.close();
-      }
+      // Side by side, both on the service's real timers: TimeoutSeconds closes the task (a late answer gets TaskTimedOut,
+      // as in AWS); silence past HeartbeatSeconds fails it (the default timers, which other tests replace with a clock).
+      let lateToken = "";
+      const lateHandOff = async (event: any) => ((lateToken = event.token), "accepted");
+      const late = await run({ ...definition(60), States: { ...definition(60).States, HandOff: { ...definition(60).States.HandOff, TimeoutSeconds: 1, HeartbeatSeconds: undefined } } }, { lambdaFunction: () => lateHandOff });
       const silent = await run(definition(1), { lambdaFunction: () => handOff });
       try {
-        const output = JSON.parse((await silent.done()).output!);
-        expect(output.error.Error).to.equal("States.HeartbeatTimeout");
+        const [d, silentDone] = await Promise.all([late.done(), silent.done()]);
+        expect(d.error).to.equal("States.Timeout");
+        const answer = await late.client.send(new SendTaskSuccessCommand({ taskToken: lateToken, output: "{}" })).catch((e: Error) => e);
+        expect((answer as Error).name).to.equal("TaskTimedOut");
+        expect(JSON.parse(silentDone.output!).error.Error).to.equal("States.HeartbeatTimeout");
         expect(taskClosed(silent.sfn.events, "HandOff").map((e) => e.outcome)).to.deep.equal(["HEARTBEAT_TIMED_OUT"]);
       } finally {
+        await late.close();
         await silent.close();
       }
     });
@@ -423,9 +423,8 @@ describe("local Step Functions service: service integrations", () => {
         CountLines: {
           Type: "Task",
           Resource: "arn:aws:states:::events:putEvents.waitForTaskToken",
-          Parameters: { Entries: [{ Source: "etl.dev.workflow", DetailType: "CountLines", Detail: { "taskToken.$": "$$.Task.Token", "text.$": "$.text", "hang.$": "$.hang", workMs: 8500, heartbeatMs: 250 } }] },
-          // 8 s: the worker (another process) heartbeats as the event reaches it, which on a loaded machine was seen
-          // over 2 s after the task started (load 23); its work (workMs) lasts just past it.
+          Parameters: { Entries: [{ Source: "etl.dev.workflow", DetailType: "CountLines", Detail: { "taskToken.$": "$$.Task.Token", "text.$": "$.text", "hang.$": "$.hang", workMs: 1000, heartbeatMs: 50 } }] },
+          // On the test's clock (see the test): the worker's real start-up, however slow, is not counted against it.
           HeartbeatSeconds: 8,
           TimeoutSeconds: 60,
           Catch: [{ ErrorEquals: ["States.HeartbeatTimeout"], ResultPath: "$.error", Next: "WorkerSilent" }],
@@ -438,21 +437,43 @@ describe("local Step Functions service: service integrations", () => {
     it("the worker gets the token, heartbeats past HeartbeatSeconds while it works, and answers SendTaskSuccess", async () => {
       const file = join(dir, "external-worker.asl.json");
       writeFileSync(file, JSON.stringify(definition));
-      const again = await LocalStepFunctions.start({ stateMachine: loadStateMachine(file, {}), putEvents: (entries) => apiDestination(entries).then(() => undefined) });
+      // HeartbeatSeconds runs on the test's clock, moved on 3 s (under HeartbeatSeconds) at each heartbeat of the working
+      // task once both tasks' timers are set: the silent task times out at the third, the working one outlives
+      // HeartbeatSeconds only by heartbeating. Where on the clock each task closed, by execution:
+      const clock = new ManualClock();
+      const closedAt = new Map<string, number>();
+      const onEvent = (e: SfnEvent) => void (e.type === "TaskClosed" && closedAt.set(e.executionArn, clock.now));
+      const again = await LocalStepFunctions.start({ stateMachine: loadStateMachine(file, {}), putEvents: (entries) => apiDestination(entries).then(() => undefined), heartbeatTimers: clock, onEvent });
       await startWorker(again.endpoint);
       const client = new SFNClient({ endpoint: again.endpoint, region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } });
+      let working = true;
+      void (async () => {
+        while (clock.pending < 2) await clock.setsReach(clock.sets + 1); // the working task's timer is reset, not added
+        while (working) {
+          await clock.setsReach(clock.sets + 1); // only the working task sets its timer again: a heartbeat
+          if (working) clock.advance(3000);
+        }
+      })();
       try {
         const { StartExecutionCommand } = await import("@aws-sdk/client-sfn");
-        // Both at once (each waits out HeartbeatSeconds, one heartbeating past it, one silent), as one worker serves many tasks.
+        // Both at once (one heartbeating past HeartbeatSeconds, one silent), as one worker serves many tasks.
         const [ok, hung] = await Promise.all([
           client.send(new StartExecutionCommand({ stateMachineArn: again.stateMachineArn, input: JSON.stringify({ text: "a\nb\n\nc\n", hang: false }) })),
           client.send(new StartExecutionCommand({ stateMachineArn: again.stateMachineArn, input: JSON.stringify({ text: "x", hang: true }) })),
         ]);
-        const [d, timedOut] = await Promise.all([again.waitForExecution(ok.executionArn!), again.waitForExecution(hung.executionArn!)]);
+        const d = await again.waitForExecution(ok.executionArn!);
+        working = false;
+        // Were the working task's heartbeats too few to time the silent one out, this ends it (the check below fails).
+        if (!closedAt.has(hung.executionArn!)) clock.advance(8000);
+        expect(closedAt.get(hung.executionArn!), "the silent task closed at HeartbeatSeconds").to.equal(8000);
+        expect(closedAt.get(ok.executionArn!), "the working task closed past HeartbeatSeconds").to.be.at.least(8000);
+        expect(clock.pending, "no heartbeat timer left").to.equal(0);
+        const timedOut = await again.waitForExecution(hung.executionArn!);
         expect(d.status).to.equal("SUCCEEDED");
         expect(JSON.parse(d.output!)).to.deep.equal({ lines: 3, worker: "external-worker" });
         expect(JSON.parse(timedOut.output!).error.Error).to.equal("States.HeartbeatTimeout");
       } finally {
+        working = false;
         client.destroy();
         await again.close();
       }

@@ -19,6 +19,7 @@ import { definitionPath, loadConfig, resourceNames } from "../../core/config";
 import { localActivityArn, localWorkflowArns } from "../../local/arns";
 import { LocalStepFunctions, type LocalStepFunctionsOptions, type PutEventsEntry, type SfnEvent } from "../../local/sfn-service";
 import { jobStateName } from "../support/asl-states";
+import { ManualClock } from "../support/manual-clock";
 import { workflowShape } from "../support/workflow";
 
 const FIXTURES = join(__dirname, "..", "fixtures", "asl");
@@ -181,32 +182,40 @@ describe("local/sfn-service", () => {
 
   describe("timeouts", () => {
     it("HeartbeatSeconds: heartbeats keep the task alive; silence fails it with States.HeartbeatTimeout", async () => {
-      const { service, sfn, run, pollTask } = await start("timeouts.asl.json");
+      // HeartbeatSeconds (2) runs on the test's clock: its timing is shown to the millisecond, with no real wait.
+      const clock = new ManualClock();
+      const { service, sfn, run, pollTask } = await start("timeouts.asl.json", { heartbeatTimers: clock });
       const arn = await run({ mode: "heartbeat" });
       const { token } = await pollTask();
-      // HeartbeatSeconds is 2: a heartbeat every 250 ms for 2.5 s (only a stall of 1.75 s could break it), then silence.
-      let lastBeat = 0;
-      for (let i = 0; i < 10; i++) {
-        await sleep(250);
-        lastBeat = Date.now();
+      const closed = () => ofType(service.events, "ActivityTaskClosed").map((e) => e.outcome);
+      // From the task's scheduling, a heartbeat every 1.5 s keeps it open for 6 s, three times HeartbeatSeconds (a
+      // heartbeat to a closed task answers TaskTimedOut).
+      for (let i = 0; i < 4; i++) {
+        clock.advance(1500);
         await sfn.send(new SendTaskHeartbeatCommand({ taskToken: token }));
       }
+      expect(closed(), "alive past HeartbeatSeconds while heartbeating").to.deep.equal([]);
+      // Then silence: open until HeartbeatSeconds after the last heartbeat, closed at that moment.
+      clock.advance(1999);
+      expect(closed(), "open 1.999 s after the last heartbeat").to.deep.equal([]);
+      clock.advance(1);
+      expect(closed(), "closed 2 s after the last heartbeat").to.deep.equal(["HEARTBEAT_TIMED_OUT"]);
       const done = await service.waitForExecution(arn);
       expect(done.status).to.equal("FAILED");
       expect(done.error).to.equal("States.HeartbeatTimeout");
-      expect(done.stopDate!.getTime() - done.startDate.getTime(), "alive past HeartbeatSeconds").to.be.at.least(2500);
-      expect(done.stopDate!.getTime() - lastBeat, "ended by the silence after the last heartbeat").to.be.within(1900, 20_000);
       expect((await rejection(sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: "{}" })))).name).to.equal("TaskTimedOut");
-      const closed = ofType(service.events, "ActivityTaskClosed");
-      expect(closed.map((e) => e.outcome)).to.deep.equal(["HEARTBEAT_TIMED_OUT"]);
+      expect(clock.pending, "no heartbeat timer left").to.equal(0);
     });
 
     it("a Catch on States.Timeout catches a heartbeat timeout, as in AWS; a Retry on States.HeartbeatTimeout retries it", async () => {
-      // The retry is scheduled ~2 s after the first poll (1 s heartbeat + 1 s interval): poll longer than that.
-      const { service, run, pollTask } = await start("../../local/fixtures/heartbeat-catch.asl.json", { longPollMs: 6000 });
+      // HeartbeatSeconds (1) on the test's clock; the retry's pause (IntervalSeconds 1) is not what is shown here.
+      const clock = new ManualClock();
+      const { service, run, pollTask } = await start("../../local/fixtures/heartbeat-catch.asl.json", { heartbeatTimers: clock, retryIntervalOverrides: { Beat: 0 } });
       const arn = await run({});
       await pollTask(); // first attempt: silence
+      clock.advance(1000);
       await pollTask(); // the retry: silence again
+      clock.advance(1000);
       const done = await service.waitForExecution(arn);
       expect(done.status, JSON.stringify(done)).to.equal("SUCCEEDED");
       expect(JSON.parse(done.output!).caught.Error).to.equal("States.HeartbeatTimeout");
@@ -214,16 +223,20 @@ describe("local/sfn-service", () => {
     });
 
     it("TimeoutSeconds: fails the task with States.Timeout despite heartbeats, which States.TaskFailed does not catch", async () => {
-      const { service, sfn, run, pollTask } = await start("timeouts.asl.json");
+      const { service, sfn, run, poll } = await start("timeouts.asl.json");
+      // The poll is held before the task is scheduled, so it gets the task however late the machine runs it.
+      const polled = poll();
+      while (service.heldPolls() === 0) await new Promise((resolve) => setImmediate(resolve));
       const arn = await run({ mode: "timeout" });
-      const { token } = await pollTask();
-      const beats = setInterval(() => void sfn.send(new SendTaskHeartbeatCommand({ taskToken: token })).catch(() => undefined), 400);
+      const token = (await polled).taskToken!;
+      expect(token, "the task").to.be.a("string");
+      const beats = setInterval(() => void sfn.send(new SendTaskHeartbeatCommand({ taskToken: token })).catch(() => undefined), 200);
       cleanups.push(() => clearInterval(beats));
       const done = await service.waitForExecution(arn);
       expect(done.error).to.equal("States.Timeout");
       expect(done.status).to.equal("FAILED");
-      // At TimeoutSeconds (2), not extended by the heartbeats that go on every 400 ms (that would never end).
-      expect(done.stopDate!.getTime() - done.startDate.getTime()).to.be.within(1900, 20_000);
+      // At TimeoutSeconds (1), not extended by the heartbeats that go on every 200 ms (that would never end).
+      expect(done.stopDate!.getTime() - done.startDate.getTime()).to.be.within(900, 20_000);
       expect((await rejection(sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: "{}" })))).name).to.equal("TaskTimedOut");
       expect(ofType(service.events, "ActivityTaskClosed").map((e) => e.outcome)).to.deep.equal(["TIMED_OUT"]);
     });
@@ -232,7 +245,8 @@ describe("local/sfn-service", () => {
   describe("Retry, Catch and integrations", () => {
     it("retries on a custom error name, then succeeds; putEvents entries reach the callback", async () => {
       const entries: PutEventsEntry[][] = [];
-      const { service, sfn, run, pollTask } = await start("retry-catch.asl.json", { putEvents: (e) => void entries.push(e) });
+      // The retry's pause (IntervalSeconds 1) is not what is shown here.
+      const { service, sfn, run, pollTask } = await start("retry-catch.asl.json", { putEvents: (e) => void entries.push(e), retryIntervalOverrides: { Work: 0 } });
       const arn = await run({});
       const first = await pollTask();
       await sfn.send(new SendTaskFailureCommand({ taskToken: first.token, error: "FlakyError", cause: "try again" }));
@@ -372,7 +386,7 @@ describe("local/sfn-service", () => {
       await service.close();
       expect((await service.waitForExecution(arn)).status).to.equal("ABORTED");
       await new Promise((resolve) => setImmediate(resolve));
-      const ours = [...live.values()].filter((caller) => /local[\\/](sfn-service|aws-json-server)|aws-local-stepfunctions/.test(caller));
+      const ours = [...live.values()].filter((caller) => /local[\\/](sfn-service|sfn[\\/]|aws-json-server)|aws-local-stepfunctions/.test(caller));
       expect(ours, ours.join("\n\n")).to.deep.equal([]);
       const refused = await rejection(fetch(service.endpoint, { method: "POST" }));
       expect(String((refused as Error & { cause?: { code?: string } }).cause?.code)).to.equal("ECONNREFUSED");
@@ -401,6 +415,12 @@ describe("local/sfn-service", () => {
       (stateMachine.definition as any).States.Work.HeartbeatSecondsPath = "$.beat";
       const error = await rejection(LocalStepFunctions.start({ stateMachine }));
       expect(error.message).to.match(/single-activity\.asl\.json: state 'Work': .*HeartbeatSecondsPath/);
+    });
+
+    it("rejects heartbeatTimers that are not timers, naming the option", async () => {
+      const stateMachine = loadStateMachine(join(FIXTURES, "single-activity.asl.json"), { WorkActivityArn: WORK });
+      const error = await rejection(LocalStepFunctions.start({ stateMachine, heartbeatTimers: { setTimeout: () => 0 } as never }));
+      expect(error.message).to.match(/^heartbeatTimers: .*clearTimeout/);
     });
   });
 

@@ -6,7 +6,7 @@ import { ArrivalsTable } from "../../../functions/data-arrival/arrivals-table";
 import { emptySummary } from "../../../functions/data-arrival/deps";
 import { handleS3Records } from "../../../functions/data-arrival/uploads";
 import { acceptWaitTask } from "../../../functions/data-arrival/wait-task";
-import { awsError, silentLogger } from "../fakes";
+import { awsError, silentLogger, withFakePauses } from "../fakes";
 import { arrivalHarness, BUCKET, CONFIG, NOW, s3Record, waitTask } from "./harness";
 
 const EXEC = "arn:aws:states:us-east-1:123456789012:execution:etl-dev-workflow:run-1";
@@ -37,7 +37,10 @@ describe("data-arrival wait tasks", () => {
 
   it("retries the InvalidTaskInput report when SFN is throttling", async () => {
     h.sfn.on(SendTaskFailureCommand).rejectsOnce(awsError("ThrottlingException", "Rate exceeded")).resolves({});
-    await acceptWaitTask(h.deps, "orders", waitTask("tok", "not json"), emptySummary());
+    let pauses = 0;
+    const pausedAfterAttempt = () => expect(h.sfn.commandCalls(SendTaskFailureCommand), "the pause follows a failed attempt").to.have.length(++pauses);
+    await withFakePauses(() => acceptWaitTask(h.deps, "orders", waitTask("tok", "not json"), emptySummary()), pausedAfterAttempt);
+    expect(pauses).to.equal(1);
     expect(h.sfn.commandCalls(SendTaskFailureCommand)).to.have.length(2);
   });
 
@@ -119,14 +122,20 @@ describe("data-arrival wait tasks when DynamoDB is down", () => {
     sfn.on(SendTaskFailureCommand).rejectsOnce(awsError("ThrottlingException", "Rate exceeded")).resolves({});
     const deps = { sfn: sfnClient, table: new ArrivalsTable(ddbClient, "etl-dev-data-arrivals", 30), config: CONFIG, logger: silentLogger(), now: () => NOW };
     const task = waitTask("tok", { dataset: "orders", executionArn: EXEC, dataSince: "2026-11-23T12:00:00.000Z" });
-    await acceptWaitTask(deps, "orders", task, emptySummary());
+    // Each attempt after the first waits for a pause (on a fake clock, not waited out).
+    let pauses = 0;
+    const pausedAfterAttempt = () => expect(sfn.commandCalls(SendTaskFailureCommand), "the pause follows a failed attempt").to.have.length(++pauses);
+    await withFakePauses(() => acceptWaitTask(deps, "orders", task, emptySummary()), pausedAfterAttempt);
     expect(sfn.commandCalls(SendTaskFailureCommand)).to.have.length(2);
+    expect(pauses).to.equal(1);
 
     sfn.reset();
     sfn.on(SendTaskFailureCommand).rejects(awsError("ThrottlingException", "Rate exceeded"));
+    pauses = 0;
     let thrown: unknown;
-    await acceptWaitTask(deps, "orders", task, emptySummary()).catch((e) => (thrown = e));
+    await withFakePauses(() => acceptWaitTask(deps, "orders", task, emptySummary()), pausedAfterAttempt).catch((e) => (thrown = e));
     expect((thrown as Error).name).to.equal("ThrottlingException");
     expect(sfn.commandCalls(SendTaskFailureCommand)).to.have.length(3);
+    expect(pauses).to.equal(2);
   });
 });

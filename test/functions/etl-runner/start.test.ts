@@ -10,7 +10,7 @@ import { STALE_CLAIM_MS } from "../../../functions/etl-runner/engine";
 import { createGlueClient, createGlueClients, GLUE_MAX_ATTEMPTS, GLUE_REQUEST_TIMEOUT_MS } from "../../../functions/etl-runner/clients";
 import { RUNNER_VERSION, RunsTable } from "../../../functions/etl-runner/runs-table";
 import { RUNNER_TABLE } from "../../../core/table-keys";
-import { awsError, silentLogger, startDynalite } from "../fakes";
+import { awsError, silentLogger, startDynalite, withFakePauses } from "../fakes";
 import { GlueEngine } from "../../../functions/etl-runner/engines/glue";
 import { glueEngines, NOW, runnerHarness } from "./harness";
 
@@ -131,7 +131,10 @@ describe("etl-runner start", () => {
   it("retries the InvalidTaskInput report when SFN is throttling, so the token is not orphaned", async () => {
     const h = runnerHarness();
     h.sfn.on(SendTaskFailureCommand).rejectsOnce(awsError("ThrottlingException", "Rate exceeded")).resolves({});
-    await acceptTask(h.deps, { taskToken: TOKEN, input: "{}" }, emptySummary());
+    let pauses = 0;
+    const pausedAfterAttempt = () => expect(h.sfn.commandCalls(SendTaskFailureCommand), "the pause follows a failed attempt").to.have.length(++pauses);
+    await withFakePauses(() => acceptTask(h.deps, { taskToken: TOKEN, input: "{}" }, emptySummary()), pausedAfterAttempt);
+    expect(pauses).to.equal(1);
     expect(h.sfn.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input.error)).to.deep.equal(["InvalidTaskInput", "InvalidTaskInput"]);
   });
 
@@ -139,10 +142,14 @@ describe("etl-runner start", () => {
     const h = runnerHarness();
     h.ddb.on(PutItemCommand).rejects(awsError("InternalServerError", "DynamoDB is down", 500));
     h.sfn.on(SendTaskFailureCommand).rejects(awsError("ThrottlingException", "Rate exceeded"));
+    // Each attempt after the first waits for a pause (on a fake clock, not waited out).
+    let pauses = 0;
+    const pausedAfterAttempt = () => expect(h.sfn.commandCalls(SendTaskFailureCommand), "the pause follows a failed attempt").to.have.length(++pauses);
     let thrown: unknown;
-    await acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify({ JobName: "j" }) }, emptySummary()).catch((e) => (thrown = e));
+    await withFakePauses(() => acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify({ JobName: "j" }) }, emptySummary()), pausedAfterAttempt).catch((e) => (thrown = e));
     expect((thrown as Error).name).to.equal("ThrottlingException");
     expect(h.sfn.commandCalls(SendTaskFailureCommand)).to.have.length(3);
+    expect(pauses).to.equal(2);
   });
 
   const startErrors: Array<[string, number, string]> = [
