@@ -35,6 +35,12 @@ const [{ name: VIEW, dataset: DATASET }] = config.jobs[job].inputs;
 const RAW = config.datasets[DATASET!].prefix;
 /** The dataset's sample data, as `npm start` generates it (a year of days where generated from its schema). */
 const sample = () => sampleCsv(config, DATASET!, { days: 365 });
+/** A dataset's sample lines for the shared cases, generated once per file (each case gets copies). */
+const caseSamples = new Map<string, string[]>();
+const caseSampleLines = (dataset: string, schema: ReturnType<typeof datasetSchema>) => {
+  if (!caseSamples.has(dataset)) caseSamples.set(dataset, sampleLines(dataset, schema, 40));
+  return [...caseSamples.get(dataset)!];
+};
 
 
 describe("local/athena-service", () => {
@@ -95,7 +101,7 @@ describe("local/athena-service", () => {
         for (const input of config.jobs[job].inputs) {
           const dataset = input.dataset!;
           const schema = datasetSchema(config, dataset);
-          const [header, ...lines] = sampleLines(dataset, schema, 40);
+          const [header, ...lines] = caseSampleLines(dataset, schema);
           const files = testCase.files({ dataset, schema, header: splitCsvLine(header), lines }, shape.datasets.indexOf(dataset));
           const dir = join(h.work, dataset);
           for (const [name, body] of Object.entries(files)) {
