@@ -13,12 +13,12 @@ import { JobInputError } from "../../functions/etl-runner/engine";
 import { checkRawInputs } from "../../functions/etl-runner/engines/athena-headers";
 import { checkQuality, DataQualityError, jobQualityLimits } from "../../core/quality";
 import { CASES, sampleLines } from "../spark/cases";
-import { rawTableName } from "../../core/catalog";
+import { catalogTables, rawTableName } from "../../core/catalog";
 import { loadConfig, resourceNames, schemaPath, scriptsDir, sqlPath } from "../../core/config";
 import { readSchemaFile } from "../../core/schema-file";
 import { STAGING_URI_MARKER } from "../../core/job-spec";
 import { runTransformation } from "../../local/etl-engine";
-import { prunedPaths } from "../../local/athena-execution";
+import { AthenaQueryError, createAthenaDuckDb, prunedPaths, runAthenaStatement } from "../../local/athena-execution";
 import { snakeCase } from "../../local/csv";
 import { splitCsvLine } from "../csv-line";
 import { datasetSchema, sampleCsv } from "../support/samples";
@@ -35,6 +35,12 @@ const [{ name: VIEW, dataset: DATASET }] = config.jobs[job].inputs;
 const RAW = config.datasets[DATASET!].prefix;
 /** The dataset's sample data, as `npm start` generates it (a year of days where generated from its schema). */
 const sample = () => sampleCsv(config, DATASET!, { days: 365 });
+/** A dataset's sample lines for the shared cases, generated once per file (each case gets copies). */
+const caseSamples = new Map<string, string[]>();
+const caseSampleLines = (dataset: string, schema: ReturnType<typeof datasetSchema>) => {
+  if (!caseSamples.has(dataset)) caseSamples.set(dataset, sampleLines(dataset, schema, 40));
+  return [...caseSamples.get(dataset)!];
+};
 
 
 describe("local/athena-service", () => {
@@ -95,7 +101,7 @@ describe("local/athena-service", () => {
         for (const input of config.jobs[job].inputs) {
           const dataset = input.dataset!;
           const schema = datasetSchema(config, dataset);
-          const [header, ...lines] = sampleLines(dataset, schema, 40);
+          const [header, ...lines] = caseSampleLines(dataset, schema);
           const files = testCase.files({ dataset, schema, header: splitCsvLine(header), lines }, shape.datasets.indexOf(dataset));
           const dir = join(h.work, dataset);
           for (const [name, body] of Object.entries(files)) {
@@ -206,6 +212,29 @@ describe("local/athena-service", () => {
     expect(unpruned.Status?.State).to.equal("FAILED");
     // The unlisted file's gzip error (zlib's message; the listed files alone were read above).
     expect(unpruned.Status?.StateChangeReason).to.match(/invalid block type|incorrect header check|unexpected end of file/);
+  });
+
+  it("runs statements on one DuckDB, each in an in-memory database of its own: two at once both succeed, and none stays attached (a failed one neither)", async () => {
+    await h.put(`${RAW}a.csv`, sample());
+    const duckdb = await createAthenaDuckDb();
+    try {
+      const run = (statement: string, queryId: string) =>
+        runAthenaStatement({ s3: h.s3.client, duckdb, catalog: { database: config.glue.databaseName, bucket: BUCKET, tables: catalogTables(config) }, database: config.glue.databaseName, statement, queryId });
+      const [a, b] = await Promise.all([run(statementTo(`s3://${BUCKET}/staging/a/`), "query-a"), run(statementTo(`s3://${BUCKET}/staging/b/`), "query-b")]);
+      expect(a.rows).to.be.greaterThan(0).and.equal(b.rows);
+      expect(await h.keysUnder("staging/a/")).to.have.length(1);
+      expect(await h.keysUnder("staging/b/")).to.have.length(1);
+      const failed = await run(`UNLOAD (SELECT CAST('x' AS BIGINT) AS "n") TO 's3://${BUCKET}/staging/f/' WITH (format = 'PARQUET')`, "query-f").catch((e: Error) => e);
+      expect(failed).to.be.instanceOf(AthenaQueryError).with.property("message").that.matches(/the query failed/);
+      const connection = await duckdb.connect();
+      try {
+        expect((await connection.runAndReadAll("SELECT database_name FROM duckdb_databases() WHERE NOT internal")).getRows()).to.deep.equal([["memory"]]);
+      } finally {
+        connection.closeSync();
+      }
+    } finally {
+      duckdb.closeSync();
+    }
   });
 
   it("prunes a table's files only when every scan of it has a top-level \"$path\" IN list as its whole WHERE", () => {

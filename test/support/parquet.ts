@@ -30,10 +30,14 @@ export async function jsonRows(connection: Connection, source: string): Promise<
   const columns = described.getRowObjectsJson().map((r) => [String(r.column_name), String(r.column_type)] as [string, string]);
   const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
   const result = await connection.runAndReadAll(`SELECT ${columns.map(([name, type]) => (type === "VARCHAR" ? `encode(${quoted(name)})` : quoted(name))).join(", ")} FROM ${source}`);
-  const raw = result.getRows();
   const rows = result.getRowsJson() as unknown[][];
+  // Only the text columns' values read again, as their bytes (not every value twice).
   columns.forEach(([, type], c) => {
-    if (type === "VARCHAR") rows.forEach((row, r) => (row[c] = raw[r][c] === null ? null : utf8.decode((raw[r][c] as { bytes: Uint8Array }).bytes)));
+    if (type !== "VARCHAR") return;
+    rows.forEach((row, r) => {
+      const raw = result.value(c, r) as { bytes: Uint8Array } | null;
+      row[c] = raw === null ? null : utf8.decode(raw.bytes);
+    });
   });
   return { columns, rows };
 }
