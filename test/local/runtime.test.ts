@@ -85,6 +85,21 @@ describe("local/runtime", () => {
       return { outDir, ...(await run({ outDir, uploadBeforeStart: true })) };
     })());
 
+  /**
+   * One run that fails the last job, moved to EMR Serverless as one configuration line does, in the folder of the
+   * succeeded run (snapshotted before it starts): shared by the two tests that read it (each starts it when run alone).
+   */
+  let emrFailed: Promise<Awaited<ReturnType<typeof run>> & { first: Awaited<ReturnType<typeof succeededRun>>; before: Record<string, string> }> | undefined;
+  const emrFailedRun = () =>
+    (emrFailed ??= (async () => {
+      const first = await succeededRun();
+      expect(first.report.status, first.report.error).to.equal("SUCCEEDED");
+      const before = await folderSnapshot(first.report.output.dir);
+      const { workerType: _w, numberOfWorkers: _n, ...job } = config.jobs[lastJob];
+      const emrConfig: EtlConfig = { ...config, jobs: { ...config.jobs, [lastJob]: { ...job, engine: "emr-serverless" } } };
+      return { first, before, ...(await run({ config: emrConfig, outDir: first.report.output.dir, failJobs: [lastJob] })) };
+    })());
+
   it("takes every job no other job reads as a final job; each gets its own subfolder of the output only when there are several", () => {
     expect(finalJobs(config)).to.deep.equal(shape.finalJobs);
     const dataset = config.jobs[shape.datasetJobs[0]];
@@ -190,14 +205,11 @@ describe("local/runtime", () => {
   });
 
   it("a failed run leaves the previous result in place, and the report says what is on disk", async () => {
-    const first = await succeededRun();
-    expect(first.report.status, first.report.error).to.equal("SUCCEEDED");
+    const { first, before, report } = await emrFailedRun();
     const outDir = first.report.output.dir;
-    const before = await folderSnapshot(outDir);
-    const failed = await run({ outDir, failJobs: [lastJob] });
-    expect(failed.report.status).to.equal("FAILED");
+    expect(report.status).to.equal("FAILED");
     expect(await folderSnapshot(outDir)).to.deep.equal(before);
-    expect(failed.report.output).to.deep.equal({ dir: outDir, files: first.report.output.files, rows: first.report.output.rows, written: false });
+    expect(report.output).to.deep.equal({ dir: outDir, files: first.report.output.files, rows: first.report.output.rows, written: false });
   });
 
   it("refuses an output folder holding Parquet files it did not write, and leaves them and every other file alone", async () => {
@@ -232,9 +244,7 @@ describe("local/runtime", () => {
 
   it("fails a job on EMR Serverless by --fail-job, delivering its state changes to the runner as the rule would", async () => {
     // The last job moved to EMR Serverless, as one configuration line does.
-    const { workerType: _w, numberOfWorkers: _n, ...job } = config.jobs[lastJob];
-    const emrConfig: EtlConfig = { ...config, jobs: { ...config.jobs, [lastJob]: { ...job, engine: "emr-serverless" } } };
-    const { report, triggers } = await run({ config: emrConfig, failJobs: [lastJob] });
+    const { report, triggers } = await emrFailedRun();
     expect(report.status).to.equal("FAILED");
     const failed = report.jobs.find((j) => j.jobName === names.glueJob(lastJob))!;
     expect(failed).to.deep.include({ engine: "emr-serverless", state: "FAILED" });
