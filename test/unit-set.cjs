@@ -6,7 +6,7 @@ module.exports = {
     "test/e2e/**",
     "test/example/{e2e-*,local-athena-service}.test.ts",
     "test/asl/failure-path.test.ts",
-    "test/bench/{call-counter,stats}.test.ts",
+    "test/bench/{call-counter,reap-all,stats}.test.ts",
     "test/functions/*/{arrivals-table,contract,runs-table,release,sfn-client,start,uploads,wait-task,wake-events,worker}.test.ts",
     "test/glue-scripts/etl_common.test.ts",
     "test/local/{athena-service,aws-json-server,emr-serverless-service,eventbridge-service,glue-service,kicks,runtime,s3,s3-staging,sfn-service,sfn-integrations,sfn-native-engines,sfn-redrive}.test.ts",
