@@ -3,7 +3,7 @@
 // by the table's input.regex, a line that does not match all NULL, with the "$path" of its file; Parquet tables: typed
 // columns by name), the query
 // runs as written (local/athena-dialect.ts), and its result is written as Parquet or JSON to the UNLOAD destination,
-// which must be empty, as on Athena. A statement runs on the service's DuckDB in an in-memory database of its own.
+// which must be empty, as on Athena.
 import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
@@ -46,20 +46,8 @@ export class AthenaQueryError extends Error {
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 const identifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
-/**
- * The DuckDB a local Athena runs its statements on, one per service: creating and closing one per statement cost
- * about 20 ms of CPU, a fifth of a small statement's. Its file cache is off: every statement reads files of its own.
- */
-export function createAthenaDuckDb(): Promise<DuckDBInstance> {
-  return DuckDBInstance.create(":memory:", { enable_external_file_cache: "false" });
-}
-
-/**
- * Runs one UNLOAD statement on the local S3; `database` is the query's context. Throws AthenaQueryError. It runs on
- * `duckdb` (createAthenaDuckDb) in an in-memory database attached for it alone (its tables, its dialect's macros)
- * and detached after, so statements running at once do not see each other's tables.
- */
-export async function runAthenaStatement(options: { s3: S3Client; duckdb: DuckDBInstance; catalog: LocalCatalog; database: string; statement: string; queryId: string }): Promise<AthenaStatementResult> {
+/** Runs one UNLOAD statement on the local S3; `database` is the query's context. Throws AthenaQueryError. */
+export async function runAthenaStatement(options: { s3: S3Client; catalog: LocalCatalog; database: string; statement: string; queryId: string }): Promise<AthenaStatementResult> {
   const { catalog, statement } = options;
   const staging = new S3Staging(options.s3);
   if (options.database !== catalog.database) throw new AthenaQueryError(`SCHEMA_NOT_FOUND: Schema '${options.database}' does not exist`);
@@ -81,11 +69,9 @@ export async function runAthenaStatement(options: { s3: S3Client; duckdb: DuckDB
     throw new AthenaQueryError(`HIVE_PATH_ALREADY_EXISTS: Target directory for table already exists: ${unload.destination}. You may need to manually clean the data at location before retrying.`);
 
   const work = await mkdtemp(join(tmpdir(), "etl-athena-"));
-  const connection = await options.duckdb.connect();
-  const own = identifier(`athena_${options.queryId}`);
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
   try {
-    await connection.run(`ATTACH ':memory:' AS ${own}`);
-    await connection.run(`USE ${own}`);
     await installAthenaDialect(connection);
     await connection.run(`CREATE SCHEMA ${identifier(catalog.database)}`);
     let dataScannedInBytes = 0;
@@ -108,13 +94,9 @@ export async function runAthenaStatement(options: { s3: S3Client; duckdb: DuckDB
     await staging.replacePrefix(destination.bucket, destination.prefix, outputDir);
     return { rows, dataScannedInBytes, engineExecutionTimeInMillis };
   } finally {
-    try {
-      await connection.run(`USE memory`);
-      await connection.run(`DETACH DATABASE IF EXISTS ${own}`);
-    } finally {
-      connection.closeSync();
-      await rm(work, { recursive: true, force: true });
-    }
+    connection.closeSync();
+    instance.closeSync();
+    await rm(work, { recursive: true, force: true });
   }
 }
 

@@ -5,8 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { AwsJsonError, notifyListener, startAwsJsonServer, type AwsJsonHandler } from "./aws-json-server";
-import type { DuckDBInstance } from "@duckdb/node-api";
-import { AthenaQueryError, createAthenaDuckDb, runAthenaStatement, type AthenaStatementResult, type LocalCatalog } from "./athena-execution";
+import { AthenaQueryError, runAthenaStatement, type AthenaStatementResult, type LocalCatalog } from "./athena-execution";
 
 export type QueryState = "QUEUED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED";
 const FINAL_STATES: ReadonlySet<QueryState> = new Set(["SUCCEEDED", "FAILED", "CANCELLED"]);
@@ -68,8 +67,6 @@ export class LocalAthena {
   /** Ends a query's QUEUED wait early, by id: a stopped query's work settles at once. */
   private readonly queuedWakes = new Map<string, () => void>();
   private readonly sequence = new Map<string, number>();
-  /** The DuckDB every query runs on, created at the first that runs; closed with the service. */
-  private duckdb?: Promise<DuckDBInstance>;
   private closed = false;
 
   constructor(private readonly options: LocalAthenaOptions) {}
@@ -93,18 +90,6 @@ export class LocalAthena {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.allSettled([...this.pending]);
-    const duckdb = this.duckdb;
-    this.duckdb = undefined;
-    (await duckdb?.catch(() => undefined))?.closeSync();
-  }
-
-  /** The service's DuckDB; one that failed to start is tried again by the next query. */
-  private duckDb(): Promise<DuckDBInstance> {
-    const created = (this.duckdb ??= createAthenaDuckDb());
-    created.catch(() => {
-      if (this.duckdb === created) this.duckdb = undefined;
-    });
-    return created;
   }
 
   private find(id: unknown): QueryExecution {
@@ -237,7 +222,7 @@ export class LocalAthena {
     let outcome: { ok: true; result: AthenaStatementResult } | { ok: false; error: unknown };
     try {
       if (injected) throw new AthenaQueryError(injected);
-      outcome = { ok: true, result: await runAthenaStatement({ s3: this.options.s3, duckdb: await this.duckDb(), catalog: this.options.catalog, database: query.QueryExecutionContext.Database, statement: query.Query, queryId: query.QueryExecutionId }) };
+      outcome = { ok: true, result: await runAthenaStatement({ s3: this.options.s3, catalog: this.options.catalog, database: query.QueryExecutionContext.Database, statement: query.Query, queryId: query.QueryExecutionId }) };
     } catch (error) {
       outcome = { ok: false, error };
     }

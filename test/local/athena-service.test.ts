@@ -13,12 +13,12 @@ import { JobInputError } from "../../functions/etl-runner/engine";
 import { checkRawInputs } from "../../functions/etl-runner/engines/athena-headers";
 import { checkQuality, DataQualityError, jobQualityLimits } from "../../core/quality";
 import { CASES, sampleLines } from "../spark/cases";
-import { catalogTables, rawTableName } from "../../core/catalog";
+import { rawTableName } from "../../core/catalog";
 import { loadConfig, resourceNames, schemaPath, scriptsDir, sqlPath } from "../../core/config";
 import { readSchemaFile } from "../../core/schema-file";
 import { STAGING_URI_MARKER } from "../../core/job-spec";
 import { runTransformation } from "../../local/etl-engine";
-import { AthenaQueryError, createAthenaDuckDb, prunedPaths, runAthenaStatement } from "../../local/athena-execution";
+import { prunedPaths } from "../../local/athena-execution";
 import { snakeCase } from "../../local/csv";
 import { splitCsvLine } from "../csv-line";
 import { datasetSchema, sampleCsv } from "../support/samples";
@@ -212,29 +212,6 @@ describe("local/athena-service", () => {
     expect(unpruned.Status?.State).to.equal("FAILED");
     // The unlisted file's gzip error (zlib's message; the listed files alone were read above).
     expect(unpruned.Status?.StateChangeReason).to.match(/invalid block type|incorrect header check|unexpected end of file/);
-  });
-
-  it("runs statements on one DuckDB, each in an in-memory database of its own: two at once both succeed, and none stays attached (a failed one neither)", async () => {
-    await h.put(`${RAW}a.csv`, sample());
-    const duckdb = await createAthenaDuckDb();
-    try {
-      const run = (statement: string, queryId: string) =>
-        runAthenaStatement({ s3: h.s3.client, duckdb, catalog: { database: config.glue.databaseName, bucket: BUCKET, tables: catalogTables(config) }, database: config.glue.databaseName, statement, queryId });
-      const [a, b] = await Promise.all([run(statementTo(`s3://${BUCKET}/staging/a/`), "query-a"), run(statementTo(`s3://${BUCKET}/staging/b/`), "query-b")]);
-      expect(a.rows).to.be.greaterThan(0).and.equal(b.rows);
-      expect(await h.keysUnder("staging/a/")).to.have.length(1);
-      expect(await h.keysUnder("staging/b/")).to.have.length(1);
-      const failed = await run(`UNLOAD (SELECT CAST('x' AS BIGINT) AS "n") TO 's3://${BUCKET}/staging/f/' WITH (format = 'PARQUET')`, "query-f").catch((e: Error) => e);
-      expect(failed).to.be.instanceOf(AthenaQueryError).with.property("message").that.matches(/the query failed/);
-      const connection = await duckdb.connect();
-      try {
-        expect((await connection.runAndReadAll("SELECT database_name FROM duckdb_databases() WHERE NOT internal")).getRows()).to.deep.equal([["memory"]]);
-      } finally {
-        connection.closeSync();
-      }
-    } finally {
-      duckdb.closeSync();
-    }
   });
 
   it("prunes a table's files only when every scan of it has a top-level \"$path\" IN list as its whole WHERE", () => {
