@@ -39,10 +39,10 @@ import {
   type SnsNotification,
   type StateExitStatus,
   type TaskStateInfo,
-  type TaskTimers,
+  type HeartbeatTimers,
 } from "./sfn/model";
 
-export type { ActivityTaskOutcome, ExecutionDescription, ExecutionStatus, PutEventsEntry, SfnEvent, SnsNotification, StateExitStatus, TaskTimers } from "./sfn/model";
+export type { ActivityTaskOutcome, ExecutionDescription, ExecutionStatus, PutEventsEntry, SfnEvent, SnsNotification, StateExitStatus, HeartbeatTimers } from "./sfn/model";
 
 const LONG_POLL_MS = 60_000;
 /** AWS: an execution can be redriven at most 1,000 times. */
@@ -94,7 +94,7 @@ export interface LocalStepFunctionsOptions {
    * The timers HeartbeatSeconds runs on (TimeoutSeconds, Retry and Wait stay on the library's real timers). Default:
    * Node's. A test passes timers it advances itself, to show heartbeat timing without waiting it out.
    */
-  heartbeatTimers?: TaskTimers;
+  heartbeatTimers?: HeartbeatTimers;
 }
 
 /** `$$.Task.Token` evaluates to this while the library evaluates a state's Parameters; the task's token replaces it. */
@@ -280,9 +280,9 @@ export class LocalStepFunctions {
     return this.tasks.arn(name);
   }
 
-  /** How many GetActivityTask long-polls the service holds now (a poll still on its way is not counted). */
-  heldPolls(): number {
-    return this.tasks.heldPolls();
+  /** Resolves once the service holds a GetActivityTask long-poll (at once if it holds one now; not one on its way). */
+  pollHeld(): Promise<void> {
+    return this.tasks.pollHeld();
   }
 
   /** Resolves when the execution has ended and every event about it is recorded. */

@@ -21,7 +21,7 @@ import {
   type Emit,
   type Execution,
   type TaskStateInfo,
-  type TaskTimers,
+  type HeartbeatTimers,
 } from "./model";
 
 const TOKEN = /^[A-Za-z0-9_-]{64}$/;
@@ -35,12 +35,13 @@ export interface ActivityTasksOptions {
   /** A closing service answers new polls at once. */
   isClosed: () => boolean;
   /** What HeartbeatSeconds is timed with. */
-  timers: TaskTimers;
+  timers: HeartbeatTimers;
 }
 
 export class ActivityTasks {
   private readonly activities = new Map<string, Activity>();
   private readonly tokens = new Map<string, ActivityTask>();
+  private readonly pollHeldWaiters: Array<() => void> = [];
 
   constructor(private readonly options: ActivityTasksOptions) {}
 
@@ -49,9 +50,10 @@ export class ActivityTasks {
     return localActivityArn(name, this.options.region, this.options.accountId);
   }
 
-  /** How many GetActivityTask requests are waiting for a task. */
-  heldPolls(): number {
-    return [...this.activities.values()].reduce((sum, activity) => sum + activity.polls.length, 0);
+  /** Resolves once a GetActivityTask request is held waiting for a task (at once if one is held now). */
+  pollHeld(): Promise<void> {
+    if ([...this.activities.values()].some((activity) => activity.polls.length > 0)) return Promise.resolve();
+    return new Promise((resolve) => this.pollHeldWaiters.push(resolve));
   }
 
   /** Answers every waiting GetActivityTask with no task (the service is closing). */
@@ -96,6 +98,7 @@ export class ActivityTasks {
         const timer = setTimeout(gone, this.options.longPollMs);
         signal.addEventListener("abort", gone, { once: true });
         activity.polls.push(finish);
+        for (const wake of this.pollHeldWaiters.splice(0)) wake();
       });
     }
     // A task closed meanwhile is still handed over: its token then answers TaskTimedOut, as in AWS.

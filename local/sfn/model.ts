@@ -134,12 +134,12 @@ export interface Execution extends ExecutionDescription {
  * The timers HeartbeatSeconds runs on: Node's by default. A caller that must show a heartbeat timeout's timing
  * without waiting it out in real time (a test) passes timers it advances itself.
  */
-export interface TaskTimers {
+export interface HeartbeatTimers {
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
 
-export const NODE_TIMERS: TaskTimers = {
+export const NODE_TIMERS: HeartbeatTimers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };

@@ -3,6 +3,7 @@
 import type { AddressInfo } from "node:net";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
+import { expect } from "chai";
 import { useFakeTimers } from "sinon";
 import dynalite from "dynalite";
 import type { TableKeys } from "../../core/table-keys";
@@ -17,22 +18,27 @@ export function awsError(name: string, message = `${name} message`, status = 400
 export const silentLogger = () => createLogger();
 
 /**
- * Runs `work` with setTimeout (also node:timers/promises') on sinon's fake clock, which moves only between the checks
- * `paused` makes: a retry's pause is shown to be taken (the next attempt waits for the clock), not waited out. Only
- * for code that does no real I/O (mocked clients): nothing else may wait on a timer meanwhile.
+ * Runs `work` with setTimeout (also node:timers/promises') on sinon's fake clock, moved on only once nothing else can
+ * happen: each retry's pause is shown to be taken (the next attempt waits for the clock), not waited out, and to come
+ * right after an attempt (`attempts()`, the attempts made so far, is one more at each pause). Returns the pauses'
+ * lengths in ms. Only for code that does no real I/O (mocked clients): nothing else may wait on a timer meanwhile.
  */
-export async function withFakePauses<T>(work: () => Promise<T>, paused: () => void): Promise<T> {
+export async function withFakePauses(work: () => Promise<unknown>, attempts: () => number): Promise<number[]> {
   const clock = useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+  const pauses: number[] = [];
   try {
     const running = work();
     running.catch(() => undefined); // awaited below
     for (;;) {
       await clock.tickAsync(0); // what can happen without the clock moving has happened
       if (clock.countTimers() === 0) break;
-      paused();
+      expect(attempts(), `attempts before pause ${pauses.length + 1}`).to.equal(pauses.length + 1);
+      const pausedAt = clock.now;
       await clock.nextAsync();
+      pauses.push(clock.now - pausedAt);
     }
-    return await running;
+    await running;
+    return pauses;
   } finally {
     clock.restore();
   }

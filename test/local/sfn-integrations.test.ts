@@ -379,8 +379,9 @@ describe("local Step Functions service: service integrations", () => {
       } finally {
         await answered.close();
       }
-      // Side by side, both on the service's real timers: TimeoutSeconds closes the task (a late answer gets TaskTimedOut,
-      // as in AWS); silence past HeartbeatSeconds fails it (the default timers, which other tests replace with a clock).
+      // Side by side, both on the service's real timers: TimeoutSeconds closes the task (a late answer gets
+      // TaskTimedOut, as in AWS); silence past HeartbeatSeconds fails it (the default timers, which other tests
+      // replace with a clock).
       let lateToken = "";
       const lateHandOff = async (event: any) => ((lateToken = event.token), "accepted");
       const late = await run({ ...definition(60), States: { ...definition(60).States, HandOff: { ...definition(60).States.HandOff, TimeoutSeconds: 1, HeartbeatSeconds: undefined } } }, { lambdaFunction: () => lateHandOff });
@@ -423,7 +424,7 @@ describe("local Step Functions service: service integrations", () => {
         CountLines: {
           Type: "Task",
           Resource: "arn:aws:states:::events:putEvents.waitForTaskToken",
-          Parameters: { Entries: [{ Source: "etl.dev.workflow", DetailType: "CountLines", Detail: { "taskToken.$": "$$.Task.Token", "text.$": "$.text", "hang.$": "$.hang", workMs: 1000, heartbeatMs: 50 } }] },
+          Parameters: { Entries: [{ Source: "etl.dev.workflow", DetailType: "CountLines", Detail: { "taskToken.$": "$$.Task.Token", "text.$": "$.text", "hang.$": "$.hang", parts: 2 } }] },
           // On the test's clock (see the test): the worker's real start-up, however slow, is not counted against it.
           HeartbeatSeconds: 8,
           TimeoutSeconds: 60,
@@ -437,9 +438,10 @@ describe("local Step Functions service: service integrations", () => {
     it("the worker gets the token, heartbeats past HeartbeatSeconds while it works, and answers SendTaskSuccess", async () => {
       const file = join(dir, "external-worker.asl.json");
       writeFileSync(file, JSON.stringify(definition));
-      // HeartbeatSeconds runs on the test's clock, moved on 3 s (under HeartbeatSeconds) at each heartbeat of the working
-      // task once both tasks' timers are set: the silent task times out at the third, the working one outlives
-      // HeartbeatSeconds only by heartbeating. Where on the clock each task closed, by execution:
+      // HeartbeatSeconds (8 s) runs on the test's clock, which moves on 7 s (under HeartbeatSeconds) at each heartbeat
+      // of the working task and at nothing else: the silent task times out at the second, the working one (two parts,
+      // a heartbeat after each, each sent once the one before is answered) outlives HeartbeatSeconds only by
+      // heartbeating. Where on the clock each task closed, by execution:
       const clock = new ManualClock();
       const closedAt = new Map<string, number>();
       const onEvent = (e: SfnEvent) => void (e.type === "TaskClosed" && closedAt.set(e.executionArn, clock.now));
@@ -448,25 +450,27 @@ describe("local Step Functions service: service integrations", () => {
       const client = new SFNClient({ endpoint: again.endpoint, region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } });
       let working = true;
       void (async () => {
-        while (clock.pending < 2) await clock.setsReach(clock.sets + 1); // the working task's timer is reset, not added
-        while (working) {
-          await clock.setsReach(clock.sets + 1); // only the working task sets its timer again: a heartbeat
-          if (working) clock.advance(3000);
+        // Timers set: the silent task's (started first), the working task's, then only the working task's heartbeats.
+        for (let sets = 3; ; sets++) {
+          await clock.setsReach(sets);
+          if (!working) break;
+          clock.advance(7000);
         }
       })();
       try {
         const { StartExecutionCommand } = await import("@aws-sdk/client-sfn");
-        // Both at once (one heartbeating past HeartbeatSeconds, one silent), as one worker serves many tasks.
-        const [ok, hung] = await Promise.all([
-          client.send(new StartExecutionCommand({ stateMachineArn: again.stateMachineArn, input: JSON.stringify({ text: "a\nb\n\nc\n", hang: false }) })),
-          client.send(new StartExecutionCommand({ stateMachineArn: again.stateMachineArn, input: JSON.stringify({ text: "x", hang: true }) })),
-        ]);
+        // Both at once (one heartbeating past HeartbeatSeconds, one silent), as one worker serves many tasks; the
+        // silent one first, so that every timer set after the working task's own is a heartbeat of the working task.
+        const hung = await client.send(new StartExecutionCommand({ stateMachineArn: again.stateMachineArn, input: JSON.stringify({ text: "x", hang: true }) }));
+        await clock.setsReach(1);
+        const ok = await client.send(new StartExecutionCommand({ stateMachineArn: again.stateMachineArn, input: JSON.stringify({ text: "a\nb\n\nc\n", hang: false }) }));
         const d = await again.waitForExecution(ok.executionArn!);
         working = false;
-        // Were the working task's heartbeats too few to time the silent one out, this ends it (the check below fails).
+        // Were the working task's heartbeats not to move the clock, this ends the silent task, and the working task's
+        // check ("closed past HeartbeatSeconds") fails.
         if (!closedAt.has(hung.executionArn!)) clock.advance(8000);
         expect(closedAt.get(hung.executionArn!), "the silent task closed at HeartbeatSeconds").to.equal(8000);
-        expect(closedAt.get(ok.executionArn!), "the working task closed past HeartbeatSeconds").to.be.at.least(8000);
+        expect(closedAt.get(ok.executionArn!), "the working task closed past HeartbeatSeconds, after its two heartbeats").to.equal(14_000);
         expect(clock.pending, "no heartbeat timer left").to.equal(0);
         const timedOut = await again.waitForExecution(hung.executionArn!);
         expect(d.status).to.equal("SUCCEEDED");

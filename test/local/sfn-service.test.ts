@@ -127,7 +127,7 @@ describe("local/sfn-service", () => {
       const { service, poll } = await start("single-activity.asl.json", { longPollMs: 60_000 });
       const pending = poll();
       // Held by the service, not still on its way (close() resets a connection whose request it has not read).
-      while (service.heldPolls() === 0) await new Promise((resolve) => setImmediate(resolve));
+      await service.pollHeld();
       const began = Date.now();
       await service.close();
       expect((await pending).taskToken).to.equal(undefined);
@@ -226,7 +226,7 @@ describe("local/sfn-service", () => {
       const { service, sfn, run, poll } = await start("timeouts.asl.json");
       // The poll is held before the task is scheduled, so it gets the task however late the machine runs it.
       const polled = poll();
-      while (service.heldPolls() === 0) await new Promise((resolve) => setImmediate(resolve));
+      await service.pollHeld();
       const arn = await run({ mode: "timeout" });
       const token = (await polled).taskToken!;
       expect(token, "the task").to.be.a("string");

@@ -1,13 +1,14 @@
 // Timers that fire only when the test advances them (the local Step Functions service's `heartbeatTimers`): a test
 // shows HeartbeatSeconds' timing exactly, with no real wait and no race between a timeout and the machine's load.
-import type { TaskTimers } from "../../local/sfn-service";
+// Not sinon's fake clock: it replaces the process's global timers, which the servers and the library also use.
+import type { HeartbeatTimers } from "../../local/sfn-service";
 
 interface Timer {
   due: number;
   callback: () => void;
 }
 
-export class ManualClock implements TaskTimers {
+export class ManualClock implements HeartbeatTimers {
   /** Milliseconds advanced so far. */
   now = 0;
   /** How many timers were set so far (a task's heartbeat timer is set when it is scheduled and at each heartbeat). */

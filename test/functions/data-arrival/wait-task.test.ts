@@ -37,10 +37,9 @@ describe("data-arrival wait tasks", () => {
 
   it("retries the InvalidTaskInput report when SFN is throttling", async () => {
     h.sfn.on(SendTaskFailureCommand).rejectsOnce(awsError("ThrottlingException", "Rate exceeded")).resolves({});
-    let pauses = 0;
-    const pausedAfterAttempt = () => expect(h.sfn.commandCalls(SendTaskFailureCommand), "the pause follows a failed attempt").to.have.length(++pauses);
-    await withFakePauses(() => acceptWaitTask(h.deps, "orders", waitTask("tok", "not json"), emptySummary()), pausedAfterAttempt);
-    expect(pauses).to.equal(1);
+    const attempts = () => h.sfn.commandCalls(SendTaskFailureCommand).length;
+    const pauses = await withFakePauses(() => acceptWaitTask(h.deps, "orders", waitTask("tok", "not json"), emptySummary()), attempts);
+    expect(pauses, "sendFinalTaskFailure's first default pause").to.deep.equal([200]);
     expect(h.sfn.commandCalls(SendTaskFailureCommand)).to.have.length(2);
   });
 
@@ -123,19 +122,17 @@ describe("data-arrival wait tasks when DynamoDB is down", () => {
     const deps = { sfn: sfnClient, table: new ArrivalsTable(ddbClient, "etl-dev-data-arrivals", 30), config: CONFIG, logger: silentLogger(), now: () => NOW };
     const task = waitTask("tok", { dataset: "orders", executionArn: EXEC, dataSince: "2026-11-23T12:00:00.000Z" });
     // Each attempt after the first waits for a pause (on a fake clock, not waited out).
-    let pauses = 0;
-    const pausedAfterAttempt = () => expect(sfn.commandCalls(SendTaskFailureCommand), "the pause follows a failed attempt").to.have.length(++pauses);
-    await withFakePauses(() => acceptWaitTask(deps, "orders", task, emptySummary()), pausedAfterAttempt);
+    const attempts = () => sfn.commandCalls(SendTaskFailureCommand).length;
+    const pauses = await withFakePauses(() => acceptWaitTask(deps, "orders", task, emptySummary()), attempts);
     expect(sfn.commandCalls(SendTaskFailureCommand)).to.have.length(2);
-    expect(pauses).to.equal(1);
+    expect(pauses, "sendFinalTaskFailure's first default pause").to.deep.equal([200]);
 
     sfn.reset();
     sfn.on(SendTaskFailureCommand).rejects(awsError("ThrottlingException", "Rate exceeded"));
-    pauses = 0;
     let thrown: unknown;
-    await withFakePauses(() => acceptWaitTask(deps, "orders", task, emptySummary()), pausedAfterAttempt).catch((e) => (thrown = e));
+    const pausesThenThrown = await withFakePauses(() => acceptWaitTask(deps, "orders", task, emptySummary()).catch((e) => (thrown = e)), attempts);
     expect((thrown as Error).name).to.equal("ThrottlingException");
     expect(sfn.commandCalls(SendTaskFailureCommand)).to.have.length(3);
-    expect(pauses).to.equal(2);
+    expect(pausesThenThrown, "sendFinalTaskFailure's default pauses").to.deep.equal([200, 800]);
   });
 });

@@ -131,10 +131,9 @@ describe("etl-runner start", () => {
   it("retries the InvalidTaskInput report when SFN is throttling, so the token is not orphaned", async () => {
     const h = runnerHarness();
     h.sfn.on(SendTaskFailureCommand).rejectsOnce(awsError("ThrottlingException", "Rate exceeded")).resolves({});
-    let pauses = 0;
-    const pausedAfterAttempt = () => expect(h.sfn.commandCalls(SendTaskFailureCommand), "the pause follows a failed attempt").to.have.length(++pauses);
-    await withFakePauses(() => acceptTask(h.deps, { taskToken: TOKEN, input: "{}" }, emptySummary()), pausedAfterAttempt);
-    expect(pauses).to.equal(1);
+    const attempts = () => h.sfn.commandCalls(SendTaskFailureCommand).length;
+    const pauses = await withFakePauses(() => acceptTask(h.deps, { taskToken: TOKEN, input: "{}" }, emptySummary()), attempts);
+    expect(pauses, "sendFinalTaskFailure's first default pause").to.deep.equal([200]);
     expect(h.sfn.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input.error)).to.deep.equal(["InvalidTaskInput", "InvalidTaskInput"]);
   });
 
@@ -143,13 +142,12 @@ describe("etl-runner start", () => {
     h.ddb.on(PutItemCommand).rejects(awsError("InternalServerError", "DynamoDB is down", 500));
     h.sfn.on(SendTaskFailureCommand).rejects(awsError("ThrottlingException", "Rate exceeded"));
     // Each attempt after the first waits for a pause (on a fake clock, not waited out).
-    let pauses = 0;
-    const pausedAfterAttempt = () => expect(h.sfn.commandCalls(SendTaskFailureCommand), "the pause follows a failed attempt").to.have.length(++pauses);
+    const attempts = () => h.sfn.commandCalls(SendTaskFailureCommand).length;
     let thrown: unknown;
-    await withFakePauses(() => acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify({ JobName: "j" }) }, emptySummary()), pausedAfterAttempt).catch((e) => (thrown = e));
+    const pauses = await withFakePauses(() => acceptTask(h.deps, { taskToken: TOKEN, input: JSON.stringify({ JobName: "j" }) }, emptySummary()).catch((e) => (thrown = e)), attempts);
     expect((thrown as Error).name).to.equal("ThrottlingException");
     expect(h.sfn.commandCalls(SendTaskFailureCommand)).to.have.length(3);
-    expect(pauses).to.equal(2);
+    expect(pauses, "sendFinalTaskFailure's default pauses").to.deep.equal([200, 800]);
   });
 
   const startErrors: Array<[string, number, string]> = [
