@@ -243,7 +243,6 @@ describe("local/runtime", () => {
   });
 
   it("fails a job on EMR Serverless by --fail-job, delivering its state changes to the runner as the rule would", async () => {
-    // The last job moved to EMR Serverless, as one configuration line does.
     const { report, triggers } = await emrFailedRun();
     expect(report.status).to.equal("FAILED");
     const failed = report.jobs.find((j) => j.jobName === names.glueJob(lastJob))!;
