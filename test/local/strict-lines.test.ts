@@ -89,6 +89,8 @@ for (const scan of ["TypeScript", "WebAssembly"] as const) {
         ["UTF-8 text", "n,s,b\n1,Ünïcödé ✓,TRUE\n", 1],
         ["tab inside text", "n,s,b\n1,a\tb,TRUE\n", 1],
         ["no line break at the end", "n,s,b\n1,x,TRUE", 1],
+        ["a long line (under 1 MiB) over many chunks", `n,s,b\n1,${"x".repeat(5000)},TRUE\n2,y,FALSE\n`, 2],
+        ["a long last line without a line break", `n,s,b\n1,x,TRUE\n2,${"y".repeat(5000)},FALSE`, 2],
         ["a field too many", "n,s,b\n1,x,TRUE,4\n", undefined],
         ["a field too few", "n,s,b\n1,x\n", undefined],
         ["an empty line", "n,s,b\n1,x,TRUE\n\n2,y,FALSE\n", undefined],
