@@ -41,8 +41,9 @@ export class StrictLineCounter {
   private crlf = false;
   private failed = false;
   private records = 0;
-  /** The bytes of a line not yet ended, in pieces (copied: the caller may reuse its chunk). */
-  private pending: Buffer[] = [];
+  /** The bytes of a line not yet ended, pending[0, pendingLength) (copied: the caller may reuse its chunk), in one
+   * buffer grown by doubling, so a line cut into many small chunks costs no allocation per chunk. */
+  private pending = new Uint8Array(0);
   private pendingLength = 0;
 
   /** `scanner` gives the scan of complete lines (local/strict-lines-wasm.ts); the default is this module's own. */
@@ -58,45 +59,53 @@ export class StrictLineCounter {
 
   private take(chunk: Uint8Array): void {
     if (this.failed || chunk.length === 0) return;
-    const data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     let start = 0;
-    const lastLf = data.lastIndexOf(LF);
+    const lastLf = chunk.lastIndexOf(LF);
     if (lastLf === -1) {
-      this.keep(data);
+      this.keep(chunk);
       if (this.pendingLength > MAX_LINE) this.failed = true;
       return;
     }
     if (this.pendingLength) {
-      const firstLf = data.indexOf(LF);
-      const line = Buffer.concat([...this.pending, data.subarray(0, firstLf + 1)]);
-      this.pending = [];
-      this.pendingLength = 0;
-      this.lines(line, 0, line.length);
+      const firstLf = chunk.indexOf(LF);
+      this.keep(chunk.subarray(0, firstLf + 1));
+      this.endPendingLine();
       start = firstLf + 1;
     }
-    this.lines(data, start, lastLf + 1);
-    if (lastLf + 1 < data.length) this.keep(data.subarray(lastLf + 1));
+    this.lines(chunk, start, lastLf + 1);
+    if (lastLf + 1 < chunk.length) this.keep(chunk.subarray(lastLf + 1));
   }
 
   /** The number of records, or undefined when some line was not vouched for. */
   end(): number | undefined {
     if (this.pendingLength && !this.failed) {
       // A last line without a line break, ended as the others (one ending in a lone CR then fails as any lone CR does).
-      const line = Buffer.concat([...this.pending, this.crlf ? Uint8Array.of(CR, LF) : Uint8Array.of(LF)]);
-      this.pending = [];
-      this.pendingLength = 0;
-      this.lines(line, 0, line.length);
+      this.keep(this.crlf ? Uint8Array.of(CR, LF) : Uint8Array.of(LF));
+      this.endPendingLine();
     }
     return this.failed || !this.headerDone ? undefined : this.records;
   }
 
-  private keep(bytes: Buffer): void {
-    this.pending.push(Buffer.from(bytes));
-    this.pendingLength += bytes.length;
+  private keep(bytes: Uint8Array): void {
+    const length = this.pendingLength + bytes.length;
+    if (length > this.pending.length) {
+      const grown = new Uint8Array(Math.max(length, 2 * this.pending.length, 256));
+      grown.set(this.pending.subarray(0, this.pendingLength));
+      this.pending = grown;
+    }
+    this.pending.set(bytes, this.pendingLength);
+    this.pendingLength = length;
+  }
+
+  /** Checks the pending line (just ended by a LF) and empties it. */
+  private endPendingLine(): void {
+    const length = this.pendingLength;
+    this.pendingLength = 0;
+    this.lines(this.pending, 0, length);
   }
 
   /** Checks the complete lines data[start, end) (end is just after a LF). */
-  private lines(data: Buffer, start: number, end: number): void {
+  private lines(data: Uint8Array, start: number, end: number): void {
     if (this.failed) return;
     if (!isUtf8(data.subarray(start, end))) {
       this.failed = true;

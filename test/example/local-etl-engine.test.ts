@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { isoDate, readParquet, type Row } from "../support/parquet";
-import { runTransformation, type TransformationRequest } from "../../local/etl-engine";
+import { runTransformation, type TransformationRequest, type TransformationResult } from "../../local/etl-engine";
 import { generateMarketing, generateSales } from "../../local/sample-data";
 
 const SCRIPTS_DIR = join(__dirname, "..", "..", "glue-scripts");
@@ -56,10 +56,20 @@ describe("example: the local engine's results for PSD, PMD and JMSD", () => {
   describe("on generated data (the three jobs chained)", () => {
     const salesCsv = generateSales(3000, 7);
     const marketingCsv = generateMarketing(7);
+    // PSD's run, once: the first case checks it, the second joins its output (read only) after PMD.
+    let psdDir: string;
+    let psdResult: TransformationResult;
+    before(async () => {
+      psdDir = await mkdtemp(join(tmpdir(), "etl-engine-example-psd-"));
+      await writeFile(join(psdDir, "sales.csv"), salesCsv);
+      psdResult = await runTransformation(psd(join(psdDir, "sales.csv"), join(psdDir, "psd")));
+    });
+    after(async () => {
+      await rm(psdDir, { recursive: true, force: true });
+    });
 
     it("PSD writes one row per day matching an independent computation, typed DATE and BIGINT", async () => {
-      await writeFile(join(dir, "sales.csv"), salesCsv);
-      const result = await runTransformation(psd(join(dir, "sales.csv")));
+      const result = psdResult;
       const expected = expectedDailySales(salesCsv);
       expect(result.droppedRows).to.deep.equal({ sales: 0 });
       expect(result.rowsWritten).to.equal(expected.length);
@@ -70,9 +80,7 @@ describe("example: the local engine's results for PSD, PMD and JMSD", () => {
     });
 
     it("PMD keeps every column, renamed to snake_case and typed; JMSD joins on the date in date order", async () => {
-      await writeFile(join(dir, "sales.csv"), salesCsv);
       await writeFile(join(dir, "marketing.csv"), marketingCsv);
-      await runTransformation(psd(join(dir, "sales.csv")));
       const pmd = await runTransformation({
         inputs: [{ name: "marketing", path: join(dir, "marketing.csv"), format: "csv", schema: "marketing.json" }],
         sqlFile: "process_marketing_data.sql",
@@ -88,7 +96,7 @@ describe("example: the local engine's results for PSD, PMD and JMSD", () => {
 
       const jmsd = await runTransformation({
         inputs: [
-          { name: "sales", path: join(dir, "psd"), format: "parquet" },
+          { name: "sales", path: join(psdDir, "psd"), format: "parquet" },
           { name: "marketing", path: join(dir, "pmd"), format: "parquet" },
         ],
         sqlFile: join(SCRIPTS_DIR, "join_marketing_and_sales_data.sql"),
