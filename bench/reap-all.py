@@ -1,8 +1,10 @@
 # Runs a command as a child subreaper (Linux) and waits for every process of its tree, those whose parent ended first
 # included (esbuild's service process, say): their CPU then counts in this process's children's CPU, so in the
 # bench's cutime + cstime. Without it they are reaped by init and their CPU is lost to the figure.
-# Usage: python3 bench/reap-all.py COMMAND [ARG...]; exits with the command's status. A process still running
-# REAP_ALL_GRACE_SECONDS (default 30) after the command ended is named on stderr and killed: a test run leaves none.
+# Usage: python3 bench/reap-all.py COMMAND [ARG...]; exits with the command's status (128 + N when signal N ended it).
+# A process still running REAP_ALL_GRACE_SECONDS (default 30) after the command ended is named on stderr and killed,
+# and the exit status is then LEFTOVER_STATUS, whatever the command's: a run that leaves a process is no figure.
+# SIGINT and SIGTERM are passed to the command, and the tree is still waited for.
 import ctypes
 import os
 import signal
@@ -10,17 +12,28 @@ import subprocess
 import sys
 
 PR_SET_CHILD_SUBREAPER = 36
+LEFTOVER_STATUS = 70
+killed = []
 
 
 def main(argv: list[str]) -> int:
     if not argv:
         sys.exit("usage: reap-all.py COMMAND [ARG...]")
-    grace = int(os.environ.get("REAP_ALL_GRACE_SECONDS", "30"))
+    if sys.platform != "linux":
+        sys.exit("reap-all.py: needs Linux (prctl PR_SET_CHILD_SUBREAPER and /proc)")
+    grace_text = os.environ.get("REAP_ALL_GRACE_SECONDS", "30")
+    if not grace_text.isdigit() or int(grace_text) < 1:
+        sys.exit(f"reap-all.py: REAP_ALL_GRACE_SECONDS must be a whole number of seconds, at least 1 (got {grace_text!r})")
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         sys.exit(f"reap-all.py: prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(ctypes.get_errno())}")
+    try:
+        command = subprocess.Popen(argv)
+    except OSError as error:
+        sys.exit(f"reap-all.py: cannot run {argv[0]}: {error.strerror}")
+    for passed in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(passed, lambda signum, _frame: command.send_signal(signum))
     signal.signal(signal.SIGALRM, kill_leftovers)
-    command = subprocess.Popen(argv)
     status = None
     while True:
         try:
@@ -28,8 +41,10 @@ def main(argv: list[str]) -> int:
         except ChildProcessError:
             break
         if pid == command.pid:
-            status = os.waitstatus_to_exitcode(wait_status)
-            signal.alarm(grace)
+            command.returncode = status = os.waitstatus_to_exitcode(wait_status)  # send_signal then does nothing
+            signal.alarm(int(grace_text))
+    if killed:
+        return LEFTOVER_STATUS
     return status if status >= 0 else 128 - status
 
 
@@ -37,6 +52,7 @@ def kill_leftovers(_signum, _frame) -> None:
     leftovers = children()
     for pid in leftovers:
         print(f"reap-all.py: process {pid} ({command_line(pid)}) outlived the command; killed", file=sys.stderr)
+        killed.append(pid)
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -46,6 +62,7 @@ def kill_leftovers(_signum, _frame) -> None:
 
 
 def children() -> list[int]:
+    """The running processes whose parent is this one (not those ended and waiting to be reaped)."""
     own = os.getpid()
     found = []
     for entry in os.listdir("/proc"):
@@ -56,7 +73,7 @@ def children() -> list[int]:
                 fields = stat.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == own:
+        if int(fields[1]) == own and fields[0] != "Z":
             found.append(int(entry))
     return found
 

@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { join } from "node:path";
 import { runProcess } from "../../bench/stats";
 
@@ -29,16 +30,36 @@ describe("bench/reap-all.py: the test loop's CPU counts the processes whose pare
     expect(spawnSync("python3", [REAP_ALL, process.execPath, "-e", "process.kill(process.pid, 'SIGTERM')"]).status).to.equal(143);
   });
 
-  it("names and kills a process that outlives the command by REAP_ALL_GRACE_SECONDS, and returns", () => {
-    const sleeper = `require("node:child_process").spawn("sleep", ["600"], { detached: true, stdio: "ignore" }).unref()`;
+  it("names and kills a process that outlives the command by REAP_ALL_GRACE_SECONDS, and exits 70 whatever the command's status", () => {
+    const sleeper = `require("node:child_process").spawn("sleep", ["60"], { detached: true, stdio: "ignore" }).unref()`;
     const result = spawnSync("python3", [REAP_ALL, process.execPath, "-e", sleeper], { encoding: "utf8", env: { ...process.env, REAP_ALL_GRACE_SECONDS: "1" }, timeout: 20_000 });
-    expect(result.status, result.stderr).to.equal(0);
-    expect(result.stderr).to.match(/reap-all\.py: process \d+ \(sleep 600\) outlived the command; killed/);
+    expect(result.stderr).to.match(/reap-all\.py: process \d+ \(sleep 60\) outlived the command; killed/);
+    expect(result.status, result.stderr).to.equal(70);
   });
 
-  it("refuses to run nothing", () => {
-    const result = spawnSync("python3", [REAP_ALL], { encoding: "utf8" });
-    expect(result.status).to.not.equal(0);
-    expect(result.stderr).to.include("usage: reap-all.py COMMAND");
+  it("passes SIGTERM to the command and still waits for it", async () => {
+    const script = `process.on("SIGTERM", () => { console.log("terminated"); process.exit(5); }); console.log("ready"); setTimeout(() => process.exit(9), 10_000);`;
+    const wrapper = spawn("python3", [REAP_ALL, process.execPath, "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    let stdout = "";
+    wrapper.stdout.setEncoding("utf8").on("data", (text: string) => {
+      stdout += text;
+      if (text.includes("ready")) wrapper.kill("SIGTERM");
+    });
+    const [code] = (await once(wrapper, "close")) as [number];
+    expect(stdout).to.include("terminated");
+    expect(code).to.equal(5);
+  });
+
+  it("refuses to run nothing, a command that does not exist and a bad REAP_ALL_GRACE_SECONDS, naming each", () => {
+    const run = (args: string[], env: Record<string, string> = {}) => spawnSync("python3", [REAP_ALL, ...args], { encoding: "utf8", env: { ...process.env, ...env } });
+    expect(run([]).stderr).to.include("usage: reap-all.py COMMAND");
+    const missing = run(["no-such-command-here"]);
+    expect(missing.status).to.equal(1);
+    expect(missing.stderr).to.include("reap-all.py: cannot run no-such-command-here: No such file or directory");
+    for (const grace of ["0", "soon"]) {
+      const bad = run([process.execPath, "-e", ""], { REAP_ALL_GRACE_SECONDS: grace });
+      expect(bad.status).to.equal(1);
+      expect(bad.stderr).to.include(`REAP_ALL_GRACE_SECONDS must be a whole number of seconds, at least 1 (got '${grace}')`);
+    }
   });
 });
