@@ -27,6 +27,14 @@ const WORK = localActivityArn("work");
 const TOPIC = "arn:aws:sns:us-east-1:000000000000:failures";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves once `service` holds a long-poll; fails at once if `poll` ends first (an error, an answer). */
+const pollHeld = (service: { pollHeld(): Promise<void> }, poll: Promise<unknown>) =>
+  Promise.race([
+    service.pollHeld(),
+    poll.then((answer) => {
+      throw new Error(`the poll ended before the service held it: ${JSON.stringify(answer)}`);
+    }),
+  ]);
 
 describe("local/sfn-service", () => {
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -127,7 +135,7 @@ describe("local/sfn-service", () => {
       const { service, poll } = await start("single-activity.asl.json", { longPollMs: 60_000 });
       const pending = poll();
       // Held by the service, not still on its way (close() resets a connection whose request it has not read).
-      await service.pollHeld();
+      await pollHeld(service, pending);
       const began = Date.now();
       await service.close();
       expect((await pending).taskToken).to.equal(undefined);
@@ -226,7 +234,7 @@ describe("local/sfn-service", () => {
       const { service, sfn, run, poll } = await start("timeouts.asl.json");
       // The poll is held before the task is scheduled, so it gets the task however late the machine runs it.
       const polled = poll();
-      await service.pollHeld();
+      await pollHeld(service, polled);
       const arn = await run({ mode: "timeout" });
       const token = (await polled).taskToken!;
       expect(token, "the task").to.be.a("string");
