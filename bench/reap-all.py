@@ -4,7 +4,8 @@
 # Usage: python3 bench/reap-all.py COMMAND [ARG...]; exits with the command's status (128 + N when signal N ended it).
 # A process still running REAP_ALL_GRACE_SECONDS (default 30) after the command ended is named on stderr and killed,
 # and the exit status is then LEFTOVER_STATUS, whatever the command's: a run that leaves a process is no figure.
-# SIGINT and SIGTERM are passed to the command, and the tree is still waited for.
+# SIGINT and SIGTERM are passed to the command, and the tree is still waited for; after the command ended they end the
+# grace period at once.
 import ctypes
 import os
 import signal
@@ -13,39 +14,56 @@ import sys
 
 PR_SET_CHILD_SUBREAPER = 36
 LEFTOVER_STATUS = 70
+MAX_GRACE_SECONDS = 3600
 killed = []
+command = None
+status = None  # the command's, once waited for: only the main loop waits, so its pid is not reused before
 
 
 def main(argv: list[str]) -> int:
+    global command, status
     if not argv:
         sys.exit("usage: reap-all.py COMMAND [ARG...]")
     if sys.platform != "linux":
         sys.exit("reap-all.py: needs Linux (prctl PR_SET_CHILD_SUBREAPER and /proc)")
     grace_text = os.environ.get("REAP_ALL_GRACE_SECONDS", "30")
-    if not grace_text.isdigit() or int(grace_text) < 1:
-        sys.exit(f"reap-all.py: REAP_ALL_GRACE_SECONDS must be a whole number of seconds, at least 1 (got {grace_text!r})")
+    if not (grace_text.isdecimal() and 1 <= int(grace_text) <= MAX_GRACE_SECONDS):
+        sys.exit(
+            f"reap-all.py: REAP_ALL_GRACE_SECONDS must be a whole number of seconds from 1 to {MAX_GRACE_SECONDS}"
+            f" (got {grace_text!r})"
+        )
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         sys.exit(f"reap-all.py: prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(ctypes.get_errno())}")
+    for passed in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(passed, pass_signal)
+    signal.signal(signal.SIGALRM, kill_leftovers)
     try:
         command = subprocess.Popen(argv)
     except OSError as error:
         sys.exit(f"reap-all.py: cannot run {argv[0]}: {error.strerror}")
-    for passed in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(passed, lambda signum, _frame: command.send_signal(signum))
-    signal.signal(signal.SIGALRM, kill_leftovers)
-    status = None
     while True:
         try:
             pid, wait_status = os.wait()
         except ChildProcessError:
             break
         if pid == command.pid:
-            command.returncode = status = os.waitstatus_to_exitcode(wait_status)  # send_signal then does nothing
+            status = os.waitstatus_to_exitcode(wait_status)
             signal.alarm(int(grace_text))
     if killed:
         return LEFTOVER_STATUS
     return status if status >= 0 else 128 - status
+
+
+def pass_signal(signum, _frame) -> None:
+    """To the command while it runs (os.kill: Popen.send_signal would wait for it, taking its status from the main
+    loop); once it ended, ends the grace period."""
+    if command is None:
+        sys.exit(128 + signum)
+    if status is None:
+        os.kill(command.pid, signum)
+    else:
+        kill_leftovers(signal.SIGALRM, None)
 
 
 def kill_leftovers(_signum, _frame) -> None:

@@ -37,29 +37,49 @@ describe("bench/reap-all.py: the test loop's CPU counts the processes whose pare
     expect(result.status, result.stderr).to.equal(70);
   });
 
-  it("passes SIGTERM to the command and still waits for it", async () => {
-    const script = `process.on("SIGTERM", () => { console.log("terminated"); process.exit(5); }); console.log("ready"); setTimeout(() => process.exit(9), 10_000);`;
-    const wrapper = spawn("python3", [REAP_ALL, process.execPath, "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
-    let stdout = "";
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    it(`passes ${signal} to the command and still waits for it`, async () => {
+      const script = `process.on("${signal}", () => { console.log("got it"); process.exit(5); }); console.log("ready"); setTimeout(() => process.exit(9), 10_000);`;
+      const wrapper = spawn("python3", [REAP_ALL, process.execPath, "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+      let stdout = "";
+      wrapper.stdout.setEncoding("utf8").on("data", (text: string) => {
+        stdout += text;
+        if (text.includes("ready")) wrapper.kill(signal);
+      });
+      const [code] = (await once(wrapper, "close")) as [number];
+      expect(stdout).to.include("got it");
+      expect(code).to.equal(5);
+    });
+  }
+
+  it("ends the grace period at once on SIGTERM once the command ended, killing what is left", async () => {
+    const sleeper = `require("node:child_process").spawn("sleep", ["60"], { detached: true, stdio: "ignore" }).unref(); console.log("ended")`;
+    const wrapper = spawn("python3", [REAP_ALL, process.execPath, "-e", sleeper], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, REAP_ALL_GRACE_SECONDS: "600" } });
+    let stderr = "";
+    wrapper.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+    // Repeated: one that still reaches the command ends it, and the next ends the grace period (70 either way).
+    let repeat: NodeJS.Timeout | undefined;
     wrapper.stdout.setEncoding("utf8").on("data", (text: string) => {
-      stdout += text;
-      if (text.includes("ready")) wrapper.kill("SIGTERM");
+      if (text.includes("ended")) repeat = setInterval(() => wrapper.kill("SIGTERM"), 200);
     });
     const [code] = (await once(wrapper, "close")) as [number];
-    expect(stdout).to.include("terminated");
-    expect(code).to.equal(5);
+    clearInterval(repeat);
+    expect(stderr).to.match(/process \d+ \(sleep 60\) outlived the command; killed/);
+    expect(code).to.equal(70);
   });
 
   it("refuses to run nothing, a command that does not exist and a bad REAP_ALL_GRACE_SECONDS, naming each", () => {
     const run = (args: string[], env: Record<string, string> = {}) => spawnSync("python3", [REAP_ALL, ...args], { encoding: "utf8", env: { ...process.env, ...env } });
-    expect(run([]).stderr).to.include("usage: reap-all.py COMMAND");
+    const nothing = run([]);
+    expect(nothing.status).to.equal(1);
+    expect(nothing.stderr).to.include("usage: reap-all.py COMMAND");
     const missing = run(["no-such-command-here"]);
     expect(missing.status).to.equal(1);
     expect(missing.stderr).to.include("reap-all.py: cannot run no-such-command-here: No such file or directory");
-    for (const grace of ["0", "soon"]) {
+    for (const grace of ["0", "soon", "²", "3601"]) {
       const bad = run([process.execPath, "-e", ""], { REAP_ALL_GRACE_SECONDS: grace });
       expect(bad.status).to.equal(1);
-      expect(bad.stderr).to.include(`REAP_ALL_GRACE_SECONDS must be a whole number of seconds, at least 1 (got '${grace}')`);
+      expect(bad.stderr).to.include(`REAP_ALL_GRACE_SECONDS must be a whole number of seconds from 1 to 3600 (got '${grace}')`);
     }
   });
 });
