@@ -158,13 +158,26 @@ describe("tools/launch.cjs main.ts: the synth app of cdktf.json", function () {
   });
 
   it("with ETL_BUILD_CACHE=off builds in memory and writes nothing to the cache", () => {
-    removeAppBuild(root, "main.ts");
-    const uncached = synth({ ETL_BUILD_CACHE: "off" });
-    expect(appRecord(root)).to.equal(undefined);
-    // The same bytes as a synth with the cache, which builds and caches it again (left for the tests after this one).
+    ensureBuilt();
+    const before = appRecord(root)!;
+    const builtAt = recordTime();
+    // With a current build in the cache, which a launch reading the cache would run: this one builds (it loads the build).
+    const reportBuild = join(scratch, "report-build.cjs");
+    writeFileSync(
+      reportBuild,
+      `const Module = require("node:module");\nconst load = Module._load;\n` +
+        `Module._load = function (request, ...rest) {\n  if (request === "./app-build.ts") process.stderr.write("building\\n");\n  return load.call(this, request, ...rest);\n};\n`,
+    );
+    const uncached = run(["--require", reportBuild, ...SYNTH_APP], { ETL_BUILD_CACHE: "off" });
+    expect(uncached.status, uncached.stderr).to.equal(0);
+    expect(uncached.stderr, "built, not read from the cache").to.equal("building\n");
+    expect(appRecord(root), "the record as it was").to.deep.equal(before);
+    expect(recordTime(), "the record not written again").to.equal(builtAt);
+    // The same bytes as a synth from the cached build (left for the tests after this one).
     const cached = synth();
-    expect(appRecord(root), "cached again").to.not.equal(undefined);
+    expect(recordTime(), "the cached build reused").to.equal(builtAt);
     const ours = filesOf(uncached.outdir);
+    expect([...ours.keys()].sort()).to.deep.equal([...filesOf(cached.outdir).keys()].sort());
     for (const [file, bytes] of filesOf(cached.outdir)) expect(bytes.equals(ours.get(file)!), file).to.equal(true);
   });
 
