@@ -206,6 +206,20 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     for (const [name, command] of onTs) expect(launchedFile(command), `${name}: ${command}`).to.not.equal(undefined);
   });
 
+  it("loads before tsx's hooks every package the build loads (BUILD_PACKAGES: tools/app-build.ts and what it imports)", () => {
+    const listed = /^const BUILD_PACKAGES = (\[[^\]]*\]);$/m.exec(readFileSync(join(PROJECT_ROOT, "tools/launch.cjs"), "utf8"));
+    expect(listed, "BUILD_PACKAGES in tools/launch.cjs").to.not.equal(null);
+    // The packages tools/app-build.ts requires when tsx loads it, as the launcher's build does.
+    const loads = spawnSync(
+      process.execPath,
+      ["--require", join(scratch, "record-packages.cjs"), "-e", 'require("tsx/cjs/api").register();\nrequire("./tools/app-build.ts");\n'],
+      { cwd: PROJECT_ROOT, encoding: "utf8", env: { ...process.env, PACKAGES_FILE: join(scratch, "build-packages.txt") } },
+    );
+    expect(loads.status, loads.stderr).to.equal(0);
+    const required = new Set(readFileSync(join(scratch, "build-packages.txt"), "utf8").split("\n").filter((p) => p && !p.startsWith("tsx")));
+    expect(JSON.parse(listed![1].replace(/'/g, '"')).sort()).to.deep.equal([...required].sort());
+  });
+
   // Four full builds in all: the cold pair, the rebuild after an edit, and the uncached one.
   it("ends a first run with 130 and a message on a signal during its build (before the app's own handling loads)", async () => {
     removeAppBuild(root, PROBE);
