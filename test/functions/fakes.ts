@@ -17,6 +17,20 @@ export function awsError(name: string, message = `${name} message`, status = 400
 
 export const silentLogger = () => createLogger();
 
+type CommandType = abstract new (...args: never[]) => { readonly input: object };
+
+/**
+ * `mock.on(Command).callsFake(handler)` for several commands through one fake on the client's send: a sinon fake per
+ * command costs about 0.3 ms to make and to match, and the contract suite makes hundreds. A command with no handler
+ * answers undefined, as an unmocked one does; a later `mock.on(...)` still takes precedence.
+ */
+export function answerCommands(mock: { send: { callsFake(fn: (command: { input: object }) => unknown): unknown } }) {
+  // Inputs typed any, as aws-sdk-client-mock types a handler's: the fakes read the fields they need.
+  const handlers = new Map<CommandType, (input: any) => Promise<unknown>>();
+  mock.send.callsFake(async (command) => handlers.get(command.constructor as CommandType)?.(command.input));
+  return (command: CommandType, handler: (input: any) => Promise<unknown>): void => void handlers.set(command, handler);
+}
+
 /**
  * Runs `work` with setTimeout (also node:timers/promises') on sinon's fake clock, moved on only once nothing else can
  * happen: each retry's pause is shown to be taken (the next attempt waits for the clock), not waited out, and to come

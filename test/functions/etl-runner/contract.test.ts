@@ -19,7 +19,7 @@ import { runRunner } from "../../../functions/etl-runner/runner";
 import { RunsTable } from "../../../functions/etl-runner/runs-table";
 import { acceptTask, taskIdOf } from "../../../functions/etl-runner/start";
 import { LIMITS } from "../../../functions/shared/sfn";
-import { awsError, silentLogger, startDynalite, type LocalDynamo } from "../fakes";
+import { answerCommands, awsError, silentLogger, startDynalite, type LocalDynamo } from "../fakes";
 import { STAGING_URI_MARKER, type AthenaJobSpec, type EmrServerlessJobSpec } from "../../../core/job-spec";
 import { ARTIFACT_BUCKET, DATA_BUCKET, ENGINE_FAKES, FakeS3, fakeAthena, fakeEmrServerless, fakeGlue, SPECS_URI, type FakeEngine } from "./engine-fakes";
 import { NOW } from "./harness";
@@ -44,8 +44,9 @@ describe("etl-runner contract (every engine)", () => {
     const sfnClient = new SFNClient({ region: "us-east-1" });
     const sfn = mockClient(sfnClient);
     const gone = new Set<string>();
+    const answer = answerCommands(sfn);
     for (const command of [SendTaskSuccessCommand, SendTaskFailureCommand, SendTaskHeartbeatCommand])
-      sfn.on(command as typeof SendTaskHeartbeatCommand).callsFake(async ({ taskToken }) => {
+      answer(command as typeof SendTaskHeartbeatCommand, async ({ taskToken }) => {
         if (gone.has(taskToken)) throw new TaskTimedOut({ message: "Task Timed Out", $metadata: {} });
         return {};
       });

@@ -15,7 +15,7 @@ import { EmrServerlessEngine } from "../../../functions/etl-runner/engines/emr-s
 import { GlueEngine, TASK_ID_ARGUMENT } from "../../../functions/etl-runner/engines/glue";
 import type { JobSpecs } from "../../../functions/etl-runner/job-specs";
 import type { Logger } from "../../../functions/shared/logger";
-import { awsError } from "../fakes";
+import { answerCommands, awsError } from "../fakes";
 
 /** An SDK call that never got an answer (network, timeout): no $metadata. */
 export const noAnswer = () => Object.assign(new Error("socket hang up"), { name: "TimeoutError" });
@@ -35,6 +35,7 @@ export class FakeS3 {
   readonly holds: Array<{ command: string; when?: (input: any) => boolean; until: Promise<unknown>; reached: () => void }> = [];
 
   constructor() {
+    const answer = answerCommands(this.mock);
     const failing = async (command: string, input?: any) => {
       const held = this.holds.findIndex((h) => h.command === command && (!h.when || h.when(input)));
       if (held >= 0) {
@@ -45,20 +46,20 @@ export class FakeS3 {
       const index = this.failures.findIndex((f) => f.command === command && (!f.when || f.when(input)));
       if (index >= 0) throw this.failures.splice(index, 1)[0].error;
     };
-    this.mock.on(GetObjectCommand).callsFake(async (input) => {
+    answer(GetObjectCommand, async (input) => {
       const { Bucket, Key } = input;
       await failing("GetObject", input);
       const body = this.objects.get(`${Bucket}/${Key}`);
       if (body === undefined) throw awsError("NoSuchKey", "The specified key does not exist.", 404);
       return { Body: { transformToString: async () => body, transformToByteArray: async () => Buffer.from(body) } };
     });
-    this.mock.on(PutObjectCommand).callsFake(async (input) => {
+    answer(PutObjectCommand, async (input) => {
       const { Bucket, Key, Body } = input;
       await failing("PutObject", input);
       this.objects.set(`${Bucket}/${Key}`, String(Body));
       return {};
     });
-    this.mock.on(CopyObjectCommand).callsFake(async (input) => {
+    answer(CopyObjectCommand, async (input) => {
       const { Bucket, Key, CopySource } = input;
       await failing("CopyObject", input);
       const source = decodeURIComponent(String(CopySource));
@@ -67,19 +68,19 @@ export class FakeS3 {
       this.objects.set(`${Bucket}/${Key}`, body);
       return {};
     });
-    this.mock.on(ListObjectsV2Command).callsFake(async (input) => {
+    answer(ListObjectsV2Command, async (input) => {
       const { Bucket, Prefix = "" } = input;
       await failing("ListObjectsV2", input);
       const keys = [...this.objects.keys()].filter((k) => k.startsWith(`${Bucket}/${Prefix}`)).map((k) => k.slice(Bucket!.length + 1)).sort();
       return { Contents: keys.map((Key) => ({ Key })), IsTruncated: false };
     });
-    this.mock.on(DeleteObjectsCommand).callsFake(async (input) => {
+    answer(DeleteObjectsCommand, async (input) => {
       const { Bucket, Delete } = input;
       await failing("DeleteObjects", input);
       for (const { Key } of Delete!.Objects!) this.objects.delete(`${Bucket}/${Key}`);
       return {};
     });
-    this.mock.on(DeleteObjectCommand).callsFake(async (input) => {
+    answer(DeleteObjectCommand, async (input) => {
       const { Bucket, Key } = input;
       await failing("DeleteObject", input);
       this.objects.delete(`${Bucket}/${Key}`);
@@ -146,6 +147,7 @@ const count = (mock: { calls(): Array<{ args: [any] }> }) => {
 export function fakeGlue(jobName = "etl-dev-LoadOrders"): FakeEngine {
   const client = new GlueClient({ region: "us-east-1" });
   const mock = mockClient(client);
+  const answer = answerCommands(mock);
   const runs = new Map<string, JobRun>();
   let n = 0;
   const fake: FakeEngine = {
@@ -170,7 +172,7 @@ export function fakeGlue(jobName = "etl-dev-LoadOrders"): FakeEngine {
     batchCall: "GetJobRuns",
     perRunCall: "GetJobRun",
   };
-  mock.on(StartJobRunCommand).callsFake(async (input) => {
+  answer(StartJobRunCommand, async (input) => {
     const next = fake.nextStart;
     fake.nextStart = { kind: "answer" };
     fake.starts.push({ key: input.Arguments[TASK_ID_ARGUMENT], input });
@@ -179,12 +181,12 @@ export function fakeGlue(jobName = "etl-dev-LoadOrders"): FakeEngine {
     if (next.kind === "lose-answer") throw noAnswer();
     return { JobRunId: id };
   });
-  mock.on(GetJobRunsCommand).callsFake(async ({ JobName }) => ({ JobRuns: [...runs.values()].filter((r) => r.JobName === JobName).reverse() }));
-  mock.on(GetJobRunCommand).callsFake(async ({ RunId }) => {
+  answer(GetJobRunsCommand, async ({ JobName }) => ({ JobRuns: [...runs.values()].filter((r) => r.JobName === JobName).reverse() }));
+  answer(GetJobRunCommand, async ({ RunId }) => {
     if (!runs.has(RunId)) throw awsError("EntityNotFoundException", `run ${RunId} not found`);
     return { JobRun: runs.get(RunId) };
   });
-  mock.on(BatchStopJobRunCommand).callsFake(async ({ JobRunIds }) => {
+  answer(BatchStopJobRunCommand, async ({ JobRunIds }) => {
     fake.stopped.push(...JobRunIds);
     return { SuccessfulSubmissions: JobRunIds.map((JobRunId: string) => ({ JobName: jobName, JobRunId })), Errors: [] };
   });
@@ -194,6 +196,7 @@ export function fakeGlue(jobName = "etl-dev-LoadOrders"): FakeEngine {
 export function fakeAthena(jobName = "etl-dev-CleanClicks"): FakeEngine {
   const client = new AthenaClient({ region: "us-east-1" });
   const mock = mockClient(client);
+  const answer = answerCommands(mock);
   const executions = new Map<string, QueryExecution>();
   const tokens = new Map<string, string>();
   let n = 0;
@@ -245,7 +248,7 @@ export function fakeAthena(jobName = "etl-dev-CleanClicks"): FakeEngine {
     batchCall: "BatchGetQueryExecution",
     perRunCall: "GetQueryExecution",
   };
-  mock.on(StartQueryExecutionCommand).callsFake(async (input) => {
+  answer(StartQueryExecutionCommand, async (input) => {
     const next = fake.nextStart;
     fake.nextStart = { kind: "answer" };
     fake.starts.push({ key: input.ClientRequestToken, input });
@@ -267,23 +270,23 @@ export function fakeAthena(jobName = "etl-dev-CleanClicks"): FakeEngine {
     if (next.kind === "lose-answer") throw noAnswer();
     return { QueryExecutionId: id };
   });
-  mock.on(BatchGetQueryExecutionCommand).callsFake(async ({ QueryExecutionIds }) => {
+  answer(BatchGetQueryExecutionCommand, async ({ QueryExecutionIds }) => {
     if (QueryExecutionIds.length > 50) throw awsError("InvalidRequestException", "at most 50 ids");
     return {
       QueryExecutions: QueryExecutionIds.filter((id: string) => executions.has(id)).map((id: string) => executions.get(id)),
       UnprocessedQueryExecutionIds: QueryExecutionIds.filter((id: string) => !executions.has(id)).map((id: string) => ({ QueryExecutionId: id, ErrorCode: "INVALID_INPUT", ErrorMessage: "not found" })),
     };
   });
-  mock.on(GetQueryExecutionCommand).callsFake(async ({ QueryExecutionId }) => {
+  answer(GetQueryExecutionCommand, async ({ QueryExecutionId }) => {
     if (!executions.has(QueryExecutionId)) throw awsError("InvalidRequestException", `QueryExecution ${QueryExecutionId} was not found`);
     return { QueryExecution: executions.get(QueryExecutionId) };
   });
-  mock.on(ListQueryExecutionsCommand).callsFake(async ({ WorkGroup, MaxResults = 50, NextToken }) => {
+  answer(ListQueryExecutionsCommand, async ({ WorkGroup, MaxResults = 50, NextToken }) => {
     const ids = [...executions.values()].filter((e) => e.WorkGroup === WorkGroup).map((e) => e.QueryExecutionId!).reverse();
     const start = NextToken ? Number(NextToken) : 0;
     return { QueryExecutionIds: ids.slice(start, start + MaxResults), NextToken: start + MaxResults < ids.length ? String(start + MaxResults) : undefined };
   });
-  mock.on(StopQueryExecutionCommand).callsFake(async ({ QueryExecutionId }) => {
+  answer(StopQueryExecutionCommand, async ({ QueryExecutionId }) => {
     fake.stopped.push(QueryExecutionId);
     return {};
   });
@@ -293,6 +296,7 @@ export function fakeAthena(jobName = "etl-dev-CleanClicks"): FakeEngine {
 export function fakeEmrServerless(jobName = "etl-dev-JoinAll"): FakeEngine {
   const client = new EMRServerlessClient({ region: "us-east-1" });
   const mock = mockClient(client);
+  const answer = answerCommands(mock);
   const runs = new Map<string, EmrJobRun>();
   const tokens = new Map<string, string>();
   let n = 0;
@@ -337,7 +341,7 @@ export function fakeEmrServerless(jobName = "etl-dev-JoinAll"): FakeEngine {
     batchCall: "ListJobRuns",
     perRunCall: "GetJobRun",
   };
-  mock.on(EmrStartJobRunCommand).callsFake(async (input) => {
+  answer(EmrStartJobRunCommand, async (input) => {
     const next = fake.nextStart;
     fake.nextStart = { kind: "answer" };
     fake.starts.push({ key: input.clientToken, input });
@@ -350,18 +354,18 @@ export function fakeEmrServerless(jobName = "etl-dev-JoinAll"): FakeEngine {
     if (next.kind === "lose-answer") throw noAnswer();
     return { applicationId: input.applicationId, jobRunId: id, arn: runs.get(id!)!.arn };
   });
-  mock.on(ListJobRunsCommand).callsFake(async ({ applicationId, maxResults = 50, nextToken }) => {
+  answer(ListJobRunsCommand, async ({ applicationId, maxResults = 50, nextToken }) => {
     const all = [...runs.values()].filter((r) => r.applicationId === applicationId).reverse();
     const start = nextToken ? Number(nextToken) : 0;
     const page = all.slice(start, start + maxResults).map((r) => ({ applicationId: r.applicationId, id: r.jobRunId, name: r.name, arn: r.arn, createdBy: r.createdBy, createdAt: r.createdAt, updatedAt: r.updatedAt, executionRole: r.executionRole, state: r.state, stateDetails: r.stateDetails, releaseLabel: r.releaseLabel }));
     return { jobRuns: page, nextToken: start + maxResults < all.length ? String(start + maxResults) : undefined };
   });
-  mock.on(EmrGetJobRunCommand).callsFake(async ({ applicationId, jobRunId }) => {
+  answer(EmrGetJobRunCommand, async ({ applicationId, jobRunId }) => {
     const run = runs.get(jobRunId);
     if (!run || run.applicationId !== applicationId) throw awsError("ResourceNotFoundException", `Job run ${jobRunId} does not exist`, 404);
     return { jobRun: run };
   });
-  mock.on(CancelJobRunCommand).callsFake(async ({ applicationId, jobRunId }) => {
+  answer(CancelJobRunCommand, async ({ applicationId, jobRunId }) => {
     fake.stopped.push(jobRunId);
     return { applicationId, jobRunId };
   });
