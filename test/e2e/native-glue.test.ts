@@ -13,6 +13,7 @@ import { DEFAULT_CONFIG_FILE, definitionPath, loadConfig, parseConfig, PROJECT_R
 import { writeDatasetSamples } from "../../local/dataset-samples";
 import { runLocalWorkflow } from "../../local/runtime";
 import { jobStateName } from "../support/asl-states";
+import { scriptArgs } from "../support/scripts";
 import { workflowShape } from "../support/workflow";
 import { synthConfig, resourceWith } from "../stacks/synth";
 
@@ -143,7 +144,8 @@ describe("native Glue integration replacing a dataset job's runner task (done-wh
 
   it("npm start runs it with ETL_CONFIG naming that configuration", () => {
     const out = join(root, "cli-out");
-    const result = spawnSync("npm", ["start", "--silent", "--", "--out", out, "--report", join(root, "cli-report.json")], {
+    // As npm runs it (package.json's script), without npm's own process.
+    const result = spawnSync(process.execPath, [...scriptArgs("start"), "--out", out, "--report", join(root, "cli-report.json")], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, ETL_CONFIG: join(root, "etl.config.json"), CHECKPOINT_DISABLE: "1", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
       encoding: "utf8",

@@ -13,12 +13,12 @@ import { finalJobs } from "../../local/runtime";
 import { writeDatasetSamples } from "../../local/dataset-samples";
 import { listening } from "../listening";
 import { jobStateName } from "../support/asl-states";
-import { awsCli, cliEnv, executionSettled, literal, runCommand, startServe as startServeWith, type AwsCli, type Served } from "../support/serve-cli";
+import { scriptArgs } from "../support/scripts";
+import { awsCli, cliEnv, executionSettled, literal, runCommand, startServe, type AwsCli, type Served } from "../support/serve-cli";
 
 const config = loadConfig();
 const names = resourceNames(config);
 const CLI_ENV = cliEnv(config.region);
-const startServe = (args: string[] = []) => startServeWith(args, CLI_ENV);
 const run = (file: string, args: string[]) => runCommand(file, args, CLI_ENV);
 
 describe("npm run serve with the real AWS CLI", function () {
@@ -41,8 +41,8 @@ describe("npm run serve with the real AWS CLI", function () {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  async function serve(args: string[] = []) {
-    const s = await startServe(args);
+  async function serve(args: string[] = [], options: { viaNpm?: boolean } = {}) {
+    const s = await startServe(args, CLI_ENV, options);
     served.push(s);
     /** The AWS CLI against the endpoint; the parsed JSON answer. */
     const aws = async (...args: string[]) => {
@@ -74,12 +74,14 @@ describe("npm run serve with the real AWS CLI", function () {
         .filter((q) => q.Query.includes(`/${names.glueJob(jobId)}/`) && !/\.counts\/'/.test(q.Query))
         .map((q) => q.Status.State);
     };
-    const watch = (executionArn: string) => run("npm", ["run", "--silent", "watch", "--", executionArn, "--endpoint", s.endpoint, "--interval-ms", "1000"]);
+    /** `npm run watch` as npm runs it (package.json's script). */
+    const watch = (executionArn: string) => run(process.execPath, [...scriptArgs("watch"), executionArn, "--endpoint", s.endpoint, "--interval-ms", "1000"]);
     return { ...s, aws, upload, waitFor, jobRuns, watch };
   }
 
   it("runs the walkthrough: start, upload with aws s3 cp, SUCCEEDED, history, the curated Parquet downloaded", async () => {
-    const s = await serve();
+    // Through npm, as the walkthrough says: the Ctrl-C at the end reaches npm and serve (npm forwards its own too).
+    const s = await serve([], { viaNpm: true });
     expect(s.stateMachineArn).to.match(new RegExp(`:stateMachine:${names.stateMachine}$`));
     const { stateMachines } = await s.aws("stepfunctions", "list-state-machines");
     expect(stateMachines.map((m: { stateMachineArn: string }) => m.stateMachineArn)).to.deep.equal([s.stateMachineArn]);

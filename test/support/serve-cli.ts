@@ -5,6 +5,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DescribeExecutionCommand, SFNClient, type DescribeExecutionCommandOutput } from "@aws-sdk/client-sfn";
+import { scriptArgs } from "./scripts";
 
 export const ROOT = resolve(__dirname, "..", "..");
 export const AWS_CLI = join(ROOT, ".venv", "bin", "aws");
@@ -40,10 +41,15 @@ export interface Served {
   stop: () => Promise<number | null>;
 }
 
-/** `npm run serve -- --port 0 ...args` until its `ready` line; `stop` sends Ctrl-C (SIGINT to its process group). */
-export function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<Served> {
+/**
+ * `npm run serve -- --port 0 ...args` until its `ready` line: what npm runs (package.json's script, without npm's own
+ * process and its CPU), or through npm itself (`viaNpm`: a Ctrl-C then reaches npm and serve, npm forwarding its own
+ * too, as in a terminal). `stop` sends Ctrl-C (SIGINT to its process group).
+ */
+export function startServe(args: string[], env: NodeJS.ProcessEnv, { viaNpm = false } = {}): Promise<Served> {
   return new Promise((resolvePromise, reject) => {
-    const child: ChildProcess = spawn("npm", ["run", "--silent", "serve", "--", "--port", "0", ...args], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const [file, ...command] = viaNpm ? ["npm", "run", "--silent", "serve", "--"] : [process.execPath, ...scriptArgs("serve")];
+    const child: ChildProcess = spawn(file, [...command, "--port", "0", ...args], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     /** Lines awaited by waitForLine, checked as each chunk comes. */
