@@ -14,7 +14,7 @@ import { writeDatasetSamples } from "../../local/dataset-samples";
 import { listening } from "../listening";
 import { jobStateName } from "../support/asl-states";
 import { scriptArgs } from "../support/scripts";
-import { awsCli, cliEnv, executionSettled, literal, runCommand, startServe, type AwsCli, type Served } from "../support/serve-cli";
+import { awsCli, cliEnv, executionSettled, literal, runCommand, sdkSetup, startServe, type AwsCli, type SdkSetup, type Served } from "../support/serve-cli";
 
 const config = loadConfig();
 const names = resourceNames(config);
@@ -27,6 +27,7 @@ describe("npm run serve with the real AWS CLI", function () {
   let data: Record<string, string>;
   let cli: AwsCli | undefined;
   const served: Served[] = [];
+  const setups: SdkSetup[] = [];
 
   before(async () => {
     cli = awsCli(CLI_ENV);
@@ -34,6 +35,7 @@ describe("npm run serve with the real AWS CLI", function () {
     data = await writeDatasetSamples(config, join(dir, "data"), undefined, { salesRows: 2000, days: 400 });
   });
   afterEach(async () => {
+    for (const setup of setups.splice(0)) setup.close();
     for (const s of served.splice(0)) await s.stop().catch(() => undefined);
   });
   after(async () => {
@@ -50,13 +52,21 @@ describe("npm run serve with the real AWS CLI", function () {
       if (result.code !== 0) throw new Error(`aws ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
       return result.stdout.trim() ? JSON.parse(result.stdout) : undefined;
     };
-    const upload = (dataset: string) => aws("s3", "cp", data[dataset], `s3://${s.bucket}/${config.datasets[dataset].prefix}${dataset}.csv`, "--only-show-errors");
-    /**
-     * Waits for the execution to end (asking Step Functions in-process, no AWS CLI process per poll); the AWS CLI
-     * then describes it: its description, whose status is `wanted`.
-     */
-    const waitFor = async (executionArn: string, wanted: string, settled?: (d: DescribeExecutionCommandOutput) => boolean) => {
-      await executionSettled(s.endpoint, config.region, executionArn, settled);
+    const key = (dataset: string) => `${config.datasets[dataset].prefix}${dataset}.csv`;
+    const upload = (dataset: string) => aws("s3", "cp", data[dataset], `s3://${s.bucket}/${key(dataset)}`, "--only-show-errors");
+    /** What only sets a test up, through the endpoint from this process (the walkthrough does it with the AWS CLI). */
+    const setup = sdkSetup(s.endpoint, config.region);
+    setups.push(setup);
+    const uploadInProcess = (dataset: string) => setup.upload(data[dataset], s.bucket, key(dataset));
+    /** Waits for the execution to end (asking Step Functions in-process, no AWS CLI process per poll): its description, whose status is `wanted`. */
+    const settledTo = async (executionArn: string, wanted: string, settled?: (d: DescribeExecutionCommandOutput) => boolean) => {
+      const description = await executionSettled(s.endpoint, config.region, executionArn, settled);
+      expect(description.status, s.output()).to.equal(wanted);
+      return description;
+    };
+    /** As settledTo; the AWS CLI then describes it: its description, whose status is `wanted`. */
+    const waitFor = async (executionArn: string, wanted: string) => {
+      await settledTo(executionArn, wanted);
       const description = await aws("stepfunctions", "describe-execution", "--execution-arn", executionArn);
       expect(description.status, s.output()).to.equal(wanted);
       return description;
@@ -76,7 +86,7 @@ describe("npm run serve with the real AWS CLI", function () {
     };
     /** `npm run watch` as npm runs it (package.json's script). */
     const watch = (executionArn: string) => run(process.execPath, [...scriptArgs("watch"), executionArn, "--endpoint", s.endpoint, "--interval-ms", "1000"]);
-    return { ...s, aws, upload, waitFor, jobRuns, watch };
+    return { ...s, aws, upload, setup, uploadInProcess, settledTo, waitFor, jobRuns, watch };
   }
 
   it("runs the walkthrough: start, upload with aws s3 cp, SUCCEEDED, history, the curated Parquet downloaded", async () => {
@@ -126,12 +136,13 @@ describe("npm run serve with the real AWS CLI", function () {
     const others = Object.keys(config.datasets).filter((d) => !failingDatasets.includes(d));
     const otherJobs = Object.keys(config.jobs).filter((id) => id !== failing && config.jobs[id].inputs.every((i) => i.dataset === undefined || others.includes(i.dataset)) && config.jobs[id].inputs.some((i) => i.dataset));
     const s = await serve(["--fail-job-once", failing]);
-    const { executionArn } = await s.aws("stepfunctions", "start-execution", "--state-machine-arn", s.stateMachineArn, "--input", "{}");
-    for (const dataset of others) await s.upload(dataset);
+    // Started and uploaded from this process: the walkthrough does both with the AWS CLI; here the CLI redrives.
+    const executionArn = await s.setup.startExecution(s.stateMachineArn);
+    for (const dataset of others) await s.uploadInProcess(dataset);
     // Their progress lines say when they are done (no polling); the engines' own listings are asserted below.
     for (const job of otherJobs) await s.waitForLine(new RegExp(`\\] state ${literal(jobStateName(job))} exited SUCCEEDED`), `job ${job} to succeed`);
-    for (const dataset of failingDatasets) await s.upload(dataset);
-    const failed = await s.waitFor(executionArn, "FAILED");
+    for (const dataset of failingDatasets) await s.uploadInProcess(dataset);
+    const failed = await s.settledTo(executionArn, "FAILED");
     expect(failed).to.include({ error: "JobFailedError", redriveStatus: "REDRIVABLE" });
     expect(s.output()).to.contain(`notification published: Execution ${executionArn} ended FAILED with JobFailedError`);
     const watchedFailure = await s.watch(executionArn);
@@ -139,7 +150,7 @@ describe("npm run serve with the real AWS CLI", function () {
     expect(watchedFailure.stdout).to.match(new RegExp(`state ${failing} exited FAILED \\(JobFailedError\\)`)).and.match(/execution FAILED/);
 
     await s.aws("stepfunctions", "redrive-execution", "--execution-arn", executionArn);
-    const redriven = await s.waitFor(executionArn, "SUCCEEDED", (d) => (d.redriveCount ?? 0) > 0);
+    const redriven = await s.settledTo(executionArn, "SUCCEEDED", (d) => (d.redriveCount ?? 0) > 0);
     expect(redriven).to.include({ status: "SUCCEEDED", redriveCount: 1 });
     expect(await s.jobRuns(failing)).to.have.members(["FAILED", "SUCCEEDED"]);
     for (const job of Object.keys(config.jobs).filter((id) => id !== failing)) expect(await s.jobRuns(job), job).to.deep.equal(["SUCCEEDED"]);

@@ -3,8 +3,10 @@
 // share.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { DescribeExecutionCommand, SFNClient, type DescribeExecutionCommandOutput } from "@aws-sdk/client-sfn";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, type DescribeExecutionCommandOutput } from "@aws-sdk/client-sfn";
 import { scriptArgs } from "./scripts";
 
 export const ROOT = resolve(__dirname, "..", "..");
@@ -182,6 +184,32 @@ export function runCommand(file: string, args: string[], env: NodeJS.ProcessEnv)
       resolvePromise({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
     });
   });
+}
+
+export interface SdkSetup {
+  /** StartExecution with input {}: the execution's ARN. */
+  startExecution: (stateMachineArn: string) => Promise<string>;
+  /** PutObject of a local file, as `aws s3 cp FILE s3://bucket/key` sends it. */
+  upload: (file: string, bucket: string, key: string) => Promise<void>;
+  close: () => void;
+}
+
+/**
+ * Sets state up through the endpoint from this process (the SDK), for a test whose point is elsewhere: an AWS CLI
+ * process costs ~0.1 s of CPU per call. The walkthrough (test/e2e/serve-aws-cli.test.ts) does these with the AWS CLI.
+ */
+export function sdkSetup(endpoint: string, region: string): SdkSetup {
+  const options = { endpoint, region, credentials: { accessKeyId: "any-key", secretAccessKey: "any-secret" } };
+  const sfn = new SFNClient(options);
+  const s3 = new S3Client({ ...options, forcePathStyle: true });
+  return {
+    startExecution: async (stateMachineArn) => (await sfn.send(new StartExecutionCommand({ stateMachineArn, input: "{}" }))).executionArn!,
+    upload: async (file, bucket, key) => void (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(file) }))),
+    close: () => {
+      sfn.destroy();
+      s3.destroy();
+    },
+  };
 }
 
 /**
