@@ -1,7 +1,8 @@
 // End to end: `npm run serve` driven by the real AWS CLI (the pinned awscli of .venv/, `npm run python:setup`), as a
 // data engineer would run the walkthrough: start an execution, upload the datasets with `aws s3 cp`, follow it,
-// read its history, download the result; and with --fail-job-once, see it fail, redrive it and see only the failed
-// job run again. `npm run watch` follows the same executions.
+// read its history, download the result; and with --fail-job-once (that execution started and its datasets uploaded
+// from the test, as the walkthrough showed), see it fail, redrive it and see only the failed job run again.
+// `npm run watch` follows the same executions.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
