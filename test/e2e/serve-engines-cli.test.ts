@@ -10,6 +10,7 @@ import { loadConfig, resourceNames } from "../../core/config";
 import type { EngineName } from "../../core/job-spec";
 import { writeSampleData } from "../../local/sample-data";
 import { jobStateName } from "../support/asl-states";
+import { scriptArgs } from "../support/scripts";
 import { awsCli, cliEnv, executionSettled, literal, ROOT, runCommand, sdkSetup, startServe, type AwsCli, type SdkSetup, type Served } from "../support/serve-cli";
 import { workflowShape } from "../support/workflow";
 
@@ -207,7 +208,8 @@ describe("npm run serve: the engines' describe calls with the real AWS CLI, and 
   });
 
   it("refuses --fail-job-once for an unknown job with exit 2, listing the jobs", async () => {
-    const result = await runCommand("npm", ["run", "--silent", "serve", "--", "--port", "0", "--fail-job-once", "NOPE"], ENV);
+    // As npm runs it (package.json's script); test/e2e/serve-aws-cli.test.ts runs serve through npm itself.
+    const result = await runCommand(process.execPath, [...scriptArgs("serve"), "--port", "0", "--fail-job-once", "NOPE"], ENV);
     expect(result.code).to.equal(2);
     expect(result.stderr).to.contain("--fail-job-once: unknown job NOPE");
     for (const job of shape.jobs) expect(result.stderr).to.contain(`${job} (${names.glueJob(job)})`);
