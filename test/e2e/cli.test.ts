@@ -134,11 +134,24 @@ describe("e2e: npm start", () => {
     expect(result.stdout).to.contain(refusal);
   });
 
+  /**
+   * A whole run on sample files, with --upload-before-start and a delayed upload, that succeeds: its output folder is
+   * also the previous result the data-safety case keeps. Started by the first test that reads it (each still runs it
+   * when run alone).
+   */
+  let beforeStart: Promise<{ data: Record<string, string>; out: string; reportFile: string; result: CliResult }> | undefined;
+  const beforeStartRun = () =>
+    (beforeStart ??= (async () => {
+      const data = await samples("small");
+      const out = join(dir, "before");
+      const reportFile = join(dir, "before.json");
+      const delayed = shape.datasets[shape.datasets.length - 1];
+      const result = await runCliInProcess([...inputArgs(data), "--upload-before-start", "--delay", `${delayed}=300`, "--out", out, "--report", reportFile]);
+      return { data, out, reportFile, result };
+    })());
+
   it("--upload-before-start with a delayed upload: the datasets uploaded before the start still release the waits", async () => {
-    const data = await samples("small");
-    const reportFile = join(dir, "before.json");
-    const delayed = shape.datasets[shape.datasets.length - 1];
-    const result = await runCliInProcess([...inputArgs(data), "--upload-before-start", "--delay", `${delayed}=300`, "--out", join(dir, "before"), "--report", reportFile]);
+    const { reportFile, result } = await beforeStartRun();
     expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
     const lines = result.stdout.split("\n");
     const lastUpload = lines.findLastIndex((l) => l.includes("uploaded "));
@@ -162,8 +175,8 @@ describe("e2e: npm start", () => {
   });
 
   it("rejects unknown flags, bad values and unknown jobs with exit 2 and the usage; --help exits 0", async () => {
-    // The launcher's exit code on a failure: a real process.
-    const unknown = await runCli(["--bogus"]);
+    // The launcher's exit code on such a failure (a real process): test/tools/commands.test.ts.
+    const unknown = await runCliInProcess(["--bogus"]);
     expect(unknown.code).to.equal(2);
     expect(unknown.stderr).to.contain("--bogus").and.contain("Usage: npm start");
     const badDelay = await runCliInProcess(["--delay", `${firstDataset}=soon`]);
@@ -233,9 +246,8 @@ describe("e2e: npm start", () => {
 
   describe("data safety", () => {
     it("a failed run leaves the previous result and the user's own files as they were; Parquet files it did not write are refused (exit 2)", async () => {
-      const data = await samples("safe");
-      const out = join(dir, "safe-out");
-      const first = await runCliInProcess([...inputArgs(data), "--out", out]);
+      // The previous result: the --upload-before-start case's run (a whole run that succeeded).
+      const { data, out, result: first } = await beforeStartRun();
       expect(first.code, `${first.stdout}\n${first.stderr}`).to.equal(0);
       await writeFile(join(out, "README.txt"), "my notes");
       const before = await folderSnapshot(out);
@@ -362,48 +374,60 @@ describe("e2e: npm start", () => {
       }
     };
 
-    it("SIGTERM to the npm process ends the whole run within seconds: the CLI stops (exit 130), every server closed, no process left", async () => {
-      const out = join(dir, "npm-term");
-      // A 2-minute delay: a run that ignored the signal would last that long, far past the bounds below.
-      const npm = spawn("npm", ["start", "--", "--delay", `${firstDataset}=120000`, "--out", out], {
-        cwd: ROOT,
-        env: { ...process.env, POWERTOOLS_LOG_LEVEL: "ERROR" },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      npm.stderr.on("data", (c: Buffer) => (stderr += c));
-      const running = new Promise<void>((resolvePromise, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no execution within 120 s\n${stdout}\n${stderr}`)), 120_000);
-        npm.stdout.on("data", (c: Buffer) => {
-          stdout += c;
-          if (/ execution RUNNING/.test(stdout)) {
-            clearTimeout(timer);
-            resolvePromise();
-          }
+    /**
+     * A run through npm (`npm start`) sent SIGTERM once its execution runs: npm forwards it to the CLI, its own process
+     * (the script execs node), and exits with the CLI's code. Started by the first test that reads it (each still runs
+     * it when run alone).
+     */
+    let npmTerminated: Promise<{ result: CliResult; out: string; tree: number[]; left: number[]; stoppedMs: number }> | undefined;
+    const npmTerminatedRun = () =>
+      (npmTerminated ??= (async () => {
+        const out = join(dir, "npm-term");
+        // A 2-minute delay: a run that ignored the signal would last that long, far past the bounds below.
+        const npm = spawn("npm", ["start", "--", "--delay", `${firstDataset}=120000`, "--out", out], {
+          cwd: ROOT,
+          env: { ...process.env, POWERTOOLS_LOG_LEVEL: "ERROR" },
+          stdio: ["ignore", "pipe", "pipe"],
         });
-      });
-      const closed = new Promise<number | null>((r) => npm.on("close", (code) => r(code)));
-      await running;
-      // Every process npm started, down the tree.
-      const tree: number[] = [];
-      for (let queue = [npm.pid!]; queue.length; ) {
-        const children = await childrenOf(queue.shift()!);
-        tree.push(...children);
-        queue.push(...children);
-      }
-      expect(tree.length, "npm runs the CLI").to.be.greaterThan(0);
-      const endpoints = [...(/local services up: (.*)/.exec(stdout)?.[1] ?? "").matchAll(/http:\/\/127\.0\.0\.1:\d+/g)].map((m) => m[0]);
-      expect(endpoints).to.have.length(serviceCount(config));
+        let stdout = "";
+        let stderr = "";
+        npm.stderr.on("data", (c: Buffer) => (stderr += c));
+        const running = new Promise<void>((resolvePromise, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no execution within 120 s\n${stdout}\n${stderr}`)), 120_000);
+          npm.stdout.on("data", (c: Buffer) => {
+            stdout += c;
+            if (/ execution RUNNING/.test(stdout)) {
+              clearTimeout(timer);
+              resolvePromise();
+            }
+          });
+        });
+        const closed = new Promise<number | null>((r) => npm.on("close", (code) => r(code)));
+        await running;
+        // Every process npm started, down the tree.
+        const tree: number[] = [];
+        for (let queue = [npm.pid!]; queue.length; ) {
+          const children = await childrenOf(queue.shift()!);
+          tree.push(...children);
+          queue.push(...children);
+        }
+        const sentAt = Date.now();
+        npm.kill("SIGTERM");
+        const code = await closed;
+        while (tree.some(alive) && Date.now() - sentAt < 35_000) await new Promise((r) => setTimeout(r, 100));
+        const endpoints = [...(/local services up: (.*)/.exec(stdout)?.[1] ?? "").matchAll(/http:\/\/127\.0\.0\.1:\d+/g)].map((m) => m[0]);
+        return { result: { code, stdout, stderr, endpoints }, out, tree, left: tree.filter(alive), stoppedMs: Date.now() - sentAt };
+      })());
 
-      const sentAt = Date.now();
-      npm.kill("SIGTERM");
-      await closed;
-      while (tree.some(alive) && Date.now() - sentAt < 35_000) await new Promise((r) => setTimeout(r, 100));
-      expect(tree.filter(alive), "processes left").to.deep.equal([]);
-      expect(Date.now() - sentAt).to.be.below(30_000);
-      for (const endpoint of endpoints) expect(await listening(endpoint), `${endpoint} still listening`).to.equal(false);
-      expect(stderr).to.contain("SIGTERM: stopping the run");
+    it("SIGTERM to the npm process ends the whole run within seconds: the CLI stops (exit 130), every server closed, no process left", async () => {
+      const { result, out, tree, left, stoppedMs } = await npmTerminatedRun();
+      expect(tree.length, "npm runs the CLI").to.be.greaterThan(0);
+      expect(result.endpoints).to.have.length(serviceCount(config));
+      expect(left, "processes left").to.deep.equal([]);
+      expect(stoppedMs).to.be.below(30_000);
+      for (const endpoint of result.endpoints) expect(await listening(endpoint), `${endpoint} still listening`).to.equal(false);
+      expect(result.stderr).to.contain("SIGTERM: stopping the run");
+      expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(130);
       expect(await readdir(out)).to.deep.equal([]);
     });
 
@@ -430,13 +454,8 @@ describe("e2e: npm start", () => {
     });
 
     it("SIGTERM to the CLI process ends the run with exit 130 and every server closed", async () => {
-      let sent = false;
-      const result = await runCli(["--delay", `${firstDataset}=30000`, "--out", join(dir, "cli-term")], (line, child) => {
-        if (!sent && / execution RUNNING/.test(line)) {
-          sent = true;
-          child.kill("SIGTERM");
-        }
-      });
+      // The CLI process of the npm run above: npm forwards the SIGTERM it got, and exits with the CLI's code.
+      const { result } = await npmTerminatedRun();
       expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(130);
       expect(result.stderr).to.contain("SIGTERM");
       await expectAllClosed(result);

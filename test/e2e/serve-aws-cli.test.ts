@@ -1,7 +1,8 @@
 // End to end: `npm run serve` driven by the real AWS CLI (the pinned awscli of .venv/, `npm run python:setup`), as a
 // data engineer would run the walkthrough: start an execution, upload the datasets with `aws s3 cp`, follow it,
-// read its history, download the result; and with --fail-job-once, see it fail, redrive it and see only the failed
-// job run again. `npm run watch` follows the same executions.
+// read its history, download the result; and with --fail-job-once (that execution started and its datasets uploaded
+// from the test, as the walkthrough showed), see it fail, redrive it and see only the failed job run again.
+// `npm run watch` follows the same executions.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,12 +14,12 @@ import { finalJobs } from "../../local/runtime";
 import { writeDatasetSamples } from "../../local/dataset-samples";
 import { listening } from "../listening";
 import { jobStateName } from "../support/asl-states";
-import { awsCli, cliEnv, executionSettled, literal, runCommand, startServe as startServeWith, type AwsCli, type Served } from "../support/serve-cli";
+import { scriptArgs } from "../support/scripts";
+import { awsCli, cliEnv, executionSettled, literal, runCommand, sdkSetup, startServe, type AwsCli, type SdkSetup, type Served } from "../support/serve-cli";
 
 const config = loadConfig();
 const names = resourceNames(config);
 const CLI_ENV = cliEnv(config.region);
-const startServe = (args: string[] = []) => startServeWith(args, CLI_ENV);
 const run = (file: string, args: string[]) => runCommand(file, args, CLI_ENV);
 
 describe("npm run serve with the real AWS CLI", function () {
@@ -27,6 +28,7 @@ describe("npm run serve with the real AWS CLI", function () {
   let data: Record<string, string>;
   let cli: AwsCli | undefined;
   const served: Served[] = [];
+  const setups: SdkSetup[] = [];
 
   before(async () => {
     cli = awsCli(CLI_ENV);
@@ -34,6 +36,7 @@ describe("npm run serve with the real AWS CLI", function () {
     data = await writeDatasetSamples(config, join(dir, "data"), undefined, { salesRows: 2000, days: 400 });
   });
   afterEach(async () => {
+    for (const setup of setups.splice(0)) setup.close();
     for (const s of served.splice(0)) await s.stop().catch(() => undefined);
   });
   after(async () => {
@@ -41,8 +44,8 @@ describe("npm run serve with the real AWS CLI", function () {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  async function serve(args: string[] = []) {
-    const s = await startServe(args);
+  async function serve(args: string[] = [], options: { viaNpm?: boolean } = {}) {
+    const s = await startServe(args, CLI_ENV, options);
     served.push(s);
     /** The AWS CLI against the endpoint; the parsed JSON answer. */
     const aws = async (...args: string[]) => {
@@ -50,13 +53,21 @@ describe("npm run serve with the real AWS CLI", function () {
       if (result.code !== 0) throw new Error(`aws ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
       return result.stdout.trim() ? JSON.parse(result.stdout) : undefined;
     };
-    const upload = (dataset: string) => aws("s3", "cp", data[dataset], `s3://${s.bucket}/${config.datasets[dataset].prefix}${dataset}.csv`, "--only-show-errors");
-    /**
-     * Waits for the execution to end (asking Step Functions in-process, no AWS CLI process per poll); the AWS CLI
-     * then describes it: its description, whose status is `wanted`.
-     */
-    const waitFor = async (executionArn: string, wanted: string, settled?: (d: DescribeExecutionCommandOutput) => boolean) => {
-      await executionSettled(s.endpoint, config.region, executionArn, settled);
+    const key = (dataset: string) => `${config.datasets[dataset].prefix}${dataset}.csv`;
+    const upload = (dataset: string) => aws("s3", "cp", data[dataset], `s3://${s.bucket}/${key(dataset)}`, "--only-show-errors");
+    /** What only sets a test up, through the endpoint from this process (the walkthrough does it with the AWS CLI). */
+    const setup = sdkSetup(s.endpoint, config.region);
+    setups.push(setup);
+    const uploadInProcess = (dataset: string) => setup.upload(data[dataset], s.bucket, key(dataset));
+    /** Waits for the execution to end (asking Step Functions in-process, no AWS CLI process per poll): its description, whose status is `wanted`. */
+    const settledTo = async (executionArn: string, wanted: string, settled?: (d: DescribeExecutionCommandOutput) => boolean) => {
+      const description = await executionSettled(s.endpoint, config.region, executionArn, settled);
+      expect(description.status, s.output()).to.equal(wanted);
+      return description;
+    };
+    /** As settledTo; the AWS CLI then describes it: its description, whose status is `wanted`. */
+    const waitFor = async (executionArn: string, wanted: string) => {
+      await settledTo(executionArn, wanted);
       const description = await aws("stepfunctions", "describe-execution", "--execution-arn", executionArn);
       expect(description.status, s.output()).to.equal(wanted);
       return description;
@@ -74,12 +85,14 @@ describe("npm run serve with the real AWS CLI", function () {
         .filter((q) => q.Query.includes(`/${names.glueJob(jobId)}/`) && !/\.counts\/'/.test(q.Query))
         .map((q) => q.Status.State);
     };
-    const watch = (executionArn: string) => run("npm", ["run", "--silent", "watch", "--", executionArn, "--endpoint", s.endpoint, "--interval-ms", "1000"]);
-    return { ...s, aws, upload, waitFor, jobRuns, watch };
+    /** `npm run watch` as npm runs it (package.json's script). */
+    const watch = (executionArn: string) => run(process.execPath, [...scriptArgs("watch"), executionArn, "--endpoint", s.endpoint, "--interval-ms", "1000"]);
+    return { ...s, aws, upload, setup, uploadInProcess, settledTo, waitFor, jobRuns, watch };
   }
 
   it("runs the walkthrough: start, upload with aws s3 cp, SUCCEEDED, history, the curated Parquet downloaded", async () => {
-    const s = await serve();
+    // Through npm, as the walkthrough says: the Ctrl-C at the end reaches npm and serve (npm forwards its own too).
+    const s = await serve([], { viaNpm: true });
     expect(s.stateMachineArn).to.match(new RegExp(`:stateMachine:${names.stateMachine}$`));
     const { stateMachines } = await s.aws("stepfunctions", "list-state-machines");
     expect(stateMachines.map((m: { stateMachineArn: string }) => m.stateMachineArn)).to.deep.equal([s.stateMachineArn]);
@@ -124,12 +137,13 @@ describe("npm run serve with the real AWS CLI", function () {
     const others = Object.keys(config.datasets).filter((d) => !failingDatasets.includes(d));
     const otherJobs = Object.keys(config.jobs).filter((id) => id !== failing && config.jobs[id].inputs.every((i) => i.dataset === undefined || others.includes(i.dataset)) && config.jobs[id].inputs.some((i) => i.dataset));
     const s = await serve(["--fail-job-once", failing]);
-    const { executionArn } = await s.aws("stepfunctions", "start-execution", "--state-machine-arn", s.stateMachineArn, "--input", "{}");
-    for (const dataset of others) await s.upload(dataset);
+    // Started and uploaded from this process: the walkthrough does both with the AWS CLI; here the CLI redrives.
+    const executionArn = await s.setup.startExecution(s.stateMachineArn);
+    for (const dataset of others) await s.uploadInProcess(dataset);
     // Their progress lines say when they are done (no polling); the engines' own listings are asserted below.
     for (const job of otherJobs) await s.waitForLine(new RegExp(`\\] state ${literal(jobStateName(job))} exited SUCCEEDED`), `job ${job} to succeed`);
-    for (const dataset of failingDatasets) await s.upload(dataset);
-    const failed = await s.waitFor(executionArn, "FAILED");
+    for (const dataset of failingDatasets) await s.uploadInProcess(dataset);
+    const failed = await s.settledTo(executionArn, "FAILED");
     expect(failed).to.include({ error: "JobFailedError", redriveStatus: "REDRIVABLE" });
     expect(s.output()).to.contain(`notification published: Execution ${executionArn} ended FAILED with JobFailedError`);
     const watchedFailure = await s.watch(executionArn);
@@ -137,7 +151,7 @@ describe("npm run serve with the real AWS CLI", function () {
     expect(watchedFailure.stdout).to.match(new RegExp(`state ${failing} exited FAILED \\(JobFailedError\\)`)).and.match(/execution FAILED/);
 
     await s.aws("stepfunctions", "redrive-execution", "--execution-arn", executionArn);
-    const redriven = await s.waitFor(executionArn, "SUCCEEDED", (d) => (d.redriveCount ?? 0) > 0);
+    const redriven = await s.settledTo(executionArn, "SUCCEEDED", (d) => (d.redriveCount ?? 0) > 0);
     expect(redriven).to.include({ status: "SUCCEEDED", redriveCount: 1 });
     expect(await s.jobRuns(failing)).to.have.members(["FAILED", "SUCCEEDED"]);
     for (const job of Object.keys(config.jobs).filter((id) => id !== failing)) expect(await s.jobRuns(job), job).to.deep.equal(["SUCCEEDED"]);

@@ -10,7 +10,8 @@ import { loadConfig, resourceNames } from "../../core/config";
 import type { EngineName } from "../../core/job-spec";
 import { writeSampleData } from "../../local/sample-data";
 import { jobStateName } from "../support/asl-states";
-import { awsCli, cliEnv, executionSettled, literal, ROOT, runCommand, startServe, type AwsCli, type Served } from "../support/serve-cli";
+import { scriptArgs } from "../support/scripts";
+import { awsCli, cliEnv, executionSettled, literal, ROOT, runCommand, sdkSetup, startServe, type AwsCli, type SdkSetup, type Served } from "../support/serve-cli";
 import { workflowShape } from "../support/workflow";
 
 const CONFIG_FILE = join(ROOT, "test/fixtures/jmsd-emr-serverless/etl.config.json");
@@ -42,6 +43,8 @@ describe("npm run serve: the engines' describe calls with the real AWS CLI, and 
   let data: Record<string, string>;
   let served: Served | undefined;
   let cli: AwsCli | undefined;
+  /** What only sets the rehearsal up (starting it, uploading), from this process: see sdkSetup. */
+  let setup: SdkSetup | undefined;
 
   before(async function () {
     cli = awsCli(ENV);
@@ -50,8 +53,10 @@ describe("npm run serve: the engines' describe calls with the real AWS CLI, and 
     dir = await mkdtemp(join(tmpdir(), "etl-serve-engines-"));
     data = await writeSampleData(join(dir, "data"), { salesRows: 2000 });
     served = await startServe(["--fail-job-once", failing], ENV);
+    setup = sdkSetup(served.endpoint, config.region);
   });
   after(async () => {
+    setup?.close();
     await cli?.close();
     await served?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -104,8 +109,7 @@ describe("npm run serve: the engines' describe calls with the real AWS CLI, and 
     throw new Error(`job ${job}: no run listing for engine ${engine}`);
   };
   const succeeded = (engine: EngineName) => (engine === "emr-serverless" ? "SUCCESS" : "SUCCEEDED");
-  const upload = (dataset: string) => aws("s3", "cp", data[dataset], `s3://${served!.bucket}/${config.datasets[dataset].prefix}${dataset}.csv`, "--only-show-errors");
-  const describeExecution = (executionArn: string) => aws("stepfunctions", "describe-execution", "--execution-arn", executionArn);
+  const upload = (dataset: string) => setup!.upload(data[dataset], served!.bucket, `${config.datasets[dataset].prefix}${dataset}.csv`);
   const history = async (executionArn: string) => (await aws("stepfunctions", "get-execution-history", "--execution-arn", executionArn)).events as Array<Record<string, any>>;
 
   /**
@@ -116,7 +120,9 @@ describe("npm run serve: the engines' describe calls with the real AWS CLI, and 
   const rehearsal = () => (rehearsed ??= rehearse());
   async function rehearse(): Promise<void> {
     const s = served!;
-    const { executionArn } = await aws("stepfunctions", "start-execution", "--state-machine-arn", s.stateMachineArn, "--input", "{}");
+    // Started, uploaded to and waited for from this process (test/e2e/serve-aws-cli.test.ts does these with the AWS
+    // CLI): the AWS CLI here asks the engines and redrives.
+    const executionArn = await setup!.startExecution(s.stateMachineArn);
     // The other branches end before the failing job's data comes, so the failure aborts no branch still running
     // (an aborted branch would be run again by the redrive, as on AWS).
     const failingDatasets = shape.datasetsOf(failing);
@@ -125,8 +131,7 @@ describe("npm run serve: the engines' describe calls with the real AWS CLI, and 
     // Waits on the run's own progress lines and on Step Functions in-process: no AWS CLI process per poll.
     for (const job of otherBranchJobs) await s.waitForLine(new RegExp(`\\] state ${literal(jobStateName(job, config))} exited`), `job ${job} to end`);
     for (const dataset of failingDatasets) await upload(dataset);
-    await executionSettled(s.endpoint, config.region, executionArn);
-    const failed = await describeExecution(executionArn);
+    const failed = await executionSettled(s.endpoint, config.region, executionArn);
     expect(failed, s.output()).to.include({ status: "FAILED", error: "JobFailedError", redriveStatus: "REDRIVABLE" });
     expect(failed.cause).to.contain(names.glueJob(failing)).and.contain("athena");
     expect(s.output()).to.contain(`notification published: Execution ${executionArn} ended FAILED with JobFailedError`);
@@ -140,8 +145,8 @@ describe("npm run serve: the engines' describe calls with the real AWS CLI, and 
     expect(query.WorkGroup).to.equal(names.athenaWorkGroup);
 
     await aws("stepfunctions", "redrive-execution", "--execution-arn", executionArn);
-    await executionSettled(s.endpoint, config.region, executionArn, (d) => (d.redriveCount ?? 0) > 0);
-    expect(await describeExecution(executionArn), s.output()).to.include({ status: "SUCCEEDED", redriveCount: 1 });
+    const redriven = await executionSettled(s.endpoint, config.region, executionArn, (d) => (d.redriveCount ?? 0) > 0);
+    expect(redriven, s.output()).to.include({ status: "SUCCEEDED", redriveCount: 1 });
     expect((await history(executionArn)).filter((e) => e.type === "ExecutionRedriven")).to.have.length(1);
 
     // Counted from the engines' own run listings.
@@ -203,7 +208,8 @@ describe("npm run serve: the engines' describe calls with the real AWS CLI, and 
   });
 
   it("refuses --fail-job-once for an unknown job with exit 2, listing the jobs", async () => {
-    const result = await runCommand("npm", ["run", "--silent", "serve", "--", "--port", "0", "--fail-job-once", "NOPE"], ENV);
+    // As npm runs it (package.json's script); test/e2e/serve-aws-cli.test.ts runs serve through npm itself.
+    const result = await runCommand(process.execPath, [...scriptArgs("serve"), "--port", "0", "--fail-job-once", "NOPE"], ENV);
     expect(result.code).to.equal(2);
     expect(result.stderr).to.contain("--fail-job-once: unknown job NOPE");
     for (const job of shape.jobs) expect(result.stderr).to.contain(`${job} (${names.glueJob(job)})`);

@@ -3,8 +3,11 @@
 // share.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { DescribeExecutionCommand, SFNClient, type DescribeExecutionCommandOutput } from "@aws-sdk/client-sfn";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, type DescribeExecutionCommandOutput } from "@aws-sdk/client-sfn";
+import { scriptArgs } from "./scripts";
 
 export const ROOT = resolve(__dirname, "..", "..");
 export const AWS_CLI = join(ROOT, ".venv", "bin", "aws");
@@ -40,10 +43,15 @@ export interface Served {
   stop: () => Promise<number | null>;
 }
 
-/** `npm run serve -- --port 0 ...args` until its `ready` line; `stop` sends Ctrl-C (SIGINT to its process group). */
-export function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<Served> {
+/**
+ * `npm run serve -- --port 0 ...args` until its `ready` line: what npm runs (package.json's script, without npm's own
+ * process and its CPU), or through npm itself (`viaNpm`: a Ctrl-C then reaches npm and serve, npm forwarding its own
+ * too, as in a terminal). `stop` sends Ctrl-C (SIGINT to its process group).
+ */
+export function startServe(args: string[], env: NodeJS.ProcessEnv, { viaNpm = false } = {}): Promise<Served> {
   return new Promise((resolvePromise, reject) => {
-    const child: ChildProcess = spawn("npm", ["run", "--silent", "serve", "--", "--port", "0", ...args], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const [file, ...command] = viaNpm ? ["npm", "run", "--silent", "serve", "--"] : [process.execPath, ...scriptArgs("serve")];
+    const child: ChildProcess = spawn(file, [...command, "--port", "0", ...args], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     /** Lines awaited by waitForLine, checked as each chunk comes. */
@@ -176,6 +184,32 @@ export function runCommand(file: string, args: string[], env: NodeJS.ProcessEnv)
       resolvePromise({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
     });
   });
+}
+
+export interface SdkSetup {
+  /** StartExecution with input {}: the execution's ARN. */
+  startExecution: (stateMachineArn: string) => Promise<string>;
+  /** PutObject of a local file, as `aws s3 cp FILE s3://bucket/key` sends it. */
+  upload: (file: string, bucket: string, key: string) => Promise<void>;
+  close: () => void;
+}
+
+/**
+ * Sets state up through the endpoint from this process (the SDK), for a test whose point is elsewhere: an AWS CLI
+ * process costs ~0.1 s of CPU per call. The walkthrough (test/e2e/serve-aws-cli.test.ts) does these with the AWS CLI.
+ */
+export function sdkSetup(endpoint: string, region: string): SdkSetup {
+  const options = { endpoint, region, credentials: { accessKeyId: "any-key", secretAccessKey: "any-secret" } };
+  const sfn = new SFNClient(options);
+  const s3 = new S3Client({ ...options, forcePathStyle: true });
+  return {
+    startExecution: async (stateMachineArn) => (await sfn.send(new StartExecutionCommand({ stateMachineArn, input: "{}" }))).executionArn!,
+    upload: async (file, bucket, key) => void (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(file) }))),
+    close: () => {
+      sfn.destroy();
+      s3.destroy();
+    },
+  };
 }
 
 /**
