@@ -181,16 +181,25 @@ export function compareColumns(expected: readonly CatalogColumn[], actual: Reado
 }
 
 /**
+ * The build cache's record that the catalog check of `config` passed: its SQL and schema files by path relative to the
+ * configuration's folder, and their texts, so that a copy of the project (a test's) finds what its original passed
+ * rather than adding an entry per copy.
+ */
+export function catalogCheckKey(config: EtlConfig): string {
+  const files = Object.values(config.jobs).flatMap((j) => [sqlPath(config, j), ...(j.catalogSchema ? [schemaPath(config, j.catalogSchema)] : [])]);
+  files.push(...Object.values(config.datasets).map((d) => schemaPath(config, d.schema)));
+  const duckdbVersion: string = require("@duckdb/node-api/package.json").version;
+  return `catalog-check/${sha256(duckdbVersion, JSON.stringify([config.datasets, config.jobs]), ...files.flatMap((f) => [relative(config.rootDir, f), readFileSync(f)]))}`;
+}
+
+/**
  * Derives each job's output columns by running its SQL on DuckDB over empty typed views of its inputs (a dataset's
  * schema; another job's derived columns), and checks every `catalogSchema` against them. Throws ConfigError naming
  * the job, the schema file and the missing and extra columns (or the SQL's own error). Needs @duckdb/node-api.
  */
 export async function checkCatalogSchemas(config: EtlConfig): Promise<void> {
   // Loading DuckDB costs about 0.3 s of each synth: remember the inputs that passed (SQL and schema texts included).
-  const files = Object.values(config.jobs).flatMap((j) => [sqlPath(config, j), ...(j.catalogSchema ? [schemaPath(config, j.catalogSchema)] : [])]);
-  files.push(...Object.values(config.datasets).map((d) => schemaPath(config, d.schema)));
-  const duckdbVersion: string = require("@duckdb/node-api/package.json").version;
-  const passedKey = `catalog-check/${sha256(duckdbVersion, JSON.stringify([config.datasets, config.jobs]), ...files.flatMap((f) => [f, readFileSync(f)]))}`;
+  const passedKey = catalogCheckKey(config);
   if (readCache(passedKey)) return;
   await deriveAndCompare(config);
   writeCache(passedKey, "");

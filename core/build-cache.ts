@@ -3,7 +3,7 @@
 // (as make and tsc --incremental judge it) and the lockfile the same content, and is stored only when
 // none of them changed while it was built (core/build-inputs.ts); a validation only for the very
 // same definition. ETL_BUILD_CACHE=off disables it.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { PROJECT_ROOT } from "./config";
 
@@ -13,8 +13,13 @@ export const cacheEnabled = () => process.env.ETL_BUILD_CACHE !== "off";
 
 export function readCache(key: string): Buffer | undefined {
   if (!cacheEnabled()) return undefined;
-  const file = join(CACHE_DIR, key);
-  return existsSync(file) ? readFileSync(file) : undefined;
+  try {
+    return readFileSync(join(CACHE_DIR, key));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined; // none, or removed (removeCache) meanwhile
+    throw e;
+  }
 }
 
 let warnedUnwritable = false;
@@ -36,6 +41,15 @@ export function writeCache(key: string, data: string | Buffer): void {
     if (warnedUnwritable) return;
     warnedUnwritable = true;
     process.stderr.write(`build cache: cannot write ${dirname(file)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): nothing is cached, each command builds again (ETL_BUILD_CACHE=off skips the cache)\n`);
+  }
+}
+
+/** Removes an entry, if any: best effort, as a read-only cache folder has nothing written either. */
+export function removeCache(key: string): void {
+  try {
+    rmSync(join(CACHE_DIR, key), { force: true });
+  } catch {
+    // costs disk space only
   }
 }
 

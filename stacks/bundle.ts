@@ -4,12 +4,14 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import type { BuildOptions, BuildResult } from "esbuild";
-import { readCache, writeCache } from "../core/build-cache";
+import { readCache, removeCache, writeCache } from "../core/build-cache";
 import { inputsUnchanged, recordInputs, sha256, startBuild, type BuildInputs, type BuildStart } from "../core/build-inputs";
 import { PROJECT_ROOT } from "../core/config";
 import { sha256Base64, zipSync, type ZipEntry } from "./zip";
 
-export const DEFAULT_FUNCTIONS_DIR = join(PROJECT_ROOT, "functions");
+/** The Lambda handlers' folder of the project folder `root`. */
+export const functionsDirOf = (root: string) => join(root, "functions");
+export const DEFAULT_FUNCTIONS_DIR = functionsDirOf(PROJECT_ROOT);
 
 /** A handler's bundle: the folder with index.js and index.js.map, and the same two files as a deterministic zip. */
 export interface Bundle {
@@ -61,31 +63,43 @@ interface BuiltFile {
   contents: Uint8Array;
 }
 
-/** A cached build: the files esbuild read (core/build-inputs.ts), and what it wrote. */
+/** A cached build: how it was made (esbuild's version and options), the files esbuild read (core/build-inputs.ts), and what it wrote. */
 interface CachedBuild extends BuildInputs {
+  build: string;
   outputs: Array<{ path: string; contents: string }>;
 }
 
 // esbuild's API is loaded only to build (about 20 ms of a synth that finds its bundles in the cache).
 const esbuild = () => require("esbuild") as typeof import("esbuild");
 const esbuildVersion: string = require("esbuild/package.json").version;
-const cacheKey = (functionsDir: string) => `bundles/${sha256(functionsDir, esbuildVersion, JSON.stringify(bundleOptions(functionsDir)))}.json`;
+const buildOf = (options: BuildOptions) => sha256(esbuildVersion, JSON.stringify(options));
 
-/** The outputs of an earlier build whose every input is unchanged (the lockfile included), if any. */
+/**
+ * The one entry of a functions folder (a build with other options replaces it), named by the folder alone: whoever
+ * removes the folder (a test's copy of the project) can remove its entry, about 3 MB.
+ */
+export const bundleCacheKey = (functionsDir: string) => `bundles/${sha256(functionsDir)}.json`;
+
+/** Removes the cached build of `functionsDir`, if any (its bundles in this process stay usable). */
+export function removeBundleBuild(functionsDir: string): void {
+  removeCache(bundleCacheKey(functionsDir));
+}
+
+/** The outputs of an earlier build with the same options whose every input is unchanged (the lockfile included), if any. */
 export function cachedBuild(functionsDir: string): BuiltFile[] | undefined {
-  const entry = readCache(cacheKey(functionsDir));
+  const entry = readCache(bundleCacheKey(functionsDir));
   if (!entry) return undefined;
   const cached = JSON.parse(entry.toString("utf8")) as CachedBuild;
-  if (!inputsUnchanged(cached, PROJECT_ROOT)) return undefined;
+  if (cached.build !== buildOf(bundleOptions(functionsDir)) || !inputsUnchanged(cached, PROJECT_ROOT)) return undefined;
   return cached.outputs.map((o) => ({ path: o.path, contents: Buffer.from(o.contents, "base64") }));
 }
 
-/** Caches a build begun at `start`, unless an input changed during it (recordInputs); returns its outputs either way. */
-function cacheBuild(functionsDir: string, start: BuildStart, result: BuildResult): BuiltFile[] {
+/** Caches a build with `options` begun at `start`, unless an input changed during it (recordInputs); returns its outputs either way. */
+function cacheBuild(functionsDir: string, options: BuildOptions, start: BuildStart, result: BuildResult): BuiltFile[] {
   const inputs = Object.keys(result.metafile!.inputs).map((input) => join(PROJECT_ROOT, input));
   const outputs = result.outputFiles!;
   const recorded = recordInputs(inputs, PROJECT_ROOT, start);
-  if (recorded) writeCache(cacheKey(functionsDir), JSON.stringify({ ...recorded, outputs: outputs.map((o) => ({ path: o.path, contents: Buffer.from(o.contents).toString("base64") })) } satisfies CachedBuild));
+  if (recorded) writeCache(bundleCacheKey(functionsDir), JSON.stringify({ build: buildOf(options), ...recorded, outputs: outputs.map((o) => ({ path: o.path, contents: Buffer.from(o.contents).toString("base64") })) } satisfies CachedBuild));
   return outputs;
 }
 
@@ -130,8 +144,9 @@ export async function prepareBundles(functionsDir = DEFAULT_FUNCTIONS_DIR): Prom
   try {
     let outputs = cachedBuild(functionsDir);
     if (!outputs) {
+      const options = bundleOptions(functionsDir);
       const start = startBuild(PROJECT_ROOT); // before esbuild reads anything
-      outputs = cacheBuild(functionsDir, start, await esbuild().build({ ...bundleOptions(functionsDir), metafile: true }));
+      outputs = cacheBuild(functionsDir, options, start, await esbuild().build({ ...options, metafile: true }));
     }
     store(functionsDir, outputs);
   } catch (e) {
@@ -150,8 +165,9 @@ export function bundleOf(entryFile: string): Bundle {
     try {
       let outputs = cachedBuild(functionsDir);
       if (!outputs) {
+        const options = bundleOptions(functionsDir);
         const start = startBuild(PROJECT_ROOT); // before esbuild reads anything
-        outputs = cacheBuild(functionsDir, start, esbuild().buildSync({ ...bundleOptions(functionsDir), metafile: true }));
+        outputs = cacheBuild(functionsDir, options, start, esbuild().buildSync({ ...options, metafile: true }));
       }
       all = store(functionsDir, outputs);
     } catch (e) {

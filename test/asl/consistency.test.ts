@@ -4,7 +4,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { expect } from "chai";
-import { checkCatalogSchemas, checkWorkflowConsistency, compareColumns, loadWorkflow } from "../../asl/consistency";
+import { catalogCheckKey, checkCatalogSchemas, checkWorkflowConsistency, compareColumns, loadWorkflow } from "../../asl/consistency";
 import { AslError, allStates, loadStateMachine } from "../../asl/loader";
 import { workflowPlaceholders } from "../../asl/placeholders";
 import { ConfigError, DEFAULT_CONFIG_FILE, definitionPath, parseConfig, schemaPath, scriptsDir, sqlPath, type EtlConfig } from "../../core/config";
@@ -267,6 +267,14 @@ describe("asl/consistency: catalog schemas against the jobs' SQL", () => {
     schema.columns.push({ name: "added_later", type: "bigint" });
     writeFileSync(file, JSON.stringify(schema));
     expect(await failure(config)).to.include("missing column(s) added_later");
+  });
+
+  it("remembers it once for every copy of the same files (a test's copy of the project adds no entry), not for a changed one", () => {
+    const copy = fixtureCopy();
+    expect(catalogCheckKey(copy)).to.equal(catalogCheckKey(configFrom(FIXTURE_CONFIG)));
+    const [, job] = catalogJob(copy);
+    writeFileSync(sqlPath(copy, job), `${readFileSync(sqlPath(copy, job), "utf8")}\n-- edited\n`);
+    expect(catalogCheckKey(copy)).to.not.equal(catalogCheckKey(configFrom(FIXTURE_CONFIG)));
   });
 
   it("names the missing and the extra columns of a stale catalog schema", async () => {

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFile, execFileSync } from "node:child_process";
@@ -7,7 +7,8 @@ import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
-import { bundleOf, cachedBuild, DEFAULT_FUNCTIONS_DIR, prepareBundles } from "../../stacks/bundle";
+import { bundleCacheKey, bundleOf, cachedBuild, DEFAULT_FUNCTIONS_DIR, prepareBundles, removeBundleBuild } from "../../stacks/bundle";
+import { CACHE_DIR, writeCache } from "../../core/build-cache";
 import { zipSync } from "../../stacks/zip";
 import { CHANGE_TIME_SLACK_MS } from "../../core/build-inputs";
 
@@ -23,7 +24,10 @@ describe("stacks/bundle", () => {
     // Written before any build here starts: a file changed during a build leaves the build uncached.
     return new Promise((resolve) => setTimeout(resolve, CHANGE_TIME_SLACK_MS + 10));
   });
-  after(() => rmSync(functionsDir, { recursive: true, force: true }));
+  after(() => {
+    removeBundleBuild(functionsDir);
+    rmSync(functionsDir, { recursive: true, force: true });
+  });
 
   it("bundles a handler as minified CommonJS with a linked source map", async () => {
     const { dir } = bundleOf(join(functionsDir, "hello", "handler.ts"));
@@ -110,6 +114,7 @@ describe("stacks/bundle", () => {
       expect(sources.some((s) => s.endsWith("tree/node_modules/pkg/index.js")), sources.join(", ")).to.equal(true);
       expect(sources.some((s) => s.includes("real/node_modules")), sources.join(", ")).to.equal(false);
     } finally {
+      removeBundleBuild(join(root, "tree", "functions"));
       rmSync(root, { recursive: true, force: true });
     }
   });
@@ -120,6 +125,35 @@ describe("stacks/bundle", () => {
     expect(other.dir).to.not.equal(hello.dir);
     expect(bundleOf(join(functionsDir, "hello", "handler.ts"))).to.equal(hello);
     expect(() => bundleOf(join(functionsDir, "shared", "handler.ts"))).to.throw(/no bundle for/);
+  });
+
+  it("caches one build per functions folder, unused once the folder's handlers change; removeBundleBuild removes it, no other folder's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "etl-functions-one-"));
+    const sibling = `${dir}-sibling`; // a folder whose path starts with this one's
+    const entryOf = (folder: string) => join(CACHE_DIR, bundleCacheKey(folder));
+    try {
+      mkdirSync(join(dir, "one"));
+      writeFileSync(join(dir, "one", "handler.ts"), "export const handler = async () => 1;\n");
+      await new Promise((resolve) => setTimeout(resolve, CHANGE_TIME_SLACK_MS + 10)); // else the build is not cached
+      bundleOf(join(dir, "one", "handler.ts"));
+      expect(existsSync(entryOf(dir))).to.equal(true);
+      expect(cachedBuild(dir)).to.not.equal(undefined);
+      mkdirSync(join(dir, "two"));
+      // Every file the build read is unchanged, but it has no bundle of the new handler.
+      writeFileSync(join(dir, "two", "handler.ts"), "export const handler = async () => 2;\n");
+      expect(cachedBuild(dir)).to.equal(undefined);
+      rmSync(join(dir, "two"), { recursive: true });
+      expect(cachedBuild(dir)).to.not.equal(undefined);
+      writeCache(bundleCacheKey(sibling), "{}");
+      removeBundleBuild(dir);
+      expect(existsSync(entryOf(dir))).to.equal(false);
+      expect(cachedBuild(dir)).to.equal(undefined);
+      expect(existsSync(entryOf(sibling))).to.equal(true);
+    } finally {
+      removeBundleBuild(dir);
+      removeBundleBuild(sibling);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("names the folder when a handler does not compile", async () => {

@@ -5,6 +5,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PROJECT_ROOT } from "../../core/config";
+import { functionsDirOf, removeBundleBuild } from "../../stacks/bundle";
 import { appRecords, removeAppBuild, type AppRecord } from "../../tools/app-records";
 
 export function copyProject(prefix = "etl-project-copy-"): string {
@@ -29,8 +30,9 @@ export function appRecord(root: string, entry = "main.ts"): { name: string; reco
   return appRecords(root).find((r) => r.record.entry === entry);
 }
 
-/** Removes the copy, and its apps from the build cache this checkout's copies share. */
+/** Removes the copy, and what its commands built from the build cache this checkout's copies share: its apps and Lambda bundles. */
 export function removeProjectCopy(root: string): void {
   removeAppBuild(root);
+  removeBundleBuild(functionsDirOf(root));
   rmSync(root, { recursive: true, force: true });
 }

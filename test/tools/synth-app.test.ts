@@ -5,8 +5,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpath
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { expect } from "chai";
+import { CACHE_DIR, removeCache, writeCache } from "../../core/build-cache";
 import { PROJECT_ROOT } from "../../core/config";
 import { build } from "esbuild";
+import { bundleCacheKey, functionsDirOf } from "../../stacks/bundle";
 import { ownLocation } from "../../tools/app-build";
 import { APP_DIR, removeAppBuild } from "../../tools/app-records";
 import { configVariant } from "../support/config-variant";
@@ -19,6 +21,8 @@ function filesOf(dir: string): Map<string, Buffer> {
 }
 
 const SYNTH_APP = ["tools/launch.cjs", "main.ts"];
+/** The cached Lambda bundles of the project folder `root` (stacks/bundle.ts), about 3 MB. */
+const bundleEntry = (root: string) => join(CACHE_DIR, bundleCacheKey(functionsDirOf(root)));
 
 describe("tools/launch.cjs main.ts: the synth app of cdktf.json", function () {
   this.timeout(180_000); // a build is about 1.5 s idle, several times that on a loaded machine
@@ -81,6 +85,7 @@ describe("tools/launch.cjs main.ts: the synth app of cdktf.json", function () {
     expect(record.inputs).to.include.members([join(root, "main.ts"), join(root, "stacks/app.ts"), join(root, "tools/app-build.ts")]);
     for (const name of [record.main, `${record.main}.v8`, `${record.main}.map`, record.check]) expect(existsSync(join(APP_DIR, name)), name).to.equal(true);
     expect(record.entries, "no handler entry points: the synth runs no handler").to.deep.equal({});
+    expect(existsSync(bundleEntry(root)), "the Lambda bundles cached under the copy's functions folder").to.equal(true);
   });
 
   it("reuses its build while every file it read is unchanged, and rebuilds after a stack file is edited", () => {
@@ -247,6 +252,25 @@ describe("tools/launch.cjs main.ts: the synth app of cdktf.json", function () {
       expect(JSON.parse(ran.stdout)).to.deep.equal({ ROOT: dir, file: join(dir, "node_modules", "located", "index.js"), strict: true });
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // Last: it removes the copy.
+  it("leaves nothing the copy built in the cache once removed (removeProjectCopy): its apps and Lambda bundles; another folder's stay", () => {
+    // What the earlier tests' synths left (a synth when run alone); current or not, it is the copy's.
+    if (!appRecord(root) || !existsSync(bundleEntry(root))) synth();
+    expect(appRecord(root), "the copy's app built").to.not.equal(undefined);
+    expect(existsSync(bundleEntry(root)), "the copy's bundles cached").to.equal(true);
+    const sibling = `${root}-sibling`; // a folder whose path starts with the copy's
+    writeCache(bundleCacheKey(functionsDirOf(sibling)), "{}");
+    try {
+      removeProjectCopy(root);
+      expect(existsSync(root)).to.equal(false);
+      expect(appRecord(root)).to.equal(undefined);
+      expect(existsSync(bundleEntry(root)), "the copy's bundles left in the cache").to.equal(false);
+      expect(existsSync(bundleEntry(sibling)), "another folder's bundles removed").to.equal(true);
+    } finally {
+      removeCache(bundleCacheKey(functionsDirOf(sibling)));
     }
   });
 });

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Testing } from "cdktf";
+import { removeBundleBuild } from "../../../stacks/bundle";
 import { LambdaEventRule, type LambdaEventRuleProps } from "../../../stacks/constructs/lambda-event-rule";
 import { NodejsFunction } from "../../../stacks/constructs/nodejs-function";
 
@@ -13,7 +14,10 @@ describe("LambdaEventRule", () => {
     mkdirSync(join(functionsDir, "echo"));
     writeFileSync(join(functionsDir, "echo", "handler.ts"), "export const handler = async () => 1;\n");
   });
-  after(() => rmSync(functionsDir, { recursive: true, force: true }));
+  after(() => {
+    removeBundleBuild(functionsDir);
+    rmSync(functionsDir, { recursive: true, force: true });
+  });
 
   const synth = (props: Omit<LambdaEventRuleProps, "target">) =>
     JSON.parse(

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Testing } from "cdktf";
+import { removeBundleBuild } from "../../../stacks/bundle";
 import { NodejsFunction } from "../../../stacks/constructs/nodejs-function";
 
 // Grants of several resources into one inline policy of a function's role (e.g. one per Glue job into "glue-jobs").
@@ -13,7 +14,10 @@ describe("NodejsFunction.addToRolePolicy: grants into one policy", () => {
     mkdirSync(join(functionsDir, "echo"));
     writeFileSync(join(functionsDir, "echo", "handler.ts"), "export const handler = async (event: unknown) => event;\n");
   });
-  after(() => rmSync(functionsDir, { recursive: true, force: true }));
+  after(() => {
+    removeBundleBuild(functionsDir);
+    rmSync(functionsDir, { recursive: true, force: true });
+  });
 
   const synth = (grants: (fn: NodejsFunction) => void) =>
     JSON.parse(

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Testing } from "cdktf";
-import { bundleOf } from "../../../stacks/bundle";
+import { bundleOf, removeBundleBuild } from "../../../stacks/bundle";
 import { NodejsFunction, type NodejsFunctionProps } from "../../../stacks/constructs/nodejs-function";
 
 describe("NodejsFunction", () => {
@@ -14,7 +14,10 @@ describe("NodejsFunction", () => {
     mkdirSync(join(functionsDir, "echo"));
     writeFileSync(join(functionsDir, "echo", "handler.ts"), "export const handler = async (event: unknown) => event;\n");
   });
-  after(() => rmSync(functionsDir, { recursive: true, force: true }));
+  after(() => {
+    removeBundleBuild(functionsDir);
+    rmSync(functionsDir, { recursive: true, force: true });
+  });
 
   const props = (overrides: Partial<NodejsFunctionProps> = {}): NodejsFunctionProps => ({
     entry: "echo",
