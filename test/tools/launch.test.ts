@@ -130,6 +130,8 @@ interface Launch {
   stderr: string;
   /** The packages the process required from node_modules (the preload's record). */
   packages: string[];
+  /** Those of them first required while tsx's hooks were registered. */
+  firstLoadedWithTsx: string[];
 }
 
 describe("tools/launch.cjs: the npm scripts' launcher", function () {
@@ -146,12 +148,18 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     writeFileSync(join(scratch, "lock-probe.cjs"), LOCK_PROBE);
     handlerSource = readFileSync(join(root, HANDLER), "utf8");
     writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(1));
-    // Records every package a process requires (through node's loader: the packages the build leaves out, and tsx).
+    // Records every package a process requires (through node's loader: the packages the build leaves out, and tsx),
+    // and in PACKAGES_FILE.with-tsx those first required while tsx's hooks were registered (a ".ts" loader: Node 20
+    // has none of its own).
     writeFileSync(
       join(scratch, "record-packages.cjs"),
-      `const Module = require("node:module");\nconst { appendFileSync } = require("node:fs");\nconst load = Module._load;\n` +
+      `const Module = require("node:module");\nconst { appendFileSync } = require("node:fs");\nconst load = Module._load;\nconst seen = new Set();\n` +
         `Module._load = function (request, ...rest) {\n` +
-        `  if (!/^(node:|[.\\/])/.test(request) && !Module.isBuiltin(request)) appendFileSync(process.env.PACKAGES_FILE, request + "\\n");\n` +
+        `  if (!/^(node:|[.\\/])/.test(request) && !Module.isBuiltin(request)) {\n` +
+        `    appendFileSync(process.env.PACKAGES_FILE, request + "\\n");\n` +
+        `    if (!seen.has(request) && Module._extensions[".ts"]) appendFileSync(process.env.PACKAGES_FILE + ".with-tsx", request + "\\n");\n` +
+        `    seen.add(request);\n` +
+        `  }\n` +
         `  return load.call(this, request, ...rest);\n};\n`,
     );
   });
@@ -188,7 +196,8 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
       // Told of every package the process requires, as it requires it.
       const watcher = onPackage && watch(packagesFile, () => onPackage(readFileSync(packagesFile, "utf8"), child));
       child.on("close", () => watcher?.close());
-      child.on("close", (code) => done({ code, stdout, stderr, packages: [...new Set(readFileSync(packagesFile, "utf8").split("\n").filter(Boolean))] }));
+      const recorded = (file: string) => (existsSync(file) ? [...new Set(readFileSync(file, "utf8").split("\n").filter(Boolean))] : []);
+      child.on("close", (code) => done({ code, stdout, stderr, packages: recorded(packagesFile), firstLoadedWithTsx: recorded(`${packagesFile}.with-tsx`) }));
     });
   }
   async function probe(env: Record<string, string> = {}, args: string[] = []) {
@@ -206,9 +215,14 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     for (const [name, command] of onTs) expect(launchedFile(command), `${name}: ${command}`).to.not.equal(undefined);
   });
 
-  it("loads before tsx's hooks every package the build loads (BUILD_PACKAGES: tools/app-build.ts and what it imports)", () => {
+  /** BUILD_PACKAGES of tools/launch.cjs: the packages its build requires before registering tsx. */
+  const buildPackages = (): string[] => {
     const listed = /^const BUILD_PACKAGES = (\[[^\]]*\]);$/m.exec(readFileSync(join(PROJECT_ROOT, "tools/launch.cjs"), "utf8"));
     expect(listed, "BUILD_PACKAGES in tools/launch.cjs").to.not.equal(null);
+    return JSON.parse(listed![1].replace(/'/g, '"'));
+  };
+
+  it("lists in BUILD_PACKAGES (tools/launch.cjs) exactly the packages tools/app-build.ts and what it imports require", () => {
     // The packages tools/app-build.ts requires when tsx loads it, as the launcher's build does.
     const loads = spawnSync(
       process.execPath,
@@ -217,7 +231,7 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     );
     expect(loads.status, loads.stderr).to.equal(0);
     const required = new Set(readFileSync(join(scratch, "build-packages.txt"), "utf8").split("\n").filter((p) => p && !p.startsWith("tsx")));
-    expect(JSON.parse(listed![1].replace(/'/g, '"')).sort()).to.deep.equal([...required].sort());
+    expect(buildPackages().sort()).to.deep.equal([...required].sort());
   });
 
   // Four full builds in all: the cold pair, the rebuild after an edit, and the uncached one.
@@ -261,6 +275,12 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     // build (seconds of CPU, before the app loads) is not in it, so it is below what the building process had used.
     const writerCpuMs = readFileSync(join(APP_DIR, `${record.main}.v8`)).readDoubleLE(0);
     expect(writerCpuMs).to.be.above(0).and.below(builder.report.cpuMs);
+  });
+
+  it("requires the build's packages (BUILD_PACKAGES) before registering tsx, which would lex each of their files: none first required with tsx's hooks on", () => {
+    // The cold case's building launch.
+    expect(cold.packages).to.include.members(buildPackages());
+    expect(cold.firstLoadedWithTsx, "first required while tsx's hooks were registered").to.deep.equal([]);
   });
 
   it("then runs from the cache without tsx; each handler load is a fresh module; stacks name the .ts", async () => {
