@@ -19,7 +19,7 @@ import type { RunReport } from "../../local/runtime";
 import { folderSnapshot } from "../folder-snapshot";
 import { listening } from "../listening";
 import { jobStateName } from "../support/asl-states";
-import { expectAllClosed, expectEngines, runCli, runCliInProcess, serviceCount, type CliResult } from "../support/cli";
+import { cliResult, expectAllClosed, expectEngines, runCli, runCliInProcess, serviceCount, type CliResult } from "../support/cli";
 import { configVariant } from "../support/config-variant";
 import { workflowShape } from "../support/workflow";
 
@@ -413,10 +413,9 @@ describe("e2e: npm start", () => {
         }
         const sentAt = Date.now();
         npm.kill("SIGTERM");
-        const code = await closed;
+        const result = cliResult(await closed, stdout, stderr);
         while (tree.some(alive) && Date.now() - sentAt < 35_000) await new Promise((r) => setTimeout(r, 100));
-        const endpoints = [...(/local services up: (.*)/.exec(stdout)?.[1] ?? "").matchAll(/http:\/\/127\.0\.0\.1:\d+/g)].map((m) => m[0]);
-        return { result: { code, stdout, stderr, endpoints }, out, tree, left: tree.filter(alive), stoppedMs: Date.now() - sentAt };
+        return { result, out, tree, left: tree.filter(alive), stoppedMs: Date.now() - sentAt };
       })());
 
     it("SIGTERM to the npm process ends the whole run within seconds: the CLI stops (exit 130), every server closed, no process left", async () => {
@@ -449,8 +448,7 @@ describe("e2e: npm start", () => {
       // Handled once the loading module yields; a run that ignored it would go on to the whole workflow (exit 0).
       expect(Date.now() - sentAt).to.be.below(30_000);
       expect(stderr).to.contain("SIGTERM");
-      const endpoints = [...(/local services up: (.*)/.exec(stdout)?.[1] ?? "").matchAll(/http:\/\/127\.0\.0\.1:\d+/g)].map((m) => m[0]);
-      for (const endpoint of endpoints) expect(await listening(endpoint), `${endpoint} still listening`).to.equal(false);
+      for (const endpoint of cliResult(await closed, stdout, stderr).endpoints) expect(await listening(endpoint), `${endpoint} still listening`).to.equal(false);
     });
 
     it("SIGTERM to the CLI process ends the run with exit 130 and every server closed", async () => {

@@ -49,7 +49,8 @@ export function runCli(args: string[], onLine?: (line: string, child: ReturnType
   });
 }
 
-function cliResult(code: number | null, stdout: string, stderr: string): CliResult {
+/** A run's result from its exit code and output: the endpoints are those its "local services up" line names. */
+export function cliResult(code: number | null, stdout: string, stderr: string): CliResult {
   const services = /local services up: (.*)/.exec(stdout)?.[1] ?? "";
   return { code, stdout, stderr, endpoints: [...services.matchAll(/http:\/\/127\.0\.0\.1:\d+/g)].map((m) => m[0]) };
 }
