@@ -19,7 +19,7 @@ import type { RunReport } from "../../local/runtime";
 import { folderSnapshot } from "../folder-snapshot";
 import { listening } from "../listening";
 import { jobStateName } from "../support/asl-states";
-import { cliResult, expectAllClosed, expectEngines, runCli, runCliInProcess, serviceCount, type CliResult } from "../support/cli";
+import { cliResult, expectAllClosed, expectEngines, runCli, runCliInProcess, type CliResult } from "../support/cli";
 import { configVariant } from "../support/config-variant";
 import { workflowShape } from "../support/workflow";
 
@@ -374,59 +374,48 @@ describe("e2e: npm start", () => {
       }
     };
 
-    /**
-     * A run through npm (`npm start`) sent SIGTERM once its execution runs: npm forwards it to the CLI, its own process
-     * (the script execs node), and exits with the CLI's code. Started by the first test that reads it (each still runs
-     * it when run alone).
-     */
-    let npmTerminated: Promise<{ result: CliResult; out: string; tree: number[]; left: number[]; stoppedMs: number }> | undefined;
-    const npmTerminatedRun = () =>
-      (npmTerminated ??= (async () => {
-        const out = join(dir, "npm-term");
-        // A 2-minute delay: a run that ignored the signal would last that long, far past the bounds below.
-        const npm = spawn("npm", ["start", "--", "--delay", `${firstDataset}=120000`, "--out", out], {
-          cwd: ROOT,
-          env: { ...process.env, POWERTOOLS_LOG_LEVEL: "ERROR" },
-          stdio: ["ignore", "pipe", "pipe"],
+    it("SIGTERM to npm (`npm start`) once its execution runs: npm forwards it to the CLI (its own process: the script execs node), which stops with 130 within seconds, every server closed, no process left, nothing written", async () => {
+      const out = join(dir, "npm-term");
+      // A 2-minute delay: a run that ignored the signal would last that long, far past the bounds below.
+      const npm = spawn("npm", ["start", "--", "--delay", `${firstDataset}=120000`, "--out", out], {
+        cwd: ROOT,
+        env: { ...process.env, POWERTOOLS_LOG_LEVEL: "ERROR" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      npm.stderr.on("data", (c: Buffer) => (stderr += c));
+      const running = new Promise<void>((resolvePromise, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no execution within 120 s\n${stdout}\n${stderr}`)), 120_000);
+        npm.stdout.on("data", (c: Buffer) => {
+          stdout += c;
+          if (/ execution RUNNING/.test(stdout)) {
+            clearTimeout(timer);
+            resolvePromise();
+          }
         });
-        let stdout = "";
-        let stderr = "";
-        npm.stderr.on("data", (c: Buffer) => (stderr += c));
-        const running = new Promise<void>((resolvePromise, reject) => {
-          const timer = setTimeout(() => reject(new Error(`no execution within 120 s\n${stdout}\n${stderr}`)), 120_000);
-          npm.stdout.on("data", (c: Buffer) => {
-            stdout += c;
-            if (/ execution RUNNING/.test(stdout)) {
-              clearTimeout(timer);
-              resolvePromise();
-            }
-          });
-        });
-        const closed = new Promise<number | null>((r) => npm.on("close", (code) => r(code)));
-        await running;
-        // Every process npm started, down the tree.
-        const tree: number[] = [];
-        for (let queue = [npm.pid!]; queue.length; ) {
-          const children = await childrenOf(queue.shift()!);
-          tree.push(...children);
-          queue.push(...children);
-        }
-        const sentAt = Date.now();
-        npm.kill("SIGTERM");
-        const result = cliResult(await closed, stdout, stderr);
-        while (tree.some(alive) && Date.now() - sentAt < 35_000) await new Promise((r) => setTimeout(r, 100));
-        return { result, out, tree, left: tree.filter(alive), stoppedMs: Date.now() - sentAt };
-      })());
-
-    it("SIGTERM to the npm process ends the whole run within seconds: the CLI stops (exit 130), every server closed, no process left", async () => {
-      const { result, out, tree, left, stoppedMs } = await npmTerminatedRun();
+      });
+      const closed = new Promise<number | null>((r) => npm.on("close", (code) => r(code)));
+      await running;
+      // Every process npm started, down the tree.
+      const tree: number[] = [];
+      for (let queue = [npm.pid!]; queue.length; ) {
+        const children = await childrenOf(queue.shift()!);
+        tree.push(...children);
+        queue.push(...children);
+      }
+      const sentAt = Date.now();
+      npm.kill("SIGTERM");
+      const result = cliResult(await closed, stdout, stderr);
+      while (tree.some(alive) && Date.now() - sentAt < 35_000) await new Promise((r) => setTimeout(r, 100));
+      const stoppedMs = Date.now() - sentAt;
       expect(tree.length, "npm runs the CLI").to.be.greaterThan(0);
-      expect(result.endpoints).to.have.length(serviceCount(config));
-      expect(left, "processes left").to.deep.equal([]);
+      expect(tree.filter(alive), "processes left").to.deep.equal([]);
       expect(stoppedMs).to.be.below(30_000);
-      for (const endpoint of result.endpoints) expect(await listening(endpoint), `${endpoint} still listening`).to.equal(false);
-      expect(result.stderr).to.contain("SIGTERM: stopping the run");
+      // npm exits with the CLI's code.
       expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(130);
+      expect(result.stderr).to.contain("SIGTERM: stopping the run");
+      await expectAllClosed(result, config);
       expect(await readdir(out)).to.deep.equal([]);
     });
 
@@ -449,14 +438,6 @@ describe("e2e: npm start", () => {
       expect(Date.now() - sentAt).to.be.below(30_000);
       expect(stderr).to.contain("SIGTERM");
       for (const endpoint of cliResult(await closed, stdout, stderr).endpoints) expect(await listening(endpoint), `${endpoint} still listening`).to.equal(false);
-    });
-
-    it("SIGTERM to the CLI process ends the run with exit 130 and every server closed", async () => {
-      // The CLI process of the npm run above: npm forwards the SIGTERM it got, and exits with the CLI's code.
-      const { result } = await npmTerminatedRun();
-      expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(130);
-      expect(result.stderr).to.contain("SIGTERM");
-      await expectAllClosed(result);
     });
   });
 });
