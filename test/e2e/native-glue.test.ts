@@ -1,7 +1,7 @@
 // Done-when of the native integrations: a dataset job's runner task (the active configuration's first dataset job
 // on Glue) replaced by glue:startJobRun.sync (and a lambda:invoke of a configured local handler after it)
-// synthesizes with least-privilege IAM, and the local runtime (npm start) runs it to the same result as the
-// configured workflow.
+// synthesizes with least-privilege IAM, and the CLI (npm start's command, ETL_CONFIG naming the variant) runs it to
+// the same result as the configured workflow.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -12,7 +12,7 @@ import { DEFAULT_CONFIG_FILE, definitionPath, loadConfig, parseConfig, resourceN
 import { writeDatasetSamples } from "../../local/dataset-samples";
 import { runLocalWorkflow, type RunReport } from "../../local/runtime";
 import { jobStateName } from "../support/asl-states";
-import { runCli, type CliResult } from "../support/cli";
+import { runCli } from "../support/cli";
 import { workflowShape } from "../support/workflow";
 import { synthConfig, resourceWith } from "../stacks/synth";
 
@@ -126,41 +126,23 @@ describe("native Glue integration replacing a dataset job's runner task (done-wh
     expect(allStates(definition).find(([n]) => n === STATE)![1].Resource).to.equal("arn:aws:states:::glue:startJobRun.sync");
   });
 
-  /**
-   * The variant run by `npm start` (as npm runs it: package.json's script) with ETL_CONFIG naming it, on sample files
-   * the configured workflow also runs on, in this process: what the two cases below read (started by the first).
-   */
-  let runs: Promise<{ shipped: RunReport; cli: CliResult; report: RunReport }> | undefined;
-  const nativeAndShipped = () =>
-    (runs ??= (async () => {
-      const inputs = await writeDatasetSamples(active, join(root, "data"), undefined, { salesRows: 3000, days: 400 });
-      const shipped = await runLocalWorkflow({ inputs, glueTransitionMs: 20, timeoutMs: 120_000, config: active, outDir: join(root, "shipped") });
-      const reportFile = join(root, "cli-report.json");
-      const args = [...Object.entries(inputs).flatMap(([dataset, file]) => ["--input", `${dataset}=${file}`]), "--out", join(root, "native"), "--report", reportFile];
-      const cli = await runCli(args, undefined, { ETL_CONFIG: join(root, "etl.config.json"), CHECKPOINT_DISABLE: "1" });
-      const report = cli.code === 0 ? (JSON.parse(readFileSync(reportFile, "utf8")) as RunReport) : undefined;
-      return { shipped, cli, report: report! };
-    })());
-
-  it("runs locally to the same result as the configured workflow, the Glue run recorded in the report", async () => {
-    const { shipped, cli, report: native } = await nativeAndShipped();
+  it("runs through the CLI (`node tools/launch.cjs local/cli.ts`, npm start's command) with ETL_CONFIG naming it, to the same result as the configured workflow (run in this process on the same sample files), the Glue run recorded in the report", async () => {
+    const inputs = await writeDatasetSamples(active, join(root, "data"), undefined, { salesRows: 3000, days: 400 });
+    const shipped = await runLocalWorkflow({ inputs, glueTransitionMs: 20, timeoutMs: 120_000, config: active, outDir: join(root, "shipped") });
+    const reportFile = join(root, "cli-report.json");
+    const args = [...Object.entries(inputs).flatMap(([dataset, file]) => ["--input", `${dataset}=${file}`]), "--out", join(root, "native"), "--report", reportFile];
+    const cli = await runCli(args, undefined, { ETL_CONFIG: join(root, "etl.config.json"), CHECKPOINT_DISABLE: "1" });
     expect(cli.code, cli.stderr + cli.stdout).to.equal(0);
+    const native = JSON.parse(readFileSync(reportFile, "utf8")) as RunReport;
     expect(shipped.status).to.equal("SUCCEEDED");
     expect(native.status, native.error).to.equal("SUCCEEDED");
     expect(native.output.rows).to.equal(shipped.output.rows).and.to.be.greaterThan(0);
     expect(await sortedRows(join(root, "native"))).to.equal(await sortedRows(join(root, "shipped")));
     expect(native.jobs.map((j) => [j.jobName, j.state]).sort()).to.deep.equal(shape.jobs.map((id) => [names.glueJob(id), "SUCCEEDED"]).sort());
+    // The variant's states, not the configured workflow's: the CLI read the configuration ETL_CONFIG names.
     const states = Object.fromEntries(native.states.map((s) => [s.name, s.status]));
     expect(states).to.include({ [STATE]: "SUCCEEDED", [CHECK]: "SUCCEEDED" });
     if (KICK) expect(states).to.not.have.property(KICK);
-  });
-
-  it("npm start runs it with ETL_CONFIG naming that configuration", async () => {
-    const { cli, report } = await nativeAndShipped();
-    expect(cli.code, cli.stderr + cli.stdout).to.equal(0);
-    expect(report.status).to.equal("SUCCEEDED");
-    expect(report.states.map((s: { name: string }) => s.name)).to.include.members([STATE, CHECK]);
-    expect(report.output.rows).to.be.greaterThan(0);
   });
 
   it("a failed Glue run takes the workflow's Catch path with the run's error in the cause", async () => {
