@@ -4,7 +4,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, type DescribeExecutionCommandOutput } from "@aws-sdk/client-sfn";
 import { scriptArgs } from "./scripts";
@@ -51,6 +51,8 @@ export interface Served {
 export function startServe(args: string[], env: NodeJS.ProcessEnv, { viaNpm = false } = {}): Promise<Served> {
   return new Promise((resolvePromise, reject) => {
     const [file, ...command] = viaNpm ? ["npm", "run", "--silent", "serve", "--"] : [process.execPath, ...scriptArgs("serve")];
+    /** What was run, as the errors below name it. */
+    const ran = viaNpm ? "npm run serve" : `node ${command.map((arg) => relative(ROOT, arg)).join(" ")} (npm run serve's command)`;
     const child: ChildProcess = spawn(file, [...command, "--port", "0", ...args], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
@@ -64,7 +66,7 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv, { viaNpm = fa
     });
     const timer = setTimeout(() => {
       process.kill(-child.pid!, "SIGKILL");
-      reject(new Error(`npm run serve printed no 'ready' line within 150 s\n${stdout}\n${stderr}`));
+      reject(new Error(`${ran} printed no 'ready' line within 150 s\n${stdout}\n${stderr}`));
     }, 150_000);
     child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk));
     child.stdout!.on("data", (chunk: Buffer) => {
@@ -89,7 +91,7 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv, { viaNpm = fa
               awaited.delete(check);
               clearTimeout(lineTimer);
               if (line !== undefined) resolveLine(line);
-              else rejectLine(new Error(`npm run serve ${ended ? `printed no line for ${what} within ${timeoutMs} ms` : `exited before ${what}`}\n${stdout}\n${stderr}`));
+              else rejectLine(new Error(`${ran} ${ended ? `printed no line for ${what} within ${timeoutMs} ms` : `exited before ${what}`}\n${stdout}\n${stderr}`));
             };
             const lineTimer = setTimeout(() => ((ended = true), check()), timeoutMs);
             awaited.add(check);
@@ -103,7 +105,7 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv, { viaNpm = fa
           clearTimeout(stopTimer);
           if (stopped === "timeout") {
             process.kill(-child.pid!, "SIGKILL");
-            throw new Error(`npm run serve did not stop within 60 s of Ctrl-C\n${stdout}\n${stderr}`);
+            throw new Error(`${ran} did not stop within 60 s of Ctrl-C\n${stdout}\n${stderr}`);
           }
           return stopped;
         },
@@ -112,7 +114,7 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv, { viaNpm = fa
     child.on("error", reject);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`npm run serve exited (${code}) before it was ready\n${stdout}\n${stderr}`));
+      reject(new Error(`${ran} exited (${code}) before it was ready\n${stdout}\n${stderr}`));
     });
   });
 }
