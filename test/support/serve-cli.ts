@@ -196,12 +196,15 @@ export interface SdkSetup {
   close: () => void;
 }
 
+/** An SDK client's options for the local endpoint (which accepts any credentials). */
+const localClientOptions = (endpoint: string, region: string) => ({ endpoint, region, credentials: { accessKeyId: "any-key", secretAccessKey: "any-secret" } });
+
 /**
  * Sets state up through the endpoint from this process (the SDK), for a test whose point is elsewhere: an AWS CLI
  * process costs ~0.1 s of CPU per call. The walkthrough (test/e2e/serve-aws-cli.test.ts) does these with the AWS CLI.
  */
 export function sdkSetup(endpoint: string, region: string): SdkSetup {
-  const options = { endpoint, region, credentials: { accessKeyId: "any-key", secretAccessKey: "any-secret" } };
+  const options = localClientOptions(endpoint, region);
   const sfn = new SFNClient(options);
   const s3 = new S3Client({ ...options, forcePathStyle: true });
   return {
@@ -226,7 +229,7 @@ export async function executionSettled(
   done: (description: DescribeExecutionCommandOutput) => boolean = () => true,
   timeoutMs = 120_000,
 ): Promise<DescribeExecutionCommandOutput> {
-  const sfn = new SFNClient({ endpoint, region, credentials: { accessKeyId: "any-key", secretAccessKey: "any-secret" } });
+  const sfn = new SFNClient(localClientOptions(endpoint, region));
   try {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
