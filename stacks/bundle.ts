@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import type { BuildOptions, BuildResult } from "esbuild";
 import { readCache, removeCache, writeCache } from "../core/build-cache";
-import { inputsUnchanged, recordInputs, sha256, startBuild, type BuildInputs, type BuildStart } from "../core/build-inputs";
+import { inputsUnchanged, recordInputs, sha256, startBuild, typescriptSettingsOf, type BuildInputs, type BuildStart } from "../core/build-inputs";
 import { PROJECT_ROOT } from "../core/config";
 import { sha256Base64, zipSync, type ZipEntry } from "./zip";
 
@@ -96,7 +96,9 @@ export function cachedBuild(functionsDir: string): BuiltFile[] | undefined {
 
 /** Caches a build with `options` begun at `start`, unless an input changed during it (recordInputs); returns its outputs either way. */
 function cacheBuild(functionsDir: string, options: BuildOptions, start: BuildStart, result: BuildResult): BuiltFile[] {
-  const inputs = Object.keys(result.metafile!.inputs).map((input) => join(PROJECT_ROOT, input));
+  const read = Object.keys(result.metafile!.inputs).map((input) => join(PROJECT_ROOT, input));
+  // Besides what esbuild names: the TypeScript settings it applies (useDefineForClassFields, ...) to the handlers and to the project's modules they import.
+  const inputs = [...new Set([...read, ...typescriptSettingsOf(functionsDir), ...typescriptSettingsOf(PROJECT_ROOT)])];
   const outputs = result.outputFiles!;
   const recorded = recordInputs(inputs, PROJECT_ROOT, start);
   if (recorded) writeCache(bundleCacheKey(functionsDir), JSON.stringify({ build: buildOf(options), ...recorded, outputs: outputs.map((o) => ({ path: o.path, contents: Buffer.from(o.contents).toString("base64") })) } satisfies CachedBuild));

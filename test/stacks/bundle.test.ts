@@ -7,7 +7,8 @@ import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
-import { bundleCacheKey, bundleOf, cachedBuild, DEFAULT_FUNCTIONS_DIR, prepareBundles, removeBundleBuild } from "../../stacks/bundle";
+import { build } from "esbuild";
+import { bundleCacheKey, bundleOf, bundleOptions, cachedBuild, DEFAULT_FUNCTIONS_DIR, prepareBundles, removeBundleBuild } from "../../stacks/bundle";
 import { CACHE_DIR, writeCache } from "../../core/build-cache";
 import { zipSync } from "../../stacks/zip";
 import { CHANGE_TIME_SLACK_MS } from "../../core/build-inputs";
@@ -80,6 +81,33 @@ describe("stacks/bundle", () => {
       expect(cachedBuild(functionsDir)).to.equal(undefined);
     } finally {
       writeFileSync(entry, original);
+    }
+  });
+
+  it("reuses a cached build only while the tsconfig.json esbuild applies to the handlers is unchanged", async () => {
+    // A project of its own: the test must not edit the checkout's tsconfig.json, which other workers build with.
+    const root = mkdtempSync(join(tmpdir(), "etl-tsconfig-"));
+    const dir = join(root, "functions");
+    const tsconfig = (useDefineForClassFields: boolean) => writeFileSync(join(root, "tsconfig.json"), JSON.stringify({ compilerOptions: { useDefineForClassFields } }));
+    try {
+      mkdirSync(join(dir, "fields"), { recursive: true });
+      const entry = join(dir, "fields", "handler.ts");
+      writeFileSync(entry, "class Counter { count = 1; }\nexport const handler = async () => new Counter().count;\n");
+      tsconfig(true);
+      await new Promise((resolve) => setTimeout(resolve, CHANGE_TIME_SLACK_MS + 10)); // else the build is not cached
+      const before = readFileSync(join(bundleOf(entry).dir, "index.js"), "utf8");
+      expect(cachedBuild(dir)).to.not.equal(undefined);
+      tsconfig(false);
+      expect(cachedBuild(dir)).to.equal(undefined);
+      // It changes the bundle: the build that follows (another process's) differs.
+      removeBundleBuild(dir);
+      await new Promise((resolve) => setTimeout(resolve, CHANGE_TIME_SLACK_MS + 10));
+      const options = bundleOptions(dir);
+      const after = (await build({ ...options })).outputFiles!.find((f) => f.path.endsWith("fields/index.js"))!.text;
+      expect(after).to.not.equal(before);
+    } finally {
+      removeBundleBuild(dir);
+      rmSync(root, { recursive: true, force: true });
     }
   });
 
