@@ -72,7 +72,8 @@ interface CachedBuild extends BuildInputs {
 // esbuild's API is loaded only to build (about 20 ms of a synth that finds its bundles in the cache).
 const esbuild = () => require("esbuild") as typeof import("esbuild");
 const esbuildVersion: string = require("esbuild/package.json").version;
-const buildOf = (options: BuildOptions) => sha256(esbuildVersion, JSON.stringify(options));
+/** How a build with `options` by esbuild `version` was made, as its cache entry records it (`build`). */
+export const bundleBuildOf = (options: BuildOptions, version = esbuildVersion) => sha256(version, JSON.stringify(options));
 
 /**
  * The one entry of a functions folder (a build with other options replaces it), named by the folder alone: whoever
@@ -90,7 +91,7 @@ export function cachedBuild(functionsDir: string): BuiltFile[] | undefined {
   const entry = readCache(bundleCacheKey(functionsDir));
   if (!entry) return undefined;
   const cached = JSON.parse(entry.toString("utf8")) as CachedBuild;
-  if (cached.build !== buildOf(bundleOptions(functionsDir)) || !inputsUnchanged(cached, PROJECT_ROOT)) return undefined;
+  if (cached.build !== bundleBuildOf(bundleOptions(functionsDir)) || !inputsUnchanged(cached, PROJECT_ROOT)) return undefined;
   return cached.outputs.map((o) => ({ path: o.path, contents: Buffer.from(o.contents, "base64") }));
 }
 
@@ -101,7 +102,7 @@ function cacheBuild(functionsDir: string, options: BuildOptions, start: BuildSta
   const inputs = [...new Set([...read, ...typescriptSettingsOf(functionsDir), ...typescriptSettingsOf(PROJECT_ROOT)])];
   const outputs = result.outputFiles!;
   const recorded = recordInputs(inputs, PROJECT_ROOT, start);
-  if (recorded) writeCache(bundleCacheKey(functionsDir), JSON.stringify({ build: buildOf(options), ...recorded, outputs: outputs.map((o) => ({ path: o.path, contents: Buffer.from(o.contents).toString("base64") })) } satisfies CachedBuild));
+  if (recorded) writeCache(bundleCacheKey(functionsDir), JSON.stringify({ build: bundleBuildOf(options), ...recorded, outputs: outputs.map((o) => ({ path: o.path, contents: Buffer.from(o.contents).toString("base64") })) } satisfies CachedBuild));
   return outputs;
 }
 

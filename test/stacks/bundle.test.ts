@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import { build } from "esbuild";
-import { bundleCacheKey, bundleOf, bundleOptions, cachedBuild, DEFAULT_FUNCTIONS_DIR, prepareBundles, removeBundleBuild } from "../../stacks/bundle";
+import { bundleBuildOf, bundleCacheKey, bundleOf, bundleOptions, cachedBuild, DEFAULT_FUNCTIONS_DIR, prepareBundles, removeBundleBuild } from "../../stacks/bundle";
 import { CACHE_DIR, writeCache } from "../../core/build-cache";
 import { zipSync } from "../../stacks/zip";
 import { CHANGE_TIME_SLACK_MS } from "../../core/build-inputs";
@@ -108,6 +108,31 @@ describe("stacks/bundle", () => {
     } finally {
       removeBundleBuild(dir);
       rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("reuses a cached build only if made by this esbuild version with the same options (the entry's build)", async () => {
+    // A folder of its own: another case here edits the shared folder's handler, which leaves its entry unused.
+    const dir = mkdtempSync(join(tmpdir(), "etl-functions-build-"));
+    try {
+      mkdirSync(join(dir, "one"));
+      writeFileSync(join(dir, "one", "handler.ts"), "export const handler = async () => 1;\n");
+      await new Promise((resolve) => setTimeout(resolve, CHANGE_TIME_SLACK_MS + 10)); // else the build is not cached
+      bundleOf(join(dir, "one", "handler.ts"));
+      const entry = JSON.parse(readFileSync(join(CACHE_DIR, bundleCacheKey(dir)), "utf8"));
+      const options = bundleOptions(dir);
+      expect(entry.build).to.equal(bundleBuildOf(options));
+      expect(cachedBuild(dir)).to.not.equal(undefined);
+      const withBuild = (build: string) => writeCache(bundleCacheKey(dir), JSON.stringify({ ...entry, build }));
+      withBuild(bundleBuildOf(options, "0.0.0-another-esbuild"));
+      expect(cachedBuild(dir), "another esbuild version").to.equal(undefined);
+      withBuild(bundleBuildOf({ ...options, minify: false }));
+      expect(cachedBuild(dir), "other options").to.equal(undefined);
+      withBuild(entry.build);
+      expect(cachedBuild(dir)).to.not.equal(undefined);
+    } finally {
+      removeBundleBuild(dir);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
