@@ -71,9 +71,10 @@ interface CachedBuild extends BuildInputs {
 
 // esbuild's API is loaded only to build (about 20 ms of a synth that finds its bundles in the cache).
 const esbuild = () => require("esbuild") as typeof import("esbuild");
-const esbuildVersion: string = require("esbuild/package.json").version;
+// Read when needed: the commands that only remove an entry (synth:diff) load no package before they parse their arguments.
+const esbuildVersion = (): string => require("esbuild/package.json").version;
 /** How a build with `options` by esbuild `version` was made, as its cache entry records it (`build`). */
-export const bundleBuildOf = (options: BuildOptions, version = esbuildVersion) => sha256(version, JSON.stringify(options));
+export const bundleBuildOf = (options: BuildOptions, version = esbuildVersion()) => sha256(version, JSON.stringify(options));
 
 /**
  * The one entry of a functions folder (a build with other options replaces it), named by the folder alone: whoever
