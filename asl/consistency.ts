@@ -183,13 +183,15 @@ export function compareColumns(expected: readonly CatalogColumn[], actual: Reado
 /**
  * The build cache's record that the catalog check of `config` passed: its SQL and schema files by path relative to the
  * configuration's folder, and their texts, so that a copy of the project (a test's) finds what its original passed
- * rather than adding an entry per copy.
+ * rather than adding an entry per copy. Also the check's own code (`checkCode`, this file's text: in the launched app
+ * too, whose __filename here is this source file, tools/app-build.ts): a pulled stricter check does not find the
+ * older one's pass.
  */
-export function catalogCheckKey(config: EtlConfig): string {
+export function catalogCheckKey(config: EtlConfig, checkCode: string | Buffer = readFileSync(__filename)): string {
   const files = Object.values(config.jobs).flatMap((j) => [sqlPath(config, j), ...(j.catalogSchema ? [schemaPath(config, j.catalogSchema)] : [])]);
   files.push(...Object.values(config.datasets).map((d) => schemaPath(config, d.schema)));
   const duckdbVersion: string = require("@duckdb/node-api/package.json").version;
-  return `catalog-check/${sha256(duckdbVersion, JSON.stringify([config.datasets, config.jobs]), ...files.flatMap((f) => [relative(config.rootDir, f), readFileSync(f)]))}`;
+  return `catalog-check/${sha256(checkCode, duckdbVersion, JSON.stringify([config.datasets, config.jobs]), ...files.flatMap((f) => [relative(config.rootDir, f), readFileSync(f)]))}`;
 }
 
 /**

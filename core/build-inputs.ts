@@ -3,7 +3,7 @@
 // anything else, to decide whether its prebuilt app is current.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 export const sha256 = (...parts: Array<string | Buffer>) => {
   const hash = createHash("sha256");
@@ -29,6 +29,18 @@ function fingerprint(files: readonly string[], changedSince: number): string | u
     hash.update(`${file}\0${stat ? `${stat.size}:${stat.mtimeMs}` : "<missing>"}\0`);
   }
   return hash.digest("hex");
+}
+
+/**
+ * The TypeScript settings esbuild applies to the files of `dir` but does not name among a build's inputs: the nearest
+ * tsconfig.json at or above it, if any (a record may not name a missing file: recordInputs takes it as changed).
+ */
+export function typescriptSettingsOf(dir: string): string[] {
+  for (let at = dir; ; at = dirname(at)) {
+    const file = join(at, "tsconfig.json");
+    if (existsSync(file)) return [file];
+    if (dirname(at) === at) return [];
+  }
 }
 
 /** The files a build read (absolute paths) with their fingerprint, and the lockfile's content hash. */

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import type { BuildOptions, BuildResult } from "esbuild";
 import { readCache, removeCache, writeCache } from "../core/build-cache";
-import { inputsUnchanged, recordInputs, sha256, startBuild, type BuildInputs, type BuildStart } from "../core/build-inputs";
+import { inputsUnchanged, recordInputs, sha256, startBuild, typescriptSettingsOf, type BuildInputs, type BuildStart } from "../core/build-inputs";
 import { PROJECT_ROOT } from "../core/config";
 import { sha256Base64, zipSync, type ZipEntry } from "./zip";
 
@@ -71,8 +71,10 @@ interface CachedBuild extends BuildInputs {
 
 // esbuild's API is loaded only to build (about 20 ms of a synth that finds its bundles in the cache).
 const esbuild = () => require("esbuild") as typeof import("esbuild");
-const esbuildVersion: string = require("esbuild/package.json").version;
-const buildOf = (options: BuildOptions) => sha256(esbuildVersion, JSON.stringify(options));
+// Read when needed: the commands that only remove an entry (synth:diff) load no package before they parse their arguments.
+const esbuildVersion = (): string => require("esbuild/package.json").version;
+/** How a build with `options` by esbuild `version` was made, as its cache entry records it (`build`). */
+export const bundleBuildOf = (options: BuildOptions, version = esbuildVersion()) => sha256(version, JSON.stringify(options));
 
 /**
  * The one entry of a functions folder (a build with other options replaces it), named by the folder alone: whoever
@@ -90,16 +92,18 @@ export function cachedBuild(functionsDir: string): BuiltFile[] | undefined {
   const entry = readCache(bundleCacheKey(functionsDir));
   if (!entry) return undefined;
   const cached = JSON.parse(entry.toString("utf8")) as CachedBuild;
-  if (cached.build !== buildOf(bundleOptions(functionsDir)) || !inputsUnchanged(cached, PROJECT_ROOT)) return undefined;
+  if (cached.build !== bundleBuildOf(bundleOptions(functionsDir)) || !inputsUnchanged(cached, PROJECT_ROOT)) return undefined;
   return cached.outputs.map((o) => ({ path: o.path, contents: Buffer.from(o.contents, "base64") }));
 }
 
 /** Caches a build with `options` begun at `start`, unless an input changed during it (recordInputs); returns its outputs either way. */
 function cacheBuild(functionsDir: string, options: BuildOptions, start: BuildStart, result: BuildResult): BuiltFile[] {
-  const inputs = Object.keys(result.metafile!.inputs).map((input) => join(PROJECT_ROOT, input));
+  const read = Object.keys(result.metafile!.inputs).map((input) => join(PROJECT_ROOT, input));
+  // Besides what esbuild names: the TypeScript settings it applies (useDefineForClassFields, ...) to the handlers and to the project's modules they import.
+  const inputs = [...new Set([...read, ...typescriptSettingsOf(functionsDir), ...typescriptSettingsOf(PROJECT_ROOT)])];
   const outputs = result.outputFiles!;
   const recorded = recordInputs(inputs, PROJECT_ROOT, start);
-  if (recorded) writeCache(bundleCacheKey(functionsDir), JSON.stringify({ build: buildOf(options), ...recorded, outputs: outputs.map((o) => ({ path: o.path, contents: Buffer.from(o.contents).toString("base64") })) } satisfies CachedBuild));
+  if (recorded) writeCache(bundleCacheKey(functionsDir), JSON.stringify({ build: bundleBuildOf(options), ...recorded, outputs: outputs.map((o) => ({ path: o.path, contents: Buffer.from(o.contents).toString("base64") })) } satisfies CachedBuild));
   return outputs;
 }
 

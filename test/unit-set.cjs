@@ -11,6 +11,7 @@ module.exports = {
     "test/glue-scripts/etl_common.test.ts",
     "test/local/{athena-service,aws-json-server,emr-serverless-service,eventbridge-service,glue-service,kicks,runtime,s3,s3-staging,sfn-service,sfn-integrations,sfn-native-engines,sfn-redrive}.test.ts",
     "test/stacks/bundle.test.ts",
+    "test/support/project-copy.test.ts",
     "test/tools/{commands,diagram,launch,synth-app,synth-diff,synth-hcl}.test.ts",
     "test/unit-set.test.ts",
   ],

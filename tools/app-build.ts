@@ -8,7 +8,7 @@ import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { dirname, extname, join, resolve } from "node:path";
 import { build, type BuildOptions, type BuildResult, type Loader, type Plugin } from "esbuild";
 import { cacheEnabled, writeCache } from "../core/build-cache";
-import { recordInputs, sha256, startBuild } from "../core/build-inputs";
+import { recordInputs, sha256, startBuild, typescriptSettingsOf } from "../core/build-inputs";
 import { PROJECT_ROOT } from "../core/config";
 import { FUNCTIONS } from "../core/topology";
 import { APP_DIR, appFiles, readRecord, removeOldSynthApp, removeUnnamedAppFiles, type AppRecord } from "./app-records";
@@ -101,7 +101,7 @@ function entryFiles(options: BuildOptions): Set<string> {
 const LOADERS: Record<string, Loader> = { ".ts": "ts", ".mts": "ts", ".cts": "ts", ".js": "js", ".mjs": "js", ".cjs": "js" };
 
 /** Besides the files esbuild reads: its options (this file) and the TypeScript settings it applies. */
-const EXTRA_INPUTS = [join(PROJECT_ROOT, "tools/app-build.ts"), join(PROJECT_ROOT, "tsconfig.json")];
+const EXTRA_INPUTS = [join(PROJECT_ROOT, "tools/app-build.ts"), ...typescriptSettingsOf(PROJECT_ROOT)];
 
 /** One built file, in memory: where it is (or would be) cached, its code and its source map. */
 export interface BuiltFile {

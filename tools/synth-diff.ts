@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { defineCommand, runAsScript } from "../core/cli-args";
 import { PROJECT_ROOT } from "../core/config";
+import { functionsDirOf, removeBundleBuild } from "../stacks/bundle";
 import { removeAppBuild, removeOldSynthApp } from "./app-records";
 import { Json, Synthesis, compareSyntheses } from "./synth-diff/compare";
 import { renderMarkdown } from "./synth-diff/markdown";
@@ -72,9 +73,11 @@ export function synthesizeRef(ref: string, outdir: string, repo = PROJECT_ROOT):
     synthesize(tree, outdir);
     return readSynthesis(outdir, tree);
   } finally {
-    // Its launched app (tools/launch.cjs), cached in the node_modules it shares, is not left behind by every run;
-    // nor is the old folder of a base from before the launcher (in the repository's node_modules, which it shares).
+    // Its launched app (tools/launch.cjs) and Lambda bundles (~3 MB), cached in the node_modules it shares (the
+    // repository's: this checkout's CACHE_DIR when synth:diff runs in it), are not left behind by every run; nor is
+    // the old folder of a base from before the launcher (in the repository's node_modules, which it shares).
     removeAppBuild(tree);
+    removeBundleBuild(functionsDirOf(tree));
     removeOldSynthApp(repo);
     try {
       git("worktree", "remove", "--force", tree);

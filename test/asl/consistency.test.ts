@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { catalogCheckKey, checkCatalogSchemas, checkWorkflowConsistency, compareColumns, loadWorkflow } from "../../asl/consistency";
 import { AslError, allStates, loadStateMachine } from "../../asl/loader";
 import { workflowPlaceholders } from "../../asl/placeholders";
-import { ConfigError, DEFAULT_CONFIG_FILE, definitionPath, parseConfig, schemaPath, scriptsDir, sqlPath, type EtlConfig } from "../../core/config";
+import { ConfigError, DEFAULT_CONFIG_FILE, definitionPath, parseConfig, PROJECT_ROOT, schemaPath, scriptsDir, sqlPath, type EtlConfig } from "../../core/config";
 import { localWorkflowArns } from "../../local/arns";
 import { InputError, runLocalWorkflow } from "../../local/runtime";
 import { buildApp } from "../../stacks/app";
@@ -275,6 +275,23 @@ describe("asl/consistency: catalog schemas against the jobs' SQL", () => {
     const [, job] = catalogJob(copy);
     writeFileSync(sqlPath(copy, job), `${readFileSync(sqlPath(copy, job), "utf8")}\n-- edited\n`);
     expect(catalogCheckKey(copy)).to.not.equal(catalogCheckKey(configFrom(FIXTURE_CONFIG)));
+  });
+
+  it("checks again once the configuration changes, every file unchanged: an input renamed its SQL does not name", async () => {
+    const config = fixtureCopy();
+    await checkCatalogSchemas(config); // passes, and is remembered
+    const [id, job] = Object.entries(config.jobs)[0];
+    const raw = JSON.parse(readFileSync(FIXTURE_CONFIG, "utf8"));
+    raw.jobs[id].inputs[0].name = `${job.inputs[0].name}_renamed`;
+    const renamed = parseConfig(raw, { source: "fixture copy", rootDir: config.rootDir });
+    expect(await failure(renamed)).to.include(`jobs.${id}: its SQL`).and.to.include(job.inputs[0].name);
+  });
+
+  it("keys a pass by the check's own code too: a stricter check does not find the older one's pass", () => {
+    const config = configFrom(FIXTURE_CONFIG);
+    const code = readFileSync(join(PROJECT_ROOT, "asl", "consistency.ts"));
+    expect(catalogCheckKey(config)).to.equal(catalogCheckKey(config, code));
+    expect(catalogCheckKey(config, `${code}\n// stricter\n`)).to.not.equal(catalogCheckKey(config));
   });
 
   it("names the missing and the extra columns of a stale catalog schema", async () => {

@@ -1,13 +1,14 @@
 import { expect } from "chai";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
-import { bundleCacheKey, bundleOf, cachedBuild, DEFAULT_FUNCTIONS_DIR, prepareBundles, removeBundleBuild } from "../../stacks/bundle";
+import { build } from "esbuild";
+import { bundleBuildOf, bundleCacheKey, bundleOf, bundleOptions, cachedBuild, DEFAULT_FUNCTIONS_DIR, prepareBundles, removeBundleBuild } from "../../stacks/bundle";
 import { CACHE_DIR, writeCache } from "../../core/build-cache";
 import { zipSync } from "../../stacks/zip";
 import { CHANGE_TIME_SLACK_MS } from "../../core/build-inputs";
@@ -82,6 +83,57 @@ describe("stacks/bundle", () => {
       writeFileSync(entry, original);
     }
   });
+
+  /**
+   * Runs `test` on a project folder of its own with `files` (paths relative to it), written long enough before that a
+   * build of its functions folder is cached; removes the folder and that build's entry.
+   */
+  async function withProject(files: Record<string, string>, test: (functions: string, root: string) => unknown): Promise<void> {
+    const root = mkdtempSync(join(tmpdir(), "etl-bundle-project-"));
+    try {
+      for (const [file, text] of Object.entries(files)) {
+        mkdirSync(dirname(join(root, file)), { recursive: true });
+        writeFileSync(join(root, file), text);
+      }
+      await new Promise((resolve) => setTimeout(resolve, CHANGE_TIME_SLACK_MS + 10)); // else the build is not cached
+      await test(join(root, "functions"), root);
+    } finally {
+      removeBundleBuild(join(root, "functions"));
+      rmSync(root, { recursive: true, force: true });
+    }
+  }
+
+  it("reuses a cached build only while the tsconfig.json esbuild applies to the handlers is unchanged", () => {
+    // A project of its own: the test must not edit the checkout's tsconfig.json, which other workers build with.
+    const tsconfig = (useDefineForClassFields: boolean) => JSON.stringify({ compilerOptions: { useDefineForClassFields } });
+    const handler = "class Counter { count = 1; }\nexport const handler = async () => new Counter().count;\n";
+    return withProject({ "tsconfig.json": tsconfig(true), "functions/fields/handler.ts": handler }, async (dir, root) => {
+      const before = readFileSync(join(bundleOf(join(dir, "fields", "handler.ts")).dir, "index.js"), "utf8");
+      expect(cachedBuild(dir)).to.not.equal(undefined);
+      writeFileSync(join(root, "tsconfig.json"), tsconfig(false));
+      expect(cachedBuild(dir)).to.equal(undefined);
+      // It changes the bundle: a build that follows (another process's) differs.
+      const after = (await build(bundleOptions(dir))).outputFiles!.find((f) => f.path.endsWith("fields/index.js"))!.text;
+      expect(after).to.not.equal(before);
+    });
+  });
+
+  it("reuses a cached build only if made by this esbuild version with the same options (the entry's build)", () =>
+    // A folder of its own: another case here edits the shared folder's handler, which leaves its entry unused.
+    withProject({ "functions/one/handler.ts": "export const handler = async () => 1;\n" }, (dir) => {
+      bundleOf(join(dir, "one", "handler.ts"));
+      const entry = JSON.parse(readFileSync(join(CACHE_DIR, bundleCacheKey(dir)), "utf8"));
+      const options = bundleOptions(dir);
+      expect(entry.build).to.equal(bundleBuildOf(options));
+      expect(cachedBuild(dir)).to.not.equal(undefined);
+      const withBuild = (build: string) => writeCache(bundleCacheKey(dir), JSON.stringify({ ...entry, build }));
+      withBuild(bundleBuildOf(options, "0.0.0-another-esbuild"));
+      expect(cachedBuild(dir), "another esbuild version").to.equal(undefined);
+      withBuild(bundleBuildOf({ ...options, minify: false }));
+      expect(cachedBuild(dir), "other options").to.equal(undefined);
+      withBuild(entry.build);
+      expect(cachedBuild(dir)).to.not.equal(undefined);
+    }));
 
   it("does not cache a build whose input was edited while it ran (its bundle is used)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "etl-functions-edited-"));

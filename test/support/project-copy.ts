@@ -1,7 +1,7 @@
 // A copy of the project as a clone has it (tracked files, and new ones not ignored), with this checkout's
 // node_modules linked: for tests that change project files or run the project's commands elsewhere.
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PROJECT_ROOT } from "../../core/config";
@@ -9,7 +9,9 @@ import { functionsDirOf, removeBundleBuild } from "../../stacks/bundle";
 import { appRecords, removeAppBuild, type AppRecord } from "../../tools/app-records";
 
 export function copyProject(prefix = "etl-project-copy-"): string {
-  const root = mkdtempSync(join(tmpdir(), prefix));
+  // Resolved (on macOS the temporary folder is a link): the copy's commands name their cache entries by the real
+  // PROJECT_ROOT, and removeProjectCopy must name the same ones.
+  const root = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
   const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: PROJECT_ROOT, encoding: "utf8" })
     .split("\0")
     .filter(Boolean);

@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
+import { CACHE_DIR } from "../../core/build-cache";
+import { bundleCacheKey, functionsDirOf } from "../../stacks/bundle";
 import { oldSynthAppDir } from "../../tools/app-records";
 import { readSynthesis, synthDiff, synthesizeRef } from "../../tools/synth-diff";
 import { scriptArgs } from "../support/scripts";
@@ -19,6 +21,14 @@ mkdirSync(dir, { recursive: true });
 const version = readFileSync("version", "utf8").trim();
 if (version === "broken") { console.error("app failed on purpose"); process.exit(3); }
 writeFileSync(dir + "/cdk.tf.json", JSON.stringify({ resource: { aws_s3_bucket: { b: { bucket: "v" + version, path: process.cwd() + "/x" } } } }));
+// As the real synth caches the tree's Lambda bundles (stacks/bundle.ts bundleCacheKey), and says where.
+if (process.env.FAKE_APP_BUNDLES) {
+  const key = require("node:crypto").createHash("sha256").update(process.cwd() + "/functions").update("\0").digest("hex");
+  const entry = process.env.FAKE_APP_BUNDLES + "/" + key + ".json";
+  mkdirSync(process.env.FAKE_APP_BUNDLES, { recursive: true });
+  writeFileSync(entry, "{}");
+  writeFileSync(process.env.FAKE_APP_BUNDLES_WRITTEN, JSON.stringify({ tree: process.cwd(), entry }));
+}
 `;
 
 describe("tools/synth-diff", () => {
@@ -62,14 +72,29 @@ describe("tools/synth-diff", () => {
       git("commit", "--quiet", "-am", "broken");
     });
 
-    it("synthesizes the ref's own files, maps its path to <root>, and removes the worktree and the old synth app's folder", () => {
+    it("synthesizes the ref's own files, maps its path to <root>, and removes the worktree, its Lambda bundles' entry and the old synth app's folder", () => {
       // As a base from before tools/launch.cjs leaves it (its synth app's cache in the node_modules it shares: the
       // test repository's own, so that no other test's folder is touched).
       const oldSynthApp = oldSynthAppDir(repo);
       mkdirSync(oldSynthApp, { recursive: true });
       writeFileSync(join(oldSynthApp, "record.json"), "{}");
-      const synthesis = synthesizeRef("HEAD~1", join(tmp, "out"), repo);
-      expect(synthesis).to.deep.equal({ demo: { resource: { aws_s3_bucket: { b: { bucket: "v1", path: "<root>/x" } } } } });
+      // The bundles' entry goes to this checkout's cache, as synth:diff run in the repository (the tree's node_modules
+      // is a link to the repository's) finds it.
+      const written = join(tmp, "bundle-entry.json");
+      Object.assign(process.env, { FAKE_APP_BUNDLES: join(CACHE_DIR, "bundles"), FAKE_APP_BUNDLES_WRITTEN: written });
+      let entry: string | undefined;
+      try {
+        const synthesis = synthesizeRef("HEAD~1", join(tmp, "out"), repo);
+        expect(synthesis).to.deep.equal({ demo: { resource: { aws_s3_bucket: { b: { bucket: "v1", path: "<root>/x" } } } } });
+        const bundles: { tree: string; entry: string } = JSON.parse(readFileSync(written, "utf8"));
+        entry = bundles.entry;
+        expect(entry, "the stand-in names the entry as stacks/bundle.ts does").to.equal(join(CACHE_DIR, bundleCacheKey(functionsDirOf(bundles.tree))));
+        expect(existsSync(entry)).to.equal(false);
+      } finally {
+        delete process.env.FAKE_APP_BUNDLES;
+        delete process.env.FAKE_APP_BUNDLES_WRITTEN;
+        if (entry) rmSync(entry, { force: true });
+      }
       expect(git("worktree", "list").trim().split("\n")).to.have.length(1);
       expect(existsSync(oldSynthApp)).to.equal(false);
     });
