@@ -44,12 +44,12 @@ export function childrenCpuMs(): number | undefined {
   return (Number(fields[13]) + Number(fields[14])) * 10;
 }
 
-/** Wall time in ms of one fresh process; throws with its stderr when it fails. */
+/** Wall time in ms of one fresh process; throws with the end of its output when it fails. */
 export function timeProcess(command: string, args: readonly string[], options: SpawnSyncOptions = {}): number {
   return runProcess(command, args, options).wallMs;
 }
 
-/** Wall and CPU time (user + sys, ms; undefined without /proc) of one fresh process, and its stdout; throws with its stderr when it fails. */
+/** Wall and CPU time (user + sys, ms; undefined without /proc) of one fresh process, and its stdout; throws with the end of its stdout and stderr when it fails. */
 export function runProcess(command: string, args: readonly string[], options: SpawnSyncOptions = {}): { wallMs: number; cpuMs?: number; stdout: string } {
   const cpuBefore = childrenCpuMs();
   const start = performance.now();
@@ -58,8 +58,12 @@ export function runProcess(command: string, args: readonly string[], options: Sp
   const cpuAfter = childrenCpuMs();
   if (result.error) throw new Error(`${shellCommand(command, args)}: ${result.error.message}`);
   if (result.status !== 0) {
-    const stderr = String(result.stderr ?? "").trim().split("\n").slice(-15).join("\n");
-    throw new Error(`${shellCommand(command, args)} exited with ${result.status ?? result.signal}:\n${stderr}`);
+    // A test runner says which test failed on stdout: both ends are shown, each labelled.
+    const tail = (name: string, text: unknown) => {
+      const lines = String(text ?? "").trim();
+      return lines ? `\n${name}:\n${lines.split("\n").slice(-60).join("\n")}` : "";
+    };
+    throw new Error(`${shellCommand(command, args)} exited with ${result.status ?? result.signal}:${tail("stdout", result.stdout)}${tail("stderr", result.stderr)}`);
   }
   return { wallMs: elapsed, cpuMs: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore, stdout: String(result.stdout ?? "") };
 }
