@@ -48,13 +48,12 @@ describe("bench/stats", () => {
 
     it("throws with the end of stdout too, where a test runner names the failing test", () => {
       const script = "for (let i = 1; i <= 100; i++) console.log('line ' + i); console.error('boom'); process.exit(1)";
-      const error = (() => {
-        try {
-          timeProcess(process.execPath, ["-e", script]);
-        } catch (e) {
-          return (e as Error).message;
-        }
-      })();
+      let error = "";
+      try {
+        timeProcess(process.execPath, ["-e", script]);
+      } catch (e) {
+        error = (e as Error).message;
+      }
       expect(error).to.match(/exited with 1:\nstdout:\nline 41\n[^]*\nline 100\nstderr:\nboom$/);
       expect(error).to.not.include("line 40\n");
     });
