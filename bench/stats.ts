@@ -58,10 +58,10 @@ export function runProcess(command: string, args: readonly string[], options: Sp
   const cpuAfter = childrenCpuMs();
   if (result.error) throw new Error(`${shellCommand(command, args)}: ${result.error.message}`);
   if (result.status !== 0) {
-    // A test runner says which test failed on stdout: both ends are shown, each labelled.
+    // A test runner names the failing test on stdout: the end of each stream is shown, labelled.
     const tail = (name: string, text: unknown) => {
-      const lines = String(text ?? "").trim();
-      return lines ? `\n${name}:\n${lines.split("\n").slice(-60).join("\n")}` : "";
+      const trimmed = String(text ?? "").trim();
+      return trimmed ? `\n${name}:\n${trimmed.split("\n").slice(-60).join("\n")}` : "";
     };
     throw new Error(`${shellCommand(command, args)} exited with ${result.status ?? result.signal}:${tail("stdout", result.stdout)}${tail("stderr", result.stderr)}`);
   }

@@ -52,7 +52,7 @@ export function startServe(args: string[], env: NodeJS.ProcessEnv, { viaNpm = fa
   return new Promise((resolvePromise, reject) => {
     const [file, ...command] = viaNpm ? ["npm", "run", "--silent", "serve", "--"] : [process.execPath, ...scriptArgs("serve")];
     /** What was run, as the errors below name it. */
-    const ran = viaNpm ? "npm run serve" : `node ${command.map((arg) => relative(ROOT, arg)).join(" ")} (npm run serve's command)`;
+    const ran = viaNpm ? "npm run serve" : `node ${command.map((arg) => relative(ROOT, resolve(ROOT, arg))).join(" ")} (npm run serve's command)`;
     const child: ChildProcess = spawn(file, [...command, "--port", "0", ...args], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";

@@ -149,15 +149,15 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     handlerSource = readFileSync(join(root, HANDLER), "utf8");
     writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(1));
     // Records every package a process requires (through node's loader: the packages the build leaves out, and tsx),
-    // and in PACKAGES_FILE.with-tsx those first required while tsx's hooks were registered (a ".ts" loader: Node 20
-    // has none of its own).
+    // and in PACKAGES_FILE.with-tsx those first required while tsx's hooks were registered (a ".ts" loader other than
+    // the one node had when the preload ran: Node 20 has none, newer Node may have its own).
     writeFileSync(
       join(scratch, "record-packages.cjs"),
-      `const Module = require("node:module");\nconst { appendFileSync } = require("node:fs");\nconst load = Module._load;\nconst seen = new Set();\n` +
+      `const Module = require("node:module");\nconst { appendFileSync } = require("node:fs");\nconst load = Module._load;\nconst seen = new Set();\nconst nodeTs = Module._extensions[".ts"];\n` +
         `Module._load = function (request, ...rest) {\n` +
         `  if (!/^(node:|[.\\/])/.test(request) && !Module.isBuiltin(request)) {\n` +
         `    appendFileSync(process.env.PACKAGES_FILE, request + "\\n");\n` +
-        `    if (!seen.has(request) && Module._extensions[".ts"]) appendFileSync(process.env.PACKAGES_FILE + ".with-tsx", request + "\\n");\n` +
+        `    if (!seen.has(request) && Module._extensions[".ts"] !== nodeTs) appendFileSync(process.env.PACKAGES_FILE + ".with-tsx", request + "\\n");\n` +
         `    seen.add(request);\n` +
         `  }\n` +
         `  return load.call(this, request, ...rest);\n};\n`,
