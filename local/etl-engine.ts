@@ -80,6 +80,8 @@ export async function runTransformation(request: TransformationRequest): Promise
 export const engineProbe: {
   /** After each attempt, its output already removed when it did not stand. */
   onAttempt?: (attempt: Attempt) => void;
+  /** When the fast attempt's check gives its verdict, before a job it does not vouch for is stopped. */
+  onCheck?: (check: "vouched" | "not vouched" | "stopped") => void;
   lineCounter: (kinds: FieldKind[]) => LineCounter | Promise<LineCounter>;
   perValueCountFrom: number;
 } = { lineCounter: wasmLineCounter, perValueCountFrom: 2 ** 20 };
@@ -115,20 +117,22 @@ async function fastAttempt(connection: DuckDBConnection, request: Transformation
   // The check runs in Node while DuckDB's threads run the job: a file it does not vouch for stops the job, a job
   // that fails stops the check.
   const checkStop = new AbortController();
+  const jobStop = new AbortController();
   let check: "vouched" | "not vouched" | "stopped" | undefined;
   const [ran, records] = await Promise.allSettled([
-    runJob(connection, job, outputFile).catch((e: Error) => {
+    runJob(connection, job, outputFile, jobStop.signal).catch((e: Error) => {
       checkStop.abort();
       throw e;
     }),
     strictRecordCounts(checks, checkStop.signal).then(
       (counts) => {
         check = counts ? "vouched" : checkStop.signal.aborted ? "stopped" : "not vouched";
-        if (!counts) connection.interrupt();
+        engineProbe.onCheck?.(check);
+        if (!counts) jobStop.abort();
         return counts;
       },
       (e: Error) => {
-        connection.interrupt();
+        jobStop.abort();
         throw e;
       },
     ),
@@ -269,8 +273,21 @@ async function emptyOutput(outputDir: string): Promise<string> {
   return join(outputDir, OUTPUT_FILE);
 }
 
-async function runJob(connection: DuckDBConnection, job: Job, outputFile: string): Promise<number> {
-  return (await connection.run(`COPY (${job.query}) TO ${literal(outputFile)} (FORMAT parquet, COMPRESSION snappy)`)).rowsChanged;
+/** Runs the job; once `stop` aborts, DuckDB interrupts it. DuckDB drops an interrupt that comes before the query has
+ * started (measured: the query then runs to its end), so with `stop` the query is started first, then run, and
+ * interrupted then if the stop came meanwhile. */
+async function runJob(connection: DuckDBConnection, job: Job, outputFile: string, stop?: AbortSignal): Promise<number> {
+  const copy = `COPY (${job.query}) TO ${literal(outputFile)} (FORMAT parquet, COMPRESSION snappy)`;
+  if (!stop) return (await connection.run(copy)).rowsChanged;
+  const started = await connection.start(copy);
+  const interrupt = () => connection.interrupt();
+  stop.addEventListener("abort", interrupt);
+  try {
+    if (stop.aborted) interrupt();
+    return (await started.getResult()).rowsChanged;
+  } finally {
+    stop.removeEventListener("abort", interrupt);
+  }
 }
 
 /** Checks the written output against the quality limits (removing it when over them); the result, inputs in request order. */

@@ -344,6 +344,31 @@ describe("local/etl-engine", () => {
       expect((await readParquet(result!.files)).rows).to.deep.equal([{ n: "0" }]);
     });
 
+    it("stops the fast attempt's job when the check gives up before DuckDB has started it (DuckDB drops an interrupt that comes first)", async () => {
+      const sql = join(dir, "slow.sql");
+      await writeFile(sql, "SELECT count(*) AS n FROM (SELECT * FROM deals WHERE amount = 7777) d, range(20000000000) r");
+      await writeFile(join(dir, "deals.csv"), [HEADER, good[0], good[1].replace(",250,", ",+7777,")].join("\n") + "\n");
+      // The job's statement reaches DuckDB only after the check's verdict (and so after any interrupt made at once).
+      const verdict = new Promise<void>((resolve) => (engineProbe.onCheck = () => resolve()));
+      let held = 0;
+      const stubs = (["run", "start"] as const).map((method) => {
+        const original = DuckDBConnection.prototype[method] as (...a: unknown[]) => Promise<unknown>;
+        return stub(DuckDBConnection.prototype, method).callsFake(async function (this: DuckDBConnection, statement: string, ...rest: unknown[]) {
+          if (statement.includes("range(20000000000)")) (held++, await verdict);
+          return original.call(this, statement, ...rest);
+        } as never);
+      });
+      try {
+        const { result, seen } = await attempts(() => runTransformation({ ...deals(join(dir, "deals.csv")), sqlFile: sql }));
+        expect(held, "the job's statement was held until the check's verdict").to.be.at.least(1);
+        expect(seen).to.deep.equal([{ path: "fast", stood: false, job: "failed", check: "not vouched" }, { path: "exact" }]);
+        expect(result?.droppedRows).to.deep.equal({ deals: 1 });
+      } finally {
+        for (const s of stubs) s.restore();
+        delete engineProbe.onCheck;
+      }
+    });
+
     it("does not let the fast attempt stand when the reader skipped a line the check vouched for (a check that vouches for anything)", async () => {
       engineProbe.lineCounter = () => {
         let lines = 0;
