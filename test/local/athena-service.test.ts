@@ -12,7 +12,7 @@ import { bindRawRows } from "../../core/athena-inputs";
 import { JobInputError } from "../../functions/etl-runner/engine";
 import { checkRawInputs } from "../../functions/etl-runner/engines/athena-headers";
 import { checkQuality, DataQualityError, jobQualityLimits } from "../../core/quality";
-import { CASES, sampleLines } from "../spark/cases";
+import { CASES, caseRows, sampleLines } from "../spark/cases";
 import { rawTableName } from "../../core/catalog";
 import { loadConfig, resourceNames, schemaPath, scriptsDir, sqlPath } from "../../core/config";
 import { readSchemaFile } from "../../core/schema-file";
@@ -35,10 +35,11 @@ const [{ name: VIEW, dataset: DATASET }] = config.jobs[job].inputs;
 const RAW = config.datasets[DATASET!].prefix;
 /** The dataset's sample data, as `npm start` generates it (a year of days where generated from its schema). */
 const sample = () => sampleCsv(config, DATASET!, { days: 365 });
-/** A dataset's sample lines for the shared cases, generated once per file (each case gets copies). */
+/** A dataset's sample lines for the shared cases, generated once per file (each case gets copies): as many data lines
+ * as the cases need (a generator that makes more, such as the marketing one's 1,461 days, is cut). */
 const caseSamples = new Map<string, string[]>();
 const caseSampleLines = (dataset: string, schema: ReturnType<typeof datasetSchema>) => {
-  if (!caseSamples.has(dataset)) caseSamples.set(dataset, sampleLines(dataset, schema, 40));
+  if (!caseSamples.has(dataset)) caseSamples.set(dataset, sampleLines(dataset, schema, caseRows(schema)).slice(0, 1 + caseRows(schema)));
   return [...caseSamples.get(dataset)!];
 };
 
