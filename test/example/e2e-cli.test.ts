@@ -7,13 +7,13 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
 import { loadConfig, PROJECT_ROOT, resourceNames } from "../../core/config";
 import { MANIFEST_FILE } from "../../local/output-folder";
 import { finalJobs, type RunReport } from "../../local/runtime";
 import { writeSampleData } from "../../local/sample-data";
 import { splitCsvLine } from "../csv-line";
+import { readParquet } from "../support/parquet";
 import { expectAllClosed, expectEngines, runCliInProcess } from "../support/cli";
 
 const ROOT = PROJECT_ROOT;
@@ -71,19 +71,13 @@ function expectedJoin(salesCsv: string, marketingCsv: string): Array<Record<stri
   return rows.sort((a, b) => String(a.date).localeCompare(String(b.date)));
 }
 
+/** The joined rows of a run's Parquet files, by date (on the tests' one DuckDB: test/support/parquet.ts). */
 async function readParquetRows(dir: string): Promise<Array<Record<string, string | number | null>>> {
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
-  try {
-    const reader = await connection.runAndReadAll(`SELECT * FROM read_parquet('${join(dir, "*.parquet")}') ORDER BY date`);
-    // BIGINTs come back as strings in JSON form; compare numbers as numbers.
-    return reader.getRowObjectsJson().map((row) =>
-      Object.fromEntries(Object.entries(row).map(([k, v]) => [k, k === "date" || k === "events" || v === null ? (v as string | null) : Number(v)])),
-    );
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
+  const { rows } = await readParquet([join(dir, "*.parquet")]);
+  // BIGINTs come back as strings in JSON form; compare numbers as numbers.
+  return rows
+    .map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, k === "date" || k === "events" || v === null ? (v as string | null) : Number(v)])))
+    .sort((a, b) => String(a.date).localeCompare(String(b.date)));
 }
 
 describe("example: npm start on the shipped example", () => {
