@@ -92,7 +92,6 @@ describe("test/support/project-copy", () => {
       const first = copy();
       const times = files.map((f) => statSync(join(first, f)).mtimeMs);
       files.forEach((f, i) => expect(Math.abs(times[i] - statSync(join(PROJECT_ROOT, f)).mtimeMs), f).to.be.below(1));
-      expect(Math.min(...times), "not the time of the copy").to.be.below(Date.now() - 1000);
       remove(first);
       const second = copy();
       expect(files.map((f) => statSync(join(second, f)).mtimeMs)).to.deep.equal(times);
