@@ -7,7 +7,7 @@ import { CACHE_DIR, removeCache, writeCache } from "../../core/build-cache";
 import { PROJECT_ROOT } from "../../core/config";
 import { bundleCacheKey, functionsDirOf } from "../../stacks/bundle";
 import { APP_DIR, type AppRecord } from "../../tools/app-records";
-import { appRecord, copyProject, removeProjectCopy, stableCopyPath, stableProjectCopy } from "./project-copy";
+import { appRecord, claimSlot, copyProject, removeProjectCopy, stableCopyPath, stableProjectCopy } from "./project-copy";
 
 describe("test/support/project-copy", () => {
   it("copies the project to its real path, a temporary folder reached through a link (as macOS's) resolved", () => {
@@ -46,6 +46,7 @@ describe("test/support/project-copy", () => {
     afterEach(() => {
       while (copies.length) remove(copies[copies.length - 1]);
       rmSync(claimFile, { force: true });
+      rmSync(path, { recursive: true, force: true });
     });
 
     /** An app record and a Lambda bundles entry of the project folder `root` in the build cache (what its builds would leave). */
@@ -65,36 +66,38 @@ describe("test/support/project-copy", () => {
       };
     }
 
-    it("is at the checkout's path for its purpose, recreated from scratch: a file gone from the checkout or left in the copy is not in the next one", () => {
+    /** The pid of a process that has ended. */
+    const deadPid = () => Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout);
+
+    it("is at the checkout's path for its purpose, made afresh with the checkout's times: what a run that died left is gone (its claim removed), and so is a file gone from the checkout", () => {
       const untracked = join(PROJECT_ROOT, `.project-copy-test-${process.pid}`); // not ignored: a clone of the working tree has it
       writeFileSync(untracked, "x");
+      // A run that died holding the slot: its claim, and a file its test left in the copy.
+      const ours = claimSlot(path)!;
+      writeFileSync(claimFile, JSON.stringify({ ...JSON.parse(ours), pid: deadPid() }));
+      mkdirSync(path, { recursive: true });
+      writeFileSync(join(path, "left-by-a-test.txt"), "x");
+      const files = ["main.ts", "core/config.ts", "functions/etl-runner/handler.ts", "tsconfig.json", "package-lock.json"];
       try {
         const first = copy();
         expect(first).to.equal(path).and.equal(realpathSync(first));
         expect(path).to.not.equal(stableCopyPath(`${purpose}-other`));
+        expect(readFileSync(claimFile, "utf8"), "claimed by this process").to.equal(ours);
+        expect(existsSync(join(first, "left-by-a-test.txt")), "left in the copy of the run that died").to.equal(false);
         expect(readFileSync(join(first, "package.json"), "utf8")).to.equal(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8"));
         expect(existsSync(join(first, `.project-copy-test-${process.pid}`))).to.equal(true);
-        writeFileSync(join(first, "left-by-a-test.txt"), "x");
+        const times = files.map((f) => statSync(join(first, f)).mtimeMs);
+        files.forEach((f, i) => expect(Math.abs(times[i] - statSync(join(PROJECT_ROOT, f)).mtimeMs), `${f}: the checkout's time`).to.be.below(1));
         remove(first);
         expect(existsSync(first), "removed").to.equal(false);
         rmSync(untracked);
         const second = copy();
         expect(second).to.equal(first);
         expect(existsSync(join(second, `.project-copy-test-${process.pid}`)), "gone from the checkout").to.equal(false);
-        expect(existsSync(join(second, "left-by-a-test.txt")), "left in the earlier copy").to.equal(false);
+        expect(files.map((f) => statSync(join(second, f)).mtimeMs), "the same times as the copy before (the build cache's fingerprint)").to.deep.equal(times);
       } finally {
         rmSync(untracked, { force: true });
       }
-    });
-
-    it("keeps the checkout's modification times: the next copy's files have the same size and time (the build cache's fingerprint)", () => {
-      const files = ["main.ts", "core/config.ts", "functions/etl-runner/handler.ts", "tsconfig.json", "package-lock.json"];
-      const first = copy();
-      const times = files.map((f) => statSync(join(first, f)).mtimeMs);
-      files.forEach((f, i) => expect(Math.abs(times[i] - statSync(join(PROJECT_ROOT, f)).mtimeMs), f).to.be.below(1));
-      remove(first);
-      const second = copy();
-      expect(files.map((f) => statSync(join(second, f)).mtimeMs)).to.deep.equal(times);
     });
 
     it("while held, the next claimant gets a random copy (cold: removed with its builds); removal releases the claim and keeps a stable copy's builds", () => {
@@ -124,39 +127,39 @@ describe("test/support/project-copy", () => {
       }
     });
 
-    it("never takes over a live run's claim; removes a claim whose process died (on this host) and claims the slot", () => {
-      const self = JSON.parse((() => {
-        const root = copy();
-        const text = readFileSync(claimFile, "utf8");
-        remove(root);
-        return text;
-      })());
-      // Another live process of this host (the parent of this one): its claim stands.
-      writeFileSync(claimFile, JSON.stringify({ ...self, pid: process.ppid }));
-      expect(copy()).to.not.equal(path);
-      // A dead process of another host (a /tmp shared between machines or containers): not ours to judge.
-      const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
-      const deadPid = Number(dead.stdout);
-      writeFileSync(claimFile, JSON.stringify({ ...self, pid: deadPid, host: `${hostname()}-elsewhere` }));
-      expect(copy()).to.not.equal(path);
-      // Being written (empty): held.
-      writeFileSync(claimFile, "");
-      expect(copy()).to.not.equal(path);
-      // Another reaper at work: left to it.
-      writeFileSync(claimFile, JSON.stringify({ ...self, pid: deadPid }));
-      writeFileSync(`${claimFile}.reaping`, "");
+    it("claims a slot once (O_EXCL, naming its process); never takes over a live run's claim; removes the claim of a process that died on this host", () => {
+      const scratch = realpathSync(mkdtempSync(join(tmpdir(), "etl-copy-claim-")));
+      const slot = join(scratch, "slot");
+      const file = `${slot}.claim`;
       try {
-        expect(copy()).to.not.equal(path);
+        const ours = claimSlot(slot)!;
+        expect(JSON.parse(ours)).to.include({ pid: process.pid, host: hostname() });
+        expect(readFileSync(file, "utf8")).to.equal(ours);
+        expect(claimSlot(slot), "held by this (live) process").to.equal(undefined);
+        const self = JSON.parse(ours);
+        const dead = deadPid();
+        const held = {
+          "another live process of this host (the parent of this one)": { ...self, pid: process.ppid },
+          "a dead process of another host (a /tmp shared between machines or containers)": { ...self, pid: dead, host: `${hostname()}-elsewhere` },
+          "a dead process of another pid namespace": { ...self, pid: dead, pidNamespace: "pid:[1]" },
+        };
+        for (const [what, claim] of Object.entries(held)) {
+          writeFileSync(file, JSON.stringify(claim));
+          expect(claimSlot(slot), what).to.equal(undefined);
+          expect(readFileSync(file, "utf8"), `${what}: its claim left`).to.equal(JSON.stringify(claim));
+        }
+        writeFileSync(file, "");
+        expect(claimSlot(slot), "a claim being written").to.equal(undefined);
+        writeFileSync(file, JSON.stringify({ ...self, pid: dead }));
+        writeFileSync(`${file}.reaping`, "");
+        expect(claimSlot(slot), "another run removing it").to.equal(undefined);
+        rmSync(`${file}.reaping`);
+        expect(claimSlot(slot), "a dead process of this host: its claim removed, the slot claimed").to.equal(ours);
+        expect(readFileSync(file, "utf8")).to.equal(ours);
+        expect(existsSync(`${file}.reaping`)).to.equal(false);
       } finally {
-        rmSync(`${claimFile}.reaping`);
+        rmSync(scratch, { recursive: true, force: true });
       }
-      // A dead process of this host: its claim removed, the slot claimed by this one, the copy recreated.
-      mkdirSync(path, { recursive: true });
-      writeFileSync(join(path, "left-by-the-dead-run.txt"), "x");
-      expect(copy()).to.equal(path);
-      expect(JSON.parse(readFileSync(claimFile, "utf8"))).to.deep.equal(self);
-      expect(existsSync(join(path, "left-by-the-dead-run.txt"))).to.equal(false);
-      expect(existsSync(`${claimFile}.reaping`)).to.equal(false);
     });
   });
 });

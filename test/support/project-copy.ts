@@ -121,6 +121,16 @@ function removeDeadClaim(file: string): boolean {
 }
 
 /**
+ * Claims the path `slot` for this process: creates `${slot}.claim` (O_EXCL) naming it, after removing a dead run's
+ * (removeDeadClaim). Returns the claim's text, or undefined when another run holds it.
+ */
+export function claimSlot(slot: string): string | undefined {
+  const claimFile = `${slot}.claim`;
+  const text = JSON.stringify(claimant());
+  return createExclusive(claimFile, text) || (removeDeadClaim(claimFile) && createExclusive(claimFile, text)) ? text : undefined;
+}
+
+/**
  * A copy at this checkout's stable path for `purpose` (stableCopyPath; see the top), claimed for this process until
  * removeProjectCopy. When another run holds it (two `npm test` of one checkout at once), a random copy instead: slower,
  * as correct.
@@ -128,8 +138,8 @@ function removeDeadClaim(file: string): boolean {
 export function stableProjectCopy(purpose: string): string {
   const root = stableCopyPath(purpose);
   const claimFile = `${root}.claim`;
-  const text = JSON.stringify(claimant());
-  if (!createExclusive(claimFile, text) && !(removeDeadClaim(claimFile) && createExclusive(claimFile, text))) return copyProject(`etl-copy-${purpose}-`);
+  const text = claimSlot(root);
+  if (text === undefined) return copyProject(`etl-copy-${purpose}-`);
   try {
     rmSync(root, { recursive: true, force: true }); // what a run that died left
     mkdirSync(root);
