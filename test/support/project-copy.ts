@@ -1,29 +1,154 @@
 // A copy of the project as a clone has it (tracked files, and new ones not ignored), with this checkout's
 // node_modules linked: for tests that change project files or run the project's commands elsewhere.
+//
+// Two kinds. copyProject: at a fresh random path, its builds removed with it: a cold copy every time.
+// stableProjectCopy: at a path fixed per checkout and purpose, recreated from scratch on each use (removed, then
+// copied: nothing of an earlier run survives in it) with the files' modification times kept, and its builds left in the
+// cache when removed. A copy at the same path with the same sizes and times is what tsx's transform cache (keyed by
+// path and content) and the build cache (core/build-inputs.ts: path, size, mtime) hit: a test run after another reuses
+// the copy's transforms, apps and Lambda bundles, and a file changed in the checkout (size or mtime) still rebuilds.
+// Kept builds are bounded: a stable copy's rebuild replaces its entry.
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { createHash } from "node:crypto";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PROJECT_ROOT } from "../../core/config";
 import { functionsDirOf, removeBundleBuild } from "../../stacks/bundle";
 import { appRecords, removeAppBuild, type AppRecord } from "../../tools/app-records";
 
-export function copyProject(prefix = "etl-project-copy-"): string {
-  // Resolved (on macOS the temporary folder is a link): the copy's commands name their cache entries by the real
-  // PROJECT_ROOT, and removeProjectCopy must name the same ones.
-  const root = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+function fill(root: string): void {
   const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: PROJECT_ROOT, encoding: "utf8" })
     .split("\0")
     .filter(Boolean);
   for (const file of files) {
     mkdirSync(dirname(join(root, file)), { recursive: true });
     try {
-      cpSync(join(PROJECT_ROOT, file), join(root, file));
+      // The checkout's modification times: a stable copy's builds are current while its files are (see the top).
+      cpSync(join(PROJECT_ROOT, file), join(root, file), { preserveTimestamps: true });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e; // deleted in the working tree, not yet committed
     }
   }
   symlinkSync(join(PROJECT_ROOT, "node_modules"), join(root, "node_modules"), "dir");
+}
+
+// Resolved (on macOS the temporary folder is a link): the copy's commands name their cache entries by the real
+// PROJECT_ROOT, and removeProjectCopy must name the same ones.
+const realTmpdir = () => realpathSync(tmpdir());
+
+/** A copy at a fresh random path: cold (no transform or build of an earlier copy applies), its builds removed with it. */
+export function copyProject(prefix = "etl-project-copy-"): string {
+  const root = realpathSync(mkdtempSync(join(realTmpdir(), prefix)));
+  fill(root);
+  return root;
+}
+
+/** Where this checkout's stable copy for `purpose` goes; its claim is `${path}.claim`. */
+export function stableCopyPath(purpose: string): string {
+  if (!/^[a-z0-9-]+$/.test(purpose)) throw new Error(`stableCopyPath: purpose "${purpose}" is not lower-case letters, digits and dashes`);
+  const checkout = createHash("sha256").update(PROJECT_ROOT).digest("hex").slice(0, 12);
+  return join(realTmpdir(), `etl-copy-${checkout}-${purpose}`);
+}
+
+/** The stable copies this process holds, by path: their claim's text. */
+const held = new Map<string, string>();
+
+/** Who claims: the process, and where its pid means something (a pid of another host or pid namespace is not ours to judge). */
+function claimant(): { pid: number; host: string; pidNamespace: string } {
+  let pidNamespace = "";
+  try {
+    pidNamespace = readlinkSync("/proc/self/ns/pid");
+  } catch {
+    // not Linux: the host alone
+  }
+  return { pid: process.pid, host: hostname(), pidNamespace };
+}
+
+/** Creates `file` only if there is none (O_EXCL): the one atomic step of a claim. */
+function createExclusive(file: string, text: string): boolean {
+  try {
+    writeFileSync(file, text, { flag: "wx" });
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw e;
+  }
+}
+
+const running = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== "ESRCH"; // EPERM: someone else's live process
+  }
+};
+
+/**
+ * Removes the claim `file` of a run that died holding it (killed, or interrupted before its `after` hooks): its process
+ * is gone, on this host and pid namespace. Never taken over: removed, and then claimed the ordinary way, where another
+ * run may win. Safe against two runs doing this at once: only the holder of `${file}.reaping` (O_EXCL) reads and
+ * removes the claim, and between that read and the removal nobody else can change it (its owner is dead, another
+ * reaper is excluded, a claimant's O_EXCL fails while it exists). A claim being written (empty) or unreadable counts as
+ * held. A reaper dying inside this step leaves `.reaping` behind: later runs then fall back to random copies (speed
+ * only) until it is removed by hand.
+ */
+function removeDeadClaim(file: string): boolean {
+  const reaping = `${file}.reaping`;
+  if (!createExclusive(reaping, JSON.stringify(claimant()))) return false;
+  try {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return true; // released meanwhile
+      throw e;
+    }
+    let holder: ReturnType<typeof claimant>;
+    try {
+      holder = JSON.parse(text);
+    } catch {
+      return false; // being written
+    }
+    const self = claimant();
+    if (holder.host !== self.host || holder.pidNamespace !== self.pidNamespace || running(holder.pid)) return false;
+    rmSync(file, { force: true });
+    return true;
+  } finally {
+    rmSync(reaping, { force: true });
+  }
+}
+
+/**
+ * Claims the path `slot` for this process: creates `${slot}.claim` (O_EXCL) naming it, after removing a dead run's
+ * (removeDeadClaim). Returns the claim's text, or undefined when another run holds it.
+ */
+export function claimSlot(slot: string): string | undefined {
+  const claimFile = `${slot}.claim`;
+  const text = JSON.stringify(claimant());
+  return createExclusive(claimFile, text) || (removeDeadClaim(claimFile) && createExclusive(claimFile, text)) ? text : undefined;
+}
+
+/**
+ * A copy at this checkout's stable path for `purpose` (stableCopyPath; see the top), claimed for this process until
+ * removeProjectCopy. When another run holds it (two `npm test` of one checkout at once), a random copy instead: slower,
+ * as correct.
+ */
+export function stableProjectCopy(purpose: string): string {
+  const root = stableCopyPath(purpose);
+  const claimFile = `${root}.claim`;
+  const text = claimSlot(root);
+  if (text === undefined) return copyProject(`etl-copy-${purpose}-`);
+  try {
+    rmSync(root, { recursive: true, force: true }); // what a run that died left
+    mkdirSync(root);
+    fill(root);
+  } catch (e) {
+    rmSync(claimFile, { force: true });
+    throw e;
+  }
+  held.set(root, text);
   return root;
 }
 
@@ -32,9 +157,27 @@ export function appRecord(root: string, entry = "main.ts"): { name: string; reco
   return appRecords(root).find((r) => r.record.entry === entry);
 }
 
-/** Removes the copy, and what its commands built from the build cache this checkout's copies share: its apps and Lambda bundles. */
+/**
+ * Removes the copy. A random copy's builds go with it (its apps and Lambda bundles, from the build cache this
+ * checkout's copies share); a stable copy's stay for its next use, and its claim is released.
+ */
 export function removeProjectCopy(root: string): void {
-  removeAppBuild(root);
-  removeBundleBuild(functionsDirOf(root));
+  const claim = held.get(root);
+  if (claim === undefined) {
+    removeAppBuild(root);
+    removeBundleBuild(functionsDirOf(root));
+  }
   rmSync(root, { recursive: true, force: true });
+  if (claim !== undefined) {
+    held.delete(root);
+    const claimFile = `${root}.claim`;
+    // Ours unless removed by hand meanwhile (and perhaps claimed again since).
+    let text: string | undefined;
+    try {
+      text = readFileSync(claimFile, "utf8");
+    } catch {
+      // removed by hand
+    }
+    if (text === claim) rmSync(claimFile);
+  }
 }
