@@ -80,8 +80,8 @@ export async function runTransformation(request: TransformationRequest): Promise
 export const engineProbe: {
   /** After each attempt, its output already removed when it did not stand. */
   onAttempt?: (attempt: Attempt) => void;
-  /** When the fast attempt's check gives its verdict, before a job it does not vouch for is stopped. */
-  onCheck?: (check: "vouched" | "not vouched" | "stopped") => void;
+  /** When the fast attempt's check gives its verdict (or fails), before a job it does not vouch for is stopped. */
+  onCheck?: (check: "vouched" | "not vouched" | "stopped" | "failed") => void;
   lineCounter: (kinds: FieldKind[]) => LineCounter | Promise<LineCounter>;
   perValueCountFrom: number;
 } = { lineCounter: wasmLineCounter, perValueCountFrom: 2 ** 20 };
@@ -132,6 +132,7 @@ async function fastAttempt(connection: DuckDBConnection, request: Transformation
         return counts;
       },
       (e: Error) => {
+        engineProbe.onCheck?.("failed");
         jobStop.abort();
         throw e;
       },
@@ -275,7 +276,7 @@ async function emptyOutput(outputDir: string): Promise<string> {
 
 /** Runs the job; once `stop` aborts, DuckDB interrupts it. DuckDB drops an interrupt that comes before the query has
  * started (measured: the query then runs to its end), so with `stop` the query is started first, then run, and
- * interrupted then if the stop came meanwhile. */
+ * interrupted then if the stop came meanwhile. Without one (the exact way, which nothing stops) run() does both. */
 async function runJob(connection: DuckDBConnection, job: Job, outputFile: string, stop?: AbortSignal): Promise<number> {
   const copy = `COPY (${job.query}) TO ${literal(outputFile)} (FORMAT parquet, COMPRESSION snappy)`;
   if (!stop) return (await connection.run(copy)).rowsChanged;

@@ -67,19 +67,24 @@ const PARSEABLE: Record<string, string[]> = {
 
 /**
  * Data lines enough for every case to keep its point on a sample cut to that many (test/local/athena-service.test.ts):
- * the unparseable values, one row each, stay under a third of the rows, so that "within maxDroppedFraction 0.5" still
- * passes its gate and the others still keep rows.
+ * the unparseable values, one row each (replaceValues), stay under a third of the rows, so that "within
+ * maxDroppedFraction 0.5" still passes its gate and the others still keep rows.
  */
 export function caseRows(schema: SchemaFile): number {
   return 3 * schema.columns.reduce((values, column) => values + (UNPARSEABLE[column.type]?.length ?? 0), 0);
 }
 
+/** Puts each value on a line of its own (a line with two bad values would hide one), spread through the sample. */
 function replaceValues(sample: DatasetSample, values: Record<string, string[]>): InputFiles {
   const lines = [...sample.lines];
+  const count = sample.schema.columns.reduce((n, column) => n + (values[column.type]?.length ?? 0), 0);
+  if (count > lines.length) throw new Error(`test/spark/cases.ts: ${count} values for ${lines.length} lines: each needs a line of its own`);
+  // A stride coprime with the line count visits each line once.
+  const stride = [7, 11, 13].find((s) => lines.length % s !== 0)!;
   let row = 0;
   for (const column of sample.schema.columns)
     for (const value of values[column.type] ?? []) {
-      const at = (row++ * 7) % lines.length;
+      const at = (row++ * stride) % lines.length;
       lines[at] = withField(sample, lines[at], column.source!, csvField(value));
     }
   return { "data.csv": join(sample.header, lines) };
