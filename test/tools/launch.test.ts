@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, utimesSync, watch, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
 import { expect } from "chai";
 import { PROJECT_ROOT } from "../../core/config";
 import { FUNCTIONS } from "../../core/topology";
@@ -122,8 +122,13 @@ Module._load = function (request, ...rest) {
 };
 `;
 
-/** Appended to the copy's handler: module state the probe can count on, and which edition of the file was built. */
-const handlerProbe = (edition: number) => `\nlet probeCount = 0;\nexport const bump = () => ++probeCount;\nexport const edition = ${edition};\n`;
+/**
+ * Appended to the copy's handler: module state the probe can count on, which edition of the file was built, and the
+ * copy's folder, so that the handler's bundle (content-named, in the cache folder every copy shares) is this run's
+ * own: another run of this file at the same time neither writes its V8 code cache nor removes it.
+ */
+const handlerProbe = (edition: number, copy: string) =>
+  `\nlet probeCount = 0;\nexport const bump = () => ++probeCount;\nexport const edition = ${edition};\nexport const copy = ${JSON.stringify(copy)};\n`;
 
 interface Launch {
   code: number | null;
@@ -150,7 +155,7 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     writeFileSync(join(root, PROBE), PROBE_SOURCE);
     writeFileSync(join(scratch, "lock-probe.cjs"), LOCK_PROBE);
     handlerSource = readFileSync(join(root, HANDLER), "utf8");
-    writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(1));
+    writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(1, root));
     // Records every package a process requires (through node's loader: the packages the build leaves out, and tsx),
     // and in PACKAGES_FILE.with-tsx those first required while tsx's hooks were registered (a ".ts" loader other than
     // the one node had when the preload ran: Node 20 has none, newer Node may have its own).
@@ -363,11 +368,11 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     const before = built()!.record;
     // Another project folder sharing this node_modules whose app has the same handler bundle (content-named).
     const otherRoot = join(scratch, "other-folder"); // its record removed by after() too, if the case fails
-    const otherRecord = join(APP_DIR, `launch-test-other-${launches}.json`);
+    const otherRecord = join(APP_DIR, `launch-test-other-${basename(scratch)}.json`); // this run's own
     writeFileSync(otherRecord, JSON.stringify({ ...before, inputs: [join(otherRoot, PROBE)], main: "none.js", check: "none.js", entries: { [HANDLER]: before.entries[HANDLER] } }));
     // after() removes the copy
     writeFileSync(join(root, PROBE), `${PROBE_SOURCE}export const probeEdition = 2;\n`);
-    writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(2));
+    writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(2, root));
     // A build lock left by a process that is gone (killed mid-build) is taken over, not waited for.
     const lockFile = join(APP_DIR, `${built()!.name}.lock`);
     writeFileSync(lockFile, String(spawnSync(process.execPath, ["-e", "0"]).pid));
