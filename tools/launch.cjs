@@ -235,19 +235,26 @@ function lockGone(waitUntil) {
  * written at exit, so that the functions the run compiled lazily are in it too, and written again by a run that
  * took over twice the CPU time of the run that wrote it (a --help wrote it, a whole run needs more of the app):
  * the file starts with that CPU time (8 bytes), counted from when the app is loaded (a first run's build is no use
- * of the app). Not written for a bundle a rebuild has removed since (it would be left behind). A failed write only costs the
- * next compile.
+ * of the app), then the bundle's file name as the writer named it (4 bytes of length, UTF-8). Not written for a bundle
+ * a rebuild has removed since (it would be left behind). A failed write only costs the next compile.
+ * A script compiled from a code cache keeps the file name it had in the process that wrote the cache, so its stack
+ * frames would name a file this process has no source map for: a cache written under another name (the same
+ * content-named bundle run by another project folder sharing this node_modules) is not used, and is written again.
  */
 function compile({ file, code }, cached) {
   const codeCacheFile = `${file}.v8`;
   const keepCode = cacheOn && cached;
   let cachedData;
   let writerCpuMs = 0;
+  const fileName = Buffer.from(file);
   if (keepCode) {
     try {
       const stored = readFileSync(codeCacheFile);
-      writerCpuMs = stored.readDoubleLE(0);
-      cachedData = stored.subarray(8);
+      const nameEnd = 12 + stored.readUInt32LE(8);
+      if (stored.subarray(12, nameEnd).equals(fileName)) {
+        writerCpuMs = stored.readDoubleLE(0);
+        cachedData = stored.subarray(nameEnd);
+      }
     } catch {
       // first run of this build
     }
@@ -261,10 +268,11 @@ function compile({ file, code }, cached) {
       if (!stale && cpuMs <= 2 * writerCpuMs) return;
       if (!existsSync(file)) return;
       try {
-        const header = Buffer.alloc(8);
-        header.writeDoubleLE(cpuMs);
+        const header = Buffer.alloc(12);
+        header.writeDoubleLE(cpuMs, 0);
+        header.writeUInt32LE(fileName.length, 8);
         const partial = `${codeCacheFile}.${process.pid}.tmp`;
-        writeFileSync(partial, Buffer.concat([header, script.createCachedData()]));
+        writeFileSync(partial, Buffer.concat([header, fileName, script.createCachedData()]));
         renameSync(partial, codeCacheFile);
       } catch {}
     });

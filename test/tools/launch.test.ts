@@ -6,9 +6,9 @@
 // (test/tools/synth-app.test.ts covers the same launcher for `cdktf synth`.)
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, utimesSync, watch, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, utimesSync, watch, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
 import { expect } from "chai";
 import { PROJECT_ROOT } from "../../core/config";
 import { FUNCTIONS } from "../../core/topology";
@@ -27,7 +27,7 @@ const HANDLER = `functions/${FUNCTIONS.dataArrival.entry}/handler.ts`;
  * load), what a file without an entry point gives, and the stack of an error thrown inside the handler's bundle, of
  * one inside the app, of a plain object's captured stack, and the first line of one of Node's own errors (its code).
  */
-const PROBE_SOURCE = `import { join } from "node:path";
+const PROBE_SOURCE = `import { dirname, join } from "node:path";
 import { launched } from "./core/launched";
 import { loadConfig } from "./core/config";
 
@@ -37,7 +37,8 @@ if (process.argv.includes("--load-duckdb")) require("@duckdb/node-api");
 type Probed = { bump(): number; edition: number; handler(event: unknown): Promise<unknown> };
 const app = launched();
 if (!app) throw new Error("not launched");
-const handlerFile = join(__dirname, ${JSON.stringify(HANDLER)});
+// Beside the entry point as the launch names it (a launch through a link to the project names the handler so too).
+const handlerFile = join(dirname(process.argv[1]), ${JSON.stringify(HANDLER)});
 // The launcher's module (the entry point's own require.main is its module, as when node runs it).
 const launcherChildren = () => process.mainModule!.children.length;
 const childrenBefore = launcherChildren();
@@ -121,8 +122,13 @@ Module._load = function (request, ...rest) {
 };
 `;
 
-/** Appended to the copy's handler: module state the probe can count on, and which edition of the file was built. */
-const handlerProbe = (edition: number) => `\nlet probeCount = 0;\nexport const bump = () => ++probeCount;\nexport const edition = ${edition};\n`;
+/**
+ * Appended to the copy's handler: module state the probe can count on, which edition of the file was built, and the
+ * copy's folder, so that the handler's bundle (content-named, in the cache folder every copy shares) is this run's
+ * own: another run of this file at the same time neither writes its V8 code cache nor removes it.
+ */
+const handlerProbe = (edition: number, copy: string) =>
+  `\nlet probeCount = 0;\nexport const bump = () => ++probeCount;\nexport const edition = ${edition};\nexport const copy = ${JSON.stringify(copy)};\n`;
 
 interface Launch {
   code: number | null;
@@ -132,6 +138,8 @@ interface Launch {
   packages: string[];
   /** Those of them first required while tsx's hooks were registered. */
   firstLoadedWithTsx: string[];
+  /** The bundles the launcher compiled (by file name), each with what became of its V8 code cache. */
+  codeCaches: Record<string, "none" | "used" | "rejected">;
 }
 
 describe("tools/launch.cjs: the npm scripts' launcher", function () {
@@ -147,7 +155,7 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     writeFileSync(join(root, PROBE), PROBE_SOURCE);
     writeFileSync(join(scratch, "lock-probe.cjs"), LOCK_PROBE);
     handlerSource = readFileSync(join(root, HANDLER), "utf8");
-    writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(1));
+    writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(1, root));
     // Records every package a process requires (through node's loader: the packages the build leaves out, and tsx),
     // and in PACKAGES_FILE.with-tsx those first required while tsx's hooks were registered (a ".ts" loader other than
     // the one node had when the preload ran: Node 20 has none, newer Node may have its own).
@@ -162,6 +170,17 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
         `  }\n` +
         `  return load.call(this, request, ...rest);\n};\n`,
     );
+    // Records each script compiled with a file name (the launcher's bundles) and whether V8's code cache was used.
+    writeFileSync(
+      join(scratch, "record-scripts.cjs"),
+      `const vm = require("node:vm");\nconst { appendFileSync } = require("node:fs");\n` +
+        `vm.Script = class extends vm.Script {\n` +
+        `  constructor(code, options) {\n` +
+        `    super(code, options);\n` +
+        `    const codeCache = options?.cachedData === undefined ? "none" : this.cachedDataRejected ? "rejected" : "used";\n` +
+        `    if (options?.filename) appendFileSync(process.env.PACKAGES_FILE + ".scripts", JSON.stringify([options.filename, codeCache]) + "\\n");\n` +
+        `  }\n};\n`,
+    );
   });
   after(() => {
     removeAppBuild(join(scratch, "other-folder"));
@@ -169,7 +188,7 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  /** `node tools/launch.cjs args` in `cwd` (the copy), with the package recorder preloaded. */
+  /** `node tools/launch.cjs args` in `cwd` (the copy), with the package and script recorders preloaded. */
   function launch(
     args: string[],
     {
@@ -182,8 +201,9 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     const packagesFile = join(scratch, `packages-${++launches}.txt`);
     writeFileSync(packagesFile, "");
     return new Promise((done, fail) => {
-      const requires = [join(scratch, "record-packages.cjs"), ...preload].flatMap((file) => ["--require", file]);
-      const child = spawn(process.execPath, [...requires, "tools/launch.cjs", ...args], {
+      const requires = [join(scratch, "record-packages.cjs"), join(scratch, "record-scripts.cjs"), ...preload].flatMap((file) => ["--require", file]);
+      // By the path `cwd` names (the process's own cwd is the real path).
+      const child = spawn(process.execPath, [...requires, join(cwd, "tools/launch.cjs"), ...args], {
         cwd,
         env: { ...process.env, PACKAGES_FILE: packagesFile, POWERTOOLS_LOG_LEVEL: "ERROR", ...env },
         stdio: ["ignore", "pipe", "pipe"],
@@ -197,7 +217,10 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
       const watcher = onPackage && watch(packagesFile, () => onPackage(readFileSync(packagesFile, "utf8"), child));
       child.on("close", () => watcher?.close());
       const recorded = (file: string) => (existsSync(file) ? [...new Set(readFileSync(file, "utf8").split("\n").filter(Boolean))] : []);
-      child.on("close", (code) => done({ code, stdout, stderr, packages: recorded(packagesFile), firstLoadedWithTsx: recorded(`${packagesFile}.with-tsx`) }));
+      const codeCaches = () => Object.fromEntries(recorded(`${packagesFile}.scripts`).map((line) => JSON.parse(line)));
+      child.on("close", (code) =>
+        done({ code, stdout, stderr, packages: recorded(packagesFile), firstLoadedWithTsx: recorded(`${packagesFile}.with-tsx`), codeCaches: codeCaches() }),
+      );
     });
   }
   async function probe(env: Record<string, string> = {}, args: string[] = []) {
@@ -288,6 +311,10 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     const warm = await probe({}, ["--load-duckdb"]);
     expect(tsxLoaded(warm), `a warm launch loads no tsx: ${warm.packages.join(", ")}`).to.equal(false);
     expect(recordTime()).to.equal(builtAt);
+    // Compiled from the V8 code caches the cold launches wrote at exit.
+    const { record } = built()!;
+    const copyAppDir = join(root, relative(PROJECT_ROOT, APP_DIR));
+    expect(warm.codeCaches).to.deep.equal({ [join(copyAppDir, record.main)]: "used", [join(copyAppDir, record.entries[HANDLER])]: "used" });
     // The first load counts 1, 2; the second starts again at 1: nothing shared between the two loads.
     expect(warm.report.bumps).to.deep.equal([1, 2, 1]);
     expect(warm.report.childrenGained, "a module kept per handler load").to.equal(0);
@@ -301,8 +328,7 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     const { report } = warm;
     expect(report.inApp).to.contain("no-such-config.json").and.match(new RegExp(`\\(${join(root, "core/config.ts")}:\\d+:\\d+\\)`));
     expect(report.inHandler).to.match(new RegExp(`${join(root, "functions", FUNCTIONS.dataArrival.entry)}/[\\w-]+\\.ts:\\d+:\\d+`));
-    // The copy's own path to the cache folder (its node_modules is a link to this checkout's).
-    const copyAppDir = join(root, relative(PROJECT_ROOT, APP_DIR));
+    // The copy's own path to the cache folder (its node_modules is a link to this checkout's): copyAppDir.
     for (const stack of [report.inApp, report.inHandler]) expect(stack, "no frame left in a bundle").to.not.contain(copyAppDir);
     // Only errors' stacks: one captured onto a plain object keeps the bundle's positions (no source map parsed for it).
     expect(report.captured).to.contain(`(${copyAppDir}/main-`).and.not.contain(join(root, PROBE));
@@ -310,15 +336,43 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     expect(report.nodeError).to.match(/^TypeError \[ERR_INVALID_ARG_TYPE\]: The "path" argument/);
   });
 
+  it("maps a handler's stack to the .ts when another folder's launch wrote the bundle's V8 code cache (V8 names the script as its writer did)", async () => {
+    // Another project folder sharing this node_modules: this copy through a link, which node keeps (so the launcher's
+    // folder is the link's), with its own record of the same build. Its app runs the same content-named handler bundle
+    // under another file name, and is the first to write that bundle's code cache.
+    const otherRoot = join(scratch, "linked-copy");
+    symlinkSync(root, otherRoot, "dir");
+    const { record } = built()!;
+    const otherRecord = join(APP_DIR, `${createHash("sha256").update(`${otherRoot}\0${PROBE}`).digest("hex").slice(0, 16)}.json`);
+    writeFileSync(otherRecord, JSON.stringify(record));
+    const handlerCodeCache = join(APP_DIR, `${record.entries[HANDLER]}.v8`);
+    try {
+      rmSync(handlerCodeCache, { force: true });
+      const other = await launch([join(otherRoot, PROBE)], { cwd: otherRoot, env: { NODE_OPTIONS: "--preserve-symlinks-main" } });
+      expect(other.code, other.stderr).to.equal(0);
+      expect(tsxLoaded(other), "the other folder's launch runs from the cache").to.equal(false);
+      expect(JSON.parse(other.stdout).inHandler).to.match(new RegExp(`${join(otherRoot, "functions", FUNCTIONS.dataArrival.entry)}/[\\w-]+\\.ts:\\d+:\\d+`));
+      const otherCodeCache = readFileSync(handlerCodeCache);
+      const { report, codeCaches } = await probe();
+      expect(report.inHandler, report.inHandler).to.match(new RegExp(`${join(root, "functions", FUNCTIONS.dataArrival.entry)}/[\\w-]+\\.ts:\\d+:\\d+`));
+      for (const folder of [root, otherRoot]) expect(report.inHandler, "no frame left in a bundle").to.not.contain(join(folder, relative(PROJECT_ROOT, APP_DIR)));
+      // Compiled afresh (the other folder's code cache names its own file), and written again under this folder's name.
+      expect(codeCaches[join(root, relative(PROJECT_ROOT, APP_DIR), record.entries[HANDLER])], "the other folder's code cache of the handler").to.equal("none");
+      expect(readFileSync(handlerCodeCache).equals(otherCodeCache), "the handler's code cache rewritten").to.equal(false);
+    } finally {
+      rmSync(otherRecord, { force: true });
+    }
+  });
+
   it("rebuilds after the app and a handler are edited: the edited ones run; superseded files are removed but those another record names", async () => {
     const before = built()!.record;
     // Another project folder sharing this node_modules whose app has the same handler bundle (content-named).
     const otherRoot = join(scratch, "other-folder"); // its record removed by after() too, if the case fails
-    const otherRecord = join(APP_DIR, `launch-test-other-${launches}.json`);
+    const otherRecord = join(APP_DIR, `launch-test-other-${basename(scratch)}.json`); // this run's own
     writeFileSync(otherRecord, JSON.stringify({ ...before, inputs: [join(otherRoot, PROBE)], main: "none.js", check: "none.js", entries: { [HANDLER]: before.entries[HANDLER] } }));
     // after() removes the copy
     writeFileSync(join(root, PROBE), `${PROBE_SOURCE}export const probeEdition = 2;\n`);
-    writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(2));
+    writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(2, root));
     // A build lock left by a process that is gone (killed mid-build) is taken over, not waited for.
     const lockFile = join(APP_DIR, `${built()!.name}.lock`);
     writeFileSync(lockFile, String(spawnSync(process.execPath, ["-e", "0"]).pid));
