@@ -82,7 +82,7 @@ describe("test/support/project-copy", () => {
         const first = copy();
         expect(first).to.equal(path).and.equal(realpathSync(first));
         expect(path).to.not.equal(stableCopyPath(`${purpose}-other`));
-        expect(readFileSync(claimFile, "utf8"), "claimed by this process").to.equal(ours);
+        expect(JSON.parse(readFileSync(claimFile, "utf8")), "claimed by this process").to.include({ pid: process.pid });
         expect(existsSync(join(first, "left-by-a-test.txt")), "left in the copy of the run that died").to.equal(false);
         expect(readFileSync(join(first, "package.json"), "utf8")).to.equal(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8"));
         expect(existsSync(join(first, `.project-copy-test-${process.pid}`))).to.equal(true);
@@ -154,8 +154,10 @@ describe("test/support/project-copy", () => {
         writeFileSync(`${file}.reaping`, "");
         expect(claimSlot(slot), "another run removing it").to.equal(undefined);
         rmSync(`${file}.reaping`);
-        expect(claimSlot(slot), "a dead process of this host: its claim removed, the slot claimed").to.equal(ours);
-        expect(readFileSync(file, "utf8")).to.equal(ours);
+        const again = claimSlot(slot);
+        expect(JSON.parse(again!), "a dead process of this host: its claim removed, the slot claimed").to.include({ pid: process.pid });
+        expect(again, "each claim's text its own (a later claim by the same pid is not the earlier one)").to.not.equal(ours);
+        expect(readFileSync(file, "utf8")).to.equal(again);
         expect(existsSync(`${file}.reaping`)).to.equal(false);
       } finally {
         rmSync(scratch, { recursive: true, force: true });

@@ -9,7 +9,7 @@
 // the copy's transforms, apps and Lambda bundles, and a file changed in the checkout (size or mtime) still rebuilds.
 // Kept builds are bounded: a stable copy's rebuild replaces its entry.
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -54,15 +54,18 @@ export function stableCopyPath(purpose: string): string {
 /** The stable copies this process holds, by path: their claim's text. */
 const held = new Map<string, string>();
 
-/** Who claims: the process, and where its pid means something (a pid of another host or pid namespace is not ours to judge). */
-function claimant(): { pid: number; host: string; pidNamespace: string } {
+/**
+ * Who claims: the process, and where its pid means something (a pid of another host or pid namespace is not ours to
+ * judge); a nonce makes each claim's text unique, so a claim made later (by a reused pid, too) never reads as the same.
+ */
+function claimant(): { pid: number; host: string; pidNamespace: string; nonce: string } {
   let pidNamespace = "";
   try {
     pidNamespace = readlinkSync("/proc/self/ns/pid");
   } catch {
     // not Linux: the host alone
   }
-  return { pid: process.pid, host: hostname(), pidNamespace };
+  return { pid: process.pid, host: hostname(), pidNamespace, nonce: randomUUID() };
 }
 
 /** Creates `file` only if there is none (O_EXCL): the one atomic step of a claim. */
@@ -72,6 +75,16 @@ function createExclusive(file: string, text: string): boolean {
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw e;
+  }
+}
+
+/** The file's text, or undefined when there is none. */
+function readIfExists(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
   }
 }
@@ -88,23 +101,18 @@ const running = (pid: number) => {
 /**
  * Removes the claim `file` of a run that died holding it (killed, or interrupted before its `after` hooks): its process
  * is gone, on this host and pid namespace. Never taken over: removed, and then claimed the ordinary way, where another
- * run may win. Safe against two runs doing this at once: only the holder of `${file}.reaping` (O_EXCL) reads and
- * removes the claim, and between that read and the removal nobody else can change it (its owner is dead, another
- * reaper is excluded, a claimant's O_EXCL fails while it exists). A claim being written (empty) or unreadable counts as
- * held. A reaper dying inside this step leaves `.reaping` behind: later runs then fall back to random copies (speed
- * only) until it is removed by hand.
+ * run may win. Only the holder of `${file}.reaping` (O_EXCL) reads and removes the claim. The claim can still change
+ * meanwhile (`.reaping` blocks neither a live holder's release nor a new claim after it), so it is read again after
+ * its pid is found dead and removed only if its text (unique: claimant's nonce) is unchanged: a dead holder's claim
+ * changes no more. An unreadable claim counts as held. A reaper dying inside this step leaves `.reaping` behind: later
+ * runs then fall back to random copies (speed only) until it is removed by hand.
  */
 function removeDeadClaim(file: string): boolean {
   const reaping = `${file}.reaping`;
   if (!createExclusive(reaping, JSON.stringify(claimant()))) return false;
   try {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return true; // released meanwhile
-      throw e;
-    }
+    const text = readIfExists(file);
+    if (text === undefined) return true; // released meanwhile
     let holder: ReturnType<typeof claimant>;
     try {
       holder = JSON.parse(text);
@@ -113,6 +121,9 @@ function removeDeadClaim(file: string): boolean {
     }
     const self = claimant();
     if (holder.host !== self.host || holder.pidNamespace !== self.pidNamespace || running(holder.pid)) return false;
+    const now = readIfExists(file);
+    if (now === undefined) return true; // released meanwhile
+    if (now !== text) return false; // released and claimed again meanwhile: a live claim
     rmSync(file, { force: true });
     return true;
   } finally {
