@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -45,7 +45,7 @@ describe("test/support/project-copy", () => {
     };
     afterEach(() => {
       while (copies.length) remove(copies[copies.length - 1]);
-      rmSync(claimFile, { force: true });
+      rmSync(claimFile, { recursive: true, force: true });
       rmSync(path, { recursive: true, force: true });
     });
 
@@ -64,6 +64,18 @@ describe("test/support/project-copy", () => {
           removeCache(bundleCacheKey(functionsDirOf(root)));
         },
       };
+    }
+
+    /** What `f` writes to this process's stderr (the write is replaced while it runs), and its result. */
+    function withStderr<T>(f: () => T): { result: T; stderr: string } {
+      const write = process.stderr.write;
+      let stderr = "";
+      process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof write;
+      try {
+        return { result: f(), stderr };
+      } finally {
+        process.stderr.write = write;
+      }
     }
 
     /** The pid of a process that has ended. */
@@ -103,7 +115,8 @@ describe("test/support/project-copy", () => {
     it("while held, the next claimant gets a random copy (cold: removed with its builds); removal releases the claim and keeps a stable copy's builds", () => {
       const held = copy();
       expect(JSON.parse(readFileSync(claimFile, "utf8"))).to.include({ pid: process.pid });
-      const other = copy();
+      const { result: other, stderr } = withStderr(copy);
+      expect(stderr, "says why, once").to.equal(`project-copy: ${claimFile} held by pid ${process.pid} (${hostname()}): using a random copy\n`);
       expect(other).to.not.equal(path);
       expect(other).to.match(new RegExp(`^${realpathSync(tmpdir())}/etl-copy-${purpose}-`));
       const otherEntries = cacheEntriesOf(other);
@@ -127,6 +140,13 @@ describe("test/support/project-copy", () => {
       }
     });
 
+    it("falls back to a random copy, saying why, when claiming fails (a claim it cannot read)", () => {
+      mkdirSync(claimFile); // read as a claim: EISDIR
+      const { result, stderr } = withStderr(copy);
+      expect(result).to.not.equal(path);
+      expect(stderr).to.match(new RegExp(`^project-copy: cannot claim ${path}: EISDIR.*: using a random copy\n$`));
+    });
+
     it("claims a slot once (O_EXCL, naming its process); never takes over a live run's claim; removes the claim of a process that died on this host", () => {
       const scratch = realpathSync(mkdtempSync(join(tmpdir(), "etl-copy-claim-")));
       const slot = join(scratch, "slot");
@@ -148,8 +168,11 @@ describe("test/support/project-copy", () => {
           expect(claimSlot(slot), what).to.equal(undefined);
           expect(readFileSync(file, "utf8"), `${what}: its claim left`).to.equal(JSON.stringify(claim));
         }
-        writeFileSync(file, "");
-        expect(claimSlot(slot), "a claim being written").to.equal(undefined);
+        for (const text of ["", "null", "{"]) {
+          writeFileSync(file, text);
+          expect(claimSlot(slot), `not a claim (${JSON.stringify(text)}): held`).to.equal(undefined);
+          expect(readFileSync(file, "utf8")).to.equal(text);
+        }
         writeFileSync(file, JSON.stringify({ ...self, pid: dead }));
         writeFileSync(`${file}.reaping`, "");
         expect(claimSlot(slot), "another run removing it").to.equal(undefined);
@@ -158,7 +181,7 @@ describe("test/support/project-copy", () => {
         expect(JSON.parse(again!), "a dead process of this host: its claim removed, the slot claimed").to.include({ pid: process.pid });
         expect(again, "each claim's text its own (a later claim by the same pid is not the earlier one)").to.not.equal(ours);
         expect(readFileSync(file, "utf8")).to.equal(again);
-        expect(existsSync(`${file}.reaping`)).to.equal(false);
+        expect(readdirSync(scratch), "the claim alone: no reaper's file, nothing written aside left").to.deep.equal(["slot.claim"]);
       } finally {
         rmSync(scratch, { recursive: true, force: true });
       }

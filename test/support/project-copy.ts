@@ -10,7 +10,7 @@
 // Kept builds are bounded: a stable copy's rebuild replaces its entry.
 import { execFileSync } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PROJECT_ROOT } from "../../core/config";
@@ -47,7 +47,8 @@ export function copyProject(prefix = "etl-project-copy-"): string {
 /** Where this checkout's stable copy for `purpose` goes; its claim is `${path}.claim`. */
 export function stableCopyPath(purpose: string): string {
   if (!/^[a-z0-9-]+$/.test(purpose)) throw new Error(`stableCopyPath: purpose "${purpose}" is not lower-case letters, digits and dashes`);
-  const checkout = createHash("sha256").update(PROJECT_ROOT).digest("hex").slice(0, 12);
+  // Per user too: in a shared sticky /tmp another user's copy and claim are not ours to remove.
+  const checkout = createHash("sha256").update(`${PROJECT_ROOT}\0${process.getuid?.() ?? ""}`).digest("hex").slice(0, 12);
   return join(realTmpdir(), `etl-copy-${checkout}-${purpose}`);
 }
 
@@ -58,7 +59,14 @@ const held = new Map<string, string>();
  * Who claims: the process, and where its pid means something (a pid of another host or pid namespace is not ours to
  * judge); a nonce makes each claim's text unique, so a claim made later (by a reused pid, too) never reads as the same.
  */
-function claimant(): { pid: number; host: string; pidNamespace: string; nonce: string } {
+interface Claimant {
+  pid: number;
+  host: string;
+  pidNamespace: string;
+  nonce: string;
+}
+
+function claimant(): Claimant {
   let pidNamespace = "";
   try {
     pidNamespace = readlinkSync("/proc/self/ns/pid");
@@ -68,14 +76,31 @@ function claimant(): { pid: number; host: string; pidNamespace: string; nonce: s
   return { pid: process.pid, host: hostname(), pidNamespace, nonce: randomUUID() };
 }
 
-/** Creates `file` only if there is none (O_EXCL): the one atomic step of a claim. */
-function createExclusive(file: string, text: string): boolean {
+/** A claim's text read back: undefined when it is not one (JSON, but not an object naming a pid). */
+function parseClaim(text: string): Claimant | undefined {
   try {
-    writeFileSync(file, text, { flag: "wx" });
+    const claim = JSON.parse(text);
+    return typeof claim?.pid === "number" ? claim : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Creates `file` with `text` only if there is none: the one atomic step of a claim. Written aside and linked (link
+ * fails with EEXIST if the name exists), so the file is never seen empty or half written.
+ */
+function createExclusive(file: string, text: string): boolean {
+  const written = `${file}.${randomUUID()}.tmp`;
+  writeFileSync(written, text, { flag: "wx" });
+  try {
+    linkSync(written, file);
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
     throw e;
+  } finally {
+    rmSync(written, { force: true });
   }
 }
 
@@ -104,7 +129,7 @@ const running = (pid: number) => {
  * run may win. Only the holder of `${file}.reaping` (O_EXCL) reads and removes the claim. The claim can still change
  * meanwhile (`.reaping` blocks neither a live holder's release nor a new claim after it), so it is read again after
  * its pid is found dead and removed only if its text (unique: claimant's nonce) is unchanged: a dead holder's claim
- * changes no more. An unreadable claim counts as held. A reaper dying inside this step leaves `.reaping` behind: later
+ * changes no more. A claim that is not one (not a claimant's JSON) counts as held. A reaper dying inside this step leaves `.reaping` behind: later
  * runs then fall back to random copies (speed only) until it is removed by hand.
  */
 function removeDeadClaim(file: string): boolean {
@@ -113,14 +138,9 @@ function removeDeadClaim(file: string): boolean {
   try {
     const text = readIfExists(file);
     if (text === undefined) return true; // released meanwhile
-    let holder: ReturnType<typeof claimant>;
-    try {
-      holder = JSON.parse(text);
-    } catch {
-      return false; // being written
-    }
+    const holder = parseClaim(text);
     const self = claimant();
-    if (holder.host !== self.host || holder.pidNamespace !== self.pidNamespace || running(holder.pid)) return false;
+    if (!holder || holder.host !== self.host || holder.pidNamespace !== self.pidNamespace || running(holder.pid)) return false;
     const now = readIfExists(file);
     if (now === undefined) return true; // released meanwhile
     if (now !== text) return false; // released and claimed again meanwhile: a live claim
@@ -141,16 +161,37 @@ export function claimSlot(slot: string): string | undefined {
   return createExclusive(claimFile, text) || (removeDeadClaim(claimFile) && createExclusive(claimFile, text)) ? text : undefined;
 }
 
+/** What blocks the claim `claimFile`: a reaper's file or the claim, and the holder it names. */
+function blocker(claimFile: string): string {
+  for (const file of [`${claimFile}.reaping`, claimFile]) {
+    const text = readIfExists(file);
+    if (text === undefined) continue;
+    const holder = parseClaim(text);
+    return holder ? `${file} held by pid ${holder.pid} (${holder.host})` : `${file} held, not a claim: ${JSON.stringify(text.slice(0, 80))}`;
+  }
+  return `${claimFile} held (released since)`;
+}
+
 /**
  * A copy at this checkout's stable path for `purpose` (stableCopyPath; see the top), claimed for this process until
- * removeProjectCopy. When another run holds it (two `npm test` of one checkout at once), a random copy instead: slower,
- * as correct.
+ * removeProjectCopy. When another run holds it (two `npm test` of one checkout at once), or the claim fails (the stable
+ * copy is for speed only: no test fails for it), a random copy instead: slower, as correct; one stderr line says why.
  */
 export function stableProjectCopy(purpose: string): string {
   const root = stableCopyPath(purpose);
   const claimFile = `${root}.claim`;
-  const text = claimSlot(root);
-  if (text === undefined) return copyProject(`etl-copy-${purpose}-`);
+  let text: string | undefined;
+  let why: string;
+  try {
+    text = claimSlot(root);
+    why = text === undefined ? blocker(claimFile) : "";
+  } catch (e) {
+    why = `cannot claim ${root}: ${(e as Error).message}`;
+  }
+  if (text === undefined) {
+    process.stderr.write(`project-copy: ${why}: using a random copy\n`);
+    return copyProject(`etl-copy-${purpose}-`);
+  }
   try {
     rmSync(root, { recursive: true, force: true }); // what a run that died left
     mkdirSync(root);
