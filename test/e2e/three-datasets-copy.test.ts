@@ -75,7 +75,9 @@ describe("e2e: the three-datasets fixture applied to a copy of the project", () 
     expect(newDatasets, "the fixture adds a dataset").to.not.be.empty;
     expect(newJobs, "the fixture adds a job").to.not.be.empty;
   });
-  after(() => removeProjectCopy(root));
+  after(() => {
+    if (root) removeProjectCopy(root); // undefined if before() failed: removeAppBuild(undefined) would remove every app record
+  });
 
   /** The ASL states of a dataset's branch that must have run: its wait task and the runner tasks of the jobs reading it. */
   function branchStates(dataset: string): string[] {
