@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -84,6 +84,7 @@ describe("test/support/project-copy", () => {
     it("is at the checkout's path for its purpose, made afresh with the checkout's times: what a run that died left is gone (its claim removed), and so is a file gone from the checkout", () => {
       const untracked = join(PROJECT_ROOT, `.project-copy-test-${process.pid}`); // not ignored: a clone of the working tree has it
       writeFileSync(untracked, "x");
+      utimesSync(untracked, 946684800, 946684800); // changed just now (ctime), though its mtime says 2000
       // A run that died holding the slot: its claim, and a file its test left in the copy.
       const ours = claimSlot(path)!;
       writeFileSync(claimFile, JSON.stringify({ ...JSON.parse(ours), pid: deadPid() }));
@@ -91,13 +92,21 @@ describe("test/support/project-copy", () => {
       writeFileSync(join(path, "left-by-a-test.txt"), "x");
       const files = ["main.ts", "core/config.ts", "functions/etl-runner/handler.ts", "tsconfig.json", "package-lock.json"];
       try {
-        const first = copy();
+        // Copied as if right when the untracked file changed (on a loaded machine the copy may start later than that).
+        const clock = Date.now;
+        Date.now = () => statSync(untracked).ctimeMs;
+        let first: string;
+        try {
+          first = copy();
+        } finally {
+          Date.now = clock;
+        }
         expect(first).to.equal(path).and.equal(realpathSync(first));
         expect(path).to.not.equal(stableCopyPath(`${purpose}-other`));
         expect(JSON.parse(readFileSync(claimFile, "utf8")), "claimed by this process").to.include({ pid: process.pid });
         expect(existsSync(join(first, "left-by-a-test.txt")), "left in the copy of the run that died").to.equal(false);
         expect(readFileSync(join(first, "package.json"), "utf8")).to.equal(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8"));
-        expect(existsSync(join(first, `.project-copy-test-${process.pid}`))).to.equal(true);
+        expect(statSync(join(first, `.project-copy-test-${process.pid}`)).mtimeMs, "a file changed just before the copy: copied with the copy's time").to.not.equal(statSync(untracked).mtimeMs);
         const times = files.map((f) => statSync(join(first, f)).mtimeMs);
         files.forEach((f, i) => expect(Math.abs(times[i] - statSync(join(PROJECT_ROOT, f)).mtimeMs), `${f}: the checkout's time`).to.be.below(1));
         remove(first);

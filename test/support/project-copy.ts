@@ -10,14 +10,18 @@
 // Kept builds are bounded: a stable copy's rebuild replaces its entry.
 import { execFileSync } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
-import { cpSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { CHANGE_TIME_SLACK_MS } from "../../core/build-inputs";
 import { PROJECT_ROOT } from "../../core/config";
 import { functionsDirOf, removeBundleBuild } from "../../stacks/bundle";
 import { appRecords, removeAppBuild, type AppRecord } from "../../tools/app-records";
 
 function fill(root: string): void {
+  // A file changed (ctime) this close to the copy may be changed again at the same size and mtime after it is copied:
+  // copied with the time of the copy, so that the copy's builds are not taken as current (core/build-inputs.ts).
+  const changedSince = Date.now() - CHANGE_TIME_SLACK_MS;
   const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: PROJECT_ROOT, encoding: "utf8" })
     .split("\0")
     .filter(Boolean);
@@ -25,7 +29,8 @@ function fill(root: string): void {
     mkdirSync(dirname(join(root, file)), { recursive: true });
     try {
       // The checkout's modification times: a stable copy's builds are current while its files are (see the top).
-      cpSync(join(PROJECT_ROOT, file), join(root, file), { preserveTimestamps: true });
+      const settled = statSync(join(PROJECT_ROOT, file)).ctimeMs < changedSince;
+      cpSync(join(PROJECT_ROOT, file), join(root, file), { preserveTimestamps: settled });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e; // deleted in the working tree, not yet committed
     }
