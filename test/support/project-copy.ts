@@ -3,10 +3,11 @@
 //
 // Two kinds. copyProject: at a fresh random path, its builds removed with it: a cold copy every time.
 // stableProjectCopy: at a path fixed per checkout and purpose, recreated from scratch on each use (removed, then
-// copied: nothing of an earlier run survives in it) with the files' modification times kept, and its builds left in the
-// cache when removed. A copy at the same path with the same sizes and times is what tsx's transform cache (keyed by
-// path and content) and the build cache (core/build-inputs.ts: path, size, mtime) hit: a test run after another reuses
-// the copy's transforms, apps and Lambda bundles, and a file changed in the checkout (size or mtime) still rebuilds.
+// copied: nothing of an earlier run survives in it) with the files' modification times kept (but for files changed just
+// before the copy: see fill), and its builds left in the cache when removed. A copy at the same path with the same
+// sizes and times is what tsx's transform cache (keyed by path and content) and the build cache (core/build-inputs.ts:
+// path, size, mtime) hit: a test run after another reuses the copy's transforms, apps and Lambda bundles, and a file
+// changed in the checkout (size or mtime) still rebuilds.
 // Kept builds are bounded: a stable copy's rebuild replaces its entry.
 import { execFileSync } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
@@ -60,10 +61,6 @@ export function stableCopyPath(purpose: string): string {
 /** The stable copies this process holds, by path: their claim's text. */
 const held = new Map<string, string>();
 
-/**
- * Who claims: the process, and where its pid means something (a pid of another host or pid namespace is not ours to
- * judge); a nonce makes each claim's text unique, so a claim made later (by a reused pid, too) never reads as the same.
- */
 interface Claimant {
   pid: number;
   host: string;
@@ -71,6 +68,10 @@ interface Claimant {
   nonce: string;
 }
 
+/**
+ * Who claims: the process, and where its pid means something (a pid of another host or pid namespace is not ours to
+ * judge); a nonce makes each claim's text unique, so a claim made later (by a reused pid, too) never reads as the same.
+ */
 function claimant(): Claimant {
   let pidNamespace = "";
   try {
@@ -134,8 +135,8 @@ const running = (pid: number) => {
  * run may win. Only the holder of `${file}.reaping` (O_EXCL) reads and removes the claim. The claim can still change
  * meanwhile (`.reaping` blocks neither a live holder's release nor a new claim after it), so it is read again after
  * its pid is found dead and removed only if its text (unique: claimant's nonce) is unchanged: a dead holder's claim
- * changes no more. A claim that is not one (not a claimant's JSON) counts as held. A reaper dying inside this step leaves `.reaping` behind: later
- * runs then fall back to random copies (speed only) until it is removed by hand.
+ * changes no more. A claim that is not one (not a claimant's JSON) counts as held. A reaper dying inside this step
+ * leaves `.reaping` behind: later runs then fall back to random copies (speed only) until it is removed by hand.
  */
 function removeDeadClaim(file: string): boolean {
   const reaping = `${file}.reaping`;
