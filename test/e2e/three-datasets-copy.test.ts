@@ -28,13 +28,19 @@ function run(command: string, args: string[], cwd: string, timeoutMs: number): P
     // The copy's own etl.config.json, as a user's checkout would have it.
     delete env.ETL_CONFIG;
     delete env.ETL_ENV;
-    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    // Its own process group, killed whole on timeout: npm's children (tsx, esbuild, the local runtime) must not go on
+    // writing into the stable copy, which the next run reuses.
+    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk));
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
     const timer = setTimeout(() => {
-      child.kill("SIGKILL");
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e; // ESRCH: the group has exited
+      }
       reject(new Error(`${command} ${args.join(" ")} did not exit within ${timeoutMs} ms\n${stdout}\n${stderr}`));
     }, timeoutMs);
     child.on("error", reject);
@@ -75,7 +81,9 @@ describe("e2e: the three-datasets fixture applied to a copy of the project", () 
     expect(newDatasets, "the fixture adds a dataset").to.not.be.empty;
     expect(newJobs, "the fixture adds a job").to.not.be.empty;
   });
-  after(() => removeProjectCopy(root));
+  after(() => {
+    if (root) removeProjectCopy(root); // undefined if before() failed: removeAppBuild(undefined) would remove every app record
+  });
 
   /** The ASL states of a dataset's branch that must have run: its wait task and the runner tasks of the jobs reading it. */
   function branchStates(dataset: string): string[] {

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -45,7 +45,7 @@ describe("test/support/project-copy", () => {
     };
     afterEach(() => {
       while (copies.length) remove(copies[copies.length - 1]);
-      rmSync(claimFile, { force: true });
+      rmSync(claimFile, { recursive: true, force: true });
       rmSync(path, { recursive: true, force: true });
     });
 
@@ -66,12 +66,25 @@ describe("test/support/project-copy", () => {
       };
     }
 
+    /** What `f` writes to this process's stderr (the write is replaced while it runs), and its result. */
+    function withStderr<T>(f: () => T): { result: T; stderr: string } {
+      const write = process.stderr.write;
+      let stderr = "";
+      process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof write;
+      try {
+        return { result: f(), stderr };
+      } finally {
+        process.stderr.write = write;
+      }
+    }
+
     /** The pid of a process that has ended. */
     const deadPid = () => Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout);
 
     it("is at the checkout's path for its purpose, made afresh with the checkout's times: what a run that died left is gone (its claim removed), and so is a file gone from the checkout", () => {
       const untracked = join(PROJECT_ROOT, `.project-copy-test-${process.pid}`); // not ignored: a clone of the working tree has it
       writeFileSync(untracked, "x");
+      utimesSync(untracked, 946684800, 946684800); // changed just now (ctime), though its mtime says 2000
       // A run that died holding the slot: its claim, and a file its test left in the copy.
       const ours = claimSlot(path)!;
       writeFileSync(claimFile, JSON.stringify({ ...JSON.parse(ours), pid: deadPid() }));
@@ -79,13 +92,21 @@ describe("test/support/project-copy", () => {
       writeFileSync(join(path, "left-by-a-test.txt"), "x");
       const files = ["main.ts", "core/config.ts", "functions/etl-runner/handler.ts", "tsconfig.json", "package-lock.json"];
       try {
-        const first = copy();
+        // Copied as if right when the untracked file changed (on a loaded machine the copy may start later than that).
+        const clock = Date.now;
+        Date.now = () => statSync(untracked).ctimeMs;
+        let first: string;
+        try {
+          first = copy();
+        } finally {
+          Date.now = clock;
+        }
         expect(first).to.equal(path).and.equal(realpathSync(first));
         expect(path).to.not.equal(stableCopyPath(`${purpose}-other`));
-        expect(readFileSync(claimFile, "utf8"), "claimed by this process").to.equal(ours);
+        expect(JSON.parse(readFileSync(claimFile, "utf8")), "claimed by this process").to.include({ pid: process.pid });
         expect(existsSync(join(first, "left-by-a-test.txt")), "left in the copy of the run that died").to.equal(false);
         expect(readFileSync(join(first, "package.json"), "utf8")).to.equal(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8"));
-        expect(existsSync(join(first, `.project-copy-test-${process.pid}`))).to.equal(true);
+        expect(statSync(join(first, `.project-copy-test-${process.pid}`)).mtimeMs, "a file changed just before the copy: copied with the copy's time").to.not.equal(statSync(untracked).mtimeMs);
         const times = files.map((f) => statSync(join(first, f)).mtimeMs);
         files.forEach((f, i) => expect(Math.abs(times[i] - statSync(join(PROJECT_ROOT, f)).mtimeMs), `${f}: the checkout's time`).to.be.below(1));
         remove(first);
@@ -103,7 +124,8 @@ describe("test/support/project-copy", () => {
     it("while held, the next claimant gets a random copy (cold: removed with its builds); removal releases the claim and keeps a stable copy's builds", () => {
       const held = copy();
       expect(JSON.parse(readFileSync(claimFile, "utf8"))).to.include({ pid: process.pid });
-      const other = copy();
+      const { result: other, stderr } = withStderr(copy);
+      expect(stderr, "says why, once").to.equal(`project-copy: ${claimFile} held by pid ${process.pid} (${hostname()}): using a random copy\n`);
       expect(other).to.not.equal(path);
       expect(other).to.match(new RegExp(`^${realpathSync(tmpdir())}/etl-copy-${purpose}-`));
       const otherEntries = cacheEntriesOf(other);
@@ -127,6 +149,13 @@ describe("test/support/project-copy", () => {
       }
     });
 
+    it("falls back to a random copy, saying why, when claiming fails (a claim it cannot read)", () => {
+      mkdirSync(claimFile); // read as a claim: EISDIR
+      const { result, stderr } = withStderr(copy);
+      expect(result).to.not.equal(path);
+      expect(stderr).to.match(new RegExp(`^project-copy: cannot claim ${path}: EISDIR.*: using a random copy\n$`));
+    });
+
     it("claims a slot once (O_EXCL, naming its process); never takes over a live run's claim; removes the claim of a process that died on this host", () => {
       const scratch = realpathSync(mkdtempSync(join(tmpdir(), "etl-copy-claim-")));
       const slot = join(scratch, "slot");
@@ -148,15 +177,20 @@ describe("test/support/project-copy", () => {
           expect(claimSlot(slot), what).to.equal(undefined);
           expect(readFileSync(file, "utf8"), `${what}: its claim left`).to.equal(JSON.stringify(claim));
         }
-        writeFileSync(file, "");
-        expect(claimSlot(slot), "a claim being written").to.equal(undefined);
+        for (const text of ["", "null", "{"]) {
+          writeFileSync(file, text);
+          expect(claimSlot(slot), `not a claim (${JSON.stringify(text)}): held`).to.equal(undefined);
+          expect(readFileSync(file, "utf8")).to.equal(text);
+        }
         writeFileSync(file, JSON.stringify({ ...self, pid: dead }));
         writeFileSync(`${file}.reaping`, "");
         expect(claimSlot(slot), "another run removing it").to.equal(undefined);
         rmSync(`${file}.reaping`);
-        expect(claimSlot(slot), "a dead process of this host: its claim removed, the slot claimed").to.equal(ours);
-        expect(readFileSync(file, "utf8")).to.equal(ours);
-        expect(existsSync(`${file}.reaping`)).to.equal(false);
+        const again = claimSlot(slot);
+        expect(JSON.parse(again!), "a dead process of this host: its claim removed, the slot claimed").to.include({ pid: process.pid });
+        expect(again, "each claim's text its own (a later claim by the same pid is not the earlier one)").to.not.equal(ours);
+        expect(readFileSync(file, "utf8")).to.equal(again);
+        expect(readdirSync(scratch), "the claim alone: no reaper's file, nothing written aside left").to.deep.equal(["slot.claim"]);
       } finally {
         rmSync(scratch, { recursive: true, force: true });
       }

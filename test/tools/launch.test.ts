@@ -184,7 +184,7 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
   });
   after(() => {
     removeAppBuild(join(scratch, "other-folder"));
-    removeProjectCopy(root);
+    if (root) removeProjectCopy(root); // undefined if before() failed
     rmSync(scratch, { recursive: true, force: true });
   });
 

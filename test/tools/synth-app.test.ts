@@ -35,7 +35,7 @@ describe("tools/launch.cjs main.ts: the synth app of cdktf.json", function () {
     scratch = mkdtempSync(join(tmpdir(), "etl-synth-app-out-"));
   });
   after(() => {
-    removeProjectCopy(root);
+    if (root) removeProjectCopy(root); // undefined if before() failed
     rmSync(scratch, { recursive: true, force: true });
   });
 
