@@ -28,19 +28,13 @@ function run(command: string, args: string[], cwd: string, timeoutMs: number): P
     // The copy's own etl.config.json, as a user's checkout would have it.
     delete env.ETL_CONFIG;
     delete env.ETL_ENV;
-    // Its own process group, killed whole on timeout: npm's children (tsx, esbuild, the local runtime) must not go on
-    // writing into the stable copy, which the next run reuses.
-    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk));
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
     const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e; // ESRCH: the group has exited
-      }
+      child.kill("SIGKILL");
       reject(new Error(`${command} ${args.join(" ")} did not exit within ${timeoutMs} ms\n${stdout}\n${stderr}`));
     }, timeoutMs);
     child.on("error", reject);
