@@ -2,7 +2,7 @@
 // node_modules linked: for tests that change project files or run the project's commands elsewhere.
 //
 // Two kinds. copyProject: at a fresh random path, its builds removed with it: a cold copy every time.
-// stableProjectCopy: at a path fixed per checkout and purpose, recreated from scratch on each use (removed, then
+// stableProjectCopy: at a path fixed per checkout, user and purpose, recreated from scratch on each use (removed, then
 // copied: nothing of an earlier run survives in it) with the files' modification times kept (but for files changed just
 // before the copy: see fill), and its builds left in the cache when removed. A copy at the same path with the same
 // sizes and times is what tsx's transform cache (keyed by path and content) and the build cache (core/build-inputs.ts:
