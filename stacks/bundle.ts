@@ -88,11 +88,11 @@ export function removeBundleBuild(functionsDir: string): void {
 }
 
 /** The outputs of an earlier build with the same options whose every input is unchanged (the lockfile included), if any. */
-export function cachedBuild(functionsDir: string): BuiltFile[] | undefined {
+export function cachedBuild(functionsDir: string, options = bundleOptions(functionsDir)): BuiltFile[] | undefined {
   const entry = readCache(bundleCacheKey(functionsDir));
   if (!entry) return undefined;
   const cached = JSON.parse(entry.toString("utf8")) as CachedBuild;
-  if (cached.build !== bundleBuildOf(bundleOptions(functionsDir)) || !inputsUnchanged(cached, PROJECT_ROOT)) return undefined;
+  if (cached.build !== bundleBuildOf(options) || !inputsUnchanged(cached, PROJECT_ROOT)) return undefined;
   return cached.outputs.map((o) => ({ path: o.path, contents: Buffer.from(o.contents, "base64") }));
 }
 
@@ -146,9 +146,9 @@ function bundleError(functionsDir: string, e: unknown): Error {
 export async function prepareBundles(functionsDir = DEFAULT_FUNCTIONS_DIR): Promise<void> {
   if (bundles.has(functionsDir)) return;
   try {
-    let outputs = cachedBuild(functionsDir);
+    const options = bundleOptions(functionsDir);
+    let outputs = cachedBuild(functionsDir, options);
     if (!outputs) {
-      const options = bundleOptions(functionsDir);
       const start = startBuild(PROJECT_ROOT); // before esbuild reads anything
       outputs = cacheBuild(functionsDir, options, start, await esbuild().build({ ...options, metafile: true }));
     }
@@ -167,9 +167,9 @@ export function bundleOf(entryFile: string): Bundle {
   let all = bundles.get(functionsDir);
   if (!all) {
     try {
-      let outputs = cachedBuild(functionsDir);
+      const options = bundleOptions(functionsDir);
+      let outputs = cachedBuild(functionsDir, options);
       if (!outputs) {
-        const options = bundleOptions(functionsDir);
         const start = startBuild(PROJECT_ROOT); // before esbuild reads anything
         outputs = cacheBuild(functionsDir, options, start, esbuild().buildSync({ ...options, metafile: true }));
       }
