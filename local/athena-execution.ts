@@ -9,11 +9,12 @@ import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { createInterface } from "node:readline";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import type { DuckDBConnection } from "@duckdb/node-api";
 import { PARQUET_SERDE, REGEX_SERDE, type CatalogTable } from "../core/catalog";
 import { checkCoverage, installAthenaDialect, parseUnload } from "./athena-dialect";
 import { isSkippedInputFile } from "../core/csv-header";
 import { csvBytes } from "./csv";
+import { withScratchDatabase } from "./duckdb-instance";
 import { parseS3Uri, S3Staging } from "./s3-staging";
 import { escapeRegExp } from "../core/regex";
 
@@ -69,33 +70,33 @@ export async function runAthenaStatement(options: { s3: S3Client; catalog: Local
     throw new AthenaQueryError(`HIVE_PATH_ALREADY_EXISTS: Target directory for table already exists: ${unload.destination}. You may need to manually clean the data at location before retrying.`);
 
   const work = await mkdtemp(join(tmpdir(), "etl-athena-"));
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
   try {
-    await installAthenaDialect(connection);
-    await connection.run(`CREATE SCHEMA ${identifier(catalog.database)}`);
-    let dataScannedInBytes = 0;
-    for (const table of referencedTables(catalog, unload.query))
-      dataScannedInBytes += await stageTable(connection, staging, catalog, table, join(work, "tables", table.name), prunedPaths(unload.query, catalog.database, table.name));
-    const outputDir = join(work, "output");
-    await mkdir(outputDir, { recursive: true });
-    const started = Date.now();
-    let rows: number;
-    try {
-      // Athena's names: <query id>_<n>.<compression>.parquet, <query id>_<n>.gz (JSON lines).
-      const file = format === "PARQUET" ? `${options.queryId}_00000.${compression.toLowerCase()}.parquet` : `${options.queryId}_00000.gz`;
-      const copy = await connection.run(`COPY (${unload.query}) TO ${literal(join(outputDir, file))} (FORMAT ${format.toLowerCase()}, COMPRESSION ${compression.toLowerCase()})`);
-      rows = copy.rowsChanged;
-    } catch (e) {
-      throw new AthenaQueryError(`local Athena: the query failed (${(e as Error).message})`);
-    }
-    const engineExecutionTimeInMillis = Date.now() - started;
-    // The destination was found empty: nothing is replaced.
-    await staging.replacePrefix(destination.bucket, destination.prefix, outputDir);
-    return { rows, dataScannedInBytes, engineExecutionTimeInMillis };
+    // The statement's schema, tables and macros in a database of its own on the process's one DuckDB
+    // (local/duckdb-instance.ts), detached once it ends: a statement sees no other's tables, as with an instance each.
+    return await withScratchDatabase(async (connection, scratch) => {
+      await installAthenaDialect(connection);
+      await connection.run(`CREATE SCHEMA ${identifier(catalog.database)}`);
+      let dataScannedInBytes = 0;
+      for (const table of referencedTables(catalog, unload.query))
+        dataScannedInBytes += await stageTable(connection, scratch, staging, catalog, table, join(work, "tables", table.name), prunedPaths(unload.query, catalog.database, table.name));
+      const outputDir = join(work, "output");
+      await mkdir(outputDir, { recursive: true });
+      const started = Date.now();
+      let rows: number;
+      try {
+        // Athena's names: <query id>_<n>.<compression>.parquet, <query id>_<n>.gz (JSON lines).
+        const file = format === "PARQUET" ? `${options.queryId}_00000.${compression.toLowerCase()}.parquet` : `${options.queryId}_00000.gz`;
+        const copy = await connection.run(`COPY (${unload.query}) TO ${literal(join(outputDir, file))} (FORMAT ${format.toLowerCase()}, COMPRESSION ${compression.toLowerCase()})`);
+        rows = copy.rowsChanged;
+      } catch (e) {
+        throw new AthenaQueryError(`local Athena: the query failed (${(e as Error).message})`);
+      }
+      const engineExecutionTimeInMillis = Date.now() - started;
+      // The destination was found empty: nothing is replaced.
+      await staging.replacePrefix(destination.bucket, destination.prefix, outputDir);
+      return { rows, dataScannedInBytes, engineExecutionTimeInMillis };
+    });
   } finally {
-    connection.closeSync();
-    instance.closeSync();
     await rm(work, { recursive: true, force: true });
   }
 }
@@ -131,9 +132,9 @@ export function prunedPaths(query: string, database: string, table: string): Set
 
 /**
  * Makes one table queryable; returns the bytes read. Files named '_*' or '.*' are skipped, as Hive does; with `only`
- * (prunedPaths), the files not in it are neither read nor counted.
+ * (prunedPaths), the files not in it are neither read nor counted. `scratch`: the statement's database (withScratchDatabase).
  */
-async function stageTable(connection: DuckDBConnection, staging: S3Staging, catalog: LocalCatalog, table: CatalogTable, dir: string, only?: ReadonlySet<string>): Promise<number> {
+async function stageTable(connection: DuckDBConnection, scratch: string, staging: S3Staging, catalog: LocalCatalog, table: CatalogTable, dir: string, only?: ReadonlySet<string>): Promise<number> {
   await staging.download(catalog.bucket, table.prefix, dir);
   const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
   const uriOf = (file: string) => `s3://${catalog.bucket}/${table.prefix}${relative(dir, file).split(sep).join("/")}`;
@@ -148,7 +149,7 @@ async function stageTable(connection: DuckDBConnection, staging: S3Staging, cata
   const name = `${identifier(catalog.database)}.${identifier(table.name)}`;
   const columns = table.columns.map((c) => `${identifier(c.name)} ${duckType(c.type)}`).join(", ");
   const list = `[${files.map((f) => literal(f.file)).join(", ")}]`;
-  if (table.serde.library === REGEX_SERDE) await stageRegexTable(connection, catalog.database, table, files.map((f) => ({ file: f.file, uri: uriOf(f.file) })));
+  if (table.serde.library === REGEX_SERDE) await stageRegexTable(connection, scratch, catalog.database, table, files.map((f) => ({ file: f.file, uri: uriOf(f.file) })));
   else if (table.serde.library !== PARQUET_SERDE) throw new AthenaQueryError(`local Athena: table ${table.name}: SerDe ${table.serde.library} is not covered`);
   else if (files.length === 0) await connection.run(`CREATE TABLE ${name} (${columns})`);
   else await connection.run(`CREATE VIEW ${name} AS SELECT ${table.columns.map((c) => identifier(c.name)).join(", ")} FROM read_parquet(${list})`);
@@ -161,13 +162,13 @@ async function stageTable(connection: DuckDBConnection, staging: S3Staging, cata
  * whole gives its groups (a group that took no part: NULL), any other line all NULL. Each row also has Athena's
  * "$path" pseudo-column, the s3:// URI of its file (a column here: `SELECT *` shows it, which Athena's does not).
  */
-async function stageRegexTable(connection: DuckDBConnection, database: string, table: CatalogTable, files: Array<{ file: string; uri: string }>): Promise<void> {
+async function stageRegexTable(connection: DuckDBConnection, scratch: string, database: string, table: CatalogTable, files: Array<{ file: string; uri: string }>): Promise<void> {
   const pattern = table.serde.parameters["input.regex"];
   if (!pattern) throw new AthenaQueryError(`local Athena: table ${table.name}: RegexSerDe without input.regex`);
   const regex = new RegExp(pattern, "u");
   const skip = Number(table.parameters["skip.header.line.count"] ?? 0);
   await connection.run(`CREATE TABLE ${identifier(database)}.${identifier(table.name)} (${[...table.columns.map((c) => c.name), PATH_COLUMN].map((c) => `${identifier(c)} VARCHAR`).join(", ")})`);
-  const appender = await connection.createAppender(table.name, database);
+  const appender = await connection.createAppender(table.name, database, scratch);
   try {
     for (const { file, uri } of files) {
       let line = 0;

@@ -1,6 +1,6 @@
 // Reads a run's Parquet output back with DuckDB (row count and the first rows), for the summary and the tests.
 import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
+import { withConnection } from "./duckdb-instance";
 
 export interface ParquetContents {
   rows: number;
@@ -11,15 +11,11 @@ export interface ParquetContents {
 /** Reads every *.parquet file directly in `dir`. */
 export async function readParquet(dir: string, limit: number): Promise<ParquetContents> {
   const files = `'${join(dir, "*.parquet").replace(/'/g, "''")}'`;
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
-  try {
+  // On the process's one DuckDB (local/duckdb-instance.ts), which reads each file as it is now.
+  return withConnection(async (connection) => {
     const count = await connection.runAndReadAll(`SELECT COUNT(*)::INTEGER AS n FROM read_parquet(${files})`);
     const rows = Number(count.getRowObjectsJson()[0].n);
     const first = limit > 0 ? (await connection.runAndReadAll(`SELECT * FROM read_parquet(${files}) LIMIT ${Math.floor(limit)}`)).getRowObjectsJson() : [];
     return { rows, first };
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
+  });
 }

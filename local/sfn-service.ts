@@ -4,6 +4,7 @@
 // HeartbeatSeconds and AWS's token semantics (sfn/activities.ts), and the topology's service integrations
 // (sfn/integrations.ts). The shared records and errors are in sfn/model.ts.
 import "./polyfill"; // before aws-local-stepfunctions: it needs Promise.withResolvers
+import "./sfn/lazy-validator"; // before aws-local-stepfunctions: asl-validator loaded only if called
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";

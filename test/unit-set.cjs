@@ -25,7 +25,7 @@ module.exports = {
     "test/functions/data-arrival/{config,events,handler}.test.ts",
     "test/functions/etl-runner/{check,config,events,handler,publish,runner}.test.ts",
     "test/functions/shared/{concurrency,dynamo,env,kick,logger,sfn}.test.ts",
-    "test/local/{edge,env,etl-engine,input-copies,sample-data,strict-lines,strict-lines-wasm}.test.ts",
+    "test/local/{duckdb-instance,edge,env,etl-engine,input-copies,sample-data,strict-lines,strict-lines-wasm}.test.ts",
     "test/stacks/constructs/{checkov-skip,engine-constructs,engine-grants,lambda-event-rule,nodejs-function-policies,nodejs-function,secure-bucket-grants,secure-bucket}.test.ts",
     "test/stacks/schema-file.test.ts",
     "test/tools/{app-records,entry-points}.test.ts",

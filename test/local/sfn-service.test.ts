@@ -77,6 +77,12 @@ describe("local/sfn-service", () => {
     expect(await promise).to.equal(7);
   });
 
+  it("the library's definition check, loaded only when called (local/sfn/lazy-validator.ts), still refuses an invalid definition", async () => {
+    // One call: asl-validator compiles its schemas on every call (~0.5 s of CPU).
+    const { StateMachine } = await import("aws-local-stepfunctions");
+    expect(() => new StateMachine({ StartAt: "A", States: { A: { Type: "Pass", Next: "Nowhere" } } } as never)).to.throw(/State machine definition is invalid[\s\S]*Nowhere/);
+  });
+
   describe("activities", () => {
     it("creates activities idempotently by name and lists them", async () => {
       const { sfn } = await start("single-activity.asl.json");

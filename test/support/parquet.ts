@@ -1,24 +1,15 @@
 // Parquet read back with DuckDB, for tests that check what an engine wrote.
-import { DuckDBInstance } from "@duckdb/node-api";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { withConnection } from "../../local/duckdb-instance";
 
 export type Row = Record<string, unknown>;
 
-/** One in-memory DuckDB per process for every read (creating one costs about 20 ms of CPU; a test file reads
- * dozens); each read has a connection of its own and creates nothing in it. Its file cache is off: a test rewrites
- * an output at the same path, and every read must see the file as it is now, as a new instance would. */
-let shared: Promise<DuckDBInstance> | undefined;
+/** On the process's one in-memory DuckDB (local/duckdb-instance.ts: its file cache off, so a test that rewrites an
+ * output at the same path reads the file as it is now); each read has a connection of its own and creates nothing. */
+const query = <T>(run: (connection: Connection, list: string) => Promise<T>, files: string[]): Promise<T> =>
+  withConnection((connection) => run(connection, `[${files.map((f) => `'${f}'`).join(", ")}]`));
 
-async function query<T>(run: (connection: Connection, list: string) => Promise<T>, files: string[]): Promise<T> {
-  shared ??= DuckDBInstance.create(":memory:", { enable_external_file_cache: "false" });
-  const connection = await (await shared).connect();
-  try {
-    return await run(connection, `[${files.map((f) => `'${f}'`).join(", ")}]`);
-  } finally {
-    connection.closeSync();
-  }
-}
-
-type Connection = Awaited<ReturnType<DuckDBInstance["connect"]>>;
+type Connection = DuckDBConnection;
 
 // @duckdb/node-api decodes text with a TextDecoder that drops a leading U+FEFF (a byte order mark) from every value,
 // so text columns are read as their bytes and decoded here, keeping it: an engine that kept one must be seen to.
