@@ -3,16 +3,17 @@
 // starts tsx nor resolves and parses hundreds of modules. An app that can load handlers (the local runtime, through
 // core/launched.ts) also gets each Lambda handler as an entry point of its own, loaded afresh per cold start. The build is
 // cached (core/build-cache.ts) beside its record of the files it read (core/build-inputs.ts), with that check compiled
-// on its own for the launcher, and a source map per file for the launcher's stack traces.
-import { existsSync, readFileSync, realpathSync } from "node:fs";
-import { dirname, extname, join, resolve } from "node:path";
+// on its own for the launcher, and a source map per file for the launcher's stack traces. The handlers' build is also
+// recorded on its own, per project folder: an app rebuilt while none of their inputs changed (an edit of local/) reuses
+// it, as does another app of the folder that loads them.
+import { existsSync, openSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { dirname, extname, join, relative, resolve } from "node:path";
 import { build, type BuildOptions, type BuildResult, type Loader, type Plugin } from "esbuild";
-import { cacheEnabled, writeCache } from "../core/build-cache";
-import { recordInputs, sha256, startBuild, typescriptSettingsOf } from "../core/build-inputs";
+import { cacheEnabled, readCache, writeCache } from "../core/build-cache";
+import { CHANGE_TIME_SLACK_MS, inputsUnchanged, recordInputs, sha256, startBuild, typescriptSettingsOf } from "../core/build-inputs";
 import { PROJECT_ROOT } from "../core/config";
 import { FUNCTIONS } from "../core/topology";
-import { APP_DIR, appFiles, readRecord, removeOldSynthApp, removeUnnamedAppFiles, type AppRecord } from "./app-records";
-
+import { APP_DIR, appFiles, handlersRecordName, readRecord, removeOldSynthApp, removeUnnamedAppFiles, type AppRecord, type HandlersRecord } from "./app-records";
 
 /**
  * Packages left out of the file, required from node_modules when used: esbuild and DuckDB have native binaries;
@@ -45,7 +46,7 @@ export function appOptions(entryPoints: Record<string, string>): BuildOptions {
     // import() of an external becomes require(): the app runs as a vm.Script (for V8's code cache), which has no
     // loader for import().
     supported: { "dynamic-import": false },
-    plugins: [ownLocation],
+    // ownLocation: buildLocated adds it.
     logLevel: "silent",
     absWorkingDir: PROJECT_ROOT,
   };
@@ -59,28 +60,109 @@ export function appOptions(entryPoints: Record<string, string>): BuildOptions {
  * module in the build's entry points, as when node runs the file, and the launcher's in every other file: esbuild
  * replaces it (define, so in code only, never in a string or comment) by a variable the bundle's first line sets to
  * the launcher's and an entry point's own declaration to its module.
+ * This plugin looks at every .js/.ts file the build loads; ownLocationOf, at a given set only.
  */
-export const ownLocation: Plugin = {
-  name: "own-location",
-  setup(build) {
-    const options = build.initialOptions;
+export const ownLocation: Plugin = ownLocationOf(undefined);
+
+/**
+ * ownLocation for the entry points and the files of `only` (absolute paths; every .js/.ts file without it): esbuild
+ * calls back for them alone (a call back per file costs node and esbuild a message and a read each, 0.3 s of CPU for
+ * the 564 files of main.ts's app, where a handful need it). Each file it rewrites is added to `rewritten`.
+ */
+function ownLocationOf(only: ReadonlySet<string> | undefined, rewritten = new Set<string>()): Plugin {
+  return {
+    name: "own-location",
+    setup(build) {
+      const options = build.initialOptions;
+      const entries = entryFiles(options);
+      options.define = { ...options.define, "require.main": REQUIRE_MAIN };
+      options.banner = { ...options.banner, js: [`var ${REQUIRE_MAIN} = require.main;`, options.banner?.js].filter(Boolean).join("\n") };
+      const filter = only ? new RegExp(`^(?:${[...new Set([...entries, ...only])].map(escapeRegExp).join("|")})$`) : SOURCE_FILE;
+      build.onLoad({ filter }, ({ path }) => {
+        const source = readFileSync(path, "utf8");
+        const { located, runsAsScript } = locationNeeds(path, source, entries);
+        if (!located && !runsAsScript) return undefined; // esbuild reads it as usual
+        rewritten.add(path);
+        const prologue = /^(?:#![^\n]*\n)?(?:\s*(["'])use strict\1;?)?/.exec(source)![0];
+        const declared = [
+          located ? `var __dirname = ${JSON.stringify(dirname(path))}, __filename = ${JSON.stringify(path)};` : "",
+          runsAsScript ? `var ${REQUIRE_MAIN} = module;` : "",
+        ].join("");
+        return { contents: `${prologue}${declared}${source.slice(prologue.length)}`, loader: LOADERS[extname(path)], resolveDir: dirname(path) };
+      });
+    },
+  };
+}
+
+const SOURCE_FILE = /\.[cm]?[jt]s$/;
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** What ownLocation declares in the file at `path` with `source`, in a build of `entries`. */
+function locationNeeds(path: string, source: string, entries: ReadonlySet<string>) {
+  return { located: /\b__(dirname|filename)\b/.test(source), runsAsScript: entries.has(path) && source.includes("require.main") };
+}
+
+/**
+ * esbuild's build of `options` with ownLocation for the files of `learned` (those earlier builds found needing it)
+ * only, checked after the build: each other .js/.ts file it read is read again and, if it needs ownLocation (a package
+ * upgraded, a project file added or edited), or changed since the build started (what esbuild read is then unknown),
+ * the build is made again with ownLocation for every file. So no file that needs it is ever built without it.
+ * Without `learned` (none yet, or ETL_BUILD_CACHE=off) that build is the only one. Returns the files rewritten too.
+ */
+export async function buildLocated(options: BuildOptions, learned: ReadonlySet<string> | undefined): Promise<{ result: BuildResult; rewritten: Set<string> }> {
+  if (learned) {
+    const startedAt = Date.now();
+    const rewritten = new Set<string>();
+    const result = await build({ ...options, metafile: true, plugins: [...(options.plugins ?? []), ownLocationOf(learned, rewritten)] });
     const entries = entryFiles(options);
-    options.define = { ...options.define, "require.main": REQUIRE_MAIN };
-    options.banner = { ...options.banner, js: [`var ${REQUIRE_MAIN} = require.main;`, options.banner?.js].filter(Boolean).join("\n") };
-    build.onLoad({ filter: /\.[cm]?[jt]s$/ }, ({ path }) => {
-      const source = readFileSync(path, "utf8");
-      const located = /\b__(dirname|filename)\b/.test(source);
-      const runsAsScript = entries.has(path) && source.includes("require.main");
-      if (!located && !runsAsScript) return undefined; // esbuild reads it as usual
-      const prologue = /^(?:#![^\n]*\n)?(?:\s*(["'])use strict\1;?)?/.exec(source)![0];
-      const declared = [
-        located ? `var __dirname = ${JSON.stringify(dirname(path))}, __filename = ${JSON.stringify(path)};` : "",
-        runsAsScript ? `var ${REQUIRE_MAIN} = module;` : "",
-      ].join("");
-      return { contents: `${prologue}${declared}${source.slice(prologue.length)}`, loader: LOADERS[extname(path)], resolveDir: dirname(path) };
-    });
-  },
-};
+    const others = inputFiles(result, options).filter((file) => SOURCE_FILE.test(file) && !learned.has(file) && !entries.has(file));
+    const missed = (file: string) => {
+      try {
+        const { located, runsAsScript } = locationNeeds(file, readFileSync(file, "utf8"), entries);
+        return located || runsAsScript;
+      } catch {
+        return true; // gone: built again (and esbuild says why if it cannot)
+      }
+    };
+    // Read before the change times are looked at: a file edited after its read counts as changed.
+    const changed = (file: string) => {
+      const stat = statSync(file, { throwIfNoEntry: false });
+      return !stat || stat.ctimeMs >= startedAt - CHANGE_TIME_SLACK_MS;
+    };
+    if (!others.some(missed) && !others.some(changed)) return { result, rewritten };
+  }
+  const rewritten = new Set<string>();
+  return { result: await build({ ...options, metafile: true, plugins: [...(options.plugins ?? []), ownLocationOf(undefined, rewritten)] }), rewritten };
+}
+
+/** The files a build read, absolute (esbuild names them relative to its working folder). */
+const inputFiles = (result: BuildResult, options: BuildOptions) => Object.keys(result.metafile!.inputs).map((input) => resolve(options.absWorkingDir ?? process.cwd(), input));
+
+/**
+ * The files ownLocation rewrote in earlier builds, every app's (a handful: core/config.ts, cdktf's fs helper, ...), in
+ * the build cache: project files by their path in the project folder (so a copy of it learns from this checkout's),
+ * others (packages, whose real path esbuild names) by their absolute path.
+ */
+const LEARNED_KEY = "own-location.json";
+
+function learnedFiles(): Set<string> | undefined {
+  try {
+    const files = JSON.parse(readCache(LEARNED_KEY)?.toString("utf8") ?? "null") as string[] | null;
+    // By its real path too, as esbuild names it: a copy of the project reaches packages through a link to node_modules.
+    return files ? new Set(files.map((file) => resolve(PROJECT_ROOT, file)).flatMap((file) => (existsSync(file) ? [file, realpathSync(file)] : []))) : undefined;
+  } catch {
+    return undefined; // unreadable: every file looked at
+  }
+}
+
+/** Adds what a build rewrote to the learned files (those gone dropped), when it adds any. */
+function learn(learned: ReadonlySet<string> | undefined, rewritten: Iterable<string>): void {
+  const all = new Set(learned);
+  for (const file of rewritten) all.add(file);
+  if (learned && all.size === learned.size) return;
+  const kept = [...all].filter((file) => existsSync(file)).map((file) => (file.startsWith(`${PROJECT_ROOT}/`) ? relative(PROJECT_ROOT, file) : file));
+  writeCache(LEARNED_KEY, JSON.stringify(kept.sort()));
+}
 
 /** What `require.main` becomes in the app (named so that no bundled file has a variable of that name). */
 const REQUIRE_MAIN = "__etlOrchestratorRequireMain";
@@ -110,45 +192,98 @@ export interface BuiltFile {
   map: string;
 }
 
+/** A file of an earlier build, in the cache: opened, so that a rebuild removing it while the app runs does not take it away. */
+export interface CachedFile {
+  file: string;
+  fd: number;
+}
+
 export interface BuiltApp {
   main: BuiltFile;
-  entries: Record<string, BuiltFile>;
+  entries: Record<string, BuiltFile | CachedFile>;
   /** Whether it is in the cache (not with ETL_BUILD_CACHE=off, nor when an input changed during the build). */
   cached: boolean;
+}
+
+/** The handlers' entry points of an app: built with it, or an earlier build's (cachedHandlers). */
+interface Handlers {
+  entries: Record<string, BuiltFile | CachedFile>;
+  /** What their build read, EXTRA_INPUTS included. */
+  inputs: string[];
+  /** The files their build gave their own location (ownLocation), if it was built now. */
+  rewritten: Iterable<string>;
 }
 
 /** Builds the app of `entry` (project-relative) and, unless ETL_BUILD_CACHE=off, caches it under `recordName` in APP_DIR. */
 export async function buildApp(entry: string, recordName: string): Promise<BuiltApp> {
   const start = cacheEnabled() ? startBuild(PROJECT_ROOT) : undefined; // before esbuild reads anything
-  const results = [await build(appOptions({ main: entry, check: "core/build-inputs.ts" }))];
-  const runsHandlers = LOADS_ENTRIES in results[0].metafile!.inputs;
-  if (runsHandlers) results.push(await build(appOptions(Object.fromEntries(HANDLER_ENTRIES.map((file) => [entryName(file), file])))));
-  const inputs = [...new Set(results.flatMap((r) => Object.keys(r.metafile!.inputs)))].map((input) => join(PROJECT_ROOT, input));
-  const main = output(results[0], "main");
-  const entries = Object.fromEntries((runsHandlers ? HANDLER_ENTRIES : []).map((file) => [file, output(results[1], entryName(file))]));
+  const learned = learnedFiles();
+  const app = await buildLocated(appOptions({ main: entry, check: "core/build-inputs.ts" }), learned);
+  const runsHandlers = LOADS_ENTRIES in app.result.metafile!.inputs;
+  const handlers = runsHandlers ? (start && cachedHandlers()) || (await buildHandlers(learned)) : undefined;
+  learn(learned, [...app.rewritten, ...(handlers?.rewritten ?? [])]);
+  const main = output(app.result, "main");
+  const entries = handlers?.entries ?? {};
   const built = (cached: boolean): BuiltApp => ({ main, entries, cached });
   if (!start) return built(false);
-  // An input changed during the build: the app runs as built, but is not cached (the next launch builds it again).
-  const recorded = recordInputs([...inputs, ...EXTRA_INPUTS], PROJECT_ROOT, start);
-  if (!recorded) return built(false);
-  const check = output(results[0], "check");
-  const previous = readRecord(join(APP_DIR, recordName));
-  const written = [main, check, ...Object.values(entries)];
   // Content-named, written before the record that names them: a launch reading the previous record still finds its
   // files, and two launches building at once write the same bytes under the same names.
-  for (const f of written) {
-    writeCache(`apps/${name(f)}`, f.code);
-    writeCache(`apps/${name(f)}.map`, f.map);
+  const writeFiles = (files: BuiltFile[]) => {
+    for (const f of files) {
+      writeCache(`apps/${name(f)}`, f.code);
+      writeCache(`apps/${name(f)}.map`, f.map);
+    }
+  };
+  const superseded: string[] = [];
+  // Built now: cached for the project folder's next app build (its own record), unless one of their inputs changed.
+  const builtHandlers = Object.values(entries).filter((f): f is BuiltFile => "code" in f);
+  const handlersRecorded = builtHandlers.length > 0 && recordInputs(handlers!.inputs, PROJECT_ROOT, start);
+  if (handlersRecorded) {
+    const recordFile = handlersRecordName(PROJECT_ROOT);
+    superseded.push(...Object.values(readRecord<HandlersRecord>(join(APP_DIR, recordFile))?.entries ?? {}));
+    writeFiles(builtHandlers);
+    const record: HandlersRecord = { ...handlersRecorded, root: PROJECT_ROOT, entries: names(entries) };
+    writeCache(`apps/${recordFile}`, JSON.stringify(record));
   }
-  const record: AppRecord = { ...recorded, entry, main: name(main), check: name(check), entries: Object.fromEntries(Object.entries(entries).map(([file, f]) => [file, name(f)])) };
-  writeCache(`apps/${recordName}`, JSON.stringify(record));
-  if (previous) removeUnnamedAppFiles(appFiles(previous));
-  removeOldSynthApp();
-  return built(true);
+  // An input changed during the build: the app runs as built, but is not cached (the next launch builds it again).
+  const inputs = [...new Set([...inputFiles(app.result, { absWorkingDir: PROJECT_ROOT }), ...EXTRA_INPUTS, ...(handlers?.inputs ?? [])])];
+  const recorded = recordInputs(inputs, PROJECT_ROOT, start);
+  if (recorded) {
+    const check = output(app.result, "check");
+    const previous = readRecord(join(APP_DIR, recordName));
+    if (previous) superseded.push(...appFiles(previous));
+    writeFiles([main, check]);
+    const record: AppRecord = { ...recorded, entry, main: name(main), check: name(check), entries: names(entries) };
+    writeCache(`apps/${recordName}`, JSON.stringify(record));
+    removeOldSynthApp();
+  }
+  if (superseded.length > 0) removeUnnamedAppFiles(superseded);
+  return built(recorded !== undefined);
 }
 
+/** The handlers' build cached for this project folder, if every file it read is unchanged and its bundles are there. */
+function cachedHandlers(): Handlers | undefined {
+  try {
+    const record = readRecord<HandlersRecord>(join(APP_DIR, handlersRecordName(PROJECT_ROOT)));
+    if (!record || record.root !== PROJECT_ROOT || Object.keys(record.entries).sort().join("\0") !== [...HANDLER_ENTRIES].sort().join("\0")) return undefined;
+    if (!inputsUnchanged(record, PROJECT_ROOT)) return undefined;
+    const entries = Object.fromEntries(Object.entries(record.entries).map(([source, file]) => [source, { file: join(APP_DIR, file), fd: openSync(join(APP_DIR, file), "r") }]));
+    return { entries, inputs: record.inputs, rewritten: [] };
+  } catch {
+    return undefined; // a bundle gone, an unreadable record: built again
+  }
+}
+
+/** Every handler of HANDLER_ENTRIES as an entry point, in one build. */
+async function buildHandlers(learned: ReadonlySet<string> | undefined): Promise<Handlers> {
+  const { result, rewritten } = await buildLocated(appOptions(Object.fromEntries(HANDLER_ENTRIES.map((file) => [entryName(file), file]))), learned);
+  const entries = Object.fromEntries(HANDLER_ENTRIES.map((file) => [file, output(result, entryName(file))]));
+  return { entries, inputs: [...new Set([...inputFiles(result, { absWorkingDir: PROJECT_ROOT }), ...EXTRA_INPUTS])], rewritten };
+}
+
+const names = (entries: Record<string, BuiltFile | CachedFile>) => Object.fromEntries(Object.entries(entries).map(([source, f]) => [source, name(f)]));
 const entryName = (file: string) => `handler-${file.split("/")[1]}`;
-const name = (f: BuiltFile) => f.file.slice(APP_DIR.length + 1);
+const name = (f: { file: string }) => f.file.slice(APP_DIR.length + 1);
 
 function output(result: BuildResult, entry: string): BuiltFile {
   const find = (ext: string) => {

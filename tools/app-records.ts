@@ -1,5 +1,6 @@
 // The records of the apps tools/app-build.ts caches for tools/launch.cjs, and their removal. Apart from the build
 // (no esbuild, no topology), so that a command cleaning up after itself (tools/synth-diff.ts) loads no build tools.
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { CACHE_DIR } from "../core/build-cache";
@@ -17,11 +18,26 @@ export interface AppRecord extends BuildInputs {
   entries: Record<string, string>;
 }
 
+/**
+ * The record of the handlers' bundles last built for a project folder, `apps/<hash of the folder>.handlers`: an app's
+ * build reuses them while every file they read is unchanged (an edit of local/cli.ts rebuilds its app, not them), and
+ * every app of the folder that loads handlers shares them.
+ */
+export interface HandlersRecord extends BuildInputs {
+  /** The project folder. */
+  root: string;
+  /** By project-relative source path (functions/<name>/handler.ts): the bundle's file name. */
+  entries: Record<string, string>;
+}
+
 export const APP_DIR = join(CACHE_DIR, "apps");
 
-export function readRecord(file: string): AppRecord | undefined {
+/** The file name of the handlers' record of the project folder `root` in APP_DIR. */
+export const handlersRecordName = (root: string) => `${createHash("sha256").update(`${root}\0handlers`).digest("hex").slice(0, 16)}.handlers`;
+
+export function readRecord<T = AppRecord>(file: string): T | undefined {
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as AppRecord;
+    return JSON.parse(readFileSync(file, "utf8")) as T;
   } catch {
     return undefined; // none, or being replaced
   }
@@ -40,6 +56,13 @@ export function appRecords(root?: string): Array<{ name: string; record: AppReco
 
 export const appFiles = (record: AppRecord) => [record.main, record.check, ...Object.values(record.entries ?? {})];
 
+/** The files every handlers' record names. */
+function handlersFiles(): string[] {
+  if (!existsSync(APP_DIR)) return [];
+  const names = readdirSync(APP_DIR).filter((n) => n.endsWith(".handlers"));
+  return names.flatMap((n) => Object.values(readRecord<HandlersRecord>(join(APP_DIR, n))?.entries ?? {}));
+}
+
 /**
  * Removes app files (with their source maps and V8 code caches), best effort, except those a record still names:
  * the files are content-named, so the compiled check and a handler's bundle are shared by the apps of every entry
@@ -50,7 +73,7 @@ export const appFiles = (record: AppRecord) => [record.main, record.check, ...Ob
  * removed bundle. So superseded files are removed at once rather than kept for some age or one more build.
  */
 export function removeUnnamedAppFiles(files: readonly string[]): void {
-  const stillNamed = new Set(appRecords().flatMap((r) => appFiles(r.record)));
+  const stillNamed = new Set([...appRecords().flatMap((r) => appFiles(r.record)), ...handlersFiles()]);
   for (const file of files) {
     if (stillNamed.has(file)) continue;
     for (const ext of ["", ".map", ".v8"]) {
@@ -80,9 +103,18 @@ export function removeOldSynthApp(root = PROJECT_ROOT): void {
   }
 }
 
-/** Removes the cached app of `entry` for the project folder `root` (every app of it when no entry is given): its record and the files no other record names. */
+/**
+ * Removes the cached app of `entry` for the project folder `root` (every app of it, and its handlers' record, when no
+ * entry is given): its record and the files no other record names.
+ */
 export function removeAppBuild(root: string, entry?: string): void {
   const removed = appRecords(root).filter((r) => entry === undefined || r.record.entry === entry);
   for (const { name: recordName } of removed) rmSync(join(APP_DIR, recordName), { force: true });
-  removeUnnamedAppFiles(removed.flatMap((r) => appFiles(r.record)));
+  const files = removed.flatMap((r) => appFiles(r.record));
+  if (entry === undefined) {
+    const handlersRecord = join(APP_DIR, handlersRecordName(root));
+    files.push(...Object.values(readRecord<HandlersRecord>(handlersRecord)?.entries ?? {}));
+    rmSync(handlersRecord, { force: true });
+  }
+  removeUnnamedAppFiles(files);
 }

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { expect } from "chai";
-import { APP_DIR, appRecords, OLD_SYNTH_APP_DIR, oldSynthAppDir, removeAppBuild, removeOldSynthApp, type AppRecord } from "../../tools/app-records";
+import { APP_DIR, appRecords, handlersRecordName, OLD_SYNTH_APP_DIR, oldSynthAppDir, removeAppBuild, removeOldSynthApp, type AppRecord, type HandlersRecord } from "../../tools/app-records";
 
 describe("tools/app-records: removeAppBuild", () => {
   const id = randomUUID().slice(0, 8);
@@ -39,6 +39,38 @@ describe("tools/app-records: removeAppBuild", () => {
     expect(appRecords(roots[1]), "another entry point's removal leaves it").to.have.length(1);
     removeAppBuild(roots[1], "main.ts");
     for (const file of [...shared, own[1]]) expect(present(file), file).to.deep.equal([false, false, false]);
+  });
+});
+
+describe("tools/app-records: a project folder's handlers' record (their build, which its apps share)", () => {
+  const id = randomUUID().slice(0, 8);
+  const root = `/nonexistent/handlers-${id}`; // never created: records name it only
+  const handler = `handler-y-${id}.js`;
+  const appRecordName = `test-handlers-${id}.json`;
+  const present = () => ["", ".map", ".v8"].map((ext) => existsSync(join(APP_DIR, handler + ext)));
+
+  before(() => {
+    mkdirSync(APP_DIR, { recursive: true });
+    const record: AppRecord = { entry: "main.ts", inputs: [join(root, "main.ts")], inputsFingerprint: "", lockfileHash: "", main: `main-${id}.js`, check: `check-${id}.js`, entries: { "functions/y/handler.ts": handler } };
+    writeFileSync(join(APP_DIR, appRecordName), JSON.stringify(record));
+    const handlers: HandlersRecord = { root, inputs: [], inputsFingerprint: "", lockfileHash: "", entries: { "functions/y/handler.ts": handler } };
+    writeFileSync(join(APP_DIR, handlersRecordName(root)), JSON.stringify(handlers));
+    for (const file of [handler, `main-${id}.js`]) for (const ext of ["", ".map", ".v8"]) writeFileSync(join(APP_DIR, file + ext), "");
+  });
+  after(() => {
+    for (const file of [handler, `main-${id}.js`, appRecordName, handlersRecordName(root)]) for (const ext of ["", ".map", ".v8"]) rmSync(join(APP_DIR, file + ext), { force: true });
+  });
+
+  it("keeps the bundles it names when an app's record goes; the folder's removal removes it and them", () => {
+    expect(handlersRecordName(root)).to.match(/^[0-9a-f]{16}\.handlers$/).and.not.equal(handlersRecordName(`${root}-other`));
+    removeAppBuild(root, "main.ts");
+    expect(appRecords(root), "the app's record").to.deep.equal([]);
+    expect(existsSync(join(APP_DIR, `main-${id}.js`)), "the app's own bundle").to.equal(false);
+    expect(present(), "the handler's bundle, which the handlers' record names").to.deep.equal([true, true, true]);
+    expect(existsSync(join(APP_DIR, handlersRecordName(root)))).to.equal(true);
+    removeAppBuild(root);
+    expect(existsSync(join(APP_DIR, handlersRecordName(root))), "the handlers' record").to.equal(false);
+    expect(present(), "named by none now").to.deep.equal([false, false, false]);
   });
 });
 

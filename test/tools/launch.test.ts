@@ -13,7 +13,7 @@ import { expect } from "chai";
 import { PROJECT_ROOT } from "../../core/config";
 import { FUNCTIONS } from "../../core/topology";
 import { HANDLER_ENTRIES } from "../../tools/app-build";
-import { APP_DIR, OLD_SYNTH_APP_DIR, removeAppBuild } from "../../tools/app-records";
+import { APP_DIR, handlersRecordName, OLD_SYNTH_APP_DIR, removeAppBuild } from "../../tools/app-records";
 import { appRecord, copyProject, removeProjectCopy } from "../support/project-copy";
 import { launchedFile, SCRIPTS } from "../support/scripts";
 import { workflowShape } from "../support/workflow";
@@ -170,6 +170,17 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
         `  }\n` +
         `  return load.call(this, request, ...rest);\n};\n`,
     );
+    // Records the entry points of each esbuild build the process makes, one JSON line each, in BUILDS_FILE.
+    writeFileSync(
+      join(scratch, "record-builds.cjs"),
+      `const Module = require("node:module");\nconst { appendFileSync } = require("node:fs");\nconst load = Module._load;\n` +
+        `Module._load = function (request, ...rest) {\n` +
+        `  const loaded = load.call(this, request, ...rest);\n` +
+        `  if (request !== "esbuild") return loaded;\n` +
+        `  const build = (options) => (appendFileSync(process.env.BUILDS_FILE, JSON.stringify(Object.keys(options.entryPoints)) + "\\n"), loaded.build(options));\n` +
+        `  return { ...loaded, build };\n` +
+        `};\n`,
+    );
     // Records each script compiled with a file name (the launcher's bundles) and whether V8's code cache was used.
     writeFileSync(
       join(scratch, "record-scripts.cjs"),
@@ -257,7 +268,8 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     expect(buildPackages().sort()).to.deep.equal([...required].sort());
   });
 
-  // Four full builds in all: the cold pair, the rebuild after an edit, and the uncached one.
+  // Four full builds in all (the cold pair, the rebuild after a handler is edited, the uncached one) and one of the app
+  // alone (after an edit of its own: its handlers reused).
   it("ends a first run with 130 and a message on a signal during its build (before the app's own handling loads)", async () => {
     removeAppBuild(root, PROBE);
     let signalled = false;
@@ -364,25 +376,61 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     }
   });
 
+  /** A launch of the probe with the esbuild builds it makes (their entry points' names, in order). */
+  async function probeBuilds(env: Record<string, string> = {}) {
+    const buildsFile = join(scratch, `builds-${++launches}.txt`);
+    writeFileSync(buildsFile, "");
+    const result = await launch([PROBE], { env: { BUILDS_FILE: buildsFile, ...env }, preload: [join(scratch, "record-builds.cjs")] });
+    expect(result.code, result.stderr).to.equal(0);
+    const builds = readFileSync(buildsFile, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as string[]);
+    return { ...result, report: JSON.parse(result.stdout), builds };
+  }
+  const handlerBuild = HANDLER_ENTRIES.map((file) => `handler-${file.split("/")[1]}`);
+  /** The copy's record of its handlers' build, which its apps share (tools/app-records.ts). */
+  const handlersRecord = () => join(APP_DIR, handlersRecordName(realpathSync(root)));
+
+  it("rebuilds the app alone after a file of its own is edited: the handlers' build, whose files are unchanged, is reused", async () => {
+    const before = built()!.record;
+    const handlersAt = statSync(handlersRecord()).mtimeMs;
+    expect(JSON.parse(readFileSync(handlersRecord(), "utf8")).entries, "the handlers' record names the app's handlers").to.deep.equal(before.entries);
+    writeFileSync(join(root, PROBE), `${PROBE_SOURCE}export const probeEdition = 2;\n`);
+    const edited = await probeBuilds();
+    expect(tsxLoaded(edited), "rebuilt").to.equal(true);
+    expect(edited.builds, "one esbuild build: the app's").to.deep.equal([["main", "check"]]);
+    expect(edited.report.bumps).to.deep.equal([1, 2, 1]);
+    expect(edited.report.edition, "the cached handler runs").to.equal(1);
+    const after = built()!.record;
+    expect(after.main).to.not.equal(before.main);
+    expect(after.entries, "the same handler bundles").to.deep.equal(before.entries);
+    expect(statSync(handlersRecord()).mtimeMs, "the handlers' record not written again").to.equal(handlersAt);
+    for (const name of Object.values(after.entries)) expect(existsSync(join(APP_DIR, name)), name).to.equal(true);
+    // The app's record still names what the handlers' build read: editing a handler rebuilds the app (the next case).
+    expect(after.inputs).to.include(join(realpathSync(root), HANDLER));
+  });
+
   it("rebuilds after the app and a handler are edited: the edited ones run; superseded files are removed but those another record names", async () => {
     const before = built()!.record;
+    const handlersAt = statSync(handlersRecord()).mtimeMs;
     // Another project folder sharing this node_modules whose app has the same handler bundle (content-named).
     const otherRoot = join(scratch, "other-folder"); // its record removed by after() too, if the case fails
     const otherRecord = join(APP_DIR, `launch-test-other-${basename(scratch)}.json`); // this run's own
     writeFileSync(otherRecord, JSON.stringify({ ...before, inputs: [join(otherRoot, PROBE)], main: "none.js", check: "none.js", entries: { [HANDLER]: before.entries[HANDLER] } }));
     // after() removes the copy
-    writeFileSync(join(root, PROBE), `${PROBE_SOURCE}export const probeEdition = 2;\n`);
+    writeFileSync(join(root, PROBE), `${PROBE_SOURCE}export const probeEdition = 3;\n`);
     writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(2, root));
     // A build lock left by a process that is gone (killed mid-build) is taken over, not waited for.
     const lockFile = join(APP_DIR, `${built()!.name}.lock`);
     writeFileSync(lockFile, String(spawnSync(process.execPath, ["-e", "0"]).pid));
-    const edited = await probe();
+    const edited = await probeBuilds();
     expect(tsxLoaded(edited)).to.equal(true);
+    expect(edited.builds, "the handlers built again, an input of theirs edited").to.deep.equal([["main", "check"], handlerBuild]);
     expect(existsSync(lockFile), "the lock released").to.equal(false);
     expect(edited.report.edition).to.equal(2);
     const after = built()!.record;
     expect(after.main).to.not.equal(before.main);
     expect(after.entries[HANDLER]).to.not.equal(before.entries[HANDLER]);
+    expect(statSync(handlersRecord()).mtimeMs, "the handlers' record written again").to.not.equal(handlersAt);
+    expect(JSON.parse(readFileSync(handlersRecord(), "utf8")).entries).to.deep.equal(after.entries);
     expect(existsSync(join(APP_DIR, before.main)), "the superseded app").to.equal(false);
     expect(existsSync(join(APP_DIR, before.entries[HANDLER])), "the superseded handler the other record names").to.equal(true);
     removeAppBuild(otherRoot);
@@ -396,13 +444,18 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
   it("with ETL_BUILD_CACHE=off builds in memory, handlers included, and writes nothing to the cache", async () => {
     const before = built()!;
     const builtAt = recordTime();
-    const uncached = await probe({ ETL_BUILD_CACHE: "off" });
+    const handlersBefore = readFileSync(handlersRecord(), "utf8");
+    const handlersAt = statSync(handlersRecord()).mtimeMs;
+    const uncached = await probeBuilds({ ETL_BUILD_CACHE: "off" });
     expect(tsxLoaded(uncached), "built, not read from the cache").to.equal(true);
+    expect(uncached.builds, "the handlers built too, not reused from the cache").to.deep.equal([["main", "check"], handlerBuild]);
     expect(uncached.report.bumps).to.deep.equal([1, 2, 1]);
     expect(uncached.report.edition).to.equal(2);
     expect(uncached.report.inHandler).to.match(new RegExp(`${join(root, "functions")}/.*\\.ts:\\d+:\\d+`));
     expect(built(), "the record as it was").to.deep.equal(before);
     expect(recordTime()).to.equal(builtAt);
+    expect(readFileSync(handlersRecord(), "utf8"), "the handlers' record as it was").to.equal(handlersBefore);
+    expect(statSync(handlersRecord()).mtimeMs).to.equal(handlersAt);
   });
 
   it("refuses what is not a .ts file of the project, with exit 2 and the usage; a build error names the file", async () => {

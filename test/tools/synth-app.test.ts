@@ -3,13 +3,13 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { expect } from "chai";
 import { CACHE_DIR, removeCache, writeCache } from "../../core/build-cache";
 import { PROJECT_ROOT } from "../../core/config";
-import { build } from "esbuild";
+import { build, type BuildOptions, type Plugin } from "esbuild";
 import { bundleCacheKey, functionsDirOf } from "../../stacks/bundle";
-import { ownLocation } from "../../tools/app-build";
+import { buildLocated, ownLocation } from "../../tools/app-build";
 import { APP_DIR, appRecords, removeAppBuild } from "../../tools/app-records";
 import { configVariant } from "../support/config-variant";
 import { appRecord, copyProject, removeProjectCopy } from "../support/project-copy";
@@ -133,31 +133,32 @@ describe("tools/launch.cjs main.ts: the synth app of cdktf.json", function () {
 
   it("does not cache a build during which a file it reads was edited: the synth runs it, the next synth builds and caches", () => {
     removeAppBuild(root, "main.ts");
-    const stackFile = join(root, "stacks/app.ts");
-    const original = readFileSync(stackFile, "utf8");
-    // Edits stacks/app.ts right after the build read it (ownLocation reads every source file with fs.readFileSync).
+    // Edits asl/consistency.ts right after the build read it: ownLocation reads it with fs.readFileSync, as it reads
+    // every file that reads its own location (__filename here), and the build tool itself does not load it.
+    const editedFile = join(root, "asl/consistency.ts");
+    const original = readFileSync(editedFile, "utf8");
     const preload = join(scratch, "edit-during-build.cjs");
     writeFileSync(
       preload,
       `const fs = require("node:fs");\nconst read = fs.readFileSync;\nlet edited = false;\n` +
         `fs.readFileSync = function (path, ...rest) {\n` +
         `  const text = read.call(this, path, ...rest);\n` +
-        `  if (!edited && path === ${JSON.stringify(stackFile)}) { edited = true; fs.appendFileSync(path, "\\n// edited during the build\\n"); }\n` +
+        `  if (!edited && path === ${JSON.stringify(editedFile)}) { edited = true; fs.appendFileSync(path, "\\n// edited during the build\\n"); }\n` +
         `  return text;\n};\n`,
     );
     try {
       const during = run(["--require", preload, ...SYNTH_APP]);
       expect(during.status, during.stderr).to.equal(0);
-      expect(readFileSync(stackFile, "utf8")).to.include("// edited during the build");
+      expect(readFileSync(editedFile, "utf8")).to.include("// edited during the build");
       expect(appRecord(root), "no record of the build").to.equal(undefined);
       const codeCaches = readdirSync(APP_DIR).filter((n) => n.endsWith(".v8"));
       expect(codeCaches.filter((n) => !existsSync(join(APP_DIR, n.slice(0, -".v8".length)))), "nor a code cache of it").to.deep.equal([]);
       // Undone before the next synth, whose build the tests after this one then reuse (a rewrite would change its mtime).
-      writeFileSync(stackFile, original);
+      writeFileSync(editedFile, original);
       synth();
-      expect(appRecord(root)!.record.inputs).to.include(stackFile);
+      expect(appRecord(root)!.record.inputs).to.include(editedFile);
     } finally {
-      if (readFileSync(stackFile, "utf8") !== original) writeFileSync(stackFile, original);
+      if (readFileSync(editedFile, "utf8") !== original) writeFileSync(editedFile, original);
     }
   });
 
@@ -247,21 +248,47 @@ describe("tools/launch.cjs main.ts: the synth app of cdktf.json", function () {
     }
   });
 
-  it("gives each bundled file that reads __dirname or __filename its own location, its \"use strict\" kept", async () => {
+  it("gives each bundled file that reads __dirname or __filename its own location, its \"use strict\" kept, however few files it was told of", async () => {
     // As core/config.ts (PROJECT_ROOT) and cdktf's zip helper (`node ${__filename}`) need when the app runs from the cache.
     const dir = realpathSync(mkdtempSync(join(tmpdir(), "etl-own-location-")));
     try {
-      mkdirSync(join(dir, "node_modules", "located"), { recursive: true });
-      writeFileSync(join(dir, "node_modules", "located", "index.js"), '"use strict";\nexports.file = __filename;\nexports.strict = (function () { return this; })() === undefined;\n');
+      const located = join(dir, "node_modules", "located", "index.js");
+      mkdirSync(dirname(located), { recursive: true });
+      writeFileSync(located, '"use strict";\nexports.file = __filename;\nexports.strict = (function () { return this; })() === undefined;\n');
       mkdirSync(join(dir, "src"));
-      writeFileSync(join(dir, "src", "root.ts"), 'import { resolve } from "node:path";\nexport const ROOT = resolve(__dirname, "..");\n');
-      writeFileSync(join(dir, "src", "entry.ts"), 'import { ROOT } from "./root";\nimport { file, strict } from "located";\nconsole.log(JSON.stringify({ ROOT, file, strict }));\n');
-      const result = await build({ entryPoints: [join(dir, "src", "entry.ts")], bundle: true, write: false, platform: "node", format: "cjs", logLevel: "silent", plugins: [ownLocation] });
-      mkdirSync(join(dir, "cache", "app"), { recursive: true });
-      writeFileSync(join(dir, "cache", "app", "main.js"), result.outputFiles[0].text);
-      const ran = spawnSync(process.execPath, [join(dir, "cache", "app", "main.js")], { encoding: "utf8" });
-      expect(ran.status, ran.stderr).to.equal(0);
-      expect(JSON.parse(ran.stdout)).to.deep.equal({ ROOT: dir, file: join(dir, "node_modules", "located", "index.js"), strict: true });
+      const rootFile = join(dir, "src", "root.ts");
+      writeFileSync(rootFile, 'import { resolve } from "node:path";\nexport const ROOT = resolve(__dirname, "..");\n');
+      const late = join(dir, "src", "late.ts");
+      writeFileSync(late, "export const late = __dirname;\n");
+      const entry = join(dir, "src", "entry.ts");
+      writeFileSync(entry, 'import { ROOT } from "./root";\nimport { late } from "./late";\nimport { file, strict } from "located";\nconsole.log(JSON.stringify({ ROOT, late, file, strict }));\n');
+      const options: BuildOptions = { entryPoints: [entry], bundle: true, write: false, platform: "node", format: "cjs", logLevel: "silent", absWorkingDir: dir };
+      const ran = (code: string) => {
+        mkdirSync(join(dir, "cache", "app"), { recursive: true });
+        writeFileSync(join(dir, "cache", "app", "main.js"), code);
+        const result = spawnSync(process.execPath, [join(dir, "cache", "app", "main.js")], { encoding: "utf8" });
+        expect(result.status, result.stderr).to.equal(0);
+        return JSON.parse(result.stdout);
+      };
+      const expected = { ROOT: dir, late: join(dir, "src"), file: located, strict: true };
+      // The plugin alone, which looks at every file.
+      const all = (await build({ ...options, plugins: [ownLocation] })).outputFiles![0].text;
+      expect(ran(all)).to.deep.equal(expected);
+      // buildLocated, told of the files that need it (learned from earlier builds), or of fewer (a package upgraded, a
+      // project file edited since): the same build each time, every file that needs its location given it.
+      await new Promise((done) => setTimeout(done, 100)); // the files' change times before the builds start
+      const needing = [rootFile, late, located];
+      for (const learned of [undefined, needing, [], [rootFile, late]]) {
+        const { result, rewritten } = await buildLocated(options, learned && new Set(learned));
+        expect(result.outputFiles![0].text, `told of ${learned}`).to.equal(all);
+        expect([...rewritten].sort(), `told of ${learned}`).to.deep.equal([...needing].sort());
+      }
+      // A file not told of, edited during the build (after esbuild read it) so that it no longer needs its location: the
+      // build is made again (what esbuild read is unknown), the edited file's code in it, never its bare __dirname.
+      const editLate: Plugin = { name: "edit-late", setup: (b) => b.onEnd(() => writeFileSync(late, 'export const late = "edited";\n')) };
+      const { result, rewritten } = await buildLocated({ ...options, plugins: [editLate] }, new Set([rootFile, located]));
+      expect(ran(result.outputFiles![0].text)).to.deep.equal({ ...expected, late: "edited" });
+      expect([...rewritten].sort()).to.deep.equal([rootFile, located].sort());
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
