@@ -67,7 +67,8 @@ export async function runTransformation(request: TransformationRequest): Promise
   // First the fast way: the job runs on DuckDB's typed reader while the strict line check reads every CSV file; it
   // stands when the check vouches for every file and the reader then skipped none of their lines. Otherwise (a file
   // with a bad or malformed line, or with lines the check is not sure of) the run is redone the exact way, on the
-  // same DuckDB (opening one costs about 20 ms of CPU) but a connection of its own.
+  // same DuckDB (opening one costs about 20 ms of CPU; a small run takes the one the last left idle) but a connection
+  // of its own.
   const sizes = await weightedSizes(listed);
   return withDuckDb(oneThreadEnough(listed, sizes), async (duckdb) => {
     const fast = await duckdb.attempt((connection) => fastAttempt(connection, request, listed, job));
@@ -246,10 +247,10 @@ async function weightedBytes(file: string): Promise<number> {
   return stat(file).then((s) => (isGzipName(file) || file.toLowerCase().endsWith(".parquet") ? 8 : 1) * s.size, () => Infinity);
 }
 
-/** Runs `use` on a fresh in-memory DuckDB (`oneThread`: with one thread, else DuckDB's default of one per core),
- * closed afterwards with its scratch folder. */
+/** Runs `use` on an in-memory DuckDB (`oneThread`: with one thread, else DuckDB's default of one per core), with a
+ * scratch folder removed afterwards; the DuckDB is closed afterwards, or kept for the next small run (releaseDuckDb). */
 async function withDuckDb<T>(oneThread: boolean, use: (duckdb: RunDuckDb) => Promise<T>): Promise<T> {
-  const instance = await DuckDBInstance.create(":memory:", oneThread ? { threads: "1" } : {});
+  const instance = await openDuckDb(oneThread);
   const scratch = new Scratch();
   const attempt = async <A>(run: (connection: DuckDBConnection) => Promise<A>): Promise<A> => {
     const connection = await instance.connect();
@@ -262,9 +263,72 @@ async function withDuckDb<T>(oneThread: boolean, use: (duckdb: RunDuckDb) => Pro
   try {
     return await use({ attempt, scratch });
   } finally {
-    instance.closeSync();
+    await releaseDuckDb(instance, oneThread);
     await scratch.remove();
   }
+}
+
+/** A small run's DuckDB, idle, that the next small run takes instead of opening one (opening one costs about 20 ms
+ * of CPU, most of a small run's): at most one, closed once unused for IDLE_DUCKDB_MS. Only one-thread DuckDBs are
+ * kept: a large run's keeps the memory it used until it closes, so it closes with its run. */
+let idleDuckDb: { instance: DuckDBInstance; closing: NodeJS.Timeout } | undefined;
+const IDLE_DUCKDB_MS = 10_000;
+/** A one-thread DuckDB's options. Its file cache is off (as test/support/parquet.ts's): a run must read each file as
+ * it is now, as a DuckDB opened for it would, and a job writes its output at the same path every run and reads it
+ * back for the quality gate; DuckDB checks a cached file only by its modification time (and ETag). */
+const ONE_THREAD_OPTIONS = { threads: "1", enable_external_file_cache: "false" };
+
+async function openDuckDb(oneThread: boolean): Promise<DuckDBInstance> {
+  if (!oneThread) return DuckDBInstance.create(":memory:", {});
+  const idle = idleDuckDb;
+  if (!idle) return DuckDBInstance.create(":memory:", ONE_THREAD_OPTIONS);
+  idleDuckDb = undefined;
+  clearTimeout(idle.closing);
+  return idle.instance;
+}
+
+/** Once every connection of its run is closed (its views and tables gone with them), a small run's DuckDB is kept
+ * idle with the one global setting a run changes reset, as a new one would have it. It is closed instead when that
+ * fails (a DuckDB an internal error invalidated fails every statement), when one is idle already, or for a large
+ * run. Never throws: the run's own result or error stands. */
+async function releaseDuckDb(instance: DuckDBInstance, oneThread: boolean): Promise<void> {
+  if (oneThread && !idleDuckDb && (await settingReset(instance)) && !idleDuckDb) {
+    idleDuckDb = { instance, closing: setTimeout(closeIdleDuckDb, IDLE_DUCKDB_MS).unref() };
+    return;
+  }
+  closeDuckDb(instance);
+}
+
+/** Whether `preserve_insertion_order` (a global setting: exactRun sets it) could be reset to DuckDB's default. */
+async function settingReset(instance: DuckDBInstance): Promise<boolean> {
+  try {
+    const connection = await instance.connect();
+    try {
+      await connection.run("RESET preserve_insertion_order");
+    } finally {
+      connection.closeSync();
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function closeDuckDb(instance: DuckDBInstance): void {
+  try {
+    instance.closeSync();
+  } catch {
+    // Closing gives its memory back; a DuckDB that cannot even close has none more to give.
+  }
+}
+
+/** Closes the idle DuckDB, if any: the next run opens one of its own. */
+export function closeIdleDuckDb(): void {
+  const idle = idleDuckDb;
+  idleDuckDb = undefined;
+  if (!idle) return;
+  clearTimeout(idle.closing);
+  closeDuckDb(idle.instance);
 }
 
 /** Empties the output folder; returns the file the job writes there. */

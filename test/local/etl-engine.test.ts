@@ -14,7 +14,7 @@ import { HEADER_LIMIT } from "../../core/csv-header";
 import { DataQualityError } from "../../core/quality";
 import { readSchemaFile } from "../../core/schema-file";
 import { schemaChunks } from "../../local/dataset-samples";
-import { BlankLineScanner, engineProbe, runTransformation, UnclosedQuoteScanner, type Attempt, type LineCounter, type TransformationRequest } from "../../local/etl-engine";
+import { BlankLineScanner, closeIdleDuckDb, engineProbe, runTransformation, UnclosedQuoteScanner, type Attempt, type LineCounter, type TransformationRequest } from "../../local/etl-engine";
 import { StrictLineCounter, type FieldKind } from "../../local/strict-lines";
 import { QUALITY_CASES } from "../quality-cases";
 import { CSV_LINE_CASES, CSV_LINE_QUALITY, CSV_LINE_SQL, CSV_LINE_VIEW } from "../csv-line-cases";
@@ -60,6 +60,8 @@ async function attempts<T>(run: () => Promise<T>, outputDir?: string): Promise<{
 }
 
 const FAST = { path: "fast", stood: true, job: "done", check: "vouched" };
+/** A small run's DuckDB: one thread, its file cache off (the next small run may take it, and must see files as they are now). */
+const ONE_THREAD = { threads: "1", enable_external_file_cache: "false" };
 
 describe("local/etl-engine", () => {
   let dir: string;
@@ -269,11 +271,12 @@ describe("local/etl-engine", () => {
       expect(clean.seen).to.deep.equal([{ ...FAST, output: true }]);
       expect(clean.result?.rowsRead).to.deep.equal({ deals: good.length });
       await writeFile(join(dir, "bad.csv"), [HEADER, ...good, bad[0]].join("\n") + "\n");
+      closeIdleDuckDb(); // the run opens a DuckDB of its own, not the one the clean run left idle
       const opened = spy(DuckDBInstance, "create");
       const withBad = await attempts(() => runTransformation(deals(join(dir, "bad.csv"), outputDir)), outputDir).finally(() => opened.restore());
       expect(withBad.seen.map((a) => [a.path, a.output])).to.deep.equal([["fast", false], ["exact", false]]);
       expect(opened.callCount, "both ways on one DuckDB (each with a connection of its own)").to.equal(1);
-      expect(opened.firstCall.args[1], "a small input: one DuckDB thread").to.deep.equal({ threads: "1" });
+      expect(opened.firstCall.args[1], "a small input: one DuckDB thread").to.deep.equal(ONE_THREAD);
       expect(withBad.seen[0]).to.include({ stood: false, check: "not vouched" });
       expect([withBad.result?.rowsRead, withBad.result?.droppedRows]).to.deep.equal([{ deals: good.length + 1 }, { deals: 1 }]);
     });
@@ -281,6 +284,7 @@ describe("local/etl-engine", () => {
     it("runs on one DuckDB thread up to 4 MiB of files in all (every input's), a .gz or Parquet file counted 8 times its size", async () => {
       // The threads are chosen from the files' sizes before DuckDB opens; the run stops there, so the bytes need not be CSV.
       const options: unknown[] = [];
+      closeIdleDuckDb(); // a small run opens a DuckDB of its own, not one an earlier test's run left idle
       const opening = stub(DuckDBInstance, "create").callsFake(async (_path, given) => {
         options.push(given);
         throw new Error("stopped where DuckDB opens");
@@ -300,7 +304,7 @@ describe("local/etl-engine", () => {
         return options.length === 1 ? options[0] : options;
       };
       try {
-        const one = { threads: "1" };
+        const one = ONE_THREAD;
         expect(await threadsFor({ "a.csv": 4 * MiB }), "4 MiB").to.deep.equal(one);
         expect(await threadsFor({ "a.csv": 4 * MiB + 1 }), "4 MiB and a byte").to.deep.equal({});
         expect(await threadsFor({ "a.csv": 2 * MiB, "b.csv": 2 * MiB + 1 }), "two files of a folder").to.deep.equal({});
@@ -308,6 +312,57 @@ describe("local/etl-engine", () => {
         expect(await threadsFor({ "a.csv.gz": 600 * 1024 }), "600 KiB of gzip").to.deep.equal({});
         expect(await threadsFor({ "a.csv": 2 * MiB }, 300 * 1024), "2 MiB of CSV and 300 KiB of Parquet").to.deep.equal({});
         expect(await threadsFor({ "a.csv": 2 * MiB }, 200 * 1024), "2 MiB of CSV and 200 KiB of Parquet").to.deep.equal(one);
+      } finally {
+        opening.restore();
+      }
+    });
+
+    it("a small run takes the DuckDB the last one left idle, as a new one would be: files read as they are now, the global setting reset; one whose reset fails is closed", async () => {
+      closeIdleDuckDb();
+      const opening = spy(DuckDBInstance, "create");
+      // The engine's: not the one readParquet (test/support/parquet.ts) opens for the test's reads.
+      const opened = () => opening.args.map((a) => a[1]).filter((options) => options?.threads);
+      const run = DuckDBConnection.prototype.run;
+      const failing = (statement: string) =>
+        stub(DuckDBConnection.prototype, "run").callsFake(function (this: DuckDBConnection, sql: string, ...rest: unknown[]) {
+          if (sql === statement) return Promise.reject(new Error("IO Error: injected"));
+          return (run as (...a: unknown[]) => ReturnType<typeof run>).call(this, sql, ...rest);
+        });
+      try {
+        // The same job and output path each run; the input rewritten at its path, its size the same.
+        await writeFile(join(dir, "nulls.sql"), "SELECT CASE WHEN amount = 900 THEN NULL ELSE amount END AS a FROM deals");
+        const nulls: TransformationRequest = { ...deals(join(dir, "deals.csv")), sqlFile: join(dir, "nulls.sql"), quality: { inputs: {}, minOutputRows: 1, notNull: ["a"] } };
+        await writeFile(join(dir, "deals.csv"), [HEADER, good[0], good[0]].join("\n") + "\n");
+        expect((await runTransformation(nulls)).rowsWritten).to.equal(2);
+        await writeFile(join(dir, "deals.csv"), [HEADER, good[0], good[0].replace(",100,", ",900,")].join("\n") + "\n");
+        const quality = await runTransformation(nulls).then(() => undefined, (e: Error) => e);
+        expect(quality?.message).to.match(/^DataQualityError: output: column 'a' has 1 null values/);
+        // A Parquet input rewritten at its path, its size the same.
+        await writeFile(join(dir, "amounts.sql"), "SELECT amount FROM deals");
+        await writeFile(join(dir, "sum.sql"), "SELECT sum(amount) AS s FROM earlier");
+        const summed = async (amount: string) => {
+          await writeFile(join(dir, "deals.csv"), [HEADER, good[0].replace(",100,", `,${amount},`)].join("\n") + "\n");
+          const parquet = (await runTransformation({ ...deals(join(dir, "deals.csv"), join(dir, "p")), sqlFile: join(dir, "amounts.sql") })).files[0];
+          const sum = await runTransformation({ ...deals(""), inputs: [{ name: "earlier", path: parquet, format: "parquet" }], sqlFile: join(dir, "sum.sql") });
+          return (await readParquet(sum.files)).rows;
+        };
+        expect(await summed("100")).to.deep.equal([{ s: 100 }]);
+        expect(await summed("900")).to.deep.equal([{ s: 900 }]);
+        expect(opened(), "six small runs, one DuckDB").to.deep.equal([ONE_THREAD]);
+        // An exact run that fails before it sets preserve_insertion_order back: the next run has DuckDB's default.
+        await writeFile(join(dir, "bad.csv"), [HEADER, ...good, bad[0]].join("\n") + "\n");
+        const setBack = failing("SET preserve_insertion_order = true");
+        const error = await runTransformation(deals(join(dir, "bad.csv"))).then(() => undefined, (e: Error) => e).finally(() => setBack.restore());
+        expect(error?.message).to.equal("IO Error: injected");
+        await writeFile(join(dir, "setting.sql"), "SELECT current_setting('preserve_insertion_order') AS p");
+        const setting = await runTransformation({ ...deals(join(dir, "deals.csv")), sqlFile: join(dir, "setting.sql") });
+        expect((await readParquet(setting.files)).rows).to.deep.equal([{ p: true }]);
+        expect(opened(), "eight small runs, one DuckDB").to.deep.equal([ONE_THREAD]);
+        // A DuckDB that cannot reset it is closed, not kept: the next run opens its own.
+        const reset = failing("RESET preserve_insertion_order");
+        await runTransformation(deals(join(dir, "deals.csv"))).finally(() => reset.restore());
+        await runTransformation(deals(join(dir, "deals.csv")));
+        expect(opened()).to.deep.equal([ONE_THREAD, ONE_THREAD]);
       } finally {
         opening.restore();
       }

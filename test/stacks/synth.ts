@@ -5,6 +5,9 @@ import { dirname, join, resolve } from "node:path";
 import { buildApp, stackIds } from "../../stacks/app";
 import { type EtlConfig, loadConfig } from "../../core/config";
 import { activeConfigFile, activeRawConfig, parseVariant } from "../support/workflow";
+import { withoutSourceMaps } from "./stack-traces";
+
+export { withoutSourceMaps };
 
 export const FIXTURE_CONFIG = join(__dirname, "..", "fixtures", "three-datasets", "etl.config.json");
 
@@ -17,21 +20,6 @@ export interface SynthesizedApp {
 }
 
 const cache = new Map<string, SynthesizedApp>();
-
-/**
- * Runs `build` (constructing and synthesizing cdktf stacks) with source maps off: cdktf captures a whole stack trace
- * for every token it creates, and mapping those frames through tsx's source maps was about a third of a synthesis's
- * CPU. An error `build` throws still has its mapped stack: V8 formats it when it is read, after this.
- */
-export function withoutSourceMaps<T>(build: () => T): T {
-  const sourceMaps = process.sourceMapsEnabled;
-  process.setSourceMapsEnabled(false);
-  try {
-    return build();
-  } finally {
-    process.setSourceMapsEnabled(sourceMaps);
-  }
-}
 
 /**
  * Synthesizes `config` into a temporary folder, parses the three stacks and removes the folder (at once: a root

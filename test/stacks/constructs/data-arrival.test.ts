@@ -1,7 +1,7 @@
 import { SfnActivity } from "@cdktf/provider-aws/lib/sfn-activity";
 import { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine";
 import { expect } from "chai";
-import { Testing } from "cdktf";
+import { synthScope } from "../stack-traces";
 import type { Construct } from "constructs";
 import { loadConfig, resourceNames, type EtlConfig } from "../../../core/config";
 import { resolveTriggers, STATE_MACHINE_ARN_REF } from "../../../core/topology";
@@ -21,7 +21,7 @@ function build(scope: Construct, c: EtlConfig = config, datasets = Object.keys(c
 
 describe("DataArrival", () => {
   let out: any;
-  before(() => (out = JSON.parse(Testing.synthScope((scope) => void build(scope)))));
+  before(() => (out = JSON.parse(synthScope((scope) => void build(scope)))));
   const statements = () => Object.values<any>(out.resource.aws_iam_role_policy).flatMap((p) => JSON.parse(p.policy).Statement);
 
   it("creates the arrival table and the function with its environment from the topology", () => {
@@ -67,7 +67,7 @@ describe("DataArrival", () => {
 
   it("grantArrivalItems gives another grantee the same item calls on the table", () => {
     const granted: PolicyStatement[] = [];
-    Testing.synthScope((scope) => {
+    synthScope((scope) => {
       build(scope).grantArrivalItems({ addToRolePolicy: (_, s) => granted.push(...s) });
     });
     expect(granted).to.have.length(1);
@@ -76,6 +76,6 @@ describe("DataArrival", () => {
 
   it("rejects a dataset without a wait activity, naming it", () => {
     const [first, ...rest] = Object.keys(config.datasets);
-    expect(() => Testing.synthScope((scope) => void build(scope, config, rest))).to.throw(new RegExp(`no wait activity for dataset ${first}`));
+    expect(() => synthScope((scope) => void build(scope, config, rest))).to.throw(new RegExp(`no wait activity for dataset ${first}`));
   });
 });

@@ -1,7 +1,7 @@
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { SfnActivity } from "@cdktf/provider-aws/lib/sfn-activity";
 import { expect } from "chai";
-import { Testing } from "cdktf";
+import { synthScope } from "../stack-traces";
 import type { Construct } from "constructs";
 import { resourceNames, type EtlConfig } from "../../../core/config";
 import { EtlStateMachine, grantActivityTasks, type EtlStateMachineProps } from "../../../stacks/constructs/etl-state-machine";
@@ -20,7 +20,7 @@ function build(scope: Construct, overrides: Partial<EtlStateMachineProps> = {}, 
   const dataLake = new SecureBucket(scope, "lake", { bucketPrefix: "lake-" });
   return new EtlStateMachine(scope, "workflow", { config: c, runnerActivity, waitActivities, failureTopicArn: TOPIC, dataLake, accountId: "123456789012", partition: "aws", ...overrides });
 }
-const synth = (build: (scope: Construct) => void) => JSON.parse(Testing.synthScope(build));
+const synth = (build: (scope: Construct) => void) => JSON.parse(synthScope(build));
 const only = (out: any, type: string) => {
   const found = Object.values<any>(out.resource[type] ?? {});
   expect(found, type).to.have.length(1);

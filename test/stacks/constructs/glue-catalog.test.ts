@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { Testing } from "cdktf";
+import { synthScope } from "../stack-traces";
 import { loadConfig, scriptsDir, type EtlConfig } from "../../../core/config";
 import { GlueCatalog } from "../../../stacks/constructs/glue-catalog";
 import type { PolicyStatement } from "../../../stacks/iam-policy";
@@ -13,7 +13,7 @@ const CATALOG = "arn:aws:glue:us-east-1:123456789012:catalog";
 
 function synth(config: EtlConfig, grant?: (catalog: GlueCatalog) => void) {
   return JSON.parse(
-    Testing.synthScope((scope) => {
+    synthScope((scope) => {
       const catalog = new GlueCatalog(scope, "catalog", { config, dataLake: new SecureBucket(scope, "lake", { bucketPrefix: "lake-" }), catalogArn: CATALOG });
       grant?.(catalog);
     }),

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { Testing } from "cdktf";
+import { synthScope } from "../stack-traces";
 import type { Construct } from "constructs";
 import { resourceNames } from "../../../core/config";
 import { GlueJob, type GlueJobProps } from "../../../stacks/constructs/glue-job";
@@ -17,7 +17,7 @@ const props = (overrides: Partial<GlueJobProps> = {}): GlueJobProps => ({
   glueVersion: config.glue.version,
   ...overrides,
 });
-const synthJobs = (build: (scope: Construct) => void) => JSON.parse(Testing.synthScope(build)).resource.aws_glue_job as Record<string, any>;
+const synthJobs = (build: (scope: Construct) => void) => JSON.parse(synthScope(build)).resource.aws_glue_job as Record<string, any>;
 
 describe("GlueJob", () => {
   it("defaults to 2 G.1X workers, Glue's 48-hour timeout, one run at a time and no Glue retries; the resource takes the construct's address", () => {
@@ -69,7 +69,7 @@ describe("GlueJob", () => {
       [{ arguments: { "--TempDir": "s3://x/" } }, /arguments --TempDir: .*set by props/],
     ];
     for (const [overrides, message] of cases) {
-      expect(() => Testing.synthScope((scope) => void new GlueJob(scope, "job", props(overrides))), JSON.stringify(overrides)).to.throw(message);
+      expect(() => synthScope((scope) => void new GlueJob(scope, "job", props(overrides))), JSON.stringify(overrides)).to.throw(message);
     }
   });
 
@@ -77,7 +77,7 @@ describe("GlueJob", () => {
     const granted: Array<[string, PolicyStatement[]]> = [];
     const grantee = { addToRolePolicy: (id: string, statements: PolicyStatement[]) => granted.push([id, statements]) };
     let arns: string[] = [];
-    Testing.synthScope((scope) => {
+    synthScope((scope) => {
       const a = new GlueJob(scope, "a", props({ jobName: "a" }));
       const b = new GlueJob(scope, "b", props({ jobName: "b" }));
       a.grantStartAndMonitor(grantee);

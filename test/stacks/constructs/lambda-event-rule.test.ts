@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Testing } from "cdktf";
+import { synthScope } from "../stack-traces";
 import { removeBundleBuild } from "../../../stacks/bundle";
 import { LambdaEventRule, type LambdaEventRuleProps } from "../../../stacks/constructs/lambda-event-rule";
 import { NodejsFunction } from "../../../stacks/constructs/nodejs-function";
@@ -21,7 +21,7 @@ describe("LambdaEventRule", () => {
 
   const synth = (props: Omit<LambdaEventRuleProps, "target">) =>
     JSON.parse(
-      Testing.synthScope((scope) => {
+      synthScope((scope) => {
         const target = new NodejsFunction(scope, "fn", { entry: "echo", functionName: "echo", logRetentionDays: 1, functionsDir });
         new LambdaEventRule(scope, "rule", { ...props, target });
       }),

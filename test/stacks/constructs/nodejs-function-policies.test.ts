@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Testing } from "cdktf";
+import { synthScope } from "../stack-traces";
 import { removeBundleBuild } from "../../../stacks/bundle";
 import { NodejsFunction } from "../../../stacks/constructs/nodejs-function";
 
@@ -21,7 +21,7 @@ describe("NodejsFunction.addToRolePolicy: grants into one policy", () => {
 
   const synth = (grants: (fn: NodejsFunction) => void) =>
     JSON.parse(
-      Testing.synthScope((scope) => grants(new NodejsFunction(scope, "fn", { entry: "echo", functionName: "etl-test-echo", logRetentionDays: 14, functionsDir }))),
+      synthScope((scope) => grants(new NodejsFunction(scope, "fn", { entry: "echo", functionName: "etl-test-echo", logRetentionDays: 14, functionsDir }))),
     );
   const policiesNamed = (out: any, name: string) => Object.values<any>(out.resource.aws_iam_role_policy).filter((p) => p.name === name);
 

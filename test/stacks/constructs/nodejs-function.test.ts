@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Testing } from "cdktf";
+import { synthScope } from "../stack-traces";
 import { bundleOf, removeBundleBuild } from "../../../stacks/bundle";
 import { NodejsFunction, type NodejsFunctionProps } from "../../../stacks/constructs/nodejs-function";
 
@@ -28,7 +28,7 @@ describe("NodejsFunction", () => {
   });
   const synth = (overrides: Partial<NodejsFunctionProps> = {}, extra?: (fn: NodejsFunction) => void) =>
     JSON.parse(
-      Testing.synthScope((scope) => {
+      synthScope((scope) => {
         const fn = new NodejsFunction(scope, "fn", props(overrides));
         extra?.(fn);
       }),

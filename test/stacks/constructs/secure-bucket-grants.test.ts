@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
-import { Testing } from "cdktf";
+import { synthScope } from "../stack-traces";
 import { policyDocument } from "../../../stacks/iam-policy";
 import { listStatement, objectsStatement, prefixAndBelow, SecureBucket } from "../../../stacks/constructs/secure-bucket";
 
@@ -39,7 +39,7 @@ describe("SecureBucket grants", () => {
 
   it("the construct's grantObjects and grantList name its own bucket", () => {
     const out = JSON.parse(
-      Testing.synthScope((scope) => {
+      synthScope((scope) => {
         const bucket = new SecureBucket(scope, "lake", { bucketPrefix: "lake-" });
         const policy = policyDocument([bucket.grantObjects("Read", "read", ["raw/"]), bucket.grantList("List", ["raw/*"])]);
         new IamRolePolicy(scope, "grants", { role: "r", policy });

@@ -1,9 +1,9 @@
 import { expect } from "chai";
-import { Testing } from "cdktf";
+import { synthScope } from "../stack-traces";
 import { SecureBucket } from "../../../stacks/constructs/secure-bucket";
 
 describe("SecureBucket", () => {
-  const synth = (versioned: boolean) => JSON.parse(Testing.synthScope((scope) => void new SecureBucket(scope, "b", { bucketPrefix: "data-", versioned })));
+  const synth = (versioned: boolean) => JSON.parse(synthScope((scope) => void new SecureBucket(scope, "b", { bucketPrefix: "data-", versioned })));
   const dependsOn = (out: any, type: string) => Object.values<any>(out.resource[type])[0].depends_on;
 
   it("writes the bucket's configuration one resource at a time (S3 aborts concurrent writes to a bucket)", () => {
@@ -16,6 +16,6 @@ describe("SecureBucket", () => {
   });
 
   it("rejects a prefix S3 cannot use, naming it", () => {
-    expect(() => Testing.synthScope((scope) => void new SecureBucket(scope, "b", { bucketPrefix: "Data_" }))).to.throw(/bucketPrefix 'Data_'/);
+    expect(() => synthScope((scope) => void new SecureBucket(scope, "b", { bucketPrefix: "Data_" }))).to.throw(/bucketPrefix 'Data_'/);
   });
 });
