@@ -17,6 +17,7 @@ import { csvBytes } from "./csv";
 import { withScratchDatabase } from "./duckdb-instance";
 import { parseS3Uri, S3Staging } from "./s3-staging";
 import { escapeRegExp } from "../core/regex";
+import { literal } from "../core/sql";
 
 /** The local Data Catalog: the tables of one database, over the local data-lake bucket. */
 export interface LocalCatalog {
@@ -44,7 +45,6 @@ export class AthenaQueryError extends Error {
   }
 }
 
-const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 const identifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** Runs one UNLOAD statement on the local S3; `database` is the query's context. Throws AthenaQueryError. */

@@ -14,6 +14,7 @@ import { DEFAULT_LIMITS, enforceQuality, type QualityCounts, type QualityLimits 
 import { readSchemaFile, type SchemaFile } from "../core/schema-file";
 import { mapConcurrent } from "../functions/shared/concurrency";
 import { headerColumnsError } from "../core/csv-header";
+import { literal } from "../core/sql";
 import { CR, csvBytes, dataFiles, isGzipName, LF, QUOTE, readCsvHeader, snakeCase } from "./csv";
 import type { FieldKind } from "./strict-lines";
 import { wasmLineCounter } from "./strict-lines-wasm";
@@ -930,10 +931,6 @@ export function typedValue(column: string, type: string): string {
     default:
       throw new Error(`column type ${JSON.stringify(type)} is not supported`);
   }
-}
-
-function literal(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
 }
 
 /** A file's path as a SQL literal DuckDB's readers take for that file alone: they glob their path ('*', '?', '[...]';
