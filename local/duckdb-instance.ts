@@ -30,12 +30,12 @@ function instance(): Promise<Shared> {
   return shared;
 }
 
-/** Whether a new connection to `instance` can still run a statement (an invalidated DuckDB fails every one). */
-async function usable(instance: DuckDBInstance): Promise<boolean> {
+/** Whether `sql` runs on a new connection to `instance` (an invalidated DuckDB fails every statement). */
+export async function runsOnNewConnection(instance: DuckDBInstance, sql: string): Promise<boolean> {
   try {
     const connection = await instance.connect();
     try {
-      await connection.run("SELECT 1");
+      await connection.run(sql);
     } finally {
       connection.closeSync();
     }
@@ -59,7 +59,7 @@ export async function withConnection<T>(use: (connection: DuckDBConnection) => P
     connection = await entry.instance.connect();
     return await use(connection);
   } catch (e) {
-    if (shared === current && !(await usable(entry.instance))) {
+    if (shared === current && !(await runsOnNewConnection(entry.instance, "SELECT 1"))) {
       shared = undefined;
       entry.dropped = true;
     }
