@@ -73,7 +73,8 @@ export async function runAthenaStatement(options: { s3: S3Client; catalog: Local
   try {
     const outputDir = join(work, "output");
     // The statement's schema, tables and macros in a database of its own on the process's one DuckDB
-    // (local/duckdb-instance.ts), detached once it ends: its names resolve to its own tables, never to another's.
+    // (local/duckdb-instance.ts), detached once it ends: what it names resolves to its own tables; another running
+    // statement's database can still be listed (information_schema) and named, only not guessed.
     const result = await withScratchDatabase(async (connection, scratch) => {
       // Athena's names: <query id>_<n>.<compression>.parquet, <query id>_<n>.gz (JSON lines).
       const file = format === "PARQUET" ? `${options.queryId}_00000.${compression.toLowerCase()}.parquet` : `${options.queryId}_00000.gz`;
