@@ -6,27 +6,28 @@
 import Module from "node:module";
 import { dirname } from "node:path";
 
-/** The validator the library requires: resolved from the library (its own copy) and from here (a bundled app's). */
+/**
+ * The validator the library requires: its own copy, resolved from the library (a bundled app requires that same file:
+ * tools/app-build.ts externalFromImporter).
+ */
 const library = require.resolve("asl-validator", { paths: [dirname(require.resolve("aws-local-stepfunctions"))] });
-const files = new Set([library, require.resolve("asl-validator")]);
-const standIns = new Map<string, Module>();
+/** The stand-in put in the library's place (undefined when the validator was loaded before this module). */
+let standIn: Module | undefined;
 
-for (const file of files) {
-  if (require.cache[file]) continue;
+if (!require.cache[library]) {
   let real: ((...args: unknown[]) => unknown) | undefined;
-  const standIn = new Module(file);
-  standIn.filename = file;
-  standIn.loaded = true;
-  standIn.exports = function validator(...args: unknown[]) {
+  const placeholder = new Module(library);
+  placeholder.filename = library;
+  placeholder.loaded = true;
+  placeholder.exports = function validator(...args: unknown[]) {
     if (!real) {
-      if (require.cache[file] === standIn) delete require.cache[file];
-      real = require(file) as (...args: unknown[]) => unknown;
+      if (require.cache[library] === placeholder) delete require.cache[library];
+      real = require(library) as (...args: unknown[]) => unknown;
     }
     return real(...args);
   };
-  require.cache[file] = standIn;
-  standIns.set(file, standIn);
+  require.cache[library] = standIn = placeholder;
 }
 
 /** Whether the library's asl-validator is loaded (for the tests: a stand-in not yet called leaves it unloaded). */
-export const validatorLoaded = (): boolean => require.cache[library] !== undefined && require.cache[library] !== standIns.get(library);
+export const validatorLoaded = (): boolean => require.cache[library] !== undefined && require.cache[library] !== standIn;
