@@ -301,7 +301,7 @@ async function openDuckDb(oneThread: boolean): Promise<DuckDBInstance> {
 /** Once every connection of its run is closed (its views and tables gone with them), a small run's DuckDB is kept
  * idle with the one global setting a run changes reset, as a new one would have it. That holds because the job's SQL
  * is one query (oneStatement); what a single query leaves stays, though: an extension it autoloads (httpfs for an
- * https:// path) is loaded for the next runs, as it would be for the rest of a Glue job. The DuckDB is closed instead
+ * https:// path) stays loaded for the next runs (a new DuckDB would load it when a run needed it). It is closed instead
  * when the reset fails (a DuckDB an internal error invalidated fails every statement), when one is idle already (the
  * re-check after the reset's await: a run released meanwhile), or for a large run. Never throws: the run's own result
  * or error stands. */
