@@ -103,6 +103,7 @@ type InputCounts = Record<string, { read: number; dropped: number }>;
 
 /** The job on DuckDB's typed reader, vouched by the strict line check; undefined when it does not stand (then nothing is left in the output). */
 async function fastAttempt(connection: DuckDBConnection, request: TransformationRequest, listed: ListedFiles, job: Job): Promise<TransformationResult | undefined> {
+  await oneStatement(connection, job, request.outputDir);
   const checks: StrictCheck[] = [];
   const views: FastView[] = [];
   const inputs = await registerInputs(connection, request, listed, async (input, files, schema) => {
@@ -272,12 +273,20 @@ async function withDuckDb<T>(oneThread: boolean, use: (duckdb: RunDuckDb) => Pro
 
 /** A small run's DuckDB, idle, that the next small run takes instead of opening one (opening one costs about 20 ms
  * of CPU, most of a small run's): at most one, closed once unused for IDLE_DUCKDB_MS. Only one-thread DuckDBs are
- * kept: a large run's keeps the memory it used until it closes, so it closes with its run. */
+ * kept: a large run's keeps the memory it used until it closes, so it closes with its run. "Small" is the input's
+ * bytes, not the memory the job used: a heavy job on a few rows (a cross join, range(…)) leaves its allocator's
+ * footprint on the kept DuckDB (measured: a 20-million-group aggregate, ~800 MB of RSS kept until the instance
+ * closes) while duckdb_memory() reads 0 once the run's connections are closed, so no cheap reading bounds it. That is
+ * accepted: it lasts only while small runs keep coming within IDLE_DUCKDB_MS of each other.
+ * Not the process's shared DuckDB (local/duckdb-instance.ts), on purpose: threads is set per instance (a large run
+ * needs DuckDB's default, a small one 1), and exactRun's preserve_insertion_order is global, so it would change the
+ * statements of that instance's other users at the same moment; a run here has its DuckDB to itself. */
 let idleDuckDb: { instance: DuckDBInstance; closing: NodeJS.Timeout } | undefined;
 const IDLE_DUCKDB_MS = 10_000;
-/** A one-thread DuckDB's options. Its file cache is off (as test/support/parquet.ts's): a run must read each file as
+/** A one-thread DuckDB's options. Its file cache is off (as local/duckdb-instance.ts's): a run must read each file as
  * it is now, as a DuckDB opened for it would, and a job writes its output at the same path every run and reads it
- * back for the quality gate; DuckDB checks a cached file only by its modification time (and ETag). */
+ * back for the quality gate; DuckDB checks a cached file only by its modification time (and ETag), and trusts one
+ * only once it is over 10 s old. */
 const ONE_THREAD_OPTIONS = { threads: "1", enable_external_file_cache: "false" };
 
 async function openDuckDb(oneThread: boolean): Promise<DuckDBInstance> {
@@ -290,25 +299,30 @@ async function openDuckDb(oneThread: boolean): Promise<DuckDBInstance> {
 }
 
 /** Once every connection of its run is closed (its views and tables gone with them), a small run's DuckDB is kept
- * idle with the one global setting a run changes reset, as a new one would have it. It is closed instead when that
- * fails (a DuckDB an internal error invalidated fails every statement), when one is idle already, or for a large
- * run. Never throws: the run's own result or error stands. */
+ * idle with the one global setting a run changes reset, as a new one would have it. That holds because the job's SQL
+ * is one query (oneStatement); what a single query leaves stays, though: an extension it autoloads (httpfs for an
+ * https:// path) stays loaded for the next runs (a new DuckDB would load it when a run needed it). It is closed instead
+ * when the reset fails (a DuckDB an internal error invalidated fails every statement), when one is idle already (the
+ * re-check after the reset's await: a run released meanwhile), or for a large run. Never throws: the run's own result
+ * or error stands. */
 async function releaseDuckDb(instance: DuckDBInstance, oneThread: boolean): Promise<void> {
-  if (oneThread && !idleDuckDb && (await settingReset(instance)) && !idleDuckDb) {
+  if (oneThread && !idleDuckDb && (await resetForReuse(instance)) && !idleDuckDb) {
     idleDuckDb = { instance, closing: setTimeout(closeIdleDuckDb, IDLE_DUCKDB_MS).unref() };
     return;
   }
   closeDuckDb(instance);
 }
 
-/** Whether `preserve_insertion_order` (a global setting: exactRun sets it) could be reset to DuckDB's default. */
-const settingReset = (instance: DuckDBInstance): Promise<boolean> => runsOnNewConnection(instance, "RESET preserve_insertion_order");
+/** Whether `preserve_insertion_order` (a global setting: exactRun sets it) could be reset to DuckDB's default. Always
+ * reset, even after a run that only went the fast way (which does not set it): what a run did is not tracked, and a
+ * reset costs far less than a DuckDB kept with a wrong setting. */
+const resetForReuse = (instance: DuckDBInstance): Promise<boolean> => runsOnNewConnection(instance, "RESET preserve_insertion_order");
 
 function closeDuckDb(instance: DuckDBInstance): void {
   try {
     instance.closeSync();
   } catch {
-    // Closing gives its memory back; a DuckDB that cannot even close has none more to give.
+    // Release never throws: the run's own result or error stands.
   }
 }
 
@@ -328,11 +342,26 @@ async function emptyOutput(outputDir: string): Promise<string> {
   return join(outputDir, OUTPUT_FILE);
 }
 
+/** The statement that runs the job: its SQL's result written to `outputFile`. */
+function copyStatement(job: Job, outputFile: string): string {
+  return `COPY (${job.query}) TO ${literal(outputFile)} (FORMAT parquet, COMPRESSION snappy)`;
+}
+
+/** Refuses a job whose SQL, put in its COPY statement, makes more than one statement: run() runs every statement of
+ * a text, so SQL such as `SELECT 1) TO '/dev/null'; SET threads = 4; COPY (SELECT 1` would run a statement of its
+ * own, whose effects (a setting, an ATTACH, a macro or table in memory.main) outlive the run in a DuckDB kept idle for
+ * the next (releaseDuckDb). Glue's spark.sql takes one statement too. Text that does not parse fails when it runs,
+ * with DuckDB's error, as before. Checked once, on the fast attempt (which every run makes first): about 0.1 ms. */
+async function oneStatement(connection: DuckDBConnection, job: Job, outputDir: string): Promise<void> {
+  const count = await connection.extractStatements(copyStatement(job, join(outputDir, OUTPUT_FILE))).then((s) => s.count, () => 1);
+  if (count !== 1) throw new Error(`${job.sqlPath}: the job's SQL must be one query (it makes ${count} statements)`);
+}
+
 /** Runs the job; once `stop` aborts, DuckDB interrupts it. DuckDB drops an interrupt that comes before the query has
  * started (measured: the query then runs to its end), so with `stop` the query is started first, then run, and
  * interrupted then if the stop came meanwhile. Without one (the exact way, which nothing stops) run() does both. */
 async function runJob(connection: DuckDBConnection, job: Job, outputFile: string, stop?: AbortSignal): Promise<number> {
-  const copy = `COPY (${job.query}) TO ${literal(outputFile)} (FORMAT parquet, COMPRESSION snappy)`;
+  const copy = copyStatement(job, outputFile);
   if (!stop) return (await connection.run(copy)).rowsChanged;
   const started = await connection.start(copy);
   const interrupt = () => connection.interrupt();

@@ -7,10 +7,11 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
-import { spy, stub } from "sinon";
+import { spy, stub, useFakeTimers, type SinonSpy } from "sinon";
 import { isoDate, parquetRows, readParquet, type Row } from "../support/parquet";
 import { gzipSync } from "node:zlib";
 import { HEADER_LIMIT } from "../../core/csv-header";
+import { withConnection } from "../../local/duckdb-instance";
 import { DataQualityError } from "../../core/quality";
 import { readSchemaFile } from "../../core/schema-file";
 import { schemaChunks } from "../../local/dataset-samples";
@@ -317,19 +318,29 @@ describe("local/etl-engine", () => {
       }
     });
 
-    it("a small run takes the DuckDB the last one left idle, as a new one would be: files read as they are now, the global setting reset; one whose reset fails is closed", async () => {
+    const run = DuckDBConnection.prototype.run;
+    /** DuckDBConnection.run with `statement` answered by `answer` (the others run). */
+    const answering = (statement: string, answer: () => Promise<unknown>) =>
+      stub(DuckDBConnection.prototype, "run").callsFake(function (this: DuckDBConnection, sql: string, ...rest: unknown[]) {
+        if (sql === statement) return answer() as ReturnType<typeof run>;
+        return (run as (...a: unknown[]) => ReturnType<typeof run>).call(this, sql, ...rest);
+      });
+    /** The options of each DuckDB the engine opened (a small run's, ONE_THREAD; a large one's, none): not those of the
+     * process's shared one (local/duckdb-instance.ts), opened without threads, that readParquet reads with. */
+    const engineOpened = (opening: SinonSpy<Parameters<typeof DuckDBInstance.create>>) =>
+      opening.args.map((a) => a[1]).filter((options) => options?.threads === "1" || (options && !Object.keys(options).length));
+
+    it("a small run takes the DuckDB the last one left idle, as a new one would be: files read as they are now, the global setting reset; one whose reset fails is closed; a large run's is never kept", async () => {
       closeIdleDuckDb();
       const opening = spy(DuckDBInstance, "create");
-      // The engine's: not the one readParquet (test/support/parquet.ts) opens for the test's reads.
-      const opened = () => opening.args.map((a) => a[1]).filter((options) => options?.threads);
-      const run = DuckDBConnection.prototype.run;
-      const failing = (statement: string) =>
-        stub(DuckDBConnection.prototype, "run").callsFake(function (this: DuckDBConnection, sql: string, ...rest: unknown[]) {
-          if (sql === statement) return Promise.reject(new Error("IO Error: injected"));
-          return (run as (...a: unknown[]) => ReturnType<typeof run>).call(this, sql, ...rest);
-        });
+      const closing = spy(DuckDBInstance.prototype, "closeSync");
+      const opened = () => engineOpened(opening);
+      const failing = (statement: string) => answering(statement, () => Promise.reject(new Error("IO Error: injected")));
       try {
-        // The same job and output path each run; the input rewritten at its path, its size the same.
+        // The same job and output path each run; the input rewritten at its path, its size the same. (These re-reads
+        // would pass with the file cache on too: DuckDB trusts a cached file only once its mtime is over 10 s old
+        // (LAST_MODIFIED_THRESHOLD), and these files are seconds old. What keeps the cache off is the options
+        // compared with ONE_THREAD below.)
         await writeFile(join(dir, "nulls.sql"), "SELECT CASE WHEN amount = 900 THEN NULL ELSE amount END AS a FROM deals");
         const nulls: TransformationRequest = { ...deals(join(dir, "deals.csv")), sqlFile: join(dir, "nulls.sql"), quality: { inputs: {}, minOutputRows: 1, notNull: ["a"] } };
         await writeFile(join(dir, "deals.csv"), [HEADER, good[0], good[0]].join("\n") + "\n");
@@ -361,10 +372,72 @@ describe("local/etl-engine", () => {
         // A DuckDB that cannot reset it is closed, not kept: the next run opens its own.
         const reset = failing("RESET preserve_insertion_order");
         await runTransformation(deals(join(dir, "deals.csv"))).finally(() => reset.restore());
+        const first = await opening.firstCall.returnValue;
+        expect(closing.calledOn(first), "the DuckDB whose reset failed is closed").to.equal(true);
         await runTransformation(deals(join(dir, "deals.csv")));
         expect(opened()).to.deep.equal([ONE_THREAD, ONE_THREAD]);
+        // A large run opens a DuckDB of its own (DuckDB's default threads), neither taking the idle one nor kept idle
+        // itself: a small run after it takes the one left idle before it, or opens one when there was none.
+        // (Large: a Parquet input of over 512 KiB, counted 8 times; its rows are counted from its metadata, not read.)
+        const big = join(dir, "big.parquet");
+        await withConnection((c) => c.run(`COPY (SELECT md5(range::VARCHAR) AS h FROM range(16000)) TO '${big}' (FORMAT parquet, COMPRESSION uncompressed)`));
+        await writeFile(join(dir, "threads.sql"), "SELECT current_setting('threads') AS t");
+        const threads = async (large: boolean) => {
+          const request = { ...deals(join(dir, "deals.csv")), sqlFile: join(dir, "threads.sql") };
+          if (large) request.inputs = [...request.inputs, { name: "big", path: big, format: "parquet" }];
+          return (await readParquet((await runTransformation(request)).files)).rows;
+        };
+        expect(await threads(true)).to.not.deep.equal([{ t: "1" }]);
+        expect(await threads(false), "the idle one taken").to.deep.equal([{ t: "1" }]);
+        closeIdleDuckDb();
+        expect(await threads(true)).to.not.deep.equal([{ t: "1" }]);
+        expect(closing.calledOn(await opening.lastCall.returnValue), "the large run's DuckDB is closed").to.equal(true);
+        expect(await threads(false), "a new one").to.deep.equal([{ t: "1" }]);
+        expect(opened().slice(2)).to.deep.equal([{}, {}, ONE_THREAD]);
       } finally {
         opening.restore();
+        closing.restore();
+      }
+    });
+
+    it("the idle DuckDB is closed once unused for 10 s; of two small runs released at once, one keeps its DuckDB idle and the other closes its own", async () => {
+      await writeFile(join(dir, "deals.csv"), [HEADER, ...good].join("\n") + "\n");
+      closeIdleDuckDb();
+      const opening = spy(DuckDBInstance, "create");
+      const closing = spy(DuckDBInstance.prototype, "closeSync");
+      const instances = () => Promise.all(opening.returnValues);
+      const clock = useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+      try {
+        await runTransformation(deals(join(dir, "deals.csv")));
+        clock.tick(9_999);
+        await runTransformation(deals(join(dir, "deals.csv")));
+        expect(opening.callCount, "taken 9.999 s after").to.equal(1);
+        clock.tick(9_999); // counted anew from the second run's end
+        expect(closing.callCount).to.equal(0);
+        clock.tick(1);
+        expect(closing.calledOn((await instances())[0]), "closed 10 s after its last run").to.equal(true);
+        await runTransformation(deals(join(dir, "deals.csv")));
+        expect(opening.callCount, "opened anew after").to.equal(2);
+        closeIdleDuckDb();
+        closing.resetHistory();
+        // Two runs on a DuckDB each, both resetting theirs before either is kept idle.
+        let arrived = 0;
+        let bothArrived: () => void;
+        const barrier = new Promise<void>((resolve) => (bothArrived = resolve));
+        const resets = answering("RESET preserve_insertion_order", () => (++arrived === 2 && bothArrived(), barrier));
+        await Promise.all([runTransformation(deals(join(dir, "deals.csv"))), runTransformation(deals(join(dir, "deals.csv"), join(dir, "out2")))]).finally(() => resets.restore());
+        const [, , second, third] = await instances();
+        expect(closing.callCount, "one of the two closed at once").to.equal(1);
+        expect([second, third], "the other kept").to.include(closing.firstCall.thisValue);
+        await runTransformation(deals(join(dir, "deals.csv")));
+        expect(opening.callCount, "the one kept taken").to.equal(4);
+        closeIdleDuckDb();
+        expect(closing.callCount, "and closed then").to.equal(2);
+        expect(new Set(closing.thisValues)).to.deep.equal(new Set([second, third]));
+      } finally {
+        clock.restore();
+        opening.restore();
+        closing.restore();
       }
     });
 
@@ -663,6 +736,17 @@ describe("local/etl-engine", () => {
       await writeFile(join(dir, "bad.sql"), "SELECT * FROM nowhere");
       const failing = await runTransformation({ ...deals(join(dir, "deals.csv")), sqlFile: join(dir, "bad.sql") }).then(() => undefined, (e: Error) => e);
       expect(failing?.message).to.include(join(dir, "bad.sql")).and.include("nowhere");
+    });
+
+    it("refuses SQL that makes more than one statement, naming the SQL file, before any of it runs: nothing it sets outlives the run", async () => {
+      await writeFile(join(dir, "deals.csv"), generatedDeals(10, 1));
+      await writeFile(join(dir, "two.sql"), "SELECT 1) TO '/dev/null' (FORMAT csv); SET threads = 4; COPY (SELECT 1");
+      const two = await runTransformation({ ...deals(join(dir, "deals.csv")), sqlFile: join(dir, "two.sql") }).then(() => undefined, (e: Error) => e);
+      expect(two?.message).to.equal(`${join(dir, "two.sql")}: the job's SQL must be one query (it makes 3 statements)`);
+      // The next small run takes the DuckDB that one left idle: its threads are as they were.
+      await writeFile(join(dir, "threads.sql"), "SELECT current_setting('threads') AS t");
+      const threads = await runTransformation({ ...deals(join(dir, "deals.csv")), sqlFile: join(dir, "threads.sql") });
+      expect((await readParquet(threads.files)).rows).to.deep.equal([{ t: "1" }]);
     });
 
     it("rejects an input whose name is not a view name or whose CSV has no schema", async () => {

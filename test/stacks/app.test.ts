@@ -6,7 +6,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { buildApp, stackIds } from "../../stacks/app";
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from "../../core/config";
 import { stackWorkingDir } from "../../stacks/etl-stack";
-import { resources, synthConfig, synthFile, variant, withoutSourceMaps } from "./synth";
+import { buildAppCheaply, resources, synthConfig, synthFile, variant } from "./synth";
 import { activeRawConfig, parseVariant } from "../support/workflow";
 
 /** The active configuration with a test-owned environment `prod` (more Glue workers, a year of logs). */
@@ -18,7 +18,7 @@ const withProd = () => {
 
 describe("stacks/app", () => {
   it("names the stacks <name>-<environment> in deploy order", () => {
-    const { app, glue, stateMachine, runner } = withoutSourceMaps(() => buildApp(variant(() => undefined), { outdir: join(tmpdir(), "etl-never-written") }));
+    const { app, glue, stateMachine, runner } = buildAppCheaply(variant(() => undefined), join(tmpdir(), "etl-never-written"));
     expect([glue, stateMachine, runner].map((s) => s.node.id)).to.deep.equal(["glue-dev", "state-machine-dev", "runner-dev"]);
     expect(app.node.children.map((c) => c.node.id)).to.deep.equal(["glue-dev", "state-machine-dev", "runner-dev"]);
     expect(stackIds(withProd())).to.deep.equal({ glue: "glue-prod", stateMachine: "state-machine-prod", runner: "runner-prod" });

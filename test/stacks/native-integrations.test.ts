@@ -12,7 +12,8 @@ import { stackIds } from "../../stacks/app";
 import { GlueStack } from "../../stacks/glue-stack";
 import { serviceTrustPolicy } from "../../stacks/iam-policy";
 import { StateMachineStack } from "../../stacks/state-machine-stack";
-import { resourceWith, variant, withoutSourceMaps, type TfJson } from "./synth";
+import { withCheapStackTraces } from "./stack-traces";
+import { resourceWith, variant, type TfJson } from "./synth";
 
 describe("state-machine stack with native Athena and EMR Serverless tasks", () => {
   let root: string;
@@ -46,7 +47,7 @@ describe("state-machine stack with native Athena and EMR Serverless tasks", () =
     const names = resourceNames(config);
     const outdir = join(root, `out-${withEmr}`);
     const ids = stackIds(config);
-    withoutSourceMaps(() => {
+    withCheapStackTraces(() => {
       const app = new App({ outdir });
       const glue = new GlueStack(app, ids.glue, { config });
       const application = new EmrserverlessApplication(glue, "test-emr-application", { name: names.emrApplication, releaseLabel: config.emrServerless.releaseLabel, type: "spark" });

@@ -18,7 +18,8 @@ import { serviceTrustPolicy } from "../../stacks/iam-policy";
 import { RunnerStack } from "../../stacks/runner-stack";
 import { StateMachineStack } from "../../stacks/state-machine-stack";
 import { workflowShape } from "../support/workflow";
-import { resources, resourceWith, variant, withoutSourceMaps, type TfJson } from "./synth";
+import { withCheapStackTraces } from "./stack-traces";
+import { resources, resourceWith, variant, type TfJson } from "./synth";
 
 /** Each engine's actions (Athena reads the catalog with the caller's credentials). */
 const ENGINE_ACTIONS: Record<EngineName, RegExp> = {
@@ -32,7 +33,7 @@ function synthRunner(config: EtlConfig, withEmr = true): { runner: TfJson; emrAp
   const outdir = mkdtempSync(join(tmpdir(), "etl-runner-engines-"));
   try {
     const ids = stackIds(config);
-    withoutSourceMaps(() => {
+    withCheapStackTraces(() => {
       const app = new App({ outdir });
       const glue = new GlueStack(app, ids.glue, { config });
       const stateMachine = new StateMachineStack(app, ids.stateMachine, { config, dataLake: glue.dataLake });

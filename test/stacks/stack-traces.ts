@@ -8,9 +8,12 @@ import { Testing } from "cdktf";
  * frames through tsx's source maps was about a third of a synthesis's CPU, and formatting them, unmapped, most of
  * what was left (measured per capture in the unit tests: ~230 us mapped, ~80 us unmapped, ~40 us unformatted; ~19,000
  * captures in `npm run test:unit`). So source maps are off and a trace captured meanwhile is left empty. An error
- * `build` throws still has its whole mapped stack: V8 formats it when it is read, after this.
+ * `build` throws still has its whole mapped stack: V8 formats it when it is read, after this. What is lost is the
+ * "Object creation stack" cdktf puts in an error it builds about a token (a resolution error: where the bad token
+ * was made); to see it, run the tests with ETL_TEST_STACK_TRACES=1, which runs `build` as is.
  */
-export function withoutSourceMaps<T>(build: () => T): T {
+export function withCheapStackTraces<T>(build: () => T): T {
+  if (process.env.ETL_TEST_STACK_TRACES === "1") return build();
   const sourceMaps = process.sourceMapsEnabled;
   const prepare = Error.prepareStackTrace;
   process.setSourceMapsEnabled(false);
@@ -23,7 +26,7 @@ export function withoutSourceMaps<T>(build: () => T): T {
   }
 }
 
-/** Testing.synthScope (a stack of the constructs `build` adds, as JSON text), withoutSourceMaps. */
+/** Testing.synthScope (a stack of the constructs `build` adds, as JSON text), withCheapStackTraces. */
 export function synthScope(build: Parameters<typeof Testing.synthScope>[0]): string {
-  return withoutSourceMaps(() => Testing.synthScope(build));
+  return withCheapStackTraces(() => Testing.synthScope(build));
 }

@@ -3,12 +3,11 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { allStates } from "../../asl/loader";
-import { buildApp } from "../../stacks/app";
 import { definitionPath, type EtlConfig, resourceNames } from "../../core/config";
 import { ARRIVAL_TABLE } from "../../core/table-keys";
 import { stackIds } from "../../stacks/app";
 import { workflowTasks } from "../support/workflow";
-import { resources, resourceWith, synthConfig, synthFile, type TfJson, variant, withoutSourceMaps } from "./synth";
+import { buildAppCheaply, resources, resourceWith, synthConfig, synthFile, type TfJson, variant } from "./synth";
 
 const statementsOf = (stack: TfJson, policyId: string) => JSON.parse(resources(stack, "aws_iam_role_policy")[policyId].policy).Statement;
 
@@ -232,7 +231,7 @@ describe("state-machine stack (configuration variants)", () => {
       ({ state, task }) =>
         `  - state '${state}': HeartbeatSeconds ${task.HeartbeatSeconds} must be greater than twice the fallback period (schedules.fallback 'rate(${minutes} minutes)' = ${minutes * 60} s, so more than ${minutes * 120})`,
     );
-    expect(() => withoutSourceMaps(() => buildApp(config, { outdir: join(tmpdir(), "etl-never-written") }))).to.throw(`${relative(process.cwd(), definitionPath(config))}: runner task heartbeats\n${expected.join("\n")}`);
+    expect(() => buildAppCheaply(config, join(tmpdir(), "etl-never-written"))).to.throw(`${relative(process.cwd(), definitionPath(config))}: runner task heartbeats\n${expected.join("\n")}`);
   });
 
   it("fails the synth naming each runner state whose TimeoutSeconds is shorter than its Glue job's timeout", () => {
@@ -253,7 +252,7 @@ describe("state-machine stack (configuration variants)", () => {
         ({ state, task, job }) =>
           `  - state '${state}' (Glue job '${names.glueJob(job)}'): TimeoutSeconds ${task.TimeoutSeconds} is shorter than the job's timeout (glue.timeoutMinutes = ${minutes} min = ${minutes * 60} s); the workflow would give up while Glue still runs`,
       );
-    expect(() => withoutSourceMaps(() => buildApp(config, { outdir: join(tmpdir(), "etl-never-written") }))).to.throw(`${relative(process.cwd(), definitionPath(config))}: runner task timeouts\n${expected.join("\n")}`);
+    expect(() => buildAppCheaply(config, join(tmpdir(), "etl-never-written"))).to.throw(`${relative(process.cwd(), definitionPath(config))}: runner task timeouts\n${expected.join("\n")}`);
   });
 
   describe("with an edited ASL file", () => {
@@ -271,7 +270,7 @@ describe("state-machine stack (configuration variants)", () => {
       asl.StartAt = "Report";
       writeFileSync(join(root, active.stateMachine.definition), JSON.stringify(asl));
       const config = variant(() => undefined, root);
-      expect(() => withoutSourceMaps(() => buildApp(config, { outdir: join(root, "out") }))).to.throw(/state 'Report': Resource 'arn:aws:states:::dynamodb:putItem' is neither .*Supported: .*arn:aws:states:::glue:startJobRun\.sync/);
+      expect(() => buildAppCheaply(config, join(root, "out"))).to.throw(/state 'Report': Resource 'arn:aws:states:::dynamodb:putItem' is neither .*Supported: .*arn:aws:states:::glue:startJobRun\.sync/);
     });
 
     it("fails the synth on an ASL error through the loader, naming the file", () => {
@@ -280,7 +279,7 @@ describe("state-machine stack (configuration variants)", () => {
       cpSync(definitionPath(active), file);
       writeFileSync(file, readFileSync(file, "utf8").replace("${RunnerActivityArn}", "${RunnerActivity}"));
       const config = variant(() => undefined, root);
-      expect(() => withoutSourceMaps(() => buildApp(config, { outdir: join(root, "out") }))).to.throw(
+      expect(() => buildAppCheaply(config, join(root, "out"))).to.throw(
         // The loader names the file relative to the working directory (absolute when that is no shorter).
         new RegExp(`(?:${[file, relative(process.cwd(), file)].map((f) => f.replace(/[.\\]/g, "\\$&")).join("|")}): unknown placeholder \\$\\{RunnerActivity\\} at line \\d+.*Known placeholders: .*\\$\\{RunnerActivityArn\\}`),
       );

@@ -5,9 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { buildApp, stackIds } from "../../stacks/app";
 import { type EtlConfig, loadConfig } from "../../core/config";
 import { activeConfigFile, activeRawConfig, parseVariant } from "../support/workflow";
-import { withoutSourceMaps } from "./stack-traces";
-
-export { withoutSourceMaps };
+import { withCheapStackTraces } from "./stack-traces";
 
 export const FIXTURE_CONFIG = join(__dirname, "..", "fixtures", "three-datasets", "etl.config.json");
 
@@ -28,13 +26,18 @@ const cache = new Map<string, SynthesizedApp>();
 export function synthConfig(config: EtlConfig): SynthesizedApp {
   const outdir = mkdtempSync(join(tmpdir(), "etl-synth-test-"));
   try {
-    withoutSourceMaps(() => buildApp(config, { outdir }).app.synth());
+    withCheapStackTraces(() => buildApp(config, { outdir }).app.synth());
     const ids = stackIds(config);
     const read = (id: string) => JSON.parse(readFileSync(join(outdir, "stacks", id, "cdk.tf.json"), "utf8")) as TfJson;
     return { config, glue: read(ids.glue), stateMachine: read(ids.stateMachine), runner: read(ids.runner) };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
+}
+
+/** buildApp(config, { outdir }), withCheapStackTraces (not synthesized). */
+export function buildAppCheaply(config: EtlConfig, outdir: string): ReturnType<typeof buildApp> {
+  return withCheapStackTraces(() => buildApp(config, { outdir }));
 }
 
 /** Like synthConfig for a configuration file (and environment), synthesized once per process: the key is the file
