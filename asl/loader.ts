@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import type validateAsl from "asl-validator";
-import { passOnce } from "../core/build-cache";
+import { readCache, writeCache } from "../core/build-cache";
 import { sha256 } from "../core/build-inputs";
 
 const ASL_VALIDATOR_VERSION: string = require("asl-validator/package.json").version;
@@ -65,19 +65,36 @@ export function loadStateMachine(path: string, values: Readonly<Record<string, s
   const substituted = text.replace(PLACEHOLDER, (_, name: string) => JSON.stringify(values[name]).slice(1, -1));
   const definition = parseJson(substituted, file) as Record<string, unknown>;
   const json = JSON.stringify(definition);
-  // asl-validator compiles its JSON schemas on every call (about 0.3-0.4 s of CPU): remember definitions that passed.
-  passOnce(`asl-valid/${sha256(ASL_VALIDATOR_VERSION, json)}`, (passedBefore) => {
-    if (passedBefore) return;
-    // Loaded only here: its import (ajv and its schemas) costs more than a cached synth's whole ASL step.
-    const aslValidator: typeof validateAsl = require("asl-validator");
-    // The validator annotates what it is given (QueryLanguage on every state): validate a copy.
-    const { isValid, errors } = aslValidator(structuredClone(definition));
-    if (!isValid) {
-      const messages = errors.map((e) => `  - ${e["Error code"]}: ${e.Message}`);
-      throw new AslError(`${file}: invalid Amazon States Language\n${messages.join("\n")}`);
-    }
-  });
+  const problems = validationProblems(json, definition);
+  if (problems.length) throw new AslError(`${file}: invalid Amazon States Language\n${problems.map((p) => `  - ${p}`).join("\n")}`);
   return { file, json, definition };
+}
+
+/** Where the validator's answer on a definition (its JSON) is kept in the build cache. */
+export const validationCacheKey = (json: string) => `asl-checked/${sha256(ASL_VALIDATOR_VERSION, json)}`;
+
+/**
+ * asl-validator's findings on a definition ("<Error code>: <Message>"; none when it is valid). It compiles its JSON
+ * schemas on every call (about 0.3-0.4 s of CPU), so its answer for the very same definition and validator version is
+ * kept in the build cache, a refusal as well as a pass (a test of an invalid file, a user fixing one and running again).
+ */
+function validationProblems(json: string, definition: Record<string, unknown>): string[] {
+  const key = validationCacheKey(json);
+  const cached = readCache(key);
+  if (cached) {
+    try {
+      return JSON.parse(cached.toString("utf8")) as string[];
+    } catch {
+      // unreadable: asked again, and written anew
+    }
+  }
+  // Loaded only here: its import (ajv and its schemas) costs more than a cached synth's whole ASL step.
+  const aslValidator: typeof validateAsl = require("asl-validator");
+  // The validator annotates what it is given (QueryLanguage on every state): validate a copy.
+  const { isValid, errors } = aslValidator(structuredClone(definition));
+  const problems = isValid ? [] : errors.map((e) => `${e["Error code"]}: ${e.Message}`);
+  writeCache(key, JSON.stringify(problems));
+  return problems;
 }
 
 /** Every state of a definition, including those inside Parallel branches and Map iterators. */

@@ -2,7 +2,8 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AslError, allStates, loadStateMachine } from "../../asl/loader";
+import { AslError, allStates, loadStateMachine, validationCacheKey } from "../../asl/loader";
+import { readCache, removeCache, writeCache } from "../../core/build-cache";
 
 const VALUES = { RunnerActivityArn: "arn:aws:states:us-east-1:123456789012:activity:etl-dev-etl-runner", Subject: 'say "hi"' };
 
@@ -37,10 +38,32 @@ describe("asl/loader", () => {
     expect(JSON.parse(loaded.json)).to.deep.equal(loaded.definition);
   });
 
-  it("never lets a remembered valid definition excuse an invalid one, and never remembers an invalid one", () => {
+  it("never lets a remembered valid definition excuse an invalid one, which is refused again, alike", () => {
     loadStateMachine(file("valid.asl.json", machine({})), VALUES);
     const invalid = file("invalid.asl.json", machine({ Next: "Nowhere" }));
-    for (let attempt = 0; attempt < 2; attempt++) expect(error(() => loadStateMachine(invalid, VALUES)).message).to.include("Nowhere");
+    const messages = [0, 1].map(() => error(() => loadStateMachine(invalid, VALUES)).message);
+    expect(messages[0]).to.include("Nowhere");
+    expect(messages[1]).to.equal(messages[0]);
+  });
+
+  it("takes the validator's answer on the very same definition from the build cache, a refusal too; not with ETL_BUILD_CACHE=off, nor an unreadable one", () => {
+    const path = file("remembered.asl.json", machine({ Comment: "remembered" }));
+    const { json } = loadStateMachine(path, VALUES);
+    const key = validationCacheKey(json);
+    try {
+      // What the cache says is what the load reports: a planted refusal of this valid definition.
+      writeCache(key, JSON.stringify(["PLANTED: a refusal the validator did not give"]));
+      expect(error(() => loadStateMachine(path, VALUES)).message).to.match(/remembered\.asl\.json: invalid Amazon States Language\n {2}- PLANTED: a refusal the validator did not give$/);
+      process.env.ETL_BUILD_CACHE = "off";
+      expect(loadStateMachine(path, VALUES).json).to.equal(json);
+      delete process.env.ETL_BUILD_CACHE;
+      writeCache(key, "not JSON");
+      expect(loadStateMachine(path, VALUES).json).to.equal(json);
+      expect(readCache(key)!.toString(), "written anew").to.equal("[]");
+    } finally {
+      delete process.env.ETL_BUILD_CACHE;
+      removeCache(key);
+    }
   });
 
   it("reports invalid JSON with the file, line and column", () => {
