@@ -167,8 +167,9 @@ function learnedFiles(): Set<string> | undefined {
 }
 
 /**
- * Adds what a build rewrote to the list, read again just before (another launch's additions since are kept), when it
- * adds any. Project files absent from this folder stay (another folder's, or a newer checkout's); packages gone go.
+ * Adds what a build rewrote to the list, read again just before (another launch's additions since are kept), and writes
+ * it if that changes it. Project files absent from this folder stay (another folder's, or a newer checkout's); packages
+ * gone go. (Two launches writing at the same moment can still lose one's addition: its next build misses, builds again.)
  */
 function learn(rewritten: Iterable<string>): void {
   const stored = storedLearned();
