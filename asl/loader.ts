@@ -65,7 +65,7 @@ export function loadStateMachine(path: string, values: Readonly<Record<string, s
   const substituted = text.replace(PLACEHOLDER, (_, name: string) => JSON.stringify(values[name]).slice(1, -1));
   const definition = parseJson(substituted, file) as Record<string, unknown>;
   const json = JSON.stringify(definition);
-  // asl-validator compiles its JSON schemas on every call (~0.2 s): remember definitions that passed.
+  // asl-validator compiles its JSON schemas on every call (about 0.3-0.4 s of CPU): remember definitions that passed.
   passOnce(`asl-valid/${sha256(ASL_VALIDATOR_VERSION, json)}`, (passedBefore) => {
     if (passedBefore) return;
     // Loaded only here: its import (ajv and its schemas) costs more than a cached synth's whole ASL step.

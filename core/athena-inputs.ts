@@ -7,6 +7,7 @@
 // takes this file. Must not import cdktf.
 import { headerColumnsError, snakeCase } from "./csv-header";
 import { escapeRegExp } from "./regex";
+import { literal } from "./sql";
 
 export interface AthenaRawInput {
   /** The job's input (its view's name). */
@@ -34,7 +35,6 @@ export const FIRST_FIELD = "etl_first_field";
 export const LAST_FIELD = "etl_last_field";
 
 const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
-const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /**
  * The raw rows of an input as a parenthesized SELECT: the table's columns by name, plus FIRST_FIELD and LAST_FIELD.

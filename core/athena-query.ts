@@ -12,6 +12,7 @@ import { STAGING_URI_MARKER } from "./job-spec";
 import { countsColumn } from "./athena-counts";
 import { jobQualityLimits } from "./quality";
 import { FIRST_FIELD, LAST_FIELD, rawRows, type AthenaRawInput } from "./athena-inputs";
+import { literal } from "./sql";
 
 // The strict forms of typed values, identical to etl_common.py and local/etl-engine.ts (a test pins all three).
 export const ATHENA_VALUE_PATTERNS = {
@@ -29,7 +30,6 @@ export const UNLOAD_OPTIONS = "format = 'PARQUET', compression = 'SNAPPY'";
 export const COUNTS_UNLOAD_OPTIONS = "format = 'JSON', compression = 'GZIP'";
 
 const quoteIdentifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
-const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** A typed value in Trino, or NULL when the text does not parse (the row is then dropped). */
 function typedValue(column: string, type: string): string {

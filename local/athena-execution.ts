@@ -17,6 +17,7 @@ import { csvBytes } from "./csv";
 import { withScratchDatabase } from "./duckdb-instance";
 import { parseS3Uri, S3Staging } from "./s3-staging";
 import { escapeRegExp } from "../core/regex";
+import { literal } from "../core/sql";
 
 /** The local Data Catalog: the tables of one database, over the local data-lake bucket. */
 export interface LocalCatalog {
@@ -44,7 +45,6 @@ export class AthenaQueryError extends Error {
   }
 }
 
-const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 const identifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** Runs one UNLOAD statement on the local S3; `database` is the query's context. Throws AthenaQueryError. */
@@ -71,33 +71,41 @@ export async function runAthenaStatement(options: { s3: S3Client; catalog: Local
 
   const work = await mkdtemp(join(tmpdir(), "etl-athena-"));
   try {
+    const outputDir = join(work, "output");
     // The statement's schema, tables and macros in a database of its own on the process's one DuckDB
-    // (local/duckdb-instance.ts), detached once it ends: a statement sees no other's tables, as with an instance each.
-    return await withScratchDatabase(async (connection, scratch) => {
+    // (local/duckdb-instance.ts), detached once it ends: what it names resolves to its own tables; another running
+    // statement's database can still be listed (information_schema) and named, only not guessed.
+    const result = await withScratchDatabase(async (connection, scratch) => {
+      // Athena's names: <query id>_<n>.<compression>.parquet, <query id>_<n>.gz (JSON lines).
+      const file = format === "PARQUET" ? `${options.queryId}_00000.${compression.toLowerCase()}.parquet` : `${options.queryId}_00000.gz`;
+      const copy = await queryFailure(() => connection.extractStatements(`COPY (${unload.query}) TO ${literal(join(outputDir, file))} (FORMAT ${format.toLowerCase()}, COMPRESSION ${compression.toLowerCase()})`));
+      // One statement only, as Athena: a second one pasted in (SET GLOBAL ...) would change the shared DuckDB.
+      if (copy.count !== 1) throw new AthenaQueryError(`local Athena: only one SQL statement is allowed, got: ${statement}`);
       await installAthenaDialect(connection);
       await connection.run(`CREATE SCHEMA ${identifier(catalog.database)}`);
       let dataScannedInBytes = 0;
       for (const table of referencedTables(catalog, unload.query))
         dataScannedInBytes += await stageTable(connection, scratch, staging, catalog, table, join(work, "tables", table.name), prunedPaths(unload.query, catalog.database, table.name));
-      const outputDir = join(work, "output");
       await mkdir(outputDir, { recursive: true });
       const started = Date.now();
-      let rows: number;
-      try {
-        // Athena's names: <query id>_<n>.<compression>.parquet, <query id>_<n>.gz (JSON lines).
-        const file = format === "PARQUET" ? `${options.queryId}_00000.${compression.toLowerCase()}.parquet` : `${options.queryId}_00000.gz`;
-        const copy = await connection.run(`COPY (${unload.query}) TO ${literal(join(outputDir, file))} (FORMAT ${format.toLowerCase()}, COMPRESSION ${compression.toLowerCase()})`);
-        rows = copy.rowsChanged;
-      } catch (e) {
-        throw new AthenaQueryError(`local Athena: the query failed (${(e as Error).message})`);
-      }
-      const engineExecutionTimeInMillis = Date.now() - started;
-      // The destination was found empty: nothing is replaced.
-      await staging.replacePrefix(destination.bucket, destination.prefix, outputDir);
-      return { rows, dataScannedInBytes, engineExecutionTimeInMillis };
+      const rows = await queryFailure(async () => (await (await copy.prepare(0)).run()).rowsChanged);
+      return { rows, dataScannedInBytes, engineExecutionTimeInMillis: Date.now() - started };
     });
+    // Published once the scratch database is gone: a statement reported failed has written nothing.
+    // The destination was found empty: nothing is replaced.
+    await staging.replacePrefix(destination.bucket, destination.prefix, outputDir);
+    return result;
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** DuckDB's error parsing or running the query, as the failed query Athena reports. */
+async function queryFailure<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    throw new AthenaQueryError(`local Athena: the query failed (${(e as Error).message})`);
   }
 }
 

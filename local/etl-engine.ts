@@ -14,6 +14,8 @@ import { DEFAULT_LIMITS, enforceQuality, type QualityCounts, type QualityLimits 
 import { readSchemaFile, type SchemaFile } from "../core/schema-file";
 import { mapConcurrent } from "../functions/shared/concurrency";
 import { headerColumnsError } from "../core/csv-header";
+import { literal } from "../core/sql";
+import { runsOnNewConnection } from "./duckdb-instance";
 import { CR, csvBytes, dataFiles, isGzipName, LF, QUOTE, readCsvHeader, snakeCase } from "./csv";
 import type { FieldKind } from "./strict-lines";
 import { wasmLineCounter } from "./strict-lines-wasm";
@@ -300,19 +302,7 @@ async function releaseDuckDb(instance: DuckDBInstance, oneThread: boolean): Prom
 }
 
 /** Whether `preserve_insertion_order` (a global setting: exactRun sets it) could be reset to DuckDB's default. */
-async function settingReset(instance: DuckDBInstance): Promise<boolean> {
-  try {
-    const connection = await instance.connect();
-    try {
-      await connection.run("RESET preserve_insertion_order");
-    } finally {
-      connection.closeSync();
-    }
-    return true;
-  } catch {
-    return false;
-  }
-}
+const settingReset = (instance: DuckDBInstance): Promise<boolean> => runsOnNewConnection(instance, "RESET preserve_insertion_order");
 
 function closeDuckDb(instance: DuckDBInstance): void {
   try {
@@ -930,10 +920,6 @@ export function typedValue(column: string, type: string): string {
     default:
       throw new Error(`column type ${JSON.stringify(type)} is not supported`);
   }
-}
-
-function literal(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
 }
 
 /** A file's path as a SQL literal DuckDB's readers take for that file alone: they glob their path ('*', '?', '[...]';

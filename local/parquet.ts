@@ -1,5 +1,6 @@
 // Reads a run's Parquet output back with DuckDB (row count and the first rows), for the summary and the tests.
 import { join } from "node:path";
+import { literal } from "../core/sql";
 import { withConnection } from "./duckdb-instance";
 
 export interface ParquetContents {
@@ -10,7 +11,7 @@ export interface ParquetContents {
 
 /** Reads every *.parquet file directly in `dir`. */
 export async function readParquet(dir: string, limit: number): Promise<ParquetContents> {
-  const files = `'${join(dir, "*.parquet").replace(/'/g, "''")}'`;
+  const files = literal(join(dir, "*.parquet"));
   // On the process's one DuckDB (local/duckdb-instance.ts), which reads each file as it is now.
   return withConnection(async (connection) => {
     const count = await connection.runAndReadAll(`SELECT COUNT(*)::INTEGER AS n FROM read_parquet(${files})`);

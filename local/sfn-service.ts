@@ -153,7 +153,7 @@ const LIBRARY_VALIDATOR = (() => {
 
 /**
  * The library checks each definition it is given with asl-validator, which compiles its JSON schemas on every call
- * (0.15-0.4 s of CPU per execution service): a definition that passed once is not checked again (the build cache,
+ * (about 0.3-0.4 s of CPU a call): a definition that passed once is not checked again (the build cache,
  * as asl/loader.ts does for its own check). One that fails is never remembered, so it fails every time.
  */
 function libraryMachine(definition: StateMachineDefinition): StateMachine {

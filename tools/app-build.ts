@@ -7,6 +7,7 @@
 // recorded on its own, per project folder: an app rebuilt while none of their inputs changed (an edit of local/) reuses
 // it, as does another app of the folder that loads them.
 import { closeSync, existsSync, openSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, extname, isAbsolute, join, relative, resolve } from "node:path";
 import { build, type BuildOptions, type BuildResult, type Loader, type Plugin } from "esbuild";
 import { cacheEnabled, readCache, writeCache } from "../core/build-cache";
@@ -16,12 +17,38 @@ import { FUNCTIONS } from "../core/topology";
 import { APP_DIR, appFiles, handlersRecordName, readRecord, removeOldSynthApp, removeUnnamedAppFiles, type AppRecord, type HandlersRecord } from "./app-records";
 
 /**
- * Packages left out of the file, required from node_modules when used: esbuild and DuckDB have native binaries;
+ * Packages left out of the file, required from node_modules when used (as node resolves them from the importing file:
+ * externalFromImporter): esbuild and DuckDB have native binaries;
  * asl-validator (with ajv) is loaded only when a definition is not in the build cache; dynalite requires its
  * actions by a computed name without extension, which esbuild's glob requires do not match; the HCL tools load
  * WebAssembly beside them and require a `performance` package that does not exist.
  */
 export const APP_EXTERNAL = ["esbuild", "@duckdb/node-api", "asl-validator", "dynalite", "@cdktf/hcl-tools", "@cdktf/hcl2json"];
+
+/**
+ * Each import of a package of APP_EXTERNAL (a subpath too) left as a require() of the file node loads for it from the
+ * importing file's folder, by absolute path: left as `require("<name>")`, the app would resolve it from its own folder
+ * (the cache folder, so the project's top-level node_modules), while a bundled package may depend on another version
+ * nested in its own node_modules (aws-local-stepfunctions on asl-validator 3, the project on asl-validator 4): the
+ * app would run another version than tsx and node do. Resolved as node's require does (the app requires it; import()
+ * becomes require() too) from esbuild's resolveDir, a real path, as node's is for a package file. A package node cannot
+ * resolve from there is left to esbuild's `external`, required by name at run time (it fails then, as under node).
+ * The files resolved are inputs of the build's record (externalInputs).
+ */
+const externalFromImporter: Plugin = {
+  name: "external-from-importer",
+  setup(build) {
+    const filter = new RegExp(`^(?:${APP_EXTERNAL.map(escapeRegExp).join("|")})(?:/|$)`);
+    build.onResolve({ filter }, ({ path, resolveDir, kind }) => {
+      if (kind === "entry-point" || !resolveDir) return undefined;
+      try {
+        return { path: createRequire(join(resolveDir, "<importer>")).resolve(path), external: true };
+      } catch {
+        return undefined;
+      }
+    });
+  },
+};
 
 /** What the local runtime loads by path, once per cold start: each function's handler (local/runtime.ts coldStart). */
 export const HANDLER_ENTRIES = Object.values(FUNCTIONS).map((spec) => `functions/${spec.entry}/handler.ts`);
@@ -43,10 +70,10 @@ export function appOptions(entryPoints: Record<string, string>): BuildOptions {
     target: "node20",
     format: "cjs",
     external: APP_EXTERNAL,
+    plugins: [externalFromImporter], // before ownLocation (buildLocated adds it)
     // import() of an external becomes require(): the app runs as a vm.Script (for V8's code cache), which has no
     // loader for import().
     supported: { "dynamic-import": false },
-    // ownLocation: buildLocated adds it.
     logLevel: "silent",
     absWorkingDir: PROJECT_ROOT,
   };
@@ -137,6 +164,27 @@ export async function buildLocated(options: BuildOptions, learned: ReadonlySet<s
 
 /** The files a build read, absolute (esbuild names them relative to its working folder `dir`). */
 const inputFiles = (result: BuildResult, dir: string) => Object.keys(result.metafile!.inputs).map((input) => resolve(dir, input));
+
+/**
+ * The files the build's externals resolved to (externalFromImporter), each with its package's package.json (which
+ * decides that file): the bundle requires them by path, so one gone (a reinstall laid node_modules out otherwise) or
+ * changed rebuilds it. A copy nested closer to an importer that appears later is, like a move of a bundled package,
+ * left to the record's lockfile hash (npm lays node_modules out from the lockfile).
+ */
+function externalInputs(result: BuildResult): string[] {
+  const files = new Set<string>();
+  for (const { imports } of Object.values(result.metafile!.inputs)) {
+    for (const { path, external } of imports) {
+      if (!external || !isAbsolute(path)) continue;
+      files.add(path);
+      const at = path.lastIndexOf("/node_modules/");
+      if (at < 0) continue; // a package linked in from elsewhere: its file alone
+      const [scope, name] = path.slice(at + "/node_modules/".length).split("/");
+      files.add(join(path.slice(0, at), "node_modules", scope, ...(scope.startsWith("@") ? [name] : []), "package.json"));
+    }
+  }
+  return [...files];
+}
 
 /**
  * The files ownLocation rewrote in earlier builds, every app's of every project folder on this node_modules (a handful:
@@ -247,7 +295,7 @@ export async function buildApp(entry: string, recordName: string): Promise<Built
   // Built now: cached for the project folder's next app build (its own record), unless one of their inputs changed.
   const handlersRecorded = handlers?.built.length ? recordInputs(handlers.inputs, PROJECT_ROOT, start) : undefined;
   // An input changed during the build: the app runs as built, but is not cached (the next launch builds it again).
-  const inputs = [...new Set([...inputFiles(app.result, PROJECT_ROOT), ...EXTRA_INPUTS, ...(handlers?.inputs ?? [])])];
+  const inputs = [...new Set([...inputFiles(app.result, PROJECT_ROOT), ...externalInputs(app.result), ...EXTRA_INPUTS, ...(handlers?.inputs ?? [])])];
   const recorded = recordInputs(inputs, PROJECT_ROOT, start);
   // Content-named, written before any record that names them: a launch reading the previous record still finds its
   // files, and two launches building at once write the same bytes under the same names.
@@ -301,7 +349,7 @@ async function buildHandlers(learned: ReadonlySet<string> | undefined): Promise<
   const { result, rewritten } = await buildLocated(appOptions(Object.fromEntries(HANDLER_ENTRIES.map((file) => [entryName(file), file]))), learned);
   const built = HANDLER_ENTRIES.map((file) => output(result, entryName(file)));
   const entries = Object.fromEntries(HANDLER_ENTRIES.map((file, i) => [file, built[i]]));
-  return { entries, built, inputs: [...new Set([...inputFiles(result, PROJECT_ROOT), ...EXTRA_INPUTS])], rewritten };
+  return { entries, built, inputs: [...new Set([...inputFiles(result, PROJECT_ROOT), ...externalInputs(result), ...EXTRA_INPUTS])], rewritten };
 }
 
 const names = (entries: Record<string, BuiltFile | CachedFile>) => Object.fromEntries(Object.entries(entries).map(([source, f]) => [source, name(f)]));

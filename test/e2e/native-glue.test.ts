@@ -5,11 +5,12 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "chai";
 import { allStates } from "../../asl/loader";
 import { DEFAULT_CONFIG_FILE, definitionPath, loadConfig, parseConfig, resourceNames, scriptsDir, type EtlConfig } from "../../core/config";
+import { literal } from "../../core/sql";
 import { writeDatasetSamples } from "../../local/dataset-samples";
+import { withConnection } from "../../local/duckdb-instance";
 import { runLocalWorkflow, type RunReport } from "../../local/runtime";
 import { jobStateName } from "../support/asl-states";
 import { runCli } from "../support/cli";
@@ -83,17 +84,8 @@ function nativeConfig(root: string): EtlConfig {
   return parseConfig(raw, { source: "native-glue variant of the active configuration", rootDir: root });
 }
 
-async function sortedRows(dir: string): Promise<string> {
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
-  try {
-    const result = await connection.runAndReadAll(`SELECT * FROM read_parquet('${join(dir, "*.parquet")}') ORDER BY ALL`);
-    return JSON.stringify(result.getRowObjectsJson());
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
+const sortedRows = (dir: string): Promise<string> =>
+  withConnection(async (connection) => JSON.stringify((await connection.runAndReadAll(`SELECT * FROM read_parquet(${literal(join(dir, "*.parquet"))}) ORDER BY ALL`)).getRowObjectsJson()));
 
 describe("native Glue integration replacing a dataset job's runner task (done-when)", function () {
   this.timeout(300_000); // two local runs in one case: a minute or more each on a loaded machine

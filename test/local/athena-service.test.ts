@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { BatchGetQueryExecutionCommand, GetQueryExecutionCommand, ListQueryExecutionsCommand, StopQueryExecutionCommand } from "@aws-sdk/client-athena";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
+import { whileDetachRefused } from "../support/duckdb";
 import { parquetRows } from "../support/parquet";
 import { BUCKET, localAthenaHarness, WORKGROUP } from "../support/local-athena";
 import { athenaCounts } from "../../core/athena-counts";
@@ -19,6 +20,7 @@ import { readSchemaFile } from "../../core/schema-file";
 import { STAGING_URI_MARKER } from "../../core/job-spec";
 import { runTransformation } from "../../local/etl-engine";
 import { prunedPaths } from "../../local/athena-execution";
+import { withConnection } from "../../local/duckdb-instance";
 import { snakeCase } from "../../local/csv";
 import { splitCsvLine } from "../csv-line";
 import { datasetSchema, sampleCsv } from "../support/samples";
@@ -272,6 +274,30 @@ describe("local/athena-service", () => {
     expect((await h.waitForFinal(notUnload.QueryExecutionId!)).Status?.StateChangeReason).to.match(/UNLOAD .* statements only/);
     const badTable = await h.startQuery(`UNLOAD (SELECT * FROM "${config.glue.databaseName}"."nope") TO 's3://${BUCKET}/staging/q/' WITH (format = 'PARQUET')`);
     expect((await h.waitForFinal(badTable.QueryExecutionId!)).Status?.StateChangeReason).to.match(/TABLE_NOT_FOUND.*nope/);
+  });
+
+  it("refuses a statement that holds more than one, as Athena does, and runs neither", async () => {
+    await h.start();
+    const statement = `UNLOAD (SELECT 1 AS x) TO '/tmp/j' (FORMAT csv); SET GLOBAL memory_limit='10MB'; --) TO 's3://${BUCKET}/staging/two/' WITH (format = 'PARQUET')`;
+    const limit = () => withConnection(async (c) => (await c.runAndReadAll("SELECT current_setting('memory_limit') AS v")).getRowObjectsJson()[0].v);
+    const before = await limit();
+    const { QueryExecutionId } = await h.startQuery(statement);
+    const done = await h.waitForFinal(QueryExecutionId!);
+    expect(done.Status?.State).to.equal("FAILED");
+    expect(done.Status?.StateChangeReason).to.equal(`local Athena: only one SQL statement is allowed, got: ${statement}`);
+    expect(done.Status?.AthenaError?.ErrorCategory).to.equal(2);
+    expect(await limit()).to.equal(before);
+  });
+
+  it("publishes a statement's output only once its scratch database is detached: a failed detach fails it, naming the database, and writes nothing", async () => {
+    await h.start();
+    await h.put(`${RAW}a.csv`, sample());
+    const done = await whileDetachRefused(async () => h.waitForFinal((await h.startQuery(statementTo(`s3://${BUCKET}/staging/undetached/`))).QueryExecutionId!));
+    expect(done.Status?.State).to.equal("FAILED");
+    const reason = done.Status?.StateChangeReason ?? "";
+    expect(reason).to.match(/^local DuckDB: could not detach scratch database scratch_[0-9a-f]{32}: detach refused$/);
+    expect(await h.keysUnder("staging/undetached/")).to.deep.equal([]);
+    await withConnection((c) => c.run(`DETACH DATABASE ${/scratch_\w+/.exec(reason)![0]}`));
   });
 
   it("cancels a queued query on StopQueryExecution and writes nothing; stopping a finished query changes nothing", async () => {

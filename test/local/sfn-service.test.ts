@@ -1,5 +1,5 @@
 import { createHook } from "node:async_hooks";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import {
   CreateActivityCommand,
   DescribeExecutionCommand,
@@ -77,10 +77,22 @@ describe("local/sfn-service", () => {
     expect(await promise).to.equal(7);
   });
 
-  it("the library's definition check, loaded only when called (local/sfn/lazy-validator.ts), still refuses an invalid definition", async () => {
-    // One call: asl-validator compiles its schemas on every call (~0.5 s of CPU).
-    const { StateMachine } = await import("aws-local-stepfunctions");
-    expect(() => new StateMachine({ StartAt: "A", States: { A: { Type: "Pass", Next: "Nowhere" } } } as never)).to.throw(/State machine definition is invalid[\s\S]*Nowhere/);
+  it("loads the library's definition check at its first call, not with the library (local/sfn/lazy-validator.ts), and it still refuses an invalid definition", () => {
+    // A fresh copy of the library, its validator and the stand-in module, as a process that has loaded none of them.
+    const files = [require.resolve("aws-local-stepfunctions"), require.resolve("../../local/sfn/lazy-validator")];
+    files.push(require.resolve("asl-validator", { paths: [dirname(files[0])] }), require.resolve("asl-validator"));
+    const saved = files.map((file) => require.cache[file]);
+    files.forEach((file) => delete require.cache[file]);
+    try {
+      const { validatorLoaded } = require(files[1]) as typeof import("../../local/sfn/lazy-validator");
+      const { StateMachine } = require(files[0]) as typeof import("aws-local-stepfunctions");
+      expect(validatorLoaded(), "loaded with the library").to.equal(false);
+      // One call: asl-validator compiles its schemas on every call (about 0.3-0.4 s of CPU).
+      expect(() => new StateMachine({ StartAt: "A", States: { A: { Type: "Pass", Next: "Nowhere" } } } as never)).to.throw(/State machine definition is invalid[\s\S]*Nowhere/);
+      expect(validatorLoaded(), "loaded by the call").to.equal(true);
+    } finally {
+      files.forEach((file, i) => (saved[i] ? (require.cache[file] = saved[i]) : delete require.cache[file]));
+    }
   });
 
   describe("activities", () => {

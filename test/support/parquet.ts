@@ -1,22 +1,21 @@
 // Parquet read back with DuckDB, for tests that check what an engine wrote.
 import type { DuckDBConnection } from "@duckdb/node-api";
+import { literal } from "../../core/sql";
 import { withConnection } from "../../local/duckdb-instance";
 
 export type Row = Record<string, unknown>;
 
 /** On the process's one in-memory DuckDB (local/duckdb-instance.ts: its file cache off, so a test that rewrites an
  * output at the same path reads the file as it is now); each read has a connection of its own and creates nothing. */
-const query = <T>(run: (connection: Connection, list: string) => Promise<T>, files: string[]): Promise<T> =>
-  withConnection((connection) => run(connection, `[${files.map((f) => `'${f}'`).join(", ")}]`));
-
-type Connection = DuckDBConnection;
+const query = <T>(run: (connection: DuckDBConnection, list: string) => Promise<T>, files: string[]): Promise<T> =>
+  withConnection((connection) => run(connection, `[${files.map(literal).join(", ")}]`));
 
 // @duckdb/node-api decodes text with a TextDecoder that drops a leading U+FEFF (a byte order mark) from every value,
 // so text columns are read as their bytes and decoded here, keeping it: an engine that kept one must be seen to.
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** Column names and types of `source` (a FROM clause), and its rows as JSON values, text exactly as stored. */
-export async function jsonRows(connection: Connection, source: string): Promise<{ columns: Array<[string, string]>; rows: unknown[][] }> {
+export async function jsonRows(connection: DuckDBConnection, source: string): Promise<{ columns: Array<[string, string]>; rows: unknown[][] }> {
   const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
   const columns = described.getRowObjectsJson().map((r) => [String(r.column_name), String(r.column_type)] as [string, string]);
   const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;

@@ -159,17 +159,31 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(1, root));
     // Records every package a process requires (through node's loader: the packages the build leaves out, and tsx),
     // and in PACKAGES_FILE.with-tsx those first required while tsx's hooks were registered (a ".ts" loader other than
-    // the one node had when the preload ran: Node 20 has none, newer Node may have its own).
+    // the one node had when the preload ran: Node 20 has none, newer Node may have its own). The app requires a package
+    // it leaves out by the file node resolved for it from the importing file (tools/app-build.ts): recorded as the
+    // request naming that file from its package's folder would be (the package's name for its main file).
     writeFileSync(
       join(scratch, "record-packages.cjs"),
       `const Module = require("node:module");\nconst { appendFileSync } = require("node:fs");\nconst load = Module._load;\nconst seen = new Set();\nconst nodeTs = Module._extensions[".ts"];\n` +
-        `Module._load = function (request, ...rest) {\n` +
+        `const named = (request) => {\n` +
+        `  const at = request.startsWith("/") ? request.lastIndexOf("/node_modules/") : -1;\n` +
+        `  if (at < 0) return request;\n` +
+        `  const parts = request.slice(at + "/node_modules/".length).split("/");\n` +
+        `  const name = parts.slice(0, parts[0].startsWith("@") ? 2 : 1).join("/");\n` +
+        `  if (name.startsWith(".")) return request;\n` +
+        `  try {\n` +
+        `    if (require.resolve(name, { paths: [request.slice(0, at)] }) === request) return name;\n` +
+        `  } catch {}\n` +
+        `  return request.slice(at + "/node_modules/".length);\n` +
+        `};\n` +
+        `Module._load = function (fileOrRequest, ...rest) {\n` +
+        `  const request = named(fileOrRequest);\n` +
         `  if (!/^(node:|[.\\/])/.test(request) && !Module.isBuiltin(request)) {\n` +
         `    appendFileSync(process.env.PACKAGES_FILE, request + "\\n");\n` +
         `    if (!seen.has(request) && Module._extensions[".ts"] !== nodeTs) appendFileSync(process.env.PACKAGES_FILE + ".with-tsx", request + "\\n");\n` +
         `    seen.add(request);\n` +
         `  }\n` +
-        `  return load.call(this, request, ...rest);\n};\n`,
+        `  return load.call(this, fileOrRequest, ...rest);\n};\n`,
     );
     // Records the entry points of each esbuild build the process makes, one JSON line each, in BUILDS_FILE.
     writeFileSync(
@@ -534,6 +548,27 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     } finally {
       rmSync(lockFile, { force: true });
     }
+  });
+
+  it("requires a package it leaves out as node would from the importing file: aws-local-stepfunctions' own asl-validator, not the project's", async () => {
+    // aws-local-stepfunctions (bundled) depends on asl-validator (left out, APP_EXTERNAL) in a version of its own,
+    // nested in its node_modules; the project on another one, at the top. Node (and tsx, as the tests run the
+    // library) loads the nested copy for it: so must the app, which runs from the cache folder.
+    const loadedValidator = `JSON.stringify(Object.keys(require.cache).filter((file) => file.includes("/asl-validator/")).sort())`;
+    const underNode = spawnSync(process.execPath, ["-e", `require("aws-local-stepfunctions");\nconsole.log(${loadedValidator});`], { cwd: root, encoding: "utf8" });
+    expect(underNode.status, underNode.stderr).to.equal(0);
+    const expected = JSON.parse(underNode.stdout) as string[];
+    // What the case tells apart: the library's copy is not the one the app's own folder resolves.
+    const fromAppFolder = realpathSync(require.resolve("asl-validator", { paths: [join(root, relative(PROJECT_ROOT, APP_DIR))] }));
+    expect(expected, "the library's asl-validator under node").to.not.be.empty.and.not.include(fromAppFolder);
+    const entry = "extern-probe.ts";
+    writeFileSync(join(root, entry), `import { StateMachine } from "aws-local-stepfunctions";\nconsole.log(typeof StateMachine === "function" && ${loadedValidator});\n`);
+    const launched = await launch([entry]);
+    expect(launched.code, launched.stderr).to.equal(0);
+    const loaded = JSON.parse(launched.stdout) as string[];
+    const copies = (files: string[]) => [...new Set(files.map((file) => file.slice(0, file.lastIndexOf("/asl-validator/") + "/asl-validator".length)))];
+    expect(copies(loaded), "the copy of asl-validator the launched app loaded").to.deep.equal(copies(expected));
+    expect(loaded, "its files").to.deep.equal(expected);
   });
 
   it("loads no package before the arguments parse: `npm start -- --help` neither DuckDB nor dynalite (nor tsx)", async () => {
