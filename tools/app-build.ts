@@ -6,7 +6,7 @@
 // on its own for the launcher, and a source map per file for the launcher's stack traces. The handlers' build is also
 // recorded on its own, per project folder: an app rebuilt while none of their inputs changed (an edit of local/) reuses
 // it, as does another app of the folder that loads them.
-import { existsSync, openSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, extname, isAbsolute, join, relative, resolve } from "node:path";
 import { build, type BuildOptions, type BuildResult, type Loader, type Plugin } from "esbuild";
@@ -74,7 +74,6 @@ export function appOptions(entryPoints: Record<string, string>): BuildOptions {
     // import() of an external becomes require(): the app runs as a vm.Script (for V8's code cache), which has no
     // loader for import().
     supported: { "dynamic-import": false },
-    // ownLocation: buildLocated adds it.
     logLevel: "silent",
     absWorkingDir: PROJECT_ROOT,
   };
@@ -88,16 +87,13 @@ export function appOptions(entryPoints: Record<string, string>): BuildOptions {
  * module in the build's entry points, as when node runs the file, and the launcher's in every other file: esbuild
  * replaces it (define, so in code only, never in a string or comment) by a variable the bundle's first line sets to
  * the launcher's and an entry point's own declaration to its module.
- * This plugin looks at every .js/.ts file the build loads; ownLocationOf, at a given set only.
+ * The plugin looks at the entry points and the files of `only` (absolute paths; every .js/.ts file without it): esbuild
+ * calls back for them alone (buildLocated). Each file it looks at is compiled from the text it checked (esbuild does not
+ * read it again); each one it rewrites is added to `rewritten`. Looking at a few files, then checking the others after
+ * the build, saves about 0.35 s of CPU per cold build of local/cli.ts's app and handlers, nothing measurable for
+ * main.ts's (BENCHMARKS.md, session 13).
  */
-export const ownLocation: Plugin = ownLocationOf(undefined);
-
-/**
- * ownLocation for the entry points and the files of `only` (absolute paths; every .js/.ts file without it): esbuild
- * calls back for them alone (a call back per file costs node and esbuild a message and a read each, 0.3 s of CPU for
- * the 564 files of main.ts's app, where a handful need it). Each file it rewrites is added to `rewritten`.
- */
-function ownLocationOf(only: ReadonlySet<string> | undefined, rewritten = new Set<string>()): Plugin {
+function ownLocation(only: ReadonlySet<string> | undefined, rewritten: Set<string>): Plugin {
   return {
     name: "own-location",
     setup(build) {
@@ -108,15 +104,16 @@ function ownLocationOf(only: ReadonlySet<string> | undefined, rewritten = new Se
       const filter = only ? new RegExp(`^(?:${[...new Set([...entries, ...only])].map(escapeRegExp).join("|")})$`) : SOURCE_FILE;
       build.onLoad({ filter }, ({ path }) => {
         const source = readFileSync(path, "utf8");
+        const loaded = { loader: LOADERS[extname(path)], resolveDir: dirname(path) };
         const { located, runsAsScript } = locationNeeds(path, source, entries);
-        if (!located && !runsAsScript) return undefined; // esbuild reads it as usual
+        if (!located && !runsAsScript) return { contents: source, ...loaded }; // the text checked: an edit since changes nothing
         rewritten.add(path);
         const prologue = /^(?:#![^\n]*\n)?(?:\s*(["'])use strict\1;?)?/.exec(source)![0];
         const declared = [
           located ? `var __dirname = ${JSON.stringify(dirname(path))}, __filename = ${JSON.stringify(path)};` : "",
           runsAsScript ? `var ${REQUIRE_MAIN} = module;` : "",
         ].join("");
-        return { contents: `${prologue}${declared}${source.slice(prologue.length)}`, loader: LOADERS[extname(path)], resolveDir: dirname(path) };
+        return { contents: `${prologue}${declared}${source.slice(prologue.length)}`, ...loaded };
       });
     },
   };
@@ -131,40 +128,42 @@ function locationNeeds(path: string, source: string, entries: ReadonlySet<string
 }
 
 /**
- * esbuild's build of `options` with ownLocation for the files of `learned` (those earlier builds found needing it)
- * only, checked after the build: each other .js/.ts file it read is read again and, if it needs ownLocation (a package
- * upgraded, a project file added or edited), or changed since the build started (what esbuild read is then unknown),
- * the build is made again with ownLocation for every file. So no file that needs it is ever built without it.
+ * esbuild's build of `options` with ownLocation for the files of `learned` (those earlier builds found needing it) only,
+ * checked after the build: each other .js/.ts file it read (which esbuild read itself) is read again and, if it needs
+ * its location (a package upgraded, a project file added or edited), or changed since the build started (what esbuild
+ * read is then unknown), the build is made again with ownLocation for every file, which compiles each file from the text
+ * it checked. So no file that needs its location is built without it, whenever it is edited.
  * Without `learned` (none yet, or ETL_BUILD_CACHE=off) that build is the only one. Returns the files rewritten too.
  */
 export async function buildLocated(options: BuildOptions, learned: ReadonlySet<string> | undefined): Promise<{ result: BuildResult; rewritten: Set<string> }> {
-  if (learned) {
-    const startedAt = Date.now();
+  const buildWith = async (only: ReadonlySet<string> | undefined) => {
     const rewritten = new Set<string>();
-    const result = await build({ ...options, metafile: true, plugins: [...(options.plugins ?? []), ownLocationOf(learned, rewritten)] });
-    const entries = entryFiles(options);
-    const others = inputFiles(result, options).filter((file) => SOURCE_FILE.test(file) && !learned.has(file) && !entries.has(file));
-    const missed = (file: string) => {
-      try {
-        const { located, runsAsScript } = locationNeeds(file, readFileSync(file, "utf8"), entries);
-        return located || runsAsScript;
-      } catch {
-        return true; // gone: built again (and esbuild says why if it cannot)
-      }
-    };
-    // Read before the change times are looked at: a file edited after its read counts as changed.
-    const changed = (file: string) => {
-      const stat = statSync(file, { throwIfNoEntry: false });
-      return !stat || stat.ctimeMs >= startedAt - CHANGE_TIME_SLACK_MS;
-    };
-    if (!others.some(missed) && !others.some(changed)) return { result, rewritten };
-  }
-  const rewritten = new Set<string>();
-  return { result: await build({ ...options, metafile: true, plugins: [...(options.plugins ?? []), ownLocationOf(undefined, rewritten)] }), rewritten };
+    const result = await build({ ...options, metafile: true, plugins: [...(options.plugins ?? []), ownLocation(only, rewritten)] });
+    return { result, rewritten };
+  };
+  if (!learned) return buildWith(undefined);
+  const startedAt = Date.now();
+  const built = await buildWith(learned);
+  const entries = entryFiles(options);
+  const others = inputFiles(built.result, options.absWorkingDir ?? process.cwd()).filter((file) => SOURCE_FILE.test(file) && !learned.has(file) && !entries.has(file));
+  const missed = (file: string) => {
+    try {
+      const { located, runsAsScript } = locationNeeds(file, readFileSync(file, "utf8"), entries);
+      return located || runsAsScript;
+    } catch {
+      return true; // gone: built again (and esbuild says why if it cannot)
+    }
+  };
+  // Read before the change times are looked at: a file edited after its read counts as changed.
+  const changed = (file: string) => {
+    const stat = statSync(file, { throwIfNoEntry: false });
+    return !stat || stat.ctimeMs >= startedAt - CHANGE_TIME_SLACK_MS;
+  };
+  return others.some(missed) || others.some(changed) ? buildWith(undefined) : built;
 }
 
-/** The files a build read, absolute (esbuild names them relative to its working folder). */
-const inputFiles = (result: BuildResult, options: BuildOptions) => Object.keys(result.metafile!.inputs).map((input) => resolve(options.absWorkingDir ?? process.cwd(), input));
+/** The files a build read, absolute (esbuild names them relative to its working folder `dir`). */
+const inputFiles = (result: BuildResult, dir: string) => Object.keys(result.metafile!.inputs).map((input) => resolve(dir, input));
 
 /**
  * The files the build's externals resolved to (externalFromImporter), each with its package's package.json (which
@@ -188,29 +187,44 @@ function externalInputs(result: BuildResult): string[] {
 }
 
 /**
- * The files ownLocation rewrote in earlier builds, every app's (a handful: core/config.ts, cdktf's fs helper, ...), in
- * the build cache: project files by their path in the project folder (so a copy of it learns from this checkout's),
- * others (packages, whose real path esbuild names) by their absolute path.
+ * The files ownLocation rewrote in earlier builds, every app's of every project folder on this node_modules (a handful:
+ * core/config.ts, cdktf's fs helper, ...), in the build cache: project files by their path in the project folder (so a
+ * copy of it learns from this checkout's), packages by the absolute real path esbuild names them by (the same for every
+ * folder linking this node_modules).
  */
 const LEARNED_KEY = "own-location.json";
 
-function learnedFiles(): Set<string> | undefined {
+/** The list as stored; none when there is none or it is not a list of file names (every file is then looked at). */
+function storedLearned(): string[] | undefined {
   try {
-    const files = JSON.parse(readCache(LEARNED_KEY)?.toString("utf8") ?? "null") as string[] | null;
-    // By its real path too, as esbuild names it: a copy of the project reaches packages through a link to node_modules.
-    return files ? new Set(files.map((file) => resolve(PROJECT_ROOT, file)).flatMap((file) => (existsSync(file) ? [file, realpathSync(file)] : []))) : undefined;
+    const files: unknown = JSON.parse(readCache(LEARNED_KEY)?.toString("utf8") ?? "null");
+    return Array.isArray(files) && files.every((file) => typeof file === "string") ? files : undefined;
   } catch {
-    return undefined; // unreadable: every file looked at
+    return undefined;
   }
 }
 
-/** Adds what a build rewrote to the learned files (those gone dropped), when it adds any. */
-function learn(learned: ReadonlySet<string> | undefined, rewritten: Iterable<string>): void {
-  const all = new Set(learned);
-  for (const file of rewritten) all.add(file);
-  if (learned && all.size === learned.size) return;
-  const kept = [...all].filter((file) => existsSync(file)).map((file) => (file.startsWith(`${PROJECT_ROOT}/`) ? relative(PROJECT_ROOT, file) : file));
-  writeCache(LEARNED_KEY, JSON.stringify(kept.sort()));
+/** The learned files of this project folder, absolute: by their real path too, as esbuild names them (a copy of the project reaches packages through a link to node_modules). */
+function learnedFiles(): Set<string> | undefined {
+  const files = storedLearned()?.map((file) => resolve(PROJECT_ROOT, file));
+  try {
+    return files && new Set(files.flatMap((file) => (existsSync(file) ? [file, realpathSync(file)] : [])));
+  } catch {
+    return undefined; // one removed meanwhile: every file looked at
+  }
+}
+
+/**
+ * Adds what a build rewrote to the list, read again just before (another launch's additions since are kept), and writes
+ * it if that changes it. Project files absent from this folder stay (another folder's, or a newer checkout's); packages
+ * gone go. (Two launches writing at the same moment can still lose one's addition: its next build misses, builds again.)
+ */
+function learn(rewritten: Iterable<string>): void {
+  const stored = storedLearned();
+  const kept = (stored ?? []).filter((file) => !isAbsolute(file) || existsSync(file));
+  const added = [...rewritten].map((file) => (file.startsWith(`${PROJECT_ROOT}/`) && !file.includes("/node_modules/") ? relative(PROJECT_ROOT, file) : file));
+  const all = [...new Set([...kept, ...added])].sort();
+  if (JSON.stringify(all) !== JSON.stringify(stored)) writeCache(LEARNED_KEY, JSON.stringify(all));
 }
 
 /** What `require.main` becomes in the app (named so that no bundled file has a variable of that name). */
@@ -255,8 +269,10 @@ export interface BuiltApp {
 }
 
 /** The handlers' entry points of an app: built with it, or an earlier build's (cachedHandlers). */
-interface Handlers {
+export interface Handlers {
   entries: Record<string, BuiltFile | CachedFile>;
+  /** Those built now (none when reused from the cache). */
+  built: BuiltFile[];
   /** What their build read, EXTRA_INPUTS included. */
   inputs: string[];
   /** The files their build gave their own location (ownLocation), if it was built now. */
@@ -269,13 +285,19 @@ export async function buildApp(entry: string, recordName: string): Promise<Built
   const learned = learnedFiles();
   const app = await buildLocated(appOptions({ main: entry, check: "core/build-inputs.ts" }), learned);
   const runsHandlers = LOADS_ENTRIES in app.result.metafile!.inputs;
-  const handlers = runsHandlers ? (start && cachedHandlers()) || (await buildHandlers(learned)) : undefined;
-  learn(learned, [...app.rewritten, ...(handlers?.rewritten ?? [])]);
+  // Told of what the app's build rewrote too: a file newly needing its location (a package upgraded) costs one rebuild, not two.
+  const handlers = runsHandlers ? (start && cachedHandlers()) || (await buildHandlers(learned && new Set([...learned, ...app.rewritten]))) : undefined;
+  learn([...app.rewritten, ...(handlers?.rewritten ?? [])]);
   const main = output(app.result, "main");
   const entries = handlers?.entries ?? {};
   const built = (cached: boolean): BuiltApp => ({ main, entries, cached });
   if (!start) return built(false);
-  // Content-named, written before the record that names them: a launch reading the previous record still finds its
+  // Built now: cached for the project folder's next app build (its own record), unless one of their inputs changed.
+  const handlersRecorded = handlers?.built.length ? recordInputs(handlers.inputs, PROJECT_ROOT, start) : undefined;
+  // An input changed during the build: the app runs as built, but is not cached (the next launch builds it again).
+  const inputs = [...new Set([...inputFiles(app.result, PROJECT_ROOT), ...externalInputs(app.result), ...EXTRA_INPUTS, ...(handlers?.inputs ?? [])])];
+  const recorded = recordInputs(inputs, PROJECT_ROOT, start);
+  // Content-named, written before any record that names them: a launch reading the previous record still finds its
   // files, and two launches building at once write the same bytes under the same names.
   const writeFiles = (files: BuiltFile[]) => {
     for (const f of files) {
@@ -283,20 +305,14 @@ export async function buildApp(entry: string, recordName: string): Promise<Built
       writeCache(`apps/${name(f)}.map`, f.map);
     }
   };
+  if (handlersRecorded || recorded) writeFiles(handlers?.built ?? []);
   const superseded: string[] = [];
-  // Built now: cached for the project folder's next app build (its own record), unless one of their inputs changed.
-  const builtHandlers = Object.values(entries).filter((f): f is BuiltFile => "code" in f);
-  const handlersRecorded = builtHandlers.length > 0 && recordInputs(handlers!.inputs, PROJECT_ROOT, start);
   if (handlersRecorded) {
     const recordFile = handlersRecordName(PROJECT_ROOT);
     superseded.push(...Object.values(readRecord<HandlersRecord>(join(APP_DIR, recordFile))?.entries ?? {}));
-    writeFiles(builtHandlers);
     const record: HandlersRecord = { ...handlersRecorded, root: PROJECT_ROOT, entries: names(entries) };
     writeCache(`apps/${recordFile}`, JSON.stringify(record));
   }
-  // An input changed during the build: the app runs as built, but is not cached (the next launch builds it again).
-  const inputs = [...new Set([...inputFiles(app.result, { absWorkingDir: PROJECT_ROOT }), ...externalInputs(app.result), ...EXTRA_INPUTS, ...(handlers?.inputs ?? [])])];
-  const recorded = recordInputs(inputs, PROJECT_ROOT, start);
   if (recorded) {
     const check = output(app.result, "check");
     const previous = readRecord(join(APP_DIR, recordName));
@@ -310,15 +326,20 @@ export async function buildApp(entry: string, recordName: string): Promise<Built
   return built(recorded !== undefined);
 }
 
-/** The handlers' build cached for this project folder, if every file it read is unchanged and its bundles are there. */
-function cachedHandlers(): Handlers | undefined {
+/**
+ * The handlers' build cached for the project folder `root`, if it has every handler, every file it read is unchanged and
+ * its bundles are there: opened, as the launcher opens a cached app's (tools/launch.cjs currentBuild).
+ */
+export function cachedHandlers(root = PROJECT_ROOT): Handlers | undefined {
+  const entries: Record<string, CachedFile> = {};
   try {
-    const record = readRecord<HandlersRecord>(join(APP_DIR, handlersRecordName(PROJECT_ROOT)));
-    if (!record || record.root !== PROJECT_ROOT || Object.keys(record.entries).sort().join("\0") !== [...HANDLER_ENTRIES].sort().join("\0")) return undefined;
-    if (!inputsUnchanged(record, PROJECT_ROOT)) return undefined;
-    const entries = Object.fromEntries(Object.entries(record.entries).map(([source, file]) => [source, { file: join(APP_DIR, file), fd: openSync(join(APP_DIR, file), "r") }]));
-    return { entries, inputs: record.inputs, rewritten: [] };
+    const record = readRecord<HandlersRecord>(join(APP_DIR, handlersRecordName(root)));
+    if (!record || record.root !== root || Object.keys(record.entries).sort().join("\0") !== [...HANDLER_ENTRIES].sort().join("\0")) return undefined;
+    if (!inputsUnchanged(record, root)) return undefined;
+    for (const [source, file] of Object.entries(record.entries)) entries[source] = { file: join(APP_DIR, file), fd: openSync(join(APP_DIR, file), "r") };
+    return { entries, built: [], inputs: record.inputs, rewritten: [] };
   } catch {
+    for (const { fd } of Object.values(entries)) closeSync(fd);
     return undefined; // a bundle gone, an unreadable record: built again
   }
 }
@@ -326,8 +347,9 @@ function cachedHandlers(): Handlers | undefined {
 /** Every handler of HANDLER_ENTRIES as an entry point, in one build. */
 async function buildHandlers(learned: ReadonlySet<string> | undefined): Promise<Handlers> {
   const { result, rewritten } = await buildLocated(appOptions(Object.fromEntries(HANDLER_ENTRIES.map((file) => [entryName(file), file]))), learned);
-  const entries = Object.fromEntries(HANDLER_ENTRIES.map((file) => [file, output(result, entryName(file))]));
-  return { entries, inputs: [...new Set([...inputFiles(result, { absWorkingDir: PROJECT_ROOT }), ...externalInputs(result), ...EXTRA_INPUTS])], rewritten };
+  const built = HANDLER_ENTRIES.map((file) => output(result, entryName(file)));
+  const entries = Object.fromEntries(HANDLER_ENTRIES.map((file, i) => [file, built[i]]));
+  return { entries, built, inputs: [...new Set([...inputFiles(result, PROJECT_ROOT), ...externalInputs(result), ...EXTRA_INPUTS])], rewritten };
 }
 
 const names = (entries: Record<string, BuiltFile | CachedFile>) => Object.fromEntries(Object.entries(entries).map(([source, f]) => [source, name(f)]));

@@ -1,10 +1,12 @@
 // tools/app-records.ts: the removal of cached apps: a file is removed only when no other record names it (the compiled check
 // and the handlers' bundles are content-named, shared by every entry point and project folder using this node_modules).
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { expect } from "chai";
+import { recordInputs, startBuild } from "../../core/build-inputs";
+import { cachedHandlers, HANDLER_ENTRIES, type CachedFile } from "../../tools/app-build";
 import { APP_DIR, appRecords, handlersRecordName, OLD_SYNTH_APP_DIR, oldSynthAppDir, removeAppBuild, removeOldSynthApp, type AppRecord, type HandlersRecord } from "../../tools/app-records";
 
 describe("tools/app-records: removeAppBuild", () => {
@@ -96,5 +98,60 @@ describe("tools/app-records: removeOldSynthApp", () => {
     expect(existsSync(old)).to.equal(false);
     expect(existsSync(kept), "the launcher's own folder").to.equal(true);
     expect(() => removeOldSynthApp(root)).to.not.throw();
+  });
+});
+
+describe("tools/app-build: cachedHandlers, the handlers' record reused only while it is the folder's current build of them", () => {
+  const id = randomUUID().slice(0, 8);
+  let root: string;
+  const bundles = HANDLER_ENTRIES.map((_, i) => `handler-${i}-${id}.js`);
+  const write = (record: HandlersRecord) => writeFileSync(join(APP_DIR, handlersRecordName(root)), JSON.stringify(record));
+  let current: HandlersRecord;
+  const openFds = () => readdirSync("/proc/self/fd").length;
+
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), "etl-cached-handlers-"));
+    writeFileSync(join(root, "package-lock.json"), "{}\n");
+    writeFileSync(join(root, "handler.ts"), "export {};\n");
+    mkdirSync(APP_DIR, { recursive: true });
+    for (const file of bundles) writeFileSync(join(APP_DIR, file), "");
+    // Its input's change time well before the build's start, as a record written by a build.
+    const recorded = recordInputs([join(root, "handler.ts")], root, { ...startBuild(root), startedAt: Date.now() + 60_000 })!;
+    current = { ...recorded, root, entries: Object.fromEntries(HANDLER_ENTRIES.map((file, i) => [file, bundles[i]])) };
+  });
+  after(() => {
+    for (const file of [...bundles, handlersRecordName(root)]) rmSync(join(APP_DIR, file), { force: true });
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("reuses the current one, its bundles opened; not one naming other handlers, another folder, a changed lockfile, or a bundle gone (none left open)", () => {
+    write(current);
+    const reused = () => {
+      const found = cachedHandlers(root);
+      for (const { fd } of Object.values(found?.entries ?? {}) as CachedFile[]) closeSync(fd);
+      return found && Object.keys(found.entries).sort();
+    };
+    expect(reused()).to.deep.equal([...HANDLER_ENTRIES].sort());
+    const stale: Record<string, HandlersRecord> = {
+      "a handler fewer": { ...current, entries: Object.fromEntries(HANDLER_ENTRIES.slice(1).map((file) => [file, current.entries[file]])) },
+      "another handler": { ...current, entries: { ...current.entries, "functions/other/handler.ts": bundles[0] } },
+      "another folder's": { ...current, root: `${root}-other` },
+    };
+    for (const [what, record] of Object.entries(stale)) {
+      write(record);
+      expect(reused(), what).to.equal(undefined);
+    }
+    write(current);
+    writeFileSync(join(root, "package-lock.json"), '{"lockfileVersion":3}\n');
+    try {
+      expect(reused(), "the lockfile changed").to.equal(undefined);
+    } finally {
+      writeFileSync(join(root, "package-lock.json"), "{}\n");
+    }
+    expect(reused(), "current again").to.not.equal(undefined);
+    const fds = openFds();
+    rmSync(join(APP_DIR, bundles[bundles.length - 1]));
+    expect(cachedHandlers(root), "its last bundle gone").to.equal(undefined);
+    expect(openFds(), "the bundles opened before it closed again").to.equal(fds);
   });
 });

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpath
 import { tmpdir } from "node:os";
 import { basename, join, relative } from "node:path";
 import { expect } from "chai";
+import { CACHE_DIR } from "../../core/build-cache";
 import { PROJECT_ROOT } from "../../core/config";
 import { FUNCTIONS } from "../../core/topology";
 import { HANDLER_ENTRIES } from "../../tools/app-build";
@@ -402,15 +403,21 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
   const handlerBuild = HANDLER_ENTRIES.map((file) => `handler-${file.split("/")[1]}`);
   /** The copy's record of its handlers' build, which its apps share (tools/app-records.ts). */
   const handlersRecord = () => join(APP_DIR, handlersRecordName(realpathSync(root)));
+  /** The files earlier builds found needing their own location (tools/app-build.ts), shared by every folder on this node_modules. */
+  const learnedFile = join(CACHE_DIR, "own-location.json");
+  const learnedList = () => JSON.parse(readFileSync(learnedFile, "utf8")) as string[];
 
   it("rebuilds the app alone after a file of its own is edited: the handlers' build, whose files are unchanged, is reused", async () => {
     const before = built()!.record;
     const handlersAt = statSync(handlersRecord()).mtimeMs;
     expect(JSON.parse(readFileSync(handlersRecord(), "utf8")).entries, "the handlers' record names the app's handlers").to.deep.equal(before.entries);
     writeFileSync(join(root, PROBE), `${PROBE_SOURCE}export const probeEdition = 2;\n`);
+    // The learned files' list not a list (a foreign write): the app built once, every file looked at, the list repaired.
+    writeFileSync(learnedFile, "{}");
     const edited = await probeBuilds();
     expect(tsxLoaded(edited), "rebuilt").to.equal(true);
     expect(edited.builds, "one esbuild build: the app's").to.deep.equal([["main", "check"]]);
+    expect(learnedList(), "the list written again").to.include.members(["core/config.ts", PROBE]);
     expect(edited.report.bumps).to.deep.equal([1, 2, 1]);
     expect(edited.report.edition, "the cached handler runs").to.equal(1);
     const after = built()!.record;
@@ -432,6 +439,26 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     // after() removes the copy
     writeFileSync(join(root, PROBE), `${PROBE_SOURCE}export const probeEdition = 3;\n`);
     writeFileSync(join(root, HANDLER), handlerSource + handlerProbe(2, root));
+    // The handler edited again during the handlers' build, right after it was read: that build runs, but neither record
+    // is written (the next launch builds both again). With a list of learned files holding no file name: every file
+    // looked at, the list repaired.
+    const preload = join(scratch, "edit-handler-during-build.cjs");
+    writeFileSync(
+      preload,
+      `const fs = require("node:fs");\nconst read = fs.readFileSync;\nlet edited = false;\n` +
+        `fs.readFileSync = function (path, ...rest) {\n  const text = read.call(this, path, ...rest);\n` +
+        `  if (!edited && path === ${JSON.stringify(join(realpathSync(root), HANDLER))}) { edited = true; fs.appendFileSync(path, "\\n// edited during the build\\n"); }\n` +
+        `  return text;\n};\n`,
+    );
+    writeFileSync(learnedFile, "[1]");
+    const recordBefore = readFileSync(join(APP_DIR, built()!.name), "utf8");
+    const during = await launch([PROBE], { preload: [preload] });
+    expect(during.code, during.stderr).to.equal(0);
+    expect(JSON.parse(during.stdout).edition, "the build as read runs").to.equal(2);
+    expect(readFileSync(join(root, HANDLER), "utf8")).to.include("// edited during the build");
+    expect(statSync(handlersRecord()).mtimeMs, "the handlers' record not written").to.equal(handlersAt);
+    expect(readFileSync(join(APP_DIR, built()!.name), "utf8"), "nor the app's").to.equal(recordBefore);
+    expect(learnedList(), "the list written again").to.include.members(["core/config.ts", PROBE]);
     // A build lock left by a process that is gone (killed mid-build) is taken over, not waited for.
     const lockFile = join(APP_DIR, `${built()!.name}.lock`);
     writeFileSync(lockFile, String(spawnSync(process.execPath, ["-e", "0"]).pid));
@@ -460,6 +487,7 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     const builtAt = recordTime();
     const handlersBefore = readFileSync(handlersRecord(), "utf8");
     const handlersAt = statSync(handlersRecord()).mtimeMs;
+    const learnedBefore = { text: readFileSync(learnedFile, "utf8"), at: statSync(learnedFile).mtimeMs };
     const uncached = await probeBuilds({ ETL_BUILD_CACHE: "off" });
     expect(tsxLoaded(uncached), "built, not read from the cache").to.equal(true);
     expect(uncached.builds, "the handlers built too, not reused from the cache").to.deep.equal([["main", "check"], handlerBuild]);
@@ -470,6 +498,7 @@ describe("tools/launch.cjs: the npm scripts' launcher", function () {
     expect(recordTime()).to.equal(builtAt);
     expect(readFileSync(handlersRecord(), "utf8"), "the handlers' record as it was").to.equal(handlersBefore);
     expect(statSync(handlersRecord()).mtimeMs).to.equal(handlersAt);
+    expect({ text: readFileSync(learnedFile, "utf8"), at: statSync(learnedFile).mtimeMs }, "the learned files' list").to.deep.equal(learnedBefore);
   });
 
   it("refuses what is not a .ts file of the project, with exit 2 and the usage; a build error names the file", async () => {

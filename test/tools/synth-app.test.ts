@@ -7,9 +7,9 @@ import { dirname, join, relative } from "node:path";
 import { expect } from "chai";
 import { CACHE_DIR, removeCache, writeCache } from "../../core/build-cache";
 import { PROJECT_ROOT } from "../../core/config";
-import { build, type BuildOptions, type Plugin } from "esbuild";
+import type { BuildOptions, Plugin } from "esbuild";
 import { bundleCacheKey, functionsDirOf } from "../../stacks/bundle";
-import { buildLocated, ownLocation } from "../../tools/app-build";
+import { buildLocated } from "../../tools/app-build";
 import { APP_DIR, appRecords, removeAppBuild } from "../../tools/app-records";
 import { configVariant } from "../support/config-variant";
 import { appRecord, copyProject, removeProjectCopy } from "../support/project-copy";
@@ -23,6 +23,9 @@ function filesOf(dir: string): Map<string, Buffer> {
 const SYNTH_APP = ["tools/launch.cjs", "main.ts"];
 /** The cached Lambda bundles of the project folder `root` (stacks/bundle.ts), about 3 MB. */
 const bundleEntry = (root: string) => join(CACHE_DIR, bundleCacheKey(functionsDirOf(root)));
+/** The files earlier builds found needing their own location (tools/app-build.ts), shared by every folder on this node_modules. */
+const LEARNED = join(CACHE_DIR, "own-location.json");
+const learnedList = () => JSON.parse(readFileSync(LEARNED, "utf8")) as string[];
 
 describe("tools/launch.cjs main.ts: the synth app of cdktf.json", function () {
   this.timeout(180_000); // a build is about 1.5 s idle, several times that on a loaded machine
@@ -147,8 +150,11 @@ describe("tools/launch.cjs main.ts: the synth app of cdktf.json", function () {
         `  return text;\n};\n`,
     );
     try {
+      // With the learned files' list cut short (a write cut off): every file looked at, the list written whole again.
+      writeFileSync(LEARNED, '["core/con');
       const during = run(["--require", preload, ...SYNTH_APP]);
       expect(during.status, during.stderr).to.equal(0);
+      expect(learnedList(), "the list written again").to.include.members(["core/config.ts", "asl/consistency.ts"]);
       expect(readFileSync(editedFile, "utf8")).to.include("// edited during the build");
       expect(appRecord(root), "no record of the build").to.equal(undefined);
       const codeCaches = readdirSync(APP_DIR).filter((n) => n.endsWith(".v8"));
@@ -178,6 +184,7 @@ describe("tools/launch.cjs main.ts: the synth app of cdktf.json", function () {
     const before = appRecord(root)!;
     const builtAt = recordTime();
     const filesBefore = ownAppFiles();
+    const learnedBefore = { text: readFileSync(LEARNED, "utf8"), at: statSync(LEARNED).mtimeMs };
     // With a current build in the cache, which a launch reading the cache would run: this one builds (it loads the build).
     const reportBuild = join(scratch, "report-build.cjs");
     writeFileSync(
@@ -191,6 +198,7 @@ describe("tools/launch.cjs main.ts: the synth app of cdktf.json", function () {
     expect(appRecord(root), "the record as it was").to.deep.equal(before);
     expect(recordTime(), "the record not written again").to.equal(builtAt);
     expect(ownAppFiles(), "the copy's files in the app cache").to.deep.equal(filesBefore);
+    expect({ text: readFileSync(LEARNED, "utf8"), at: statSync(LEARNED).mtimeMs }, "the learned files' list").to.deep.equal(learnedBefore);
     // The same bytes as a synth from the cached build (left for the tests after this one).
     const cached = synth();
     expect(recordTime(), "the cached build reused").to.equal(builtAt);
@@ -203,7 +211,32 @@ describe("tools/launch.cjs main.ts: the synth app of cdktf.json", function () {
     ensureBuilt();
     const { record } = appRecord(root)!;
     rmSync(join(APP_DIR, record.main));
-    synth();
+    // The learned files' list with a package gone, and another launch's addition written during this build (when it
+    // reads main.ts): the build's own write keeps that addition (and project files absent here), drops the package.
+    const id = `${process.pid}-${outCount}`;
+    const [gone, concurrent] = [`/nonexistent/gone-${id}.js`, `added-meanwhile-${id}.ts`];
+    writeFileSync(LEARNED, JSON.stringify([...learnedList(), gone]));
+    const preload = join(scratch, "learn-meanwhile.cjs");
+    writeFileSync(
+      preload,
+      `const fs = require("node:fs");\nconst read = fs.readFileSync;\nlet added = false;\n` +
+        `fs.readFileSync = function (path, ...rest) {\n` +
+        `  if (!added && path === ${JSON.stringify(join(root, "main.ts"))}) {\n` +
+        `    added = true;\n` +
+        `    fs.writeFileSync(${JSON.stringify(LEARNED)}, JSON.stringify([...JSON.parse(read(${JSON.stringify(LEARNED)}, "utf8")), ${JSON.stringify(concurrent)}]));\n` +
+        `  }\n  return read.call(this, path, ...rest);\n};\n`,
+    );
+    try {
+      const rebuilt = run(["--require", preload, ...SYNTH_APP]);
+      expect(rebuilt.status, rebuilt.stderr).to.equal(0);
+      const learned = learnedList();
+      expect(learned).to.include(concurrent).and.not.include(gone);
+      // Project files by their path in the folder, packages (reached through the copy's link) by their real path.
+      expect(learned).to.include.members(["core/config.ts", "asl/consistency.ts", realpathSync(join(root, "node_modules/cdktf/lib/private/fs.js"))]);
+      expect(learned.filter((file) => file.startsWith(`${root}/`) || file.startsWith("..")), "none by the copy's path").to.deep.equal([]);
+    } finally {
+      writeFileSync(LEARNED, JSON.stringify(learnedList().filter((file) => file !== concurrent)));
+    }
     expect(existsSync(join(APP_DIR, appRecord(root)!.record.main))).to.equal(true);
     const stackFile = join(root, "stacks/app.ts");
     const original = readFileSync(stackFile, "utf8");
@@ -233,9 +266,9 @@ describe("tools/launch.cjs main.ts: the synth app of cdktf.json", function () {
         'import { importedIsMain, texts } from "./imported";\nimport { mainFile, isMain } from "reads-main";\nconst own = \'require.main === module\';\n' +
           "console.log(JSON.stringify({ entryIsMain: require.main === module, importedIsMain, packageIsMain: isMain, mainFile, texts: [own, ...texts] }));\n",
       );
-      const result = await build({ entryPoints: [join(dir, "src", "entry.ts")], bundle: true, write: false, platform: "node", format: "cjs", logLevel: "silent", plugins: [ownLocation] });
+      const { result } = await buildLocated({ entryPoints: [join(dir, "src", "entry.ts")], bundle: true, write: false, platform: "node", format: "cjs", logLevel: "silent" }, undefined);
       mkdirSync(join(dir, "cache", "app"), { recursive: true });
-      writeFileSync(join(dir, "cache", "app", "main.js"), result.outputFiles[0].text);
+      writeFileSync(join(dir, "cache", "app", "main.js"), result.outputFiles![0].text);
       // Loaded by another file, as the launcher loads an app: node's require.main is that file.
       const runner = join(dir, "cache", "runner.cjs");
       writeFileSync(runner, 'require("./app/main.js");\n');
@@ -271,17 +304,39 @@ describe("tools/launch.cjs main.ts: the synth app of cdktf.json", function () {
         return JSON.parse(result.stdout);
       };
       const expected = { ROOT: dir, late: join(dir, "src"), file: located, strict: true };
-      // The plugin alone, which looks at every file.
-      const all = (await build({ ...options, plugins: [ownLocation] })).outputFiles![0].text;
+      // Told of no file learned: the plugin looks at every file.
+      const all = (await buildLocated(options, undefined)).result.outputFiles![0].text;
       expect(ran(all)).to.deep.equal(expected);
       // buildLocated, told of the files that need it (learned from earlier builds), or of fewer (a package upgraded, a
       // project file edited since): the same build each time, every file that needs its location given it.
       await new Promise((done) => setTimeout(done, 100)); // the files' change times before the builds start
       const needing = [rootFile, late, located];
-      for (const learned of [undefined, needing, [], [rootFile, late]]) {
+      for (const learned of [needing, [], [rootFile, late]]) {
         const { result, rewritten } = await buildLocated(options, learned && new Set(learned));
         expect(result.outputFiles![0].text, `told of ${learned}`).to.equal(all);
         expect([...rewritten].sort(), `told of ${learned}`).to.deep.equal([...needing].sort());
+      }
+      // The entry point (always looked at) edited right after ownLocation read it, so that it then needs its location:
+      // the build compiles the text checked, never a bare __dirname (buildApp's record sees the edit: the next one builds).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const fs = require("node:fs") as typeof import("node:fs");
+      const read = fs.readFileSync;
+      const original = read(entry, "utf8");
+      for (const learned of [undefined, new Set(needing)]) {
+        let edited = false;
+        fs.readFileSync = function (this: unknown, ...args: Parameters<typeof read>) {
+          const text = read.apply(this, args);
+          if (!edited && args[0] === entry) [edited] = [true, writeFileSync(entry, `${original}console.log(__dirname);\n`)];
+          return text;
+        } as typeof read;
+        try {
+          const { result } = await buildLocated(options, learned);
+          expect(edited, "edited during the build").to.equal(true);
+          expect(result.outputFiles![0].text, `told of ${learned && [...learned]}`).to.equal(all);
+        } finally {
+          fs.readFileSync = read;
+          writeFileSync(entry, original);
+        }
       }
       // A file not told of, edited during the build (after esbuild read it) so that it no longer needs its location: the
       // build is made again (what esbuild read is unknown), the edited file's code in it, never its bare __dirname.
