@@ -1,12 +1,17 @@
 // Loads a hand-written ASL file, substitutes ${Placeholder} values and validates the result.
 // Shared by the stacks (values are Terraform references) and the local runtime (values are local ARNs).
 import { readFileSync } from "node:fs";
-import { relative } from "node:path";
+import { dirname, relative } from "node:path";
 import type validateAsl from "asl-validator";
 import { readCache, writeCache } from "../core/build-cache";
 import { sha256 } from "../core/build-inputs";
 
-const ASL_VALIDATOR_VERSION: string = require("asl-validator/package.json").version;
+/** asl-validator's version and that of the ajv it validates with (what its answer depends on), read at first use. */
+let versions: string | undefined;
+const validatorVersions = () =>
+  (versions ??= ["asl-validator/package.json", "ajv/package.json"]
+    .map((file) => (JSON.parse(readFileSync(require.resolve(file, { paths: [dirname(require.resolve("asl-validator"))] }), "utf8")) as { version: string }).version)
+    .join(" "));
 
 export class AslError extends Error {
   override name = "AslError";
@@ -71,7 +76,7 @@ export function loadStateMachine(path: string, values: Readonly<Record<string, s
 }
 
 /** Where the validator's answer on a definition (its JSON) is kept in the build cache. */
-export const validationCacheKey = (json: string) => `asl-checked/${sha256(ASL_VALIDATOR_VERSION, json)}`;
+export const validationCacheKey = (json: string) => `asl-checked/${sha256(validatorVersions(), json)}`;
 
 /**
  * asl-validator's findings on a definition ("<Error code>: <Message>"; none when it is valid). It compiles its JSON
@@ -83,7 +88,8 @@ function validationProblems(json: string, definition: Record<string, unknown>): 
   const cached = readCache(key);
   if (cached) {
     try {
-      return JSON.parse(cached.toString("utf8")) as string[];
+      const problems: unknown = JSON.parse(cached.toString("utf8"));
+      if (Array.isArray(problems) && problems.every((p) => typeof p === "string")) return problems;
     } catch {
       // unreadable: asked again, and written anew
     }

@@ -153,8 +153,8 @@ const LIBRARY_VALIDATOR = (() => {
 
 /**
  * The library checks each definition it is given with asl-validator, which compiles its JSON schemas on every call
- * (about 0.3-0.4 s of CPU a call): a definition that passed once is not checked again (the build cache,
- * as asl/loader.ts does for its own check). One that fails is never remembered, so it fails every time.
+ * (about 0.3-0.4 s of CPU a call): a definition that passed once is not checked again (the build cache). Unlike
+ * asl/loader.ts, which keeps refusals too, one that fails here is not remembered: it fails every time.
  */
 function libraryMachine(definition: StateMachineDefinition): StateMachine {
   return passOnce(`sfn-definition-valid/${sha256(LIBRARY_VALIDATOR, JSON.stringify(definition))}`, (passedBefore) =>

@@ -44,6 +44,9 @@ describe("asl/loader", () => {
     const messages = [0, 1].map(() => error(() => loadStateMachine(invalid, VALUES)).message);
     expect(messages[0]).to.include("Nowhere");
     expect(messages[1]).to.equal(messages[0]);
+    // The refusal is what the cache keeps for that definition.
+    const definition = JSON.stringify(JSON.parse(machine({ Next: "Nowhere" }).replace("${RunnerActivityArn}", VALUES.RunnerActivityArn)));
+    expect(JSON.parse(readCache(validationCacheKey(definition))!.toString()).join("\n")).to.include("Nowhere");
   });
 
   it("takes the validator's answer on the very same definition from the build cache, a refusal too; not with ETL_BUILD_CACHE=off, nor an unreadable one", () => {
@@ -57,9 +60,11 @@ describe("asl/loader", () => {
       process.env.ETL_BUILD_CACHE = "off";
       expect(loadStateMachine(path, VALUES).json).to.equal(json);
       delete process.env.ETL_BUILD_CACHE;
-      writeCache(key, "not JSON");
-      expect(loadStateMachine(path, VALUES).json).to.equal(json);
-      expect(readCache(key)!.toString(), "written anew").to.equal("[]");
+      for (const unreadable of ["not JSON", "{}", "[1]"]) {
+        writeCache(key, unreadable);
+        expect(loadStateMachine(path, VALUES).json, unreadable).to.equal(json);
+        expect(readCache(key)!.toString(), `${unreadable}: written anew`).to.equal("[]");
+      }
     } finally {
       delete process.env.ETL_BUILD_CACHE;
       removeCache(key);
